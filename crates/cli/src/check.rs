@@ -1,0 +1,114 @@
+//! `wasmleak check`: run a module with every allocation tracked, then report leaks.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use wasmleak_heap::{analyze, Memory};
+use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
+use wasmleak_report::{build, to_json, to_text, TextOptions};
+use wasmleak_symbolize::Symbolizer;
+
+use crate::common::{load, AllocatorOpts, GuestOpts};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Stacks {
+    /// Run twice: the second run captures only the stacks the report shows (fast; needs a deterministic program)
+    Replay,
+    /// Capture every allocation's stack in one run (slow)
+    Eager,
+    /// No stacks
+    Off,
+}
+
+/// Run a module with every allocation tracked and report what leaked.
+#[derive(Args)]
+pub struct Opts {
+    /// The module (.wasm)
+    module: PathBuf,
+    #[command(flatten)]
+    guest: GuestOpts,
+    #[command(flatten)]
+    allocator: AllocatorOpts,
+    /// Report format: text for people, json for CI (DESIGN.md §4)
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// How to capture allocation stacks
+    #[arg(long, value_enum, default_value = "replay")]
+    stacks: Stacks,
+    /// List every reachable group in the text report
+    #[arg(long)]
+    show_reachable: bool,
+}
+
+impl Opts {
+    pub fn run(self) -> Result<i32> {
+        let m = load(&self.module)?;
+        let sym = Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()))?;
+        let entry_points = self.allocator.find(&m, &sym)?;
+        let instrumented = wasmleak_instrument::instrument(&m.bytes, &m.info, &entry_points)
+            .with_context(|| format!("instrumenting {}", m.path.display()))?;
+        // With a JSON report on stdout the guest's stdout goes to stderr, never into the JSON.
+        let stdout = match (self.format, &self.output) {
+            (Format::Json, None) => Stdout::ToStderr,
+            _ => Stdout::Inherit,
+        };
+        let stacks = match self.stacks {
+            Stacks::Replay => StackMode::Replay,
+            Stacks::Eager => StackMode::Eager,
+            Stacks::Off => StackMode::Off,
+        };
+        let cfg = self.guest.config(&self.module, stdout, stacks)?;
+        let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
+        let root_names: Vec<String> = outcome
+            .roots
+            .regions
+            .iter()
+            .map(|r| format!("{} ({:#x}..{:#x})", r.name, r.start, r.end))
+            .chain(outcome.roots.values.iter().map(|v| v.name.clone()))
+            .collect();
+        let analysis = analyze(outcome.model.live_sorted(), Memory { bytes: &outcome.memory }, &outcome.roots);
+        let exit = report_exit(&outcome.exit);
+        let mut notes = outcome.notes.clone();
+        if !sym.has_dwarf() {
+            notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
+        }
+        let report = build(&self.module.display().to_string(), &outcome.model, &analysis, &root_names, &sym, exit, notes);
+        let text = match self.format {
+            Format::Json => to_json(&report) + "\n",
+            Format::Text => to_text(&report, &TextOptions { show_reachable: self.show_reachable, ..TextOptions::default() }),
+        };
+        match &self.output {
+            Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+            None => print!("{text}"),
+        }
+        Ok(if !outcome.exit.completed() {
+            eprintln!("wasmleak: the guest {} — the report covers what it did until then", outcome.exit);
+            2
+        } else if report.found_problems() {
+            1
+        } else {
+            0
+        })
+    }
+}
+
+fn report_exit(e: &Exit) -> wasmleak_report::Exit {
+    let (status, code) = match e {
+        Exit::Returned => ("returned", None),
+        Exit::Code(c) => ("exited", Some(*c)),
+        Exit::Trap(_) => ("trap", None),
+        Exit::Timeout(_) => ("timeout", None),
+        Exit::MemoryLimit { .. } => ("memory-limit", None),
+    };
+    wasmleak_report::Exit { status, code, message: e.to_string() }
+}

@@ -1,0 +1,145 @@
+//! What several subcommands share: reading a module, and the options of a guest run.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use wasmleak_host::{Invoke, RunConfig, StackMode, Stdout};
+use wasmleak_instrument::{find_allocator, EntryPoint, ModuleInfo, Overrides};
+use wasmleak_symbolize::{NameSource, Symbolizer};
+
+/// A module read from disk, parsed, validated.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub info: ModuleInfo,
+}
+
+pub fn load(path: &PathBuf) -> Result<Loaded> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let info = ModuleInfo::parse(&bytes).with_context(|| format!("{} is not a module wasmleak can use", path.display()))?;
+    let mut features = wasmparser::WasmFeatures::default();
+    features.insert(wasmparser::WasmFeatures::MEMORY64);
+    wasmparser::Validator::new_with_features(features)
+        .validate_all(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid module: {e}", path.display()))?;
+    Ok(Loaded { path: path.clone(), bytes, info })
+}
+
+/// Function names DWARF knows and the name section does not: the allocator finder's second source.
+pub fn dwarf_names(sym: &Symbolizer) -> HashMap<u32, String> {
+    sym.function_names()
+        .into_iter()
+        .filter(|n| n.source == NameSource::Dwarf)
+        .map(|n| (n.index, n.raw))
+        .collect()
+}
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct AllocatorOpts {
+    /// Allocation function to hook, by name or index (`(size) -> ptr`, or `(size, align) -> ptr`)
+    #[arg(long = "alloc-fn", value_name = "NAME|INDEX")]
+    pub alloc: Vec<String>,
+    /// Free function to hook, by name or index (`(ptr, ...)`)
+    #[arg(long = "free-fn", value_name = "NAME|INDEX")]
+    pub free: Vec<String>,
+    /// Realloc function to hook, by name or index (`(ptr, size) -> ptr`, or Rust's 4-argument form)
+    #[arg(long = "realloc-fn", value_name = "NAME|INDEX")]
+    pub realloc: Vec<String>,
+}
+
+impl AllocatorOpts {
+    pub fn find(&self, m: &Loaded, sym: &Symbolizer) -> Result<Vec<EntryPoint>> {
+        let overrides = Overrides { alloc: self.alloc.clone(), free: self.free.clone(), realloc: self.realloc.clone() };
+        find_allocator(&m.info, &dwarf_names(sym), &overrides).with_context(|| format!("{}", m.path.display()))
+    }
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct GuestOpts {
+    /// Call this export instead of running `_start` (library modules; `_initialize` runs first)
+    #[arg(long, value_name = "EXPORT")]
+    pub invoke: Option<String>,
+    /// With --invoke: how many times to call the export
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// Environment variable for the guest (repeatable)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Give the guest a host directory: HOST or HOST::GUEST (repeatable; nothing is shared unless asked)
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+    /// Stop the guest after this many seconds (its report is still printed)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Largest linear memory the guest may grow to, e.g. 256MiB, 1GiB, 65536
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
+    /// Arguments for the guest (after `--`); with --invoke, the export's arguments
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+impl GuestOpts {
+    pub fn config(&self, module: &PathBuf, stdout: Stdout, stacks: StackMode) -> Result<RunConfig> {
+        let mut env = Vec::new();
+        for e in &self.env {
+            let Some((k, v)) = e.split_once('=') else { bail!("--env {e}: expected NAME=VALUE") };
+            env.push((k.to_string(), v.to_string()));
+        }
+        let mut dirs = Vec::new();
+        for d in &self.dirs {
+            let (host, guest) = d.split_once("::").unwrap_or((d.as_str(), d.as_str()));
+            dirs.push((PathBuf::from(host), guest.to_string()));
+        }
+        let timeout = match self.timeout {
+            Some(t) if !(t > 0.0 && t.is_finite()) => bail!("--timeout {t}: expected a positive number of seconds"),
+            Some(t) => Some(Duration::from_secs_f64(t)),
+            None => None,
+        };
+        let max_memory = self.max_memory.as_deref().map(parse_size).transpose()?;
+        if self.invoke.is_none() && self.repeat != 1 {
+            bail!("--repeat needs --invoke EXPORT: a WASI command runs once (pass the iteration count as an argument instead)");
+        }
+        let (args, invoke) = match &self.invoke {
+            Some(export) => {
+                (Vec::new(), Some(Invoke { export: export.clone(), args: self.args.clone(), repeat: self.repeat }))
+            }
+            None => (self.args.clone(), None),
+        };
+        let program_name = module.file_name().map_or("main.wasm".into(), |n| n.to_string_lossy().into_owned());
+        Ok(RunConfig {
+            program_name,
+            args,
+            env,
+            dirs,
+            invoke,
+            timeout,
+            max_memory,
+            stdout,
+            stacks,
+            ..RunConfig::default()
+        })
+    }
+}
+
+/// `65536`, `64KiB`, `256MiB`, `1GiB` (also KB/MB/GB as powers of 1000, and K/M/G as binary).
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().with_context(|| format!("--max-memory {s}: expected a size such as 256MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => bail!("--max-memory {s}: unknown unit `{other}` (use B, KiB, MiB or GiB)"),
+    };
+    n.checked_mul(mult).with_context(|| format!("--max-memory {s}: too large"))
+}

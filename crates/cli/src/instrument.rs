@@ -1,0 +1,38 @@
+//! `wasmleak instrument`: write the rewritten module for another host.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use wasmleak_symbolize::Symbolizer;
+
+use crate::common::{load, AllocatorOpts};
+
+/// Rewrite a module so every allocation and free calls the `wasmleak` hook imports (for other hosts).
+#[derive(Args)]
+pub struct Opts {
+    /// The module (.wasm)
+    module: PathBuf,
+    /// Where to write the instrumented module
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    allocator: AllocatorOpts,
+}
+
+impl Opts {
+    pub fn run(self) -> Result<i32> {
+        let m = load(&self.module)?;
+        let sym = Symbolizer::new(&m.bytes)?;
+        let eps = self.allocator.find(&m, &sym)?;
+        let out = wasmleak_instrument::instrument(&m.bytes, &m.info, &eps)?;
+        std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
+        eprintln!(
+            "wasmleak: wrote {} ({} bytes); hooked {}",
+            self.output.display(),
+            out.bytes.len(),
+            eps.iter().map(|e| format!("{} ({})", e.name, e.role)).collect::<Vec<_>>().join(", ")
+        );
+        Ok(0)
+    }
+}

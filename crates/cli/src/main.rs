@@ -1,0 +1,45 @@
+//! `wasmleak`: one binary, one file per subcommand; the work is in the library crates.
+
+mod check;
+mod common;
+mod dis;
+mod inspect;
+mod instrument;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wasmleak", version, about = "Memory-leak detector and heap profiler for WebAssembly")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(check::Opts),
+    Run(run::Opts),
+    Instrument(instrument::Opts),
+    Inspect(inspect::Opts),
+    Dis(dis::Opts),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(o) => o.run(),
+        Command::Run(o) => o.run(),
+        Command::Instrument(o) => o.run(),
+        Command::Inspect(o) => o.run(),
+        Command::Dis(o) => o.run(),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // Once, with its cause chain.
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,669 @@
+//! Conservative pointer scan of linear memory, reachability from roots, and the leak kinds.
+
+use crate::model::Block;
+
+/// The linear memory image: byte `i` is address `i`.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory<'a> {
+    pub bytes: &'a [u8],
+}
+
+/// A range of memory whose aligned words are roots: static data/bss ("data"), the live shadow stack ("stack").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootRegion {
+    pub name: String,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A single value that is a root if it points into a live block: a wasm global, or a value the host holds
+/// (a pointer an invoked export returned to the embedder / JavaScript).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootValue {
+    pub name: String,
+    pub value: u64,
+    /// Held by the host (kind `host`), as opposed to a wasm global (kind `reachable`).
+    pub host: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roots {
+    pub regions: Vec<RootRegion>,
+    pub values: Vec<RootValue>,
+}
+
+/// DESIGN.md §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Lost,
+    Indirect,
+    Cycle,
+    Host,
+    Reachable,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Lost => "lost",
+            Kind::Indirect => "indirect",
+            Kind::Cycle => "cycle",
+            Kind::Host => "host",
+            Kind::Reachable => "reachable",
+        }
+    }
+
+    /// `leaked_*` in the JSON summary counts these.
+    pub fn is_leak(self) -> bool {
+        !matches!(self, Kind::Reachable)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockClass {
+    pub kind: Kind,
+    /// For `Cycle` blocks: which cycle (strongly connected group) they belong to; equal ids, same cycle.
+    pub cycle: Option<u32>,
+    /// Only pointers into the middle of the block were found, none to its start (memcheck's "possibly").
+    pub interior_only: bool,
+    /// For `Reachable`/`Host` blocks: index of the root that holds it — regions first, then values, in the
+    /// order of [`Roots`] (first root that reaches it in a breadth-first search from all roots).
+    pub root: Option<u32>,
+}
+
+/// Who holds one pointer of a retainer path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// Root number `index` (regions first, then values, as [`BlockClass::root`]). `addr` is the address of
+    /// the word holding the pointer for a region root, `None` for a value root (a global, a host value).
+    Root { index: u32, addr: Option<u64> },
+    /// `blocks[index]` holds the pointer in the aligned word at byte `offset` from the block's start.
+    Block { index: usize, offset: u64 },
+}
+
+/// One pointer of a retainer path: `holder` contains the word `value`, which points into `blocks[target]`
+/// (`value - blocks[target].addr` is the interior offset, 0 for a pointer to the start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathStep {
+    pub holder: Holder,
+    pub value: u64,
+    pub target: usize,
+}
+
+/// Parent encoding: `NONE`, a root (`ROOT_BIT | root index`) or a block index.
+const NONE: u32 = u32::MAX;
+const ROOT_BIT: u32 = 1 << 31;
+
+// Per-block states while analysing.
+const UNSEEN: u8 = 0;
+const REACHABLE: u8 = 1;
+const HOST: u8 = 2;
+const LOST: u8 = 3;
+const INDIRECT: u8 = 4;
+const CYCLE: u8 = 5;
+
+// Per-block "pointed at" flags.
+const PTR_START: u8 = 1;
+const PTR_INTERIOR: u8 = 2;
+
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// Live blocks sorted by address.
+    pub blocks: Vec<Block>,
+    /// `classes[i]` classifies `blocks[i]`.
+    pub classes: Vec<BlockClass>,
+    /// Pointer graph in CSR form: the edges of block `i` are `edge_targets[edge_offsets[i]..edge_offsets[i+1]]`,
+    /// one per pointer word, in address order (duplicates kept).
+    edge_offsets: Vec<u32>,
+    edge_targets: Vec<u32>,
+    /// Breadth-first-search parent of each block: `NONE`, `ROOT_BIT | root`, or a block index.
+    /// Reachable/Host blocks: from the roots (shortest path). Indirect blocks: from the lost/cyclic blocks
+    /// that own them. Lost and Cycle blocks: `NONE`.
+    parent: Vec<u32>,
+    /// Region root: address of the word; value root: 0; block parent: byte offset of the word in the parent.
+    parent_at: Vec<u32>,
+    /// The pointer value that links the parent to the block.
+    parent_val: Vec<u32>,
+    n_regions: u32,
+    n_cycles: u32,
+}
+
+impl Analysis {
+    /// Number of distinct cycles (ids of `Cycle` blocks are `0..cycle_count()`).
+    pub fn cycle_count(&self) -> u32 {
+        self.n_cycles
+    }
+
+    /// Number of edges (pointer words found inside live blocks).
+    pub fn edge_count(&self) -> usize {
+        self.edge_targets.len()
+    }
+
+    /// Blocks that block `i` points into, one entry per pointer word, in address order (duplicates kept;
+    /// may contain `i` itself).
+    pub fn edges_from(&self, i: usize) -> &[u32] {
+        let a = self.edge_offsets[i] as usize;
+        let b = self.edge_offsets[i + 1] as usize;
+        &self.edge_targets[a..b]
+    }
+
+    /// Blocks holding at least one pointer into block `i`, ascending, each once. Linear in the number of edges.
+    pub fn referrers(&self, i: usize) -> Vec<usize> {
+        let i = i as u32;
+        (0..self.blocks.len()).filter(|&u| self.edges_from(u).contains(&i)).collect()
+    }
+
+    /// Index of the live block containing `addr` (a zero-size block contains its own address).
+    pub fn block_containing(&self, addr: u64) -> Option<usize> {
+        let n = self.blocks.partition_point(|b| b.addr <= addr);
+        let i = n.checked_sub(1)?;
+        let b = &self.blocks[i];
+        (addr - b.addr < b.size.max(1)).then_some(i)
+    }
+
+    /// How block `i` is held: for `Reachable`/`Host` blocks the chain root → … → block (the first step's
+    /// holder is a [`Holder::Root`], a shortest chain); for `Indirect` blocks the chain from the lost or
+    /// cyclic block that owns it (the first step's holder is that block); empty for `Lost` and `Cycle`
+    /// blocks. The last step's `target` is `i`.
+    pub fn retainer_path(&self, i: usize) -> Vec<PathStep> {
+        let mut path = Vec::new();
+        let mut cur = i;
+        loop {
+            let p = self.parent[cur];
+            if p == NONE {
+                break;
+            }
+            let value = self.parent_val[cur] as u64;
+            if p & ROOT_BIT != 0 {
+                let index = p & !ROOT_BIT;
+                let addr = (index < self.n_regions).then_some(self.parent_at[cur] as u64);
+                path.push(PathStep { holder: Holder::Root { index, addr }, value, target: cur });
+                break;
+            }
+            let holder = Holder::Block { index: p as usize, offset: self.parent_at[cur] as u64 };
+            path.push(PathStep { holder, value, target: cur });
+            cur = p as usize;
+            if path.len() > self.blocks.len() {
+                unreachable!("retainer path loops");
+            }
+        }
+        path.reverse();
+        path
+    }
+}
+
+/// Sorted block starts with a bucket table over the address span: finds the block a word points into in
+/// O(1) for evenly spread heaps and O(log k) for a bucket holding k blocks.
+struct Index {
+    /// `[start, len]` per block, `len = max(size, 1)` clamped to the 32-bit address space (a zero-size block
+    /// is hit by its own address). Interleaved: one cache line per lookup.
+    spans: Vec<[u32; 2]>,
+    /// `buckets[b]` = last block whose start is <= `lo + (b << shift)`; one extra entry at the end.
+    buckets: Vec<u32>,
+    lo: u32,
+    /// `hi - lo` where `hi` is the highest block end.
+    span: u32,
+    shift: u32,
+}
+
+impl Index {
+    fn new(blocks: &[Block]) -> Index {
+        // Only blocks below 4 GiB can be pointed at by a 32-bit word; `blocks` is sorted, so they are a prefix.
+        let n = blocks.partition_point(|b| b.addr <= u32::MAX as u64);
+        let mut spans = Vec::with_capacity(n);
+        let mut hi = 0u64;
+        for b in &blocks[..n] {
+            let len = b.size.max(1).min((1u64 << 32) - b.addr);
+            hi = hi.max(b.addr + len);
+            spans.push([b.addr as u32, len.min(u32::MAX as u64) as u32]);
+        }
+        if n == 0 {
+            return Index { spans, buckets: vec![0, 0], lo: 0, span: 0, shift: 0 };
+        }
+        let lo = spans[0][0];
+        let full = hi - lo as u64;
+        let span = full.min(u32::MAX as u64) as u32;
+        let mut shift = 0u32;
+        while ((span as u64 - 1) >> shift) + 1 > n as u64 {
+            shift += 1;
+        }
+        let nb = (((span as u64 - 1) >> shift) + 1) as usize;
+        let mut buckets = Vec::with_capacity(nb + 1);
+        let mut j = 0usize;
+        for b in 0..nb {
+            let base = lo as u64 + ((b as u64) << shift);
+            while j + 1 < n && spans[j + 1][0] as u64 <= base {
+                j += 1;
+            }
+            buckets.push(j as u32);
+        }
+        buckets.push((n - 1) as u32);
+        Index { spans, buckets, lo, span, shift }
+    }
+
+    /// The fast reject: `v` is outside `[lowest start, highest end)`.
+    #[inline(always)]
+    fn in_span(&self, v: u32) -> bool {
+        v.wrapping_sub(self.lo) < self.span
+    }
+
+    /// The range of blocks `[i0, i1]` that holds the last block starting at or below `v` (in span).
+    #[inline(always)]
+    fn bucket(&self, v: u32) -> (u32, u32) {
+        let b = (v.wrapping_sub(self.lo) >> self.shift) as usize;
+        (self.buckets[b], self.buckets[b + 1])
+    }
+
+    /// The block `v` points into; `v` must pass [`Index::in_span`].
+    #[inline(always)]
+    fn find(&self, v: u32) -> Option<usize> {
+        let (i0, i1) = self.bucket(v);
+        let i = self.resolve(v, i0 as usize, i1 as usize);
+        let [start, len] = self.spans[i];
+        (v.wrapping_sub(start) < len).then_some(i)
+    }
+
+    /// The last block in `[i0, i1]` starting at or below `v`.
+    #[inline(always)]
+    fn resolve(&self, v: u32, i0: usize, i1: usize) -> usize {
+        // Buckets hold about one block: one branch-free step settles most lookups.
+        let next = (i0 + 1).min(i1);
+        let i = i0 + (next != i0 && self.spans[next][0] <= v) as usize;
+        if i == i1 || self.spans[i + 1][0] > v {
+            i
+        } else {
+            i + self.spans[i + 1..=i1].partition_point(|s| s[0] <= v)
+        }
+    }
+
+    #[inline(always)]
+    fn start(&self, i: usize) -> u32 {
+        self.spans[i][0]
+    }
+
+    #[inline(always)]
+    fn lookup(&self, v: u32) -> Option<usize> {
+        if self.in_span(v) { self.find(v) } else { None }
+    }
+}
+
+/// Words gathered per step of the branch-free filter.
+const GATHER: usize = 256;
+/// Candidates resolved together.
+const BATCH: usize = 2048;
+
+/// Candidate words (inside the blocks' span) waiting to be looked up. Looking them up in passes (bucket
+/// loads for all, then span loads for all) keeps many independent cache misses in flight instead of one
+/// at a time behind mispredicted branches.
+#[derive(Default)]
+struct Batch {
+    v: Vec<u32>,
+    at: Vec<u32>,
+    holder: Vec<u32>,
+    lo_hi: Vec<(u32, u32)>,
+}
+
+impl Batch {
+    /// Append the in-span words of `bytes` (at most `GATHER` words, at byte offset `at` of block `holder`).
+    #[inline(always)]
+    fn gather(&mut self, idx: &Index, bytes: &[u8], at: u32, holder: u32) {
+        let mut tmp = [(0u32, 0u32); GATHER];
+        let mut k = 0usize;
+        let mut off = at;
+        for v in words(bytes) {
+            tmp[k & (GATHER - 1)] = (v, off);
+            k += idx.in_span(v) as usize;
+            off += 4;
+        }
+        for &(v, off) in &tmp[..k] {
+            self.v.push(v);
+            self.at.push(off);
+            self.holder.push(holder);
+        }
+    }
+
+    fn flush(
+        &mut self,
+        idx: &Index,
+        targets: &mut Vec<u32>,
+        edge_at: &mut Vec<u32>,
+        counts: &mut [u32],
+        flags: &mut [u8],
+    ) {
+        // Pass 1: the bucket of every candidate.
+        self.lo_hi.clear();
+        self.lo_hi.extend(self.v.iter().map(|&v| idx.bucket(v)));
+        // Pass 2: the block of every candidate.
+        for j in 0..self.v.len() {
+            let v = self.v[j];
+            let (i0, i1) = self.lo_hi[j];
+            let i = idx.resolve(v, i0 as usize, i1 as usize);
+            let [start, len] = idx.spans[i];
+            self.lo_hi[j].0 = if v.wrapping_sub(start) < len { i as u32 } else { NONE };
+            self.lo_hi[j].1 = (v == start) as u32;
+        }
+        // Pass 3: the edges, in scan order.
+        for j in 0..self.v.len() {
+            let (t, at_start) = self.lo_hi[j];
+            if t != NONE {
+                targets.push(t);
+                edge_at.push(self.at[j]);
+                counts[self.holder[j] as usize + 1] += 1;
+                flags[t as usize] |= if at_start != 0 { PTR_START } else { PTR_INTERIOR };
+            }
+        }
+        self.v.clear();
+        self.at.clear();
+        self.holder.clear();
+    }
+}
+
+/// The byte range of the aligned words fully inside `[start, end)`, clamped to memory.
+fn word_range(mem_len: usize, start: u64, end: u64) -> Option<(usize, usize)> {
+    let end = end.min(mem_len as u64) & !3;
+    let start = start.checked_add(3)? & !3;
+    (start < end).then_some((start as usize, end as usize))
+}
+
+#[inline(always)]
+fn words(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+}
+
+/// Classify every live block (DESIGN.md §3). `blocks` may come in any order; the result is sorted by address.
+///
+/// Pointers are the 4-byte-aligned little-endian 32-bit words fully inside a live block or a root region
+/// whose value falls inside a live block (interior pointers count, one past the end does not; a zero-size
+/// block is pointed at by its own address). If blocks overlap (a missed free), a value is attributed to the
+/// block with the highest start at or below it.
+pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analysis {
+    blocks.sort_unstable_by_key(|b| b.addr);
+    let n = blocks.len();
+    assert!(n < ROOT_BIT as usize, "too many blocks");
+    let mem = mem.bytes;
+    let idx = Index::new(&blocks);
+
+    // 1. The pointer graph (CSR), and how each block is pointed at.
+    let mut flags = vec![0u8; n];
+    // `edge_offsets[i + 1]` counts block i's edges during the scan, then becomes the prefix sum.
+    let mut edge_offsets: Vec<u32> = vec![0; n + 1];
+    let mut edge_targets: Vec<u32> = Vec::with_capacity(n);
+    // Byte offset of each edge's word in its block: only needed for the searches' parents, dropped after.
+    let mut edge_at: Vec<u32> = Vec::with_capacity(n);
+    {
+        let mut batch = Batch::default();
+        for (bi, b) in blocks.iter().enumerate() {
+            let Some((a, e)) = word_range(mem.len(), b.addr, b.addr.saturating_add(b.size)) else { continue };
+            let mut at = (a as u64 - b.addr) as u32;
+            for chunk in mem[a..e].chunks(4 * GATHER) {
+                batch.gather(&idx, chunk, at, bi as u32);
+                at += chunk.len() as u32;
+                if batch.v.len() >= BATCH {
+                    batch.flush(&idx, &mut edge_targets, &mut edge_at, &mut edge_offsets, &mut flags);
+                }
+            }
+        }
+        batch.flush(&idx, &mut edge_targets, &mut edge_at, &mut edge_offsets, &mut flags);
+    }
+    for i in 0..n {
+        edge_offsets[i + 1] += edge_offsets[i];
+    }
+    let edges = Csr { offsets: &edge_offsets, targets: &edge_targets, at: &edge_at };
+
+    // 2. Reachability: breadth-first from all strong roots at once, then from the host values.
+    let n_regions = roots.regions.len() as u32;
+    let mut w = Walk {
+        state: vec![UNSEEN; n],
+        parent: vec![NONE; n],
+        parent_at: vec![0u32; n],
+        parent_val: vec![0u32; n],
+        root_of: vec![NONE; n],
+        queue: Vec::new(),
+        head: 0,
+    };
+    for (r, region) in roots.regions.iter().enumerate() {
+        let Some((a, e)) = word_range(mem.len(), region.start, region.end) else { continue };
+        for (k, v) in words(&mem[a..e]).enumerate() {
+            if let Some(t) = idx.lookup(v) {
+                flags[t] |= if v == idx.start(t) { PTR_START } else { PTR_INTERIOR };
+                w.seed(t, v, r as u32, (a + 4 * k) as u32, REACHABLE);
+            }
+        }
+    }
+    let value_roots = |host: bool| {
+        roots.values.iter().enumerate().filter(move |(_, rv)| rv.host == host).filter_map(|(j, rv)| {
+            let v = u32::try_from(rv.value).ok()?;
+            Some((idx.lookup(v)?, v, n_regions + j as u32))
+        })
+    };
+    for (t, v, r) in value_roots(false) {
+        flags[t] |= if v == idx.start(t) { PTR_START } else { PTR_INTERIOR };
+        w.seed(t, v, r, 0, REACHABLE);
+    }
+    w.bfs(&edges, REACHABLE, true);
+    // Host values are seeded after the strong search: a block reachable from both is `Reachable`.
+    for (t, v, r) in value_roots(true) {
+        flags[t] |= if v == idx.start(t) { PTR_START } else { PTR_INTERIOR };
+        w.seed(t, v, r, 0, HOST);
+    }
+    w.bfs(&edges, HOST, true);
+
+    // 3. Strongly connected components of the unreachable blocks (still `UNSEEN`).
+    let (comp, n_comp) = tarjan(&edges, &w.state);
+    let mut comp_size = vec![0u32; n_comp];
+    // bit 0: self edge; bit 1: an edge from another unreachable component comes in.
+    let mut comp_bits = vec![0u8; n_comp];
+    for u in 0..n {
+        if w.state[u] != UNSEEN {
+            continue;
+        }
+        let cu = comp[u];
+        comp_size[cu as usize] += 1;
+        for &t in edges.of(u) {
+            let t = t as usize;
+            if w.state[t] != UNSEEN {
+                continue;
+            }
+            if t == u {
+                comp_bits[cu as usize] |= 1;
+            } else if comp[t] != cu {
+                comp_bits[comp[t] as usize] |= 2;
+            }
+        }
+    }
+    // Sources of the condensation: lost (trivial) or cycle (cyclic); ids of cycles in address order.
+    let mut cycle_id = vec![NONE; n_comp];
+    let mut n_cycles = 0u32;
+    for (u, &c) in comp.iter().enumerate() {
+        if w.state[u] != UNSEEN {
+            continue;
+        }
+        let c = c as usize;
+        if comp_bits[c] & 2 != 0 {
+            continue;
+        }
+        if comp_size[c] > 1 || comp_bits[c] & 1 != 0 {
+            if cycle_id[c] == NONE {
+                cycle_id[c] = n_cycles;
+                n_cycles += 1;
+            }
+            w.state[u] = CYCLE;
+        } else {
+            w.state[u] = LOST;
+        }
+        w.queue.push(u as u32);
+    }
+    // Everything else unreachable is owned by a source: breadth-first from the sources for the paths.
+    w.bfs(&edges, INDIRECT, false);
+    w.queue = Vec::new();
+    for s in w.state.iter_mut() {
+        if *s == UNSEEN {
+            *s = INDIRECT; // not reached: cannot happen in a DAG, but never leave a block unclassified
+        }
+    }
+
+    // 4. The pointer values on the parent links, read back from memory.
+    drop(edge_at);
+    for t in 0..n {
+        let p = w.parent[t];
+        if p != NONE && p & ROOT_BIT == 0 {
+            let at = (blocks[p as usize].addr + w.parent_at[t] as u64) as usize;
+            w.parent_val[t] = u32::from_le_bytes(mem[at..at + 4].try_into().unwrap());
+        }
+    }
+
+    let classes = (0..n)
+        .map(|i| {
+            let (kind, cycle, root) = match w.state[i] {
+                REACHABLE => (Kind::Reachable, None, Some(w.root_of[i])),
+                HOST => (Kind::Host, None, Some(w.root_of[i])),
+                LOST => (Kind::Lost, None, None),
+                CYCLE => (Kind::Cycle, Some(cycle_id[comp[i] as usize]), None),
+                _ => (Kind::Indirect, None, None),
+            };
+            BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root }
+        })
+        .collect();
+
+    let Walk { parent, parent_at, parent_val, .. } = w;
+    Analysis { blocks, classes, edge_offsets, edge_targets, parent, parent_at, parent_val, n_regions, n_cycles }
+}
+
+struct Csr<'a> {
+    offsets: &'a [u32],
+    targets: &'a [u32],
+    at: &'a [u32],
+}
+
+impl Csr<'_> {
+    #[inline(always)]
+    fn range(&self, u: usize) -> (usize, usize) {
+        (self.offsets[u] as usize, self.offsets[u + 1] as usize)
+    }
+    #[inline(always)]
+    fn of(&self, u: usize) -> &[u32] {
+        let (a, b) = self.range(u);
+        &self.targets[a..b]
+    }
+}
+
+/// Per-block search state shared by the breadth-first searches.
+struct Walk {
+    state: Vec<u8>,
+    parent: Vec<u32>,
+    parent_at: Vec<u32>,
+    parent_val: Vec<u32>,
+    root_of: Vec<u32>,
+    queue: Vec<u32>,
+    head: usize,
+}
+
+impl Walk {
+    /// Root `r` holds the pointer `v` to block `t` (in the word at `at` for a region).
+    fn seed(&mut self, t: usize, v: u32, r: u32, at: u32, mark: u8) {
+        if self.state[t] == UNSEEN {
+            self.state[t] = mark;
+            self.parent[t] = ROOT_BIT | r;
+            self.parent_at[t] = at;
+            self.parent_val[t] = v;
+            self.root_of[t] = r;
+            self.queue.push(t as u32);
+        }
+    }
+
+    /// Breadth-first from `queue[head..]`: every `UNSEEN` block found gets `mark` and its parent.
+    fn bfs(&mut self, edges: &Csr<'_>, mark: u8, inherit_root: bool) {
+        while self.head < self.queue.len() {
+            let u = self.queue[self.head] as usize;
+            self.head += 1;
+            let (a, b) = edges.range(u);
+            for k in a..b {
+                let t = edges.targets[k] as usize;
+                if self.state[t] == UNSEEN {
+                    self.state[t] = mark;
+                    self.parent[t] = u as u32;
+                    self.parent_at[t] = edges.at[k];
+                    if inherit_root {
+                        self.root_of[t] = self.root_of[u];
+                    }
+                    self.queue.push(t as u32);
+                }
+            }
+        }
+    }
+}
+
+/// Iterative Tarjan over the blocks whose state is `UNSEEN` (edges to other blocks ignored).
+/// Returns each block's component (`NONE` for the others) and the number of components.
+fn tarjan(edges: &Csr<'_>, state: &[u8]) -> (Vec<u32>, usize) {
+    let n = state.len();
+    let mut comp = vec![NONE; n];
+    let mut index = vec![NONE; n];
+    let mut low = vec![0u32; n];
+    let mut stack: Vec<u32> = Vec::new();
+    let mut calls: Vec<(u32, u32)> = Vec::new(); // (block, next edge)
+    let mut counter = 0u32;
+    let mut n_comp = 0u32;
+    for s in 0..n {
+        if state[s] != UNSEEN || index[s] != NONE {
+            continue;
+        }
+        // A block with no edge inside the subgraph is a component of its own (most leaked blocks).
+        let is_leaf = |v: usize| edges.of(v).iter().all(|&t| state[t as usize] != UNSEEN);
+        if is_leaf(s) {
+            index[s] = counter;
+            counter += 1;
+            comp[s] = n_comp;
+            n_comp += 1;
+            continue;
+        }
+        index[s] = counter;
+        low[s] = counter;
+        counter += 1;
+        stack.push(s as u32);
+        calls.push((s as u32, edges.offsets[s]));
+        while let Some(top) = calls.last_mut() {
+            let v = top.0 as usize;
+            let pos = top.1 as usize;
+            if pos < edges.offsets[v + 1] as usize {
+                top.1 += 1;
+                let w = edges.targets[pos] as usize;
+                if state[w] != UNSEEN {
+                    continue;
+                }
+                if index[w] == NONE && is_leaf(w) {
+                    index[w] = counter;
+                    counter += 1;
+                    comp[w] = n_comp;
+                    n_comp += 1;
+                } else if index[w] == NONE {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w as u32);
+                    calls.push((w as u32, edges.offsets[w]));
+                } else if comp[w] == NONE {
+                    // visited and not yet in a component: on the stack
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                calls.pop();
+                if let Some(&(p, _)) = calls.last() {
+                    low[p as usize] = low[p as usize].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    loop {
+                        let w = stack.pop().expect("tarjan stack") as usize;
+                        comp[w] = n_comp;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    n_comp += 1;
+                }
+            }
+        }
+    }
+    (comp, n_comp as usize)
+}
+

@@ -1,0 +1,16 @@
+//! The heap model and the leak analysis.
+//!
+//! Data flows in one direction: a host feeds allocator events into a [`HeapModel`]; at the end (or at any
+//! snapshot) the host hands the live blocks plus a memory image and the roots to [`analyze`], which
+//! classifies every live block as one of the leak kinds of DESIGN.md §3.
+//!
+//! Nothing here depends on a wasm engine: this crate compiles for `wasm32-unknown-unknown` so the Node and
+//! browser runtimes run the same analysis as the CLI.
+
+mod analysis;
+mod model;
+mod stacks;
+
+pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
+pub use stacks::{RawFrame, StackId, StackTable};

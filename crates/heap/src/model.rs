@@ -1,0 +1,373 @@
+use std::collections::HashMap;
+
+use crate::stacks::{StackId, StackTable};
+
+/// A live heap block: what the program asked the allocator for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub addr: u64,
+    /// Requested size (malloc's argument, `Layout::size`), not the allocator's chunk size.
+    pub size: u64,
+    /// Sequence number of the event that created the block (alloc or realloc); events are numbered from 0
+    /// in the order the hooks fired, frees included, so a deterministic replay can find the same event again.
+    pub seq: u64,
+    pub stack: StackId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidFreeKind {
+    /// The address was a block that had already been freed (and not reallocated since).
+    Double,
+    /// The address was never returned by the allocator (or points inside a block).
+    Invalid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidFree {
+    pub kind: InvalidFreeKind,
+    pub addr: u64,
+    /// Sequence number of the bad free event.
+    pub seq: u64,
+    pub stack: StackId,
+    /// For double frees: the block's allocation and its first free.
+    pub alloc_seq: Option<u64>,
+    pub alloc_stack: StackId,
+    pub first_free_seq: Option<u64>,
+    pub first_free_stack: StackId,
+}
+
+/// A freed block remembered so a second free of the same address can be told from an invalid one.
+#[derive(Clone, Copy, Debug)]
+struct Freed {
+    alloc_seq: u64,
+    alloc_stack: StackId,
+    free_seq: u64,
+    free_stack: StackId,
+}
+
+/// Live blocks by address, fed by allocator events in program order.
+#[derive(Default, Debug, Clone)]
+pub struct HeapModel {
+    pub stacks: StackTable,
+    live: HashMap<u64, Block>,
+    freed: HashMap<u64, Freed>,
+    pub invalid_frees: Vec<InvalidFree>,
+    /// Total allocation events (realloc to a new size counts as one allocation and one free).
+    pub allocations: u64,
+    pub frees: u64,
+    /// Next event sequence number.
+    pub seq: u64,
+    /// Lowest address the allocator ever returned: a fallback end for the static-data root region.
+    pub lowest_block: Option<u64>,
+}
+
+impl HeapModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sequence number the next event will get; hosts use it to decide whether to capture a stack.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn alloc(&mut self, addr: u64, size: u64, stack: StackId) {
+        let seq = self.bump();
+        if addr == 0 {
+            return; // allocation failure
+        }
+        self.insert(addr, size, seq, stack);
+    }
+
+    pub fn free(&mut self, addr: u64, stack: StackId) {
+        let seq = self.bump();
+        if addr == 0 {
+            return;
+        }
+        self.remove(addr, seq, stack);
+    }
+
+    /// `realloc(old, size) -> new`. `new == 0` with `size > 0` is a failure and leaves `old` alone;
+    /// `old == 0` is a plain allocation; `size == 0` with `new == 0` frees `old`.
+    pub fn realloc(&mut self, old: u64, new: u64, size: u64, stack: StackId) {
+        let seq = self.bump();
+        if new == 0 {
+            if size == 0 && old != 0 {
+                self.remove(old, seq, stack);
+            }
+            return;
+        }
+        if old != 0 {
+            self.remove(old, seq, stack);
+        }
+        self.insert(new, size, seq, stack);
+    }
+
+    pub fn live_blocks(&self) -> impl Iterator<Item = &Block> {
+        self.live.values()
+    }
+
+    /// Live blocks sorted by address (what the analysis wants).
+    pub fn live_sorted(&self) -> Vec<Block> {
+        let mut v: Vec<Block> = self.live.values().copied().collect();
+        v.sort_unstable_by_key(|b| b.addr);
+        v
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn block_at(&self, addr: u64) -> Option<&Block> {
+        self.live.get(&addr)
+    }
+
+    fn bump(&mut self) -> u64 {
+        let s = self.seq;
+        self.seq += 1;
+        s
+    }
+
+    fn insert(&mut self, addr: u64, size: u64, seq: u64, stack: StackId) {
+        self.allocations += 1;
+        self.freed.remove(&addr);
+        self.lowest_block = Some(self.lowest_block.map_or(addr, |l| l.min(addr)));
+        // An address handed out twice without a free in between means we missed a free (an allocator
+        // entry point we did not hook); the newer block wins.
+        self.live.insert(addr, Block { addr, size, seq, stack });
+    }
+
+    fn remove(&mut self, addr: u64, seq: u64, stack: StackId) {
+        if let Some(b) = self.live.remove(&addr) {
+            self.frees += 1;
+            self.freed.insert(
+                addr,
+                Freed { alloc_seq: b.seq, alloc_stack: b.stack, free_seq: seq, free_stack: stack },
+            );
+            return;
+        }
+        let bad = match self.freed.get(&addr) {
+            Some(f) => InvalidFree {
+                kind: InvalidFreeKind::Double,
+                addr,
+                seq,
+                stack,
+                alloc_seq: Some(f.alloc_seq),
+                alloc_stack: f.alloc_stack,
+                first_free_seq: Some(f.free_seq),
+                first_free_stack: f.free_stack,
+            },
+            None => InvalidFree {
+                kind: InvalidFreeKind::Invalid,
+                addr,
+                seq,
+                stack,
+                alloc_seq: None,
+                alloc_stack: StackId::NONE,
+                first_free_seq: None,
+                first_free_stack: StackId::NONE,
+            },
+        };
+        self.invalid_frees.push(bad);
+    }
+
+    /// Replace the stack of the live block at `addr` (second pass of a replay, once it has found the block's
+    /// creating event again). No-op when no block lives there.
+    pub fn set_stack(&mut self, addr: u64, stack: StackId) {
+        if let Some(b) = self.live.get_mut(&addr) {
+            b.stack = stack;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stacks::RawFrame;
+
+    fn stacks() -> (StackTable, StackId, StackId, StackId) {
+        let mut t = StackTable::default();
+        let a = t.intern(&[RawFrame { func: 1, offset: 10 }]);
+        let b = t.intern(&[RawFrame { func: 2, offset: 20 }]);
+        let c = t.intern(&[RawFrame { func: 3, offset: 30 }, RawFrame { func: 1, offset: 10 }]);
+        (t, a, b, c)
+    }
+
+    #[test]
+    fn alloc_and_free() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1);
+        m.alloc(200, 32, s1);
+        m.alloc(0, 8, s1); // failed allocation: an event, no block
+        assert_eq!(m.next_seq(), 3);
+        assert_eq!(m.live_count(), 2);
+        assert_eq!(m.block_at(200), Some(&Block { addr: 200, size: 32, seq: 1, stack: s1 }));
+        m.free(100, s2);
+        m.free(0, s2); // free(NULL): an event, nothing else
+        assert_eq!(m.live_count(), 1);
+        assert_eq!(m.live_sorted(), vec![Block { addr: 200, size: 32, seq: 1, stack: s1 }]);
+        assert_eq!((m.allocations, m.frees, m.seq), (2, 1, 5));
+        assert!(m.invalid_frees.is_empty());
+        assert_eq!(m.lowest_block, Some(100));
+    }
+
+    #[test]
+    fn live_sorted_is_sorted() {
+        let mut m = HeapModel::new();
+        for a in [500, 100, 300, 200, 400] {
+            m.alloc(a, 8, StackId::NONE);
+        }
+        let addrs: Vec<u64> = m.live_sorted().iter().map(|b| b.addr).collect();
+        assert_eq!(addrs, vec![100, 200, 300, 400, 500]);
+        assert_eq!(m.live_blocks().count(), 5);
+    }
+
+    #[test]
+    fn double_free_keeps_the_allocation_and_first_free() {
+        let (_, s1, s2, s3) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1); // seq 0
+        m.free(100, s2); // seq 1
+        m.free(100, s3); // seq 2: double
+        m.free(100, s3); // seq 3: double again, same first free
+        assert_eq!(m.frees, 1);
+        assert_eq!(m.invalid_frees.len(), 2);
+        let d = &m.invalid_frees[0];
+        assert_eq!(
+            *d,
+            InvalidFree {
+                kind: InvalidFreeKind::Double,
+                addr: 100,
+                seq: 2,
+                stack: s3,
+                alloc_seq: Some(0),
+                alloc_stack: s1,
+                first_free_seq: Some(1),
+                first_free_stack: s2,
+            }
+        );
+        assert_eq!(m.invalid_frees[1].seq, 3);
+        assert_eq!(m.invalid_frees[1].first_free_seq, Some(1));
+    }
+
+    #[test]
+    fn invalid_free_of_unknown_or_interior_address() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1);
+        m.free(108, s2); // inside a live block
+        m.free(4000, s2); // never allocated
+        assert_eq!(m.live_count(), 1);
+        assert_eq!(m.frees, 0);
+        let kinds: Vec<_> = m.invalid_frees.iter().map(|f| (f.kind, f.addr, f.seq)).collect();
+        assert_eq!(kinds, vec![(InvalidFreeKind::Invalid, 108, 1), (InvalidFreeKind::Invalid, 4000, 2)]);
+        let f = &m.invalid_frees[0];
+        assert_eq!((f.alloc_seq, f.alloc_stack, f.first_free_seq, f.first_free_stack), (None, StackId::NONE, None, StackId::NONE));
+    }
+
+    #[test]
+    fn reuse_after_free_is_not_a_double_free() {
+        let (_, s1, s2, s3) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1); // 0
+        m.free(100, s2); // 1
+        m.alloc(100, 24, s3); // 2: the allocator hands the address out again
+        m.free(100, s2); // 3: fine
+        assert!(m.invalid_frees.is_empty());
+        m.free(100, s1); // 4: double free of the *second* block
+        let d = &m.invalid_frees[0];
+        assert_eq!((d.kind, d.alloc_seq, d.alloc_stack, d.first_free_seq), (InvalidFreeKind::Double, Some(2), s3, Some(3)));
+    }
+
+    #[test]
+    fn realloc_moves_and_resizes() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1); // 0
+        m.realloc(100, 300, 64, s2); // 1: moved
+        assert_eq!(m.block_at(100), None);
+        assert_eq!(m.block_at(300), Some(&Block { addr: 300, size: 64, seq: 1, stack: s2 }));
+        m.realloc(300, 300, 128, s2); // 2: in place
+        assert_eq!(m.block_at(300), Some(&Block { addr: 300, size: 128, seq: 2, stack: s2 }));
+        assert_eq!(m.live_count(), 1);
+        assert_eq!((m.allocations, m.frees), (3, 2));
+        // The old address of a moved block was freed by the realloc: freeing it again is a double free.
+        m.free(100, s1); // 3
+        assert_eq!(m.invalid_frees.len(), 1);
+        let d = &m.invalid_frees[0];
+        assert_eq!((d.kind, d.alloc_seq, d.first_free_seq, d.first_free_stack), (InvalidFreeKind::Double, Some(0), Some(1), s2));
+        // In place: no stale "freed" record for a live block.
+        m.free(300, s1);
+        assert_eq!(m.invalid_frees.len(), 1);
+    }
+
+    #[test]
+    fn realloc_of_null_is_malloc() {
+        let mut m = HeapModel::new();
+        m.realloc(0, 100, 8, StackId::NONE);
+        assert_eq!(m.block_at(100).map(|b| b.size), Some(8));
+        assert_eq!((m.allocations, m.frees), (1, 0));
+        assert!(m.invalid_frees.is_empty());
+    }
+
+    #[test]
+    fn failed_realloc_keeps_the_old_block() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1);
+        m.realloc(100, 0, 1 << 30, s2);
+        assert_eq!(m.block_at(100), Some(&Block { addr: 100, size: 16, seq: 0, stack: s1 }));
+        assert_eq!((m.allocations, m.frees, m.seq), (1, 0, 2));
+        assert!(m.invalid_frees.is_empty());
+    }
+
+    #[test]
+    fn realloc_to_zero_frees() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1); // 0
+        m.realloc(100, 0, 0, s2); // 1: frees, returns NULL
+        assert_eq!(m.live_count(), 0);
+        assert_eq!((m.allocations, m.frees), (1, 1));
+        m.free(100, s1); // 2: double
+        assert_eq!(m.invalid_frees[0].kind, InvalidFreeKind::Double);
+        assert_eq!(m.invalid_frees[0].first_free_stack, s2);
+        // An allocator whose realloc(p, 0) returns a fresh minimal block: free + zero-size allocation.
+        m.alloc(200, 16, s1);
+        m.realloc(200, 400, 0, s2);
+        assert_eq!(m.block_at(400).map(|b| b.size), Some(0));
+        assert_eq!(m.block_at(200), None);
+    }
+
+    #[test]
+    fn realloc_of_a_freed_pointer_is_a_double_free() {
+        let (_, s1, s2, s3) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1);
+        m.free(100, s2);
+        m.realloc(100, 200, 32, s3);
+        assert_eq!(m.invalid_frees.len(), 1);
+        assert_eq!(m.invalid_frees[0].kind, InvalidFreeKind::Double);
+        assert_eq!(m.block_at(200).map(|b| b.size), Some(32));
+    }
+
+    #[test]
+    fn set_stack_replaces_a_live_blocks_stack() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 16, s1);
+        m.set_stack(100, s2);
+        m.set_stack(999, s2); // no block: ignored
+        assert_eq!(m.block_at(100).unwrap().stack, s2);
+    }
+
+    #[test]
+    fn stack_table_interns() {
+        let (mut t, a, _, c) = stacks();
+        assert_eq!(t.intern(&[RawFrame { func: 1, offset: 10 }]), a);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.get(c).len(), 2);
+        assert!(t.get(StackId::NONE).is_empty());
+    }
+}

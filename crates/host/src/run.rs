@@ -1,0 +1,612 @@
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use wasmleak_heap::{HeapModel, RawFrame, RootRegion, RootValue, Roots, StackId};
+use wasmleak_instrument::{CodeMap, Instrumented, ModuleInfo, HOOK_MODULE};
+use wasmtime::{
+    Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
+    WasmBacktraceDetails,
+};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use crate::stacks::{capture, Capture};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdout {
+    Inherit,
+    /// Keep stdout free for a machine-readable report.
+    ToStderr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackMode {
+    /// A first pass without stacks, a second one capturing only the stacks that will be reported.
+    Replay,
+    /// Capture every event's stack in one pass (slow, but needs no determinism).
+    Eager,
+    /// No stacks at all.
+    Off,
+}
+
+#[derive(Clone, Debug)]
+pub struct Invoke {
+    pub export: String,
+    pub args: Vec<String>,
+    pub repeat: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// argv[0] as the guest sees it.
+    pub program_name: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// (host directory, guest path)
+    pub dirs: Vec<(PathBuf, String)>,
+    pub invoke: Option<Invoke>,
+    pub timeout: Option<Duration>,
+    /// Largest linear memory the guest may grow to, in bytes.
+    pub max_memory: Option<u64>,
+    pub stdout: Stdout,
+    pub stacks: StackMode,
+    pub max_frames: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            program_name: "main.wasm".into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            invoke: None,
+            timeout: None,
+            max_memory: None,
+            stdout: Stdout::Inherit,
+            stacks: StackMode::Replay,
+            max_frames: 32,
+        }
+    }
+}
+
+/// How the guest ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `_start` or every invoked call returned normally.
+    Returned,
+    /// `proc_exit(code)`.
+    Code(i32),
+    Trap(String),
+    Timeout(Duration),
+    /// The guest asked to grow its memory past `--max-memory`.
+    MemoryLimit { limit: u64, requested: u64 },
+}
+
+impl Exit {
+    /// Whether the guest ran to an end of its own choosing (returned or exited).
+    pub fn completed(&self) -> bool {
+        matches!(self, Exit::Returned | Exit::Code(_))
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Returned => write!(f, "returned"),
+            Exit::Code(c) => write!(f, "exited with status {c}"),
+            Exit::Trap(t) => write!(f, "trapped: {t}"),
+            Exit::Timeout(d) => write!(f, "ran longer than the --timeout of {:.1}s and was stopped", d.as_secs_f64()),
+            Exit::MemoryLimit { limit, requested } => write!(
+                f,
+                "asked to grow linear memory to {requested} bytes, past the --max-memory limit of {limit} bytes, and was stopped"
+            ),
+        }
+    }
+}
+
+/// Everything the analysis needs from a tracked run.
+pub struct Outcome {
+    pub exit: Exit,
+    pub model: HeapModel,
+    /// Linear memory at the end.
+    pub memory: Vec<u8>,
+    pub roots: Roots,
+    /// How many times the guest ran (replay: 1 or 2, 3 when the replay diverged).
+    pub passes: u32,
+    pub notes: Vec<String>,
+}
+
+struct Limits {
+    max: Option<u64>,
+    denied: Option<u64>,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if let Some(max) = self.max {
+            if desired as u64 > max {
+                self.denied = Some(desired as u64);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+struct State {
+    wasi: WasiP1Ctx,
+    limits: Limits,
+    tracking: Option<Tracking>,
+}
+
+struct Tracking {
+    model: HeapModel,
+    capture: Capture,
+    map: Arc<CodeMap>,
+    frames: Vec<RawFrame>,
+    /// Order-sensitive digest of every event, to tell whether a replay saw the same program run.
+    digest: u64,
+    /// Replay of a run that was stopped: stop at the same event.
+    stop_at: Option<u64>,
+}
+
+/// The error a hook returns to end a replay at the event where the first pass was stopped.
+#[derive(Debug)]
+struct ReplayEnd;
+impl std::fmt::Display for ReplayEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("replay reached the end of the first pass")
+    }
+}
+impl std::error::Error for ReplayEnd {}
+
+impl Tracking {
+    fn event(caller: &mut Caller<'_, State>, kind: u64, a: u32, b: u32, c: u32) -> wasmtime::Result<StackId> {
+        let t = caller.data_mut().tracking.as_mut().expect("hooks only exist in tracked runs");
+        let seq = t.model.next_seq();
+        if t.stop_at.is_some_and(|s| seq >= s) {
+            return Err(ReplayEnd.into());
+        }
+        t.digest = mix(t.digest, kind << 32 ^ a as u64, (b as u64) << 32 | c as u64);
+        if !t.capture.wants(seq) {
+            return Ok(StackId::NONE);
+        }
+        let mut frames = std::mem::take(&mut t.frames);
+        let map = t.map.clone();
+        capture(&*caller, &map, &mut frames);
+        let t = caller.data_mut().tracking.as_mut().unwrap();
+        let id = t.model.stacks.intern(&frames);
+        t.frames = frames;
+        Ok(id)
+    }
+}
+
+fn mix(h: u64, a: u64, b: u64) -> u64 {
+    let x = (h ^ a).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) ^ b;
+    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+fn engine(cfg: &RunConfig) -> Result<Engine> {
+    let mut c = Config::new();
+    c.wasm_backtrace_details(WasmBacktraceDetails::Disable);
+    c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(cfg.max_frames.max(1)));
+    c.epoch_interruption(cfg.timeout.is_some());
+    Ok(Engine::new(&c)?)
+}
+
+enum Stdin {
+    Inherit,
+    Buffered(Vec<u8>),
+}
+
+/// Piped stdin is read once so a replay sees the same input; a terminal is left to the first pass.
+fn read_stdin() -> Result<Stdin> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(Stdin::Inherit);
+    }
+    let mut buf = Vec::new();
+    stdin.lock().read_to_end(&mut buf).context("reading stdin for the guest")?;
+    Ok(Stdin::Buffered(buf))
+}
+
+struct Pass {
+    exit: Exit,
+    tracking: Option<Tracking>,
+    memory: Vec<u8>,
+    globals: Vec<(u32, i64)>,
+    host_values: Vec<(String, u64)>,
+}
+
+/// One run of the guest. `quiet` sends its output nowhere (replay passes).
+fn run_pass(
+    engine: &Engine,
+    module: &Module,
+    cfg: &RunConfig,
+    tracking: Option<Tracking>,
+    stdin: &Stdin,
+    quiet: bool,
+    instrumented: Option<&Instrumented>,
+) -> Result<Pass> {
+    let mut b = WasiCtxBuilder::new();
+    b.arg(&cfg.program_name);
+    for a in &cfg.args {
+        b.arg(a);
+    }
+    for (k, v) in &cfg.env {
+        b.env(k, v);
+    }
+    for (host, guest) in &cfg.dirs {
+        b.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot open --dir {}", host.display()))?;
+    }
+    match stdin {
+        Stdin::Inherit if !quiet => {
+            b.inherit_stdin();
+        }
+        Stdin::Inherit => {}
+        Stdin::Buffered(bytes) => {
+            b.stdin(MemoryInputPipe::new(bytes.clone()));
+        }
+    }
+    if quiet {
+        b.stdout(SinkOutputStream).stderr(SinkOutputStream);
+    } else {
+        match cfg.stdout {
+            Stdout::Inherit => b.stdout(std::io::stdout()),
+            Stdout::ToStderr => b.stdout(std::io::stderr()),
+        };
+        b.stderr(std::io::stderr());
+    }
+    let state = State { wasi: b.build_p1(), limits: Limits { max: cfg.max_memory, denied: None }, tracking };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+
+    let mut linker: Linker<State> = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)?;
+    if instrumented.is_some() {
+        linker.func_wrap(HOOK_MODULE, "alloc", |mut c: Caller<'_, State>, ptr: i32, size: i32| {
+            let stack = Tracking::event(&mut c, 1, ptr as u32, size as u32, 0)?;
+            c.data_mut().tracking.as_mut().unwrap().model.alloc(ptr as u32 as u64, size as u32 as u64, stack);
+            Ok(())
+        })?;
+        linker.func_wrap(HOOK_MODULE, "free", |mut c: Caller<'_, State>, ptr: i32| {
+            let stack = Tracking::event(&mut c, 2, ptr as u32, 0, 0)?;
+            c.data_mut().tracking.as_mut().unwrap().model.free(ptr as u32 as u64, stack);
+            Ok(())
+        })?;
+        linker.func_wrap(HOOK_MODULE, "realloc", |mut c: Caller<'_, State>, old: i32, new: i32, size: i32| {
+            let stack = Tracking::event(&mut c, 3, old as u32, new as u32, size as u32)?;
+            let t = c.data_mut().tracking.as_mut().unwrap();
+            t.model.realloc(old as u32 as u64, new as u32 as u64, size as u32 as u64, stack);
+            Ok(())
+        })?;
+    }
+    check_imports(&linker, &mut store, module)?;
+
+    // The deadline covers the whole run; a watchdog thread ends it by bumping the epoch.
+    let watchdog = cfg.timeout.map(|t| {
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if rx.recv_timeout(t).is_err() {
+                engine.increment_epoch();
+            }
+        });
+        tx
+    });
+
+    let instance = linker.instantiate(&mut store, module);
+    let mut host_values = Vec::new();
+    let result = match instance {
+        Err(e) => Err((e, None)),
+        Ok(instance) => call_guest(&mut store, &instance, cfg, &mut host_values).map(|()| instance),
+    };
+    drop(watchdog);
+    let (exit, instance) = match result {
+        Ok(instance) => (Exit::Returned, Some(instance)),
+        Err((e, instance)) => (classify_exit(&e, &store, cfg)?, instance),
+    };
+    let mut memory = Vec::new();
+    let mut globals = Vec::new();
+    if let (Some(instance), Some(ins)) = (instance, instrumented) {
+        if let Some(mem) = instance.get_memory(&mut store, &ins.memory_export) {
+            memory = mem.data(&store).to_vec();
+        }
+        for (idx, name) in &ins.exported_globals {
+            if let Some(g) = instance.get_global(&mut store, name) {
+                if let Some(v) = g.get(&mut store).i32() {
+                    globals.push((*idx, v as u32 as i64));
+                }
+            }
+        }
+    }
+    let tracking = store.data_mut().tracking.take();
+    Ok(Pass { exit, tracking, memory, globals, host_values })
+}
+
+type GuestError = (wasmtime::Error, Option<Instance>);
+
+fn call_guest(
+    store: &mut Store<State>,
+    instance: &Instance,
+    cfg: &RunConfig,
+    host_values: &mut Vec<(String, u64)>,
+) -> std::result::Result<(), GuestError> {
+    let wrap = |e: wasmtime::Error| (e, Some(*instance));
+    match &cfg.invoke {
+        None => {
+            let Some(start) = instance.get_func(&mut *store, "_start") else {
+                let exports: Vec<String> = instance
+                    .exports(&mut *store)
+                    .filter(|e| matches!(e.clone().into_extern(), Extern::Func(_)))
+                    .map(|e| e.name().to_string())
+                    .take(20)
+                    .collect();
+                return Err(wrap(wasmtime::format_err!(
+                    "the module has no `_start` export, so it is not a WASI command; call one of its exports with \
+                     --invoke EXPORT (exported functions: {})",
+                    if exports.is_empty() { "none".to_string() } else { exports.join(", ") }
+                )));
+            };
+            store.set_epoch_deadline(1);
+            start.call(&mut *store, &[], &mut []).map_err(wrap)
+        }
+        Some(inv) => {
+            if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+                init.call(&mut *store, &[], &mut []).map_err(wrap)?;
+            }
+            let Some(func) = instance.get_func(&mut *store, &inv.export) else {
+                let exports: Vec<String> = instance
+                    .exports(&mut *store)
+                    .filter(|e| matches!(e.clone().into_extern(), Extern::Func(_)))
+                    .map(|e| e.name().to_string())
+                    .filter(|n| !n.starts_with(HOOK_MODULE))
+                    .collect();
+                return Err(wrap(wasmtime::format_err!(
+                    "--invoke {}: the module exports no function of that name (exported functions: {})",
+                    inv.export,
+                    exports.join(", ")
+                )));
+            };
+            let ty = func.ty(&*store);
+            let params: Vec<ValType> = ty.params().collect();
+            if params.len() != inv.args.len() {
+                return Err(wrap(wasmtime::format_err!(
+                    "--invoke {} takes {} argument(s) ({}), {} given",
+                    inv.export,
+                    params.len(),
+                    params.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+                    inv.args.len()
+                )));
+            }
+            let args = params
+                .iter()
+                .zip(&inv.args)
+                .map(|(t, a)| parse_arg(t, a))
+                .collect::<Result<Vec<Val>>>()
+                .map_err(|e| wrap(wasmtime::Error::from_anyhow(e)))?;
+            let mut results = vec![Val::I32(0); ty.results().len()];
+            for i in 0..inv.repeat {
+                func.call(&mut *store, &args, &mut results).map_err(wrap)?;
+                for r in &results {
+                    if let Some(v) = r.i32() {
+                        if v != 0 {
+                            host_values.push((format!("returned by {} (call {})", inv.export, i + 1), v as u32 as u64));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_arg(t: &ValType, a: &str) -> Result<Val> {
+    Ok(match t {
+        ValType::I32 => Val::I32(a.parse::<i64>().with_context(|| format!("`{a}` is not an i32"))? as i32),
+        ValType::I64 => Val::I64(a.parse().with_context(|| format!("`{a}` is not an i64"))?),
+        ValType::F32 => Val::F32(a.parse::<f32>().with_context(|| format!("`{a}` is not an f32"))?.to_bits()),
+        ValType::F64 => Val::F64(a.parse::<f64>().with_context(|| format!("`{a}` is not an f64"))?.to_bits()),
+        other => bail!("--invoke cannot pass a {other} argument"),
+    })
+}
+
+fn classify_exit(e: &wasmtime::Error, store: &Store<State>, cfg: &RunConfig) -> Result<Exit> {
+    if let Some(exit) = e.downcast_ref::<I32Exit>() {
+        return Ok(Exit::Code(exit.0));
+    }
+    if e.downcast_ref::<ReplayEnd>().is_some() {
+        return Ok(Exit::Returned);
+    }
+    if let Some(requested) = store.data().limits.denied {
+        return Ok(Exit::MemoryLimit { limit: cfg.max_memory.unwrap_or(0), requested });
+    }
+    if let Some(trap) = e.downcast_ref::<Trap>() {
+        if *trap == Trap::Interrupt {
+            return Ok(Exit::Timeout(cfg.timeout.unwrap_or_default()));
+        }
+        return Ok(Exit::Trap(trap.to_string()));
+    }
+    // Not a guest event: instantiation failures, bad --invoke, host errors.
+    Err(anyhow!("{e:#}"))
+}
+
+/// Every import must be something this host provides: name the ones it does not.
+fn check_imports(linker: &Linker<State>, store: &mut Store<State>, module: &Module) -> Result<()> {
+    let missing: Vec<String> = module
+        .imports()
+        .filter(|i| linker.get_by_import(&mut *store, i).is_none())
+        .map(|i| format!("{}::{}", i.module(), i.name()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hint = if missing.iter().any(|m| m.starts_with("__wbindgen") || m.contains("_bg.js") || m.starts_with("wbg::")) {
+        " It looks like a wasm-bindgen module, which needs its JavaScript glue: run it under Node or a browser."
+    } else if missing.iter().any(|m| m.starts_with("env::")) {
+        " Imports from `env` usually come from JavaScript glue (Emscripten) or a host API; wasmleak's wasmtime host only provides WASI preview1."
+    } else {
+        ""
+    };
+    bail!(
+        "the module imports {} that wasmleak's host does not provide (it provides wasi_snapshot_preview1):{} {}",
+        if missing.len() == 1 { "a function" } else { "functions" },
+        hint,
+        missing.join(", ")
+    )
+}
+
+/// Run the module as is, with nothing tracked (`wasmleak run`).
+pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
+    let engine = engine(cfg)?;
+    let module = Module::new(&engine, module_bytes).map_err(|e| anyhow!("the module does not compile: {e:#}"))?;
+    let stdin = Stdin::Inherit;
+    let pass = run_pass(&engine, &module, cfg, None, &stdin, false, None)?;
+    Ok(pass.exit)
+}
+
+/// Run the instrumented module, track every allocation, and gather the heap at the end.
+pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
+    let engine = engine(cfg)?;
+    let module = Module::new(&engine, &instrumented.bytes)
+        .map_err(|e| anyhow!("the instrumented module does not compile (a wasmleak bug): {e:#}"))?;
+    let map = Arc::new(instrumented.map.clone());
+    let stdin = read_stdin()?;
+    let tracking = |capture: Capture, stop_at: Option<u64>| Tracking {
+        model: HeapModel::new(),
+        capture,
+        map: map.clone(),
+        frames: Vec::new(),
+        digest: 0,
+        stop_at,
+    };
+    let mut notes = Vec::new();
+    let first_capture = match cfg.stacks {
+        StackMode::Eager => Capture::All,
+        StackMode::Replay | StackMode::Off => Capture::None,
+    };
+    let first = run_pass(&engine, &module, cfg, Some(tracking(first_capture, None)), &stdin, false, Some(instrumented))?;
+    let mut passes = 1;
+    let mut last = first;
+    if cfg.stacks == StackMode::Replay {
+        let t1 = last.tracking.as_ref().unwrap();
+        let wanted = wanted_stacks(&t1.model);
+        if !wanted.is_empty() {
+            let stop_at = (!last.exit.completed()).then_some(t1.model.seq);
+            let (seq1, digest1) = (t1.model.seq, t1.digest);
+            let exit1 = last.exit.clone();
+            let second = run_pass(
+                &engine,
+                &module,
+                cfg,
+                Some(tracking(Capture::Only { seqs: wanted, cursor: 0 }, stop_at)),
+                &stdin,
+                true,
+                Some(instrumented),
+            )?;
+            passes = 2;
+            let t2 = second.tracking.as_ref().unwrap();
+            if t2.model.seq == seq1 && t2.digest == digest1 {
+                // The replay saw the same program run; its heap model has the stacks, the first pass the exit.
+                last = Pass { exit: exit1, ..second };
+            } else {
+                notes.push(format!(
+                    "the program did not repeat itself ({} allocator events, then {}): it depends on time, \
+                     randomness or input; ran it a third time capturing every stack",
+                    seq1, t2.model.seq
+                ));
+                last = run_pass(&engine, &module, cfg, Some(tracking(Capture::All, None)), &stdin, true, Some(instrumented))?;
+                passes = 3;
+            }
+        }
+    }
+    let model = last.tracking.take().unwrap().model;
+    let roots = roots(info, instrumented, &last.globals, &last.host_values, &model, last.memory.len() as u64);
+    Ok(Outcome { exit: last.exit, model, memory: last.memory, roots, passes, notes })
+}
+
+/// Events whose stacks a report shows: allocations of blocks still live, and every part of a bad free.
+fn wanted_stacks(model: &HeapModel) -> Vec<u64> {
+    let mut seqs: Vec<u64> = model.live_blocks().map(|b| b.seq).collect();
+    for f in &model.invalid_frees {
+        seqs.push(f.seq);
+        seqs.extend(f.alloc_seq);
+        seqs.extend(f.first_free_seq);
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    seqs
+}
+
+/// wasm-ld's default stack size, used to tell static data from the stack when the stack sits above the data.
+const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
+
+/// Roots (DESIGN.md §3): static data up to the heap (not the dead part of the stack), the live part of the
+/// shadow stack, mutable globals, and values the host holds.
+fn roots(
+    info: &ModuleInfo,
+    instrumented: &Instrumented,
+    globals: &[(u32, i64)], host: &[(String, u64)], model: &HeapModel, mem_len: u64) -> Roots {
+    let mut r = Roots::default();
+    let sp_index = info.stack_pointer();
+    let sp_init = sp_index.and_then(|i| info.globals.get(i as usize)?.init).map(|v| v as u64);
+    let sp_now = sp_index.and_then(|i| globals.iter().find(|g| g.0 == i)).map(|g| g.1 as u64);
+    let segs: Vec<(u64, u64)> = info.data.iter().filter_map(|d| Some((d.offset?, d.offset? + d.len))).collect();
+    if let (Some(start), Some(seg_end)) = (segs.iter().map(|s| s.0).min(), segs.iter().map(|s| s.1).max()) {
+        let heap_start = model.lowest_block.unwrap_or(mem_len);
+        let end = if let Some(e) = info.const_global("__data_end") {
+            e
+        } else {
+            match sp_init {
+                // Stack above data (clang's default layout): bss runs up to the stack's bottom.
+                Some(sp) if sp > seg_end => sp.saturating_sub(DEFAULT_STACK_SIZE).max(seg_end).min(sp),
+                // Stack first (rustc's layout) or no stack pointer: bss runs up to the heap.
+                _ => info.const_global("__heap_base").unwrap_or(heap_start).max(seg_end),
+            }
+        };
+        // Minus the allocator's own bookkeeping, which holds stale pointers to freed chunks.
+        let mut at = start;
+        let end = end.min(mem_len);
+        for hole in &instrumented.allocator_statics {
+            if hole.end <= at || hole.start >= end {
+                continue;
+            }
+            if hole.start > at {
+                r.regions.push(RootRegion { name: "static data".into(), start: at, end: hole.start });
+            }
+            at = hole.end;
+        }
+        if at < end {
+            r.regions.push(RootRegion { name: "static data".into(), start: at, end });
+        }
+    }
+    if let (Some(now), Some(init)) = (sp_now, sp_init) {
+        if now < init {
+            r.regions.push(RootRegion { name: "stack".into(), start: now, end: init.min(mem_len) });
+        }
+    }
+    for &(idx, value) in globals {
+        let g = &info.globals[idx as usize];
+        if Some(idx) == sp_index || !g.mutable {
+            continue; // immutable globals are link-time constants (__heap_base, __data_end), not pointers held
+        }
+        let name = g.name.clone().map_or_else(|| format!("global {idx}"), |n| format!("global {n}"));
+        r.values.push(RootValue { name, value: value as u64, host: false });
+    }
+    for (name, value) in host {
+        r.values.push(RootValue { name: name.clone(), value: *value, host: true });
+    }
+    r
+}

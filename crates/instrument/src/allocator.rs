@@ -1,0 +1,178 @@
+//! Which functions of a module are allocator entry points, and what each one means.
+
+use std::fmt;
+
+/// What an entry point does, which decides how its wrapper reports it (DESIGN.md §4 hook ABI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// `(size) -> ptr`: malloc, operator new
+    Malloc,
+    /// `(n, size) -> ptr`
+    Calloc,
+    /// `(ptr, size) -> ptr`
+    Realloc,
+    /// `(ptr)`: free, operator delete (extra params ignored)
+    Free,
+    /// `(align, size) -> ptr`: aligned_alloc, memalign
+    AlignedAlloc,
+    /// `(ptr*, align, size) -> errno`
+    PosixMemalign,
+    /// `(size, align) -> ptr`: __rust_alloc, __rust_alloc_zeroed, operator new(size, align_val_t)
+    RustAlloc,
+    /// `(ptr, size, align)`
+    RustDealloc,
+    /// `(ptr, old_size, align, new_size) -> ptr`
+    RustRealloc,
+}
+
+impl Role {
+    /// Number of i32 params and results the role's signature has.
+    pub fn signature(self) -> (usize, usize) {
+        match self {
+            Role::Malloc => (1, 1),
+            Role::Calloc | Role::Realloc | Role::AlignedAlloc | Role::RustAlloc => (2, 1),
+            Role::Free => (1, 0),
+            Role::PosixMemalign => (3, 1),
+            Role::RustDealloc => (3, 0),
+            Role::RustRealloc => (4, 1),
+        }
+    }
+
+    /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
+    pub fn accepts(self, params: usize, results: usize) -> bool {
+        let (p, r) = self.signature();
+        match self {
+            Role::Free => params >= 1 && params <= 3 && results == 0,
+            Role::Malloc => (params == p || params == 2) && results == r,
+            _ => params == p && results == r,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Role::Malloc => "malloc",
+            Role::Calloc => "calloc",
+            Role::Realloc => "realloc",
+            Role::Free => "free",
+            Role::AlignedAlloc => "aligned_alloc",
+            Role::PosixMemalign => "posix_memalign",
+            Role::RustAlloc => "rust alloc",
+            Role::RustDealloc => "rust dealloc",
+            Role::RustRealloc => "rust realloc",
+        };
+        f.write_str(s)
+    }
+}
+
+/// How an entry point was recognised, so `inspect` can say how sure it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    NameSection,
+    Export,
+    Dwarf,
+    /// Named by the user with `--alloc-fn` etc.
+    User,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Evidence::NameSection => "name section",
+            Evidence::Export => "export",
+            Evidence::Dwarf => "DWARF",
+            Evidence::User => "command line",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryPoint {
+    pub func: u32,
+    pub name: String,
+    pub role: Role,
+    pub evidence: Evidence,
+}
+
+/// The role of a function by its (raw or demangled) name. Names are matched exactly: a function that merely
+/// mentions malloc is not an allocator.
+pub fn role_of(name: &str) -> Option<Role> {
+    // Rust allocator shims: `__rust_alloc`, and since 2025 mangled v0 names that demangle to
+    // `__rustc::__rust_alloc` (raw: `_RNvCs..._7___rustc12___rust_alloc`).
+    let rust = name
+        .strip_prefix("__rustc::")
+        .or_else(|| {
+            // v0 identifiers that start with `_` get a `_` separator after their length: `12___rust_alloc`.
+            let (_, tail) = name.rsplit_once("___rustc")?;
+            tail.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix('_')
+        })
+        .unwrap_or(name);
+    let by_rust = match rust {
+        "__rust_alloc" | "__rust_alloc_zeroed" => Some(Role::RustAlloc),
+        "__rust_dealloc" => Some(Role::RustDealloc),
+        "__rust_realloc" => Some(Role::RustRealloc),
+        _ => None,
+    };
+    if by_rust.is_some() {
+        return by_rust;
+    }
+    // wasm-ld writes C++ names demangled into the name section: `operator new(unsigned long)`.
+    if let Some(args) = name.strip_prefix("operator new").or_else(|| name.strip_prefix("operator new[]")) {
+        if args.starts_with('(') || args.starts_with("[](") {
+            return Some(if args.contains("align_val_t") { Role::RustAlloc } else { Role::Malloc });
+        }
+    }
+    if let Some(args) = name.strip_prefix("operator delete") {
+        if args.starts_with('(') || args.starts_with("[](") {
+            return Some(Role::Free);
+        }
+    }
+    Some(match name {
+        "malloc" | "dlmalloc" | "emscripten_builtin_malloc" => Role::Malloc,
+        "calloc" | "dlcalloc" | "emscripten_builtin_calloc" => Role::Calloc,
+        "realloc" | "dlrealloc" | "emscripten_builtin_realloc" => Role::Realloc,
+        "free" | "dlfree" | "emscripten_builtin_free" => Role::Free,
+        "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" => Role::AlignedAlloc,
+        "posix_memalign" | "dlposix_memalign" => Role::PosixMemalign,
+        // C++ operator new / delete, wasm32 (j = unsigned int) and wasm64 (m) manglings, and demangled forms.
+        "_Znwj" | "_Znaj" | "_Znwm" | "_Znam" | "_ZnwjRKSt9nothrow_t" | "_ZnajRKSt9nothrow_t"
+        | "_ZnwmRKSt9nothrow_t" | "_ZnamRKSt9nothrow_t" => Role::Malloc,
+        "_ZnwjSt11align_val_t" | "_ZnajSt11align_val_t" | "_ZnwmSt11align_val_t" | "_ZnamSt11align_val_t" => {
+            Role::RustAlloc // (size, align) -> ptr: same shape
+        }
+        "_ZdlPv" | "_ZdaPv" | "_ZdlPvj" | "_ZdaPvj" | "_ZdlPvm" | "_ZdaPvm" | "_ZdlPvSt11align_val_t"
+        | "_ZdaPvSt11align_val_t" | "_ZdlPvjSt11align_val_t" | "_ZdaPvjSt11align_val_t"
+        | "_ZdlPvmSt11align_val_t" | "_ZdaPvmSt11align_val_t" | "_ZdlPvRKSt9nothrow_t"
+        | "_ZdaPvRKSt9nothrow_t" => Role::Free,
+        _ => return None,
+    })
+}
+
+/// Names the finder looks for, for the error message when it finds none.
+pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign, \
+__rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…), operator new/delete";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_name() {
+        assert_eq!(role_of("malloc"), Some(Role::Malloc));
+        assert_eq!(role_of("__rust_alloc"), Some(Role::RustAlloc));
+        assert_eq!(role_of("__rustc::__rust_dealloc"), Some(Role::RustDealloc));
+        assert_eq!(role_of("_RNvCs691rhTbG0Ee_7___rustc12___rust_alloc"), Some(Role::RustAlloc));
+        assert_eq!(role_of("_RNvCs691rhTbG0Ee_7___rustc14___rust_realloc"), Some(Role::RustRealloc));
+        assert_eq!(role_of("_RNvCs691rhTbG0Ee_7___rustc19___rust_alloc_zeroed"), Some(Role::RustAlloc));
+        assert_eq!(role_of("_Znwj"), Some(Role::Malloc));
+        assert_eq!(role_of("_ZdlPvj"), Some(Role::Free));
+        assert_eq!(role_of("operator new(unsigned long)"), Some(Role::Malloc));
+        assert_eq!(role_of("operator new[](unsigned long)"), Some(Role::Malloc));
+        assert_eq!(role_of("operator new(unsigned long, std::align_val_t)"), Some(Role::RustAlloc));
+        assert_eq!(role_of("operator delete(void*, unsigned long)"), Some(Role::Free));
+        assert_eq!(role_of("operator delete[](void*)"), Some(Role::Free));
+        assert_eq!(role_of("my_malloc_wrapper"), None);
+        assert_eq!(role_of("__rdl_alloc"), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! Find a module's allocator entry points and rewrite the module so each of them also calls a hook import
+//! (DESIGN.md §4 hook ABI): `wasmleak.alloc(ptr, size)`, `wasmleak.free(ptr)`, `wasmleak.realloc(old, new, size)`.
+//!
+//! The rewrite also exports memory 0 as `wasmleak:memory` and every i32 global as `wasmleak:global:N`, so a
+//! host can read the roots (the shadow-stack pointer, TLS bases) without knowing the module.
+
+mod allocator;
+mod codemap;
+mod module;
+mod rewrite;
+mod statics;
+
+use std::collections::HashMap;
+
+pub use allocator::{role_of, EntryPoint, Evidence, Role, LOOKED_FOR};
+pub use codemap::CodeMap;
+pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
+
+/// Import module name of the hooks, and prefix of the exports the rewrite adds.
+pub const HOOK_MODULE: &str = "wasmleak";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not a WebAssembly module (no `\\0asm` header)")]
+    NotWasm,
+    #[error("this is a WebAssembly component, not a core module; wasmleak instruments core modules (extract the core module first, e.g. with `wasm-tools component unbundle`)")]
+    Component,
+    #[error("malformed module: {0}")]
+    Malformed(#[from] wasmparser::BinaryReaderError),
+    #[error("unsupported module: {0}")]
+    Unsupported(String),
+    #[error(
+        "no allocator found: looked for {LOOKED_FOR} in the name section, the exports and DWARF{found}. \
+         Name the entry points by hand with --alloc-fn/--free-fn/--realloc-fn NAME|INDEX \
+         (`wasmleak inspect` lists the module's functions)"
+    )]
+    NoAllocator { found: String },
+    #[error("{0}")]
+    BadOverride(String),
+    #[error("internal error while rewriting: {0}")]
+    Internal(String),
+}
+
+impl From<wasm_encoder::reencode::Error<std::convert::Infallible>> for Error {
+    fn from(e: wasm_encoder::reencode::Error<std::convert::Infallible>) -> Self {
+        match e {
+            wasm_encoder::reencode::Error::ParseError(p) => Error::Malformed(p),
+            other => Error::Unsupported(other.to_string()),
+        }
+    }
+}
+
+/// Entry points named by the user: a function name (raw or demangled) or an index.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub alloc: Vec<String>,
+    pub free: Vec<String>,
+    pub realloc: Vec<String>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.alloc.is_empty() && self.free.is_empty() && self.realloc.is_empty()
+    }
+}
+
+/// The rewritten module and what a host needs to interpret its hook calls.
+#[derive(Clone, Debug)]
+pub struct Instrumented {
+    pub bytes: Vec<u8>,
+    pub entry_points: Vec<EntryPoint>,
+    pub map: CodeMap,
+    /// (global index, export name) for every i32 global.
+    pub exported_globals: Vec<(u32, String)>,
+    pub memory_export: String,
+    /// Static memory the allocator's private code uses for its own bookkeeping: not a root.
+    pub allocator_statics: Vec<std::ops::Range<u64>>,
+}
+
+/// Every function name the finder can use: name section first, then DWARF (`extra`), then exports.
+fn candidate_names<'a>(info: &'a ModuleInfo, extra: &'a HashMap<u32, String>) -> Vec<(u32, &'a str, Evidence)> {
+    let mut names: Vec<(u32, &str, Evidence)> = Vec::new();
+    for (&f, n) in &info.func_names {
+        names.push((f, n.as_str(), Evidence::NameSection));
+    }
+    for (&f, n) in extra {
+        names.push((f, n.as_str(), Evidence::Dwarf));
+    }
+    for e in &info.exports {
+        if e.kind == wasmparser::ExternalKind::Func {
+            names.push((e.index, e.name.as_str(), Evidence::Export));
+        }
+    }
+    names
+}
+
+/// The allocator entry points of a module. `extra_names` are function names found elsewhere (DWARF), used
+/// when the name section lacks them.
+pub fn find_allocator(
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+) -> Result<Vec<EntryPoint>, Error> {
+    if let Some(m) = info.memories.first() {
+        if m.memory64 {
+            return Err(Error::Unsupported("64-bit memory (memory64) is not supported yet".into()));
+        }
+        if m.shared {
+            return Err(Error::Unsupported(
+                "shared memory (wasm threads) is not supported yet: allocations from several threads cannot be ordered"
+                    .into(),
+            ));
+        }
+    } else {
+        return Err(Error::Unsupported("the module has no linear memory, so it has no heap to check".into()));
+    }
+    let names = candidate_names(info, extra_names);
+    let mut found: Vec<EntryPoint> = Vec::new();
+    let mut rejected = Vec::new();
+    let mut add = |func: u32, name: &str, role: Role, evidence: Evidence, found: &mut Vec<EntryPoint>| {
+        if found.iter().any(|e| e.func == func) {
+            return;
+        }
+        if func < info.num_imported_funcs {
+            rejected.push(format!("{name} is imported, not defined in the module"));
+            return;
+        }
+        match info.func_signature(func) {
+            Some((p, r))
+                if p.iter().chain(r).all(|t| *t == wasmparser::ValType::I32) && role.accepts(p.len(), r.len()) =>
+            {
+                found.push(EntryPoint { func, name: name.to_string(), role, evidence });
+            }
+            _ => rejected.push(format!("{name} (function {func}) does not have the signature of {role}")),
+        }
+    };
+    // A user-named function's role follows from its signature: (size, align) allocators are Rust-shaped.
+    let by_params = |params: usize, short: Role, long: Role, long_params: usize| {
+        if params == long_params { long } else { short }
+    };
+    for (list, kind) in [(&overrides.alloc, 0), (&overrides.free, 1), (&overrides.realloc, 2)] {
+        for spec in list {
+            let func = match spec.parse::<u32>() {
+                Ok(i) if i < info.num_funcs() => i,
+                Ok(i) => {
+                    return Err(Error::BadOverride(format!(
+                        "function index {i} is out of range: the module has {} functions",
+                        info.num_funcs()
+                    )));
+                }
+                Err(_) => names.iter().find(|(_, n, _)| *n == spec).map(|(f, _, _)| *f).ok_or_else(|| {
+                    Error::BadOverride(format!(
+                        "no function named `{spec}` (by name section, DWARF or export); `wasmleak inspect` lists them"
+                    ))
+                })?,
+            };
+            let params = info.func_signature(func).map_or(0, |s| s.0.len());
+            let role = match kind {
+                0 => by_params(params, Role::Malloc, Role::RustAlloc, 2),
+                1 => Role::Free,
+                _ => by_params(params, Role::Realloc, Role::RustRealloc, 4),
+            };
+            let before = found.len();
+            add(func, spec, role, Evidence::User, &mut found);
+            if found.len() == before {
+                return Err(Error::BadOverride(format!(
+                    "`{spec}` cannot be used as {role}: {}",
+                    rejected.last().map(String::as_str).unwrap_or("unexpected signature")
+                )));
+            }
+        }
+    }
+    for (func, name, evidence) in names {
+        if let Some(role) = role_of(name) {
+            add(func, name, role, evidence, &mut found);
+        }
+    }
+    let has_alloc = found.iter().any(|e| !matches!(e.role, Role::Free | Role::RustDealloc));
+    let has_free = found.iter().any(|e| matches!(e.role, Role::Free | Role::RustDealloc | Role::Realloc | Role::RustRealloc));
+    if !has_alloc || !has_free {
+        let mut note = String::new();
+        if !found.is_empty() {
+            let list: Vec<String> = found.iter().map(|e| format!("{} ({})", e.name, e.role)).collect();
+            note = format!(" (found only {}, which cannot tell allocations from frees)", list.join(", "));
+        }
+        if !rejected.is_empty() {
+            note.push_str(&format!("; rejected: {}", rejected.join("; ")));
+        }
+        if !info.func_names.is_empty() || !extra_names.is_empty() {
+            return Err(Error::NoAllocator { found: note });
+        }
+        return Err(Error::NoAllocator {
+            found: format!("{note}; the module has no name section and no DWARF (stripped)"),
+        });
+    }
+    found.sort_by_key(|e| e.func);
+    Ok(found)
+}
+
+/// Rewrite `bytes` so every entry point reports to the hooks.
+pub fn instrument(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoint]) -> Result<Instrumented, Error> {
+    let mut out = rewrite::rewrite(bytes, info, entry_points)?;
+    out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
+    Ok(out)
+}

@@ -1,0 +1,382 @@
+//! The binary rewrite: three hook imports, one wrapper per allocator entry point, every reference to an entry
+//! point (calls, `ref.func`, tables, exports, start) redirected to its wrapper. Everything else is re-encoded
+//! unchanged.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{
+    CodeSection, ConstExpr, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, GlobalType, ImportSection, IndirectNameMap, Instruction as I, MemArg, Module, NameMap,
+    NameSection, TypeSection, ValType,
+};
+use wasmparser::{KnownCustom, Name, Parser, Payload};
+
+use crate::allocator::{EntryPoint, Role};
+use crate::codemap::CodeMap;
+use crate::module::ModuleInfo;
+use crate::{Error, Instrumented, HOOK_MODULE};
+
+/// Three imports come first among the functions: alloc, free, realloc.
+const ADDED_IMPORTS: u32 = 3;
+
+struct Shift {
+    num_imported_funcs: u32,
+    /// Original entry point → its wrapper's new index.
+    redirect: HashMap<u32, u32>,
+    redirecting: bool,
+}
+
+impl Shift {
+    fn shifted(&self, f: u32) -> u32 {
+        if f < self.num_imported_funcs { f } else { f + ADDED_IMPORTS }
+    }
+}
+
+impl Reencode for Shift {
+    type Error = Infallible;
+
+    fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
+        if self.redirecting {
+            if let Some(&w) = self.redirect.get(&f) {
+                return Ok(w);
+            }
+        }
+        Ok(self.shifted(f))
+    }
+}
+
+/// Binary order of the standard sections (the tag section sits between memory and global).
+fn rank(id: u8) -> u8 {
+    match id {
+        1 => 0,
+        2 => 1,
+        3 => 2,
+        4 => 3,
+        5 => 4,
+        13 => 5,
+        6 => 6,
+        7 => 7,
+        8 => 8,
+        9 => 9,
+        12 => 10,
+        10 => 11,
+        11 => 12,
+        _ => 0,
+    }
+}
+const RANK_IMPORT: u8 = 1;
+const RANK_GLOBAL: u8 = 6;
+const RANK_EXPORT: u8 = 7;
+
+pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoint]) -> Result<Instrumented, Error> {
+    let nimp = info.num_imported_funcs;
+    let ndef = info.num_funcs() - nimp;
+    let first_wrapper = nimp + ADDED_IMPORTS + ndef;
+    let mut shift = Shift { num_imported_funcs: nimp, redirect: HashMap::new(), redirecting: true };
+    for (i, ep) in entry_points.iter().enumerate() {
+        shift.redirect.insert(ep.func, first_wrapper + i as u32);
+    }
+    let hook_alloc = nimp;
+    let hook_free = nimp + 1;
+    let hook_realloc = nimp + 2;
+    let guard = info.globals.len() as u32;
+    let num_types = info.types.len() as u32;
+    let exported_globals: Vec<(u32, String)> = info
+        .globals
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.ty == wasmparser::ValType::I32)
+        .map(|(i, _)| (i as u32, format!("{HOOK_MODULE}:global:{i}")))
+        .collect();
+    let memory_export = format!("{HOOK_MODULE}:memory");
+
+    let mut out = Module::new();
+    let mut done_import = false;
+    let mut done_global = false;
+    let mut done_export = false;
+    let hook_imports = |imports: &mut ImportSection| {
+        imports.import(HOOK_MODULE, "alloc", EntityType::Function(num_types));
+        imports.import(HOOK_MODULE, "free", EntityType::Function(num_types + 1));
+        imports.import(HOOK_MODULE, "realloc", EntityType::Function(num_types + 2));
+    };
+    let guard_global = |globals: &mut GlobalSection| {
+        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
+    };
+    let our_exports = |exports: &mut ExportSection| {
+        if !info.memories.is_empty() {
+            exports.export(&memory_export, ExportKind::Memory, 0);
+        }
+        for (g, name) in &exported_globals {
+            exports.export(name, ExportKind::Global, *g);
+        }
+    };
+    // Sections this rewrite must add to that the module may not have: emit them where they belong.
+    let flush = |out: &mut Module, upcoming: u8, di: &mut bool, dg: &mut bool, de: &mut bool| {
+        if !*di && upcoming > RANK_IMPORT {
+            let mut s = ImportSection::new();
+            hook_imports(&mut s);
+            out.section(&s);
+            *di = true;
+        }
+        if !*dg && upcoming > RANK_GLOBAL {
+            let mut s = GlobalSection::new();
+            guard_global(&mut s);
+            out.section(&s);
+            *dg = true;
+        }
+        if !*de && upcoming > RANK_EXPORT {
+            let mut s = ExportSection::new();
+            our_exports(&mut s);
+            out.section(&s);
+            *de = true;
+        }
+    };
+
+    let mut codes: Option<CodeSection> = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Some((id, _)) = payload.as_section() {
+            if id != 0 {
+                flush(&mut out, rank(id), &mut done_import, &mut done_global, &mut done_export);
+            }
+        }
+        match payload {
+            Payload::TypeSection(r) => {
+                let mut s = TypeSection::new();
+                shift.parse_type_section(&mut s, r)?;
+                s.ty().function([ValType::I32, ValType::I32], []);
+                s.ty().function([ValType::I32], []);
+                s.ty().function([ValType::I32, ValType::I32, ValType::I32], []);
+                out.section(&s);
+            }
+            Payload::ImportSection(r) => {
+                let mut s = ImportSection::new();
+                shift.parse_import_section(&mut s, r)?;
+                hook_imports(&mut s);
+                out.section(&s);
+                done_import = true;
+            }
+            Payload::FunctionSection(r) => {
+                let mut s = FunctionSection::new();
+                shift.parse_function_section(&mut s, r)?;
+                for ep in entry_points {
+                    s.function(info.func_types[ep.func as usize]);
+                }
+                out.section(&s);
+            }
+            Payload::GlobalSection(r) => {
+                let mut s = GlobalSection::new();
+                shift.parse_global_section(&mut s, r)?;
+                guard_global(&mut s);
+                out.section(&s);
+                done_global = true;
+            }
+            Payload::ExportSection(r) => {
+                let mut s = ExportSection::new();
+                shift.parse_export_section(&mut s, r)?;
+                our_exports(&mut s);
+                out.section(&s);
+                done_export = true;
+            }
+            Payload::CodeSectionStart { .. } => codes = Some(CodeSection::new()),
+            Payload::CodeSectionEntry(body) => {
+                let s = codes.as_mut().ok_or_else(|| Error::Internal("code entry outside code section".into()))?;
+                shift.parse_function_body(s, body)?;
+                if s.len() == ndef {
+                    for ep in entry_points {
+                        let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
+                        let wrapped = shift.shifted(ep.func);
+                        s.function(&wrapper(ep.role, sig.0.len() as u32, wrapped, guard, [hook_alloc, hook_free, hook_realloc]));
+                    }
+                    out.section(&*s);
+                }
+            }
+            Payload::CustomSection(c) => match c.as_known() {
+                KnownCustom::Name(names) => {
+                    out.section(&names_section(names, &shift, info, entry_points, guard));
+                }
+                // DWARF describes the original code offsets; symbolization uses the original module.
+                _ if c.name().starts_with(".debug_") => {}
+                _ => {
+                    out.section(&CustomSection { name: c.name().into(), data: c.data().into() });
+                }
+            },
+            Payload::TableSection(r) => {
+                let mut s = wasm_encoder::TableSection::new();
+                shift.parse_table_section(&mut s, r)?;
+                out.section(&s);
+            }
+            Payload::MemorySection(r) => {
+                let mut s = wasm_encoder::MemorySection::new();
+                shift.parse_memory_section(&mut s, r)?;
+                out.section(&s);
+            }
+            Payload::TagSection(r) => {
+                let mut s = wasm_encoder::TagSection::new();
+                shift.parse_tag_section(&mut s, r)?;
+                out.section(&s);
+            }
+            Payload::StartSection { func, .. } => {
+                out.section(&wasm_encoder::StartSection { function_index: shift.start_section(func)? });
+            }
+            Payload::ElementSection(r) => {
+                let mut s = wasm_encoder::ElementSection::new();
+                shift.parse_element_section(&mut s, r)?;
+                out.section(&s);
+            }
+            Payload::DataCountSection { count, .. } => {
+                out.section(&wasm_encoder::DataCountSection { count });
+            }
+            Payload::DataSection(r) => {
+                let mut s = wasm_encoder::DataSection::new();
+                shift.parse_data_section(&mut s, r)?;
+                out.section(&s);
+            }
+            Payload::Version { .. } | Payload::End(_) => {}
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "section {:?} is not supported by the rewriter",
+                    other.as_section().map(|(id, _)| id)
+                )));
+            }
+        }
+    }
+    flush(&mut out, u8::MAX, &mut done_import, &mut done_global, &mut done_export);
+    let bytes_out = out.finish();
+    let map = CodeMap::build(bytes, &bytes_out, nimp, ADDED_IMPORTS)?;
+    Ok(Instrumented {
+        bytes: bytes_out,
+        entry_points: entry_points.to_vec(),
+        map,
+        exported_globals,
+        memory_export,
+        allocator_statics: Vec::new(),
+    })
+}
+
+/// `W(args) = { guard++; r = F(args); guard--; if guard == 0 { hook(...) }; r }` — only the outermost
+/// allocator layer reports (`__rust_alloc` → `malloc`, `operator new` → `malloc`, `realloc` → `free`).
+fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, realloc]: [u32; 3]) -> Function {
+    let (_, nresults) = role.signature();
+    let r = nparams; // the result local
+    let mut f = Function::new([(1, ValType::I32)]);
+    f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
+    f.instruction(&I::GlobalSet(guard));
+    for p in 0..nparams {
+        f.instruction(&I::LocalGet(p));
+    }
+    f.instruction(&I::Call(wrapped));
+    if nresults == 1 {
+        f.instruction(&I::LocalSet(r));
+    }
+    f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Sub);
+    f.instruction(&I::GlobalSet(guard));
+    f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
+    f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+    match role {
+        Role::Malloc | Role::RustAlloc => {
+            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::Call(alloc));
+        }
+        Role::AlignedAlloc => {
+            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1)).instruction(&I::Call(alloc));
+        }
+        Role::Calloc => {
+            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
+            f.instruction(&I::I32Mul).instruction(&I::Call(alloc));
+        }
+        Role::PosixMemalign => {
+            f.instruction(&I::LocalGet(r)).instruction(&I::I32Eqz).instruction(&I::If(wasm_encoder::BlockType::Empty));
+            f.instruction(&I::LocalGet(0)).instruction(&I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
+            f.instruction(&I::LocalGet(2)).instruction(&I::Call(alloc)).instruction(&I::End);
+        }
+        Role::Free | Role::RustDealloc => {
+            f.instruction(&I::LocalGet(0)).instruction(&I::Call(free));
+        }
+        Role::Realloc => {
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1));
+            f.instruction(&I::Call(realloc));
+        }
+        Role::RustRealloc => {
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(3));
+            f.instruction(&I::Call(realloc));
+        }
+    }
+    f.instruction(&I::End);
+    if nresults == 1 {
+        f.instruction(&I::LocalGet(r));
+    }
+    f.instruction(&I::End);
+    f
+}
+
+/// The name section of the instrumented module: original names on their shifted indices (not redirected:
+/// `malloc` stays the name of the original body), plus names for what wasmleak added.
+fn names_section(
+    names: wasmparser::NameSectionReader<'_>,
+    shift: &Shift,
+    info: &ModuleInfo,
+    entry_points: &[EntryPoint],
+    guard: u32,
+) -> NameSection {
+    let mut out = NameSection::new();
+    let nimp = info.num_imported_funcs;
+    let first_wrapper = nimp + ADDED_IMPORTS + (info.num_funcs() - nimp);
+    for sub in names.into_iter().flatten() {
+        match sub {
+            Name::Module { name, .. } => out.module(name),
+            Name::Function(map) => {
+                let mut m = NameMap::new();
+                let mut hooks_named = false;
+                let name_hooks = |m: &mut NameMap| {
+                    m.append(nimp, "wasmleak.hook.alloc");
+                    m.append(nimp + 1, "wasmleak.hook.free");
+                    m.append(nimp + 2, "wasmleak.hook.realloc");
+                };
+                for n in map.into_iter().flatten() {
+                    if !hooks_named && n.index >= nimp {
+                        name_hooks(&mut m);
+                        hooks_named = true;
+                    }
+                    m.append(shift.shifted(n.index), n.name);
+                }
+                if !hooks_named {
+                    name_hooks(&mut m);
+                }
+                for (i, ep) in entry_points.iter().enumerate() {
+                    m.append(first_wrapper + i as u32, &format!("wasmleak.wrap({})", ep.name));
+                }
+                out.functions(&m);
+            }
+            Name::Global(map) => {
+                let mut m = NameMap::new();
+                for n in map.into_iter().flatten() {
+                    m.append(n.index, n.name);
+                }
+                m.append(guard, "wasmleak.guard");
+                out.globals(&m);
+            }
+            Name::Data(map) => {
+                let mut m = NameMap::new();
+                for n in map.into_iter().flatten() {
+                    m.append(n.index, n.name);
+                }
+                out.data(&m);
+            }
+            Name::Local(map) => {
+                let mut m = IndirectNameMap::new();
+                for f in map.into_iter().flatten() {
+                    let mut locals = NameMap::new();
+                    for n in f.names.into_iter().flatten() {
+                        locals.append(n.index, n.name);
+                    }
+                    m.append(shift.shifted(f.index), &locals);
+                }
+                out.locals(&m);
+            }
+            _ => {}
+        }
+    }
+    out
+}

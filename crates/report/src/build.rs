@@ -1,0 +1,281 @@
+use std::collections::HashMap;
+
+use serde::Serialize;
+use wasmleak_heap::{Analysis, HeapModel, Holder, InvalidFreeKind, Kind, RawFrame, StackId};
+use wasmleak_symbolize::Symbolizer;
+
+use crate::hint::{hint, is_allocator_frame, is_library_frame, is_runtime_startup};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Frame {
+    pub function: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inlined: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    pub kind: &'static str,
+    pub growing: bool,
+    pub blocks: u64,
+    pub bytes: u64,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+    /// Innermost first, allocator frames dropped.
+    pub stack: Vec<Frame>,
+    pub hint: String,
+    /// The innermost frame that is the program's own code (not std, libc or the allocator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<Frame>,
+    /// Distinct cycles among the blocks (kind `cycle`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cycles: u64,
+    /// Blocks only pointed at in their middle (memcheck's "possibly").
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interior_only: u64,
+    /// For `reachable` and `host` groups: the root that holds the first block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InvalidFree {
+    pub kind: &'static str,
+    pub address: u64,
+    pub stack: Vec<Frame>,
+    pub first_free_stack: Vec<Frame>,
+    pub alloc_stack: Vec<Frame>,
+    pub hint: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub leaked_blocks: u64,
+    pub leaked_bytes: u64,
+    pub reachable_blocks: u64,
+    pub reachable_bytes: u64,
+    pub invalid_frees: u64,
+    pub allocations: u64,
+    pub frees: u64,
+    /// Per kind: blocks and bytes.
+    pub lost_blocks: u64,
+    pub lost_bytes: u64,
+    pub indirect_blocks: u64,
+    pub indirect_bytes: u64,
+    pub cycle_blocks: u64,
+    pub cycle_bytes: u64,
+    pub host_blocks: u64,
+    pub host_bytes: u64,
+    /// One-time allocations of the language runtime (wasi-libc's argv copy) left live at exit: not counted
+    /// as leaks.
+    pub runtime_blocks: u64,
+    pub runtime_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Exit {
+    /// `returned`, `exited`, `trap`, `timeout`, `memory-limit`
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub module: String,
+    pub summary: Summary,
+    pub groups: Vec<Group>,
+    pub invalid_frees: Vec<InvalidFree>,
+    pub exit: Exit,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Symbolized stacks, each raw frame looked up once.
+struct Stacks<'a> {
+    sym: &'a Symbolizer,
+    frames: HashMap<RawFrame, Vec<Frame>>,
+    model: &'a HeapModel,
+}
+
+impl Stacks<'_> {
+    fn frames_of(&mut self, raw: RawFrame) -> &[Frame] {
+        let sym = self.sym;
+        self.frames.entry(raw).or_insert_with(|| {
+            let offset = (raw.offset != u32::MAX).then_some(raw.offset);
+            sym.symbolize(raw.func, offset)
+                .into_iter()
+                .map(|f| Frame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
+                .collect()
+        })
+    }
+
+    /// Innermost first, leading allocator frames dropped.
+    fn stack(&mut self, id: StackId) -> Vec<Frame> {
+        let model = self.model;
+        let mut out: Vec<Frame> = Vec::new();
+        for &raw in model.stacks.get(id) {
+            out.extend_from_slice(self.frames_of(raw));
+        }
+        let skip = out.iter().take_while(|f| is_allocator_frame(f)).count();
+        // Keep at least one frame: a stack made only of allocator code still says where it came from.
+        out.drain(..skip.min(out.len().saturating_sub(1)));
+        out
+    }
+}
+
+fn site(stack: &[Frame]) -> Option<Frame> {
+    stack.iter().find(|f| !is_library_frame(f)).or(stack.first()).cloned()
+}
+
+pub fn build(
+    module: &str,
+    model: &HeapModel,
+    analysis: &Analysis,
+    root_names: &[String],
+    sym: &Symbolizer,
+    exit: Exit,
+    notes: Vec<String>,
+) -> Report {
+    let mut stacks = Stacks { sym, frames: HashMap::new(), model };
+    let mut summary = Summary { allocations: model.allocations, frees: model.frees, ..Summary::default() };
+    // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
+    // None: a one-time allocation of the language runtime, counted apart.
+    let mut by_raw: HashMap<(Kind, StackId), Option<usize>> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_kinds: Vec<Kind> = Vec::new();
+    let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::new();
+    let mut cycles_seen: HashMap<usize, std::collections::HashSet<u32>> = HashMap::new();
+    for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
+        let key = (class.kind, block.stack);
+        let gi = match by_raw.get(&key) {
+            Some(&gi) => gi,
+            None => {
+                let frames = stacks.stack(block.stack);
+                let gi = if class.kind != Kind::Reachable && is_runtime_startup(&frames) {
+                    None
+                } else {
+                    Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
+                        let root = root_of(analysis, bi, root_names);
+                        group_kinds.push(class.kind);
+                        groups.push(Group {
+                            kind: class.kind.as_str(),
+                            growing: false,
+                            blocks: 0,
+                            bytes: 0,
+                            ty: None,
+                            site: site(&frames),
+                            hint: String::new(),
+                            stack: frames,
+                            cycles: 0,
+                            interior_only: 0,
+                            root,
+                        });
+                        groups.len() - 1
+                    }))
+                };
+                by_raw.insert(key, gi);
+                gi
+            }
+        };
+        let Some(gi) = gi else {
+            summary.runtime_blocks += 1;
+            summary.runtime_bytes += block.size;
+            continue;
+        };
+        let n = block.size;
+        match class.kind {
+            Kind::Lost => (summary.lost_blocks += 1, summary.lost_bytes += n),
+            Kind::Indirect => (summary.indirect_blocks += 1, summary.indirect_bytes += n),
+            Kind::Cycle => (summary.cycle_blocks += 1, summary.cycle_bytes += n),
+            Kind::Host => (summary.host_blocks += 1, summary.host_bytes += n),
+            Kind::Reachable => (summary.reachable_blocks += 1, summary.reachable_bytes += n),
+        };
+        let g = &mut groups[gi];
+        g.blocks += 1;
+        g.bytes += n;
+        g.interior_only += class.interior_only as u64;
+        if let Some(c) = class.cycle {
+            if cycles_seen.entry(gi).or_default().insert(c) {
+                g.cycles += 1;
+            }
+        }
+    }
+    summary.leaked_blocks = summary.lost_blocks + summary.indirect_blocks + summary.cycle_blocks + summary.host_blocks;
+    summary.leaked_bytes = summary.lost_bytes + summary.indirect_bytes + summary.cycle_bytes + summary.host_bytes;
+    for (g, &kind) in groups.iter_mut().zip(&group_kinds) {
+        g.hint = hint(kind, g);
+    }
+    // Leaks first (lost, indirect, cycle, host), then reachable; largest first within a kind.
+    groups.sort_by(|a, b| {
+        kind_rank(a.kind).cmp(&kind_rank(b.kind)).then(b.bytes.cmp(&a.bytes)).then(b.blocks.cmp(&a.blocks))
+    });
+    let invalid_frees: Vec<InvalidFree> = model
+        .invalid_frees
+        .iter()
+        .map(|f| {
+            let kind = match f.kind {
+                InvalidFreeKind::Double => "double",
+                InvalidFreeKind::Invalid => "invalid",
+            };
+            let hint = match f.kind {
+                InvalidFreeKind::Double => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
+                InvalidFreeKind::Invalid => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
+            };
+            InvalidFree {
+                kind,
+                address: f.addr,
+                stack: stacks.stack(f.stack),
+                first_free_stack: stacks.stack(f.first_free_stack),
+                alloc_stack: stacks.stack(f.alloc_stack),
+                hint,
+            }
+        })
+        .collect();
+    summary.invalid_frees = invalid_frees.len() as u64;
+    Report { version: 1, module: module.to_string(), summary, groups, invalid_frees, exit, notes }
+}
+
+/// The root holding block `i`, with the address of the word for a memory root and the chain length.
+fn root_of(analysis: &Analysis, i: usize, root_names: &[String]) -> Option<String> {
+    let path = analysis.retainer_path(i);
+    let first = path.first()?;
+    let Holder::Root { index, addr } = first.holder else { return None };
+    let mut s = root_names.get(index as usize)?.clone();
+    if let Some(a) = addr {
+        s = format!("{s}, word at {a:#x}");
+    }
+    if path.len() > 1 {
+        s.push_str(&format!(", through {} other block{}", path.len() - 1, if path.len() > 2 { "s" } else { "" }));
+    }
+    Some(s)
+}
+
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        "lost" => 0,
+        "cycle" => 1,
+        "indirect" => 2,
+        "host" => 3,
+        _ => 4,
+    }
+}
+
+impl Report {
+    /// DESIGN.md §4: 0 nothing found, 1 leaks or invalid frees found.
+    pub fn found_problems(&self) -> bool {
+        self.summary.leaked_blocks > 0 || self.summary.invalid_frees > 0
+    }
+}

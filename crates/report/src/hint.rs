@@ -1,0 +1,115 @@
+//! Recognising frames (allocator, library, user) and naming the pattern a group shows, with its fix.
+
+use wasmleak_heap::Kind;
+
+use crate::build::{Frame, Group};
+
+/// Source files of the allocator glue (Rust's `Global`, `System`, dlmalloc).
+const ALLOCATOR_FILES: &[&str] = &["library/alloc/src/alloc.rs", "library/std/src/alloc.rs", "library/std/src/sys/alloc/", "/dlmalloc-"];
+
+/// Source files of the languages' own libraries.
+const LIBRARY_FILES: &[&str] = &[
+    "library/alloc/", "library/core/", "library/std/", "/rustc/", "/.cargo/registry/", "libc-bottom-half/",
+    "libc-top-half/", "/c++/v1/", "/libcxx/", "/libcxxabi/", "emscripten/system/", "/wasi-libc/",
+];
+
+/// Frames that only forward to the allocator: dropped from the top of every stack.
+pub(crate) fn is_allocator_frame(frame: &Frame) -> bool {
+    if frame.file.as_deref().is_some_and(|p| ALLOCATOR_FILES.iter().any(|a| p.contains(a))) {
+        return true;
+    }
+    is_allocator_name(&frame.function)
+}
+
+fn is_allocator_name(f: &str) -> bool {
+    let f = f.strip_prefix("__rustc::").unwrap_or(f);
+    matches!(
+        f,
+        "malloc" | "calloc" | "realloc" | "free" | "aligned_alloc" | "posix_memalign" | "memalign"
+            | "dlmalloc" | "dlfree" | "dlrealloc" | "dlcalloc" | "internal_memalign"
+            | "__rust_alloc" | "__rust_dealloc" | "__rust_realloc" | "__rust_alloc_zeroed"
+            | "alloc" | "alloc_zeroed" | "alloc_impl" | "allocate" | "allocate_zeroed" | "exchange_malloc"
+            | "grow_impl" | "dealloc" | "deallocate"
+            | "alloc::alloc::alloc" | "alloc::alloc::alloc_zeroed" | "alloc::alloc::realloc"
+            | "alloc::alloc::dealloc" | "alloc::alloc::exchange_malloc"
+    ) || f.starts_with("__rdl_")
+        || f.starts_with("__rg_")
+        || f.starts_with("operator new")
+        || f.starts_with("operator delete")
+        || f.starts_with("alloc::alloc::Global::")
+        || f.starts_with("<alloc::alloc::Global as core::alloc::Allocator>::")
+        || f.starts_with("std::sys::alloc::")
+        || f.starts_with("std::sys::pal::wasi::alloc::")
+        || f.starts_with("<std::alloc::System as core::alloc::global::GlobalAlloc>::")
+        || f.starts_with("dlmalloc::")
+        || f.starts_with("<dlmalloc::")
+}
+
+/// Frames of the language's own libraries (Rust std/alloc/core, libc, libc++): the site is the first frame
+/// that is not one of these.
+pub(crate) fn is_library_frame(frame: &Frame) -> bool {
+    const PREFIXES: &[&str] = &[
+        "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::",
+        "dlmalloc::", "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_",
+        "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_",
+    ];
+    if let Some(file) = &frame.file {
+        return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(frame);
+    }
+    let f = frame.function.as_str();
+    PREFIXES.iter().any(|p| f.starts_with(p)) || is_allocator_frame(frame)
+}
+
+/// Allocations the language runtime makes once for itself (wasi-libc's argv copy in `__main_void`): a
+/// stack with no frame of the program's own.
+pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
+    !stack.is_empty()
+        && stack.iter().all(is_library_frame)
+        && stack.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
+}
+
+fn mentions(g: &Group, needles: &[&str]) -> bool {
+    g.stack.iter().any(|f| needles.iter().any(|n| f.function.contains(n)))
+}
+
+/// One sentence: the pattern and the fix.
+pub(crate) fn hint(kind: Kind, g: &Group) -> String {
+    match kind {
+        Kind::Cycle => {
+            if mentions(g, &["Arc<", "sync::Arc", "arc::Arc"]) {
+                "Arc reference cycle: these blocks only point at each other, so their strong counts never reach zero; make the back edge (child→parent, observer→subject) a std::sync::Weak (Arc::downgrade)".into()
+            } else if mentions(g, &["Rc<", "rc::Rc", "Rc::new"]) {
+                "Rc reference cycle: these blocks only point at each other, so their strong counts never reach zero; make the back edge (child→parent) a std::rc::Weak (Rc::downgrade)".into()
+            } else if mentions(g, &["shared_ptr", "make_shared", "__shared_"]) {
+                "shared_ptr cycle: these objects own each other, so no use count reaches zero; make the back edge a std::weak_ptr".into()
+            } else {
+                "cycle: these blocks point only at each other and nothing else reaches them; break the cycle (a weak back edge) or free the structure as a whole".into()
+            }
+        }
+        Kind::Lost => {
+            if mentions(g, &["mem::forget", "forget<"]) {
+                "lost: mem::forget dropped the only owner without freeing; let the value drop (or ManuallyDrop::drop / Box::from_raw it later)".into()
+            } else if mentions(g, &["Box<T>::leak", "Box::leak", "::leak"]) {
+                "lost: Box::leak gives up ownership on purpose, once per call here; keep the Box (or leak once into a static) instead".into()
+            } else if g.stack.iter().any(|f| f.function.contains("::") || f.file.as_deref().is_some_and(|p| p.ends_with(".rs"))) && mentions(g, &["alloc::", "Box", "Vec", "Rc", "String"]) {
+                "lost: no pointer to these blocks remains anywhere (mem::forget, Box::into_raw / leak, or ManuallyDrop never dropped); let the owner drop".into()
+            } else if g.stack.iter().any(|f| f.file.as_deref().is_some_and(|p| p.ends_with(".cpp") || p.ends_with(".cc") || p.ends_with(".cxx"))) {
+                "lost: allocated with new and never deleted, and no pointer to it remains; own it with std::unique_ptr (or delete it on every path)".into()
+            } else {
+                "lost: allocated and never freed, and no pointer to it remains; free it on every path out of the function (error paths too)".into()
+            }
+        }
+        Kind::Indirect => "indirectly lost: only reachable from leaked blocks (a lost object's members, or a cycle's children); fixing the owner fixes these — or, if the owner is freed, it lacks the destructor/Drop that frees them".into(),
+        Kind::Host => {
+            let by = g.root.as_deref().and_then(|r| r.strip_prefix("returned by ")).and_then(|r| r.split(' ').next());
+            match by {
+                Some(export) => format!("held by the host: the only pointer is the one `{export}` returned to the embedder/JavaScript; call the matching destroy function (wasm-bindgen: .free(), Embind: .delete()) when done — a FinalizationRegistry is not a guarantee"),
+                None => "held by the host: only a value the embedder/JavaScript holds points here; call the matching destroy function (.free() / .delete()) when done — a FinalizationRegistry is not a guarantee".into(),
+            }
+        }
+        Kind::Reachable => match g.root.as_deref() {
+            Some(root) => format!("still reachable from {root} at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it"),
+            None => "still reachable at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it".into(),
+        },
+    }
+}

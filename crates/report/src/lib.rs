@@ -1,0 +1,11 @@
+//! The leak report: blocks grouped by (kind, allocation stack), each group with the pattern it shows and the
+//! fix; printed as text for people and as JSON (DESIGN.md §4, version 1) for CI.
+
+mod build;
+mod hint;
+mod json;
+mod text;
+
+pub use build::{build, Exit, Frame, Group, InvalidFree, Report, Summary};
+pub use json::to_json;
+pub use text::{to_text, TextOptions};

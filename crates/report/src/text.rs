@@ -1,0 +1,161 @@
+use std::fmt::Write;
+
+use crate::build::{Frame, Group, Report};
+
+#[derive(Clone, Debug)]
+pub struct TextOptions {
+    /// Frames shown per stack.
+    pub max_frames: usize,
+    /// Also list `reachable` groups in full (otherwise the largest few, briefly).
+    pub show_reachable: bool,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions { max_frames: 8, show_reachable: false }
+    }
+}
+
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn location(f: &Frame) -> String {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{} ({}:{line})", f.function, short_path(file)),
+        (Some(file), None) => format!("{} ({})", f.function, short_path(file)),
+        _ => f.function.clone(),
+    }
+}
+
+/// Paths as a reader wants them: the part after the project or library root.
+fn short_path(p: &str) -> &str {
+    for marker in ["/library/", "/src/"] {
+        if let Some(i) = p.rfind(marker) {
+            if marker == "/library/" {
+                return &p[i + 1..];
+            }
+        }
+    }
+    p
+}
+
+fn write_stack(out: &mut String, stack: &[Frame], opts: &TextOptions) {
+    for (i, f) in stack.iter().take(opts.max_frames).enumerate() {
+        let inl = if f.inlined { " (inlined)" } else { "" };
+        let _ = writeln!(out, "      #{i} {}{inl}", location(f));
+    }
+    if stack.len() > opts.max_frames {
+        let _ = writeln!(out, "      ... {} more frames", stack.len() - opts.max_frames);
+    }
+    if stack.is_empty() {
+        let _ = writeln!(out, "      (no stack captured)");
+    }
+}
+
+fn headline(g: &Group) -> String {
+    let mut s = format!("{}: {}, {}", g.kind, plural(g.blocks, "block", "blocks"), bytes(g.bytes));
+    if g.cycles > 0 {
+        let _ = write!(s, " in {}", plural(g.cycles, "cycle", "cycles"));
+    }
+    if let Some(site) = &g.site {
+        let _ = write!(s, " — allocated at {}", location(site));
+        // The library call that did the allocating, if the site is not the innermost frame.
+        if let Some(via) = g.stack.first().filter(|f| *f != site) {
+            let _ = write!(s, " via {}", via.function);
+        }
+    }
+    if g.interior_only > 0 {
+        let _ = write!(s, " [{} only reached through interior pointers]", g.interior_only);
+    }
+    s
+}
+
+pub fn to_text(r: &Report, opts: &TextOptions) -> String {
+    let mut out = String::new();
+    let s = &r.summary;
+    let _ = writeln!(out, "wasmleak: {} {}", r.module, r.exit.message);
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let leaks: Vec<&Group> = r.groups.iter().filter(|g| g.kind != "reachable").collect();
+    let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable").collect();
+    for g in &leaks {
+        let _ = writeln!(out, "\n{}", headline(g));
+        write_stack(&mut out, &g.stack, opts);
+        let _ = writeln!(out, "    fix: {}", g.hint);
+    }
+    for f in &r.invalid_frees {
+        let _ = writeln!(out, "\n{} free of address {:#x}", f.kind, f.address);
+        let _ = writeln!(out, "    freed at:");
+        write_stack(&mut out, &f.stack, opts);
+        if !f.first_free_stack.is_empty() {
+            let _ = writeln!(out, "    first freed at:");
+            write_stack(&mut out, &f.first_free_stack, opts);
+        }
+        if !f.alloc_stack.is_empty() {
+            let _ = writeln!(out, "    allocated at:");
+            write_stack(&mut out, &f.alloc_stack, opts);
+        }
+        let _ = writeln!(out, "    fix: {}", f.hint);
+    }
+    if !reachable.is_empty() {
+        let shown = if opts.show_reachable { reachable.len() } else { reachable.len().min(3) };
+        let _ = writeln!(out, "\nstill reachable at exit (not leaks unless they grow with work done):");
+        for g in reachable.iter().take(shown) {
+            let _ = writeln!(out, "  {}", headline(g));
+            if let Some(root) = &g.root {
+                let _ = writeln!(out, "      held by {root}");
+            }
+            if opts.show_reachable {
+                write_stack(&mut out, &g.stack, opts);
+            }
+        }
+        if shown < reachable.len() {
+            let _ = writeln!(out, "  ... {} more groups (--show-reachable lists them)", reachable.len() - shown);
+        }
+    }
+    let _ = writeln!(out);
+    let mut parts = Vec::new();
+    for (name, b, n) in [
+        ("lost", s.lost_blocks, s.lost_bytes),
+        ("indirect", s.indirect_blocks, s.indirect_bytes),
+        ("cycle", s.cycle_blocks, s.cycle_bytes),
+        ("host", s.host_blocks, s.host_bytes),
+    ] {
+        if b > 0 {
+            parts.push(format!("{name} {} / {}", b, bytes(n)));
+        }
+    }
+    if s.runtime_blocks > 0 {
+        let _ = writeln!(
+            out,
+            "not counted: {} ({}) the language runtime allocated once at startup and never frees (argv)",
+            plural(s.runtime_blocks, "block", "blocks"),
+            bytes(s.runtime_bytes)
+        );
+    }
+    let detail = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+    let _ = writeln!(
+        out,
+        "SUMMARY: leaked {} in {}{detail}; reachable {} in {}; {}; {} allocations, {} frees",
+        bytes(s.leaked_bytes),
+        plural(s.leaked_blocks, "block", "blocks"),
+        bytes(s.reachable_bytes),
+        plural(s.reachable_blocks, "block", "blocks"),
+        plural(s.invalid_frees, "invalid free", "invalid frees"),
+        s.allocations,
+        s.frees
+    );
+    out
+}

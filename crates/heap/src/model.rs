@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::stacks::{StackId, StackTable};
 
@@ -45,12 +46,39 @@ struct Freed {
     free_stack: StackId,
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Live(Block),
+    Freed(Freed),
+}
+
+/// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
+/// table uses, far cheaper than SipHash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Live blocks by address, fed by allocator events in program order.
 #[derive(Default, Debug, Clone)]
 pub struct HeapModel {
     pub stacks: StackTable,
-    live: HashMap<u64, Block>,
-    freed: HashMap<u64, Freed>,
+    /// Every address the allocator ever returned: the live block there, or the last block freed there.
+    /// One map, so each event costs one lookup (this is the hot path of a tracked run).
+    slots: HashMap<u64, Slot, BuildHasherDefault<AddrHasher>>,
+    live: usize,
     pub invalid_frees: Vec<InvalidFree>,
     /// Total allocation events (realloc to a new size counts as one allocation and one free).
     pub allocations: u64,
@@ -104,22 +132,28 @@ impl HeapModel {
     }
 
     pub fn live_blocks(&self) -> impl Iterator<Item = &Block> {
-        self.live.values()
+        self.slots.values().filter_map(|s| match s {
+            Slot::Live(b) => Some(b),
+            Slot::Freed(_) => None,
+        })
     }
 
     /// Live blocks sorted by address (what the analysis wants).
     pub fn live_sorted(&self) -> Vec<Block> {
-        let mut v: Vec<Block> = self.live.values().copied().collect();
+        let mut v: Vec<Block> = self.live_blocks().copied().collect();
         v.sort_unstable_by_key(|b| b.addr);
         v
     }
 
     pub fn live_count(&self) -> usize {
-        self.live.len()
+        self.live
     }
 
     pub fn block_at(&self, addr: u64) -> Option<&Block> {
-        self.live.get(&addr)
+        match self.slots.get(&addr) {
+            Some(Slot::Live(b)) => Some(b),
+            _ => None,
+        }
     }
 
     fn bump(&mut self) -> u64 {
@@ -130,23 +164,29 @@ impl HeapModel {
 
     fn insert(&mut self, addr: u64, size: u64, seq: u64, stack: StackId) {
         self.allocations += 1;
-        self.freed.remove(&addr);
         self.lowest_block = Some(self.lowest_block.map_or(addr, |l| l.min(addr)));
         // An address handed out twice without a free in between means we missed a free (an allocator
         // entry point we did not hook); the newer block wins.
-        self.live.insert(addr, Block { addr, size, seq, stack });
+        let old = self.slots.insert(addr, Slot::Live(Block { addr, size, seq, stack }));
+        if !matches!(old, Some(Slot::Live(_))) {
+            self.live += 1;
+        }
     }
 
     fn remove(&mut self, addr: u64, seq: u64, stack: StackId) {
-        if let Some(b) = self.live.remove(&addr) {
+        let slot = self.slots.get_mut(&addr);
+        if let Some(slot @ Slot::Live(_)) = slot {
+            let Slot::Live(b) = *slot else { unreachable!() };
+            *slot = Slot::Freed(Freed { alloc_seq: b.seq, alloc_stack: b.stack, free_seq: seq, free_stack: stack });
             self.frees += 1;
-            self.freed.insert(
-                addr,
-                Freed { alloc_seq: b.seq, alloc_stack: b.stack, free_seq: seq, free_stack: stack },
-            );
+            self.live -= 1;
             return;
         }
-        let bad = match self.freed.get(&addr) {
+        let freed = match self.slots.get(&addr) {
+            Some(Slot::Freed(f)) => Some(*f),
+            _ => None,
+        };
+        let bad = match freed {
             Some(f) => InvalidFree {
                 kind: InvalidFreeKind::Double,
                 addr,
@@ -174,7 +214,7 @@ impl HeapModel {
     /// Replace the stack of the live block at `addr` (second pass of a replay, once it has found the block's
     /// creating event again). No-op when no block lives there.
     pub fn set_stack(&mut self, addr: u64, stack: StackId) {
-        if let Some(b) = self.live.get_mut(&addr) {
+        if let Some(Slot::Live(b)) = self.slots.get_mut(&addr) {
             b.stack = stack;
         }
     }

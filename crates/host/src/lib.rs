@@ -7,6 +7,7 @@
 //! A second pass whose events differ from the first (the program read the clock, or its input changed)
 //! is detected, and a third pass then captures every stack.
 
+mod events;
 mod run;
 mod stacks;
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use wasmleak_heap::{HeapModel, RawFrame, RootRegion, RootValue, Roots, StackId};
-use wasmleak_instrument::{CodeMap, Instrumented, ModuleInfo, HOOK_MODULE};
+use wasmleak_heap::{HeapModel, RootRegion, RootValue, Roots, StackId};
+use wasmleak_instrument::{Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
     WasmBacktraceDetails,
@@ -14,7 +14,8 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::stacks::{capture, Capture};
+use crate::events::{Event, HasRecorder, Recorded, Recorder, ReplayEnd};
+use crate::stacks::Capture;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stdout {
@@ -145,54 +146,13 @@ impl ResourceLimiter for Limits {
 struct State {
     wasi: WasiP1Ctx,
     limits: Limits,
-    tracking: Option<Tracking>,
+    recorder: Option<Recorder>,
 }
 
-struct Tracking {
-    model: HeapModel,
-    capture: Capture,
-    map: Arc<CodeMap>,
-    frames: Vec<RawFrame>,
-    /// Order-sensitive digest of every event, to tell whether a replay saw the same program run.
-    digest: u64,
-    /// Replay of a run that was stopped: stop at the same event.
-    stop_at: Option<u64>,
-}
-
-/// The error a hook returns to end a replay at the event where the first pass was stopped.
-#[derive(Debug)]
-struct ReplayEnd;
-impl std::fmt::Display for ReplayEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("replay reached the end of the first pass")
+impl HasRecorder for State {
+    fn recorder(&mut self) -> &mut Recorder {
+        self.recorder.as_mut().expect("hooks only exist in tracked runs")
     }
-}
-impl std::error::Error for ReplayEnd {}
-
-impl Tracking {
-    fn event(caller: &mut Caller<'_, State>, kind: u64, a: u32, b: u32, c: u32) -> wasmtime::Result<StackId> {
-        let t = caller.data_mut().tracking.as_mut().expect("hooks only exist in tracked runs");
-        let seq = t.model.next_seq();
-        if t.stop_at.is_some_and(|s| seq >= s) {
-            return Err(ReplayEnd.into());
-        }
-        t.digest = mix(t.digest, kind << 32 ^ a as u64, (b as u64) << 32 | c as u64);
-        if !t.capture.wants(seq) {
-            return Ok(StackId::NONE);
-        }
-        let mut frames = std::mem::take(&mut t.frames);
-        let map = t.map.clone();
-        capture(&*caller, &map, &mut frames);
-        let t = caller.data_mut().tracking.as_mut().unwrap();
-        let id = t.model.stacks.intern(&frames);
-        t.frames = frames;
-        Ok(id)
-    }
-}
-
-fn mix(h: u64, a: u64, b: u64) -> u64 {
-    let x = (h ^ a).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) ^ b;
-    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
 
 fn engine(cfg: &RunConfig) -> Result<Engine> {
@@ -221,7 +181,7 @@ fn read_stdin() -> Result<Stdin> {
 
 struct Pass {
     exit: Exit,
-    tracking: Option<Tracking>,
+    recorded: Option<Recorded>,
     memory: Vec<u8>,
     globals: Vec<(u32, i64)>,
     host_values: Vec<(String, u64)>,
@@ -232,7 +192,7 @@ fn run_pass(
     engine: &Engine,
     module: &Module,
     cfg: &RunConfig,
-    tracking: Option<Tracking>,
+    recorder: Option<Recorder>,
     stdin: &Stdin,
     quiet: bool,
     instrumented: Option<&Instrumented>,
@@ -268,28 +228,23 @@ fn run_pass(
         };
         b.stderr(std::io::stderr());
     }
-    let state = State { wasi: b.build_p1(), limits: Limits { max: cfg.max_memory, denied: None }, tracking };
+    let state = State { wasi: b.build_p1(), limits: Limits { max: cfg.max_memory, denied: None }, recorder };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
 
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)?;
     if instrumented.is_some() {
-        linker.func_wrap(HOOK_MODULE, "alloc", |mut c: Caller<'_, State>, ptr: i32, size: i32| {
-            let stack = Tracking::event(&mut c, 1, ptr as u32, size as u32, 0)?;
-            c.data_mut().tracking.as_mut().unwrap().model.alloc(ptr as u32 as u64, size as u32 as u64, stack);
-            Ok(())
+        let none = StackId::NONE;
+        linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, State>, ptr: i32, size: i32| {
+            Recorder::record(&mut c, Event::Alloc { ptr: ptr as u32, size: size as u32, stack: none })
         })?;
-        linker.func_wrap(HOOK_MODULE, "free", |mut c: Caller<'_, State>, ptr: i32| {
-            let stack = Tracking::event(&mut c, 2, ptr as u32, 0, 0)?;
-            c.data_mut().tracking.as_mut().unwrap().model.free(ptr as u32 as u64, stack);
-            Ok(())
+        linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, State>, ptr: i32| {
+            Recorder::record(&mut c, Event::Free { ptr: ptr as u32, stack: none })
         })?;
-        linker.func_wrap(HOOK_MODULE, "realloc", |mut c: Caller<'_, State>, old: i32, new: i32, size: i32| {
-            let stack = Tracking::event(&mut c, 3, old as u32, new as u32, size as u32)?;
-            let t = c.data_mut().tracking.as_mut().unwrap();
-            t.model.realloc(old as u32 as u64, new as u32 as u64, size as u32 as u64, stack);
-            Ok(())
+        linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, State>, old: i32, new: i32, size: i32| {
+            let ev = Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: none };
+            Recorder::record(&mut c, ev)
         })?;
     }
     check_imports(&linker, &mut store, module)?;
@@ -332,8 +287,8 @@ fn run_pass(
             }
         }
     }
-    let tracking = store.data_mut().tracking.take();
-    Ok(Pass { exit, tracking, memory, globals, host_values })
+    let recorded = store.data_mut().recorder.take().map(Recorder::finish);
+    Ok(Pass { exit, recorded, memory, globals, host_values })
 }
 
 type GuestError = (wasmtime::Error, Option<Instance>);
@@ -484,14 +439,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         .map_err(|e| anyhow!("the instrumented module does not compile (a wasmleak bug): {e:#}"))?;
     let map = Arc::new(instrumented.map.clone());
     let stdin = read_stdin()?;
-    let tracking = |capture: Capture, stop_at: Option<u64>| Tracking {
-        model: HeapModel::new(),
-        capture,
-        map: map.clone(),
-        frames: Vec::new(),
-        digest: 0,
-        stop_at,
-    };
+    let tracking = |capture: Capture, stop_at: Option<u64>| Recorder::new(capture, map.clone(), stop_at);
     let mut notes = Vec::new();
     let first_capture = match cfg.stacks {
         StackMode::Eager => Capture::All,
@@ -501,11 +449,11 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let mut passes = 1;
     let mut last = first;
     if cfg.stacks == StackMode::Replay {
-        let t1 = last.tracking.as_ref().unwrap();
+        let t1 = last.recorded.as_ref().unwrap();
         let wanted = wanted_stacks(&t1.model);
         if !wanted.is_empty() {
-            let stop_at = (!last.exit.completed()).then_some(t1.model.seq);
-            let (seq1, digest1) = (t1.model.seq, t1.digest);
+            let stop_at = (!last.exit.completed()).then_some(t1.seq);
+            let (seq1, digest1) = (t1.seq, t1.digest);
             let exit1 = last.exit.clone();
             let second = run_pass(
                 &engine,
@@ -517,22 +465,22 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
                 Some(instrumented),
             )?;
             passes = 2;
-            let t2 = second.tracking.as_ref().unwrap();
-            if t2.model.seq == seq1 && t2.digest == digest1 {
+            let t2 = second.recorded.as_ref().unwrap();
+            if t2.seq == seq1 && t2.digest == digest1 {
                 // The replay saw the same program run; its heap model has the stacks, the first pass the exit.
                 last = Pass { exit: exit1, ..second };
             } else {
                 notes.push(format!(
                     "the program did not repeat itself ({} allocator events, then {}): it depends on time, \
                      randomness or input; ran it a third time capturing every stack",
-                    seq1, t2.model.seq
+                    seq1, t2.seq
                 ));
                 last = run_pass(&engine, &module, cfg, Some(tracking(Capture::All, None)), &stdin, true, Some(instrumented))?;
                 passes = 3;
             }
         }
     }
-    let model = last.tracking.take().unwrap().model;
+    let model = last.recorded.take().unwrap().model;
     let roots = roots(info, instrumented, &last.globals, &last.host_values, &model, last.memory.len() as u64);
     Ok(Outcome { exit: last.exit, model, memory: last.memory, roots, passes, notes })
 }

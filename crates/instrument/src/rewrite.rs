@@ -258,10 +258,21 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
 
 /// `W(args) = { guard++; r = F(args); guard--; if guard == 0 { hook(...) }; r }` — only the outermost
 /// allocator layer reports (`__rust_alloc` → `malloc`, `operator new` → `malloc`, `realloc` → `free`).
+/// Frees report *before* the call: a free of a bad pointer can trap inside the allocator, and the report
+/// must still name it.
 fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, realloc]: [u32; 3]) -> Function {
     let (_, nresults) = role.signature();
     let r = nparams; // the result local
     let mut f = Function::new([(1, ValType::I32)]);
+    let if_outermost = |f: &mut Function| {
+        f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
+        f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+    };
+    let is_free = matches!(role, Role::Free | Role::RustDealloc);
+    if is_free {
+        if_outermost(&mut f);
+        f.instruction(&I::LocalGet(0)).instruction(&I::Call(free)).instruction(&I::End);
+    }
     f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
     f.instruction(&I::GlobalSet(guard));
     for p in 0..nparams {
@@ -273,37 +284,37 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     }
     f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Sub);
     f.instruction(&I::GlobalSet(guard));
-    f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
-    f.instruction(&I::If(wasm_encoder::BlockType::Empty));
-    match role {
-        Role::Malloc | Role::RustAlloc => {
-            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::Call(alloc));
+    if !is_free {
+        if_outermost(&mut f);
+        match role {
+            Role::Malloc | Role::RustAlloc => {
+                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::Call(alloc));
+            }
+            Role::AlignedAlloc => {
+                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1)).instruction(&I::Call(alloc));
+            }
+            Role::Calloc => {
+                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
+                f.instruction(&I::I32Mul).instruction(&I::Call(alloc));
+            }
+            Role::PosixMemalign => {
+                f.instruction(&I::LocalGet(r)).instruction(&I::I32Eqz);
+                f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+                f.instruction(&I::LocalGet(0)).instruction(&I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
+                f.instruction(&I::LocalGet(2)).instruction(&I::Call(alloc)).instruction(&I::End);
+            }
+            Role::Realloc => {
+                f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1));
+                f.instruction(&I::Call(realloc));
+            }
+            Role::RustRealloc => {
+                f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(3));
+                f.instruction(&I::Call(realloc));
+            }
+            Role::Free | Role::RustDealloc => unreachable!(),
         }
-        Role::AlignedAlloc => {
-            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1)).instruction(&I::Call(alloc));
-        }
-        Role::Calloc => {
-            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
-            f.instruction(&I::I32Mul).instruction(&I::Call(alloc));
-        }
-        Role::PosixMemalign => {
-            f.instruction(&I::LocalGet(r)).instruction(&I::I32Eqz).instruction(&I::If(wasm_encoder::BlockType::Empty));
-            f.instruction(&I::LocalGet(0)).instruction(&I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
-            f.instruction(&I::LocalGet(2)).instruction(&I::Call(alloc)).instruction(&I::End);
-        }
-        Role::Free | Role::RustDealloc => {
-            f.instruction(&I::LocalGet(0)).instruction(&I::Call(free));
-        }
-        Role::Realloc => {
-            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1));
-            f.instruction(&I::Call(realloc));
-        }
-        Role::RustRealloc => {
-            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(3));
-            f.instruction(&I::Call(realloc));
-        }
+        f.instruction(&I::End);
     }
-    f.instruction(&I::End);
     if nresults == 1 {
         f.instruction(&I::LocalGet(r));
     }

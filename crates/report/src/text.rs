@@ -148,14 +148,14 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     let detail = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
     let _ = writeln!(
         out,
-        "SUMMARY: leaked {} in {}{detail}; reachable {} in {}; {}; {} allocations, {} frees",
+        "SUMMARY: leaked {} in {}{detail}; reachable {} in {}; {}; {}, {}",
         bytes(s.leaked_bytes),
         plural(s.leaked_blocks, "block", "blocks"),
         bytes(s.reachable_bytes),
         plural(s.reachable_blocks, "block", "blocks"),
         plural(s.invalid_frees, "invalid free", "invalid frees"),
-        s.allocations,
-        s.frees
+        plural(s.allocations, "allocation", "allocations"),
+        plural(s.frees, "free", "frees")
     );
     out
 }

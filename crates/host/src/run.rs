@@ -524,10 +524,16 @@ fn roots(
                 _ => info.const_global("__heap_base").unwrap_or(heap_start).max(seg_end),
             }
         };
-        // Minus the allocator's own bookkeeping, which holds stale pointers to freed chunks.
+        // Minus the allocator's own bookkeeping, which holds stale pointers to freed chunks, and read-only
+        // data, whose bytes were fixed at link time and so cannot hold a heap pointer (but can look like one).
+        let mut holes: Vec<std::ops::Range<u64>> = instrumented.allocator_statics.clone();
+        holes.extend(info.data.iter().filter(|d| d.name.as_deref().is_some_and(|n| n.starts_with(".rodata"))).filter_map(
+            |d| d.offset.map(|o| o..o + d.len),
+        ));
+        holes.sort_by_key(|h| h.start);
         let mut at = start;
         let end = end.min(mem_len);
-        for hole in &instrumented.allocator_statics {
+        for hole in &holes {
             if hole.end <= at || hole.start >= end {
                 continue;
             }

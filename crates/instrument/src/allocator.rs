@@ -23,6 +23,12 @@ pub enum Role {
     RustDealloc,
     /// `(ptr, old_size, align, new_size) -> ptr`
     RustRealloc,
+    /// `(self, size, align) -> ptr`: the `dlmalloc` crate's `Dlmalloc::malloc`/`calloc` (Rust on wasm32-unknown-unknown)
+    SelfAlloc,
+    /// `(self, ptr, size, align)`: `Dlmalloc::free`
+    SelfFree,
+    /// `(self, ptr, old_size, old_align, new_size) -> ptr`: `Dlmalloc::realloc`
+    SelfRealloc,
 }
 
 impl Role {
@@ -35,7 +41,29 @@ impl Role {
             Role::PosixMemalign => (3, 1),
             Role::RustDealloc => (3, 0),
             Role::RustRealloc => (4, 1),
+            Role::SelfAlloc => (3, 1),
+            Role::SelfFree => (4, 0),
+            Role::SelfRealloc => (5, 1),
         }
+    }
+
+    /// The role to try when the signature does not fit: LTO drops the `self` argument of `Dlmalloc`'s
+    /// methods when the allocator is a single static, leaving plain `malloc(size)` / `free(ptr)` shapes.
+    pub fn without_self(self) -> Option<Role> {
+        match self {
+            Role::SelfAlloc => Some(Role::Malloc),
+            Role::SelfFree => Some(Role::Free),
+            Role::SelfRealloc => Some(Role::Realloc),
+            _ => None,
+        }
+    }
+
+    pub fn is_free(self) -> bool {
+        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree)
+    }
+
+    pub fn is_realloc(self) -> bool {
+        matches!(self, Role::Realloc | Role::RustRealloc | Role::SelfRealloc)
     }
 
     /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
@@ -61,6 +89,9 @@ impl fmt::Display for Role {
             Role::RustAlloc => "rust alloc",
             Role::RustDealloc => "rust dealloc",
             Role::RustRealloc => "rust realloc",
+            Role::SelfAlloc => "dlmalloc alloc",
+            Role::SelfFree => "dlmalloc free",
+            Role::SelfRealloc => "dlmalloc realloc",
         };
         f.write_str(s)
     }
@@ -116,6 +147,20 @@ pub fn role_of(name: &str) -> Option<Role> {
     };
     if by_rust.is_some() {
         return by_rust;
+    }
+    // The `dlmalloc` crate, which Rust's std uses on wasm32-unknown-unknown; with LTO its methods are all
+    // that is left of the allocator: `<dlmalloc::Dlmalloc<dlmalloc::sys::System>>::malloc`.
+    if name.starts_with("_R") || name.starts_with("_ZN") || name.starts_with('<') {
+        let demangled = format!("{:#}", rustc_demangle::demangle(name));
+        if demangled.contains("dlmalloc::Dlmalloc") {
+            let method = demangled.rsplit("::").next().unwrap_or("");
+            return match method {
+                "malloc" | "calloc" => Some(Role::SelfAlloc),
+                "free" => Some(Role::SelfFree),
+                "realloc" => Some(Role::SelfRealloc),
+                _ => None,
+            };
+        }
     }
     // wasm-ld writes C++ names demangled into the name section: `operator new(unsigned long)`.
     if let Some(args) = name.strip_prefix("operator new").or_else(|| name.strip_prefix("operator new[]")) {
@@ -173,6 +218,9 @@ mod tests {
         assert_eq!(role_of("operator delete(void*, unsigned long)"), Some(Role::Free));
         assert_eq!(role_of("operator delete[](void*)"), Some(Role::Free));
         assert_eq!(role_of("my_malloc_wrapper"), None);
+        let dl = "_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8DlmallocNtNtB7_3sys6SystemE6mallocCsebHcaeoSrxy_3std";
+        assert_eq!(role_of(dl), Some(Role::SelfAlloc));
+        assert_eq!(role_of(&dl.replace("E6malloc", "E4free")), Some(Role::SelfFree));
         assert_eq!(role_of("__rdl_alloc"), None);
     }
 }

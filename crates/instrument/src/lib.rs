@@ -125,13 +125,13 @@ pub fn find_allocator(
             rejected.push(format!("{name} is imported, not defined in the module"));
             return;
         }
-        match info.func_signature(func) {
-            Some((p, r))
-                if p.iter().chain(r).all(|t| *t == wasmparser::ValType::I32) && role.accepts(p.len(), r.len()) =>
-            {
-                found.push(EntryPoint { func, name: name.to_string(), role, evidence });
-            }
-            _ => rejected.push(format!("{name} (function {func}) does not have the signature of {role}")),
+        let fits = |role: Role| match info.func_signature(func) {
+            Some((p, r)) => p.iter().chain(r).all(|t| *t == wasmparser::ValType::I32) && role.accepts(p.len(), r.len()),
+            None => false,
+        };
+        match Some(role).filter(|&r| fits(r)).or_else(|| role.without_self().filter(|&r| fits(r))) {
+            Some(role) => found.push(EntryPoint { func, name: name.to_string(), role, evidence }),
+            None => rejected.push(format!("{name} (function {func}) does not have the signature of {role}")),
         }
     };
     // A user-named function's role follows from its signature: (size, align) allocators are Rust-shaped.
@@ -175,8 +175,8 @@ pub fn find_allocator(
             add(func, name, role, evidence, &mut found);
         }
     }
-    let has_alloc = found.iter().any(|e| !matches!(e.role, Role::Free | Role::RustDealloc));
-    let has_free = found.iter().any(|e| matches!(e.role, Role::Free | Role::RustDealloc | Role::Realloc | Role::RustRealloc));
+    let has_alloc = found.iter().any(|e| !e.role.is_free());
+    let has_free = found.iter().any(|e| e.role.is_free() || e.role.is_realloc());
     if !has_alloc || !has_free {
         let mut note = String::new();
         if !found.is_empty() {

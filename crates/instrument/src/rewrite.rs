@@ -268,10 +268,14 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
         f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
         f.instruction(&I::If(wasm_encoder::BlockType::Empty));
     };
-    let is_free = matches!(role, Role::Free | Role::RustDealloc);
-    if is_free {
+    let freed_param = match role {
+        Role::Free | Role::RustDealloc => Some(0),
+        Role::SelfFree => Some(1),
+        _ => None,
+    };
+    if let Some(p) = freed_param {
         if_outermost(&mut f);
-        f.instruction(&I::LocalGet(0)).instruction(&I::Call(free)).instruction(&I::End);
+        f.instruction(&I::LocalGet(p)).instruction(&I::Call(free)).instruction(&I::End);
     }
     f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
     f.instruction(&I::GlobalSet(guard));
@@ -284,13 +288,13 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     }
     f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Sub);
     f.instruction(&I::GlobalSet(guard));
-    if !is_free {
+    if freed_param.is_none() {
         if_outermost(&mut f);
         match role {
             Role::Malloc | Role::RustAlloc => {
                 f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::Call(alloc));
             }
-            Role::AlignedAlloc => {
+            Role::AlignedAlloc | Role::SelfAlloc => {
                 f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1)).instruction(&I::Call(alloc));
             }
             Role::Calloc => {
@@ -311,7 +315,11 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
                 f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(3));
                 f.instruction(&I::Call(realloc));
             }
-            Role::Free | Role::RustDealloc => unreachable!(),
+            Role::SelfRealloc => {
+                f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(4));
+                f.instruction(&I::Call(realloc));
+            }
+            Role::Free | Role::RustDealloc | Role::SelfFree => unreachable!(),
         }
         f.instruction(&I::End);
     }

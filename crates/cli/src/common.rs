@@ -48,11 +48,27 @@ pub struct AllocatorOpts {
     /// Realloc function to hook, by name or index (`(ptr, size) -> ptr`, or Rust's 4-argument form)
     #[arg(long = "realloc-fn", value_name = "NAME|INDEX")]
     pub realloc: Vec<String>,
+    /// calloc-like function to hook (`(count, size) -> ptr`)
+    #[arg(long = "calloc-fn", value_name = "NAME|INDEX")]
+    pub calloc: Vec<String>,
+    /// aligned_alloc-like function to hook (`(align, size) -> ptr`)
+    #[arg(long = "aligned-alloc-fn", value_name = "NAME|INDEX")]
+    pub aligned_alloc: Vec<String>,
+    /// posix_memalign-like function to hook (`(ptr*, align, size) -> errno`)
+    #[arg(long = "posix-memalign-fn", value_name = "NAME|INDEX")]
+    pub posix_memalign: Vec<String>,
 }
 
 impl AllocatorOpts {
     pub fn find(&self, m: &Loaded, sym: &Symbolizer) -> Result<Vec<EntryPoint>> {
-        let overrides = Overrides { alloc: self.alloc.clone(), free: self.free.clone(), realloc: self.realloc.clone() };
+        let overrides = Overrides {
+            alloc: self.alloc.clone(),
+            free: self.free.clone(),
+            realloc: self.realloc.clone(),
+            calloc: self.calloc.clone(),
+            aligned_alloc: self.aligned_alloc.clone(),
+            posix_memalign: self.posix_memalign.clone(),
+        };
         find_allocator(&m.info, &dwarf_names(sym), &overrides).with_context(|| format!("{}", m.path.display()))
     }
 }

@@ -514,7 +514,11 @@ fn roots(
     let segs: Vec<(u64, u64)> = info.data.iter().filter_map(|d| Some((d.offset?, d.offset? + d.len))).collect();
     if let (Some(start), Some(seg_end)) = (segs.iter().map(|s| s.0).min(), segs.iter().map(|s| s.1).max()) {
         let heap_start = model.lowest_block.unwrap_or(mem_len);
-        let end = if let Some(e) = info.const_global("__data_end") {
+        // Emscripten sets `__stack_end` (the stack's lowest address) at startup: the exact end of bss.
+        let stack_end = info.globals.iter().position(|g| g.name.as_deref() == Some("__stack_end")).and_then(|i| {
+            globals.iter().find(|g| g.0 == i as u32).map(|g| g.1 as u64).filter(|&v| v >= seg_end)
+        });
+        let end = if let Some(e) = info.const_global("__data_end").or(stack_end) {
             e
         } else {
             match sp_init {

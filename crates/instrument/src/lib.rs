@@ -56,12 +56,9 @@ pub struct Overrides {
     pub alloc: Vec<String>,
     pub free: Vec<String>,
     pub realloc: Vec<String>,
-}
-
-impl Overrides {
-    pub fn is_empty(&self) -> bool {
-        self.alloc.is_empty() && self.free.is_empty() && self.realloc.is_empty()
-    }
+    pub calloc: Vec<String>,
+    pub aligned_alloc: Vec<String>,
+    pub posix_memalign: Vec<String>,
 }
 
 /// The rewritten module and what a host needs to interpret its hook calls.
@@ -138,7 +135,14 @@ pub fn find_allocator(
     let by_params = |params: usize, short: Role, long: Role, long_params: usize| {
         if params == long_params { long } else { short }
     };
-    for (list, kind) in [(&overrides.alloc, 0), (&overrides.free, 1), (&overrides.realloc, 2)] {
+    for (list, kind) in [
+        (&overrides.alloc, 0),
+        (&overrides.free, 1),
+        (&overrides.realloc, 2),
+        (&overrides.calloc, 3),
+        (&overrides.aligned_alloc, 4),
+        (&overrides.posix_memalign, 5),
+    ] {
         for spec in list {
             let func = match spec.parse::<u32>() {
                 Ok(i) if i < info.num_funcs() => i,
@@ -158,7 +162,10 @@ pub fn find_allocator(
             let role = match kind {
                 0 => by_params(params, Role::Malloc, Role::RustAlloc, 2),
                 1 => Role::Free,
-                _ => by_params(params, Role::Realloc, Role::RustRealloc, 4),
+                2 => by_params(params, Role::Realloc, Role::RustRealloc, 4),
+                3 => Role::Calloc,
+                4 => Role::AlignedAlloc,
+                _ => Role::PosixMemalign,
             };
             let before = found.len();
             add(func, spec, role, Evidence::User, &mut found);

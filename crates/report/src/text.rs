@@ -50,13 +50,28 @@ fn short_path(p: &str) -> &str {
     p
 }
 
+/// The stack from the library call that allocated (the frame just inside the site) outwards; the
+/// library's own inner frames are in the JSON report.
+fn write_site_stack(out: &mut String, g: &Group, opts: &TextOptions) {
+    let site = g.site.as_ref().and_then(|s| g.stack.iter().position(|f| f == s)).unwrap_or(0);
+    let from = site.saturating_sub(1);
+    if from > 0 {
+        let _ = writeln!(out, "      ({from} library frames inside)");
+    }
+    write_stack_from(out, &g.stack, from, opts);
+}
+
 fn write_stack(out: &mut String, stack: &[Frame], opts: &TextOptions) {
-    for (i, f) in stack.iter().take(opts.max_frames).enumerate() {
+    write_stack_from(out, stack, 0, opts)
+}
+
+fn write_stack_from(out: &mut String, stack: &[Frame], from: usize, opts: &TextOptions) {
+    for (i, f) in stack.iter().enumerate().skip(from).take(opts.max_frames) {
         let inl = if f.inlined { " (inlined)" } else { "" };
         let _ = writeln!(out, "      #{i} {}{inl}", location(f));
     }
-    if stack.len() > opts.max_frames {
-        let _ = writeln!(out, "      ... {} more frames", stack.len() - opts.max_frames);
+    if stack.len() > from + opts.max_frames {
+        let _ = writeln!(out, "      ... {} more frames", stack.len() - from - opts.max_frames);
     }
     if stack.is_empty() {
         let _ = writeln!(out, "      (no stack captured)");
@@ -92,7 +107,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable").collect();
     for g in &leaks {
         let _ = writeln!(out, "\n{}", headline(g));
-        write_stack(&mut out, &g.stack, opts);
+        write_site_stack(&mut out, g, opts);
         let _ = writeln!(out, "    fix: {}", g.hint);
     }
     for f in &r.invalid_frees {
@@ -118,7 +133,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
                 let _ = writeln!(out, "      held by {root}");
             }
             if opts.show_reachable {
-                write_stack(&mut out, &g.stack, opts);
+                write_site_stack(&mut out, g, opts);
             }
         }
         if shown < reachable.len() {

@@ -1,0 +1,209 @@
+//! The rewrite and the host together, on hand-written modules whose every allocator event is known.
+
+use std::collections::HashMap;
+
+use wasmleak_host::{tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout};
+use wasmleak_instrument::{find_allocator, instrument, ModuleInfo, Overrides};
+
+/// A bump allocator named like libc's, plus whatever `body` defines.
+fn module(body: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+          (memory (export "memory") 2)
+          (global $sp (mut i32) (i32.const 65536))
+          (global $bump (mut i32) (i32.const 70000))
+          (func $malloc (param $n i32) (result i32)
+            (local $p i32)
+            (local.set $p (global.get $bump))
+            (global.set $bump (i32.and (i32.add (i32.add (global.get $bump) (local.get $n)) (i32.const 15)) (i32.const -8)))
+            (local.get $p))
+          (func $free (param i32))
+          (func $calloc (param i32 i32) (result i32) (call $malloc (i32.mul (local.get 0) (local.get 1))))
+          (func $realloc (param $p i32) (param $n i32) (result i32)
+            (local $q i32)
+            (local.set $q (call $malloc (local.get $n)))
+            (call $free (local.get $p))
+            (local.get $q))
+          (func $posix_memalign (param $out i32) (param $align i32) (param $n i32) (result i32)
+            (i32.store (local.get $out) (call $malloc (local.get $n)))
+            (i32.const 0))
+          (func $__rust_alloc (param i32 i32) (result i32) (call $malloc (local.get 0)))
+          (func $__rust_dealloc (param i32 i32 i32) (call $free (local.get 0)))
+          {body}
+        )"#
+    ))
+    .expect("test module parses")
+}
+
+fn run(bytes: &[u8], cfg: RunConfig) -> Outcome {
+    let info = ModuleInfo::parse(bytes).unwrap();
+    let eps = find_allocator(&info, &HashMap::new(), &Overrides::default()).unwrap();
+    let ins = instrument(bytes, &info, &eps).unwrap();
+    wasmparser::Validator::new().validate_all(&ins.bytes).expect("instrumented module validates");
+    tracked_run(&ins, &info, &cfg).unwrap()
+}
+
+fn cfg() -> RunConfig {
+    RunConfig { stdout: Stdout::ToStderr, ..RunConfig::default() }
+}
+
+fn live(o: &Outcome) -> Vec<(u64, u64)> {
+    o.model.live_sorted().iter().map(|b| (b.addr, b.size)).collect()
+}
+
+#[test]
+fn nested_allocator_layers_report_once_with_the_outer_size() {
+    let m = module(
+        r#"(func (export "_start")
+             (drop (call $__rust_alloc (i32.const 24) (i32.const 8)))
+             (call $free (call $malloc (i32.const 10)))
+             (call $__rust_dealloc (call $__rust_alloc (i32.const 100) (i32.const 4)) (i32.const 100) (i32.const 4)))"#,
+    );
+    let o = run(&m, cfg());
+    assert_eq!(o.exit, Exit::Returned);
+    // __rust_alloc calls malloc inside: one event each, not two.
+    assert_eq!(o.model.allocations, 3);
+    assert_eq!(o.model.frees, 2);
+    assert_eq!(live(&o), vec![(70000, 24)]);
+    assert!(o.model.invalid_frees.is_empty());
+}
+
+#[test]
+fn calloc_realloc_and_posix_memalign_report_requested_sizes() {
+    let m = module(
+        r#"(func (export "_start")
+             (local $p i32)
+             (local.set $p (call $calloc (i32.const 4) (i32.const 8)))
+             (local.set $p (call $realloc (local.get $p) (i32.const 100)))
+             (drop (call $posix_memalign (i32.const 1024) (i32.const 64) (i32.const 200))))"#,
+    );
+    let o = run(&m, cfg());
+    let sizes: Vec<u64> = live(&o).iter().map(|b| b.1).collect();
+    // calloc(4, 8) = 32 bytes, realloc'd to 100 (the old block freed by realloc, once); posix_memalign 200.
+    assert_eq!(sizes, vec![100, 200]);
+    assert_eq!(o.model.allocations, 3);
+    assert_eq!(o.model.frees, 1);
+}
+
+#[test]
+fn double_and_invalid_frees_are_recorded_with_stacks() {
+    let m = module(
+        r#"(func $oops (param $p i32) (call $free (local.get $p)) (call $free (local.get $p)))
+           (func (export "_start")
+             (call $oops (call $malloc (i32.const 16)))
+             (call $free (i32.const 4096)))"#,
+    );
+    let o = run(&m, cfg());
+    let kinds: Vec<_> = o.model.invalid_frees.iter().map(|f| f.kind).collect();
+    use wasmleak_heap::InvalidFreeKind::*;
+    assert_eq!(kinds, vec![Double, Invalid]);
+    let double = &o.model.invalid_frees[0];
+    // The replay pass captured the stacks of the bad free, the first free and the allocation.
+    for s in [double.stack, double.first_free_stack, double.alloc_stack] {
+        assert!(!o.model.stacks.get(s).is_empty());
+    }
+    assert_eq!(o.passes, 2);
+}
+
+#[test]
+fn stacks_map_back_to_the_original_call_instruction() {
+    let m = module(
+        r#"(func $leaky (drop (call $malloc (i32.const 48))))
+           (func (export "_start") (call $leaky))"#,
+    );
+    let o = run(&m, cfg());
+    let block = o.model.live_sorted()[0];
+    let frames = o.model.stacks.get(block.stack);
+    let info = ModuleInfo::parse(&m).unwrap();
+    let leaky = info.func_names.iter().find(|(_, n)| *n == "leaky").map(|(i, _)| *i).unwrap();
+    // Innermost frame: `leaky`, at the offset of its `call $malloc` in the *original* module.
+    assert_eq!(frames[0].func, leaky);
+    let call_offset = call_offsets(&m, leaky)[0];
+    assert_eq!(frames[0].offset, call_offset);
+    assert_eq!(frames.len(), 2, "leaky, _start: wrappers are not frames");
+}
+
+/// Offsets of the `call` instructions in function `func` of `bytes`.
+fn call_offsets(bytes: &[u8], func: u32) -> Vec<u32> {
+    let info = ModuleInfo::parse(bytes).unwrap();
+    let mut i = info.num_imported_funcs;
+    let mut out = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = p.unwrap() {
+            if i == func {
+                let mut r = body.get_operators_reader().unwrap();
+                while !r.eof() {
+                    let (op, off) = r.read_with_offset().unwrap();
+                    if matches!(op, wasmparser::Operator::Call { .. }) {
+                        out.push(off as u32);
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn invoked_exports_return_host_held_pointers() {
+    let m = module(r#"(func (export "make") (result i32) (call $malloc (i32.const 40)))"#);
+    let c = RunConfig { invoke: Some(Invoke { export: "make".into(), args: vec![], repeat: 3 }), ..cfg() };
+    let o = run(&m, c);
+    assert_eq!(live(&o), vec![(70000, 40), (70048, 40), (70096, 40)]);
+    let host: Vec<u64> = o.roots.values.iter().filter(|v| v.host).map(|v| v.value).collect();
+    assert_eq!(host, vec![70000, 70048, 70096]);
+}
+
+#[test]
+fn a_trap_keeps_what_was_tracked() {
+    let m = module(r#"(func (export "_start") (drop (call $malloc (i32.const 8))) unreachable)"#);
+    let o = run(&m, cfg());
+    assert!(matches!(o.exit, Exit::Trap(ref t) if t.contains("unreachable")), "{:?}", o.exit);
+    assert_eq!(live(&o), vec![(70000, 8)]);
+}
+
+#[test]
+fn a_guest_past_its_timeout_is_stopped_and_reported() {
+    let m = module(r#"(func (export "_start") (drop (call $malloc (i32.const 8))) (loop br 0))"#);
+    let c = RunConfig { timeout: Some(std::time::Duration::from_millis(300)), ..cfg() };
+    let o = run(&m, c);
+    assert!(matches!(o.exit, Exit::Timeout(_)), "{:?}", o.exit);
+    assert_eq!(live(&o), vec![(70000, 8)]);
+    // The replay pass stopped at the same event rather than looping again.
+    assert_eq!(o.passes, 2);
+    assert!(!o.model.stacks.get(o.model.live_sorted()[0].stack).is_empty());
+}
+
+#[test]
+fn a_replay_that_sees_other_events_falls_back_to_capturing_every_stack() {
+    // Allocates 1..=1024 blocks as random_get decides: two runs differ.
+    let m = wat::parse_str(
+        r#"(module
+          (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+          (memory (export "memory") 2)
+          (global $bump (mut i32) (i32.const 70000))
+          (func $malloc (param $n i32) (result i32)
+            (global.get $bump)
+            (global.set $bump (i32.add (global.get $bump) (i32.const 64))))
+          (func $free (param i32))
+          (func (export "_start")
+            (local $n i32)
+            (loop $again
+              (drop (call $random (i32.const 1024) (i32.const 8)))
+              (local.set $n (i32.add (i32.and (i32.load16_u (i32.const 1024)) (i32.const 1023)) (i32.const 1)))
+              (block $done
+                (loop $l
+                  (br_if $done (i32.eqz (local.get $n)))
+                  (drop (call $malloc (i32.const 8)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                  (br $l))))))"#,
+    )
+    .unwrap();
+    let o = run(&m, cfg());
+    // The chance that two runs draw the same count is 1/1024.
+    assert_eq!(o.passes, 3, "notes: {:?}", o.notes);
+    assert!(o.notes[0].contains("did not repeat itself"));
+    // The third pass captured every block's stack.
+    assert!(o.model.live_blocks().all(|b| !o.model.stacks.get(b.stack).is_empty()));
+}

@@ -35,6 +35,9 @@ pub struct InvalidFree {
     pub alloc_stack: StackId,
     pub first_free_seq: Option<u64>,
     pub first_free_stack: StackId,
+    /// An invalid free of an address inside a live block: (offset into it, its size). The block's
+    /// allocation is then `alloc_seq`/`alloc_stack`.
+    pub interior: Option<(u64, u64)>,
 }
 
 /// A freed block remembered so a second free of the same address can be told from an invalid one.
@@ -196,17 +199,23 @@ impl HeapModel {
                 alloc_stack: f.alloc_stack,
                 first_free_seq: Some(f.free_seq),
                 first_free_stack: f.free_stack,
+                interior: None,
             },
-            None => InvalidFree {
-                kind: InvalidFreeKind::Invalid,
-                addr,
-                seq,
-                stack,
-                alloc_seq: None,
-                alloc_stack: StackId::NONE,
-                first_free_seq: None,
-                first_free_stack: StackId::NONE,
-            },
+            None => {
+                // Rare, so a linear search is fine: is it a pointer into the middle of a live block?
+                let inside = self.live_blocks().find(|b| b.addr < addr && addr < b.addr + b.size).copied();
+                InvalidFree {
+                    kind: InvalidFreeKind::Invalid,
+                    addr,
+                    seq,
+                    stack,
+                    alloc_seq: inside.map(|b| b.seq),
+                    alloc_stack: inside.map_or(StackId::NONE, |b| b.stack),
+                    first_free_seq: None,
+                    first_free_stack: StackId::NONE,
+                    interior: inside.map(|b| (addr - b.addr, b.size)),
+                }
+            }
         };
         self.invalid_frees.push(bad);
     }

@@ -48,10 +48,21 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+/// The live block an invalid free pointed into (its allocation is the free's `alloc_stack`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Interior {
+    /// Bytes from the block's start to the freed address.
+    pub offset: u64,
+    pub block_size: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct InvalidFree {
     pub kind: &'static str,
     pub address: u64,
+    /// For an invalid free: the live block whose middle the address points into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interior_of: Option<Interior>,
     pub stack: Vec<Frame>,
     pub first_free_stack: Vec<Frame>,
     pub alloc_stack: Vec<Frame>,
@@ -234,9 +245,18 @@ pub fn build(
                 InvalidFreeKind::Double => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
                 InvalidFreeKind::Invalid => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
             };
+            let interior_of = f.interior.map(|(offset, block_size)| Interior { offset, block_size });
+            let hint = match &interior_of {
+                Some(i) => format!(
+                    "this address is {} bytes into a live {}-byte block: free the pointer the allocator returned, not one into the middle of the block",
+                    i.offset, i.block_size
+                ),
+                None => hint,
+            };
             InvalidFree {
                 kind,
                 address: f.addr,
+                interior_of,
                 stack: stacks.stack(f.stack),
                 first_free_stack: stacks.stack(f.first_free_stack),
                 alloc_stack: stacks.stack(f.alloc_stack),

@@ -6,6 +6,6 @@ mod hint;
 mod json;
 mod text;
 
-pub use build::{build, Exit, Frame, Group, InvalidFree, Report, Summary};
+pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
 pub use json::to_json;
 pub use text::{to_text, TextOptions};

@@ -119,7 +119,14 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             write_stack(&mut out, &f.first_free_stack, opts);
         }
         if !f.alloc_stack.is_empty() {
-            let _ = writeln!(out, "    allocated at:");
+            match &f.interior_of {
+                Some(i) => {
+                    let _ = writeln!(out, "    {} bytes into a {}-byte block allocated at:", i.offset, i.block_size);
+                }
+                None => {
+                    let _ = writeln!(out, "    allocated at:");
+                }
+            }
             write_stack(&mut out, &f.alloc_stack, opts);
         }
         let _ = writeln!(out, "    fix: {}", f.hint);

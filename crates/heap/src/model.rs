@@ -294,6 +294,7 @@ mod tests {
                 alloc_stack: s1,
                 first_free_seq: Some(1),
                 first_free_stack: s2,
+                interior: None,
             }
         );
         assert_eq!(m.invalid_frees[1].seq, 3);
@@ -311,8 +312,12 @@ mod tests {
         assert_eq!(m.frees, 0);
         let kinds: Vec<_> = m.invalid_frees.iter().map(|f| (f.kind, f.addr, f.seq)).collect();
         assert_eq!(kinds, vec![(InvalidFreeKind::Invalid, 108, 1), (InvalidFreeKind::Invalid, 4000, 2)]);
+        // Inside a live block: that block's allocation, and where in it.
         let f = &m.invalid_frees[0];
-        assert_eq!((f.alloc_seq, f.alloc_stack, f.first_free_seq, f.first_free_stack), (None, StackId::NONE, None, StackId::NONE));
+        assert_eq!((f.alloc_seq, f.alloc_stack, f.interior), (Some(0), s1, Some((8, 16))));
+        assert_eq!((f.first_free_seq, f.first_free_stack), (None, StackId::NONE));
+        let f = &m.invalid_frees[1];
+        assert_eq!((f.alloc_seq, f.alloc_stack, f.interior), (None, StackId::NONE, None));
     }
 
     #[test]

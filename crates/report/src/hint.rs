@@ -68,6 +68,14 @@ pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
         && stack.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
 }
 
+/// `Holder::Holder(int)` → `Holder`: the site is a C++ constructor.
+fn constructor_class(function: &str) -> Option<&str> {
+    let head = function.split('(').next()?;
+    let (scope, name) = head.rsplit_once("::")?;
+    let class = scope.rsplit("::").next()?;
+    (class == name).then_some(class)
+}
+
 fn mentions(g: &Group, needles: &[&str]) -> bool {
     g.stack.iter().any(|f| needles.iter().any(|n| f.function.contains(n)))
 }
@@ -93,6 +101,8 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
                 "lost: Box::leak gives up ownership on purpose, once per call here; keep the Box (or leak once into a static) instead".into()
             } else if g.stack.iter().any(|f| f.function.contains("::") || f.file.as_deref().is_some_and(|p| p.ends_with(".rs"))) && mentions(g, &["alloc::", "Box", "Vec", "Rc", "String"]) {
                 "lost: no pointer to these blocks remains anywhere (mem::forget, Box::into_raw / leak, or ManuallyDrop never dropped); let the owner drop".into()
+            } else if let Some(class) = g.site.as_ref().and_then(|s| constructor_class(&s.function)) {
+                format!("lost: allocated in the constructor of {class}, and nothing points to it any more: if the {class} object was deleted, {class} lacks the destructor that frees this member — add ~{class}() (or hold the member in std::unique_ptr / std::vector)")
             } else if g.stack.iter().any(|f| f.file.as_deref().is_some_and(|p| p.ends_with(".cpp") || p.ends_with(".cc") || p.ends_with(".cxx"))) {
                 "lost: allocated with new and never deleted, and no pointer to it remains; own it with std::unique_ptr (or delete it on every path)".into()
             } else {
@@ -111,5 +121,36 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
             Some(root) => format!("still reachable from {root} at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it"),
             None => "still reachable at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, file: Option<&str>) -> Frame {
+        Frame { function: function.into(), file: file.map(Into::into), line: None, column: None, inlined: false }
+    }
+
+    #[test]
+    fn constructors() {
+        assert_eq!(constructor_class("Holder::Holder(int)"), Some("Holder"));
+        assert_eq!(constructor_class("ns::Widget::Widget(unsigned int)"), Some("Widget"));
+        assert_eq!(constructor_class("make_widget(unsigned int)"), None);
+        assert_eq!(constructor_class("Holder::reset()"), None);
+    }
+
+    #[test]
+    fn frames_by_file_and_name() {
+        assert!(is_allocator_frame(&frame("alloc_impl_runtime", Some("library/alloc/src/alloc.rs"))));
+        assert!(is_allocator_frame(&frame("operator new(unsigned long)", None)));
+        assert!(!is_allocator_frame(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
+        assert!(is_library_frame(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
+        assert!(is_library_frame(&frame("__original_main", Some("./libc-bottom-half/sources/__original_main.c"))));
+        assert!(!is_library_frame(&frame("rust_patterns::create_leaky_tree", Some("rust/src/main.rs"))));
+        assert!(!is_library_frame(&frame("main", Some("./c/patterns.c"))));
+        let argv = [frame("__main_void", None), frame("_start", Some("./build/./libc-bottom-half/crt/crt1-command.c"))];
+        assert!(is_runtime_startup(&argv));
+        assert!(!is_runtime_startup(&[frame("make_record", Some("./c/patterns.c")), argv[0].clone()]));
     }
 }

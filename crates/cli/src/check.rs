@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use wasmleak_heap::{analyze, Memory};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
-use wasmleak_report::{build, to_json, to_text, TextOptions};
+use wasmleak_report::{build, to_json, to_text, Live, SnapshotTaker, TextOptions};
 use wasmleak_symbolize::Symbolizer;
 
 use crate::common::{load, AllocatorOpts, GuestOpts};
@@ -52,6 +52,10 @@ pub struct Opts {
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
+        // A report that cannot be written should say so before the guest runs, not after.
+        if let Some(path) = &self.output {
+            std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
+        }
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()))?;
         let entry_points = self.allocator.find(&m, &sym)?;
@@ -69,20 +73,17 @@ impl Opts {
         };
         let cfg = self.guest.config(&self.module, stdout, stacks)?;
         let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
-        let root_names: Vec<String> = outcome
-            .roots
-            .regions
-            .iter()
-            .map(|r| format!("{} ({:#x}..{:#x})", r.name, r.start, r.end))
-            .chain(outcome.roots.values.iter().map(|v| v.name.clone()))
-            .collect();
-        let analysis = analyze(outcome.model.live_sorted(), Memory { bytes: &outcome.memory }, &outcome.roots);
+        let blocks = outcome.model.live_sorted();
+        let live = Live { model: &outcome.model, blocks: &blocks, memory: &outcome.memory, roots: &outcome.roots };
+        let module_name = self.module.display().to_string();
+        let snap = SnapshotTaker::new(&sym).take(&module_name, 1, 1, live);
+        let analysis = analyze(snap.analysis_blocks(), Memory { bytes: &outcome.memory }, &outcome.roots);
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
         if !sym.has_dwarf() {
             notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
         }
-        let report = build(&self.module.display().to_string(), &outcome.model, &analysis, &root_names, &sym, exit, notes);
+        let report = build(&snap, &analysis, exit, notes);
         let text = match self.format {
             Format::Json => to_json(&report) + "\n",
             Format::Text => to_text(&report, &TextOptions { show_reachable: self.show_reachable, ..TextOptions::default() }),

@@ -58,29 +58,59 @@ impl Opts {
     }
 }
 
-/// The `(func ...)` form with index `index` from a printed module (wasmprinter prints `(;N;)` after each func).
+/// The `(func ...)` form with index `index` from a printed module (wasmprinter prints `(;N;)` after each
+/// func's name): from its opening parenthesis to the matching close, skipping strings and comments.
 fn extract_func(wat: &str, index: u32) -> Option<String> {
-    let marker = format!("(func ");
     let tag = format!("(;{index};)");
-    let mut lines = wat.lines().peekable();
-    let mut out = String::new();
-    while let Some(line) = lines.next() {
+    let mut line_start = 0;
+    let start = loop {
+        let line = wat[line_start..].lines().next()?;
         let t = line.trim_start();
-        if t.starts_with(&marker) && t.contains(&tag) {
-            let indent = line.len() - t.len();
-            out.push_str(&line[indent..]);
-            out.push('\n');
-            for l in lines.by_ref() {
-                let lt = l.trim_start();
-                let li = l.len() - lt.len();
-                if li <= indent && !lt.is_empty() {
-                    break;
-                }
-                out.push_str(&l[indent.min(l.len())..]);
-                out.push('\n');
-            }
-            return Some(out);
+        if t.starts_with("(func ") && t.contains(&tag) {
+            break line_start + (line.len() - t.len());
         }
+        line_start += line.len() + 1;
+        if line_start >= wat.len() {
+            return None;
+        }
+    };
+    let b = wat.as_bytes();
+    let (mut depth, mut i) = (0usize, start);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b';' if b.get(i + 1) == Some(&b';') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' if b.get(i + 1) == Some(&b';') => {
+                // Block comment `(; ... ;)`.
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b';' && b[i + 1] == b')') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let indent = start - line_start;
+                    let text = &wat[start..=i];
+                    // Dedent the continuation lines by the func's own indentation.
+                    let out: Vec<&str> = text.lines().map(|l| l.get(indent..).filter(|_| l.starts_with(&" ".repeat(indent))).unwrap_or(l)).collect();
+                    return Some(out.join("\n") + "\n");
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
     None
 }

@@ -9,8 +9,10 @@
 
 mod analysis;
 mod model;
+mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
+pub use snapshot::{SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

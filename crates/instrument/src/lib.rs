@@ -37,6 +37,8 @@ pub enum Error {
     NoAllocator { found: String },
     #[error("{0}")]
     BadOverride(String),
+    #[error("this module was already instrumented by wasmleak (it imports the `wasmleak` hooks): pass the original module")]
+    AlreadyInstrumented,
     #[error("internal error while rewriting: {0}")]
     Internal(String),
 }
@@ -98,6 +100,9 @@ pub fn find_allocator(
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
 ) -> Result<Vec<EntryPoint>, Error> {
+    if info.imports.iter().any(|i| i.module == HOOK_MODULE) {
+        return Err(Error::AlreadyInstrumented);
+    }
     if let Some(m) = info.memories.first() {
         if m.memory64 {
             return Err(Error::Unsupported("64-bit memory (memory64) is not supported yet".into()));

@@ -1,10 +1,9 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use wasmleak_heap::{Analysis, HeapModel, Holder, InvalidFreeKind, Kind, RawFrame, StackId};
-use wasmleak_symbolize::Symbolizer;
+use wasmleak_heap::{Analysis, Holder, Kind, Snapshot, StackId};
 
-use crate::hint::{hint, is_allocator_frame, is_library_frame, is_runtime_startup};
+use crate::hint::{hint, is_library_frame, is_runtime_startup};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Frame {
@@ -114,72 +113,38 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// Symbolized stacks, each raw frame looked up once.
-struct Stacks<'a> {
-    sym: &'a Symbolizer,
-    frames: HashMap<RawFrame, Vec<Frame>>,
-    model: &'a HeapModel,
-}
-
-impl Stacks<'_> {
-    fn frames_of(&mut self, raw: RawFrame) -> &[Frame] {
-        let sym = self.sym;
-        self.frames.entry(raw).or_insert_with(|| {
-            let offset = (raw.offset != u32::MAX).then_some(raw.offset);
-            sym.symbolize(raw.func, offset)
-                .into_iter()
-                .map(|f| Frame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
-                .collect()
-        })
-    }
-
-    /// Innermost first, leading allocator frames dropped.
-    fn stack(&mut self, id: StackId) -> Vec<Frame> {
-        let model = self.model;
-        let mut out: Vec<Frame> = Vec::new();
-        for &raw in model.stacks.get(id) {
-            out.extend_from_slice(self.frames_of(raw));
-        }
-        let skip = out.iter().take_while(|f| is_allocator_frame(f)).count();
-        // Keep at least one frame: a stack made only of allocator code still says where it came from.
-        out.drain(..skip.min(out.len().saturating_sub(1)));
-        out
-    }
+fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
+    snap.stack(stack)
+        .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
+        .collect()
 }
 
 fn site(stack: &[Frame]) -> Option<Frame> {
-    stack.iter().find(|f| !is_library_frame(f)).or(stack.first()).cloned()
+    stack.iter().find(|f| !is_library_frame(&f.function, f.file.as_deref())).or(stack.first()).cloned()
 }
 
-pub fn build(
-    module: &str,
-    model: &HeapModel,
-    analysis: &Analysis,
-    root_names: &[String],
-    sym: &Symbolizer,
-    exit: Exit,
-    notes: Vec<String>,
-) -> Report {
-    let mut stacks = Stacks { sym, frames: HashMap::new(), model };
-    let mut summary = Summary { allocations: model.allocations, frees: model.frees, ..Summary::default() };
+/// The report of a snapshot (`analysis` is of the same snapshot).
+pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
+    let root_names = snap.root_names();
+    let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
-    let mut by_raw: HashMap<(Kind, StackId), Option<usize>> = HashMap::new();
+    let mut by_stack: HashMap<(Kind, StackId), Option<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut group_kinds: Vec<Kind> = Vec::new();
     let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::new();
     let mut cycles_seen: HashMap<usize, std::collections::HashSet<u32>> = HashMap::new();
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
         let key = (class.kind, block.stack);
-        let gi = match by_raw.get(&key) {
+        let gi = match by_stack.get(&key) {
             Some(&gi) => gi,
             None => {
-                let frames = stacks.stack(block.stack);
+                let frames = frames(snap, block.stack.0);
                 let gi = if class.kind != Kind::Reachable && is_runtime_startup(&frames) {
                     None
                 } else {
                     Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
-                        let root = root_of(analysis, bi, root_names);
+                        let root = root_of(analysis, bi, &root_names);
                         group_kinds.push(class.kind);
                         groups.push(Group {
                             kind: class.kind.as_str(),
@@ -197,7 +162,7 @@ pub fn build(
                         groups.len() - 1
                     }))
                 };
-                by_raw.insert(key, gi);
+                by_stack.insert(key, gi);
                 gi
             }
         };
@@ -233,39 +198,32 @@ pub fn build(
     groups.sort_by(|a, b| {
         kind_rank(a.kind).cmp(&kind_rank(b.kind)).then(b.bytes.cmp(&a.bytes)).then(b.blocks.cmp(&a.blocks))
     });
-    let invalid_frees: Vec<InvalidFree> = model
+    let invalid_frees: Vec<InvalidFree> = snap
         .invalid_frees
         .iter()
         .map(|f| {
-            let kind = match f.kind {
-                InvalidFreeKind::Double => "double",
-                InvalidFreeKind::Invalid => "invalid",
-            };
-            let hint = match f.kind {
-                InvalidFreeKind::Double => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
-                InvalidFreeKind::Invalid => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
-            };
             let interior_of = f.interior.map(|(offset, block_size)| Interior { offset, block_size });
-            let hint = match &interior_of {
-                Some(i) => format!(
+            let hint = match (&interior_of, f.double) {
+                (Some(i), _) => format!(
                     "this address is {} bytes into a live {}-byte block: free the pointer the allocator returned, not one into the middle of the block",
                     i.offset, i.block_size
                 ),
-                None => hint,
+                (None, true) => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
+                (None, false) => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
             };
             InvalidFree {
-                kind,
+                kind: if f.double { "double" } else { "invalid" },
                 address: f.addr,
                 interior_of,
-                stack: stacks.stack(f.stack),
-                first_free_stack: stacks.stack(f.first_free_stack),
-                alloc_stack: stacks.stack(f.alloc_stack),
+                stack: frames(snap, f.stack),
+                first_free_stack: frames(snap, f.first_free_stack),
+                alloc_stack: frames(snap, f.alloc_stack),
                 hint,
             }
         })
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
-    Report { version: 1, module: module.to_string(), summary, groups, invalid_frees, exit, notes }
+    Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes }
 }
 
 /// The root holding block `i`, with the address of the word for a memory root and the chain length.

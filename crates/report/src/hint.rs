@@ -14,11 +14,11 @@ const LIBRARY_FILES: &[&str] = &[
 ];
 
 /// Frames that only forward to the allocator: dropped from the top of every stack.
-pub(crate) fn is_allocator_frame(frame: &Frame) -> bool {
-    if frame.file.as_deref().is_some_and(|p| ALLOCATOR_FILES.iter().any(|a| p.contains(a))) {
+pub(crate) fn is_allocator_frame(function: &str, file: Option<&str>) -> bool {
+    if file.is_some_and(|p| ALLOCATOR_FILES.iter().any(|a| p.contains(a))) {
         return true;
     }
-    is_allocator_name(&frame.function)
+    is_allocator_name(function)
 }
 
 fn is_allocator_name(f: &str) -> bool {
@@ -47,24 +47,23 @@ fn is_allocator_name(f: &str) -> bool {
 
 /// Frames of the language's own libraries (Rust std/alloc/core, libc, libc++): the site is the first frame
 /// that is not one of these.
-pub(crate) fn is_library_frame(frame: &Frame) -> bool {
+pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
     const PREFIXES: &[&str] = &[
         "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::",
         "dlmalloc::", "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_",
         "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_",
     ];
-    if let Some(file) = &frame.file {
-        return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(frame);
+    if let Some(file) = file {
+        return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
     }
-    let f = frame.function.as_str();
-    PREFIXES.iter().any(|p| f.starts_with(p)) || is_allocator_frame(frame)
+    PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(function, None)
 }
 
 /// Allocations the language runtime makes once for itself (wasi-libc's argv copy in `__main_void`): a
 /// stack with no frame of the program's own.
 pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
     !stack.is_empty()
-        && stack.iter().all(is_library_frame)
+        && stack.iter().all(|f| is_library_frame(&f.function, f.file.as_deref()))
         && stack.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
 }
 
@@ -132,6 +131,14 @@ mod tests {
         Frame { function: function.into(), file: file.map(Into::into), line: None, column: None, inlined: false }
     }
 
+    fn is_allocator(f: &Frame) -> bool {
+        is_allocator_frame(&f.function, f.file.as_deref())
+    }
+
+    fn is_library(f: &Frame) -> bool {
+        is_library_frame(&f.function, f.file.as_deref())
+    }
+
     #[test]
     fn constructors() {
         assert_eq!(constructor_class("Holder::Holder(int)"), Some("Holder"));
@@ -142,13 +149,13 @@ mod tests {
 
     #[test]
     fn frames_by_file_and_name() {
-        assert!(is_allocator_frame(&frame("alloc_impl_runtime", Some("library/alloc/src/alloc.rs"))));
-        assert!(is_allocator_frame(&frame("operator new(unsigned long)", None)));
-        assert!(!is_allocator_frame(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
-        assert!(is_library_frame(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
-        assert!(is_library_frame(&frame("__original_main", Some("./libc-bottom-half/sources/__original_main.c"))));
-        assert!(!is_library_frame(&frame("rust_patterns::create_leaky_tree", Some("rust/src/main.rs"))));
-        assert!(!is_library_frame(&frame("main", Some("./c/patterns.c"))));
+        assert!(is_allocator(&frame("alloc_impl_runtime", Some("library/alloc/src/alloc.rs"))));
+        assert!(is_allocator(&frame("operator new(unsigned long)", None)));
+        assert!(!is_allocator(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
+        assert!(is_library(&frame("new<T>", Some("library/alloc/src/rc.rs"))));
+        assert!(is_library(&frame("__original_main", Some("./libc-bottom-half/sources/__original_main.c"))));
+        assert!(!is_library(&frame("rust_patterns::create_leaky_tree", Some("rust/src/main.rs"))));
+        assert!(!is_library(&frame("main", Some("./c/patterns.c"))));
         let argv = [frame("__main_void", None), frame("_start", Some("./build/./libc-bottom-half/crt/crt1-command.c"))];
         assert!(is_runtime_startup(&argv));
         assert!(!is_runtime_startup(&[frame("make_record", Some("./c/patterns.c")), argv[0].clone()]));

@@ -4,8 +4,10 @@
 mod build;
 mod hint;
 mod json;
+mod snapshot;
 mod text;
 
 pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
 pub use json::to_json;
+pub use snapshot::{Live, SnapshotTaker};
 pub use text::{to_text, TextOptions};

@@ -180,8 +180,12 @@ struct DwarfState {
 
 /// Symbolizer for one module. `Send + Sync`; share it behind an `Arc`.
 pub struct Symbolizer {
-    /// A copy of the module when it has DWARF (the gimli readers point into it); empty otherwise.
-    data: Arc<[u8]>,
+    /// A copy of the `.debug_*` section payloads, back to back; taken (and patched, see
+    /// [`dead_code_patches`]) when the DWARF is loaded.
+    data: Mutex<Option<Arc<[u8]>>>,
+    /// Lowest DWARF address where code can live: the first body's size LEB (relative to the Code section
+    /// payload). DWARF ranges starting below it describe code the linker dropped.
+    first_live_address: u64,
     num_imported_funcs: u32,
     /// Module offset of the Code section payload (0 when there is no Code section).
     code_payload_start: u32,
@@ -190,7 +194,7 @@ pub struct Symbolizer {
     name_section_names: Vec<Option<String>>,
     export_names: Vec<(u32, String)>,
     import_names: Vec<String>,
-    /// `.debug_*` custom sections: name and byte range of the payload in the module.
+    /// `.debug_*` custom sections: name and byte range of the payload in `data`.
     debug_sections: Vec<(String, Range<usize>)>,
     has_dwarf: bool,
     names: OnceLock<Vec<Option<NameEntry>>>,
@@ -319,14 +323,20 @@ impl Symbolizer {
         }
         let nonempty = |n: &str| debug_sections.iter().any(|(s, r)| s == n && !r.is_empty());
         let has_dwarf = nonempty(".debug_info") && nonempty(".debug_line");
-        let data: Arc<[u8]> = if debug_sections.is_empty() {
-            Arc::from(&[][..])
-        } else {
-            Arc::from(module)
-        };
+        // Keep only the `.debug_*` payloads, back to back; the ranges now point into that copy.
+        let mut data = Vec::with_capacity(debug_sections.iter().map(|(_, r)| r.len()).sum());
+        for (_, r) in &mut debug_sections {
+            let start = data.len();
+            data.extend_from_slice(&module[r.clone()]);
+            *r = start..data.len();
+        }
+        let first_live_address = bodies
+            .first()
+            .map_or(1, |b| u64::from(b.entry_start - code_payload_start));
 
         Ok(Symbolizer {
-            data,
+            data: Mutex::new(Some(Arc::from(data))),
+            first_live_address,
             num_imported_funcs,
             code_payload_start,
             bodies,
@@ -625,17 +635,40 @@ impl Symbolizer {
                 if !self.has_dwarf {
                     return None;
                 }
-                let whole = gimli::EndianReader::new(self.data.clone(), LittleEndian);
-                let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
-                    let r = self
-                        .debug_sections
-                        .iter()
-                        .find(|(n, _)| n == id.name())
-                        .map(|(_, r)| r.clone())
-                        .unwrap_or(0..0);
-                    Ok(whole.range(r))
+                let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+                let load = |data: &Arc<[u8]>| {
+                    let whole = gimli::EndianReader::new(data.clone(), LittleEndian);
+                    let dwarf = gimli::Dwarf::load(|id: gimli::SectionId| {
+                        let r = self
+                            .debug_sections
+                            .iter()
+                            .find(|(n, _)| n == id.name())
+                            .map(|(_, r)| r.clone())
+                            .unwrap_or(0..0);
+                        Ok::<_, gimli::Error>(whole.range(r))
+                    });
+                    dwarf.ok().map(|d| (d, whole))
                 };
-                let dwarf = gimli::Dwarf::load(load).ok()?;
+                let (dwarf, whole) = load(&data)?;
+                // Neutralize the DWARF of code the linker dropped, so that it cannot shadow live code.
+                let patches = dead_code_patches(&dwarf, &whole, self.first_live_address);
+                if patches.is_empty() {
+                    return Some(Arc::new(dwarf));
+                }
+                drop((dwarf, whole));
+                let buf = match Arc::get_mut(&mut data) {
+                    Some(buf) => buf,
+                    None => {
+                        data = Arc::from(&data[..]);
+                        Arc::get_mut(&mut data)?
+                    }
+                };
+                for (pos, bytes) in patches {
+                    if let Some(dst) = buf.get_mut(pos..pos + bytes.len()) {
+                        dst.copy_from_slice(&bytes);
+                    }
+                }
+                let (dwarf, _) = load(&data)?;
                 Some(Arc::new(dwarf))
             })
             .as_ref()
@@ -892,5 +925,411 @@ impl UnitScopes {
         }
         parts.reverse();
         Some(format!("{}::{name}", parts.join("::")))
+    }
+}
+
+// ---- dead code in DWARF ----
+//
+// When the linker drops a function (`--gc-sections`, COMDAT folding), its DWARF stays: the linker writes a
+// tombstone into every address that pointed at it. lld writes `0xffffffff` (ignored by gimli/addr2line)
+// for some sections, but lld-14 (Emscripten 3.1.x) writes 0, and then the dropped function claims
+// `[0, size)`, overlapping the first live functions: addr2line may pick the dead unit/function/line
+// sequence. In wasm no code can start before the first body (address 0 is the function-count LEB), so
+// every range starting below it is dead. We rewrite those ranges, in our private copy of the DWARF, into
+// forms gimli/addr2line skip: empty ranges, and the `-1` tombstone for line-program addresses.
+
+/// Byte patches `(position in buf, new bytes)` that neutralize DWARF describing code below `first_live`.
+fn dead_code_patches(
+    dwarf: &gimli::Dwarf<Reader>,
+    whole: &Reader,
+    first_live: u64,
+) -> Vec<(usize, Vec<u8>)> {
+    use gimli::Section as _;
+    let buf: &[u8] = whole.bytes();
+    let start_of = |r: &Reader| r.offset_from(whole);
+    let mut p = Patcher {
+        buf,
+        first_live,
+        debug_info: start_of(dwarf.debug_info.reader()),
+        debug_addr: start_of(dwarf.debug_addr.reader()),
+        debug_ranges: start_of(dwarf.ranges.debug_ranges().reader()),
+        debug_rnglists: start_of(dwarf.ranges.debug_rnglists().reader()),
+        out: Vec::new(),
+        seen_ranges: std::collections::HashSet::new(),
+        seen_lines: std::collections::HashSet::new(),
+    };
+    let mut units = dwarf.units();
+    while let Ok(Some(header)) = units.next() {
+        let Ok(unit) = dwarf.unit(header) else {
+            continue;
+        };
+        let unit = unit.unit_ref(dwarf);
+        // Errors stop the walk of this unit only; what was found so far is still patched.
+        let _ = p.unit(&unit);
+        if let Some(lp) = &unit.line_program {
+            let h = lp.header();
+            let prog = h.raw_program_buf();
+            let start = start_of(&prog);
+            if p.seen_lines.insert(start) {
+                let lengths = h.standard_opcode_lengths().to_slice().unwrap_or_default();
+                p.line_program(
+                    start,
+                    prog.len(),
+                    h.opcode_base(),
+                    &lengths,
+                    h.address_size(),
+                );
+            }
+        }
+    }
+    p.out
+}
+
+struct Patcher<'a> {
+    buf: &'a [u8],
+    first_live: u64,
+    debug_info: usize,
+    debug_addr: usize,
+    debug_ranges: usize,
+    debug_rnglists: usize,
+    out: Vec<(usize, Vec<u8>)>,
+    seen_ranges: std::collections::HashSet<usize>,
+    seen_lines: std::collections::HashSet<usize>,
+}
+
+/// A little-endian unsigned value of `size` bytes at `pos`.
+fn read_uint(buf: &[u8], pos: usize, size: usize) -> Option<u64> {
+    let b = buf.get(pos..pos.checked_add(size)?)?;
+    if size > 8 {
+        return None;
+    }
+    Some(
+        b.iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)),
+    )
+}
+
+/// ULEB128 at `*pos` (advanced past it); `None` when truncated.
+fn read_uleb(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        if shift < 64 {
+            value |= u64::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+}
+
+/// `len` bytes encoding ULEB128 0 (padded with continuation bytes).
+fn zero_uleb(len: usize) -> Vec<u8> {
+    let mut v = vec![0x80; len];
+    if let Some(last) = v.last_mut() {
+        *last = 0;
+    }
+    v
+}
+
+impl Patcher<'_> {
+    fn dead(&self, address: u64) -> bool {
+        address < self.first_live
+    }
+
+    fn patch(&mut self, pos: usize, bytes: Vec<u8>) {
+        if pos
+            .checked_add(bytes.len())
+            .is_some_and(|end| end <= self.buf.len())
+        {
+            self.out.push((pos, bytes));
+        }
+    }
+
+    /// Make the `low_pc`/`high_pc` of DIEs whose code is dead empty (`[-1, -1)`), and walk their range
+    /// lists.
+    fn unit(&mut self, unit: &gimli::UnitRef<'_, Reader>) -> gimli::Result<()> {
+        let Some(info) = unit.header.debug_info_offset() else {
+            return Ok(());
+        };
+        let unit_start = self.debug_info + info.0;
+        let size = usize::from(unit.encoding().address_size);
+        let addr_base = self.debug_addr + unit.addr_base.0;
+        // Position of the value of an address attribute (in .debug_info or .debug_addr).
+        let addr_pos =
+            |form: gimli::DwForm, value: &gimli::AttributeValue<Reader>, pos: usize| match value {
+                gimli::AttributeValue::Addr(_) if form == gimli::DW_FORM_addr => Some(pos),
+                gimli::AttributeValue::DebugAddrIndex(i) => {
+                    i.0.checked_mul(size).map(|o| addr_base + o)
+                }
+                _ => None,
+            };
+        let mut entries = unit.entries_raw(None)?;
+        while !entries.is_empty() {
+            let Some(abbrev) = entries.read_abbreviation()? else {
+                continue;
+            };
+            let mut low = None;
+            let mut high = None;
+            let mut has_ranges = false;
+            for spec in abbrev.attributes() {
+                let pos = unit_start + entries.next_offset().0;
+                let attr = entries.read_attribute(*spec)?;
+                let end = unit_start + entries.next_offset().0;
+                // DW_FORM_indirect: the value does not start at `pos`; leave such attributes alone.
+                let form = if attr.form() == spec.form() {
+                    attr.form()
+                } else {
+                    gimli::DW_FORM_indirect
+                };
+                match attr.name() {
+                    gimli::DW_AT_low_pc => low = Some((form, attr.value(), pos)),
+                    gimli::DW_AT_high_pc => high = Some((form, attr.value(), pos, end)),
+                    gimli::DW_AT_ranges => {
+                        has_ranges = true;
+                        if let Ok(Some(off)) = unit.attr_ranges_offset(attr.value()) {
+                            self.ranges(unit, off.0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // With DW_AT_ranges, DW_AT_low_pc is the base address of the list, not a range.
+            if has_ranges {
+                continue;
+            }
+            let Some((form, value, pos)) = low else {
+                continue;
+            };
+            let begin = match value {
+                gimli::AttributeValue::Addr(a) => a,
+                gimli::AttributeValue::DebugAddrIndex(i) => match unit.address(i) {
+                    Ok(a) => a,
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
+            if !self.dead(begin) {
+                continue;
+            }
+            let Some(low_pos) = addr_pos(form, &value, pos) else {
+                continue;
+            };
+            self.patch(low_pos, vec![0xff; size]);
+            if let Some((form, value, pos, end)) = high {
+                if let Some(p) = addr_pos(form, &value, pos) {
+                    self.patch(p, vec![0xff; size]);
+                } else if form == gimli::DW_FORM_udata {
+                    self.patch(pos, zero_uleb(end - pos));
+                } else if matches!(
+                    form,
+                    gimli::DW_FORM_data1
+                        | gimli::DW_FORM_data2
+                        | gimli::DW_FORM_data4
+                        | gimli::DW_FORM_data8
+                ) {
+                    self.patch(pos, vec![0; end - pos]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Empty the entries of the range list at `offset` that start below the first live address.
+    fn ranges(&mut self, unit: &gimli::UnitRef<'_, Reader>, offset: usize) {
+        let size = usize::from(unit.encoding().address_size);
+        let ones = if size >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * size)) - 1
+        };
+        let mut base = unit.low_pc;
+        if unit.encoding().version <= 4 {
+            let mut pos = self.debug_ranges + offset;
+            if !self.seen_ranges.insert(pos) {
+                return;
+            }
+            for _ in 0..1_000_000 {
+                let (Some(b), Some(e)) = (
+                    read_uint(self.buf, pos, size),
+                    read_uint(self.buf, pos + size, size),
+                ) else {
+                    return;
+                };
+                if b == 0 && e == 0 {
+                    return;
+                }
+                if b == ones {
+                    base = e;
+                } else {
+                    let begin = base.wrapping_add(b);
+                    let end = base.wrapping_add(e);
+                    if begin < end && self.dead(begin) {
+                        // (1, 1): empty, and neither the end of the list nor a base address selection.
+                        let mut one = vec![0; size];
+                        one[0] = 1;
+                        self.patch(pos, [one.clone(), one].concat());
+                    }
+                }
+                pos += 2 * size;
+            }
+            return;
+        }
+        // DWARF 5 .debug_rnglists.
+        let mut pos = self.debug_rnglists + offset;
+        if !self.seen_ranges.insert(pos) {
+            return;
+        }
+        let addrx = |i: u64| {
+            unit.address(gimli::DebugAddrIndex(usize::try_from(i).ok()?))
+                .ok()
+        };
+        for _ in 0..1_000_000 {
+            let Some(&kind) = self.buf.get(pos) else {
+                return;
+            };
+            pos += 1;
+            match kind {
+                0 => return, // DW_RLE_end_of_list
+                1 => {
+                    // DW_RLE_base_addressx
+                    let Some(i) = read_uleb(self.buf, &mut pos) else {
+                        return;
+                    };
+                    base = addrx(i).unwrap_or(ones);
+                }
+                2 | 3 => {
+                    // DW_RLE_startx_endx, DW_RLE_startx_length
+                    let Some(i) = read_uleb(self.buf, &mut pos) else {
+                        return;
+                    };
+                    let second = pos;
+                    let Some(v) = read_uleb(self.buf, &mut pos) else {
+                        return;
+                    };
+                    let begin = addrx(i);
+                    let end = if kind == 2 {
+                        addrx(v)
+                    } else {
+                        begin.map(|b| b.wrapping_add(v))
+                    };
+                    if kind == 3
+                        && let (Some(b), Some(e)) = (begin, end)
+                        && b < e
+                        && self.dead(b)
+                    {
+                        self.patch(second, zero_uleb(pos - second));
+                    }
+                }
+                4 => {
+                    // DW_RLE_offset_pair
+                    let first = pos;
+                    let (Some(b), Some(e)) =
+                        (read_uleb(self.buf, &mut pos), read_uleb(self.buf, &mut pos))
+                    else {
+                        return;
+                    };
+                    let begin = base.wrapping_add(b);
+                    if begin < base.wrapping_add(e) && self.dead(begin) {
+                        // Both operands 0: an empty range.
+                        let mut p = first;
+                        read_uleb(self.buf, &mut p);
+                        let mid = p;
+                        self.patch(first, zero_uleb(mid - first));
+                        self.patch(mid, zero_uleb(pos - mid));
+                    }
+                }
+                5 => {
+                    // DW_RLE_base_address
+                    let Some(a) = read_uint(self.buf, pos, size) else {
+                        return;
+                    };
+                    base = a;
+                    pos += size;
+                }
+                6 => {
+                    // DW_RLE_start_end: end := start.
+                    let (Some(b), Some(e)) = (
+                        read_uint(self.buf, pos, size),
+                        read_uint(self.buf, pos + size, size),
+                    ) else {
+                        return;
+                    };
+                    if b < e && self.dead(b) {
+                        self.patch(pos + size, self.buf[pos..pos + size].to_vec());
+                    }
+                    pos += 2 * size;
+                }
+                7 => {
+                    // DW_RLE_start_length: length := 0.
+                    let Some(b) = read_uint(self.buf, pos, size) else {
+                        return;
+                    };
+                    pos += size;
+                    let second = pos;
+                    let Some(len) = read_uleb(self.buf, &mut pos) else {
+                        return;
+                    };
+                    if len > 0 && self.dead(b) {
+                        self.patch(second, zero_uleb(pos - second));
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Turn every `DW_LNE_set_address` below the first live address into the `-1` tombstone: gimli then
+    /// skips the rows up to the next `DW_LNE_set_address`.
+    fn line_program(
+        &mut self,
+        start: usize,
+        len: usize,
+        opcode_base: u8,
+        lengths: &[u8],
+        address_size: u8,
+    ) {
+        let size = usize::from(address_size);
+        let end = start.saturating_add(len).min(self.buf.len());
+        let mut pos = start;
+        while pos < end {
+            let op = self.buf[pos];
+            pos += 1;
+            if op >= opcode_base {
+                continue; // special opcode
+            }
+            match op {
+                0 => {
+                    // Extended opcode: ULEB length, sub-opcode, operands.
+                    let Some(n) = read_uleb(self.buf, &mut pos) else {
+                        return;
+                    };
+                    let Some(n) = usize::try_from(n).ok().filter(|&n| n <= end - pos) else {
+                        return;
+                    };
+                    if n == 1 + size
+                        && self.buf.get(pos) == Some(&0x02) // DW_LNE_set_address
+                        && let Some(a) = read_uint(self.buf, pos + 1, size)
+                        && self.dead(a)
+                    {
+                        self.patch(pos + 1, vec![0xff; size]);
+                    }
+                    pos += n;
+                }
+                9 => pos += 2, // DW_LNS_fixed_advance_pc: uhalf
+                _ => {
+                    let operands = lengths.get(usize::from(op) - 1).copied().unwrap_or(0);
+                    for _ in 0..operands {
+                        if read_uleb(self.buf, &mut pos).is_none() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -546,6 +546,44 @@ fn frame_display() {
     assert_eq!(f.to_string(), "alloc_node at /src/inline.c:5:12 (inlined)");
 }
 
+/// lld-14 (Emscripten 3.1.6) writes address 0 into the DWARF of functions it dropped: musl's `clock()` keeps a
+/// unit and a subprogram claiming `[0, 0x56)`, overlapping `make_record`'s real code at `[0xb, 0x57)`. Such
+/// dead ranges must not shadow the live unit.
+#[test]
+fn dead_code_dwarf_at_address_zero_is_ignored() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/wasm/emscripten_emmalloc.wasm");
+    let m = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let sym = Symbolizer::new(&m).unwrap();
+    assert!(sym.has_dwarf());
+    assert!(sym.dwarf_error().is_none());
+    let make = one(&sym, "make_record");
+    let malloc = one(&sym, "malloc");
+    let sites = call_sites(&m, make, malloc);
+    assert_eq!(sites.len(), 1);
+    let frames = sym.symbolize(make, Some(sites[0]));
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    let f = &frames[0];
+    assert_eq!(f.function, "make_record");
+    assert!(
+        f.file.as_deref().is_some_and(|p| p.ends_with("patterns.c")),
+        "{f:?}"
+    );
+    assert_eq!(f.line, Some(36));
+    // No code location anywhere resolves into the dropped `clock()`.
+    for func in sym.num_imported_funcs()..sym.num_funcs() {
+        let (lo, hi) = sym.function_body_range(func).unwrap();
+        for off in lo..hi {
+            for f in sym.symbolize(func, Some(off)) {
+                assert!(
+                    !f.file.as_deref().is_some_and(|p| p.ends_with("/clock.c")),
+                    "{off:#x}: {f:?}"
+                );
+            }
+        }
+    }
+}
+
 /// Smoke test over the project fixtures, when they have been built: no panics, sane frames.
 #[test]
 fn project_fixtures_if_present() {

@@ -1,0 +1,298 @@
+//! Inputs wasmleak cannot work with: exit status 2, exactly one `error:` line on stderr saying what is
+//! wrong, never a panic. Guests that overrun --timeout / --max-memory: exit 2 and a report that says so.
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+/// Exit 2, stderr is exactly one line starting with `error:`, and that line contains every key word
+/// (case-insensitive). Returns the line.
+fn assert_one_error(r: &Run, keywords: &[&str]) -> String {
+    r.assert_no_panic();
+    r.assert_code(2);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "stderr should be exactly one line\n{}", r.describe());
+    let line = lines[0];
+    assert!(line.starts_with("error:"), "stderr should start with `error:`\n{}", r.describe());
+    let lower = line.to_lowercase();
+    for k in keywords {
+        assert!(lower.contains(&k.to_lowercase()), "the error should mention {k:?}: {line}");
+    }
+    line.to_string()
+}
+
+fn check(module: &Path, extra: &[&str]) -> Run {
+    let mut a = vec![OsString::from("check"), module.into()];
+    a.extend(extra.iter().map(OsString::from));
+    wasmleak(&a)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn missing_file() {
+    let p = scratch("does-not-exist.wasm");
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "no such file"]);
+}
+
+#[test]
+fn text_file() {
+    let p = scratch("notes.txt");
+    std::fs::write(&p, "hello, this is not WebAssembly\n").unwrap();
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "not a webassembly module"]);
+}
+
+#[test]
+fn truncated_fixture() {
+    let bytes = std::fs::read(fixture("c_patterns.wasm")).unwrap();
+    let p = scratch("truncated.wasm");
+    std::fs::write(&p, &bytes[..100]).unwrap();
+    let r = check(&p, &["--", "lost", "1"]);
+    let line = assert_one_error(&r, &[&file_name(&p)]);
+    let l = line.to_lowercase();
+    assert!(l.contains("unexpected end") || l.contains("truncated"), "should say the module is cut short: {line}");
+}
+
+#[test]
+fn corrupted_bytes() {
+    // c_lib.wasm with 200 bytes in the middle of its sections overwritten with 0xff.
+    let mut bytes = std::fs::read(fixture("c_lib.wasm")).unwrap();
+    for b in &mut bytes[200..400] {
+        *b = 0xff;
+    }
+    let p = scratch("corrupted.wasm");
+    std::fs::write(&p, &bytes).unwrap();
+    let r = check(&p, &["--invoke", "process_ok"]);
+    let line = assert_one_error(&r, &[&file_name(&p)]);
+    let l = line.to_lowercase();
+    assert!(l.contains("malformed") || l.contains("invalid"), "should say the module is malformed/invalid: {line}");
+}
+
+#[test]
+fn invalid_module_type_mismatch() {
+    // Well-formed binary, but fails validation (returns an i64 where an i32 is declared).
+    let p = wat_file(
+        "type-mismatch.wasm",
+        &format!(r#"(module (memory (export "memory") 1) {BUMP_ALLOCATOR_WAT} (func $_start (export "_start") (result i32) i64.const 0))"#),
+    );
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "type mismatch"]);
+}
+
+#[test]
+fn component() {
+    let p = wat_file("component.wasm", "(component)");
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "component"]);
+}
+
+#[test]
+fn memory64() {
+    let p = wat_file(
+        "memory64.wasm",
+        r#"(module
+            (memory (export "memory") i64 1)
+            (global $bump (mut i64) (i64.const 1024))
+            (func $malloc (export "malloc") (param $n i64) (result i64)
+              (global.get $bump)
+              (global.set $bump (i64.add (global.get $bump) (local.get $n))))
+            (func $free (export "free") (param i64))
+            (func $_start (export "_start") (call $free (call $malloc (i64.const 16)))))"#,
+    );
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "memory64"]);
+}
+
+#[test]
+fn no_allocator() {
+    let p = wat_file("no-allocator.wasm", r#"(module (memory (export "memory") 1) (func $_start (export "_start")))"#);
+    let r = check(&p, &[]);
+    // Names what it looked for, and the way out.
+    assert_one_error(&r, &[&file_name(&p), "no allocator", "malloc", "free", "__rust_alloc", "operator new", "--alloc-fn"]);
+}
+
+#[test]
+fn alloc_fn_not_found() {
+    let r = check(&fixture("c_patterns.wasm"), &["--alloc-fn", "nosuchfn", "--", "lost", "1"]);
+    assert_one_error(&r, &["c_patterns.wasm", "`nosuchfn`"]);
+}
+
+#[test]
+fn alloc_fn_index_out_of_range() {
+    let r = check(&fixture("c_patterns.wasm"), &["--alloc-fn", "99999", "--", "lost", "1"]);
+    assert_one_error(&r, &["99999"]);
+}
+
+#[test]
+fn unknown_host_import() {
+    let p = wat_file(
+        "js-import.wasm",
+        &format!(
+            r#"(module
+                (import "env" "js_callback" (func $cb (param i32)))
+                (memory (export "memory") 1)
+                {BUMP_ALLOCATOR_WAT}
+                (func $_start (export "_start") (call $cb (call $malloc (i32.const 16)))))"#
+        ),
+    );
+    let r = check(&p, &[]);
+    assert_one_error(&r, &["env::js_callback"]);
+}
+
+#[test]
+fn invoke_unknown_export() {
+    let r = check(&fixture("rust_lib.wasm"), &["--invoke", "nosuch"]);
+    // Names the export that is missing and lists the ones there are.
+    assert_one_error(&r, &["nosuch", "create_processor", "destroy_processor", "process_ok", "leak_forget"]);
+}
+
+#[test]
+fn repeat_without_invoke() {
+    let r = check(&fixture("rust_lib.wasm"), &["--repeat", "5"]);
+    assert_one_error(&r, &["--repeat", "--invoke"]);
+}
+
+#[test]
+fn run_of_missing_file() {
+    let p = scratch("missing-for-run.wasm");
+    let r = wasmleak(vec![OsString::from("run"), p.clone().into()]);
+    assert_one_error(&r, &[&file_name(&p)]);
+}
+
+#[test]
+fn inspect_of_text_file() {
+    let p = scratch("inspect-notes.txt");
+    std::fs::write(&p, "not wasm").unwrap();
+    let r = wasmleak(vec![OsString::from("inspect"), p.clone().into()]);
+    assert_one_error(&r, &[&file_name(&p), "not a webassembly module"]);
+}
+
+fn forever_loop() -> std::path::PathBuf {
+    wat_file(
+        "forever.wasm",
+        &format!(
+            r#"(module (memory (export "memory") 1) {BUMP_ALLOCATOR_WAT}
+                (func $_start (export "_start") (drop (call $malloc (i32.const 16))) (loop $l (br $l))))"#
+        ),
+    )
+}
+
+#[test]
+fn timeout_text() {
+    let p = forever_loop();
+    let r = check(&p, &["--timeout", "1"]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.elapsed < Duration::from_secs(5), "took {:?} for --timeout 1", r.elapsed);
+    assert!(r.elapsed >= Duration::from_millis(900), "stopped before the timeout: {:?}", r.elapsed);
+    assert!(r.stdout.contains("longer than the --timeout"), "the report says why it stopped\n{}", r.describe());
+    // The report is still printed: the 16 B block allocated before the loop.
+    assert!(r.stdout.contains("SUMMARY"), "{}", r.describe());
+    assert!(r.stdout.contains("16 B"), "{}", r.describe());
+}
+
+#[test]
+fn timeout_json() {
+    let p = forever_loop();
+    let (r, j) = check_json(&p, &["--timeout", "1"]);
+    r.assert_code(2);
+    assert!(r.elapsed < Duration::from_secs(5), "took {:?} for --timeout 1", r.elapsed);
+    assert_contract(&j, "forever.wasm");
+    assert_eq!(j["exit"]["status"], "timeout", "{}", brief(&j));
+    assert!(j["exit"]["message"].as_str().unwrap_or("").contains("--timeout"), "{}", brief(&j));
+    assert_eq!(kind_total(&j, "lost"), (1, 16), "{}", brief(&j));
+    assert_eq!(summary(&j, "allocations"), 1);
+}
+
+#[test]
+fn timeout_run() {
+    let p = forever_loop();
+    let r = wasmleak(vec![OsString::from("run"), "--timeout".into(), "1".into(), p.into()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.elapsed < Duration::from_secs(5), "took {:?}", r.elapsed);
+    assert!(r.stderr.contains("--timeout"), "{}", r.describe());
+}
+
+fn memory_grower() -> std::path::PathBuf {
+    wat_file(
+        "grower.wasm",
+        &format!(
+            r#"(module (memory (export "memory") 1) {BUMP_ALLOCATOR_WAT}
+                (func $_start (export "_start")
+                  (drop (call $malloc (i32.const 16)))
+                  (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+                  unreachable))"#
+        ),
+    )
+}
+
+#[test]
+fn max_memory_text() {
+    let p = memory_grower();
+    let r = check(&p, &["--max-memory", "2MiB"]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.elapsed < Duration::from_secs(10), "took {:?}", r.elapsed);
+    assert!(r.stdout.contains("--max-memory"), "the report says why it stopped\n{}", r.describe());
+    assert!(r.stdout.contains("2097152"), "the report names the limit\n{}", r.describe());
+    assert!(r.stdout.contains("SUMMARY"), "{}", r.describe());
+}
+
+#[test]
+fn max_memory_json() {
+    let p = memory_grower();
+    let (r, j) = check_json(&p, &["--max-memory", "2MiB"]);
+    r.assert_code(2);
+    assert_contract(&j, "grower.wasm");
+    assert_ne!(j["exit"]["status"], "returned", "{}", brief(&j));
+    assert!(j["exit"]["message"].as_str().unwrap_or("").contains("--max-memory"), "{}", brief(&j));
+    assert_eq!(kind_total(&j, "lost"), (1, 16), "{}", brief(&j));
+}
+
+#[test]
+fn max_memory_unparsable() {
+    let r = check(&fixture("c_patterns.wasm"), &["--max-memory", "lots", "--", "lost", "1"]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("lots"), "{}", r.describe());
+}
+
+#[test]
+fn unknown_subcommand() {
+    let r = wasmleak(["frobnicate"]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("frobnicate"), "{}", r.describe());
+}
+
+#[test]
+fn invoke_wrong_argument_count() {
+    let r = check(&fixture("rust_lib.wasm"), &["--invoke", "destroy_processor"]);
+    assert_one_error(&r, &["destroy_processor", "1 argument", "0 given"]);
+    let r = check(&fixture("c_lib.wasm"), &["--invoke", "create_processor", "--", "5"]);
+    assert_one_error(&r, &["create_processor", "0 argument", "1 given"]);
+}
+
+#[test]
+fn timeout_zero() {
+    let r = check(&fixture("c_patterns.wasm"), &["--timeout", "0", "--", "lost", "1"]);
+    assert_one_error(&r, &["--timeout"]);
+}
+
+#[test]
+fn output_to_unwritable_path() {
+    let r = check(&fixture("c_patterns.wasm"), &["-o", "/nonexistent-dir/x.json", "--", "lost", "1"]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    let errs: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errs.len(), 1, "{}", r.describe());
+    assert!(errs[0].contains("/nonexistent-dir/x.json"), "{}", r.describe());
+}

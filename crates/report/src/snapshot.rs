@@ -1,0 +1,119 @@
+//! Taking a snapshot of a live heap: stacks symbolized once (allocator frames dropped), the bytes the scan
+//! needs copied out of linear memory.
+
+use std::collections::HashMap;
+
+use wasmleak_heap::{
+    Block, HeapModel, InvalidFreeKind, Memory, RawFrame, Roots, SnapBlock, SnapFrame, SnapInvalidFree, Snapshot,
+    StackId,
+};
+use wasmleak_symbolize::Symbolizer;
+
+use crate::hint::is_allocator_frame;
+
+/// Interns symbolized stacks into a snapshot's frame and stack tables. Reuse one across the snapshots of a
+/// run: every raw frame is symbolized once.
+pub struct SnapshotTaker<'a> {
+    sym: &'a Symbolizer,
+    raw: HashMap<RawFrame, Vec<SnapFrame>>,
+}
+
+/// The live state a snapshot is taken of.
+pub struct Live<'a> {
+    pub model: &'a HeapModel,
+    /// Live blocks, sorted by address.
+    pub blocks: &'a [Block],
+    pub memory: &'a [u8],
+    pub roots: &'a Roots,
+}
+
+struct Tables {
+    frames: Vec<SnapFrame>,
+    frame_ids: HashMap<SnapFrame, u32>,
+    stacks: Vec<Vec<u32>>,
+    stack_ids: HashMap<StackId, u32>,
+}
+
+impl<'a> SnapshotTaker<'a> {
+    pub fn new(sym: &'a Symbolizer) -> Self {
+        SnapshotTaker { sym, raw: HashMap::new() }
+    }
+
+    fn symbolize(&mut self, raw: RawFrame) -> &[SnapFrame] {
+        let sym = self.sym;
+        self.raw.entry(raw).or_insert_with(|| {
+            let offset = (raw.offset != u32::MAX).then_some(raw.offset);
+            sym.symbolize(raw.func, offset)
+                .into_iter()
+                .map(|f| SnapFrame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
+                .collect()
+        })
+    }
+
+    fn stack(&mut self, t: &mut Tables, model: &HeapModel, id: StackId) -> u32 {
+        if id.is_none() {
+            return u32::MAX;
+        }
+        if let Some(&s) = t.stack_ids.get(&id) {
+            return s;
+        }
+        let mut frames: Vec<SnapFrame> = Vec::new();
+        for &raw in model.stacks.get(id) {
+            frames.extend_from_slice(self.symbolize(raw));
+        }
+        // Innermost first: drop the allocator's own frames, but keep at least one.
+        let skip = frames.iter().take_while(|f| is_allocator_frame(&f.function, f.file.as_deref())).count();
+        frames.drain(..skip.min(frames.len().saturating_sub(1)));
+        let ids = frames
+            .into_iter()
+            .map(|f| {
+                *t.frame_ids.entry(f.clone()).or_insert_with(|| {
+                    t.frames.push(f);
+                    t.frames.len() as u32 - 1
+                })
+            })
+            .collect();
+        t.stacks.push(ids);
+        let s = t.stacks.len() as u32 - 1;
+        t.stack_ids.insert(id, s);
+        s
+    }
+
+    pub fn take(&mut self, module: &str, index: u32, iteration: u64, live: Live<'_>) -> Snapshot {
+        let mut t = Tables { frames: Vec::new(), frame_ids: HashMap::new(), stacks: Vec::new(), stack_ids: HashMap::new() };
+        let blocks = live
+            .blocks
+            .iter()
+            .map(|b| SnapBlock { addr: b.addr, size: b.size, seq: b.seq, stack: self.stack(&mut t, live.model, b.stack) })
+            .collect();
+        let invalid_frees = live
+            .model
+            .invalid_frees
+            .iter()
+            .map(|f| SnapInvalidFree {
+                double: f.kind == InvalidFreeKind::Double,
+                addr: f.addr,
+                stack: self.stack(&mut t, live.model, f.stack),
+                first_free_stack: self.stack(&mut t, live.model, f.first_free_stack),
+                alloc_stack: self.stack(&mut t, live.model, f.alloc_stack),
+                interior: f.interior,
+            })
+            .collect();
+        let (contents, regions, values) =
+            Snapshot::capture_memory(live.blocks, Memory { bytes: live.memory }, live.roots);
+        Snapshot {
+            module: module.to_string(),
+            index,
+            iteration,
+            allocations: live.model.allocations,
+            frees: live.model.frees,
+            blocks,
+            contents,
+            frames: t.frames,
+            stacks: t.stacks,
+            regions,
+            values,
+            invalid_frees,
+        }
+    }
+}

@@ -48,6 +48,9 @@ pub struct Opts {
     /// List every reachable group in the text report
     #[arg(long)]
     show_reachable: bool,
+    /// Write the heap snapshots into this directory (`1.wlsnap`, ...; the last one is taken at exit)
+    #[arg(long, value_name = "DIR")]
+    save: Option<PathBuf>,
 }
 
 impl Opts {
@@ -77,6 +80,11 @@ impl Opts {
         let live = Live { model: &outcome.model, blocks: &blocks, memory: &outcome.memory, roots: &outcome.roots };
         let module_name = self.module.display().to_string();
         let snap = SnapshotTaker::new(&sym).take(&module_name, 1, 1, live);
+        if let Some(dir) = &self.save {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let path = dir.join(format!("{}.wlsnap", snap.index));
+            std::fs::write(&path, snap.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        }
         let analysis = analyze(snap.analysis_blocks(), Memory { bytes: &outcome.memory }, &outcome.roots);
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();

@@ -3,6 +3,7 @@
 mod check;
 mod common;
 mod dis;
+mod export;
 mod inspect;
 mod instrument;
 mod run;
@@ -23,6 +24,7 @@ enum Command {
     Instrument(instrument::Opts),
     Inspect(inspect::Opts),
     Dis(dis::Opts),
+    Export(export::Opts),
 }
 
 fn main() {
@@ -33,6 +35,7 @@ fn main() {
         Command::Instrument(o) => o.run(),
         Command::Inspect(o) => o.run(),
         Command::Dis(o) => o.run(),
+        Command::Export(o) => o.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use wasmleak_heap::{analyze, Memory};
+use wasmleak_heap::{analyze, growth, Memory, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
-use wasmleak_report::{build, to_json, to_text, Live, SnapshotTaker, TextOptions};
+use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 use wasmleak_symbolize::Symbolizer;
 
 use crate::common::{load, AllocatorOpts, GuestOpts};
@@ -51,6 +51,9 @@ pub struct Opts {
     /// Write the heap snapshots into this directory (`1.wlsnap`, ...; the last one is taken at exit)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// With --invoke: take a snapshot every K calls (three or more snapshots give a growth verdict)
+    #[arg(long, value_name = "K")]
+    snapshot_every: Option<u32>,
 }
 
 impl Opts {
@@ -74,24 +77,39 @@ impl Opts {
             Stacks::Eager => StackMode::Eager,
             Stacks::Off => StackMode::Off,
         };
-        let cfg = self.guest.config(&self.module, stdout, stacks)?;
+        let mut cfg = self.guest.config(&self.module, stdout, stacks)?;
+        if let Some(k) = self.snapshot_every {
+            if k == 0 || cfg.invoke.is_none() {
+                anyhow::bail!("--snapshot-every K needs --invoke EXPORT and K ≥ 1: snapshots are taken between calls");
+            }
+            cfg.snapshot_every = Some(k);
+        }
         let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
-        let blocks = outcome.model.live_sorted();
-        let live = Live { model: &outcome.model, blocks: &blocks, memory: &outcome.memory, roots: &outcome.roots };
         let module_name = self.module.display().to_string();
-        let snap = SnapshotTaker::new(&sym).take(&module_name, 1, 1, live);
+        let mut taker = SnapshotTaker::new(&sym);
+        let snaps: Vec<Snapshot> = outcome
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, state)| taker.take(&module_name, i as u32 + 1, state, &outcome.model.stacks))
+            .collect();
         if let Some(dir) = &self.save {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let path = dir.join(format!("{}.wlsnap", snap.index));
-            std::fs::write(&path, snap.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            for snap in &snaps {
+                let path = dir.join(format!("{}.wlsnap", snap.index));
+                std::fs::write(&path, snap.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            }
         }
-        let analysis = analyze(snap.analysis_blocks(), Memory { bytes: &outcome.memory }, &outcome.roots);
+        let snap = snaps.last().context("the run left no heap state")?;
+        let (mem, roots, blocks) = snap.memory_image();
+        let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
         if !sym.has_dwarf() {
             notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
         }
-        let report = build(&snap, &analysis, exit, notes);
+        let mut report = build(snap, &analysis, exit, notes);
+        report.apply_growth(&growth(&snaps));
         let text = match self.format {
             Format::Json => to_json(&report) + "\n",
             Format::Text => to_text(&report, &TextOptions { show_reachable: self.show_reachable, ..TextOptions::default() }),

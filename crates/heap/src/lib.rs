@@ -8,11 +8,13 @@
 //! browser runtimes run the same analysis as the CLI.
 
 mod analysis;
+mod growth;
 mod model;
 mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use growth::{growth, Growth};
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
-pub use snapshot::{SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
+pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

@@ -84,6 +84,22 @@ pub struct Snapshot {
     pub invalid_frees: Vec<SnapInvalidFree>,
 }
 
+/// The heap at one moment as a host saw it, before its stacks are symbolized into a [`Snapshot`].
+#[derive(Clone, Debug, Default)]
+pub struct HeapState {
+    pub iteration: u64,
+    /// Live blocks sorted by address (stacks are the run's `StackTable` ids).
+    pub blocks: Vec<Block>,
+    pub allocations: u64,
+    pub frees: u64,
+    pub invalid_frees: Vec<crate::model::InvalidFree>,
+    pub roots: Roots,
+    /// What [`Snapshot::capture_memory`] copied (empty when the host only needed the live set).
+    pub contents: Vec<u8>,
+    pub regions: Vec<SnapRegion>,
+    pub values: Vec<SnapValue>,
+}
+
 #[derive(Debug)]
 pub enum SnapshotError {
     NotASnapshot,

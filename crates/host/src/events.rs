@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use wasmleak_heap::{HeapModel, RawFrame, StackId, StackTable};
+use wasmleak_heap::{Block, HeapModel, InvalidFree, RawFrame, StackId, StackTable};
 use wasmleak_instrument::CodeMap;
 use wasmtime::Caller;
 
@@ -22,6 +22,22 @@ pub(crate) enum Event {
 
 const BATCH: usize = 16 * 1024;
 
+enum Msg {
+    Batch(Vec<Event>),
+    /// Reply with the live heap once every earlier batch is applied.
+    Query(SyncSender<HeapNow>),
+}
+
+/// The heap model's state at one moment.
+pub(crate) struct HeapNow {
+    /// Sorted by address.
+    pub blocks: Vec<Block>,
+    pub allocations: u64,
+    pub frees: u64,
+    pub invalid_frees: Vec<InvalidFree>,
+    pub lowest_block: Option<u64>,
+}
+
 pub(crate) struct Recorder {
     seq: u64,
     /// Order-sensitive digest of every event, to tell whether a replay saw the same program run.
@@ -33,7 +49,7 @@ pub(crate) struct Recorder {
     /// Replay of a run that was stopped: stop at the same event.
     stop_at: Option<u64>,
     batch: Vec<Event>,
-    tx: Option<SyncSender<Vec<Event>>>,
+    tx: Option<SyncSender<Msg>>,
     spare: Receiver<Vec<Event>>,
     worker: Option<JoinHandle<HeapModel>>,
 }
@@ -62,13 +78,26 @@ pub(crate) trait HasRecorder {
 
 impl Recorder {
     pub(crate) fn new(capture: Capture, map: Arc<CodeMap>, stop_at: Option<u64>) -> Recorder {
-        let (tx, rx) = sync_channel::<Vec<Event>>(4);
+        let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
         let worker = std::thread::Builder::new()
             .name("wasmleak-model".into())
             .spawn(move || {
                 let mut model = HeapModel::new();
-                for mut batch in rx {
+                for msg in rx {
+                    let mut batch = match msg {
+                        Msg::Batch(b) => b,
+                        Msg::Query(reply) => {
+                            let _ = reply.send(HeapNow {
+                                blocks: model.live_sorted(),
+                                allocations: model.allocations,
+                                frees: model.frees,
+                                invalid_frees: model.invalid_frees.clone(),
+                                lowest_block: model.lowest_block,
+                            });
+                            continue;
+                        }
+                    };
                     for e in batch.drain(..) {
                         match e {
                             Event::Alloc { ptr, size, stack } => model.alloc(ptr as u64, size as u64, stack),
@@ -137,8 +166,17 @@ impl Recorder {
         let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.tx {
-            let _ = tx.send(full);
+            let _ = tx.send(Msg::Batch(full));
         }
+    }
+
+    /// The live heap as of the last event.
+    pub(crate) fn query(&mut self) -> HeapNow {
+        self.flush();
+        let (reply, answer) = sync_channel(1);
+        let tx = self.tx.as_ref().expect("not finished");
+        tx.send(Msg::Query(reply)).expect("the heap model thread ended early");
+        answer.recv().expect("the heap model thread ended early")
     }
 
     pub(crate) fn finish(mut self) -> Recorded {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use wasmleak_heap::{HeapModel, RootRegion, RootValue, Roots, StackId};
+use wasmleak_heap::{HeapModel, HeapState, Memory, RootRegion, RootValue, Roots, Snapshot, StackId};
 use wasmleak_instrument::{Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
@@ -56,6 +56,8 @@ pub struct RunConfig {
     pub stdout: Stdout,
     pub stacks: StackMode,
     pub max_frames: usize,
+    /// With `invoke`: take a heap state every this many calls.
+    pub snapshot_every: Option<u32>,
 }
 
 impl Default for RunConfig {
@@ -71,6 +73,7 @@ impl Default for RunConfig {
             stdout: Stdout::Inherit,
             stacks: StackMode::Replay,
             max_frames: 32,
+            snapshot_every: None,
         }
     }
 }
@@ -113,9 +116,11 @@ impl std::fmt::Display for Exit {
 /// Everything the analysis needs from a tracked run.
 pub struct Outcome {
     pub exit: Exit,
+    /// The heap model at the end (its `stacks` serve every state).
     pub model: HeapModel,
-    /// Linear memory at the end.
-    pub memory: Vec<u8>,
+    /// The heap every `snapshot_every` iterations, then at the end (always last).
+    pub states: Vec<HeapState>,
+    /// The roots at the end.
     pub roots: Roots,
     /// How many times the guest ran (replay: 1 or 2, 3 when the replay diverged).
     pub passes: u32,
@@ -147,6 +152,62 @@ struct State {
     wasi: WasiP1Ctx,
     limits: Limits,
     recorder: Option<Recorder>,
+    /// Values invoked exports returned: roots the host holds.
+    host_values: Vec<(String, u64)>,
+    /// Invoked calls that returned.
+    completed: u64,
+    states: Vec<HeapState>,
+}
+
+/// What taking a heap state needs to know about the module.
+#[derive(Clone, Copy)]
+struct Capturer<'a> {
+    info: &'a ModuleInfo,
+    instrumented: &'a Instrumented,
+    /// Copy block contents and roots (a replay's first pass needs only the live set).
+    with_memory: bool,
+}
+
+impl Capturer<'_> {
+    fn capture(&self, store: &mut Store<State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
+        let now = store.data_mut().recorder.as_mut().expect("tracked run").query();
+        let mut memory: &[u8] = &[];
+        let mut globals = Vec::new();
+        if let Some(instance) = instance {
+            for (idx, name) in &self.instrumented.exported_globals {
+                if let Some(v) = instance.get_global(&mut *store, name).and_then(|g| g.get(&mut *store).i32()) {
+                    globals.push((*idx, v as u32 as i64));
+                }
+            }
+            if let Some(mem) = instance.get_memory(&mut *store, &self.instrumented.memory_export) {
+                memory = mem.data(&*store);
+            }
+        }
+        let roots = roots(
+            self.info,
+            self.instrumented,
+            &globals,
+            &store.data().host_values,
+            now.lowest_block,
+            memory.len() as u64,
+        );
+        let (contents, regions, values) = if self.with_memory {
+            Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots)
+        } else {
+            Default::default()
+        };
+        HeapState {
+            iteration,
+            blocks: now.blocks,
+            allocations: now.allocations,
+            frees: now.frees,
+            invalid_frees: now.invalid_frees,
+            roots,
+            contents,
+            regions,
+            values,
+        }
+    }
 }
 
 impl HasRecorder for State {
@@ -182,9 +243,7 @@ fn read_stdin() -> Result<Stdin> {
 struct Pass {
     exit: Exit,
     recorded: Option<Recorded>,
-    memory: Vec<u8>,
-    globals: Vec<(u32, i64)>,
-    host_values: Vec<(String, u64)>,
+    states: Vec<HeapState>,
 }
 
 /// One run of the guest. `quiet` sends its output nowhere (replay passes).
@@ -195,7 +254,7 @@ fn run_pass(
     recorder: Option<Recorder>,
     stdin: &Stdin,
     quiet: bool,
-    instrumented: Option<&Instrumented>,
+    capturer: Option<Capturer<'_>>,
 ) -> Result<Pass> {
     let mut b = WasiCtxBuilder::new();
     b.arg(&cfg.program_name);
@@ -228,13 +287,20 @@ fn run_pass(
         };
         b.stderr(std::io::stderr());
     }
-    let state = State { wasi: b.build_p1(), limits: Limits { max: cfg.max_memory, denied: None }, recorder };
+    let state = State {
+        wasi: b.build_p1(),
+        limits: Limits { max: cfg.max_memory, denied: None },
+        recorder,
+        host_values: Vec::new(),
+        completed: 0,
+        states: Vec::new(),
+    };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
 
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)?;
-    if instrumented.is_some() {
+    if capturer.is_some() {
         let none = StackId::NONE;
         linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, State>, ptr: i32, size: i32| {
             Recorder::record(&mut c, Event::Alloc { ptr: ptr as u32, size: size as u32, stack: none })
@@ -263,32 +329,24 @@ fn run_pass(
     });
 
     let instance = linker.instantiate(&mut store, module);
-    let mut host_values = Vec::new();
     let result = match instance {
         Err(e) => Err((e, None)),
-        Ok(instance) => call_guest(&mut store, &instance, cfg, &mut host_values).map(|()| instance),
+        Ok(instance) => call_guest(&mut store, &instance, cfg, capturer).map(|()| instance),
     };
     drop(watchdog);
     let (exit, instance) = match result {
         Ok(instance) => (Exit::Returned, Some(instance)),
         Err((e, instance)) => (classify_exit(&e, &store, cfg)?, instance),
     };
-    let mut memory = Vec::new();
-    let mut globals = Vec::new();
-    if let (Some(instance), Some(ins)) = (instance, instrumented) {
-        if let Some(mem) = instance.get_memory(&mut store, &ins.memory_export) {
-            memory = mem.data(&store).to_vec();
-        }
-        for (idx, name) in &ins.exported_globals {
-            if let Some(g) = instance.get_global(&mut store, name) {
-                if let Some(v) = g.get(&mut store).i32() {
-                    globals.push((*idx, v as u32 as i64));
-                }
-            }
-        }
+    let mut states = Vec::new();
+    if let Some(c) = capturer {
+        let iteration = if cfg.invoke.is_some() { store.data().completed } else { exit.completed() as u64 };
+        let last = c.capture(&mut store, instance.as_ref(), iteration);
+        states = std::mem::take(&mut store.data_mut().states);
+        states.push(last);
     }
     let recorded = store.data_mut().recorder.take().map(Recorder::finish);
-    Ok(Pass { exit, recorded, memory, globals, host_values })
+    Ok(Pass { exit, recorded, states })
 }
 
 type GuestError = (wasmtime::Error, Option<Instance>);
@@ -297,7 +355,7 @@ fn call_guest(
     store: &mut Store<State>,
     instance: &Instance,
     cfg: &RunConfig,
-    host_values: &mut Vec<(String, u64)>,
+    capturer: Option<Capturer<'_>>,
 ) -> std::result::Result<(), GuestError> {
     let wrap = |e: wasmtime::Error| (e, Some(*instance));
     match &cfg.invoke {
@@ -353,13 +411,20 @@ fn call_guest(
                 .collect::<Result<Vec<Val>>>()
                 .map_err(|e| wrap(wasmtime::Error::from_anyhow(e)))?;
             let mut results = vec![Val::I32(0); ty.results().len()];
-            for i in 0..inv.repeat {
+            for i in 1..=inv.repeat {
                 func.call(&mut *store, &args, &mut results).map_err(wrap)?;
+                let data = store.data_mut();
+                data.completed = i as u64;
                 for r in &results {
-                    if let Some(v) = r.i32() {
-                        if v != 0 {
-                            host_values.push((format!("returned by {} (call {})", inv.export, i + 1), v as u32 as u64));
-                        }
+                    if let Some(v) = r.i32().filter(|&v| v != 0) {
+                        data.host_values.push((format!("returned by {} (call {i})", inv.export), v as u32 as u64));
+                    }
+                }
+                // The last state is taken after the run, whatever ends it.
+                if let (Some(c), Some(k)) = (capturer, cfg.snapshot_every) {
+                    if i % k == 0 && i < inv.repeat {
+                        let state = c.capture(store, Some(instance), i as u64);
+                        store.data_mut().states.push(state);
                     }
                 }
             }
@@ -445,12 +510,16 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         StackMode::Eager => Capture::All,
         StackMode::Replay | StackMode::Off => Capture::None,
     };
-    let first = run_pass(&engine, &module, cfg, Some(tracking(first_capture, None)), &stdin, false, Some(instrumented))?;
+    let capturer = |with_memory| Some(Capturer { info, instrumented, with_memory });
+    // A replay's first pass needs only the live sets; its second pass copies the memory.
+    let first_memory = cfg.stacks != StackMode::Replay;
+    let first =
+        run_pass(&engine, &module, cfg, Some(tracking(first_capture, None)), &stdin, false, capturer(first_memory))?;
     let mut passes = 1;
     let mut last = first;
     if cfg.stacks == StackMode::Replay {
         let t1 = last.recorded.as_ref().unwrap();
-        let wanted = wanted_stacks(&t1.model);
+        let wanted = wanted_stacks(&last.states);
         if !wanted.is_empty() {
             let stop_at = (!last.exit.completed()).then_some(t1.seq);
             let (seq1, digest1) = (t1.seq, t1.digest);
@@ -462,7 +531,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
                 Some(tracking(Capture::Only { seqs: wanted, cursor: 0 }, stop_at)),
                 &stdin,
                 true,
-                Some(instrumented),
+                capturer(true),
             )?;
             passes = 2;
             let t2 = second.recorded.as_ref().unwrap();
@@ -475,20 +544,20 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
                      randomness or input; ran it a third time capturing every stack",
                     seq1, t2.seq
                 ));
-                last = run_pass(&engine, &module, cfg, Some(tracking(Capture::All, None)), &stdin, true, Some(instrumented))?;
+                last = run_pass(&engine, &module, cfg, Some(tracking(Capture::All, None)), &stdin, true, capturer(true))?;
                 passes = 3;
             }
         }
     }
     let model = last.recorded.take().unwrap().model;
-    let roots = roots(info, instrumented, &last.globals, &last.host_values, &model, last.memory.len() as u64);
-    Ok(Outcome { exit: last.exit, model, memory: last.memory, roots, passes, notes })
+    let roots = last.states.last().map(|s| s.roots.clone()).unwrap_or_default();
+    Ok(Outcome { exit: last.exit, model, states: last.states, roots, passes, notes })
 }
 
-/// Events whose stacks a report shows: allocations of blocks still live, and every part of a bad free.
-fn wanted_stacks(model: &HeapModel) -> Vec<u64> {
-    let mut seqs: Vec<u64> = model.live_blocks().map(|b| b.seq).collect();
-    for f in &model.invalid_frees {
+/// Events whose stacks a report shows: allocations of blocks live in any state, and every part of a bad free.
+fn wanted_stacks(states: &[HeapState]) -> Vec<u64> {
+    let mut seqs: Vec<u64> = states.iter().flat_map(|s| s.blocks.iter().map(|b| b.seq)).collect();
+    for f in states.last().map_or(&[][..], |s| &s.invalid_frees) {
         seqs.push(f.seq);
         seqs.extend(f.alloc_seq);
         seqs.extend(f.first_free_seq);
@@ -506,14 +575,18 @@ const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
 fn roots(
     info: &ModuleInfo,
     instrumented: &Instrumented,
-    globals: &[(u32, i64)], host: &[(String, u64)], model: &HeapModel, mem_len: u64) -> Roots {
+    globals: &[(u32, i64)],
+    host: &[(String, u64)],
+    lowest_block: Option<u64>,
+    mem_len: u64,
+) -> Roots {
     let mut r = Roots::default();
     let sp_index = info.stack_pointer();
     let sp_init = sp_index.and_then(|i| info.globals.get(i as usize)?.init).map(|v| v as u64);
     let sp_now = sp_index.and_then(|i| globals.iter().find(|g| g.0 == i)).map(|g| g.1 as u64);
     let segs: Vec<(u64, u64)> = info.data.iter().filter_map(|d| Some((d.offset?, d.offset? + d.len))).collect();
     if let (Some(start), Some(seg_end)) = (segs.iter().map(|s| s.0).min(), segs.iter().map(|s| s.1).max()) {
-        let heap_start = model.lowest_block.unwrap_or(mem_len);
+        let heap_start = lowest_block.unwrap_or(mem_len);
         // Emscripten sets `__stack_end` (the stack's lowest address) at startup: the exact end of bss.
         let stack_end = info.globals.iter().position(|g| g.name.as_deref() == Some("__stack_end")).and_then(|i| {
             globals.iter().find(|g| g.0 == i as u32).map(|g| g.1 as u64).filter(|&v| v >= seg_end)

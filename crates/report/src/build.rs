@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use wasmleak_heap::{Analysis, Holder, Kind, Snapshot, StackId};
+use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot, StackId};
 
 use crate::hint::{hint, is_library_frame, is_runtime_startup};
 
@@ -41,6 +41,11 @@ pub struct Group {
     /// For `reachable` and `host` groups: the root that holds the first block.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// When `growing`: live bytes and blocks added per iteration of the repeated action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_iteration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks_per_iteration: Option<f64>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -158,6 +163,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             cycles: 0,
                             interior_only: 0,
                             root,
+                            bytes_per_iteration: None,
+                            blocks_per_iteration: None,
                         });
                         groups.len() - 1
                     }))
@@ -252,6 +259,26 @@ fn kind_rank(kind: &str) -> u8 {
 }
 
 impl Report {
+    /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]).
+    pub fn apply_growth(&mut self, growth: &[Growth]) {
+        for g in &mut self.groups {
+            let same = |gr: &&Growth| {
+                gr.stack.len() == g.stack.len()
+                    && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
+                        a.function == b.function && a.file == b.file && a.line == b.line && a.column == b.column
+                    })
+            };
+            if let Some(gr) = growth.iter().find(same) {
+                g.growing = true;
+                g.bytes_per_iteration = Some(gr.bytes_per_iteration);
+                g.blocks_per_iteration = Some(gr.blocks_per_iteration);
+                if g.kind == "reachable" {
+                    g.hint = hint(Kind::Reachable, g);
+                }
+            }
+        }
+    }
+
     /// DESIGN.md §4: 0 nothing found, 1 leaks or invalid frees found.
     pub fn found_problems(&self) -> bool {
         self.summary.leaked_blocks > 0 || self.summary.invalid_frees > 0

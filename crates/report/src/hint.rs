@@ -116,6 +116,10 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
                 None => "held by the host: only a value the embedder/JavaScript holds points here; call the matching destroy function (.free() / .delete()) when done — a FinalizationRegistry is not a guarantee".into(),
             }
         }
+        Kind::Reachable if g.growing => format!(
+            "reachable but growing: {} keeps every block, and more with each iteration (a cache or collection never pruned); bound it (an LRU, a size cap) or remove entries when done",
+            g.root.as_deref().unwrap_or("a root")
+        ),
         Kind::Reachable => match g.root.as_deref() {
             Some(root) => format!("still reachable from {root} at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it"),
             None => "still reachable at exit; fine if it is a one-time allocation, a leak if it grows with work done (a cache or global collection): bound or clear it".into(),

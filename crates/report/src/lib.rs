@@ -9,5 +9,5 @@ mod text;
 
 pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
 pub use json::to_json;
-pub use snapshot::{Live, SnapshotTaker};
+pub use snapshot::SnapshotTaker;
 pub use text::{to_text, TextOptions};

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use wasmleak_heap::{
-    Block, HeapModel, InvalidFreeKind, Memory, RawFrame, Roots, SnapBlock, SnapFrame, SnapInvalidFree, Snapshot,
-    StackId,
+    HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, Snapshot, StackId, StackTable,
 };
 use wasmleak_symbolize::Symbolizer;
 
@@ -16,15 +15,6 @@ use crate::hint::is_allocator_frame;
 pub struct SnapshotTaker<'a> {
     sym: &'a Symbolizer,
     raw: HashMap<RawFrame, Vec<SnapFrame>>,
-}
-
-/// The live state a snapshot is taken of.
-pub struct Live<'a> {
-    pub model: &'a HeapModel,
-    /// Live blocks, sorted by address.
-    pub blocks: &'a [Block],
-    pub memory: &'a [u8],
-    pub roots: &'a Roots,
 }
 
 struct Tables {
@@ -50,7 +40,7 @@ impl<'a> SnapshotTaker<'a> {
         })
     }
 
-    fn stack(&mut self, t: &mut Tables, model: &HeapModel, id: StackId) -> u32 {
+    fn stack(&mut self, t: &mut Tables, table: &StackTable, id: StackId) -> u32 {
         if id.is_none() {
             return u32::MAX;
         }
@@ -58,7 +48,7 @@ impl<'a> SnapshotTaker<'a> {
             return s;
         }
         let mut frames: Vec<SnapFrame> = Vec::new();
-        for &raw in model.stacks.get(id) {
+        for &raw in table.get(id) {
             frames.extend_from_slice(self.symbolize(raw));
         }
         // Innermost first: drop the allocator's own frames, but keep at least one.
@@ -79,40 +69,38 @@ impl<'a> SnapshotTaker<'a> {
         s
     }
 
-    pub fn take(&mut self, module: &str, index: u32, iteration: u64, live: Live<'_>) -> Snapshot {
+    /// Symbolize a heap state (`table`: the run's stacks) into snapshot number `index`.
+    pub fn take(&mut self, module: &str, index: u32, state: &HeapState, table: &StackTable) -> Snapshot {
         let mut t = Tables { frames: Vec::new(), frame_ids: HashMap::new(), stacks: Vec::new(), stack_ids: HashMap::new() };
-        let blocks = live
+        let blocks = state
             .blocks
             .iter()
-            .map(|b| SnapBlock { addr: b.addr, size: b.size, seq: b.seq, stack: self.stack(&mut t, live.model, b.stack) })
+            .map(|b| SnapBlock { addr: b.addr, size: b.size, seq: b.seq, stack: self.stack(&mut t, table, b.stack) })
             .collect();
-        let invalid_frees = live
-            .model
+        let invalid_frees = state
             .invalid_frees
             .iter()
             .map(|f| SnapInvalidFree {
                 double: f.kind == InvalidFreeKind::Double,
                 addr: f.addr,
-                stack: self.stack(&mut t, live.model, f.stack),
-                first_free_stack: self.stack(&mut t, live.model, f.first_free_stack),
-                alloc_stack: self.stack(&mut t, live.model, f.alloc_stack),
+                stack: self.stack(&mut t, table, f.stack),
+                first_free_stack: self.stack(&mut t, table, f.first_free_stack),
+                alloc_stack: self.stack(&mut t, table, f.alloc_stack),
                 interior: f.interior,
             })
             .collect();
-        let (contents, regions, values) =
-            Snapshot::capture_memory(live.blocks, Memory { bytes: live.memory }, live.roots);
         Snapshot {
             module: module.to_string(),
             index,
-            iteration,
-            allocations: live.model.allocations,
-            frees: live.model.frees,
+            iteration: state.iteration,
+            allocations: state.allocations,
+            frees: state.frees,
             blocks,
-            contents,
+            contents: state.contents.clone(),
             frames: t.frames,
             stacks: t.stacks,
-            regions,
-            values,
+            regions: state.regions.clone(),
+            values: state.values.clone(),
             invalid_frees,
         }
     }

@@ -56,7 +56,7 @@ fn write_site_stack(out: &mut String, g: &Group, opts: &TextOptions) {
     let site = g.site.as_ref().and_then(|s| g.stack.iter().position(|f| f == s)).unwrap_or(0);
     let from = site.saturating_sub(1);
     if from > 0 {
-        let _ = writeln!(out, "      ({from} library frames inside)");
+        let _ = writeln!(out, "      ({} inside)", plural(from as u64, "library frame", "library frames"));
     }
     write_stack_from(out, &g.stack, from, opts);
 }
@@ -83,6 +83,12 @@ fn headline(g: &Group) -> String {
     if g.cycles > 0 {
         let _ = write!(s, " in {}", plural(g.cycles, "cycle", "cycles"));
     }
+    if let (true, Some(b)) = (g.growing, g.bytes_per_iteration) {
+        let _ = write!(s, ", GROWING by {}/iteration", bytes(b.round() as u64));
+        if let Some(n) = g.blocks_per_iteration {
+            let _ = write!(s, " ({n:.1} blocks)");
+        }
+    }
     if let Some(site) = &g.site {
         let _ = write!(s, " — allocated at {}", location(site));
         // The library call that did the allocating, if the site is not the innermost frame.
@@ -103,8 +109,9 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     for n in &r.notes {
         let _ = writeln!(out, "note: {n}");
     }
-    let leaks: Vec<&Group> = r.groups.iter().filter(|g| g.kind != "reachable").collect();
-    let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable").collect();
+    // A reachable group that grows is a finding too: show it with the leaks.
+    let leaks: Vec<&Group> = r.groups.iter().filter(|g| g.kind != "reachable" || g.growing).collect();
+    let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable" && !g.growing).collect();
     for g in &leaks {
         let _ = writeln!(out, "\n{}", headline(g));
         write_site_stack(&mut out, g, opts);

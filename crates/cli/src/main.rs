@@ -2,11 +2,13 @@
 
 mod check;
 mod common;
+mod diff;
 mod dis;
 mod export;
 mod inspect;
 mod instrument;
 mod run;
+mod why;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,8 @@ enum Command {
     Inspect(inspect::Opts),
     Dis(dis::Opts),
     Export(export::Opts),
+    Diff(diff::Opts),
+    Why(why::Opts),
 }
 
 fn main() {
@@ -36,6 +40,8 @@ fn main() {
         Command::Inspect(o) => o.run(),
         Command::Dis(o) => o.run(),
         Command::Export(o) => o.run(),
+        Command::Diff(o) => o.run(),
+        Command::Why(o) => o.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -2,12 +2,14 @@
 //! fix; printed as text for people and as JSON (DESIGN.md §4, version 1) for CI.
 
 mod build;
+mod diff;
 mod hint;
 mod json;
 mod snapshot;
 mod text;
 
 pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
+pub use diff::{diff, site_name, DiffRow, SortBy};
 pub use json::to_json;
 pub use snapshot::SnapshotTaker;
 pub use text::{to_text, TextOptions};

@@ -1,0 +1,112 @@
+//! `wasmleak why`: who keeps these blocks alive (retainer paths), or, for leaked blocks, who points at
+//! them and which cycle they are in.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use wasmleak_heap::{analyze, Analysis, Holder, Kind, Memory, Snapshot};
+use wasmleak_report::site_name;
+
+use crate::export::load_snapshot;
+
+/// Retainer paths: from which root (static, global, host handle) and through which blocks these blocks are
+/// reachable; for leaked blocks, who points at them and the members of their cycle.
+#[derive(Args)]
+pub struct Opts {
+    /// A snapshot (`check --save DIR`)
+    snapshot: PathBuf,
+    /// An address (0x...) inside a block, or text matching the allocation site's function or file
+    target: String,
+    /// How many blocks to explain
+    #[arg(long, default_value_t = 3)]
+    max: usize,
+}
+
+fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
+    let b = &a.blocks[i];
+    let stack: Vec<_> = snap.stack(b.stack.0).cloned().collect();
+    format!("block {:#x} ({} B, {}) {}", b.addr, b.size, a.classes[i].kind.as_str(), site_name(&stack))
+}
+
+impl Opts {
+    pub fn run(self) -> Result<i32> {
+        let snap = load_snapshot(&self.snapshot)?;
+        let (mem, roots, blocks) = snap.memory_image();
+        let a = analyze(blocks, Memory { bytes: &mem }, &roots);
+        let root_names = snap.root_names();
+        let selected: Vec<usize> = match self.target.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16)) {
+            Some(Ok(addr)) => match a.block_containing(addr) {
+                Some(i) => vec![i],
+                None => bail!("no live block contains {:#x} in {}", addr, self.snapshot.display()),
+            },
+            _ => (0..a.blocks.len())
+                .filter(|&i| {
+                    snap.stack(a.blocks[i].stack.0).any(|f| {
+                        f.function.contains(&self.target) || f.file.as_deref().is_some_and(|p| p.contains(&self.target))
+                    })
+                })
+                .collect(),
+        };
+        if selected.is_empty() {
+            bail!("no live block was allocated by a function or file matching `{}` in {}", self.target, self.snapshot.display());
+        }
+        println!("{} block(s) match `{}`; explaining {}", selected.len(), self.target, self.max.min(selected.len()));
+        for &i in selected.iter().take(self.max) {
+            let mut out = String::new();
+            let _ = writeln!(out, "\n{}", describe(&snap, &a, i));
+            let class = a.classes[i];
+            match class.kind {
+                Kind::Reachable | Kind::Host | Kind::Indirect => {
+                    let path = a.retainer_path(i);
+                    let _ = writeln!(out, "  retained by:");
+                    for step in &path {
+                        let holder = match step.holder {
+                            Holder::Root { index, addr } => {
+                                let name = root_names.get(index as usize).cloned().unwrap_or_default();
+                                match addr {
+                                    Some(addr) => format!("root {name}, word at {addr:#x}"),
+                                    None => format!("root {name}"),
+                                }
+                            }
+                            Holder::Block { index, offset } => format!("{} at +{offset}", describe(&snap, &a, index)),
+                        };
+                        let into = step.value - a.blocks[step.target].addr;
+                        let interior = if into > 0 { format!(" (+{into} into it)") } else { String::new() };
+                        let _ = writeln!(out, "    {holder}\n      → {:#x}{interior}", step.value);
+                    }
+                    if class.kind == Kind::Indirect {
+                        let _ = writeln!(out, "  the chain starts at a leaked block: fixing that owner frees this one");
+                    }
+                }
+                Kind::Lost => {
+                    let _ = writeln!(out, "  nothing points to it: no root, no other block (the last pointer was dropped)");
+                }
+                Kind::Cycle => {
+                    let members: Vec<usize> =
+                        (0..a.blocks.len()).filter(|&j| a.classes[j].cycle == class.cycle).collect();
+                    let _ = writeln!(out, "  in a cycle of {} blocks that only point at each other:", members.len());
+                    for &j in members.iter().take(10) {
+                        let targets: Vec<String> = a
+                            .edges_from(j)
+                            .iter()
+                            .filter(|&&t| a.classes[t as usize].cycle == class.cycle)
+                            .map(|&t| format!("{:#x}", a.blocks[t as usize].addr))
+                            .collect();
+                        let _ = writeln!(out, "    {} → {}", describe(&snap, &a, j), targets.join(", "));
+                    }
+                    if members.len() > 10 {
+                        let _ = writeln!(out, "    ... {} more", members.len() - 10);
+                    }
+                }
+            }
+            let referrers = a.referrers(i);
+            if !referrers.is_empty() && class.kind != Kind::Cycle {
+                let _ = writeln!(out, "  pointed at by {} block(s), e.g. {}", referrers.len(), describe(&snap, &a, referrers[0]));
+            }
+            print!("{out}");
+        }
+        Ok(0)
+    }
+}

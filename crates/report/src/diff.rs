@@ -1,0 +1,132 @@
+//! The Comparison view: per allocation site, what two snapshots of one run hold, what was allocated in
+//! between and is still live (new), and what was freed.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use wasmleak_heap::{SnapFrame, Snapshot};
+
+use crate::build::Frame;
+use crate::hint::is_library_frame;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffRow {
+    /// The site: the first frame of the program's own code, with the library call it went through.
+    pub site: String,
+    pub stack: Vec<Frame>,
+    pub before_blocks: u64,
+    pub before_bytes: u64,
+    pub after_blocks: u64,
+    pub after_bytes: u64,
+    /// Blocks live in the second snapshot that were allocated after the first.
+    pub new_blocks: u64,
+    pub new_bytes: u64,
+    /// Blocks live in the first snapshot and freed by the second.
+    pub freed_blocks: u64,
+    pub freed_bytes: u64,
+    pub delta_blocks: i64,
+    pub delta_bytes: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    DeltaBytes,
+    DeltaBlocks,
+    New,
+    Freed,
+    Size,
+}
+
+/// The display name of a stack: `site (file:line) via inner_call`.
+pub fn site_name(stack: &[SnapFrame]) -> String {
+    let site = stack.iter().position(|f| !is_library_frame(&f.function, f.file.as_deref())).unwrap_or(0);
+    let Some(f) = stack.get(site) else { return "(no stack)".into() };
+    let mut s = match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{} ({file}:{line})", f.function),
+        _ => f.function.clone(),
+    };
+    if site > 0 {
+        s.push_str(&format!(" via {}", stack[0].function));
+    }
+    s
+}
+
+/// Rows for every site present in either snapshot, sorted, filtered by a substring of any frame's function
+/// or file.
+pub fn diff(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: SortBy) -> Vec<DiffRow> {
+    let before_seqs: HashSet<u64> = before.blocks.iter().map(|b| b.seq).collect();
+    let after_seqs: HashSet<u64> = after.blocks.iter().map(|b| b.seq).collect();
+    let mut rows: HashMap<Vec<SnapFrame>, DiffRow> = HashMap::new();
+    let mut row = |snap: &Snapshot, stack: u32| -> Vec<SnapFrame> {
+        let frames: Vec<SnapFrame> = snap.stack(stack).cloned().collect();
+        rows.entry(frames.clone()).or_insert_with(|| DiffRow {
+            site: site_name(&frames),
+            stack: frames
+                .iter()
+                .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
+                .collect(),
+            before_blocks: 0,
+            before_bytes: 0,
+            after_blocks: 0,
+            after_bytes: 0,
+            new_blocks: 0,
+            new_bytes: 0,
+            freed_blocks: 0,
+            freed_bytes: 0,
+            delta_blocks: 0,
+            delta_bytes: 0,
+        });
+        frames
+    };
+    let mut keys_before = Vec::with_capacity(before.blocks.len());
+    for b in &before.blocks {
+        keys_before.push(row(before, b.stack));
+    }
+    let mut keys_after = Vec::with_capacity(after.blocks.len());
+    for b in &after.blocks {
+        keys_after.push(row(after, b.stack));
+    }
+    for (b, key) in before.blocks.iter().zip(keys_before) {
+        let r = rows.get_mut(&key).unwrap();
+        r.before_blocks += 1;
+        r.before_bytes += b.size;
+        if !after_seqs.contains(&b.seq) {
+            r.freed_blocks += 1;
+            r.freed_bytes += b.size;
+        }
+    }
+    for (b, key) in after.blocks.iter().zip(keys_after) {
+        let r = rows.get_mut(&key).unwrap();
+        r.after_blocks += 1;
+        r.after_bytes += b.size;
+        if !before_seqs.contains(&b.seq) {
+            r.new_blocks += 1;
+            r.new_bytes += b.size;
+        }
+    }
+    let mut out: Vec<DiffRow> = rows
+        .into_values()
+        .map(|mut r| {
+            r.delta_blocks = r.after_blocks as i64 - r.before_blocks as i64;
+            r.delta_bytes = r.after_bytes as i64 - r.before_bytes as i64;
+            r
+        })
+        .filter(|r| {
+            filter.is_none_or(|needle| {
+                r.site.contains(needle)
+                    || r.stack.iter().any(|f| f.function.contains(needle) || f.file.as_deref().is_some_and(|p| p.contains(needle)))
+            })
+        })
+        .collect();
+    let key = |r: &DiffRow| -> i64 {
+        match sort {
+            SortBy::DeltaBytes => r.delta_bytes,
+            SortBy::DeltaBlocks => r.delta_blocks,
+            SortBy::New => r.new_bytes as i64,
+            SortBy::Freed => r.freed_bytes as i64,
+            SortBy::Size => r.after_bytes as i64,
+        }
+    };
+    out.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.site.cmp(&b.site)));
+    out
+}

@@ -1,7 +1,338 @@
+//! Chrome DevTools heap snapshot (`.heapsnapshot`, V8's JSON format): Memory → Load in DevTools.
+//!
+//! The graph:
+//! - node 0: the synthetic root (id 1, name "");
+//! - one synthetic node per root of the analysis (regions first, then values, named like
+//!   [`Snapshot::root_names`]), children of the root (`element` edges, index = root number); a region's
+//!   edges are `property` edges named by the address of the word holding the pointer (`0x1040`), a value's
+//!   edge is named by the value;
+//! - one synthetic node "(wasmleak: leaked)", reached from the root only through a `weak` edge: DevTools
+//!   lists it among the root's children (Containment view), but its targets stay unreachable (no distance)
+//!   and it becomes their dominator, so its retained size is the leaked bytes. Its edges go to the lost
+//!   blocks and the cycle blocks (`property` edges named `lost`, `cycle 0`, …); indirect blocks hang off
+//!   their owners;
+//! - one `object` node per live block: name = `Type from site` when the allocation stack shows the type
+//!   (`Rc<RefCell<Node>>`), else the site (`crate::function (src/main.rs:38)`, the first frame of the
+//!   program's own code), id = `2 * seq + 3` (odd, like V8's heap object ids, and the same for a block in
+//!   every snapshot of a run, so DevTools' Comparison view matches blocks), self size = requested bytes,
+//!   one `property` edge per pointer word found by the scan, named `+offset` (`+8 → +16` for a pointer
+//!   into the middle of the target).
+//!
+//! Synthetic nodes have even ids (V8: odd ids are JS heap objects; DevTools ignores even ids for its
+//! allocation-range features). Rc/Arc `Weak` pointers cannot be told apart from strong ones in memory:
+//! every pointer is a strong edge.
+
+use std::collections::HashMap;
 use std::io::{self, Write};
 
-use wasmleak_heap::{Analysis, Snapshot};
+use wasmleak_heap::{Analysis, Kind, SnapFrame, Snapshot};
 
-pub fn write(_snap: &Snapshot, _analysis: &Analysis, _out: &mut dyn Write) -> io::Result<()> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "not written yet"))
+// Indices into the `node_types` / `edge_types` lists written in `meta` (V8's order).
+const NODE_OBJECT: u32 = 3;
+const NODE_SYNTHETIC: u32 = 9;
+const EDGE_ELEMENT: u32 = 1;
+const EDGE_PROPERTY: u32 = 2;
+const EDGE_WEAK: u32 = 6;
+
+const NODE_FIELDS: usize = 7;
+
+/// Id of the synthetic root.
+pub const ROOT_ID: u64 = 1;
+/// Id of the "(wasmleak: leaked)" node.
+pub const LEAKED_ID: u64 = 2;
+/// Name of the node that holds the leaked blocks.
+pub const LEAKED_NAME: &str = "(wasmleak: leaked)";
+
+/// Id of the node of root number `r` (regions first, then values).
+pub fn root_node_id(r: usize) -> u64 {
+    4 + 2 * r as u64
+}
+
+/// Id of the node of the block with allocation sequence number `seq`.
+pub fn block_node_id(seq: u64) -> u64 {
+    2 * seq + 3
+}
+
+const META: &str = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"trace_function_info_fields":["function_id","name","script_name","script_id","line","column"],"trace_node_fields":["id","function_info_index","count","size","children"],"sample_fields":["timestamp_us","last_assigned_id"],"location_fields":["object_index","script_id","line","column"]}"#;
+
+#[derive(Default)]
+struct Strings {
+    list: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Strings {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
+    }
+}
+
+struct Node {
+    ty: u32,
+    name: u32,
+    id: u64,
+    self_size: u64,
+    /// `(type, name_or_index, target node ordinal)`
+    edges: Vec<(u32, u32, u32)>,
+}
+
+/// Source files of the languages' own libraries: the site is the first frame not in one of them.
+const LIBRARY_FILES: &[&str] = &[
+    "library/alloc/", "library/core/", "library/std/", "/rustc/", "/.cargo/registry/", "libc-bottom-half/",
+    "libc-top-half/", "/c++/v1/", "/libcxx/", "/libcxxabi/", "emscripten/system/", "/wasi-libc/", "/dlmalloc-",
+];
+
+const LIBRARY_PREFIXES: &[&str] = &[
+    "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::", "dlmalloc::",
+    "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_", "__wasi_", "__rust_",
+    "__rustc::", "__rdl_", "__rg_", "malloc", "calloc", "realloc", "operator new",
+];
+
+fn is_library_frame(f: &SnapFrame) -> bool {
+    match &f.file {
+        Some(file) => LIBRARY_FILES.iter().any(|l| file.contains(l)),
+        None => LIBRARY_PREFIXES.iter().any(|p| f.function.starts_with(p)),
+    }
+}
+
+fn frame_text(f: &SnapFrame) -> String {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{} ({file}:{line})", f.function),
+        (Some(file), None) => format!("{} ({file})", f.function),
+        _ => f.function.clone(),
+    }
+}
+
+/// `alloc::rc::RcInner<core::cell::RefCell<app::Node>>` → `RcInner<RefCell<app::Node>>`: the standard
+/// library's module paths dropped, the program's kept.
+fn short_type(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut rest = t;
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+        if end == 0 {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let path = &rest[..end];
+        let std = ["alloc::", "core::", "std::"].iter().any(|p| path.starts_with(p));
+        out.push_str(if std { path.rsplit("::").next().unwrap_or(path) } else { path });
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The generic argument of `name<T>` (`new<T>`, `with_capacity<T>`), without the allocator parameter.
+fn generic_arg<'a>(function: &'a str, name: &str) -> Option<&'a str> {
+    let inner = function.strip_prefix(name)?.strip_prefix('<')?.strip_suffix('>')?;
+    // Split off a trailing `, alloc::alloc::Global` (the allocator of `*_in` constructors).
+    let mut depth = 0i32;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => return Some(inner[..i].trim()),
+            _ => {}
+        }
+    }
+    Some(inner.trim())
+}
+
+/// What was allocated, when the allocation stack says (Rust's `Box`/`Rc`/`Arc`/`Vec`/`String`
+/// constructors): the outermost constructor frame below the site wins (`Rc::new` over the `Box::new`
+/// it calls).
+fn block_type(frames: &[&SnapFrame]) -> Option<String> {
+    let mut ty = None;
+    for f in frames {
+        if !is_library_frame(f) {
+            break;
+        }
+        let file = f.file.as_deref().unwrap_or("");
+        let func = f.function.as_str();
+        let found = if file.ends_with("alloc/src/rc.rs") {
+            generic_arg(func, "new").map(|t| format!("Rc<{}>", short_type(t)))
+        } else if file.ends_with("alloc/src/sync.rs") {
+            generic_arg(func, "new").map(|t| format!("Arc<{}>", short_type(t)))
+        } else if file.ends_with("alloc/src/boxed.rs") {
+            generic_arg(func, "new").map(|t| format!("Box<{}>", short_type(t)))
+        } else if file.contains("alloc/src/vec/") {
+            ["with_capacity", "with_capacity_in", "from_elem", "to_vec"]
+                .iter()
+                .find_map(|n| generic_arg(func, n))
+                .map(|t| format!("Vec<{}>", short_type(t)))
+        } else if file.contains("alloc/src/string.rs") {
+            Some("String".to_owned())
+        } else {
+            None
+        };
+        if found.is_some() {
+            ty = found;
+        }
+    }
+    ty
+}
+
+/// The node name of a block allocated at stack `stack`.
+fn block_name(snap: &Snapshot, stack: u32) -> String {
+    let frames: Vec<&SnapFrame> = snap.stack(stack).collect();
+    let site = frames.iter().find(|f| !is_library_frame(f)).or(frames.first()).map(|f| frame_text(f));
+    let name = match (block_type(&frames), site) {
+        (Some(t), Some(s)) => format!("{t} from {s}"),
+        (None, Some(s)) => s,
+        (Some(t), None) => t,
+        (None, None) => "(unknown allocation site)".to_owned(),
+    };
+    // DevTools cuts names that start with '<' at the first space (it takes them for HTML tags: `<div id=..>`
+    // → `<div>`), which would merge `<T as Trait>::f (..)` sites into one class.
+    if name.starts_with('<') { format!("fn {name}") } else { name }
+}
+
+/// Aligned 32-bit words fully inside `[start, start + bytes.len())`: `(address, value)`.
+fn words(start: u64, bytes: &[u8]) -> impl Iterator<Item = (u64, u32)> + '_ {
+    let first = ((start + 3) & !3) - start;
+    let first = (first as usize).min(bytes.len());
+    bytes[first..].chunks_exact(4).enumerate().map(move |(k, c)| {
+        (start + first as u64 + 4 * k as u64, u32::from_le_bytes(c.try_into().unwrap()))
+    })
+}
+
+fn edge_name(offset: u64, value: u64, target_addr: u64) -> String {
+    let into = value - target_addr;
+    if into == 0 { format!("+{offset}") } else { format!("+{offset} → +{into}") }
+}
+
+/// Write `snap` (with `analysis`, the analysis of that same snapshot) as a V8 heap snapshot.
+pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    let blocks = &analysis.blocks;
+    let n_blocks = blocks.len();
+    let root_names = snap.root_names();
+    let n_roots = root_names.len();
+    // Ordinals: root, root holders, the leaked node, blocks.
+    let leaked_ordinal = 1 + n_roots;
+    let block_ordinal = |i: usize| (leaked_ordinal + 1 + i) as u32;
+
+    let mut strings = Strings::default();
+    strings.id("");
+    let mut nodes: Vec<Node> = Vec::with_capacity(n_blocks + n_roots + 2);
+
+    // The root.
+    let mut root_edges: Vec<(u32, u32, u32)> = (0..n_roots).map(|r| (EDGE_ELEMENT, r as u32, (1 + r) as u32)).collect();
+    root_edges.push((EDGE_WEAK, strings.id(LEAKED_NAME), leaked_ordinal as u32));
+    nodes.push(Node { ty: NODE_SYNTHETIC, name: 0, id: ROOT_ID, self_size: 0, edges: root_edges });
+
+    // The roots of the analysis.
+    for (r, name) in root_names.iter().enumerate() {
+        let mut edges = Vec::new();
+        if let Some(region) = snap.regions.get(r) {
+            for (at, v) in words(region.start, &region.bytes) {
+                if let Some(t) = analysis.block_containing(v as u64) {
+                    let label = if v as u64 == blocks[t].addr {
+                        format!("{at:#x}")
+                    } else {
+                        format!("{at:#x} → +{}", v as u64 - blocks[t].addr)
+                    };
+                    edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(t)));
+                }
+            }
+        } else {
+            let v = snap.values[r - snap.regions.len()].value;
+            if let Some(t) = u32::try_from(v).ok().and_then(|v| analysis.block_containing(v as u64)) {
+                edges.push((EDGE_PROPERTY, strings.id(&format!("{v:#x}")), block_ordinal(t)));
+            }
+        }
+        nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(name), id: root_node_id(r), self_size: 0, edges });
+    }
+
+    // The leaked blocks' holder.
+    let mut leaked_edges = Vec::new();
+    for (i, class) in analysis.classes.iter().enumerate() {
+        let label = match (class.kind, class.cycle) {
+            (Kind::Lost, _) => "lost".to_owned(),
+            (Kind::Cycle, Some(c)) => format!("cycle {c}"),
+            (Kind::Cycle, None) => "cycle".to_owned(),
+            _ => continue,
+        };
+        leaked_edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(i)));
+    }
+    nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(LEAKED_NAME), id: LEAKED_ID, self_size: 0, edges: leaked_edges });
+
+    // The blocks: contents from the snapshot (same blocks, same address order as the analysis').
+    let mut content_at: HashMap<u64, (usize, usize)> = HashMap::with_capacity(snap.blocks.len());
+    let mut at = 0usize;
+    for b in &snap.blocks {
+        content_at.insert(b.addr, (at, b.size as usize));
+        at += b.size as usize;
+    }
+    let mut names: HashMap<u32, u32> = HashMap::new();
+    for (i, b) in blocks.iter().enumerate() {
+        let name = match names.get(&b.stack.0) {
+            Some(&n) => n,
+            None => {
+                let n = strings.id(&block_name(snap, b.stack.0));
+                names.insert(b.stack.0, n);
+                n
+            }
+        };
+        let expected = analysis.edges_from(i);
+        let mut edges = Vec::with_capacity(expected.len());
+        if let Some(&(start, len)) = content_at.get(&b.addr) {
+            let bytes = snap.contents.get(start..start + len).unwrap_or(&[]);
+            for (addr, v) in words(b.addr, bytes) {
+                if let Some(t) = analysis.block_containing(v as u64) {
+                    let label = edge_name(addr - b.addr, v as u64, blocks[t].addr);
+                    edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(t)));
+                }
+            }
+        }
+        // The analysis' own edges are the truth; the rescan only names them. Should the two ever differ,
+        // keep the analysis' edges, named by their number.
+        if edges.len() != expected.len() || edges.iter().zip(expected).any(|(e, &t)| e.2 != block_ordinal(t as usize)) {
+            edges = expected.iter().enumerate().map(|(k, &t)| (EDGE_ELEMENT, k as u32, block_ordinal(t as usize))).collect();
+        }
+        nodes.push(Node { ty: NODE_OBJECT, name, id: block_node_id(b.seq), self_size: b.size, edges });
+    }
+
+    write_json(&nodes, &strings.list, out)
+}
+
+fn write_json(nodes: &[Node], strings: &[String], out: &mut dyn Write) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
+    let edge_count: usize = nodes.iter().map(|n| n.edges.len()).sum();
+    write!(
+        w,
+        "{{\"snapshot\":{{\"meta\":{META},\"node_count\":{},\"edge_count\":{edge_count},\"trace_function_count\":0}},\n\"nodes\":[",
+        nodes.len()
+    )?;
+    for (k, n) in nodes.iter().enumerate() {
+        let sep = if k == 0 { "" } else { ",\n" };
+        // type, name, id, self_size, edge_count, trace_node_id, detachedness
+        write!(w, "{sep}{},{},{},{},{},0,0", n.ty, n.name, n.id, n.self_size, n.edges.len())?;
+    }
+    w.write_all(b"],\n\"edges\":[")?;
+    let mut first = true;
+    for n in nodes {
+        for &(ty, name, to) in &n.edges {
+            let sep = if first { "" } else { ",\n" };
+            first = false;
+            // `to_node` is the index of the target's first field in `nodes`.
+            write!(w, "{sep}{ty},{name},{}", to as usize * NODE_FIELDS)?;
+        }
+    }
+    w.write_all(b"],\n\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n\"locations\":[],\n\"strings\":[")?;
+    for (k, s) in strings.iter().enumerate() {
+        if k > 0 {
+            w.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut w, s)?;
+    }
+    w.write_all(b"]}\n")?;
+    w.flush()
 }

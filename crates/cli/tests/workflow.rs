@@ -1,0 +1,171 @@
+//! The DevTools workflow on linear memory: snapshots every K calls, growth verdicts, the comparison view,
+//! retainers. Ground truth: fixtures/README.md (rust_lib exports).
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::Value;
+
+/// `check --invoke EXPORT --repeat N --snapshot-every K --save DIR --format json` → (run, report, dir).
+fn snapshots(export: &str, repeat: u32, every: u32, tag: &str) -> (Run, Value, PathBuf) {
+    let dir = scratch(&format!("snaps-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (r, j) = check_json(
+        &fixture("rust_lib.wasm"),
+        &[
+            "--invoke",
+            export,
+            "--repeat",
+            &repeat.to_string(),
+            "--snapshot-every",
+            &every.to_string(),
+            "--save",
+            dir.to_str().unwrap(),
+        ],
+    );
+    (r, j, dir)
+}
+
+fn run(args: &[&str]) -> Run {
+    wasmleak(args.iter().map(OsString::from).collect::<Vec<_>>())
+}
+
+#[test]
+fn snapshot_every_k_calls_writes_one_file_per_snapshot() {
+    let (r, _, dir) = snapshots("process_ok", 200, 50, "count");
+    r.assert_code(0);
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, vec!["1.wlsnap", "2.wlsnap", "3.wlsnap", "4.wlsnap"]);
+}
+
+#[test]
+fn a_growing_cache_is_reachable_and_growing_by_one_entry_per_call() {
+    let (r, j, _) = snapshots("cache_insert", 200, 50, "cache");
+    r.assert_code(0); // reachable is not a leak
+    let gs = groups_at(&j, "reachable", "cache_insert");
+    let entries: Vec<&&Value> = gs.iter().filter(|g| g["growing"] == true).collect();
+    assert_eq!(entries.len(), 1, "{}", brief(&j));
+    let g = entries[0];
+    assert_eq!((u(&g["blocks"], "blocks"), u(&g["bytes"], "bytes")), (200, 200 * 64));
+    assert_eq!(g["bytes_per_iteration"].as_f64(), Some(64.0));
+    assert_eq!(g["blocks_per_iteration"].as_f64(), Some(1.0));
+    assert!(g["root"].as_str().unwrap().starts_with("static data"), "{g}");
+    assert!(g["hint"].as_str().unwrap().contains("growing"), "{g}");
+}
+
+#[test]
+fn a_bounded_cache_and_a_leak_free_export_do_not_grow() {
+    for export in ["cache_insert_bounded", "process_ok"] {
+        let (r, j, _) = snapshots(export, 200, 50, export);
+        r.assert_code(0);
+        assert!(groups(&j).iter().all(|g| g["growing"] == false), "{export}: {}", brief(&j));
+    }
+}
+
+#[test]
+fn host_held_handles_grow_by_276_bytes_per_call() {
+    let (r, j, _) = snapshots("create_processor", 200, 50, "host");
+    r.assert_code(1);
+    let growing: Vec<&Value> = groups(&j).iter().filter(|g| g["growing"] == true).collect();
+    let per_call: f64 = growing.iter().map(|g| g["bytes_per_iteration"].as_f64().unwrap()).sum();
+    assert_eq!(per_call, 276.0, "{}", brief(&j));
+    assert!(growing.iter().all(|g| g["kind"] == "host"));
+}
+
+#[test]
+fn two_snapshots_are_not_enough_for_a_verdict() {
+    let (_, j, _) = snapshots("cache_insert", 100, 50, "two");
+    assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));
+}
+
+#[test]
+fn diff_shows_new_and_freed_blocks_per_site() {
+    let (_, _, dir) = snapshots("create_processor", 200, 50, "diff");
+    let r = run(&["diff", dir.join("1.wlsnap").to_str().unwrap(), dir.join("4.wlsnap").to_str().unwrap(), "--format", "json"]);
+    r.assert_code(0);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(d["before"]["iteration"], 50);
+    assert_eq!(d["after"]["iteration"], 200);
+    let rows = d["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{d}");
+    // Sorted by delta bytes: the 256-byte buffers first, then the 20-byte boxes; 150 calls in between.
+    assert_eq!((rows[0]["delta_bytes"].as_i64(), rows[0]["new_blocks"].as_u64()), (Some(150 * 256), Some(150)));
+    assert_eq!((rows[1]["delta_bytes"].as_i64(), rows[1]["new_blocks"].as_u64()), (Some(150 * 20), Some(150)));
+    assert!(rows.iter().all(|r| r["freed_blocks"] == 0));
+    assert!(rows[0]["site"].as_str().unwrap().contains("create_processor"));
+    // A filter that matches nothing.
+    let r = run(&["diff", dir.join("1.wlsnap").to_str().unwrap(), dir.join("4.wlsnap").to_str().unwrap(), "--filter", "nosuchfn"]);
+    assert!(r.stdout.contains("(no site changed)"), "{}", r.describe());
+}
+
+#[test]
+fn diff_of_a_steady_state_shows_freed_and_new_cancelling() {
+    let (_, _, dir) = snapshots("cache_insert_bounded", 200, 50, "steady");
+    let r = run(&["diff", dir.join("2.wlsnap").to_str().unwrap(), dir.join("4.wlsnap").to_str().unwrap(), "--format", "json"]);
+    let d: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = d["rows"].as_array().unwrap();
+    let entries = rows.iter().find(|r| r["site"].as_str().unwrap().contains("cache_insert_bounded")).expect("entry row");
+    // 8 entries live at both snapshots, all replaced in between.
+    assert_eq!(entries["delta_blocks"], 0, "{d}");
+    assert_eq!(entries["new_blocks"], 8);
+    assert_eq!(entries["freed_blocks"], 8);
+}
+
+#[test]
+fn why_names_the_static_root_of_a_cache_entry() {
+    let (_, _, dir) = snapshots("cache_insert", 10, 10, "why");
+    let r = run(&["why", dir.join("1.wlsnap").to_str().unwrap(), "cache_insert", "--max", "1"]);
+    r.assert_code(0);
+    assert!(r.stdout.contains("reachable"), "{}", r.describe());
+    assert!(r.stdout.contains("root static data"), "{}", r.describe());
+    // Through the cache's own buffer: root → Vec buffer → entry.
+    assert_eq!(r.stdout.matches("\n      → 0x").count(), 2, "{}", r.describe());
+}
+
+#[test]
+fn why_lists_the_members_of_a_cycle() {
+    let dir = scratch("why-cycle");
+    let _ = std::fs::remove_dir_all(&dir);
+    run(&["check", fixture("rust_patterns.wasm").to_str().unwrap(), "--save", dir.to_str().unwrap(), "-o", "/dev/null", "--", "rc_cycle", "3"]);
+    let r = run(&["why", dir.join("1.wlsnap").to_str().unwrap(), "create_leaky_tree", "--max", "1"]);
+    r.assert_code(0);
+    assert!(r.stdout.contains("9 block(s) match"), "{}", r.describe());
+    assert!(r.stdout.contains("in a cycle of 3 blocks"), "{}", r.describe());
+}
+
+#[test]
+fn bad_snapshots_get_one_clear_error() {
+    let junk = scratch("junk.wlsnap");
+    std::fs::write(&junk, b"not a snapshot").unwrap();
+    let r = run(&["diff", junk.to_str().unwrap(), junk.to_str().unwrap()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("not a wasmleak snapshot"), "{}", r.describe());
+    // A future format version.
+    let mut future = b"WLSNAP\0\0".to_vec();
+    future.extend_from_slice(&99u32.to_le_bytes());
+    let f = scratch("future.wlsnap");
+    std::fs::write(&f, future).unwrap();
+    let r = run(&["why", f.to_str().unwrap(), "x"]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("version 99"), "{}", r.describe());
+    // Truncated.
+    let (_, _, dir) = snapshots("cache_insert", 10, 10, "trunc");
+    let bytes = std::fs::read(dir.join("1.wlsnap")).unwrap();
+    let t = scratch("truncated.wlsnap");
+    std::fs::write(&t, &bytes[..bytes.len() / 2]).unwrap();
+    let r = run(&["why", t.to_str().unwrap(), "x"]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("truncated or corrupt"), "{}", r.describe());
+}
+
+#[test]
+fn snapshot_every_needs_invoke() {
+    let r = run(&["check", fixture("rust_patterns.wasm").to_str().unwrap(), "--snapshot-every", "5", "--", "cache", "10"]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("--snapshot-every K needs --invoke"), "{}", r.describe());
+}

@@ -219,14 +219,6 @@ impl HeapModel {
         };
         self.invalid_frees.push(bad);
     }
-
-    /// Replace the stack of the live block at `addr` (second pass of a replay, once it has found the block's
-    /// creating event again). No-op when no block lives there.
-    pub fn set_stack(&mut self, addr: u64, stack: StackId) {
-        if let Some(Slot::Live(b)) = self.slots.get_mut(&addr) {
-            b.stack = stack;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -404,16 +396,6 @@ mod tests {
         assert_eq!(m.invalid_frees.len(), 1);
         assert_eq!(m.invalid_frees[0].kind, InvalidFreeKind::Double);
         assert_eq!(m.block_at(200).map(|b| b.size), Some(32));
-    }
-
-    #[test]
-    fn set_stack_replaces_a_live_blocks_stack() {
-        let (_, s1, s2, _) = stacks();
-        let mut m = HeapModel::new();
-        m.alloc(100, 16, s1);
-        m.set_stack(100, s2);
-        m.set_stack(999, s2); // no block: ignored
-        assert_eq!(m.block_at(100).unwrap().stack, s2);
     }
 
     #[test]

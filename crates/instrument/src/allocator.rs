@@ -70,7 +70,7 @@ impl Role {
     pub fn accepts(self, params: usize, results: usize) -> bool {
         let (p, r) = self.signature();
         match self {
-            Role::Free => params >= 1 && params <= 3 && results == 0,
+            Role::Free => (1..=3).contains(&params) && results == 0,
             Role::Malloc => (params == p || params == 2) && results == r,
             _ => params == p && results == r,
         }
@@ -163,16 +163,14 @@ pub fn role_of(name: &str) -> Option<Role> {
         }
     }
     // wasm-ld writes C++ names demangled into the name section: `operator new(unsigned long)`.
-    if let Some(args) = name.strip_prefix("operator new").or_else(|| name.strip_prefix("operator new[]")) {
-        if args.starts_with('(') || args.starts_with("[](") {
+    if let Some(args) = name.strip_prefix("operator new").or_else(|| name.strip_prefix("operator new[]"))
+        && (args.starts_with('(') || args.starts_with("[](")) {
             return Some(if args.contains("align_val_t") { Role::RustAlloc } else { Role::Malloc });
         }
-    }
-    if let Some(args) = name.strip_prefix("operator delete") {
-        if args.starts_with('(') || args.starts_with("[](") {
+    if let Some(args) = name.strip_prefix("operator delete")
+        && (args.starts_with('(') || args.starts_with("[](")) {
             return Some(Role::Free);
         }
-    }
     Some(match name {
         "malloc" | "dlmalloc" | "emscripten_builtin_malloc" => Role::Malloc,
         "calloc" | "dlcalloc" | "emscripten_builtin_calloc" => Role::Calloc,

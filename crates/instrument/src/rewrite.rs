@@ -25,7 +25,6 @@ struct Shift {
     num_imported_funcs: u32,
     /// Original entry point → its wrapper's new index.
     redirect: HashMap<u32, u32>,
-    redirecting: bool,
 }
 
 impl Shift {
@@ -38,12 +37,9 @@ impl Reencode for Shift {
     type Error = Infallible;
 
     fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
-        if self.redirecting {
-            if let Some(&w) = self.redirect.get(&f) {
-                return Ok(w);
-            }
-        }
-        Ok(self.shifted(f))
+        // Every reference the reencoder sees (calls, ref.func, tables, exports, start) goes to the wrapper;
+        // the name section is rewritten apart, with `shifted`.
+        Ok(self.redirect.get(&f).copied().unwrap_or_else(|| self.shifted(f)))
     }
 }
 
@@ -74,7 +70,7 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
     let nimp = info.num_imported_funcs;
     let ndef = info.num_funcs() - nimp;
     let first_wrapper = nimp + ADDED_IMPORTS + ndef;
-    let mut shift = Shift { num_imported_funcs: nimp, redirect: HashMap::new(), redirecting: true };
+    let mut shift = Shift { num_imported_funcs: nimp, redirect: HashMap::new() };
     for (i, ep) in entry_points.iter().enumerate() {
         shift.redirect.insert(ep.func, first_wrapper + i as u32);
     }
@@ -137,11 +133,10 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
     let mut codes: Option<CodeSection> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
-        if let Some((id, _)) = payload.as_section() {
-            if id != 0 {
+        if let Some((id, _)) = payload.as_section()
+            && id != 0 {
                 flush(&mut out, rank(id), &mut done_import, &mut done_global, &mut done_export);
             }
-        }
         match payload {
             Payload::TypeSection(r) => {
                 let mut s = TypeSection::new();

@@ -66,11 +66,10 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
                         }
                         Operator::I32Const { value } if in_static(value as u32 as u64) => addrs.push(value as u32 as u64),
                         op => {
-                            if let Some(offset) = memarg_offset(&op) {
-                                if in_static(offset) {
+                            if let Some(offset) = memarg_offset(&op)
+                                && in_static(offset) {
                                     addrs.push(offset);
                                 }
-                            }
                         }
                     }
                 }

@@ -111,6 +111,23 @@ fn memory64() {
 }
 
 #[test]
+fn shared_memory() {
+    let p = wat_file(
+        "shared-memory.wasm",
+        r#"(module
+            (memory (export "memory") 1 1 shared)
+            (global $bump (mut i32) (i32.const 1024))
+            (func $malloc (export "malloc") (param $n i32) (result i32)
+              (global.get $bump)
+              (global.set $bump (i32.add (global.get $bump) (local.get $n))))
+            (func $free (export "free") (param i32))
+            (func $_start (export "_start") (call $free (call $malloc (i32.const 16)))))"#,
+    );
+    let r = check(&p, &[]);
+    assert_one_error(&r, &[&file_name(&p), "shared memory", "not supported"]);
+}
+
+#[test]
 fn no_allocator() {
     let p = wat_file("no-allocator.wasm", r#"(module (memory (export "memory") 1) (func $_start (export "_start")))"#);
     let r = check(&p, &[]);

@@ -311,3 +311,32 @@ fn instrument_keeps_names() {
         assert!(names.contains(f), "instrumented module lost the name of {f}; has {} names", names.len());
     }
 }
+
+/// `--env` reaches the guest; a host directory is visible only when `--dir` shares it.
+#[test]
+fn env_and_dir_reach_the_guest_only_when_asked() {
+    let dir = scratch("io-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("in.txt"), "first line\nsecond\n").unwrap();
+    let module = fixture("c_patterns.wasm");
+    let shared = format!("{}::/data", dir.display());
+    let r = wasmleak(vec![
+        OsString::from("check"),
+        module.clone().into(),
+        "--env".into(),
+        "WASMLEAK_TEST=hello".into(),
+        "--dir".into(),
+        shared.into(),
+        "-o".into(),
+        scratch("io.json").into(),
+        "--".into(),
+        "io".into(),
+    ]);
+    r.assert_code(0);
+    assert!(r.stdout.contains("env: hello\n"), "{}", r.describe());
+    assert!(r.stdout.contains("file: first line\n"), "{}", r.describe());
+    let r = wasmleak(vec![OsString::from("run"), module.into(), "--".into(), "io".into()]);
+    r.assert_code(0);
+    assert!(r.stdout.contains("env: (unset)\n"), "{}", r.describe());
+    assert!(r.stdout.contains("file: (no /data/in.txt)\n"), "{}", r.describe());
+}

@@ -8,6 +8,7 @@
 //! is detected, and a third pass then captures every stack.
 
 mod events;
+mod roots;
 mod run;
 mod stacks;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use wasmleak_heap::{HeapModel, HeapState, Memory, RootRegion, RootValue, Roots, Snapshot, StackId};
+use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
 use wasmleak_instrument::{Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
@@ -15,6 +15,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::events::{Event, HasRecorder, Recorded, Recorder, ReplayEnd};
+use crate::roots::roots;
 use crate::stacks::Capture;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -565,79 +566,4 @@ fn wanted_stacks(states: &[HeapState]) -> Vec<u64> {
     seqs.sort_unstable();
     seqs.dedup();
     seqs
-}
-
-/// wasm-ld's default stack size, used to tell static data from the stack when the stack sits above the data.
-const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
-
-/// Roots (DESIGN.md §3): static data up to the heap (not the dead part of the stack), the live part of the
-/// shadow stack, mutable globals, and values the host holds.
-fn roots(
-    info: &ModuleInfo,
-    instrumented: &Instrumented,
-    globals: &[(u32, i64)],
-    host: &[(String, u64)],
-    lowest_block: Option<u64>,
-    mem_len: u64,
-) -> Roots {
-    let mut r = Roots::default();
-    let sp_index = info.stack_pointer();
-    let sp_init = sp_index.and_then(|i| info.globals.get(i as usize)?.init).map(|v| v as u64);
-    let sp_now = sp_index.and_then(|i| globals.iter().find(|g| g.0 == i)).map(|g| g.1 as u64);
-    let segs: Vec<(u64, u64)> = info.data.iter().filter_map(|d| Some((d.offset?, d.offset? + d.len))).collect();
-    if let (Some(start), Some(seg_end)) = (segs.iter().map(|s| s.0).min(), segs.iter().map(|s| s.1).max()) {
-        let heap_start = lowest_block.unwrap_or(mem_len);
-        // Emscripten sets `__stack_end` (the stack's lowest address) at startup: the exact end of bss.
-        let stack_end = info.globals.iter().position(|g| g.name.as_deref() == Some("__stack_end")).and_then(|i| {
-            globals.iter().find(|g| g.0 == i as u32).map(|g| g.1 as u64).filter(|&v| v >= seg_end)
-        });
-        let end = if let Some(e) = info.const_global("__data_end").or(stack_end) {
-            e
-        } else {
-            match sp_init {
-                // Stack above data (clang's default layout): bss runs up to the stack's bottom.
-                Some(sp) if sp > seg_end => sp.saturating_sub(DEFAULT_STACK_SIZE).max(seg_end).min(sp),
-                // Stack first (rustc's layout) or no stack pointer: bss runs up to the heap.
-                _ => info.const_global("__heap_base").unwrap_or(heap_start).max(seg_end),
-            }
-        };
-        // Minus the allocator's own bookkeeping, which holds stale pointers to freed chunks, and read-only
-        // data, whose bytes were fixed at link time and so cannot hold a heap pointer (but can look like one).
-        let mut holes: Vec<std::ops::Range<u64>> = instrumented.allocator_statics.clone();
-        holes.extend(info.data.iter().filter(|d| d.name.as_deref().is_some_and(|n| n.starts_with(".rodata"))).filter_map(
-            |d| d.offset.map(|o| o..o + d.len),
-        ));
-        holes.sort_by_key(|h| h.start);
-        let mut at = start;
-        let end = end.min(mem_len);
-        for hole in &holes {
-            if hole.end <= at || hole.start >= end {
-                continue;
-            }
-            if hole.start > at {
-                r.regions.push(RootRegion { name: "static data".into(), start: at, end: hole.start });
-            }
-            at = hole.end;
-        }
-        if at < end {
-            r.regions.push(RootRegion { name: "static data".into(), start: at, end });
-        }
-    }
-    if let (Some(now), Some(init)) = (sp_now, sp_init) {
-        if now < init {
-            r.regions.push(RootRegion { name: "stack".into(), start: now, end: init.min(mem_len) });
-        }
-    }
-    for &(idx, value) in globals {
-        let g = &info.globals[idx as usize];
-        if Some(idx) == sp_index || !g.mutable {
-            continue; // immutable globals are link-time constants (__heap_base, __data_end), not pointers held
-        }
-        let name = g.name.clone().map_or_else(|| format!("global {idx}"), |n| format!("global {n}"));
-        r.values.push(RootValue { name, value: value as u64, host: false });
-    }
-    for (name, value) in host {
-        r.values.push(RootValue { name: name.clone(), value: *value, host: true });
-    }
-    r
 }

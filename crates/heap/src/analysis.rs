@@ -370,6 +370,58 @@ fn words(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
     bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap()))
 }
 
+/// One thread's share of the pointer scan.
+struct Scan {
+    /// `counts[i + 1]`: edges of block i (only blocks of this share are non-zero).
+    counts: Vec<u32>,
+    targets: Vec<u32>,
+    at: Vec<u32>,
+    flags: Vec<u8>,
+}
+
+fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &[u8]) -> Scan {
+    let n = blocks.len();
+    let mut s = Scan { counts: vec![0; n + 1], targets: Vec::new(), at: Vec::new(), flags: vec![0; n] };
+    let mut batch = Batch::default();
+    for bi in range {
+        let b = &blocks[bi];
+        let Some((a, e)) = word_range(mem.len(), b.addr, b.addr.saturating_add(b.size)) else { continue };
+        let mut at = (a as u64 - b.addr) as u32;
+        for chunk in mem[a..e].chunks(4 * GATHER) {
+            batch.gather(idx, chunk, at, bi as u32);
+            at += chunk.len() as u32;
+            if batch.v.len() >= BATCH {
+                batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, &mut s.flags);
+            }
+        }
+    }
+    batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, &mut s.flags);
+    s
+}
+
+/// Below this many bytes of blocks a second thread costs more than it saves.
+const PARALLEL_MIN_BYTES: u64 = 16 << 20;
+
+/// Block ranges of about equal bytes, one per thread (one on wasm32, which has none).
+fn split_for_threads(blocks: &[Block]) -> Vec<std::ops::Range<usize>> {
+    let total: u64 = blocks.iter().map(|b| b.size).sum();
+    let threads = if cfg!(target_arch = "wasm32") || total < PARALLEL_MIN_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(2)
+    };
+    if threads == 1 {
+        return vec![0..blocks.len()];
+    }
+    let mut acc = 0u64;
+    let mid = blocks.iter().position(|b| {
+        acc += b.size;
+        acc >= total / 2
+    });
+    let mid = mid.map_or(blocks.len(), |m| m + 1);
+    vec![0..mid, mid..blocks.len()]
+}
+
 /// Classify every live block (DESIGN.md §3). `blocks` may come in any order; the result is sorted by address.
 ///
 /// Pointers are the 4-byte-aligned little-endian 32-bit words fully inside a live block or a root region
@@ -383,27 +435,35 @@ pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analys
     let mem = mem.bytes;
     let idx = Index::new(&blocks);
 
-    // 1. The pointer graph (CSR), and how each block is pointed at.
-    let mut flags = vec![0u8; n];
-    // `edge_offsets[i + 1]` counts block i's edges during the scan, then becomes the prefix sum.
-    let mut edge_offsets: Vec<u32> = vec![0; n + 1];
-    let mut edge_targets: Vec<u32> = Vec::with_capacity(n);
-    // Byte offset of each edge's word in its block: only needed for the searches' parents, dropped after.
-    let mut edge_at: Vec<u32> = Vec::with_capacity(n);
-    {
-        let mut batch = Batch::default();
-        for (bi, b) in blocks.iter().enumerate() {
-            let Some((a, e)) = word_range(mem.len(), b.addr, b.addr.saturating_add(b.size)) else { continue };
-            let mut at = (a as u64 - b.addr) as u32;
-            for chunk in mem[a..e].chunks(4 * GATHER) {
-                batch.gather(&idx, chunk, at, bi as u32);
-                at += chunk.len() as u32;
-                if batch.v.len() >= BATCH {
-                    batch.flush(&idx, &mut edge_targets, &mut edge_at, &mut edge_offsets, &mut flags);
-                }
-            }
+    // 1. The pointer graph (CSR), and how each block is pointed at. Large heaps are scanned on two threads,
+    // each over half of the bytes; their edges concatenate in block order.
+    let ranges = split_for_threads(&blocks);
+    let parts: Vec<Scan> = if ranges.len() == 1 {
+        vec![scan(&blocks, ranges[0].clone(), &idx, mem)]
+    } else {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|r| {
+                    let (blocks, idx) = (&blocks, &idx);
+                    sc.spawn(move || scan(blocks, r, idx, mem))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a scan thread panicked")).collect()
+        })
+    };
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("at least one part");
+    let (mut flags, mut edge_offsets, mut edge_targets, mut edge_at) = (first.flags, first.counts, first.targets, first.at);
+    for p in parts {
+        for (f, g) in flags.iter_mut().zip(&p.flags) {
+            *f |= g;
         }
-        batch.flush(&idx, &mut edge_targets, &mut edge_at, &mut edge_offsets, &mut flags);
+        for (c, d) in edge_offsets.iter_mut().zip(&p.counts) {
+            *c += d;
+        }
+        edge_targets.extend_from_slice(&p.targets);
+        edge_at.extend_from_slice(&p.at);
     }
     for i in 0..n {
         edge_offsets[i + 1] += edge_offsets[i];

@@ -729,3 +729,34 @@ fn clustered_addresses_resolve_exactly() {
         assert_eq!(a, if i == 2000 { 4 * 2001 } else { 4 * i as u64 });
     }
 }
+
+/// Over 16 MiB of blocks the scan runs on two threads, each over half of the bytes: their edges, counts
+/// and pointed-at flags must merge into exactly what one thread finds.
+#[test]
+fn a_heap_scanned_on_two_threads_matches_the_naive_reference() {
+    let mut rng = Rng(0x2545f4914f6cdd1d);
+    for round in 0..3 {
+        let size = 600 * 1024u64;
+        let nblocks = 40u64;
+        let base = 4096u64;
+        let mem_len = (base + nblocks * (size + 64)) as usize;
+        let mut mem = vec![0u8; mem_len];
+        let blocks: Vec<Block> = (0..nblocks)
+            .map(|i| Block { addr: base + i * (size + 64), size, seq: i, stack: StackId::NONE })
+            .collect();
+        // A few hundred pointers anywhere in the heap to anywhere in it: across the two halves too.
+        for _ in 0..300 {
+            let from = blocks[rng.below(nblocks) as usize];
+            let to = blocks[rng.below(nblocks) as usize];
+            let at = (from.addr + rng.below(size - 4)) & !3;
+            let v = to.addr + if rng.below(2) == 0 { 0 } else { rng.below(size) };
+            mem[at as usize..at as usize + 4].copy_from_slice(&(v as u32).to_le_bytes());
+        }
+        let mut roots = Roots::default();
+        roots.regions.push(RootRegion { name: "data".into(), start: 0, end: 64 });
+        let held = blocks[rng.below(nblocks) as usize].addr;
+        mem[8..12].copy_from_slice(&(held as u32).to_le_bytes());
+        let res = analyze(blocks.clone(), Memory { bytes: &mem }, &roots);
+        check_against_naive(round, &blocks, &mem, &roots, &res);
+    }
+}

@@ -169,3 +169,15 @@ fn snapshot_every_needs_invoke() {
     r.assert_code(2);
     assert!(r.stderr.contains("--snapshot-every K needs --invoke"), "{}", r.describe());
 }
+
+/// Warm-up is not growth: the bounded cache fills its 8 entries over the first calls, then stays flat.
+/// With a snapshot after every call, the first intervals grow and the later ones do not: no verdict.
+#[test]
+fn warm_up_then_steady_state_is_not_growing() {
+    let (r, j, _) = snapshots("cache_insert_bounded", 20, 1, "warmup");
+    r.assert_code(0);
+    assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));
+    // While it is still filling up (calls 1..=5), it does grow at every snapshot.
+    let (_, j, _) = snapshots("cache_insert_bounded", 5, 1, "filling");
+    assert!(groups(&j).iter().any(|g| g["growing"] == true), "{}", brief(&j));
+}

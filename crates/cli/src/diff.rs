@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use wasmleak_report::{diff, DiffRow, SortBy};
+use wasmleak_report::{diff_by, DiffRow, GroupBy, SortBy};
 
 use crate::export::load_snapshot;
 
@@ -15,6 +15,14 @@ pub enum Sort {
     New,
     Freed,
     Size,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum By {
+    /// One row per allocation stack
+    Site,
+    /// One row per type (`Rc<RefCell<app::Node>>`, `Vec<u8>`, `Widget`); blocks of unknown type keep their site
+    Type,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -30,9 +38,12 @@ pub struct Opts {
     before: PathBuf,
     /// The later snapshot
     after: PathBuf,
-    /// Only sites whose function or file names contain this text
+    /// Only rows whose type, or whose stack's function or file names, contain this text
     #[arg(long)]
     filter: Option<String>,
+    /// Rows per allocation site or per type (like DevTools' class view)
+    #[arg(long, value_enum, default_value = "site")]
+    by: By,
     #[arg(long, value_enum, default_value = "delta-bytes")]
     sort: Sort,
     /// Also list sites that did not change
@@ -56,7 +67,11 @@ impl Opts {
             Sort::Freed => SortBy::Freed,
             Sort::Size => SortBy::Size,
         };
-        let rows: Vec<DiffRow> = diff(&a, &b, self.filter.as_deref(), sort)
+        let by = match self.by {
+            By::Site => GroupBy::Site,
+            By::Type => GroupBy::Type,
+        };
+        let rows: Vec<DiffRow> = diff_by(&a, &b, self.filter.as_deref(), sort, by)
             .into_iter()
             .filter(|r| self.all || r.delta_blocks != 0 || r.delta_bytes != 0 || r.new_blocks != 0 || r.freed_blocks != 0)
             .collect();
@@ -83,11 +98,20 @@ impl Opts {
                     b.live_bytes(),
                     b.live_bytes() as i64 - a.live_bytes() as i64,
                 );
-                println!("{:>10} {:>10} {:>8} {:>8} {:>10} {:>10}  site", "Δ bytes", "Δ blocks", "new", "freed", "before", "after");
+                let what = match self.by {
+                    By::Site => "site",
+                    By::Type => "type (or site)",
+                };
+                println!("{:>10} {:>10} {:>8} {:>8} {:>10} {:>10}  {what}", "Δ bytes", "Δ blocks", "new", "freed", "before", "after");
                 for r in &rows {
+                    let name = match (self.by, &r.ty) {
+                        (By::Site, Some(t)) => format!("{t} from {}", r.site),
+                        (By::Type, Some(_)) if r.stacks > 1 => format!("{} ({} sites)", r.site, r.stacks),
+                        _ => r.site.clone(),
+                    };
                     println!(
-                        "{:>+10} {:>+10} {:>8} {:>8} {:>10} {:>10}  {}",
-                        r.delta_bytes, r.delta_blocks, r.new_blocks, r.freed_blocks, r.before_bytes, r.after_bytes, r.site
+                        "{:>+10} {:>+10} {:>8} {:>8} {:>10} {:>10}  {name}",
+                        r.delta_bytes, r.delta_blocks, r.new_blocks, r.freed_blocks, r.before_bytes, r.after_bytes
                     );
                 }
                 if rows.is_empty() {

@@ -25,8 +25,10 @@ pub enum Format {
 /// Write a snapshot in another tool's format.
 #[derive(Args)]
 pub struct Opts {
-    /// A snapshot written by `check --save DIR`
-    snapshot: PathBuf,
+    /// Snapshots written by `check --save DIR`, in order. The last one is exported; `--format html` also
+    /// draws the comparison (first → last) and the heap over time from all of them.
+    #[arg(num_args = 1.., required = true)]
+    snapshot: Vec<PathBuf>,
     #[arg(long, value_enum)]
     format: Format,
     /// Output file
@@ -41,7 +43,16 @@ pub fn load_snapshot(path: &PathBuf) -> Result<Snapshot> {
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
-        let snap = load_snapshot(&self.snapshot)?;
+        if let Format::Html = self.format {
+            let snaps = self.snapshot.iter().map(load_snapshot).collect::<Result<Vec<_>>>()?;
+            let file = std::fs::File::create(&self.output).with_context(|| format!("cannot write {}", self.output.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            html::write_series(&snaps, &mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("writing {}", self.output.display()))?;
+            return Ok(0);
+        }
+        let snap = load_snapshot(self.snapshot.last().expect("clap requires one"))?;
         let (mem, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
         let file = std::fs::File::create(&self.output).with_context(|| format!("cannot write {}", self.output.display()))?;
@@ -51,7 +62,7 @@ impl Opts {
             Format::Pprof => pprof::write(&snap, &analysis, &mut out),
             Format::Collapsed => flamegraph::write_collapsed(&snap, &analysis, &mut out),
             Format::Flamegraph => flamegraph::write(&snap, &analysis, &mut out),
-            Format::Html => html::write(&snap, &analysis, &mut out),
+            Format::Html => unreachable!("written above"),
         }
         .and_then(|()| out.flush())
         .with_context(|| format!("writing {}", self.output.display()))?;

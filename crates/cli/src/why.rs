@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use wasmleak_heap::{analyze, Analysis, Holder, Kind, Memory, Snapshot};
-use wasmleak_report::site_name;
+use wasmleak_report::{site_name, type_of};
 
 use crate::export::load_snapshot;
 
@@ -27,7 +27,8 @@ pub struct Opts {
 fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
     let b = &a.blocks[i];
     let stack: Vec<_> = snap.stack(b.stack.0).cloned().collect();
-    format!("block {:#x} ({} B, {}) {}", b.addr, b.size, a.classes[i].kind.as_str(), site_name(&stack))
+    let ty = type_of(&stack).map(|t| format!("{t} from ")).unwrap_or_default();
+    format!("block {:#x} ({} B, {}) {ty}{}", b.addr, b.size, a.classes[i].kind.as_str(), site_name(&stack))
 }
 
 impl Opts {
@@ -35,7 +36,6 @@ impl Opts {
         let snap = load_snapshot(&self.snapshot)?;
         let (mem, roots, blocks) = snap.memory_image();
         let a = analyze(blocks, Memory { bytes: &mem }, &roots);
-        let root_names = snap.root_names();
         let selected: Vec<usize> = match self.target.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16)) {
             Some(Ok(addr)) => match a.block_containing(addr) {
                 Some(i) => vec![i],
@@ -63,13 +63,7 @@ impl Opts {
                     let _ = writeln!(out, "  retained by:");
                     for step in &path {
                         let holder = match step.holder {
-                            Holder::Root { index, addr } => {
-                                let name = root_names.get(index as usize).cloned().unwrap_or_default();
-                                match addr {
-                                    Some(addr) => format!("root {name}, word at {addr:#x}"),
-                                    None => format!("root {name}"),
-                                }
-                            }
+                            Holder::Root { index, addr } => format!("root {}", snap.root_word_name(index, addr)),
                             Holder::Block { index, offset } => format!("{} at +{offset}", describe(&snap, &a, index)),
                         };
                         let into = step.value - a.blocks[step.target].addr;

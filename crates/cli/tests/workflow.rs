@@ -54,7 +54,7 @@ fn a_growing_cache_is_reachable_and_growing_by_one_entry_per_call() {
     assert_eq!((u(&g["blocks"], "blocks"), u(&g["bytes"], "bytes")), (200, 200 * 64));
     assert_eq!(g["bytes_per_iteration"].as_f64(), Some(64.0));
     assert_eq!(g["blocks_per_iteration"].as_f64(), Some(1.0));
-    assert!(g["root"].as_str().unwrap().starts_with("static data"), "{g}");
+    assert!(g["root"].as_str().unwrap().starts_with("static rust_lib::CACHE (+8), word at 0x"), "{g}");
     assert!(g["hint"].as_str().unwrap().contains("growing"), "{g}");
 }
 
@@ -122,7 +122,7 @@ fn why_names_the_static_root_of_a_cache_entry() {
     let r = run(&["why", dir.join("1.wlsnap").to_str().unwrap(), "cache_insert", "--max", "1"]);
     r.assert_code(0);
     assert!(r.stdout.contains("reachable"), "{}", r.describe());
-    assert!(r.stdout.contains("root static data"), "{}", r.describe());
+    assert!(r.stdout.contains("root static rust_lib::CACHE (+8), word at 0x"), "{}", r.describe());
     // Through the cache's own buffer: root → Vec buffer → entry.
     assert_eq!(r.stdout.matches("\n      → 0x").count(), 2, "{}", r.describe());
 }

@@ -4,7 +4,8 @@
 //! - node 0: the synthetic root (id 1, name "");
 //! - one synthetic node per root of the analysis (regions first, then values, named like
 //!   [`Snapshot::root_names`]), children of the root (`element` edges, index = root number); a region's
-//!   edges are `property` edges named by the address of the word holding the pointer (`0x1040`), a value's
+//!   edges are `property` edges named by the address of the word holding the pointer (`0x1040`), after the static variable it lies
+//!   in when DWARF names one (`rust_lib::CACHE+8 0x100408`), a value's
 //!   edge is named by the value;
 //! - one synthetic node "(wasmleak: leaked)", reached from the root only through a `weak` edge: DevTools
 //!   lists it among the root's children (Containment view), but its targets stay unreachable (no distance)
@@ -12,6 +13,7 @@
 //!   blocks and the cycle blocks (`property` edges named `lost`, `cycle 0`, …); indirect blocks hang off
 //!   their owners;
 //! - one `object` node per live block: name = `Type from site` when the allocation stack shows the type
+//!   ([`wasmleak_report::type_of`] / [`wasmleak_report::stack_types`])
 //!   (`Rc<RefCell<Node>>`), else the site (`crate::function (src/main.rs:38)`, the first frame of the
 //!   program's own code), id = `2 * seq + 3` (odd, like V8's heap object ids, and the same for a block in
 //!   every snapshot of a run, so DevTools' Comparison view matches blocks), self size = requested bytes,
@@ -109,82 +111,11 @@ fn frame_text(f: &SnapFrame) -> String {
     }
 }
 
-/// `alloc::rc::RcInner<core::cell::RefCell<app::Node>>` → `RcInner<RefCell<app::Node>>`: the standard
-/// library's module paths dropped, the program's kept.
-fn short_type(t: &str) -> String {
-    let mut out = String::with_capacity(t.len());
-    let mut rest = t;
-    while !rest.is_empty() {
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
-        if end == 0 {
-            let c = rest.chars().next().unwrap();
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-            continue;
-        }
-        let path = &rest[..end];
-        let std = ["alloc::", "core::", "std::"].iter().any(|p| path.starts_with(p));
-        out.push_str(if std { path.rsplit("::").next().unwrap_or(path) } else { path });
-        rest = &rest[end..];
-    }
-    out
-}
-
-/// The generic argument of `name<T>` (`new<T>`, `with_capacity<T>`), without the allocator parameter.
-fn generic_arg<'a>(function: &'a str, name: &str) -> Option<&'a str> {
-    let inner = function.strip_prefix(name)?.strip_prefix('<')?.strip_suffix('>')?;
-    // Split off a trailing `, alloc::alloc::Global` (the allocator of `*_in` constructors).
-    let mut depth = 0i32;
-    for (i, c) in inner.char_indices() {
-        match c {
-            '<' => depth += 1,
-            '>' => depth -= 1,
-            ',' if depth == 0 => return Some(inner[..i].trim()),
-            _ => {}
-        }
-    }
-    Some(inner.trim())
-}
-
-/// What was allocated, when the allocation stack says (Rust's `Box`/`Rc`/`Arc`/`Vec`/`String`
-/// constructors): the outermost constructor frame below the site wins (`Rc::new` over the `Box::new`
-/// it calls).
-fn block_type(frames: &[&SnapFrame]) -> Option<String> {
-    let mut ty = None;
-    for f in frames {
-        if !is_library_frame(f) {
-            break;
-        }
-        let file = f.file.as_deref().unwrap_or("");
-        let func = f.function.as_str();
-        let found = if file.ends_with("alloc/src/rc.rs") {
-            generic_arg(func, "new").map(|t| format!("Rc<{}>", short_type(t)))
-        } else if file.ends_with("alloc/src/sync.rs") {
-            generic_arg(func, "new").map(|t| format!("Arc<{}>", short_type(t)))
-        } else if file.ends_with("alloc/src/boxed.rs") {
-            generic_arg(func, "new").map(|t| format!("Box<{}>", short_type(t)))
-        } else if file.contains("alloc/src/vec/") {
-            ["with_capacity", "with_capacity_in", "from_elem", "to_vec"]
-                .iter()
-                .find_map(|n| generic_arg(func, n))
-                .map(|t| format!("Vec<{}>", short_type(t)))
-        } else if file.contains("alloc/src/string.rs") {
-            Some("String".to_owned())
-        } else {
-            None
-        };
-        if found.is_some() {
-            ty = found;
-        }
-    }
-    ty
-}
-
 /// The node name of a block allocated at stack `stack`.
-fn block_name(snap: &Snapshot, stack: u32) -> String {
+fn block_name(snap: &Snapshot, stack: u32, ty: Option<String>) -> String {
     let frames: Vec<&SnapFrame> = snap.stack(stack).collect();
     let site = frames.iter().find(|f| !is_library_frame(f)).or(frames.first()).map(|f| frame_text(f));
-    let name = match (block_type(&frames), site) {
+    let name = match (ty, site) {
         (Some(t), Some(s)) => format!("{t} from {s}"),
         (None, Some(s)) => s,
         (Some(t), None) => t,
@@ -234,10 +165,16 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
         if let Some(region) = snap.regions.get(r) {
             for (at, v) in words(region.start, &region.bytes) {
                 if let Some(t) = analysis.block_containing(v as u64) {
+                    // The word's address, after the static holding it when DWARF names one.
+                    let word = match snap.static_at(at) {
+                        Some((s, 0)) => format!("{} {at:#x}", s.name),
+                        Some((s, off)) => format!("{}+{off} {at:#x}", s.name),
+                        None => format!("{at:#x}"),
+                    };
                     let label = if v as u64 == blocks[t].addr {
-                        format!("{at:#x}")
+                        word
                     } else {
-                        format!("{at:#x} → +{}", v as u64 - blocks[t].addr)
+                        format!("{word} → +{}", v as u64 - blocks[t].addr)
                     };
                     edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(t)));
                 }
@@ -272,11 +209,13 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
         at += b.size as usize;
     }
     let mut names: HashMap<u32, u32> = HashMap::new();
+    let types = wasmleak_report::stack_types(snap);
     for (i, b) in blocks.iter().enumerate() {
         let name = match names.get(&b.stack.0) {
             Some(&n) => n,
             None => {
-                let n = strings.id(&block_name(snap, b.stack.0));
+                let ty = types.get(b.stack.0 as usize).cloned().flatten();
+                let n = strings.id(&block_name(snap, b.stack.0, ty));
                 names.insert(b.stack.0, n);
                 n
             }

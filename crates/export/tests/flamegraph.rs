@@ -56,6 +56,7 @@ fn synthetic() -> Snapshot {
         regions: vec![SnapRegion { name: "data".into(), start: 0, bytes: data }],
         values: vec![SnapValue { name: "host handle".into(), value: 0x700, host: true }],
         invalid_frees: vec![],
+        ..Default::default()
     }
 }
 

@@ -66,6 +66,7 @@ fn snapshot(extra_block: bool) -> Snapshot {
         regions: vec![SnapRegion { name: "data".into(), start: 0x100, bytes: mem[0x100..0x110].to_vec() }],
         values: vec![SnapValue { name: "returned by make (call 1)".into(), value: 0x1600, host: true }],
         invalid_frees: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -16,5 +16,5 @@ mod stacks;
 pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use growth::{growth, Growth};
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
-pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
+pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

@@ -48,6 +48,16 @@ pub struct SnapValue {
     pub host: bool,
 }
 
+/// A static variable (named from DWARF) inside the snapshot's root regions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapStatic {
+    /// Demangled, qualified (`rust_lib::CACHE`, `static_buffer`).
+    pub name: String,
+    pub address: u64,
+    /// Bytes (0: unknown).
+    pub size: u64,
+}
+
 /// A double or invalid free seen before the snapshot (stacks index `Snapshot::stacks`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapInvalidFree {
@@ -82,6 +92,8 @@ pub struct Snapshot {
     pub regions: Vec<SnapRegion>,
     pub values: Vec<SnapValue>,
     pub invalid_frees: Vec<SnapInvalidFree>,
+    /// Static variables inside the root regions, sorted by address (empty without DWARF variables).
+    pub statics: Vec<SnapStatic>,
 }
 
 /// The heap at one moment as a host saw it, before its stacks are symbolized into a [`Snapshot`].
@@ -153,6 +165,39 @@ impl Snapshot {
             .map(|r| format!("{} ({:#x}..{:#x})", r.name, r.start, r.start + r.bytes.len() as u64))
             .chain(self.values.iter().map(|v| v.name.clone()))
             .collect()
+    }
+
+    /// The static variable holding address `addr`, with the offset of `addr` in it (the smallest, when
+    /// statics nest).
+    pub fn static_at(&self, addr: u64) -> Option<(&SnapStatic, u64)> {
+        let i = self.statics.partition_point(|s| s.address <= addr);
+        self.statics[..i]
+            .iter()
+            .rev()
+            .take(64)
+            .filter(|s| addr < s.address + s.size.max(1))
+            .min_by_key(|s| s.size)
+            .map(|s| (s, addr - s.address))
+    }
+
+    /// `static rust_lib::CACHE (+8)` for an address inside a named static, `None` otherwise.
+    pub fn static_name(&self, addr: u64) -> Option<String> {
+        self.static_at(addr).map(|(s, off)| if off == 0 { format!("static {}", s.name) } else { format!("static {} (+{off})", s.name) })
+    }
+
+    /// How to name the word of root `root` (numbered like [`Self::root_names`]) at `addr` that holds a
+    /// pointer: `static rust_lib::CACHE (+8), word at 0x100408` when a static covers it, else
+    /// `static data (0x..0x..), word at 0x100408`; for a value root (`addr` None), its name.
+    pub fn root_word_name(&self, root: u32, addr: Option<u64>) -> String {
+        let names = self.root_names();
+        let name = names.get(root as usize).cloned().unwrap_or_else(|| format!("root {root}"));
+        match addr {
+            Some(a) => match self.static_name(a) {
+                Some(s) => format!("{s}, word at {a:#x}"),
+                None => format!("{name}, word at {a:#x}"),
+            },
+            None => name,
+        }
     }
 
     pub fn live_bytes(&self) -> u64 {

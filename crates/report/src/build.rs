@@ -130,7 +130,7 @@ fn site(stack: &[Frame]) -> Option<Frame> {
 
 /// The report of a snapshot (`analysis` is of the same snapshot).
 pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
-    let root_names = snap.root_names();
+    let types = crate::types::stack_types(snap);
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
@@ -149,14 +149,14 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                     None
                 } else {
                     Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
-                        let root = root_of(analysis, bi, &root_names);
+                        let root = root_of(snap, analysis, bi);
                         group_kinds.push(class.kind);
                         groups.push(Group {
                             kind: class.kind.as_str(),
                             growing: false,
                             blocks: 0,
                             bytes: 0,
-                            ty: None,
+                            ty: types.get(block.stack.0 as usize).cloned().flatten(),
                             site: site(&frames),
                             hint: String::new(),
                             stack: frames,
@@ -233,15 +233,16 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes }
 }
 
-/// The root holding block `i`, with the address of the word for a memory root and the chain length.
-fn root_of(analysis: &Analysis, i: usize, root_names: &[String]) -> Option<String> {
+/// The root holding block `i` (the static that holds it when DWARF names one), with the address of the
+/// word for a memory root and the chain length.
+fn root_of(snap: &Snapshot, analysis: &Analysis, i: usize) -> Option<String> {
     let path = analysis.retainer_path(i);
     let first = path.first()?;
     let Holder::Root { index, addr } = first.holder else { return None };
-    let mut s = root_names.get(index as usize)?.clone();
-    if let Some(a) = addr {
-        s = format!("{s}, word at {a:#x}");
+    if index as usize >= snap.regions.len() + snap.values.len() {
+        return None;
     }
+    let mut s = snap.root_word_name(index, addr);
     if path.len() > 1 {
         s.push_str(&format!(", through {} other block{}", path.len() - 1, if path.len() > 2 { "s" } else { "" }));
     }

@@ -8,11 +8,19 @@ use wasmleak_heap::{SnapFrame, Snapshot};
 
 use crate::build::Frame;
 use crate::hint::is_library_frame;
+use crate::types::stack_types;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DiffRow {
-    /// The site: the first frame of the program's own code, with the library call it went through.
+    /// The site: the first frame of the program's own code, with the library call it went through; for a
+    /// row of [`GroupBy::Type`], the type.
     pub site: String,
+    /// What the blocks are ([`crate::type_of`]), when the allocation stack says.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+    /// Rows of [`GroupBy::Type`]: how many distinct allocation stacks were added up.
+    #[serde(skip_serializing_if = "is_one")]
+    pub stacks: u64,
     pub stack: Vec<Frame>,
     pub before_blocks: u64,
     pub before_bytes: u64,
@@ -26,6 +34,20 @@ pub struct DiffRow {
     pub freed_bytes: u64,
     pub delta_blocks: i64,
     pub delta_bytes: i64,
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+/// What one row of the comparison adds up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GroupBy {
+    /// One row per allocation stack.
+    #[default]
+    Site,
+    /// One row per type (DevTools' class view); blocks without a known type keep their site's row.
+    Type,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,15 +74,44 @@ pub fn site_name(stack: &[SnapFrame]) -> String {
 }
 
 /// Rows for every site present in either snapshot, sorted, filtered by a substring of any frame's function
-/// or file.
+/// or file, or of the type.
 pub fn diff(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: SortBy) -> Vec<DiffRow> {
+    diff_by(before, after, filter, sort, GroupBy::Site)
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum RowKey {
+    Stack(Vec<SnapFrame>),
+    Type(String),
+}
+
+/// [`diff`], one row per site or per type.
+pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: SortBy, by: GroupBy) -> Vec<DiffRow> {
     let before_seqs: HashSet<u64> = before.blocks.iter().map(|b| b.seq).collect();
     let after_seqs: HashSet<u64> = after.blocks.iter().map(|b| b.seq).collect();
-    let mut rows: HashMap<Vec<SnapFrame>, DiffRow> = HashMap::new();
-    let mut row = |snap: &Snapshot, stack: u32| -> Vec<SnapFrame> {
+    let types_before = stack_types(before);
+    let types_after = stack_types(after);
+    let mut rows: HashMap<RowKey, DiffRow> = HashMap::new();
+    let mut stacks_seen: HashMap<RowKey, HashSet<Vec<SnapFrame>>> = HashMap::new();
+    let mut row = |snap: &Snapshot, types: &[Option<String>], stack: u32| -> RowKey {
         let frames: Vec<SnapFrame> = snap.stack(stack).cloned().collect();
-        rows.entry(frames.clone()).or_insert_with(|| DiffRow {
-            site: site_name(&frames),
+        let ty = types.get(stack as usize).cloned().flatten();
+        let key = match (&ty, by) {
+            (Some(t), GroupBy::Type) => RowKey::Type(t.clone()),
+            _ => RowKey::Stack(frames.clone()),
+        };
+        let seen = stacks_seen.entry(key.clone()).or_default();
+        if !seen.contains(&frames) {
+            seen.insert(frames.clone());
+        }
+        let n = seen.len() as u64;
+        let r = rows.entry(key.clone()).or_insert_with(|| DiffRow {
+            site: match &key {
+                RowKey::Type(t) => t.clone(),
+                RowKey::Stack(_) => site_name(&frames),
+            },
+            ty: ty.clone(),
+            stacks: 1,
             stack: frames
                 .iter()
                 .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
@@ -76,15 +127,16 @@ pub fn diff(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: Sor
             delta_blocks: 0,
             delta_bytes: 0,
         });
-        frames
+        r.stacks = n;
+        key
     };
     let mut keys_before = Vec::with_capacity(before.blocks.len());
     for b in &before.blocks {
-        keys_before.push(row(before, b.stack));
+        keys_before.push(row(before, &types_before, b.stack));
     }
     let mut keys_after = Vec::with_capacity(after.blocks.len());
     for b in &after.blocks {
-        keys_after.push(row(after, b.stack));
+        keys_after.push(row(after, &types_after, b.stack));
     }
     for (b, key) in before.blocks.iter().zip(keys_before) {
         let r = rows.get_mut(&key).unwrap();
@@ -114,6 +166,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: Sor
         .filter(|r| {
             filter.is_none_or(|needle| {
                 r.site.contains(needle)
+                    || r.ty.as_deref().is_some_and(|t| t.contains(needle))
                     || r.stack.iter().any(|f| f.function.contains(needle) || f.file.as_deref().is_some_and(|p| p.contains(needle)))
             })
         })

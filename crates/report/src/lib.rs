@@ -7,9 +7,11 @@ mod hint;
 mod json;
 mod snapshot;
 mod text;
+mod types;
 
 pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
-pub use diff::{diff, site_name, DiffRow, SortBy};
+pub use diff::{diff, diff_by, site_name, DiffRow, GroupBy, SortBy};
 pub use json::to_json;
 pub use snapshot::SnapshotTaker;
 pub use text::{to_text, TextOptions};
+pub use types::{short_type, stack_types, type_of};

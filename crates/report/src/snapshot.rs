@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use wasmleak_heap::{
-    HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, Snapshot, StackId, StackTable,
+    HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, SnapStatic, Snapshot, StackId,
+    StackTable,
 };
 use wasmleak_symbolize::Symbolizer;
 
@@ -15,6 +16,8 @@ use crate::hint::is_allocator_frame;
 pub struct SnapshotTaker<'a> {
     sym: &'a Symbolizer,
     raw: HashMap<RawFrame, Vec<SnapFrame>>,
+    /// The module's statics (DWARF), read on first use.
+    statics: Option<Vec<SnapStatic>>,
 }
 
 struct Tables {
@@ -26,7 +29,7 @@ struct Tables {
 
 impl<'a> SnapshotTaker<'a> {
     pub fn new(sym: &'a Symbolizer) -> Self {
-        SnapshotTaker { sym, raw: HashMap::new() }
+        SnapshotTaker { sym, raw: HashMap::new(), statics: None }
     }
 
     fn symbolize(&mut self, raw: RawFrame) -> &[SnapFrame] {
@@ -89,7 +92,18 @@ impl<'a> SnapshotTaker<'a> {
                 interior: f.interior,
             })
             .collect();
+        let all = self.statics.get_or_insert_with(|| {
+            sym_statics(self.sym)
+        });
+        let statics = all
+            .iter()
+            .filter(|s| {
+                state.regions.iter().any(|r| s.address < r.start + r.bytes.len() as u64 && r.start < s.address + s.size.max(1))
+            })
+            .cloned()
+            .collect();
         Snapshot {
+            statics,
             module: module.to_string(),
             index,
             iteration: state.iteration,
@@ -104,4 +118,8 @@ impl<'a> SnapshotTaker<'a> {
             invalid_frees,
         }
     }
+}
+
+fn sym_statics(sym: &Symbolizer) -> Vec<SnapStatic> {
+    sym.statics().into_iter().map(|d| SnapStatic { name: d.name, address: d.address, size: d.size }).collect()
 }

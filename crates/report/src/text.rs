@@ -90,7 +90,8 @@ fn headline(g: &Group) -> String {
         }
     }
     if let Some(site) = &g.site {
-        let _ = write!(s, " — allocated at {}", location(site));
+        let what = g.ty.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+        let _ = write!(s, " —{what} allocated at {}", location(site));
         // The library call that did the allocating, if the site is not the innermost frame.
         if let Some(via) = g.stack.first().filter(|f| *f != site) {
             let _ = write!(s, " via {}", via.function);

@@ -100,6 +100,17 @@ pub struct NamedFunction {
     pub source: NameSource,
 }
 
+/// A static variable (`DW_TAG_variable` at a fixed address) found in DWARF.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DataSymbol {
+    /// Demangled, qualified name (`rust_patterns::CACHE`, `std::io::stdio::STDOUT`, `static_buffer`).
+    pub name: String,
+    /// Address in linear memory.
+    pub address: u64,
+    /// Size in bytes from the variable's type (0 when DWARF does not say).
+    pub size: u64,
+}
+
 /// One frame of a symbolized code location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -198,6 +209,7 @@ pub struct Symbolizer {
     debug_sections: Vec<(String, Range<usize>)>,
     has_dwarf: bool,
     names: OnceLock<Vec<Option<NameEntry>>>,
+    statics: OnceLock<Vec<DataSymbol>>,
     dwarf_sections: OnceLock<Option<Arc<gimli::Dwarf<Reader>>>>,
     dwarf: OnceLock<Result<DwarfState, String>>,
     /// Per DWARF unit (by `.debug_info` offset): enclosing scopes of DIEs, to qualify bare names.
@@ -347,6 +359,7 @@ impl Symbolizer {
             debug_sections,
             has_dwarf,
             names: OnceLock::new(),
+            statics: OnceLock::new(),
             dwarf_sections: OnceLock::new(),
             dwarf: OnceLock::new(),
             scopes: Mutex::new(HashMap::new()),
@@ -501,7 +514,27 @@ impl Symbolizer {
                             && let Ok(s) = n.raw_name()
                         {
                             if looks_mangled(&s) {
-                                name = Some(demangle(&s));
+                                let mut d = demangle(&s);
+                                // Rust legacy linkage names keep the generic parameters' names only
+                                // (`alloc::sync::Arc<T>::new`): take the instantiation's arguments from the
+                                // DIE's `DW_AT_name` (`new<app::Node>`), as line-tables-only DWARF shows them.
+                                // (v0 names, `_R...`, already carry them: `<alloc::sync::Arc<app::Node>>::new`.)
+                                if n.language == Some(gimli::DW_LANG_Rust)
+                                    && !s.starts_with("_R")
+                                    && let Some(off) = f.dw_die_offset
+                                    && !last_segment(&d).contains('<')
+                                {
+                                    let u = unit.get_or_insert_with(|| {
+                                        ctx.find_dwarf_and_unit(probe).skip_all_loads()
+                                    });
+                                    if let Some(u) = u
+                                        && let Some(args) =
+                                            rust_generic_args(u, off, last_segment(&d))
+                                    {
+                                        d.push_str(&args);
+                                    }
+                                }
+                                name = Some(d);
                             } else if !s.is_empty() {
                                 let mut q = None;
                                 if let (Some(off), true) = (f.dw_die_offset, has_scopes(n.language))
@@ -560,7 +593,81 @@ impl Symbolizer {
             .collect()
     }
 
+    /// Static variables with a fixed address in linear memory, from DWARF (`DW_TAG_variable` whose
+    /// `DW_AT_location` is exactly `DW_OP_addr`/`DW_OP_addrx`; thread-locals, which are relative to
+    /// `__tls_base`, and variables the linker dropped are left out), sorted by address. Sizes come from the
+    /// type (typedefs, `const`, `volatile` followed; arrays: element size × count). Empty without DWARF
+    /// variables (e.g. Rust built with `debug = "line-tables-only"`).
+    pub fn statics(&self) -> Vec<DataSymbol> {
+        self.statics.get_or_init(|| self.read_statics()).clone()
+    }
+
+    /// The static variable whose bytes contain `address` (the smallest, when they nest).
+    pub fn static_at(&self, address: u64) -> Option<DataSymbol> {
+        let all = self.statics.get_or_init(|| self.read_statics());
+        all.iter()
+            .filter(|d| d.address <= address && address < d.address + d.size.max(1))
+            .min_by_key(|d| d.size)
+            .cloned()
+    }
+
     // ---- internals ----
+
+    fn read_statics(&self) -> Vec<DataSymbol> {
+        let mut out = Vec::new();
+        let Some(dwarf) = self.sections() else {
+            return out;
+        };
+        let mut units = dwarf.units();
+        while let Ok(Some(header)) = units.next() {
+            let Ok(unit) = dwarf.unit(header) else {
+                continue;
+            };
+            let unit = unit.unit_ref(dwarf);
+            let scoped = has_scopes(unit_language(&unit));
+            let encoding = unit.encoding();
+            let mut entries = unit.entries();
+            while let Ok(Some(entry)) = entries.next_dfs() {
+                if entry.tag() != gimli::DW_TAG_variable {
+                    continue;
+                }
+                let Some(gimli::AttributeValue::Exprloc(expr)) = entry.attr_value(gimli::DW_AT_location)
+                else {
+                    continue;
+                };
+                let mut ops = expr.operations(encoding);
+                let address = match ops.next() {
+                    Ok(Some(gimli::Operation::Address { address })) => Some(address),
+                    Ok(Some(gimli::Operation::AddressIndex { index })) => unit.address(index).ok(),
+                    _ => None,
+                };
+                // Exactly one operation: `DW_OP_addr X, DW_OP_plus` after a wasm global is a thread-local.
+                let Some(address) = address else { continue };
+                if !matches!(ops.next(), Ok(None)) {
+                    continue;
+                }
+                let ones = if encoding.address_size >= 8 { u64::MAX } else { (1u64 << (8 * encoding.address_size)) - 1 };
+                if address == 0 || address == ones || address == ones - 1 {
+                    continue; // dropped by the linker (tombstone)
+                }
+                let Some((name, linkage, decl)) = subprogram_name(&unit, entry) else {
+                    continue;
+                };
+                let name = if linkage {
+                    demangle(&name)
+                } else if scoped {
+                    self.qualify(&unit, decl, &name).unwrap_or(name)
+                } else {
+                    name
+                };
+                let size = var_type(&unit, entry).and_then(|t| type_size(&unit, t, 0)).unwrap_or(0);
+                out.push(DataSymbol { name, address, size });
+            }
+        }
+        out.sort_by(|a, b| a.address.cmp(&b.address).then(b.size.cmp(&a.size)).then(a.name.cmp(&b.name)));
+        out.dedup();
+        out
+    }
 
     fn display_name(&self, func_index: u32) -> Cow<'_, str> {
         match self.function_name(func_index) {
@@ -806,6 +913,142 @@ fn subprogram_name(
     plain.map(|p| (p, false, current.offset()))
 }
 
+/// Byte index where the last `::`-separated segment of a demangled name starts (0 when there is one
+/// segment); `::` inside `<...>` (`<alloc::vec::Vec<T,A> as core::ops::drop::Drop>::drop`) does not count.
+fn last_segment_start(name: &str) -> usize {
+    let b = name.as_bytes();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => depth += 1,
+            b'>' if i == 0 || b[i - 1] != b'-' => depth -= 1,
+            // `name::<T>` (v0 turbofish) is one segment.
+            b':' if depth == 0 && b.get(i + 1) == Some(&b':') && b.get(i + 2) != Some(&b'<') => {
+                start = i + 2;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    start
+}
+
+/// The last `::`-separated segment of a demangled name: `new` in `alloc::sync::Arc<T>::new`.
+fn last_segment(name: &str) -> &str {
+    &name[last_segment_start(name)..]
+}
+
+/// The generic arguments, `<...>`, of the Rust function whose DIE (subprogram or inlined subroutine) is at
+/// `die`, from the `DW_AT_name` of the DIE or of its abstract origin / specification (`new<app::Node>`, as
+/// rustc names instantiations), when that name is `segment` (the last segment of the demangled linkage
+/// name; closures: `{closure#0}` for `{{closure}}`) followed by arguments.
+fn rust_generic_args(
+    unit: &gimli::UnitRef<'_, Reader>,
+    die: gimli::UnitOffset,
+    segment: &str,
+) -> Option<String> {
+    let mut entry = unit.entry(die).ok()?;
+    if !matches!(
+        entry.tag(),
+        gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine
+    ) {
+        return None;
+    }
+    let mut name = None;
+    for _ in 0..8 {
+        if let Some(v) = entry.attr_value(gimli::DW_AT_name)
+            && let Ok(s) = unit.attr_string(v)
+            && let Ok(s) = s.to_string_lossy()
+        {
+            name = Some(s.into_owned());
+            break;
+        }
+        entry = origin(unit, &entry)?;
+    }
+    let name = name?;
+    let open = name.find('<').filter(|&i| i > 0)?;
+    let (base, args) = name.split_at(open);
+    let same = base == segment
+        || (segment == "{{closure}}" && base.starts_with("{closure#"))
+        || (segment == "{{constant}}" && base.starts_with("{constant#"));
+    (same && args.ends_with('>') && args.len() > 2).then(|| args.to_string())
+}
+
+/// The `DW_AT_type` of a variable, following its declaration (`DW_AT_specification`) when the definition
+/// has none.
+fn var_type(
+    unit: &gimli::UnitRef<'_, Reader>,
+    entry: &gimli::DebuggingInformationEntry<Reader>,
+) -> Option<gimli::UnitOffset> {
+    let mut current = entry.clone();
+    for _ in 0..8 {
+        if let Some(gimli::AttributeValue::UnitRef(t)) = current.attr_value(gimli::DW_AT_type) {
+            return Some(t);
+        }
+        current = origin(unit, &current)?;
+    }
+    None
+}
+
+/// Byte size of the type at `offset`: `DW_AT_byte_size`, through typedefs and qualifiers; pointers without a
+/// size are address-sized; arrays are element size × the product of their dimensions.
+fn type_size(unit: &gimli::UnitRef<'_, Reader>, offset: gimli::UnitOffset, depth: u32) -> Option<u64> {
+    if depth > 32 {
+        return None;
+    }
+    let entry = unit.entry(offset).ok()?;
+    if let Some(n) = entry.attr_value(gimli::DW_AT_byte_size).and_then(|v| v.udata_value()) {
+        return Some(n);
+    }
+    let next = || match entry.attr_value(gimli::DW_AT_type) {
+        Some(gimli::AttributeValue::UnitRef(t)) => Some(t),
+        _ => None,
+    };
+    match entry.tag() {
+        gimli::DW_TAG_typedef
+        | gimli::DW_TAG_const_type
+        | gimli::DW_TAG_volatile_type
+        | gimli::DW_TAG_restrict_type
+        | gimli::DW_TAG_atomic_type
+        | gimli::DW_TAG_immutable_type
+        | gimli::DW_TAG_shared_type => type_size(unit, next()?, depth + 1),
+        gimli::DW_TAG_pointer_type
+        | gimli::DW_TAG_reference_type
+        | gimli::DW_TAG_rvalue_reference_type
+        | gimli::DW_TAG_ptr_to_member_type => Some(u64::from(unit.encoding().address_size)),
+        gimli::DW_TAG_array_type => {
+            let element = type_size(unit, next()?, depth + 1)?;
+            let mut count = 1u64;
+            let mut any = false;
+            let mut children = unit.entries_at_offset(offset).ok()?;
+            let root_depth = children.next_dfs().ok()??.depth();
+            while let Ok(Some(child)) = children.next_dfs() {
+                if child.depth() <= root_depth {
+                    break;
+                }
+                if child.depth() != root_depth + 1 || child.tag() != gimli::DW_TAG_subrange_type {
+                    continue;
+                }
+                let n = if let Some(c) = child.attr_value(gimli::DW_AT_count).and_then(|v| v.udata_value()) {
+                    c
+                } else if let Some(u) = child.attr_value(gimli::DW_AT_upper_bound).and_then(|v| v.udata_value()) {
+                    let lower = child.attr_value(gimli::DW_AT_lower_bound).and_then(|v| v.udata_value()).unwrap_or(0);
+                    (u + 1).saturating_sub(lower)
+                } else {
+                    return None; // flexible array: unknown
+                };
+                count = count.saturating_mul(n);
+                any = true;
+            }
+            any.then(|| element.saturating_mul(count))
+        }
+        _ => None,
+    }
+}
+
 /// The DIE named by `DW_AT_abstract_origin` or `DW_AT_specification` (same unit only).
 fn origin(
     unit: &gimli::UnitRef<'_, Reader>,
@@ -878,7 +1121,7 @@ impl UnitScopes {
                     | gimli::DW_TAG_enumeration_type
                     | gimli::DW_TAG_interface_type
             );
-            if (is_scope || tag == gimli::DW_TAG_subprogram)
+            if (is_scope || tag == gimli::DW_TAG_subprogram || tag == gimli::DW_TAG_variable)
                 && let Some(&(_, p)) = stack.last()
             {
                 scopes.parent.insert(offset, p);

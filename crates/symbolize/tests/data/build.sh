@@ -24,3 +24,6 @@ rustc --edition 2024 --target wasm32-unknown-unknown --crate-type cdylib -C opt-
 clang++-16 --target=wasm32-wasi --sysroot=/usr -fno-exceptions -fdebug-prefix-map="$(pwd)"=/src -g -O1 -c widget.cc -o widget.o
 clang++-16 --target=wasm32-wasi --sysroot=/usr -fno-exceptions widget.o -o widget.wasm
 rm -f widget.o
+# rust_lib_lto_line_tables.wasm (not rebuilt here): fixtures/wasm/rust_lib_lto.wasm as fixtures/build.sh
+# built it while fixtures/rust/Cargo.toml had `debug = "line-tables-only"` (commit ef90459), kept to test
+# line-tables-only Rust DWARF (bare `DW_AT_name`s with generic arguments, no variables).

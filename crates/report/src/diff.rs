@@ -91,9 +91,12 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
     let after_seqs: HashSet<u64> = after.blocks.iter().map(|b| b.seq).collect();
     let types_before = stack_types(before);
     let types_after = stack_types(after);
-    let mut rows: HashMap<RowKey, DiffRow> = HashMap::new();
     let mut stacks_seen: HashMap<RowKey, HashSet<Vec<SnapFrame>>> = HashMap::new();
-    let mut row = |snap: &Snapshot, types: &[Option<String>], stack: u32| -> RowKey {
+    let mut index: HashMap<RowKey, usize> = HashMap::new();
+    let mut table: Vec<DiffRow> = Vec::new();
+    // The row of one stack of one snapshot. Called once per distinct stack, not per block: a snapshot has
+    // millions of blocks but a few hundred stacks.
+    let mut row = |snap: &Snapshot, types: &[Option<String>], stack: u32| -> usize {
         let frames: Vec<SnapFrame> = snap.stack(stack).cloned().collect();
         let ty = types.get(stack as usize).cloned().flatten();
         let key = match (&ty, by) {
@@ -101,45 +104,51 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
             _ => RowKey::Stack(frames.clone()),
         };
         let seen = stacks_seen.entry(key.clone()).or_default();
-        if !seen.contains(&frames) {
-            seen.insert(frames.clone());
-        }
+        seen.insert(frames.clone());
         let n = seen.len() as u64;
-        let r = rows.entry(key.clone()).or_insert_with(|| DiffRow {
-            site: match &key {
-                RowKey::Type(t) => t.clone(),
-                RowKey::Stack(_) => site_name(&frames),
-            },
-            ty: ty.clone(),
-            stacks: 1,
-            stack: frames
-                .iter()
-                .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
-                .collect(),
-            before_blocks: 0,
-            before_bytes: 0,
-            after_blocks: 0,
-            after_bytes: 0,
-            new_blocks: 0,
-            new_bytes: 0,
-            freed_blocks: 0,
-            freed_bytes: 0,
-            delta_blocks: 0,
-            delta_bytes: 0,
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            table.push(DiffRow {
+                site: match &key {
+                    RowKey::Type(t) => t.clone(),
+                    RowKey::Stack(_) => site_name(&frames),
+                },
+                ty: ty.clone(),
+                stacks: 1,
+                stack: frames
+                    .iter()
+                    .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
+                    .collect(),
+                before_blocks: 0,
+                before_bytes: 0,
+                after_blocks: 0,
+                after_bytes: 0,
+                new_blocks: 0,
+                new_bytes: 0,
+                freed_blocks: 0,
+                freed_bytes: 0,
+                delta_blocks: 0,
+                delta_bytes: 0,
+            });
+            table.len() - 1
         });
-        r.stacks = n;
-        key
+        table[i].stacks = n;
+        i
     };
-    let mut keys_before = Vec::with_capacity(before.blocks.len());
-    for b in &before.blocks {
-        keys_before.push(row(before, &types_before, b.stack));
-    }
-    let mut keys_after = Vec::with_capacity(after.blocks.len());
-    for b in &after.blocks {
-        keys_after.push(row(after, &types_after, b.stack));
-    }
-    for (b, key) in before.blocks.iter().zip(keys_before) {
-        let r = rows.get_mut(&key).unwrap();
+    // Stack index → row, per snapshot (the last slot stands for "no stack").
+    let mut rows_of = |snap: &Snapshot, types: &[Option<String>]| -> Vec<usize> {
+        let mut by_stack: Vec<Option<usize>> = vec![None; snap.stacks.len() + 1];
+        snap.blocks
+            .iter()
+            .map(|b| {
+                let slot = (b.stack as usize).min(snap.stacks.len());
+                *by_stack[slot].get_or_insert_with(|| row(snap, types, b.stack))
+            })
+            .collect()
+    };
+    let rows_before = rows_of(before, &types_before);
+    let rows_after = rows_of(after, &types_after);
+    for (b, &i) in before.blocks.iter().zip(&rows_before) {
+        let r = &mut table[i];
         r.before_blocks += 1;
         r.before_bytes += b.size;
         if !after_seqs.contains(&b.seq) {
@@ -147,8 +156,8 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
             r.freed_bytes += b.size;
         }
     }
-    for (b, key) in after.blocks.iter().zip(keys_after) {
-        let r = rows.get_mut(&key).unwrap();
+    for (b, &i) in after.blocks.iter().zip(&rows_after) {
+        let r = &mut table[i];
         r.after_blocks += 1;
         r.after_bytes += b.size;
         if !before_seqs.contains(&b.seq) {
@@ -156,8 +165,8 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
             r.new_bytes += b.size;
         }
     }
-    let mut out: Vec<DiffRow> = rows
-        .into_values()
+    let mut out: Vec<DiffRow> = table
+        .into_iter()
         .map(|mut r| {
             r.delta_blocks = r.after_blocks as i64 - r.before_blocks as i64;
             r.delta_bytes = r.after_bytes as i64 - r.before_bytes as i64;

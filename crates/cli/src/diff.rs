@@ -41,6 +41,9 @@ pub struct Opts {
     /// Only rows whose type, or whose stack's function or file names, contain this text
     #[arg(long)]
     filter: Option<String>,
+    /// Only rows whose site, type, function or file names match this regular expression
+    #[arg(long, value_name = "REGEX")]
+    regex: Option<String>,
     /// Rows per allocation site or per type (like DevTools' class view)
     #[arg(long, value_enum, default_value = "site")]
     by: By,
@@ -71,8 +74,13 @@ impl Opts {
             By::Site => GroupBy::Site,
             By::Type => GroupBy::Type,
         };
+        let re = match &self.regex {
+            Some(r) => Some(regex::Regex::new(r).map_err(|e| anyhow::anyhow!("--regex {r}: {e}"))?),
+            None => None,
+        };
         let rows: Vec<DiffRow> = diff_by(&a, &b, self.filter.as_deref(), sort, by)
             .into_iter()
+            .filter(|r| re.as_ref().is_none_or(|re| r.matches(|t| re.is_match(t))))
             .filter(|r| self.all || r.delta_blocks != 0 || r.delta_bytes != 0 || r.new_blocks != 0 || r.freed_blocks != 0)
             .collect();
         match self.format {

@@ -181,3 +181,24 @@ fn warm_up_then_steady_state_is_not_growing() {
     let (_, j, _) = snapshots("cache_insert_bounded", 5, 1, "filling");
     assert!(groups(&j).iter().any(|g| g["growing"] == true), "{}", brief(&j));
 }
+
+#[test]
+fn diff_filters_by_regex_and_groups_by_type() {
+    let (_, _, dir) = snapshots("create_processor", 200, 50, "regex");
+    let (a, b) = (dir.join("1.wlsnap"), dir.join("4.wlsnap"));
+    let rows = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        r.assert_code(0);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()["rows"].as_array().unwrap().clone()
+    };
+    // Only the Box<Processor> row: the regex anchors on the type.
+    let boxes = rows(&["--regex", r"^Box<rust_lib::Processor>$"]);
+    assert_eq!(boxes.len(), 1, "{boxes:?}");
+    assert_eq!(boxes[0]["delta_bytes"], 150 * 20);
+    assert_eq!(rows(&["--by", "type", "--filter", "Vec<u8>"])[0]["delta_bytes"], 150 * 256);
+    let r = run(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--regex", "("]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("--regex ("), "{}", r.describe());
+}

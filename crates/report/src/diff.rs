@@ -50,6 +50,15 @@ pub enum GroupBy {
     Type,
 }
 
+impl DiffRow {
+    /// Whether `pred` holds for the row's site, type, or any frame's function or file.
+    pub fn matches(&self, pred: impl Fn(&str) -> bool) -> bool {
+        pred(&self.site)
+            || self.ty.as_deref().is_some_and(&pred)
+            || self.stack.iter().any(|f| pred(&f.function) || f.file.as_deref().is_some_and(&pred))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortBy {
     DeltaBytes,
@@ -172,13 +181,7 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
             r.delta_bytes = r.after_bytes as i64 - r.before_bytes as i64;
             r
         })
-        .filter(|r| {
-            filter.is_none_or(|needle| {
-                r.site.contains(needle)
-                    || r.ty.as_deref().is_some_and(|t| t.contains(needle))
-                    || r.stack.iter().any(|f| f.function.contains(needle) || f.file.as_deref().is_some_and(|p| p.contains(needle)))
-            })
-        })
+        .filter(|r| filter.is_none_or(|needle| r.matches(|text| text.contains(needle))))
         .collect();
     let key = |r: &DiffRow| -> i64 {
         match sort {

@@ -220,22 +220,22 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
                 n
             }
         };
-        let expected = analysis.edges_from(i);
-        let mut edges = Vec::with_capacity(expected.len());
-        if let Some(&(start, len)) = content_at.get(&b.addr) {
-            let bytes = snap.contents.get(start..start + len).unwrap_or(&[]);
-            for (addr, v) in words(b.addr, bytes) {
-                if let Some(t) = analysis.block_containing(v as u64) {
-                    let label = edge_name(addr - b.addr, v as u64, blocks[t].addr);
-                    edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(t)));
-                }
-            }
-        }
-        // The analysis' own edges are the truth; the rescan only names them. Should the two ever differ,
-        // keep the analysis' edges, named by their number.
-        if edges.len() != expected.len() || edges.iter().zip(expected).any(|(e, &t)| e.2 != block_ordinal(t as usize)) {
-            edges = expected.iter().enumerate().map(|(k, &t)| (EDGE_ELEMENT, k as u32, block_ordinal(t as usize))).collect();
-        }
+        // The analysis' edges, named by where the pointer sits in the holder and, for a pointer into the
+        // middle of its target, where it lands.
+        let bytes = content_at
+            .get(&b.addr)
+            .and_then(|&(start, len)| snap.contents.get(start..start + len))
+            .unwrap_or(&[]);
+        let edges = analysis
+            .edges_with_offsets(i)
+            .map(|(t, at)| {
+                let v = bytes
+                    .get(at as usize..at as usize + 4)
+                    .map_or(blocks[t as usize].addr, |w| u32::from_le_bytes(w.try_into().unwrap()) as u64);
+                let label = edge_name(at as u64, v, blocks[t as usize].addr);
+                (EDGE_PROPERTY, strings.id(&label), block_ordinal(t as usize))
+            })
+            .collect();
         nodes.push(Node { ty: NODE_OBJECT, name, id: block_node_id(b.seq), self_size: b.size, edges });
     }
 

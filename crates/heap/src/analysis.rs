@@ -116,6 +116,8 @@ pub struct Analysis {
     /// one per pointer word, in address order (duplicates kept).
     edge_offsets: Vec<u32>,
     edge_targets: Vec<u32>,
+    /// Byte offset of each edge's pointer word inside its holder (parallel to `edge_targets`).
+    edge_at: Vec<u32>,
     /// Breadth-first-search parent of each block: `NONE`, `ROOT_BIT | root`, or a block index.
     /// Reachable/Host blocks: from the roots (shortest path). Indirect blocks: from the lost/cyclic blocks
     /// that own them. Lost and Cycle blocks: `NONE`.
@@ -145,6 +147,13 @@ impl Analysis {
         let a = self.edge_offsets[i] as usize;
         let b = self.edge_offsets[i + 1] as usize;
         &self.edge_targets[a..b]
+    }
+
+    /// Block `i`'s edges with the byte offset of each pointer word inside block `i`: `(target, offset)`.
+    pub fn edges_with_offsets(&self, i: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let a = self.edge_offsets[i] as usize;
+        let b = self.edge_offsets[i + 1] as usize;
+        self.edge_targets[a..b].iter().copied().zip(self.edge_at[a..b].iter().copied())
     }
 
     /// Blocks holding at least one pointer into block `i`, ascending, each once. Linear in the number of edges.
@@ -563,7 +572,6 @@ pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analys
     }
 
     // 4. The pointer values on the parent links, read back from memory.
-    drop(edge_at);
     for t in 0..n {
         let p = w.parent[t];
         if p != NONE && p & ROOT_BIT == 0 {
@@ -586,7 +594,7 @@ pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analys
         .collect();
 
     let Walk { parent, parent_at, parent_val, .. } = w;
-    Analysis { blocks, classes, edge_offsets, edge_targets, parent, parent_at, parent_val, n_regions, n_cycles }
+    Analysis { blocks, classes, edge_offsets, edge_targets, edge_at, parent, parent_at, parent_val, n_regions, n_cycles }
 }
 
 struct Csr<'a> {

@@ -9,7 +9,7 @@ use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{load, AllocatorOpts, GuestOpts};
+use crate::common::{load, write_file, AllocatorOpts, GuestOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -54,6 +54,12 @@ pub struct Opts {
     /// With --invoke: take a snapshot every K calls (three or more snapshots give a growth verdict)
     #[arg(long, value_name = "K")]
     snapshot_every: Option<u32>,
+    /// Also write the heap at the end as a Chrome DevTools heap snapshot (Memory → Load)
+    #[arg(long, value_name = "FILE")]
+    heapsnapshot: Option<PathBuf>,
+    /// Also write the HTML report of every snapshot of the run
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 impl Opts {
@@ -110,6 +116,12 @@ impl Opts {
         }
         let mut report = build(snap, &analysis, exit, notes);
         report.apply_growth(&growth(&snaps));
+        if let Some(path) = &self.heapsnapshot {
+            write_file(path, |out| wasmleak_export::heapsnapshot::write(snap, &analysis, out))?;
+        }
+        if let Some(path) = &self.html {
+            write_file(path, |out| wasmleak_export::html::write_series(&snaps, out))?;
+        }
         let text = match self.format {
             Format::Json => to_json(&report) + "\n",
             Format::Text => to_text(&report, &TextOptions { show_reachable: self.show_reachable, ..TextOptions::default() }),

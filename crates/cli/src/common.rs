@@ -159,3 +159,10 @@ pub fn parse_size(s: &str) -> Result<u64> {
     };
     n.checked_mul(mult).with_context(|| format!("--max-memory {s}: too large"))
 }
+
+/// Write a file through a buffered writer, with the path in every error.
+pub fn write_file(path: &PathBuf, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out).and_then(|()| std::io::Write::flush(&mut out)).with_context(|| format!("writing {}", path.display()))
+}

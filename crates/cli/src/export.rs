@@ -1,12 +1,13 @@
 //! `wasmleak export`: a snapshot in another tool's format.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use wasmleak_export::{flamegraph, heapsnapshot, html, pprof};
 use wasmleak_heap::{analyze, Memory, Snapshot};
+
+use crate::common::write_file;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -45,27 +46,19 @@ impl Opts {
     pub fn run(self) -> Result<i32> {
         if let Format::Html = self.format {
             let snaps = self.snapshot.iter().map(load_snapshot).collect::<Result<Vec<_>>>()?;
-            let file = std::fs::File::create(&self.output).with_context(|| format!("cannot write {}", self.output.display()))?;
-            let mut out = std::io::BufWriter::new(file);
-            html::write_series(&snaps, &mut out)
-                .and_then(|()| out.flush())
-                .with_context(|| format!("writing {}", self.output.display()))?;
+            write_file(&self.output, |out| html::write_series(&snaps, out))?;
             return Ok(0);
         }
         let snap = load_snapshot(self.snapshot.last().expect("clap requires one"))?;
         let (mem, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
-        let file = std::fs::File::create(&self.output).with_context(|| format!("cannot write {}", self.output.display()))?;
-        let mut out = std::io::BufWriter::new(file);
-        match self.format {
-            Format::Heapsnapshot => heapsnapshot::write(&snap, &analysis, &mut out),
-            Format::Pprof => pprof::write(&snap, &analysis, &mut out),
-            Format::Collapsed => flamegraph::write_collapsed(&snap, &analysis, &mut out),
-            Format::Flamegraph => flamegraph::write(&snap, &analysis, &mut out),
+        write_file(&self.output, |out| match self.format {
+            Format::Heapsnapshot => heapsnapshot::write(&snap, &analysis, out),
+            Format::Pprof => pprof::write(&snap, &analysis, out),
+            Format::Collapsed => flamegraph::write_collapsed(&snap, &analysis, out),
+            Format::Flamegraph => flamegraph::write(&snap, &analysis, out),
             Format::Html => unreachable!("written above"),
-        }
-        .and_then(|()| out.flush())
-        .with_context(|| format!("writing {}", self.output.display()))?;
+        })?;
         Ok(0)
     }
 }

@@ -202,3 +202,33 @@ fn diff_filters_by_regex_and_groups_by_type() {
     r.assert_code(2);
     assert!(r.stderr.contains("--regex ("), "{}", r.describe());
 }
+
+#[test]
+fn check_writes_the_heapsnapshot_and_the_html_report_directly() {
+    let hs = scratch("direct.heapsnapshot");
+    let html = scratch("direct.html");
+    let r = run(&[
+        "check",
+        fixture("rust_lib.wasm").to_str().unwrap(),
+        "--invoke",
+        "cache_insert",
+        "--repeat",
+        "20",
+        "--snapshot-every",
+        "5",
+        "--heapsnapshot",
+        hs.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    r.assert_code(0);
+    let snap: Value = serde_json::from_str(&std::fs::read_to_string(&hs).unwrap()).unwrap();
+    let fields = snap["snapshot"]["meta"]["node_fields"].as_array().unwrap().len() as u64;
+    let nodes = snap["nodes"].as_array().unwrap().len() as u64;
+    assert_eq!(snap["snapshot"]["node_count"].as_u64().unwrap() * fields, nodes);
+    // 20 entries + the cache's buffer are blocks; the rest are the synthetic root, leaked holder and roots.
+    let strings: Vec<&str> = snap["strings"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+    assert!(strings.iter().any(|s| s.starts_with("Vec<u8> from cache_insert")), "{strings:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("cache_insert") && page.contains("<svg"), "html report");
+}

@@ -71,6 +71,9 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()))?;
         let entry_points = self.allocator.find(&m, &sym)?;
+        if let Some(note) = crate::common::fingerprint_note(&entry_points) {
+            eprintln!("{note}");
+        }
         let instrumented = wasmleak_instrument::instrument(&m.bytes, &m.info, &entry_points)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
         // With a JSON report on stdout the guest's stdout goes to stderr, never into the JSON.

@@ -37,6 +37,19 @@ pub fn dwarf_names(sym: &Symbolizer) -> HashMap<u32, String> {
         .collect()
 }
 
+/// One line saying the allocator was recognised by its code shape (stripped module), or None.
+pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
+    let confidence = eps.iter().find_map(|e| match &e.evidence {
+        wasmleak_instrument::Evidence::Fingerprint { confidence, .. } => Some(*confidence),
+        _ => None,
+    })?;
+    let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
+    Some(format!(
+        "wasmleak: allocator found by its code shape (confidence {confidence}): {}; if this is wrong, name it with --alloc-fn/--free-fn",
+        list.join(", ")
+    ))
+}
+
 #[derive(Args, Clone, Debug, Default)]
 pub struct AllocatorOpts {
     /// Allocation function to hook, by name or index (`(size) -> ptr`, or `(size, align) -> ptr`)
@@ -69,7 +82,7 @@ impl AllocatorOpts {
             aligned_alloc: self.aligned_alloc.clone(),
             posix_memalign: self.posix_memalign.clone(),
         };
-        find_allocator(&m.info, &dwarf_names(sym), &overrides).with_context(|| format!("{}", m.path.display()))
+        find_allocator(&m.bytes, &m.info, &dwarf_names(sym), &overrides).with_context(|| format!("{}", m.path.display()))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use wasmleak_host::{tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout};
+use wasmleak_host::{tracked_run, Exit, Invoke, Outcome, RunConfig, Stdout};
 use wasmleak_instrument::{find_allocator, instrument, ModuleInfo, Overrides};
 
 /// A bump allocator named like libc's, plus whatever `body` defines.
@@ -37,7 +37,7 @@ fn module(body: &str) -> Vec<u8> {
 
 fn run(bytes: &[u8], cfg: RunConfig) -> Outcome {
     let info = ModuleInfo::parse(bytes).unwrap();
-    let eps = find_allocator(&info, &HashMap::new(), &Overrides::default()).unwrap();
+    let eps = find_allocator(bytes, &info, &HashMap::new(), &Overrides::default()).unwrap();
     let ins = instrument(bytes, &info, &eps).unwrap();
     wasmparser::Validator::new().validate_all(&ins.bytes).expect("instrumented module validates");
     tracked_run(&ins, &info, &cfg).unwrap()

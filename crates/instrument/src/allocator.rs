@@ -105,6 +105,26 @@ pub enum Evidence {
     Dwarf,
     /// Named by the user with `--alloc-fn` etc.
     User,
+    /// Recognised from the shape of the code (stripped modules): how sure, and why.
+    Fingerprint { confidence: Confidence, reason: String },
+}
+
+/// How sure a fingerprint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        })
+    }
 }
 
 impl fmt::Display for Evidence {
@@ -114,6 +134,9 @@ impl fmt::Display for Evidence {
             Evidence::Export => "export",
             Evidence::Dwarf => "DWARF",
             Evidence::User => "command line",
+            Evidence::Fingerprint { confidence, reason } => {
+                return write!(f, "code shape, confidence {confidence}: {reason}");
+            }
         })
     }
 }

@@ -6,13 +6,14 @@
 
 mod allocator;
 mod codemap;
+mod fingerprint;
 mod module;
 mod rewrite;
 mod statics;
 
 use std::collections::HashMap;
 
-pub use allocator::{role_of, EntryPoint, Evidence, Role, LOOKED_FOR};
+pub use allocator::{role_of, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 
@@ -93,9 +94,29 @@ fn candidate_names<'a>(info: &'a ModuleInfo, extra: &'a HashMap<u32, String>) ->
     names
 }
 
-/// The allocator entry points of a module. `extra_names` are function names found elsewhere (DWARF), used
-/// when the name section lacks them.
+/// The allocator entry points of a module by name only: name section, `extra_names` (function names found
+/// elsewhere, DWARF) and exports. [`find_allocator`] also recognises a nameless allocator by its code.
+pub fn find_allocator_by_name(
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+) -> Result<Vec<EntryPoint>, Error> {
+    find(None, info, extra_names, overrides)
+}
+
+/// The allocator entry points of a module: by name ([`find_allocator_by_name`]), and when no names
+/// identify the allocator (stripped modules), by the shape of its code: the entry points then carry [`Evidence::Fingerprint`] with a confidence.
 pub fn find_allocator(
+    bytes: &[u8],
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+) -> Result<Vec<EntryPoint>, Error> {
+    find(Some(bytes), info, extra_names, overrides)
+}
+
+fn find(
+    bytes: Option<&[u8]>,
     info: &ModuleInfo,
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
@@ -191,6 +212,18 @@ pub fn find_allocator(
     let has_free = found.iter().any(|e| e.role.is_free() || e.role.is_realloc());
     if !has_alloc || !has_free {
         let mut note = String::new();
+        let no_user = found.iter().all(|e| e.evidence != Evidence::User);
+        let mut shape_note = String::new();
+        if let Some(bytes) = bytes
+            && no_user
+        {
+            match fingerprint::fingerprint(bytes, info)? {
+                Ok(eps) => return Ok(eps),
+                Err(why) => {
+                    shape_note = format!("; from the shape of the code: {why} (pass the index of the allocator's functions: --alloc-fn N --free-fn N)")
+                }
+            }
+        }
         if !found.is_empty() {
             let list: Vec<String> = found.iter().map(|e| format!("{} ({})", e.name, e.role)).collect();
             note = format!(" (found only {}, which cannot tell allocations from frees)", list.join(", "));
@@ -199,10 +232,10 @@ pub fn find_allocator(
             note.push_str(&format!("; rejected: {}", rejected.join("; ")));
         }
         if !info.func_names.is_empty() || !extra_names.is_empty() {
-            return Err(Error::NoAllocator { found: note });
+            return Err(Error::NoAllocator { found: format!("{note}{shape_note}") });
         }
         return Err(Error::NoAllocator {
-            found: format!("{note}; the module has no name section and no DWARF (stripped)"),
+            found: format!("{note}; the module has no name section and no DWARF (stripped){shape_note}"),
         });
     }
     found.sort_by_key(|e| e.func);
@@ -215,3 +248,4 @@ pub fn instrument(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoint]) 
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
     Ok(out)
 }
+

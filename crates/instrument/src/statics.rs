@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload};
 
+
 use crate::allocator::EntryPoint;
 use crate::module::ModuleInfo;
 use crate::Error;
@@ -16,20 +17,40 @@ const GAP: u64 = 64;
 /// How far past its last constant address a structure may run.
 const MAX_EXTENSION: u64 = 1024;
 
-pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
-    let Some(data_start) = info.data.iter().filter_map(|d| d.offset).min() else { return Ok(Vec::new()) };
+/// What one pass over the code section tells about every defined function (index − imported functions):
+/// shared by the allocator-state finder below and the allocator fingerprints (`fingerprint.rs`).
+#[derive(Default)]
+pub(crate) struct Scan {
+    /// Direct callees.
+    pub callees: Vec<HashSet<u32>>,
+    /// Constant static addresses used (as `i32.const` or a load/store offset), one entry per use.
+    pub touched: Vec<Vec<u64>>,
+    /// Functions reachable other than by a direct call: exported, in a table, or taken by ref.func.
+    pub escaping: HashSet<u32>,
+    /// The body has `memory.grow`.
+    pub grows: Vec<bool>,
+    /// The body has `memory.fill`.
+    pub fills: Vec<bool>,
+    /// Number of operators in the body.
+    pub ops: Vec<usize>,
+    /// Loads and stores in the body.
+    pub mem_ops: Vec<usize>,
+    /// The body only passes its parameters on, in order, to one call and returns its result: the target.
+    pub forwards_to: Vec<Option<u32>>,
+    /// The body is small (a handful of operators) and makes exactly one call: the target.
+    pub wraps: Vec<Option<u32>>,
+    /// Every direct call: (callee, the local read just before the call when it is a `local.get`, i.e. the
+    /// call's last argument).
+    pub calls: Vec<Vec<(u32, Option<u32>)>>,
+}
+
+pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
+    let data_start = info.data.iter().filter_map(|d| d.offset).min().unwrap_or(u64::MAX);
     let mem_end = info.memories.first().map_or(0, |m| m.initial_pages.saturating_mul(65536));
+    let mut s = Scan::default();
+    s.escaping = info.exports.iter().filter(|e| e.kind == ExternalKind::Func).map(|e| e.index).collect();
+    s.escaping.extend(info.start);
     let nimp = info.num_imported_funcs;
-    let mut callees: Vec<HashSet<u32>> = Vec::new();
-    let mut touched: Vec<Vec<u64>> = Vec::new();
-    // Functions reachable other than by a direct call: exported, in a table, or taken by ref.func.
-    let mut escaping: HashSet<u32> = info
-        .exports
-        .iter()
-        .filter(|e| e.kind == ExternalKind::Func)
-        .map(|e| e.index)
-        .collect();
-    escaping.extend(info.start);
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::ElementSection(r) => {
@@ -37,14 +58,14 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
                     match e?.items {
                         ElementItems::Functions(fs) => {
                             for f in fs {
-                                escaping.insert(f?);
+                                s.escaping.insert(f?);
                             }
                         }
                         ElementItems::Expressions(_, exprs) => {
                             for ex in exprs {
                                 for op in ex?.get_operators_reader() {
                                     if let Ok(Operator::RefFunc { function_index }) = op {
-                                        escaping.insert(function_index);
+                                        s.escaping.insert(function_index);
                                     }
                                 }
                             }
@@ -53,32 +74,76 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
                 }
             }
             Payload::CodeSectionEntry(body) => {
+                let func = nimp + s.callees.len() as u32;
+                let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
                 let mut calls = HashSet::new();
                 let mut addrs = Vec::new();
+                let (mut grows, mut fills, mut n, mut mem, mut ncalls) = (false, false, 0usize, 0usize, 0usize);
+                let mut last_call = None;
+                let mut call_list = Vec::new();
+                let mut prev_local: Option<u32> = None;
+                // Forwarder: local.get 0 .. local.get n-1, call X, [return], end.
+                let mut fwd_ok = true;
                 let in_static = |a: u64| a >= data_start && a < mem_end;
-                for op in body.get_operators_reader()? {
-                    match op? {
+                let has_locals = body.get_locals_reader()?.get_count() > 0;
+                for (i, op) in body.get_operators_reader()?.into_iter().enumerate() {
+                    let op = op?;
+                    n += 1;
+                    let i = i as u32;
+                    let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
+                    match &op {
+                        Operator::LocalGet { local_index } if i < nparams && *local_index == i => {}
+                        Operator::Call { .. } | Operator::ReturnCall { .. } if i == nparams => {}
+                        Operator::Return | Operator::End if i > nparams => {}
+                        _ => fwd_ok = false,
+                    }
+                    match op {
                         Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                             calls.insert(function_index);
+                            call_list.push((function_index, prev_local));
+                            ncalls += 1;
+                            last_call = Some(function_index);
                         }
                         Operator::RefFunc { function_index } => {
-                            escaping.insert(function_index);
+                            s.escaping.insert(function_index);
                         }
+                        Operator::MemoryGrow { mem: 0 } => grows = true,
+                        Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::I32Const { value } if in_static(value as u32 as u64) => addrs.push(value as u32 as u64),
                         op => {
-                            if let Some(offset) = memarg_offset(&op)
-                                && in_static(offset) {
+                            if let Some(offset) = memarg_offset(&op) {
+                                mem += 1;
+                                if in_static(offset) {
                                     addrs.push(offset);
                                 }
+                            }
                         }
                     }
+                    prev_local = this_local;
                 }
-                callees.push(calls);
-                touched.push(addrs);
+                let forwards = fwd_ok && !has_locals && ncalls == 1 && n >= nparams as usize + 2;
+                s.forwards_to.push(if forwards { last_call } else { None });
+                s.wraps.push(if ncalls == 1 && n <= 16 { last_call } else { None });
+                s.callees.push(calls);
+                s.calls.push(call_list);
+                s.touched.push(addrs);
+                s.grows.push(grows);
+                s.fills.push(fills);
+                s.ops.push(n);
+                s.mem_ops.push(mem);
             }
             _ => {}
         }
     }
+    Ok(s)
+}
+
+pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
+    if info.data.iter().all(|d| d.offset.is_none()) {
+        return Ok(Vec::new());
+    }
+    let nimp = info.num_imported_funcs;
+    let Scan { callees, touched, escaping, .. } = scan(bytes, info)?;
     // Private allocator code: the entry points, and every function only they call (transitively).
     let mut callers: HashMap<u32, Vec<u32>> = HashMap::new();
     for (i, cs) in callees.iter().enumerate() {

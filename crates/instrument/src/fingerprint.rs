@@ -1,0 +1,417 @@
+//! Find the allocator of a module without names (stripped production builds) from the shape of its code.
+//!
+//! dlmalloc (wasi-libc, Emscripten, the Rust `dlmalloc` crate) keeps one static `malloc_state` that its
+//! `malloc` and `free` read and write through dozens of constant addresses; emmalloc keeps a smaller
+//! static block of list heads that its `memalign` core and `free` use. The finder picks that state, then
+//! the entry points around it by signature and call shape (see [`fingerprint`]). Anything it is not sure
+//! about makes it give up with the best candidates, never guess.
+
+use std::collections::{HashMap, HashSet};
+
+use wasmparser::ValType;
+
+use crate::allocator::{Confidence, EntryPoint, Evidence, Role};
+use crate::module::ModuleInfo;
+use crate::statics::{scan, Scan};
+use crate::Error;
+
+/// Addresses closer than this are taken as one structure (as in `statics.rs`).
+const GAP: u64 = 64;
+/// dlmalloc's malloc uses its state through this many constant addresses at least (measured: 149–237).
+const DL_MALLOC_USES: usize = 40;
+/// ... and its free (measured: 31–41).
+const DL_FREE_USES: usize = 15;
+
+/// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
+pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo) -> Result<Result<Vec<EntryPoint>, String>, Error> {
+    let s = scan(bytes, info)?;
+    Ok(Finder::new(info, &s).find())
+}
+
+struct Finder<'a> {
+    info: &'a ModuleInfo,
+    s: &'a Scan,
+    nimp: u32,
+    callers: HashMap<u32, HashSet<u32>>,
+    /// Per defined function: cluster id → uses.
+    uses: Vec<HashMap<usize, usize>>,
+    reaches_grow: HashSet<u32>,
+}
+
+fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
+    info.func_signature(f).is_some_and(|(p, r)| {
+        p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32)
+    })
+}
+
+impl<'a> Finder<'a> {
+    fn new(info: &'a ModuleInfo, s: &'a Scan) -> Self {
+        let nimp = info.num_imported_funcs;
+        let mut callers: HashMap<u32, HashSet<u32>> = HashMap::new();
+        for (i, cs) in s.callees.iter().enumerate() {
+            for &c in cs {
+                callers.entry(c).or_default().insert(i as u32 + nimp);
+            }
+        }
+        // Clusters of static addresses, over the whole program.
+        let mut all: Vec<u64> = s.touched.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut cluster_of: HashMap<u64, usize> = HashMap::new();
+        let mut id = 0usize;
+        let mut prev: Option<u64> = None;
+        for a in all {
+            if let Some(p) = prev && a > p + GAP {
+                id += 1;
+            }
+            cluster_of.insert(a, id);
+            prev = Some(a);
+        }
+        let uses = s
+            .touched
+            .iter()
+            .map(|t| {
+                let mut m: HashMap<usize, usize> = HashMap::new();
+                for a in t {
+                    *m.entry(cluster_of[a]).or_default() += 1;
+                }
+                m
+            })
+            .collect();
+        // Functions that can reach memory.grow through direct calls.
+        let mut reaches_grow: HashSet<u32> =
+            s.grows.iter().enumerate().filter(|(_, g)| **g).map(|(i, _)| i as u32 + nimp).collect();
+        let mut todo: Vec<u32> = reaches_grow.iter().copied().collect();
+        while let Some(f) = todo.pop() {
+            for &c in callers.get(&f).into_iter().flatten() {
+                if reaches_grow.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        Finder { info, s, nimp, callers, uses, reaches_grow }
+    }
+
+    fn defined(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.s.callees.len() as u32).map(move |i| i + self.nimp)
+    }
+    fn idx(&self, f: u32) -> Option<usize> {
+        f.checked_sub(self.nimp).map(|i| i as usize).filter(|&i| i < self.s.callees.len())
+    }
+    fn uses_in(&self, f: u32, c: usize) -> usize {
+        self.idx(f).map_or(0, |i| self.uses[i].get(&c).copied().unwrap_or(0))
+    }
+    fn calls(&self, f: u32) -> &[(u32, Option<u32>)] {
+        self.idx(f).map_or(&[], |i| &self.s.calls[i])
+    }
+    fn calls_fn(&self, f: u32, g: u32) -> bool {
+        self.calls(f).iter().any(|(c, _)| *c == g)
+    }
+    /// Calls `g` with `local.get k` as the last argument.
+    fn calls_with(&self, f: u32, g: u32, k: u32) -> bool {
+        self.calls(f).iter().any(|&(c, l)| c == g && l == Some(k))
+    }
+    fn ops(&self, f: u32) -> usize {
+        self.idx(f).map_or(usize::MAX, |i| self.s.ops[i])
+    }
+    fn forwarders_of(&self, f: u32) -> Vec<u32> {
+        self.defined().filter(|&g| self.idx(g).and_then(|i| self.s.forwards_to[i]) == Some(f)).collect()
+    }
+    /// memset-shaped: `(i32, i32, i32) -> i32`, a leaf with loads and stores.
+    fn is_memset(&self, f: u32) -> bool {
+        sig_is(self.info, f, 3, 1) && self.idx(f).is_some_and(|i| self.s.callees[i].is_empty() && self.s.mem_ops[i] >= 4)
+    }
+    fn zeroes(&self, f: u32) -> bool {
+        self.idx(f).is_some_and(|i| self.s.fills[i]) || self.calls(f).iter().any(|&(c, _)| self.is_memset(c))
+    }
+
+    /// The best functions of a signature by their uses of a cluster (or of their best cluster), best first.
+    fn ranked(&self, params: usize, results: usize, cluster: Option<usize>) -> Vec<(u32, usize, usize)> {
+        let mut v: Vec<(u32, usize, usize)> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, params, results))
+            .filter_map(|f| {
+                let u = &self.uses[self.idx(f)?];
+                let (c, n) = match cluster {
+                    Some(c) => (c, u.get(&c).copied().unwrap_or(0)),
+                    None => u.iter().map(|(c, n)| (*c, *n)).max_by_key(|(c, n)| (*n, std::cmp::Reverse(*c)))?,
+                };
+                (n > 0).then_some((f, n, c))
+            })
+            .collect();
+        v.sort_by_key(|&(f, n, _)| (std::cmp::Reverse(n), f));
+        v
+    }
+
+    fn candidates_note(&self) -> String {
+        let mut c: Vec<String> = Vec::new();
+        for (f, n, _) in self.ranked(1, 1, None).into_iter().take(3) {
+            c.push(format!(
+                "func {f} (i32)->i32 uses one static structure {n} times{}",
+                if self.reaches_grow.contains(&f) { ", grows memory" } else { "" }
+            ));
+        }
+        for (f, n, _) in self.ranked(1, 0, None).into_iter().take(2) {
+            c.push(format!("func {f} (i32)->() uses one static structure {n} times"));
+        }
+        let growers: Vec<String> = self
+            .defined()
+            .filter(|&f| self.idx(f).is_some_and(|i| self.s.grows[i]))
+            .take(5)
+            .map(|f| f.to_string())
+            .collect();
+        if !growers.is_empty() {
+            c.push(format!("memory.grow in func {}", growers.join(", ")));
+        }
+        if c.is_empty() {
+            "no function of the module looks like an allocator".into()
+        } else {
+            format!("best candidates: {}", c.join("; "))
+        }
+    }
+
+    fn find(&self) -> Result<Vec<EntryPoint>, String> {
+        let fail = |why: &str| Err(format!("{why}; {}", self.candidates_note()));
+        // 1. dlmalloc: a big (i32)->i32 malloc and an (i32)->() free over the same static state.
+        let mallocs = self.ranked(1, 1, None);
+        let dl = mallocs.first().filter(|m| m.1 >= DL_MALLOC_USES).copied();
+        let (alloc_core, free_core, cluster, shape) = if let Some((m, n, c)) = dl {
+            if let Some(second) = mallocs.get(1)
+                && second.1 * 2 >= n
+                && second.1 >= DL_MALLOC_USES
+            {
+                return fail(&format!(
+                    "two functions look like dlmalloc's malloc (func {m} and func {}): ambiguous",
+                    second.0
+                ));
+            }
+            let frees = self.ranked(1, 0, Some(c));
+            let Some(&(fr, fnn, _)) = frees.first().filter(|f| f.1 >= DL_FREE_USES) else {
+                return fail(&format!("func {m} looks like dlmalloc's malloc, but no free uses its state"));
+            };
+            if let Some(second) = frees.get(1)
+                && second.1 * 5 >= fnn * 4
+            {
+                return fail(&format!(
+                    "func {m} looks like dlmalloc's malloc, but two functions look like its free (func {fr} and func {})",
+                    second.0
+                ));
+            }
+            (m, fr, c, "dlmalloc")
+        } else {
+            // 2. emmalloc: (align, size) -> ptr core wrapped by malloc(size) = core(const, size), and a free.
+            let mut found = None;
+            for (a, _, c) in self.ranked(2, 1, None) {
+                let wrappers: Vec<u32> = self
+                    .callers
+                    .get(&a)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&w| sig_is(self.info, w, 1, 1) && self.ops(w) <= 6 && self.calls_with(w, a, 0))
+                    .collect();
+                if wrappers.is_empty() {
+                    continue;
+                }
+                let frees = self.ranked(1, 0, Some(c));
+                if let Some(&(fr, _, _)) = frees.first() {
+                    found = Some((a, fr, c));
+                    break;
+                }
+            }
+            let Some((a, fr, c)) = found else { return fail("no allocator-shaped state found") };
+            (a, fr, c, "emmalloc")
+        };
+        let grows = self.reaches_grow.contains(&alloc_core);
+        let confidence = match (shape, grows) {
+            ("dlmalloc", true) => Confidence::High,
+            ("dlmalloc", false) | ("emmalloc", true) => Confidence::Medium,
+            _ => Confidence::Low,
+        };
+        let state_uses = |f: u32| self.uses_in(f, cluster);
+        let base_reason = format!(
+            "{shape}-shaped: func {alloc_core} and func {free_core} use one static structure {} and {} times{}",
+            state_uses(alloc_core),
+            state_uses(free_core),
+            if grows { ", and the allocation path reaches memory.grow" } else { "; no memory.grow reached (fixed-size heap?)" }
+        );
+
+        // The roles, as (func, role, why).
+        let mut eps: Vec<(u32, Role, String)> = Vec::new();
+        let add = |f: u32, role: Role, why: String, eps: &mut Vec<(u32, Role, String)>| {
+            if !eps.iter().any(|e| e.0 == f) {
+                eps.push((f, role, why));
+            }
+        };
+        // Malloc: the dlmalloc core itself, or emmalloc's wrappers.
+        let mut mallocs: Vec<u32> = Vec::new();
+        if shape == "dlmalloc" {
+            mallocs.push(alloc_core);
+        } else {
+            for &w in self.callers.get(&alloc_core).into_iter().flatten() {
+                if sig_is(self.info, w, 1, 1) && self.ops(w) <= 6 && self.calls_with(w, alloc_core, 0) {
+                    mallocs.push(w);
+                }
+            }
+            mallocs.sort_unstable();
+        }
+        // The allocation functions others build on: malloc(s) and the emmalloc core.
+        let alloc_set: HashSet<u32> = mallocs.iter().copied().chain([alloc_core]).collect();
+        let calls_alloc = |f: u32| alloc_set.iter().any(|&a| self.calls_fn(f, a));
+        // Helpers private to the allocator: use the state (memalign, try_realloc_chunk, …).
+        let uses_state = |f: u32| state_uses(f) > 0;
+        let mut frees = vec![free_core];
+        frees.extend(self.forwarders_of(free_core));
+        let calls_free = |f: u32| frees.iter().any(|&x| self.calls_fn(f, x));
+        for &m in &mallocs {
+            add(m, Role::Malloc, "malloc: (i32)->i32 over the allocator state".into(), &mut eps);
+            for w in self.forwarders_of(m) {
+                add(w, Role::Malloc, format!("forwards to malloc func {m}"), &mut eps);
+            }
+        }
+        add(free_core, Role::Free, "free: (i32)->() over the allocator state".into(), &mut eps);
+        for w in self.forwarders_of(free_core) {
+            add(w, Role::Free, format!("forwards to free func {free_core}"), &mut eps);
+        }
+        // Uses the allocator state itself or through a private helper (try_realloc_chunk, dispose_chunk, …).
+        let state_helper = |f: u32| {
+            uses_state(f)
+                || self.calls(f).iter().any(|&(g, _)| !alloc_set.contains(&g) && !frees.contains(&g) && uses_state(g))
+        };
+        // realloc: (ptr, size) -> ptr that allocates, frees and works on the state (the in-place path);
+        // or a small wrapper of such a function (emmalloc: realloc → emmalloc_aligned_realloc).
+        let realloc_body = |f: u32| {
+            let helper = |g: u32| self.calls_fn(f, g) && !sig_is(self.info, g, 2, 1);
+            let allocs = calls_alloc(f) || self.calls(f).iter().any(|&(g, _)| helper(g) && calls_alloc(g));
+            let frees_ = calls_free(f) || self.calls(f).iter().any(|&(g, _)| helper(g) && calls_free(g));
+            allocs && frees_ && state_helper(f)
+        };
+        let mut realloc_bodies: HashSet<u32> = HashSet::new();
+        let reallocs: Vec<u32> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f))
+            .filter(|&f| {
+                if realloc_body(f) {
+                    return true;
+                }
+                match self.idx(f).and_then(|i| self.s.wraps[i]) {
+                    Some(t) if self.ops(f) <= 8 && realloc_body(t) => {
+                        realloc_bodies.insert(t);
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .collect();
+        if reallocs.len() == 1 {
+            add(reallocs[0], Role::Realloc, "realloc: (i32,i32)->i32 that both allocates and frees".into(), &mut eps);
+        }
+        // calloc: (n, size) -> ptr that allocates then zeroes.
+        let callocs: Vec<u32> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f) && !reallocs.contains(&f))
+            .filter(|&f| calls_alloc(f) && self.zeroes(f) && !calls_free(f))
+            .collect();
+        if callocs.len() == 1 {
+            add(callocs[0], Role::Calloc, "calloc: (i32,i32)->i32 that allocates, then zeroes".into(), &mut eps);
+        }
+        // memalign-like helpers: (align, size[, …]) functions other than malloc that allocate from the state.
+        let memaligns: HashSet<u32> = self
+            .defined()
+            .filter(|&f| !alloc_set.contains(&f) && !reallocs.contains(&f) && !callocs.contains(&f))
+            .filter(|&f| sig_is(self.info, f, 2, 1) || sig_is(self.info, f, 3, 1))
+            .filter(|&f| !realloc_bodies.contains(&f) && state_helper(f) && calls_alloc(f))
+            .chain((shape == "emmalloc").then_some(alloc_core))
+            .collect();
+        // posix_memalign(ptr*, align, size) -> errno: calls a memalign helper.
+        let pms: Vec<u32> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, 3, 1) && !memaligns.contains(&f) && !realloc_bodies.contains(&f) && self.ops(f) <= 100)
+            .filter(|&f| memaligns.iter().any(|&m| self.calls_with(f, m, 2)) || (memaligns.iter().any(|&m| self.calls_fn(f, m)) && calls_alloc(f)))
+            .collect();
+        if pms.len() == 1 {
+            add(pms[0], Role::PosixMemalign, "posix_memalign: (i32,i32,i32)->i32 over memalign".into(), &mut eps);
+        }
+        // aligned_alloc(align, size): small, calls a memalign helper and malloc(size) with its 2nd param.
+        let aas: Vec<u32> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f) && !memaligns.contains(&f) && self.ops(f) <= 40)
+            .filter(|&f| !reallocs.contains(&f) && !callocs.contains(&f))
+            .filter(|&f| memaligns.iter().any(|&m| self.calls_fn(f, m)) && alloc_set.iter().any(|&a| self.calls_with(f, a, 1)))
+            .collect();
+        if aas.len() == 1 {
+            add(aas[0], Role::AlignedAlloc, "aligned_alloc: (i32,i32)->i32 over memalign".into(), &mut eps);
+        }
+        // Rust shims (the `dlmalloc` crate): `__rust_alloc(size, align)` forwards to `__rdl_alloc`, which
+        // calls malloc(size) or memalign; `__rust_dealloc(ptr, size, align)` to `__rdl_dealloc`, which frees;
+        // `__rust_realloc(ptr, old, align, new)` allocates and frees (LTO leaves no forwarder there).
+        for f in self.defined() {
+            let i = self.idx(f).unwrap();
+            let target = self.s.forwards_to[i];
+            if sig_is(self.info, f, 2, 1) && let Some(t) = target
+                && sig_is(self.info, t, 2, 1) && self.ops(t) <= 40
+                && alloc_set.iter().any(|&a| self.calls_with(t, a, 0)) && !self.zeroes(t)
+            {
+                add(f, Role::RustAlloc, format!("Rust __rust_alloc-shaped shim over func {t}"), &mut eps);
+            }
+            if sig_is(self.info, f, 3, 0) && let Some(t) = target
+                && sig_is(self.info, t, 3, 0) && calls_free(t) && !calls_alloc(t)
+            {
+                add(f, Role::RustDealloc, format!("Rust __rust_dealloc-shaped shim over func {t}"), &mut eps);
+            }
+        }
+        let rust_reallocs: Vec<u32> = self
+            .defined()
+            .filter(|&f| sig_is(self.info, f, 4, 1))
+            .filter_map(|f| {
+                let body = self.idx(f).and_then(|i| self.s.forwards_to[i]).filter(|&t| sig_is(self.info, t, 4, 1)).unwrap_or(f);
+                (calls_alloc(body) && calls_free(body) && uses_state(body)).then_some(f)
+            })
+            .collect();
+        // The forwarder and its target both match: keep the outer one (its target is then private).
+        let outer: Vec<u32> = rust_reallocs
+            .iter()
+            .copied()
+            .filter(|&f| !rust_reallocs.iter().any(|&g| g != f && self.idx(g).and_then(|i| self.s.forwards_to[i]) == Some(f)))
+            .collect();
+        if outer.len() == 1 {
+            add(outer[0], Role::RustRealloc, "Rust __rust_realloc-shaped: (i32,i32,i32,i32)->i32 that allocates and frees".into(), &mut eps);
+        }
+
+        // emmalloc's core is an entry point only when something other than the entry points calls it.
+        let ep_set: HashSet<u32> = eps.iter().map(|e| e.0).collect();
+        if shape == "emmalloc" {
+            let outside = self.callers.get(&alloc_core).into_iter().flatten().any(|c| !ep_set.contains(c) && !memaligns.contains(c) && !realloc_bodies.contains(c) || self.s.escaping.contains(&alloc_core));
+            if outside {
+                add(alloc_core, Role::AlignedAlloc, "emmalloc's (align, size) core, also called directly".into(), &mut eps);
+            }
+        }
+        // A core reached only through its forwarders needs no hook of its own (the guard reports once anyway).
+        let needed = |f: u32| {
+            self.s.escaping.contains(&f)
+                || self
+                    .callers
+                    .get(&f)
+                    .into_iter()
+                    .flatten()
+                    .any(|&c| self.idx(c).and_then(|i| self.s.forwards_to[i]) != Some(f))
+        };
+        let wrapped: HashSet<u32> = eps
+            .iter()
+            .filter_map(|e| self.idx(e.0).and_then(|i| self.s.forwards_to[i]))
+            .collect();
+        eps.retain(|e| !wrapped.contains(&e.0) || needed(e.0));
+
+        let mut out: Vec<EntryPoint> = eps
+            .into_iter()
+            .map(|(func, role, why)| EntryPoint {
+                func,
+                name: format!("func[{func}]"),
+                role,
+                evidence: Evidence::Fingerprint { confidence, reason: format!("{why}; {base_reason}") },
+            })
+            .collect();
+        out.sort_by_key(|e| e.func);
+        Ok(out)
+    }
+}

@@ -1,0 +1,50 @@
+//! Demangling, and reading the structure of demangled names.
+
+/// Demangle a symbol: Rust legacy and v0 (printed with `{:#}`, so without the hash suffix), C++ Itanium;
+/// anything else is returned unchanged.
+pub fn demangle(name: &str) -> String {
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d:#}");
+    }
+    // Only names that look Itanium-mangled: cpp_demangle also accepts bare type encodings
+    // (e.g. "i" -> "int"), which would garble plain C names.
+    if (name.starts_with("_Z") || name.starts_with("__Z"))
+        && let Ok(sym) = cpp_demangle::Symbol::new(name.as_bytes())
+        && let Ok(s) = sym.demangle()
+    {
+        return s;
+    }
+    name.to_string()
+}
+
+pub(crate) fn looks_mangled(name: &str) -> bool {
+    name.starts_with("_Z") || name.starts_with("__Z") || name.starts_with("_R")
+}
+
+/// Byte index where the last `::`-separated segment of a demangled name starts (0 when there is one
+/// segment); `::` inside `<...>` (`<alloc::vec::Vec<T,A> as core::ops::drop::Drop>::drop`) does not count.
+fn last_segment_start(name: &str) -> usize {
+    let b = name.as_bytes();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => depth += 1,
+            b'>' if i == 0 || b[i - 1] != b'-' => depth -= 1,
+            // `name::<T>` (v0 turbofish) is one segment.
+            b':' if depth == 0 && b.get(i + 1) == Some(&b':') && b.get(i + 2) != Some(&b'<') => {
+                start = i + 2;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    start
+}
+
+/// The last `::`-separated segment of a demangled name: `new` in `alloc::sync::Arc<T>::new`.
+pub(crate) fn last_segment(name: &str) -> &str {
+    &name[last_segment_start(name)..]
+}

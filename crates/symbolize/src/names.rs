@@ -1,0 +1,128 @@
+//! Function names: where they come from ([`NameSource`]) and the name table of a module, built from the
+//! name section, DWARF, exports and imports.
+
+use std::fmt;
+
+use crate::demangle::demangle;
+use crate::dwarf::ModuleDwarf;
+use crate::module::Module;
+
+/// Where a function name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameSource {
+    /// The `name` custom section.
+    NameSection,
+    /// A DWARF `DW_TAG_subprogram` (linkage name, else name) whose `DW_AT_low_pc` lies in the function.
+    Dwarf,
+    /// The export name of the function.
+    Export,
+    /// The field name of an imported function (`module.field` is not used: the field is the symbol).
+    Import,
+}
+
+impl NameSource {
+    /// `"name section"`, `"dwarf"`, `"export"` or `"import"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::NameSection => "name section",
+            NameSource::Dwarf => "dwarf",
+            NameSource::Export => "export",
+            NameSource::Import => "import",
+        }
+    }
+}
+
+impl fmt::Display for NameSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A function that has a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NamedFunction {
+    /// Index in the module's function index space (imports first).
+    pub index: u32,
+    /// The name as stored (mangled).
+    pub raw: String,
+    /// [`demangle`]d.
+    pub demangled: String,
+    /// Where the name came from.
+    pub source: NameSource,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NameEntry {
+    pub(crate) raw: String,
+    pub(crate) demangled: String,
+    pub(crate) source: NameSource,
+}
+
+/// The name of each function (imports included), by index: name section first, then DWARF, then the
+/// export name, then (for imports) the import field name.
+pub(crate) fn build_name_table(module: &Module, dwarf: &ModuleDwarf) -> Vec<Option<NameEntry>> {
+    let entry = |raw: &str, source| NameEntry {
+        raw: raw.to_string(),
+        demangled: demangle(raw),
+        source,
+    };
+    let mut table: Vec<Option<NameEntry>> = module
+        .name_section_names
+        .iter()
+        .map(|n| {
+            n.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| entry(s, NameSource::NameSection))
+        })
+        .collect();
+    let missing_defined = table
+        .iter()
+        .skip(module.num_imported_funcs as usize)
+        .any(|e| e.is_none());
+    if missing_defined && dwarf.has_dwarf() {
+        for (idx, raw) in dwarf_function_names(module, dwarf) {
+            if let Some(slot @ None) = table.get_mut(idx as usize) {
+                *slot = Some(entry(&raw, NameSource::Dwarf));
+            }
+        }
+    }
+    for (idx, name) in &module.export_names {
+        if let Some(slot @ None) = table.get_mut(*idx as usize) {
+            *slot = Some(entry(name, NameSource::Export));
+        }
+    }
+    for (idx, name) in module.import_names.iter().enumerate() {
+        if let Some(slot @ None) = table.get_mut(idx)
+            && !name.is_empty()
+        {
+            *slot = Some(entry(name, NameSource::Import));
+        }
+    }
+    table
+}
+
+/// `(func_index, raw name)` for each `DW_TAG_subprogram` with a `low_pc` inside a defined function.
+fn dwarf_function_names(module: &Module, dwarf: &ModuleDwarf) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    dwarf.for_each_die(gimli::DW_TAG_subprogram, |unit, scoped, entry| {
+        let Some(low) = entry.attr_value(gimli::DW_AT_low_pc) else {
+            return;
+        };
+        let Ok(Some(addr)) = unit.attr_address(low) else {
+            return;
+        };
+        let Some(off) = u64::from(module.code_payload_start)
+            .checked_add(addr)
+            .and_then(|o| u32::try_from(o).ok())
+        else {
+            return;
+        };
+        let Some(i) = module.body_index_containing(off) else {
+            return;
+        };
+        if let Some((name, _)) = dwarf.die_name(unit, scoped, entry) {
+            out.push((module.num_imported_funcs + i as u32, name));
+        }
+    });
+    out
+}

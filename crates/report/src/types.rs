@@ -87,28 +87,10 @@ fn matching_close(s: &str, open: usize) -> Option<usize> {
     None
 }
 
-/// The last `::`-separated segment of a Rust frame name, `::` inside `<...>` not counting: `new<app::Node>`
-/// for both `alloc::sync::Arc<T>::new<app::Node>` (full DWARF: the demangled linkage name with the
-/// instantiation's arguments appended by the symbolizer) and `new<app::Node>` (line-tables-only DWARF: the
-/// bare `DW_AT_name`).
-fn last_segment(function: &str) -> &str {
-    let b = function.as_bytes();
-    let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
-    while i < b.len() {
-        match b[i] {
-            b'<' => depth += 1,
-            b'>' if i == 0 || b[i - 1] != b'-' => depth -= 1,
-            // `name::<T>` (v0 turbofish) is one segment.
-            b':' if depth == 0 && b.get(i + 1) == Some(&b':') && b.get(i + 2) != Some(&b'<') => {
-                start = i + 2;
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    &function[start..]
-}
+// `last_segment` of a Rust frame name is `new<app::Node>` for both `alloc::sync::Arc<T>::new<app::Node>`
+// (full DWARF: the demangled linkage name with the instantiation's arguments appended by the symbolizer)
+// and `new<app::Node>` (line-tables-only DWARF).
+use wasmleak_symbolize::last_segment;
 
 /// The function's own segment of a Rust frame name, with all its generic arguments, the impl's first:
 /// `new<app::Node>` for `alloc::sync::Arc<T>::new<app::Node>` (legacy, see [`last_segment`]), and for v0

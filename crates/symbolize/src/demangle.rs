@@ -44,7 +44,8 @@ fn last_segment_start(name: &str) -> usize {
     start
 }
 
-/// The last `::`-separated segment of a demangled name: `new` in `alloc::sync::Arc<T>::new`.
-pub(crate) fn last_segment(name: &str) -> &str {
+/// The last `::`-separated segment of a demangled name: `new` in `alloc::sync::Arc<T>::new`,
+/// `new<app::Node>` in `alloc::sync::Arc<T>::new<app::Node>`.
+pub fn last_segment(name: &str) -> &str {
     &name[last_segment_start(name)..]
 }

@@ -8,7 +8,6 @@
 //! is detected, and a third pass then captures every stack.
 
 mod events;
-mod roots;
 mod run;
 mod stacks;
 

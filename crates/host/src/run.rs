@@ -15,7 +15,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::events::{Event, HasRecorder, Recorded, Recorder, ReplayEnd};
-use crate::roots::roots;
+use wasmleak_instrument::roots;
 use crate::stacks::Capture;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,12 +9,14 @@ mod codemap;
 mod fingerprint;
 mod module;
 mod rewrite;
+mod roots;
 mod statics;
 
 use std::collections::HashMap;
 
 pub use allocator::{role_of, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
+pub use roots::roots;
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 
 /// Import module name of the hooks, and prefix of the exports the rewrite adds.

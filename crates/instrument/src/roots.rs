@@ -1,14 +1,15 @@
-//! Where the pointer scan starts (DESIGN.md §3).
+//! Where the pointer scan starts (DESIGN.md §3). Shared by every host: the wasmtime host and the JS runtime
+//! (through `wasmleak-wasm`) compute roots the same way.
 
 use wasmleak_heap::{RootRegion, RootValue, Roots};
-use wasmleak_instrument::{Instrumented, ModuleInfo};
+use crate::{Instrumented, ModuleInfo};
 
 /// wasm-ld's default stack size, used to tell static data from the stack when the stack sits above the data.
 const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
 
 /// Roots (DESIGN.md §3): static data up to the heap (not the dead part of the stack), the live part of the
 /// shadow stack, mutable globals, and values the host holds.
-pub(crate) fn roots(
+pub fn roots(
     info: &ModuleInfo,
     instrumented: &Instrumented,
     globals: &[(u32, i64)],

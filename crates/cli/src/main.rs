@@ -7,6 +7,7 @@ mod dis;
 mod export;
 mod inspect;
 mod instrument;
+mod node;
 mod run;
 mod why;
 
@@ -29,6 +30,7 @@ enum Command {
     Export(export::Opts),
     Diff(diff::Opts),
     Why(why::Opts),
+    Node(node::Opts),
 }
 
 fn main() {
@@ -42,6 +44,7 @@ fn main() {
         Command::Export(o) => o.run(),
         Command::Diff(o) => o.run(),
         Command::Why(o) => o.run(),
+        Command::Node(o) => o.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

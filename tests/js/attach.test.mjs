@@ -1,0 +1,96 @@
+// attach(): an unmodified app loads its wasm with plain WebAssembly.* calls; wasmleak instruments it as it
+// loads and tracks every instance. Each app runs in its own `node --import register.mjs` process (the
+// patches are process-wide), with the report written to a file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach } from '../../js/src/index.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const register = new URL('../../js/src/register.mjs', import.meta.url).href;
+
+/** Run an app under `node --import register.mjs`; returns { stdout, out: {reports, text, skipped} }. */
+function runApp(app, args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmleak-attach-'));
+  try {
+    const file = join(dir, 'report.json');
+    const stdout = execFileSync(process.execPath, ['--import', register, `${root}tests/js/apps/${app}`, ...args], {
+      env: { ...process.env, WASMLEAK_REPORT_FILE: file },
+      encoding: 'utf8',
+    });
+    return { stdout, out: JSON.parse(readFileSync(file, 'utf8')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function hostGroups(report) {
+  const host = report.groups.filter((g) => g.kind === 'host');
+  return {
+    blocks: host.reduce((n, g) => n + g.blocks, 0),
+    bytes: host.reduce((n, g) => n + g.bytes, 0),
+    kinds: [...new Set(report.groups.map((g) => g.kind))],
+  };
+}
+
+for (const app of ['lib_app.mjs', 'sync_app.mjs']) {
+  test(`attach: ${app} create_processor x5 → 10 host-held blocks, 1380 B`, () => {
+    const { stdout, out } = runApp(app, ['create_processor', '5']);
+    assert.match(stdout, /create_processor x5: done/);
+    assert.equal(out.reports.length, 1, JSON.stringify(out));
+    const [r] = out.reports;
+    assert.equal(r.version, 1);
+    assert.deepEqual(hostGroups(r), { blocks: 10, bytes: 1380, kinds: ['host'] });
+    assert.equal(r.summary.leaked_blocks, 10);
+    assert.equal(r.summary.allocations, 10);
+    // grouped by the export that created them, with file:line from the module's DWARF
+    assert.ok(r.groups.every((g) => /create_processor/.test(g.root)), JSON.stringify(r.groups.map((g) => g.root)));
+    assert.ok(r.groups.some((g) => g.site?.function === 'create_processor' && g.site.line), JSON.stringify(r.groups));
+    assert.match(out.text, /host: 5 blocks/);
+  });
+
+  test(`attach: ${app} process_ok x5 → nothing leaked`, () => {
+    const { out } = runApp(app, ['process_ok', '5']);
+    const [r] = out.reports;
+    assert.equal(r.summary.leaked_blocks, 0, JSON.stringify(r.summary));
+    assert.equal(r.summary.allocations, 10);
+    assert.equal(r.summary.frees, 10);
+  });
+}
+
+test('attach: a module without an allocator passes through untouched', () => {
+  const { stdout, out } = runApp('plain_app.mjs');
+  assert.match(stdout, /add: 5/);
+  assert.deepEqual(out.reports, []);
+  assert.equal(out.skipped.length, 1);
+  assert.match(out.skipped[0].reason, /no linear memory/);
+});
+
+test('attach() in-process: instantiate(Module), compile, the app import object is not modified; detach()', async () => {
+  const leak = attach();
+  try {
+    assert.equal(attach(), leak);
+    const bytes = readFileSync(`${root}fixtures/wasm/rust_lib.wasm`);
+    const module = await WebAssembly.compile(bytes);
+    assert.ok(module instanceof WebAssembly.Module);
+    assert.ok(WebAssembly.Module.imports(module).some((i) => i.module === 'wasmleak'));
+    const imports = {};
+    const instance = await WebAssembly.instantiate(module, imports);
+    assert.ok(instance instanceof WebAssembly.Instance);
+    assert.deepEqual(Object.keys(imports), []);
+    instance.exports._initialize?.();
+    const p = instance.exports.create_processor();
+    instance.exports.destroy_processor(p);
+    instance.exports.create_processor();
+    const [r] = leak.report();
+    assert.deepEqual(hostGroups(r), { blocks: 2, bytes: 276, kinds: ['host'] });
+  } finally {
+    leak.detach();
+  }
+  assert.equal(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(`${root}fixtures/wasm/rust_lib.wasm`)))
+    .some((i) => i.module === 'wasmleak'), false);
+});

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
-use wasmleak_instrument::{Instrumented, ModuleInfo, HOOK_MODULE};
+use wasmleak_instrument::{mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
     WasmBacktraceDetails,
@@ -193,7 +193,9 @@ impl Capturer<'_> {
             memory.len() as u64,
         );
         let (contents, regions, values) = if self.with_memory {
-            Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots)
+            let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
+            mask_link_time_words(self.info, &mut regions);
+            (contents, regions, values)
         } else {
             Default::default()
         };

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 pub use allocator::{role_of, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
-pub use roots::roots;
+pub use roots::{mask_link_time_words, roots};
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 
 /// Import module name of the hooks, and prefix of the exports the rewrite adds.

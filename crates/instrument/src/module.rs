@@ -60,6 +60,8 @@ pub struct DataSegment {
     pub offset: Option<u64>,
     pub len: u64,
     pub name: Option<String>,
+    /// The bytes the segment writes at instantiation.
+    pub init: Vec<u8>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -177,7 +179,7 @@ impl ModuleInfo {
                             }
                             _ => None,
                         };
-                        m.data.push(DataSegment { offset, len: d.data.len() as u64, name: None });
+                        m.data.push(DataSegment { offset, len: d.data.len() as u64, name: None, init: d.data.to_vec() });
                     }
                 }
                 Payload::CodeSectionStart { range, .. } => m.code_range = Some(range),

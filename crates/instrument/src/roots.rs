@@ -78,3 +78,51 @@ pub fn roots(
     }
     r
 }
+
+/// Zero the words of captured root regions that still hold what a data segment put there at instantiation.
+/// Those bytes were fixed at link time, before any block existed, so they cannot be a pointer the program
+/// stored — but a constant table can contain values that happen to fall inside a heap block (a stripped module
+/// has no `.rodata` name to exclude it by).
+pub fn mask_link_time_words(info: &ModuleInfo, regions: &mut [wasmleak_heap::SnapRegion]) {
+    for r in regions.iter_mut() {
+        let r_end = r.start + r.bytes.len() as u64;
+        for seg in &info.data {
+            let Some(off) = seg.offset else { continue };
+            let (lo, hi) = (off.max(r.start), (off + seg.len).min(r_end));
+            // Aligned words fully inside both the region and the segment.
+            let mut a = (lo + 3) & !3;
+            while a + 4 <= hi {
+                let ri = (a - r.start) as usize;
+                let si = (a - off) as usize;
+                if r.bytes[ri..ri + 4] == seg.init[si..si + 4] {
+                    r.bytes[ri..ri + 4].fill(0);
+                }
+                a += 4;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module::DataSegment;
+    use wasmleak_heap::SnapRegion;
+
+    #[test]
+    fn words_still_holding_their_initial_value_are_masked() {
+        let mut info = ModuleInfo::default();
+        let init: Vec<u8> = (1..=16).collect();
+        info.data.push(DataSegment { offset: Some(0x100), len: 16, name: None, init: init.clone() });
+        // The region starts mid-segment and runs past it; the program overwrote the word at 0x108.
+        let mut bytes = init[4..].to_vec();
+        bytes[4..8].copy_from_slice(&0x2000u32.to_le_bytes());
+        bytes.extend_from_slice(&[9, 9, 9, 9]);
+        let mut regions = vec![SnapRegion { name: "static data".into(), start: 0x104, bytes }];
+        mask_link_time_words(&info, &mut regions);
+        let mut want = vec![0u8; 16];
+        want[4..8].copy_from_slice(&0x2000u32.to_le_bytes());
+        want[12..16].copy_from_slice(&[9, 9, 9, 9]); // past the segment: untouched
+        assert_eq!(regions[0].bytes, want);
+    }
+}

@@ -232,7 +232,8 @@ pub fn report(
     }
     let blocks = model.live_sorted();
     let roots = roots(info, ins, &rec.globals, &rec.host_values, model.lowest_block, mem.len() as u64);
-    let (contents, regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
+    let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
+    wasmleak_instrument::mask_link_time_words(info, &mut regions);
     let state = HeapState {
         iteration: rec.iteration,
         blocks,

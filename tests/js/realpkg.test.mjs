@@ -1,0 +1,98 @@
+// Real packages written by others (issue 4, item 7): brotli-wasm 3.0.1 (Rust, wasm-bindgen 0.2.80, `--target
+// nodejs` glue that reads its .wasm with fs; stripped: no name section, no DWARF, so its dlmalloc is found by
+// code shape). Each app runs under `node --import register.mjs`, with N and 2N iterations: Node has no
+// snapshots yet, so "per iteration" is the difference between the two reports.
+//
+// One `new DecompressStream()` is 2 allocations, 6792 B: the wasm-bindgen box (2472 B, the pointer
+// `decompressstream_new` returns) and a 4320 B block that box points to. Neither ever has an in-wasm root, so
+// both are kind `host` (the only pointer is the one JS was handed), not `lost`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const register = new URL('../../js/src/register.mjs', import.meta.url).href;
+
+/** Run an app under `node --import register.mjs`; returns { stdout, out: {reports, text, skipped} }. */
+function runApp(app, args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmleak-realpkg-'));
+  try {
+    const file = join(dir, 'report.json');
+    const stdout = execFileSync(process.execPath, ['--import', register, `${root}tests/js/apps/${app}`, ...args], {
+      env: { ...process.env, WASMLEAK_REPORT_FILE: file },
+      encoding: 'utf8',
+    });
+    return { stdout, out: JSON.parse(readFileSync(file, 'utf8')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const PER_OBJECT = { blocks: 2, bytes: 2472 + 4320 };
+const sum = (groups, kind) => groups.filter((g) => g.kind === kind)
+  .reduce((a, g) => ({ blocks: a.blocks + g.blocks, bytes: a.bytes + g.bytes }), { blocks: 0, bytes: 0 });
+
+/** The one report of a run of `app` with `n` iterations. */
+function report(app, n) {
+  const { stdout, out } = runApp(app, [String(n)]);
+  assert.match(stdout, new RegExp(`x${n}: done`));
+  assert.deepEqual(out.skipped, []);
+  assert.equal(out.reports.length, 1, JSON.stringify(out));
+  return out.reports[0];
+}
+
+const leak = {};
+const runLeak = (n) => (leak[n] ??= report('brotli_leak.mjs', n));
+
+test('brotli-wasm 3.0.1: DecompressStream without .free() — every block the objects allocated is still live, in host groups rooted at decompressstream_new', () => {
+  for (const n of [10, 20]) {
+    const r = runLeak(n);
+    assert.equal(r.summary.allocations, PER_OBJECT.blocks * n, JSON.stringify(r.summary));
+    assert.equal(r.summary.frees, 0);
+    assert.equal(r.summary.invalid_frees, 0);
+    assert.equal(r.summary.lost_blocks, 0);
+    // everything allocated is still live: leaked (host) + reachable = n objects
+    assert.equal(r.summary.leaked_bytes + r.summary.reachable_bytes, PER_OBJECT.bytes * n, JSON.stringify(r.summary));
+    assert.equal(r.summary.leaked_blocks + r.summary.reachable_blocks, PER_OBJECT.blocks * n);
+    const host = r.groups.filter((g) => g.kind === 'host');
+    assert.ok(host.length > 0);
+    // the creating export: in the root (`returned by decompressstream_new (call K)`) and at the top of the stack
+    for (const g of host) {
+      assert.match(g.root, /^returned by decompressstream_new \(call \d+\)/, g.root);
+      assert.equal(g.stack.at(-1).function, 'decompressstream_new', JSON.stringify(g.stack));
+      assert.match(g.hint, /\.free\(\)/);
+    }
+    assert.equal(r.summary.host_bytes, sum(r.groups, 'host').bytes);
+  }
+  // Live bytes per iteration, from N=10 to N=20: exactly 10 objects more.
+  const live = (r) => r.summary.leaked_bytes + r.summary.reachable_bytes;
+  assert.equal(live(runLeak(20)) - live(runLeak(10)), PER_OBJECT.bytes * 10);
+});
+
+// The module is stripped, so its read-only data has no `.rodata` segment name. brotli's 127 KB u16 dictionary
+// table at 0x12b040 holds pairs that read as u32 heap addresses (0x1c0011 at 0x12b678, 0x1d0095 at 0x12ca98)
+// once the heap grows past them: words still holding their link-time value are not roots, so none of the
+// abandoned objects may show as `reachable`.
+test('brotli-wasm 3.0.1: host-held bytes grow by exactly 10 × 6792 B between N=10 and N=20, nothing reachable', () => {
+  const [a, b] = [runLeak(10), runLeak(20)];
+  assert.equal(a.summary.reachable_blocks, 0);
+  assert.equal(b.summary.reachable_blocks, 0);
+  assert.deepEqual(sum(a.groups, 'host'), { blocks: 20, bytes: PER_OBJECT.bytes * 10 });
+  assert.equal(sum(b.groups, 'host').bytes - sum(a.groups, 'host').bytes, PER_OBJECT.bytes * 10);
+});
+
+for (const n of [10, 20]) {
+  test(`brotli-wasm 3.0.1: DecompressStream with .free() x${n} → nothing leaked, nothing growing`, () => {
+    const r = report('brotli_ok.mjs', n);
+    assert.equal(r.summary.leaked_blocks, 0, JSON.stringify(r.summary));
+    assert.equal(r.summary.invalid_frees, 0);
+    assert.equal(r.summary.allocations, PER_OBJECT.blocks * n);
+    assert.equal(r.summary.frees, PER_OBJECT.blocks * n);
+    // one-time allocations of the runtime may stay, as `reachable` only
+    assert.ok(r.groups.every((g) => g.kind === 'reachable'), JSON.stringify(r.groups));
+  });
+}

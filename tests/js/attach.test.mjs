@@ -2,31 +2,14 @@
 // loads and tracks every instance. Each app runs in its own `node --import register.mjs` process (the
 // patches are process-wide), with the report written to a file.
 import { test } from 'node:test';
+import { runApp } from './apps/run.mjs';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { attach } from '../../js/src/index.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const register = new URL('../../js/src/register.mjs', import.meta.url).href;
 
-/** Run an app under `node --import register.mjs`; returns { stdout, out: {reports, text, skipped} }. */
-function runApp(app, args = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'wasmleak-attach-'));
-  try {
-    const file = join(dir, 'report.json');
-    const stdout = execFileSync(process.execPath, ['--import', register, `${root}tests/js/apps/${app}`, ...args], {
-      env: { ...process.env, WASMLEAK_REPORT_FILE: file },
-      encoding: 'utf8',
-    });
-    return { stdout, out: JSON.parse(readFileSync(file, 'utf8')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function hostGroups(report) {
   const host = report.groups.filter((g) => g.kind === 'host');

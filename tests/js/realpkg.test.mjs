@@ -7,30 +7,10 @@
 // `decompressstream_new` returns) and a 4320 B block that box points to. Neither ever has an in-wasm root, so
 // both are kind `host` (the only pointer is the one JS was handed), not `lost`.
 import { test } from 'node:test';
+import { runApp } from './apps/run.mjs';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const register = new URL('../../js/src/register.mjs', import.meta.url).href;
 
-/** Run an app under `node --import register.mjs`; returns { stdout, out: {reports, text, skipped} }. */
-function runApp(app, args = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'wasmleak-realpkg-'));
-  try {
-    const file = join(dir, 'report.json');
-    const stdout = execFileSync(process.execPath, ['--import', register, `${root}tests/js/apps/${app}`, ...args], {
-      env: { ...process.env, WASMLEAK_REPORT_FILE: file },
-      encoding: 'utf8',
-    });
-    return { stdout, out: JSON.parse(readFileSync(file, 'utf8')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const PER_OBJECT = { blocks: 2, bytes: 2472 + 4320 };
 const sum = (groups, kind) => groups.filter((g) => g.kind === kind)

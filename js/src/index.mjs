@@ -12,6 +12,8 @@
 // Index and offset are in the instrumented module; the Rust side maps them back through the rewrite's CodeMap.
 // JS frames are not kept yet (first slice of issue 4).
 
+import { watchInstance } from './glue.mjs';
+
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3;
 const NO_STACK = 0xffffffff;
 
@@ -320,6 +322,7 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
     tracker.attach(instance);
     const rec = { name: m.name, tracker, instance, hostValues: new Map(), calls: new Map() };
     wrapExports(instance, rec);
+    watchInstance(instance, (value, label) => rec.hostValues.set(value >>> 0, label));
     instances.push(rec);
     return instance;
   }

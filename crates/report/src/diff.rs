@@ -51,6 +51,11 @@ pub enum GroupBy {
 }
 
 impl DiffRow {
+    /// Whether anything happened at this site between the snapshots.
+    pub fn changed(&self) -> bool {
+        self.delta_blocks != 0 || self.delta_bytes != 0 || self.new_blocks != 0 || self.freed_blocks != 0
+    }
+
     /// Whether `pred` holds for the row's site, type, or any frame's function or file.
     pub fn matches(&self, pred: impl Fn(&str) -> bool) -> bool {
         pred(&self.site)
@@ -193,5 +198,55 @@ pub fn diff_by(before: &Snapshot, after: &Snapshot, filter: Option<&str>, sort: 
         }
     };
     out.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.site.cmp(&b.site)));
+    out
+}
+
+/// The comparison as `wasmleak diff --format json` prints it.
+pub fn diff_json(before: &Snapshot, after: &Snapshot, rows: &[DiffRow]) -> serde_json::Value {
+    let side = |s: &Snapshot| {
+        serde_json::json!({"snapshot": s.index, "iteration": s.iteration, "blocks": s.blocks.len(), "bytes": s.live_bytes()})
+    };
+    serde_json::json!({ "module": after.module, "before": side(before), "after": side(after), "rows": rows })
+}
+
+/// The comparison as a table: a headline (live bytes before → after), then one line per row.
+pub fn diff_text(before: &Snapshot, after: &Snapshot, rows: &[DiffRow], by: GroupBy) -> String {
+    use std::fmt::Write;
+    let (a, b) = (before, after);
+    let mut out = String::new();
+    let iters = b.iteration.saturating_sub(a.iteration);
+    let _ = writeln!(
+        out,
+        "snapshot {} (iteration {}, {} blocks, {} B) → snapshot {} (iteration {}, {} blocks, {} B): {:+} B over {iters} iterations",
+        a.index,
+        a.iteration,
+        a.blocks.len(),
+        a.live_bytes(),
+        b.index,
+        b.iteration,
+        b.blocks.len(),
+        b.live_bytes(),
+        b.live_bytes() as i64 - a.live_bytes() as i64,
+    );
+    let what = match by {
+        GroupBy::Site => "site",
+        GroupBy::Type => "type (or site)",
+    };
+    let _ = writeln!(out, "{:>10} {:>10} {:>8} {:>8} {:>10} {:>10}  {what}", "Δ bytes", "Δ blocks", "new", "freed", "before", "after");
+    for r in rows {
+        let name = match (by, &r.ty) {
+            (GroupBy::Site, Some(t)) => format!("{t} from {}", r.site),
+            (GroupBy::Type, Some(_)) if r.stacks > 1 => format!("{} ({} sites)", r.site, r.stacks),
+            _ => r.site.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>+10} {:>+10} {:>8} {:>8} {:>10} {:>10}  {name}",
+            r.delta_bytes, r.delta_blocks, r.new_blocks, r.freed_blocks, r.before_bytes, r.after_bytes
+        );
+    }
+    if rows.is_empty() {
+        out.push_str("(no site changed)\n");
+    }
     out
 }

@@ -10,8 +10,8 @@ mod text;
 mod types;
 
 pub use build::{build, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
-pub use diff::{diff, diff_by, site_name, DiffRow, GroupBy, SortBy};
+pub use diff::{diff, diff_by, diff_json, diff_text, site_name, DiffRow, GroupBy, SortBy};
 pub use json::to_json;
-pub use snapshot::SnapshotTaker;
+pub use snapshot::{SnapshotTaker, HOST_FRAME};
 pub use text::{to_text, TextOptions};
 pub use types::{short_type, stack_types, type_of};

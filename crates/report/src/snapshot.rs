@@ -18,7 +18,13 @@ pub struct SnapshotTaker<'a> {
     raw: HashMap<RawFrame, Vec<SnapFrame>>,
     /// The module's statics (DWARF), read on first use.
     statics: Option<Vec<SnapStatic>>,
+    /// Frames of the host's own code (JavaScript), already symbolized: raw frames whose `func` is
+    /// [`HOST_FRAME`]` + i` stand for `host[i]`.
+    host: Vec<SnapFrame>,
 }
+
+/// Raw frames with `func >= HOST_FRAME` are host (JavaScript) frames; see [`SnapshotTaker::with_host_frames`].
+pub const HOST_FRAME: u32 = 0xC000_0000;
 
 struct Tables {
     frames: Vec<SnapFrame>,
@@ -29,11 +35,21 @@ struct Tables {
 
 impl<'a> SnapshotTaker<'a> {
     pub fn new(sym: &'a Symbolizer) -> Self {
-        SnapshotTaker { sym, raw: HashMap::new(), statics: None }
+        SnapshotTaker { sym, raw: HashMap::new(), statics: None, host: Vec::new() }
+    }
+
+    /// Host frames the stacks may contain (JS frames between and around the wasm ones).
+    pub fn with_host_frames(mut self, frames: Vec<SnapFrame>) -> Self {
+        self.host = frames;
+        self
     }
 
     fn symbolize(&mut self, raw: RawFrame) -> &[SnapFrame] {
         let sym = self.sym;
+        if raw.func >= HOST_FRAME {
+            let i = (raw.func - HOST_FRAME) as usize;
+            return self.host.get(i..=i).unwrap_or(&[]);
+        }
         self.raw.entry(raw).or_insert_with(|| {
             let offset = (raw.offset != u32::MAX).then_some(raw.offset);
             sym.symbolize(raw.func, offset)

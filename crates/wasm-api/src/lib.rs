@@ -1,34 +1,67 @@
 //! The instrumenter and the leak analysis for JavaScript hosts (Node, browsers): this crate compiles to
 //! `wasm32-unknown-unknown` (`cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm`) and
 //! `js/src/index.mjs` loads it. The JS side only records hook events and stacks; every decision — where the
-//! allocator is, how the module is rewritten, what is a root, what leaked — is the Rust code the CLI runs.
+//! allocator is, how the module is rewritten, what is a root, what leaked, what grew — is the Rust code the
+//! CLI runs.
 //!
-//! The ABI is plain C, no wasm-bindgen:
+//! The ABI is plain C, no wasm-bindgen. Every call that produces something returns a handle (never 0) whose
+//! outputs are read with `wl_out_ptr(handle, i)` / `wl_out_len(handle, i)`; `wl_release(handle)` drops it.
 //! - `wl_alloc(len) -> ptr`, `wl_free(ptr, len)`: buffers in this module's memory for inputs.
-//! - `wl_instrument(ptr, len) -> handle`: parse, find the allocator, rewrite. Output 0 is the instrumented
+//! - `wl_instrument(ptr, len) -> module`: parse, find the allocator, rewrite. Output 0 is the instrumented
 //!   module (empty on error), output 1 the metadata JSON (or `{"error": "..."}`).
-//! - `wl_report(handle, json_ptr, json_len, events_ptr, events_len, mem_ptr, mem_len) -> status` (0 ok):
-//!   `events` are little-endian u32 quintuples `[kind, a, b, c, stack]` (kind 1 alloc(ptr=a, size=b),
-//!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c); stack indexes the JSON's `stacks`, `u32::MAX` none);
-//!   `mem` is the final linear memory image. Output 2 is the JSON report of DESIGN.md §4 (or `{"error"}`).
-//! - `wl_out_ptr(handle, i)`, `wl_out_len(handle, i)`: read an output; `wl_release(handle)` drops it all.
-//!
-//! The handle keeps the original module and the instrumentation (its `CodeMap`) alive between calls.
+//! - `wl_session(module) -> session`: the heap of one instance of that module.
+//! - `wl_record(session, json, events) -> status` (0 ok; else output 0 is `{"error"}`): appends the stacks
+//!   and JS frames captured since the last call (`{"stacks": [[[func, offset] | [4294967295, js_frame]]],
+//!   "js_frames": [{"function", "file", "line", "column"}]}`, numbered on from the previous calls) and applies
+//!   the events: little-endian u32 quintuples `[kind, a, b, c, stack]` (kind 1 alloc(ptr=a, size=b),
+//!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c); `stack` numbers the stacks, `u32::MAX` none).
+//! - `wl_snapshot(session, json, mem) -> status`: `json` is [`State`], `mem` the linear memory image.
+//!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
+//!   session keeps the snapshot's live set for the growth verdict.
+//! - `wl_report(session, json, mem) -> status`: `json` is [`State`] plus `exit` and `notes`; output 0 is the
+//!   JSON report of DESIGN.md §4 for the heap now, with growth over the session's snapshots.
+//! - `wl_diff(a, a_len, b, b_len, opts, opts_len) -> handle`: two `.wlsnap` files compared like `wasmleak
+//!   diff`; output 0 is the JSON (`{module, before, after, rows}` or `{"error"}`), output 1 the text.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, Snapshot, StackId};
+use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument, roots, Instrumented, ModuleInfo, Overrides};
-use wasmleak_report::{build, to_json, SnapshotTaker};
+use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, GroupBy, SnapshotTaker, SortBy, HOST_FRAME};
 use wasmleak_symbolize::{NameSource, Symbolizer};
 
+/// An instrumented module: what reports need to map frames back and find the roots.
+pub struct Module {
+    pub original: Vec<u8>,
+    pub info: ModuleInfo,
+    pub ins: Instrumented,
+    pub sym: Symbolizer,
+}
+
+/// One instance's heap, fed by `wl_record`.
+pub struct Session {
+    module: Rc<Module>,
+    model: HeapModel,
+    /// JS stack number → the model's stack.
+    stacks: Vec<StackId>,
+    js_frames: Vec<SnapFrame>,
+    /// The snapshots taken so far, without their memory bytes (growth needs only the live sets).
+    snaps: Vec<Snapshot>,
+}
+
+enum Object {
+    Module(Rc<Module>),
+    Session(Box<Session>),
+    Plain,
+}
+
 struct Entry {
-    original: Vec<u8>,
-    state: Option<(ModuleInfo, Instrumented)>,
-    outputs: [Vec<u8>; 3],
+    object: Object,
+    outputs: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -37,6 +70,20 @@ thread_local! {
 
 fn error_json(msg: impl std::fmt::Display) -> Vec<u8> {
     json!({ "error": msg.to_string() }).to_string().into_bytes()
+}
+
+fn new_handle(object: Object, outputs: Vec<Vec<u8>>) -> u32 {
+    HANDLES.with(|h| {
+        let mut h = h.borrow_mut();
+        h.push(Some(Entry { object, outputs }));
+        h.len() as u32
+    })
+}
+
+fn with_entry<R: Default>(handle: u32, f: impl FnOnce(&mut Entry) -> R) -> R {
+    HANDLES.with(|h| {
+        h.borrow_mut().get_mut((handle as usize).wrapping_sub(1)).and_then(|s| s.as_mut()).map(f).unwrap_or_default()
+    })
 }
 
 /// A buffer of `len` bytes in this module's memory (for inputs the JS side writes).
@@ -59,50 +106,6 @@ unsafe fn input<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } }
 }
 
-/// Instrument the module at `ptr..ptr+len`; returns a handle (never 0).
-///
-/// # Safety
-/// `ptr..ptr+len` must be readable memory of this module (a `wl_alloc` buffer).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wl_instrument(ptr: *const u8, len: usize) -> u32 {
-    let original = unsafe { input(ptr, len) }.to_vec();
-    let (state, outputs) = match instrument_module(&original) {
-        Ok((info, mut ins, meta)) => {
-            // The rewritten bytes live on as output 0 only; the report needs the map, globals and statics.
-            let bytes = std::mem::take(&mut ins.bytes);
-            (Some((info, ins)), [bytes, meta, Vec::new()])
-        }
-        Err(e) => (None, [Vec::new(), error_json(e), Vec::new()]),
-    };
-    HANDLES.with(|h| {
-        let mut h = h.borrow_mut();
-        h.push(Some(Entry { original, state, outputs }));
-        h.len() as u32
-    })
-}
-
-/// Parse, find the allocator (names, DWARF, code shape) and rewrite, exactly as `wasmleak check` does.
-pub fn instrument_module(bytes: &[u8]) -> Result<(ModuleInfo, Instrumented, Vec<u8>), String> {
-    let info = ModuleInfo::parse(bytes).map_err(|e| e.to_string())?;
-    let sym = Symbolizer::new(bytes).map_err(|e| format!("reading names: {e}"))?;
-    let dwarf: HashMap<u32, String> = sym
-        .function_names()
-        .into_iter()
-        .filter(|n| n.source == NameSource::Dwarf)
-        .map(|n| (n.index, n.raw))
-        .collect();
-    let eps = find_allocator(bytes, &info, &dwarf, &Overrides::default()).map_err(|e| e.to_string())?;
-    let ins = instrument(bytes, &info, &eps).map_err(|e| format!("instrumenting: {e}"))?;
-    let meta = json!({
-        "entry_points": ins.entry_points.iter().map(|e| json!({
-            "func": e.func, "name": e.name, "role": e.role.to_string(), "evidence": e.evidence.to_string(),
-        })).collect::<Vec<_>>(),
-        "exported_globals": ins.exported_globals.iter().map(|(i, n)| json!([i, n])).collect::<Vec<_>>(),
-        "memory_export": ins.memory_export,
-    });
-    Ok((info, ins, meta.to_string().into_bytes()))
-}
-
 #[unsafe(no_mangle)]
 pub extern "C" fn wl_out_ptr(handle: u32, i: u32) -> *const u8 {
     with_entry(handle, |e| e.outputs.get(i as usize).map_or(std::ptr::null(), |o| o.as_ptr()))
@@ -122,26 +125,199 @@ pub extern "C" fn wl_release(handle: u32) {
     })
 }
 
-fn with_entry<R: Default>(handle: u32, f: impl FnOnce(&mut Entry) -> R) -> R {
-    HANDLES.with(|h| {
-        h.borrow_mut().get_mut((handle as usize).wrapping_sub(1)).and_then(|s| s.as_mut()).map(f).unwrap_or_default()
+/// Instrument the module at `ptr..ptr+len`; returns a handle (never 0).
+///
+/// # Safety
+/// `ptr..ptr+len` must be readable memory of this module (a `wl_alloc` buffer).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_instrument(ptr: *const u8, len: usize) -> u32 {
+    let original = unsafe { input(ptr, len) }.to_vec();
+    match instrument_module(original) {
+        Ok((mut module, meta)) => {
+            // The rewritten bytes live on as output 0 only; reports need the map, globals and statics.
+            let bytes = std::mem::take(&mut module.ins.bytes);
+            new_handle(Object::Module(Rc::new(module)), vec![bytes, meta])
+        }
+        Err(e) => new_handle(Object::Plain, vec![Vec::new(), error_json(e)]),
+    }
+}
+
+/// Parse, find the allocator (names, DWARF, code shape) and rewrite, exactly as `wasmleak check` does.
+pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String> {
+    let info = ModuleInfo::parse(&original).map_err(|e| e.to_string())?;
+    let sym = Symbolizer::new(&original).map_err(|e| format!("reading names: {e}"))?;
+    let dwarf: HashMap<u32, String> = sym
+        .function_names()
+        .into_iter()
+        .filter(|n| n.source == NameSource::Dwarf)
+        .map(|n| (n.index, n.raw))
+        .collect();
+    let eps = find_allocator(&original, &info, &dwarf, &Overrides::default()).map_err(|e| e.to_string())?;
+    let ins = instrument(&original, &info, &eps).map_err(|e| format!("instrumenting: {e}"))?;
+    let meta = json!({
+        "entry_points": ins.entry_points.iter().map(|e| json!({
+            "func": e.func, "name": e.name, "role": e.role.to_string(), "evidence": e.evidence.to_string(),
+        })).collect::<Vec<_>>(),
+        "exported_globals": ins.exported_globals.iter().map(|(i, n)| json!([i, n])).collect::<Vec<_>>(),
+        "memory_export": ins.memory_export,
+    });
+    Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))
+}
+
+/// A new session for an instance of `module` (a `wl_instrument` handle); 0 when it is not one.
+#[unsafe(no_mangle)]
+pub extern "C" fn wl_session(module: u32) -> u32 {
+    let Some(module) = with_entry(module, |e| match &e.object {
+        Object::Module(m) => Some(m.clone()),
+        _ => None,
+    }) else {
+        return 0;
+    };
+    new_handle(Object::Session(Box::new(Session::new(module))), vec![Vec::new(), Vec::new()])
+}
+
+/// Run `f` on a session; its `Ok` outputs (or the error as output 0) replace the handle's outputs.
+fn on_session(handle: u32, f: impl FnOnce(&mut Session) -> Result<Vec<Vec<u8>>, String>) -> u32 {
+    with_entry(handle, |e| {
+        let result = match &mut e.object {
+            Object::Session(s) => f(s),
+            _ => Err("not a session handle".to_string()),
+        };
+        Some(match result {
+            Ok(outputs) => {
+                e.outputs = outputs;
+                0
+            }
+            Err(msg) => {
+                e.outputs = vec![error_json(msg)];
+                1
+            }
+        })
+    })
+    .unwrap_or(1) // released or never issued
+}
+
+/// # Safety
+/// Every `ptr..ptr+len` pair must be readable memory of this module.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_record(session: u32, json_ptr: *const u8, json_len: usize, ev_ptr: *const u8, ev_len: usize) -> u32 {
+    let (json, events) = unsafe { (input(json_ptr, json_len), input(ev_ptr, ev_len)) };
+    on_session(session, |s| {
+        let rec: Recorded = serde_json::from_slice(json).map_err(|e| format!("bad recording: {e}"))?;
+        s.record(&rec, events)?;
+        Ok(Vec::new())
     })
 }
 
-/// What the JS side recorded besides the events and the memory image.
+/// # Safety
+/// Every `ptr..ptr+len` pair must be readable memory of this module.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_snapshot(session: u32, json_ptr: *const u8, json_len: usize, mem_ptr: *const u8, mem_len: usize) -> u32 {
+    let (json, mem) = unsafe { (input(json_ptr, json_len), input(mem_ptr, mem_len)) };
+    on_session(session, |s| {
+        let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
+        let snap = s.snapshot(&state, mem);
+        let summary = json!({
+            "index": snap.index, "iteration": snap.iteration, "blocks": snap.blocks.len(), "bytes": snap.live_bytes(),
+            "allocations": snap.allocations, "frees": snap.frees,
+        });
+        let bytes = snap.to_bytes();
+        s.keep(snap);
+        Ok(vec![bytes, summary.to_string().into_bytes()])
+    })
+}
+
+/// # Safety
+/// Every `ptr..ptr+len` pair must be readable memory of this module.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_report(session: u32, json_ptr: *const u8, json_len: usize, mem_ptr: *const u8, mem_len: usize) -> u32 {
+    let (json, mem) = unsafe { (input(json_ptr, json_len), input(mem_ptr, mem_len)) };
+    on_session(session, |s| {
+        let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
+        Ok(vec![s.report(&state, mem).into_bytes()])
+    })
+}
+
+/// Options of `wl_diff`, as `wasmleak diff` takes them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DiffOpts {
+    /// `site` (default) or `type`.
+    by: Option<String>,
+    filter: Option<String>,
+    /// `delta-bytes` (default), `delta-count`, `new`, `freed`, `size`.
+    sort: Option<String>,
+    /// Keep rows that did not change.
+    all: bool,
+}
+
+/// # Safety
+/// Every `ptr..ptr+len` pair must be readable memory of this module.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_diff(a_ptr: *const u8, a_len: usize, b_ptr: *const u8, b_len: usize, opts_ptr: *const u8, opts_len: usize) -> u32 {
+    let (a, b, opts) = unsafe { (input(a_ptr, a_len), input(b_ptr, b_len), input(opts_ptr, opts_len)) };
+    match diff(a, b, opts) {
+        Ok((json, text)) => new_handle(Object::Plain, vec![json.into_bytes(), text.into_bytes()]),
+        Err(e) => new_handle(Object::Plain, vec![error_json(e), Vec::new()]),
+    }
+}
+
+fn diff(a: &[u8], b: &[u8], opts: &[u8]) -> Result<(String, String), String> {
+    let a = Snapshot::from_bytes(a).map_err(|e| format!("the first snapshot: {e}"))?;
+    let b = Snapshot::from_bytes(b).map_err(|e| format!("the second snapshot: {e}"))?;
+    let opts: DiffOpts = if opts.is_empty() {
+        DiffOpts::default()
+    } else {
+        serde_json::from_slice(opts).map_err(|e| format!("bad diff options: {e}"))?
+    };
+    let by = match opts.by.as_deref() {
+        None | Some("site") => GroupBy::Site,
+        Some("type") => GroupBy::Type,
+        Some(o) => return Err(format!("by: {o:?} is not `site` or `type`")),
+    };
+    let sort = match opts.sort.as_deref() {
+        None | Some("delta-bytes") => SortBy::DeltaBytes,
+        Some("delta-count") => SortBy::DeltaBlocks,
+        Some("new") => SortBy::New,
+        Some("freed") => SortBy::Freed,
+        Some("size") => SortBy::Size,
+        Some(o) => return Err(format!("sort: {o:?} is not one of delta-bytes, delta-count, new, freed, size")),
+    };
+    let rows: Vec<_> = diff_by(&a, &b, opts.filter.as_deref(), sort, by).into_iter().filter(|r| opts.all || r.changed()).collect();
+    Ok((diff_json(&a, &b, &rows).to_string(), diff_text(&a, &b, &rows, by)))
+}
+
+/// Stacks and JS frames captured since the previous `wl_record`.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Recorded {
+    /// Innermost first, as captured in the *instrumented* module: `[func_index, module_offset]`, or
+    /// `[u32::MAX, i]` for `js_frames[i]` (numbered on across calls).
+    pub stacks: Vec<Vec<[u32; 2]>>,
+    pub js_frames: Vec<JsFrame>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct JsFrame {
+    pub function: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+/// The instance as the host sees it when a snapshot or the report is taken.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct State {
     /// Module name in the report.
     pub module: String,
-    /// Stacks as captured in the *instrumented* module: `[func_index, module_offset]`, innermost first.
-    pub stacks: Vec<Vec<[u32; 2]>>,
     /// `[global index, value]` of the exported globals (`exported_globals` of the metadata).
     pub globals: Vec<(u32, i64)>,
     /// `[name, value]`: pointers the host holds.
     pub host_values: Vec<(String, u64)>,
-    /// Completed iterations (1 for a command that returned).
-    pub iteration: u64,
+    /// Completed iterations of the repeated action (snapshots: their number by default).
+    pub iteration: Option<u64>,
     pub exit: RecordedExit,
     pub notes: Vec<String>,
 }
@@ -160,111 +336,109 @@ impl Default for RecordedExit {
     }
 }
 
-/// Produce the report; 0 when output 2 is a report, 1 when it is `{"error"}`.
-///
-/// # Safety
-/// Every `ptr..ptr+len` pair must be readable memory of this module.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wl_report(
-    handle: u32,
-    json_ptr: *const u8,
-    json_len: usize,
-    events_ptr: *const u8,
-    events_len: usize,
-    mem_ptr: *const u8,
-    mem_len: usize,
-) -> u32 {
-    let (json, events, mem) = unsafe { (input(json_ptr, json_len), input(events_ptr, events_len), input(mem_ptr, mem_len)) };
-    with_entry(handle, |e| {
-        let out = match &e.state {
-            None => Err("the module was not instrumented".to_string()),
-            Some((info, ins)) => serde_json::from_slice::<Recorded>(json)
-                .map_err(|err| format!("bad recording: {err}"))
-                .and_then(|rec| report(&e.original, info, ins, &rec, events, mem)),
-        };
-        let (status, bytes) = match out {
-            Ok(r) => (0, r.into_bytes()),
-            Err(msg) => (1, error_json(msg)),
-        };
-        e.outputs[2] = bytes;
-        status
-    })
-}
+const JS_FRAME: u32 = u32::MAX;
 
-/// Replay the events into a heap model and report exactly as `wasmleak check` does (crates/cli/src/check.rs).
-pub fn report(
-    original: &[u8],
-    info: &ModuleInfo,
-    ins: &Instrumented,
-    rec: &Recorded,
-    events: &[u8],
-    mem: &[u8],
-) -> Result<String, String> {
-    let sym = Symbolizer::new(original).map_err(|e| format!("reading names: {e}"))?;
-    let mut model = HeapModel::new();
-    // Map the instrumented frames back to the original module, as the wasmtime host does when capturing.
-    let mut frames = Vec::new();
-    let ids: Vec<StackId> = rec
-        .stacks
-        .iter()
-        .map(|s| {
+impl Session {
+    pub fn new(module: Rc<Module>) -> Session {
+        Session { module, model: HeapModel::new(), stacks: Vec::new(), js_frames: Vec::new(), snaps: Vec::new() }
+    }
+
+    /// Apply what the host recorded since the last call.
+    pub fn record(&mut self, rec: &Recorded, events: &[u8]) -> Result<(), String> {
+        if !events.len().is_multiple_of(20) {
+            return Err(format!("the event buffer has {} bytes, not a multiple of 20", events.len()));
+        }
+        self.js_frames.extend(rec.js_frames.iter().map(|f| SnapFrame {
+            function: f.function.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            column: f.column,
+            inlined: false,
+        }));
+        // Map the instrumented frames back to the original module, as the wasmtime host does when capturing.
+        let map = &self.module.ins.map;
+        let mut frames = Vec::new();
+        for s in &rec.stacks {
             frames.clear();
             for &[func, offset] in s {
-                let Some(func) = ins.map.original_func(func) else { continue };
-                let offset = ins.map.original_offset(offset).unwrap_or(u32::MAX);
+                if func == JS_FRAME {
+                    if (offset as usize) < self.js_frames.len() {
+                        frames.push(RawFrame { func: HOST_FRAME + offset, offset: u32::MAX });
+                    }
+                    continue;
+                }
+                let Some(func) = map.original_func(func) else { continue };
+                let offset = map.original_offset(offset).unwrap_or(u32::MAX);
                 frames.push(RawFrame { func, offset });
             }
-            model.stacks.intern(&frames)
-        })
-        .collect();
-    if !events.len().is_multiple_of(20) {
-        return Err(format!("the event buffer has {} bytes, not a multiple of 20", events.len()));
-    }
-    for ev in events.chunks_exact(20) {
-        let w = |i: usize| u32::from_le_bytes(ev[i * 4..i * 4 + 4].try_into().unwrap());
-        let stack = ids.get(w(4) as usize).copied().unwrap_or(StackId::NONE);
-        match w(0) {
-            1 => model.alloc(w(1) as u64, w(2) as u64, stack),
-            2 => model.free(w(1) as u64, stack),
-            3 => model.realloc(w(1) as u64, w(2) as u64, w(3) as u64, stack),
-            k => return Err(format!("unknown event kind {k}")),
+            self.stacks.push(self.model.stacks.intern(&frames));
         }
+        for ev in events.chunks_exact(20) {
+            let w = |i: usize| u32::from_le_bytes(ev[i * 4..i * 4 + 4].try_into().unwrap());
+            let stack = self.stacks.get(w(4) as usize).copied().unwrap_or(StackId::NONE);
+            match w(0) {
+                1 => self.model.alloc(w(1) as u64, w(2) as u64, stack),
+                2 => self.model.free(w(1) as u64, stack),
+                3 => self.model.realloc(w(1) as u64, w(2) as u64, w(3) as u64, stack),
+                k => return Err(format!("unknown event kind {k}")),
+            }
+        }
+        Ok(())
     }
-    let blocks = model.live_sorted();
-    let roots = roots(info, ins, &rec.globals, &rec.host_values, model.lowest_block, mem.len() as u64);
-    let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
-    wasmleak_instrument::mask_link_time_words(info, &mut regions);
-    let state = HeapState {
-        iteration: rec.iteration,
-        blocks,
-        allocations: model.allocations,
-        frees: model.frees,
-        invalid_frees: model.invalid_frees.clone(),
-        roots,
-        contents,
-        regions,
-        values,
-    };
-    let mut taker = SnapshotTaker::new(&sym);
-    let snaps = vec![taker.take(&rec.module, 1, &state, &model.stacks)];
-    let snap = &snaps[0];
-    let (image, roots, blocks) = snap.memory_image();
-    let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
-    let status = match rec.exit.status.as_str() {
-        "exited" => "exited",
-        "trap" => "trap",
-        "timeout" => "timeout",
-        "memory-limit" => "memory-limit",
-        _ => "returned",
-    };
-    let exit = wasmleak_report::Exit { status, code: rec.exit.code, message: rec.exit.message.clone() };
-    let mut notes = rec.notes.clone();
-    if !sym.has_dwarf() {
-        notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
+
+    /// The heap now, as snapshot number `snaps.len() + 1`.
+    pub fn snapshot(&self, state: &State, mem: &[u8]) -> Snapshot {
+        let m = &*self.module;
+        let model = &self.model;
+        let index = self.snaps.len() as u32 + 1;
+        let blocks = model.live_sorted();
+        let roots = roots(&m.info, &m.ins, &state.globals, &state.host_values, model.lowest_block, mem.len() as u64);
+        let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
+        wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);
+        let heap = HeapState {
+            iteration: state.iteration.unwrap_or(index as u64),
+            blocks,
+            allocations: model.allocations,
+            frees: model.frees,
+            invalid_frees: model.invalid_frees.clone(),
+            roots,
+            contents,
+            regions,
+            values,
+        };
+        let mut taker = SnapshotTaker::new(&m.sym).with_host_frames(self.js_frames.clone());
+        taker.take(&state.module, index, &heap, &model.stacks)
     }
-    let mut report = build(snap, &analysis, exit, notes);
-    report.apply_growth(&growth(&snaps));
-    Ok(to_json(&report))
+
+    /// Keep a snapshot's live set for the growth verdict.
+    pub fn keep(&mut self, mut snap: Snapshot) {
+        snap.contents = Vec::new();
+        snap.regions = Vec::new();
+        self.snaps.push(snap);
+    }
+
+    /// The JSON report (DESIGN.md §4) of the heap now, as `wasmleak check` builds it, with growth over the
+    /// snapshots taken so far.
+    pub fn report(&self, state: &State, mem: &[u8]) -> String {
+        let snap = self.snapshot(state, mem);
+        let (image, roots, blocks) = snap.memory_image();
+        let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
+        let status = match state.exit.status.as_str() {
+            "exited" => "exited",
+            "trap" => "trap",
+            "timeout" => "timeout",
+            "memory-limit" => "memory-limit",
+            _ => "returned",
+        };
+        let exit = wasmleak_report::Exit { status, code: state.exit.code, message: state.exit.message.clone() };
+        let mut notes = state.notes.clone();
+        if !self.module.sym.has_dwarf() {
+            notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
+        }
+        let mut report = build(&snap, &analysis, exit, notes);
+        report.apply_growth(&growth(&self.snaps));
+        to_json(&report)
+    }
 }
 
 #[cfg(test)]
@@ -284,32 +458,96 @@ mod tests {
         (h, serde_json::from_slice(meta).unwrap())
     }
 
+    fn out(h: u32, i: u32) -> Vec<u8> {
+        let (p, n) = (wl_out_ptr(h, i), wl_out_len(h, i));
+        if n == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, n) }.to_vec() }
+    }
+
+    fn out_json(h: u32, i: u32) -> serde_json::Value {
+        serde_json::from_slice(&out(h, i)).unwrap()
+    }
+
+    fn events(evs: &[[u32; 5]]) -> Vec<u8> {
+        evs.iter().flatten().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn record(s: u32, json: &[u8], ev: &[u8]) -> u32 {
+        unsafe { wl_record(s, json.as_ptr(), json.len(), ev.as_ptr(), ev.len()) }
+    }
+
+    fn snapshot(s: u32, json: &[u8], mem: &[u8]) -> u32 {
+        unsafe { wl_snapshot(s, json.as_ptr(), json.len(), mem.as_ptr(), mem.len()) }
+    }
+
+    fn report(s: u32, json: &[u8], mem: &[u8]) -> u32 {
+        unsafe { wl_report(s, json.as_ptr(), json.len(), mem.as_ptr(), mem.len()) }
+    }
+
     #[test]
     fn instrument_then_report_through_the_c_abi() {
         let (h, meta) = call_instrument(&fixture("c_patterns.wasm"));
         assert!(meta.get("error").is_none(), "{meta}");
         assert!(wl_out_len(h, 0) > 0);
         assert_eq!(meta["memory_export"], "wasmleak:memory");
-        // One malloc(24) whose pointer nothing holds (an all-zero memory): lost, with its (empty) stack.
-        let json = br#"{"module":"m.wasm","stacks":[[]],"iteration":1}"#;
-        let mut events = Vec::new();
-        for w in [1u32, 0x20000, 24, 0, 0] {
-            events.extend_from_slice(&w.to_le_bytes());
-        }
+        let s = wl_session(h);
+        assert_ne!(s, 0);
+        // One malloc(24) whose pointer nothing holds (an all-zero memory): lost, with a JS frame for a stack.
+        let json = br#"{"stacks":[[[4294967295,0]]],"js_frames":[{"function":"leakOnce","file":"/app/main.mjs","line":12,"column":3}]}"#;
+        assert_eq!(record(s, json, &events(&[[1, 0x20000, 24, 0, 0]])), 0);
         let mem = vec![0u8; 0x30000];
-        let status = unsafe {
-            wl_report(h, json.as_ptr(), json.len(), events.as_ptr(), events.len(), mem.as_ptr(), mem.len())
-        };
-        let out: serde_json::Value =
-            serde_json::from_slice(unsafe { std::slice::from_raw_parts(wl_out_ptr(h, 2), wl_out_len(h, 2)) }).unwrap();
-        assert_eq!(status, 0, "{out}");
-        assert_eq!(out["summary"]["lost_blocks"], 1, "{out}");
-        assert_eq!(out["summary"]["lost_bytes"], 24, "{out}");
+        let status = report(s, br#"{"module":"m.wasm"}"#, &mem);
+        let r = out_json(s, 0);
+        assert_eq!(status, 0, "{r}");
+        assert_eq!(r["summary"]["lost_blocks"], 1, "{r}");
+        assert_eq!(r["summary"]["lost_bytes"], 24, "{r}");
+        assert_eq!(r["groups"][0]["stack"][0]["function"], "leakOnce", "{r}");
+        assert_eq!(r["groups"][0]["stack"][0]["file"], "/app/main.mjs", "{r}");
+        assert_eq!(r["groups"][0]["stack"][0]["line"], 12, "{r}");
         // A malformed event buffer is an error, not a panic.
-        let status = unsafe { wl_report(h, json.as_ptr(), json.len(), events.as_ptr(), 7, mem.as_ptr(), mem.len()) };
-        assert_eq!(status, 1);
+        assert_eq!(record(s, b"{}", &[0; 7]), 1);
+        assert!(out_json(s, 0)["error"].as_str().unwrap().contains("multiple of 20"));
+        wl_release(s);
+        assert_eq!(record(s, b"{}", &[]), 1, "a released session");
         wl_release(h);
         assert_eq!(wl_out_len(h, 0), 0);
+        assert_eq!(wl_session(h), 0, "a released module");
+    }
+
+    /// Three snapshots, one more 16-byte block each time: the .wlsnap files are the CLI's format, the diff
+    /// names the new block, and the report says the site grows by 16 B per iteration.
+    #[test]
+    fn snapshots_diff_and_growth() {
+        let (h, _) = call_instrument(&fixture("c_patterns.wasm"));
+        let s = wl_session(h);
+        let mem = vec![0u8; 0x30000];
+        let json = br#"{"stacks":[[[4294967295,0]]],"js_frames":[{"function":"grow","file":"/app/main.mjs","line":7}]}"#;
+        assert_eq!(record(s, json, &[]), 0);
+        let mut files = Vec::new();
+        for k in 0..3u32 {
+            assert_eq!(record(s, b"{}", &events(&[[1, 0x20000 + 16 * k, 16, 0, 0]])), 0);
+            assert_eq!(snapshot(s, br#"{"module":"m.wasm"}"#, &mem), 0);
+            let summary = out_json(s, 1);
+            assert_eq!(summary["index"], k + 1);
+            assert_eq!(summary["iteration"], k + 1);
+            assert_eq!(summary["bytes"], 16 * (k + 1));
+            let snap = Snapshot::from_bytes(&out(s, 0)).unwrap();
+            assert_eq!(snap.blocks.len() as u32, k + 1);
+            files.push(out(s, 0));
+        }
+        let opts = br#"{"by":"site"}"#;
+        let d = unsafe { wl_diff(files[0].as_ptr(), files[0].len(), files[2].as_ptr(), files[2].len(), opts.as_ptr(), opts.len()) };
+        let j = out_json(d, 0);
+        assert_eq!(j["rows"][0]["delta_bytes"], 32, "{j}");
+        assert_eq!(j["rows"][0]["new_blocks"], 2, "{j}");
+        assert!(String::from_utf8(out(d, 1)).unwrap().contains("grow (/app/main.mjs:7)"));
+        wl_release(d);
+        let bad = unsafe { wl_diff(files[0].as_ptr(), 3, files[2].as_ptr(), files[2].len(), opts.as_ptr(), opts.len()) };
+        assert!(out_json(bad, 0)["error"].as_str().unwrap().contains("first snapshot"));
+        assert_eq!(report(s, br#"{"module":"m.wasm"}"#, &mem), 0);
+        let r = out_json(s, 0);
+        let g = &r["groups"][0];
+        assert_eq!(g["growing"], true, "{r}");
+        assert_eq!(g["blocks"], 3, "{r}");
     }
 
     #[test]

@@ -2,23 +2,26 @@
 // wasm32-unknown-unknown (crates/wasm-api, package wasmleak-wasm); this file only loads that module, records
 // the hook events of an instrumented module with their stacks, and hands them over. No analysis lives here.
 //
-// Stacks (V8 as in Node 20, V8 11.3): with `Error.prepareStackTrace = (_, callSites) => callSites` and
+// Stacks (V8 as in Node 20 and Chromium): with `Error.prepareStackTrace = (_, callSites) => callSites` and
 // `Error.captureStackTrace`, a *wasm* frame's structured call site gives, without parsing any string:
 //   getThis()          the WebAssembly.Instance the frame runs in (so frames of other modules can be dropped)
 //   getFunction()      the function index (a number; JS frames give a function or undefined)
-//   getPosition()      the byte offset of the call in the module (getColumnNumber() is that + 1,
-//                      getLineNumber() is 1, getFileName() is `wasm://wasm/<hash>`)
-//   getFunctionName()  the name-section name or null; toString() is `name (wasm://wasm/<hash>:wasm-function[IDX]:0xOFF)`
+//   getPosition()      the byte offset of the call in the module (getColumnNumber() is that + 1)
 // Index and offset are in the instrumented module; the Rust side maps them back through the rewrite's CodeMap.
-// JS frames are not kept yet (first slice of issue 4).
-
+// JS frames (file, line, column, function name) are kept too, except wasmleak's own.
+//
+// The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) concatenates the files of this directory:
+// keep static imports to sibling files on one line each, and no `import.meta`.
 import { watchInstance } from './glue.mjs';
+import { showOverlay } from './overlay.mjs';
 
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3;
 const NO_STACK = 0xffffffff;
+const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
+const FLUSH_EVENTS = 1 << 16; // events buffered before they are handed to the analysis
 
 let enginePromise = null;
-let engine = null; // the loaded Analysis, once known (attach() needs it synchronously)
+let engine = null; // the loaded Analysis, once known (synchronous entry points need it at once)
 
 // The engine's own entry points, captured before attach() patches them: the analysis module itself and every
 // module wasmleak compiles go through these, never through the patched ones.
@@ -31,24 +34,73 @@ const WA = {
   Instance: WebAssembly.Instance,
 };
 
-/** Where the wasm-compiled analysis is: $WASMLEAK_WASM, else the cargo target dir. */
-export function analysisPath() {
+const isNode = !!globalThis.process?.versions?.node;
+
+const asCallSites = (_, callSites) => callSites;
+
+/** Structured call sites of the caller, innermost first. */
+function callSites(limit) {
+  const prepare = Error.prepareStackTrace, oldLimit = Error.stackTraceLimit;
+  Error.prepareStackTrace = asCallSites;
+  Error.stackTraceLimit = limit;
+  const holder = {};
+  Error.captureStackTrace(holder, callSites);
+  const sites = holder.stack;
+  Error.prepareStackTrace = prepare;
+  Error.stackTraceLimit = oldLimit;
+  return Array.isArray(sites) ? sites : [];
+}
+
+// Frames of files in wasmleak's own directory (this file, glue.mjs, the browser bundle) are not the app's.
+const SELF_DIR = (() => {
+  const file = callSites(1)[0]?.getFileName?.() ?? '';
+  return file.slice(0, file.lastIndexOf('/') + 1) || null;
+})();
+
+/**
+ * When the code compiling a module is Node's own (undici's llhttp, behind fetch and Response), its file
+ * (`node:internal/...`); such modules are not the app's and are left alone.
+ */
+function runtimeCaller() {
+  for (const s of callSites(16)) {
+    const file = s.getFileName();
+    if (!file || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
+    return file.startsWith('node:') ? file : null;
+  }
+  return null;
+}
+
+/** Where the wasm-compiled analysis is in Node: $WASMLEAK_WASM, else the cargo target dir. */
+function analysisPath() {
   const env = globalThis.process?.env ?? {};
   if (env.WASMLEAK_WASM) return env.WASMLEAK_WASM;
   const target = env.CARGO_TARGET_DIR || '/var/tmp/wasmleak-target';
   return `${target}/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`;
 }
 
-/** Load the analysis module (once). `source`: bytes, a path (Node), or nothing for the default path. */
-export function loadAnalysis(source) {
+/** The analysis module's bytes from `source`: bytes, a Response (or its promise), a path (Node) or a URL. */
+async function analysisBytes(source) {
+  source = await source;
+  if (source && typeof source === 'object' && typeof source.arrayBuffer === 'function') {
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  if (source && typeof source !== 'string' && !(source instanceof URL)) return toBytes(source);
+  const where = source ? String(source) : null;
+  if (isNode && (!where || !/^(https?|data|blob):/.test(where))) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(where?.startsWith('file:') ? new URL(where) : (where || analysisPath()));
+  }
+  if (!where) throw new Error('wasmleak: pass the analysis module to attach({ analysis: url or bytes })');
+  const r = await fetch(where);
+  if (!r.ok) throw new Error(`wasmleak: loading the analysis from ${where}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Load the analysis module (once). `source`: bytes, a path (Node), a URL, or nothing for the default path. */
+function loadAnalysis(source) {
   if (!enginePromise || source) {
     enginePromise = (async () => {
-      let bytes = source;
-      if (!bytes || typeof bytes === 'string') {
-        const { readFile } = await import('node:fs/promises');
-        bytes = await readFile(bytes || analysisPath());
-      }
-      const { instance } = await WA.instantiate(bytes, {});
+      const { instance } = await WA.instantiate(await analysisBytes(source), {});
       engine = new Analysis(instance.exports);
       return engine;
     })();
@@ -57,20 +109,24 @@ export function loadAnalysis(source) {
 }
 
 /** Load the analysis module synchronously (Node: read the file; elsewhere pass the bytes). */
-export function loadAnalysisSync(source) {
+function loadAnalysisSync(source) {
   if (engine && !source) return engine;
   let bytes = source;
-  if (!bytes || typeof bytes === 'string') {
+  if (!bytes || typeof bytes === 'string' || bytes instanceof URL) {
     const fs = globalThis.process?.getBuiltinModule?.('node:fs');
-    if (!fs) throw new Error('wasmleak: cannot read the analysis module synchronously here; pass its bytes to attach({ analysis })');
+    if (!fs) throw new Error('wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously');
     bytes = fs.readFileSync(bytes || analysisPath());
   }
-  const instance = new WA.Instance(new WA.Module(bytes), {});
+  const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
   engine = new Analysis(instance.exports);
   enginePromise = Promise.resolve(engine);
   return engine;
 }
 
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** The loaded analysis module and the plumbing of its C ABI (crates/wasm-api/src/lib.rs). */
 class Analysis {
   constructor(x) { this.x = x; }
 
@@ -82,13 +138,28 @@ class Analysis {
     return [ptr, len];
   }
 
+  /** Call `wl_<name>(...handles, ...inputs)` with each input copied in (objects as JSON) and freed after. */
+  call(name, handles, inputs) {
+    const bufs = inputs.map((v) => this.put(v instanceof Uint8Array ? v : utf8.encode(JSON.stringify(v))));
+    try {
+      return this.x[`wl_${name}`](...handles, ...bufs.flat());
+    } finally {
+      for (const [p, l] of bufs) this.x.wl_free(p, l);
+    }
+  }
+
   out(handle, i) {
     const ptr = this.x.wl_out_ptr(handle, i), len = this.x.wl_out_len(handle, i);
     return new Uint8Array(this.x.memory.buffer, ptr, len).slice();
   }
 
   outJson(handle, i) {
-    return JSON.parse(new TextDecoder().decode(this.out(handle, i)));
+    return JSON.parse(fromUtf8.decode(this.out(handle, i)));
+  }
+
+  /** `call`, then output 0 as an Error when the status says so. */
+  check(name, handle, inputs) {
+    if (this.call(name, [handle], inputs) !== 0) throw new Error(`wasmleak: ${this.outJson(handle, 0).error}`);
   }
 }
 
@@ -96,12 +167,12 @@ class Analysis {
  * Instrument a module: find its allocator and rewrite it so every allocation and free calls the `wasmleak`
  * hook imports. Returns { bytes, meta: {entry_points, exported_globals, memory_export}, track(imports), release() }.
  */
-export async function instrument(bytes) {
+async function instrument(bytes) {
   return instrumentWith(await loadAnalysis(), bytes);
 }
 
 /** `instrument` with the analysis already loaded (`loadAnalysisSync`). */
-export function instrumentSync(bytes) {
+function instrumentSync(bytes) {
   return instrumentWith(loadAnalysisSync(), bytes);
 }
 
@@ -115,8 +186,7 @@ function instrumentWith(a, bytes) {
     a.x.wl_release(handle);
     throw new Error(`wasmleak: ${meta.error}`);
   }
-  const out = a.out(handle, 0);
-  return new Instrumented(a, handle, out, meta);
+  return new Instrumented(a, handle, a.out(handle, 0), meta);
 }
 
 /** BufferSource → Uint8Array (a view of the same bytes). */
@@ -148,20 +218,25 @@ class Instrumented {
 /**
  * Record the hook events of an instrumented module. `imports` (the object passed to instantiate) gets a
  * `wasmleak` namespace. Call `tracker.attach(instance)` once instantiated (frames of other instances are
- * then dropped), and `tracker.report(...)` at the end.
+ * then dropped); then `tracker.snapshot()` any time and `tracker.report()` at the end.
  */
-export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
+function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
   const t = new Tracker(instrumented, stacks, maxFrames);
   imports.wasmleak = {
     alloc: (ptr, size) => t.event(EV_ALLOC, ptr >>> 0, size >>> 0, 0),
-    free: (ptr) => t.event(EV_FREE, ptr >>> 0, 0, 0),
-    realloc: (old, ptr, size) => t.event(EV_REALLOC, old >>> 0, ptr >>> 0, size >>> 0),
+    free: (ptr) => {
+      ptr >>>= 0;
+      t.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
+      t.event(EV_FREE, ptr, 0, 0);
+    },
+    realloc: (old, ptr, size) => {
+      if (old !== ptr) t.hostValues.delete(old >>> 0);
+      t.event(EV_REALLOC, old >>> 0, ptr >>> 0, size >>> 0);
+    },
   };
   t.imports = imports;
   return t;
 }
-
-const asCallSites = (_, callSites) => callSites;
 
 class Tracker {
   constructor(instrumented, stacks, maxFrames) {
@@ -169,10 +244,16 @@ class Tracker {
     this.stacks = stacks;
     this.maxFrames = maxFrames;
     this.instance = null;
+    this.session = 0; // the analysis' heap of this instance, fed by flush()
     this.events = new Uint32Array(5 * 1024);
     this.n = 0; // words used
-    this.stackIds = new Map();
-    this.stackList = [];
+    this.stackIds = new Map(); // key → stack number
+    this.newStacks = []; // captured since the last flush
+    this.jsFrameIds = new Map();
+    this.newJsFrames = [];
+    this.snapshots = 0;
+    /** Numbers JS holds that may point into linear memory: value → what handed it over. */
+    this.hostValues = new Map();
   }
 
   attach(instance) {
@@ -180,11 +261,20 @@ class Tracker {
     return this;
   }
 
+  /** Record a number JS now holds (a pointer an export returned, a glue handle). */
+  hold(value, label) {
+    if (value > 0) this.hostValues.set(value >>> 0, label);
+  }
+
   event(kind, a, b, c) {
     if (this.n + 5 > this.events.length) {
-      const grown = new Uint32Array(this.events.length * 2);
-      grown.set(this.events);
-      this.events = grown;
+      if (this.n >= FLUSH_EVENTS * 5) {
+        this.flush();
+      } else {
+        const grown = new Uint32Array(this.events.length * 2);
+        grown.set(this.events);
+        this.events = grown;
+      }
     }
     const e = this.events, n = this.n;
     e[n] = kind; e[n + 1] = a; e[n + 2] = b; e[n + 3] = c;
@@ -192,42 +282,67 @@ class Tracker {
     this.n = n + 5;
   }
 
-  /** The wasm frames of the current call as [func_index, module_offset] pairs, interned. */
+  /** The current call's frames: wasm as [func_index, module_offset], JS as [JS_FRAME, i]; interned. */
   captureStack() {
-    const prepare = Error.prepareStackTrace, limit = Error.stackTraceLimit;
-    Error.prepareStackTrace = asCallSites;
-    Error.stackTraceLimit = this.maxFrames;
-    const holder = {};
-    Error.captureStackTrace(holder);
-    const sites = holder.stack;
-    Error.prepareStackTrace = prepare;
-    Error.stackTraceLimit = limit;
     const frames = [];
     let key = '';
-    for (const s of sites) {
+    for (const s of callSites(this.maxFrames)) {
       const inst = s.getThis();
-      if (!(inst instanceof WebAssembly.Instance)) continue; // a JS frame (the hook itself, the caller)
-      if (this.instance && inst !== this.instance) continue;
-      const func = s.getFunction(), pos = s.getPosition();
-      frames.push([func, pos]);
-      key += `${func}:${pos},`;
+      if (inst instanceof WebAssembly.Instance) {
+        if (this.instance && inst !== this.instance) continue; // another module's frame
+        const func = s.getFunction(), pos = s.getPosition();
+        frames.push([func, pos]);
+        key += `${func}:${pos},`;
+        continue;
+      }
+      const file = s.getFileName();
+      // wasmleak's own frames, natives, Node's internals
+      if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
+      const id = this.jsFrame(s, file);
+      frames.push([JS_FRAME, id]);
+      key += `j${id},`;
     }
     let id = this.stackIds.get(key);
     if (id === undefined) {
-      id = this.stackList.length;
-      this.stackList.push(frames);
+      id = this.stackIds.size;
+      this.newStacks.push(frames);
       this.stackIds.set(key, id);
     }
     return id;
   }
 
-  /**
-   * The JSON report (DESIGN.md §4), produced by the Rust analysis. `memory` (a WebAssembly.Memory or bytes)
-   * and `globals` ({exportName: value} or [[index, value]]) default to what `instance` (or the attached one)
-   * exports; `hostValues`: [[name, pointer]] the host holds (e.g. pointers returned by exports).
-   */
-  report({ instance = this.instance, memory, globals, hostValues = [], module = 'module.wasm', iteration = 1,
-           exit = { status: 'returned', message: 'returned' }, notes = [] } = {}) {
+  jsFrame(s, file) {
+    const line = s.getLineNumber(), column = s.getColumnNumber();
+    let fn = s.getFunctionName() || s.getMethodName() || '(anonymous)';
+    if (s.isConstructor()) fn = `new ${fn}`;
+    const key = `${fn}@${file}:${line}:${column}`;
+    let id = this.jsFrameIds.get(key);
+    if (id === undefined) {
+      id = this.jsFrameIds.size;
+      this.jsFrameIds.set(key, id);
+      this.newJsFrames.push({ function: fn, file: file.startsWith('file://') ? decodeURIComponent(file.slice(7)) : file, line, column });
+    }
+    return id;
+  }
+
+  /** Hand the buffered events, stacks and frames to the analysis. */
+  flush() {
+    const a = this.instrumented.analysis;
+    if (!this.session) {
+      this.session = a.x.wl_session(this.instrumented.handle);
+      if (!this.session) throw new Error('wasmleak: the instrumented module was released');
+    }
+    if (this.n === 0 && this.newStacks.length === 0) return;
+    const rec = { stacks: this.newStacks, js_frames: this.newJsFrames };
+    const events = new Uint8Array(this.events.buffer, 0, this.n * 4);
+    this.newStacks = [];
+    this.newJsFrames = [];
+    this.n = 0;
+    a.check('record', this.session, [rec, events]);
+  }
+
+  /** What the analysis needs besides the events: the memory image and the roots JS knows about. */
+  state({ instance = this.instance, memory, globals, hostValues, module = 'module.wasm', ...rest }) {
     const meta = this.instrumented.meta;
     if (!memory) memory = instance?.exports[meta.memory_export];
     const image = memory instanceof WebAssembly.Memory ? new Uint8Array(memory.buffer) : (memory ?? new Uint8Array());
@@ -241,21 +356,54 @@ class Tracker {
         if (typeof v === 'number') globalValues.push([idx, v >>> 0]);
       }
     }
-    const rec = {
-      module, iteration, exit, notes,
-      stacks: this.stackList,
-      globals: globalValues,
-      host_values: hostValues.map(([name, v]) => [String(name), v >>> 0]),
-    };
+    const held = hostValues ?? [...this.hostValues].map(([ptr, name]) => [name, ptr]);
+    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), ...rest }, image];
+  }
+
+  /**
+   * A snapshot of the heap now: { module, bytes (a `.wlsnap` file, as `wasmleak check --save` writes),
+   * summary: {index, iteration, blocks, bytes, allocations, frees} }. Options as `report()`, plus
+   * `iteration` (default: the snapshot's number).
+   */
+  snapshot(options = {}) {
+    this.flush();
     const a = this.instrumented.analysis;
-    const json = a.put(new TextEncoder().encode(JSON.stringify(rec)));
-    const events = a.put(new Uint8Array(this.events.buffer, 0, this.n * 4));
-    const mem = a.put(image);
-    const status = a.x.wl_report(this.instrumented.handle, ...json, ...events, ...mem);
-    for (const [p, l] of [json, events, mem]) a.x.wl_free(p, l);
-    const out = a.outJson(this.instrumented.handle, 2);
-    if (status !== 0) throw new Error(`wasmleak: ${out.error}`);
-    return out;
+    a.check('snapshot', this.session, this.state(options));
+    this.snapshots++;
+    return { module: options.module ?? 'module.wasm', bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+  }
+
+  /**
+   * The JSON report (DESIGN.md §4) for the heap now, with growth over the snapshots taken. `memory` (a
+   * WebAssembly.Memory or bytes) and `globals` ({exportName: value} or [[index, value]]) default to what
+   * `instance` (or the attached one) exports; `hostValues`: [[name, pointer]] the host holds (default: what
+   * `hold()` recorded).
+   */
+  report({ exit = { status: 'returned', message: 'returned' }, notes = [], ...options } = {}) {
+    this.flush();
+    const a = this.instrumented.analysis;
+    const [state, image] = this.state(options);
+    a.check('report', this.session, [{ ...state, exit, notes }, image]);
+    return a.outJson(this.session, 0);
+  }
+}
+
+/**
+ * Compare two snapshots of one instance (`.wlsnap` bytes, or what `tracker.snapshot()` returned) like
+ * `wasmleak diff`: { module, before, after, rows, text }. Options: by ('site' | 'type'), filter, sort
+ * ('delta-bytes' | 'delta-count' | 'new' | 'freed' | 'size'), all.
+ */
+function diffSnapshots(before, after, options = {}) {
+  const a = engine;
+  if (!a) throw new Error('wasmleak: the analysis is not loaded yet');
+  const bytes = (s) => toBytes(s?.bytes ?? s);
+  const h = a.call('diff', [], [bytes(before), bytes(after), options]);
+  try {
+    const json = a.outJson(h, 0);
+    if (json.error) throw new Error(`wasmleak: ${json.error}`);
+    return { ...json, text: fromUtf8.decode(a.out(h, 1)) };
+  } finally {
+    a.x.wl_release(h);
   }
 }
 
@@ -272,26 +420,45 @@ let attached = null;
  * listed in `leak.skipped`. Numbers returned by an instance's exported functions count as values the host
  * holds (pointers handed to JS, like `--invoke` in the CLI), so blocks only they keep are kind `host`.
  *
- * Returns { report(), text(), instances, skipped, detach() }. Calling attach() again returns the same object.
- * Options: `analysis` (the analysis module's bytes or path; default `analysisPath()`), `stacks` (default
- * true), `maxFrames`.
+ * Node loads the analysis synchronously; a browser cannot compile it synchronously (Chromium forbids it for
+ * modules over 4 KB on the main thread), so there the asynchronous entry points wait for `leak.ready` and a
+ * module compiled synchronously before that passes through untracked (listed in `skipped`).
+ *
+ * Returns { ready, instances, skipped, snapshot(), diff(a, b), report(), text(), detach() }. Calling attach()
+ * again returns the same object. Options: `analysis` (the analysis module's bytes, path (Node) or URL;
+ * default `$WASMLEAK_WASM` or the cargo target dir in Node), `stacks` (default true), `maxFrames`, `overlay`
+ * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`).
  */
-export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false } = {}) {
   if (attached) return attached;
-  loadAnalysisSync(analysis); // the synchronous constructors need it at once
+  let ready;
+  if (isNode && !(typeof analysis === 'string' && /^https?:/.test(analysis))) {
+    ready = Promise.resolve(loadAnalysisSync(analysis)); // the synchronous constructors need it at once
+  } else {
+    ready = loadAnalysis(analysis);
+  }
   const modules = new WeakMap(); // instrumented WebAssembly.Module → { ins, name }
-  const instances = []; // { name, tracker, instance, hostValues: Map<ptr, name> }
+  const instances = []; // { name, tracker, instance }
   const skipped = []; // { name, reason }
+  const snapshots = []; // what leak.snapshot() returned, in order
   let count = 0;
 
   const nameOf = (hint) => hint || `module-${++count}.wasm`;
 
   /** Instrument when possible; null when the module passes through untouched. */
-  function tryInstrument(bytes, name) {
+  function tryInstrument(bytes, name, internal) {
     let src;
     try { src = toBytes(bytes); } catch { return null; } // let the engine throw its own TypeError
+    if (internal) {
+      skipped.push({ name, reason: `loaded by ${internal} (the runtime's own module, not the app's)` });
+      return null;
+    }
+    if (!engine) {
+      skipped.push({ name, reason: 'compiled synchronously before the analysis module was loaded (await leak.ready first)' });
+      return null;
+    }
     try {
-      return instrumentSync(src.slice());
+      return instrumentWith(engine, src.slice());
     } catch (e) {
       skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, '') });
       return null;
@@ -299,14 +466,15 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
   }
 
   function compileSync(bytes, name) {
-    const ins = tryInstrument(bytes, name);
+    const ins = tryInstrument(bytes, name, runtimeCaller());
     const module = new WA.Module(ins ? ins.bytes : bytes);
     if (ins) modules.set(module, { ins, name });
     return module;
   }
 
-  async function compileAsync(bytes, name) {
-    const ins = tryInstrument(bytes, name);
+  async function compileAsync(bytes, name, internal = runtimeCaller()) {
+    await ready.catch(() => {});
+    const ins = tryInstrument(bytes, name, internal);
     const module = await WA.compile(ins ? ins.bytes : bytes);
     if (ins) modules.set(module, { ins, name });
     return module;
@@ -320,9 +488,9 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
     const tracker = m.ins.track(imp, { stacks, maxFrames });
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
-    const rec = { name: m.name, tracker, instance, hostValues: new Map(), calls: new Map() };
+    const rec = { name: m.name, tracker, instance, calls: new Map() };
     wrapExports(instance, rec);
-    watchInstance(instance, (value, label) => rec.hostValues.set(value >>> 0, label));
+    watchInstance(instance, (value, label) => tracker.hold(value, label));
     instances.push(rec);
     return instance;
   }
@@ -338,7 +506,7 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
         if (typeof r === 'number' && r > 0) {
           const call = (rec.calls.get(name) ?? 0) + 1;
           rec.calls.set(name, call);
-          rec.hostValues.set(r >>> 0, `returned by ${name} (call ${call})`);
+          rec.tracker.hold(r, `returned by ${name} (call ${call})`);
         }
         return r;
       };
@@ -377,12 +545,14 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
       return { module, instance: instantiateSync(module, imports) };
     },
     compileStreaming: async (source) => {
+      const internal = runtimeCaller();
       const r = await source;
-      return compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r));
+      return compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
     },
     instantiateStreaming: async (source, imports) => {
+      const internal = runtimeCaller();
       const r = await source;
-      const module = await compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r));
+      const module = await compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
       return { module, instance: instantiateSync(module, imports) };
     },
   };
@@ -393,14 +563,44 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
   }
 
   attached = {
+    ready: ready.then(() => attached),
     instances,
     skipped,
+    snapshots,
+    /**
+     * A snapshot of every tracked instance: { index, modules: [{ module, bytes (.wlsnap), summary }] }.
+     * Three or more give the report a growth verdict (sites that grew at every snapshot).
+     */
+    async snapshot({ iteration } = {}) {
+      await ready;
+      const index = snapshots.length + 1;
+      const snap = {
+        index,
+        modules: instances.map((r) => r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: iteration ?? index })),
+      };
+      snapshots.push(snap);
+      return snap;
+    },
+    /**
+     * Compare two snapshots (what `snapshot()` returned), module by module, like `wasmleak diff`:
+     * { modules: [{ module, before, after, rows }], text(), json() }.
+     */
+    diff(before, after, options = {}) {
+      const modules = [];
+      after.modules.forEach((b, i) => {
+        const a = before.modules[i];
+        if (!a || a.module !== b.module) return; // instantiated in between: nothing to compare with
+        modules.push(diffSnapshots(a, b, options));
+      });
+      return {
+        modules,
+        text: () => modules.map((m) => `${m.module}:\n${m.text}`).join('\n'),
+        json: () => modules.map(({ text, ...m }) => m),
+      };
+    },
     /** One JSON report (DESIGN.md §4) per tracked instance, in instantiation order. */
     report() {
-      return instances.map((r) => r.tracker.report({
-        module: r.name,
-        hostValues: [...r.hostValues].map(([ptr, name]) => [name, ptr]),
-      }));
+      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance }));
     },
     /** A short text form of `report()`. */
     text(reports = this.report()) {
@@ -414,6 +614,7 @@ export function attach({ analysis, stacks = true, maxFrames = 64 } = {}) {
       attached = null;
     },
   };
+  if (overlay) showOverlay(attached, { server });
   return attached;
 }
 
@@ -425,7 +626,7 @@ function frameText(f) {
 }
 
 /** One report as text: a line per group (allocation site, fix), then the summary. */
-export function textOf(report) {
+function textOf(report) {
   const lines = [`${report.module}:`];
   for (const g of report.groups) {
     if (g.kind === 'reachable' && !g.growing) continue;
@@ -433,6 +634,8 @@ export function textOf(report) {
     const site = top ? ` allocated at ${frameText(top)}` : '';
     const type = g.type ? ` — ${g.type}` : '';
     lines.push(`  ${g.kind}${g.growing ? ' (growing)' : ''}: ${g.blocks} blocks, ${fmtBytes(g.bytes)}${type}${site}`);
+    const js = g.stack?.find((f) => f.file && !/\.(rs|c|cc|cpp|h|hpp)$/.test(f.file) && !f.file.includes('node_modules'));
+    if (js && js !== top) lines.push(`    from ${frameText(js)}`);
     if (g.root) lines.push(`    held by: ${g.root}`);
     if (g.hint) lines.push(`    fix: ${g.hint}`);
   }
@@ -440,3 +643,8 @@ export function textOf(report) {
   lines.push(`  SUMMARY: leaked ${fmtBytes(s.leaked_bytes)} in ${s.leaked_blocks} blocks; reachable ${fmtBytes(s.reachable_bytes)} in ${s.reachable_blocks} blocks; ${s.invalid_frees} invalid frees; ${s.allocations} allocations, ${s.frees} frees`);
   return lines.join('\n') + '\n';
 }
+
+export {
+  attach, analysisPath, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, track, diffSnapshots as diff,
+  textOf,
+};

@@ -25,6 +25,9 @@ function cliReport(args) {
 
 const KINDS = ['leaked', 'lost', 'indirect', 'cycle', 'host', 'reachable'];
 
+/** The stack without the JS frames around the wasm ones (the CLI has none). */
+const wasmFrames = (stack) => stack.filter((f) => !/\.m?js$/.test(f.file ?? ''));
+
 /** What must agree: blocks/bytes per kind, event counts, and the groups by kind and allocating function. */
 function essence(report) {
   const summary = {};
@@ -36,10 +39,12 @@ function essence(report) {
   summary.frees = report.summary.frees;
   summary.invalid_frees = report.summary.invalid_frees;
   const groups = report.groups
-    .map((g) => `${g.kind} ${g.blocks}/${g.bytes} at ${g.stack.map((f) => f.function).join(' < ')}`)
+    .map((g) => `${g.kind} ${g.blocks}/${g.bytes} at ${wasmFrames(g.stack).map((f) => f.function).join(' < ')}`)
     .sort();
   return { summary, groups };
 }
+
+const START_LINE = readFileSync(new URL(import.meta.url), 'utf8').split('\n').findIndex((l) => l.endsWith('// START_LINE')) + 1;
 
 async function runWasi(name, args) {
   const original = readFileSync(fixture(name));
@@ -52,7 +57,7 @@ async function runWasi(name, args) {
     Object.assign(imports, wasi.getImportObject());
     const { instance } = await WebAssembly.instantiate(ins.bytes, imports);
     tracker.attach(instance);
-    const code = wasi.start(instance);
+    const code = wasi.start(instance); // START_LINE
     assert.equal(code, 0, `${name} ${args.join(' ')} exited with ${code}`);
     return tracker.report({ module: name });
   } finally {
@@ -84,7 +89,11 @@ for (const [name, args, kind] of [
     // Frames are symbolized with file:line from the original module's DWARF, not the instrumented offsets.
     const g = got.groups.find((g) => g.kind === kind);
     assert.ok(g.stack.some((f) => f.file && f.line), JSON.stringify(g.stack));
-    assert.deepEqual(g.stack, expected.groups.find((e) => e.kind === kind).stack);
+    assert.deepEqual(wasmFrames(g.stack), expected.groups.find((e) => e.kind === kind).stack);
+    // ... and the JS that started it: `runWasi` in this file, where it calls wasi.start.
+    const js = g.stack.filter((f) => f.file === fileURLToPath(import.meta.url));
+    assert.equal(js[0]?.function, 'runWasi', JSON.stringify(g.stack));
+    assert.equal(js[0].line, START_LINE);
   });
 }
 
@@ -99,7 +108,7 @@ test('rust_lib.wasm create_processor x5 via WebAssembly.instantiate: host-held b
   instance.exports._initialize?.();
   const hostValues = [];
   for (let i = 1; i <= N; i++) {
-    const p = instance.exports.create_processor();
+    const p = instance.exports.create_processor(); // CREATE_LINE
     if (p) hostValues.push([`returned by create_processor (call ${i})`, p]);
   }
   const got = tracker.report({ module: 'rust_lib.wasm', hostValues, iteration: N });
@@ -107,4 +116,10 @@ test('rust_lib.wasm create_processor x5 via WebAssembly.instantiate: host-held b
   assert.ok(got.summary.host_blocks > 0, JSON.stringify(got.summary));
   assert.ok(got.groups.every((g) => g.kind === 'host'), JSON.stringify(got.groups.map((g) => g.kind)));
   assert.deepEqual(essence(got), essence(expected));
+  // Each stack goes on from the export into the JS that called it: this test, at the create_processor() line.
+  const line = readFileSync(new URL(import.meta.url), 'utf8').split('\n').findIndex((l) => l.endsWith('// CREATE_LINE')) + 1;
+  for (const g of got.groups) {
+    const js = g.stack.find((f) => f.file === fileURLToPath(import.meta.url));
+    assert.equal(js?.line, line, JSON.stringify(g.stack));
+  }
 });

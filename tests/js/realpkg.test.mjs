@@ -9,8 +9,14 @@
 import { test } from 'node:test';
 import { runApp } from './apps/run.mjs';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 
+
+/** The line of brotli_leak.mjs that creates the objects. */
+const APP_LINE = readFileSync(new URL('apps/brotli_leak.mjs', import.meta.url), 'utf8').split('\n')
+  .findIndex((l) => l.includes('new brotli.DecompressStream()')) + 1;
 
 const PER_OBJECT = { blocks: 2, bytes: 2472 + 4320 };
 const sum = (groups, kind) => groups.filter((g) => g.kind === kind)
@@ -43,7 +49,12 @@ test('brotli-wasm 3.0.1: DecompressStream without .free() — every block the ob
     // the creating export: in the root (`returned by decompressstream_new (call K)`) and at the top of the stack
     for (const g of host) {
       assert.match(g.root, /^returned by decompressstream_new \(call \d+\)/, g.root);
-      assert.equal(g.stack.at(-1).function, 'decompressstream_new', JSON.stringify(g.stack));
+      // wasm frames, then the JS that called the export: the glue's constructor, then the app's line
+      const js = g.stack.findIndex((f) => f.file?.endsWith('.js') || f.file?.endsWith('.mjs'));
+      assert.equal(g.stack[js - 1].function, 'decompressstream_new', JSON.stringify(g.stack));
+      assert.equal(g.stack[js].function, 'new DecompressStream');
+      assert.match(g.stack[js].file, /node_modules\/brotli-wasm\/pkg\.node\/brotli_wasm\.js$/);
+      assert.deepEqual([g.stack[js + 1].file, g.stack[js + 1].line], [fileURLToPath(new URL('apps/brotli_leak.mjs', import.meta.url)), APP_LINE]);
       assert.match(g.hint, /\.free\(\)/);
     }
     assert.equal(r.summary.host_bytes, sum(r.groups, 'host').bytes);

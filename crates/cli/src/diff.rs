@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use wasmleak_report::{diff_by, DiffRow, GroupBy, SortBy};
+use wasmleak_report::{diff_by, diff_json, diff_text, DiffRow, GroupBy, SortBy};
 
 use crate::export::load_snapshot;
 
@@ -81,51 +81,11 @@ impl Opts {
         let rows: Vec<DiffRow> = diff_by(&a, &b, self.filter.as_deref(), sort, by)
             .into_iter()
             .filter(|r| re.as_ref().is_none_or(|re| r.matches(|t| re.is_match(t))))
-            .filter(|r| self.all || r.delta_blocks != 0 || r.delta_bytes != 0 || r.new_blocks != 0 || r.freed_blocks != 0)
+            .filter(|r| self.all || r.changed())
             .collect();
         match self.format {
-            Format::Json => {
-                let doc = serde_json::json!({
-                    "before": {"snapshot": a.index, "iteration": a.iteration, "blocks": a.blocks.len(), "bytes": a.live_bytes()},
-                    "after": {"snapshot": b.index, "iteration": b.iteration, "blocks": b.blocks.len(), "bytes": b.live_bytes()},
-                    "rows": rows,
-                });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
-            }
-            Format::Text => {
-                let iters = b.iteration.saturating_sub(a.iteration);
-                println!(
-                    "snapshot {} (iteration {}, {} blocks, {} B) → snapshot {} (iteration {}, {} blocks, {} B): {:+} B over {iters} iterations",
-                    a.index,
-                    a.iteration,
-                    a.blocks.len(),
-                    a.live_bytes(),
-                    b.index,
-                    b.iteration,
-                    b.blocks.len(),
-                    b.live_bytes(),
-                    b.live_bytes() as i64 - a.live_bytes() as i64,
-                );
-                let what = match self.by {
-                    By::Site => "site",
-                    By::Type => "type (or site)",
-                };
-                println!("{:>10} {:>10} {:>8} {:>8} {:>10} {:>10}  {what}", "Δ bytes", "Δ blocks", "new", "freed", "before", "after");
-                for r in &rows {
-                    let name = match (self.by, &r.ty) {
-                        (By::Site, Some(t)) => format!("{t} from {}", r.site),
-                        (By::Type, Some(_)) if r.stacks > 1 => format!("{} ({} sites)", r.site, r.stacks),
-                        _ => r.site.clone(),
-                    };
-                    println!(
-                        "{:>+10} {:>+10} {:>8} {:>8} {:>10} {:>10}  {name}",
-                        r.delta_bytes, r.delta_blocks, r.new_blocks, r.freed_blocks, r.before_bytes, r.after_bytes
-                    );
-                }
-                if rows.is_empty() {
-                    println!("(no site changed)");
-                }
-            }
+            Format::Json => println!("{}", serde_json::to_string_pretty(&diff_json(&a, &b, &rows))?),
+            Format::Text => print!("{}", diff_text(&a, &b, &rows, by)),
         }
         Ok(0)
     }

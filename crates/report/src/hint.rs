@@ -61,10 +61,12 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
 
 /// Allocations the language runtime makes once for itself (wasi-libc's argv copy in `__main_void`): a
 /// stack with no frame of the program's own.
+/// Frames outside `_start` (the JS that called it, in Node) do not count.
 pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
-    !stack.is_empty()
-        && stack.iter().all(|f| is_library_frame(&f.function, f.file.as_deref()))
-        && stack.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
+    let inside = &stack[..stack.iter().position(|f| f.function == "_start").unwrap_or(stack.len())];
+    !inside.is_empty()
+        && inside.iter().all(|f| is_library_frame(&f.function, f.file.as_deref()))
+        && inside.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
 }
 
 /// `Holder::Holder(int)` → `Holder`: the site is a C++ constructor.

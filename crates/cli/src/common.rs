@@ -179,3 +179,39 @@ pub fn write_file(path: &PathBuf, write: impl FnOnce(&mut dyn std::io::Write) ->
     let mut out = std::io::BufWriter::new(file);
     write(&mut out).and_then(|()| std::io::Write::flush(&mut out)).with_context(|| format!("writing {}", path.display()))
 }
+
+/// How to build the analysis compiled to wasm32 (the JS runtime's engine).
+pub const BUILD_WASM: &str = "cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm";
+
+/// The analysis compiled to wasm32: `$WASMLEAK_WASM`, else `$CARGO_TARGET_DIR` (default
+/// `/var/tmp/wasmleak-target`)`/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`.
+pub fn wasm_artifact() -> PathBuf {
+    if let Some(p) = std::env::var_os("WASMLEAK_WASM") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|t| !t.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/wasmleak-target"));
+    target.join("wasm32-unknown-unknown/release/wasmleak_wasm.wasm")
+}
+
+/// `wasm_artifact()`, or an error saying where it was looked for and how to build it.
+pub fn require_wasm_artifact() -> Result<PathBuf> {
+    let wasm = wasm_artifact();
+    if !wasm.is_file() {
+        bail!(
+            "the analysis module {} is missing: build it with `{BUILD_WASM}` (needs `rustup target add \
+             wasm32-unknown-unknown`), or set WASMLEAK_WASM to its path",
+            wasm.display()
+        );
+    }
+    wasm.canonicalize().with_context(|| format!("cannot resolve {}", wasm.display()))
+}
+
+/// The JS runtime: `$WASMLEAK_JS`, else the repo's `js/` this binary was built from.
+pub fn js_dir() -> PathBuf {
+    std::env::var_os("WASMLEAK_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../js"))
+}

@@ -9,6 +9,7 @@ mod inspect;
 mod instrument;
 mod node;
 mod run;
+mod serve;
 mod why;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,7 @@ enum Command {
     Diff(diff::Opts),
     Why(why::Opts),
     Node(node::Opts),
+    Serve(serve::Opts),
 }
 
 fn main() {
@@ -45,6 +47,7 @@ fn main() {
         Command::Diff(o) => o.run(),
         Command::Why(o) => o.run(),
         Command::Node(o) => o.run(),
+        Command::Serve(o) => o.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

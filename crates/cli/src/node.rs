@@ -6,7 +6,6 @@
 //! `--format json` the app's stdout goes to stderr).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
@@ -14,6 +13,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::check::Format;
+use crate::common::{js_dir, require_wasm_artifact};
 
 /// Run a Node.js script with wasmleak attached: every wasm module it loads is tracked, reported at exit.
 #[derive(Args)]
@@ -26,28 +26,6 @@ pub struct Opts {
     script: Vec<OsString>,
 }
 
-const BUILD_WASM: &str = "cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm";
-
-/// The JS runtime: `$WASMLEAK_JS`, else the repo's `js/` this binary was built from.
-fn js_dir() -> PathBuf {
-    std::env::var_os("WASMLEAK_JS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../js"))
-}
-
-/// The analysis compiled to wasm32: `$WASMLEAK_WASM`, else `$CARGO_TARGET_DIR` (default
-/// `/var/tmp/wasmleak-target`)`/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`.
-fn wasm_artifact() -> PathBuf {
-    if let Some(p) = std::env::var_os("WASMLEAK_WASM") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|t| !t.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/wasmleak-target"));
-    target.join("wasm32-unknown-unknown/release/wasmleak_wasm.wasm")
-}
-
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let register = js_dir().join("src/register.mjs");
@@ -57,16 +35,8 @@ impl Opts {
                 register.display()
             );
         }
-        let wasm = wasm_artifact();
-        if !wasm.is_file() {
-            bail!(
-                "the analysis module {} is missing: build it with `{BUILD_WASM}` (needs `rustup target add \
-                 wasm32-unknown-unknown`), or set WASMLEAK_WASM to its path",
-                wasm.display()
-            );
-        }
+        let wasm = require_wasm_artifact()?;
         let register = register.canonicalize().with_context(|| format!("cannot resolve {}", register.display()))?;
-        let wasm = wasm.canonicalize().with_context(|| format!("cannot resolve {}", wasm.display()))?;
         let report_file = std::env::temp_dir().join(format!(
             "wasmleak-node-{}-{}.json",
             std::process::id(),

@@ -1,0 +1,799 @@
+//! `wasmleak serve DIR`: a static web server on 127.0.0.1 that attaches the JS runtime to the app's pages.
+//!
+//! Every HTML page of DIR gets two classic scripts right after `<head>`: `/__wasmleak/runtime.js` (js/src
+//! bundled into one script, see [`bundle`]) and a call to `wasmleak.attach({ overlay: true, … })`. Classic
+//! scripts run before any of the app's scripts, classic or module, so `WebAssembly.*` is patched before the
+//! app loads its wasm; the runtime instruments each module as the page compiles it (with the instrumenter
+//! compiled to wasm32, `/__wasmleak/analysis.wasm`), so `.wasm` files are sent unchanged and modules embedded
+//! as base64 are covered too. The overlay (js/src/overlay.mjs) takes snapshots and posts them here:
+//!
+//! - `POST /__wasmleak/snapshots?module=NAME`: a `.wlsnap`, kept in memory (and in `--save DIR`)
+//! - `GET /__wasmleak/snapshots`: the list, as JSON
+//! - `GET /__wasmleak/report[?module=NAME]`: the HTML report of a module's snapshots (`export --format html`)
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+use wasmleak_export::html;
+use wasmleak_heap::Snapshot;
+
+use crate::common::{js_dir, require_wasm_artifact};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/js_sources.rs"));
+}
+
+/// Serve a web app on 127.0.0.1 with wasmleak attached to its pages: an overlay takes snapshots, compares
+/// them and links to the HTML report.
+#[derive(Args)]
+pub struct Opts {
+    /// The app: a directory of static files (index.html for directories)
+    dir: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed)
+    #[arg(long, default_value_t = 8642)]
+    port: u16,
+    /// Also write every snapshot the page posts to DIR as NAME.N.wlsnap (for `wasmleak diff`, `why`, `export`)
+    #[arg(long, value_name = "DIR")]
+    save: Option<PathBuf>,
+}
+
+/// The runtime's own URLs; the app's files never shadow them.
+const PREFIX: &str = "/__wasmleak/";
+const RUNTIME_URL: &str = "/__wasmleak/runtime.js";
+/// The largest request body accepted (a snapshot holds the bytes of every live block).
+const MAX_BODY: usize = 1 << 30;
+
+impl Opts {
+    pub fn run(self) -> Result<i32> {
+        if !self.dir.is_dir() {
+            bail!("{} is not a directory: `wasmleak serve` serves a directory of static files", self.dir.display());
+        }
+        let root = self.dir.canonicalize().with_context(|| format!("cannot resolve {}", self.dir.display()))?;
+        let analysis = require_wasm_artifact()?;
+        if let Some(save) = &self.save {
+            std::fs::create_dir_all(save).with_context(|| format!("cannot create {}", save.display()))?;
+        }
+        let listener = match TcpListener::bind(("127.0.0.1", self.port)) {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => bail!(
+                "port {} of 127.0.0.1 is in use: pick another with --port N, or --port 0 for any free port",
+                self.port
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cannot listen on 127.0.0.1:{}", self.port)),
+        };
+        let port = listener.local_addr()?.port();
+        let server = Arc::new(Server { root, analysis, save: self.save, snaps: Mutex::default() });
+        println!("wasmleak: serving {} at http://127.0.0.1:{port}/", self.dir.display());
+        std::io::stdout().flush()?;
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let server = Arc::clone(&server);
+            std::thread::spawn(move || server.connection(stream));
+        }
+        Ok(0)
+    }
+}
+
+struct Server {
+    /// DIR, canonical.
+    root: PathBuf,
+    /// The analysis compiled to wasm32, read at each request (a rebuild is picked up).
+    analysis: PathBuf,
+    save: Option<PathBuf>,
+    /// Posted snapshots by module name, in the order they arrived.
+    snaps: Mutex<BTreeMap<String, Vec<Snapshot>>>,
+}
+
+struct Request {
+    method: String,
+    /// Percent-decoded, without the query.
+    path: String,
+    query: HashMap<String, String>,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
+        Response { status, content_type, headers: Vec::new(), body: body.into() }
+    }
+    fn text(status: u16, body: impl Into<String>) -> Response {
+        let mut body = body.into();
+        body.push('\n');
+        Response::new(status, "text/plain; charset=utf-8", body)
+    }
+    fn json(status: u16, value: serde_json::Value) -> Response {
+        Response::new(status, "application/json", value.to_string())
+    }
+    fn html(status: u16, body: String) -> Response {
+        Response::new(status, "text/html; charset=utf-8", body)
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        _ => "Internal Server Error",
+    }
+}
+
+impl Server {
+    /// One request per connection (`Connection: close`): simple, and plenty for one developer's browser.
+    fn connection(&self, stream: TcpStream) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+        let mut reader = BufReader::new(&stream);
+        let (head_only, response) = match read_request(&mut reader) {
+            Ok(Some(req)) => (req.method == "HEAD", self.handle(&req)),
+            Ok(None) => return, // closed before sending anything
+            Err(resp) => (false, resp),
+        };
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+             X-Content-Type-Options: nosniff\r\nConnection: close\r\n",
+            response.status,
+            reason(response.status),
+            response.content_type,
+            response.body.len()
+        );
+        for (k, v) in &response.headers {
+            let _ = write!(head, "{k}: {v}\r\n");
+        }
+        head.push_str("\r\n");
+        let mut w = &stream;
+        let _ = w.write_all(head.as_bytes());
+        if !head_only {
+            let _ = w.write_all(&response.body);
+        }
+        let _ = w.flush();
+    }
+
+    fn handle(&self, req: &Request) -> Response {
+        // Only pages of this machine talk to it: a foreign Host is DNS rebinding, a foreign Origin another site.
+        if let Some(host) = req.headers.get("host")
+            && !is_local_host(host)
+        {
+            return Response::text(403, format!("wasmleak serve answers requests for 127.0.0.1 or localhost only, not {host}"));
+        }
+        if let Some(origin) = req.headers.get("origin")
+            && req.method != "GET"
+            && req.method != "HEAD"
+            && !origin.strip_prefix("http://").is_some_and(is_local_host)
+        {
+            return Response::text(403, format!("wasmleak serve accepts {} requests from its own pages only, not {origin}", req.method));
+        }
+        if let Some(route) = req.path.strip_prefix(PREFIX) {
+            return self.runtime_route(route, req);
+        }
+        if req.method != "GET" && req.method != "HEAD" {
+            return method_not_allowed(&req.method, "GET, HEAD");
+        }
+        self.static_file(&req.path)
+    }
+
+    fn runtime_route(&self, route: &str, req: &Request) -> Response {
+        let (allow, result) = match route {
+            "runtime.js" => ("GET, HEAD", (req.method != "POST").then(|| self.runtime_js())),
+            "analysis.wasm" => (
+                "GET, HEAD",
+                (req.method != "POST").then(|| match std::fs::read(&self.analysis) {
+                    Ok(b) => Response::new(200, "application/wasm", b),
+                    Err(e) => Response::text(500, format!("cannot read the analysis module {}: {e}", self.analysis.display())),
+                }),
+            ),
+            "snapshots" => ("GET, HEAD, POST", Some(if req.method == "POST" { self.post_snapshot(req) } else { self.list_snapshots() })),
+            "report" => ("GET, HEAD", (req.method != "POST").then(|| self.report(req.query.get("module")))),
+            _ => {
+                return Response::text(
+                    404,
+                    format!("{PREFIX}{route}: not a wasmleak URL (runtime.js, analysis.wasm, snapshots, report)"),
+                );
+            }
+        };
+        if !allow.split(", ").any(|m| m == req.method) {
+            return method_not_allowed(&req.method, allow);
+        }
+        result.expect("allowed methods have a response")
+    }
+
+    /// js/src bundled into one classic script: `$WASMLEAK_JS/src` when set (development), else the embedded copy.
+    fn runtime_js(&self) -> Response {
+        let from_disk = std::env::var_os("WASMLEAK_JS").map(|_| js_dir().join("src"));
+        let sources: Vec<(String, String)> = match &from_disk {
+            Some(dir) => match read_sources(dir) {
+                Ok(s) => s,
+                Err(e) => return Response::text(500, format!("{e:#}")),
+            },
+            None => embedded::JS_SOURCES.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect(),
+        };
+        let sources: Vec<(&str, &str)> = sources.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+        let entries: Vec<&str> = ["index.mjs", "overlay.mjs"]
+            .into_iter()
+            .filter(|e| sources.iter().any(|(n, _)| n == e))
+            .collect();
+        match bundle(&sources, &entries) {
+            Ok(js) => Response::new(200, "text/javascript; charset=utf-8", js),
+            Err(e) => Response::text(500, format!("cannot bundle the wasmleak runtime: {e:#}")),
+        }
+    }
+
+    fn post_snapshot(&self, req: &Request) -> Response {
+        let snap = match Snapshot::from_bytes(&req.body) {
+            Ok(s) => s,
+            Err(e) => {
+                return Response::text(400, format!("POST {PREFIX}snapshots takes a .wlsnap ({} bytes received): {e}", req.body.len()));
+            }
+        };
+        let module = match req.query.get("module") {
+            Some(m) if m.is_empty() || m.len() > 200 => {
+                return Response::text(400, "module=NAME: a name of 1 to 200 characters");
+            }
+            Some(m) => m.clone(),
+            None => snap.module.clone(),
+        };
+        let mut snaps = self.snaps.lock().unwrap();
+        let list = snaps.entry(module.clone()).or_default();
+        let n = list.len() + 1;
+        let mut file = None;
+        if let Some(dir) = &self.save {
+            let path = dir.join(format!("{}.{n}.wlsnap", file_stem(&module)));
+            if let Err(e) = std::fs::write(&path, &req.body) {
+                return Response::text(500, format!("cannot write {}: {e}", path.display()));
+            }
+            file = Some(path.display().to_string());
+        }
+        eprintln!(
+            "wasmleak: snapshot {n} of {module}: {} blocks, {} B live{}",
+            snap.blocks.len(),
+            snap.live_bytes(),
+            file.as_ref().map(|f| format!(", saved to {f}")).unwrap_or_default()
+        );
+        list.push(snap);
+        Response::json(201, json!({ "module": module, "n": n, "file": file }))
+    }
+
+    fn list_snapshots(&self) -> Response {
+        let snaps = self.snaps.lock().unwrap();
+        let mut out = Vec::new();
+        for (module, list) in snaps.iter() {
+            for (i, s) in list.iter().enumerate() {
+                out.push(json!({
+                    "module": module, "n": i + 1, "index": s.index, "iteration": s.iteration,
+                    "blocks": s.blocks.len(), "bytes": s.live_bytes(), "allocations": s.allocations, "frees": s.frees,
+                }));
+            }
+        }
+        Response::json(200, serde_json::Value::Array(out))
+    }
+
+    /// The HTML report of one module's snapshots; a picker when several modules have some and none is named.
+    fn report(&self, module: Option<&String>) -> Response {
+        let snaps = self.snaps.lock().unwrap();
+        let chosen = match module {
+            Some(m) => snaps.get_key_value(m.as_str()),
+            None if snaps.len() == 1 => snaps.iter().next(),
+            None => None,
+        };
+        if let Some((_, list)) = chosen {
+            let mut out = Vec::new();
+            return match html::write_series(list, &mut out) {
+                Ok(()) => Response::new(200, "text/html; charset=utf-8", out),
+                Err(e) => Response::text(500, format!("cannot render the report: {e}")),
+            };
+        }
+        let (status, title, text) = if snaps.is_empty() {
+            (200, "no snapshots yet", "No snapshot was taken yet: click <b>Take snapshot</b> in the page's wasmleak panel, \
+             repeat the action you suspect, take another snapshot, then reload this page.".to_string())
+        } else if let Some(m) = module {
+            (404, "no such module", format!("No snapshot of <code>{}</code>. Modules with snapshots:", esc(m)))
+        } else {
+            (200, "pick a module", "Snapshots were taken of several modules:".to_string())
+        };
+        let mut body = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wasmleak: {title}</title>\
+             <style>body{{font:15px system-ui,sans-serif;margin:2em;max-width:50em}}</style></head>\n\
+             <body><h1>wasmleak report</h1><p id=\"wasmleak-report-status\">{text}</p>\n<ul>\n"
+        );
+        for (name, list) in snaps.iter() {
+            let _ = writeln!(
+                body,
+                "<li><a href=\"/__wasmleak/report?module={}\">{}</a> ({} snapshot{})</li>",
+                percent_encode(name),
+                esc(name),
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            );
+        }
+        body.push_str("</ul></body></html>\n");
+        Response::html(status, body)
+    }
+
+    fn static_file(&self, url_path: &str) -> Response {
+        let mut path = self.root.clone();
+        for seg in url_path.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => return Response::text(403, format!("{url_path}: paths outside the served directory are refused")),
+                s if s.contains(['\\', '\0']) => return Response::text(400, format!("{url_path}: bad path")),
+                s => path.push(s),
+            }
+        }
+        if path.is_dir() {
+            if !url_path.ends_with('/') {
+                // So that the page's relative URLs resolve inside the directory.
+                let mut r = Response::text(301, format!("{url_path}/"));
+                r.headers.push(("Location", format!("{}/", percent_encode_path(url_path))));
+                return r;
+            }
+            path.push("index.html");
+        }
+        let Ok(real) = path.canonicalize() else {
+            if url_path == "/favicon.ico" {
+                return Response::new(204, "image/x-icon", Vec::new()); // browsers ask; no error in the console
+            }
+            return Response::text(404, format!("{url_path}: not found in {}", self.root.display()));
+        };
+        if !real.starts_with(&self.root) {
+            return Response::text(403, format!("{url_path}: paths outside the served directory are refused"));
+        }
+        let bytes = match std::fs::read(&real) {
+            Ok(b) => b,
+            Err(e) => return Response::text(404, format!("{url_path}: cannot read: {e}")),
+        };
+        let ty = content_type(&real);
+        if ty.starts_with("text/html") {
+            return Response::new(200, ty, inject(&bytes));
+        }
+        Response::new(200, ty, bytes)
+    }
+}
+
+fn method_not_allowed(method: &str, allow: &str) -> Response {
+    let mut r = Response::text(405, format!("{method} is not allowed here (allowed: {allow})"));
+    r.headers.push(("Allow", allow.to_string()));
+    r
+}
+
+/// `127.0.0.1[:port]` or `localhost[:port]`.
+fn is_local_host(host: &str) -> bool {
+    let name = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost")
+}
+
+/// Read one request: request line, headers, a `Content-Length` body. `Err` is the response to send.
+fn read_request(r: &mut impl BufRead) -> Result<Option<Request>, Response> {
+    let line = match read_line(r)? {
+        Some(l) if !l.is_empty() => l,
+        _ => return Ok(None),
+    };
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(Response::text(400, format!("bad request line: {line:?}")));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(Response::text(400, format!("{version}: only HTTP/1.x is spoken here")));
+    }
+    let mut headers = HashMap::new();
+    loop {
+        let Some(h) = read_line(r)? else { return Err(Response::text(400, "the request ended inside its headers")) };
+        if h.is_empty() {
+            break;
+        }
+        if headers.len() > 100 {
+            return Err(Response::text(431, "too many headers"));
+        }
+        let Some((k, v)) = h.split_once(':') else { return Err(Response::text(400, format!("bad header: {h:?}"))) };
+        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+    }
+    let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
+    if !raw_path.starts_with('/') {
+        return Err(Response::text(400, format!("{target}: only origin-form targets (/path) are served")));
+    }
+    let Some(path) = percent_decode(raw_path) else {
+        return Err(Response::text(400, format!("{raw_path}: bad percent-encoding")));
+    };
+    let query = raw_query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Some((percent_decode(&k.replace('+', " "))?, percent_decode(&v.replace('+', " "))?))
+        })
+        .collect();
+    let mut body = Vec::new();
+    if headers.get("transfer-encoding").is_some_and(|t| !t.eq_ignore_ascii_case("identity")) {
+        return Err(Response::text(411, "chunked bodies are not accepted: send a Content-Length"));
+    }
+    if let Some(len) = headers.get("content-length") {
+        let Ok(len) = len.parse::<usize>() else { return Err(Response::text(400, format!("bad Content-Length {len:?}"))) };
+        if len > MAX_BODY {
+            return Err(Response::text(413, format!("{len} bytes is more than the {MAX_BODY} accepted")));
+        }
+        body.resize(len, 0);
+        if r.read_exact(&mut body).is_err() {
+            return Err(Response::text(400, "the body is shorter than its Content-Length"));
+        }
+    }
+    Ok(Some(Request { method: method.to_string(), path, query, headers, body }))
+}
+
+/// One CRLF- (or LF-) terminated line of at most 16 KiB, without its terminator; None at end of stream.
+fn read_line(r: &mut impl BufRead) -> Result<Option<String>, Response> {
+    let mut buf = Vec::new();
+    let n = r.take(16 * 1024).read_until(b'\n', &mut buf).map_err(|_| Response::text(400, "cannot read the request"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') {
+        return Err(Response::text(431, "a request line or header is longer than 16 KiB"));
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    String::from_utf8(buf).map(Some).map_err(|_| Response::text(400, "the request head is not UTF-8"))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn percent_encode_path(s: &str) -> String {
+    s.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A module name as a file name: `dir/app.wasm` → `dir_app`.
+fn file_stem(module: &str) -> String {
+    let name = module.strip_suffix(".wasm").unwrap_or(module);
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
+
+fn content_type(path: &Path) -> &'static str {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        // instantiateStreaming / compileStreaming refuse any other type.
+        "wasm" => "application/wasm",
+        "js" | "mjs" | "cjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "ogg" => "audio/ogg",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// What goes into every page: the runtime, then attach() with the overlay. Classic scripts, so they run
+/// before the app's own (classic or module) scripts.
+const INJECTED: &str = concat!(
+    "<script src=\"/__wasmleak/runtime.js\"></script>",
+    "<script>wasmleak.attach({ analysis: '/__wasmleak/analysis.wasm', overlay: true, server: true });</script>"
+);
+
+/// Insert [`INJECTED`] right after `<head …>` (else after `<html …>`, else after the doctype, else at the
+/// start). A page that includes the runtime itself is left alone.
+pub fn inject(page: &[u8]) -> Vec<u8> {
+    if find(page, RUNTIME_URL.as_bytes(), 0).is_some() {
+        return page.to_vec();
+    }
+    let at = tag_end(page, b"<head").or_else(|| tag_end(page, b"<html")).or_else(|| tag_end(page, b"<!doctype")).unwrap_or(0);
+    let mut out = Vec::with_capacity(page.len() + INJECTED.len());
+    out.extend_from_slice(&page[..at]);
+    out.extend_from_slice(INJECTED.as_bytes());
+    out.extend_from_slice(&page[at..]);
+    out
+}
+
+/// The offset just after the first tag `<name…>` (case-insensitive; `<header>` is not `<head>`).
+fn tag_end(page: &[u8], name: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find(page, name, from) {
+        let after = i + name.len();
+        match page.get(after) {
+            Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/') => {
+                return page[after..].iter().position(|&b| b == b'>').map(|p| after + p + 1);
+            }
+            _ => from = after,
+        }
+    }
+    None
+}
+
+/// First case-insensitive occurrence of `needle` (ASCII) at or after `from`.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    (from..=hay.len().checked_sub(needle.len())?).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+fn read_sources(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {} (WASMLEAK_JS)", dir.display()))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "mjs") {
+            let src = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            out.push((p.file_name().unwrap().to_string_lossy().into_owned(), src));
+        }
+    }
+    Ok(out)
+}
+
+/// ES modules → one classic script. `sources`: (file name, source) of sibling modules; `entries`: the files
+/// whose exports make up `globalThis.wasmleak`. Each file needed (the entries and what they import, in
+/// dependency order) becomes a function scope returning its exports; a static import of a sibling
+/// (`import { a, b as c } from './x.mjs';`, at the start of a line, possibly over several lines) becomes
+/// `const { a, b: c } = modules['x.mjs'];`, and `export` is dropped from declarations (`export function f`,
+/// `export const x`, …) and from `export { a, b as c };` lists. Anything else (default exports, imports of
+/// packages, `import.meta`) is an error rather than a script that fails in the page.
+pub fn bundle(sources: &[(&str, &str)], entries: &[&str]) -> Result<String> {
+    // Depth-first, dependencies first.
+    fn visit(name: &str, sources: &[(&str, &str)], order: &mut Vec<(String, String)>, visiting: &mut Vec<String>) -> Result<()> {
+        if order.iter().any(|(n, _)| n == name) {
+            return Ok(());
+        }
+        if visiting.iter().any(|n| n == name) {
+            bail!("import cycle: {} → {name}", visiting.join(" → "));
+        }
+        let Some((_, src)) = sources.iter().find(|(n, _)| *n == name) else {
+            bail!("{name} is not among the runtime's sources")
+        };
+        visiting.push(name.to_string());
+        let module = transform(name, src)?;
+        for dep in &module.deps {
+            visit(dep, sources, order, visiting)?;
+        }
+        visiting.pop();
+        order.push((name.to_string(), module.body));
+        Ok(())
+    }
+    let mut order = Vec::new(); // (name, transformed body)
+    for e in entries {
+        visit(e, sources, &mut order, &mut Vec::new())?;
+    }
+    let files: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+    let mut out = format!(
+        "// wasmleak runtime for browsers: js/src ({}) bundled into one classic script by `wasmleak serve`.\n\
+         (() => {{\n'use strict';\nif (globalThis.wasmleak) return; // included twice\nconst modules = {{}};\n",
+        files.join(", ")
+    );
+    for (name, body) in &order {
+        let _ = write!(out, "\n// ---- {name}\nmodules[{name:?}] = (() => {{\n{body}}})();\n");
+    }
+    let merged: Vec<String> = entries.iter().map(|e| format!("...modules[{e:?}]")).collect();
+    let _ = write!(out, "\nglobalThis.wasmleak = Object.freeze({{ {} }});\n}})();\n", merged.join(", "));
+    Ok(out)
+}
+
+struct Transformed {
+    deps: Vec<String>,
+    body: String,
+}
+
+/// One module's body as a function body: imports of siblings destructured, `export` dropped, a return of
+/// the exports at the end.
+fn transform(name: &str, src: &str) -> Result<Transformed> {
+    let import_re = regex::Regex::new(r#"(?s)^import\s+(.*?)\s*from\s*['"]([^'"]+)['"]\s*;?\s*$"#).unwrap();
+    let decl_re = regex::Regex::new(r"^export\s+((?:async\s+)?function\s*\*?\s*|class\s+|const\s+|let\s+|var\s+)([A-Za-z_$][\w$]*)").unwrap();
+    let list_re = regex::Regex::new(r"(?s)^export\s*\{(.*)\}\s*;?\s*$").unwrap();
+    let mut code = src.lines().filter(|l| !l.trim_start().starts_with(['/', '*']));
+    if code.any(|l| l.contains("import.meta")) {
+        bail!("{name} uses import.meta, which a classic script cannot");
+    }
+    let mut deps = Vec::new();
+    let mut exports: Vec<(String, String)> = Vec::new(); // (exported name, local name)
+    let mut body = String::with_capacity(src.len() + 256);
+    let mut lines = src.lines().enumerate();
+    while let Some((i, line)) = lines.next() {
+        let at = || format!("{name}:{}", i + 1);
+        let is_import = line.starts_with("import ") || line.starts_with("import{");
+        let is_export_list = line.starts_with("export {") || line.starts_with("export{");
+        if is_import || is_export_list {
+            // Statements over several lines: gather until it is complete.
+            let mut stmt = line.to_string();
+            let complete = |s: &str| if is_import { import_re.is_match(s) } else { list_re.is_match(s) };
+            let mut count = 1;
+            while !complete(&stmt) {
+                let Some((_, next)) = lines.next() else { bail!("{}: unterminated statement", at()) };
+                stmt.push('\n');
+                stmt.push_str(next);
+                count += 1;
+            }
+            if is_import {
+                let c = import_re.captures(&stmt).unwrap();
+                let (what, from) = (c[1].trim(), &c[2]);
+                let Some(dep) = from.strip_prefix("./") else {
+                    bail!("{}: `import … from '{from}'` cannot run in a browser (only sibling files ./x.mjs are bundled)", at());
+                };
+                let binding = if let Some(list) = what.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    let names: Vec<String> = list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| match s.split_once(" as ") {
+                            Some((a, b)) => format!("{}: {}", a.trim(), b.trim()),
+                            None => s.to_string(),
+                        })
+                        .collect();
+                    format!("{{ {} }}", names.join(", "))
+                } else if let Some(ns) = what.strip_prefix("* as ") {
+                    ns.trim().to_string()
+                } else {
+                    bail!("{}: default imports are not supported by the runtime bundler: `{stmt}`", at());
+                };
+                let _ = write!(body, "const {binding} = modules[{dep:?}];");
+                deps.push(dep.to_string());
+            } else {
+                let c = list_re.captures(&stmt).unwrap();
+                for item in c[1].split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let (local, exported) = item.split_once(" as ").map_or((item, item), |(a, b)| (a.trim(), b.trim()));
+                    exports.push((exported.to_string(), local.to_string()));
+                }
+            }
+            body.push_str(&"\n".repeat(count)); // keep line numbers
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("export ") {
+            if rest.starts_with("default") || rest.starts_with('*') {
+                bail!("{}: `export {}` is not supported by the runtime bundler", at(), rest.split_whitespace().next().unwrap_or(""));
+            }
+            let Some(c) = decl_re.captures(line) else {
+                bail!("{}: cannot bundle `{line}` (export a function, class, or a const/let/var of one name)", at());
+            };
+            exports.push((c[2].to_string(), c[2].to_string()));
+            body.push_str(rest);
+            body.push('\n');
+            continue;
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    let ret: Vec<String> = exports.iter().map(|(e, l)| if e == l { e.clone() } else { format!("{e}: {l}") }).collect();
+    let _ = writeln!(body, "return {{ {} }};", ret.join(", "));
+    Ok(Transformed { deps, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_orders_dependencies_and_rewrites_imports_and_exports() {
+        let a = "import { b, c as d } from './b.mjs';\nimport * as ns from \"./c.mjs\";\n\nexport function f() { return b + d + ns.x; }\nconst hidden = 1;\nexport { hidden as visible };\n";
+        let b = "import {\n  x,\n} from './c.mjs';\nexport const b = x;\nexport async function c() {}\nexport class K {}\nconst hidden = 2;\n";
+        let c = "export let x = 1;\nexport function* gen() {}\n";
+        let js = bundle(&[("a.mjs", a), ("b.mjs", b), ("c.mjs", c), ("unused.mjs", "export default 1;")], &["a.mjs"]).unwrap();
+        let pos = |s: &str| js.find(s).unwrap_or_else(|| panic!("{s:?} not in:\n{js}"));
+        assert!(pos("modules[\"c.mjs\"] = ") < pos("modules[\"b.mjs\"] = "));
+        assert!(pos("modules[\"b.mjs\"] = ") < pos("modules[\"a.mjs\"] = "));
+        assert_eq!(js.matches("modules[\"c.mjs\"] = ").count(), 1, "each file once");
+        assert!(!js.contains("unused"));
+        pos("const { b, c: d } = modules[\"b.mjs\"];");
+        pos("const ns = modules[\"c.mjs\"];");
+        pos("const { x } = modules[\"c.mjs\"];");
+        pos("return { f, visible: hidden };");
+        pos("return { b, c, K };");
+        pos("return { x, gen };");
+        pos("function* gen() {}");
+        pos("async function c() {}");
+        pos("globalThis.wasmleak = Object.freeze({ ...modules[\"a.mjs\"] });");
+        assert!(!js.contains("export ") && !js.contains("import "), "{js}");
+        // Line numbers of a file are kept (the multi-line import became as many lines).
+        let head = "modules[\"b.mjs\"] = (() => {\n";
+        let b_body = &js[pos(head) + head.len()..];
+        assert!(b_body.starts_with("const { x } = modules[\"c.mjs\"];\n\n\nconst b = x;"), "{b_body}");
+    }
+
+    #[test]
+    fn bundle_refuses_what_a_classic_script_cannot_do() {
+        let err = |src: &str| bundle(&[("a.mjs", src)], &["a.mjs"]).unwrap_err().to_string();
+        assert!(err("import fs from 'node:fs';\n").contains("cannot run in a browser"));
+        assert!(err("export default 1;\n").contains("not supported"));
+        assert!(err("const u = import.meta.url;\n").contains("import.meta"));
+        assert!(bundle(&[("a.mjs", "// no import.meta here\n")], &["a.mjs"]).is_ok());
+        assert!(err("import { a } from './b.mjs';\n").contains("b.mjs is not among"));
+        assert!(bundle(&[("a.mjs", "import { b } from './b.mjs';\n"), ("b.mjs", "import { a } from './a.mjs';\n")], &["a.mjs"])
+            .unwrap_err()
+            .to_string()
+            .contains("cycle"));
+    }
+
+    #[test]
+    fn the_embedded_runtime_bundles() {
+        let sources: Vec<(&str, &str)> = embedded::JS_SOURCES.to_vec();
+        let js = bundle(&sources, &["index.mjs"]).unwrap();
+        assert!(js.contains("function attach("));
+        assert!(!js.contains("\nexport ") && !js.contains("\nimport "));
+    }
+
+    #[test]
+    fn injection_goes_after_head_once() {
+        let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        let page = s(inject(b"<!DOCTYPE html><html><HEAD lang=en><title>x</title></head><body></body></html>"));
+        assert!(page.starts_with(&format!("<!DOCTYPE html><html><HEAD lang=en>{INJECTED}<title>")), "{page}");
+        let page = s(inject(b"<html><header>h</header></html>"));
+        assert!(page.starts_with(&format!("<html>{INJECTED}<header>")), "{page}");
+        let page = s(inject(b"<!doctype html>\n<p>hi"));
+        assert!(page.starts_with(&format!("<!doctype html>{INJECTED}\n<p>")), "{page}");
+        assert_eq!(s(inject(b"<p>hi")), format!("{INJECTED}<p>hi"));
+        let own = b"<head><script src=\"/__wasmleak/runtime.js\"></script></head>";
+        assert_eq!(inject(own), own.to_vec());
+    }
+
+    #[test]
+    fn hosts_and_names() {
+        assert!(is_local_host("127.0.0.1:8642") && is_local_host("localhost") && is_local_host("LOCALHOST:1"));
+        assert!(!is_local_host("evil.example:8642") && !is_local_host("127.0.0.1.evil.example"));
+        assert_eq!(file_stem("dir/app.wasm"), "dir_app");
+        assert_eq!(percent_decode("/a%20b/%2e%2e").as_deref(), Some("/a b/.."));
+        assert_eq!(percent_decode("/%zz"), None);
+    }
+}

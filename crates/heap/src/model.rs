@@ -134,6 +134,18 @@ impl HeapModel {
         self.insert(new, size, seq, stack);
     }
 
+    /// Give the live block at `addr` its allocation stack, when a host resolves stacks lazily (the JS runtime
+    /// captures them at allocation but symbolizes only blocks still live at a snapshot). Not an event.
+    pub fn set_stack(&mut self, addr: u64, stack: StackId) -> bool {
+        match self.slots.get_mut(&addr) {
+            Some(Slot::Live(b)) => {
+                b.stack = stack;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn live_blocks(&self) -> impl Iterator<Item = &Block> {
         self.slots.values().filter_map(|s| match s {
             Slot::Live(b) => Some(b),

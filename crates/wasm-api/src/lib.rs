@@ -14,7 +14,8 @@
 //!   and JS frames captured since the last call (`{"stacks": [[[func, offset] | [4294967295, js_frame]]],
 //!   "js_frames": [{"function", "file", "line", "column"}]}`, numbered on from the previous calls) and applies
 //!   the events: little-endian u32 quintuples `[kind, a, b, c, stack]` (kind 1 alloc(ptr=a, size=b),
-//!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c); `stack` numbers the stacks, `u32::MAX` none).
+//!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c), 4 the allocation stack of the live block at `a`, resolved
+//!   later (not an allocator event); `stack` numbers the stacks, `u32::MAX` none).
 //! - `wl_snapshot(session, json, mem) -> status`: `json` is [`State`], `mem` the linear memory image.
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
 //!   session keeps the snapshot's live set for the growth verdict.
@@ -380,6 +381,9 @@ impl Session {
                 1 => self.model.alloc(w(1) as u64, w(2) as u64, stack),
                 2 => self.model.free(w(1) as u64, stack),
                 3 => self.model.realloc(w(1) as u64, w(2) as u64, w(3) as u64, stack),
+                4 => {
+                    self.model.set_stack(w(1) as u64, stack);
+                }
                 k => return Err(format!("unknown event kind {k}")),
             }
         }

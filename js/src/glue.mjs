@@ -3,5 +3,159 @@
 //
 // `watchInstance(instance, hold)` is called once per tracked instance, right after it is created (its
 // `exports` are already wasmleak's wrapped copy). `hold(value, label)` records a number JS now holds.
+//
+// Emscripten's Embind (and `dynCall`, `addFunction` callers, the WebIDL binder's callbacks) does not call
+// exports to create objects: it fetches the C++ invoker from the module's function table
+// (`wasmTable.get(rawInvoker)`) and calls that. `new Manifold(...)`, `Manifold.cube(...)` or `a.add(b)` run
+// `invoker(context, ...args)`, which returns the raw pointer of a heap-allocated C++ object; Embind keeps it
+// in the handle (`handle.$$.ptr`) until `.delete()`. So every function fetched from an exported table through
+// `Table.prototype.get` is handed out wrapped: its integer results that can be addresses in the memory are
+// held, labelled by the JS function that called it — Embind names its invokers after the binding
+// (`Manifold.cube`, `constructor Manifold`, `Manifold.translate`) with `createNamedFunction`.
+//
+// Not visible from here: pointers the module passes *to* JS imports (Embind's registration passes each bound
+// function's context, a `new`ed copy of the function pointer, to `_embind_register_*`, and the glue keeps it
+// for the module's lifetime). That needs the import object before instantiation (see `wrapImports`).
 
-export function watchInstance(instance, hold) {}
+// The glue's own plumbing between a binding and the table: skipped when naming the caller.
+const PLUMBING = new Set(['dynCall', 'dynCallLegacy', 'getWasmTableEntry', 'getDynCaller', 'makeDynCaller',
+  'invoke', 'ccall', 'cwrap', 'apply', 'call', 'Reflect.apply']);
+
+/** The name of the JS function that called the wrapper (two frames up, past the glue's plumbing). */
+function callerName() {
+  const prepare = Error.prepareStackTrace, limit = Error.stackTraceLimit;
+  let sites = [];
+  try {
+    Error.prepareStackTrace = (_, s) => s;
+    Error.stackTraceLimit = 8;
+    const holder = {};
+    Error.captureStackTrace(holder, callerName);
+    sites = holder.stack ?? [];
+  } catch {
+    sites = [];
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+  // sites[0] is the table wrapper itself.
+  for (let i = 1; i < sites.length; i++) {
+    const s = sites[i];
+    if (typeof s.getFunction !== 'function') continue;
+    if (s.getThis?.() instanceof WebAssembly.Instance) break; // a wasm frame: JS was called back from wasm
+    // A sloppy-mode function (Embind's invokers are made with `new Function`) is available with its `name`
+    // property, which `createNamedFunction` set to the binding's human name.
+    const fn = s.getFunction();
+    const own = typeof fn === 'function' && typeof fn.name === 'string' ? fn.name : '';
+    if (own && !PLUMBING.has(own)) return own;
+    const inferred = s.getFunctionName?.() ?? '';
+    if (inferred && !PLUMBING.has(inferred)) return inferred;
+  }
+  return null;
+}
+
+/** `value` as an address in `memory` a block could start at (or point into), else null. */
+function asAddress(value, memory) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value === 0) return null;
+  const a = value >>> 0;
+  if (a % 4 !== 0) return null; // malloc results are 8-aligned; interior pointers word-aligned
+  if (memory && a >= memory.buffer.byteLength) return null;
+  return a;
+}
+
+/**
+ * Hand out the functions of `table` wrapped so their results are held. Only this table object is changed (an
+ * own `get` property shadowing `WebAssembly.Table.prototype.get`); wrappers are cached per wasm function, so
+ * `table.get(i) === table.get(i)` still holds.
+ */
+function watchTable(table, memory, hold, calls) {
+  if (Object.prototype.hasOwnProperty.call(table, 'get')) return; // already watched
+  const get = WebAssembly.Table.prototype.get;
+  const wrappers = new WeakMap();
+  const wrap = (fn, index) => {
+    let w = wrappers.get(fn);
+    if (w) return w;
+    w = function (...args) {
+      const r = fn.apply(this, args);
+      const a = asAddress(r, memory);
+      if (a !== null) {
+        const name = callerName() ?? `table[${index}]`;
+        const call = (calls.get(name) ?? 0) + 1;
+        calls.set(name, call);
+        hold(a, `returned by ${name} (call ${call})`);
+      }
+      return r;
+    };
+    Object.defineProperty(w, 'name', { value: fn.name });
+    Object.defineProperty(w, 'length', { value: fn.length });
+    wrappers.set(fn, w);
+    return w;
+  };
+  Object.defineProperty(table, 'get', {
+    configurable: true,
+    writable: true,
+    value: function (index, ...rest) {
+      const fn = get.call(this, index, ...rest);
+      return typeof fn === 'function' ? wrap(fn, index) : fn;
+    },
+  });
+}
+
+export function watchInstance(instance, hold) {
+  const exports = instance?.exports ?? {};
+  const values = Object.values(exports);
+  const memory = values.find((v) => v instanceof WebAssembly.Memory);
+  const calls = new Map(); // caller name → calls that returned an address
+  for (const v of values) {
+    if (v instanceof WebAssembly.Table) watchTable(v, memory, hold, calls);
+  }
+}
+
+// Embind's registration imports and the arguments that are a bound function's context: `getContext(x)` in
+// emscripten/bind.h, a `new`ed copy of the member (or free) function pointer or of the field pointer, which
+// the glue keeps in the invoker's closure for the module's lifetime. Parameter lists from Emscripten's
+// src/embind/embind.js. (`_embind_register_function` and `_embind_register_class_class_function` pass the
+// plain function pointer, a table index, not a heap block.)
+const EMBIND_CONTEXT_ARGS = {
+  // (rawClassType, methodName, argCount, rawArgTypesAddr, invokerSignature, rawInvoker, context, ...)
+  _embind_register_class_function: [6],
+  // (classType, fieldName, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+  //  setterSignature, setter, setterContext)
+  _embind_register_class_property: [5, 9],
+  // (structType, fieldName, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+  //  setterSignature, setter, setterContext)
+  _embind_register_value_object_field: [5, 9],
+  // (rawTupleType, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+  //  setterSignature, setter, setterContext)
+  _embind_register_value_array_element: [4, 8],
+};
+
+/**
+ * Not called yet (attach() would have to call it with the import object before instantiating): a copy of
+ * `imports` whose Embind registration functions hold the context pointers they receive, labelled
+ * `Embind registration: <import> context`. Emscripten's glue keeps its own JS names on the import functions
+ * (`__embind_register_class_function`), also when the import names are minified (`a.x`).
+ */
+export function wrapImports(imports, hold) {
+  if (!imports || typeof imports !== 'object') return imports;
+  const out = { ...imports };
+  for (const [ns, obj] of Object.entries(imports)) {
+    if (!obj || typeof obj !== 'object') continue;
+    let copy = null;
+    for (const [k, f] of Object.entries(obj)) {
+      if (typeof f !== 'function') continue;
+      const name = String(f.name ?? '').replace(/^_+/, '_');
+      const idx = EMBIND_CONTEXT_ARGS[name];
+      if (!idx) continue;
+      copy ??= { ...obj };
+      copy[k] = function (...args) {
+        for (const i of idx) {
+          const v = args[i];
+          if (typeof v === 'number' && v > 0) hold(v >>> 0, `Embind registration: ${name} context`);
+        }
+        return f.apply(this, args);
+      };
+    }
+    if (copy) out[ns] = copy;
+  }
+  return out;
+}

@@ -21,11 +21,19 @@ const GAP: u64 = 64;
 const DL_MALLOC_USES: usize = 40;
 /// ... and its free (measured: 31–41).
 const DL_FREE_USES: usize = 15;
+/// dlmalloc's state is one `malloc_state` of about 470 bytes (wasm32), but the constant addresses its code
+/// uses leave holes wider than [`GAP`] (the tree bins, 128 bytes, are indexed, not named; older versions of the
+/// `dlmalloc` crate unroll the initialisation of the small bins and then skip to the fields after the tree
+/// bins): clusters of malloc's no further apart than this are one state.
+const STATE_GAP: u64 = 256;
+/// ... spanning at most this much.
+const STATE_SPAN: u64 = 1024;
 
 /// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
 pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo) -> Result<Result<Vec<EntryPoint>, String>, Error> {
     let s = scan(bytes, info)?;
-    Ok(Finder::new(info, &s).find())
+    let sizes = uses_memory_size(bytes)?;
+    Ok(Finder::new(info, &s, &sizes).find())
 }
 
 struct Finder<'a> {
@@ -35,7 +43,12 @@ struct Finder<'a> {
     callers: HashMap<u32, HashSet<u32>>,
     /// Per defined function: cluster id → uses.
     uses: Vec<HashMap<usize, usize>>,
+    /// Cluster id → (lowest, highest) address.
+    extent: Vec<(u64, u64)>,
     reaches_grow: HashSet<u32>,
+    /// Functions that grow memory through an import: `memory.size`, then a call to an imported function
+    /// (Emscripten's `sbrk` calls `emscripten_resize_heap`, which the JS glue implements with `memory.grow`).
+    grows_via_import: HashSet<u32>,
 }
 
 fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
@@ -45,7 +58,7 @@ fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
 }
 
 impl<'a> Finder<'a> {
-    fn new(info: &'a ModuleInfo, s: &'a Scan) -> Self {
+    fn new(info: &'a ModuleInfo, s: &'a Scan, sizes: &[bool]) -> Self {
         let nimp = info.num_imported_funcs;
         let mut callers: HashMap<u32, HashSet<u32>> = HashMap::new();
         for (i, cs) in s.callees.iter().enumerate() {
@@ -58,13 +71,14 @@ impl<'a> Finder<'a> {
         all.sort_unstable();
         all.dedup();
         let mut cluster_of: HashMap<u64, usize> = HashMap::new();
-        let mut id = 0usize;
+        let mut extent: Vec<(u64, u64)> = Vec::new();
         let mut prev: Option<u64> = None;
         for a in all {
-            if let Some(p) = prev && a > p + GAP {
-                id += 1;
+            match prev {
+                Some(p) if a <= p + GAP => extent.last_mut().unwrap().1 = a,
+                _ => extent.push((a, a)),
             }
-            cluster_of.insert(a, id);
+            cluster_of.insert(a, extent.len() - 1);
             prev = Some(a);
         }
         let uses = s
@@ -78,9 +92,15 @@ impl<'a> Finder<'a> {
                 m
             })
             .collect();
-        // Functions that can reach memory.grow through direct calls.
+        // Functions that grow memory through an import (sbrk → emscripten_resize_heap).
+        let grows_via_import: HashSet<u32> = (0..s.callees.len())
+            .filter(|&i| sizes.get(i).copied().unwrap_or(false) && s.callees[i].iter().any(|&c| c < nimp))
+            .map(|i| i as u32 + nimp)
+            .collect();
+        // Functions that can reach memory.grow (or such an import) through direct calls.
         let mut reaches_grow: HashSet<u32> =
             s.grows.iter().enumerate().filter(|(_, g)| **g).map(|(i, _)| i as u32 + nimp).collect();
+        reaches_grow.extend(grows_via_import.iter().copied());
         let mut todo: Vec<u32> = reaches_grow.iter().copied().collect();
         while let Some(f) = todo.pop() {
             for &c in callers.get(&f).into_iter().flatten() {
@@ -89,7 +109,24 @@ impl<'a> Finder<'a> {
                 }
             }
         }
-        Finder { info, s, nimp, callers, uses, reaches_grow }
+        Finder { info, s, nimp, callers, uses, extent, reaches_grow, grows_via_import }
+    }
+
+    /// `to` is reachable from `from` through direct calls.
+    fn reaches(&self, from: u32, to: u32) -> bool {
+        let mut seen: HashSet<u32> = HashSet::from([from]);
+        let mut todo = vec![from];
+        while let Some(f) = todo.pop() {
+            if f == to {
+                return true;
+            }
+            for &(c, _) in self.calls(f) {
+                if seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        false
     }
 
     fn defined(&self) -> impl Iterator<Item = u32> + '_ {
@@ -100,6 +137,31 @@ impl<'a> Finder<'a> {
     }
     fn uses_in(&self, f: u32, c: usize) -> usize {
         self.idx(f).map_or(0, |i| self.uses[i].get(&c).copied().unwrap_or(0))
+    }
+    fn uses_in_all(&self, f: u32, cs: &[usize]) -> usize {
+        cs.iter().map(|&c| self.uses_in(f, c)).sum()
+    }
+    /// The allocator state around cluster `c` of malloc `m`: `c` and the neighbouring clusters `m` (and, once
+    /// known, the free `fr`) also use, while the holes between them stay under [`STATE_GAP`] and the whole under
+    /// [`STATE_SPAN`]. Requiring the free too keeps neighbours only malloc touches (`errno`, `mparams`) out.
+    fn state_around(&self, m: u32, c: usize, fr: Option<u32>) -> Vec<usize> {
+        let (mut lo, mut hi) = (c, c);
+        let fits = |a: usize, b: usize| self.extent[b].1 - self.extent[a].0 <= STATE_SPAN;
+        let used = |k: usize| self.uses_in(m, k) > 0 && fr.is_none_or(|f| self.uses_in(f, k) > 0);
+        loop {
+            let mut grew = false;
+            if lo > 0 && used(lo - 1) && self.extent[lo].0 - self.extent[lo - 1].1 <= STATE_GAP && fits(lo - 1, hi) {
+                lo -= 1;
+                grew = true;
+            }
+            if hi + 1 < self.extent.len() && used(hi + 1) && self.extent[hi + 1].0 - self.extent[hi].1 <= STATE_GAP && fits(lo, hi + 1) {
+                hi += 1;
+                grew = true;
+            }
+            if !grew {
+                return (lo..=hi).collect();
+            }
+        }
     }
     fn calls(&self, f: u32) -> &[(u32, Option<u32>)] {
         self.idx(f).map_or(&[], |i| &self.s.calls[i])
@@ -126,14 +188,14 @@ impl<'a> Finder<'a> {
     }
 
     /// The best functions of a signature by their uses of a cluster (or of their best cluster), best first.
-    fn ranked(&self, params: usize, results: usize, cluster: Option<usize>) -> Vec<(u32, usize, usize)> {
+    fn ranked(&self, params: usize, results: usize, cluster: Option<&[usize]>) -> Vec<(u32, usize, usize)> {
         let mut v: Vec<(u32, usize, usize)> = self
             .defined()
             .filter(|&f| sig_is(self.info, f, params, results))
             .filter_map(|f| {
                 let u = &self.uses[self.idx(f)?];
                 let (c, n) = match cluster {
-                    Some(c) => (c, u.get(&c).copied().unwrap_or(0)),
+                    Some(cs) => (cs[0], cs.iter().map(|c| u.get(c).copied().unwrap_or(0)).sum()),
                     None => u.iter().map(|(c, n)| (*c, *n)).max_by_key(|(c, n)| (*n, std::cmp::Reverse(*c)))?,
                 };
                 (n > 0).then_some((f, n, c))
@@ -175,7 +237,7 @@ impl<'a> Finder<'a> {
         // 1. dlmalloc: a big (i32)->i32 malloc and an (i32)->() free over the same static state.
         let mallocs = self.ranked(1, 1, None);
         let dl = mallocs.first().filter(|m| m.1 >= DL_MALLOC_USES).copied();
-        let (alloc_core, free_core, cluster, shape) = if let Some((m, n, c)) = dl {
+        let (alloc_core, free_core, state, shape) = if let Some((m, n, c)) = dl {
             if let Some(second) = mallocs.get(1)
                 && second.1 * 2 >= n
                 && second.1 >= DL_MALLOC_USES
@@ -185,7 +247,7 @@ impl<'a> Finder<'a> {
                     second.0
                 ));
             }
-            let frees = self.ranked(1, 0, Some(c));
+            let frees = self.ranked(1, 0, Some(&self.state_around(m, c, None)));
             let Some(&(fr, fnn, _)) = frees.first().filter(|f| f.1 >= DL_FREE_USES) else {
                 return fail(&format!("func {m} looks like dlmalloc's malloc, but no free uses its state"));
             };
@@ -197,7 +259,7 @@ impl<'a> Finder<'a> {
                     second.0
                 ));
             }
-            (m, fr, c, "dlmalloc")
+            (m, fr, self.state_around(m, c, Some(fr)), "dlmalloc")
         } else {
             // 2. emmalloc: (align, size) -> ptr core wrapped by malloc(size) = core(const, size), and a free.
             let mut found = None;
@@ -213,14 +275,14 @@ impl<'a> Finder<'a> {
                 if wrappers.is_empty() {
                     continue;
                 }
-                let frees = self.ranked(1, 0, Some(c));
+                let frees = self.ranked(1, 0, Some(&[c]));
                 if let Some(&(fr, _, _)) = frees.first() {
                     found = Some((a, fr, c));
                     break;
                 }
             }
             let Some((a, fr, c)) = found else { return fail("no allocator-shaped state found") };
-            (a, fr, c, "emmalloc")
+            (a, fr, vec![c], "emmalloc")
         };
         let grows = self.reaches_grow.contains(&alloc_core);
         let confidence = match (shape, grows) {
@@ -228,12 +290,26 @@ impl<'a> Finder<'a> {
             ("dlmalloc", false) | ("emmalloc", true) => Confidence::Medium,
             _ => Confidence::Low,
         };
-        let state_uses = |f: u32| self.uses_in(f, cluster);
+        let state_uses = |f: u32| self.uses_in_all(f, &state);
+        let via_import = self.grows_via_import.iter().copied().filter(|g| self.reaches(alloc_core, *g)).min();
+        let growth = match (grows, via_import) {
+            (true, Some(g)) => format!(
+                ", and the allocation path grows memory through an import (func {g}: memory.size, then an imported \
+                 function; Emscripten's sbrk → emscripten_resize_heap)"
+            ),
+            (true, None) => ", and the allocation path reaches memory.grow".into(),
+            _ => "; no memory.grow reached (fixed-size heap?)".into(),
+        };
+        let exported = |f: u32| self.info.exports.iter().any(|e| e.kind == wasmparser::ExternalKind::Func && e.index == f);
         let base_reason = format!(
-            "{shape}-shaped: func {alloc_core} and func {free_core} use one static structure {} and {} times{}",
+            "{shape}-shaped: func {alloc_core} and func {free_core} use one static structure {} and {} times{growth}{}",
             state_uses(alloc_core),
             state_uses(free_core),
-            if grows { ", and the allocation path reaches memory.grow" } else { "; no memory.grow reached (fixed-size heap?)" }
+            if exported(alloc_core) && exported(free_core) {
+                "; both exported (as Emscripten exports malloc and free for its JS glue, under minified names)"
+            } else {
+                ""
+            }
         );
 
         // The roles, as (func, role, why).
@@ -414,4 +490,22 @@ impl<'a> Finder<'a> {
         out.sort_by_key(|e| e.func);
         Ok(out)
     }
+}
+
+/// Per defined function: the body has `memory.size`.
+fn uses_memory_size(bytes: &[u8]) -> Result<Vec<bool>, Error> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload? {
+            let mut found = false;
+            for op in body.get_operators_reader()? {
+                if matches!(op?, wasmparser::Operator::MemorySize { .. }) {
+                    found = true;
+                    break;
+                }
+            }
+            out.push(found);
+        }
+    }
+    Ok(out)
 }

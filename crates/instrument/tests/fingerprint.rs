@@ -137,3 +137,69 @@ fn overrides_are_not_second_guessed() {
     let o = Overrides { alloc: vec!["69".into()], ..Default::default() };
     assert!(matches!(find_allocator(&b, &info, &HashMap::new(), &o), Err(Error::NoAllocator { .. })));
 }
+
+/// A dlmalloc-shaped module: malloc uses the state 45 times in its first part (the small bins, initialised
+/// unrolled, as older `dlmalloc` crates do) and 10 times in its fields, 128 bytes further on (past the tree
+/// bins, which no constant names); free uses the fields 20 times and the bins 3 times. malloc grows the heap
+/// through `sbrk`, which compares with `memory.size` and asks an import to grow (Emscripten's
+/// `emscripten_resize_heap`) when `grow` is set, else has no way to grow.
+fn dl_shaped(grow: bool) -> Vec<u8> {
+    let uses = |base: u32, words: u32, n: u32| -> String {
+        (0..n).map(|i| format!("i32.const {} i32.load drop\n", base + 4 * (i % words))).collect()
+    };
+    let (bins, fields) = (1024, 1024 + 4 * 20 + 128);
+    let sbrk = if grow {
+        "local.get 0 memory.size i32.const 16 i32.shl i32.gt_u if local.get 0 call 0 drop end"
+    } else {
+        "local.get 0 memory.size i32.const 16 i32.shl i32.gt_u if i32.const -1 return end"
+    };
+    let wat = format!(
+        r#"(module
+          (import "a" "E" (func (param i32) (result i32)))
+          (memory 2)
+          (data (i32.const 1024) "x")
+          (func (param i32) (result i32) {sbrk} i32.const 4000 i32.load)
+          (func (export "N") (param i32) (result i32) {} {} local.get 0 call 1)
+          (func (export "O") (param i32) {} {})
+          (func (export "work") (param i32) (result i32) local.get 0 call 2 i32.const 20 i32.store i32.const 0))"#,
+        uses(bins, 20, 45),
+        uses(fields, 10, 10),
+        uses(fields, 10, 20),
+        uses(bins, 20, 3),
+    );
+    // no `$names` above: the module has no name section, as if stripped
+    wat::parse_str(wat).unwrap()
+}
+
+/// The state split by a hole wider than one structure's gap is still one state (blake3-wasm 2.1.5, whose
+/// `dlmalloc` crate was not recognised before: its free uses the fields, not the bins).
+#[test]
+fn dlmalloc_state_split_by_the_tree_bins() {
+    let b = dl_shaped(true);
+    let info = ModuleInfo::parse(&b).unwrap();
+    let eps = find_allocator(&b, &info, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    // func 0 is the import: sbrk 1, malloc 2, free 3
+    assert_eq!(roles(&eps), vec![(2, "malloc".to_string()), (3, "free".to_string())]);
+    for e in &eps {
+        let Evidence::Fingerprint { confidence, reason } = &e.evidence else { panic!("{e:?}") };
+        assert!(reason.contains("use one static structure 55 and 23 times"), "{reason}");
+        // Emscripten conventions: growth through the imported resize function, malloc and free exported.
+        assert_eq!(*confidence, Confidence::High, "{reason}");
+        assert!(reason.contains("grows memory through an import (func 1"), "{reason}");
+        assert!(reason.contains("both exported"), "{reason}");
+    }
+}
+
+/// Without the import call `memory.size` alone is no growth: a fixed-size heap, medium confidence.
+#[test]
+fn memory_size_without_an_import_is_not_growth() {
+    let b = dl_shaped(false);
+    let info = ModuleInfo::parse(&b).unwrap();
+    let eps = find_allocator(&b, &info, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(roles(&eps), vec![(2, "malloc".to_string()), (3, "free".to_string())]);
+    for e in &eps {
+        let Evidence::Fingerprint { confidence, reason } = &e.evidence else { panic!("{e:?}") };
+        assert_eq!(*confidence, Confidence::Medium, "{reason}");
+        assert!(reason.contains("no memory.grow reached"), "{reason}");
+    }
+}

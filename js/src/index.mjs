@@ -658,9 +658,12 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
         json: () => modules.map(({ text, ...m }) => m),
       };
     },
-    /** One JSON report (DESIGN.md §4) per tracked instance, in instantiation order. */
-    report() {
-      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance }));
+    /**
+     * One JSON report (DESIGN.md §4) per tracked instance, in instantiation order. `exit`: how the app ended
+     * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
+     */
+    report({ exit, notes } = {}) {
+      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes }));
     },
     /** A short text form of `report()`. */
     text(reports = this.report()) {

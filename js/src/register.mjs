@@ -4,11 +4,21 @@
 import { attach } from './index.mjs';
 
 const leak = attach();
-process.on('exit', () => {
+// How the app ended, for the report: a monitor does not change what Node does with the error.
+let failure = null;
+process.on('uncaughtExceptionMonitor', (err) => { failure = err; });
+process.on('exit', (code) => {
   const file = process.env.WASMLEAK_REPORT_FILE;
+  let exit = { status: 'returned', message: 'returned' };
+  if (failure) {
+    const trap = failure instanceof WebAssembly.RuntimeError;
+    exit = { status: trap ? 'trap' : 'exited', code, message: `${trap ? 'wasm trap' : 'uncaught exception'}: ${failure?.message ?? failure}` };
+  } else if (code) {
+    exit = { status: 'exited', code, message: `exited with status ${code}` };
+  }
   let out;
   try {
-    const reports = leak.report();
+    const reports = leak.report({ exit });
     out = { reports, text: leak.text(reports), skipped: leak.skipped };
   } catch (e) {
     out = { error: String(e?.stack ?? e) };

@@ -77,3 +77,25 @@ test('attach() in-process: instantiate(Module), compile, the app import object i
   assert.equal(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(`${root}fixtures/wasm/rust_lib.wasm`)))
     .some((i) => i.module === 'wasmleak'), false);
 });
+
+test('attach: a wasm trap nobody catches still gets its report, with exit status trap', () => {
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const { mkdtempSync, rmSync } = process.getBuiltinModule('node:fs');
+  const dir = mkdtempSync('/tmp/wasmleak-trap-');
+  try {
+    const file = `${dir}/report.json`;
+    const register = new URL('../../js/src/register.mjs', import.meta.url).href;
+    const r = spawnSync(process.execPath, ['--import', register, fileURLToPath(new URL('apps/trap_app.mjs', import.meta.url))], {
+      env: { ...process.env, WASMLEAK_REPORT_FILE: file }, encoding: 'utf8',
+    });
+    assert.notEqual(r.status, 0, 'node itself still fails');
+    assert.match(r.stderr, /RuntimeError: memory access out of bounds/);
+    const out = JSON.parse(readFileSync(file, 'utf8'));
+    const [rep] = out.reports;
+    assert.equal(rep.exit.status, 'trap');
+    assert.match(rep.exit.message, /^wasm trap: memory access out of bounds/);
+    assert.deepEqual(hostGroups(rep), { blocks: 4, bytes: 552, kinds: ['host'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -130,9 +130,9 @@ const EMBIND_CONTEXT_ARGS = {
 };
 
 /**
- * Not called yet (attach() would have to call it with the import object before instantiating): a copy of
- * `imports` whose Embind registration functions hold the context pointers they receive, labelled
- * `Embind registration: <import> context`. Emscripten's glue keeps its own JS names on the import functions
+ * A copy of `imports` whose Embind registration functions hold the context pointers they receive, labelled
+ * `Embind registration: <import> context` (attach() passes a `hold` that makes them runtime roots: the glue
+ * keeps them for the module's lifetime, so what they point at is `reachable`, never a leak). Emscripten's glue keeps its own JS names on the import functions
  * (`__embind_register_class_function`), also when the import names are minified (`a.x`).
  */
 export function wrapImports(imports, hold) {

@@ -12,7 +12,7 @@
 //
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) concatenates the files of this directory:
 // keep static imports to sibling files on one line each, and no `import.meta`.
-import { watchInstance } from './glue.mjs';
+import { watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay } from './overlay.mjs';
 
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4; // crates/wasm-api: wl_record
@@ -254,6 +254,7 @@ class Tracker {
     this.newJsFrames = [];
     /** Numbers JS holds that may point into linear memory: value → what handed it over. */
     this.hostValues = new Map();
+    this.runtimeValues = new Map();
   }
 
   attach(instance) {
@@ -261,9 +262,13 @@ class Tracker {
     return this;
   }
 
-  /** Record a number JS now holds (a pointer an export returned, a glue handle). */
-  hold(value, label) {
-    if (value > 0) this.hostValues.set(value >>> 0, label);
+  /**
+   * Record a number JS now holds (a pointer an export returned, a glue handle). `runtime`: the glue keeps it
+   * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
+   * app should free.
+   */
+  hold(value, label, { runtime = false } = {}) {
+    if (value > 0) (runtime ? this.runtimeValues : this.hostValues).set(value >>> 0, label);
   }
 
   alloc(ptr, size) {
@@ -416,7 +421,8 @@ class Tracker {
       }
     }
     const held = hostValues ?? [...this.hostValues].map(([ptr, name]) => [name, ptr]);
-    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), ...rest }, image];
+    const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
+    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), runtime_values: runtime, ...rest }, image];
   }
 
   /**
@@ -544,8 +550,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     const m = modules.get(module);
     if (!m) return new WA.Instance(module, imports);
     // The app's import object is left alone: the hooks go into a copy.
-    const imp = { ...(imports ?? {}) };
+    let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames });
+    imp = wrapImports(imp, (value, label) => tracker.hold(value, label, { runtime: true }));
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
     const rec = { name: m.name, tracker, instance, calls: new Map() };

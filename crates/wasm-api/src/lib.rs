@@ -30,7 +30,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, SnapFrame, Snapshot, StackId};
+use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument, roots, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, GroupBy, SnapshotTaker, SortBy, HOST_FRAME};
 use wasmleak_symbolize::{NameSource, Symbolizer};
@@ -317,6 +317,9 @@ pub struct State {
     pub globals: Vec<(u32, i64)>,
     /// `[name, value]`: pointers the host holds.
     pub host_values: Vec<(String, u64)>,
+    /// `[name, value]`: pointers the JS runtime or glue keeps for the module's lifetime (Embind's registration
+    /// data): roots like static data — what they hold is `reachable`, not a leak.
+    pub runtime_values: Vec<(String, u64)>,
     /// Completed iterations of the repeated action (snapshots: their number by default).
     pub iteration: Option<u64>,
     pub exit: RecordedExit,
@@ -396,7 +399,8 @@ impl Session {
         let model = &self.model;
         let index = self.snaps.len() as u32 + 1;
         let blocks = model.live_sorted();
-        let roots = roots(&m.info, &m.ins, &state.globals, &state.host_values, model.lowest_block, mem.len() as u64);
+        let mut roots = roots(&m.info, &m.ins, &state.globals, &state.host_values, model.lowest_block, mem.len() as u64);
+        roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);
         let heap = HeapState {

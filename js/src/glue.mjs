@@ -13,9 +13,9 @@
 // held, labelled by the JS function that called it — Embind names its invokers after the binding
 // (`Manifold.cube`, `constructor Manifold`, `Manifold.translate`) with `createNamedFunction`.
 //
-// Not visible from here: pointers the module passes *to* JS imports (Embind's registration passes each bound
-// function's context, a `new`ed copy of the function pointer, to `_embind_register_*`, and the glue keeps it
-// for the module's lifetime). That needs the import object before instantiation (see `wrapImports`).
+// Pointers the module passes *to* JS imports are seen by `wrapImports`, which attach() applies to the import
+// object before instantiating: Embind's registration passes each bound function's context (a `new`ed copy of
+// the function pointer) to `_embind_register_*`, and the glue keeps it for the module's lifetime.
 
 // The glue's own plumbing between a binding and the table: skipped when naming the caller.
 const PLUMBING = new Set(['dynCall', 'dynCallLegacy', 'getWasmTableEntry', 'getDynCaller', 'makeDynCaller',

@@ -16,6 +16,9 @@ use wasmleak_heap::{Analysis, Kind, Snapshot};
 
 pub const TITLE: &str = "wasmleak: live bytes by allocation stack";
 
+/// The frame the language runtime's one-time allocations start with (counted apart by the report).
+pub const RUNTIME_FRAME: &str = "runtime";
+
 /// The frame a kind's stacks start with.
 pub fn kind_frame(kind: Kind) -> &'static str {
     match kind {
@@ -46,15 +49,17 @@ fn push_frame(line: &mut String, name: &str) {
 /// kind `include` accepts.
 pub fn collapsed_stacks(snap: &Snapshot, analysis: &Analysis, include: impl Fn(Kind) -> bool) -> BTreeMap<String, u64> {
     // Per (stack, kind) first, so each distinct stack is spelled out once.
-    let mut per_site: BTreeMap<(u32, Kind), u64> = BTreeMap::new();
+    let runtime = wasmleak_report::runtime_stacks(snap);
+    let mut per_site: BTreeMap<(u32, &str), u64> = BTreeMap::new();
     for (b, c) in analysis.blocks.iter().zip(&analysis.classes) {
         if include(c.kind) {
-            *per_site.entry((b.stack.0, c.kind)).or_default() += b.size;
+            let frame = if crate::is_runtime(c.kind, b.stack.0, &runtime) { RUNTIME_FRAME } else { kind_frame(c.kind) };
+            *per_site.entry((b.stack.0, frame)).or_default() += b.size;
         }
     }
     let mut out: BTreeMap<String, u64> = BTreeMap::new();
-    for ((stack, kind), bytes) in per_site {
-        let mut line = String::from(kind_frame(kind));
+    for ((stack, frame), bytes) in per_site {
+        let mut line = String::from(frame);
         let frames = snap.stacks.get(stack as usize).map_or(&[][..], Vec::as_slice);
         if frames.is_empty() {
             push_frame(&mut line, crate::pprof::NO_STACK);

@@ -12,6 +12,8 @@
 //!   and it becomes their dominator, so its retained size is the leaked bytes. Its edges go to the lost
 //!   blocks and the cycle blocks (`property` edges named `lost`, `cycle 0`, …); indirect blocks hang off
 //!   their owners;
+//! - when the language runtime's one-time allocations are live (wasi-libc's argv copy, which the report
+//!   counts apart), one synthetic node "(wasmleak: runtime)", a child of the root, holding them;
 //! - one `object` node per live block: name = `Type from site` when the allocation stack shows the type
 //!   ([`wasmleak_report::type_of`] / [`wasmleak_report::stack_types`])
 //!   (`Rc<RefCell<Node>>`), else the site (`crate::function (src/main.rs:38)`, the first frame of the
@@ -45,9 +47,15 @@ pub const LEAKED_ID: u64 = 2;
 /// Name of the node that holds the leaked blocks.
 pub const LEAKED_NAME: &str = "(wasmleak: leaked)";
 
+/// Id of the "(wasmleak: runtime)" node, present when the language runtime's one-time allocations (wasi-libc's
+/// argv copy, counted apart by the report) are live: a root child holding them, so they are not leaks.
+pub const RUNTIME_ID: u64 = 4;
+/// Name of the node that holds the runtime's one-time allocations.
+pub const RUNTIME_NAME: &str = "(wasmleak: runtime)";
+
 /// Id of the node of root number `r` (regions first, then values).
 pub fn root_node_id(r: usize) -> u64 {
-    4 + 2 * r as u64
+    6 + 2 * r as u64
 }
 
 /// Id of the node of the block with allocation sequence number `seq`.
@@ -146,9 +154,15 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
     let n_blocks = blocks.len();
     let root_names = snap.root_names();
     let n_roots = root_names.len();
-    // Ordinals: root, root holders, the leaked node, blocks.
+    let runtime_stacks = wasmleak_report::runtime_stacks(snap);
+    let runtime: Vec<usize> = (0..n_blocks)
+        .filter(|&i| crate::is_runtime(analysis.classes[i].kind, blocks[i].stack.0, &runtime_stacks))
+        .collect();
+    // Ordinals: root, root holders, the leaked node, the runtime node (when there are runtime blocks), blocks.
     let leaked_ordinal = 1 + n_roots;
-    let block_ordinal = |i: usize| (leaked_ordinal + 1 + i) as u32;
+    let runtime_ordinal = leaked_ordinal + 1;
+    let first_block = runtime_ordinal + usize::from(!runtime.is_empty());
+    let block_ordinal = |i: usize| (first_block + i) as u32;
 
     let mut strings = Strings::default();
     strings.id("");
@@ -157,6 +171,9 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
     // The root.
     let mut root_edges: Vec<(u32, u32, u32)> = (0..n_roots).map(|r| (EDGE_ELEMENT, r as u32, (1 + r) as u32)).collect();
     root_edges.push((EDGE_WEAK, strings.id(LEAKED_NAME), leaked_ordinal as u32));
+    if !runtime.is_empty() {
+        root_edges.push((EDGE_PROPERTY, strings.id(RUNTIME_NAME), runtime_ordinal as u32));
+    }
     nodes.push(Node { ty: NODE_SYNTHETIC, name: 0, id: ROOT_ID, self_size: 0, edges: root_edges });
 
     // The roots of the analysis.
@@ -191,6 +208,9 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
     // The leaked blocks' holder.
     let mut leaked_edges = Vec::new();
     for (i, class) in analysis.classes.iter().enumerate() {
+        if runtime.binary_search(&i).is_ok() {
+            continue;
+        }
         let label = match (class.kind, class.cycle) {
             (Kind::Lost, _) => "lost".to_owned(),
             (Kind::Cycle, Some(c)) => format!("cycle {c}"),
@@ -200,6 +220,10 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
         leaked_edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(i)));
     }
     nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(LEAKED_NAME), id: LEAKED_ID, self_size: 0, edges: leaked_edges });
+    if !runtime.is_empty() {
+        let edges = runtime.iter().map(|&i| (EDGE_PROPERTY, strings.id("runtime"), block_ordinal(i))).collect();
+        nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(RUNTIME_NAME), id: RUNTIME_ID, self_size: 0, edges });
+    }
 
     // The blocks: contents from the snapshot (same blocks, same address order as the analysis').
     let mut content_at: HashMap<u64, (usize, usize)> = HashMap::with_capacity(snap.blocks.len());

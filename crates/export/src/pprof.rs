@@ -167,6 +167,9 @@ pub const INUSE_SPACE: usize = 3;
 /// Name of a block without a captured stack, as a function.
 pub const NO_STACK: &str = "[no stack]";
 
+/// The `kind` label of the language runtime's one-time allocations.
+pub const RUNTIME_KIND: &str = "runtime";
+
 const KINDS: [Kind; 5] = [Kind::Lost, Kind::Indirect, Kind::Cycle, Kind::Host, Kind::Reachable];
 
 #[derive(Default)]
@@ -206,15 +209,18 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     let period_type = vt(&mut strings, "space", "bytes");
 
     // Aggregate the blocks per (stack, kind), in the order the sites first occur (blocks by address).
-    let mut groups: Vec<(u32, Kind, u64, u64)> = Vec::new();
-    let mut group_of: HashMap<(u32, Kind), usize> = HashMap::new();
+    // The kind label: a leak kind, or `runtime` for the runtime's one-time allocations (the report's count apart).
+    let runtime = wasmleak_report::runtime_stacks(snap);
+    let mut groups: Vec<(u32, &str, u64, u64)> = Vec::new();
+    let mut group_of: HashMap<(u32, &str), usize> = HashMap::new();
     for (b, c) in analysis.blocks.iter().zip(&analysis.classes) {
+        let kind = if crate::is_runtime(c.kind, b.stack.0, &runtime) { RUNTIME_KIND } else { c.kind.as_str() };
         let mut stack = b.stack.0;
         if snap.stacks.get(stack as usize).is_none_or(|s| s.is_empty()) {
             stack = u32::MAX;
         }
-        let g = *group_of.entry((stack, c.kind)).or_insert_with(|| {
-            groups.push((stack, c.kind, 0, 0));
+        let g = *group_of.entry((stack, kind)).or_insert_with(|| {
+            groups.push((stack, kind, 0, 0));
             groups.len() - 1
         });
         groups[g].2 += 1;
@@ -222,7 +228,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     }
     // Biggest first within each kind, leaks first: the order `pprof -traces` lists them in.
     groups.sort_by_key(|&(stack, kind, _, bytes)| {
-        (KINDS.iter().position(|&k| k == kind), std::cmp::Reverse(bytes), stack)
+        (KINDS.iter().position(|k| k.as_str() == kind).unwrap_or(KINDS.len()), std::cmp::Reverse(bytes), stack)
     });
 
     let mut functions: Vec<Function> = Vec::new();
@@ -310,7 +316,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         samples.push(Sample {
             location_id,
             value,
-            label: vec![Label { key: kind_key, str: strings.get(kind.as_str()), num: 0, num_unit: 0 }],
+            label: vec![Label { key: kind_key, str: strings.get(kind), num: 0, num_unit: 0 }],
         });
     }
 

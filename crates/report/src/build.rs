@@ -124,6 +124,12 @@ fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
         .collect()
 }
 
+/// Per stack of `snap`: whether it is a one-time allocation of the language runtime (wasi-libc's argv copy),
+/// which reports count apart and exports label `runtime` rather than as a leak.
+pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
+    (0..snap.stacks.len() as u32).map(|s| is_runtime_startup(&frames(snap, s))).collect()
+}
+
 fn site(stack: &[Frame]) -> Option<Frame> {
     stack.iter().find(|f| !is_library_frame(&f.function, f.file.as_deref())).or(stack.first()).cloned()
 }

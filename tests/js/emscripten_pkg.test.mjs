@@ -3,7 +3,11 @@
 // no DWARF): the allocator is Emscripten's dlmalloc, found by the shape of its code (`wasmleak inspect`:
 // malloc func 46 `N`, free func 35 `O`, operator delete func 45, confidence high — the state is used
 // through dozens of constant addresses, sbrk grows memory through the imported emscripten_resize_heap, and
-// malloc/free are exported for the glue). Embind objects are not garbage-collected: each must be `.delete()`d.
+// malloc/free are exported for the glue). libc++'s `operator new` is found by its shape too: func 82 is
+// `operator_new_impl` (malloc in a loop that calls the new_handler), func 36 `operator new` (calls 82, aborts
+// on failure); so the site of a C++ allocation is the function that called `new`, not func 82 (where every
+// one of them was before: the 142 init blocks and 40 of the 120 per-cube blocks of N=10; the counts and sizes
+// are the same). Embind objects are not garbage-collected: each must be `.delete()`d.
 //
 // Embind does not create objects through exports: `Manifold.cube()` (the glue's JS) calls the binding
 // `_Cube`, whose invoker the glue fetched from the function table (`wasmTable.get`) — js/src/glue.mjs holds
@@ -52,13 +56,20 @@ test('manifold-3d 3.2.1: the stripped module\'s dlmalloc is found by code shape,
   const { instrument } = await import('../../js/src/index.mjs');
   const ins = await instrument(readFileSync(wasmPath));
   const eps = ins.meta.entry_points.map((e) => [e.func, e.role]).sort((a, b) => a[0] - b[0]);
-  assert.deepEqual(eps, [[35, 'free'], [45, 'free'], [46, 'malloc']], JSON.stringify(ins.meta.entry_points));
+  assert.deepEqual(eps, [[35, 'free'], [36, 'malloc'], [45, 'free'], [46, 'malloc'], [82, 'malloc']], JSON.stringify(ins.meta.entry_points));
   for (const e of ins.meta.entry_points) {
     assert.match(e.evidence, /confidence high/, e.evidence);
     assert.match(e.evidence, /dlmalloc-shaped/, e.evidence);
     assert.match(e.evidence, /emscripten_resize_heap/, e.evidence);
   }
+  const why = (f) => ins.meta.entry_points.find((e) => e.func === f).evidence;
+  assert.match(why(82), /operator new-shaped: calls malloc \(func 46\) with its size and returns its result; new_handler loop/);
+  assert.match(why(36), /operator new-shaped: calls another operator new-shaped function \(func 82\).*aborts or throws when it fails/);
 });
+
+// The allocator's entry points (malloc 46, operator new 36 and 82) are never a site: their frames are the
+// wrappers' own, left out of every stack.
+const ALLOCATOR_FRAMES = ['func[36]', 'func[46]', 'func[82]'];
 
 test('manifold-3d 3.2.1: cubes never .delete()d are host-held, 12 blocks / 3228 B each, rooted at the _Cube binding', () => {
   for (const n of [10, 20]) {
@@ -73,6 +84,7 @@ test('manifold-3d 3.2.1: cubes never .delete()d are host-held, 12 blocks / 3228 
     // every block of every cube is `host`: the only pointer to the Manifold is the one JS holds, the rest
     // hang from it (not `lost`/`indirect`: JS still has the handle, it just never calls .delete())
     assert.ok(perCube.length > 0);
+    for (const g of r.groups) assert.ok(!ALLOCATOR_FRAMES.includes(g.site?.function), JSON.stringify(g));
     for (const g of perCube) {
       assert.equal(g.kind, 'host', JSON.stringify(g));
       assert.match(g.root, /^returned by _Cube \(call \d+\)/, g.root);

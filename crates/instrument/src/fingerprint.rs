@@ -3,7 +3,8 @@
 //! dlmalloc (wasi-libc, Emscripten, the Rust `dlmalloc` crate) keeps one static `malloc_state` that its
 //! `malloc` and `free` read and write through dozens of constant addresses; emmalloc keeps a smaller
 //! static block of list heads that its `memalign` core and `free` use. The finder picks that state, then
-//! the entry points around it by signature and call shape (see [`fingerprint`]). Anything it is not sure
+//! the entry points around it by signature and call shape (see [`fingerprint`]), then the thin wrappers
+//! around those (C++ `operator new` / `operator delete`, see `Finder::wrappers`). Anything it is not sure
 //! about makes it give up with the best candidates, never guess.
 
 use std::collections::{HashMap, HashSet};
@@ -32,8 +33,9 @@ const STATE_SPAN: u64 = 1024;
 /// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
 pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo) -> Result<Result<Vec<EntryPoint>, String>, Error> {
     let s = scan(bytes, info)?;
-    let sizes = uses_memory_size(bytes)?;
-    Ok(Finder::new(info, &s, &sizes).find())
+    let bodies = bodies(bytes)?;
+    let sizes = uses_memory_size(&bodies)?;
+    Ok(Finder::new(info, &s, &sizes, &bodies).find())
 }
 
 struct Finder<'a> {
@@ -49,6 +51,8 @@ struct Finder<'a> {
     /// Functions that grow memory through an import: `memory.size`, then a call to an imported function
     /// (Emscripten's `sbrk` calls `emscripten_resize_heap`, which the JS glue implements with `memory.grow`).
     grows_via_import: HashSet<u32>,
+    /// The code of every defined function, for the wrappers' shapes ([`Finder::wrappers`]).
+    bodies: &'a [wasmparser::FunctionBody<'a>],
 }
 
 fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
@@ -58,7 +62,7 @@ fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
 }
 
 impl<'a> Finder<'a> {
-    fn new(info: &'a ModuleInfo, s: &'a Scan, sizes: &[bool]) -> Self {
+    fn new(info: &'a ModuleInfo, s: &'a Scan, sizes: &[bool], bodies: &'a [wasmparser::FunctionBody<'a>]) -> Self {
         let nimp = info.num_imported_funcs;
         let mut callers: HashMap<u32, HashSet<u32>> = HashMap::new();
         for (i, cs) in s.callees.iter().enumerate() {
@@ -109,7 +113,7 @@ impl<'a> Finder<'a> {
                 }
             }
         }
-        Finder { info, s, nimp, callers, uses, extent, reaches_grow, grows_via_import }
+        Finder { info, s, nimp, callers, uses, extent, reaches_grow, grows_via_import, bodies }
     }
 
     /// `to` is reachable from `from` through direct calls.
@@ -462,6 +466,9 @@ impl<'a> Finder<'a> {
                 add(alloc_core, Role::AlignedAlloc, "emmalloc's (align, size) core, also called directly".into(), &mut eps);
             }
         }
+        // C++ `operator new` / `operator delete` and other thin wrappers around the entry points found so far.
+        let internal: HashSet<u32> = memaligns.iter().chain(&realloc_bodies).copied().chain([alloc_core, free_core]).collect();
+        self.wrappers(&mut eps, &internal, &state);
         // A core reached only through its forwarders needs no hook of its own (the guard reports once anyway).
         let needed = |f: u32| {
             self.s.escaping.contains(&f)
@@ -492,20 +499,507 @@ impl<'a> Finder<'a> {
     }
 }
 
-/// Per defined function: the body has `memory.size`.
-fn uses_memory_size(bytes: &[u8]) -> Result<Vec<bool>, Error> {
+impl Finder<'_> {
+    /// Thin wrappers of the entry points found: C++ `operator new(size)` (libc++: `malloc` in a loop that calls
+    /// the new_handler, or throws / aborts, when it fails), `operator new(size, align)` over aligned_alloc, and
+    /// `operator delete(ptr[, size[, align]])` (passes its pointer to free). A wrapper found is an entry point of
+    /// its own, so its callers are the allocation sites and the guard reports the allocation once, at the
+    /// outermost call. Precise on purpose: a function taken for malloc that is not would swallow the
+    /// allocations and frees made inside it (the guard) and misreport the block, so the code must do nothing
+    /// else with the pointer than test it and return it (see [`Wrapper`]).
+    fn wrappers(&self, eps: &mut Vec<(u32, Role, String)>, internal: &HashSet<u32>, state: &[usize]) {
+        // The allocator's own entry points, before any wrapper.
+        let base: HashSet<u32> = eps.iter().map(|e| e.0).collect();
+        let base_frees: Vec<u32> = eps.iter().filter(|e| e.1 == Role::Free).map(|e| e.0).collect();
+        let what = |f: u32, plain: &str, wrapper: &str| format!("{} (func {f})", if base.contains(&f) { plain } else { wrapper });
+        for _ in 0..4 {
+            let known: HashSet<u32> = eps.iter().map(|e| e.0).chain(internal.iter().copied()).collect();
+            // Functions that can reach the allocator through direct calls: a wrapper may not call them (the
+            // guard would hide what they allocate or free).
+            let mut reaches: HashSet<u32> = known.clone();
+            let mut todo: Vec<u32> = known.iter().copied().collect();
+            while let Some(f) = todo.pop() {
+                for &c in self.callers.get(&f).into_iter().flatten() {
+                    if reaches.insert(c) {
+                        todo.push(c);
+                    }
+                }
+            }
+            let candidates = |targets: &[u32]| -> Vec<u32> {
+                let mut v: Vec<u32> = targets
+                    .iter()
+                    .flat_map(|t| self.callers.get(t).into_iter().flatten().copied())
+                    .filter(|&f| !known.contains(&f) && self.ops(f) <= 80 && self.uses_in_all(f, state) == 0)
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let mut found: Vec<(u32, Role, String)> = Vec::new();
+            // operator new(size): (i32) -> i32 over malloc (or over libc++'s operator_new_impl, itself one).
+            let mallocs: Vec<u32> = eps.iter().filter(|e| e.1 == Role::Malloc).map(|e| e.0).collect();
+            for f in candidates(&mallocs) {
+                if !sig_is(self.info, f, 1, 1) {
+                    continue;
+                }
+                if let Some((m, how)) = self.new_shaped(f, &mallocs, &reaches, &[P0]) {
+                    let m = what(m, "malloc", "another operator new-shaped function");
+                    found.push((f, Role::Malloc, format!("operator new-shaped: calls {m} with its size and returns its result; {how}")));
+                }
+            }
+            // operator new(size, align): (i32, i32) -> i32 over aligned_alloc(align, size).
+            let aligned: Vec<u32> = eps.iter().filter(|e| e.1 == Role::AlignedAlloc).map(|e| e.0).collect();
+            for f in candidates(&aligned) {
+                if !sig_is(self.info, f, 2, 1) {
+                    continue;
+                }
+                if let Some((m, how)) = self.new_shaped(f, &aligned, &reaches, &[P1, P0]) {
+                    let m = what(m, "aligned_alloc", "another aligned operator new-shaped function");
+                    found.push((f, Role::RustAlloc, format!(
+                        "aligned operator new-shaped: calls {m} with its alignment and size and returns its result; {how}"
+                    )));
+                }
+            }
+            // operator delete(ptr[, size[, align]]): only passes its first parameter to free (`local.get 0,
+            // call free`). Only to the allocator's own free: `operator delete[]` → `operator delete` has the
+            // very shape of every deleting destructor of a class with nothing to destroy.
+            for f in candidates(&base_frees) {
+                let Some((p, r)) = self.info.func_signature(f) else { continue };
+                if !(1..=3).contains(&p.len()) || !r.is_empty() || !p.iter().all(|t| *t == ValType::I32) {
+                    continue;
+                }
+                if let Some(t) = self.passes_first_param(f).filter(|t| base_frees.contains(t)) {
+                    let n = p.len();
+                    found.push((f, Role::Free, format!(
+                        "operator delete-shaped: passes its pointer{} to free (func {t}) and does nothing else",
+                        if n > 1 { format!(" (the first of {n} parameters)") } else { String::new() }
+                    )));
+                }
+            }
+            // Exact forwarders of an operator new found (operator new[] → operator new).
+            for (f, role, _) in found.clone() {
+                if role.is_free() {
+                    continue;
+                }
+                for w in self.forwarders_of(f) {
+                    if !known.contains(&w) && !found.iter().any(|x| x.0 == w) {
+                        found.push((w, role, format!("forwards to func {f} (operator new-shaped)")));
+                    }
+                }
+            }
+            found.sort_by_key(|x| x.0);
+            found.dedup_by_key(|x| x.0);
+            if found.is_empty() {
+                return;
+            }
+            eps.extend(found);
+        }
+    }
+
+    /// `local.get 0, call X[, return]`: the target X.
+    fn passes_first_param(&self, f: u32) -> Option<u32> {
+        use wasmparser::Operator as O;
+        let body = self.bodies.get(self.idx(f)?)?;
+        let ops: Vec<O> = body.get_operators_reader().ok()?.into_iter().collect::<Result<_, _>>().ok()?;
+        match ops.as_slice() {
+            [O::LocalGet { local_index: 0 }, O::Call { function_index }, O::End]
+            | [O::LocalGet { local_index: 0 }, O::Call { function_index }, O::Return, O::End] => Some(*function_index),
+            _ => None,
+        }
+    }
+
+    /// `f` allocates through exactly one call of one of `targets`, whose arguments come from `f`'s parameters
+    /// (`params[i]`: the parameter bit the target's argument `i` must carry; constants may replace it, as in
+    /// `size ? size : 1`), tests the result, has a failure path (an indirect call of a `() -> ()` function —
+    /// the new_handler —, a call of a `() -> ()` function — abort, throw —, or `unreachable`), and returns
+    /// that result or 0 and nothing else. The pointer goes nowhere else (no store, no other call), and no other
+    /// call reaches the allocator. Returns the target and how the failure is handled.
+    fn new_shaped(&self, f: u32, targets: &[u32], reaches: &HashSet<u32>, params: &[u8]) -> Option<(u32, &'static str)> {
+        let body = self.bodies.get(self.idx(f)?)?;
+        let (p, r) = self.info.func_signature(f)?;
+        let (is_target, is_forbidden) = (|g| targets.contains(&g), |g| reaches.contains(&g));
+        let w = Wrapper::run(self.info, body, p.len(), r.len(), &is_target, &is_forbidden)?;
+        let [(target, args)] = w.allocs.as_slice() else { return None };
+        let plain = |a: u8, p: u8| a & p != 0 && a & !(p | CONST | ZERO) == 0;
+        let args_ok = args.len() == params.len() && args.iter().zip(params).all(|(&a, &p)| plain(a, p));
+        let returns_ok = w.returns & NEW != 0 && w.returns & !(NEW | ZERO) == 0;
+        if !(args_ok && returns_ok && w.tested && (w.handler || w.aborts)) {
+            return None;
+        }
+        Some((*target, if w.handler { "new_handler loop (an indirect call when it fails)" } else { "aborts or throws when it fails" }))
+    }
+}
+
+/// Abstract i32 values of the wrapper analysis: where a value may come from, as a union of these bits.
+const P0: u8 = 1;
+const P1: u8 = 2;
+const ZERO: u8 = 4;
+const CONST: u8 = 8;
+/// The result of the allocation call.
+const NEW: u8 = 16;
+const OTHER: u8 = 32;
+
+/// A small abstract interpretation of one function (flow-sensitive over its structured control flow, loops to
+/// a fixpoint) that follows where the parameters and the allocation's result go. Anything it does not model
+/// (other value types, memory instructions other than i32 loads and stores, tail calls, exceptions) makes
+/// it give up: not a wrapper.
+struct Wrapper<'b, 'c> {
+    info: &'c ModuleInfo,
+    ops: Vec<wasmparser::Operator<'b>>,
+    /// Block, loop or if at index i → (its `else`, its `end`).
+    spans: HashMap<usize, (Option<usize>, usize)>,
+    target: &'c dyn Fn(u32) -> bool,
+    forbidden: &'c dyn Fn(u32) -> bool,
+    frames: Vec<Frame>,
+    /// Every call of a target (by position in the code): the target and the union of each argument.
+    allocs: Vec<(u32, Vec<u8>)>,
+    alloc_at: HashMap<usize, usize>,
+    returns: u8,
+    tested: bool,
+    handler: bool,
+    aborts: bool,
+    bad: bool,
+}
+
+struct Frame {
+    is_loop: bool,
+    results: usize,
+    /// Join of the locals at the branches to this label (and the fallthrough at its end).
+    locals: Option<Vec<u8>>,
+    value: u8,
+}
+
+#[derive(Clone)]
+struct St {
+    locals: Vec<u8>,
+    stack: Vec<u8>,
+}
+
+fn pop(st: &mut St) -> u8 {
+    st.stack.pop().unwrap_or(OTHER)
+}
+
+fn join_into(into: &mut Option<Vec<u8>>, l: &[u8]) {
+    match into {
+        Some(v) => v.iter_mut().zip(l).for_each(|(a, b)| *a |= b),
+        None => *into = Some(l.to_vec()),
+    }
+}
+
+impl<'b, 'c> Wrapper<'b, 'c> {
+    fn run(
+        info: &'c ModuleInfo,
+        body: &wasmparser::FunctionBody<'b>,
+        nparams: usize,
+        nresults: usize,
+        target: &'c dyn Fn(u32) -> bool,
+        forbidden: &'c dyn Fn(u32) -> bool,
+    ) -> Option<Self> {
+        let mut locals: Vec<u8> = [P0, P1].iter().copied().chain(std::iter::repeat(OTHER)).take(nparams).collect();
+        for l in body.get_locals_reader().ok()? {
+            let (n, t) = l.ok()?;
+            if t != ValType::I32 || locals.len() + n as usize > 64 {
+                return None;
+            }
+            locals.extend(std::iter::repeat_n(ZERO, n as usize));
+        }
+        let ops: Vec<wasmparser::Operator<'b>> = body.get_operators_reader().ok()?.into_iter().collect::<Result<_, _>>().ok()?;
+        let mut spans = HashMap::new();
+        let mut open: Vec<(usize, Option<usize>)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            use wasmparser::Operator as O;
+            match op {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } => open.push((i, None)),
+                O::Else => open.last_mut()?.1 = Some(i),
+                O::End => {
+                    if let Some((b, e)) = open.pop() {
+                        spans.insert(b, (e, i));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut w = Wrapper {
+            info, ops, spans, target, forbidden, frames: Vec::new(), allocs: Vec::new(), alloc_at: HashMap::new(),
+            returns: 0, tested: false, handler: false, aborts: false, bad: false,
+        };
+        w.frames.push(Frame { is_loop: false, results: nresults, locals: None, value: 0 });
+        let mut st = St { locals, stack: Vec::new() };
+        let end = w.ops.len().checked_sub(1)?;
+        if w.block(0, end, &mut st) {
+            w.branch(0, &st);
+        }
+        w.returns = w.frames.pop()?.value;
+        (!w.bad).then_some(w)
+    }
+
+
+    /// A branch to the label `depth` levels out (the function's own frame for `return`).
+    fn branch(&mut self, depth: usize, st: &St) {
+        let Some(i) = self.frames.len().checked_sub(depth + 1) else {
+            self.bad = true;
+            return;
+        };
+        let top = st.stack.last().copied().unwrap_or(OTHER);
+        let f = &mut self.frames[i];
+        join_into(&mut f.locals, &st.locals);
+        if !f.is_loop && f.results == 1 {
+            f.value |= top;
+        }
+    }
+
+    fn sig(&self, ty: Option<&(Vec<ValType>, Vec<ValType>)>) -> Option<(usize, usize)> {
+        let (p, r) = ty?;
+        (p.iter().chain(r).all(|t| *t == ValType::I32) && r.len() <= 1).then_some((p.len(), r.len()))
+    }
+
+    /// Runs `ops[start..end]` from `st`: whether the end is reached.
+    fn block(&mut self, start: usize, end: usize, st: &mut St) -> bool {
+        use wasmparser::{BlockType, Operator as O};
+        let mut pc = start;
+        while pc < end {
+            if self.bad {
+                return false;
+            }
+            let op = self.ops[pc].clone();
+            match &op {
+                O::Nop => {}
+                O::Block { blockty } | O::Loop { blockty } | O::If { blockty } => {
+                    let results = match blockty {
+                        BlockType::Empty => 0,
+                        BlockType::Type(ValType::I32) => 1,
+                        _ => {
+                            self.bad = true;
+                            return false;
+                        }
+                    };
+                    let Some(&(els, e)) = self.spans.get(&pc) else {
+                        self.bad = true;
+                        return false;
+                    };
+                    let is_if = matches!(self.ops[pc], O::If { .. });
+                    let is_loop = matches!(self.ops[pc], O::Loop { .. });
+                    if is_if {
+                        let c = pop(st);
+                        self.tested |= c & NEW != 0;
+                    }
+                    let h = st.stack.len();
+                    if is_loop {
+                        let mut header = st.locals.clone();
+                        let mut rounds = 0;
+                        loop {
+                            self.frames.push(Frame { is_loop: true, results, locals: None, value: 0 });
+                            let mut inner = St { locals: header.clone(), stack: st.stack.clone() };
+                            let reached = self.block(pc + 1, e, &mut inner);
+                            let f = self.frames.pop().unwrap();
+                            let mut joined = Some(header.clone());
+                            join_into(&mut joined, f.locals.as_deref().unwrap_or(&header));
+                            let joined = joined.unwrap();
+                            if joined == header || self.bad {
+                                if !reached {
+                                    return false;
+                                }
+                                *st = inner;
+                                break;
+                            }
+                            header = joined;
+                            rounds += 1;
+                            if rounds > 8 {
+                                self.bad = true;
+                                return false;
+                            }
+                        }
+                    } else {
+                        self.frames.push(Frame { is_loop: false, results, locals: None, value: 0 });
+                        let mut then = st.clone();
+                        if self.block(pc + 1, els.unwrap_or(e), &mut then) {
+                            self.branch(0, &then);
+                        }
+                        if is_if {
+                            match els {
+                                Some(x) => {
+                                    let mut other = st.clone();
+                                    if self.block(x + 1, e, &mut other) {
+                                        self.branch(0, &other);
+                                    }
+                                }
+                                None => self.branch(0, st),
+                            }
+                        }
+                        let f = self.frames.pop().unwrap();
+                        let Some(l) = f.locals else { return false };
+                        st.locals = l;
+                        st.stack.truncate(h);
+                        if results == 1 {
+                            st.stack.push(f.value);
+                        }
+                    }
+                    pc = e;
+                }
+                O::Br { relative_depth } => {
+                    self.branch(*relative_depth as usize, st);
+                    return false;
+                }
+                O::BrIf { relative_depth } => {
+                    let c = pop(st);
+                    self.tested |= c & NEW != 0;
+                    self.branch(*relative_depth as usize, st);
+                }
+                O::BrTable { targets } => {
+                    pop(st);
+                    let ds: Vec<u32> = targets.targets().chain([Ok(targets.default())]).collect::<Result<_, _>>().unwrap_or_default();
+                    for d in ds {
+                        self.branch(d as usize, st);
+                    }
+                    return false;
+                }
+                O::Return => {
+                    let d = self.frames.len() - 1;
+                    self.branch(d, st);
+                    return false;
+                }
+                O::Unreachable => {
+                    self.aborts = true;
+                    return false;
+                }
+                O::Call { function_index } => {
+                    let f = *function_index;
+                    let Some((np, nr)) = self.sig(self.info.func_signature(f)) else {
+                        self.bad = true;
+                        return false;
+                    };
+                    let mut args: Vec<u8> = (0..np).map(|_| pop(st)).collect();
+                    args.reverse();
+                    if (self.target)(f) {
+                        match self.alloc_at.get(&pc) {
+                            Some(&i) => self.allocs[i].1.iter_mut().zip(&args).for_each(|(a, b)| *a |= b),
+                            None => {
+                                self.alloc_at.insert(pc, self.allocs.len());
+                                self.allocs.push((f, args));
+                            }
+                        }
+                        st.stack.extend(std::iter::repeat_n(NEW, nr));
+                    } else {
+                        if args.iter().any(|a| a & NEW != 0) || (self.forbidden)(f) {
+                            self.bad = true;
+                            return false;
+                        }
+                        self.aborts |= np == 0 && nr == 0;
+                        st.stack.extend(std::iter::repeat_n(OTHER, nr));
+                    }
+                }
+                O::CallIndirect { type_index, .. } => {
+                    pop(st);
+                    let ty = self.info.types.get(*type_index as usize).and_then(|t| t.as_ref());
+                    let Some((np, nr)) = self.sig(ty) else {
+                        self.bad = true;
+                        return false;
+                    };
+                    let args: Vec<u8> = (0..np).map(|_| pop(st)).collect();
+                    if args.iter().any(|a| a & NEW != 0) {
+                        self.bad = true;
+                        return false;
+                    }
+                    self.handler |= np == 0 && nr == 0;
+                    st.stack.extend(std::iter::repeat_n(OTHER, nr));
+                }
+                O::LocalGet { local_index } | O::LocalSet { local_index } | O::LocalTee { local_index } => {
+                    let i = *local_index as usize;
+                    if i >= st.locals.len() {
+                        self.bad = true;
+                        return false;
+                    }
+                    match &op {
+                        O::LocalGet { .. } => st.stack.push(st.locals[i]),
+                        O::LocalSet { .. } => st.locals[i] = pop(st),
+                        _ => st.locals[i] = st.stack.last().copied().unwrap_or(OTHER),
+                    }
+                }
+                O::GlobalGet { .. } => st.stack.push(OTHER),
+                O::GlobalSet { .. } => {
+                    if pop(st) & NEW != 0 {
+                        self.bad = true;
+                        return false;
+                    }
+                }
+                O::I32Const { value } => st.stack.push(if *value == 0 { ZERO } else { CONST }),
+                O::Drop => {
+                    pop(st);
+                }
+                O::Select | O::TypedSelect { ty: ValType::I32 } => {
+                    let c = pop(st);
+                    self.tested |= c & NEW != 0;
+                    let (b, a) = (pop(st), pop(st));
+                    st.stack.push(a | b);
+                }
+                O::I32Load { .. } | O::I32Load8S { .. } | O::I32Load8U { .. } | O::I32Load16S { .. } | O::I32Load16U { .. } => {
+                    if pop(st) & NEW != 0 {
+                        self.bad = true;
+                        return false;
+                    }
+                    st.stack.push(OTHER);
+                }
+                O::I32Store { .. } | O::I32Store8 { .. } | O::I32Store16 { .. } => {
+                    if (pop(st) | pop(st)) & NEW != 0 {
+                        self.bad = true;
+                        return false;
+                    }
+                }
+                O::I32Eqz => {
+                    let v = pop(st);
+                    self.tested |= v & NEW != 0;
+                    st.stack.push(OTHER);
+                }
+                O::I32Clz | O::I32Ctz | O::I32Popcnt | O::I32Extend8S | O::I32Extend16S => {
+                    pop(st);
+                    st.stack.push(OTHER);
+                }
+                O::I32Eq | O::I32Ne | O::I32LtS | O::I32LtU | O::I32GtS | O::I32GtU | O::I32LeS | O::I32LeU
+                | O::I32GeS | O::I32GeU => {
+                    let v = pop(st) | pop(st);
+                    self.tested |= v & NEW != 0;
+                    st.stack.push(OTHER);
+                }
+                O::I32Add | O::I32Sub | O::I32Mul | O::I32DivS | O::I32DivU | O::I32RemS | O::I32RemU | O::I32And
+                | O::I32Or | O::I32Xor | O::I32Shl | O::I32ShrS | O::I32ShrU | O::I32Rotl | O::I32Rotr => {
+                    pop(st);
+                    pop(st);
+                    st.stack.push(OTHER);
+                }
+                _ => {
+                    self.bad = true;
+                    return false;
+                }
+            }
+            pc += 1;
+        }
+        true
+    }
+}
+
+/// The body of every defined function.
+fn bodies(bytes: &[u8]) -> Result<Vec<wasmparser::FunctionBody<'_>>, Error> {
     let mut out = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         if let wasmparser::Payload::CodeSectionEntry(body) = payload? {
-            let mut found = false;
-            for op in body.get_operators_reader()? {
-                if matches!(op?, wasmparser::Operator::MemorySize { .. }) {
-                    found = true;
-                    break;
-                }
-            }
-            out.push(found);
+            out.push(body);
         }
+    }
+    Ok(out)
+}
+
+/// Per defined function: the body has `memory.size`.
+fn uses_memory_size(bodies: &[wasmparser::FunctionBody<'_>]) -> Result<Vec<bool>, Error> {
+    let mut out = Vec::new();
+    for body in bodies {
+        let mut found = false;
+        for op in body.get_operators_reader()? {
+            if matches!(op?, wasmparser::Operator::MemorySize { .. }) {
+                found = true;
+                break;
+            }
+        }
+        out.push(found);
     }
     Ok(out)
 }

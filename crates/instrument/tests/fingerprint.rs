@@ -144,6 +144,11 @@ fn overrides_are_not_second_guessed() {
 /// through `sbrk`, which compares with `memory.size` and asks an import to grow (Emscripten's
 /// `emscripten_resize_heap`) when `grow` is set, else has no way to grow.
 fn dl_shaped(grow: bool) -> Vec<u8> {
+    dl_shaped_with(grow, "")
+}
+
+/// [`dl_shaped`] with more functions after `work` (func 5 on), e.g. wrappers of malloc (func 2) and free (3).
+fn dl_shaped_with(grow: bool, extra: &str) -> Vec<u8> {
     let uses = |base: u32, words: u32, n: u32| -> String {
         (0..n).map(|i| format!("i32.const {} i32.load drop\n", base + 4 * (i % words))).collect()
     };
@@ -161,7 +166,8 @@ fn dl_shaped(grow: bool) -> Vec<u8> {
           (func (param i32) (result i32) {sbrk} i32.const 4000 i32.load)
           (func (export "N") (param i32) (result i32) {} {} local.get 0 call 1)
           (func (export "O") (param i32) {} {})
-          (func (export "work") (param i32) (result i32) local.get 0 call 2 i32.const 20 i32.store i32.const 0))"#,
+          (func (export "work") (param i32) (result i32) local.get 0 call 2 i32.const 20 i32.store i32.const 0)
+          {extra})"#,
         uses(bins, 20, 45),
         uses(fields, 10, 10),
         uses(fields, 10, 20),
@@ -202,4 +208,187 @@ fn memory_size_without_an_import_is_not_growth() {
         assert_eq!(*confidence, Confidence::Medium, "{reason}");
         assert!(reason.contains("no memory.grow reached"), "{reason}");
     }
+}
+
+/// C++ over wasi-libc (libc++ 16, `-fno-exceptions`): `operator new` (the new_handler loop over `malloc`),
+/// `operator new[]` (forwards to it) and `operator delete` (passes its pointer to `free`) are found by their
+/// code, with the confidence of the allocator they wrap. `operator delete[]` forwards to `operator delete`
+/// exactly as a deleting destructor of a class with nothing to destroy does, so it is left alone; `dlfree` is
+/// reached only through `free`, which reports (the same as without operator new/delete).
+#[test]
+fn cpp_operator_new_delete() {
+    let nb = read("cpp_patterns.wasm");
+    let ninfo = ModuleInfo::parse(&nb).unwrap();
+    let by_name = roles(&find_allocator_by_name(&ninfo, &HashMap::new(), &Overrides::default()).unwrap());
+    let sb = read("cpp_patterns_stripped.wasm");
+    let sinfo = ModuleInfo::parse(&sb).unwrap();
+    assert!(sinfo.func_names.is_empty());
+    let eps = find_allocator(&sb, &sinfo, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let by_shape = roles(&eps);
+    let missing: Vec<u32> = by_name.iter().filter(|r| !by_shape.contains(r)).map(|r| r.0).collect();
+    assert!(by_shape.iter().all(|r| by_name.contains(r)), "{by_shape:?} vs {by_name:?}");
+    assert_eq!(missing, vec![50, 62], "{by_shape:?} vs {by_name:?}");
+    assert_eq!(ninfo.func_names[&50], "operator delete[](void*)");
+    assert_eq!(ninfo.func_names[&62], "dlfree");
+    let reason = |f: u32| match &eps.iter().find(|e| e.func == f).unwrap().evidence {
+        Evidence::Fingerprint { confidence, reason } => {
+            assert_eq!(*confidence, Confidence::High, "{reason}");
+            reason.clone()
+        }
+        e => panic!("{e:?}"),
+    };
+    assert!(reason(47).starts_with("operator new-shaped: calls malloc (func 59) with its size and returns its result; new_handler loop"), "{}", reason(47));
+    assert!(reason(48).starts_with("forwards to func 47 (operator new-shaped)"), "{}", reason(48));
+    assert!(reason(49).starts_with("operator delete-shaped: passes its pointer to free (func 61)"), "{}", reason(49));
+    assert_eq!(ninfo.func_names[&47], "operator new(unsigned long)");
+    assert_eq!(ninfo.func_names[&48], "operator new[](unsigned long)");
+    assert_eq!(ninfo.func_names[&49], "operator delete(void*)");
+    // the named module with its names dropped gives the same
+    let mut dropped = ninfo.clone();
+    dropped.func_names.clear();
+    assert_eq!(roles(&find_allocator(&nb, &dropped, &HashMap::new(), &Overrides::default()).unwrap()), by_shape);
+}
+
+/// The shapes of `operator new` and `operator delete` in a synthetic dlmalloc module, and functions that
+/// call malloc but must not be taken for it: whatever does anything with the pointer but test and return it,
+/// changes the size, returns something else, or calls anything else that allocates.
+#[test]
+fn operator_new_delete_shapes() {
+    // func 2 is malloc, func 3 dlfree (25 is free); the extra functions start at 5, all exported (so none is only reached
+    // through a forwarder, which would need no hook of its own).
+    let extra = r#"
+      (table 1 funcref)
+      ;; 5: std::get_new_handler()
+      (func (result i32) i32.const 5000 i32.load)
+      ;; 6: operator new, libc++ 16 (wasi-sdk): size ? size : 1, malloc in a loop, the handler when it fails
+      (func (export "f6") (param i32) (result i32) (local i32)
+        local.get 0 i32.const 1 local.get 0 select local.set 1
+        loop (result i32)
+          block
+            block
+              local.get 1 call 2 local.tee 0 br_if 0
+              call 5 local.tee 0 br_if 1
+              i32.const 0 local.set 0
+            end
+            local.get 0 return
+          end
+          local.get 0 call_indirect
+          br 0
+        end)
+      ;; 7: operator_new_impl, libc++ 18 (Emscripten): max(size, 1), the loop, 0 when there is no handler
+      (func (export "f7") (param i32) (result i32) (local i32 i32)
+        i32.const 1 local.get 0 local.get 0 i32.const 1 i32.le_u select local.set 0
+        loop
+          block
+            local.get 0 call 2 local.tee 1 br_if 0
+            i32.const 5000 i32.load local.tee 2 i32.eqz br_if 0
+            local.get 2 call_indirect
+            br 1
+          end
+        end
+        local.get 1)
+      ;; 8: operator new, libc++ 18: operator_new_impl, and __throw_bad_alloc_shim (9) when it fails
+      (func (export "f8") (param i32) (result i32)
+        local.get 0 call 7 local.tee 0 i32.eqz if call 9 unreachable end local.get 0)
+      ;; 9: __throw_bad_alloc_shim (abort)
+      (func nop)
+      ;; 10: operator new[] → operator new
+      (func (export "f10") (param i32) (result i32) local.get 0 call 6)
+      ;; 11: operator delete(void*) → free (25) → dlfree (3)
+      (func (export "f11") (param i32) local.get 0 call 25)
+      ;; 12: operator delete(void*, size_t)
+      (func (export "f12") (param i32 i32) local.get 0 call 25)
+      ;; 13: operator delete[] or a deleting destructor: forwards to operator delete — not taken
+      (func (export "f13") (param i32) local.get 0 call 11)
+      ;; 14: initialises the block
+      (func (export "f14") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if unreachable end local.get 1 i32.const 7 i32.store local.get 1)
+      ;; 15: returns a pointer past a header
+      (func (export "f15") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if unreachable end local.get 1 i32.const 8 i32.add)
+      ;; 16: allocates more than asked (a header)
+      (func (export "f16") (param i32) (result i32) (local i32)
+        local.get 0 i32.const 8 i32.add call 2 local.tee 1 i32.eqz if unreachable end local.get 1)
+      ;; 17: strdup-shaped: the size is not the parameter
+      (func (export "f17") (param i32) (result i32) (local i32)
+        local.get 0 i32.load offset=4 call 2 local.tee 1 i32.eqz if unreachable end local.get 1)
+      ;; 18: no failure path: a user function that happens to call malloc
+      (func (export "f18") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.set 1 i32.const 5004 i32.const 1 i32.store local.get 1)
+      ;; 19: calls something else that allocates (work, func 4) on its failure path
+      (func (export "f19") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if i32.const 1 call 4 drop unreachable end local.get 1)
+      ;; 20: an emergency buffer when malloc fails: returns a static address
+      (func (export "f20") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if i32.const 5008 return end local.get 1)
+      ;; 21: a constant size
+      (func (export "f21") (param i32) (result i32) (local i32)
+        i32.const 16 call 2 local.tee 1 i32.eqz if unreachable end local.get 1)
+      ;; 22: passes the pointer on
+      (func (export "f22") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if unreachable end local.get 1 call 11 local.get 1)
+      ;; 23: two allocations
+      (func (export "f23") (param i32) (result i32) (local i32)
+        local.get 0 call 2 local.tee 1 i32.eqz if local.get 0 call 2 return end local.get 1)
+      ;; 24: a delete that checks its pointer first
+      (func (export "f24") (param i32) local.get 0 if local.get 0 call 25 end)
+      ;; 25: wasi-libc's free, over dlfree
+      (func (export "free") (param i32) local.get 0 call 3)
+    "#;
+    let b = dl_shaped_with(true, extra);
+    let info = ModuleInfo::parse(&b).unwrap();
+    assert!(info.func_names.is_empty());
+    let eps = find_allocator(&b, &info, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let want: Vec<(u32, String)> = [(2, "malloc"), (3, "free"), (6, "malloc"), (7, "malloc"), (8, "malloc"), (10, "malloc"), (11, "free"), (12, "free"), (25, "free")]
+        .iter()
+        .map(|(f, r)| (*f, r.to_string()))
+        .collect();
+    assert_eq!(roles(&eps), want);
+    let reason = |f: u32| match &eps.iter().find(|e| e.func == f).unwrap().evidence {
+        Evidence::Fingerprint { confidence, reason } => {
+            assert_eq!(*confidence, Confidence::High, "{reason}");
+            reason.clone()
+        }
+        e => panic!("{e:?}"),
+    };
+    assert!(reason(6).contains("calls malloc (func 2) with its size and returns its result; new_handler loop"), "{}", reason(6));
+    assert!(reason(7).contains("new_handler loop"), "{}", reason(7));
+    assert!(reason(8).contains("calls another operator new-shaped function (func 7)"), "{}", reason(8));
+    assert!(reason(8).contains("aborts or throws when it fails"), "{}", reason(8));
+    assert!(reason(10).starts_with("forwards to func 6"), "{}", reason(10));
+    assert!(reason(12).contains("the first of 2 parameters"), "{}", reason(12));
+}
+
+/// `operator new(size, align_val_t)` over aligned_alloc(align, size): a (size, align) entry point.
+#[test]
+fn aligned_operator_new_shape() {
+    // 5: internal_memalign(align, size), over malloc and dispose_chunk (8, works on the state);
+    // 6: aligned_alloc(align, size); 7: operator new(size, align)
+    let extra = r#"
+      (table 1 funcref)
+      (func (param i32 i32) (result i32) local.get 1 call 2 local.get 0 call 8 local.get 1)
+      (func (export "aligned_alloc") (param i32 i32) (result i32)
+        local.get 0 i32.const 8 i32.le_u if local.get 1 call 2 return end local.get 0 local.get 1 call 5)
+      (func (export "f7") (param i32 i32) (result i32) (local i32)
+        local.get 1 i32.const 4 local.get 1 i32.const 4 i32.gt_u select local.set 1
+        local.get 0 i32.const 1 local.get 0 select local.set 0
+        loop
+          block
+            local.get 1 local.get 0 call 6 local.tee 2 br_if 0
+            i32.const 5000 i32.load local.tee 2 i32.eqz if unreachable end
+            local.get 2 call_indirect
+            br 1
+          end
+        end
+        local.get 2)
+      (func (param i32 i32) i32.const 1024 i32.load drop i32.const 1028 i32.load drop)
+    "#;
+    let b = dl_shaped_with(true, extra);
+    let info = ModuleInfo::parse(&b).unwrap();
+    let eps = find_allocator(&b, &info, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let got = roles(&eps);
+    assert!(got.contains(&(6, "aligned_alloc".to_string())), "{got:?}");
+    assert!(got.contains(&(7, "rust alloc".to_string())), "{got:?}");
+    let Evidence::Fingerprint { reason, .. } = &eps.iter().find(|e| e.func == 7).unwrap().evidence else { panic!() };
+    assert!(reason.contains("aligned operator new-shaped: calls aligned_alloc (func 6)"), "{reason}");
 }

@@ -15,7 +15,9 @@
 //
 // Pointers the module passes *to* JS imports are seen by `wrapImports`, which attach() applies to the import
 // object before instantiating: Embind's registration passes each bound function's context (a `new`ed copy of
-// the function pointer) to `_embind_register_*`, and the glue keeps it for the module's lifetime.
+// the function pointer) to `_embind_register_*`, and the glue keeps it for the module's lifetime; wasm-bindgen
+// hands each Rust closure (`Closure::new`, `into_js_value`, `forget`, `once_into_js`) to an import that wraps
+// it in a JS function, which keeps the closure's boxed data pointer until the closure is dropped.
 
 // The glue's own plumbing between a binding and the table: skipped when naming the caller.
 const PLUMBING = new Set(['dynCall', 'dynCallLegacy', 'getWasmTableEntry', 'getDynCaller', 'makeDynCaller',
@@ -129,11 +131,34 @@ const EMBIND_CONTEXT_ARGS = {
   _embind_register_value_array_element: [4, 8],
 };
 
+// wasm-bindgen closures. The Rust side boxes the closure (`Box<dyn FnMut>`: the data pointer `a`, the vtable
+// `b`) and passes (a, b) to an import whose glue is `makeMutClosure(a, b, invoker)` / `makeClosure(...)`: a JS
+// function whose `state.a` is the only pointer to the box until the closure is dropped. Dropping it (Rust
+// `drop(Closure)`, or the glue's FinalizationRegistry once JS garbage-collects the function) frees the box, and
+// the tracker forgets a held value when its block is freed. The import, by wasm-bindgen version:
+//   0.2.130 (fixtures/wasm/bindgen/): `__wbindgen_generic_<16 hex digits>(a, b)`, a generic intrinsic also
+//     used for other conversions; the releases before it: `__wbindgen_cast_<16 hex digits>(a, b[, dtor])`, the
+//     cast intrinsic (also strings, numbers, …). Only calls whose result is a closure function count: the glue
+//     gives it a `_wbg_cb_unref` property (the refcount drop the Rust `Drop` calls; `.original`, the state, in
+//     releases before that) — property names, which survive minification.
+//   older (0.2.8x/0.2.9x): `__wbindgen_closure_wrapper<N>(a, b, dtorIndex)`, one import per closure type.
+// In the import object's wasm-bindgen namespace (`wbg`; `./<crate>_bg.js` for `--target nodejs` and bundlers;
+// `__wbindgen_placeholder__` in older nodejs glue): matched by the import name in any namespace.
+const BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
+const BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
+
+/** Is `r`, the result of a wasm-bindgen import, a closure function made by `makeMutClosure`/`makeClosure`? */
+const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r || 'original' in r);
+
 /**
- * A copy of `imports` whose Embind registration functions hold the context pointers they receive, labelled
- * `Embind registration: <import> context` (attach() passes a `hold` that makes them runtime roots: the glue
- * keeps them for the module's lifetime, so what they point at is `reachable`, never a leak). Emscripten's glue keeps its own JS names on the import functions
- * (`__embind_register_class_function`), also when the import names are minified (`a.x`).
+ * A copy of `imports` whose Embind registration functions and wasm-bindgen closure imports hold the pointers
+ * they receive. `hold(value, label, { runtime })`:
+ * - Embind registration contexts, labelled `Embind registration: <import> context`, with `{ runtime: true }`
+ *   (the glue keeps them for the module's lifetime, so what they point at is `reachable`, never a leak).
+ *   Emscripten's glue keeps its own JS names on the import functions (`__embind_register_class_function`),
+ *   also when the import names are minified (`a.x`).
+ * - wasm-bindgen closures, labelled `closure handed to JS (<import>)`, with `{ runtime: false }`: host-held,
+ *   so a closure JS never drops (`Closure::forget`, `into_js_value`) is kind `host`.
  */
 export function wrapImports(imports, hold) {
   if (!imports || typeof imports !== 'object') return imports;
@@ -143,6 +168,20 @@ export function wrapImports(imports, hold) {
     let copy = null;
     for (const [k, f] of Object.entries(obj)) {
       if (typeof f !== 'function') continue;
+      if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
+        const always = BINDGEN_CLOSURE_WRAPPER.test(k);
+        const label = `closure handed to JS (${k})`;
+        copy ??= { ...obj };
+        copy[k] = function (...args) {
+          const r = f.apply(this, args);
+          const a = args[0];
+          if ((always || isBindgenClosure(r)) && typeof a === 'number' && a > 0) hold(a >>> 0, label, { runtime: false });
+          return r;
+        };
+        Object.defineProperty(copy[k], 'name', { value: f.name });
+        Object.defineProperty(copy[k], 'length', { value: f.length });
+        continue;
+      }
       const name = String(f.name ?? '').replace(/^_+/, '_');
       const idx = EMBIND_CONTEXT_ARGS[name];
       if (!idx) continue;
@@ -150,7 +189,7 @@ export function wrapImports(imports, hold) {
       copy[k] = function (...args) {
         for (const i of idx) {
           const v = args[i];
-          if (typeof v === 'number' && v > 0) hold(v >>> 0, `Embind registration: ${name} context`);
+          if (typeof v === 'number' && v > 0) hold(v >>> 0, `Embind registration: ${name} context`, { runtime: true });
         }
         return f.apply(this, args);
       };

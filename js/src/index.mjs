@@ -552,7 +552,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames });
-    imp = wrapImports(imp, (value, label) => tracker.hold(value, label, { runtime: true }));
+    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
     const rec = { name: m.name, tracker, instance, calls: new Map() };

@@ -18,7 +18,31 @@ pub(crate) fn is_allocator_frame(function: &str, file: Option<&str>) -> bool {
     if file.is_some_and(|p| ALLOCATOR_FILES.iter().any(|a| p.contains(a))) {
         return true;
     }
-    is_allocator_name(function)
+    is_allocator_name(&without_crate_hashes(function))
+}
+
+/// `__rustc[b7974e8690430dd9]::__rdl_alloc` → `__rustc::__rdl_alloc`: Rust v0 symbols demangled with their
+/// crate disambiguators, as wasm-bindgen writes them to the name section it rewrites.
+fn without_crate_hashes(f: &str) -> std::borrow::Cow<'_, str> {
+    if !f.contains('[') {
+        return f.into();
+    }
+    let mut out = String::with_capacity(f.len());
+    let mut rest = f;
+    while let Some(i) = rest.find('[') {
+        let tail = &rest[i + 1..];
+        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..i]);
+        // a crate hash: a u64 in hex (8 digits or more but by a 2^-32 chance), never `[16]` of an array type
+        if hex >= 8 && tail[hex..].starts_with(']') {
+            rest = &tail[hex + 1..];
+        } else {
+            out.push('[');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 fn is_allocator_name(f: &str) -> bool {
@@ -56,7 +80,8 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
     if let Some(file) = file {
         return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
     }
-    PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(function, None)
+    let function = without_crate_hashes(function);
+    PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None)
 }
 
 /// Allocations the language runtime makes once for itself (wasi-libc's argv copy in `__main_void`): a
@@ -111,6 +136,9 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
             }
         }
         Kind::Indirect => "indirectly lost: only reachable from leaked blocks (a lost object's members, or a cycle's children); fixing the owner fixes these — or, if the owner is freed, it lacks the destructor/Drop that frees them".into(),
+        Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with("closure handed to JS")) => {
+            "held by the host: a Rust closure handed to JavaScript and never dropped (Closure::forget / Closure::into_js_value, or a Closure::once_into_js never called): only the JS function keeps it; keep the Closure (e.g. in the struct that registers the listener) and drop it when done, after removing the listener — the glue's FinalizationRegistry frees it only if JS drops the function and a GC runs, which is not a guarantee".into()
+        }
         Kind::Host => {
             let by = g.root.as_deref().and_then(|r| r.strip_prefix("returned by ")).and_then(|r| r.split(' ').next());
             match by {
@@ -165,5 +193,50 @@ mod tests {
         let argv = [frame("__main_void", None), frame("_start", Some("./build/./libc-bottom-half/crt/crt1-command.c"))];
         assert!(is_runtime_startup(&argv));
         assert!(!is_runtime_startup(&[frame("make_record", Some("./c/patterns.c")), argv[0].clone()]));
+    }
+
+    /// wasm-bindgen rewrites the name section with Rust v0 names demangled with their crate hashes.
+    #[test]
+    fn crate_hashes_in_names() {
+        assert_eq!(without_crate_hashes("__rustc[b7974e8690430dd9]::__rdl_alloc"), "__rustc::__rdl_alloc");
+        assert_eq!(
+            without_crate_hashes("<dlmalloc[e24a27700634d609]::dlmalloc::Dlmalloc<dlmalloc[e24a27700634d609]::sys::System>>::malloc"),
+            "<dlmalloc::dlmalloc::Dlmalloc<dlmalloc::sys::System>>::malloc"
+        );
+        assert_eq!(without_crate_hashes("f<[u8; 4]>"), "f<[u8; 4]>");
+        assert_eq!(without_crate_hashes("a[ab"), "a[ab");
+        assert_eq!(without_crate_hashes("sum(int[16])"), "sum(int[16])");
+        assert_eq!(without_crate_hashes("operator new[](unsigned long)"), "operator new[](unsigned long)");
+        assert!(is_allocator(&frame("__rustc[b7974e8690430dd9]::__rust_alloc", None)));
+        assert!(is_allocator(&frame("__rustc[b7974e8690430dd9]::__rdl_alloc_zeroed", None)));
+        assert!(is_library(&frame("<dlmalloc[e24a27700634d609]::dlmalloc::Dlmalloc<dlmalloc[e24a27700634d609]::sys::System>>::malloc", None)));
+        assert!(!is_library(&frame("leak_closure", None)));
+    }
+
+    fn host_group(root: &str) -> Group {
+        Group {
+            kind: "host",
+            growing: false,
+            blocks: 2,
+            bytes: 112,
+            ty: None,
+            stack: vec![frame("leak_closure", None)],
+            hint: String::new(),
+            site: Some(frame("leak_closure", None)),
+            cycles: 0,
+            interior_only: 0,
+            root: Some(root.into()),
+            bytes_per_iteration: None,
+            blocks_per_iteration: None,
+        }
+    }
+
+    #[test]
+    fn host_hints() {
+        let closure = hint(Kind::Host, &host_group("closure handed to JS (__wbindgen_generic_0000000000000001), through 1 other block"));
+        assert!(closure.contains("Closure::forget") && closure.contains("keep the Closure") && closure.contains("drop it when done"), "{closure}");
+        let object = hint(Kind::Host, &host_group("returned by parser_new (call 3)"));
+        assert!(object.contains("`parser_new`") && object.contains(".free()"), "{object}");
+        assert!(!object.contains("Closure"));
     }
 }

@@ -1,5 +1,10 @@
-//! Embeds the JS runtime's sources (js/src/*.mjs) into the binary: `wasmleak serve` bundles them into the
-//! browser's `/__wasmleak/runtime.js` (crates/cli/src/serve.rs).
+//! Embeds the JS runtime into the binary, so an installed `wasmleak` needs no source tree:
+//! - its sources (js/src/*.mjs): `wasmleak serve` bundles them into the browser's `/__wasmleak/runtime.js`,
+//!   `wasmleak node` writes them to a cache directory and imports them from there;
+//! - the analysis compiled to wasm32 (crates/wasm-api), built here by a nested cargo into its own target
+//!   directory under OUT_DIR (the outer build holds the lock of its own). Without the wasm32 target
+//!   (`rustup target add wasm32-unknown-unknown`), or with `WASMLEAK_NO_EMBED=1`, nothing is embedded and the
+//!   binary looks for the module at run time (`$WASMLEAK_WASM`, the cargo target dir).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -23,6 +28,44 @@ fn main() {
         let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", p.to_string_lossy());
     }
     out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("js_sources.rs");
-    std::fs::write(dest, out).unwrap();
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let _ = match build_analysis(&out_dir) {
+        Ok(wasm) => writeln!(out, "/// The analysis compiled to wasm32.\npub const ANALYSIS_WASM: Option<&[u8]> = Some(include_bytes!({:?}));", wasm.to_string_lossy()),
+        Err(why) => {
+            println!("cargo:warning=the wasm32 analysis is not embedded ({why}); `wasmleak node` and `serve` will look for it at run time");
+            writeln!(out, "/// The analysis compiled to wasm32 (not embedded in this build).\npub const ANALYSIS_WASM: Option<&[u8]> = None;")
+        }
+    };
+    std::fs::write(out_dir.join("js_sources.rs"), out).unwrap();
+}
+
+/// `cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm` into OUT_DIR; the module's path.
+fn build_analysis(out_dir: &Path) -> Result<std::path::PathBuf, String> {
+    println!("cargo:rerun-if-env-changed=WASMLEAK_NO_EMBED");
+    if std::env::var_os("WASMLEAK_NO_EMBED").is_some_and(|v| !v.is_empty() && v != "0") {
+        return Err("WASMLEAK_NO_EMBED is set".into());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for dep in ["crates/wasm-api", "crates/heap", "crates/instrument", "crates/report", "crates/symbolize", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(dep).display());
+    }
+    let target_dir = out_dir.join("wasm-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "wasmleak-wasm", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags are for the host, not for wasm32.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR");
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().filter(|l| l.starts_with("error")).last().unwrap_or("cargo failed").to_string();
+        return Err(last);
+    }
+    let wasm = target_dir.join("wasm32-unknown-unknown/release/wasmleak_wasm.wasm");
+    if wasm.is_file() { Ok(wasm) } else { Err(format!("no {} after the build", wasm.display())) }
 }

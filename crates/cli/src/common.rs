@@ -183,12 +183,14 @@ pub fn write_file(path: &PathBuf, write: impl FnOnce(&mut dyn std::io::Write) ->
 /// How to build the analysis compiled to wasm32 (the JS runtime's engine).
 pub const BUILD_WASM: &str = "cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm";
 
-/// The analysis compiled to wasm32: `$WASMLEAK_WASM`, else `$CARGO_TARGET_DIR` (default
+/// The JS runtime's sources and the analysis compiled to wasm32, as this binary was built (build.rs).
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/js_sources.rs"));
+}
+
+/// The analysis compiled to wasm32 in the cargo target dir: `$CARGO_TARGET_DIR` (default
 /// `/var/tmp/wasmleak-target`)`/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`.
-pub fn wasm_artifact() -> PathBuf {
-    if let Some(p) = std::env::var_os("WASMLEAK_WASM") {
-        return PathBuf::from(p);
-    }
+fn wasm_artifact() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .filter(|t| !t.is_empty())
         .map(PathBuf::from)
@@ -196,9 +198,14 @@ pub fn wasm_artifact() -> PathBuf {
     target.join("wasm32-unknown-unknown/release/wasmleak_wasm.wasm")
 }
 
-/// `wasm_artifact()`, or an error saying where it was looked for and how to build it.
+/// The analysis module for the JS runtime: `$WASMLEAK_WASM`, else the copy embedded in this binary (written
+/// to the cache directory), else the cargo target dir's; an error says where it looked and how to build it.
 pub fn require_wasm_artifact() -> Result<PathBuf> {
-    let wasm = wasm_artifact();
+    let wasm = match (std::env::var_os("WASMLEAK_WASM"), embedded::ANALYSIS_WASM) {
+        (Some(p), _) => PathBuf::from(p),
+        (None, Some(bytes)) => return Ok(materialize("analysis", &[("wasmleak_wasm.wasm", bytes)])?.join("wasmleak_wasm.wasm")),
+        (None, None) => wasm_artifact(),
+    };
     if !wasm.is_file() {
         bail!(
             "the analysis module {} is missing: build it with `{BUILD_WASM}` (needs `rustup target add \
@@ -209,9 +216,53 @@ pub fn require_wasm_artifact() -> Result<PathBuf> {
     wasm.canonicalize().with_context(|| format!("cannot resolve {}", wasm.display()))
 }
 
-/// The JS runtime: `$WASMLEAK_JS`, else the repo's `js/` this binary was built from.
+/// The JS runtime's directory for development: `$WASMLEAK_JS`, else the repo's `js/` this binary was built from.
 pub fn js_dir() -> PathBuf {
     std::env::var_os("WASMLEAK_JS")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../js"))
+}
+
+/// The JS runtime's sources to import: `$WASMLEAK_JS/src` when set, else the copy embedded in this binary,
+/// written to the cache directory.
+pub fn js_src_dir() -> Result<PathBuf> {
+    if std::env::var_os("WASMLEAK_JS").is_some() {
+        return Ok(js_dir().join("src"));
+    }
+    let files: Vec<(&str, &[u8])> = embedded::JS_SOURCES.iter().map(|(n, s)| (*n, s.as_bytes())).collect();
+    materialize("js", &files)
+}
+
+/// A directory of the user's cache (`$XDG_CACHE_HOME` or `~/.cache`, else the temp dir) holding `files`,
+/// named by their content: written once, by any number of concurrent runs (each writes a temporary name,
+/// then renames it into place).
+fn materialize(kind: &str, files: &[(&str, &[u8])]) -> Result<PathBuf> {
+    // FNV-1a over names and contents.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, bytes) in files {
+        for &b in name.as_bytes().iter().chain([0u8].iter()).chain(bytes.iter()) {
+            hash = (hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let name = format!("{kind}-{}-{hash:016x}", env!("CARGO_PKG_VERSION"));
+    let mut dir = cache.join("wasmleak").join(&name);
+    if std::fs::create_dir_all(&dir).is_err() {
+        dir = std::env::temp_dir().join("wasmleak").join(&name); // a read-only home
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+            continue;
+        }
+        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+        std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(dir)
 }

@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::check::Format;
-use crate::common::{js_dir, require_wasm_artifact};
+use crate::common::{js_src_dir, require_wasm_artifact};
 
 /// Run a Node.js script with wasmleak attached: every wasm module it loads is tracked, reported at exit.
 #[derive(Args)]
@@ -28,7 +28,7 @@ pub struct Opts {
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
-        let register = js_dir().join("src/register.mjs");
+        let register = js_src_dir()?.join("register.mjs");
         if !register.is_file() {
             bail!(
                 "the wasmleak JS runtime is missing: no {} (set WASMLEAK_JS to the js/ directory of wasmleak)",

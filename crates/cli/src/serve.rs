@@ -25,11 +25,7 @@ use serde_json::json;
 use wasmleak_export::html;
 use wasmleak_heap::Snapshot;
 
-use crate::common::{js_dir, require_wasm_artifact};
-
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/js_sources.rs"));
-}
+use crate::common::{embedded, js_dir, require_wasm_artifact};
 
 /// Serve a web app on 127.0.0.1 with wasmleak attached to its pages: an overlay takes snapshots, compares
 /// them and links to the HTML report.

@@ -95,3 +95,37 @@ fn node_reports_a_missing_wasm_artifact_clearly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cargo build --release --target wasm32-unknown-unknown -p wasmleak-wasm"), "{stderr}");
 }
+
+/// An installed binary needs no source tree: the JS runtime and the analysis module are embedded (build.rs)
+/// and written to the user's cache on first use. Here nothing else could be found: no WASMLEAK_JS /
+/// WASMLEAK_WASM, a target dir that does not exist, a fresh cache directory.
+#[test]
+fn node_runs_from_the_embedded_runtime_alone() {
+    if !prerequisites() {
+        return;
+    }
+    let cache = std::env::temp_dir().join(format!("wasmleak-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "2"])
+        .current_dir(repo())
+        .env_remove("WASMLEAK_JS")
+        .env_remove("WASMLEAK_WASM")
+        .env("CARGO_TARGET_DIR", "/nonexistent/wasmleak-target")
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["host_blocks"], 4, "{report}");
+    let dirs: Vec<String> = std::fs::read_dir(cache.join("wasmleak"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let js = dirs.iter().find(|d| d.starts_with("js-")).expect("the JS runtime was written to the cache");
+    assert!(cache.join("wasmleak").join(js).join("register.mjs").is_file());
+    let wasm = dirs.iter().find(|d| d.starts_with("analysis-")).expect("the analysis was written to the cache");
+    assert!(cache.join("wasmleak").join(wasm).join("wasmleak_wasm.wasm").is_file());
+    std::fs::remove_dir_all(&cache).unwrap();
+}

@@ -84,14 +84,11 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
     PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None)
 }
 
-/// Allocations the language runtime makes once for itself (wasi-libc's argv copy in `__main_void`): a
-/// stack with no frame of the program's own.
-/// Frames outside `_start` (the JS that called it, in Node) do not count.
+/// Allocations the language runtime makes once for itself: wasi-libc's argv copy, which `__main_void`
+/// allocates itself (so it is the innermost frame once the allocator's are dropped) before calling `main`.
+/// In a module without names the symbolizer recognises `__main_void` by the WASI imports it calls.
 pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
-    let inside = &stack[..stack.iter().position(|f| f.function == "_start").unwrap_or(stack.len())];
-    !inside.is_empty()
-        && inside.iter().all(|f| is_library_frame(&f.function, f.file.as_deref()))
-        && inside.iter().any(|f| matches!(f.function.as_str(), "__main_void" | "__main_argc_argv"))
+    stack.first().is_some_and(|f| f.function == "__main_void")
 }
 
 /// `Holder::Holder(int)` → `Holder`: the site is a C++ constructor.
@@ -193,6 +190,8 @@ mod tests {
         let argv = [frame("__main_void", None), frame("_start", Some("./build/./libc-bottom-half/crt/crt1-command.c"))];
         assert!(is_runtime_startup(&argv));
         assert!(!is_runtime_startup(&[frame("make_record", Some("./c/patterns.c")), argv[0].clone()]));
+        // The program's own main (`main(argc, argv)` is `__main_argc_argv` in wasi-libc) is not the runtime.
+        assert!(!is_runtime_startup(&[frame("__main_argc_argv", None), argv[0].clone(), argv[1].clone()]));
     }
 
     /// wasm-bindgen rewrites the name section with Rust v0 names demangled with their crate hashes.

@@ -28,6 +28,9 @@ pub(crate) struct Module {
     pub(crate) name_section_names: Vec<Option<String>>,
     pub(crate) export_names: Vec<(u32, String)>,
     pub(crate) import_names: Vec<String>,
+    /// Names of runtime functions recognised by what they call, for functions the name section leaves
+    /// unnamed (see [`inferred_names`]).
+    pub(crate) inferred_names: Vec<(u32, &'static str)>,
 }
 
 /// The `.debug_*` custom sections of a module.
@@ -49,6 +52,8 @@ impl Module {
         }
         let mut num_imported_funcs = 0u32;
         let mut import_names = Vec::new();
+        // Function indices of WASI's `args_sizes_get` and `args_get` (see `inferred_names`).
+        let mut args_imports: [Option<u32>; 2] = [None, None];
         let mut code_payload_start = 0u32;
         let mut bodies = Vec::new();
         let mut has_name_section = false;
@@ -70,6 +75,13 @@ impl Module {
                             imp.ty,
                             wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_)
                         ) {
+                            if imp.module.starts_with("wasi_") {
+                                match imp.name {
+                                    "args_sizes_get" => args_imports[0] = Some(num_imported_funcs),
+                                    "args_get" => args_imports[1] = Some(num_imported_funcs),
+                                    _ => {}
+                                }
+                            }
                             num_imported_funcs += 1;
                             import_names.push(imp.name.to_string());
                         }
@@ -140,6 +152,10 @@ impl Module {
                 *slot = Some(name);
             }
         }
+        let inferred_names = match args_imports {
+            [Some(sizes), Some(get)] => inferred_names(module, &bodies, num_imported_funcs, &name_section_names, sizes, get),
+            _ => Vec::new(),
+        };
         let nonempty = |n: &str| debug_sections.iter().any(|(s, r)| s == n && !r.is_empty());
         let has_dwarf = nonempty(".debug_info") && nonempty(".debug_line");
         // Keep only the `.debug_*` payloads, back to back; the ranges now point into that copy.
@@ -159,6 +175,7 @@ impl Module {
                 name_section_names,
                 export_names,
                 import_names,
+                inferred_names,
             },
             DebugSections {
                 data,
@@ -188,4 +205,48 @@ impl Module {
         let b = self.bodies.get(i)?;
         (b.entry_start <= module_offset && module_offset < b.end).then_some(i)
     }
+}
+
+/// In a module without names: wasi-libc's `__main_void`, the one function that reaches both
+/// `args_sizes_get` and `args_get` directly or through one wrapper (`__wasi_args_get` calls the import); it
+/// copies argv into the heap before `main`. Reports count what it allocates as the runtime's, not as leaks,
+/// and that works by name. Its callers reach both imports only through it, two calls or more away.
+fn inferred_names(
+    module: &[u8],
+    bodies: &[Body],
+    num_imported_funcs: u32,
+    names: &[Option<String>],
+    sizes: u32,
+    get: u32,
+) -> Vec<(u32, &'static str)> {
+    if bodies.iter().enumerate().all(|(i, _)| names.get(num_imported_funcs as usize + i).is_some_and(|n| n.is_some())) {
+        return Vec::new();
+    }
+    let calls: Vec<Vec<u32>> = bodies
+        .iter()
+        .map(|b| {
+            let mut out = Vec::new();
+            let Some(bytes) = module.get(b.start as usize..b.end as usize) else { return out };
+            let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(bytes, b.start as usize));
+            let Ok(ops) = body.get_operators_reader() else { return out };
+            for op in ops {
+                match op {
+                    Ok(wasmparser::Operator::Call { function_index }) => out.push(function_index),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            out
+        })
+        .collect();
+    let callees = |f: u32| f.checked_sub(num_imported_funcs).and_then(|i| calls.get(i as usize)).map_or(&[][..], Vec::as_slice);
+    // Reaches `target` by a direct call, or through a function that calls it directly.
+    let reaches = |f: u32, target: u32| callees(f).iter().any(|&c| c == target || callees(c).contains(&target));
+    let found: Vec<u32> = (0..bodies.len() as u32)
+        .map(|i| num_imported_funcs + i)
+        .filter(|&f| names.get(f as usize).is_none_or(|n| n.is_none()))
+        .filter(|&f| reaches(f, sizes) && reaches(f, get))
+        .collect();
+    // Two candidates would be a guess.
+    if let [f] = found[..] { vec![(f, "__main_void")] } else { Vec::new() }
 }

@@ -18,16 +18,19 @@ pub enum NameSource {
     Export,
     /// The field name of an imported function (`module.field` is not used: the field is the symbol).
     Import,
+    /// Recognised by what it calls, in a module without names (wasi-libc's `__main_void`).
+    Inferred,
 }
 
 impl NameSource {
-    /// `"name section"`, `"dwarf"`, `"export"` or `"import"`.
+    /// `"name section"`, `"dwarf"`, `"export"`, `"import"` or `"inferred"`.
     pub fn as_str(self) -> &'static str {
         match self {
             NameSource::NameSection => "name section",
             NameSource::Dwarf => "dwarf",
             NameSource::Export => "export",
             NameSource::Import => "import",
+            NameSource::Inferred => "inferred",
         }
     }
 }
@@ -89,6 +92,11 @@ pub(crate) fn build_name_table(module: &Module, dwarf: &ModuleDwarf) -> Vec<Opti
     for (idx, name) in &module.export_names {
         if let Some(slot @ None) = table.get_mut(*idx as usize) {
             *slot = Some(entry(name, NameSource::Export));
+        }
+    }
+    for &(idx, name) in &module.inferred_names {
+        if let Some(slot @ None) = table.get_mut(idx as usize) {
+            *slot = Some(entry(name, NameSource::Inferred));
         }
     }
     for (idx, name) in module.import_names.iter().enumerate() {

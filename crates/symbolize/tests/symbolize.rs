@@ -698,3 +698,22 @@ fn truncated_and_corrupted_modules_never_panic() {
         }
     }
 }
+
+/// A stripped WASI command: wasi-libc's `__main_void` is named by what it calls (both argv imports, through
+/// their `__wasi_args_*` wrappers), so reports can still count the argv copy as the runtime's.
+#[test]
+fn stripped_command_names_main_void_by_its_calls() {
+    let fixture = |name: &str| std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wasm").join(name)).unwrap();
+    let sym = Symbolizer::new(&fixture("c_patterns_stripped.wasm")).unwrap();
+    let inferred: Vec<_> = sym.function_names().into_iter().filter(|n| n.source == NameSource::Inferred).collect();
+    assert_eq!(inferred.len(), 1, "{inferred:?}");
+    assert_eq!(inferred[0].raw, "__main_void");
+    // The named module's own `__main_void` is the same function.
+    let named = Symbolizer::new(&fixture("c_patterns.wasm")).unwrap();
+    let main_void = named.function_names().into_iter().find(|n| n.raw == "__main_void").unwrap();
+    assert_eq!(main_void.index, inferred[0].index);
+    assert_eq!(main_void.source, NameSource::NameSection);
+    // Emscripten has no WASI argv imports: nothing is inferred.
+    let em = Symbolizer::new(&fixture("emscripten_stripped.wasm")).unwrap();
+    assert!(em.function_names().iter().all(|n| n.source != NameSource::Inferred));
+}

@@ -450,7 +450,10 @@ class Tracker {
     const a = this.instrumented.analysis;
     const [state, image] = this.state(options);
     a.check('report', this.session, [{ ...state, exit, notes }, image]);
-    return a.outJson(this.session, 0);
+    const report = a.outJson(this.session, 0);
+    // The CLI's text form of the same report, for textOf (not part of the JSON).
+    Object.defineProperty(report, 'text', { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });
+    return report;
   }
 }
 
@@ -695,8 +698,12 @@ function frameText(f) {
   return `${f.function ?? '?'}${at}`;
 }
 
-/** One report as text: a line per group (allocation site, fix), then the summary. */
+/**
+ * One report as text: as `wasmleak check` prints it when the report came from this runtime, else (a report
+ * read back from JSON) a line per group (allocation site, the app's line, root, fix), then the summary.
+ */
 function textOf(report) {
+  if (typeof report.text === 'string') return report.text;
   const lines = [`${report.module}:`];
   for (const g of report.groups) {
     if (g.kind === 'reachable' && !g.growing) continue;

@@ -156,7 +156,7 @@ test('attach() + snapshots: forgotten closures grow by exactly 112 B and 2 block
   assert.equal(host[0].growing, true);
   assert.deepEqual([host[0].bytes_per_iteration, host[0].blocks_per_iteration], [CLOSURE.bytes, CLOSURE.blocks]);
   assert.match(host[0].root, /^closure handed to JS/);
-  assert.match(out.text, /host \(growing\): 30 blocks, 1\.6 KiB allocated at leak_closure/);
+  assert.match(out.text, /host: 30 blocks, 1\.6 KiB, GROWING by 112 B\/iteration \(2\.0 blocks\) — allocated at leak_closure/);
   assert.match(out.text, /held by: closure handed to JS \(__wbindgen_generic_0000000000000001\)/);
 });
 

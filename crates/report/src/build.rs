@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot, StackId};
 
-use crate::hint::{hint, is_library_frame, is_runtime_startup};
+use crate::hint::{hint, is_runtime_startup, site_index};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Frame {
@@ -131,7 +131,7 @@ pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
 }
 
 fn site(stack: &[Frame]) -> Option<Frame> {
-    stack.iter().find(|f| !is_library_frame(&f.function, f.file.as_deref())).or(stack.first()).cloned()
+    stack.get(site_index(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref())))).cloned()
 }
 
 /// The report of a snapshot (`analysis` is of the same snapshot).

@@ -7,7 +7,7 @@ use serde::Serialize;
 use wasmleak_heap::{SnapFrame, Snapshot};
 
 use crate::build::Frame;
-use crate::hint::is_library_frame;
+use crate::hint::site_index;
 use crate::types::stack_types;
 
 #[derive(Clone, Debug, Serialize)]
@@ -75,7 +75,7 @@ pub enum SortBy {
 
 /// The display name of a stack: `site (file:line) via inner_call`.
 pub fn site_name(stack: &[SnapFrame]) -> String {
-    let site = stack.iter().position(|f| !is_library_frame(&f.function, f.file.as_deref())).unwrap_or(0);
+    let site = site_index(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref())));
     let Some(f) = stack.get(site) else { return "(no stack)".into() };
     let mut s = match (&f.file, f.line) {
         (Some(file), Some(line)) => format!("{} ({file}:{line})", f.function),

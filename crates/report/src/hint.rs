@@ -84,6 +84,23 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
     PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None)
 }
 
+/// A stripped module's function without a name (`func[230]`).
+fn is_unnamed(function: &str) -> bool {
+    function.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The index of a stack's site (`(function, file)` innermost first): the first frame of the program's own
+/// code that has a name — in a stripped module the export that was called (`decompressstream_new`) says more
+/// than `func[230]` — else the first of the program's own code, else the first.
+pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone) -> usize {
+    let own = |(f, file): &(&str, Option<&str>)| !is_library_frame(f, *file);
+    frames
+        .clone()
+        .position(|fr| own(&fr) && !is_unnamed(fr.0))
+        .or_else(|| frames.clone().position(|fr| own(&fr)))
+        .unwrap_or(0)
+}
+
 /// Allocations the language runtime makes once for itself: wasi-libc's argv copy, which `__main_void`
 /// allocates itself (so it is the innermost frame once the allocator's are dropped) before calling `main`.
 /// In a module without names the symbolizer recognises `__main_void` by the WASI imports it calls.
@@ -176,6 +193,18 @@ mod tests {
         assert_eq!(constructor_class("ns::Widget::Widget(unsigned int)"), Some("Widget"));
         assert_eq!(constructor_class("make_widget(unsigned int)"), None);
         assert_eq!(constructor_class("Holder::reset()"), None);
+    }
+
+    #[test]
+    fn the_site_is_the_first_named_frame_of_the_program() {
+        let at = |fs: &[(&'static str, Option<&'static str>)]| site_index(fs.iter().copied());
+        // Stripped wasm-bindgen module: internal functions are unnamed, the export is not.
+        assert_eq!(at(&[("func[230]", None), ("func[873]", None), ("decompressstream_new", None), ("new DecompressStream", Some("glue.js"))]), 2);
+        // Nothing named of the program's own: its first frame.
+        assert_eq!(at(&[("func[17]", None), ("func[29]", None), ("__main_void", None), ("_start", None)]), 0);
+        // Library frames are skipped as before.
+        assert_eq!(at(&[("alloc::alloc::alloc", Some("library/alloc/src/alloc.rs")), ("app::make", Some("src/lib.rs"))]), 1);
+        assert!(!is_unnamed("func[12]x") && is_unnamed("func[7]"));
     }
 
     #[test]

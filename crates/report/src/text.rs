@@ -56,7 +56,10 @@ fn write_site_stack(out: &mut String, g: &Group, opts: &TextOptions) {
     let site = g.site.as_ref().and_then(|s| g.stack.iter().position(|f| f == s)).unwrap_or(0);
     let from = site.saturating_sub(1);
     if from > 0 {
-        let _ = writeln!(out, "      ({} inside)", plural(from as u64, "library frame", "library frames"));
+        // In a stripped module the frames inside the (named) site may be the program's own, unnamed.
+        let library = g.stack[..from].iter().all(|f| crate::hint::is_library_frame(&f.function, f.file.as_deref()));
+        let what = if library { ("library frame", "library frames") } else { ("frame", "frames") };
+        let _ = writeln!(out, "      ({} inside)", plural(from as u64, what.0, what.1));
     }
     write_stack_from(out, &g.stack, from, opts);
 }
@@ -116,6 +119,10 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     for g in &leaks {
         let _ = writeln!(out, "\n{}", headline(g));
         write_site_stack(&mut out, g, opts);
+        // What keeps a host-held or growing group alive (the export that returned it, the static it hangs from).
+        if let Some(root) = g.root.as_ref().filter(|_| g.kind == "host" || g.growing) {
+            let _ = writeln!(out, "    held by: {root}");
+        }
         let _ = writeln!(out, "    fix: {}", g.hint);
     }
     for f in &r.invalid_frees {

@@ -20,7 +20,8 @@
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
 //!   session keeps the snapshot's live set for the growth verdict.
 //! - `wl_report(session, json, mem) -> status`: `json` is [`State`] plus `exit` and `notes`; output 0 is the
-//!   JSON report of DESIGN.md §4 for the heap now, with growth over the session's snapshots.
+//!   JSON report of DESIGN.md §4 for the heap now, with growth over the session's snapshots, output 1 the
+//!   same report as `wasmleak check` prints it.
 //! - `wl_diff(a, a_len, b, b_len, opts, opts_len) -> handle`: two `.wlsnap` files compared like `wasmleak
 //!   diff`; output 0 is the JSON (`{module, before, after, rows}` or `{"error"}`), output 1 the text.
 
@@ -32,7 +33,7 @@ use serde::Deserialize;
 use serde_json::json;
 use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument, roots, Instrumented, ModuleInfo, Overrides};
-use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, GroupBy, SnapshotTaker, SortBy, HOST_FRAME};
+use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME};
 use wasmleak_symbolize::{NameSource, Symbolizer};
 
 /// An instrumented module: what reports need to map frames back and find the roots.
@@ -235,7 +236,8 @@ pub unsafe extern "C" fn wl_report(session: u32, json_ptr: *const u8, json_len: 
     let (json, mem) = unsafe { (input(json_ptr, json_len), input(mem_ptr, mem_len)) };
     on_session(session, |s| {
         let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
-        Ok(vec![s.report(&state, mem).into_bytes()])
+        let report = s.report(&state, mem);
+        Ok(vec![to_json(&report).into_bytes(), to_text(&report, &TextOptions::default()).into_bytes()])
     })
 }
 
@@ -425,9 +427,8 @@ impl Session {
         self.snaps.push(snap);
     }
 
-    /// The JSON report (DESIGN.md §4) of the heap now, as `wasmleak check` builds it, with growth over the
-    /// snapshots taken so far.
-    pub fn report(&self, state: &State, mem: &[u8]) -> String {
+    /// The report of the heap now, as `wasmleak check` builds it, with growth over the snapshots taken so far.
+    pub fn report(&self, state: &State, mem: &[u8]) -> Report {
         let snap = self.snapshot(state, mem);
         let (image, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
@@ -445,7 +446,7 @@ impl Session {
         }
         let mut report = build(&snap, &analysis, exit, notes);
         report.apply_growth(&growth(&self.snaps));
-        to_json(&report)
+        report
     }
 }
 

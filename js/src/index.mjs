@@ -24,15 +24,17 @@ let enginePromise = null;
 let engine = null; // the loaded Analysis, once known (synchronous entry points need it at once)
 
 // The engine's own entry points, captured before attach() patches them: the analysis module itself and every
-// module wasmleak compiles go through these, never through the patched ones.
-const WA = {
+// module wasmleak compiles go through these, never through the patched ones. Kept on globalThis so that a
+// second copy of this file (the app imports the runtime while `wasmleak node` loaded its own copy first)
+// captures the originals, not the first copy's patches.
+const WA = (globalThis[Symbol.for('wasmleak.WebAssembly')] ??= {
   instantiate: WebAssembly.instantiate,
   instantiateStreaming: WebAssembly.instantiateStreaming,
   compile: WebAssembly.compile,
   compileStreaming: WebAssembly.compileStreaming,
   Module: WebAssembly.Module,
   Instance: WebAssembly.Instance,
-};
+});
 
 const isNode = !!globalThis.process?.versions?.node;
 
@@ -480,7 +482,8 @@ function diffSnapshots(before, after, options = {}) {
 // attach(): patch WebAssembly.* so every module with an allocator is instrumented as it loads and every
 // instance of it is tracked, without changing the app.
 
-let attached = null;
+// The one attach() of the process or page, whichever copy of this file made it.
+const ATTACHED = Symbol.for('wasmleak.attached');
 
 /**
  * Patch `WebAssembly.instantiate` (bytes and Module forms), `instantiateStreaming`, `compile`,
@@ -499,7 +502,7 @@ let attached = null;
  * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`).
  */
 function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false } = {}) {
-  if (attached) return attached;
+  if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let ready;
   if (isNode && !(typeof analysis === 'string' && /^https?:/.test(analysis))) {
     ready = Promise.resolve(loadAnalysisSync(analysis)); // the synchronous constructors need it at once
@@ -632,7 +635,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
   }
 
-  attached = {
+  const attached = {
     ready: ready.then(() => attached),
     instances,
     skipped,
@@ -684,9 +687,10 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       for (const [k, v] of Object.entries(saved)) {
         Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
       }
-      attached = null;
+      delete globalThis[ATTACHED];
     },
   };
+  globalThis[ATTACHED] = attached;
   if (overlay) showOverlay(attached, { server });
   return attached;
 }

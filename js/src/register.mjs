@@ -1,6 +1,8 @@
 // `node --import wasmleak/register APP.mjs`: attach before the app runs and write the reports at exit.
 // `wasmleak node` uses it with WASMLEAK_REPORT_FILE set (the JSON goes there, never to the app's stdout);
-// without it the text report goes to stderr.
+// without it the text report goes to stderr. With WASMLEAK_SNAPSHOT_DIR set, every snapshot the app took
+// (`attach().snapshot()`) and one of the heap at exit are written there as `.wlsnap` files, per module
+// `NAME.N.wlsnap` (listed in the JSON as `snapshots: [{module, files}]`), for `wasmleak diff`, `export`.
 import { attach } from './index.mjs';
 
 const leak = attach();
@@ -20,6 +22,8 @@ process.on('exit', (code) => {
   try {
     const reports = leak.report({ exit });
     out = { reports, text: leak.text(reports), skipped: leak.skipped };
+    const dir = process.env.WASMLEAK_SNAPSHOT_DIR;
+    if (dir) out.snapshots = writeSnapshots(dir);
   } catch (e) {
     out = { error: String(e?.stack ?? e) };
   }
@@ -29,3 +33,21 @@ process.on('exit', (code) => {
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
   }
 });
+
+/** The app's snapshots and one at exit, per tracked instance, as files in `dir`. */
+function writeSnapshots(dir) {
+  const fs = process.getBuiltinModule('node:fs');
+  const path = process.getBuiltinModule('node:path');
+  fs.mkdirSync(dir, { recursive: true });
+  return leak.instances.map((r, i) => {
+    const taken = leak.snapshots.map((s) => s.modules.find((m) => m.module === r.name)).filter(Boolean);
+    taken.push(r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: taken.length + 1 }));
+    const stem = r.name.replace(/\.wasm$/, '') || `module-${i + 1}`;
+    const files = taken.map((m, k) => {
+      const file = path.join(dir, `${stem}.${k + 1}.wlsnap`);
+      fs.writeFileSync(file, m.bytes);
+      return file;
+    });
+    return { module: r.name, files };
+  });
+}

@@ -12,8 +12,13 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::Value;
 
+use std::path::PathBuf;
+
+use wasmleak_heap::{analyze, Memory};
+
 use crate::check::Format;
-use crate::common::{js_src_dir, require_wasm_artifact};
+use crate::common::{js_src_dir, require_wasm_artifact, write_file};
+use crate::export::load_snapshot;
 
 /// Run a Node.js script with wasmleak attached: every wasm module it loads is tracked, reported at exit.
 #[derive(Args)]
@@ -21,6 +26,17 @@ pub struct Opts {
     /// Report format: text for people, json for CI (DESIGN.md §4; several instances give a JSON array)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Write the heap snapshots into this directory: every `attach().snapshot()` the app took and one at exit,
+    /// per module `NAME.N.wlsnap` (for `wasmleak diff`, `why`, `export`)
+    #[arg(long, value_name = "DIR")]
+    save: Option<PathBuf>,
+    /// Also write the heap at exit as a Chrome DevTools heap snapshot (Memory → Load); with several modules,
+    /// one file each (`FILE` gets the module's name before its extension)
+    #[arg(long, value_name = "FILE")]
+    heapsnapshot: Option<PathBuf>,
+    /// Also write the HTML report of the snapshots (the app's and the one at exit)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// The script (.mjs/.js) and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "SCRIPT [ARGS]")]
     script: Vec<OsString>,
@@ -42,6 +58,10 @@ impl Opts {
             std::process::id(),
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
         ));
+        // Snapshots go to --save, or to a temporary directory when only the exports need them.
+        let temp_snaps = (self.save.is_none() && (self.html.is_some() || self.heapsnapshot.is_some()))
+            .then(|| report_file.with_extension("snapshots"));
+        let snap_dir = self.save.clone().or_else(|| temp_snaps.clone());
         let node = std::env::var_os("WASMLEAK_NODE").unwrap_or_else(|| "node".into());
         let mut cmd = Command::new(&node);
         cmd.arg("--import")
@@ -49,10 +69,14 @@ impl Opts {
             .args(&self.script)
             .env("WASMLEAK_WASM", &wasm)
             .env("WASMLEAK_REPORT_FILE", &report_file)
+            .env_remove("WASMLEAK_SNAPSHOT_DIR")
             .stdin(Stdio::inherit())
             .stderr(Stdio::inherit());
         if matches!(self.format, Format::Json) {
             cmd.stdout(Stdio::from(std::io::stderr()));
+        }
+        if let Some(dir) = &snap_dir {
+            cmd.env("WASMLEAK_SNAPSHOT_DIR", dir);
         }
         let status = match cmd.status() {
             Ok(s) => s,
@@ -74,6 +98,11 @@ impl Opts {
             return Ok(2);
         }
         let reports = out["reports"].as_array().cloned().unwrap_or_default();
+        let exported = self.write_exports(&out);
+        if let Some(dir) = &temp_snaps {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        exported?;
         for s in out["skipped"].as_array().into_iter().flatten() {
             eprintln!(
                 "wasmleak: {} not tracked: {}",
@@ -107,4 +136,42 @@ impl Opts {
             0
         })
     }
+
+    /// `--html` / `--heapsnapshot` from the snapshot files the register module wrote.
+    fn write_exports(&self, out: &Value) -> Result<()> {
+        if self.html.is_none() && self.heapsnapshot.is_none() {
+            return Ok(());
+        }
+        let modules = out["snapshots"].as_array().cloned().unwrap_or_default();
+        if modules.is_empty() {
+            eprintln!("wasmleak: no module was tracked: no --html / --heapsnapshot written");
+        }
+        for m in &modules {
+            let files: Vec<PathBuf> = m["files"].as_array().into_iter().flatten().filter_map(Value::as_str).map(PathBuf::from).collect();
+            let snaps = files.iter().map(load_snapshot).collect::<Result<Vec<_>>>()?;
+            let Some(last) = snaps.last() else { continue };
+            let name = m["module"].as_str().unwrap_or("module");
+            let per_module = |path: &PathBuf| if modules.len() == 1 { path.clone() } else { with_module(path, name) };
+            if let Some(path) = &self.heapsnapshot {
+                let (image, roots, blocks) = last.memory_image();
+                let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
+                write_file(&per_module(path), |o| wasmleak_export::heapsnapshot::write(last, &analysis, o))?;
+            }
+            if let Some(path) = &self.html {
+                write_file(&per_module(path), |o| wasmleak_export::html::write_series(&snaps, o))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `report.html` + `module-2.wasm` → `report.module-2.html`.
+fn with_module(path: &std::path::Path, module: &str) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let module = module.trim_end_matches(".wasm");
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{module}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{module}"),
+    };
+    path.with_file_name(name)
 }

@@ -129,3 +129,52 @@ fn node_runs_from_the_embedded_runtime_alone() {
     assert!(cache.join("wasmleak").join(wasm).join("wasmleak_wasm.wasm").is_file());
     std::fs::remove_dir_all(&cache).unwrap();
 }
+
+/// `--save` keeps the app's snapshots and one at exit; `--html` / `--heapsnapshot` are written from them, as
+/// `check` writes them. The app (tests/js/apps/snapshot_app.mjs) takes 4 snapshots around 3 × 2 calls of
+/// create_processor (2 blocks, 276 B each).
+#[test]
+fn node_saves_snapshots_and_writes_the_exports() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wasmleak-node-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (html, heap) = (dir.join("report.html"), dir.join("heap.heapsnapshot"));
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .arg("node")
+        .arg("--save")
+        .arg(dir.join("snaps"))
+        .arg("--html")
+        .arg(&html)
+        .arg("--heapsnapshot")
+        .arg(&heap)
+        .args(["tests/js/apps/snapshot_app.mjs", "base64", "create_processor", "2"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("snaps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["module-1.1.wlsnap", "module-1.2.wlsnap", "module-1.3.wlsnap", "module-1.4.wlsnap", "module-1.5.wlsnap"]);
+    // Snapshots 2 → 4: two iterations of 2 calls, 4 × 276 B, in the CLI's own diff.
+    let diff = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .arg("diff")
+        .arg(dir.join("snaps/module-1.2.wlsnap"))
+        .arg(dir.join("snaps/module-1.4.wlsnap"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let d: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let delta: i64 = d["rows"].as_array().unwrap().iter().map(|r| r["delta_bytes"].as_i64().unwrap()).sum();
+    assert_eq!(delta, 4 * 276, "{d}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("create_processor"));
+    let snapshot: Value = serde_json::from_slice(&std::fs::read(&heap).unwrap()).unwrap();
+    assert!(snapshot["nodes"].as_array().is_some_and(|n| !n.is_empty()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

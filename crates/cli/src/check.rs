@@ -9,7 +9,7 @@ use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{load, write_file, AllocatorOpts, GuestOpts};
+use crate::common::{load, resolve_function, write_file, AllocatorOpts, GuestOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -51,9 +51,16 @@ pub struct Opts {
     /// Write the heap snapshots into this directory (`1.wlsnap`, ...; the last one is taken at exit)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
-    /// With --invoke: take a snapshot every K calls (three or more snapshots give a growth verdict)
+    /// With --invoke: take a snapshot every K calls; with --iteration: every K returns of FUNC (three or more
+    /// snapshots give a growth verdict)
     #[arg(long, value_name = "K")]
     snapshot_every: Option<u32>,
+    /// The function that runs one iteration of the program's own loop (a request handler, a frame, a line):
+    /// snapshots are taken after its returns, inside the run. By name (raw or demangled, or the last path
+    /// segment), or func[N] / N for stripped modules. Every iteration unless --snapshot-every K; at most 32
+    /// snapshots are kept (then every other one is dropped and the interval doubles)
+    #[arg(long, value_name = "FUNC")]
+    iteration: Option<String>,
     /// Also write the heap at the end as a Chrome DevTools heap snapshot (Memory → Load)
     #[arg(long, value_name = "FILE")]
     heapsnapshot: Option<PathBuf>,
@@ -74,7 +81,16 @@ impl Opts {
         if let Some(note) = crate::common::fingerprint_note(&entry_points) {
             eprintln!("{note}");
         }
-        let instrumented = wasmleak_instrument::instrument(&m.bytes, &m.info, &entry_points)
+        let iteration = match &self.iteration {
+            Some(spec) => {
+                let f = resolve_function(&m, &sym, spec, "--iteration")?;
+                wasmleak_instrument::check_iteration_function(&m.info, &entry_points, f)?;
+                Some(f)
+            }
+            None => None,
+        };
+        let options = wasmleak_instrument::InstrumentOptions { iteration };
+        let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
         // With a JSON report on stdout the guest's stdout goes to stderr, never into the JSON.
         let stdout = match (self.format, &self.output) {
@@ -88,11 +104,15 @@ impl Opts {
         };
         let mut cfg = self.guest.config(&self.module, stdout, stacks)?;
         if let Some(k) = self.snapshot_every {
-            if k == 0 || cfg.invoke.is_none() {
-                anyhow::bail!("--snapshot-every K needs --invoke EXPORT and K ≥ 1: snapshots are taken between calls");
+            if k == 0 || (cfg.invoke.is_none() && iteration.is_none()) {
+                anyhow::bail!(
+                    "--snapshot-every K needs --invoke EXPORT (snapshots between calls) or --iteration FUNC (snapshots \
+                     after returns of the function that runs one iteration of the program's loop), and K ≥ 1"
+                );
             }
             cfg.snapshot_every = Some(k);
         }
+        cfg.per_iteration = iteration.is_some();
         let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
         let module_name = self.module.display().to_string();
         let mut taker = SnapshotTaker::new(&sym);

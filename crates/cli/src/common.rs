@@ -50,6 +50,70 @@ pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
     ))
 }
 
+/// A function named on the command line (`--iteration FUNC`): `func[N]` or `N` (stripped modules), else a
+/// name as the name section, DWARF or an export has it — raw (`_ZN3app6handle17h…E`), demangled
+/// (`app::handle`, `handle(int)`), or the last path segment without parameters (`handle`) when that names
+/// one function. The error says what was looked for, where, and what to pass instead.
+pub fn resolve_function(m: &Loaded, sym: &Symbolizer, spec: &str, option: &str) -> Result<u32> {
+    let spec = spec.trim();
+    let index = spec.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).unwrap_or(spec);
+    if let Ok(i) = index.parse::<u32>() {
+        if i >= m.info.num_funcs() {
+            bail!(
+                "{option} {spec}: function index {i} is out of range: {} has {} functions (`wasmleak inspect {} --functions` lists them)",
+                m.path.display(),
+                m.info.num_funcs(),
+                m.path.display()
+            );
+        }
+        return Ok(i);
+    }
+    let mut found: Vec<u32> = sym.find_functions(spec);
+    found.extend(
+        m.info.exports.iter().filter(|e| e.kind == wasmparser::ExternalKind::Func && e.name == spec).map(|e| e.index),
+    );
+    if found.is_empty() {
+        // The short form: the last path segment of the demangled name, parameters left out.
+        let short = |name: &str| -> bool {
+            let base = name.split('(').next().unwrap_or(name).trim_end();
+            base == spec || base.ends_with(&format!("::{spec}"))
+        };
+        found = sym.function_names().into_iter().filter(|n| short(&n.demangled)).map(|n| n.index).collect();
+    }
+    found.sort_unstable();
+    found.dedup();
+    match found.as_slice() {
+        [i] => Ok(*i),
+        [] => {
+            let stripped = if sym.has_name_section() || sym.has_dwarf() {
+                ""
+            } else {
+                " The module has no name section and no DWARF (stripped): pass the function's index, func[N]."
+            };
+            bail!(
+                "{option} {spec}: {} has no function named `{spec}` (looked in the name section, DWARF and the exports, \
+                 raw and demangled names).{stripped} `wasmleak inspect {} --functions` lists the functions; pass a name \
+                 from there or an index (func[N])",
+                m.path.display(),
+                m.path.display()
+            )
+        }
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .take(10)
+                .map(|&i| format!("func[{i}] {}", sym.function_name(i).unwrap_or("?")))
+                .collect();
+            bail!(
+                "{option} {spec}: `{spec}` names {} functions in {}: {}; pass the full name or the index (func[N])",
+                many.len(),
+                m.path.display(),
+                list.join(", ")
+            )
+        }
+    }
+}
+
 #[derive(Args, Clone, Debug, Default)]
 pub struct AllocatorOpts {
     /// Allocation function to hook, by name or index (`(size) -> ptr`, or `(size, align) -> ptr`)

@@ -162,6 +162,12 @@ impl Recorder {
         Ok(())
     }
 
+    /// A return of the iteration function (`wasmleak::iteration`): part of the digest, so a replay that ran
+    /// the loop a different number of times is told apart even when its allocator events are the same.
+    pub(crate) fn note_iteration(&mut self) {
+        self.digest = mix(self.digest, 4, self.seq);
+    }
+
     fn flush(&mut self) {
         let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batch, next);

@@ -11,4 +11,4 @@ mod events;
 mod run;
 mod stacks;
 
-pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout};
+pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};

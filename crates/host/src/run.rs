@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
 use wasmleak_instrument::{mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
-    Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val, ValType,
-    WasmBacktraceDetails,
+    AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val,
+    ValType, WasmBacktraceDetails,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
@@ -57,9 +57,21 @@ pub struct RunConfig {
     pub stdout: Stdout,
     pub stacks: StackMode,
     pub max_frames: usize,
-    /// With `invoke`: take a heap state every this many calls.
+    /// With `invoke`: take a heap state every this many calls. With `per_iteration`: every this many
+    /// iterations (1 when not set).
     pub snapshot_every: Option<u32>,
+    /// Count iterations by the `wasmleak::iteration` hook (a module instrumented with `--iteration FUNC`:
+    /// one call per return of FUNC) instead of `--invoke` calls, and take the heap states there, from inside
+    /// the guest's own loop.
+    pub per_iteration: bool,
+    /// With `per_iteration`: keep at most this many states before the one at exit. When one more is taken,
+    /// every other one is dropped and the interval doubles (the states stay at multiples of
+    /// `snapshot_every`, evenly spaced), so a long loop costs a bounded number of heap copies.
+    pub max_snapshots: usize,
 }
+
+/// Default of [`RunConfig::max_snapshots`].
+pub const MAX_ITERATION_SNAPSHOTS: usize = 32;
 
 impl Default for RunConfig {
     fn default() -> Self {
@@ -75,6 +87,8 @@ impl Default for RunConfig {
             stacks: StackMode::Replay,
             max_frames: 32,
             snapshot_every: None,
+            per_iteration: false,
+            max_snapshots: MAX_ITERATION_SNAPSHOTS,
         }
     }
 }
@@ -158,43 +172,81 @@ struct State {
     /// Invoked calls that returned.
     completed: u64,
     states: Vec<HeapState>,
+    /// The instance, once instantiated: the iteration hook takes heap states from inside a call.
+    instance: Option<Instance>,
+    /// Returns of the iteration function (`wasmleak::iteration` calls).
+    iterations: u64,
+    /// With `per_iteration`: when the iteration hook takes a heap state, and how.
+    schedule: Option<Schedule>,
+}
+
+/// When the iteration hook takes heap states: every `every` iterations, at most `max` kept (then every
+/// other one goes and the interval doubles), or at exactly the iterations a first pass kept (`only`), so a
+/// replay takes its states at the same iteration numbers.
+struct Schedule {
+    every: u64,
+    max: usize,
+    only: Option<Vec<u64>>,
+    capturer: Capturer,
+}
+
+impl Schedule {
+    fn wants(&self, iteration: u64) -> bool {
+        match &self.only {
+            Some(list) => list.binary_search(&iteration).is_ok(),
+            None => iteration % self.every == 0,
+        }
+    }
+
+    /// Keep `states` (all taken by the hook, in order) within `max`.
+    fn thin(&mut self, states: &mut Vec<HeapState>) {
+        if self.only.is_none() && self.max > 0 && states.len() > self.max {
+            self.every *= 2;
+            let every = self.every;
+            states.retain(|s| s.iteration % every == 0);
+        }
+    }
 }
 
 /// What taking a heap state needs to know about the module.
-#[derive(Clone, Copy)]
-struct Capturer<'a> {
-    info: &'a ModuleInfo,
-    instrumented: &'a Instrumented,
+#[derive(Clone)]
+struct Capturer {
+    info: Arc<ModuleInfo>,
+    instrumented: Arc<Instrumented>,
     /// Copy block contents and roots (a replay's first pass needs only the live set).
     with_memory: bool,
 }
 
-impl Capturer<'_> {
-    fn capture(&self, store: &mut Store<State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
-        let now = store.data_mut().recorder.as_mut().expect("tracked run").query();
-        let mut memory: &[u8] = &[];
+impl Capturer {
+    /// The heap now. `store` is the Store between calls, or the Caller of a hook in the middle of one.
+    fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
+        let mut cx = store.as_context_mut();
+        let now = cx.data_mut().recorder.as_mut().expect("tracked run").query();
         let mut globals = Vec::new();
+        let mut mem = None;
         if let Some(instance) = instance {
             for (idx, name) in &self.instrumented.exported_globals {
-                if let Some(v) = instance.get_global(&mut *store, name).and_then(|g| g.get(&mut *store).i32()) {
+                if let Some(v) = instance.get_global(&mut cx, name).and_then(|g| g.get(&mut cx).i32()) {
                     globals.push((*idx, v as u32 as i64));
                 }
             }
-            if let Some(mem) = instance.get_memory(&mut *store, &self.instrumented.memory_export) {
-                memory = mem.data(&*store);
-            }
+            mem = instance.get_memory(&mut cx, &self.instrumented.memory_export);
         }
+        let memory: &[u8] = match &mem {
+            Some(m) => m.data(&cx),
+            None => &[],
+        };
         let roots = roots(
-            self.info,
-            self.instrumented,
+            &self.info,
+            &self.instrumented,
             &globals,
-            &store.data().host_values,
+            &cx.data().host_values,
             now.lowest_block,
             memory.len() as u64,
         );
         let (contents, regions, values) = if self.with_memory {
             let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
-            mask_link_time_words(self.info, &mut regions);
+            mask_link_time_words(&self.info, &mut regions);
             (contents, regions, values)
         } else {
             Default::default()
@@ -250,6 +302,7 @@ struct Pass {
 }
 
 /// One run of the guest. `quiet` sends its output nowhere (replay passes).
+#[allow(clippy::too_many_arguments)]
 fn run_pass(
     engine: &Engine,
     module: &Module,
@@ -257,7 +310,9 @@ fn run_pass(
     recorder: Option<Recorder>,
     stdin: &Stdin,
     quiet: bool,
-    capturer: Option<Capturer<'_>>,
+    capturer: Option<Capturer>,
+    // With `per_iteration`: the iterations at which to take states (a replay of a pass that kept these).
+    only: Option<Vec<u64>>,
 ) -> Result<Pass> {
     let mut b = WasiCtxBuilder::new();
     b.arg(&cfg.program_name);
@@ -297,6 +352,17 @@ fn run_pass(
         host_values: Vec::new(),
         completed: 0,
         states: Vec::new(),
+        instance: None,
+        iterations: 0,
+        schedule: match &capturer {
+            Some(c) if cfg.per_iteration => Some(Schedule {
+                every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
+                max: cfg.max_snapshots,
+                only,
+                capturer: c.clone(),
+            }),
+            _ => None,
+        },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
@@ -315,6 +381,7 @@ fn run_pass(
             let ev = Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: none };
             Recorder::record(&mut c, ev)
         })?;
+        linker.func_wrap(HOOK_MODULE, "iteration", iteration_hook)?;
     }
     check_imports(&linker, &mut store, module)?;
 
@@ -334,7 +401,10 @@ fn run_pass(
     let instance = linker.instantiate(&mut store, module);
     let result = match instance {
         Err(e) => Err((e, None)),
-        Ok(instance) => call_guest(&mut store, &instance, cfg, capturer).map(|()| instance),
+        Ok(instance) => {
+            store.data_mut().instance = Some(instance);
+            call_guest(&mut store, &instance, cfg, capturer.as_ref()).map(|()| instance)
+        }
     };
     drop(watchdog);
     let (exit, instance) = match result {
@@ -343,9 +413,19 @@ fn run_pass(
     };
     let mut states = Vec::new();
     if let Some(c) = capturer {
-        let iteration = if cfg.invoke.is_some() { store.data().completed } else { exit.completed() as u64 };
+        let iteration = if cfg.per_iteration {
+            store.data().iterations
+        } else if cfg.invoke.is_some() {
+            store.data().completed
+        } else {
+            exit.completed() as u64
+        };
         let last = c.capture(&mut store, instance.as_ref(), iteration);
         states = std::mem::take(&mut store.data_mut().states);
+        // The state at exit stands for the last iteration when none ran since the hook's state of it.
+        if cfg.per_iteration && states.last().is_some_and(|s| s.iteration == iteration) {
+            states.pop();
+        }
         states.push(last);
     }
     let recorded = store.data_mut().recorder.take().map(Recorder::finish);
@@ -354,11 +434,32 @@ fn run_pass(
 
 type GuestError = (wasmtime::Error, Option<Instance>);
 
+/// `wasmleak::iteration`: one more return of the iteration function; a heap state when the schedule says so.
+fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {
+    let data = c.data_mut();
+    data.iterations += 1;
+    let n = data.iterations;
+    if let Some(r) = data.recorder.as_mut() {
+        r.note_iteration();
+    }
+    let Some(schedule) = data.schedule.as_ref().filter(|s| s.wants(n)) else { return Ok(()) };
+    let capturer = schedule.capturer.clone();
+    // Instantiation can run a start function before there is an instance to read memory from.
+    let Some(instance) = data.instance else { return Ok(()) };
+    let state = capturer.capture(&mut c, Some(&instance), n);
+    let data = c.data_mut();
+    data.states.push(state);
+    if let Some(schedule) = data.schedule.as_mut() {
+        schedule.thin(&mut data.states);
+    }
+    Ok(())
+}
+
 fn call_guest(
     store: &mut Store<State>,
     instance: &Instance,
     cfg: &RunConfig,
-    capturer: Option<Capturer<'_>>,
+    capturer: Option<&Capturer>,
 ) -> std::result::Result<(), GuestError> {
     let wrap = |e: wasmtime::Error| (e, Some(*instance));
     match &cfg.invoke {
@@ -424,9 +525,9 @@ fn call_guest(
                     }
                 }
                 // The last state is taken after the run, whatever ends it.
-                if let (Some(c), Some(k)) = (capturer, cfg.snapshot_every) {
+                if let (Some(c), Some(k), false) = (capturer, cfg.snapshot_every, cfg.per_iteration) {
                     if i % k == 0 && i < inv.repeat {
-                        let state = c.capture(store, Some(instance), i as u64);
+                        let state = c.capture(&mut *store, Some(instance), i as u64);
                         store.data_mut().states.push(state);
                     }
                 }
@@ -496,7 +597,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let engine = engine(cfg)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| anyhow!("the module does not compile: {e:#}"))?;
     let stdin = Stdin::Inherit;
-    let pass = run_pass(&engine, &module, cfg, None, &stdin, false, None)?;
+    let pass = run_pass(&engine, &module, cfg, None, &stdin, false, None, None)?;
     Ok(pass.exit)
 }
 
@@ -513,11 +614,20 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         StackMode::Eager => Capture::All,
         StackMode::Replay | StackMode::Off => Capture::None,
     };
-    let capturer = |with_memory| Some(Capturer { info, instrumented, with_memory });
+    let (info, instrumented) = (Arc::new(info.clone()), Arc::new(instrumented.clone()));
+    let capturer = |with_memory| Some(Capturer { info: info.clone(), instrumented: instrumented.clone(), with_memory });
     // A replay's first pass needs only the live sets; its second pass copies the memory.
     let first_memory = cfg.stacks != StackMode::Replay;
-    let first =
-        run_pass(&engine, &module, cfg, Some(tracking(first_capture, None)), &stdin, false, capturer(first_memory))?;
+    let first = run_pass(
+        &engine,
+        &module,
+        cfg,
+        Some(tracking(first_capture, None)),
+        &stdin,
+        false,
+        capturer(first_memory),
+        None,
+    )?;
     let mut passes = 1;
     let mut last = first;
     if cfg.stacks == StackMode::Replay {
@@ -527,6 +637,12 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
             let stop_at = (!last.exit.completed()).then_some(t1.seq);
             let (seq1, digest1) = (t1.seq, t1.digest);
             let exit1 = last.exit.clone();
+            // The replay takes its iteration states where the first pass kept them (the one at exit is
+            // taken anyway): same program run, same iteration numbers, and no state taken only to be thinned.
+            let kept = cfg.per_iteration.then(|| {
+                let n = last.states.len().saturating_sub(1);
+                last.states[..n].iter().map(|s| s.iteration).collect::<Vec<u64>>()
+            });
             let second = run_pass(
                 &engine,
                 &module,
@@ -535,6 +651,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
                 &stdin,
                 true,
                 capturer(true),
+                kept,
             )?;
             passes = 2;
             let t2 = second.recorded.as_ref().unwrap();
@@ -547,7 +664,16 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
                      randomness or input; ran it a third time capturing every stack",
                     seq1, t2.seq
                 ));
-                last = run_pass(&engine, &module, cfg, Some(tracking(Capture::All, None)), &stdin, true, capturer(true))?;
+                last = run_pass(
+                    &engine,
+                    &module,
+                    cfg,
+                    Some(tracking(Capture::All, None)),
+                    &stdin,
+                    true,
+                    capturer(true),
+                    None,
+                )?;
                 passes = 3;
             }
         }

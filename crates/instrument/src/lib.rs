@@ -1,5 +1,7 @@
 //! Find a module's allocator entry points and rewrite the module so each of them also calls a hook import
-//! (DESIGN.md §4 hook ABI): `wasmleak.alloc(ptr, size)`, `wasmleak.free(ptr)`, `wasmleak.realloc(old, new, size)`.
+//! (DESIGN.md §4 hook ABI): `wasmleak.alloc(ptr, size)`, `wasmleak.free(ptr)`, `wasmleak.realloc(old, new, size)`,
+//! and, only when asked ([`InstrumentOptions::iteration`]), `wasmleak.iteration()` after every return of the
+//! function that runs one iteration of the program's loop.
 //!
 //! The rewrite also exports memory 0 as `wasmleak:memory` and every i32 global as `wasmleak:global:N`, so a
 //! host can read the roots (the shadow-stack pointer, TLS bases) without knowing the module.
@@ -40,6 +42,8 @@ pub enum Error {
     NoAllocator { found: String },
     #[error("{0}")]
     BadOverride(String),
+    #[error("{0}")]
+    BadIteration(String),
     #[error("this module was already instrumented by wasmleak (it imports the `wasmleak` hooks): pass the original module")]
     AlreadyInstrumented,
     #[error("internal error while rewriting: {0}")]
@@ -71,6 +75,8 @@ pub struct Overrides {
 pub struct Instrumented {
     pub bytes: Vec<u8>,
     pub entry_points: Vec<EntryPoint>,
+    /// The function whose returns call `wasmleak.iteration` (original index), when asked.
+    pub iteration: Option<u32>,
     pub map: CodeMap,
     /// (global index, export name) for every i32 global.
     pub exported_globals: Vec<(u32, String)>,
@@ -244,10 +250,63 @@ fn find(
     Ok(found)
 }
 
+/// What the rewrite adds beyond the allocator hooks.
+#[derive(Clone, Debug, Default)]
+pub struct InstrumentOptions {
+    /// Wrap this function (index in the original module) so each of its returns calls the optional hook
+    /// import `wasmleak.iteration()` (type `[] -> []`): one iteration of the program's own loop, for
+    /// snapshots of a command that never returns to the host between iterations. Calls, `ref.func`, tables,
+    /// exports and start all go through the wrapper, as for the allocator entry points.
+    pub iteration: Option<u32>,
+}
+
 /// Rewrite `bytes` so every entry point reports to the hooks.
 pub fn instrument(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoint]) -> Result<Instrumented, Error> {
-    let mut out = rewrite::rewrite(bytes, info, entry_points)?;
+    instrument_with(bytes, info, entry_points, &InstrumentOptions::default())
+}
+
+/// [`instrument`], plus what `options` asks for. With default options the output is byte-identical to
+/// [`instrument`]'s.
+pub fn instrument_with(
+    bytes: &[u8],
+    info: &ModuleInfo,
+    entry_points: &[EntryPoint],
+    options: &InstrumentOptions,
+) -> Result<Instrumented, Error> {
+    if let Some(f) = options.iteration {
+        check_iteration_function(info, entry_points, f)?;
+    }
+    let mut out = rewrite::rewrite(bytes, info, entry_points, options.iteration)?;
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
     Ok(out)
+}
+
+/// Whether function `f` can be wrapped as the iteration function: defined in the module (not imported),
+/// and not an allocator entry point (those are wrapped already).
+pub fn check_iteration_function(info: &ModuleInfo, entry_points: &[EntryPoint], f: u32) -> Result<(), Error> {
+    let name = || info.func_names.get(&f).map_or(format!("function {f}"), |n| format!("function {f} ({n})"));
+    if f >= info.num_funcs() {
+        return Err(Error::BadIteration(format!(
+            "--iteration: function index {f} is out of range: the module has {} functions (`wasmleak inspect --functions` lists them)",
+            info.num_funcs()
+        )));
+    }
+    if f < info.num_imported_funcs {
+        let import = info.imports.iter().filter(|i| i.kind == "func").nth(f as usize);
+        let what = import.map_or(name(), |i| format!("function {f} ({}::{})", i.module, i.name));
+        return Err(Error::BadIteration(format!(
+            "--iteration: {what} is imported, so it has no body to wrap; name the module's own function that runs one \
+             iteration (the one that calls it)"
+        )));
+    }
+    if let Some(ep) = entry_points.iter().find(|e| e.func == f) {
+        return Err(Error::BadIteration(format!(
+            "--iteration: {} is an allocator entry point ({}), not one iteration of the program; name the function \
+             the program's loop calls once per iteration",
+            name(),
+            ep.role
+        )));
+    }
+    Ok(())
 }
 

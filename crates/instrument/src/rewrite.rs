@@ -1,6 +1,7 @@
 //! The binary rewrite: three hook imports, one wrapper per allocator entry point, every reference to an entry
 //! point (calls, `ref.func`, tables, exports, start) redirected to its wrapper. Everything else is re-encoded
-//! unchanged.
+//! unchanged. When asked (`--iteration FUNC`), a fourth hook import, `wasmleak.iteration`, and one more wrapper
+//! that calls it after every return of FUNC; without it the output is exactly what it was before.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,18 +19,20 @@ use crate::codemap::CodeMap;
 use crate::module::ModuleInfo;
 use crate::{Error, Instrumented, HOOK_MODULE};
 
-/// Three imports come first among the functions: alloc, free, realloc.
+/// Three imports come first among the functions: alloc, free, realloc (then `iteration`, when asked).
 const ADDED_IMPORTS: u32 = 3;
 
 struct Shift {
     num_imported_funcs: u32,
+    /// Hook imports added: [`ADDED_IMPORTS`], plus one for the iteration hook.
+    added_imports: u32,
     /// Original entry point → its wrapper's new index.
     redirect: HashMap<u32, u32>,
 }
 
 impl Shift {
     fn shifted(&self, f: u32) -> u32 {
-        if f < self.num_imported_funcs { f } else { f + ADDED_IMPORTS }
+        if f < self.num_imported_funcs { f } else { f + self.added_imports }
     }
 }
 
@@ -66,17 +69,28 @@ const RANK_IMPORT: u8 = 1;
 const RANK_GLOBAL: u8 = 6;
 const RANK_EXPORT: u8 = 7;
 
-pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoint]) -> Result<Instrumented, Error> {
+pub(crate) fn rewrite(
+    bytes: &[u8],
+    info: &ModuleInfo,
+    entry_points: &[EntryPoint],
+    iteration: Option<u32>,
+) -> Result<Instrumented, Error> {
     let nimp = info.num_imported_funcs;
     let ndef = info.num_funcs() - nimp;
-    let first_wrapper = nimp + ADDED_IMPORTS + ndef;
-    let mut shift = Shift { num_imported_funcs: nimp, redirect: HashMap::new() };
+    let added_imports = ADDED_IMPORTS + iteration.is_some() as u32;
+    let first_wrapper = nimp + added_imports + ndef;
+    let mut shift = Shift { num_imported_funcs: nimp, added_imports, redirect: HashMap::new() };
     for (i, ep) in entry_points.iter().enumerate() {
         shift.redirect.insert(ep.func, first_wrapper + i as u32);
+    }
+    // The iteration wrapper comes after the allocator wrappers.
+    if let Some(f) = iteration {
+        shift.redirect.insert(f, first_wrapper + entry_points.len() as u32);
     }
     let hook_alloc = nimp;
     let hook_free = nimp + 1;
     let hook_realloc = nimp + 2;
+    let hook_iteration = nimp + 3;
     let guard = info.globals.len() as u32;
     let num_types = info.types.len() as u32;
     let exported_globals: Vec<(u32, String)> = info
@@ -96,6 +110,9 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
         imports.import(HOOK_MODULE, "alloc", EntityType::Function(num_types));
         imports.import(HOOK_MODULE, "free", EntityType::Function(num_types + 1));
         imports.import(HOOK_MODULE, "realloc", EntityType::Function(num_types + 2));
+        if iteration.is_some() {
+            imports.import(HOOK_MODULE, "iteration", EntityType::Function(num_types + 3));
+        }
     };
     let guard_global = |globals: &mut GlobalSection| {
         globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
@@ -144,6 +161,9 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
                 s.ty().function([ValType::I32, ValType::I32], []);
                 s.ty().function([ValType::I32], []);
                 s.ty().function([ValType::I32, ValType::I32, ValType::I32], []);
+                if iteration.is_some() {
+                    s.ty().function([], []);
+                }
                 out.section(&s);
             }
             Payload::ImportSection(r) => {
@@ -158,6 +178,9 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
                 shift.parse_function_section(&mut s, r)?;
                 for ep in entry_points {
                     s.function(info.func_types[ep.func as usize]);
+                }
+                if let Some(f) = iteration {
+                    s.function(info.func_types[f as usize]);
                 }
                 out.section(&s);
             }
@@ -185,12 +208,19 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
                         let wrapped = shift.shifted(ep.func);
                         s.function(&wrapper(ep.role, sig.0.len() as u32, wrapped, guard, [hook_alloc, hook_free, hook_realloc]));
                     }
+                    if let Some(f) = iteration {
+                        let sig = info.func_signature(f).ok_or(Error::Internal("iteration function type".into()))?;
+                        let params = sig.0.len() as u32;
+                        let results =
+                            sig.1.iter().map(|t| shift.val_type(*t)).collect::<Result<Vec<ValType>, _>>()?;
+                        s.function(&iteration_wrapper(params, &results, shift.shifted(f), hook_iteration));
+                    }
                     out.section(&*s);
                 }
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Name(names) => {
-                    out.section(&names_section(names, &shift, info, entry_points, guard));
+                    out.section(&names_section(names, &shift, info, entry_points, iteration, guard));
                 }
                 // DWARF describes the original code offsets; symbolization uses the original module.
                 _ if c.name().starts_with(".debug_") => {}
@@ -240,10 +270,11 @@ pub(crate) fn rewrite(bytes: &[u8], info: &ModuleInfo, entry_points: &[EntryPoin
     }
     flush(&mut out, u8::MAX, &mut done_import, &mut done_global, &mut done_export);
     let bytes_out = out.finish();
-    let map = CodeMap::build(bytes, &bytes_out, nimp, ADDED_IMPORTS)?;
+    let map = CodeMap::build(bytes, &bytes_out, nimp, added_imports)?;
     Ok(Instrumented {
         bytes: bytes_out,
         entry_points: entry_points.to_vec(),
+        iteration,
         map,
         exported_globals,
         memory_export,
@@ -325,6 +356,25 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     f
 }
 
+/// `W(args) = { r = F(args); iteration(); r }`: the host counts a return of F as one iteration of the program's
+/// loop (`--iteration F`). A trap or an unwind out of F is not a return, so it does not count.
+fn iteration_wrapper(nparams: u32, results: &[ValType], wrapped: u32, hook: u32) -> Function {
+    let mut f = Function::new(results.iter().map(|t| (1, *t)));
+    for p in 0..nparams {
+        f.instruction(&I::LocalGet(p));
+    }
+    f.instruction(&I::Call(wrapped));
+    for i in (0..results.len() as u32).rev() {
+        f.instruction(&I::LocalSet(nparams + i));
+    }
+    f.instruction(&I::Call(hook));
+    for i in 0..results.len() as u32 {
+        f.instruction(&I::LocalGet(nparams + i));
+    }
+    f.instruction(&I::End);
+    f
+}
+
 /// The name section of the instrumented module: original names on their shifted indices (not redirected:
 /// `malloc` stays the name of the original body), plus names for what wasmleak added.
 fn names_section(
@@ -332,11 +382,12 @@ fn names_section(
     shift: &Shift,
     info: &ModuleInfo,
     entry_points: &[EntryPoint],
+    iteration: Option<u32>,
     guard: u32,
 ) -> NameSection {
     let mut out = NameSection::new();
     let nimp = info.num_imported_funcs;
-    let first_wrapper = nimp + ADDED_IMPORTS + (info.num_funcs() - nimp);
+    let first_wrapper = nimp + shift.added_imports + (info.num_funcs() - nimp);
     for sub in names.into_iter().flatten() {
         match sub {
             Name::Module { name, .. } => out.module(name),
@@ -347,6 +398,9 @@ fn names_section(
                     m.append(nimp, "wasmleak.hook.alloc");
                     m.append(nimp + 1, "wasmleak.hook.free");
                     m.append(nimp + 2, "wasmleak.hook.realloc");
+                    if iteration.is_some() {
+                        m.append(nimp + 3, "wasmleak.hook.iteration");
+                    }
                 };
                 for n in map.into_iter().flatten() {
                     if !hooks_named && n.index >= nimp {
@@ -360,6 +414,10 @@ fn names_section(
                 }
                 for (i, ep) in entry_points.iter().enumerate() {
                     m.append(first_wrapper + i as u32, &format!("wasmleak.wrap({})", ep.name));
+                }
+                if let Some(f) = iteration {
+                    let name = info.func_names.get(&f).cloned().unwrap_or_else(|| format!("func[{f}]"));
+                    m.append(first_wrapper + entry_points.len() as u32, &format!("wasmleak.iteration({name})"));
                 }
                 out.functions(&m);
             }

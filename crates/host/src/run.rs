@@ -578,24 +578,47 @@ fn check_imports(linker: &Linker<State>, store: &mut Store<State>, module: &Modu
         return Ok(());
     }
     let hint = if missing.iter().any(|m| m.starts_with("__wbindgen") || m.contains("_bg.js") || m.starts_with("wbg::")) {
-        " It looks like a wasm-bindgen module, which needs its JavaScript glue: run it under Node or a browser."
+        "It looks like a wasm-bindgen module, which needs its JavaScript glue"
     } else if missing.iter().any(|m| m.starts_with("env::")) {
-        " Imports from `env` usually come from JavaScript glue (Emscripten) or a host API; wasmleak's wasmtime host only provides WASI preview1."
+        "Imports from `env` usually come from JavaScript glue (Emscripten) or a host API"
     } else {
-        ""
+        "A module with imports other than WASI's usually runs with JavaScript glue (Emscripten minifies them to `a::a`, `a::b`, …)"
+    };
+    const SHOWN: usize = 12;
+    let list = if missing.len() > SHOWN {
+        format!("{}, … ({} in all)", missing[..SHOWN].join(", "), missing.len())
+    } else {
+        missing.join(", ")
     };
     bail!(
-        "the module imports {} that wasmleak's host does not provide (it provides wasi_snapshot_preview1):{} {}",
+        "the module imports {} that wasmleak's host does not provide (it provides wasi_snapshot_preview1): {list}. \
+         {hint}: run the app under Node with `wasmleak node app.mjs`, or serve a web app with `wasmleak serve DIR`.",
         if missing.len() == 1 { "a function" } else { "functions" },
-        hint,
-        missing.join(", ")
     )
+}
+
+/// A compile error of the module wasmleak gives the engine. A module using a WebAssembly feature this host
+/// does not enable (reference types / GC: wasm-bindgen's `externref`) fails before and after instrumenting
+/// alike, so it is not wasmleak's bug; anything else is.
+fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
+    let text = format!("{e:#}");
+    if text.contains("disallowed") || text.contains("requires") && text.contains("proposal") {
+        anyhow!(
+            "the module does not compile here: {text}. wasmleak's wasmtime host does not enable that WebAssembly \
+             feature (wasm-bindgen output uses externref); such modules run with their JavaScript glue: \
+             `wasmleak node app.mjs` or `wasmleak serve DIR`"
+        )
+    } else if instrumented {
+        anyhow!("the instrumented module does not compile (a wasmleak bug): {text}")
+    } else {
+        anyhow!("the module does not compile: {text}")
+    }
 }
 
 /// Run the module as is, with nothing tracked (`wasmleak run`).
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let engine = engine(cfg)?;
-    let module = Module::new(&engine, module_bytes).map_err(|e| anyhow!("the module does not compile: {e:#}"))?;
+    let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
     let stdin = Stdin::Inherit;
     let pass = run_pass(&engine, &module, cfg, None, &stdin, false, None, None)?;
     Ok(pass.exit)
@@ -604,8 +627,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
 /// Run the instrumented module, track every allocation, and gather the heap at the end.
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let engine = engine(cfg)?;
-    let module = Module::new(&engine, &instrumented.bytes)
-        .map_err(|e| anyhow!("the instrumented module does not compile (a wasmleak bug): {e:#}"))?;
+    let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
     let map = Arc::new(instrumented.map.clone());
     let stdin = read_stdin()?;
     let tracking = |capture: Capture, stop_at: Option<u64>| Recorder::new(capture, map.clone(), stop_at);

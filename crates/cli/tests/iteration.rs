@@ -224,3 +224,41 @@ fn iteration_counts_inside_invoked_exports_too() {
     assert_eq!(g.len(), 1, "{}", brief(&j));
     assert_eq!(g[0]["bytes_per_iteration"].as_f64(), Some(64.0));
 }
+
+/// A cache that grows by one 16-byte entry per iteration and is emptied after the loop (as a C++ global's
+/// destructor empties it at exit): nothing is live at the end, so no group can carry the verdict; the
+/// report's notes say the site grew at every snapshot and was released only at teardown.
+#[test]
+fn a_cache_emptied_at_exit_is_still_reported_as_grown() {
+    let p = wat_file(
+        "iteration-teardown.wasm",
+        &format!(
+            r#"(module
+                (memory (export "memory") 1)
+                {BUMP_ALLOCATOR_WAT}
+                (global $n (mut i32) (i32.const 0))
+                (func $cache_insert (i32.store (i32.add (i32.const 256) (i32.shl (global.get $n) (i32.const 2)))
+                                              (call $malloc (i32.const 16)))
+                                    (global.set $n (i32.add (global.get $n) (i32.const 1))))
+                (func $teardown (local $i i32)
+                  (loop $l (call $free (i32.load (i32.add (i32.const 256) (i32.shl (local.get $i) (i32.const 2)))))
+                           (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                           (br_if $l (i32.lt_u (local.get $i) (global.get $n)))))
+                (func $_start (export "_start") (local $i i32)
+                  (loop $l (call $cache_insert) (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                           (br_if $l (i32.lt_u (local.get $i) (i32.const 12))))
+                  (call $teardown))
+                (export "cache_insert" (func $cache_insert)))"#
+        ),
+    );
+    let (r, j, _) = iterate(&p, "cache_insert", Some(3), &[], &[], "teardown");
+    assert_eq!(r.code(), 0, "{}", r.describe());
+    assert_eq!(j["summary"]["allocations"], 12);
+    assert_eq!(j["summary"]["frees"], 12);
+    assert!(groups(&j).is_empty(), "{j}");
+    let notes: Vec<&str> = j["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("cache_insert") && n.contains("grew at every snapshot (by 16 B and 1.0 blocks per iteration) and was freed before the end")),
+        "{notes:?}"
+    );
+}

@@ -268,6 +268,24 @@ fn kind_rank(kind: &str) -> u8 {
 impl Report {
     /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]).
     pub fn apply_growth(&mut self, growth: &[Growth]) {
+        // Sites that grew at every snapshot but have nothing left at the end (a global cache its destructor
+        // empties at exit) have no group to mark: say so in a note.
+        for gr in growth {
+            let gone = !self.groups.iter().any(|g| {
+                g.stack.len() == gr.stack.len()
+                    && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
+                        a.function == b.function && a.file == b.file && a.line == b.line && a.column == b.column
+                    })
+            });
+            if gone {
+                self.notes.push(format!(
+                    "{} grew at every snapshot (by {:.0} B and {:.1} blocks per iteration) and was freed before the end: memory held for the whole run, released only at teardown",
+                    crate::site_name(&gr.stack),
+                    gr.bytes_per_iteration,
+                    gr.blocks_per_iteration
+                ));
+            }
+        }
         for g in &mut self.groups {
             let same = |gr: &&Growth| {
                 gr.stack.len() == g.stack.len()

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{load, AllocatorOpts};
+use crate::common::{load, resolve_function, AllocatorOpts};
 
 /// Rewrite a module so every allocation and free calls the `wasmleak` hook imports (for other hosts).
 #[derive(Args)]
@@ -16,6 +16,10 @@ pub struct Opts {
     /// Where to write the instrumented module
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// Also call the optional hook import `wasmleak::iteration` each time this function returns (one
+    /// iteration of the program's loop; named as `check --iteration` takes it)
+    #[arg(long, value_name = "FUNC")]
+    iteration: Option<String>,
     #[command(flatten)]
     allocator: AllocatorOpts,
 }
@@ -25,7 +29,16 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes)?;
         let eps = self.allocator.find(&m, &sym)?;
-        let out = wasmleak_instrument::instrument(&m.bytes, &m.info, &eps)?;
+        let iteration = match &self.iteration {
+            Some(spec) => {
+                let f = resolve_function(&m, &sym, spec, "--iteration")?;
+                wasmleak_instrument::check_iteration_function(&m.info, &eps, f)?;
+                Some(f)
+            }
+            None => None,
+        };
+        let options = wasmleak_instrument::InstrumentOptions { iteration };
+        let out = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &eps, &options)?;
         std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
         eprintln!(
             "wasmleak: wrote {} ({} bytes); hooked {}",
@@ -33,6 +46,9 @@ impl Opts {
             out.bytes.len(),
             eps.iter().map(|e| format!("{} ({})", e.name, e.role)).collect::<Vec<_>>().join(", ")
         );
+        if let Some(f) = iteration {
+            eprintln!("wasmleak: func {f} calls wasmleak::iteration when it returns");
+        }
         Ok(0)
     }
 }

@@ -262,3 +262,31 @@ fn a_cache_emptied_at_exit_is_still_reported_as_grown() {
         "{notes:?}"
     );
 }
+
+/// `wasmleak instrument --iteration` writes the module another host runs: the optional hook import is there,
+/// the module validates; without the option it is not.
+#[test]
+fn instrument_adds_the_iteration_hook_only_when_asked() {
+    let imports_iteration = |extra: &[&str], tag: &str| -> bool {
+        let out = scratch(&format!("instrumented-iteration-{tag}.wasm"));
+        let mut args: Vec<OsString> = vec!["instrument".into(), fixture("rust_patterns.wasm").into(), "-o".into(), out.clone().into()];
+        args.extend(extra.iter().map(OsString::from));
+        let r = wasmleak(args);
+        assert_eq!(r.code(), 0, "{}", r.describe());
+        let bytes = std::fs::read(&out).unwrap();
+        wasmparser::Validator::new().validate_all(&bytes).unwrap();
+        let mut found = false;
+        for p in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let wasmparser::Payload::ImportSection(s) = p.unwrap() {
+                for i in s.into_imports() {
+                    let i = i.unwrap();
+                    found |= i.module == "wasmleak" && i.name == "iteration";
+                }
+            }
+        }
+        std::fs::remove_file(&out).ok();
+        found
+    };
+    assert!(imports_iteration(&["--iteration", "cache_insert"], "yes"));
+    assert!(!imports_iteration(&[], "no"));
+}

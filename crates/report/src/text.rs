@@ -120,7 +120,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(out, "\n{}", headline(g));
         write_site_stack(&mut out, g, opts);
         // What keeps a host-held or growing group alive (the export that returned it, the static it hangs from).
-        if let Some(root) = g.root.as_ref().filter(|_| g.kind == "host" || g.growing) {
+        if let Some(root) = g.root.as_ref().filter(|r| (g.kind == "host" || g.growing) && !g.hint.contains(r.as_str())) {
             let _ = writeln!(out, "    held by: {root}");
         }
         let _ = writeln!(out, "    fix: {}", g.hint);

@@ -19,6 +19,7 @@ const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4; // crates/was
 const NO_STACK = 0xffffffff;
 const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
 const FLUSH_EVENTS = 1 << 16; // events buffered before they are handed to the analysis
+const MAX_KEPT = 32; // snapshots kept for files and growth (crates/wasm-api MAX_KEPT)
 
 let enginePromise = null;
 let engine = null; // the loaded Analysis, once known (synchronous entry points need it at once)
@@ -379,7 +380,9 @@ class Tracker {
 
   jsFrame(s, file) {
     const line = s.getLineNumber(), column = s.getColumnNumber();
-    let fn = s.getFunctionName() || s.getMethodName() || '(anonymous)';
+    // Not getMethodName(): it names the receiver's property the function was called through, which changes
+    // from call to call (a timer's `_onTimeout`, then nothing once optimized) and would split one site in two.
+    let fn = s.getFunctionName() || '(anonymous)';
     if (s.isConstructor()) fn = `new ${fn}`;
     const key = `${fn}@${file}:${line}:${column}`;
     let id = this.jsFrameIds.get(key);
@@ -499,10 +502,13 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * Returns { ready, instances, skipped, snapshot(), diff(a, b), report(), text(), detach() }. Calling attach()
  * again returns the same object. Options: `analysis` (the analysis module's bytes, path (Node) or URL;
  * default `$WASMLEAK_WASM` or the cargo target dir in Node), `stacks` (default true), `maxFrames`, `overlay`
- * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`).
+ * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`),
+ * `snapshotInterval` (ms: take a snapshot that often, for a growth verdict over time; `leak.snapshots` and the
+ * growth verdict keep at most 32 of them, evenly spaced).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0 } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
+  let timer = null;
   let ready;
   if (isNode && !(typeof analysis === 'string' && /^https?:/.test(analysis))) {
     ready = Promise.resolve(loadAnalysisSync(analysis)); // the synchronous constructors need it at once
@@ -512,7 +518,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   const modules = new WeakMap(); // instrumented WebAssembly.Module → { ins, name }
   const instances = []; // { name, tracker, instance }
   const skipped = []; // { name, reason }
-  const snapshots = []; // what leak.snapshot() returned, in order
+  const snapshots = []; // what leak.snapshot() returned, in order (at most MAX_KEPT, every `stride`-th)
+  let taken = 0, stride = 1;
   let count = 0;
 
   const nameOf = (hint) => hint || `module-${++count}.wasm`;
@@ -646,12 +653,19 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      */
     async snapshot({ iteration } = {}) {
       await ready;
-      const index = snapshots.length + 1;
+      const index = ++taken;
       const snap = {
         index,
         modules: instances.map((r) => r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: iteration ?? index })),
       };
-      snapshots.push(snap);
+      // `snapshots` keeps at most MAX_KEPT, evenly spaced (as the analysis keeps them for growth).
+      if (index % stride === 0) {
+        snapshots.push(snap);
+        if (snapshots.length > MAX_KEPT) {
+          stride *= 2;
+          for (let i = snapshots.length - 1; i >= 0; i--) if (snapshots[i].index % stride !== 0) snapshots.splice(i, 1);
+        }
+      }
       return snap;
     },
     /**
@@ -684,6 +698,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     },
     /** Undo the patches (instances already tracked stay tracked). */
     detach() {
+      if (timer) clearInterval(timer);
       for (const [k, v] of Object.entries(saved)) {
         Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
       }
@@ -691,6 +706,11 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     },
   };
   globalThis[ATTACHED] = attached;
+  // Periodic snapshots: between tasks, so never in the middle of a wasm call; the timer keeps no process alive.
+  if (snapshotInterval > 0) {
+    timer = setInterval(() => { if (instances.length) attached.snapshot().catch(() => {}); }, snapshotInterval);
+    timer.unref?.();
+  }
   if (overlay) showOverlay(attached, { server });
   return attached;
 }

@@ -5,7 +5,8 @@
 // `NAME.N.wlsnap` (listed in the JSON as `snapshots: [{module, files}]`), for `wasmleak diff`, `export`.
 import { attach } from './index.mjs';
 
-const leak = attach();
+// WASMLEAK_SNAPSHOT_INTERVAL_MS: a snapshot that often (`wasmleak node --snapshot-interval`).
+const leak = attach({ snapshotInterval: Number(process.env.WASMLEAK_SNAPSHOT_INTERVAL_MS) || 0 });
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
 process.on('uncaughtExceptionMonitor', (err) => { failure = err; });
@@ -41,7 +42,8 @@ function writeSnapshots(dir) {
   fs.mkdirSync(dir, { recursive: true });
   return leak.instances.map((r, i) => {
     const taken = leak.snapshots.map((s) => s.modules.find((m) => m.module === r.name)).filter(Boolean);
-    taken.push(r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: taken.length + 1 }));
+    const last = leak.snapshots.at(-1)?.index ?? 0;
+    taken.push(r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: last + 1 }));
     const stem = r.name.replace(/\.wasm$/, '') || `module-${i + 1}`;
     const files = taken.map((m, k) => {
       const file = path.join(dir, `${stem}.${k + 1}.wlsnap`);

@@ -37,6 +37,11 @@ pub struct Opts {
     /// Also write the HTML report of the snapshots (the app's and the one at exit)
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Take a heap snapshot every MS milliseconds of the run (between tasks, never inside a wasm call): three
+    /// or more give a growth verdict over time for an app that never calls `snapshot()` itself (a server);
+    /// at most 32 are kept, evenly spaced
+    #[arg(long, value_name = "MS")]
+    snapshot_interval: Option<u64>,
     /// The script (.mjs/.js) and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "SCRIPT [ARGS]")]
     script: Vec<OsString>,
@@ -78,6 +83,11 @@ impl Opts {
         if let Some(dir) = &snap_dir {
             cmd.env("WASMLEAK_SNAPSHOT_DIR", dir);
         }
+        match self.snapshot_interval {
+            Some(0) => bail!("--snapshot-interval needs a number of milliseconds ≥ 1"),
+            Some(ms) => cmd.env("WASMLEAK_SNAPSHOT_INTERVAL_MS", ms.to_string()),
+            None => cmd.env_remove("WASMLEAK_SNAPSHOT_INTERVAL_MS"),
+        };
         let status = match cmd.status() {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(

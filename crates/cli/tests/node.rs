@@ -178,3 +178,35 @@ fn node_saves_snapshots_and_writes_the_exports() {
     assert!(snapshot["nodes"].as_array().is_some_and(|n| !n.is_empty()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An app that never calls `snapshot()` (a server): `--snapshot-interval` snapshots it over time, and the
+/// site it leaks at on every request (create_processor: 2 blocks, 276 B, host-held) is growing.
+#[test]
+fn node_snapshot_interval_gives_a_growth_verdict_over_time() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wasmleak-node-interval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--format", "json", "--snapshot-interval", "100", "--save"])
+        .arg(&dir)
+        .args(["tests/js/apps/interval_app.mjs", "800"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host: Vec<&Value> = report["groups"].as_array().unwrap().iter().filter(|g| g["kind"] == "host").collect();
+    assert_eq!(host.len(), 2, "{report}");
+    for g in &host {
+        assert_eq!(g["growing"], true, "{g}");
+        assert!(g["bytes_per_iteration"].as_f64().unwrap() > 0.0, "{g}");
+    }
+    // Every request is 276 B: the host-held bytes are a whole number of requests.
+    assert_eq!(report["summary"]["host_bytes"].as_u64().unwrap() % 276, 0, "{report}");
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert!((4..=33).contains(&files), "{files} snapshot files");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

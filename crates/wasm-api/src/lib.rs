@@ -51,9 +51,16 @@ pub struct Session {
     /// JS stack number → the model's stack.
     stacks: Vec<StackId>,
     js_frames: Vec<SnapFrame>,
-    /// The snapshots taken so far, without their memory bytes (growth needs only the live sets).
+    /// The snapshots taken so far, without their memory bytes (growth needs only the live sets), thinned.
     snaps: Vec<Snapshot>,
+    /// Snapshots taken (numbers them).
+    taken: u32,
+    /// Only snapshots numbered a multiple of this are kept (see `keep`).
+    stride: u32,
 }
+
+/// Snapshots a session keeps for the growth verdict.
+pub const MAX_KEPT: usize = 32;
 
 enum Object {
     Module(Rc<Module>),
@@ -346,7 +353,7 @@ const JS_FRAME: u32 = u32::MAX;
 
 impl Session {
     pub fn new(module: Rc<Module>) -> Session {
-        Session { module, model: HeapModel::new(), stacks: Vec::new(), js_frames: Vec::new(), snaps: Vec::new() }
+        Session { module, model: HeapModel::new(), stacks: Vec::new(), js_frames: Vec::new(), snaps: Vec::new(), taken: 0, stride: 1 }
     }
 
     /// Apply what the host recorded since the last call.
@@ -399,7 +406,7 @@ impl Session {
     pub fn snapshot(&self, state: &State, mem: &[u8]) -> Snapshot {
         let m = &*self.module;
         let model = &self.model;
-        let index = self.snaps.len() as u32 + 1;
+        let index = self.taken + 1;
         let blocks = model.live_sorted();
         let mut roots = roots(&m.info, &m.ins, &state.globals, &state.host_values, model.lowest_block, mem.len() as u64);
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
@@ -420,11 +427,22 @@ impl Session {
         taker.take(&state.module, index, &heap, &model.stacks)
     }
 
-    /// Keep a snapshot's live set for the growth verdict.
+    /// Keep a snapshot's live set for the growth verdict: those numbered a multiple of `stride`, at most
+    /// [`MAX_KEPT`]; past that the stride doubles and the others go, so the snapshots of a long run (taken
+    /// periodically) stay bounded and evenly spaced, as growth's consecutive intervals want.
     pub fn keep(&mut self, mut snap: Snapshot) {
+        self.taken += 1;
+        if snap.index % self.stride != 0 {
+            return;
+        }
         snap.contents = Vec::new();
         snap.regions = Vec::new();
         self.snaps.push(snap);
+        if self.snaps.len() > MAX_KEPT {
+            self.stride *= 2;
+            let stride = self.stride;
+            self.snaps.retain(|s| s.index % stride == 0);
+        }
     }
 
     /// The report of the heap now, as `wasmleak check` builds it, with growth over the snapshots taken so far.
@@ -557,6 +575,30 @@ mod tests {
         let g = &r["groups"][0];
         assert_eq!(g["growing"], true, "{r}");
         assert_eq!(g["blocks"], 3, "{r}");
+    }
+
+    /// A long run of periodic snapshots keeps at most MAX_KEPT, evenly spaced, up to date within the spacing.
+    #[test]
+    fn kept_snapshots_are_thinned_evenly() {
+        let (h, _) = call_instrument(&fixture("c_patterns.wasm"));
+        let module = with_entry(h, |e| match &e.object {
+            Object::Module(m) => Some(m.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let mut s = Session::new(module);
+        for k in 1..=100u32 {
+            let snap = s.snapshot(&State::default(), &[]);
+            assert_eq!(snap.index, k);
+            s.keep(snap);
+            assert!(s.snaps.len() <= MAX_KEPT);
+            // The latest kept lags the latest taken by less than the stride.
+            assert!(k - s.snaps.last().unwrap().index < s.stride);
+        }
+        let idx: Vec<u32> = s.snaps.iter().map(|x| x.index).collect();
+        let gaps: std::collections::BTreeSet<u32> = idx.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps.len(), 1, "evenly spaced: {idx:?}");
+        wl_release(h);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
-use wasmleak_export::html;
+use wasmleak_export::html::{self, esc};
 use wasmleak_heap::Snapshot;
 
 use crate::common::{embedded, js_dir, require_wasm_artifact};
@@ -484,10 +484,6 @@ fn percent_encode(s: &str) -> String {
 
 fn percent_encode_path(s: &str) -> String {
     s.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A module name as a file name: `dir/app.wasm` → `dir_app`.

@@ -504,9 +504,9 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * default `$WASMLEAK_WASM` or the cargo target dir in Node), `stacks` (default true), `maxFrames`, `overlay`
  * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`),
  * `snapshotInterval` (ms: take a snapshot that often, for a growth verdict over time; `leak.snapshots` and the
- * growth verdict keep at most 32 of them, evenly spaced).
+ * growth verdict keep at most 32 of them, evenly spaced), `namePrefix` (before every module name: a worker's).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0 } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '' } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let timer = null;
   let ready;
@@ -522,7 +522,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   let taken = 0, stride = 1;
   let count = 0;
 
-  const nameOf = (hint) => hint || `module-${++count}.wasm`;
+  const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
 
   /** Instrument when possible; null when the module passes through untouched. */
   function tryInstrument(bytes, name, internal) {

@@ -3,10 +3,16 @@
 // without it the text report goes to stderr. With WASMLEAK_SNAPSHOT_DIR set, every snapshot the app took
 // (`attach().snapshot()`) and one of the heap at exit are written there as `.wlsnap` files, per module
 // `NAME.N.wlsnap` (listed in the JSON as `snapshots: [{module, files}]`), for `wasmleak diff`, `export`.
+// Preloads run in worker threads too: a worker's modules are named `worker-N/module-K.wasm`, and a worker
+// that tracked any writes its own report file, `FILE.worker-N`, which `wasmleak node` merges.
 import { attach } from './index.mjs';
 
-// WASMLEAK_SNAPSHOT_INTERVAL_MS: a snapshot that often (`wasmleak node --snapshot-interval`).
-const leak = attach({ snapshotInterval: Number(process.env.WASMLEAK_SNAPSHOT_INTERVAL_MS) || 0 });
+const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
+const leak = attach({
+  // WASMLEAK_SNAPSHOT_INTERVAL_MS: a snapshot that often (`wasmleak node --snapshot-interval`).
+  snapshotInterval: Number(process.env.WASMLEAK_SNAPSHOT_INTERVAL_MS) || 0,
+  namePrefix: isMainThread ? '' : `worker-${threadId}/`,
+});
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
 process.on('uncaughtExceptionMonitor', (err) => { failure = err; });
@@ -29,7 +35,8 @@ process.on('exit', (code) => {
     out = { error: String(e?.stack ?? e) };
   }
   if (file) {
-    process.getBuiltinModule('node:fs').writeFileSync(file, JSON.stringify(out));
+    if (!isMainThread && leak.instances.length === 0) return; // a worker without wasm: nothing to add
+    process.getBuiltinModule('node:fs').writeFileSync(isMainThread ? file : `${file}.worker-${threadId}`, JSON.stringify(out));
   } else {
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
   }
@@ -44,7 +51,7 @@ function writeSnapshots(dir) {
     const taken = leak.snapshots.map((s) => s.modules.find((m) => m.module === r.name)).filter(Boolean);
     const last = leak.snapshots.at(-1)?.index ?? 0;
     taken.push(r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: last + 1 }));
-    const stem = r.name.replace(/\.wasm$/, '') || `module-${i + 1}`;
+    const stem = r.name.replace(/\.wasm$/, '').replaceAll('/', '.') || `module-${i + 1}`;
     const files = taken.map((m, k) => {
       const file = path.join(dir, `${stem}.${k + 1}.wlsnap`);
       fs.writeFileSync(file, m.bytes);

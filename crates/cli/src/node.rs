@@ -102,7 +102,10 @@ impl Opts {
             eprintln!("wasmleak: node {status} before wasmleak could write a report");
             return Ok(2);
         };
-        let out: Value = serde_json::from_slice(&written).context("the register module wrote a bad report")?;
+        let mut out: Value = serde_json::from_slice(&written).context("the register module wrote a bad report")?;
+        for worker in worker_reports(&report_file) {
+            merge(&mut out, worker);
+        }
         if let Some(err) = out.get("error").and_then(Value::as_str) {
             eprintln!("wasmleak: the JS runtime failed: {err}");
             return Ok(2);
@@ -185,3 +188,48 @@ fn with_module(path: &std::path::Path, module: &str) -> PathBuf {
     };
     path.with_file_name(name)
 }
+
+/// The reports worker threads wrote next to the main thread's (`FILE.worker-N`, in thread order), removed.
+fn worker_reports(main: &std::path::Path) -> Vec<Value> {
+    let (Some(dir), Some(name)) = (main.parent(), main.file_name().and_then(|n| n.to_str())) else { return Vec::new() };
+    let prefix = format!("{name}.worker-");
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_str()?.strip_prefix(&prefix)?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .filter_map(|(_, path)| {
+            let bytes = std::fs::read(&path).ok();
+            let _ = std::fs::remove_file(&path);
+            serde_json::from_slice(&bytes?).ok()
+        })
+        .collect()
+}
+
+/// A worker's `{reports, text, skipped, snapshots}` (or `{error}`) added to the main thread's.
+fn merge(out: &mut Value, worker: Value) {
+    if let Some(err) = worker.get("error") {
+        if out.get("error").is_none() {
+            out["error"] = err.clone();
+        }
+        return;
+    }
+    for key in ["reports", "skipped", "snapshots"] {
+        if let Some(items) = worker[key].as_array() {
+            match out[key].as_array_mut() {
+                Some(list) => list.extend(items.iter().cloned()),
+                None => out[key] = Value::Array(items.clone()),
+            }
+        }
+    }
+    let text = format!("{}\n{}", out["text"].as_str().unwrap_or_default(), worker["text"].as_str().unwrap_or_default());
+    out["text"] = Value::String(text);
+}
+

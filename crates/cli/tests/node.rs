@@ -210,3 +210,20 @@ fn node_snapshot_interval_gives_a_growth_verdict_over_time() {
     assert!((4..=33).contains(&files), "{files} snapshot files");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Wasm in a worker thread is tracked too (the preload runs there): its report joins the main thread's, its
+/// module named after the worker.
+#[test]
+fn node_reports_modules_of_worker_threads() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/worker_app.mjs", "3"]);
+    assert_eq!(code, 1, "{stderr}");
+    let reports = report.as_array().unwrap_or_else(|| panic!("two reports: {report}"));
+    let names: Vec<&str> = reports.iter().map(|r| r["module"].as_str().unwrap()).collect();
+    assert_eq!(names, ["module-1.wasm", "worker-1/module-1.wasm"]);
+    assert_eq!(reports[0]["summary"]["leaked_blocks"], 0, "{report}");
+    assert_eq!(reports[1]["summary"]["host_blocks"], 6, "{report}");
+    assert_eq!(reports[1]["summary"]["host_bytes"], 3 * 276, "{report}");
+}

@@ -372,7 +372,10 @@ impl<'a> Finder<'a> {
             .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f))
             .filter(|&f| {
                 if realloc_body(f) {
-                    return true;
+                    // realloc(NULL, n) is malloc(n): a function that asks malloc for its size plus a header
+                    // is a layer above (SQLite's sqlite3MemRealloc, with dlrealloc inlined into it, takes
+                    // `p` 8 bytes into the block): hooking it would see interior pointers as frees.
+                    return self.mallocs_its_size(f, &alloc_set) != Some(false);
                 }
                 match self.idx(f).and_then(|i| self.s.wraps[i]) {
                     Some(t) if self.ops(f) <= 8 && realloc_body(t) => {
@@ -597,6 +600,36 @@ impl Finder<'_> {
     }
 
     /// `local.get 0, call X[, return]`: the target X.
+    /// Whether some call of one of `allocs` in `f` gets `f`'s second parameter (the size) unchanged — directly,
+    /// or through a local copied from it — in code order (the `realloc(NULL, n)` path comes first; later code
+    /// may reuse the parameter's local); `None` when `f` calls none of them directly.
+    fn mallocs_its_size(&self, f: u32, allocs: &HashSet<u32>) -> Option<bool> {
+        use wasmparser::Operator as O;
+        let body = self.bodies.get(self.idx(f)?)?;
+        let ops: Vec<O> = body.get_operators_reader().ok()?.into_iter().collect::<Result<_, _>>().ok()?;
+        let mut copies: HashSet<u32> = HashSet::from([1]); // locals holding the size, so far
+        let mut any = false;
+        for w in ops.windows(2) {
+            match w[1] {
+                O::LocalSet { local_index } | O::LocalTee { local_index } => {
+                    if matches!(w[0], O::LocalGet { local_index: src } if copies.contains(&src)) {
+                        copies.insert(local_index);
+                    } else {
+                        copies.remove(&local_index);
+                    }
+                }
+                O::Call { function_index } if allocs.contains(&function_index) => {
+                    any = true;
+                    if matches!(w[0], O::LocalGet { local_index } if copies.contains(&local_index)) {
+                        return Some(true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        any.then_some(false)
+    }
+
     fn passes_first_param(&self, f: u32) -> Option<u32> {
         use wasmparser::Operator as O;
         let body = self.bodies.get(self.idx(f)?)?;

@@ -1,0 +1,51 @@
+// A third real package: sql.js 1.13.0 — SQLite compiled by Emscripten (C, cwrap glue, minified exports, no
+// name section). Its handles reach JS through out-parameters (getValue), not return values, and SQLite keeps
+// every prepared statement on its connection's list: a statement never `.free()`d is not lost but
+// *reachable and growing* (from the connection, which a static of SQLite's holds).
+//
+// This module also showed a real wasmleak bug, fixed: SQLite's sqlite3MemRealloc (dlrealloc inlined into it
+// by LTO, taking the pointer 8 bytes into the block and asking for size + 8) was taken for realloc, and every
+// call looked like an invalid free. realloc(NULL, n) must be malloc(n); this one is malloc(n + 8).
+//
+// Ground truth (measured, deterministic): SQLite serves its first small allocations from the connection's
+// lookaside slab (inside one block, invisible to any malloc-level tool), so round 1 of K = 50 statements
+// exhausts it; from then on each `db.prepare(...)` + bind + step that is never freed keeps 8 blocks,
+// 1648 B: rounds 2 and 3 add exactly 2 × 50 × (8 blocks, 1648 B).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const K = 50;
+const PER_STATEMENT = { blocks: 8, bytes: 1648 };
+const app = fileURLToPath(new URL('apps/sqljs_app.mjs', import.meta.url));
+const run = (mode) => JSON.parse(execFileSync(process.execPath, [app, mode, String(K)], { encoding: 'utf8' }));
+
+const out = {};
+const get = (mode) => (out[mode] ??= run(mode));
+
+test('sql.js 1.13.0: statements never freed are reachable and growing, 8 blocks / 1648 B each, no invalid frees', () => {
+  const { report: r, diff, skipped } = get('leak');
+  assert.deepEqual(skipped, []);
+  assert.equal(r.summary.invalid_frees, 0, JSON.stringify(r.invalid_frees?.slice(0, 2)));
+  const total = diff.rows.reduce((a, row) => ({ blocks: a.blocks + row.delta_blocks, bytes: a.bytes + row.delta_bytes }), { blocks: 0, bytes: 0 });
+  assert.deepEqual(total, { blocks: 2 * K * PER_STATEMENT.blocks, bytes: 2 * K * PER_STATEMENT.bytes });
+  const growing = r.groups.filter((g) => g.growing);
+  assert.ok(growing.length > 0);
+  for (const g of growing) {
+    assert.equal(g.kind, 'reachable', JSON.stringify(g));
+    assert.match(g.root, /^static data/);
+    assert.match(g.hint, /growing/);
+    // The JS that did it: sql.js's Database.prepare, then this app's line.
+    assert.ok(g.stack.some((f) => /sqljs_app\.mjs$/.test(f.file ?? '')), JSON.stringify(g.stack.map((f) => f.function)));
+  }
+});
+
+test('sql.js 1.13.0: statements freed → nothing grows, the comparison is empty, no invalid frees', () => {
+  const { report: r, diff } = get('free');
+  assert.equal(r.summary.invalid_frees, 0);
+  assert.deepEqual(diff.rows, []);
+  assert.ok(r.groups.every((g) => !g.growing), JSON.stringify(r.groups.filter((g) => g.growing)));
+  // Whatever the connection itself holds is the same with and without the leak.
+  assert.equal(r.summary.leaked_bytes, get('leak').report.summary.leaked_bytes);
+});

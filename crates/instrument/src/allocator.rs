@@ -29,14 +29,21 @@ pub enum Role {
     SelfFree,
     /// `(self, ptr, old_size, old_align, new_size) -> ptr`: `Dlmalloc::realloc`
     SelfRealloc,
+    /// `(ptr, size) -> ptr` over blocks with an 8-byte header its callers never see: `ptr` and the result
+    /// point 8 bytes into their blocks, which are `size + 8` bytes (SQLite's `sqlite3MemRealloc`, with
+    /// dlrealloc inlined into it; its malloc and free go through the hooked ones with the header included).
+    HeaderRealloc,
 }
+
+/// The header [`Role::HeaderRealloc`] hides.
+pub const REALLOC_HEADER: i32 = 8;
 
 impl Role {
     /// Number of i32 params and results the role's signature has.
     pub fn signature(self) -> (usize, usize) {
         match self {
             Role::Malloc => (1, 1),
-            Role::Calloc | Role::Realloc | Role::AlignedAlloc | Role::RustAlloc => (2, 1),
+            Role::Calloc | Role::Realloc | Role::HeaderRealloc | Role::AlignedAlloc | Role::RustAlloc => (2, 1),
             Role::Free => (1, 0),
             Role::PosixMemalign => (3, 1),
             Role::RustDealloc => (3, 0),
@@ -63,7 +70,7 @@ impl Role {
     }
 
     pub fn is_realloc(self) -> bool {
-        matches!(self, Role::Realloc | Role::RustRealloc | Role::SelfRealloc)
+        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc)
     }
 
     /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
@@ -92,6 +99,7 @@ impl fmt::Display for Role {
             Role::SelfAlloc => "dlmalloc alloc",
             Role::SelfFree => "dlmalloc free",
             Role::SelfRealloc => "dlmalloc realloc",
+            Role::HeaderRealloc => "realloc (8-byte header)",
         };
         f.write_str(s)
     }

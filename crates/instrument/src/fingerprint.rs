@@ -367,15 +367,23 @@ impl<'a> Finder<'a> {
             allocs && frees_ && state_helper(f)
         };
         let mut realloc_bodies: HashSet<u32> = HashSet::new();
+        let mut header_reallocs: Vec<u32> = Vec::new();
         let reallocs: Vec<u32> = self
             .defined()
             .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f))
             .filter(|&f| {
                 if realloc_body(f) {
-                    // realloc(NULL, n) is malloc(n): a function that asks malloc for its size plus a header
-                    // is a layer above (SQLite's sqlite3MemRealloc, with dlrealloc inlined into it, takes
-                    // `p` 8 bytes into the block): hooking it would see interior pointers as frees.
-                    return self.mallocs_its_size(f, &alloc_set) != Some(false);
+                    // realloc(NULL, n) is malloc(n). One that asks malloc for n + 8 and steps its pointer back
+                    // 8 bytes works on blocks with a header its callers never see (SQLite's
+                    // sqlite3MemRealloc, with dlrealloc inlined into it): hooked as a plain realloc, its
+                    // interior pointers would look like invalid frees; it gets the header-aware role.
+                    if self.mallocs_its_size(f, &alloc_set) == Some(false) {
+                        if self.header_shaped(f) {
+                            header_reallocs.push(f);
+                        }
+                        return false;
+                    }
+                    return true;
                 }
                 match self.idx(f).and_then(|i| self.s.wraps[i]) {
                     Some(t) if self.ops(f) <= 8 && realloc_body(t) => {
@@ -386,9 +394,18 @@ impl<'a> Finder<'a> {
                 }
             })
             .collect();
+        let header_realloc = match (reallocs.len(), header_reallocs.as_slice()) {
+            (0, &[h]) => Some(h),
+            _ => None,
+        };
         if reallocs.len() == 1 {
             add(reallocs[0], Role::Realloc, "realloc: (i32,i32)->i32 that both allocates and frees".into(), &mut eps);
+        } else if let Some(h) = header_realloc {
+            let reason = "realloc over blocks with an 8-byte header: (i32,i32)->i32 that allocates size + 8, frees, and steps its pointer back 8 bytes (SQLite's sqlite3MemRealloc)";
+            add(h, Role::HeaderRealloc, reason.into(), &mut eps);
         }
+        // Out of the other roles' way below.
+        let reallocs: Vec<u32> = reallocs.into_iter().chain(header_realloc).collect();
         // calloc: (n, size) -> ptr that allocates then zeroes.
         let callocs: Vec<u32> = self
             .defined()
@@ -628,6 +645,24 @@ impl Finder<'_> {
             }
         }
         any.then_some(false)
+    }
+
+    /// `f` adds 8 to its size parameter and subtracts 8 from its pointer parameter (a hidden 8-byte header).
+    fn header_shaped(&self, f: u32) -> bool {
+        use wasmparser::Operator as O;
+        let Some(body) = self.idx(f).and_then(|i| self.bodies.get(i)) else { return false };
+        let Some(ops) = body.get_operators_reader().ok().and_then(|r| r.into_iter().collect::<Result<Vec<O>, _>>().ok()) else {
+            return false;
+        };
+        let has = |param: u32, add: bool| {
+            ops.windows(3).any(|w| match (&w[0], &w[1], &w[2]) {
+                (O::LocalGet { local_index }, O::I32Const { value: 8 }, O::I32Add) => *local_index == param && add,
+                (O::LocalGet { local_index }, O::I32Const { value: 8 }, O::I32Sub) => *local_index == param && !add,
+                (O::LocalGet { local_index }, O::I32Const { value: -8 }, O::I32Add) => *local_index == param && !add,
+                _ => false,
+            })
+        };
+        has(1, true) && has(0, false)
     }
 
     fn passes_first_param(&self, f: u32) -> Option<u32> {

@@ -14,7 +14,7 @@ use wasm_encoder::{
 };
 use wasmparser::{KnownCustom, Name, Parser, Payload};
 
-use crate::allocator::{EntryPoint, Role};
+use crate::allocator::{EntryPoint, Role, REALLOC_HEADER};
 use crate::codemap::CodeMap;
 use crate::module::ModuleInfo;
 use crate::{Error, Instrumented, HOOK_MODULE};
@@ -335,6 +335,15 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
             }
             Role::Realloc => {
                 f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1));
+                f.instruction(&I::Call(realloc));
+            }
+            Role::HeaderRealloc => {
+                // The blocks are 8 bytes below the pointers (0 stays 0), and 8 bytes bigger.
+                for p in [0, r] {
+                    f.instruction(&I::LocalGet(p)).instruction(&I::I32Const(REALLOC_HEADER)).instruction(&I::I32Sub);
+                    f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(p)).instruction(&I::Select);
+                }
+                f.instruction(&I::LocalGet(1)).instruction(&I::I32Const(REALLOC_HEADER)).instruction(&I::I32Add);
                 f.instruction(&I::Call(realloc));
             }
             Role::RustRealloc => {

@@ -13,14 +13,7 @@ app=scripts/bench/alloc_heavy.mjs
 n="${1:-100}"
 runs="${2:-5}"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_of() {
-  local start end
-  start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || true
-  end=$(date +%s%N)
-  echo $(( (end - start) / 1000000 ))
-}
+. scripts/bench/lib.sh
 node_ms=$(for _ in $(seq "$runs"); do time_of node --no-warnings "$app" "$n"; done | median)
 leak_ms=$(for _ in $(seq "$runs"); do time_of "$bin" node "$app" "$n"; done | median)
 events=$("$bin" node --format json "$app" "$n" 2>/dev/null \

@@ -11,14 +11,7 @@ n="${1:-1000}"
 runs="${2:-5}"
 module=fixtures/wasm/rust_patterns.wasm
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_of() {
-  local start end
-  start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || true
-  end=$(date +%s%N)
-  echo $(( (end - start) / 1000000 ))
-}
+. scripts/bench/lib.sh
 run_ms=$(for _ in $(seq "$runs"); do time_of "$bin" run "$module" -- alloc_heavy "$n"; done | median)
 check_ms=$(for _ in $(seq "$runs"); do time_of "$bin" check "$module" -- alloc_heavy "$n"; done | median)
 events=$("$bin" check --format json "$module" -- alloc_heavy "$n" 2>/dev/null \

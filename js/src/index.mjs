@@ -253,34 +253,12 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   return attached;
 }
 
-const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`);
-
-function frameText(f) {
-  const at = f.file ? ` (${f.file}${f.line ? `:${f.line}` : ''})` : '';
-  return `${f.function ?? '?'}${at}`;
-}
-
 /**
- * One report as text: as `wasmleak check` prints it when the report came from this runtime, else (a report
- * read back from JSON) a line per group (allocation site, the app's line, root, fix), then the summary.
+ * One report as text, as `wasmleak check` prints it (rendered by the analysis with the report). A report read
+ * back from JSON has no text: its module and summary then.
  */
 function textOf(report) {
-  if (typeof report.text === 'string') return report.text;
-  const lines = [`${report.module}:`];
-  for (const g of report.groups) {
-    if (g.kind === 'reachable' && !g.growing) continue;
-    const top = g.site ?? g.stack?.[0];
-    const site = top ? ` allocated at ${frameText(top)}` : '';
-    const type = g.type ? ` — ${g.type}` : '';
-    lines.push(`  ${g.kind}${g.growing ? ' (growing)' : ''}: ${g.blocks} blocks, ${fmtBytes(g.bytes)}${type}${site}`);
-    const js = g.stack?.find((f) => f.file && !/\.(rs|c|cc|cpp|h|hpp)$/.test(f.file) && !f.file.includes('node_modules'));
-    if (js && js !== top) lines.push(`    from ${frameText(js)}`);
-    if (g.root) lines.push(`    held by: ${g.root}`);
-    if (g.hint) lines.push(`    fix: ${g.hint}`);
-  }
-  const s = report.summary;
-  lines.push(`  SUMMARY: leaked ${fmtBytes(s.leaked_bytes)} in ${s.leaked_blocks} blocks; reachable ${fmtBytes(s.reachable_bytes)} in ${s.reachable_blocks} blocks; ${s.invalid_frees} invalid frees; ${s.allocations} allocations, ${s.frees} frees`);
-  return lines.join('\n') + '\n';
+  return typeof report.text === 'string' ? report.text : `${report.module}: ${JSON.stringify(report.summary)}\n`;
 }
 
 export {

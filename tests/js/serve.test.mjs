@@ -11,7 +11,8 @@
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
+import { startServe } from './apps/serve.mjs'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -37,19 +38,7 @@ before(async () => {
   for (const f of readdirSync(join(HERE, 'web'))) copyFileSync(join(HERE, 'web', f), join(app, f))
   copyFileSync(join(FIXTURES, 'rust_lib.wasm'), join(app, 'rust_lib.wasm'))
 
-  server = spawn(WASMLEAK, ['serve', app, '--port', '0', '--save', saved], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  server.stderr.on('data', d => { stderr += d })
-  url = await new Promise((resolve, reject) => {
-    let out = ''
-    server.stdout.on('data', d => {
-      out += d
-      const m = out.match(/^wasmleak: serving .* at (http:\/\/127\.0\.0\.1:\d+\/)$/m)
-      if (m) resolve(m[1])
-    })
-    server.on('exit', code => reject(new Error(`wasmleak serve exited (${code}): ${stderr}`)))
-    server.on('error', reject)
-  })
+  ;({ server, url } = await startServe(app, ['--save', saved]))
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -8,7 +8,7 @@
 // frees both.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { startServe } from './apps/serve.mjs'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
-const WASMLEAK = process.env.WASMLEAK || '/var/tmp/wasmleak-target/release/wasmleak'
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const K = 4
 const PER_OBJECT = { blocks: 2, bytes: 2472 + 4320 }
@@ -30,18 +29,7 @@ before(async () => {
   for (const f of readdirSync(join(HERE, 'web-brotli'))) copyFileSync(join(HERE, 'web-brotli', f), join(app, f))
   const pkg = join(HERE, 'node_modules', 'brotli-wasm', 'pkg.web')
   for (const f of ['brotli_wasm.js', 'brotli_wasm_bg.wasm']) copyFileSync(join(pkg, f), join(app, 'pkg', f))
-  server = spawn(WASMLEAK, ['serve', app, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  server.stderr.on('data', d => { stderr += d })
-  url = await new Promise((resolve, reject) => {
-    let out = ''
-    server.stdout.on('data', d => {
-      out += d
-      const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+\/)$/m)
-      if (m) resolve(m[1])
-    })
-    server.on('exit', code => reject(new Error(`wasmleak serve exited (${code}): ${stderr}`)))
-  })
+  ;({ server, url } = await startServe(app))
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] })
 })
 

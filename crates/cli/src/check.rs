@@ -9,7 +9,7 @@ use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{load, resolve_function, write_file, AllocatorOpts, GuestOpts};
+use crate::common::{instrument_options, load, write_file, AllocatorOpts, GuestOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -81,15 +81,8 @@ impl Opts {
         if let Some(note) = crate::common::fingerprint_note(&entry_points) {
             eprintln!("{note}");
         }
-        let iteration = match &self.iteration {
-            Some(spec) => {
-                let f = resolve_function(&m, &sym, spec, "--iteration")?;
-                wasmleak_instrument::check_iteration_function(&m.info, &entry_points, f)?;
-                Some(f)
-            }
-            None => None,
-        };
-        let options = wasmleak_instrument::InstrumentOptions { iteration };
+        let options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref())?;
+        let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
         // With a JSON report on stdout the guest's stdout goes to stderr, never into the JSON.
@@ -135,7 +128,7 @@ impl Opts {
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
         if !sym.has_dwarf() {
-            notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
+            notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }
         let mut report = build(snap, &analysis, exit, notes);
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static

@@ -1,6 +1,5 @@
 //! What several subcommands share: reading a module, and the options of a guest run.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use wasmleak_host::{Invoke, RunConfig, StackMode, Stdout};
 use wasmleak_instrument::{find_allocator, EntryPoint, ModuleInfo, Overrides};
-use wasmleak_symbolize::{NameSource, Symbolizer};
+use wasmleak_symbolize::Symbolizer;
 
 /// A module read from disk, parsed, validated.
 pub struct Loaded {
@@ -28,15 +27,6 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
     Ok(Loaded { path: path.clone(), bytes, info })
 }
 
-/// Function names DWARF knows and the name section does not: the allocator finder's second source.
-pub fn dwarf_names(sym: &Symbolizer) -> HashMap<u32, String> {
-    sym.function_names()
-        .into_iter()
-        .filter(|n| n.source == NameSource::Dwarf)
-        .map(|n| (n.index, n.raw))
-        .collect()
-}
-
 /// One line saying the allocator was recognised by its code shape (stripped module), or None.
 pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
     let confidence = eps.iter().find_map(|e| match &e.evidence {
@@ -48,6 +38,24 @@ pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
         "wasmleak: allocator found by its code shape (confidence {confidence}): {}; if this is wrong, name it with --alloc-fn/--free-fn",
         list.join(", ")
     ))
+}
+
+/// The instrumenter's options for `--iteration FUNC` (`check`, `instrument`): FUNC resolved and checked.
+pub fn instrument_options(
+    m: &Loaded,
+    sym: &Symbolizer,
+    entry_points: &[EntryPoint],
+    iteration: Option<&str>,
+) -> Result<wasmleak_instrument::InstrumentOptions> {
+    let iteration = match iteration {
+        Some(spec) => {
+            let f = resolve_function(m, sym, spec, "--iteration")?;
+            wasmleak_instrument::check_iteration_function(&m.info, entry_points, f)?;
+            Some(f)
+        }
+        None => None,
+    };
+    Ok(wasmleak_instrument::InstrumentOptions { iteration })
 }
 
 /// A function named on the command line (`--iteration FUNC`): `func[N]` or `N` (stripped modules), else a
@@ -146,7 +154,7 @@ impl AllocatorOpts {
             aligned_alloc: self.aligned_alloc.clone(),
             posix_memalign: self.posix_memalign.clone(),
         };
-        find_allocator(&m.bytes, &m.info, &dwarf_names(sym), &overrides).with_context(|| format!("{}", m.path.display()))
+        find_allocator(&m.bytes, &m.info, &sym.dwarf_function_names(), &overrides).with_context(|| format!("{}", m.path.display()))
     }
 }
 

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{load, resolve_function, AllocatorOpts};
+use crate::common::{instrument_options, load, AllocatorOpts};
 
 /// Rewrite a module so every allocation and free calls the `wasmleak` hook imports (for other hosts).
 #[derive(Args)]
@@ -29,15 +29,7 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes)?;
         let eps = self.allocator.find(&m, &sym)?;
-        let iteration = match &self.iteration {
-            Some(spec) => {
-                let f = resolve_function(&m, &sym, spec, "--iteration")?;
-                wasmleak_instrument::check_iteration_function(&m.info, &eps, f)?;
-                Some(f)
-            }
-            None => None,
-        };
-        let options = wasmleak_instrument::InstrumentOptions { iteration };
+        let options = instrument_options(&m, &sym, &eps, self.iteration.as_deref())?;
         let out = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &eps, &options)?;
         std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
         eprintln!(
@@ -46,7 +38,7 @@ impl Opts {
             out.bytes.len(),
             eps.iter().map(|e| format!("{} ({})", e.name, e.role)).collect::<Vec<_>>().join(", ")
         );
-        if let Some(f) = iteration {
+        if let Some(f) = options.iteration {
             eprintln!("wasmleak: func {f} calls wasmleak::iteration when it returns");
         }
         Ok(0)

@@ -31,6 +31,8 @@ use std::io::{self, Write};
 
 use wasmleak_heap::{Analysis, Kind, SnapFrame, Snapshot};
 
+use crate::Strings;
+
 // Indices into the `node_types` / `edge_types` lists written in `meta` (V8's order).
 const NODE_OBJECT: u32 = 3;
 const NODE_SYNTHETIC: u32 = 9;
@@ -65,22 +67,9 @@ pub fn block_node_id(seq: u64) -> u64 {
 
 const META: &str = r#"{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string","symbol","bigint","object shape"],"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"],"trace_function_info_fields":["function_id","name","script_name","script_id","line","column"],"trace_node_fields":["id","function_info_index","count","size","children"],"sample_fields":["timestamp_us","last_assigned_id"],"location_fields":["object_index","script_id","line","column"]}"#;
 
-#[derive(Default)]
-struct Strings {
-    list: Vec<String>,
-    index: HashMap<String, u32>,
-}
-
-impl Strings {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.list.len() as u32;
-        self.list.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
-    }
+/// A string's index in the snapshot's table (V8 stores them as numbers in the node and edge arrays).
+fn sid(strings: &mut Strings, s: &str) -> u32 {
+    strings.id(s) as u32
 }
 
 struct Node {
@@ -164,15 +153,14 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
     let first_block = runtime_ordinal + usize::from(!runtime.is_empty());
     let block_ordinal = |i: usize| (first_block + i) as u32;
 
-    let mut strings = Strings::default();
-    strings.id("");
+    let mut strings = Strings::new();
     let mut nodes: Vec<Node> = Vec::with_capacity(n_blocks + n_roots + 2);
 
     // The root.
     let mut root_edges: Vec<(u32, u32, u32)> = (0..n_roots).map(|r| (EDGE_ELEMENT, r as u32, (1 + r) as u32)).collect();
-    root_edges.push((EDGE_WEAK, strings.id(LEAKED_NAME), leaked_ordinal as u32));
+    root_edges.push((EDGE_WEAK, sid(&mut strings, LEAKED_NAME), leaked_ordinal as u32));
     if !runtime.is_empty() {
-        root_edges.push((EDGE_PROPERTY, strings.id(RUNTIME_NAME), runtime_ordinal as u32));
+        root_edges.push((EDGE_PROPERTY, sid(&mut strings, RUNTIME_NAME), runtime_ordinal as u32));
     }
     nodes.push(Node { ty: NODE_SYNTHETIC, name: 0, id: ROOT_ID, self_size: 0, edges: root_edges });
 
@@ -193,16 +181,16 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
                     } else {
                         format!("{word} → +{}", v as u64 - blocks[t].addr)
                     };
-                    edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(t)));
+                    edges.push((EDGE_PROPERTY, sid(&mut strings, &label), block_ordinal(t)));
                 }
             }
         } else {
             let v = snap.values[r - snap.regions.len()].value;
             if let Some(t) = u32::try_from(v).ok().and_then(|v| analysis.block_containing(v as u64)) {
-                edges.push((EDGE_PROPERTY, strings.id(&format!("{v:#x}")), block_ordinal(t)));
+                edges.push((EDGE_PROPERTY, sid(&mut strings, &format!("{v:#x}")), block_ordinal(t)));
             }
         }
-        nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(name), id: root_node_id(r), self_size: 0, edges });
+        nodes.push(Node { ty: NODE_SYNTHETIC, name: sid(&mut strings, name), id: root_node_id(r), self_size: 0, edges });
     }
 
     // The leaked blocks' holder.
@@ -217,12 +205,12 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
             (Kind::Cycle, None) => "cycle".to_owned(),
             _ => continue,
         };
-        leaked_edges.push((EDGE_PROPERTY, strings.id(&label), block_ordinal(i)));
+        leaked_edges.push((EDGE_PROPERTY, sid(&mut strings, &label), block_ordinal(i)));
     }
-    nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(LEAKED_NAME), id: LEAKED_ID, self_size: 0, edges: leaked_edges });
+    nodes.push(Node { ty: NODE_SYNTHETIC, name: sid(&mut strings, LEAKED_NAME), id: LEAKED_ID, self_size: 0, edges: leaked_edges });
     if !runtime.is_empty() {
-        let edges = runtime.iter().map(|&i| (EDGE_PROPERTY, strings.id("runtime"), block_ordinal(i))).collect();
-        nodes.push(Node { ty: NODE_SYNTHETIC, name: strings.id(RUNTIME_NAME), id: RUNTIME_ID, self_size: 0, edges });
+        let edges = runtime.iter().map(|&i| (EDGE_PROPERTY, sid(&mut strings, "runtime"), block_ordinal(i))).collect();
+        nodes.push(Node { ty: NODE_SYNTHETIC, name: sid(&mut strings, RUNTIME_NAME), id: RUNTIME_ID, self_size: 0, edges });
     }
 
     // The blocks: contents from the snapshot (same blocks, same address order as the analysis').
@@ -239,7 +227,7 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
             Some(&n) => n,
             None => {
                 let ty = types.get(b.stack.0 as usize).cloned().flatten();
-                let n = strings.id(&block_name(snap, b.stack.0, ty));
+                let n = sid(&mut strings, &block_name(snap, b.stack.0, ty));
                 names.insert(b.stack.0, n);
                 n
             }
@@ -257,7 +245,7 @@ pub fn write(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write) -> io::R
                     .get(at as usize..at as usize + 4)
                     .map_or(blocks[t as usize].addr, |w| u32::from_le_bytes(w.try_into().unwrap()) as u64);
                 let label = edge_name(at as u64, v, blocks[t as usize].addr);
-                (EDGE_PROPERTY, strings.id(&label), block_ordinal(t as usize))
+                (EDGE_PROPERTY, sid(&mut strings, &label), block_ordinal(t as usize))
             })
             .collect();
         nodes.push(Node { ty: NODE_OBJECT, name, id: block_node_id(b.seq), self_size: b.size, edges });

@@ -24,6 +24,8 @@ use flate2::Compression;
 use prost::Message;
 use wasmleak_heap::{Analysis, Kind, Snapshot};
 
+use crate::Strings;
+
 /// The messages of pprof's `profile.proto` (github.com/google/pprof/blob/main/proto/profile.proto), written
 /// by hand with prost's derive. Public so that readers (tests, other tools in this workspace) can decode a
 /// profile with `Profile::decode`.
@@ -172,34 +174,15 @@ pub const RUNTIME_KIND: &str = "runtime";
 
 const KINDS: [Kind; 5] = [Kind::Lost, Kind::Indirect, Kind::Cycle, Kind::Host, Kind::Reachable];
 
-#[derive(Default)]
-struct Strings {
-    table: Vec<String>,
-    index: HashMap<String, i64>,
-}
-
-impl Strings {
-    fn new() -> Self {
-        let mut s = Strings::default();
-        s.get("");
-        s
-    }
-
-    fn get(&mut self, s: &str) -> i64 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.table.len() as i64;
-        self.table.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
-    }
+/// A string's index in the profile's `string_table`.
+fn sid(strings: &mut Strings, s: &str) -> i64 {
+    strings.id(s) as i64
 }
 
 /// The profile of a snapshot (not yet encoded): see the module documentation.
 pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     let mut strings = Strings::new();
-    let vt = |strings: &mut Strings, t: &str, u: &str| ValueType { r#type: strings.get(t), unit: strings.get(u) };
+    let vt = |strings: &mut Strings, t: &str, u: &str| ValueType { r#type: sid(strings, t), unit: sid(strings, u) };
     let sample_type = vec![
         vt(&mut strings, "alloc_objects", "count"),
         vt(&mut strings, "alloc_space", "bytes"),
@@ -236,13 +219,13 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     let mut function_id = |strings: &mut Strings, name: &str, file: Option<&str>| -> u64 {
         let key = (name.to_owned(), file.map(str::to_owned));
         *function_of.entry(key).or_insert_with(|| {
-            let name = strings.get(name);
+            let name = sid(strings, name);
             let id = functions.len() as u64 + 1;
             functions.push(Function {
                 id,
                 name,
                 system_name: name,
-                filename: file.map_or(0, |f| strings.get(f)),
+                filename: file.map_or(0, |f| sid(strings, f)),
                 start_line: 0,
             });
             id
@@ -254,7 +237,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     // A location is a run of frame indices: the inlined frames, then the physical one.
     let mut location_of: HashMap<Vec<u32>, u64> = HashMap::new();
     let mut no_stack_location: Option<u64> = None;
-    let kind_key = strings.get("kind");
+    let kind_key = sid(&mut strings, "kind");
 
     let mut samples = Vec::with_capacity(groups.len());
     for &(stack, kind, count, bytes) in &groups {
@@ -316,7 +299,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         samples.push(Sample {
             location_id,
             value,
-            label: vec![Label { key: kind_key, str: strings.get(kind), num: 0, num_unit: 0 }],
+            label: vec![Label { key: kind_key, str: sid(&mut strings, kind), num: 0, num_unit: 0 }],
         });
     }
 
@@ -326,7 +309,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         memory_start: 0,
         memory_limit: 0,
         file_offset: 0,
-        filename: strings.get(module),
+        filename: sid(&mut strings, module),
         build_id: 0,
         has_functions: true,
         has_filenames: true,
@@ -334,13 +317,13 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         has_inline_frames: true,
     };
     let comment = vec![
-        strings.get(&format!("wasmleak snapshot {} of {} (iteration {})", snap.index, module, snap.iteration)),
-        strings.get(&format!(
+        sid(&mut strings, &format!("wasmleak snapshot {} of {} (iteration {})", snap.index, module, snap.iteration)),
+        sid(&mut strings, &format!(
             "allocator events before the snapshot: {} allocations, {} frees; alloc_* count live blocks only",
             snap.allocations, snap.frees
         )),
     ];
-    let default_sample_type = strings.get("inuse_space");
+    let default_sample_type = sid(&mut strings, "inuse_space");
 
     Profile {
         sample_type,
@@ -348,7 +331,7 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         mapping: vec![mapping],
         location: locations,
         function: functions,
-        string_table: strings.table,
+        string_table: strings.list,
         drop_frames: 0,
         keep_frames: 0,
         time_nanos: 0,

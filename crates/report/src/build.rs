@@ -124,6 +124,10 @@ fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
         .collect()
 }
 
+/// The note a report carries when the module has no DWARF (every host adds it the same way).
+pub const NO_DWARF_NOTE: &str =
+    "the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)";
+
 /// Per stack of `snap`: whether it is a one-time allocation of the language runtime (wasi-libc's argv copy),
 /// which reports count apart and exports label `runtime` rather than as a leak.
 pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
@@ -268,38 +272,33 @@ fn kind_rank(kind: &str) -> u8 {
 impl Report {
     /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]).
     pub fn apply_growth(&mut self, growth: &[Growth]) {
-        // Sites that grew at every snapshot but have nothing left at the end (a global cache its destructor
-        // empties at exit) have no group to mark: say so in a note.
+        let same_stack = |gr: &Growth, g: &Group| {
+            gr.stack.len() == g.stack.len()
+                && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
+                    a.function == b.function && a.file == b.file && a.line == b.line && a.column == b.column
+                })
+        };
         for gr in growth {
-            let gone = !self.groups.iter().any(|g| {
-                g.stack.len() == gr.stack.len()
-                    && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
-                        a.function == b.function && a.file == b.file && a.line == b.line && a.column == b.column
-                    })
-            });
-            if gone {
-                self.notes.push(format!(
-                    "{} grew at every snapshot (by {:.0} B and {:.1} blocks per iteration) and was freed before the end: memory held for the whole run, released only at teardown",
-                    crate::site_name(&gr.stack),
-                    gr.bytes_per_iteration,
-                    gr.blocks_per_iteration
-                ));
-            }
-        }
-        for g in &mut self.groups {
-            let same = |gr: &&Growth| {
-                gr.stack.len() == g.stack.len()
-                    && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
-                        a.function == b.function && a.file == b.file && a.line == b.line && a.column == b.column
-                    })
-            };
-            if let Some(gr) = growth.iter().find(same) {
+            // Every group of that stack (one per kind).
+            let mut marked = false;
+            for g in self.groups.iter_mut().filter(|g| same_stack(gr, g)) {
+                marked = true;
                 g.growing = true;
                 g.bytes_per_iteration = Some(gr.bytes_per_iteration);
                 g.blocks_per_iteration = Some(gr.blocks_per_iteration);
                 if g.kind == "reachable" {
                     g.hint = hint(Kind::Reachable, g);
                 }
+            }
+            // Grew at every snapshot but nothing is left at the end (a global cache its destructor empties at
+            // exit): no group to mark, so a note says it.
+            if !marked {
+                self.notes.push(format!(
+                    "{} grew at every snapshot (by {:.0} B and {:.1} blocks per iteration) and was freed before the end: memory held for the whole run, released only at teardown",
+                    crate::site_name(&gr.stack),
+                    gr.bytes_per_iteration,
+                    gr.blocks_per_iteration
+                ));
             }
         }
     }

@@ -9,7 +9,7 @@ mod snapshot;
 mod text;
 mod types;
 
-pub use build::{build, runtime_stacks, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
+pub use build::{build, runtime_stacks, NO_DWARF_NOTE, Exit, Frame, Group, Interior, InvalidFree, Report, Summary};
 pub use diff::{diff, diff_by, diff_json, diff_text, site_name, DiffRow, GroupBy, SortBy};
 pub use json::to_json;
 pub use snapshot::{SnapshotTaker, HOST_FRAME};

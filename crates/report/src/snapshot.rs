@@ -20,7 +20,7 @@ pub struct SnapshotTaker<'a> {
     statics: Option<Vec<SnapStatic>>,
     /// Frames of the host's own code (JavaScript), already symbolized: raw frames whose `func` is
     /// [`HOST_FRAME`]` + i` stand for `host[i]`.
-    host: Vec<SnapFrame>,
+    host: &'a [SnapFrame],
 }
 
 /// Raw frames with `func >= HOST_FRAME` are host (JavaScript) frames; see [`SnapshotTaker::with_host_frames`].
@@ -35,11 +35,11 @@ struct Tables {
 
 impl<'a> SnapshotTaker<'a> {
     pub fn new(sym: &'a Symbolizer) -> Self {
-        SnapshotTaker { sym, raw: HashMap::new(), statics: None, host: Vec::new() }
+        SnapshotTaker { sym, raw: HashMap::new(), statics: None, host: &[] }
     }
 
     /// Host frames the stacks may contain (JS frames between and around the wasm ones).
-    pub fn with_host_frames(mut self, frames: Vec<SnapFrame>) -> Self {
+    pub fn with_host_frames(mut self, frames: &'a [SnapFrame]) -> Self {
         self.host = frames;
         self
     }

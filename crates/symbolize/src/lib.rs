@@ -135,6 +135,12 @@ impl Symbolizer {
         self.name_entry(func_index).map(|e| e.source)
     }
 
+    /// Function names DWARF knows and the name section does not (by index, raw): the allocator finder's
+    /// second source of names.
+    pub fn dwarf_function_names(&self) -> std::collections::HashMap<u32, String> {
+        self.function_names().into_iter().filter(|n| n.source == NameSource::Dwarf).map(|n| (n.index, n.raw)).collect()
+    }
+
     /// All functions with a name, by index.
     pub fn function_names(&self) -> Vec<NamedFunction> {
         self.name_table()

@@ -26,15 +26,14 @@
 //!   diff`; output 0 is the JSON (`{module, before, after, rows}` or `{"error"}`), output 1 the text.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
 use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument, roots, Instrumented, ModuleInfo, Overrides};
-use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME};
-use wasmleak_symbolize::{NameSource, Symbolizer};
+use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
+use wasmleak_symbolize::Symbolizer;
 
 /// An instrumented module: what reports need to map frames back and find the roots.
 pub struct Module {
@@ -155,12 +154,7 @@ pub unsafe extern "C" fn wl_instrument(ptr: *const u8, len: usize) -> u32 {
 pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String> {
     let info = ModuleInfo::parse(&original).map_err(|e| e.to_string())?;
     let sym = Symbolizer::new(&original).map_err(|e| format!("reading names: {e}"))?;
-    let dwarf: HashMap<u32, String> = sym
-        .function_names()
-        .into_iter()
-        .filter(|n| n.source == NameSource::Dwarf)
-        .map(|n| (n.index, n.raw))
-        .collect();
+    let dwarf = sym.dwarf_function_names();
     let eps = find_allocator(&original, &info, &dwarf, &Overrides::default()).map_err(|e| e.to_string())?;
     let ins = instrument(&original, &info, &eps).map_err(|e| format!("instrumenting: {e}"))?;
     let meta = json!({
@@ -213,7 +207,7 @@ pub unsafe extern "C" fn wl_record(session: u32, json_ptr: *const u8, json_len: 
     let (json, events) = unsafe { (input(json_ptr, json_len), input(ev_ptr, ev_len)) };
     on_session(session, |s| {
         let rec: Recorded = serde_json::from_slice(json).map_err(|e| format!("bad recording: {e}"))?;
-        s.record(&rec, events)?;
+        s.record(rec, events)?;
         Ok(Vec::new())
     })
 }
@@ -357,13 +351,13 @@ impl Session {
     }
 
     /// Apply what the host recorded since the last call.
-    pub fn record(&mut self, rec: &Recorded, events: &[u8]) -> Result<(), String> {
+    pub fn record(&mut self, rec: Recorded, events: &[u8]) -> Result<(), String> {
         if !events.len().is_multiple_of(20) {
             return Err(format!("the event buffer has {} bytes, not a multiple of 20", events.len()));
         }
-        self.js_frames.extend(rec.js_frames.iter().map(|f| SnapFrame {
-            function: f.function.clone(),
-            file: f.file.clone(),
+        self.js_frames.extend(rec.js_frames.into_iter().map(|f| SnapFrame {
+            function: f.function,
+            file: f.file,
             line: f.line,
             column: f.column,
             inlined: false,
@@ -423,7 +417,7 @@ impl Session {
             regions,
             values,
         };
-        let mut taker = SnapshotTaker::new(&m.sym).with_host_frames(self.js_frames.clone());
+        let mut taker = SnapshotTaker::new(&m.sym).with_host_frames(&self.js_frames);
         taker.take(&state.module, index, &heap, &model.stacks)
     }
 
@@ -460,7 +454,7 @@ impl Session {
         let exit = wasmleak_report::Exit { status, code: state.exit.code, message: state.exit.message.clone() };
         let mut notes = state.notes.clone();
         if !self.module.sym.has_dwarf() {
-            notes.push("the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)".into());
+            notes.push(NO_DWARF_NOTE.into());
         }
         let mut report = build(&snap, &analysis, exit, notes);
         report.apply_growth(&growth(&self.snaps));

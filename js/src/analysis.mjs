@@ -131,17 +131,20 @@ export function instrumentSync(bytes) {
   return instrumentWith(loadAnalysisSync(), bytes);
 }
 
-export function instrumentWith(a, bytes) {
+/**
+ * `allocator`: the entry points to hook, `{alloc, free, realloc, calloc, aligned_alloc, posix_memalign}`, each a
+ * list of function names or indices (as `wasmleak check --alloc-fn` takes them). A refusal throws an Error with
+ * `status` ('not_found', 'language_runtime', 'unsupported', 'malformed') and `heap` (the module grows a heap).
+ */
+export function instrumentWith(a, bytes, allocator = {}) {
   const src = toBytes(bytes);
-  const [ptr, len] = a.put(src);
-  const handle = a.x.wl_instrument(ptr, len);
-  a.x.wl_free(ptr, len);
-  const meta = a.outJson(handle, 1);
+  const h = a.call('instrument_with', [], [src, allocator]);
+  const meta = a.outJson(h, 1);
   if (meta.error) {
-    a.x.wl_release(handle);
-    throw new Error(`wasmleak: ${meta.error}`);
+    a.x.wl_release(h);
+    throw Object.assign(new Error(`wasmleak: ${meta.error}`), { status: meta.status, heap: meta.heap });
   }
-  return new Instrumented(a, handle, a.out(handle, 0), meta);
+  return new Instrumented(a, h, a.out(h, 0), meta);
 }
 
 /** BufferSource → Uint8Array (a view of the same bytes). */

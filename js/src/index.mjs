@@ -41,9 +41,11 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * default `$WASMLEAK_WASM` or the cargo target dir in Node), `stacks` (default true), `maxFrames`, `overlay`
  * (the in-page panel: snapshot, compare), `server` (overlay: POST snapshots to `wasmleak serve`),
  * `snapshotInterval` (ms: take a snapshot that often, for a growth verdict over time; `leak.snapshots` and the
- * growth verdict keep at most 32 of them, evenly spaced), `namePrefix` (before every module name: a worker's).
+ * growth verdict keep at most 32 of them, evenly spaced), `namePrefix` (before every module name: a worker's),
+ * `allocator` (the entry points to hook in every module, as `{alloc: ['25'], free: ['31']}`: names or indices, as
+ * `wasmleak check --alloc-fn` takes them), `showReachable` (the text report lists every reachable group).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '' } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let timer = null;
   let ready;
@@ -66,18 +68,18 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     let src;
     try { src = toBytes(bytes); } catch { return null; } // let the engine throw its own TypeError
     if (internal) {
-      skipped.push({ name, reason: `loaded by ${internal} (the runtime's own module, not the app's)` });
+      skipped.push({ name, reason: `loaded by ${internal} (the runtime's own module, not the app's)`, status: 'runtime', heap: false });
       return null;
     }
     const engine = currentEngine();
     if (!engine) {
-      skipped.push({ name, reason: 'compiled synchronously before the analysis module was loaded (await leak.ready first)' });
+      skipped.push({ name, reason: 'compiled synchronously before the analysis module was loaded (await leak.ready first)', status: 'too_early', heap: true });
       return null;
     }
     try {
-      return instrumentWith(engine, src.slice());
+      return instrumentWith(engine, src.slice(), allocator);
     } catch (e) {
-      skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, '') });
+      skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, ''), status: e.status ?? 'error', heap: e.heap ?? false });
       return null;
     }
   }
@@ -228,7 +230,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
      */
     report({ exit, notes } = {}) {
-      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes }));
+      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable }));
     },
     /** A short text form of `report()`. */
     text(reports = this.report()) {

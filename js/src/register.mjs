@@ -8,10 +8,14 @@
 import { attach } from './index.mjs';
 
 const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
+// WASMLEAK_OPTIONS: `wasmleak node`'s allocator and report options, as JSON ({allocator, showReachable}).
+const options = JSON.parse(process.env.WASMLEAK_OPTIONS || '{}');
 const leak = attach({
   // WASMLEAK_SNAPSHOT_INTERVAL_MS: a snapshot that often (`wasmleak node --snapshot-interval`).
   snapshotInterval: Number(process.env.WASMLEAK_SNAPSHOT_INTERVAL_MS) || 0,
   namePrefix: isMainThread ? '' : `worker-${threadId}/`,
+  allocator: options.allocator ?? {},
+  showReachable: options.showReachable ?? false,
 });
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;

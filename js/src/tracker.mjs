@@ -20,6 +20,9 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
     alloc: (ptr, size) => t.alloc(ptr >>> 0, size >>> 0),
     free: (ptr) => t.free(ptr >>> 0),
     realloc: (old, ptr, size) => t.realloc(old >>> 0, ptr >>> 0, size >>> 0),
+    // Asked before a free or realloc of a non-null pointer: 0 (not a live block) makes the module skip its
+    // allocator; the invalid free is recorded here, with its stack.
+    check: (ptr) => t.check(ptr >>> 0),
   };
   t.imports = imports;
   return t;
@@ -73,6 +76,12 @@ class Tracker {
   free(ptr) {
     this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
     this.event(EV_FREE, ptr, 0, 0, ptr && !this.died(ptr) ? this.stackNow() : NO_STACK);
+  }
+
+  check(ptr) {
+    if (this.pending.has(ptr) || this.live.has(ptr)) return 1;
+    this.free(ptr);
+    return 0;
   }
 
   realloc(old, ptr, size) {

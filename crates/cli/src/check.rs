@@ -7,9 +7,8 @@ use clap::{Args, ValueEnum};
 use wasmleak_heap::{analyze, growth, Memory, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
-use wasmleak_symbolize::Symbolizer;
 
-use crate::common::{instrument_options, load, write_file, AllocatorOpts, GuestOpts};
+use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -36,6 +35,8 @@ pub struct Opts {
     guest: GuestOpts,
     #[command(flatten)]
     allocator: AllocatorOpts,
+    #[command(flatten)]
+    debug: DebugFile,
     /// Report format: text for people, json for CI (DESIGN.md §4)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -76,12 +77,12 @@ impl Opts {
             std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
         let m = load(&self.module)?;
-        let sym = Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()))?;
+        let sym = self.debug.symbolizer(&m)?;
         let entry_points = self.allocator.find(&m, &sym)?;
         if let Some(note) = crate::common::fingerprint_note(&entry_points) {
             eprintln!("{note}");
         }
-        let options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref())?;
+        let options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true)?;
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
@@ -149,11 +150,15 @@ impl Opts {
             Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
             None => print!("{text}"),
         }
-        Ok(if !outcome.exit.completed() {
+        if !outcome.exit.completed() {
             eprintln!("wasmleak: the guest {} — the report covers what it did until then", outcome.exit);
-            2
-        } else if report.found_problems() {
+        }
+        // Findings decide first: a guest that traps after an invalid free still exits 1 (the trap is in the
+        // report); 2 only when the run ended early and found nothing to report.
+        Ok(if report.found_problems() {
             1
+        } else if !outcome.exit.completed() {
+            2
         } else {
             0
         })

@@ -1,12 +1,13 @@
 //! What several subcommands share: reading a module, and the options of a guest run.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use wasmleak_host::{Invoke, RunConfig, StackMode, Stdout};
-use wasmleak_instrument::{find_allocator, EntryPoint, ModuleInfo, Overrides};
+use wasmleak_instrument::{discover, Discovered, Discovery, EntryPoint, ModuleInfo, Overrides};
 use wasmleak_symbolize::Symbolizer;
 
 /// A module read from disk, parsed, validated.
@@ -34,18 +35,22 @@ pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
         _ => None,
     })?;
     let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
+    let confirmed = eps.iter().all(|e| e.confirmed.is_some());
     Some(format!(
-        "wasmleak: allocator found by its code shape (confidence {confidence}): {}; if this is wrong, name it with --alloc-fn/--free-fn",
+        "wasmleak: allocator found by its code shape{} (confidence {confidence}): {}; `wasmleak inspect` says how",
+        if confirmed { " and confirmed by calling it in a scratch instance" } else { "" },
         list.join(", ")
     ))
 }
 
-/// The instrumenter's options for `--iteration FUNC` (`check`, `instrument`): FUNC resolved and checked.
+/// The instrumenter's options (`check`, `instrument`): `--iteration FUNC` resolved and checked, and whether frees
+/// are checked before the allocator sees them (the `wasmleak.check` hook).
 pub fn instrument_options(
     m: &Loaded,
     sym: &Symbolizer,
     entry_points: &[EntryPoint],
     iteration: Option<&str>,
+    checked_frees: bool,
 ) -> Result<wasmleak_instrument::InstrumentOptions> {
     let iteration = match iteration {
         Some(spec) => {
@@ -55,7 +60,7 @@ pub fn instrument_options(
         }
         None => None,
     };
-    Ok(wasmleak_instrument::InstrumentOptions { iteration })
+    Ok(wasmleak_instrument::InstrumentOptions { iteration, checked_frees })
 }
 
 /// A function named on the command line (`--iteration FUNC`): `func[N]` or `N` (stripped modules), else a
@@ -145,7 +150,14 @@ pub struct AllocatorOpts {
 }
 
 impl AllocatorOpts {
+    /// The entry points to hook, or the refusal (with the module's path); notes go to stderr.
     pub fn find(&self, m: &Loaded, sym: &Symbolizer) -> Result<Vec<EntryPoint>> {
+        let found = self.discover(m, sym).with_context(|| format!("{}", m.path.display()))?;
+        Ok(found.entry_points)
+    }
+
+    /// What discovery says, notes included (`inspect`).
+    pub fn discover(&self, m: &Loaded, sym: &Symbolizer) -> Result<Discovered, wasmleak_instrument::Error> {
         let overrides = Overrides {
             alloc: self.alloc.clone(),
             free: self.free.clone(),
@@ -154,7 +166,62 @@ impl AllocatorOpts {
             aligned_alloc: self.aligned_alloc.clone(),
             posix_memalign: self.posix_memalign.clone(),
         };
-        find_allocator(&m.bytes, &m.info, &sym.dwarf_function_names(), &overrides).with_context(|| format!("{}", m.path.display()))
+        // With a debug file every name it has is the finder's (the module's own name section is empty).
+        let names: HashMap<u32, String> = if sym.debug_source().is_some() {
+            sym.function_names().into_iter().map(|n| (n.index, n.raw)).collect()
+        } else {
+            sym.dwarf_function_names()
+        };
+        discover(&m.bytes, &m.info, &names, &overrides, &Discovery::default())
+    }
+}
+
+/// `--debug-file`: the names and DWARF of a stripped module from its unstripped build or a separate DWARF file.
+#[derive(Args, Clone, Debug, Default)]
+pub struct DebugFile {
+    /// Symbolize with the names and DWARF of this file: the module's unstripped build, or its separate DWARF
+    /// file (Emscripten -gseparate-dwarf); refused unless its code is the module's. Without it, a module's
+    /// `external_debug_info` section is followed when the file it names is there
+    #[arg(long = "debug-file", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+impl DebugFile {
+    /// The module's symbolizer: its own names, or those of the debug file (given, or named by the module).
+    pub fn symbolizer(&self, m: &Loaded) -> Result<Symbolizer> {
+        let (path, given) = match &self.path {
+            Some(p) => (p.clone(), true),
+            None => match m.info.external_debug_info().filter(|u| !u.contains("://")) {
+                Some(url) => (m.path.parent().unwrap_or(Path::new(".")).join(url), false),
+                None => return Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display())),
+            },
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if given => return Err(anyhow::anyhow!("--debug-file {}: {e}", path.display())),
+            Err(_) => {
+                eprintln!(
+                    "wasmleak: {} says its DWARF is in {}, which is not there: symbolizing without it",
+                    m.path.display(),
+                    path.display()
+                );
+                return Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()));
+            }
+        };
+        if let (Some(a), Ok(b)) = (m.info.build_id(), wasmleak_instrument::ModuleInfo::parse(&bytes).map(|i| i.build_id())) {
+            if let Some(b) = b.filter(|b| *b != a) {
+                let hex = |v: &[u8]| v.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                bail!(
+                    "{} is not the debug file of {}: its build id is {}, the module's {}",
+                    path.display(),
+                    m.path.display(),
+                    hex(&b),
+                    hex(&a)
+                );
+            }
+        }
+        Symbolizer::with_debug_file(&m.bytes, &bytes, &path.display().to_string())
+            .with_context(|| format!("{} cannot symbolize {}", path.display(), m.path.display()))
     }
 }
 

@@ -20,6 +20,10 @@ pub struct Opts {
     /// iteration of the program's loop; named as `check --iteration` takes it)
     #[arg(long, value_name = "FUNC")]
     iteration: Option<String>,
+    /// Also import `wasmleak::check(ptr) -> i32` and ask it before every free and realloc: 0 means the
+    /// pointer is not a live block, and the allocator is not called (the host reports an invalid free)
+    #[arg(long)]
+    checked_frees: bool,
     #[command(flatten)]
     allocator: AllocatorOpts,
 }
@@ -29,7 +33,7 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes)?;
         let eps = self.allocator.find(&m, &sym)?;
-        let options = instrument_options(&m, &sym, &eps, self.iteration.as_deref())?;
+        let options = instrument_options(&m, &sym, &eps, self.iteration.as_deref(), self.checked_frees)?;
         let out = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &eps, &options)?;
         std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
         eprintln!(

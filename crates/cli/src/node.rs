@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use wasmleak_heap::{analyze, Memory};
 
 use crate::check::Format;
-use crate::common::{js_src_dir, require_wasm_artifact, write_file};
+use crate::common::{js_src_dir, require_wasm_artifact, write_file, AllocatorOpts};
 use crate::export::load_snapshot;
 
 /// Run a Node.js script with wasmleak attached: every wasm module it loads is tracked, reported at exit.
@@ -42,7 +42,18 @@ pub struct Opts {
     /// at most 32 are kept, evenly spaced
     #[arg(long, value_name = "MS")]
     snapshot_interval: Option<u64>,
-    /// The script (.mjs/.js) and its arguments
+    /// List every reachable group in the text report
+    #[arg(long)]
+    show_reachable: bool,
+    /// Write the report here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The allocator entry points of every module the app loads, when wasmleak cannot find them (`wasmleak
+    /// inspect` on the module says what it tried)
+    #[command(flatten)]
+    allocator: AllocatorOpts,
+    /// The script (.mjs/.js) and its arguments. wasmleak's own options come first; the first argument it does not
+    /// know starts node's command line (`wasmleak node --alloc-fn 25 -- --inspect app.mjs`: node gets `--inspect`)
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "SCRIPT [ARGS]")]
     script: Vec<OsString>,
 }
@@ -83,6 +94,18 @@ impl Opts {
         if let Some(dir) = &snap_dir {
             cmd.env("WASMLEAK_SNAPSHOT_DIR", dir);
         }
+        let a = &self.allocator;
+        let options = serde_json::json!({
+            "allocator": {
+                "alloc": a.alloc, "free": a.free, "realloc": a.realloc, "calloc": a.calloc,
+                "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
+            },
+            "showReachable": self.show_reachable,
+        });
+        cmd.env("WASMLEAK_OPTIONS", options.to_string());
+        if let Some(path) = &self.output {
+            std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
+        }
         match self.snapshot_interval {
             Some(0) => bail!("--snapshot-interval needs a number of milliseconds ≥ 1"),
             Some(ms) => cmd.env("WASMLEAK_SNAPSHOT_INTERVAL_MS", ms.to_string()),
@@ -116,25 +139,50 @@ impl Opts {
             let _ = std::fs::remove_dir_all(dir);
         }
         exported?;
-        for s in out["skipped"].as_array().into_iter().flatten() {
-            eprintln!(
-                "wasmleak: {} not tracked: {}",
-                s["name"].as_str().unwrap_or("a module"),
-                s["reason"].as_str().unwrap_or("?")
-            );
-        }
-        match self.format {
+        // Modules of the app that were not tracked (Node's own wasm is not the app's, and is left out).
+        let untracked: Vec<Value> = out["skipped"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["status"].as_str() != Some("runtime"))
+            .map(|s| {
+                let name = s["name"].as_str().unwrap_or("a module");
+                let reason = s["reason"].as_str().unwrap_or("?");
+                eprintln!("wasmleak: {name} not tracked: {reason}");
+                serde_json::json!({
+                    "version": 1, "module": name, "tracked": false,
+                    "status": s["status"].as_str().unwrap_or("error"), "reason": reason,
+                    "heap": s["heap"].as_bool().unwrap_or(true),
+                })
+            })
+            .collect();
+        // A module that grows a heap wasmleak could not track: nothing it reports can be trusted as complete.
+        let blind = untracked.iter().any(|u| u["heap"].as_bool() == Some(true));
+        let text = match self.format {
             Format::Json => {
-                let json = if reports.len() == 1 { reports[0].clone() } else { Value::Array(reports.clone()) };
-                println!("{json}");
+                // One tracked module: its report; otherwise an array, untracked modules included as
+                // `{"tracked": false, "status", "reason"}` entries.
+                let json = if reports.len() == 1 && untracked.is_empty() {
+                    reports[0].clone()
+                } else {
+                    Value::Array(reports.iter().cloned().chain(untracked.iter().cloned()).collect())
+                };
+                format!("{json}\n")
+            }
+            Format::Text if reports.is_empty() && untracked.is_empty() => {
+                "wasmleak: the script instantiated no module with an allocator; nothing tracked\n".to_string()
             }
             Format::Text => {
-                if reports.is_empty() {
-                    println!("wasmleak: the script instantiated no module with an allocator; nothing tracked");
-                } else {
-                    print!("{}", out["text"].as_str().unwrap_or_default());
+                let mut t = out["text"].as_str().unwrap_or_default().to_string();
+                for u in &untracked {
+                    t.push_str(&format!("\nNOT TRACKED: {}: {}\n", u["module"].as_str().unwrap_or("?"), u["reason"].as_str().unwrap_or("?")));
                 }
+                t
             }
+        };
+        match &self.output {
+            Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+            None => print!("{text}"),
         }
         let problems = reports.iter().any(|r| {
             r["summary"]["leaked_blocks"].as_u64().unwrap_or(0) > 0
@@ -142,6 +190,12 @@ impl Opts {
         });
         Ok(if problems {
             1
+        } else if blind {
+            eprintln!(
+                "wasmleak: a module with a heap was not tracked: run `wasmleak inspect` on it, or name its allocator \
+                 (wasmleak node --alloc-fn N --free-fn N SCRIPT)"
+            );
+            2
         } else if !status.success() {
             eprintln!("wasmleak: node {status}");
             2

@@ -9,12 +9,14 @@
 
 mod analysis;
 mod growth;
+mod live;
 mod model;
 mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use growth::{growth, Growth};
+pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
 pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

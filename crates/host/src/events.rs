@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use wasmleak_heap::{Block, HeapModel, InvalidFree, RawFrame, StackId, StackTable};
+use wasmleak_heap::{Block, HeapModel, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
 use wasmleak_instrument::CodeMap;
 use wasmtime::Caller;
 
@@ -49,6 +49,8 @@ pub(crate) struct Recorder {
     /// Replay of a run that was stopped: stop at the same event.
     stop_at: Option<u64>,
     batch: Vec<Event>,
+    /// The live blocks as of the last event, on the guest's thread: `wasmleak.check` answers from it.
+    live: LiveSet,
     tx: Option<SyncSender<Msg>>,
     spare: Receiver<Vec<Event>>,
     worker: Option<JoinHandle<HeapModel>>,
@@ -121,6 +123,7 @@ impl Recorder {
             stacks: StackTable::default(),
             stop_at,
             batch: Vec::with_capacity(BATCH),
+            live: LiveSet::default(),
             tx: Some(tx),
             spare,
             worker: Some(worker),
@@ -137,9 +140,18 @@ impl Recorder {
         }
         r.seq += 1;
         let (k, a, b) = match ev {
-            Event::Alloc { ptr, size, .. } => (1, ptr as u64, size as u64),
-            Event::Free { ptr, .. } => (2, ptr as u64, 0),
-            Event::Realloc { old, new, size, .. } => (3, (old as u64) << 32 | new as u64, size as u64),
+            Event::Alloc { ptr, size, .. } => {
+                r.live.alloc(ptr as u64);
+                (1, ptr as u64, size as u64)
+            }
+            Event::Free { ptr, .. } => {
+                r.live.free(ptr as u64);
+                (2, ptr as u64, 0)
+            }
+            Event::Realloc { old, new, size, .. } => {
+                r.live.realloc(old as u64, new as u64, size as u64);
+                (3, (old as u64) << 32 | new as u64, size as u64)
+            }
         };
         r.digest = mix(r.digest, k ^ a << 2, b);
         let mut ev = ev;
@@ -160,6 +172,16 @@ impl Recorder {
             r.flush();
         }
         Ok(())
+    }
+
+    /// `wasmleak.check(ptr)`: 1 when `ptr` is a live block; otherwise the free is recorded now (the model reports
+    /// it as invalid, with this stack) and the guest's wrapper skips the allocator.
+    pub(crate) fn check<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> wasmtime::Result<i32> {
+        if caller.data_mut().recorder().live.contains(ptr as u64) {
+            return Ok(1);
+        }
+        Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE })?;
+        Ok(0)
     }
 
     /// A return of the iteration function (`wasmleak::iteration`): part of the digest, so a replay that ran

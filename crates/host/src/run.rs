@@ -382,6 +382,7 @@ fn run_pass(
             Recorder::record(&mut c, ev)
         })?;
         linker.func_wrap(HOOK_MODULE, "iteration", iteration_hook)?;
+        linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, State>, ptr: i32| Recorder::check(&mut c, ptr as u32))?;
     }
     check_imports(&linker, &mut store, module)?;
 

@@ -44,7 +44,7 @@ fn run(cfg: RunConfig) -> (Outcome, u32) {
     let info = ModuleInfo::parse(&bytes).unwrap();
     let eps = find_allocator(&bytes, &info, &HashMap::new(), &Overrides::default()).unwrap();
     let handle = handle_index(&info);
-    let ins = instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(handle) }).unwrap();
+    let ins = instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(handle), ..Default::default() }).unwrap();
     wasmparser::Validator::new().validate_all(&ins.bytes).expect("instrumented module validates");
     (tracked_run(&ins, &info, &cfg).unwrap(), handle)
 }

@@ -84,6 +84,40 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The role as the JSON of `wasmleak inspect --format json` names it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Malloc => "malloc",
+            Role::Calloc => "calloc",
+            Role::Realloc => "realloc",
+            Role::Free => "free",
+            Role::AlignedAlloc => "aligned_alloc",
+            Role::PosixMemalign => "posix_memalign",
+            Role::RustAlloc => "rust_alloc",
+            Role::RustDealloc => "rust_dealloc",
+            Role::RustRealloc => "rust_realloc",
+            Role::SelfAlloc => "dlmalloc_alloc",
+            Role::SelfFree => "dlmalloc_free",
+            Role::SelfRealloc => "dlmalloc_realloc",
+            Role::HeaderRealloc => "header_realloc",
+        }
+    }
+}
+
+impl Evidence {
+    /// How the entry point was found, as `inspect --format json` says it.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Evidence::NameSection => "name section",
+            Evidence::Export => "export",
+            Evidence::Dwarf => "dwarf",
+            Evidence::User => "command line",
+            Evidence::Fingerprint { .. } => "code shape",
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
@@ -155,6 +189,8 @@ pub struct EntryPoint {
     pub name: String,
     pub role: Role,
     pub evidence: Evidence,
+    /// What calling it in a scratch instance of the module showed (`None`: not tried, or not needed).
+    pub confirmed: Option<String>,
 }
 
 /// The role of a function by its (raw or demangled) name. Names are matched exactly: a function that merely

@@ -12,7 +12,9 @@ use std::collections::{HashMap, HashSet};
 use wasmparser::ValType;
 
 use crate::allocator::{Confidence, EntryPoint, Evidence, Role};
+use crate::confirm::{Candidate, Experiments, Outcome, Shown};
 use crate::module::ModuleInfo;
+use crate::probe::Lab;
 use crate::statics::{scan, Scan};
 use crate::Error;
 
@@ -31,11 +33,154 @@ const STATE_GAP: u64 = 256;
 const STATE_SPAN: u64 = 1024;
 
 /// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
-pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo) -> Result<Result<Vec<EntryPoint>, String>, Error> {
+/// Why the shape of the code gave no allocator: one sentence, and what was tried (for `inspect`).
+#[derive(Clone, Debug)]
+pub(crate) struct Refusal {
+    pub why: String,
+    pub detail: Vec<String>,
+}
+
+impl Refusal {
+    fn new(why: String) -> Self {
+        Refusal { why, detail: Vec::new() }
+    }
+}
+
+/// What the shape of the code, confirmed by experiment where the module can be run, says the entry points are;
+/// `notes` says what looked like an entry point but was left out, and why.
+pub(crate) struct Found {
+    pub entry_points: Vec<EntryPoint>,
+    pub notes: Vec<String>,
+}
+
+/// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
+/// With `confirm`, every candidate is called in a scratch instance of the module first (`confirm.rs`); when the
+/// module cannot be run that way, the shape alone decides, as before, and `Found::notes` says so.
+pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Result<Result<Found, Refusal>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;
     let sizes = uses_memory_size(&bodies)?;
-    Ok(Finder::new(info, &s, &sizes, &bodies).find())
+    let finder = Finder::new(info, &s, &sizes, &bodies);
+    let mut unavailable = None;
+    let lab = if confirm {
+        // Every function an experiment may call: the defined (i32...) -> i32? functions.
+        let funcs: Vec<u32> = finder
+            .defined()
+            .filter(|&f| {
+                info.func_signature(f).is_some_and(|(p, r)| {
+                    p.len() <= 5 && r.len() <= 1 && p.iter().chain(r).all(|t| *t == ValType::I32)
+                })
+            })
+            .collect();
+        match Lab::new(bytes, info, &funcs, constructors(info, &bodies)) {
+            Ok(lab) => Some(lab),
+            Err(why) => {
+                unavailable = Some(why);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let judge = lab.as_ref().map(|lab| Experiments { lab, statics: static_data(info), malloc: Default::default() });
+    Ok(finder.find(judge.as_ref()).map(|(entry_points, mut notes)| {
+        if let Some(why) = unavailable {
+            notes.insert(0, format!("not confirmed by experiment: the module cannot be run in a scratch instance ({why})"));
+        }
+        Found { entry_points, notes }
+    }))
+}
+
+/// For a module whose allocation functions `allocs` are named but whose free is not: a function that is not
+/// private to the allocator yet uses its state as much as a free does — free inlined into a caller (wasm-opt
+/// inlines a function with one call site whatever its size). Its index and its uses of the state.
+pub(crate) fn free_inlined(bytes: &[u8], info: &ModuleInfo, allocs: &[u32]) -> Result<Option<(u32, usize)>, Error> {
+    let s = scan(bytes, info)?;
+    let bodies = bodies(bytes)?;
+    let sizes = uses_memory_size(&bodies)?;
+    let finder = Finder::new(info, &s, &sizes, &bodies);
+    let mut state: Vec<usize> = Vec::new();
+    for &a in allocs {
+        let Some(i) = finder.idx(a) else { continue };
+        if let Some((&c, _)) = finder.uses[i].iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))) {
+            state.extend(finder.state_around(a, c, None));
+        }
+    }
+    if state.is_empty() {
+        return Ok(None);
+    }
+    // The allocator's own code: the allocation functions and what only they call.
+    let mut private: HashSet<u32> = allocs.iter().copied().collect();
+    loop {
+        let before = private.len();
+        for f in finder.defined() {
+            if !private.contains(&f)
+                && !finder.s.escaping.contains(&f)
+                && finder.callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| private.contains(c)))
+            {
+                private.insert(f);
+            }
+        }
+        if private.len() == before {
+            break;
+        }
+    }
+    Ok(finder
+        .defined()
+        .filter(|f| !private.contains(f))
+        .map(|f| (f, finder.uses_in_all(f, &state)))
+        .filter(|&(_, n)| n >= DL_FREE_USES)
+        .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f))))
+}
+
+/// The module's constructors, `__wasm_call_ctors` (wasm-ld), to run before any experiment: by name (an export
+/// `_initialize` or `__wasm_call_ctors`), else by shape: a `() -> ()` function that only calls other `() -> ()`
+/// functions, called first by `_start` (wasi-libc and Emscripten commands) or the only such export (minified
+/// Emscripten builds export it for their glue).
+fn constructors(info: &ModuleInfo, bodies: &[wasmparser::FunctionBody<'_>]) -> Option<u32> {
+    use wasmparser::Operator as O;
+    let void = |f: u32| info.func_signature(f).is_some_and(|(p, r)| p.is_empty() && r.is_empty());
+    let exported = |name: &str| {
+        info.exports.iter().find(|e| e.kind == wasmparser::ExternalKind::Func && e.name == name).map(|e| e.index).filter(|&f| void(f))
+    };
+    if let Some(f) = exported("_initialize").or_else(|| exported("__wasm_call_ctors")) {
+        return Some(f);
+    }
+    let ops = |f: u32| -> Option<Vec<O<'_>>> {
+        let body = bodies.get(f.checked_sub(info.num_imported_funcs)? as usize)?;
+        body.get_operators_reader().ok()?.into_iter().collect::<Result<Vec<_>, _>>().ok()
+    };
+    let only_calls = |f: u32| {
+        ops(f).is_some_and(|ops| {
+            ops.len() >= 2
+                && ops.iter().all(|op| match op {
+                    O::Call { function_index } => void(*function_index),
+                    O::End => true,
+                    _ => false,
+                })
+        })
+    };
+    if let Some(start) = exported("_start") {
+        let first = ops(start)?.iter().find_map(|op| match op {
+            O::Call { function_index } => Some(*function_index),
+            _ => None,
+        });
+        return first.filter(|&f| void(f) && only_calls(f));
+    }
+    let mut shaped = info
+        .exports
+        .iter()
+        .filter(|e| e.kind == wasmparser::ExternalKind::Func && void(e.index) && only_calls(e.index))
+        .map(|e| e.index);
+    match (shaped.next(), shaped.next()) {
+        (Some(f), None) => Some(f),
+        _ => None,
+    }
+}
+
+/// Memory the module's active data segments initialise.
+fn static_data(info: &ModuleInfo) -> Vec<std::ops::Range<u64>> {
+    info.data.iter().filter_map(|d| d.offset.map(|o| o..o + d.len)).filter(|r| !r.is_empty()).collect()
 }
 
 struct Finder<'a> {
@@ -236,37 +381,129 @@ impl<'a> Finder<'a> {
         }
     }
 
-    fn find(&self) -> Result<Vec<EntryPoint>, String> {
-        let fail = |why: &str| Err(format!("{why}; {}", self.candidates_note()));
+    /// Of the candidates that pass `test`, the one the others build on (a passing candidate that calls
+    /// another passing one is a wrapper of it); `Err` lists what failed, or says the choice is ambiguous.
+    fn pick(&self, what: &str, cands: &[u32], test: &dyn Fn(u32) -> Outcome) -> Result<(u32, Shown), Refusal> {
+        let mut passed: Vec<(u32, Shown)> = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
+        for &c in cands {
+            match test(c) {
+                Ok(shown) => passed.push((c, shown)),
+                Err(why) => failed.push(format!("func {c}: {why}")),
+            }
+        }
+        let cores: Vec<&(u32, Shown)> =
+            passed.iter().filter(|(c, _)| !passed.iter().any(|(o, _)| o != c && self.reaches(*c, *o))).collect();
+        match cores.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] if cands.is_empty() => Err(Refusal::new(format!("no function looks like {what}"))),
+            [] => Err(Refusal {
+                why: format!(
+                    "no function that looks like {what} behaved as one when called ({} tried: func {})",
+                    cands.len(),
+                    cands.iter().map(u32::to_string).collect::<Vec<_>>().join(", func ")
+                ),
+                detail: failed,
+            }),
+            many => Err(Refusal::new(format!(
+                "{} unrelated functions behave as {what} (func {}): ambiguous",
+                many.len(),
+                many.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>().join(", func ")
+            ))),
+        }
+    }
+
+    fn find(&self, judge: Option<&Experiments<'_>>) -> Result<(Vec<EntryPoint>, Vec<String>), Refusal> {
+        let fail = |r: Refusal| Err(Refusal { why: r.why, detail: r.detail.into_iter().chain([self.candidates_note()]).collect() });
+        let mut notes: Vec<String> = Vec::new();
+        // What the experiments showed of each core, by function.
+        let mut shown: HashMap<u32, Shown> = HashMap::new();
         // 1. dlmalloc: a big (i32)->i32 malloc and an (i32)->() free over the same static state.
         let mallocs = self.ranked(1, 1, None);
-        let dl = mallocs.first().filter(|m| m.1 >= DL_MALLOC_USES).copied();
-        let (alloc_core, free_core, state, shape) = if let Some((m, n, c)) = dl {
-            if let Some(second) = mallocs.get(1)
-                && second.1 * 2 >= n
-                && second.1 >= DL_MALLOC_USES
-            {
-                return fail(&format!(
-                    "two functions look like dlmalloc's malloc (func {m} and func {}): ambiguous",
-                    second.0
-                ));
+        let strong: Vec<(u32, usize, usize)> = mallocs.iter().copied().filter(|m| m.1 >= DL_MALLOC_USES).take(4).collect();
+        let dl = match (strong.as_slice(), judge) {
+            ([], _) => None,
+            ([only], None) => Some(*only),
+            ([first, second, ..], None) => {
+                if second.1 * 2 >= first.1 {
+                    return fail(Refusal::new(format!(
+                        "two functions look like dlmalloc's malloc (func {} and func {}): ambiguous",
+                        first.0, second.0
+                    )));
+                }
+                Some(*first)
             }
+            (_, Some(j)) => {
+                // Experiments decide, so look wider than the shape alone could afford: every function that uses
+                // one structure as much as dlmalloc's malloc does, those that can grow memory first (a big C++
+                // function can use a big static table more than malloc uses its state), and the exported ones
+                // that can grow memory (Emscripten exports malloc for its glue).
+                let heavy = mallocs.iter().filter(|m| m.1 >= DL_MALLOC_USES);
+                let mut funcs: Vec<u32> = heavy.clone().filter(|m| self.reaches_grow.contains(&m.0)).map(|m| m.0).take(8).collect();
+                funcs.extend(heavy.filter(|m| !self.reaches_grow.contains(&m.0)).map(|m| m.0).take(4));
+                let exported: Vec<u32> = self
+                    .info
+                    .exports
+                    .iter()
+                    .filter(|e| e.kind == wasmparser::ExternalKind::Func)
+                    .map(|e| e.index)
+                    .filter(|&f| sig_is(self.info, f, 1, 1) && self.reaches_grow.contains(&f) && !funcs.contains(&f))
+                    .take(8)
+                    .collect();
+                funcs.extend(exported);
+                if funcs.is_empty() {
+                    None
+                } else {
+                    let (m, why) = match self.pick("dlmalloc's malloc", &funcs, &|f| j.allocator(Candidate::new(f, Role::Malloc))) {
+                        Ok(found) => found,
+                        Err(r) => return fail(r),
+                    };
+                    shown.insert(m, why);
+                    // The state is the structure the chosen malloc uses most.
+                    let c = self.idx(m).and_then(|i| self.uses[i].iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, n)| (*c, *n)));
+                    c.map(|(c, n)| (m, n, c))
+                }
+            }
+        };
+        let (alloc_core, free_core, state, shape) = if let Some((m, _, c)) = dl {
             let frees = self.ranked(1, 0, Some(&self.state_around(m, c, None)));
-            let Some(&(fr, fnn, _)) = frees.first().filter(|f| f.1 >= DL_FREE_USES) else {
-                return fail(&format!("func {m} looks like dlmalloc's malloc, but no free uses its state"));
+            let strong: Vec<(u32, usize, usize)> = frees.iter().copied().filter(|f| f.1 >= DL_FREE_USES).take(4).collect();
+            let fr = match (strong.as_slice(), judge) {
+                ([], None) => return fail(Refusal::new(format!("func {m} looks like dlmalloc's malloc, but no free uses its state"))),
+                ([only], None) => Some(only.0),
+                ([first, second, ..], None) => {
+                    if second.1 * 5 >= first.1 * 4 {
+                        return fail(Refusal::new(format!(
+                            "func {m} looks like dlmalloc's malloc, but two functions look like its free (func {} and func {})",
+                            first.0, second.0
+                        )));
+                    }
+                    Some(first.0)
+                }
+                (cands, Some(j)) => {
+                    let funcs: Vec<u32> = cands.iter().map(|c| c.0).collect();
+                    let malloc = Candidate::new(m, Role::Malloc);
+                    match self.pick("its free", &funcs, &|f| j.free(malloc, Candidate::new(f, Role::Free))) {
+                        Ok((fr, why)) => {
+                            shown.insert(fr, why);
+                            Some(fr)
+                        }
+                        // A program that never frees: wasm-ld leaves free out. The allocations are still
+                        // tracked (all live until the end).
+                        Err(r) if cands.is_empty() => {
+                            notes.push(format!("no free: {}; the module only allocates (wasm-ld drops free when nothing calls it)", r.why));
+                            None
+                        }
+                        Err(r) => return fail(Refusal { why: format!("func {m} behaves as malloc, but {}", r.why), detail: r.detail }),
+                    }
+                }
             };
-            if let Some(second) = frees.get(1)
-                && second.1 * 5 >= fnn * 4
-            {
-                return fail(&format!(
-                    "func {m} looks like dlmalloc's malloc, but two functions look like its free (func {fr} and func {})",
-                    second.0
-                ));
-            }
-            (m, fr, self.state_around(m, c, Some(fr)), "dlmalloc")
+            let state = self.state_around(m, c, fr);
+            (m, fr, state, "dlmalloc")
         } else {
             // 2. emmalloc: (align, size) -> ptr core wrapped by malloc(size) = core(const, size), and a free.
             let mut found = None;
+            let mut refuted: Vec<String> = Vec::new();
             for (a, _, c) in self.ranked(2, 1, None) {
                 let wrappers: Vec<u32> = self
                     .callers
@@ -280,13 +517,31 @@ impl<'a> Finder<'a> {
                     continue;
                 }
                 let frees = self.ranked(1, 0, Some(&[c]));
-                if let Some(&(fr, _, _)) = frees.first() {
-                    found = Some((a, fr, c));
-                    break;
+                let Some(&(fr, _, _)) = frees.first() else { continue };
+                if let Some(j) = judge {
+                    let core = Candidate::new(a, Role::AlignedAlloc);
+                    let tested = j.allocator(core).and_then(|why| Ok((why, j.free(core, Candidate::new(fr, Role::Free))?)));
+                    match tested {
+                        Ok((why, free_why)) => {
+                            shown.insert(a, why);
+                            shown.insert(fr, free_why);
+                        }
+                        Err(e) => {
+                            refuted.push(format!("func {a} with free func {fr}: {e}"));
+                            continue;
+                        }
+                    }
                 }
+                found = Some((a, fr, c));
+                break;
             }
-            let Some((a, fr, c)) = found else { return fail("no allocator-shaped state found") };
-            (a, fr, vec![c], "emmalloc")
+            let Some((a, fr, c)) = found else {
+                if refuted.is_empty() {
+                    return fail(Refusal::new("no allocator-shaped state found".into()));
+                }
+                return fail(Refusal { why: "emmalloc-shaped functions did not behave as an allocator when called".into(), detail: refuted });
+            };
+            (a, Some(fr), vec![c], "emmalloc")
         };
         let grows = self.reaches_grow.contains(&alloc_core);
         let confidence = match (shape, grows) {
@@ -305,7 +560,8 @@ impl<'a> Finder<'a> {
             _ => "; no memory.grow reached (fixed-size heap?)".into(),
         };
         let exported = |f: u32| self.info.exports.iter().any(|e| e.kind == wasmparser::ExternalKind::Func && e.index == f);
-        let base_reason = format!(
+        let base_reason = match free_core {
+            Some(free_core) => format!(
             "{shape}-shaped: func {alloc_core} and func {free_core} use one static structure {} and {} times{growth}{}",
             state_uses(alloc_core),
             state_uses(free_core),
@@ -314,7 +570,9 @@ impl<'a> Finder<'a> {
             } else {
                 ""
             }
-        );
+        ),
+            None => format!("{shape}-shaped: func {alloc_core} uses one static structure {} times{growth}", state_uses(alloc_core)),
+        };
 
         // The roles, as (func, role, why).
         let mut eps: Vec<(u32, Role, String)> = Vec::new();
@@ -340,8 +598,8 @@ impl<'a> Finder<'a> {
         let calls_alloc = |f: u32| alloc_set.iter().any(|&a| self.calls_fn(f, a));
         // Helpers private to the allocator: use the state (memalign, try_realloc_chunk, …).
         let uses_state = |f: u32| state_uses(f) > 0;
-        let mut frees = vec![free_core];
-        frees.extend(self.forwarders_of(free_core));
+        let mut frees: Vec<u32> = free_core.into_iter().collect();
+        frees.extend(free_core.into_iter().flat_map(|f| self.forwarders_of(f)));
         let calls_free = |f: u32| frees.iter().any(|&x| self.calls_fn(f, x));
         for &m in &mallocs {
             add(m, Role::Malloc, "malloc: (i32)->i32 over the allocator state".into(), &mut eps);
@@ -349,9 +607,11 @@ impl<'a> Finder<'a> {
                 add(w, Role::Malloc, format!("forwards to malloc func {m}"), &mut eps);
             }
         }
-        add(free_core, Role::Free, "free: (i32)->() over the allocator state".into(), &mut eps);
-        for w in self.forwarders_of(free_core) {
-            add(w, Role::Free, format!("forwards to free func {free_core}"), &mut eps);
+        if let Some(free_core) = free_core {
+            add(free_core, Role::Free, "free: (i32)->() over the allocator state".into(), &mut eps);
+            for w in self.forwarders_of(free_core) {
+                add(w, Role::Free, format!("forwards to free func {free_core}"), &mut eps);
+            }
         }
         // Uses the allocator state itself or through a private helper (try_realloc_chunk, dispose_chunk, …).
         let state_helper = |f: u32| {
@@ -366,6 +626,9 @@ impl<'a> Finder<'a> {
             let frees_ = calls_free(f) || self.calls(f).iter().any(|&(g, _)| helper(g) && calls_free(g));
             allocs && frees_ && state_helper(f)
         };
+        // Which candidates of a role to propose: the shape alone decides only when it names one; experiments
+        // (each candidate is confirmed or dropped below) take up to four.
+        let decides = |v: &[u32]| if judge.is_some() { !v.is_empty() && v.len() <= 4 } else { v.len() == 1 };
         let mut realloc_bodies: HashSet<u32> = HashSet::new();
         let mut header_reallocs: Vec<u32> = Vec::new();
         let reallocs: Vec<u32> = self
@@ -398,8 +661,10 @@ impl<'a> Finder<'a> {
             (0, &[h]) => Some(h),
             _ => None,
         };
-        if reallocs.len() == 1 {
-            add(reallocs[0], Role::Realloc, "realloc: (i32,i32)->i32 that both allocates and frees".into(), &mut eps);
+        if decides(&reallocs) {
+            for &r in &reallocs {
+                add(r, Role::Realloc, "realloc: (i32,i32)->i32 that both allocates and frees".into(), &mut eps);
+            }
         } else if let Some(h) = header_realloc {
             let reason = "realloc over blocks with an 8-byte header: (i32,i32)->i32 that allocates size + 8, frees, and steps its pointer back 8 bytes (SQLite's sqlite3MemRealloc)";
             add(h, Role::HeaderRealloc, reason.into(), &mut eps);
@@ -412,8 +677,10 @@ impl<'a> Finder<'a> {
             .filter(|&f| sig_is(self.info, f, 2, 1) && !alloc_set.contains(&f) && !reallocs.contains(&f))
             .filter(|&f| calls_alloc(f) && self.zeroes(f) && !calls_free(f))
             .collect();
-        if callocs.len() == 1 {
-            add(callocs[0], Role::Calloc, "calloc: (i32,i32)->i32 that allocates, then zeroes".into(), &mut eps);
+        if decides(&callocs) {
+            for &c in &callocs {
+                add(c, Role::Calloc, "calloc: (i32,i32)->i32 that allocates, then zeroes".into(), &mut eps);
+            }
         }
         // memalign-like helpers: (align, size[, …]) functions other than malloc that allocate from the state.
         let memaligns: HashSet<u32> = self
@@ -429,8 +696,10 @@ impl<'a> Finder<'a> {
             .filter(|&f| sig_is(self.info, f, 3, 1) && !memaligns.contains(&f) && !realloc_bodies.contains(&f) && self.ops(f) <= 100)
             .filter(|&f| memaligns.iter().any(|&m| self.calls_with(f, m, 2)) || (memaligns.iter().any(|&m| self.calls_fn(f, m)) && calls_alloc(f)))
             .collect();
-        if pms.len() == 1 {
-            add(pms[0], Role::PosixMemalign, "posix_memalign: (i32,i32,i32)->i32 over memalign".into(), &mut eps);
+        if decides(&pms) {
+            for &p in &pms {
+                add(p, Role::PosixMemalign, "posix_memalign: (i32,i32,i32)->i32 over memalign".into(), &mut eps);
+            }
         }
         // aligned_alloc(align, size): small, calls a memalign helper and malloc(size) with its 2nd param.
         let aas: Vec<u32> = self
@@ -439,8 +708,10 @@ impl<'a> Finder<'a> {
             .filter(|&f| !reallocs.contains(&f) && !callocs.contains(&f))
             .filter(|&f| memaligns.iter().any(|&m| self.calls_fn(f, m)) && alloc_set.iter().any(|&a| self.calls_with(f, a, 1)))
             .collect();
-        if aas.len() == 1 {
-            add(aas[0], Role::AlignedAlloc, "aligned_alloc: (i32,i32)->i32 over memalign".into(), &mut eps);
+        if decides(&aas) {
+            for &a in &aas {
+                add(a, Role::AlignedAlloc, "aligned_alloc: (i32,i32)->i32 over memalign".into(), &mut eps);
+            }
         }
         // Rust shims (the `dlmalloc` crate): `__rust_alloc(size, align)` forwards to `__rdl_alloc`, which
         // calls malloc(size) or memalign; `__rust_dealloc(ptr, size, align)` to `__rdl_dealloc`, which frees;
@@ -474,8 +745,10 @@ impl<'a> Finder<'a> {
             .copied()
             .filter(|&f| !rust_reallocs.iter().any(|&g| g != f && self.idx(g).and_then(|i| self.s.forwards_to[i]) == Some(f)))
             .collect();
-        if outer.len() == 1 {
-            add(outer[0], Role::RustRealloc, "Rust __rust_realloc-shaped: (i32,i32,i32,i32)->i32 that allocates and frees".into(), &mut eps);
+        if decides(&outer) {
+            for &r in &outer {
+                add(r, Role::RustRealloc, "Rust __rust_realloc-shaped: (i32,i32,i32,i32)->i32 that allocates and frees".into(), &mut eps);
+            }
         }
 
         // emmalloc's core is an entry point only when something other than the entry points calls it.
@@ -487,7 +760,7 @@ impl<'a> Finder<'a> {
             }
         }
         // C++ `operator new` / `operator delete` and other thin wrappers around the entry points found so far.
-        let internal: HashSet<u32> = memaligns.iter().chain(&realloc_bodies).copied().chain([alloc_core, free_core]).collect();
+        let internal: HashSet<u32> = memaligns.iter().chain(&realloc_bodies).copied().chain([alloc_core]).chain(free_core).collect();
         self.wrappers(&mut eps, &internal, &state);
         // A core reached only through its forwarders needs no hook of its own (the guard reports once anyway).
         let needed = |f: u32| {
@@ -505,17 +778,74 @@ impl<'a> Finder<'a> {
             .collect();
         eps.retain(|e| !wrapped.contains(&e.0) || needed(e.0));
 
+        // Every entry point must then behave as its role when called; what does not is left unhooked (the
+        // cores it builds on still see its allocations and frees).
+        let mut confirmed: HashMap<u32, Shown> = HashMap::new();
+        if let Some(j) = judge {
+            let malloc = mallocs.first().map(|&m| Candidate::new(m, Role::Malloc)).unwrap_or(Candidate::new(alloc_core, Role::AlignedAlloc));
+            let free = free_core.map(|f| Candidate::new(f, Role::Free));
+            j.malloc.set(Some(malloc));
+            eps.retain(|&(func, role, ref why)| {
+                let c = Candidate::new(func, role);
+                let outcome = if let Some(done) = shown.get(&func) {
+                    Ok(done.clone())
+                } else if role.is_free() {
+                    j.free(malloc, c)
+                } else if role.is_realloc() {
+                    match free {
+                        Some(free) => j.realloc(malloc, free, c),
+                        None => Err("the module has no free to test it with".into()),
+                    }
+                } else {
+                    j.allocator(c).and_then(|a| match free {
+                        Some(free) => j.free(c, free).map(|f| format!("{a}; {f}")),
+                        None => Ok(a),
+                    })
+                };
+                match outcome {
+                    Ok(what) => {
+                        confirmed.insert(func, what);
+                        true
+                    }
+                    Err(e) => {
+                        let why = why.split(':').next().unwrap_or(why);
+                        notes.push(format!("func {func} looks like {role} ({why}), but when called {e}: not hooked"));
+                        false
+                    }
+                }
+            });
+        }
+
+        // A confirmed entry point that calls another confirmed one of the same role is a wrapper around it
+        // (HarfBuzz's hb_realloc, ICU's uprv_realloc, which gives back a static address for size 0): the inner
+        // one sees everything it does, and the wrapper's own conventions stay out of the report.
+        if judge.is_some() {
+            let kept: Vec<(u32, Role)> = eps.iter().map(|e| (e.0, e.1)).collect();
+            eps.retain(|&(f, role, _)| {
+                let inner = kept.iter().find(|&&(g, r)| g != f && r == role && !role.is_free() && role != Role::Malloc && self.reaches(f, g));
+                if let Some((g, _)) = inner {
+                    notes.push(format!("func {f} behaves as {role} but calls func {g}, which is hooked as {role}: not hooked itself"));
+                    confirmed.remove(&f);
+                }
+                inner.is_none()
+            });
+        }
+
         let mut out: Vec<EntryPoint> = eps
             .into_iter()
             .map(|(func, role, why)| EntryPoint {
                 func,
                 name: format!("func[{func}]"),
                 role,
-                evidence: Evidence::Fingerprint { confidence, reason: format!("{why}; {base_reason}") },
+                evidence: Evidence::Fingerprint {
+                    confidence: if confirmed.contains_key(&func) { Confidence::High } else { confidence },
+                    reason: format!("{why}; {base_reason}"),
+                },
+                confirmed: confirmed.remove(&func),
             })
             .collect();
         out.sort_by_key(|e| e.func);
-        Ok(out)
+        Ok((out, notes))
     }
 }
 

@@ -8,10 +8,13 @@
 
 mod allocator;
 mod codemap;
+mod confirm;
 mod fingerprint;
 mod module;
+mod probe;
 mod rewrite;
 mod roots;
+mod runtime;
 mod statics;
 
 use std::collections::HashMap;
@@ -19,6 +22,7 @@ use std::collections::HashMap;
 pub use allocator::{role_of, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
 pub use roots::{mask_link_time_words, roots};
+pub use runtime::language_runtime;
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 
 /// Import module name of the hooks, and prefix of the exports the rewrite adds.
@@ -34,14 +38,17 @@ pub enum Error {
     Malformed(#[from] wasmparser::BinaryReaderError),
     #[error("unsupported module: {0}")]
     Unsupported(String),
+    /// `why`: one sentence; `detail`: what was looked for and tried (`wasmleak inspect` shows it).
     #[error(
-        "no allocator found: looked for {LOOKED_FOR} in the name section, the exports and DWARF{found}. \
-         Name the entry points by hand with --alloc-fn/--free-fn/--realloc-fn NAME|INDEX \
-         (`wasmleak inspect` lists the module's functions)"
+        "no allocator found: {why}. `wasmleak inspect` shows what was tried; if you know the allocator, name it: \
+         --alloc-fn NAME|INDEX --free-fn NAME|INDEX"
     )]
-    NoAllocator { found: String },
+    NoAllocator { why: String, detail: Vec<String> },
     #[error("{0}")]
     BadOverride(String),
+    /// The heap is a garbage-collected runtime's (Go, TinyGo, AssemblyScript, WasmGC): nothing to hook.
+    #[error("{0}")]
+    LanguageRuntime(String),
     #[error("{0}")]
     BadIteration(String),
     #[error("this module was already instrumented by wasmleak (it imports the `wasmleak` hooks): pass the original module")]
@@ -109,7 +116,7 @@ pub fn find_allocator_by_name(
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
 ) -> Result<Vec<EntryPoint>, Error> {
-    find(None, info, extra_names, overrides)
+    find(None, info, extra_names, overrides, &Discovery::default()).map(|d| d.entry_points)
 }
 
 /// The allocator entry points of a module: by name ([`find_allocator_by_name`]), and when no names
@@ -120,7 +127,51 @@ pub fn find_allocator(
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
 ) -> Result<Vec<EntryPoint>, Error> {
-    find(Some(bytes), info, extra_names, overrides)
+    find_allocator_with(bytes, info, extra_names, overrides, &Discovery::default())
+}
+
+/// How [`find_allocator_with`] may recognise a nameless allocator.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    /// Confirm what the code's shape suggests by calling the candidates in a scratch instance of the module
+    /// (on by default; off only to look at the shape analysis alone).
+    pub experiments: bool,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery { experiments: true }
+    }
+}
+
+/// [`find_allocator`] with the discovery options spelled out.
+pub fn find_allocator_with(
+    bytes: &[u8],
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+    discovery: &Discovery,
+) -> Result<Vec<EntryPoint>, Error> {
+    discover(bytes, info, extra_names, overrides, discovery).map(|d| d.entry_points)
+}
+
+/// What [`discover`] found: the entry points, and notes on how (what looked like an entry point but did not
+/// behave as one, a missing free, experiments that could not run).
+#[derive(Clone, Debug, Default)]
+pub struct Discovered {
+    pub entry_points: Vec<EntryPoint>,
+    pub notes: Vec<String>,
+}
+
+/// [`find_allocator_with`], with the notes `inspect` shows.
+pub fn discover(
+    bytes: &[u8],
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+    discovery: &Discovery,
+) -> Result<Discovered, Error> {
+    find(Some(bytes), info, extra_names, overrides, discovery)
 }
 
 fn find(
@@ -128,7 +179,8 @@ fn find(
     info: &ModuleInfo,
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
-) -> Result<Vec<EntryPoint>, Error> {
+    discovery: &Discovery,
+) -> Result<Discovered, Error> {
     if info.imports.iter().any(|i| i.module == HOOK_MODULE) {
         return Err(Error::AlreadyInstrumented);
     }
@@ -144,6 +196,12 @@ fn find(
         }
     } else {
         return Err(Error::Unsupported("the module has no linear memory, so it has no heap to check".into()));
+    }
+    let user_named = [&overrides.alloc, &overrides.free, &overrides.realloc, &overrides.calloc, &overrides.aligned_alloc, &overrides.posix_memalign]
+        .iter()
+        .any(|l| !l.is_empty());
+    if !user_named && let Some(what) = runtime::language_runtime(info) {
+        return Err(Error::LanguageRuntime(what));
     }
     let names = candidate_names(info, extra_names);
     let mut found: Vec<EntryPoint> = Vec::new();
@@ -161,7 +219,7 @@ fn find(
             None => false,
         };
         match Some(role).filter(|&r| fits(r)).or_else(|| role.without_self().filter(|&r| fits(r))) {
-            Some(role) => found.push(EntryPoint { func, name: name.to_string(), role, evidence }),
+            Some(role) => found.push(EntryPoint { func, name: name.to_string(), role, evidence, confirmed: None }),
             None => rejected.push(format!("{name} (function {func}) does not have the signature of {role}")),
         }
     };
@@ -218,36 +276,94 @@ fn find(
     }
     let has_alloc = found.iter().any(|e| !e.role.is_free());
     let has_free = found.iter().any(|e| e.role.is_free() || e.role.is_realloc());
-    if !has_alloc || !has_free {
-        let mut note = String::new();
-        let no_user = found.iter().all(|e| e.evidence != Evidence::User);
-        let mut shape_note = String::new();
-        if let Some(bytes) = bytes
-            && no_user
-        {
-            match fingerprint::fingerprint(bytes, info)? {
-                Ok(eps) => return Ok(eps),
-                Err(why) => {
-                    shape_note = format!("; from the shape of the code: {why} (pass the index of the allocator's functions: --alloc-fn N --free-fn N)")
-                }
-            }
-        }
-        if !found.is_empty() {
-            let list: Vec<String> = found.iter().map(|e| format!("{} ({})", e.name, e.role)).collect();
-            note = format!(" (found only {}, which cannot tell allocations from frees)", list.join(", "));
-        }
-        if !rejected.is_empty() {
-            note.push_str(&format!("; rejected: {}", rejected.join("; ")));
-        }
-        if !info.func_names.is_empty() || !extra_names.is_empty() {
-            return Err(Error::NoAllocator { found: format!("{note}{shape_note}") });
-        }
-        return Err(Error::NoAllocator {
-            found: format!("{note}; the module has no name section and no DWARF (stripped){shape_note}"),
-        });
+    let user = found.iter().any(|e| e.evidence == Evidence::User);
+    let mut notes: Vec<String> = Vec::new();
+    if has_alloc && has_free {
+        found.sort_by_key(|e| e.func);
+        return Ok(Discovered { entry_points: found, notes });
     }
-    found.sort_by_key(|e| e.func);
-    Ok(found)
+    let mut shape: Option<fingerprint::Refusal> = None;
+    // Entry points named on the command line are the user's word: the shape is not asked to add to them (a
+    // free named without its malloc, or the reverse, is refused below).
+    if let Some(bytes) = bytes.filter(|_| !user) {
+        match fingerprint::fingerprint(bytes, info, discovery.experiments)? {
+            Ok(found_by_shape) => {
+                // Names win where they say something: the shape adds what they do not name.
+                let mut eps = found.clone();
+                for e in found_by_shape.entry_points {
+                    match eps.iter_mut().find(|n| n.func == e.func) {
+                        Some(named) => named.confirmed = e.confirmed,
+                        None => eps.push(e),
+                    }
+                }
+                eps.sort_by_key(|e| e.func);
+                return Ok(Discovered { entry_points: eps, notes: found_by_shape.notes });
+            }
+            Err(r) => shape = Some(r),
+        }
+        // Named but one-sided: a program that never frees (wasm-ld drops `free` when nothing calls it) or never
+        // allocates (it only frees what it did not allocate). What is there is tracked — unless the missing
+        // side is only missing its name, inlined into a caller (the allocations would never be seen to end).
+        if has_alloc != has_free && !found.is_empty() {
+            let allocs: Vec<u32> = found.iter().filter(|e| !e.role.is_free()).map(|e| e.func).collect();
+            if let Some((f, n)) = fingerprint::free_inlined(bytes, info, &allocs)? {
+                return Err(Error::NoAllocator {
+                    why: format!(
+                        "it names only {}, and func {f}, which is not an allocator entry point, uses the allocator's \
+                         state {n} times as only a free does: free seems inlined into it, so frees could not be seen",
+                        list(&found)
+                    ),
+                    detail: Vec::new(),
+                });
+            }
+            notes.push(one_sided_note(has_alloc, "by name"));
+            found.sort_by_key(|e| e.func);
+            return Ok(Discovered { entry_points: found, notes });
+        }
+    }
+    let stripped = info.func_names.is_empty() && extra_names.is_empty();
+    let mut why = if stripped {
+        "the module has no names (no name section, no DWARF: stripped)".to_string()
+    } else {
+        "no function is named as an allocator entry point".to_string()
+    };
+    if !found.is_empty() {
+        why = format!("it names only {}, which cannot tell allocations from frees", list(&found));
+    }
+    let mut detail = vec![format!("names looked for (name section, DWARF, exports): {LOOKED_FOR}")];
+    detail.extend(rejected.iter().map(|r| format!("rejected: {r}")));
+    if let Some(r) = shape {
+        why = format!("{why}; from its code: {}", r.why);
+        detail.extend(r.detail);
+    }
+    Err(Error::NoAllocator { why, detail })
+}
+
+fn list(eps: &[EntryPoint]) -> String {
+    eps.iter().map(|e| format!("{} ({})", e.name, e.role)).collect::<Vec<_>>().join(", ")
+}
+
+fn one_sided_note(has_alloc: bool, how: &str) -> String {
+    if has_alloc {
+        format!("the module has no free ({how}): every block it allocates stays live to the end")
+    } else {
+        format!("the module has no allocation function ({how}): every free it makes is of a block it did not allocate")
+    }
+}
+
+/// The module can grow its linear memory (`memory.grow`, or Emscripten's `emscripten_resize_heap` import): it has a
+/// heap that changes size at run time, whatever manages it.
+pub fn grows_memory(bytes: &[u8], info: &ModuleInfo) -> bool {
+    if info.imports.iter().any(|i| i.kind == "func" && i.name == "emscripten_resize_heap") {
+        return true;
+    }
+    wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
+        Ok(wasmparser::Payload::CodeSectionEntry(body)) => body
+            .get_operators_reader()
+            .map(|r| r.into_iter().any(|op| matches!(op, Ok(wasmparser::Operator::MemoryGrow { .. }))))
+            .unwrap_or(false),
+        _ => false,
+    })
 }
 
 /// What the rewrite adds beyond the allocator hooks.
@@ -258,6 +374,12 @@ pub struct InstrumentOptions {
     /// snapshots of a command that never returns to the host between iterations. Calls, `ref.func`, tables,
     /// exports and start all go through the wrapper, as for the allocator entry points.
     pub iteration: Option<u32>,
+    /// Add the checked-free hook import `wasmleak.check(ptr) -> i32` (type `[i32] -> [i32]`, after the
+    /// others): called at the outermost allocator layer before a free or realloc of a non-null pointer, it
+    /// returns 1 when the pointer is a live block, and 0 otherwise — then the host records an invalid free and
+    /// the wrapper skips the allocator (free returns, realloc returns 0), so a bad free is reported instead of
+    /// corrupting or trapping the allocator, and the program goes on (DESIGN.md §6b).
+    pub checked_frees: bool,
 }
 
 /// Rewrite `bytes` so every entry point reports to the hooks.
@@ -276,7 +398,7 @@ pub fn instrument_with(
     if let Some(f) = options.iteration {
         check_iteration_function(info, entry_points, f)?;
     }
-    let mut out = rewrite::rewrite(bytes, info, entry_points, options.iteration)?;
+    let mut out = rewrite::rewrite(bytes, info, entry_points, options.iteration, options.checked_frees)?;
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
     Ok(out)
 }

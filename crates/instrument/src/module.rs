@@ -9,6 +9,9 @@ use wasmparser::{
 
 use crate::Error;
 
+/// wasm-ld's default `--global-base`: static data starts here unless the stack comes first.
+pub const WASM_LD_GLOBAL_BASE: u64 = 1024;
+
 #[derive(Clone, Debug, Default)]
 pub struct Section {
     pub id: u8,
@@ -84,6 +87,18 @@ pub struct ModuleInfo {
     /// Producers section: (field, [(name, version)]).
     pub producers: Vec<(String, Vec<(String, String)>)>,
     pub code_range: Option<Range<usize>>,
+    /// The `build_id` custom section (wasm-ld `--build-id`): identifies the build across stripped copies.
+    pub build_id: Option<Vec<u8>>,
+    /// The `external_debug_info` custom section: where the DWARF went (Emscripten `-gseparate-dwarf`).
+    pub external_debug_info: Option<String>,
+}
+
+/// A LEB128-prefixed byte vector.
+fn read_vec(data: &[u8]) -> Option<&[u8]> {
+    let mut r = wasmparser::BinaryReader::new(data, 0);
+    let n = r.read_var_u32().ok()? as usize;
+    let at = r.original_position();
+    data.get(at..at.checked_add(n)?)
 }
 
 impl ModuleInfo {
@@ -196,6 +211,11 @@ impl ModuleInfo {
                             m.producers.push((field.name.to_string(), values));
                         }
                     }
+                    // tool-conventions: `build_id` and `external_debug_info` each hold one vec(byte).
+                    _ if c.name() == "build_id" => m.build_id = read_vec(c.data()).map(<[u8]>::to_vec),
+                    _ if c.name() == "external_debug_info" => {
+                        m.external_debug_info = read_vec(c.data()).and_then(|b| std::str::from_utf8(b).ok()).map(str::to_string);
+                    }
                     _ => {}
                 },
                 _ => {}
@@ -257,6 +277,25 @@ impl ModuleInfo {
 
     /// The shadow-stack pointer: the global named `__stack_pointer`, else the first mutable i32 global
     /// with a constant initial value (wasm-ld always makes it global 0).
+    /// Where static data starts: the lowest active data segment, else wasm-ld's default `--global-base` (1024),
+    /// where a module whose statics are all zero-initialised (bss only: no data segment at all) keeps them.
+    pub fn static_start(&self) -> u64 {
+        self.data.iter().filter_map(|d| d.offset).min().unwrap_or(WASM_LD_GLOBAL_BASE)
+    }
+
+    /// Where the data segments end (the start of bss), [`ModuleInfo::static_start`] when there are none.
+    pub fn static_segments_end(&self) -> u64 {
+        self.data.iter().filter_map(|d| Some(d.offset? + d.len)).max().unwrap_or(WASM_LD_GLOBAL_BASE)
+    }
+
+    pub fn build_id(&self) -> Option<Vec<u8>> {
+        self.build_id.clone()
+    }
+
+    pub fn external_debug_info(&self) -> Option<&str> {
+        self.external_debug_info.as_deref()
+    }
+
     pub fn stack_pointer(&self) -> Option<u32> {
         if let Some(i) = self.globals.iter().position(|g| g.name.as_deref() == Some("__stack_pointer")) {
             return Some(i as u32);

@@ -74,10 +74,11 @@ pub(crate) fn rewrite(
     info: &ModuleInfo,
     entry_points: &[EntryPoint],
     iteration: Option<u32>,
+    checked: bool,
 ) -> Result<Instrumented, Error> {
     let nimp = info.num_imported_funcs;
     let ndef = info.num_funcs() - nimp;
-    let added_imports = ADDED_IMPORTS + iteration.is_some() as u32;
+    let added_imports = ADDED_IMPORTS + iteration.is_some() as u32 + checked as u32;
     let first_wrapper = nimp + added_imports + ndef;
     let mut shift = Shift { num_imported_funcs: nimp, added_imports, redirect: HashMap::new() };
     for (i, ep) in entry_points.iter().enumerate() {
@@ -91,6 +92,7 @@ pub(crate) fn rewrite(
     let hook_free = nimp + 1;
     let hook_realloc = nimp + 2;
     let hook_iteration = nimp + 3;
+    let hook_check = nimp + 3 + iteration.is_some() as u32;
     let guard = info.globals.len() as u32;
     let num_types = info.types.len() as u32;
     let exported_globals: Vec<(u32, String)> = info
@@ -112,6 +114,9 @@ pub(crate) fn rewrite(
         imports.import(HOOK_MODULE, "realloc", EntityType::Function(num_types + 2));
         if iteration.is_some() {
             imports.import(HOOK_MODULE, "iteration", EntityType::Function(num_types + 3));
+        }
+        if checked {
+            imports.import(HOOK_MODULE, "check", EntityType::Function(num_types + 4));
         }
     };
     let guard_global = |globals: &mut GlobalSection| {
@@ -161,8 +166,11 @@ pub(crate) fn rewrite(
                 s.ty().function([ValType::I32, ValType::I32], []);
                 s.ty().function([ValType::I32], []);
                 s.ty().function([ValType::I32, ValType::I32, ValType::I32], []);
-                if iteration.is_some() {
+                if iteration.is_some() || checked {
                     s.ty().function([], []);
+                }
+                if checked {
+                    s.ty().function([ValType::I32], [ValType::I32]);
                 }
                 out.section(&s);
             }
@@ -206,7 +214,8 @@ pub(crate) fn rewrite(
                     for ep in entry_points {
                         let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
                         let wrapped = shift.shifted(ep.func);
-                        s.function(&wrapper(ep.role, sig.0.len() as u32, wrapped, guard, [hook_alloc, hook_free, hook_realloc]));
+                        let check = checked.then_some(hook_check);
+                        s.function(&wrapper(ep.role, sig.0.len() as u32, wrapped, guard, [hook_alloc, hook_free, hook_realloc], check));
                     }
                     if let Some(f) = iteration {
                         let sig = info.func_signature(f).ok_or(Error::Internal("iteration function type".into()))?;
@@ -282,11 +291,13 @@ pub(crate) fn rewrite(
     })
 }
 
-/// `W(args) = { guard++; r = F(args); guard--; if guard == 0 { hook(...) }; r }` — only the outermost
+/// `W(args) = { guard++; r = F(args); guard--; if guard == 0 { hook(...) }; r }`: only the outermost
 /// allocator layer reports (`__rust_alloc` → `malloc`, `operator new` → `malloc`, `realloc` → `free`).
 /// Frees report *before* the call: a free of a bad pointer can trap inside the allocator, and the report
-/// must still name it.
-fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, realloc]: [u32; 3]) -> Function {
+/// must still name it. With `check` (the checked-free hook), a free or realloc of a pointer that is not a live
+/// block is not handed to the allocator at all: `check(ptr)` records it as an invalid free and returns 0, and the
+/// wrapper returns (0 from a realloc) without calling the allocator, as memcheck does.
+fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, realloc]: [u32; 3], check: Option<u32>) -> Function {
     let (_, nresults) = role.signature();
     let r = nparams; // the result local
     let mut f = Function::new([(1, ValType::I32)]);
@@ -299,9 +310,35 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
         Role::SelfFree => Some(1),
         _ => None,
     };
+    // The block a realloc is handed (null: a plain allocation, nothing to check).
+    let resized_param = match role {
+        Role::Realloc | Role::HeaderRealloc | Role::RustRealloc => Some(0),
+        Role::SelfRealloc => Some(1),
+        _ => None,
+    };
+    // `if ptr != 0 && !check(block) { return [0] }`, at the outermost layer.
+    let checked = |f: &mut Function, p: u32, header: i32| {
+        let Some(check) = check else { return };
+        if_outermost(f);
+        f.instruction(&I::LocalGet(p)).instruction(&I::If(wasm_encoder::BlockType::Empty));
+        f.instruction(&I::LocalGet(p));
+        if header != 0 {
+            f.instruction(&I::I32Const(header)).instruction(&I::I32Sub);
+        }
+        f.instruction(&I::Call(check)).instruction(&I::I32Eqz);
+        f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+        if nresults == 1 {
+            f.instruction(&I::I32Const(0));
+        }
+        f.instruction(&I::Return).instruction(&I::End).instruction(&I::End).instruction(&I::End);
+    };
     if let Some(p) = freed_param {
+        checked(&mut f, p, 0);
         if_outermost(&mut f);
         f.instruction(&I::LocalGet(p)).instruction(&I::Call(free)).instruction(&I::End);
+    }
+    if let Some(p) = resized_param {
+        checked(&mut f, p, if role == Role::HeaderRealloc { REALLOC_HEADER } else { 0 });
     }
     f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Const(1)).instruction(&I::I32Add);
     f.instruction(&I::GlobalSet(guard));
@@ -409,6 +446,9 @@ fn names_section(
                     m.append(nimp + 2, "wasmleak.hook.realloc");
                     if iteration.is_some() {
                         m.append(nimp + 3, "wasmleak.hook.iteration");
+                    }
+                    if shift.added_imports > ADDED_IMPORTS + iteration.is_some() as u32 {
+                        m.append(nimp + 3 + iteration.is_some() as u32, "wasmleak.hook.check");
                     }
                 };
                 for n in map.into_iter().flatten() {

@@ -21,8 +21,9 @@ pub fn roots(
     let sp_index = info.stack_pointer();
     let sp_init = sp_index.and_then(|i| info.globals.get(i as usize)?.init).map(|v| v as u64);
     let sp_now = sp_index.and_then(|i| globals.iter().find(|g| g.0 == i)).map(|g| g.1 as u64);
-    let segs: Vec<(u64, u64)> = info.data.iter().filter_map(|d| Some((d.offset?, d.offset? + d.len))).collect();
-    if let (Some(start), Some(seg_end)) = (segs.iter().map(|s| s.0).min(), segs.iter().map(|s| s.1).max()) {
+    // A module with no data segment still has its zero-initialised statics (bss) where data would start.
+    let (start, seg_end) = (info.static_start(), info.static_segments_end());
+    {
         let heap_start = lowest_block.unwrap_or(mem_len);
         // Emscripten sets `__stack_end` (the stack's lowest address) at startup: the exact end of bss.
         let stack_end = info.globals.iter().position(|g| g.name.as_deref() == Some("__stack_end")).and_then(|i| {

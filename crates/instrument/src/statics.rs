@@ -45,7 +45,7 @@ pub(crate) struct Scan {
 }
 
 pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
-    let data_start = info.data.iter().filter_map(|d| d.offset).min().unwrap_or(u64::MAX);
+    let data_start = info.static_start();
     let mem_end = info.memories.first().map_or(0, |m| m.initial_pages.saturating_mul(65536));
     let mut s = Scan::default();
     s.escaping = info.exports.iter().filter(|e| e.kind == ExternalKind::Func).map(|e| e.index).collect();
@@ -139,9 +139,6 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
 }
 
 pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
-    if info.data.iter().all(|d| d.offset.is_none()) {
-        return Ok(Vec::new());
-    }
     let nimp = info.num_imported_funcs;
     let Scan { callees, touched, escaping, .. } = scan(bytes, info)?;
     // Private allocator code: the entry points, and every function only they call (transitively).

@@ -160,7 +160,7 @@ fn without_the_option_the_rewrite_is_unchanged() {
 #[test]
 fn every_reference_to_the_function_goes_through_the_wrapper_which_calls_the_hook_after_it() {
     let (bytes, info, eps, handle) = setup();
-    let out = instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(handle) }).unwrap();
+    let out = instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(handle), ..Default::default() }).unwrap();
     wasmparser::Validator::new().validate_all(&out.bytes).expect("validates");
     assert_eq!(out.iteration, Some(handle));
     let p = parse(&out.bytes);
@@ -216,7 +216,7 @@ fn every_reference_to_the_function_goes_through_the_wrapper_which_calls_the_hook
 #[test]
 fn imports_allocator_entry_points_and_unknown_indices_are_refused() {
     let (bytes, info, eps, _) = setup();
-    let err = |f: u32| match instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(f) }) {
+    let err = |f: u32| match instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(f), ..Default::default() }) {
         Err(Error::BadIteration(m)) => m,
         other => panic!("function {f}: expected BadIteration, got {:?}", other.map(|o| o.iteration)),
     };

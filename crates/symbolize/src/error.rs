@@ -11,6 +11,9 @@ pub enum Error {
         "not a core WebAssembly module: components are not supported, symbolize the core module inside"
     )]
     Component,
+    /// A separate debug file (`--debug-file`) that is not a build of the module.
+    #[error("{0}")]
+    DebugMismatch(String),
     /// The module could not be parsed.
     #[error("malformed WebAssembly module at byte offset {offset:#x}: {message}")]
     Malformed {

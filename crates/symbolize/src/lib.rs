@@ -46,6 +46,9 @@ pub struct Symbolizer {
     dwarf: ModuleDwarf,
     names: OnceLock<Vec<Option<NameEntry>>>,
     statics: OnceLock<Vec<DataSymbol>>,
+    /// With a separate debug file: where its names and DWARF come from, and how far its Code section sits
+    /// from the running module's (module offsets of the running module + `shift` = the debug file's).
+    debug_file: Option<(String, i64)>,
 }
 
 impl fmt::Debug for Symbolizer {
@@ -76,7 +79,51 @@ impl Symbolizer {
             dwarf,
             names: OnceLock::new(),
             statics: OnceLock::new(),
+            debug_file: None,
         })
+    }
+
+    /// Symbolize `running` (a stripped module) with the names and DWARF of `debug`, its unstripped build or a
+    /// separate DWARF file (Emscripten's `-gseparate-dwarf`): the two must have the same code, byte for byte
+    /// (custom sections apart; the Code section may sit at another file offset). `label` says where the names
+    /// come from (`debug_source`).
+    pub fn with_debug_file(running: &[u8], debug: &[u8], label: &str) -> Result<Symbolizer, Error> {
+        let run = module::code_section(running)?.ok_or_else(|| Error::DebugMismatch("the module has no code".into()))?;
+        let dbg = module::code_section(debug)?.ok_or_else(|| {
+            Error::DebugMismatch(format!("{label} has no Code section (a DWARF-only file needs the code too)"))
+        })?;
+        if running[run.clone()] != debug[dbg.clone()] {
+            return Err(Error::DebugMismatch(format!(
+                "{label} is not a build of this module: their code differs ({} and {} bytes{})",
+                run.len(),
+                dbg.len(),
+                if run.len() == dbg.len() { ", same size" } else { "" }
+            )));
+        }
+        let mut s = Symbolizer::new(debug)?;
+        s.debug_file = Some((label.to_string(), dbg.start as i64 - run.start as i64));
+        Ok(s)
+    }
+
+    /// Where the names and DWARF come from when they are not the module's own (see [`Self::with_debug_file`]).
+    pub fn debug_source(&self) -> Option<&str> {
+        self.debug_file.as_ref().map(|(l, _)| l.as_str())
+    }
+
+    /// Module offset in the file the names came from, for a module offset of the running module.
+    fn to_debug(&self, module_offset: u32) -> u32 {
+        let shift = self.debug_file.as_ref().map_or(0, |d| d.1);
+        (module_offset as i64 + shift).clamp(0, u32::MAX as i64) as u32
+    }
+
+    fn from_debug(&self, offset: u32) -> u32 {
+        let shift = self.debug_file.as_ref().map_or(0, |d| d.1);
+        (offset as i64 - shift).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// Number of functions with a name in the name section.
+    pub fn num_names(&self) -> usize {
+        self.module.name_section_names.iter().filter(|n| n.is_some()).count()
     }
 
     /// The module has a `name` custom section.
@@ -106,7 +153,7 @@ impl Symbolizer {
 
     /// Module offset of the Code section payload: DWARF code addresses are relative to it.
     pub fn code_section_payload_offset(&self) -> u32 {
-        self.module.code_payload_start
+        self.from_debug(self.module.code_payload_start)
     }
 
     /// Error met while parsing DWARF, if any (DWARF problems never make the symbolizer fail: it falls back
@@ -175,12 +222,12 @@ impl Symbolizer {
     /// and out-of-range indices.
     pub fn function_body_range(&self, func_index: u32) -> Option<(u32, u32)> {
         let b = self.module.body(func_index)?;
-        Some((b.start, b.end))
+        Some((self.from_debug(b.start), self.from_debug(b.end)))
     }
 
     /// The defined function whose body (size LEB included) contains module offset `module_offset`.
     pub fn func_index_at_offset(&self, module_offset: u32) -> Option<u32> {
-        let i = self.module.body_index_containing(module_offset)?;
+        let i = self.module.body_index_containing(self.to_debug(module_offset))?;
         Some(self.module.num_imported_funcs + i as u32)
     }
 
@@ -193,7 +240,7 @@ impl Symbolizer {
             &self.module,
             &self.dwarf,
             func_index,
-            module_offset,
+            module_offset.map(|o| self.to_debug(o)),
             self.function_name(func_index),
         )
     }

@@ -44,6 +44,19 @@ pub(crate) struct DebugSections {
     pub(crate) has_dwarf: bool,
 }
 
+/// The byte range of the Code section's payload in a module file.
+pub(crate) fn code_section(module: &[u8]) -> Result<Option<Range<usize>>, Error> {
+    if module.len() < 8 || &module[0..4] != b"\0asm" {
+        return Err(Error::NotWasm);
+    }
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::CodeSectionStart { range, .. } = payload? {
+            return Ok(Some(range));
+        }
+    }
+    Ok(None)
+}
+
 impl Module {
     /// Parse `module` (a module file).
     pub(crate) fn parse(module: &[u8]) -> Result<(Module, DebugSections), Error> {

@@ -106,7 +106,21 @@ pub(crate) fn build_name_table(module: &Module, dwarf: &ModuleDwarf) -> Vec<Opti
             *slot = Some(entry(name, NameSource::Import));
         }
     }
+    name_c_main(&mut table);
     table
+}
+
+/// A C `main` is shown as `main`, as the source names it: clang renames `int main(int, char **)` to
+/// `__main_argc_argv` and `int main(void)` to `__original_main`. wasi-libc has an `__original_main` of its own
+/// (the shim that calls a `main(argc, argv)`), so that one keeps its name when the program's main is there too.
+fn name_c_main(table: &mut [Option<NameEntry>]) {
+    let raw_is = |e: &Option<NameEntry>, n: &str| e.as_ref().is_some_and(|e| e.raw == n);
+    let has_args_main = table.iter().any(|e| raw_is(e, "main") || raw_is(e, "__main_argc_argv"));
+    for e in table.iter_mut().flatten() {
+        if e.raw == "__main_argc_argv" || (e.raw == "__original_main" && !has_args_main) {
+            e.demangled = "main".into();
+        }
+    }
 }
 
 /// `(func_index, raw name)` for each `DW_TAG_subprogram` with a `low_pc` inside a defined function.

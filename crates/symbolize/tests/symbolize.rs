@@ -120,8 +120,12 @@ fn dwarf_file_and_line_at_call_sites() {
     assert!(sym.dwarf_error().is_none());
     let make = one(&sym, "make_buffer");
     let malloc = one(&sym, "malloc");
-    // wasi-libc renames `int main(void)` to `__original_main` (the name section says so; DWARF says `main`).
+    // wasi-libc renames `int main(void)` to `__original_main` (the name section says so; DWARF says `main`):
+    // found by either name, shown as the source names it.
     let main = one(&sym, "__original_main");
+    assert_eq!(one(&sym, "main"), main);
+    assert_eq!(sym.function_name(main), Some("main"));
+    assert_eq!(sym.raw_function_name(main), Some("__original_main"));
     assert_eq!(
         sym.function_name_source(make),
         Some(NameSource::NameSection)
@@ -148,7 +152,7 @@ fn dwarf_file_and_line_at_call_sites() {
     assert_eq!(
         frames.iter().map(key).collect::<Vec<_>>(),
         vec![frame(
-            "__original_main",
+            "main",
             Some("/src/simple.c"),
             Some(11),
             false,

@@ -8,7 +8,9 @@
 //! outputs are read with `wl_out_ptr(handle, i)` / `wl_out_len(handle, i)`; `wl_release(handle)` drops it.
 //! - `wl_alloc(len) -> ptr`, `wl_free(ptr, len)`: buffers in this module's memory for inputs.
 //! - `wl_instrument(ptr, len) -> module`: parse, find the allocator, rewrite. Output 0 is the instrumented
-//!   module (empty on error), output 1 the metadata JSON (or `{"error": "..."}`).
+//!   module (empty on error), output 1 the metadata JSON (or `{"error": "...", "status", "heap"}`).
+//! - `wl_instrument_with(ptr, len, opts, opts_len) -> module`: the same with the user's entry points
+//!   (`{"alloc": ["25"], "free": ["31"], ...}`, as `--alloc-fn` & co. take them).
 //! - `wl_session(module) -> session`: the heap of one instance of that module.
 //! - `wl_record(session, json, events) -> status` (0 ok; else output 0 is `{"error"}`): appends the stacks
 //!   and JS frames captured since the last call (`{"stacks": [[[func, offset] | [4294967295, js_frame]]],
@@ -31,7 +33,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::json;
 use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
-use wasmleak_instrument::{find_allocator, instrument, roots, Instrumented, ModuleInfo, Overrides};
+use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
 use wasmleak_symbolize::Symbolizer;
 
@@ -139,24 +141,83 @@ pub extern "C" fn wl_release(handle: u32) {
 /// `ptr..ptr+len` must be readable memory of this module (a `wl_alloc` buffer).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wl_instrument(ptr: *const u8, len: usize) -> u32 {
+    unsafe { wl_instrument_with(ptr, len, b"{}".as_ptr(), 2) }
+}
+
+/// [`wl_instrument`] with options: `{alloc, free, realloc, calloc, aligned_alloc, posix_memalign}`, each a list
+/// of function names or indices (`wasmleak node --alloc-fn N`), as `wasmleak check` takes them.
+///
+/// # Safety
+/// Both ranges must be readable memory of this module (`wl_alloc` buffers).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_instrument_with(ptr: *const u8, len: usize, opts_ptr: *const u8, opts_len: usize) -> u32 {
     let original = unsafe { input(ptr, len) }.to_vec();
-    match instrument_module(original) {
+    let overrides = match serde_json::from_slice::<AllocatorOptions>(unsafe { input(opts_ptr, opts_len) }) {
+        Ok(o) => o.into(),
+        Err(e) => return new_handle(Object::Plain, vec![Vec::new(), error_json(format!("bad options: {e}"))]),
+    };
+    match instrument_module_with(original, &overrides) {
         Ok((mut module, meta)) => {
-            // The rewritten bytes live on as output 0 only; reports need the map, globals and statics.
             let bytes = std::mem::take(&mut module.ins.bytes);
             new_handle(Object::Module(Rc::new(module)), vec![bytes, meta])
         }
-        Err(e) => new_handle(Object::Plain, vec![Vec::new(), error_json(e)]),
+        Err(e) => new_handle(Object::Plain, vec![Vec::new(), e]),
+    }
+}
+
+/// The allocator options of `wl_instrument_with`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct AllocatorOptions {
+    alloc: Vec<String>,
+    free: Vec<String>,
+    realloc: Vec<String>,
+    calloc: Vec<String>,
+    aligned_alloc: Vec<String>,
+    posix_memalign: Vec<String>,
+}
+
+impl From<AllocatorOptions> for Overrides {
+    fn from(o: AllocatorOptions) -> Self {
+        Overrides {
+            alloc: o.alloc,
+            free: o.free,
+            realloc: o.realloc,
+            calloc: o.calloc,
+            aligned_alloc: o.aligned_alloc,
+            posix_memalign: o.posix_memalign,
+        }
     }
 }
 
 /// Parse, find the allocator (names, DWARF, code shape) and rewrite, exactly as `wasmleak check` does.
 pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String> {
-    let info = ModuleInfo::parse(&original).map_err(|e| e.to_string())?;
-    let sym = Symbolizer::new(&original).map_err(|e| format!("reading names: {e}"))?;
+    instrument_module_with(original, &Overrides::default()).map_err(|e| {
+        serde_json::from_slice::<serde_json::Value>(&e).ok().and_then(|v| v["error"].as_str().map(str::to_string)).unwrap_or_default()
+    })
+}
+
+/// [`instrument_module`] with the user's entry points; the error is the JSON `{error, status, heap}`: `status`
+/// as `wasmleak inspect --format json` says it (`not_found`, `language_runtime`, `unsupported`, `malformed`),
+/// `heap`: the module grows a linear-memory heap (so leaving it untracked hides what a leak checker is for).
+fn instrument_module_with(original: Vec<u8>, overrides: &Overrides) -> Result<(Module, Vec<u8>), Vec<u8>> {
+    let refuse = |status: &str, heap: bool, msg: String| json!({"error": msg, "status": status, "heap": heap}).to_string().into_bytes();
+    let info = ModuleInfo::parse(&original).map_err(|e| refuse("malformed", false, e.to_string()))?;
+    let heap = wasmleak_instrument::grows_memory(&original, &info);
+    let sym = Symbolizer::new(&original).map_err(|e| refuse("malformed", false, format!("reading names: {e}")))?;
     let dwarf = sym.dwarf_function_names();
-    let eps = find_allocator(&original, &info, &dwarf, &Overrides::default()).map_err(|e| e.to_string())?;
-    let ins = instrument(&original, &info, &eps).map_err(|e| format!("instrumenting: {e}"))?;
+    let eps = find_allocator(&original, &info, &dwarf, overrides).map_err(|e| {
+        let status = match &e {
+            wasmleak_instrument::Error::LanguageRuntime(_) => "language_runtime",
+            wasmleak_instrument::Error::Unsupported(_) => "unsupported",
+            wasmleak_instrument::Error::NoAllocator { .. } => "not_found",
+            _ => "malformed",
+        };
+        refuse(status, heap && status != "language_runtime", e.to_string())
+    })?;
+    // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`).
+    let options = InstrumentOptions { checked_frees: true, ..InstrumentOptions::default() };
+    let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| refuse("malformed", heap, format!("instrumenting: {e}")))?;
     let meta = json!({
         "entry_points": ins.entry_points.iter().map(|e| json!({
             "func": e.func, "name": e.name, "role": e.role.to_string(), "evidence": e.evidence.to_string(),
@@ -238,7 +299,8 @@ pub unsafe extern "C" fn wl_report(session: u32, json_ptr: *const u8, json_len: 
     on_session(session, |s| {
         let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
         let report = s.report(&state, mem);
-        Ok(vec![to_json(&report).into_bytes(), to_text(&report, &TextOptions::default()).into_bytes()])
+        let text = TextOptions { show_reachable: state.show_reachable, ..TextOptions::default() };
+        Ok(vec![to_json(&report).into_bytes(), to_text(&report, &text).into_bytes()])
     })
 }
 
@@ -327,6 +389,8 @@ pub struct State {
     pub iteration: Option<u64>,
     pub exit: RecordedExit,
     pub notes: Vec<String>,
+    /// The text report lists every reachable group (`--show-reachable`).
+    pub show_reachable: bool,
 }
 
 #[derive(Deserialize)]

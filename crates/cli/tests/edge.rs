@@ -1,0 +1,305 @@
+//! The edge-case fixtures (fixtures/edge/README.md: ground truth per module): modules that break naive
+//! allocator discovery — no free linked, no malloc linked, `main` with realloc's signature, no stdio, one Rust
+//! program at every opt-level with and without LTO —, invalid frees the allocator traps on, traps after a
+//! finding, C++ members that leak, split debug info, and leak checkers' own test programs. Every module is
+//! checked as built (names) and stripped of every custom section at test time: the same report, names aside.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn edge(name: &str) -> PathBuf {
+    fixture(&format!("edge/{name}.wasm"))
+}
+
+/// A copy of `module` without custom sections (name, DWARF, producers…): same code, same indices.
+fn stripped(module: &Path) -> PathBuf {
+    let bytes = std::fs::read(module).unwrap();
+    let mut out = bytes[..8].to_vec();
+    let mut at = 8;
+    while at < bytes.len() {
+        let id = bytes[at];
+        let (mut size, mut shift, mut p) = (0usize, 0, at + 1);
+        loop {
+            let b = bytes[p];
+            size |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            p += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if id != 0 {
+            out.extend_from_slice(&bytes[at..p + size]);
+        }
+        at = p + size;
+    }
+    let path = scratch(&format!("{}-stripped.wasm", module.file_stem().unwrap().to_string_lossy()));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// What a module's report must say: exit status, per-kind totals (the program's own blocks, the runtime's
+/// one-time argv copy apart), invalid frees, and where the guest ended.
+struct Truth {
+    module: &'static str,
+    code: i32,
+    lost: (u64, u64),
+    indirect: (u64, u64),
+    cycle: (u64, u64),
+    reachable: (u64, u64),
+    invalid_frees: u64,
+    /// `exit.status` of the report: returned, trap…
+    exit: &'static str,
+    /// (kind, site function, blocks, bytes) in the named module's report.
+    sites: &'static [(&'static str, &'static str, u64, u64)],
+}
+
+const NONE: (u64, u64) = (0, 0);
+
+const fn t(module: &'static str, code: i32, lost: (u64, u64)) -> Truth {
+    Truth { module, code, lost, indirect: NONE, cycle: NONE, reachable: NONE, invalid_frees: 0, exit: "returned", sites: &[] }
+}
+
+fn truths() -> Vec<Truth> {
+    let rust = |module| Truth {
+        cycle: (2, 40),
+        reachable: (2, 88),
+        sites: &[
+            ("lost", "rust_edge::leak_record", 3, 72),
+            ("lost", "rust_edge::forget_buffer", 1, 100),
+            ("cycle", "rust_edge::make_cycle", 2, 40),
+            ("reachable", "rust_edge::hold", 2, 88),
+        ],
+        ..t(module, 1, (4, 172))
+    };
+    let cpp = |module| Truth {
+        sites: &[("lost", "Car::Car(int)", 1, 24), ("lost", "parts_list()", 3, 72)],
+        ..t(module, 1, (4, 96))
+    };
+    let dbg = |module| Truth { indirect: (1, 16), reachable: (1, 40), ..t(module, 1, (2, 48)) };
+    vec![
+        // 1. no free linked, no malloc linked
+        Truth { sites: &[("lost", "main", 1, 7)], ..t("c_no_free", 1, (1, 7)) },
+        Truth { reachable: (1, 7), sites: &[("reachable", "main", 1, 7)], ..t("c_no_free_global", 0, NONE) },
+        Truth { invalid_frees: 2, ..t("c_free_no_malloc", 1, NONE) },
+        // 2. Rust, every opt-level, with and without LTO
+        rust("rust_edge_o0"),
+        rust("rust_edge_o1"),
+        rust("rust_edge_o2"),
+        rust("rust_edge_o3"),
+        rust("rust_edge_o0_lto"),
+        rust("rust_edge_o1_lto"),
+        rust("rust_edge_o2_lto"),
+        rust("rust_edge_o3_lto"),
+        rust("rust_edge_o2_unwind"),
+        // 3. main(argc, argv) that mallocs, reallocs and frees (the realloc-shaped main)
+        Truth { sites: &[("lost", "main", 1, 40)], ..t("c_main_alloc_O0", 1, (1, 40)) },
+        Truth { sites: &[("lost", "main", 1, 40)], ..t("c_main_alloc_O1", 1, (1, 40)) },
+        Truth { sites: &[("lost", "main", 1, 40)], ..t("c_main_alloc_O2", 1, (1, 40)) },
+        // 4. no stdio
+        Truth { sites: &[("lost", "make", 2, 64)], ..t("c_nostdio_O0", 1, (2, 64)) },
+        Truth { sites: &[("lost", "make", 2, 64)], ..t("c_nostdio_O1", 1, (2, 64)) },
+        Truth { sites: &[("lost", "make", 2, 64)], ..t("c_nostdio_O2", 1, (2, 64)) },
+        // 5. invalid frees, the one dlmalloc traps on among them: reported, not handed on, the program goes on
+        Truth { invalid_frees: 4, sites: &[("lost", "leak_after", 1, 24)], ..t("c_invalid_frees", 1, (1, 24)) },
+        Truth { invalid_frees: 1, sites: &[("lost", "leak_after", 1, 48)], ..t("c_realloc_after_free", 1, (1, 48)) },
+        Truth { invalid_frees: 2, ..t("vg_badfree", 1, NONE) },
+        // 6. a trap right after a finding: still exit 1
+        Truth { invalid_frees: 1, exit: "trap", sites: &[("lost", "leak_one", 1, 20)], ..t("c_trap_after_double_free", 1, (1, 20)) },
+        Truth { reachable: (1, 36), exit: "trap", sites: &[("lost", "leak_one", 1, 20)], ..t("c_abort_after_leak", 1, (1, 20)) },
+        // C++: a member no destructor frees, a vector of raw pointers
+        cpp("cpp_members_O0"),
+        cpp("cpp_members_O1"),
+        cpp("cpp_members_O2"),
+        dbg("c_dbg"),
+        dbg("c_buildid.debug"),
+        Truth { indirect: (1, 16), ..t("em_sepdwarf", 1, (2, 48)) },
+        // Valgrind memcheck's test patterns, LeakSanitizer's and AddressSanitizer's test programs
+        Truth { indirect: (2, 32), reachable: (10, 160), sites: &[("lost", "new_pair", 3, 48)], ..t("vg_leak_cases", 1, (3, 48)) },
+        Truth { indirect: (3, 48), cycle: (15, 240), ..t("vg_leak_cycle", 1, NONE) },
+        Truth { indirect: (2, 32), reachable: (3, 48), sites: &[("lost", "grow", 2, 32)], ..t("vg_leak_tree", 1, (2, 32)) },
+        t("vg_leak_0", 0, NONE),
+        Truth { invalid_frees: 1, ..t("vg_doublefree", 1, NONE) },
+        Truth { sites: &[("lost", "main", 1, 49)], ..t("vg_realloc1", 1, (1, 49)) },
+        t("vg_realloc2", 0, NONE),
+        Truth { sites: &[("lost", "main", 3, 15)], ..t("vg_realloc3", 1, (3, 15)) },
+        Truth { sites: &[("lost", "drop_bytes", 1000, 1000)], ..t("vg_trivialleak", 1, (1000, 1000)) },
+        Truth { sites: &[("lost", "scribble", 1, 10)], ..t("vg_malloc1", 1, (1, 10)) },
+        Truth { cycle: (1, 1337), ..t("lsan_pointer_to_self", 1, NONE) },
+        Truth { sites: &[("lost", "main", 1, 1337)], ..t("lsan_leak_check_at_exit", 1, (1, 1337)) },
+        Truth { reachable: (1, 1337), ..t("lsan_use_globals_initialized", 0, NONE) },
+        Truth { reachable: (1, 1337), ..t("lsan_use_globals_uninitialized", 0, NONE) },
+        Truth { reachable: (1, 1337), ..t("lsan_use_stacks_O0", 0, NONE) },
+        Truth { reachable: (1, 1337), ..t("lsan_use_stacks_O1", 0, NONE) },
+        t("lsan_stale_stack_leak", 1, (1, 1337)),
+        t("lsan_use_unaligned", 1, (1, 1337)),
+        t("lsan_malloc_zero", 1, (1, 0)),
+        Truth { invalid_frees: 1, ..t("asan_double_free", 1, NONE) },
+        Truth { invalid_frees: 1, sites: &[("lost", "main", 1, 10)], ..t("asan_invalid_free", 1, (1, 10)) },
+    ]
+}
+
+fn assert_truth(tr: &Truth, r: &Run, j: &Value, what: &str) {
+    let b = brief(j);
+    assert_eq!(r.code(), Some(tr.code), "{what}: exit status\n{}", r.describe());
+    assert_eq!(j["exit"]["status"], tr.exit, "{what}\n{b}");
+    assert_eq!(kind_total_user(j, "lost"), tr.lost, "{what}: lost\n{b}");
+    assert_eq!(kind_total_user(j, "indirect"), tr.indirect, "{what}: indirect\n{b}");
+    assert_eq!(kind_total_user(j, "cycle"), tr.cycle, "{what}: cycle\n{b}");
+    assert_eq!(kind_total_user(j, "reachable"), tr.reachable, "{what}: reachable\n{b}");
+    assert_eq!(kind_total_user(j, "host"), NONE, "{what}: host\n{b}");
+    assert_eq!(summary(j, "invalid_frees"), tr.invalid_frees, "{what}: invalid frees\n{b}");
+}
+
+/// The named module: exact totals and sites.
+#[test]
+fn named_modules_give_the_ground_truth() {
+    for tr in truths() {
+        let (r, j) = check_json(&edge(tr.module), &[]);
+        assert_truth(&tr, &r, &j, tr.module);
+        for &(kind, site, blocks, bytes) in tr.sites {
+            assert_eq!(site_total(&j, kind, site), (blocks, bytes), "{}: {kind} at {site}\n{}", tr.module, brief(&j));
+        }
+    }
+}
+
+/// The same module stripped of every custom section gives the same report, names aside: the allocator is found
+/// by its code and confirmed by calling it — the free-less, stdio-less, realloc-shaped-`main` and Rust builds
+/// included. (c_free_no_malloc has nothing to find a free by: see `stripped_free_only_is_refused`.)
+#[test]
+fn stripped_modules_give_the_same_report() {
+    for tr in truths().into_iter().filter(|t| t.module != "c_free_no_malloc") {
+        let named = check_json(&edge(tr.module), &[]);
+        let path = stripped(&edge(tr.module));
+        let (r, j) = check_json(&path, &[]);
+        assert_truth(&tr, &r, &j, &format!("{} stripped", tr.module));
+        assert!(
+            r.stderr.contains("allocator found by its code shape and confirmed by calling it"),
+            "{}: {}",
+            tr.module,
+            r.describe()
+        );
+        for f in ["allocations", "frees", "runtime_blocks", "runtime_bytes"] {
+            // argv[0] is the path: the stripped copy's is longer (its argv string block).
+            if f == "runtime_bytes" {
+                continue;
+            }
+            assert_eq!(summary(&j, f), summary(&named.1, f), "{} stripped: summary.{f}", tr.module);
+        }
+    }
+}
+
+/// A module that frees but has no allocation function, stripped: nothing to call a free-shaped function with,
+/// so it is not guessed — a clear refusal, exit 2.
+#[test]
+fn stripped_free_only_is_refused() {
+    let path = stripped(&edge("c_free_no_malloc"));
+    let r = wasmleak(vec!["check".into(), path.into_os_string()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("no allocator found"), "{}", r.describe());
+}
+
+/// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
+/// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
+#[test]
+fn main_is_not_taken_for_realloc() {
+    for m in ["c_main_alloc_O0", "c_main_alloc_O1", "c_main_alloc_O2"] {
+        let path = stripped(&edge(m));
+        let r = wasmleak(vec!["inspect".into(), "--format".into(), "json".into(), path.into_os_string()]);
+        r.assert_code(0);
+        let j = r.json();
+        let eps = j["allocator"]["entry_points"].as_array().unwrap();
+        // func 8 is main (`__original_main`/`main` in the named module); 14 is realloc.
+        assert!(eps.iter().all(|e| e["func"] != 8), "{m}: {eps:?}");
+        assert!(eps.iter().any(|e| e["func"] == 14 && e["role"] == "realloc" && e["confirmed"].is_string()), "{m}: {eps:?}");
+        let notes = j["allocator"]["notes"].as_array().unwrap();
+        assert!(notes.iter().any(|n| n.as_str().unwrap().starts_with("func 8 looks like realloc")), "{m}: {notes:?}");
+    }
+}
+
+/// `main` as the source names it: clang calls `int main(void)` `__original_main` in the name section.
+#[test]
+fn c_main_is_named_main() {
+    let (_, j) = check_json(&edge("c_no_free"), &[]);
+    let g = &groups(&j)[0];
+    assert_eq!(frames(&g["stack"])[0], "main", "{}", brief(&j));
+}
+
+/// --debug-file: a stripped build symbolized with its unstripped twin's names and DWARF; refused when the
+/// code is not the same; Emscripten's `external_debug_info` followed without asking; build ids compared.
+#[test]
+fn debug_file() {
+    let (_, named) = check_json(&edge("c_dbg"), &[]);
+    let (r, j) = check_json(&edge("c_dbg_stripped"), &["--debug-file", edge("c_dbg").to_str().unwrap()]);
+    r.assert_code(1);
+    let sites = |j: &Value| -> Vec<(String, Option<String>, Option<u64>)> {
+        groups(j).iter().map(|g| (site_fn(g), g["site"]["file"].as_str().map(String::from), g["site"]["line"].as_u64())).collect()
+    };
+    assert_eq!(sites(&j), sites(&named), "{}", brief(&j));
+    assert!(sites(&j).iter().all(|s| s.1.is_some() && s.2.is_some()), "file:line from the debug file: {:?}", sites(&j));
+    assert!(!r.stderr.contains("code shape"), "the names come from the debug file: {}", r.describe());
+
+    // A debug file of another build: refused, with the reason.
+    let r = wasmleak(vec![
+        "check".into(),
+        edge("c_dbg_stripped").into_os_string(),
+        "--debug-file".into(),
+        edge("c_buildid.debug").into_os_string(),
+    ]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("not a build of this module") || r.stderr.contains("build id"), "{}", r.describe());
+
+    // build_id: the stripped module and its debug twin carry the same one.
+    let (r, j) = check_json(&edge("c_buildid"), &["--debug-file", edge("c_buildid.debug").to_str().unwrap()]);
+    r.assert_code(1);
+    assert!(groups(&j).iter().all(|g| g["site"]["line"].is_u64()), "{}", brief(&j));
+
+    // external_debug_info names em_sepdwarf.debug.wasm, next to the module: followed without --debug-file.
+    let (r, j) = check_json(&edge("em_sepdwarf"), &[]);
+    r.assert_code(1);
+    assert!(groups(&j).iter().all(|g| g["site"]["file"].is_string()), "{}", brief(&j));
+    let i = wasmleak(vec!["inspect".into(), "--format".into(), "json".into(), edge("em_sepdwarf").into_os_string()]);
+    let ij = i.json();
+    assert_eq!(ij["debug"]["external_debug_info"], "em_sepdwarf.debug.wasm");
+    assert!(ij["debug"]["names_from"].as_str().unwrap().ends_with("em_sepdwarf.debug.wasm"), "{ij}");
+    assert!(ij["debug"]["dwarf"].as_bool().unwrap());
+}
+
+/// `inspect --format json`: the documented fields (docs/inspect-json.md), on a stripped Rust module.
+#[test]
+fn inspect_json_contract() {
+    let path = stripped(&edge("rust_edge_o2"));
+    let r = wasmleak(vec!["inspect".into(), "--format".into(), "json".into(), path.into_os_string()]);
+    r.assert_code(0);
+    let j = r.json();
+    assert_eq!(j["version"], 1);
+    for k in ["module", "bytes", "sections", "memories", "imports", "exports", "producers", "debug", "allocator"] {
+        assert!(!j[k].is_null(), "inspect JSON has no {k}: {j}");
+    }
+    assert_eq!(j["debug"]["name_section"], false);
+    assert_eq!(j["allocator"]["status"], "found");
+    let eps = j["allocator"]["entry_points"].as_array().unwrap();
+    let roles: Vec<(u64, &str)> = eps.iter().map(|e| (e["func"].as_u64().unwrap(), e["role"].as_str().unwrap())).collect();
+    // The named build's: 154 malloc, 155 dlmalloc, 157 free, 158 dlfree, 159 calloc, 160 realloc, 162 posix_memalign.
+    for want in [(155, "malloc"), (158, "free"), (160, "realloc"), (162, "posix_memalign")] {
+        assert!(roles.contains(&want), "{want:?} in {roles:?}");
+    }
+    for e in eps {
+        assert_eq!(e["found_by"], "code shape");
+        assert!(e["confirmed"].is_string(), "{e}");
+    }
+    // A language runtime's module is told apart, in one sentence.
+    let go = wat_file(
+        "tinygo-like.wasm",
+        r#"(module (import "gojs" "runtime.ticks" (func (result f64))) (memory (export "mem") 1)
+             (func (export "_start")))"#,
+    );
+    let r = wasmleak(vec!["inspect".into(), "--format".into(), "json".into(), go.into_os_string()]);
+    let j = r.json();
+    assert_eq!(j["allocator"]["status"], "language_runtime");
+    assert!(j["allocator"]["message"].as_str().unwrap().contains("TinyGo"), "{j}");
+}

@@ -1,0 +1,391 @@
+//! A scratch instance of a module, to call its functions and watch what they do to memory: the experiments that
+//! confirm (or refute) what the code's shape suggests about its allocator (`confirm.rs`).
+//!
+//! The module is not run as the program: it is rebuilt into a self-contained copy with the same function,
+//! global, memory and table indices — every import turned into a definition (imported functions trap, except
+//! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
+//! helpers copy), no start function, no custom sections, exports only for the memory and the functions an
+//! experiment calls — and run in an interpreter (wasmi) with a fuel budget, so the same experiment gives the
+//! same answer in every host (the CLI, Node, the browser), whatever the module does when called with arguments
+//! it never expected. A function whose body uses what the interpreter cannot run (exceptions, GC, atomics)
+//! traps when called: an experiment that needs it is inconclusive, never a pass.
+
+use std::collections::{HashMap, HashSet};
+
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{
+    CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection, GlobalSection, Instruction as I,
+    MemorySection, Module, TableSection, ValType,
+};
+use wasmparser::{Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures};
+
+use crate::module::ModuleInfo;
+
+/// Interpreter steps one experiment may take (dlmalloc's malloc is a few hundred per call).
+const FUEL: u64 = 5_000_000;
+/// Largest memory a scratch instance may grow to.
+const MAX_MEMORY: usize = 512 << 20;
+
+/// Why a call did not return normally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    Trap(String),
+    OutOfFuel,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Trap(t) => write!(f, "trapped ({t})"),
+            Fault::OutOfFuel => write!(f, "did not return within {FUEL} steps"),
+        }
+    }
+}
+
+/// The compiled scratch copy of a module; [`Lab::fresh`] gives a new instance for each experiment.
+pub(crate) struct Lab {
+    engine: wasmi::Engine,
+    module: wasmi::Module,
+    /// Run in every fresh instance first: the module's constructors (`__wasm_call_ctors`), which set up
+    /// allocators that initialise themselves there (emmalloc).
+    init: Option<u32>,
+}
+
+/// One instance of the scratch copy.
+pub(crate) struct Scratch {
+    store: wasmi::Store<wasmi::StoreLimits>,
+    memory: wasmi::Memory,
+    funcs: HashMap<u32, wasmi::Func>,
+}
+
+fn features() -> WasmFeatures {
+    WasmFeatures::WASM2
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::RELAXED_SIMD
+}
+
+impl Lab {
+    /// The scratch copy of `bytes` with `funcs` exported; `Err` says why the module cannot be run this way.
+    pub(crate) fn new(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], init: Option<u32>) -> Result<Lab, String> {
+        if info.memories.first().is_none_or(|m| m.memory64 || m.shared) {
+            return Err("the module has no 32-bit unshared memory".into());
+        }
+        let funcs: Vec<u32> = funcs.iter().copied().chain(init).collect();
+        let first = build(bytes, info, &funcs, &HashSet::new())?;
+        let unsupported = unsupported_bodies(&first, info.num_imported_funcs)?;
+        let wasm = if unsupported.is_empty() { first } else { build(bytes, info, &funcs, &unsupported)? };
+        let mut config = wasmi::Config::default();
+        config.consume_fuel(true);
+        config.compilation_mode(wasmi::CompilationMode::Lazy);
+        let engine = wasmi::Engine::new(&config);
+        let module = wasmi::Module::new(&engine, &wasm).map_err(|e| format!("the interpreter cannot load it: {e}"))?;
+        Ok(Lab { engine, module, init })
+    }
+
+    pub(crate) fn fresh(&self) -> Result<Scratch, String> {
+        let limits = wasmi::StoreLimitsBuilder::new().memory_size(MAX_MEMORY).build();
+        let mut store = wasmi::Store::new(&self.engine, limits);
+        store.limiter(|l| l);
+        let linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
+        let instance = linker
+            .instantiate_and_start(&mut store, &self.module)
+            .map_err(|e| format!("the scratch instance cannot be created: {e}"))?;
+        let memory = instance.get_memory(&store, "memory").ok_or("the scratch copy has no memory")?;
+        let mut funcs = HashMap::new();
+        for export in self.module.exports() {
+            if let Some(f) = export.name().strip_prefix('f').and_then(|i| i.parse::<u32>().ok())
+                && let Some(func) = instance.get_func(&store, export.name())
+            {
+                funcs.insert(f, func);
+            }
+        }
+        let mut scratch = Scratch { store, memory, funcs };
+        if let Some(init) = self.init {
+            // A constructor that fails (one that does I/O, say) leaves what ran before it done.
+            let _ = scratch.call(init, &[]);
+        }
+        Ok(scratch)
+    }
+}
+
+impl Scratch {
+    /// Calls function `f` (original index) with i32 arguments; its i32 result, if it has one.
+    pub(crate) fn call(&mut self, f: u32, args: &[i32]) -> Result<Option<i32>, Fault> {
+        let func = *self.funcs.get(&f).ok_or_else(|| Fault::Trap(format!("func {f} is not in the scratch copy")))?;
+        let ty = func.ty(&self.store);
+        if ty.params().len() != args.len() {
+            return Err(Fault::Trap(format!("func {f} takes {} arguments, not {}", ty.params().len(), args.len())));
+        }
+        let params: Vec<wasmi::Val> = args.iter().map(|&a| wasmi::Val::I32(a)).collect();
+        let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
+        self.store.set_fuel(FUEL).map_err(|e| Fault::Trap(e.to_string()))?;
+        match func.call(&mut self.store, &params, &mut results) {
+            Ok(()) => Ok(results.first().and_then(|v| v.i32())),
+            Err(e) if e.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel) => Err(Fault::OutOfFuel),
+            Err(e) => Err(Fault::Trap(e.to_string())),
+        }
+    }
+
+    pub(crate) fn memory_size(&self) -> u64 {
+        self.memory.data_size(&self.store) as u64
+    }
+
+    /// `len` bytes at `addr`, or None when out of bounds.
+    pub(crate) fn read(&self, addr: u32, len: u32) -> Option<&[u8]> {
+        let data = self.memory.data(&self.store);
+        data.get(addr as usize..(addr as usize).checked_add(len as usize)?)
+    }
+
+    pub(crate) fn read_u32(&self, addr: u32) -> Option<u32> {
+        self.read(addr, 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Writes `bytes` at `addr`: false when out of bounds.
+    pub(crate) fn write(&mut self, addr: u32, bytes: &[u8]) -> bool {
+        let data = self.memory.data_mut(&mut self.store);
+        match data.get_mut(addr as usize..(addr as usize).saturating_add(bytes.len())) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn func_params(&self, f: u32) -> Option<usize> {
+        self.funcs.get(&f).map(|func| func.ty(&self.store).params().len())
+    }
+}
+
+/// Defined functions (original indices) whose bodies do not validate with the interpreter's features.
+fn unsupported_bodies(wasm: &[u8], nimp: u32) -> Result<HashSet<u32>, String> {
+    let mut out = HashSet::new();
+    let mut validator = Validator::new_with_features(features());
+    let mut index = nimp;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| format!("the scratch copy is malformed: {e}"))?;
+        match validator.payload(&payload) {
+            Ok(ValidPayload::Func(to_validate, body)) => {
+                let mut v = to_validate.into_validator(Default::default());
+                if v.validate(&body).is_err() {
+                    out.insert(index);
+                }
+                index += 1;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("uses features the interpreter does not run ({e})")),
+        }
+    }
+    Ok(out)
+}
+
+/// A function that traps.
+fn trap() -> Function {
+    let mut f = Function::new([]);
+    f.instruction(&I::Unreachable).instruction(&I::End);
+    f
+}
+
+/// The body standing in for an imported function: a trap, except for the imports an allocator's growth path
+/// calls, which get their plain meaning.
+fn import_body(module: &str, name: &str, params: &[wasmparser::ValType], results: &[wasmparser::ValType]) -> Function {
+    use wasmparser::ValType::I32;
+    let sig = (params, results);
+    match (module, name, sig) {
+        // emscripten_resize_heap(requested bytes) -> ok: grow to at least that size.
+        ("env", "emscripten_resize_heap", ([I32], [I32])) => {
+            let mut f = Function::new([(1, ValType::I32)]);
+            f.instruction(&I::MemorySize(0)).instruction(&I::I32Const(16)).instruction(&I::I32Shl);
+            f.instruction(&I::LocalSet(1));
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::I32LeU);
+            f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+            f.instruction(&I::I32Const(1)).instruction(&I::Return).instruction(&I::End);
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::I32Sub);
+            f.instruction(&I::I32Const(65535)).instruction(&I::I32Add);
+            f.instruction(&I::I32Const(16)).instruction(&I::I32ShrU);
+            f.instruction(&I::MemoryGrow(0)).instruction(&I::I32Const(-1)).instruction(&I::I32Ne);
+            f.instruction(&I::End);
+            f
+        }
+        ("env", "emscripten_notify_memory_growth", ([I32], [])) => {
+            let mut f = Function::new([]);
+            f.instruction(&I::End);
+            f
+        }
+        // memcpy for large sizes in Emscripten's libc (realloc copies through it).
+        ("env", "emscripten_memcpy_big" | "emscripten_memcpy_js" | "_emscripten_memcpy_js", ([I32, I32, I32], r))
+            if r.is_empty() || r == [I32] =>
+        {
+            let mut f = Function::new([]);
+            f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1)).instruction(&I::LocalGet(2));
+            f.instruction(&I::MemoryCopy { src_mem: 0, dst_mem: 0 });
+            if !r.is_empty() {
+                f.instruction(&I::LocalGet(0));
+            }
+            f.instruction(&I::End);
+            f
+        }
+        _ => trap(),
+    }
+}
+
+fn zero(ty: wasmparser::ValType) -> Result<ConstExpr, String> {
+    Ok(match ty {
+        wasmparser::ValType::I32 => ConstExpr::i32_const(0),
+        wasmparser::ValType::I64 => ConstExpr::i64_const(0),
+        wasmparser::ValType::F32 => ConstExpr::f32_const(0.0.into()),
+        wasmparser::ValType::F64 => ConstExpr::f64_const(0.0.into()),
+        wasmparser::ValType::V128 => ConstExpr::v128_const(0),
+        wasmparser::ValType::Ref(r) if r.is_nullable() => {
+            let ht = RoundtripReencoder.heap_type(r.heap_type()).map_err(|e| e.to_string())?;
+            ConstExpr::ref_null(ht)
+        }
+        wasmparser::ValType::Ref(_) => return Err("an imported global holds a non-nullable reference".into()),
+    })
+}
+
+/// The self-contained copy (see the module docs); the bodies of `stub` trap.
+fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], stub: &HashSet<u32>) -> Result<Vec<u8>, String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot rebuild the module for experiments: {e}");
+    let mut re = RoundtripReencoder;
+    // Imports become definitions at the same indices: imports come first in every index space, so they are
+    // defined first.
+    let mut types = wasm_encoder::TypeSection::new();
+    let mut functions = FunctionSection::new();
+    let mut tables = TableSection::new();
+    let mut memories = MemorySection::new();
+    let mut globals = GlobalSection::new();
+    let mut elements: Option<wasm_encoder::ElementSection> = None;
+    let mut data_count: Option<u32> = None;
+    let mut codes = CodeSection::new();
+    let mut data: Option<wasm_encoder::DataSection> = None;
+    let mut import_bodies: Vec<Function> = Vec::new();
+    let mut body_index = info.num_imported_funcs;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| err(&e))? {
+            Payload::TypeSection(r) => re.parse_type_section(&mut types, r).map_err(|e| err(&e))?,
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    let imp = imp.map_err(|e| err(&e))?;
+                    match imp.ty {
+                        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                            functions.function(t);
+                            let (p, r) = info
+                                .types
+                                .get(t as usize)
+                                .and_then(|t| t.as_ref())
+                                .ok_or("an import's type is not a function type")?;
+                            import_bodies.push(import_body(imp.module, imp.name, p, r));
+                        }
+                        TypeRef::Table(t) => {
+                            tables.table(re.table_type(t).map_err(|e| err(&e))?);
+                        }
+                        TypeRef::Memory(m) => {
+                            let mut m = re.memory_type(m).map_err(|e| err(&e))?;
+                            m.shared = false;
+                            memories.memory(m);
+                        }
+                        TypeRef::Global(g) => {
+                            globals.global(re.global_type(g).map_err(|e| err(&e))?, &zero(g.content_type)?);
+                        }
+                        TypeRef::Tag(_) => return Err("it imports exception tags".into()),
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    functions.function(t.map_err(|e| err(&e))?);
+                }
+            }
+            Payload::TableSection(r) => {
+                for t in r {
+                    re.parse_table(&mut tables, t.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                }
+            }
+            Payload::MemorySection(r) => {
+                for m in r {
+                    let mut m = re.memory_type(m.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                    m.shared = false;
+                    memories.memory(m);
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    re.parse_global(&mut globals, g.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                }
+            }
+            Payload::ElementSection(r) => {
+                let mut s = wasm_encoder::ElementSection::new();
+                re.parse_element_section(&mut s, r).map_err(|e| err(&e))?;
+                elements = Some(s);
+            }
+            Payload::DataCountSection { count, .. } => data_count = Some(count),
+            Payload::CodeSectionStart { .. } => {
+                for f in import_bodies.drain(..) {
+                    codes.function(&f);
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                if stub.contains(&body_index) {
+                    codes.function(&trap());
+                } else {
+                    re.parse_function_body(&mut codes, body).map_err(|e| err(&e))?;
+                }
+                body_index += 1;
+            }
+            Payload::DataSection(r) => {
+                let mut s = wasm_encoder::DataSection::new();
+                re.parse_data_section(&mut s, r).map_err(|e| err(&e))?;
+                data = Some(s);
+            }
+            // Dropped: the program's own exports and start, custom sections, exception tags (a body that
+            // throws does not validate without them, so it traps).
+            Payload::ExportSection(_)
+            | Payload::StartSection { .. }
+            | Payload::TagSection(_)
+            | Payload::CustomSection(_)
+            | Payload::Version { .. }
+            | Payload::End(_) => {}
+            other => {
+                let id = other.as_section().map(|(id, _)| id);
+                return Err(format!("it has a section the experiments do not know (id {id:?})"));
+            }
+        }
+    }
+    // A module with imported functions but no code section of its own.
+    for f in import_bodies.drain(..) {
+        codes.function(&f);
+    }
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    let mut seen = HashSet::new();
+    for &f in funcs {
+        if f < info.num_funcs() && seen.insert(f) {
+            exports.export(&format!("f{f}"), ExportKind::Func, f);
+        }
+    }
+    let mut out = Module::new();
+    out.section(&types);
+    out.section(&functions);
+    if !tables.is_empty() {
+        out.section(&tables);
+    }
+    out.section(&memories);
+    if !globals.is_empty() {
+        out.section(&globals);
+    }
+    out.section(&exports);
+    if let Some(e) = &elements {
+        out.section(e);
+    }
+    if let Some(count) = data_count {
+        out.section(&wasm_encoder::DataCountSection { count });
+    }
+    out.section(&codes);
+    if let Some(d) = &data {
+        out.section(d);
+    }
+    Ok(out.finish())
+}

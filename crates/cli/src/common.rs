@@ -20,9 +20,9 @@ pub struct Loaded {
 pub fn load(path: &PathBuf) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let info = ModuleInfo::parse(&bytes).with_context(|| format!("{} is not a module wasmleak can use", path.display()))?;
-    let mut features = wasmparser::WasmFeatures::default();
-    features.insert(wasmparser::WasmFeatures::MEMORY64);
-    wasmparser::Validator::new_with_features(features)
+    // Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it
+    // can be tracked or run is for the later steps to say, each with its own reason.
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a valid module: {e}", path.display()))?;
     Ok(Loaded { path: path.clone(), bytes, info })

@@ -227,3 +227,70 @@ fn node_reports_modules_of_worker_threads() {
     assert_eq!(reports[1]["summary"]["host_blocks"], 6, "{report}");
     assert_eq!(reports[1]["summary"]["host_bytes"], 3 * 276, "{report}");
 }
+
+/// A module whose allocator cannot be recognised (a bump allocator, no names) but which grows a heap: the JSON
+/// lists it as not tracked, with the reason, and the exit status is 2 — not `[]` and 0. Named on the command line
+/// (`--alloc-fn 0 --free-fn 1`, options that come before the script), it is tracked.
+#[test]
+fn untracked_module_with_a_heap_exits_2_and_alloc_fn_tracks_it() {
+    if !prerequisites() {
+        return;
+    }
+    let module = std::env::temp_dir().join(format!("wasmleak-custom-alloc-{}.wasm", std::process::id()));
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global $top (mut i32) (i32.const 4096))
+      (global $keep (mut i32) (i32.const 0))
+      (func $my_alloc (param i32) (result i32) (local i32)
+        global.get $top local.set 1
+        global.get $top local.get 0 i32.const 7 i32.add i32.const -8 i32.and i32.add global.set $top
+        global.get $top memory.size i32.const 16 i32.shl i32.gt_u
+        if i32.const 1 memory.grow drop end
+        local.get 1)
+      (func $my_release (param i32))
+      (func (export "run")
+        i32.const 16 call $my_alloc call $my_release
+        i32.const 16 call $my_alloc global.set $keep
+        i32.const 24 call $my_alloc drop))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let m = module.to_str().unwrap();
+    let (code, json, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/custom_alloc_app.mjs", m]);
+    assert_eq!(code, 2, "{json}\n{stderr}");
+    let entries = json.as_array().unwrap_or_else(|| panic!("an array with the untracked module: {json}"));
+    assert_eq!(entries.len(), 1, "{json}");
+    assert_eq!(entries[0]["tracked"], false);
+    assert_eq!(entries[0]["status"], "not_found");
+    assert_eq!(entries[0]["heap"], true);
+    assert!(entries[0]["reason"].as_str().unwrap().contains("no allocator found"), "{json}");
+    assert!(stderr.contains("not tracked"), "{stderr}");
+
+    let (code, report, stderr) =
+        wasmleak_node(&["--alloc-fn", "0", "--free-fn", "1", "--format", "json", "tests/js/apps/custom_alloc_app.mjs", m]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert_eq!(report["summary"]["allocations"], 3, "{report}");
+    assert_eq!(report["summary"]["frees"], 1, "{report}");
+    assert_eq!(report["summary"]["lost_blocks"], 1, "{report}");
+    assert_eq!(report["summary"]["lost_bytes"], 24, "{report}");
+    assert_eq!(report["summary"]["reachable_blocks"], 1, "{report}");
+    let _ = std::fs::remove_file(&module);
+}
+
+/// `-o FILE` and `--show-reachable` as `check` has them: the text report goes to the file, reachable groups listed.
+#[test]
+fn output_file_and_show_reachable() {
+    if !prerequisites() {
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("wasmleak-node-report-{}.txt", std::process::id()));
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--show-reachable", "-o", out.to_str().unwrap(), "tests/js/apps/lib_app.mjs", "cache_insert", "3"])
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("reachable: "), "{text}");
+    assert!(text.contains("SUMMARY"), "{text}");
+    assert!(!String::from_utf8_lossy(&status.stdout).contains("SUMMARY"), "the report went to the file, not stdout");
+    let _ = std::fs::remove_file(&out);
+}

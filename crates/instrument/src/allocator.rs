@@ -196,6 +196,10 @@ pub struct EntryPoint {
 /// The role of a function by its (raw or demangled) name. Names are matched exactly: a function that merely
 /// mentions malloc is not an allocator.
 pub fn role_of(name: &str) -> Option<Role> {
+    // wasm-bindgen rewrites the name section with v0 names demangled with their crate hashes:
+    // `__rustc[1963b85898d4d9c3]::__rdl_alloc`.
+    let unhashed = without_crate_hashes(name);
+    let name = unhashed.as_str();
     // Rust allocator shims: `__rust_alloc`, and since 2025 mangled v0 names that demangle to
     // `__rustc::__rust_alloc` (raw: `_RNvCs..._7___rustc12___rust_alloc`).
     let rust = name
@@ -206,10 +210,14 @@ pub fn role_of(name: &str) -> Option<Role> {
             tail.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix('_')
         })
         .unwrap_or(name);
+    // `__rdl_*` (std's System allocator) and `__rg_*` (a #[global_allocator]'s) are what `__rust_*` forward to,
+    // and what is left of them after LTO inlines the forwarders: the same layer, the same arguments.
     let by_rust = match rust {
-        "__rust_alloc" | "__rust_alloc_zeroed" => Some(Role::RustAlloc),
-        "__rust_dealloc" => Some(Role::RustDealloc),
-        "__rust_realloc" => Some(Role::RustRealloc),
+        "__rust_alloc" | "__rust_alloc_zeroed" | "__rdl_alloc" | "__rdl_alloc_zeroed" | "__rg_alloc" | "__rg_alloc_zeroed" => {
+            Some(Role::RustAlloc)
+        }
+        "__rust_dealloc" | "__rdl_dealloc" | "__rg_dealloc" => Some(Role::RustDealloc),
+        "__rust_realloc" | "__rdl_realloc" | "__rg_realloc" => Some(Role::RustRealloc),
         _ => None,
     };
     if by_rust.is_some() {
@@ -223,6 +231,8 @@ pub fn role_of(name: &str) -> Option<Role> {
             let method = demangled.rsplit("::").next().unwrap_or("");
             return match method {
                 "malloc" | "calloc" => Some(Role::SelfAlloc),
+                // (self, align, size), or (align, size) once LTO drops `self`.
+                "memalign" => Some(Role::AlignedAlloc),
                 "free" => Some(Role::SelfFree),
                 "realloc" => Some(Role::SelfRealloc),
                 _ => None,
@@ -259,9 +269,29 @@ pub fn role_of(name: &str) -> Option<Role> {
     })
 }
 
+/// `name` without `[0123abcd…]` crate hashes (8 hex digits or more).
+pub(crate) fn without_crate_hashes(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find('[') {
+        let tail = &rest[i + 1..];
+        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..i]);
+        if hex >= 8 && tail[hex..].starts_with(']') {
+            rest = &tail[hex + 1..];
+        } else {
+            out.push('[');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Names the finder looks for, for the error message when it finds none.
 pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign, \
-__rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…), operator new/delete";
+__rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…, and std's __rdl_* and a \
+#[global_allocator]'s __rg_* they forward to), the dlmalloc crate's methods, operator new/delete";
 
 #[cfg(test)]
 mod tests {
@@ -286,6 +316,9 @@ mod tests {
         let dl = "_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8DlmallocNtNtB7_3sys6SystemE6mallocCsebHcaeoSrxy_3std";
         assert_eq!(role_of(dl), Some(Role::SelfAlloc));
         assert_eq!(role_of(&dl.replace("E6malloc", "E4free")), Some(Role::SelfFree));
-        assert_eq!(role_of("__rdl_alloc"), None);
+        assert_eq!(role_of("__rdl_alloc"), Some(Role::RustAlloc));
+        assert_eq!(role_of("__rustc[1963b85898d4d9c3]::__rdl_realloc"), Some(Role::RustRealloc));
+        assert_eq!(role_of("<dlmalloc[ce1e1277b7e64b33]::dlmalloc::Dlmalloc<dlmalloc[ce1e1277b7e64b33]::sys::System>>::memalign"), Some(Role::AlignedAlloc));
+        assert_eq!(role_of("__rustc::__rdl_dealloc"), Some(Role::RustDealloc));
     }
 }

@@ -183,10 +183,44 @@ impl Experiments<'_> {
             blocks.add(&mut s, p, size, align, &what)?;
             blocks.intact(&s, &format!("another allocation by {what}"))?;
         }
+        if a.role == Role::Calloc {
+            self.calloc_counts(&mut s, &mut blocks, a)?;
+        }
         Ok(format!(
-            "{} allocations of 1 to 65541 bytes gave distinct, aligned, writable blocks that kept their contents",
-            SIZES.len()
+            "{} allocations of 1 to 65541 bytes gave distinct, aligned, writable blocks that kept their contents{}",
+            SIZES.len(),
+            if a.role == Role::Calloc { ", zeroed, of count × size bytes whichever way round" } else { "" }
         ))
+    }
+
+    /// calloc(n, size) is n × size bytes whichever is the bigger: `calloc(1, 24)` and `calloc(24, 1)` are both
+    /// 24 bytes. A `(size, align)` allocator (Rust's `__rdl_alloc_zeroed`) taken for calloc allocates 1 byte for
+    /// the first, and the block that follows overlaps it.
+    fn calloc_counts(&self, s: &mut Scratch, blocks: &mut Blocks, c: Candidate) -> Result<(), String> {
+        let what = format!("func {} (calloc)", c.func);
+        // calloc(1, 4096) four times: blocks that follow each other, 8- or 16-aligned; a (size, align) function
+        // gives four 4096-aligned 1-byte blocks.
+        let mut aligned = 0;
+        for _ in 0..4 {
+            let p = s.call(c.func, &[1, 4096]).map_err(|e| format!("{what} {e} for calloc(1, 4096)"))?.unwrap_or(0) as u32;
+            aligned += (p != 0 && p % 4096 == 0) as u32;
+            blocks.add(s, p, 4096, ALIGN, &format!("{what} for calloc(1, 4096)"))?;
+        }
+        if aligned == 4 {
+            return Err(format!(
+                "{what} aligns its blocks to its second argument (calloc(1, 4096) gave four 4096-aligned blocks): it takes \
+                 (size, align), not (count, size)"
+            ));
+        }
+        for (n, size) in [(1u32, 24u32), (24, 1), (3, 8), (8, 3), (1, 40), (2, 20)] {
+            let p = s.call(c.func, &[n as i32, size as i32]).map_err(|e| format!("{what} {e} for calloc({n}, {size})"))?.unwrap_or(0) as u32;
+            if p != 0 && s.read(p, n * size).is_none_or(|b| b.iter().any(|&x| x != 0)) {
+                return Err(format!("{what} returned a block that is not zeroed for calloc({n}, {size})"));
+            }
+            blocks.add(s, p, n * size, ALIGN, &format!("{what} for calloc({n}, {size})"))?;
+            blocks.intact(s, &format!("calloc({n}, {size})"))?;
+        }
+        Ok(())
     }
 
     /// A word for posix_memalign's result: a block of the confirmed malloc's (any other place could be handed

@@ -59,8 +59,7 @@ pub(crate) struct Found {
 pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Result<Result<Found, Refusal>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;
-    let sizes = uses_memory_size(&bodies)?;
-    let finder = Finder::new(info, &s, &sizes, &bodies);
+    let finder = Finder::new(info, &s, &s.sizes, &bodies);
     let mut unavailable = None;
     let lab = if confirm {
         // Every function an experiment may call: the defined (i32...) -> i32? functions.
@@ -83,12 +82,19 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
         None
     };
     let judge = lab.as_ref().map(|lab| Experiments { lab, statics: static_data(info), malloc: Default::default() });
-    Ok(finder.find(judge.as_ref()).map(|(entry_points, mut notes)| {
-        if let Some(why) = unavailable {
-            notes.insert(0, format!("not confirmed by experiment: the module cannot be run in a scratch instance ({why})"));
-        }
-        Found { entry_points, notes }
-    }))
+    let found = finder.find(judge.as_ref());
+    // What the shape alone proposes is a guess: without the experiments to confirm it, nothing is hooked.
+    if let (Some(why), Ok((eps, _))) = (unavailable, &found) {
+        let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
+        return Ok(Err(Refusal {
+            why: format!(
+                "its code looks like an allocator ({}), but that cannot be confirmed by calling it: {why}",
+                list.join(", ")
+            ),
+            detail: Vec::new(),
+        }));
+    }
+    Ok(found.map(|(entry_points, notes)| Found { entry_points, notes }))
 }
 
 /// For a module whose allocation functions `allocs` are named but whose free is not: a function that is not
@@ -97,8 +103,7 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
 pub(crate) fn free_inlined(bytes: &[u8], info: &ModuleInfo, allocs: &[u32]) -> Result<Option<(u32, usize)>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;
-    let sizes = uses_memory_size(&bodies)?;
-    let finder = Finder::new(info, &s, &sizes, &bodies);
+    let finder = Finder::new(info, &s, &s.sizes, &bodies);
     let mut state: Vec<usize> = Vec::new();
     for &a in allocs {
         let Some(i) = finder.idx(a) else { continue };
@@ -724,6 +729,14 @@ impl<'a> Finder<'a> {
                 && alloc_set.iter().any(|&a| self.calls_with(t, a, 0)) && !self.zeroes(t)
             {
                 add(f, Role::RustAlloc, format!("Rust __rust_alloc-shaped shim over func {t}"), &mut eps);
+            }
+            // `__rust_alloc_zeroed(size, align)`: the same forwarder over a body that zeroes (calloc, or malloc or
+            // memalign then a fill). With experiments only: calloc-shaped functions have the same look.
+            if judge.is_some() && sig_is(self.info, f, 2, 1) && let Some(t) = target
+                && sig_is(self.info, t, 2, 1) && self.ops(t) <= 120 && self.zeroes(t)
+                && self.calls(t).iter().any(|&(c, _)| alloc_set.contains(&c) || calls_alloc(c))
+            {
+                add(f, Role::RustAlloc, format!("Rust __rust_alloc_zeroed-shaped shim over func {t}"), &mut eps);
             }
             if sig_is(self.info, f, 3, 0) && let Some(t) = target
                 && sig_is(self.info, t, 3, 0) && calls_free(t) && !calls_alloc(t)
@@ -1386,18 +1399,4 @@ fn bodies(bytes: &[u8]) -> Result<Vec<wasmparser::FunctionBody<'_>>, Error> {
     Ok(out)
 }
 
-/// Per defined function: the body has `memory.size`.
-fn uses_memory_size(bodies: &[wasmparser::FunctionBody<'_>]) -> Result<Vec<bool>, Error> {
-    let mut out = Vec::new();
-    for body in bodies {
-        let mut found = false;
-        for op in body.get_operators_reader()? {
-            if matches!(op?, wasmparser::Operator::MemorySize { .. }) {
-                found = true;
-                break;
-            }
-        }
-        out.push(found);
-    }
-    Ok(out)
-}
+

@@ -274,6 +274,18 @@ fn find(
             add(func, name, role, evidence, &mut found);
         }
     }
+    // Rust's layers, outermost first: `__rust_*` forward to `__rdl_*` (or a #[global_allocator]'s `__rg_*`), which
+    // call the `dlmalloc` crate (memalign for alignments over 8). Only the outermost layer a module still has is
+    // hooked: the inner ones would only ever be called under it (LTO inlines `__rust_*`, leaving `__rdl_*`).
+    let raw_name = |e: &EntryPoint| format!("{:#}", rustc_demangle::demangle(&allocator::without_crate_hashes(&e.name)));
+    let rust_shims = found.iter().any(|e| raw_name(e).contains("__rust_"));
+    let rust_layer = found.iter().any(|e| matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc));
+    found.retain(|e| {
+        let n = raw_name(e);
+        let std_layer = n.contains("__rdl_") || n.contains("__rg_");
+        let dl_memalign = n.contains("dlmalloc::Dlmalloc") && n.ends_with("::memalign");
+        e.evidence == Evidence::User || !(rust_shims && std_layer || rust_layer && dl_memalign)
+    });
     let has_alloc = found.iter().any(|e| !e.role.is_free());
     let has_free = found.iter().any(|e| e.role.is_free() || e.role.is_realloc());
     let user = found.iter().any(|e| e.evidence == Evidence::User);
@@ -335,6 +347,13 @@ fn find(
     if let Some(r) = shape {
         why = format!("{why}; from its code: {}", r.why);
         detail.extend(r.detail);
+    }
+    let wasm_bindgen = info.exports.iter().any(|e| e.name.starts_with("__wbindgen_malloc") || e.name.starts_with("__wbindgen_export"));
+    if stripped && wasm_bindgen {
+        why.push_str(
+            "; it is a wasm-bindgen module whose Rust allocator is not dlmalloc-shaped (wee_alloc, another \
+             #[global_allocator], or an old dlmalloc crate): its unstripped build names __rust_alloc (--debug-file)",
+        );
     }
     Err(Error::NoAllocator { why, detail })
 }
@@ -432,3 +451,14 @@ pub fn check_iteration_function(info: &ModuleInfo, entry_points: &[EntryPoint], 
     Ok(())
 }
 
+
+/// Calls functions of `bytes` in one scratch instance (what the allocator experiments do), in order: each
+/// result, or why the call failed. For looking at what a function does when discovery and a user disagree.
+#[doc(hidden)]
+pub fn scratch_calls(bytes: &[u8], calls: &[(u32, Vec<i32>)]) -> Result<Vec<Result<Option<i32>, String>>, String> {
+    let info = ModuleInfo::parse(bytes).map_err(|e| e.to_string())?;
+    let funcs: Vec<u32> = calls.iter().map(|c| c.0).collect();
+    let lab = probe::Lab::new(bytes, &info, &funcs, None)?;
+    let mut s = lab.fresh()?;
+    Ok(calls.iter().map(|(f, args)| s.call(*f, args).map_err(|e| e.to_string())).collect())
+}

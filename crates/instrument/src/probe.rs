@@ -5,10 +5,11 @@
 //! global, memory and table indices — every import turned into a definition (imported functions trap, except
 //! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
 //! helpers copy), no start function, no custom sections, exports only for the memory and the functions an
-//! experiment calls — and run in an interpreter (wasmi) with a fuel budget, so the same experiment gives the
-//! same answer in every host (the CLI, Node, the browser), whatever the module does when called with arguments
-//! it never expected. A function whose body uses what the interpreter cannot run (exceptions, GC, atomics)
-//! traps when called: an experiment that needs it is inconclusive, never a pass.
+//! experiment calls — and run in an interpreter (wasmi, translating a function only when it is first called)
+//! with a fuel budget, so the same experiment gives the same answer in every host (the CLI, Node, the browser),
+//! whatever the module does when called with arguments it never expected. A function whose body uses what the
+//! interpreter cannot run (exceptions, GC, atomics) fails when called: an experiment that needs it is
+//! inconclusive, never a pass.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +18,7 @@ use wasm_encoder::{
     CodeSection, ConstExpr, ExportKind, ExportSection, Function, FunctionSection, GlobalSection, Instruction as I,
     MemorySection, Module, TableSection, ValType,
 };
-use wasmparser::{Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures};
+use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 use crate::module::ModuleInfo;
 
@@ -73,12 +74,21 @@ impl Lab {
             return Err("the module has no 32-bit unshared memory".into());
         }
         let funcs: Vec<u32> = funcs.iter().copied().chain(init).collect();
-        let first = build(bytes, info, &funcs, &HashSet::new())?;
-        let unsupported = unsupported_bodies(&first, info.num_imported_funcs)?;
-        let wasm = if unsupported.is_empty() { first } else { build(bytes, info, &funcs, &unsupported)? };
+        let wasm = build(bytes, info, &funcs)?;
+        // Module-level features the interpreter does not have (GC types, say) end the experiments here; a body
+        // it cannot run is only translated, and refused, when an experiment calls it (lazy compilation).
+        let mut validator = Validator::new_with_features(features());
+        for payload in Parser::new(0).parse_all(&wasm) {
+            let payload = payload.map_err(|e| format!("the scratch copy is malformed: {e}"))?;
+            if let Payload::CodeSectionStart { .. } = payload {
+                break;
+            }
+            validator.payload(&payload).map_err(|e| format!("it uses features the interpreter does not run ({e})"))?;
+        }
         let mut config = wasmi::Config::default();
         config.consume_fuel(true);
         config.compilation_mode(wasmi::CompilationMode::Lazy);
+        config.wasm_tail_call(true).wasm_extended_const(true).wasm_multi_memory(true).wasm_simd(true).wasm_relaxed_simd(true);
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, &wasm).map_err(|e| format!("the interpreter cannot load it: {e}"))?;
         Ok(Lab { engine, module, init })
@@ -159,26 +169,64 @@ impl Scratch {
     }
 }
 
-/// Defined functions (original indices) whose bodies do not validate with the interpreter's features.
-fn unsupported_bodies(wasm: &[u8], nimp: u32) -> Result<HashSet<u32>, String> {
-    let mut out = HashSet::new();
-    let mut validator = Validator::new_with_features(features());
-    let mut index = nimp;
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| format!("the scratch copy is malformed: {e}"))?;
-        match validator.payload(&payload) {
-            Ok(ValidPayload::Func(to_validate, body)) => {
-                let mut v = to_validate.into_validator(Default::default());
-                if v.validate(&body).is_err() {
-                    out.insert(index);
+/// `body` with its exception handling lowered for a run in which nothing is thrown (the interpreter has no
+/// exceptions, and an allocator does not throw on the paths the experiments take): `try` and `try_table` become
+/// `block` (their handlers, dead code then, dropped), `delegate` ends the block, and `throw`, `rethrow`,
+/// `throw_ref` trap. Rust built with `panic=unwind` has `try` in its allocator shims.
+fn without_exceptions(body: &wasmparser::FunctionBody<'_>) -> Result<Function, String> {
+    use wasmparser::Operator as O;
+    let mut re = RoundtripReencoder;
+    let mut locals = Vec::new();
+    for l in body.get_locals_reader().map_err(|e| e.to_string())? {
+        let (n, t) = l.map_err(|e| e.to_string())?;
+        locals.push((n, re.val_type(t).map_err(|e| e.to_string())?));
+    }
+    let mut f = Function::new(locals);
+    // Per open block: whether it was a `try`; and, while skipping a handler, how deep inside it we are.
+    let mut tries: Vec<bool> = Vec::new();
+    let mut skipping: Option<usize> = None;
+    for op in body.get_operators_reader().map_err(|e| e.to_string())? {
+        let op = op.map_err(|e| e.to_string())?;
+        if let Some(depth) = skipping.as_mut() {
+            match op {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } | O::Try { .. } | O::TryTable { .. } => *depth += 1,
+                O::End if *depth == 0 => {
+                    skipping = None;
+                    tries.pop();
+                    f.instruction(&I::End);
                 }
-                index += 1;
+                O::End => *depth -= 1,
+                _ => {}
             }
-            Ok(_) => {}
-            Err(e) => return Err(format!("uses features the interpreter does not run ({e})")),
+            continue;
+        }
+        match op {
+            O::Try { blockty } | O::TryTable { try_table: wasmparser::TryTable { ty: blockty, .. } } => {
+                tries.push(true);
+                f.instruction(&I::Block(re.block_type(blockty).map_err(|e| e.to_string())?));
+            }
+            O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                tries.push(false);
+                f.instruction(&re.instruction(op).map_err(|e| e.to_string())?);
+            }
+            O::Catch { .. } | O::CatchAll if tries.last() == Some(&true) => skipping = Some(0),
+            O::Delegate { .. } => {
+                tries.pop();
+                f.instruction(&I::End);
+            }
+            O::End => {
+                tries.pop();
+                f.instruction(&I::End);
+            }
+            O::Throw { .. } | O::Rethrow { .. } | O::ThrowRef => {
+                f.instruction(&I::Unreachable);
+            }
+            op => {
+                f.instruction(&re.instruction(op).map_err(|e| e.to_string())?);
+            }
         }
     }
-    Ok(out)
+    Ok(f)
 }
 
 /// A function that traps.
@@ -246,8 +294,9 @@ fn zero(ty: wasmparser::ValType) -> Result<ConstExpr, String> {
     })
 }
 
-/// The self-contained copy (see the module docs); the bodies of `stub` trap.
-fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], stub: &HashSet<u32>) -> Result<Vec<u8>, String> {
+/// The self-contained copy (see the module docs). Function bodies are copied byte for byte: every index they use
+/// is unchanged.
+fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot rebuild the module for experiments: {e}");
     let mut re = RoundtripReencoder;
     // Imports become definitions at the same indices: imports come first in every index space, so they are
@@ -262,7 +311,8 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], stub: &HashSet<u32>) ->
     let mut codes = CodeSection::new();
     let mut data: Option<wasm_encoder::DataSection> = None;
     let mut import_bodies: Vec<Function> = Vec::new();
-    let mut body_index = info.num_imported_funcs;
+    // Exception instructions need tags: a module without any has none to lower.
+    let has_tags = info.imports.iter().any(|i| i.kind == "tag") || info.sections.iter().any(|s| s.id == 13);
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| err(&e))? {
             Payload::TypeSection(r) => re.parse_type_section(&mut types, r).map_err(|e| err(&e))?,
@@ -290,7 +340,9 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], stub: &HashSet<u32>) ->
                         TypeRef::Global(g) => {
                             globals.global(re.global_type(g).map_err(|e| err(&e))?, &zero(g.content_type)?);
                         }
-                        TypeRef::Tag(_) => return Err("it imports exception tags".into()),
+                        // Tags only serve exception instructions, which the interpreter does not run: a body that
+                        // throws fails when an experiment calls it (tag indices then mean nothing).
+                        TypeRef::Tag(_) => {}
                     }
                 }
             }
@@ -327,13 +379,11 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], stub: &HashSet<u32>) ->
                     codes.function(&f);
                 }
             }
+            Payload::CodeSectionEntry(body) if has_tags => {
+                codes.function(&without_exceptions(&body).map_err(|e| err(&e))?);
+            }
             Payload::CodeSectionEntry(body) => {
-                if stub.contains(&body_index) {
-                    codes.function(&trap());
-                } else {
-                    re.parse_function_body(&mut codes, body).map_err(|e| err(&e))?;
-                }
-                body_index += 1;
+                codes.raw(&bytes[body.range()]);
             }
             Payload::DataSection(r) => {
                 let mut s = wasm_encoder::DataSection::new();

@@ -31,6 +31,8 @@ pub(crate) struct Scan {
     pub grows: Vec<bool>,
     /// The body has `memory.fill`.
     pub fills: Vec<bool>,
+    /// The body has `memory.size`.
+    pub sizes: Vec<bool>,
     /// Number of operators in the body.
     pub ops: Vec<usize>,
     /// Loads and stores in the body.
@@ -78,7 +80,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
                 let mut calls = HashSet::new();
                 let mut addrs = Vec::new();
-                let (mut grows, mut fills, mut n, mut mem, mut ncalls) = (false, false, 0usize, 0usize, 0usize);
+                let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
                 let mut last_call = None;
                 let mut call_list = Vec::new();
                 let mut prev_local: Option<u32> = None;
@@ -109,6 +111,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         }
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
+                        Operator::MemorySize { .. } => sizes = true,
                         Operator::I32Const { value } if in_static(value as u32 as u64) => addrs.push(value as u32 as u64),
                         op => {
                             if let Some(offset) = memarg_offset(&op) {
@@ -129,6 +132,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 s.touched.push(addrs);
                 s.grows.push(grows);
                 s.fills.push(fills);
+                s.sizes.push(sizes);
                 s.ops.push(n);
                 s.mem_ops.push(mem);
             }

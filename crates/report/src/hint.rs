@@ -81,7 +81,24 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
     }
     let function = without_crate_hashes(function);
-    PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None)
+    PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None) || is_std_impl(&function)
+}
+
+/// `<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem`: std's impl of std's trait for a std or
+/// primitive type (what `vec![x; n]` calls when not inlined). `<app::Node as core::ops::Drop>::drop` is the
+/// program's own.
+fn is_std_impl(function: &str) -> bool {
+    let Some((self_ty, rest)) = function.strip_prefix('<').and_then(|f| f.split_once(" as ")) else { return false };
+    let std_path = |p: &str| ["alloc::", "core::", "std::"].iter().any(|s| p.starts_with(s));
+    let self_ty = self_ty.trim_start_matches('&').trim_start_matches("mut ");
+    let primitive = self_ty.starts_with('[')
+        || self_ty.starts_with('(')
+        || matches!(
+            self_ty.split('<').next().unwrap_or(self_ty),
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "f32"
+                | "f64" | "bool" | "char" | "str"
+        );
+    std_path(rest) && (primitive || std_path(self_ty))
 }
 
 /// A stripped module's function without a name (`func[230]`).
@@ -205,6 +222,15 @@ mod tests {
         // Library frames are skipped as before.
         assert_eq!(at(&[("alloc::alloc::alloc", Some("library/alloc/src/alloc.rs")), ("app::make", Some("src/lib.rs"))]), 1);
         assert!(!is_unnamed("func[12]x") && is_unnamed("func[7]"));
+    }
+
+    #[test]
+    fn std_impls_are_library_frames() {
+        assert!(is_library(&frame("<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem", None)));
+        assert!(is_library(&frame("<alloc::vec::Vec<T> as core::clone::Clone>::clone", None)));
+        assert!(is_library(&frame("<[u8] as alloc::borrow::ToOwned>::to_owned", None)));
+        assert!(!is_library(&frame("<app::Node as core::ops::drop::Drop>::drop", None)));
+        assert!(!is_library(&frame("<u8 as app::Codec>::encode", None)));
     }
 
     #[test]

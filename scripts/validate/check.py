@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""check.py [--readme README.md] — run `wasmleak inspect --format json` on every module of the corpus (and its
+stripped copy) and judge what it would hook against truth.json.
+
+Verdicts, per module:
+  ok        every hooked function is an allocator entry point of the truth, in a role of the same family and
+            argument order, and a free (or realloc) is among them; or a module the truth says has no malloc-like
+            heap (or shared memory) is refused with a reason
+  WRONG     a hooked function the truth does not list, or lists with another role: the worst outcome
+  refused   a malloc-like module wasmleak does not track (its reason is shown)
+  partial   hooked right, but no free family entry point (frees would go unseen)
+
+Needs the modules fetched by fetch.sh ($WASMLEAK_VALIDATE_CACHE, default /var/tmp/wasmleak-validate) and the
+binary ($WASMLEAK, default target/release/wasmleak). Prints a markdown table; with --readme FILE it replaces
+the table between the `<!-- validation -->` markers of FILE. Exits 1 when any verdict is WRONG.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CACHE = os.environ.get("WASMLEAK_VALIDATE_CACHE", "/var/tmp/wasmleak-validate")
+WASMLEAK = os.environ.get("WASMLEAK", os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "wasmleak"))
+
+# Families of roles (truth.json's and wasmleak's), and the argument order of the two-argument allocators.
+FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete", "wrapper_free", "dlmalloc_free", "zig_free", "export_free"}
+REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize"}
+SIZE_ALIGN = {"rust_alloc", "rdl_alloc", "rust_alloc_zeroed", "rdl_alloc_zeroed", "operator_new_aligned", "wbindgen_malloc"}
+ALIGN_SIZE = {"memalign", "aligned_alloc"}
+
+
+def family(role):
+    return "free" if role in FREE else "realloc" if role in REALLOC else "alloc"
+
+
+def compatible(truth_role, role):
+    if family(truth_role) != family(role):
+        return False
+    if role == "header_realloc" or truth_role == "header_realloc":
+        return role == truth_role
+    if role in ("aligned_alloc",) and truth_role in SIZE_ALIGN:
+        return False
+    if role in ("rust_alloc",) and truth_role in ALIGN_SIZE:
+        return False
+    if role == "calloc" and truth_role not in ("calloc",):
+        return False
+    return True
+
+
+def inspect(path):
+    r = subprocess.run([WASMLEAK, "inspect", "--format", "json", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"allocator": {"status": "error", "message": r.stderr.strip(), "entry_points": []}}
+    return json.loads(r.stdout)
+
+
+def judge(t, j):
+    a = j["allocator"]
+    eps = a["entry_points"]
+    expect_refusal = t["shared_memory"] or t["memory64"] or t["heap"] != "malloc-like"
+    allowed = {x["func"]: x["role"] for x in t["allocator"]}
+    if a["status"] != "found":
+        msg = (a.get("message") or "").replace("\n", " ")
+        return ("ok" if expect_refusal else "refused"), msg
+    if expect_refusal:
+        return "WRONG", "hooked a module whose heap is " + ("shared" if t["shared_memory"] else t["heap"])
+    wrong = [f"func {e['func']} as {e['role']}" + (f" (truth: {allowed[e['func']]})" if e["func"] in allowed else " (not an entry point)")
+             for e in eps if e["func"] not in allowed or not compatible(allowed[e["func"]], e["role"])]
+    if wrong:
+        return "WRONG", "; ".join(wrong)
+    if not any(family(e["role"]) in ("free", "realloc") for e in eps):
+        return "partial", "no free hooked"
+    return "ok", ", ".join(f"{e['func']} {e['role']}" for e in sorted(eps, key=lambda e: e["func"]))
+
+
+def main():
+    readme = sys.argv[sys.argv.index("--readme") + 1] if "--readme" in sys.argv else None
+    truth = json.load(open(os.path.join(HERE, "truth.json")))["modules"]
+    mods = os.path.join(CACHE, "modules")
+    if not os.path.isdir(mods):
+        print(f"no corpus in {mods}: run scripts/validate/fetch.sh first", file=sys.stderr)
+        return 0
+    rows, counts, bad = [], {}, False
+    for mid in sorted(truth):
+        t = truth[mid]
+        for variant in ("", ".stripped"):
+            path = os.path.join(mods, f"{mid}{variant}.wasm")
+            if not os.path.exists(path):
+                continue
+            start = time.time()
+            j = inspect(path)
+            ms = int((time.time() - start) * 1000)
+            verdict, why = judge(t, j)
+            counts[verdict] = counts.get(verdict, 0) + 1
+            bad |= verdict == "WRONG"
+            names = "stripped" if variant or t["names"] == "stripped" else "names"
+            if len(why) > 160:
+                why = why[:157] + "..."
+            rows.append(f"| {mid}{variant} | {t['package']}@{t['version']} | {t['toolchain']} | {names} | {t['heap']}{' (shared)' if t['shared_memory'] else ''} | {verdict} | {why.replace('|', '/')} | {ms} |")
+    head = ("| module | package | toolchain | names | heap | verdict | entry points hooked, or why not | ms |\n"
+            "|---|---|---|---|---|---|---|---|")
+    summary = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+    table = f"{head}\n" + "\n".join(rows) + f"\n\n{len(rows)} modules: {summary}."
+    print(table)
+    if readme:
+        text = open(readme).read()
+        a, b = "<!-- validation -->", "<!-- /validation -->"
+        if a in text and b in text:
+            text = text[: text.index(a) + len(a)] + "\n" + table + "\n" + text[text.index(b):]
+            open(readme, "w").write(text)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -135,10 +135,19 @@ export function instrumentSync(bytes) {
  * `allocator`: the entry points to hook, `{alloc, free, realloc, calloc, aligned_alloc, posix_memalign}`, each a
  * list of function names or indices (as `wasmleak check --alloc-fn` takes them). A refusal throws an Error with
  * `status` ('not_found', 'language_runtime', 'unsupported', 'malformed') and `heap` (the module grows a heap).
+ * `debugFiles`: the unstripped builds (or separate DWARF files) of stripped modules, as bytes.
  */
-export function instrumentWith(a, bytes, allocator = {}) {
+export function instrumentWith(a, bytes, allocator = {}, debugFiles = []) {
   const src = toBytes(bytes);
-  const h = a.call('instrument_with', [], [src, allocator]);
+  // The first debug file whose code is this module's names it (the analysis checks); none: its own names.
+  let h = 0;
+  for (const dbg of debugFiles) {
+    h = a.call('instrument_debug', [], [src, allocator, toBytes(dbg)]);
+    if (a.outJson(h, 1).debug_file) break;
+    a.x.wl_release(h);
+    h = 0;
+  }
+  if (!h) h = a.call('instrument_with', [], [src, allocator]);
   const meta = a.outJson(h, 1);
   if (meta.error) {
     a.x.wl_release(h);

@@ -43,9 +43,11 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * `snapshotInterval` (ms: take a snapshot that often, for a growth verdict over time; `leak.snapshots` and the
  * growth verdict keep at most 32 of them, evenly spaced), `namePrefix` (before every module name: a worker's),
  * `allocator` (the entry points to hook in every module, as `{alloc: ['25'], free: ['31']}`: names or indices, as
- * `wasmleak check --alloc-fn` takes them), `showReachable` (the text report lists every reachable group).
+ * `wasmleak check --alloc-fn` takes them), `showReachable` (the text report lists every reachable group),
+ * `debugFiles` (the unstripped builds or separate DWARF files of stripped modules, as bytes: each module is
+ * named by the one whose code is its own).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false, debugFiles = [] } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let timer = null;
   let ready;
@@ -77,7 +79,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       return null;
     }
     try {
-      return instrumentWith(engine, src.slice(), allocator);
+      return instrumentWith(engine, src.slice(), allocator, debugFiles);
     } catch (e) {
       skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, ''), status: e.status ?? 'error', heap: e.heap ?? false });
       return null;

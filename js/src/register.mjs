@@ -8,7 +8,8 @@
 import { attach } from './index.mjs';
 
 const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
-// WASMLEAK_OPTIONS: `wasmleak node`'s allocator and report options, as JSON ({allocator, showReachable}).
+// WASMLEAK_OPTIONS: `wasmleak node`'s allocator, report and debug-file options, as JSON ({allocator, showReachable,
+// debugFiles: [path]}).
 const options = JSON.parse(process.env.WASMLEAK_OPTIONS || '{}');
 const leak = attach({
   // WASMLEAK_SNAPSHOT_INTERVAL_MS: a snapshot that often (`wasmleak node --snapshot-interval`).
@@ -16,6 +17,7 @@ const leak = attach({
   namePrefix: isMainThread ? '' : `worker-${threadId}/`,
   allocator: options.allocator ?? {},
   showReachable: options.showReachable ?? false,
+  debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
 });
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use wasmleak_report::{diff_by, diff_json, diff_text, DiffRow, GroupBy, SortBy};
 
-use crate::export::load_snapshot;
+use crate::export::SnapshotNames;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Sort {
@@ -54,12 +54,14 @@ pub struct Opts {
     all: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    names: SnapshotNames,
 }
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
-        let a = load_snapshot(&self.before)?;
-        let b = load_snapshot(&self.after)?;
+        let a = self.names.load(&self.before)?;
+        let b = self.names.load(&self.after)?;
         if a.module != b.module {
             eprintln!("wasmleak: note: the snapshots are of different modules ({} and {}); blocks are matched by allocation number, which only means something within one run", a.module, b.module);
         }

@@ -35,6 +35,8 @@ pub struct Opts {
     /// Output file
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    #[command(flatten)]
+    names: SnapshotNames,
 }
 
 pub fn load_snapshot(path: &PathBuf) -> Result<Snapshot> {
@@ -42,14 +44,55 @@ pub fn load_snapshot(path: &PathBuf) -> Result<Snapshot> {
     Snapshot::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
 }
 
+/// `--debug-file` for snapshots of a stripped module (`export`, `why`, `diff`): their unnamed frames (`func[N]`)
+/// get the function names of the module's unstripped build. A snapshot keeps no code offsets, so this names
+/// functions only; `check`/`node --debug-file` give file:line too.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SnapshotNames {
+    /// Name the `func[N]` frames of a stripped module's snapshots with the names of its unstripped build (checked
+    /// against the module the snapshot was taken from: the snapshot's module path, or --module)
+    #[arg(long = "debug-file", value_name = "FILE")]
+    debug_file: Option<PathBuf>,
+    /// With --debug-file: the module the snapshots were taken from, when it is not at the path they record
+    #[arg(long, value_name = "MODULE", requires = "debug_file")]
+    module: Option<PathBuf>,
+}
+
+impl SnapshotNames {
+    pub fn load(&self, path: &PathBuf) -> Result<Snapshot> {
+        let mut snap = load_snapshot(path)?;
+        let Some(debug) = &self.debug_file else { return Ok(snap) };
+        let module = self.module.clone().unwrap_or_else(|| PathBuf::from(&snap.module));
+        let running = std::fs::read(&module).with_context(|| {
+            format!(
+                "--debug-file: cannot read {}, the module {} was taken from, to check the debug file against (pass it with --module)",
+                module.display(),
+                path.display()
+            )
+        })?;
+        let debug_bytes = std::fs::read(debug).with_context(|| format!("--debug-file {}", debug.display()))?;
+        let sym = wasmleak_symbolize::Symbolizer::with_debug_file(&running, &debug_bytes, &debug.display().to_string())
+            .with_context(|| format!("{} cannot name {}", debug.display(), module.display()))?;
+        for f in &mut snap.frames {
+            let index = f.function.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).and_then(|n| n.parse::<u32>().ok());
+            if let (Some(i), None) = (index, &f.file) {
+                if let Some(name) = sym.function_name(i) {
+                    f.function = name.to_string();
+                }
+            }
+        }
+        Ok(snap)
+    }
+}
+
 impl Opts {
     pub fn run(self) -> Result<i32> {
         if let Format::Html = self.format {
-            let snaps = self.snapshot.iter().map(load_snapshot).collect::<Result<Vec<_>>>()?;
+            let snaps = self.snapshot.iter().map(|p| self.names.load(p)).collect::<Result<Vec<_>>>()?;
             write_file(&self.output, |out| html::write_series(&snaps, out))?;
             return Ok(0);
         }
-        let snap = load_snapshot(self.snapshot.last().expect("clap requires one"))?;
+        let snap = self.names.load(self.snapshot.last().expect("clap requires one"))?;
         let (mem, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
         write_file(&self.output, |out| match self.format {

@@ -52,6 +52,10 @@ pub struct Opts {
     /// inspect` on the module says what it tried)
     #[command(flatten)]
     allocator: AllocatorOpts,
+    /// The unstripped build (or separate DWARF file) of a stripped module the app loads: its names and file:line
+    /// for that module's stacks (repeatable; each module takes the one whose code is its own)
+    #[arg(long = "debug-file", value_name = "FILE")]
+    debug_files: Vec<PathBuf>,
     /// The script (.mjs/.js) and its arguments. wasmleak's own options come first; the first argument it does not
     /// know starts node's command line (`wasmleak node --alloc-fn 25 -- --inspect app.mjs`: node gets `--inspect`)
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "SCRIPT [ARGS]")]
@@ -101,6 +105,8 @@ impl Opts {
                 "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
             },
             "showReachable": self.show_reachable,
+            "debugFiles": self.debug_files.iter().map(|p| p.canonicalize().map(|p| p.display().to_string())
+                .with_context(|| format!("--debug-file {}", p.display()))).collect::<Result<Vec<_>>>()?,
         });
         cmd.env("WASMLEAK_OPTIONS", options.to_string());
         if let Some(path) = &self.output {

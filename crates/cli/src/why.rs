@@ -9,7 +9,7 @@ use clap::Args;
 use wasmleak_heap::{analyze, Analysis, Holder, Kind, Memory, Snapshot};
 use wasmleak_report::{site_name, type_of};
 
-use crate::export::load_snapshot;
+use crate::export::SnapshotNames;
 
 /// Retainer paths: from which root (static, global, host handle) and through which blocks these blocks are
 /// reachable; for leaked blocks, who points at them and the members of their cycle.
@@ -22,6 +22,8 @@ pub struct Opts {
     /// How many blocks to explain
     #[arg(long, default_value_t = 3)]
     max: usize,
+    #[command(flatten)]
+    names: SnapshotNames,
 }
 
 fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
@@ -33,7 +35,7 @@ fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
-        let snap = load_snapshot(&self.snapshot)?;
+        let snap = self.names.load(&self.snapshot)?;
         let (mem, roots, blocks) = snap.memory_image();
         let a = analyze(blocks, Memory { bytes: &mem }, &roots);
         let selected: Vec<usize> = match self.target.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16)) {

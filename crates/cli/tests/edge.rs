@@ -268,6 +268,39 @@ fn debug_file() {
     r.assert_code(1);
     assert!(groups(&j).iter().all(|g| g["site"]["line"].is_u64()), "{}", brief(&j));
 
+    // Snapshots of the stripped module: export, why and diff name their frames with the debug file's names
+    // (checked against the module the snapshot records), and refuse another build's.
+    let dir = scratch("dbg-snaps");
+    let r = wasmleak(vec![
+        "check".into(),
+        edge("c_dbg_stripped").into_os_string(),
+        "--save".into(),
+        dir.clone().into_os_string(),
+    ]);
+    r.assert_code(1);
+    let snap = dir.join("1.wlsnap");
+    let out = scratch("dbg.collapsed");
+    let export = |debug: &Path| {
+        wasmleak(vec![
+            "export".into(),
+            snap.clone().into_os_string(),
+            "--format".into(),
+            "collapsed".into(),
+            "-o".into(),
+            out.clone().into_os_string(),
+            "--debug-file".into(),
+            debug.into(),
+        ])
+    };
+    export(&edge("c_dbg")).assert_code(0);
+    let collapsed = std::fs::read_to_string(&out).unwrap();
+    assert!(!collapsed.contains("func["), "{collapsed}");
+    let named_sites: Vec<String> = groups(&named).iter().map(site_fn).collect();
+    assert!(named_sites.iter().all(|s| collapsed.contains(s.as_str())), "{named_sites:?} in {collapsed}");
+    let r = export(&edge("vg_malloc1"));
+    r.assert_code(2);
+    assert!(r.stderr.contains("not a build of this module"), "{}", r.describe());
+
     // external_debug_info names em_sepdwarf.debug.wasm, next to the module: followed without --debug-file.
     let (r, j) = check_json(&edge("em_sepdwarf"), &[]);
     r.assert_code(1);

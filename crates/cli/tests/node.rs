@@ -294,3 +294,27 @@ fn output_file_and_show_reachable() {
     assert!(!String::from_utf8_lossy(&status.stdout).contains("SUMMARY"), "the report went to the file, not stdout");
     let _ = std::fs::remove_file(&out);
 }
+
+/// `--debug-file`: a stripped module the app loads is named by its unstripped build (the functions of its
+/// stacks), and the same report otherwise.
+#[test]
+fn debug_file_names_a_stripped_module() {
+    if !prerequisites() {
+        return;
+    }
+    let app = "tests/js/apps/stripped_lib_app.mjs";
+    let (code, plain, stderr) = wasmleak_node(&["--format", "json", app, "create_processor", "3"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, named, stderr) = wasmleak_node(&["--debug-file", "fixtures/wasm/rust_lib.wasm", "--format", "json", app, "create_processor", "3"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(plain["summary"], named["summary"]);
+    let functions = |r: &Value| -> Vec<String> {
+        r["groups"].as_array().unwrap().iter().flat_map(|g| g["stack"].as_array().unwrap().iter().map(|f| f["function"].as_str().unwrap().to_string())).collect()
+    };
+    // Stripped: the export and the app's line only. Named by the debug file's DWARF: the inlined frames of
+    // std and the program, with their files.
+    assert_eq!(functions(&plain), ["create_processor", "(anonymous)"], "{plain}");
+    assert!(functions(&named).iter().any(|f| f == "alloc::boxed::Box<T>::new<rust_lib::Processor>"), "{named}");
+    let rust_files = named["groups"][0]["stack"].as_array().unwrap().iter().filter(|f| f["file"].as_str().is_some_and(|p| p.ends_with(".rs"))).count();
+    assert!(rust_files > 0, "{named}");
+}

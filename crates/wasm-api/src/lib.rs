@@ -11,6 +11,8 @@
 //!   module (empty on error), output 1 the metadata JSON (or `{"error": "...", "status", "heap"}`).
 //! - `wl_instrument_with(ptr, len, opts, opts_len) -> module`: the same with the user's entry points
 //!   (`{"alloc": ["25"], "free": ["31"], ...}`, as `--alloc-fn` & co. take them).
+//! - `wl_instrument_debug(ptr, len, opts, opts_len, dbg, dbg_len) -> module`: and the names and DWARF of a debug
+//!   file (used when its code is the module's).
 //! - `wl_session(module) -> session`: the heap of one instance of that module.
 //! - `wl_record(session, json, events) -> status` (0 ok; else output 0 is `{"error"}`): appends the stacks
 //!   and JS frames captured since the last call (`{"stacks": [[[func, offset] | [4294967295, js_frame]]],
@@ -151,12 +153,30 @@ pub unsafe extern "C" fn wl_instrument(ptr: *const u8, len: usize) -> u32 {
 /// Both ranges must be readable memory of this module (`wl_alloc` buffers).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wl_instrument_with(ptr: *const u8, len: usize, opts_ptr: *const u8, opts_len: usize) -> u32 {
+    unsafe { wl_instrument_debug(ptr, len, opts_ptr, opts_len, std::ptr::null(), 0) }
+}
+
+/// [`wl_instrument_with`], symbolizing with the names and DWARF of `dbg` (the module's unstripped build or its
+/// separate DWARF file, `wasmleak node --debug-file`) when its code is the module's; empty: none.
+///
+/// # Safety
+/// Every range must be readable memory of this module (`wl_alloc` buffers); `dbg_len` 0 needs no pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_instrument_debug(
+    ptr: *const u8,
+    len: usize,
+    opts_ptr: *const u8,
+    opts_len: usize,
+    dbg_ptr: *const u8,
+    dbg_len: usize,
+) -> u32 {
     let original = unsafe { input(ptr, len) }.to_vec();
+    let debug = if dbg_len == 0 { &[][..] } else { unsafe { input(dbg_ptr, dbg_len) } };
     let overrides = match serde_json::from_slice::<AllocatorOptions>(unsafe { input(opts_ptr, opts_len) }) {
         Ok(o) => o.into(),
         Err(e) => return new_handle(Object::Plain, vec![Vec::new(), error_json(format!("bad options: {e}"))]),
     };
-    match instrument_module_with(original, &overrides) {
+    match instrument_module_with(original, &overrides, debug) {
         Ok((mut module, meta)) => {
             let bytes = std::mem::take(&mut module.ins.bytes);
             new_handle(Object::Module(Rc::new(module)), vec![bytes, meta])
@@ -192,7 +212,7 @@ impl From<AllocatorOptions> for Overrides {
 
 /// Parse, find the allocator (names, DWARF, code shape) and rewrite, exactly as `wasmleak check` does.
 pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String> {
-    instrument_module_with(original, &Overrides::default()).map_err(|e| {
+    instrument_module_with(original, &Overrides::default(), &[]).map_err(|e| {
         serde_json::from_slice::<serde_json::Value>(&e).ok().and_then(|v| v["error"].as_str().map(str::to_string)).unwrap_or_default()
     })
 }
@@ -200,13 +220,23 @@ pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String>
 /// [`instrument_module`] with the user's entry points; the error is the JSON `{error, status, heap}`: `status`
 /// as `wasmleak inspect --format json` says it (`not_found`, `language_runtime`, `unsupported`, `malformed`),
 /// `heap`: the module grows a linear-memory heap (so leaving it untracked hides what a leak checker is for).
-fn instrument_module_with(original: Vec<u8>, overrides: &Overrides) -> Result<(Module, Vec<u8>), Vec<u8>> {
+fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]) -> Result<(Module, Vec<u8>), Vec<u8>> {
     let refuse = |status: &str, heap: bool, msg: String| json!({"error": msg, "status": status, "heap": heap}).to_string().into_bytes();
     let info = ModuleInfo::parse(&original).map_err(|e| refuse("malformed", false, e.to_string()))?;
     let heap = wasmleak_instrument::grows_memory(&original, &info);
-    let sym = Symbolizer::new(&original).map_err(|e| refuse("malformed", false, format!("reading names: {e}")))?;
-    let dwarf = sym.dwarf_function_names();
-    let eps = find_allocator(&original, &info, &dwarf, overrides).map_err(|e| {
+    // A debug file that is not this module's build (another module of the app) is left out.
+    let with_debug = (!debug.is_empty()).then(|| Symbolizer::with_debug_file(&original, debug, "the debug file").ok()).flatten();
+    let sym = match with_debug {
+        Some(s) => s,
+        None => Symbolizer::new(&original).map_err(|e| refuse("malformed", false, format!("reading names: {e}")))?,
+    };
+    // With a debug file every name it has is the finder's (the module's own name section is empty).
+    let names: std::collections::HashMap<u32, String> = if sym.debug_source().is_some() {
+        sym.function_names().into_iter().map(|n| (n.index, n.raw)).collect()
+    } else {
+        sym.dwarf_function_names()
+    };
+    let eps = find_allocator(&original, &info, &names, overrides).map_err(|e| {
         let status = match &e {
             wasmleak_instrument::Error::LanguageRuntime(_) => "language_runtime",
             wasmleak_instrument::Error::Unsupported(_) => "unsupported",
@@ -224,6 +254,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides) -> Result<(M
         })).collect::<Vec<_>>(),
         "exported_globals": ins.exported_globals.iter().map(|(i, n)| json!([i, n])).collect::<Vec<_>>(),
         "memory_export": ins.memory_export,
+        "debug_file": sym.debug_source().is_some(),
     });
     Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))
 }

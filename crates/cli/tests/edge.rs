@@ -178,12 +178,12 @@ fn named_modules_give_the_ground_truth() {
 }
 
 /// The same module stripped of every custom section gives the same report, names aside: the allocator is found
-/// by its code and confirmed by calling it — the free-less, stdio-less, realloc-shaped-`main` and Rust builds
-/// included. (c_free_no_malloc has nothing to find a free by: see `stripped_free_only_is_refused`.)
+/// by its code and confirmed by calling it — the free-less, malloc-less, stdio-less, realloc-shaped-`main` and
+/// Rust builds included.
 #[test]
 fn stripped_modules_give_the_same_report() {
     let mut wrong = Vec::new();
-    for tr in truths().into_iter().filter(|t| t.module != "c_free_no_malloc") {
+    for tr in truths() {
         let named = check_json(&edge(tr.module), &[]);
         let path = stripped(&edge(tr.module));
         let (r, j) = check_json(&path, &[]);
@@ -200,17 +200,6 @@ fn stripped_modules_give_the_same_report() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-/// A module that frees but has no allocation function, stripped: nothing to call a free-shaped function with,
-/// so it is not guessed — a clear refusal, exit 2.
-#[test]
-fn stripped_free_only_is_refused() {
-    let path = stripped(&edge("c_free_no_malloc"));
-    let r = wasmleak(vec!["check".into(), path.into_os_string()]);
-    r.assert_no_panic();
-    r.assert_code(2);
-    assert!(r.stderr.contains("no allocator found"), "{}", r.describe());
 }
 
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc

@@ -223,6 +223,30 @@ impl Experiments<'_> {
         Ok(())
     }
 
+    /// dlmalloc's free, with no malloc to make a block with: a chunk laid out by hand as dlmalloc lays them out
+    /// (`head` = size | PINUSE | CINUSE before the user pointer, an in-use chunk after it) is freed as dlmalloc
+    /// frees one: its head loses CINUSE, the next chunk's head loses PINUSE, and the next chunk's `prev_foot` gets
+    /// its size. A function that is not dlmalloc's free does not write those three words that way.
+    pub(crate) fn dlmalloc_free(&self, f: u32) -> Outcome {
+        let mut s = self.fresh()?;
+        let chunk = (s.memory_size() as u32).checked_sub(4096).ok_or("the memory is too small")? & !15;
+        let word = |v: u32| v.to_le_bytes();
+        let ok = s.write(chunk + 4, &word(32 | 3)) && s.write(chunk + 32 + 4, &word(16 | 3)) && s.write(chunk + 48 + 4, &word(16 | 3));
+        let user = chunk + 8;
+        if !ok || !s.write(user, &[pattern(0); 24]) {
+            return Err("the memory cannot be written".into());
+        }
+        s.call(f, &[user as i32]).map_err(|e| format!("func {f} {e} when freeing a chunk"))?;
+        let (head, next_foot, next_head) = (s.read_u32(chunk + 4), s.read_u32(chunk + 32), s.read_u32(chunk + 36));
+        if head != Some(32 | 1) || next_foot != Some(32) || next_head.is_none_or(|h| h & 1 != 0) {
+            return Err(format!(
+                "func {f} did not free a dlmalloc chunk as dlmalloc does (head {head:?}, next chunk's prev_foot {next_foot:?} and head {next_head:?})"
+            ));
+        }
+        s.call(f, &[0]).map_err(|e| format!("func {f} {e} for free(NULL)"))?;
+        Ok("freed a chunk laid out as dlmalloc lays them out as dlmalloc frees one, and free(NULL) did nothing".into())
+    }
+
     /// A word for posix_memalign's result: a block of the confirmed malloc's (any other place could be handed
     /// out by the allocator under test).
     fn slot(&self, s: &mut Scratch, a: Candidate) -> Result<u32, String> {

@@ -103,39 +103,7 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
 pub(crate) fn free_inlined(bytes: &[u8], info: &ModuleInfo, allocs: &[u32]) -> Result<Option<(u32, usize)>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;
-    let finder = Finder::new(info, &s, &s.sizes, &bodies);
-    let mut state: Vec<usize> = Vec::new();
-    for &a in allocs {
-        let Some(i) = finder.idx(a) else { continue };
-        if let Some((&c, _)) = finder.uses[i].iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))) {
-            state.extend(finder.state_around(a, c, None));
-        }
-    }
-    if state.is_empty() {
-        return Ok(None);
-    }
-    // The allocator's own code: the allocation functions and what only they call.
-    let mut private: HashSet<u32> = allocs.iter().copied().collect();
-    loop {
-        let before = private.len();
-        for f in finder.defined() {
-            if !private.contains(&f)
-                && !finder.s.escaping.contains(&f)
-                && finder.callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| private.contains(c)))
-            {
-                private.insert(f);
-            }
-        }
-        if private.len() == before {
-            break;
-        }
-    }
-    Ok(finder
-        .defined()
-        .filter(|f| !private.contains(f))
-        .map(|f| (f, finder.uses_in_all(f, &state)))
-        .filter(|&(_, n)| n >= DL_FREE_USES)
-        .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f))))
+    Ok(Finder::new(info, &s, &s.sizes, &bodies).other_side_inlined(allocs))
 }
 
 /// The module's constructors, `__wasm_call_ctors` (wasm-ld), to run before any experiment: by name (an export
@@ -496,6 +464,13 @@ impl<'a> Finder<'a> {
                         // A program that never frees: wasm-ld leaves free out. The allocations are still
                         // tracked (all live until the end).
                         Err(r) if cands.is_empty() => {
+                            if let Some((f, n)) = self.other_side_inlined(&[m]) {
+                                return fail(Refusal::new(format!(
+                                    "func {m} behaves as malloc and no function looks like its free, but func {f} uses \
+                                     the allocator's state {n} times as only a free does: free seems inlined into it, so \
+                                     frees could not be seen"
+                                )));
+                            }
                             notes.push(format!("no free: {}; the module only allocates (wasm-ld drops free when nothing calls it)", r.why));
                             None
                         }
@@ -541,6 +516,13 @@ impl<'a> Finder<'a> {
                 break;
             }
             let Some((a, fr, c)) = found else {
+                // 3. Only a free: a program that frees but never allocates (what it frees was never malloc'd).
+                if let Some(j) = judge
+                    && refuted.is_empty()
+                    && let Some(found) = self.free_only(j)
+                {
+                    return Ok(found);
+                }
                 if refuted.is_empty() {
                     return fail(Refusal::new("no allocator-shaped state found".into()));
                 }
@@ -863,6 +845,78 @@ impl<'a> Finder<'a> {
 }
 
 impl Finder<'_> {
+    /// For a one-sided allocator (`present`: its malloc, or its free): a function outside the allocator's own
+    /// code that uses its state as much as the missing side would — the missing side inlined into a caller
+    /// (wasm-opt inlines a function with one call site whatever its size), whose allocations or frees would
+    /// never be seen. Its index and its uses of the state.
+    fn other_side_inlined(&self, present: &[u32]) -> Option<(u32, usize)> {
+        let mut state: Vec<usize> = Vec::new();
+        for &a in present {
+            let Some(i) = self.idx(a) else { continue };
+            if let Some((&c, _)) = self.uses[i].iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))) {
+                state.extend(self.state_around(a, c, None));
+            }
+        }
+        if state.is_empty() {
+            return None;
+        }
+        // The allocator's own code: what is present and what only it calls.
+        let mut private: HashSet<u32> = present.iter().copied().collect();
+        loop {
+            let before = private.len();
+            for f in self.defined() {
+                if !private.contains(&f)
+                    && !self.s.escaping.contains(&f)
+                    && self.callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| private.contains(c)))
+                {
+                    private.insert(f);
+                }
+            }
+            if private.len() == before {
+                break;
+            }
+        }
+        self.defined()
+            .filter(|f| !private.contains(f))
+            .map(|f| (f, self.uses_in_all(f, &state)))
+            .filter(|&(_, n)| n >= DL_FREE_USES)
+            .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
+    }
+
+    /// A module with dlmalloc's free and no allocation function at all (wasm-ld links free alone when nothing
+    /// calls malloc): the one function over a static state that frees a chunk laid out as dlmalloc lays them out
+    /// (`Experiments::dlmalloc_free`), and its forwarders. Every call of it is then an invalid free.
+    fn free_only(&self, j: &Experiments<'_>) -> Option<(Vec<EntryPoint>, Vec<String>)> {
+        if !self.ranked(1, 1, None).iter().all(|m| m.1 < DL_MALLOC_USES) {
+            return None;
+        }
+        let frees: Vec<u32> = self.ranked(1, 0, None).iter().filter(|f| f.1 >= DL_FREE_USES).map(|f| f.0).take(4).collect();
+        let (fr, shown) = self.pick("dlmalloc's free", &frees, &|f| j.dlmalloc_free(f)).ok()?;
+        // malloc inlined into its one caller would allocate unseen, and every free would look invalid.
+        if self.other_side_inlined(&[fr]).is_some() {
+            return None;
+        }
+        let mut eps = vec![EntryPoint {
+            func: fr,
+            name: format!("func[{fr}]"),
+            role: Role::Free,
+            evidence: Evidence::Fingerprint { confidence: Confidence::High, reason: "free: (i32)->() over a static state, and no allocation function in the module".into() },
+            confirmed: Some(shown.clone()),
+        }];
+        for w in self.forwarders_of(fr) {
+            eps.push(EntryPoint {
+                func: w,
+                name: format!("func[{w}]"),
+                role: Role::Free,
+                evidence: Evidence::Fingerprint { confidence: Confidence::High, reason: format!("forwards to free func {fr}") },
+                confirmed: Some(shown.clone()),
+            });
+        }
+        eps.sort_by_key(|e| e.func);
+        let note = "the module has no allocation function (by code shape): every free it makes is of a block it did not allocate".to_string();
+        Some((eps, vec![note]))
+    }
+
     /// Thin wrappers of the entry points found: C++ `operator new(size)` (libc++: `malloc` in a loop that calls
     /// the new_handler, or throws / aborts, when it fails), `operator new(size, align)` over aligned_alloc, and
     /// `operator delete(ptr[, size[, align]])` (passes its pointer to free). A wrapper found is an entry point of

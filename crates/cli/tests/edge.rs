@@ -202,6 +202,19 @@ fn stripped_modules_give_the_same_report() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// One-step `clang -O2` with binaryen installed runs wasm-opt, which inlines a function that has one call site:
+/// the allocator itself. Nothing is left to hook, and the refusal says so (where, and why), exit 2.
+#[test]
+fn an_inlined_allocator_is_refused_with_the_reason() {
+    for (m, func) in [("c_inlined_malloc_O2", "func 13"), ("c_inlined_free_O2", "func 4")] {
+        let r = wasmleak(vec!["check".into(), edge(m).into_os_string()]);
+        r.assert_no_panic();
+        r.assert_code(2);
+        assert!(r.stderr.contains(&format!("{func} ")) && r.stderr.contains("inlined into it"), "{m}: {}", r.describe());
+        assert!(r.stderr.contains("wasm-opt"), "{m}: {}", r.describe());
+    }
+}
+
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
 /// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
 #[test]

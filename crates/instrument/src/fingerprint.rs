@@ -18,6 +18,11 @@ use crate::probe::Lab;
 use crate::statics::{scan, Scan};
 use crate::Error;
 
+/// What an inlined allocator means for the user.
+const INLINED: &str = "there is no function left to hook; wasm-opt inlines a function that has one call site — \
+    `clang -O2` runs it at link time when binaryen is installed: compile with -O2 and link without -O, or keep \
+    wasm-opt from inlining the allocator";
+
 /// Addresses closer than this are taken as one structure (as in `statics.rs`).
 const GAP: u64 = 64;
 /// dlmalloc's malloc uses its state through this many constant addresses at least (measured: 149–237).
@@ -474,7 +479,17 @@ impl<'a> Finder<'a> {
                             notes.push(format!("no free: {}; the module only allocates (wasm-ld drops free when nothing calls it)", r.why));
                             None
                         }
-                        Err(r) => return fail(Refusal { why: format!("func {m} behaves as malloc, but {}", r.why), detail: r.detail }),
+                        Err(r) => {
+                            // A free inlined into its one caller (wasm-opt at -O2) uses the state as free does.
+                            let inlined = match self.other_side_inlined(&[m]) {
+                                Some((f, n)) => format!(
+                                    "; func {f} uses the allocator's state {n} times as only a free does: free seems \
+                                     inlined into it ({INLINED})"
+                                ),
+                                None => String::new(),
+                            };
+                            return fail(Refusal { why: format!("func {m} behaves as malloc, but {}{inlined}", r.why), detail: r.detail });
+                        }
                     }
                 }
             };
@@ -524,7 +539,10 @@ impl<'a> Finder<'a> {
                     return Ok(found);
                 }
                 if refuted.is_empty() {
-                    return fail(Refusal::new("no allocator-shaped state found".into()));
+                    return fail(Refusal::new(match self.inlined_allocator() {
+                        Some(why) => why,
+                        None => "no allocator-shaped state found".into(),
+                    }));
                 }
                 return fail(Refusal { why: "emmalloc-shaped functions did not behave as an allocator when called".into(), detail: refuted });
             };
@@ -881,6 +899,22 @@ impl Finder<'_> {
             .map(|f| (f, self.uses_in_all(f, &state)))
             .filter(|&(_, n)| n >= DL_FREE_USES)
             .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
+    }
+
+    /// When no function has malloc's shape: a function of another type that uses one static structure as much as
+    /// dlmalloc's malloc does — malloc inlined into it (wasm-opt inlines a function that has one call site, and
+    /// `clang -O2` runs wasm-opt at link time when binaryen is installed).
+    fn inlined_allocator(&self) -> Option<String> {
+        let (f, n) = self
+            .defined()
+            .filter_map(|f| Some((f, self.uses[self.idx(f)?].values().copied().max()?)))
+            .filter(|&(f, n)| n >= DL_MALLOC_USES && !sig_is(self.info, f, 1, 1))
+            .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))?;
+        let ty = self.info.func_signature(f).map_or("?".into(), |(p, r)| format!("{p:?} -> {r:?}"));
+        Some(format!(
+            "no function has malloc's shape, but func {f} ({ty}) uses one static structure {n} times as dlmalloc's \
+             malloc does: the allocator seems inlined into it ({INLINED})"
+        ))
     }
 
     /// A module with dlmalloc's free and no allocation function at all (wasm-ld links free alone when nothing

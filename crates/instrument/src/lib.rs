@@ -335,7 +335,7 @@ fn find(
     }
     let stripped = info.func_names.is_empty() && extra_names.is_empty();
     let mut why = if stripped {
-        "the module has no names (no name section, no DWARF: stripped)".to_string()
+        "the module has no function names (no name section, no DWARF that names its functions: stripped)".to_string()
     } else {
         "no function is named as an allocator entry point".to_string()
     };

@@ -241,6 +241,39 @@ fn instrument_cpp_patterns() {
     instrument_validates("cpp_patterns.wasm");
 }
 
+/// The hook ABI is extended, never changed: without `--checked-frees` the module imports exactly
+/// alloc/free/realloc; with it, also `wasmleak::check: [i32] -> [i32]`, after them.
+#[test]
+fn instrument_checked_frees_adds_the_check_import() {
+    let input = fixture("c_patterns.wasm");
+    let imports = |checked: bool| -> Vec<(String, String)> {
+        let out = scratch(&format!("checked-{checked}.wasm"));
+        let mut args = vec![OsString::from("instrument"), input.clone().into(), "-o".into(), out.clone().into()];
+        if checked {
+            args.push("--checked-frees".into());
+        }
+        wasmleak(args).assert_code(0);
+        let bytes = std::fs::read(&out).unwrap();
+        Validator::new().validate_all(&bytes).unwrap();
+        // In import order (the hooks' function indices follow it).
+        let mut v = Vec::new();
+        for p in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let wasmparser::Payload::ImportSection(r) = p.unwrap() {
+                for imp in r.into_imports() {
+                    let imp = imp.unwrap();
+                    if imp.module == "wasmleak" {
+                        v.push((imp.module.to_string(), imp.name.to_string()));
+                    }
+                }
+            }
+        }
+        v
+    };
+    let hooks = |names: &[&str]| names.iter().map(|n| ("wasmleak".to_string(), n.to_string())).collect::<Vec<_>>();
+    assert_eq!(imports(false), hooks(&["alloc", "free", "realloc"]));
+    assert_eq!(imports(true), hooks(&["alloc", "free", "realloc", "check"]));
+}
+
 fn instrument_file(input: &std::path::Path, name: &str) -> (Run, std::path::PathBuf) {
     let out = scratch(name);
     let r = wasmleak(vec![OsString::from("instrument"), input.into(), "-o".into(), out.clone().into()]);

@@ -84,8 +84,10 @@ def main():
         print(f"no corpus in {mods}: run scripts/validate/fetch.sh first", file=sys.stderr)
         return 0
     rows, counts, bad = [], {}, False
+    hooked = {}  # path -> the set of (func, role) it hooks
     for mid in sorted(truth):
         t = truth[mid]
+        hooked = {}
         for variant in ("", ".stripped"):
             path = os.path.join(mods, f"{mid}{variant}.wasm")
             if not os.path.exists(path):
@@ -94,11 +96,20 @@ def main():
             j = inspect(path)
             ms = int((time.time() - start) * 1000)
             verdict, why = judge(t, j)
+            hooked[variant] = {(e["func"], e["role"]) for e in j["allocator"]["entry_points"]}
+            # The stripped copy of a module with names: the same code, the same indices; what it hooks is compared
+            # with the named module's (names can find layers the shape leaves to the one it hooks, and back).
+            if variant == ".stripped" and "" in hooked:
+                same = hooked[""] == hooked[".stripped"]
+                why += " — same entry points as the named module" if same else (
+                    " — named module also: " + ", ".join(f"{f} {r}" for f, r in sorted(hooked[""] - hooked[".stripped"]))
+                    + ("; not the named module's: " + ", ".join(f"{f} {r}" for f, r in sorted(hooked[".stripped"] - hooked[""]))
+                       if hooked[".stripped"] - hooked[""] else ""))
             counts[verdict] = counts.get(verdict, 0) + 1
             bad |= verdict == "WRONG"
             names = "stripped" if variant or t["names"] == "stripped" else "names"
-            if len(why) > 160:
-                why = why[:157] + "..."
+            if len(why) > 240:
+                why = why[:237] + "..."
             rows.append(f"| {mid}{variant} | {t['package']}@{t['version']} | {t['toolchain']} | {names} | {t['heap']}{' (shared)' if t['shared_memory'] else ''} | {verdict} | {why.replace('|', '/')} | {ms} |")
     head = ("| module | package | toolchain | names | heap | verdict | entry points hooked, or why not | ms |\n"
             "|---|---|---|---|---|---|---|---|")

@@ -913,7 +913,9 @@ impl Finder<'_> {
         let ty = self.info.func_signature(f).map_or("?".into(), |(p, r)| format!("{p:?} -> {r:?}"));
         Some(format!(
             "no function has malloc's shape, but func {f} ({ty}) uses one static structure {n} times as dlmalloc's \
-             malloc does: the allocator seems inlined into it ({INLINED})"
+             malloc does: either the allocator is inlined into it ({INLINED}), or it is an allocator wasmleak does not \
+             know by its code (Zig's, a Rust allocator that takes `self`, a custom one: --debug-file with the \
+             unstripped build, or --alloc-fn/--free-fn)"
         ))
     }
 

@@ -43,6 +43,10 @@ def emscripten_map(js):
             # old lazy: _malloc=Module["_malloc"]=function(){return(_malloc=Module["_malloc"]=Module["asm"]["e"])
             r"(?<![\w$])%s\s*=\s*(?:Module\[[\"']%s[\"']\]\s*=\s*)?function\(\)\s*\{\s*return\s*\(\s*%s\s*=\s*"
             r"(?:Module\[[\"']%s[\"']\]\s*=\s*)?Module\[[\"']asm[\"']\]\[[\"'](%s)[\"']\]" % (r, r, r, r, ID),
+            # old closure lazy: Ib=h._malloc=function(){return(Ib=h._malloc=h.asm.I).apply(...)} / (a._free=a.asm.Yu)
+            r"\.%s\s*=\s*function\(\)\s*\{\s*return\s*\(\s*(?:[\w$]+\s*=\s*)?[\w$]+\.%s\s*=\s*(%s)\.asm\.(%s)\s*\)" % (r, r, ID, ID),
+            # old unminified: Module["_malloc"]=function(){return Module["asm"]["malloc"].apply(...)}
+            r"Module\[[\"']%s[\"']\]\s*=\s*function\(\)\s*\{\s*return\s+(Module\[[\"']asm[\"']\])\[[\"'](%s)[\"']\]" % (r, ID),
         ]
         found = []
         for p in pats:
@@ -50,7 +54,7 @@ def emscripten_map(js):
                 g = mt.groups()
                 exp = g[-1]
                 obj = g[0] if len(g) > 1 else "Module.asm"
-                if obj in ("Module",):
+                if obj in ("Module",) or exp == "asm":
                     continue
                 found.append((exp, obj, mt.start()))
         if found:

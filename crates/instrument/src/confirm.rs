@@ -1,8 +1,8 @@
 //! Experiments that confirm what the shape of the code suggests: each candidate entry point is called in a
 //! scratch instance of the module (`probe.rs`) and must behave as its role says — an allocator hands out
 //! distinct, aligned, writable blocks that keep their contents while others are allocated; a free gives the
-//! memory back (a thousand allocate/free rounds do not grow memory) without touching the neighbours; a
-//! realloc keeps the contents; a calloc zeroes. A function that traps, loops, or does anything else fails,
+//! memory back (256 rounds of allocate and free reuse a few blocks and do not grow memory) without touching the
+//! neighbours; a realloc keeps the contents; a calloc zeroes count × size bytes. A function that traps, loops, or does anything else fails,
 //! so a function that merely looks like an allocator (a `main(argc, argv)`, a runtime's cleanup, drop glue)
 //! is never hooked.
 
@@ -60,7 +60,7 @@ impl Candidate {
 
     fn release(self, s: &mut Scratch, ptr: u32, size: u32, align: u32) -> Result<(), String> {
         let f = self.func;
-        let nparams = s_params(s, f);
+        let nparams = s.func_params(f).unwrap_or(1);
         let args: Vec<i32> = match self.role {
             Role::Free => [ptr as i32, size as i32, align as i32][..nparams.clamp(1, 3)].to_vec(),
             Role::RustDealloc => vec![ptr as i32, size as i32, align as i32],
@@ -79,10 +79,6 @@ impl Candidate {
         .map_err(|e| format!("func {f} {e} when resizing a block from {old} to {new} bytes"))?;
         Ok(r.unwrap_or(0) as u32)
     }
-}
-
-fn s_params(s: &Scratch, f: u32) -> usize {
-    s.params(f).unwrap_or(1)
 }
 
 /// Live blocks of one experiment, with their fill patterns.
@@ -389,9 +385,3 @@ impl Experiments<'_> {
     }
 }
 
-impl Scratch {
-    /// Number of parameters of function `f` (original index), when the scratch copy exports it.
-    pub(crate) fn params(&self, f: u32) -> Option<usize> {
-        self.func_params(f)
-    }
-}

@@ -37,7 +37,6 @@ const STATE_GAP: u64 = 256;
 /// ... spanning at most this much.
 const STATE_SPAN: u64 = 1024;
 
-/// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
 /// Why the shape of the code gave no allocator: one sentence, and what was tried (for `inspect`).
 #[derive(Clone, Debug)]
 pub(crate) struct Refusal {
@@ -59,8 +58,9 @@ pub(crate) struct Found {
 }
 
 /// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
-/// With `confirm`, every candidate is called in a scratch instance of the module first (`confirm.rs`); when the
-/// module cannot be run that way, the shape alone decides, as before, and `Found::notes` says so.
+/// With `confirm`, every candidate is called in a scratch instance of the module first (`confirm.rs`), and a
+/// module that cannot be run that way is refused: the shape alone is a guess. Without it (tests of the shape
+/// analysis) the shape decides.
 pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Result<Result<Found, Refusal>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;

@@ -127,10 +127,10 @@ pub fn find_allocator(
     extra_names: &HashMap<u32, String>,
     overrides: &Overrides,
 ) -> Result<Vec<EntryPoint>, Error> {
-    find_allocator_with(bytes, info, extra_names, overrides, &Discovery::default())
+    discover(bytes, info, extra_names, overrides, &Discovery::default()).map(|d| d.entry_points)
 }
 
-/// How [`find_allocator_with`] may recognise a nameless allocator.
+/// How [`discover`] may recognise a nameless allocator.
 #[derive(Clone, Debug)]
 pub struct Discovery {
     /// Confirm what the code's shape suggests by calling the candidates in a scratch instance of the module
@@ -144,17 +144,6 @@ impl Default for Discovery {
     }
 }
 
-/// [`find_allocator`] with the discovery options spelled out.
-pub fn find_allocator_with(
-    bytes: &[u8],
-    info: &ModuleInfo,
-    extra_names: &HashMap<u32, String>,
-    overrides: &Overrides,
-    discovery: &Discovery,
-) -> Result<Vec<EntryPoint>, Error> {
-    discover(bytes, info, extra_names, overrides, discovery).map(|d| d.entry_points)
-}
-
 /// What [`discover`] found: the entry points, and notes on how (what looked like an entry point but did not
 /// behave as one, a missing free, experiments that could not run).
 #[derive(Clone, Debug, Default)]
@@ -163,7 +152,7 @@ pub struct Discovered {
     pub notes: Vec<String>,
 }
 
-/// [`find_allocator_with`], with the notes `inspect` shows.
+/// [`find_allocator`] with the discovery options spelled out, and the notes `inspect` shows.
 pub fn discover(
     bytes: &[u8],
     info: &ModuleInfo,

@@ -7,9 +7,10 @@
 //! helpers copy), no start function, no custom sections, exports only for the memory and the functions an
 //! experiment calls — and run in an interpreter (wasmi, translating a function only when it is first called)
 //! with a fuel budget, so the same experiment gives the same answer in every host (the CLI, Node, the browser),
-//! whatever the module does when called with arguments it never expected. A function whose body uses what the
-//! interpreter cannot run (exceptions, GC, atomics) fails when called: an experiment that needs it is
-//! inconclusive, never a pass.
+//! whatever the module does when called with arguments it never expected. Exception handling is lowered to
+//! plain blocks (nothing is thrown on the paths the experiments take); a function whose body uses what the
+//! interpreter cannot run (GC, atomics) fails when called: an experiment that needs it is inconclusive, never a
+//! pass.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,7 +23,7 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 use crate::module::ModuleInfo;
 
-/// Interpreter steps one experiment may take (dlmalloc's malloc is a few hundred per call).
+/// Interpreter steps one call may take (dlmalloc's malloc is a few hundred).
 const FUEL: u64 = 5_000_000;
 /// Largest memory a scratch instance may grow to.
 const MAX_MEMORY: usize = 512 << 20;
@@ -164,6 +165,7 @@ impl Scratch {
         }
     }
 
+    /// Number of parameters of function `f` (original index), when the scratch copy exports it.
     pub(crate) fn func_params(&self, f: u32) -> Option<usize> {
         self.funcs.get(&f).map(|func| func.ty(&self.store).params().len())
     }

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use wasmleak_instrument::{find_allocator, find_allocator_by_name, find_allocator_with, Confidence, Discovery, Error, Evidence, ModuleInfo, Overrides};
+use wasmleak_instrument::{discover, find_allocator, find_allocator_by_name, Confidence, Discovery, Error, Evidence, ModuleInfo, Overrides};
 
 /// The shape analysis alone, for synthetic modules whose functions have the shape of an allocator but do not
 /// allocate (experiments refuse them: see `synthetic_shapes_do_not_pass_the_experiments`).
 fn by_shape_only(b: &[u8], info: &ModuleInfo) -> Result<Vec<wasmleak_instrument::EntryPoint>, Error> {
-    find_allocator_with(b, info, &HashMap::new(), &Overrides::default(), &Discovery { experiments: false })
+    discover(b, info, &HashMap::new(), &Overrides::default(), &Discovery { experiments: false }).map(|d| d.entry_points)
 }
 
 fn read(name: &str) -> Vec<u8> {

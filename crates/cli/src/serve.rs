@@ -25,7 +25,7 @@ use serde_json::json;
 use wasmleak_export::html::{self, esc};
 use wasmleak_heap::Snapshot;
 
-use crate::common::{embedded, js_dir, require_wasm_artifact};
+use crate::common::{embedded, js_dir, require_wasm_artifact, AllocatorOpts};
 
 /// Serve a web app on 127.0.0.1 with wasmleak attached to its pages: an overlay takes snapshots, compares
 /// them and links to the HTML report.
@@ -39,6 +39,9 @@ pub struct Opts {
     /// Also write every snapshot the page posts to DIR as NAME.N.wlsnap (for `wasmleak diff`, `why`, `export`)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// The allocator entry points of the modules the pages load, when wasmleak cannot find them
+    #[command(flatten)]
+    allocator: AllocatorOpts,
 }
 
 /// The runtime's own URLs; the app's files never shadow them.
@@ -66,7 +69,13 @@ impl Opts {
             Err(e) => return Err(e).with_context(|| format!("cannot listen on 127.0.0.1:{}", self.port)),
         };
         let port = listener.local_addr()?.port();
-        let server = Arc::new(Server { root, analysis, save: self.save, snaps: Mutex::default() });
+        let a = &self.allocator;
+        let allocator = serde_json::json!({
+            "alloc": a.alloc, "free": a.free, "realloc": a.realloc, "calloc": a.calloc,
+            "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
+        });
+        let injected = injected(&allocator.to_string());
+        let server = Arc::new(Server { root, analysis, save: self.save, snaps: Mutex::default(), injected });
         println!("wasmleak: serving {} at http://127.0.0.1:{port}/", self.dir.display());
         std::io::stdout().flush()?;
         for stream in listener.incoming() {
@@ -86,6 +95,8 @@ struct Server {
     save: Option<PathBuf>,
     /// Posted snapshots by module name, in the order they arrived.
     snaps: Mutex<BTreeMap<String, Vec<Snapshot>>>,
+    /// What goes into every page ([`injected`]).
+    injected: String,
 }
 
 struct Request {
@@ -362,7 +373,7 @@ impl Server {
         };
         let ty = content_type(&real);
         if ty.starts_with("text/html") {
-            return Response::new(200, ty, inject(&bytes));
+            return Response::new(200, ty, inject(&bytes, &self.injected));
         }
         Response::new(200, ty, bytes)
     }
@@ -526,23 +537,27 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// What goes into every page: the runtime, then attach() with the overlay. Classic scripts, so they run
-/// before the app's own (classic or module) scripts.
-const INJECTED: &str = concat!(
-    "<script src=\"/__wasmleak/runtime.js\"></script>",
-    "<script>wasmleak.attach({ analysis: '/__wasmleak/analysis.wasm', overlay: true, server: true });</script>"
-);
+/// What goes into every page: the runtime, then attach() with the overlay and the allocator options (JSON,
+/// `--alloc-fn` & co.). Classic scripts, so they run before the app's own (classic or module) scripts.
+pub fn injected(allocator: &str) -> String {
+    // JSON is a JS expression; `</` would end the script element early.
+    let allocator = allocator.replace("</", "<\\/");
+    format!(
+        "<script src=\"/__wasmleak/runtime.js\"></script><script>wasmleak.attach({{ analysis: '/__wasmleak/analysis.wasm', \
+         overlay: true, server: true, allocator: {allocator} }});</script>"
+    )
+}
 
-/// Insert [`INJECTED`] right after `<head …>` (else after `<html …>`, else after the doctype, else at the
+/// Insert `injected` right after `<head …>` (else after `<html …>`, else after the doctype, else at the
 /// start). A page that includes the runtime itself is left alone.
-pub fn inject(page: &[u8]) -> Vec<u8> {
+pub fn inject(page: &[u8], injected: &str) -> Vec<u8> {
     if find(page, RUNTIME_URL.as_bytes(), 0).is_some() {
         return page.to_vec();
     }
     let at = tag_end(page, b"<head").or_else(|| tag_end(page, b"<html")).or_else(|| tag_end(page, b"<!doctype")).unwrap_or(0);
-    let mut out = Vec::with_capacity(page.len() + INJECTED.len());
+    let mut out = Vec::with_capacity(page.len() + injected.len());
     out.extend_from_slice(&page[..at]);
-    out.extend_from_slice(INJECTED.as_bytes());
+    out.extend_from_slice(injected.as_bytes());
     out.extend_from_slice(&page[at..]);
     out
 }
@@ -768,16 +783,18 @@ mod tests {
 
     #[test]
     fn injection_goes_after_head_once() {
+        let inj = &injected("{}");
+        assert!(inj.contains("allocator: {}"), "{inj}");
         let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        let page = s(inject(b"<!DOCTYPE html><html><HEAD lang=en><title>x</title></head><body></body></html>"));
-        assert!(page.starts_with(&format!("<!DOCTYPE html><html><HEAD lang=en>{INJECTED}<title>")), "{page}");
-        let page = s(inject(b"<html><header>h</header></html>"));
-        assert!(page.starts_with(&format!("<html>{INJECTED}<header>")), "{page}");
-        let page = s(inject(b"<!doctype html>\n<p>hi"));
-        assert!(page.starts_with(&format!("<!doctype html>{INJECTED}\n<p>")), "{page}");
-        assert_eq!(s(inject(b"<p>hi")), format!("{INJECTED}<p>hi"));
+        let page = s(inject(b"<!DOCTYPE html><html><HEAD lang=en><title>x</title></head><body></body></html>", inj));
+        assert!(page.starts_with(&format!("<!DOCTYPE html><html><HEAD lang=en>{inj}<title>")), "{page}");
+        let page = s(inject(b"<html><header>h</header></html>", inj));
+        assert!(page.starts_with(&format!("<html>{inj}<header>")), "{page}");
+        let page = s(inject(b"<!doctype html>\n<p>hi", inj));
+        assert!(page.starts_with(&format!("<!doctype html>{inj}\n<p>")), "{page}");
+        assert_eq!(s(inject(b"<p>hi", inj)), format!("{inj}<p>hi"));
         let own = b"<head><script src=\"/__wasmleak/runtime.js\"></script></head>";
-        assert_eq!(inject(own), own.to_vec());
+        assert_eq!(inject(own, inj), own.to_vec());
     }
 
     #[test]

@@ -167,6 +167,17 @@ fn static_files_have_their_content_types() {
     assert_eq!((r.status, r.header("content-length"), r.body.len()), (200, Some("14"), 0));
 }
 
+/// `--alloc-fn` & co. reach the page's attach() as its `allocator` option, as `wasmleak node` passes them.
+#[test]
+fn allocator_options_reach_the_page() {
+    let s = serve(&app(), &["--alloc-fn", "25", "--free-fn", "my_free"]);
+    let page = s.get("/").text();
+    assert!(
+        page.contains(r#"allocator: {"aligned_alloc":[],"alloc":["25"],"calloc":[],"free":["my_free"],"posix_memalign":[],"realloc":[]}"#),
+        "{page}"
+    );
+}
+
 #[test]
 fn pages_get_the_runtime_once_right_after_head() {
     let s = serve(&app(), &[]);

@@ -198,8 +198,8 @@ pub struct EntryPoint {
 pub fn role_of(name: &str) -> Option<Role> {
     // wasm-bindgen rewrites the name section with v0 names demangled with their crate hashes:
     // `__rustc[1963b85898d4d9c3]::__rdl_alloc`.
-    let unhashed = without_crate_hashes(name);
-    let name = unhashed.as_str();
+    let unhashed = wasmleak_symbolize::without_crate_hashes(name);
+    let name: &str = &unhashed;
     // Rust allocator shims: `__rust_alloc`, and since 2025 mangled v0 names that demangle to
     // `__rustc::__rust_alloc` (raw: `_RNvCs..._7___rustc12___rust_alloc`).
     let rust = name
@@ -267,25 +267,6 @@ pub fn role_of(name: &str) -> Option<Role> {
         | "_ZdaPvRKSt9nothrow_t" => Role::Free,
         _ => return None,
     })
-}
-
-/// `name` without `[0123abcd…]` crate hashes (8 hex digits or more).
-pub(crate) fn without_crate_hashes(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut rest = name;
-    while let Some(i) = rest.find('[') {
-        let tail = &rest[i + 1..];
-        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
-        out.push_str(&rest[..i]);
-        if hex >= 8 && tail[hex..].starts_with(']') {
-            rest = &tail[hex + 1..];
-        } else {
-            out.push('[');
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Names the finder looks for, for the error message when it finds none.

@@ -266,7 +266,7 @@ fn find(
     // Rust's layers, outermost first: `__rust_*` forward to `__rdl_*` (or a #[global_allocator]'s `__rg_*`), which
     // call the `dlmalloc` crate (memalign for alignments over 8). Only the outermost layer a module still has is
     // hooked: the inner ones would only ever be called under it (LTO inlines `__rust_*`, leaving `__rdl_*`).
-    let raw_name = |e: &EntryPoint| format!("{:#}", rustc_demangle::demangle(&allocator::without_crate_hashes(&e.name)));
+    let raw_name = |e: &EntryPoint| format!("{:#}", rustc_demangle::demangle(&wasmleak_symbolize::without_crate_hashes(&e.name)));
     let rust_shims = found.iter().any(|e| raw_name(e).contains("__rust_"));
     let rust_layer = found.iter().any(|e| matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc));
     found.retain(|e| {

@@ -1,6 +1,7 @@
 //! Recognising frames (allocator, library, user) and naming the pattern a group shows, with its fix.
 
 use wasmleak_heap::Kind;
+use wasmleak_symbolize::without_crate_hashes;
 
 use crate::build::{Frame, Group};
 
@@ -19,30 +20,6 @@ pub(crate) fn is_allocator_frame(function: &str, file: Option<&str>) -> bool {
         return true;
     }
     is_allocator_name(&without_crate_hashes(function))
-}
-
-/// `__rustc[b7974e8690430dd9]::__rdl_alloc` → `__rustc::__rdl_alloc`: Rust v0 symbols demangled with their
-/// crate disambiguators, as wasm-bindgen writes them to the name section it rewrites.
-fn without_crate_hashes(f: &str) -> std::borrow::Cow<'_, str> {
-    if !f.contains('[') {
-        return f.into();
-    }
-    let mut out = String::with_capacity(f.len());
-    let mut rest = f;
-    while let Some(i) = rest.find('[') {
-        let tail = &rest[i + 1..];
-        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
-        out.push_str(&rest[..i]);
-        // a crate hash: a u64 in hex (8 digits or more but by a 2^-32 chance), never `[16]` of an array type
-        if hex >= 8 && tail[hex..].starts_with(']') {
-            rest = &tail[hex + 1..];
-        } else {
-            out.push('[');
-            rest = tail;
-        }
-    }
-    out.push_str(rest);
-    out.into()
 }
 
 fn is_allocator_name(f: &str) -> bool {

@@ -17,6 +17,30 @@ pub fn demangle(name: &str) -> String {
     name.to_string()
 }
 
+/// `__rustc[b7974e8690430dd9]::__rdl_alloc` → `__rustc::__rdl_alloc`: Rust v0 symbols demangled with their
+/// crate disambiguators, as wasm-bindgen writes them to the name section it rewrites.
+pub fn without_crate_hashes(f: &str) -> std::borrow::Cow<'_, str> {
+    if !f.contains('[') {
+        return f.into();
+    }
+    let mut out = String::with_capacity(f.len());
+    let mut rest = f;
+    while let Some(i) = rest.find('[') {
+        let tail = &rest[i + 1..];
+        let hex = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..i]);
+        // a crate hash: a u64 in hex (8 digits or more but by a 2^-32 chance), never `[16]` of an array type
+        if hex >= 8 && tail[hex..].starts_with(']') {
+            rest = &tail[hex + 1..];
+        } else {
+            out.push('[');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 pub(crate) fn looks_mangled(name: &str) -> bool {
     name.starts_with("_Z") || name.starts_with("__Z") || name.starts_with("_R")
 }

@@ -28,7 +28,7 @@ mod statics;
 use std::fmt;
 use std::sync::OnceLock;
 
-pub use demangle::{demangle, last_segment};
+pub use demangle::{demangle, last_segment, without_crate_hashes};
 pub use error::Error;
 pub use frames::Frame;
 pub use names::{NameSource, NamedFunction};

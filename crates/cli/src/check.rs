@@ -79,8 +79,9 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
         let entry_points = self.allocator.find(&m, &sym)?;
-        if let Some(note) = crate::common::fingerprint_note(&entry_points) {
-            eprintln!("{note}");
+        let shape_note = wasmleak_instrument::shape_note(&entry_points);
+        if let Some(note) = &shape_note {
+            eprintln!("wasmleak: {note}");
         }
         let options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true)?;
         let iteration = options.iteration;
@@ -128,6 +129,7 @@ impl Opts {
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
+        notes.extend(shape_note);
         if !sym.has_dwarf() {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }

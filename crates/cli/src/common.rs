@@ -28,21 +28,6 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
     Ok(Loaded { path: path.clone(), bytes, info })
 }
 
-/// One line saying the allocator was recognised by its code shape (stripped module), or None.
-pub fn fingerprint_note(eps: &[EntryPoint]) -> Option<String> {
-    let confidence = eps.iter().find_map(|e| match &e.evidence {
-        wasmleak_instrument::Evidence::Fingerprint { confidence, .. } => Some(*confidence),
-        _ => None,
-    })?;
-    let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
-    let confirmed = eps.iter().all(|e| e.confirmed.is_some());
-    Some(format!(
-        "wasmleak: allocator found by its code shape{} (confidence {confidence}): {}; `wasmleak inspect` says how",
-        if confirmed { " and confirmed by calling it in a scratch instance" } else { "" },
-        list.join(", ")
-    ))
-}
-
 /// The instrumenter's options (`check`, `instrument`): `--iteration FUNC` resolved and checked, and whether frees
 /// are checked before the allocator sees them (the `wasmleak.check` hook).
 pub fn instrument_options(

@@ -193,6 +193,22 @@ pub struct EntryPoint {
     pub confirmed: Option<String>,
 }
 
+/// One sentence for reports when the allocator was recognised by its code (a stripped module), or None: which
+/// functions, as what, and whether calling them confirmed it.
+pub fn shape_note(eps: &[EntryPoint]) -> Option<String> {
+    let confidence = eps.iter().find_map(|e| match &e.evidence {
+        Evidence::Fingerprint { confidence, .. } => Some(*confidence),
+        _ => None,
+    })?;
+    let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
+    let confirmed = eps.iter().all(|e| e.confirmed.is_some());
+    Some(format!(
+        "allocator found by its code shape{} (confidence {confidence}): {}; `wasmleak inspect` says how",
+        if confirmed { " and confirmed by calling it in a scratch instance" } else { "" },
+        list.join(", ")
+    ))
+}
+
 /// The role of a function by its (raw or demangled) name. Names are matched exactly: a function that merely
 /// mentions malloc is not an allocator.
 pub fn role_of(name: &str) -> Option<Role> {

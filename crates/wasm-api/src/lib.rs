@@ -548,6 +548,7 @@ impl Session {
         };
         let exit = wasmleak_report::Exit { status, code: state.exit.code, message: state.exit.message.clone() };
         let mut notes = state.notes.clone();
+        notes.extend(wasmleak_instrument::shape_note(&self.module.ins.entry_points));
         if !self.module.sym.has_dwarf() {
             notes.push(NO_DWARF_NOTE.into());
         }

@@ -45,6 +45,8 @@ def emscripten_map(js):
             r"(?:Module\[[\"']%s[\"']\]\s*=\s*)?Module\[[\"']asm[\"']\]\[[\"'](%s)[\"']\]" % (r, r, r, r, ID),
             # old closure lazy: Ib=h._malloc=function(){return(Ib=h._malloc=h.asm.I).apply(...)} / (a._free=a.asm.Yu)
             r"\.%s\s*=\s*function\(\)\s*\{\s*return\s*\(\s*(?:[\w$]+\s*=\s*)?[\w$]+\.%s\s*=\s*(%s)\.asm\.(%s)\s*\)" % (r, r, ID, ID),
+            # ASSERTIONS builds: var _malloc = Module["_malloc"] = createExportWrapper("malloc", asm)
+            r"(?<![\w$])%s\s*=\s*(?:Module\[[\"']%s[\"']\]\s*=\s*)?(createExportWrapper)\(\s*[\"'](%s)[\"']" % (r, r, ID),
             # old unminified: Module["_malloc"]=function(){return Module["asm"]["malloc"].apply(...)}
             r"Module\[[\"']%s[\"']\]\s*=\s*function\(\)\s*\{\s*return\s+(Module\[[\"']asm[\"']\])\[[\"'](%s)[\"']\]" % (r, ID),
         ]

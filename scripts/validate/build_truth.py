@@ -419,7 +419,10 @@ MANUAL = {
                  alloc=[(554, "malloc", "malloc (emmalloc)", "export name; 9 bytes: calls emmalloc_memalign 552 with the default alignment"),
                         (556, "free", "free (emmalloc)", "export name; 7 bytes: forwards to emmalloc_free 555"),
                         (552, "memalign", "emmalloc_memalign", "(align, size); calls attempt_allocate 553 and claim_more_memory 551"),
-                        (555, "free", "emmalloc_free", "338-byte body behind free")],
+                        (555, "free", "emmalloc_free", "338-byte body behind free"),
+                        (480, "wrapper_free", "operator delete (func 480)", "body is only `local.get 0; call 556 (free)`"),
+                        (565, "operator_new", "operator new (func 565)",
+                         "max(size, 1), malloc 554 in a loop that calls the new_handler (call_indirect of the word at 26800) while it is set, else calls import 0 (abort): libc++'s operator new")],
                  notalloc=[(551, "claim_more_memory", "emmalloc internal: sbrk-based heap growth, (i32)->i32"),
                            (553, "attempt_allocate", "emmalloc internal (i32,i32,i32)->i32")],
                  notes="emmalloc (-sMALLOC=emmalloc), not dlmalloc: the exported malloc is a 9-byte forwarder. No plain realloc/calloc: "

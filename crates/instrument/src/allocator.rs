@@ -264,6 +264,11 @@ pub fn role_of(name: &str) -> Option<Role> {
         && (args.starts_with('(') || args.starts_with("[](")) {
             return Some(Role::Free);
         }
+    // Emscripten's fastcomp (asm2wasm) exported the C names with an underscore: `_malloc`, `_free`.
+    let name = match name.strip_prefix('_') {
+        Some(c) if matches!(c, "malloc" | "calloc" | "realloc" | "free" | "memalign" | "posix_memalign" | "aligned_alloc") => c,
+        _ => name,
+    };
     Some(match name {
         "malloc" | "dlmalloc" | "emscripten_builtin_malloc" => Role::Malloc,
         "calloc" | "dlcalloc" | "emscripten_builtin_calloc" => Role::Calloc,
@@ -310,6 +315,9 @@ mod tests {
         assert_eq!(role_of("operator delete(void*, unsigned long)"), Some(Role::Free));
         assert_eq!(role_of("operator delete[](void*)"), Some(Role::Free));
         assert_eq!(role_of("my_malloc_wrapper"), None);
+        assert_eq!(role_of("_malloc"), Some(Role::Malloc));
+        assert_eq!(role_of("_free"), Some(Role::Free));
+        assert_eq!(role_of("__malloc"), None);
         let dl = "_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8DlmallocNtNtB7_3sys6SystemE6mallocCsebHcaeoSrxy_3std";
         assert_eq!(role_of(dl), Some(Role::SelfAlloc));
         assert_eq!(role_of(&dl.replace("E6malloc", "E4free")), Some(Role::SelfFree));

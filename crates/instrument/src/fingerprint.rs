@@ -86,7 +86,14 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
     } else {
         None
     };
-    let judge = lab.as_ref().map(|lab| Experiments { lab, statics: static_data(info), malloc: Default::default() });
+    let judge = lab.as_ref().map(|lab| Experiments {
+        lab,
+        statics: static_data(info),
+        malloc: Default::default(),
+        init: std::cell::Cell::new(lab.init()),
+        inits: finder.exported_of(0, 0).filter(|&f| Some(f) != lab.init()).take(6).collect(),
+        settled: Default::default(),
+    });
     let found = finder.find(judge.as_ref());
     // What the shape alone proposes is a guess: without the experiments to confirm it, nothing is hooked.
     if let (Some(why), Ok((eps, _))) = (unavailable, &found) {
@@ -400,7 +407,7 @@ impl<'a> Finder<'a> {
         let mallocs = self.ranked(1, 1, None);
         let strong: Vec<(u32, usize, usize)> = mallocs.iter().copied().filter(|m| m.1 >= DL_MALLOC_USES).take(4).collect();
         let dl = match (strong.as_slice(), judge) {
-            ([], _) => None,
+            ([], None) => None,
             ([only], None) => Some(*only),
             ([first, second, ..], None) => {
                 if second.1 * 2 >= first.1 {
@@ -419,17 +426,10 @@ impl<'a> Finder<'a> {
                 let heavy = mallocs.iter().filter(|m| m.1 >= DL_MALLOC_USES);
                 let mut funcs: Vec<u32> = heavy.clone().filter(|m| self.reaches_grow.contains(&m.0)).map(|m| m.0).take(8).collect();
                 funcs.extend(heavy.filter(|m| !self.reaches_grow.contains(&m.0)).map(|m| m.0).take(4));
-                let exported: Vec<u32> = self
-                    .info
-                    .exports
-                    .iter()
-                    .filter(|e| e.kind == wasmparser::ExternalKind::Func)
-                    .map(|e| e.index)
-                    .filter(|&f| sig_is(self.info, f, 1, 1) && self.reaches_grow.contains(&f) && !funcs.contains(&f))
-                    .take(8)
-                    .collect();
+                let exported: Vec<u32> =
+                    self.exported_of(1, 1).filter(|f| self.reaches_grow.contains(f) && !funcs.contains(f)).take(8).collect();
                 funcs.extend(exported);
-                if funcs.is_empty() {
+                if funcs.is_empty() || strong.is_empty() {
                     None
                 } else {
                     let (m, why) = match self.pick("dlmalloc's malloc", &funcs, &|f| j.allocator(Candidate::new(f, Role::Malloc))) {
@@ -459,8 +459,16 @@ impl<'a> Finder<'a> {
                     Some(first.0)
                 }
                 (cands, Some(j)) => {
-                    let funcs: Vec<u32> = cands.iter().map(|c| c.0).collect();
+                    let mut funcs: Vec<u32> = cands.iter().map(|c| c.0).collect();
+                    // None as heavy as dlmalloc's free: an allocator with a leaner free (emmalloc's), or none. The
+                    // functions that use the state at all, and the exported ones (Emscripten exports free).
+                    if funcs.is_empty() {
+                        funcs.extend(frees.iter().filter(|f| f.1 > 0).map(|f| f.0).take(6));
+                        funcs.extend(self.exported_of(1, 0).filter(|f| !funcs.contains(f)).take(8).collect::<Vec<_>>());
+                    }
                     let malloc = Candidate::new(m, Role::Malloc);
+                    // Only a malloc as heavy as dlmalloc's may go without a free (wasm-ld dropped it).
+                    let heavy = self.uses_in_all(m, &self.state_around(m, c, None)) >= DL_MALLOC_USES;
                     match self.pick("its free", &funcs, &|f| j.free(malloc, Candidate::new(f, Role::Free))) {
                         Ok((fr, why)) => {
                             shown.insert(fr, why);
@@ -468,7 +476,7 @@ impl<'a> Finder<'a> {
                         }
                         // A program that never frees: wasm-ld leaves free out. The allocations are still
                         // tracked (all live until the end).
-                        Err(r) if cands.is_empty() => {
+                        Err(r) if cands.is_empty() && heavy => {
                             if let Some((f, n)) = self.other_side_inlined(&[m]) {
                                 return fail(Refusal::new(format!(
                                     "func {m} behaves as malloc and no function looks like its free, but func {f} uses \
@@ -531,12 +539,17 @@ impl<'a> Finder<'a> {
                 break;
             }
             let Some((a, fr, c)) = found else {
-                // 3. Only a free: a program that frees but never allocates (what it frees was never malloc'd).
-                if let Some(j) = judge
-                    && refuted.is_empty()
-                    && let Some(found) = self.free_only(j)
-                {
-                    return Ok(found);
+                if let Some(j) = judge {
+                    // 3. An exported malloc and free that behave as such (emmalloc with its core inlined).
+                    if let Some(found) = self.exported_pair(j) {
+                        return Ok(found);
+                    }
+                    // 4. Only a free: a program that frees but never allocates (what it frees was never malloc'd).
+                    if refuted.is_empty()
+                        && let Some(found) = self.free_only(j)
+                    {
+                        return Ok(found);
+                    }
                 }
                 if refuted.is_empty() {
                     return fail(Refusal::new(match self.inlined_allocator() {
@@ -716,6 +729,23 @@ impl<'a> Finder<'a> {
         if decides(&aas) {
             for &a in &aas {
                 add(a, Role::AlignedAlloc, "aligned_alloc: (i32,i32)->i32 over memalign".into(), &mut eps);
+            }
+        }
+        // A memalign called from outside the allocator (the `dlmalloc` crate's, which Rust's `__rdl_alloc` calls for
+        // alignments over 8) is an entry point of its own: hooked, its blocks are the aligned ones the program
+        // frees; unhooked, the padded block its inner malloc reports would make that free look invalid.
+        if judge.is_some() {
+            let inner: HashSet<u32> = alloc_set.iter().chain(&memaligns).chain(&reallocs).chain(&callocs).chain(&realloc_bodies).copied().collect();
+            let mut outside: Vec<u32> = memaligns
+                .iter()
+                .copied()
+                .filter(|&m| sig_is(self.info, m, 2, 1) && !pms.contains(&m) && !aas.contains(&m))
+                .filter(|&m| self.s.escaping.contains(&m) || self.callers.get(&m).into_iter().flatten().any(|c| !inner.contains(c) && !pms.contains(c) && !aas.contains(c)))
+                .collect();
+            // dlmalloc's memalign works on the state itself; the look-alikes mostly through helpers.
+            outside.sort_by_key(|&m| (std::cmp::Reverse(state_uses(m)), m));
+            for m in outside.into_iter().take(6) {
+                add(m, Role::AlignedAlloc, "memalign: (align, size)->ptr over the allocator state, called from outside it".into(), &mut eps);
             }
         }
         // Rust shims (the `dlmalloc` crate): `__rust_alloc(size, align)` forwards to `__rdl_alloc`, which
@@ -899,6 +929,36 @@ impl Finder<'_> {
             .map(|f| (f, self.uses_in_all(f, &state)))
             .filter(|&(_, n)| n >= DL_FREE_USES)
             .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
+    }
+
+    /// Exported functions of a signature.
+    fn exported_of(&self, params: usize, results: usize) -> impl Iterator<Item = u32> + '_ {
+        self.info
+            .exports
+            .iter()
+            .filter(|e| e.kind == wasmparser::ExternalKind::Func)
+            .map(|e| e.index)
+            .filter(move |&f| sig_is(self.info, f, params, results))
+    }
+
+    /// No allocator state the shapes above know, but the module exports functions shaped like malloc and free
+    /// (Emscripten exports them for its glue, minified names or not): the pair that behaves as one, when exactly
+    /// one does. Their realloc and calloc, if any, allocate and free through them.
+    fn exported_pair(&self, j: &Experiments<'_>) -> Option<(Vec<EntryPoint>, Vec<String>)> {
+        let mallocs: Vec<u32> = self.exported_of(1, 1).filter(|f| self.reaches_grow.contains(f)).take(8).collect();
+        let (m, m_shown) = self.pick("malloc", &mallocs, &|f| j.allocator(Candidate::new(f, Role::Malloc))).ok()?;
+        let frees: Vec<u32> = self.exported_of(1, 0).take(12).collect();
+        let malloc = Candidate::new(m, Role::Malloc);
+        let (fr, f_shown) = self.pick("free", &frees, &|f| j.free(malloc, Candidate::new(f, Role::Free))).ok()?;
+        let reason = "exported, and behaves as one when called (no allocator state the code shapes know)";
+        let ep = |func: u32, role: Role, shown: String| EntryPoint {
+            func,
+            name: format!("func[{func}]"),
+            role,
+            evidence: Evidence::Fingerprint { confidence: Confidence::High, reason: format!("{role}: {reason}") },
+            confirmed: Some(shown),
+        };
+        Some((vec![ep(m, Role::Malloc, m_shown), ep(fr, Role::Free, f_shown)], Vec::new()))
     }
 
     /// When no function has malloc's shape: a function of another type that uses one static structure as much as

@@ -170,6 +170,61 @@ fn find(
     overrides: &Overrides,
     discovery: &Discovery,
 ) -> Result<Discovered, Error> {
+    let mut found = find_all(bytes, info, extra_names, overrides, discovery)?;
+    if let Some(bytes) = bytes {
+        found.entry_points = without_covered(bytes, info, found.entry_points)?;
+    }
+    Ok(found)
+}
+
+/// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself
+/// only called under one (`__rdl_alloc` under `__rust_alloc`, the `dlmalloc` crate's `memalign` and `malloc`
+/// under `__rdl_alloc`, wasi-libc's `dlmalloc` under `malloc`). The guard makes the outermost call report, so
+/// their hooks would never fire; what is left is the outermost layer the program calls, whatever the names or
+/// the shape proposed. Functions reached other than by direct calls (exported, in a table) and what the user
+/// named stay.
+fn without_covered(bytes: &[u8], info: &ModuleInfo, eps: Vec<EntryPoint>) -> Result<Vec<EntryPoint>, Error> {
+    let s = statics::scan(bytes, info)?;
+    let nimp = info.num_imported_funcs;
+    let mut callers: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (i, cs) in s.callees.iter().enumerate() {
+        for &c in cs {
+            callers.entry(c).or_default().push(i as u32 + nimp);
+        }
+    }
+    let is_ep: std::collections::HashSet<u32> = eps.iter().map(|e| e.func).collect();
+    // Functions only ever called under an entry point (not entry points themselves, and not escaping).
+    let mut under: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    loop {
+        let before = under.len();
+        for (&f, cs) in &callers {
+            if !under.contains(&f) && !is_ep.contains(&f) && !s.escaping.contains(&f)
+                && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c)))
+            {
+                under.insert(f);
+            }
+        }
+        if under.len() == before {
+            break;
+        }
+    }
+    let covered = |f: u32| {
+        !s.escaping.contains(&f)
+            && callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c))))
+    };
+    // An entry point called only by entry points that are themselves covered is covered too: keep the ones with
+    // a caller outside, and drop the rest only when something outside still reaches the allocator through a kept one.
+    let kept: Vec<EntryPoint> = eps.iter().filter(|e| e.evidence == Evidence::User || !covered(e.func)).cloned().collect();
+    Ok(if kept.is_empty() { eps } else { kept })
+}
+
+fn find_all(
+    bytes: Option<&[u8]>,
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    overrides: &Overrides,
+    discovery: &Discovery,
+) -> Result<Discovered, Error> {
     if info.imports.iter().any(|i| i.module == HOOK_MODULE) {
         return Err(Error::AlreadyInstrumented);
     }
@@ -263,23 +318,15 @@ fn find(
             add(func, name, role, evidence, &mut found);
         }
     }
-    // Rust's layers, outermost first: `__rust_*` forward to `__rdl_*` (or a #[global_allocator]'s `__rg_*`), which
-    // call the `dlmalloc` crate (memalign for alignments over 8). Only the outermost layer a module still has is
-    // hooked: the inner ones would only ever be called under it (LTO inlines `__rust_*`, leaving `__rdl_*`).
-    let raw_name = |e: &EntryPoint| format!("{:#}", rustc_demangle::demangle(&wasmleak_symbolize::without_crate_hashes(&e.name)));
-    let rust_shims = found.iter().any(|e| raw_name(e).contains("__rust_"));
-    let rust_layer = found.iter().any(|e| matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc));
-    found.retain(|e| {
-        let n = raw_name(e);
-        let std_layer = n.contains("__rdl_") || n.contains("__rg_");
-        let dl_memalign = n.contains("dlmalloc::Dlmalloc") && n.ends_with("::memalign");
-        e.evidence == Evidence::User || !(rust_shims && std_layer || rust_layer && dl_memalign)
-    });
     let has_alloc = found.iter().any(|e| !e.role.is_free());
     let has_free = found.iter().any(|e| e.role.is_free() || e.role.is_realloc());
     let user = found.iter().any(|e| e.evidence == Evidence::User);
     let mut notes: Vec<String> = Vec::new();
-    if has_alloc && has_free {
+    // Named by the name section or DWARF: the names are the allocator. Named only by exports (Emscripten exports
+    // malloc and free for its glue, and nothing else), the module is stripped as far as its realloc, calloc and
+    // memalign go: the shape finds those, the exports' names winning where both speak.
+    let by_exports_only = found.iter().all(|e| e.evidence == Evidence::Export);
+    if has_alloc && has_free && !(by_exports_only && bytes.is_some()) {
         found.sort_by_key(|e| e.func);
         return Ok(Discovered { entry_points: found, notes });
     }
@@ -299,6 +346,11 @@ fn find(
                 }
                 eps.sort_by_key(|e| e.func);
                 return Ok(Discovered { entry_points: eps, notes: found_by_shape.notes });
+            }
+            // The exports named both sides: they stand, whatever the shape says.
+            Err(_) if has_alloc && has_free => {
+                found.sort_by_key(|e| e.func);
+                return Ok(Discovered { entry_points: found, notes });
             }
             Err(r) => shape = Some(r),
         }
@@ -448,6 +500,6 @@ pub fn scratch_calls(bytes: &[u8], calls: &[(u32, Vec<i32>)]) -> Result<Vec<Resu
     let info = ModuleInfo::parse(bytes).map_err(|e| e.to_string())?;
     let funcs: Vec<u32> = calls.iter().map(|c| c.0).collect();
     let lab = probe::Lab::new(bytes, &info, &funcs, None)?;
-    let mut s = lab.fresh()?;
+    let mut s = lab.fresh(lab.init())?;
     Ok(calls.iter().map(|(f, args)| s.call(*f, args).map_err(|e| e.to_string())).collect())
 }

@@ -95,7 +95,13 @@ impl Lab {
         Ok(Lab { engine, module, init })
     }
 
-    pub(crate) fn fresh(&self) -> Result<Scratch, String> {
+    /// The constructors [`Lab::new`] found, if any.
+    pub(crate) fn init(&self) -> Option<u32> {
+        self.init
+    }
+
+    /// A new instance, its constructors run (`init`: [`Lab::init`], or another function that may be them).
+    pub(crate) fn fresh(&self, init: Option<u32>) -> Result<Scratch, String> {
         let limits = wasmi::StoreLimitsBuilder::new().memory_size(MAX_MEMORY).build();
         let mut store = wasmi::Store::new(&self.engine, limits);
         store.limiter(|l| l);
@@ -113,7 +119,7 @@ impl Lab {
             }
         }
         let mut scratch = Scratch { store, memory, funcs };
-        if let Some(init) = self.init {
+        if let Some(init) = init {
             // A constructor that fails (one that does I/O, say) leaves what ran before it done.
             let _ = scratch.call(init, &[]);
         }
@@ -256,6 +262,13 @@ fn import_body(module: &str, name: &str, params: &[wasmparser::ValType], results
             f.instruction(&I::I32Const(65535)).instruction(&I::I32Add);
             f.instruction(&I::I32Const(16)).instruction(&I::I32ShrU);
             f.instruction(&I::MemoryGrow(0)).instruction(&I::I32Const(-1)).instruction(&I::I32Ne);
+            f.instruction(&I::End);
+            f
+        }
+        // Embind's type registrations, which the constructors make before anything else runs: nothing to do here
+        // (a trap would end the constructors before the allocator's own set-up).
+        ("env", n, (_, [])) if n.starts_with("_embind_register") || n.starts_with("_embind_finalize") => {
+            let mut f = Function::new([]);
             f.instruction(&I::End);
             f
         }

@@ -193,14 +193,16 @@ fn without_covered(bytes: &[u8], info: &ModuleInfo, eps: Vec<EntryPoint>) -> Res
         }
     }
     let is_ep: std::collections::HashSet<u32> = eps.iter().map(|e| e.func).collect();
-    // Functions only ever called under an entry point (not entry points themselves, and not escaping).
-    let mut under: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    // Not escaping, and every caller is an entry point or itself only called under one.
+    let only_under = |f: u32, under: &std::collections::HashSet<u32>| {
+        !s.escaping.contains(&f)
+            && callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c))))
+    };
+    let mut under = std::collections::HashSet::new();
     loop {
         let before = under.len();
-        for (&f, cs) in &callers {
-            if !under.contains(&f) && !is_ep.contains(&f) && !s.escaping.contains(&f)
-                && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c)))
-            {
+        for &f in callers.keys() {
+            if !is_ep.contains(&f) && !under.contains(&f) && only_under(f, &under) {
                 under.insert(f);
             }
         }
@@ -208,12 +210,9 @@ fn without_covered(bytes: &[u8], info: &ModuleInfo, eps: Vec<EntryPoint>) -> Res
             break;
         }
     }
-    let covered = |f: u32| {
-        !s.escaping.contains(&f)
-            && callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c))))
-    };
-    // An entry point called only by entry points that are themselves covered is covered too: keep the ones with
-    // a caller outside, and drop the rest only when something outside still reaches the allocator through a kept one.
+    let covered = |f: u32| only_under(f, &under);
+    // Keep what the user named and the entry points called from outside; none left means they only call each
+    // other (or nothing calls them), and then all stay.
     let kept: Vec<EntryPoint> = eps.iter().filter(|e| e.evidence == Evidence::User || !covered(e.func)).cloned().collect();
     Ok(if kept.is_empty() { eps } else { kept })
 }

@@ -18,10 +18,11 @@ pub enum Format {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Stacks {
-    /// Run twice: the second run captures only the stacks the report shows (fast; needs a deterministic program)
-    Replay,
-    /// Capture every allocation's stack in one run (slow)
-    Eager,
+    /// Every event's stack, by calling-context id: the real stack is walked once per distinct call stack
+    Context,
+    /// Walk the real stack at every event (slow; a cross-check of the context ids)
+    #[value(alias = "eager")]
+    Walk,
     /// No stacks
     Off,
 }
@@ -44,7 +45,7 @@ pub struct Opts {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// How to capture allocation stacks
-    #[arg(long, value_enum, default_value = "replay")]
+    #[arg(long, value_enum, default_value = "context")]
     stacks: Stacks,
     /// List every reachable group in the text report
     #[arg(long)]
@@ -76,6 +77,7 @@ impl Opts {
         if let Some(path) = &self.output {
             std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
+        let clock = Clock::new();
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
         let entry_points = self.allocator.find(&m, &sym)?;
@@ -83,7 +85,9 @@ impl Opts {
         if let Some(note) = &shape_note {
             eprintln!("wasmleak: {note}");
         }
-        let options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true)?;
+        let mut options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true, true)?;
+        // Events buffered in the module unless every stack is to be walked (or none taken).
+        options.buffered = matches!(self.stacks, Stacks::Context);
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
@@ -93,8 +97,8 @@ impl Opts {
             _ => Stdout::Inherit,
         };
         let stacks = match self.stacks {
-            Stacks::Replay => StackMode::Replay,
-            Stacks::Eager => StackMode::Eager,
+            Stacks::Context => StackMode::Contexts,
+            Stacks::Walk => StackMode::Walk,
             Stacks::Off => StackMode::Off,
         };
         let mut cfg = self.guest.config(&self.module, stdout, stacks)?;
@@ -108,7 +112,9 @@ impl Opts {
             cfg.snapshot_every = Some(k);
         }
         cfg.per_iteration = iteration.is_some();
+        clock.lap("load, discover, instrument");
         let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
+        clock.lap("run");
         let module_name = self.module.display().to_string();
         let mut taker = SnapshotTaker::new(&sym);
         let snaps: Vec<Snapshot> = outcome
@@ -124,9 +130,11 @@ impl Opts {
                 std::fs::write(&path, snap.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
+        clock.lap("snapshots (symbolized)");
         let snap = snaps.last().context("the run left no heap state")?;
         let (mem, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
+        clock.lap("analysis");
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
         notes.extend(shape_note);
@@ -152,6 +160,7 @@ impl Opts {
             Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
             None => print!("{text}"),
         }
+        clock.lap("report");
         if !outcome.exit.completed() {
             eprintln!("wasmleak: the guest {} — the report covers what it did until then", outcome.exit);
         }
@@ -164,6 +173,23 @@ impl Opts {
         } else {
             0
         })
+    }
+}
+
+/// Where the time of a check goes, on stderr with `WASMLEAK_STATS=1` (for BENCHMARKS.md).
+struct Clock(Option<std::cell::Cell<std::time::Instant>>);
+
+impl Clock {
+    fn new() -> Clock {
+        Clock(std::env::var_os("WASMLEAK_STATS").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+    }
+
+    fn lap(&self, what: &str) {
+        if let Some(t) = &self.0 {
+            let now = std::time::Instant::now();
+            eprintln!("wasmleak: {what}: {:.1} ms", (now - t.get()).as_secs_f64() * 1e3);
+            t.set(now);
+        }
     }
 }
 

@@ -28,14 +28,16 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
     Ok(Loaded { path: path.clone(), bytes, info })
 }
 
-/// The instrumenter's options (`check`, `instrument`): `--iteration FUNC` resolved and checked, and whether frees
-/// are checked before the allocator sees them (the `wasmleak.check` hook).
+/// The instrumenter's options (`check`, `instrument`): `--iteration FUNC` resolved and checked, whether frees
+/// are checked before the allocator sees them (the `wasmleak.check` hook), and whether the hooks get calling-context
+/// ids (the `_ctx` hooks).
 pub fn instrument_options(
     m: &Loaded,
     sym: &Symbolizer,
     entry_points: &[EntryPoint],
     iteration: Option<&str>,
     checked_frees: bool,
+    contexts: bool,
 ) -> Result<wasmleak_instrument::InstrumentOptions> {
     let iteration = match iteration {
         Some(spec) => {
@@ -45,7 +47,7 @@ pub fn instrument_options(
         }
         None => None,
     };
-    Ok(wasmleak_instrument::InstrumentOptions { iteration, checked_frees })
+    Ok(wasmleak_instrument::InstrumentOptions { iteration, checked_frees, contexts, buffered: false })
 }
 
 /// A function named on the command line (`--iteration FUNC`): `func[N]` or `N` (stripped modules), else a

@@ -24,6 +24,16 @@ pub struct Opts {
     /// pointer is not a live block, and the allocator is not called (the host reports an invalid free)
     #[arg(long)]
     checked_frees: bool,
+    /// Keep a calling-context id and pass it to the hooks, which become `alloc_ctx`, `free_ctx` and
+    /// `realloc_ctx` (two more i32 parameters: the id's low and high halves); equal ids mean the same call
+    /// stack, so a host walks each stack once (docs/contracts.md)
+    #[arg(long)]
+    contexts: bool,
+    /// What `check` runs: --contexts and --checked-frees, with the events recorded into a buffer in two added
+    /// memories (multi-memory) and the host called only when it fills, for a new context, or for what the
+    /// module's live bitmap cannot decide (imports `flush`, `ctx_new`, `verify`; docs/contracts.md)
+    #[arg(long)]
+    buffered: bool,
     #[command(flatten)]
     allocator: AllocatorOpts,
 }
@@ -33,7 +43,8 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes)?;
         let eps = self.allocator.find(&m, &sym)?;
-        let options = instrument_options(&m, &sym, &eps, self.iteration.as_deref(), self.checked_frees)?;
+        let mut options = instrument_options(&m, &sym, &eps, self.iteration.as_deref(), self.checked_frees, self.contexts)?;
+        options.buffered = self.buffered;
         let out = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &eps, &options)?;
         std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
         eprintln!(

@@ -351,3 +351,20 @@ fn inspect_json_contract() {
     assert_eq!(j["allocator"]["status"], "language_runtime");
     assert!(j["allocator"]["message"].as_str().unwrap().contains("TinyGo"), "{j}");
 }
+
+/// The guest runs exactly once: a program that appends a line to a file in its `--dir` leaves one line (a
+/// checker that replayed the program would leave two), prints what it saw itself, and its leak has its stack.
+#[test]
+fn the_guest_runs_once() {
+    let dir = scratch("append-once");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = format!("{}::/out", dir.display());
+    let (r, j) = check_json(&edge("c_append_once"), &["--dir", &spec]);
+    r.assert_code(1);
+    assert_eq!(std::fs::read_to_string(dir.join("log.txt")).unwrap(), "ran\n");
+    // With a JSON report the guest's stdout goes to stderr.
+    assert!(r.stderr.contains("lines: 1\n"), "{}", r.describe());
+    assert_eq!(kind_total(&j, "lost"), (1, 32), "{}", brief(&j));
+    assert_eq!(site_fn(&groups_at(&j, "lost", "main")[0]), "main");
+}

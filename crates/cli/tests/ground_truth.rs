@@ -508,8 +508,8 @@ fn site_lines_point_at_the_allocation() {
     }
 }
 
-/// `--stacks eager` (one run, every stack) and the default replay find the same groups; `--stacks off`
-/// still finds the same blocks per kind (without stacks, sites are unknown).
+/// `--stacks walk` (the real stack walked at every event) and the default calling-context ids find the same
+/// groups; `--stacks off` still finds the same blocks per kind (without stacks, sites are unknown).
 #[test]
 fn stack_modes_agree() {
     let key = |j: &Value| {
@@ -527,20 +527,20 @@ fn stack_modes_agree() {
         ("cpp_patterns.wasm", &["--", "new_no_delete", "10"][..]),
         ("rust_lib.wasm", &["--invoke", "create_processor", "--repeat", "10"][..]),
     ] {
-        let (r1, replay) = check_json(&fixture(module), args);
-        let mut a = vec!["--stacks", "eager"];
+        let (r1, ctx) = check_json(&fixture(module), args);
+        let mut a = vec!["--stacks", "walk"];
         a.extend_from_slice(args);
-        let (r2, eager) = check_json(&fixture(module), &a);
+        let (r2, walk) = check_json(&fixture(module), &a);
         assert_eq!(r1.code(), r2.code(), "{module} {args:?}: exit status");
-        assert_eq!(key(&replay), key(&eager), "{module} {args:?}: replay vs eager groups");
-        assert_eq!(replay["summary"], eager["summary"], "{module} {args:?}: summaries");
+        assert_eq!(key(&ctx), key(&walk), "{module} {args:?}: context vs walked groups");
+        assert_eq!(ctx["summary"], walk["summary"], "{module} {args:?}: summaries");
         if module.starts_with("rust") {
             let mut a = vec!["--stacks", "off"];
             a.extend_from_slice(args);
             let (r3, off) = check_json(&fixture(module), &a);
             assert_eq!(r1.code(), r3.code(), "{module} {args:?}: exit status with --stacks off");
             for k in KINDS {
-                assert_eq!(kind_total(&replay, k), kind_total(&off, k), "{module} {args:?}: {k} with --stacks off");
+                assert_eq!(kind_total(&ctx, k), kind_total(&off, k), "{module} {args:?}: {k} with --stacks off");
             }
         }
     }

@@ -138,12 +138,12 @@ fn without_snapshot_every_every_iteration_counts_and_at_most_32_snapshots_are_ke
 }
 
 #[test]
-fn replay_and_eager_stacks_see_the_same_snapshots() {
-    let (_, replay, _) = iterate(&fixture("rust_patterns.wasm"), "cache_insert", Some(5), &[], &["cache", "20"], "replay");
-    let (_, eager, _) =
-        iterate(&fixture("rust_patterns.wasm"), "cache_insert", Some(5), &["--stacks", "eager"], &["cache", "20"], "eager");
-    assert_eq!(brief(&replay), brief(&eager));
-    let g = growing(&replay)[0];
+fn context_and_walked_stacks_see_the_same_snapshots() {
+    let (_, ctx, _) = iterate(&fixture("rust_patterns.wasm"), "cache_insert", Some(5), &[], &["cache", "20"], "context");
+    let (_, walk, _) =
+        iterate(&fixture("rust_patterns.wasm"), "cache_insert", Some(5), &["--stacks", "walk"], &["cache", "20"], "walk");
+    assert_eq!(brief(&ctx), brief(&walk));
+    let g = growing(&ctx)[0];
     // The wrapper wasmleak added around cache_insert is not a frame of the stack.
     assert!(frames(&g["stack"]).iter().all(|f| !f.contains("wasmleak")), "{g}");
 }

@@ -1,17 +1,47 @@
-//! The hook side of a tracked run. A hook does as little as it can on the guest's thread — count the event,
-//! capture a stack if this event needs one, append to a batch — and a worker thread applies the batches to
-//! the heap model on the other core. Allocation-heavy guests fire an allocator event every ~20 ns; a hash
-//! map update per event on the guest's thread would more than double their run time.
+//! The hook side of a tracked run. A hook does as little as it can on the guest's thread — look the event's
+//! stack up by calling-context id (walking the real stack only for an id not seen before), append to a batch —
+//! and a worker thread applies the batches to the heap model on the other core. Allocation-heavy guests fire
+//! an allocator event every ~20 ns, faster than a host call: with buffered hooks (`wasmleak_instrument::buffered`)
+//! the module records its events itself, and the host only moves full buffers to the worker.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use wasmleak_heap::{Block, HeapModel, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
+use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
 use wasmleak_instrument::CodeMap;
-use wasmtime::Caller;
+use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
-use crate::stacks::{capture, Capture};
+use crate::run::StackMode;
+use crate::stacks::capture;
+
+/// One in this many context lookups also walks the real stack and compares: two call chains whose ids
+/// collide (~2⁻⁶⁴ a pair) are found, and their id is walked every time from then on.
+const VERIFY_EVERY: u32 = buffered::VERIFY_EVERY;
+
+/// In the module's context table: an id that stands for more than one stack.
+const AMBIGUOUS: u32 = u32::MAX;
+
+/// Context ids are already hashes: the identity is a fine hash for them.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
@@ -24,6 +54,9 @@ const BATCH: usize = 16 * 1024;
 
 enum Msg {
     Batch(Vec<Event>),
+    /// A drained buffer of the module's own records, as the module wrote them (16 bytes each, little-endian
+    /// `old, new, size, stack`), applied as `realloc`.
+    Records(Vec<u8>),
     /// Reply with the live heap once every earlier batch is applied.
     Query(SyncSender<HeapNow>),
 }
@@ -38,18 +71,45 @@ pub(crate) struct HeapNow {
     pub lowest_block: Option<u64>,
 }
 
+/// The exports of a module instrumented with buffered hooks.
+#[derive(Clone, Copy)]
+struct BufferView {
+    events: Memory,
+    live: Memory,
+    count: Global,
+    mask: Global,
+}
+
+impl BufferView {
+    fn of<T>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
+        Some(BufferView {
+            events: caller.get_export(EVENTS_EXPORT)?.into_memory()?,
+            live: caller.get_export(LIVE_EXPORT)?.into_memory()?,
+            count: caller.get_export(COUNT_EXPORT)?.into_global()?,
+            mask: caller.get_export(MASK_EXPORT)?.into_global()?,
+        })
+    }
+}
+
 pub(crate) struct Recorder {
-    seq: u64,
-    /// Order-sensitive digest of every event, to tell whether a replay saw the same program run.
-    digest: u64,
-    capture: Capture,
+    mode: StackMode,
     map: Arc<CodeMap>,
     frames: Vec<RawFrame>,
     stacks: StackTable,
-    /// Replay of a run that was stopped: stop at the same event.
-    stop_at: Option<u64>,
+    /// Calling-context id → its stack; `StackId::NONE` for an id seen with two different stacks (walked
+    /// every time).
+    contexts: HashMap<u64, StackId, BuildHasherDefault<IdHasher>>,
+    /// Context lookups until the next verifying walk (per-event hooks; buffered modules count their own).
+    verify_in: u32,
+    /// Ids found to stand for more than one stack.
+    collisions: u32,
+    /// Real stack walks done (first sight of an id, verification, events without an id).
+    walks: u64,
+    /// Buffered hooks: the module's buffer, once a hook has been called.
+    view: Option<BufferView>,
     batch: Vec<Event>,
-    /// The live blocks as of the last event, on the guest's thread: `wasmleak.check` answers from it.
+    /// The live blocks as of the last event, on the guest's thread: `wasmleak.check` answers from it. With
+    /// buffered hooks only the blocks at addresses that are not 4-aligned (the module's bitmap has the rest).
     live: LiveSet,
     tx: Option<SyncSender<Msg>>,
     spare: Receiver<Vec<Event>>,
@@ -59,27 +119,19 @@ pub(crate) struct Recorder {
 /// What a finished recording hands on.
 pub(crate) struct Recorded {
     pub model: HeapModel,
-    pub seq: u64,
-    pub digest: u64,
+    /// Distinct calling-context ids seen, real stack walks, and ids that stood for two stacks.
+    pub contexts: usize,
+    pub walks: u64,
+    pub collisions: u32,
 }
-
-/// The error a hook returns to end a replay at the event where the first pass was stopped.
-#[derive(Debug)]
-pub(crate) struct ReplayEnd;
-impl std::fmt::Display for ReplayEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("replay reached the end of the first pass")
-    }
-}
-impl std::error::Error for ReplayEnd {}
 
 /// Anything whose store data holds a recorder.
-pub(crate) trait HasRecorder {
+pub(crate) trait HasRecorder: 'static {
     fn recorder(&mut self) -> &mut Recorder;
 }
 
 impl Recorder {
-    pub(crate) fn new(capture: Capture, map: Arc<CodeMap>, stop_at: Option<u64>) -> Recorder {
+    pub(crate) fn new(mode: StackMode, map: Arc<CodeMap>) -> Recorder {
         let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
         let worker = std::thread::Builder::new()
@@ -87,8 +139,25 @@ impl Recorder {
             .spawn(move || {
                 let mut model = HeapModel::new();
                 for msg in rx {
-                    let mut batch = match msg {
-                        Msg::Batch(b) => b,
+                    match msg {
+                        Msg::Batch(mut batch) => {
+                            for e in batch.drain(..) {
+                                match e {
+                                    Event::Alloc { ptr, size, stack } => model.alloc(ptr as u64, size as u64, stack),
+                                    Event::Free { ptr, stack } => model.free(ptr as u64, stack),
+                                    Event::Realloc { old, new, size, stack } => {
+                                        model.realloc(old as u64, new as u64, size as u64, stack)
+                                    }
+                                }
+                            }
+                            let _ = spare_tx.try_send(batch);
+                        }
+                        Msg::Records(records) => {
+                            let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
+                            for r in records.chunks_exact(RECORD as usize) {
+                                model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(word(r, 3) as u32));
+                            }
+                        }
                         Msg::Query(reply) => {
                             let _ = reply.send(HeapNow {
                                 blocks: model.live_sorted(),
@@ -97,31 +166,22 @@ impl Recorder {
                                 invalid_frees: model.invalid_frees.clone(),
                                 lowest_block: model.lowest_block,
                             });
-                            continue;
-                        }
-                    };
-                    for e in batch.drain(..) {
-                        match e {
-                            Event::Alloc { ptr, size, stack } => model.alloc(ptr as u64, size as u64, stack),
-                            Event::Free { ptr, stack } => model.free(ptr as u64, stack),
-                            Event::Realloc { old, new, size, stack } => {
-                                model.realloc(old as u64, new as u64, size as u64, stack)
-                            }
                         }
                     }
-                    let _ = spare_tx.try_send(batch);
                 }
                 model
             })
             .expect("spawning the heap model thread");
         Recorder {
-            seq: 0,
-            digest: 0,
-            capture,
+            mode,
             map,
             frames: Vec::new(),
             stacks: StackTable::default(),
-            stop_at,
+            contexts: HashMap::default(),
+            verify_in: VERIFY_EVERY,
+            collisions: 0,
+            walks: 0,
+            view: None,
             batch: Vec::with_capacity(BATCH),
             live: LiveSet::default(),
             tx: Some(tx),
@@ -130,41 +190,43 @@ impl Recorder {
         }
     }
 
-    /// Count the event and capture its stack if it needs one. `ev` carries `StackId::NONE`; the stack is
-    /// filled in here.
-    pub(crate) fn record<T: HasRecorder>(caller: &mut Caller<'_, T>, ev: Event) -> wasmtime::Result<()> {
-        let r = caller.data_mut().recorder();
-        let seq = r.seq;
-        if r.stop_at.is_some_and(|s| seq >= s) {
-            return Err(ReplayEnd.into());
+    /// A per-event hook: give the event its stack — by calling-context id (`ctx`, from the `_ctx` hooks) when
+    /// there is one, else by walking the stack — and queue it. `ev` carries `StackId::NONE`. With buffered hooks
+    /// these are the events on addresses the module's bitmap cannot hold: the buffer is drained first (order),
+    /// and the bitmap gets the 4-aligned side of a realloc.
+    pub(crate) fn record<T: HasRecorder>(caller: &mut Caller<'_, T>, ev: Event, ctx: Option<u64>) -> wasmtime::Result<()> {
+        let view = Recorder::drain_caller(caller);
+        match (ev, view) {
+            (Event::Realloc { old, new, size, .. }, Some(view)) => {
+                for (addr, on) in [(old, false), (new, true)] {
+                    let touched = addr != 0 && (on || new != 0 || size == 0);
+                    if !touched {
+                        continue;
+                    }
+                    if addr % 4 == 0 {
+                        set_live_bit(&mut *caller, view, addr, on)?;
+                    } else if on {
+                        caller.data_mut().recorder().live.insert(addr as u64);
+                    } else {
+                        caller.data_mut().recorder().live.remove(addr as u64);
+                    }
+                }
+            }
+            (Event::Alloc { ptr, .. }, _) => caller.data_mut().recorder().live.alloc(ptr as u64),
+            (Event::Free { ptr, .. }, _) => caller.data_mut().recorder().live.free(ptr as u64),
+            (Event::Realloc { old, new, size, .. }, None) => {
+                caller.data_mut().recorder().live.realloc(old as u64, new as u64, size as u64)
+            }
         }
-        r.seq += 1;
-        let (k, a, b) = match ev {
-            Event::Alloc { ptr, size, .. } => {
-                r.live.alloc(ptr as u64);
-                (1, ptr as u64, size as u64)
-            }
-            Event::Free { ptr, .. } => {
-                r.live.free(ptr as u64);
-                (2, ptr as u64, 0)
-            }
-            Event::Realloc { old, new, size, .. } => {
-                r.live.realloc(old as u64, new as u64, size as u64);
-                (3, (old as u64) << 32 | new as u64, size as u64)
-            }
+        let r = caller.data_mut().recorder();
+        let id = match (r.mode, ctx) {
+            (StackMode::Off, _) => StackId::NONE,
+            (StackMode::Contexts, Some(ctx)) => Recorder::context_stack(caller, ctx, true),
+            _ => Recorder::walk(caller),
         };
-        r.digest = mix(r.digest, k ^ a << 2, b);
         let mut ev = ev;
-        if r.capture.wants(seq) {
-            let mut frames = std::mem::take(&mut r.frames);
-            let map = r.map.clone();
-            capture(&*caller, &map, &mut frames);
-            let r = caller.data_mut().recorder();
-            let id = r.stacks.intern(&frames);
-            r.frames = frames;
-            match &mut ev {
-                Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
-            }
+        match &mut ev {
+            Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
         }
         let r = caller.data_mut().recorder();
         r.batch.push(ev);
@@ -174,23 +236,119 @@ impl Recorder {
         Ok(())
     }
 
+    /// The stack of calling context `ctx`: a lookup, or a walk the first time (and, with `verify`, every
+    /// `VERIFY_EVERY` lookups, to catch two chains with one id). A new id also goes into the module's table.
+    fn context_stack<T: HasRecorder>(caller: &mut Caller<'_, T>, ctx: u64, verify: bool) -> StackId {
+        let r = caller.data_mut().recorder();
+        match r.contexts.get(&ctx).copied() {
+            Some(id) if !id.is_none() => {
+                if !verify {
+                    return id;
+                }
+                r.verify_in -= 1;
+                if r.verify_in > 0 {
+                    return id;
+                }
+                r.verify_in = VERIFY_EVERY;
+                Recorder::verified(caller, ctx, id)
+            }
+            Some(_) => Recorder::walk(caller),
+            None => {
+                let id = Recorder::walk(caller);
+                caller.data_mut().recorder().contexts.insert(ctx, id);
+                if let Some(view) = caller.data_mut().recorder().view {
+                    table_insert(caller, view, ctx, id);
+                }
+                id
+            }
+        }
+    }
+
+    /// The walked stack of context `ctx`, whose known stack is `id`: a different one means two chains share
+    /// the id, which is walked at every event from then on.
+    fn verified<T: HasRecorder>(caller: &mut Caller<'_, T>, ctx: u64, id: StackId) -> StackId {
+        let walked = Recorder::walk(caller);
+        if walked != id {
+            let r = caller.data_mut().recorder();
+            r.collisions += 1;
+            r.contexts.insert(ctx, StackId::NONE);
+            if let Some(view) = r.view {
+                let mask = view_mask(&mut *caller, view);
+                table_put(view.events.data_mut(&mut *caller), mask, ctx, AMBIGUOUS);
+            }
+        }
+        walked
+    }
+
+    /// Walk the real stack and intern it.
+    fn walk<T: HasRecorder>(caller: &mut Caller<'_, T>) -> StackId {
+        let r = caller.data_mut().recorder();
+        r.walks += 1;
+        let mut frames = std::mem::take(&mut r.frames);
+        let map = r.map.clone();
+        capture(&*caller, &map, &mut frames);
+        let r = caller.data_mut().recorder();
+        let id = r.stacks.intern(&frames);
+        r.frames = frames;
+        id
+    }
+
     /// `wasmleak.check(ptr)`: 1 when `ptr` is a live block; otherwise the free is recorded now (the model reports
-    /// it as invalid, with this stack) and the guest's wrapper skips the allocator.
+    /// it as invalid, with its stack, walked: the check hook carries no context) and the guest's wrapper skips
+    /// the allocator.
     pub(crate) fn check<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> wasmtime::Result<i32> {
+        Recorder::drain_caller(caller);
         if caller.data_mut().recorder().live.contains(ptr as u64) {
             return Ok(1);
         }
-        Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE })?;
+        Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE }, None)?;
         Ok(0)
     }
 
-    /// A return of the iteration function (`wasmleak::iteration`): part of the digest, so a replay that ran
-    /// the loop a different number of times is told apart even when its allocator events are the same.
-    pub(crate) fn note_iteration(&mut self) {
-        self.digest = mix(self.digest, 4, self.seq);
+    /// `wasmleak.flush()`: the module's buffer is full.
+    pub(crate) fn flush_hook<T: HasRecorder>(caller: &mut Caller<'_, T>) -> wasmtime::Result<()> {
+        Recorder::drain_caller(caller);
+        Ok(())
+    }
+
+    /// `wasmleak.ctx_new(lo, hi) -> stack`: a context the module's table does not have (or one that is ambiguous).
+    pub(crate) fn ctx_new<T: HasRecorder>(caller: &mut Caller<'_, T>, ctx: u64) -> wasmtime::Result<i32> {
+        Recorder::drain_caller(caller); // sets the view on the first call
+        Ok(Recorder::context_stack(caller, ctx, false).0 as i32)
+    }
+
+    /// `wasmleak.verify(lo, hi, stack) -> stack`: the module's periodic check of a table entry.
+    pub(crate) fn verify<T: HasRecorder>(caller: &mut Caller<'_, T>, ctx: u64, stack: u32) -> wasmtime::Result<i32> {
+        Ok(Recorder::verified(caller, ctx, StackId(stack)).0 as i32)
+    }
+
+    /// Move the records in the module's buffer to the worker (after the events queued before them). The view is
+    /// looked up on the first call.
+    fn drain_caller<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
+        let r = caller.data_mut().recorder();
+        let view = match r.view {
+            Some(v) => v,
+            None => {
+                let v = BufferView::of(caller)?;
+                caller.data_mut().recorder().view = Some(v);
+                v
+            }
+        };
+        drain(caller, view);
+        Some(view)
+    }
+
+    fn send_records(&mut self, records: Vec<u8>) {
+        self.flush();
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Records(records));
+        }
     }
 
     fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
         let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.tx {
@@ -198,25 +356,107 @@ impl Recorder {
         }
     }
 
-    /// The live heap as of the last event.
-    pub(crate) fn query(&mut self) -> HeapNow {
-        self.flush();
+    /// The live heap as of the last event. `store`: to drain a buffered module's last records.
+    pub(crate) fn query<T: HasRecorder>(mut store: impl AsContextMut<Data = T>) -> HeapNow {
+        let mut cx = store.as_context_mut();
+        if let Some(view) = cx.data_mut().recorder().view {
+            drain(&mut cx, view);
+        }
+        let r = cx.data_mut().recorder();
+        r.flush();
         let (reply, answer) = sync_channel(1);
-        let tx = self.tx.as_ref().expect("not finished");
+        let tx = r.tx.as_ref().expect("not finished");
         tx.send(Msg::Query(reply)).expect("the heap model thread ended early");
         answer.recv().expect("the heap model thread ended early")
     }
 
-    pub(crate) fn finish(mut self) -> Recorded {
-        self.flush();
-        drop(self.tx.take());
-        let mut model = self.worker.take().expect("finished once").join().expect("the heap model thread panicked");
-        model.stacks = std::mem::take(&mut self.stacks);
-        Recorded { model, seq: self.seq, digest: self.digest }
+    /// The model after the last event. `store`: to drain a buffered module's last records.
+    pub(crate) fn finish<T: HasRecorder>(mut store: impl AsContextMut<Data = T>, take: impl FnOnce(&mut T) -> Recorder) -> Recorded {
+        let mut cx = store.as_context_mut();
+        if let Some(view) = cx.data_mut().recorder().view {
+            drain(&mut cx, view);
+        }
+        let mut r = take(cx.data_mut());
+        r.flush();
+        drop(r.tx.take());
+        let mut model = r.worker.take().expect("finished once").join().expect("the heap model thread panicked");
+        model.stacks = std::mem::take(&mut r.stacks);
+        Recorded { model, contexts: r.contexts.len(), walks: r.walks, collisions: r.collisions }
     }
 }
 
-fn mix(h: u64, a: u64, b: u64) -> u64 {
-    let x = (h ^ a).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) ^ b;
-    x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+/// Hand the module's buffered records to the recorder and empty the buffer.
+fn drain<T: HasRecorder>(mut cx: impl AsContextMut<Data = T>, view: BufferView) {
+    let n = view.count.get(&mut cx).i32().unwrap_or(0).max(0) as usize;
+    if n == 0 {
+        return;
+    }
+    let records = view.events.data(&cx)[..n * RECORD as usize].to_vec();
+    let _ = view.count.set(&mut cx, Val::I32(0));
+    cx.as_context_mut().data_mut().recorder().send_records(records);
+}
+
+fn view_mask(cx: impl AsContextMut, view: BufferView) -> u32 {
+    view.mask.get(cx).i32().unwrap_or(0) as u32
+}
+
+/// Set or clear the module's live bit of the 4-aligned `addr`, growing the bitmap to cover it.
+fn set_live_bit(mut cx: impl AsContextMut, view: BufferView, addr: u32, on: bool) -> wasmtime::Result<()> {
+    let byte = (addr >> 5) as usize;
+    let len = view.live.data_size(&cx);
+    if byte >= len {
+        if !on {
+            return Ok(());
+        }
+        let pages = (byte / 65536 + 1 - len / 65536) as u64;
+        view.live.grow(&mut cx, pages)?;
+    }
+    let data = view.live.data_mut(&mut cx);
+    let bit = 1u8 << ((addr >> 2) & 7);
+    if on {
+        data[byte] |= bit;
+    } else {
+        data[byte] &= !bit;
+    }
+    Ok(())
+}
+
+/// Put context `ctx` with stack `id` into the module's table, doubling it past half full.
+fn table_insert<T: HasRecorder>(caller: &mut Caller<'_, T>, view: BufferView, ctx: u64, id: StackId) {
+    let mask = view_mask(&mut *caller, view);
+    let entries = caller.data_mut().recorder().contexts.len();
+    if entries * 2 > mask as usize + 1 {
+        let cap = (mask as usize + 1) * 2;
+        let need = TABLE_BASE as usize + cap * RECORD as usize;
+        let have = view.events.data_size(&*caller);
+        if need > have && view.events.grow(&mut *caller, (need - have).div_ceil(65536) as u64).is_err() {
+            return; // the module asks again next time: slower, still right
+        }
+        let all: Vec<(u64, StackId)> = caller.data_mut().recorder().contexts.iter().map(|(c, s)| (*c, *s)).collect();
+        let data = view.events.data_mut(&mut *caller);
+        data[TABLE_BASE as usize..need].fill(0);
+        let mask = cap as u32 - 1;
+        for (c, s) in all {
+            table_put(data, mask, c, if s.is_none() { AMBIGUOUS } else { s.0 + 1 });
+        }
+        let _ = view.mask.set(&mut *caller, Val::I32(mask as i32));
+        return;
+    }
+    table_put(view.events.data_mut(&mut *caller), mask, ctx, id.0 + 1);
+}
+
+/// Linear probing, as the module's wrappers look it up: slot `(lo ^ hi) & mask`.
+fn table_put(data: &mut [u8], mask: u32, ctx: u64, value: u32) {
+    let mut i = (ctx as u32 ^ (ctx >> 32) as u32) & mask;
+    loop {
+        let at = (TABLE_BASE + i * RECORD) as usize;
+        let entry = &mut data[at..at + RECORD as usize];
+        let stored = u32::from_le_bytes(entry[8..12].try_into().unwrap());
+        if stored == 0 || u64::from_le_bytes(entry[..8].try_into().unwrap()) == ctx {
+            entry[..8].copy_from_slice(&ctx.to_le_bytes());
+            entry[8..12].copy_from_slice(&value.to_le_bytes());
+            return;
+        }
+        i = (i + 1) & mask;
+    }
 }

@@ -1,11 +1,9 @@
 //! The wasmtime host: runs a module (plain, or instrumented with hooks that become heap events) under WASI
 //! preview1, then collects what the analysis needs — the heap model, a memory image and the roots.
 //!
-//! Stacks are expensive (a wasmtime backtrace costs ~0.3 µs a frame), so by default a tracked run is a
-//! *replay*: the first pass records events without stacks; the blocks still live at the end (and the bad
-//! frees) are the only events whose stacks matter, and a second, identical pass captures just those.
-//! A second pass whose events differ from the first (the program read the clock, or its input changed)
-//! is detected, and a third pass then captures every stack.
+//! The guest runs once. Every event gets its stack: the instrumented module hands each hook a calling-context
+//! id (a hash of the call sites from the entry down), and the host walks the real stack (~0.3 µs a frame) only
+//! the first time it sees an id; afterwards a stack is a table lookup.
 
 mod events;
 mod run;

@@ -1,22 +1,19 @@
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
-use wasmleak_instrument::{mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
+use wasmleak_instrument::{buffered, mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val,
     ValType, WasmBacktraceDetails,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, SinkOutputStream};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::events::{Event, HasRecorder, Recorded, Recorder, ReplayEnd};
+use crate::events::{Event, HasRecorder, Recorded, Recorder};
 use wasmleak_instrument::roots;
-use crate::stacks::Capture;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stdout {
@@ -27,10 +24,11 @@ pub enum Stdout {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StackMode {
-    /// A first pass without stacks, a second one capturing only the stacks that will be reported.
-    Replay,
-    /// Capture every event's stack in one pass (slow, but needs no determinism).
-    Eager,
+    /// Every event's stack, looked up by its calling-context id; the real stack is walked once per id (and
+    /// for events of modules instrumented without contexts).
+    Contexts,
+    /// Walk the real stack at every event (slow; a cross-check of the context ids).
+    Walk,
     /// No stacks at all.
     Off,
 }
@@ -84,7 +82,7 @@ impl Default for RunConfig {
             timeout: None,
             max_memory: None,
             stdout: Stdout::Inherit,
-            stacks: StackMode::Replay,
+            stacks: StackMode::Contexts,
             max_frames: 32,
             snapshot_every: None,
             per_iteration: false,
@@ -137,8 +135,9 @@ pub struct Outcome {
     pub states: Vec<HeapState>,
     /// The roots at the end.
     pub roots: Roots,
-    /// How many times the guest ran (replay: 1 or 2, 3 when the replay diverged).
-    pub passes: u32,
+    /// Distinct calling contexts seen, and real stack walks done.
+    pub contexts: usize,
+    pub walks: u64,
     pub notes: Vec<String>,
 }
 
@@ -148,7 +147,12 @@ struct Limits {
 }
 
 impl ResourceLimiter for Limits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // The memories buffered hooks add are wasmleak's, not the guest's.
+        let ours = [buffered::LIVE_MAX_PAGES, buffered::EVENTS_MAX_PAGES].map(|p| Some(p as usize * 65536));
+        if ours.contains(&maximum) {
+            return Ok(true);
+        }
         if let Some(max) = self.max {
             if desired as u64 > max {
                 self.denied = Some(desired as u64);
@@ -181,26 +185,21 @@ struct State {
 }
 
 /// When the iteration hook takes heap states: every `every` iterations, at most `max` kept (then every
-/// other one goes and the interval doubles), or at exactly the iterations a first pass kept (`only`), so a
-/// replay takes its states at the same iteration numbers.
+/// other one goes and the interval doubles).
 struct Schedule {
     every: u64,
     max: usize,
-    only: Option<Vec<u64>>,
     capturer: Capturer,
 }
 
 impl Schedule {
     fn wants(&self, iteration: u64) -> bool {
-        match &self.only {
-            Some(list) => list.binary_search(&iteration).is_ok(),
-            None => iteration % self.every == 0,
-        }
+        iteration % self.every == 0
     }
 
     /// Keep `states` (all taken by the hook, in order) within `max`.
     fn thin(&mut self, states: &mut Vec<HeapState>) {
-        if self.only.is_none() && self.max > 0 && states.len() > self.max {
+        if self.max > 0 && states.len() > self.max {
             self.every *= 2;
             let every = self.every;
             states.retain(|s| s.iteration % every == 0);
@@ -213,15 +212,13 @@ impl Schedule {
 struct Capturer {
     info: Arc<ModuleInfo>,
     instrumented: Arc<Instrumented>,
-    /// Copy block contents and roots (a replay's first pass needs only the live set).
-    with_memory: bool,
 }
 
 impl Capturer {
     /// The heap now. `store` is the Store between calls, or the Caller of a hook in the middle of one.
     fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
         let mut cx = store.as_context_mut();
-        let now = cx.data_mut().recorder.as_mut().expect("tracked run").query();
+        let now = Recorder::query(&mut cx);
         let mut globals = Vec::new();
         let mut mem = None;
         if let Some(instance) = instance {
@@ -244,13 +241,8 @@ impl Capturer {
             now.lowest_block,
             memory.len() as u64,
         );
-        let (contents, regions, values) = if self.with_memory {
-            let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
-            mask_link_time_words(&self.info, &mut regions);
-            (contents, regions, values)
-        } else {
-            Default::default()
-        };
+        let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
+        mask_link_time_words(&self.info, &mut regions);
         HeapState {
             iteration,
             blocks: now.blocks,
@@ -276,23 +268,11 @@ fn engine(cfg: &RunConfig) -> Result<Engine> {
     c.wasm_backtrace_details(WasmBacktraceDetails::Disable);
     c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(cfg.max_frames.max(1)));
     c.epoch_interruption(cfg.timeout.is_some());
-    Ok(Engine::new(&c)?)
-}
-
-enum Stdin {
-    Inherit,
-    Buffered(Vec<u8>),
-}
-
-/// Piped stdin is read once so a replay sees the same input; a terminal is left to the first pass.
-fn read_stdin() -> Result<Stdin> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return Ok(Stdin::Inherit);
+    // For profiling wasmleak itself: `WASMLEAK_PERFMAP=1 perf record …` names the JIT code's functions.
+    if std::env::var_os("WASMLEAK_PERFMAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
-    let mut buf = Vec::new();
-    stdin.lock().read_to_end(&mut buf).context("reading stdin for the guest")?;
-    Ok(Stdin::Buffered(buf))
+    Ok(Engine::new(&c)?)
 }
 
 struct Pass {
@@ -301,18 +281,13 @@ struct Pass {
     states: Vec<HeapState>,
 }
 
-/// One run of the guest. `quiet` sends its output nowhere (replay passes).
-#[allow(clippy::too_many_arguments)]
+/// The one run of the guest.
 fn run_pass(
     engine: &Engine,
     module: &Module,
     cfg: &RunConfig,
     recorder: Option<Recorder>,
-    stdin: &Stdin,
-    quiet: bool,
     capturer: Option<Capturer>,
-    // With `per_iteration`: the iterations at which to take states (a replay of a pass that kept these).
-    only: Option<Vec<u64>>,
 ) -> Result<Pass> {
     let mut b = WasiCtxBuilder::new();
     b.arg(&cfg.program_name);
@@ -327,24 +302,12 @@ fn run_pass(
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot open --dir {}", host.display()))?;
     }
-    match stdin {
-        Stdin::Inherit if !quiet => {
-            b.inherit_stdin();
-        }
-        Stdin::Inherit => {}
-        Stdin::Buffered(bytes) => {
-            b.stdin(MemoryInputPipe::new(bytes.clone()));
-        }
-    }
-    if quiet {
-        b.stdout(SinkOutputStream).stderr(SinkOutputStream);
-    } else {
-        match cfg.stdout {
-            Stdout::Inherit => b.stdout(std::io::stdout()),
-            Stdout::ToStderr => b.stdout(std::io::stderr()),
-        };
-        b.stderr(std::io::stderr());
-    }
+    b.inherit_stdin();
+    match cfg.stdout {
+        Stdout::Inherit => b.stdout(std::io::stdout()),
+        Stdout::ToStderr => b.stdout(std::io::stderr()),
+    };
+    b.stderr(std::io::stderr());
     let state = State {
         wasi: b.build_p1(),
         limits: Limits { max: cfg.max_memory, denied: None },
@@ -358,7 +321,6 @@ fn run_pass(
             Some(c) if cfg.per_iteration => Some(Schedule {
                 every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
                 max: cfg.max_snapshots,
-                only,
                 capturer: c.clone(),
             }),
             _ => None,
@@ -370,16 +332,41 @@ fn run_pass(
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)?;
     if capturer.is_some() {
-        let none = StackId::NONE;
-        linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, State>, ptr: i32, size: i32| {
-            Recorder::record(&mut c, Event::Alloc { ptr: ptr as u32, size: size as u32, stack: none })
+        const NONE: StackId = StackId::NONE;
+        let alloc = |ptr: i32, size: i32| Event::Alloc { ptr: ptr as u32, size: size as u32, stack: NONE };
+        let free = |ptr: i32| Event::Free { ptr: ptr as u32, stack: NONE };
+        let realloc =
+            |old: i32, new: i32, size: i32| Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: NONE };
+        let ctx = |lo: i32, hi: i32| Some((hi as u32 as u64) << 32 | lo as u32 as u64);
+        // The hooks of modules instrumented with calling contexts (`wasmleak instrument --contexts`, and
+        // every module check runs), then the plain ones, whose events get a walked stack each.
+        linker.func_wrap(HOOK_MODULE, "alloc_ctx", move |mut c: Caller<'_, State>, p: i32, n: i32, lo: i32, hi: i32| {
+            Recorder::record(&mut c, alloc(p, n), ctx(lo, hi))
         })?;
-        linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, State>, ptr: i32| {
-            Recorder::record(&mut c, Event::Free { ptr: ptr as u32, stack: none })
+        linker.func_wrap(HOOK_MODULE, "free_ctx", move |mut c: Caller<'_, State>, p: i32, lo: i32, hi: i32| {
+            Recorder::record(&mut c, free(p), ctx(lo, hi))
         })?;
-        linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, State>, old: i32, new: i32, size: i32| {
-            let ev = Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: none };
-            Recorder::record(&mut c, ev)
+        linker.func_wrap(
+            HOOK_MODULE,
+            "realloc_ctx",
+            move |mut c: Caller<'_, State>, old: i32, new: i32, n: i32, lo: i32, hi: i32| {
+                Recorder::record(&mut c, realloc(old, new, n), ctx(lo, hi))
+            },
+        )?;
+        linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, State>, p: i32, n: i32| {
+            Recorder::record(&mut c, alloc(p, n), None)
+        })?;
+        linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, State>, p: i32| Recorder::record(&mut c, free(p), None))?;
+        linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, State>, old: i32, new: i32, n: i32| {
+            Recorder::record(&mut c, realloc(old, new, n), None)
+        })?;
+        // Buffered hooks: the module records its events itself (wasmleak_instrument::buffered).
+        linker.func_wrap(HOOK_MODULE, "flush", |mut c: Caller<'_, State>| Recorder::flush_hook(&mut c))?;
+        linker.func_wrap(HOOK_MODULE, "ctx_new", move |mut c: Caller<'_, State>, lo: i32, hi: i32| {
+            Recorder::ctx_new(&mut c, ctx(lo, hi).unwrap())
+        })?;
+        linker.func_wrap(HOOK_MODULE, "verify", move |mut c: Caller<'_, State>, lo: i32, hi: i32, stack: i32| {
+            Recorder::verify(&mut c, ctx(lo, hi).unwrap(), stack as u32)
         })?;
         linker.func_wrap(HOOK_MODULE, "iteration", iteration_hook)?;
         linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, State>, ptr: i32| Recorder::check(&mut c, ptr as u32))?;
@@ -429,7 +416,10 @@ fn run_pass(
         }
         states.push(last);
     }
-    let recorded = store.data_mut().recorder.take().map(Recorder::finish);
+    let recorded = match store.data().recorder {
+        Some(_) => Some(Recorder::finish(&mut store, |s: &mut State| s.recorder.take().expect("checked"))),
+        None => None,
+    };
     Ok(Pass { exit, recorded, states })
 }
 
@@ -440,9 +430,6 @@ fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {
     let data = c.data_mut();
     data.iterations += 1;
     let n = data.iterations;
-    if let Some(r) = data.recorder.as_mut() {
-        r.note_iteration();
-    }
     let Some(schedule) = data.schedule.as_ref().filter(|s| s.wants(n)) else { return Ok(()) };
     let capturer = schedule.capturer.clone();
     // Instantiation can run a start function before there is an instance to read memory from.
@@ -552,9 +539,6 @@ fn classify_exit(e: &wasmtime::Error, store: &Store<State>, cfg: &RunConfig) -> 
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
         return Ok(Exit::Code(exit.0));
     }
-    if e.downcast_ref::<ReplayEnd>().is_some() {
-        return Ok(Exit::Returned);
-    }
     if let Some(requested) = store.data().limits.denied {
         return Ok(Exit::MemoryLimit { limit: cfg.max_memory.unwrap_or(0), requested });
     }
@@ -620,101 +604,28 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let engine = engine(cfg)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
-    let stdin = Stdin::Inherit;
-    let pass = run_pass(&engine, &module, cfg, None, &stdin, false, None, None)?;
+    let pass = run_pass(&engine, &module, cfg, None, None)?;
     Ok(pass.exit)
 }
 
-/// Run the instrumented module, track every allocation, and gather the heap at the end.
+/// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let engine = engine(cfg)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
-    let map = Arc::new(instrumented.map.clone());
-    let stdin = read_stdin()?;
-    let tracking = |capture: Capture, stop_at: Option<u64>| Recorder::new(capture, map.clone(), stop_at);
+    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()));
+    let capturer = Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()) };
+    let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer))?;
+    let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = Vec::new();
-    let first_capture = match cfg.stacks {
-        StackMode::Eager => Capture::All,
-        StackMode::Replay | StackMode::Off => Capture::None,
-    };
-    let (info, instrumented) = (Arc::new(info.clone()), Arc::new(instrumented.clone()));
-    let capturer = |with_memory| Some(Capturer { info: info.clone(), instrumented: instrumented.clone(), with_memory });
-    // A replay's first pass needs only the live sets; its second pass copies the memory.
-    let first_memory = cfg.stacks != StackMode::Replay;
-    let first = run_pass(
-        &engine,
-        &module,
-        cfg,
-        Some(tracking(first_capture, None)),
-        &stdin,
-        false,
-        capturer(first_memory),
-        None,
-    )?;
-    let mut passes = 1;
-    let mut last = first;
-    if cfg.stacks == StackMode::Replay {
-        let t1 = last.recorded.as_ref().unwrap();
-        let wanted = wanted_stacks(&last.states);
-        if !wanted.is_empty() {
-            let stop_at = (!last.exit.completed()).then_some(t1.seq);
-            let (seq1, digest1) = (t1.seq, t1.digest);
-            let exit1 = last.exit.clone();
-            // The replay takes its iteration states where the first pass kept them (the one at exit is
-            // taken anyway): same program run, same iteration numbers, and no state taken only to be thinned.
-            let kept = cfg.per_iteration.then(|| {
-                let n = last.states.len().saturating_sub(1);
-                last.states[..n].iter().map(|s| s.iteration).collect::<Vec<u64>>()
-            });
-            let second = run_pass(
-                &engine,
-                &module,
-                cfg,
-                Some(tracking(Capture::Only { seqs: wanted, cursor: 0 }, stop_at)),
-                &stdin,
-                true,
-                capturer(true),
-                kept,
-            )?;
-            passes = 2;
-            let t2 = second.recorded.as_ref().unwrap();
-            if t2.seq == seq1 && t2.digest == digest1 {
-                // The replay saw the same program run; its heap model has the stacks, the first pass the exit.
-                last = Pass { exit: exit1, ..second };
-            } else {
-                notes.push(format!(
-                    "the program did not repeat itself ({} allocator events, then {}): it depends on time, \
-                     randomness or input; ran it a third time capturing every stack",
-                    seq1, t2.seq
-                ));
-                last = run_pass(
-                    &engine,
-                    &module,
-                    cfg,
-                    Some(tracking(Capture::All, None)),
-                    &stdin,
-                    true,
-                    capturer(true),
-                    None,
-                )?;
-                passes = 3;
-            }
-        }
+    if collisions > 0 {
+        notes.push(format!(
+            "{collisions} calling-context id(s) stood for more than one call stack (a 64-bit hash collision); their \
+             stacks were walked at every event from then on, and a few events before may show the other stack"
+        ));
     }
-    let model = last.recorded.take().unwrap().model;
-    let roots = last.states.last().map(|s| s.roots.clone()).unwrap_or_default();
-    Ok(Outcome { exit: last.exit, model, states: last.states, roots, passes, notes })
-}
-
-/// Events whose stacks a report shows: allocations of blocks live in any state, and every part of a bad free.
-fn wanted_stacks(states: &[HeapState]) -> Vec<u64> {
-    let mut seqs: Vec<u64> = states.iter().flat_map(|s| s.blocks.iter().map(|b| b.seq)).collect();
-    for f in states.last().map_or(&[][..], |s| &s.invalid_frees) {
-        seqs.push(f.seq);
-        seqs.extend(f.alloc_seq);
-        seqs.extend(f.first_free_seq);
+    if std::env::var_os("WASMLEAK_STATS").is_some() {
+        eprintln!("wasmleak: {contexts} calling contexts, {walks} stack walks, {} events", model.seq);
     }
-    seqs.sort_unstable();
-    seqs.dedup();
-    seqs
+    let roots = pass.states.last().map(|s| s.roots.clone()).unwrap_or_default();
+    Ok(Outcome { exit: pass.exit, model, states: pass.states, roots, contexts, walks, notes })
 }

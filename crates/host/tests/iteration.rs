@@ -40,11 +40,16 @@ fn handle_index(info: &ModuleInfo) -> u32 {
 }
 
 fn run(cfg: RunConfig) -> (Outcome, u32) {
+    run_with(cfg, true)
+}
+
+fn run_with(cfg: RunConfig, contexts: bool) -> (Outcome, u32) {
     let bytes = wat::parse_str(COMMAND).unwrap();
     let info = ModuleInfo::parse(&bytes).unwrap();
     let eps = find_allocator(&bytes, &info, &HashMap::new(), &Overrides::default()).unwrap();
     let handle = handle_index(&info);
-    let ins = instrument_with(&bytes, &info, &eps, &InstrumentOptions { iteration: Some(handle), ..Default::default() }).unwrap();
+    let options = InstrumentOptions { iteration: Some(handle), contexts, ..Default::default() };
+    let ins = instrument_with(&bytes, &info, &eps, &options).unwrap();
     wasmparser::Validator::new().validate_all(&ins.bytes).expect("instrumented module validates");
     (tracked_run(&ins, &info, &cfg).unwrap(), handle)
 }
@@ -81,25 +86,36 @@ fn past_the_maximum_every_other_state_goes_and_the_interval_doubles() {
     assert_eq!(series(&o), vec![(4, 4), (8, 8), (9, 9)]);
 }
 
+/// The three call sites of `handle` in `_start` (direct, element segment, ref.func) are three calling contexts:
+/// three stack walks for nine allocations, and the same stacks as walking at every event or as a module
+/// instrumented without contexts (its plain hooks are walked each time).
 #[test]
-fn the_replay_takes_its_states_at_the_same_iterations_and_finds_every_stack() {
-    let (replay, handle) = run(cfg(Some(2), 32));
-    let (eager, _) = run(RunConfig { stacks: StackMode::Eager, ..cfg(Some(2), 32) });
-    assert_eq!(replay.passes, 2, "notes: {:?}", replay.notes);
-    assert_eq!(eager.passes, 1);
-    assert_eq!(series(&replay), series(&eager));
-    // Blocks live in the earlier states got their stacks in the replay too.
-    for s in &replay.states {
-        assert!(!s.contents.is_empty() || s.blocks.is_empty(), "the replay copies memory for every state");
-    }
+fn calling_contexts_give_the_walked_stacks_with_one_walk_each() {
+    let (ctx, handle) = run(cfg(Some(2), 32));
+    let (walk, _) = run(RunConfig { stacks: StackMode::Walk, ..cfg(Some(2), 32) });
+    let (plain, _) = run_with(cfg(Some(2), 32), false);
+    assert_eq!((ctx.contexts, ctx.walks), (3, 3));
+    assert_eq!((walk.walks, plain.walks, plain.contexts), (9, 9, 0));
+    assert_eq!(series(&ctx), series(&walk));
     let info = ModuleInfo::parse(&wat::parse_str(COMMAND).unwrap()).unwrap();
-    for b in replay.model.live_blocks() {
-        let frames = replay.model.stacks.get(b.stack);
+    let stacks = |o: &Outcome| {
+        let mut v: Vec<(u64, Vec<wasmleak_heap::RawFrame>)> =
+            o.model.live_blocks().map(|b| (b.addr, o.model.stacks.get(b.stack).to_vec())).collect();
+        v.sort();
+        v
+    };
+    let got = stacks(&ctx);
+    assert_eq!(got, stacks(&walk));
+    assert_eq!(got, stacks(&plain));
+    for (_, frames) in &got {
         // handle, then _start: the wrapper around handle (and the allocator's) are not frames.
         assert_eq!(frames.len(), 2, "{frames:?}");
         assert_eq!(frames[0].func, handle);
         assert!(frames.iter().all(|f| f.func < info.num_funcs()), "{frames:?}");
     }
+    // Three distinct call sites in _start.
+    let sites: std::collections::HashSet<u32> = got.iter().map(|(_, f)| f[1].offset).collect();
+    assert_eq!(sites.len(), 3);
 }
 
 #[test]

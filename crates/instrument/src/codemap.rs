@@ -1,6 +1,7 @@
 //! Old ↔ new code positions. Rewriting shifts function indices (three hook imports come first) and so changes
-//! the size of `call` instructions; frames captured in the instrumented module must be symbolized against the
-//! original, whose names and DWARF describe the original offsets.
+//! the size of `call` instructions, and calling contexts add instructions around calls; frames captured in the
+//! instrumented module must be symbolized against the original, whose names and DWARF describe the original
+//! offsets.
 
 use wasmparser::{Parser, Payload};
 
@@ -18,12 +19,14 @@ pub struct CodeMap {
 }
 
 impl CodeMap {
-    /// Pairs the k-th instruction of every original function with the k-th of its rewritten copy.
+    /// Pairs the k-th instruction of every original function with the k-th of its rewritten copy, skipping the
+    /// instructions the rewrite added (`added[i]`: their indices in defined function i's new body, sorted).
     pub(crate) fn build(
         old: &[u8],
         new: &[u8],
         num_imported_funcs: u32,
         added_imports: u32,
+        added: &[Vec<u32>],
     ) -> Result<CodeMap, Error> {
         let old_bodies = instruction_offsets(old)?;
         let new_bodies = instruction_offsets(new)?;
@@ -38,11 +41,14 @@ impl CodeMap {
             map.added_code_start = first_added.first().copied().unwrap_or(u32::MAX);
         }
         let mut last_delta = None;
-        for (o, n) in old_bodies.iter().zip(&new_bodies) {
-            if o.len() != n.len() {
+        for (i, (o, n)) in old_bodies.iter().zip(&new_bodies).enumerate() {
+            let skip = added.get(i).map_or(&[][..], |a| &a[..]);
+            if o.len() + skip.len() != n.len() {
                 return Err(Error::Internal("rewritten function has a different instruction count".into()));
             }
-            for (&oo, &no) in o.iter().zip(n) {
+            let mut skip = skip.iter().peekable();
+            let kept = n.iter().enumerate().filter(|(k, _)| skip.next_if(|&&s| s as usize == *k).is_none()).map(|(_, o)| o);
+            for (&oo, &no) in o.iter().zip(kept) {
                 let delta = oo as i64 - no as i64;
                 if last_delta != Some(delta) {
                     map.runs.push((no, oo));

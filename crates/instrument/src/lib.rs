@@ -7,7 +7,9 @@
 //! host can read the roots (the shadow-stack pointer, TLS bases) without knowing the module.
 
 mod allocator;
+pub mod buffered;
 mod codemap;
+mod context;
 mod confirm;
 mod fingerprint;
 mod module;
@@ -90,6 +92,13 @@ pub struct Instrumented {
     pub memory_export: String,
     /// Static memory the allocator's private code uses for its own bookkeeping: not a root.
     pub allocator_statics: Vec<std::ops::Range<u64>>,
+    /// With calling contexts: the export name of the context global (i64), which a host may reset to 0 when an
+    /// exception ended a call into the module (the id is then stale until the next call returns).
+    pub ctx_export: Option<String>,
+    /// With calling contexts: how many function bodies keep the id.
+    pub context_functions: usize,
+    /// Events are buffered in the module (`buffered.rs`): the host drains the buffer.
+    pub buffered: bool,
 }
 
 /// Every function name the finder can use: name section first, then DWARF (`extra`), then exports.
@@ -439,6 +448,16 @@ pub struct InstrumentOptions {
     /// the wrapper skips the allocator (free returns, realloc returns 0), so a bad free is reported instead of
     /// corrupting or trapping the allocator, and the program goes on (DESIGN.md §6b).
     pub checked_frees: bool,
+    /// Keep a calling-context id (`context.rs`) and report it with every event: the hook imports become
+    /// `alloc_ctx(ptr, size, ctx_lo, ctx_hi)`, `free_ctx(ptr, ctx_lo, ctx_hi)` and
+    /// `realloc_ctx(old, new, size, ctx_lo, ctx_hi)` (same positions, all i32), and the id's i64 global is
+    /// exported as `wasmleak:ctx`. Equal ids mean the same chain of call sites (up to a 2⁻⁶⁴ collision), so a
+    /// host walks the stack once per id.
+    pub contexts: bool,
+    /// Record events into a memory of the module's own and call the host only when that buffer is full, for a
+    /// context not seen before, or for what the in-module live bitmap cannot decide (`buffered.rs`). Implies
+    /// calling contexts and checked frees; needs multi-memory in the host (wasmtime: on by default).
+    pub buffered: bool,
 }
 
 /// Rewrite `bytes` so every entry point reports to the hooks.
@@ -457,7 +476,7 @@ pub fn instrument_with(
     if let Some(f) = options.iteration {
         check_iteration_function(info, entry_points, f)?;
     }
-    let mut out = rewrite::rewrite(bytes, info, entry_points, options.iteration, options.checked_frees)?;
+    let mut out = rewrite::rewrite(bytes, info, entry_points, options)?;
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
     Ok(out)
 }

@@ -1,7 +1,9 @@
 //! The binary rewrite: three hook imports, one wrapper per allocator entry point, every reference to an entry
 //! point (calls, `ref.func`, tables, exports, start) redirected to its wrapper. Everything else is re-encoded
 //! unchanged. When asked (`--iteration FUNC`), a fourth hook import, `wasmleak.iteration`, and one more wrapper
-//! that calls it after every return of FUNC; without it the output is exactly what it was before.
+//! that calls it after every return of FUNC; without it the output is exactly what it was before. With calling
+//! contexts (`context.rs`) the three hooks are their `_ctx` forms, which also take the context id, and the
+//! functions that can reach the allocator keep that id up to date.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -16,15 +18,14 @@ use wasmparser::{KnownCustom, Name, Parser, Payload};
 
 use crate::allocator::{EntryPoint, Role, REALLOC_HEADER};
 use crate::codemap::CodeMap;
+use crate::buffered::{self, Buffer};
+use crate::context::Plan;
 use crate::module::ModuleInfo;
-use crate::{Error, Instrumented, HOOK_MODULE};
-
-/// Three imports come first among the functions: alloc, free, realloc (then `iteration`, when asked).
-const ADDED_IMPORTS: u32 = 3;
+use crate::{Error, InstrumentOptions, Instrumented, HOOK_MODULE};
 
 struct Shift {
     num_imported_funcs: u32,
-    /// Hook imports added: [`ADDED_IMPORTS`], plus one for the iteration hook.
+    /// Hook imports added (they come first among the functions, after the module's own imports).
     added_imports: u32,
     /// Original entry point → its wrapper's new index.
     redirect: HashMap<u32, u32>,
@@ -43,6 +44,19 @@ impl Reencode for Shift {
         // Every reference the reencoder sees (calls, ref.func, tables, exports, start) goes to the wrapper;
         // the name section is rewritten apart, with `shifted`.
         Ok(self.redirect.get(&f).copied().unwrap_or_else(|| self.shifted(f)))
+    }
+}
+
+/// The reencoder for the allocator's own code (entry points and what only they call): it only ever runs inside an
+/// entry point's wrapper, so its calls to other entry points go straight to them — through their wrappers the
+/// guard would make those calls report nothing anyway.
+struct Direct<'a>(&'a Shift);
+
+impl Reencode for Direct<'_> {
+    type Error = Infallible;
+
+    fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
+        Ok(self.0.shifted(f))
     }
 }
 
@@ -66,6 +80,7 @@ fn rank(id: u8) -> u8 {
     }
 }
 const RANK_IMPORT: u8 = 1;
+const RANK_MEMORY: u8 = 4;
 const RANK_GLOBAL: u8 = 6;
 const RANK_EXPORT: u8 = 7;
 
@@ -73,12 +88,34 @@ pub(crate) fn rewrite(
     bytes: &[u8],
     info: &ModuleInfo,
     entry_points: &[EntryPoint],
-    iteration: Option<u32>,
-    checked: bool,
+    options: &InstrumentOptions,
 ) -> Result<Instrumented, Error> {
+    let (iteration, checked) = (options.iteration, options.checked_frees || options.buffered);
+    let buffered = options.buffered;
     let nimp = info.num_imported_funcs;
     let ndef = info.num_funcs() - nimp;
-    let added_imports = ADDED_IMPORTS + iteration.is_some() as u32 + checked as u32;
+    // The hook imports, in order: alloc, free, realloc (their `_ctx` forms, which add ctx_lo and ctx_hi, with
+    // calling contexts), iteration, check, then the buffered run's own (docs/contracts.md).
+    let ctx_params = if options.contexts || buffered { 2 } else { 0 };
+    let i32s = |n: usize| vec![ValType::I32; n];
+    let mut hook_list: Vec<(&str, Vec<ValType>, Vec<ValType>)> = if ctx_params > 0 {
+        vec![("alloc_ctx", i32s(4), vec![]), ("free_ctx", i32s(3), vec![]), ("realloc_ctx", i32s(5), vec![])]
+    } else {
+        vec![("alloc", i32s(2), vec![]), ("free", i32s(1), vec![]), ("realloc", i32s(3), vec![])]
+    };
+    if iteration.is_some() {
+        hook_list.push(("iteration", vec![], vec![]));
+    }
+    if checked {
+        hook_list.push(("check", i32s(1), i32s(1)));
+    }
+    if buffered {
+        hook_list.push(("flush", vec![], vec![]));
+        hook_list.push(("ctx_new", i32s(2), i32s(1)));
+        hook_list.push(("verify", i32s(3), i32s(1)));
+    }
+    let hook_index = |name: &str| hook_list.iter().position(|h| h.0 == name).map(|i| nimp + i as u32);
+    let added_imports = hook_list.len() as u32;
     let first_wrapper = nimp + added_imports + ndef;
     let mut shift = Shift { num_imported_funcs: nimp, added_imports, redirect: HashMap::new() };
     for (i, ep) in entry_points.iter().enumerate() {
@@ -88,12 +125,36 @@ pub(crate) fn rewrite(
     if let Some(f) = iteration {
         shift.redirect.insert(f, first_wrapper + entry_points.len() as u32);
     }
-    let hook_alloc = nimp;
-    let hook_free = nimp + 1;
-    let hook_realloc = nimp + 2;
+    let hooks = Hooks {
+        alloc: nimp,
+        free: nimp + 1,
+        realloc: nimp + 2,
+        check: hook_index("check"),
+        ctx: None,
+    };
     let hook_iteration = nimp + 3;
-    let hook_check = nimp + 3 + iteration.is_some() as u32;
     let guard = info.globals.len() as u32;
+    let scan = crate::statics::scan(bytes, info)?;
+    let private = crate::statics::allocator_private(&scan, nimp, entry_points);
+    let contexts = (ctx_params > 0).then(|| Plan::new(info, &scan, &private, guard + 1));
+    let hooks = Hooks { ctx: contexts.as_ref().map(|p| p.global), ..hooks };
+    let num_memories = info.memories.len() as u32;
+    let buffer = buffered.then(|| Buffer {
+        events: num_memories,
+        live: num_memories + 1,
+        count: guard + 2,
+        mask: guard + 3,
+        verify_in: guard + 4,
+        last_ctx: guard + 5,
+        last_stack: guard + 6,
+        flush: hook_index("flush").unwrap(),
+        ctx_new: hook_index("ctx_new").unwrap(),
+        verify: hook_index("verify").unwrap(),
+    });
+    let ctx_global = contexts.as_ref().map(|p| p.global);
+    let ctx_export = contexts.as_ref().map(|_| buffered::CTX_EXPORT.to_string());
+    // Instruction indices added to each instrumented body (by defined function), for the code map.
+    let mut added_code: Vec<Vec<u32>> = Vec::new();
     let num_types = info.types.len() as u32;
     let exported_globals: Vec<(u32, String)> = info
         .globals
@@ -106,21 +167,32 @@ pub(crate) fn rewrite(
 
     let mut out = Module::new();
     let mut done_import = false;
+    let mut done_memory = false;
     let mut done_global = false;
     let mut done_export = false;
     let hook_imports = |imports: &mut ImportSection| {
-        imports.import(HOOK_MODULE, "alloc", EntityType::Function(num_types));
-        imports.import(HOOK_MODULE, "free", EntityType::Function(num_types + 1));
-        imports.import(HOOK_MODULE, "realloc", EntityType::Function(num_types + 2));
-        if iteration.is_some() {
-            imports.import(HOOK_MODULE, "iteration", EntityType::Function(num_types + 3));
-        }
-        if checked {
-            imports.import(HOOK_MODULE, "check", EntityType::Function(num_types + 4));
+        for (i, (name, _, _)) in hook_list.iter().enumerate() {
+            imports.import(HOOK_MODULE, name, EntityType::Function(num_types + i as u32));
         }
     };
     let guard_global = |globals: &mut GlobalSection| {
-        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0));
+        let var = |val_type| GlobalType { val_type, mutable: true, shared: false };
+        globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
+        if ctx_global.is_some() {
+            globals.global(var(ValType::I64), &ConstExpr::i64_const(0));
+        }
+        if buffered {
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::INITIAL_TABLE as i32 - 1));
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::VERIFY_EVERY as i32));
+            globals.global(var(ValType::I64), &ConstExpr::i64_const(buffered::NO_CONTEXT));
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
+        }
+    };
+    let our_memories = |memories: &mut wasm_encoder::MemorySection| {
+        if buffered {
+            buffered::memories(memories);
+        }
     };
     let our_exports = |exports: &mut ExportSection| {
         if !info.memories.is_empty() {
@@ -129,14 +201,28 @@ pub(crate) fn rewrite(
         for (g, name) in &exported_globals {
             exports.export(name, ExportKind::Global, *g);
         }
+        if let (Some(g), Some(name)) = (ctx_global, &ctx_export) {
+            exports.export(name, ExportKind::Global, g);
+        }
+        if let Some(b) = &buffer {
+            b.exports(exports);
+        }
     };
     // Sections this rewrite must add to that the module may not have: emit them where they belong.
-    let flush = |out: &mut Module, upcoming: u8, di: &mut bool, dg: &mut bool, de: &mut bool| {
+    let flush = |out: &mut Module, upcoming: u8, di: &mut bool, dm: &mut bool, dg: &mut bool, de: &mut bool| {
         if !*di && upcoming > RANK_IMPORT {
             let mut s = ImportSection::new();
             hook_imports(&mut s);
             out.section(&s);
             *di = true;
+        }
+        if !*dm && upcoming > RANK_MEMORY {
+            let mut s = wasm_encoder::MemorySection::new();
+            our_memories(&mut s);
+            if !s.is_empty() {
+                out.section(&s);
+            }
+            *dm = true;
         }
         if !*dg && upcoming > RANK_GLOBAL {
             let mut s = GlobalSection::new();
@@ -157,20 +243,14 @@ pub(crate) fn rewrite(
         let payload = payload?;
         if let Some((id, _)) = payload.as_section()
             && id != 0 {
-                flush(&mut out, rank(id), &mut done_import, &mut done_global, &mut done_export);
+                flush(&mut out, rank(id), &mut done_import, &mut done_memory, &mut done_global, &mut done_export);
             }
         match payload {
             Payload::TypeSection(r) => {
                 let mut s = TypeSection::new();
                 shift.parse_type_section(&mut s, r)?;
-                s.ty().function([ValType::I32, ValType::I32], []);
-                s.ty().function([ValType::I32], []);
-                s.ty().function([ValType::I32, ValType::I32, ValType::I32], []);
-                if iteration.is_some() || checked {
-                    s.ty().function([], []);
-                }
-                if checked {
-                    s.ty().function([ValType::I32], [ValType::I32]);
+                for (_, params, results) in &hook_list {
+                    s.ty().function(params.iter().copied(), results.iter().copied());
                 }
                 out.section(&s);
             }
@@ -209,13 +289,27 @@ pub(crate) fn rewrite(
             Payload::CodeSectionStart { .. } => codes = Some(CodeSection::new()),
             Payload::CodeSectionEntry(body) => {
                 let s = codes.as_mut().ok_or_else(|| Error::Internal("code entry outside code section".into()))?;
-                shift.parse_function_body(s, body)?;
+                let func = nimp + s.len();
+                match &contexts {
+                    Some(plan) if plan.instruments(func) => {
+                        let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
+                        let (f, added) = plan.body(&mut shift, func, nparams, &body)?;
+                        s.function(&f);
+                        added_code.resize(s.len() as usize - 1, Vec::new());
+                        added_code.push(added);
+                    }
+                    _ if private.contains(&func) => Direct(&shift).parse_function_body(s, body)?,
+                    _ => shift.parse_function_body(s, body)?,
+                }
                 if s.len() == ndef {
                     for ep in entry_points {
                         let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
                         let wrapped = shift.shifted(ep.func);
-                        let check = checked.then_some(hook_check);
-                        s.function(&wrapper(ep.role, sig.0.len() as u32, wrapped, guard, [hook_alloc, hook_free, hook_realloc], check));
+                        let nparams = sig.0.len() as u32;
+                        s.function(&match &buffer {
+                            Some(b) => buffered::wrapper(ep.role, nparams, wrapped, guard, &hooks, b),
+                            None => wrapper(ep.role, nparams, wrapped, guard, &hooks),
+                        });
                     }
                     if let Some(f) = iteration {
                         let sig = info.func_signature(f).ok_or(Error::Internal("iteration function type".into()))?;
@@ -229,7 +323,8 @@ pub(crate) fn rewrite(
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Name(names) => {
-                    out.section(&names_section(names, &shift, info, entry_points, iteration, guard));
+                    let hook_names: Vec<&str> = hook_list.iter().map(|h| h.0).collect();
+                    out.section(&names_section(names, &shift, info, entry_points, iteration, guard, &hook_names));
                 }
                 // DWARF describes the original code offsets; symbolization uses the original module.
                 _ if c.name().starts_with(".debug_") => {}
@@ -245,7 +340,9 @@ pub(crate) fn rewrite(
             Payload::MemorySection(r) => {
                 let mut s = wasm_encoder::MemorySection::new();
                 shift.parse_memory_section(&mut s, r)?;
+                our_memories(&mut s);
                 out.section(&s);
+                done_memory = true;
             }
             Payload::TagSection(r) => {
                 let mut s = wasm_encoder::TagSection::new();
@@ -277,10 +374,13 @@ pub(crate) fn rewrite(
             }
         }
     }
-    flush(&mut out, u8::MAX, &mut done_import, &mut done_global, &mut done_export);
+    flush(&mut out, u8::MAX, &mut done_import, &mut done_memory, &mut done_global, &mut done_export);
     let bytes_out = out.finish();
-    let map = CodeMap::build(bytes, &bytes_out, nimp, added_imports)?;
+    let map = CodeMap::build(bytes, &bytes_out, nimp, added_imports, &added_code)?;
     Ok(Instrumented {
+        context_functions: contexts.as_ref().map_or(0, Plan::count),
+        ctx_export,
+        buffered,
         bytes: bytes_out,
         entry_points: entry_points.to_vec(),
         iteration,
@@ -291,16 +391,37 @@ pub(crate) fn rewrite(
     })
 }
 
+/// The hook imports a wrapper calls (function indices), and the calling-context global when the module keeps one.
+pub(crate) struct Hooks {
+    pub alloc: u32,
+    pub free: u32,
+    pub realloc: u32,
+    pub check: Option<u32>,
+    pub ctx: Option<u32>,
+}
+
 /// `W(args) = { guard++; r = F(args); guard--; if guard == 0 { hook(...) }; r }`: only the outermost
 /// allocator layer reports (`__rust_alloc` → `malloc`, `operator new` → `malloc`, `realloc` → `free`).
 /// Frees report *before* the call: a free of a bad pointer can trap inside the allocator, and the report
 /// must still name it. With `check` (the checked-free hook), a free or realloc of a pointer that is not a live
 /// block is not handed to the allocator at all: `check(ptr)` records it as an invalid free and returns 0, and the
-/// wrapper returns (0 from a realloc) without calling the allocator, as memcheck does.
-fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, realloc]: [u32; 3], check: Option<u32>) -> Function {
+/// wrapper returns (0 from a realloc) without calling the allocator, as memcheck does. With a context global,
+/// its value at entry (the caller's call site) goes to the hook as two i32 halves.
+fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) -> Function {
     let (_, nresults) = role.signature();
     let r = nparams; // the result local
-    let mut f = Function::new([(1, ValType::I32)]);
+    let c = nparams + 1; // the context id at entry
+    let mut f = Function::new(if hooks.ctx.is_some() { vec![(1, ValType::I32), (1, ValType::I64)] } else { vec![(1, ValType::I32)] });
+    if let Some(g) = hooks.ctx {
+        f.instruction(&I::GlobalGet(g)).instruction(&I::LocalSet(c));
+    }
+    let ctx_args = |f: &mut Function| {
+        if hooks.ctx.is_some() {
+            f.instruction(&I::LocalGet(c)).instruction(&I::I32WrapI64);
+            f.instruction(&I::LocalGet(c)).instruction(&I::I64Const(32)).instruction(&I::I64ShrU);
+            f.instruction(&I::I32WrapI64);
+        }
+    };
     let if_outermost = |f: &mut Function| {
         f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
         f.instruction(&I::If(wasm_encoder::BlockType::Empty));
@@ -318,7 +439,7 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     };
     // `if ptr != 0 && !check(block) { return [0] }`, at the outermost layer.
     let checked = |f: &mut Function, p: u32, header: i32| {
-        let Some(check) = check else { return };
+        let Some(check) = hooks.check else { return };
         if_outermost(f);
         f.instruction(&I::LocalGet(p)).instruction(&I::If(wasm_encoder::BlockType::Empty));
         f.instruction(&I::LocalGet(p));
@@ -335,7 +456,9 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     if let Some(p) = freed_param {
         checked(&mut f, p, 0);
         if_outermost(&mut f);
-        f.instruction(&I::LocalGet(p)).instruction(&I::Call(free)).instruction(&I::End);
+        f.instruction(&I::LocalGet(p));
+        ctx_args(&mut f);
+        f.instruction(&I::Call(hooks.free)).instruction(&I::End);
     }
     if let Some(p) = resized_param {
         checked(&mut f, p, if role == Role::HeaderRealloc { REALLOC_HEADER } else { 0 });
@@ -353,45 +476,37 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, [alloc, free, rea
     f.instruction(&I::GlobalSet(guard));
     if freed_param.is_none() {
         if_outermost(&mut f);
-        match role {
-            Role::Malloc | Role::RustAlloc => {
-                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::Call(alloc));
-            }
-            Role::AlignedAlloc | Role::SelfAlloc => {
-                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1)).instruction(&I::Call(alloc));
-            }
-            Role::Calloc => {
-                f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(0)).instruction(&I::LocalGet(1));
-                f.instruction(&I::I32Mul).instruction(&I::Call(alloc));
-            }
+        // The hook's own arguments, then the context, then the call.
+        let (hook, args): (u32, &[I<'_>]) = match role {
+            Role::Malloc | Role::RustAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(0)]),
+            Role::AlignedAlloc | Role::SelfAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(1)]),
+            Role::Calloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(0), I::LocalGet(1), I::I32Mul]),
             Role::PosixMemalign => {
+                // Only on success (0), and the block is where the first parameter points.
                 f.instruction(&I::LocalGet(r)).instruction(&I::I32Eqz);
                 f.instruction(&I::If(wasm_encoder::BlockType::Empty));
-                f.instruction(&I::LocalGet(0)).instruction(&I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
-                f.instruction(&I::LocalGet(2)).instruction(&I::Call(alloc)).instruction(&I::End);
+                (hooks.alloc, &[I::LocalGet(0), I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }), I::LocalGet(2)])
             }
-            Role::Realloc => {
-                f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(1));
-                f.instruction(&I::Call(realloc));
-            }
+            Role::Realloc => (hooks.realloc, &[I::LocalGet(0), I::LocalGet(r), I::LocalGet(1)]),
             Role::HeaderRealloc => {
                 // The blocks are 8 bytes below the pointers (0 stays 0), and 8 bytes bigger.
                 for p in [0, r] {
                     f.instruction(&I::LocalGet(p)).instruction(&I::I32Const(REALLOC_HEADER)).instruction(&I::I32Sub);
                     f.instruction(&I::I32Const(0)).instruction(&I::LocalGet(p)).instruction(&I::Select);
                 }
-                f.instruction(&I::LocalGet(1)).instruction(&I::I32Const(REALLOC_HEADER)).instruction(&I::I32Add);
-                f.instruction(&I::Call(realloc));
+                (hooks.realloc, &[I::LocalGet(1), I::I32Const(REALLOC_HEADER), I::I32Add])
             }
-            Role::RustRealloc => {
-                f.instruction(&I::LocalGet(0)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(3));
-                f.instruction(&I::Call(realloc));
-            }
-            Role::SelfRealloc => {
-                f.instruction(&I::LocalGet(1)).instruction(&I::LocalGet(r)).instruction(&I::LocalGet(4));
-                f.instruction(&I::Call(realloc));
-            }
+            Role::RustRealloc => (hooks.realloc, &[I::LocalGet(0), I::LocalGet(r), I::LocalGet(3)]),
+            Role::SelfRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(4)]),
             Role::Free | Role::RustDealloc | Role::SelfFree => unreachable!(),
+        };
+        for ins in args {
+            f.instruction(ins);
+        }
+        ctx_args(&mut f);
+        f.instruction(&I::Call(hook));
+        if role == Role::PosixMemalign {
+            f.instruction(&I::End);
         }
         f.instruction(&I::End);
     }
@@ -430,6 +545,7 @@ fn names_section(
     entry_points: &[EntryPoint],
     iteration: Option<u32>,
     guard: u32,
+    hooks: &[&str],
 ) -> NameSection {
     let mut out = NameSection::new();
     let nimp = info.num_imported_funcs;
@@ -441,14 +557,8 @@ fn names_section(
                 let mut m = NameMap::new();
                 let mut hooks_named = false;
                 let name_hooks = |m: &mut NameMap| {
-                    m.append(nimp, "wasmleak.hook.alloc");
-                    m.append(nimp + 1, "wasmleak.hook.free");
-                    m.append(nimp + 2, "wasmleak.hook.realloc");
-                    if iteration.is_some() {
-                        m.append(nimp + 3, "wasmleak.hook.iteration");
-                    }
-                    if shift.added_imports > ADDED_IMPORTS + iteration.is_some() as u32 {
-                        m.append(nimp + 3 + iteration.is_some() as u32, "wasmleak.hook.check");
+                    for (i, h) in hooks.iter().enumerate() {
+                        m.append(nimp + i as u32, &format!("wasmleak.hook.{h}"));
                     }
                 };
                 for n in map.into_iter().flatten() {

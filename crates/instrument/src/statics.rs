@@ -44,6 +44,8 @@ pub(crate) struct Scan {
     /// Every direct call: (callee, the local read just before the call when it is a `local.get`, i.e. the
     /// call's last argument).
     pub calls: Vec<Vec<(u32, Option<u32>)>>,
+    /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
+    pub indirect: Vec<bool>,
 }
 
 pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
@@ -81,6 +83,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let mut calls = HashSet::new();
                 let mut addrs = Vec::new();
                 let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
+                let mut indirect = false;
                 let mut last_call = None;
                 let mut call_list = Vec::new();
                 let mut prev_local: Option<u32> = None;
@@ -109,6 +112,10 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         Operator::RefFunc { function_index } => {
                             s.escaping.insert(function_index);
                         }
+                        Operator::CallIndirect { .. }
+                        | Operator::ReturnCallIndirect { .. }
+                        | Operator::CallRef { .. }
+                        | Operator::ReturnCallRef { .. } => indirect = true,
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::MemorySize { .. } => sizes = true,
@@ -135,6 +142,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 s.sizes.push(sizes);
                 s.ops.push(n);
                 s.mem_ops.push(mem);
+                s.indirect.push(indirect);
             }
             _ => {}
         }
@@ -142,12 +150,11 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
     Ok(s)
 }
 
-pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
-    let nimp = info.num_imported_funcs;
-    let Scan { callees, touched, escaping, .. } = scan(bytes, info)?;
-    // Private allocator code: the entry points, and every function only they call (transitively).
+/// Private allocator code: the entry points, and every function only they call (transitively), not reachable
+/// otherwise (exported, in a table). It only ever runs inside an entry point.
+pub(crate) fn allocator_private(scan: &Scan, nimp: u32, eps: &[EntryPoint]) -> HashSet<u32> {
     let mut callers: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (i, cs) in callees.iter().enumerate() {
+    for (i, cs) in scan.callees.iter().enumerate() {
         for &c in cs {
             callers.entry(c).or_default().push(i as u32 + nimp);
         }
@@ -156,7 +163,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     loop {
         let before = private.len();
         for (&f, cs) in &callers {
-            if f >= nimp && !private.contains(&f) && !escaping.contains(&f) && cs.iter().all(|c| private.contains(c)) {
+            if f >= nimp && !private.contains(&f) && !scan.escaping.contains(&f) && cs.iter().all(|c| private.contains(c)) {
                 private.insert(f);
             }
         }
@@ -164,6 +171,14 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
             break;
         }
     }
+    private
+}
+
+pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
+    let nimp = info.num_imported_funcs;
+    let scan = scan(bytes, info)?;
+    let private = allocator_private(&scan, nimp, eps);
+    let touched = &scan.touched;
     let mut addrs: Vec<u64> = private
         .iter()
         .filter(|&&f| f >= nimp)

@@ -1,0 +1,397 @@
+//! Buffered hooks: the allocator wrappers record events into a memory of their own instead of calling the
+//! host for each one. A host call costs more than the allocation it reports (wasmtime: ~15 ns, two of them
+//! for a checked free), so an allocation-heavy program ran at twice its speed; here an event is a few stores.
+//!
+//! Two memories are added (multi-memory), after the module's own:
+//! - `wasmleak:events`: [`CAPACITY`] event records of 16 bytes at 0 — `(old block, new block, size, stack)`,
+//!   read as `realloc(old, new, size)` (an allocation has `old` 0, a free has `new` and `size` 0) — then, at
+//!   [`TABLE_BASE`], the calling-context table: 16-byte entries `(ctx: i64, stack + 1: i32, 0)`; stack 0 is
+//!   an empty entry, `u32::MAX` a context that stands for more than one stack (the host walks it every time).
+//! - `wasmleak:live`: one bit per 4-byte word of the main memory, set for each live block that starts there,
+//!   so a free is checked against the live set without leaving the module. It is sized for the whole 4 GiB
+//!   address space (128 MiB) so no access needs a bounds check; pages never touched cost no memory.
+//!
+//! The host is called only when it must be: the buffer is full (`flush`), a calling context not seen before
+//! (`ctx_new`, which walks the real stack once and fills the table), one lookup in [`VERIFY_EVERY`] (`verify`,
+//! which walks and compares, to catch a collision of ids), a free of something the bitmap does not hold
+//! (`check`: an invalid free, or a block at an address that is not 4-aligned), and events on such addresses
+//! (the `_ctx` hooks, per event). Every host call first drains the buffer, so the host sees events in order.
+
+use wasm_encoder::{BlockType, ExportKind, ExportSection, Function, Instruction as I, MemArg, MemorySection, MemoryType, ValType};
+
+use crate::allocator::{Role, REALLOC_HEADER};
+use crate::rewrite::Hooks;
+
+/// Event records in the buffer.
+pub const CAPACITY: u32 = 4096;
+/// Bytes per event record and per table entry.
+pub const RECORD: u32 = 16;
+/// Where the calling-context table starts in the events memory.
+pub const TABLE_BASE: u32 = CAPACITY * RECORD;
+/// Table entries at first (the host doubles the table, and grows the memory, past half full).
+pub const INITIAL_TABLE: u32 = 4096;
+/// One table lookup in this many asks the host to verify it (a verification walks the stack: ~3 µs).
+pub const VERIFY_EVERY: u32 = 1 << 16;
+/// Pages of the live bitmap: one bit per 4 bytes of a 32-bit address space.
+const LIVE_PAGES: u64 = (1 << 32) / 32 / 65536;
+/// The declared maximum sizes of the two memories, in pages: odd numbers no toolchain writes, so a host's memory
+/// limit (`--max-memory`) can tell them from the guest's own (wasmtime's limiter is not told which memory grows).
+pub const LIVE_MAX_PAGES: u64 = LIVE_PAGES + 1;
+pub const EVENTS_MAX_PAGES: u64 = 16_411;
+/// What the one-entry context cache holds before any lookup (a context id, like any other, is a 64-bit hash).
+pub const NO_CONTEXT: i64 = 0x5bd1_e995_7f4a_7c15;
+
+pub const EVENTS_EXPORT: &str = "wasmleak:events";
+pub const LIVE_EXPORT: &str = "wasmleak:live";
+pub const COUNT_EXPORT: &str = "wasmleak:count";
+pub const MASK_EXPORT: &str = "wasmleak:mask";
+/// The calling-context global (every module instrumented with contexts exports it).
+pub const CTX_EXPORT: &str = "wasmleak:ctx";
+
+/// Indices of what the buffered wrappers use.
+pub(crate) struct Buffer {
+    pub events: u32,
+    pub live: u32,
+    /// Globals: records in the buffer, the table's capacity − 1, table lookups until the next verification,
+    /// and the last context looked up with its stack (consecutive events mostly share one).
+    pub count: u32,
+    pub mask: u32,
+    pub verify_in: u32,
+    pub last_ctx: u32,
+    pub last_stack: u32,
+    /// Hook imports.
+    pub flush: u32,
+    pub ctx_new: u32,
+    pub verify: u32,
+}
+
+/// The two memories, appended to the module's memory section.
+pub(crate) fn memories(s: &mut MemorySection) {
+    let pages = (TABLE_BASE + INITIAL_TABLE * RECORD).div_ceil(65536) as u64;
+    let memory = |minimum, maximum| MemoryType { minimum, maximum: Some(maximum), memory64: false, shared: false, page_size_log2: None };
+    s.memory(memory(pages, EVENTS_MAX_PAGES));
+    s.memory(memory(LIVE_PAGES, LIVE_MAX_PAGES));
+}
+
+impl Buffer {
+    pub(crate) fn exports(&self, s: &mut ExportSection) {
+        s.export(EVENTS_EXPORT, ExportKind::Memory, self.events);
+        s.export(LIVE_EXPORT, ExportKind::Memory, self.live);
+        s.export(COUNT_EXPORT, ExportKind::Global, self.count);
+        s.export(MASK_EXPORT, ExportKind::Global, self.mask);
+    }
+
+    fn mem(&self, memory_index: u32, offset: u64, align: u32) -> MemArg {
+        MemArg { offset, align, memory_index }
+    }
+}
+
+/// The wrapper's locals after its parameters.
+#[derive(Clone, Copy)]
+struct Locals {
+    /// The wrapped function's result.
+    r: u32,
+    /// The calling context at entry.
+    c: u32,
+    /// Old block, new block, size: the event.
+    o: u32,
+    b: u32,
+    n: u32,
+    /// The event's stack.
+    st: u32,
+    /// Scratch: table slot, then byte offsets.
+    i: u32,
+    e: u32,
+}
+
+struct Emit<'a> {
+    f: Function,
+    b: &'a Buffer,
+    h: &'a Hooks,
+    l: Locals,
+    ctx: u32,
+}
+
+impl Emit<'_> {
+    fn i(&mut self, ins: I<'_>) -> &mut Self {
+        self.f.instruction(&ins);
+        self
+    }
+
+    fn ctx_halves(&mut self) {
+        let c = self.l.c;
+        self.i(I::LocalGet(c)).i(I::I32WrapI64);
+        self.i(I::LocalGet(c)).i(I::I64Const(32)).i(I::I64ShrU).i(I::I32WrapI64);
+    }
+
+    /// Pushes the address of `p`'s byte in the live bitmap.
+    fn bit_byte(&mut self, p: u32) {
+        self.i(I::LocalGet(p)).i(I::I32Const(5)).i(I::I32ShrU);
+    }
+
+    /// Pushes `1 << bit of p`.
+    fn bit_mask(&mut self, p: u32) {
+        self.i(I::I32Const(1)).i(I::LocalGet(p)).i(I::I32Const(2)).i(I::I32ShrU).i(I::I32Const(7)).i(I::I32And);
+        self.i(I::I32Shl);
+    }
+
+    /// Pushes non-zero when a live block starts at `p` and `p` is 4-aligned (the bitmap holds no other).
+    fn is_live(&mut self, p: u32) {
+        let byte = self.b.mem(self.b.live, 0, 0);
+        self.i(I::LocalGet(p)).i(I::I32Const(3)).i(I::I32And).i(I::I32Eqz);
+        self.bit_byte(p);
+        self.i(I::I32Load8U(byte));
+        self.i(I::LocalGet(p)).i(I::I32Const(2)).i(I::I32ShrU).i(I::I32Const(7)).i(I::I32And).i(I::I32ShrU);
+        self.i(I::I32And);
+    }
+
+    /// Pushes non-zero when a live block starts at `p` and `p` is 4-aligned, and leaves what clearing its bit
+    /// needs in `i` (the bitmap byte's address), `e` (the byte) and `n` (the bit): a free reads the byte once.
+    fn find_bit(&mut self, p: u32) {
+        let l = self.l;
+        let byte = self.b.mem(self.b.live, 0, 0);
+        self.bit_byte(p);
+        self.i(I::LocalTee(l.i)).i(I::I32Load8U(byte)).i(I::LocalSet(l.e));
+        self.bit_mask(p);
+        self.i(I::LocalSet(l.n));
+        self.i(I::I32Const(0)).i(I::LocalGet(l.e)).i(I::LocalGet(l.n)).i(I::I32And);
+        self.i(I::LocalGet(p)).i(I::I32Const(3)).i(I::I32And).i(I::Select);
+    }
+
+    /// Clears the bit [`Self::find_bit`] found.
+    fn clear_found_bit(&mut self) {
+        let l = self.l;
+        self.i(I::LocalGet(l.i)).i(I::LocalGet(l.e)).i(I::LocalGet(l.n)).i(I::I32Xor);
+        self.i(I::I32Store8(self.b.mem(self.b.live, 0, 0)));
+    }
+
+    /// Clears `p`'s bit (a 4-aligned address the bitmap holds).
+    fn clear_bit(&mut self, p: u32) {
+        let byte = self.b.mem(self.b.live, 0, 0);
+        self.bit_byte(p);
+        self.bit_byte(p);
+        self.i(I::I32Load8U(byte));
+        self.bit_mask(p);
+        self.i(I::I32Const(-1)).i(I::I32Xor).i(I::I32And).i(I::I32Store8(byte));
+    }
+
+    /// Sets `p`'s bit (4-aligned, non-zero).
+    fn set_bit(&mut self, p: u32) {
+        let byte = self.b.mem(self.b.live, 0, 0);
+        self.bit_byte(p);
+        self.bit_byte(p);
+        self.i(I::I32Load8U(byte));
+        self.bit_mask(p);
+        self.i(I::I32Or).i(I::I32Store8(byte));
+    }
+
+    /// `st` = the stack of the calling context `c`: the last one's, or from the table, or from the host when
+    /// not there.
+    fn lookup(&mut self) {
+        let (b, l) = (self.b, self.l);
+        let ev = b.events;
+        self.i(I::LocalGet(l.c)).i(I::GlobalGet(b.last_ctx)).i(I::I64Eq).i(I::If(BlockType::Empty));
+        self.i(I::GlobalGet(b.last_stack)).i(I::LocalSet(l.st));
+        self.i(I::Else);
+        self.i(I::LocalGet(l.c)).i(I::I32WrapI64).i(I::LocalGet(l.c)).i(I::I64Const(32)).i(I::I64ShrU);
+        self.i(I::I32WrapI64).i(I::I32Xor).i(I::GlobalGet(b.mask)).i(I::I32And).i(I::LocalSet(l.i));
+        self.i(I::Block(BlockType::Empty)).i(I::Loop(BlockType::Empty));
+        self.i(I::LocalGet(l.i)).i(I::I32Const(4)).i(I::I32Shl).i(I::I32Const(TABLE_BASE as i32)).i(I::I32Add);
+        self.i(I::LocalTee(l.e)).i(I::I32Load(b.mem(ev, 8, 2))).i(I::LocalTee(l.st)).i(I::I32Eqz);
+        self.i(I::If(BlockType::Empty));
+        self.ctx_halves();
+        self.i(I::Call(b.ctx_new)).i(I::LocalSet(l.st)).i(I::Br(2)).i(I::End);
+        self.i(I::LocalGet(l.e)).i(I::I64Load(b.mem(ev, 0, 3))).i(I::LocalGet(l.c)).i(I::I64Eq);
+        self.i(I::If(BlockType::Empty));
+        self.i(I::LocalGet(l.st)).i(I::I32Const(-1)).i(I::I32Eq);
+        self.i(I::If(BlockType::Empty));
+        self.ctx_halves();
+        self.i(I::Call(b.ctx_new)).i(I::LocalSet(l.st));
+        self.i(I::Else);
+        // Found: remember it for the next event.
+        self.i(I::LocalGet(l.st)).i(I::I32Const(1)).i(I::I32Sub).i(I::LocalTee(l.st)).i(I::GlobalSet(b.last_stack));
+        self.i(I::LocalGet(l.c)).i(I::GlobalSet(b.last_ctx));
+        self.i(I::End);
+        self.i(I::Br(2)).i(I::End);
+        self.i(I::LocalGet(l.i)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalGet(b.mask)).i(I::I32And);
+        self.i(I::LocalSet(l.i)).i(I::Br(0));
+        self.i(I::End).i(I::End);
+        // Now and then the host checks that this context's stack is the one the table says.
+        self.i(I::GlobalGet(b.verify_in)).i(I::I32Const(1)).i(I::I32Sub).i(I::GlobalSet(b.verify_in));
+        self.i(I::GlobalGet(b.verify_in)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+        self.i(I::I32Const(VERIFY_EVERY as i32)).i(I::GlobalSet(b.verify_in));
+        self.ctx_halves();
+        self.i(I::LocalGet(l.st)).i(I::Call(b.verify)).i(I::LocalSet(l.st));
+        // The entry may have turned out ambiguous: forget the cached one.
+        self.i(I::I64Const(NO_CONTEXT)).i(I::GlobalSet(b.last_ctx));
+        self.i(I::End);
+        self.i(I::End);
+    }
+
+    /// Appends the event `(o, b, n, st)` to the buffer (the host drains a full one).
+    fn record(&mut self) {
+        let (b, l) = (self.b, self.l);
+        let ev = b.events;
+        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(CAPACITY as i32)).i(I::I32Eq);
+        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::GlobalGet(b.count)).i(I::LocalSet(l.e)).i(I::End);
+        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalSet(b.count));
+        self.i(I::LocalGet(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
+        for (k, v) in [l.o, l.b, l.n, l.st].into_iter().enumerate() {
+            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
+        }
+    }
+
+    fn if_outermost(&mut self, guard: u32) {
+        self.i(I::GlobalGet(guard)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+    }
+
+    /// `local = block address of pointer param/local p`: `p`, or `p - 8` (0 stays 0) with a header.
+    fn block_of(&mut self, p: u32, header: bool, to: u32) {
+        if header {
+            self.i(I::LocalGet(p)).i(I::I32Const(REALLOC_HEADER)).i(I::I32Sub);
+            self.i(I::I32Const(0)).i(I::LocalGet(p)).i(I::Select);
+        } else {
+            self.i(I::LocalGet(p));
+        }
+        self.i(I::LocalSet(to));
+    }
+
+    /// Return from the wrapper without calling the allocator (an invalid free): 0 from a realloc.
+    fn skip(&mut self, nresults: usize) {
+        if nresults == 1 {
+            self.i(I::I32Const(0));
+        }
+        self.i(I::Return);
+    }
+}
+
+/// The buffered form of `rewrite::wrapper`: same guard, same outermost-layer rule, same checked frees.
+pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer) -> Function {
+    let (_, nresults) = role.signature();
+    let p = nparams;
+    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7 };
+    let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
+    let f = Function::new([(1, ValType::I32), (1, ValType::I64), (6, ValType::I32)]);
+    let mut w = Emit { f, b, h: hooks, l, ctx };
+    w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+    let call = |w: &mut Emit<'_>| {
+        w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalSet(guard));
+        for k in 0..nparams {
+            w.i(I::LocalGet(k));
+        }
+        w.i(I::Call(wrapped));
+        if nresults == 1 {
+            w.i(I::LocalSet(l.r));
+        }
+        w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Sub).i(I::GlobalSet(guard));
+    };
+    let check = w.h.check.expect("buffered hooks check frees");
+    match role {
+        Role::Free | Role::RustDealloc | Role::SelfFree => {
+            let ptr = if role == Role::SelfFree { 1 } else { 0 };
+            w.if_outermost(guard);
+            w.i(I::LocalGet(ptr)).i(I::If(BlockType::Empty));
+            w.find_bit(ptr);
+            w.i(I::If(BlockType::Empty));
+            w.clear_found_bit();
+            w.i(I::LocalGet(ptr)).i(I::LocalSet(l.o)).i(I::I32Const(0)).i(I::LocalTee(l.b)).i(I::LocalSet(l.n));
+            w.lookup();
+            w.record();
+            w.i(I::Else);
+            // Not in the bitmap: an invalid free (the host records it; the allocator is not called), or a
+            // block at an address that is not 4-aligned, which the host tracks itself.
+            w.i(I::LocalGet(ptr)).i(I::Call(check)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+            w.skip(nresults);
+            w.i(I::End);
+            w.i(I::LocalGet(ptr));
+            w.ctx_halves();
+            w.i(I::Call(w.h.free));
+            w.i(I::End).i(I::End).i(I::End);
+            call(&mut w);
+        }
+        Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc => {
+            let header = role == Role::HeaderRealloc;
+            let (old, size) = match role {
+                Role::Realloc | Role::HeaderRealloc => (0, 1),
+                Role::RustRealloc => (0, 3),
+                _ => (1, 4),
+            };
+            w.if_outermost(guard);
+            w.block_of(old, header, l.o);
+            w.i(I::LocalGet(l.o)).i(I::If(BlockType::Empty));
+            w.is_live(l.o);
+            w.i(I::I32Eqz).i(I::If(BlockType::Empty));
+            w.i(I::LocalGet(l.o)).i(I::Call(check)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+            w.skip(nresults);
+            w.i(I::End).i(I::End).i(I::End).i(I::End);
+            call(&mut w);
+            w.if_outermost(guard);
+            w.block_of(l.r, header, l.b);
+            w.i(I::LocalGet(size));
+            if header {
+                w.i(I::I32Const(REALLOC_HEADER)).i(I::I32Add);
+            }
+            w.i(I::LocalSet(l.n));
+            w.i(I::LocalGet(l.o)).i(I::LocalGet(l.b)).i(I::I32Or).i(I::I32Const(3)).i(I::I32And).i(I::I32Eqz);
+            w.i(I::If(BlockType::Empty));
+            // The old block is gone unless the realloc failed (null for a non-zero size).
+            w.i(I::LocalGet(l.b)).i(I::LocalGet(l.n)).i(I::I32Eqz).i(I::I32Or).i(I::If(BlockType::Empty));
+            w.i(I::LocalGet(l.o)).i(I::If(BlockType::Empty));
+            w.clear_bit(l.o);
+            w.i(I::End).i(I::End);
+            w.i(I::LocalGet(l.b)).i(I::If(BlockType::Empty));
+            w.set_bit(l.b);
+            w.i(I::End);
+            w.lookup();
+            w.record();
+            w.i(I::Else);
+            w.i(I::LocalGet(l.o)).i(I::LocalGet(l.b)).i(I::LocalGet(l.n));
+            w.ctx_halves();
+            w.i(I::Call(w.h.realloc));
+            w.i(I::End).i(I::End);
+        }
+        _ => {
+            call(&mut w);
+            w.if_outermost(guard);
+            let posix = role == Role::PosixMemalign;
+            if posix {
+                // Only on success (0), and the block is where the first parameter points.
+                w.i(I::LocalGet(l.r)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+                w.i(I::LocalGet(0)).i(I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
+            } else {
+                w.i(I::LocalGet(l.r));
+            }
+            w.i(I::LocalSet(l.b));
+            match role {
+                Role::Malloc | Role::RustAlloc => w.i(I::LocalGet(0)),
+                Role::AlignedAlloc | Role::SelfAlloc => w.i(I::LocalGet(1)),
+                Role::Calloc => w.i(I::LocalGet(0)).i(I::LocalGet(1)).i(I::I32Mul),
+                Role::PosixMemalign => w.i(I::LocalGet(2)),
+                _ => unreachable!("every role is handled"),
+            };
+            w.i(I::LocalSet(l.n));
+            w.i(I::LocalGet(l.b)).i(I::I32Const(3)).i(I::I32And).i(I::I32Eqz);
+            w.i(I::If(BlockType::Empty));
+            w.i(I::LocalGet(l.b)).i(I::If(BlockType::Empty));
+            w.set_bit(l.b);
+            w.i(I::End);
+            w.i(I::I32Const(0)).i(I::LocalSet(l.o));
+            w.lookup();
+            w.record();
+            w.i(I::Else);
+            w.i(I::LocalGet(l.b)).i(I::LocalGet(l.n));
+            w.ctx_halves();
+            w.i(I::Call(w.h.alloc));
+            w.i(I::End);
+            if posix {
+                w.i(I::End);
+            }
+            w.i(I::End);
+        }
+    }
+    if nresults == 1 {
+        w.i(I::LocalGet(l.r));
+    }
+    w.i(I::End);
+    w.f
+}

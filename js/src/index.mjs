@@ -121,10 +121,23 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   function wrapExports(instance, rec) {
     const raw = instance.exports;
     const wrapped = {};
+    // The calling-context id is put back after every call inside the module; an exception that leaves the module
+    // skips that, so the next call from JS would start from a stale id: reset it when the outermost call throws.
+    const ctx = raw[rec.tracker.instrumented.meta.ctx_export];
+    let depth = 0;
     for (const [name, value] of Object.entries(raw)) {
       if (typeof value !== 'function') { wrapped[name] = value; continue; }
       const f = function (...args) {
-        const r = value.apply(this, args);
+        let r;
+        depth++;
+        try {
+          r = value.apply(this, args);
+        } catch (e) {
+          if (depth === 1 && ctx) ctx.value = 0n;
+          throw e;
+        } finally {
+          depth--;
+        }
         if (typeof r === 'number' && r > 0) {
           const call = (rec.calls.get(name) ?? 0) + 1;
           rec.calls.set(name, call);

@@ -16,10 +16,12 @@ const fromUtf8 = new TextDecoder();
  */
 export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
   const t = new Tracker(instrumented, stacks, maxFrames);
+  // The hooks of a module instrumented with calling contexts (crates/wasm-api: every module is): each event
+  // carries its context id as two i32 halves (docs/contracts.md).
   imports.wasmleak = {
-    alloc: (ptr, size) => t.alloc(ptr >>> 0, size >>> 0),
-    free: (ptr) => t.free(ptr >>> 0),
-    realloc: (old, ptr, size) => t.realloc(old >>> 0, ptr >>> 0, size >>> 0),
+    alloc_ctx: (ptr, size, lo, hi) => t.alloc(ptr >>> 0, size >>> 0, lo, hi),
+    free_ctx: (ptr, lo, hi) => t.free(ptr >>> 0, lo, hi),
+    realloc_ctx: (old, ptr, size, lo, hi) => t.realloc(old >>> 0, ptr >>> 0, size >>> 0, lo, hi),
     // Asked before a free or realloc of a non-null pointer: 0 (not a live block) makes the module skip its
     // allocator; the invalid free is recorded here, with its stack.
     check: (ptr) => t.check(ptr >>> 0),
@@ -29,11 +31,17 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
 }
 
 const RESOLVE_AT = 50_000; // captured stacks kept unresolved before they are turned into frames
+const NO_CTX = -1; // the context slot of an event whose stack is captured on its own
 
-// Stacks are captured when a block is allocated (V8 records the frames: ~1 µs + ~0.6 µs per frame) but turned
-// into frames (CallSite objects, interning) only for blocks still live when a snapshot or the report needs
-// them, or when too many are waiting: most blocks are freed long before, and formatting is the costly half.
-// Frees carry a stack only when they are invalid (JS keeps the live set, so it knows at once).
+// Stacks: the instrumented module hands every event its calling-context id, a hash of the chain of wasm call
+// sites from the call into the module down to the allocator. A context's stack (wasm frames and the JS frames
+// above them) is captured with V8 the first time it is seen; after that an event's stack is a table lookup.
+// The JS frames above the wasm ones are not part of the id: the same export called from two lines of the app
+// is one context. So a context is sampled again at its 2nd, 4th, 8th… event; when a sample's stack differs
+// from the first one (another JS caller, or two wasm chains sharing an id), the context is "mixed" and from
+// then on each of its allocations gets its own capture, made at allocation and turned into frames only for
+// blocks still live when a snapshot or the report needs them (formatting is the costly half). Frees and
+// reallocs keep the context's first stack: they matter for double-free reports only.
 class Tracker {
   constructor(instrumented, stacks, maxFrames) {
     this.instrumented = instrumented;
@@ -43,8 +51,19 @@ class Tracker {
     this.session = 0; // the analysis' heap of this instance, fed by flush()
     this.events = new Uint32Array(5 * 1024);
     this.n = 0; // words used
-    this.pending = new Map(); // live block → its captured, not yet resolved stack
-    this.live = new Set(); // live blocks whose stack the analysis has
+    this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
+    // Live blocks: a bit per 4-byte word for 4-aligned addresses (every allocator here), a Set for the rest.
+    this.bits = new Uint8Array(1 << 16);
+    this.odd = new Set();
+    // Calling contexts, open addressing on (lo ^ hi): id halves, stack + 1 (0: empty), events seen, mixed.
+    this.ctxMask = (1 << 12) - 1;
+    this.ctxLo = new Int32Array(this.ctxMask + 1);
+    this.ctxHi = new Int32Array(this.ctxMask + 1);
+    this.ctxStack = new Int32Array(this.ctxMask + 1);
+    this.ctxSeen = new Uint32Array(this.ctxMask + 1);
+    this.ctxMixed = new Uint8Array(this.ctxMask + 1);
+    this.contexts = 0;
+    this.captures = 0; // V8 stack captures made
     this.stackIds = new Map(); // key → stack number
     this.newStacks = []; // interned since the last flush
     this.jsFrameIds = new Map();
@@ -68,47 +87,141 @@ class Tracker {
     if (value > 0) (runtime ? this.runtimeValues : this.hostValues).set(value >>> 0, label);
   }
 
-  alloc(ptr, size) {
+  alloc(ptr, size, lo, hi) {
+    if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
+    this.setLive(ptr);
+    const slot = this.context(lo, hi);
+    if (slot === NO_CTX || !this.ctxMixed[slot]) return this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
     this.event(EV_ALLOC, ptr, size, 0, NO_STACK);
-    if (ptr) this.born(ptr, this.capture());
+    this.born(ptr);
   }
 
-  free(ptr) {
-    this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
-    this.event(EV_FREE, ptr, 0, 0, ptr && !this.died(ptr) ? this.stackNow() : NO_STACK);
+  free(ptr, lo, hi) {
+    if (this.hostValues.size) this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
+    if (!ptr) return this.event(EV_FREE, 0, 0, 0, NO_STACK);
+    if (!this.died(ptr)) return this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
+    this.event(EV_FREE, ptr, 0, 0, lo === undefined ? NO_STACK : this.contextStack(this.context(lo, hi)));
   }
 
   check(ptr) {
-    if (this.pending.has(ptr) || this.live.has(ptr)) return 1;
+    if (this.isLive(ptr)) return 1;
     this.free(ptr);
     return 0;
   }
 
-  realloc(old, ptr, size) {
+  realloc(old, ptr, size, lo, hi) {
     if (ptr === 0 && size !== 0) return this.event(EV_REALLOC, old, ptr, size, NO_STACK); // failed: old stays
-    const invalid = old !== 0 && !this.died(old);
-    if (old !== ptr) this.hostValues.delete(old);
-    const stack = invalid ? this.stackNow() : NO_STACK;
-    this.event(EV_REALLOC, old, ptr, size, stack);
+    if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
+    if (old !== 0 && !this.died(old)) {
+      // Not a live block (the wrapper checked it first, so only a failed check gets here): its own stack.
+      this.event(EV_REALLOC, old, ptr, size, this.stackNow());
+      if (ptr) this.setLive(ptr);
+      return;
+    }
+    const slot = this.context(lo, hi);
+    const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
+    this.event(EV_REALLOC, old, ptr, size, mixed ? NO_STACK : this.contextStack(slot));
     if (ptr === 0) return;
-    if (invalid) this.live.add(ptr); // the event's stack is the new block's
-    else this.born(ptr, this.capture());
+    this.setLive(ptr);
+    if (mixed) this.born(ptr);
   }
 
-  born(ptr, captured) {
-    if (!captured) return this.live.add(ptr);
-    this.pending.set(ptr, captured);
-    if (this.pending.size >= RESOLVE_AT) this.resolve();
+  isLive(ptr) {
+    if (ptr & 3) return this.odd.has(ptr);
+    const i = ptr >>> 5;
+    return i < this.bits.length && (this.bits[i] >> ((ptr >>> 2) & 7)) & 1;
+  }
+
+  setLive(ptr) {
+    if (ptr & 3) return void this.odd.add(ptr);
+    const i = ptr >>> 5;
+    if (i >= this.bits.length) {
+      let n = this.bits.length * 2;
+      while (n <= i) n *= 2;
+      const grown = new Uint8Array(n);
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[i] |= 1 << ((ptr >>> 2) & 7);
   }
 
   /** Forget a live block; false when it is not one (an invalid or double free). */
   died(ptr) {
-    return this.pending.delete(ptr) || this.live.delete(ptr);
+    if (ptr & 3) return this.odd.delete(ptr);
+    const i = ptr >>> 5, bit = 1 << ((ptr >>> 2) & 7);
+    if (i >= this.bits.length || !(this.bits[i] & bit)) return false;
+    this.bits[i] &= ~bit;
+    if (this.pending.size) this.pending.delete(ptr);
+    return true;
+  }
+
+  /** A mixed context's block: its stack captured now, formatted when needed. */
+  born(ptr) {
+    const captured = this.capture();
+    if (!captured) return;
+    this.pending.set(ptr, captured);
+    if (this.pending.size >= RESOLVE_AT) this.resolve();
+  }
+
+  /**
+   * The table slot of context (lo, hi), seen once more; a new context gets its stack captured now, and a
+   * context is sampled again at its 2nd, 4th, 8th… event (see the class comment). NO_CTX without stacks.
+   */
+  context(lo, hi) {
+    if (!this.stacks || lo === undefined) return NO_CTX;
+    const mask = this.ctxMask;
+    let i = (lo ^ hi) & mask;
+    for (;;) {
+      const st = this.ctxStack[i];
+      if (st === 0) break;
+      if (this.ctxLo[i] === lo && this.ctxHi[i] === hi) {
+        const seen = ++this.ctxSeen[i];
+        if ((seen & (seen - 1)) === 0 && !this.ctxMixed[i]) {
+          const now = this.stackNow();
+          if (now !== st - 1) this.ctxMixed[i] = 1;
+        }
+        return i;
+      }
+      i = (i + 1) & mask;
+    }
+    this.ctxLo[i] = lo;
+    this.ctxHi[i] = hi;
+    this.ctxStack[i] = this.stackNow() + 1;
+    this.ctxSeen[i] = 1;
+    if (++this.contexts * 2 <= mask + 1) return i;
+    this.growContexts();
+    i = (lo ^ hi) & this.ctxMask;
+    while (this.ctxLo[i] !== lo || this.ctxHi[i] !== hi) i = (i + 1) & this.ctxMask;
+    return i;
+  }
+
+  contextStack(slot) {
+    return slot === NO_CTX ? (this.stacks ? this.stackNow() : NO_STACK) : this.ctxStack[slot] - 1;
+  }
+
+  growContexts() {
+    const old = [this.ctxLo, this.ctxHi, this.ctxStack, this.ctxSeen, this.ctxMixed];
+    const size = (this.ctxMask + 1) * 2;
+    this.ctxMask = size - 1;
+    this.ctxLo = new Int32Array(size);
+    this.ctxHi = new Int32Array(size);
+    this.ctxStack = new Int32Array(size);
+    this.ctxSeen = new Uint32Array(size);
+    this.ctxMixed = new Uint8Array(size);
+    const [lo, hi, st, seen, mixed] = old;
+    for (let k = 0; k < st.length; k++) {
+      if (!st[k]) continue;
+      let i = (lo[k] ^ hi[k]) & this.ctxMask;
+      while (this.ctxStack[i]) i = (i + 1) & this.ctxMask;
+      this.ctxLo[i] = lo[k]; this.ctxHi[i] = hi[k]; this.ctxStack[i] = st[k];
+      this.ctxSeen[i] = seen[k]; this.ctxMixed[i] = mixed[k];
+    }
   }
 
   /** V8's record of the current stack, formatted later (`stackOf`); null without stacks. */
   capture() {
     if (!this.stacks) return null;
+    this.captures++;
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = this.maxFrames;
     const holder = {};
@@ -123,10 +236,7 @@ class Tracker {
 
   /** Give every pending block its stack (an EV_SET_STACK event each). */
   resolve() {
-    for (const [ptr, captured] of this.pending) {
-      this.event(EV_SET_STACK, ptr, 0, 0, this.stackOf(captured));
-      this.live.add(ptr);
-    }
+    for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, this.stackOf(captured));
     this.pending.clear();
   }
 

@@ -10,7 +10,8 @@ pub struct Block {
     /// Requested size (malloc's argument, `Layout::size`), not the allocator's chunk size.
     pub size: u64,
     /// Sequence number of the event that created the block (alloc or realloc); events are numbered from 0
-    /// in the order the hooks fired, frees included, so a deterministic replay can find the same event again.
+    /// in the order the hooks fired, frees included: with the address, what tells one block from a later
+    /// one at the same address in another snapshot.
     pub seq: u64,
     pub stack: StackId,
 }
@@ -30,29 +31,35 @@ pub struct InvalidFree {
     /// Sequence number of the bad free event.
     pub seq: u64,
     pub stack: StackId,
-    /// For double frees: the block's allocation and its first free.
-    pub alloc_seq: Option<u64>,
+    /// For double frees: the block's allocation and its first free; for an interior pointer, the block's
+    /// allocation.
     pub alloc_stack: StackId,
-    pub first_free_seq: Option<u64>,
     pub first_free_stack: StackId,
-    /// An invalid free of an address inside a live block: (offset into it, its size). The block's
-    /// allocation is then `alloc_seq`/`alloc_stack`.
+    /// An invalid free of an address inside a live block: (offset into it, its size).
     pub interior: Option<(u64, u64)>,
 }
 
-/// A freed block remembered so a second free of the same address can be told from an invalid one.
+/// `Slot::size` of an address whose last block was freed (no live block is 4 GiB − 1 bytes in a 32-bit memory).
+const FREED: u32 = u32::MAX;
+
+/// What the model keeps per address the allocator ever returned, in 12 bytes (with its 4-byte key, 16 a
+/// table entry): the live block there, or the last block freed there, so a second free of the address can be
+/// told from an invalid one. Addresses and sizes are 32-bit (the instrumenter refuses memory64).
 #[derive(Clone, Copy, Debug)]
-struct Freed {
-    alloc_seq: u64,
-    alloc_stack: StackId,
-    free_seq: u64,
-    free_stack: StackId,
+struct Slot {
+    /// Live: the low 32 bits of the block's sequence number (see [`HeapModel::full_seq`]). Freed: the
+    /// allocation stack.
+    a: u32,
+    /// Live: the requested size. Freed: [`FREED`].
+    size: u32,
+    /// Live: the allocation stack. Freed: the free's stack.
+    c: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Slot {
-    Live(Block),
-    Freed(Freed),
+impl Slot {
+    fn is_live(&self) -> bool {
+        self.size != FREED
+    }
 }
 
 /// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
@@ -69,10 +76,15 @@ impl Hasher for AddrHasher {
             self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
     fn write_u64(&mut self, v: u64) {
         self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
+
+type AddrMap<V> = HashMap<u32, V, BuildHasherDefault<AddrHasher>>;
 
 /// Live blocks by address, fed by allocator events in program order.
 #[derive(Default, Debug, Clone)]
@@ -80,7 +92,10 @@ pub struct HeapModel {
     pub stacks: StackTable,
     /// Every address the allocator ever returned: the live block there, or the last block freed there.
     /// One map, so each event costs one lookup (this is the hot path of a tracked run).
-    slots: HashMap<u64, Slot, BuildHasherDefault<AddrHasher>>,
+    slots: AddrMap<Slot>,
+    /// Full sequence numbers of the live blocks older than 2³¹ events, which their slot's 32 bits no longer
+    /// tell (filled every 2³¹ events; empty in all but very long runs).
+    old_seqs: AddrMap<u64>,
     live: usize,
     pub invalid_frees: Vec<InvalidFree>,
     /// Total allocation events (realloc to a new size counts as one allocation and one free).
@@ -95,11 +110,6 @@ pub struct HeapModel {
 impl HeapModel {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sequence number the next event will get; hosts use it to decide whether to capture a stack.
-    pub fn next_seq(&self) -> u64 {
-        self.seq
     }
 
     pub fn alloc(&mut self, addr: u64, size: u64, stack: StackId) {
@@ -137,25 +147,22 @@ impl HeapModel {
     /// Give the live block at `addr` its allocation stack, when a host resolves stacks lazily (the JS runtime
     /// captures them at allocation but symbolizes only blocks still live at a snapshot). Not an event.
     pub fn set_stack(&mut self, addr: u64, stack: StackId) -> bool {
-        match self.slots.get_mut(&addr) {
-            Some(Slot::Live(b)) => {
-                b.stack = stack;
+        match self.slots.get_mut(&(addr as u32)) {
+            Some(s) if s.is_live() => {
+                s.c = stack.0;
                 true
             }
             _ => false,
         }
     }
 
-    pub fn live_blocks(&self) -> impl Iterator<Item = &Block> {
-        self.slots.values().filter_map(|s| match s {
-            Slot::Live(b) => Some(b),
-            Slot::Freed(_) => None,
-        })
+    pub fn live_blocks(&self) -> impl Iterator<Item = Block> + '_ {
+        self.slots.iter().filter(|(_, s)| s.is_live()).map(|(&a, s)| self.block(a, s))
     }
 
     /// Live blocks sorted by address (what the analysis wants).
     pub fn live_sorted(&self) -> Vec<Block> {
-        let mut v: Vec<Block> = self.live_blocks().copied().collect();
+        let mut v: Vec<Block> = self.live_blocks().collect();
         v.sort_unstable_by_key(|b| b.addr);
         v
     }
@@ -164,66 +171,106 @@ impl HeapModel {
         self.live
     }
 
-    pub fn block_at(&self, addr: u64) -> Option<&Block> {
-        match self.slots.get(&addr) {
-            Some(Slot::Live(b)) => Some(b),
-            _ => None,
+    pub fn block_at(&self, addr: u64) -> Option<Block> {
+        self.slots.get(&(addr as u32)).filter(|s| s.is_live()).map(|s| self.block(addr as u32, s))
+    }
+
+    /// Bytes the model holds for its addresses (table capacity × entry size, plus the old-block map): what
+    /// tracking costs per live block, for BENCHMARKS.md.
+    pub fn table_bytes(&self) -> usize {
+        let entry = |cap: usize, size: usize| cap * (size + 1);
+        entry(self.slots.capacity(), std::mem::size_of::<(u32, Slot)>())
+            + entry(self.old_seqs.capacity(), std::mem::size_of::<(u32, u64)>())
+    }
+
+    fn block(&self, addr: u32, s: &Slot) -> Block {
+        Block { addr: addr as u64, size: s.size as u64, seq: self.full_seq(addr, s.a), stack: StackId(s.c) }
+    }
+
+    /// A live block's sequence number from its low 32 bits: the latest number with those bits, unless the
+    /// block was old enough to be written down in full.
+    fn full_seq(&self, addr: u32, low: u32) -> u64 {
+        if !self.old_seqs.is_empty() {
+            if let Some(&seq) = self.old_seqs.get(&addr) {
+                return seq;
+            }
         }
+        let last = self.seq.saturating_sub(1);
+        last - (last as u32).wrapping_sub(low) as u64
     }
 
     fn bump(&mut self) -> u64 {
         let s = self.seq;
         self.seq += 1;
+        if s > 0 && s & 0x7FFF_FFFF == 0 {
+            self.keep_old_seqs();
+        }
         s
+    }
+
+    /// Every 2³¹ events: write down the full sequence numbers of the live blocks at least 2³¹ events old, before
+    /// their 32 bits could be mistaken for a later block's.
+    fn keep_old_seqs(&mut self) {
+        let now = self.seq;
+        let old: Vec<(u32, u64)> = self
+            .slots
+            .iter()
+            .filter(|(a, s)| s.is_live() && !self.old_seqs.contains_key(a))
+            .map(|(&a, s)| (a, self.full_seq(a, s.a)))
+            .filter(|&(_, seq)| now - seq >= 1 << 31)
+            .collect();
+        self.old_seqs.extend(old);
     }
 
     fn insert(&mut self, addr: u64, size: u64, seq: u64, stack: StackId) {
         self.allocations += 1;
         self.lowest_block = Some(self.lowest_block.map_or(addr, |l| l.min(addr)));
+        let key = addr as u32;
+        // A block of 4 GiB − 1 bytes or more cannot be in a 32-bit memory; keep the marker value free.
+        let slot = Slot { a: seq as u32, size: size.min(FREED as u64 - 1) as u32, c: stack.0 };
         // An address handed out twice without a free in between means we missed a free (an allocator
         // entry point we did not hook); the newer block wins.
-        let old = self.slots.insert(addr, Slot::Live(Block { addr, size, seq, stack }));
-        if !matches!(old, Some(Slot::Live(_))) {
+        let old = self.slots.insert(key, slot);
+        if !old.is_some_and(|s| s.is_live()) {
             self.live += 1;
+        }
+        if !self.old_seqs.is_empty() {
+            self.old_seqs.remove(&key);
         }
     }
 
     fn remove(&mut self, addr: u64, seq: u64, stack: StackId) {
-        let slot = self.slots.get_mut(&addr);
-        if let Some(slot @ Slot::Live(_)) = slot {
-            let Slot::Live(b) = *slot else { unreachable!() };
-            *slot = Slot::Freed(Freed { alloc_seq: b.seq, alloc_stack: b.stack, free_seq: seq, free_stack: stack });
-            self.frees += 1;
-            self.live -= 1;
-            return;
+        let key = addr as u32;
+        if let Some(slot) = self.slots.get_mut(&key) {
+            if slot.is_live() {
+                *slot = Slot { a: slot.c, size: FREED, c: stack.0 };
+                self.frees += 1;
+                self.live -= 1;
+                if !self.old_seqs.is_empty() {
+                    self.old_seqs.remove(&key);
+                }
+                return;
+            }
         }
-        let freed = match self.slots.get(&addr) {
-            Some(Slot::Freed(f)) => Some(*f),
-            _ => None,
-        };
-        let bad = match freed {
+        let bad = match self.slots.get(&key) {
             Some(f) => InvalidFree {
                 kind: InvalidFreeKind::Double,
                 addr,
                 seq,
                 stack,
-                alloc_seq: Some(f.alloc_seq),
-                alloc_stack: f.alloc_stack,
-                first_free_seq: Some(f.free_seq),
-                first_free_stack: f.free_stack,
+                alloc_stack: StackId(f.a),
+                first_free_stack: StackId(f.c),
                 interior: None,
             },
             None => {
                 // Rare, so a linear search is fine: is it a pointer into the middle of a live block?
-                let inside = self.live_blocks().find(|b| b.addr < addr && addr < b.addr + b.size).copied();
+                let inside = self.live_blocks().find(|b| b.addr < addr && addr < b.addr + b.size);
                 InvalidFree {
                     kind: InvalidFreeKind::Invalid,
                     addr,
                     seq,
                     stack,
-                    alloc_seq: inside.map(|b| b.seq),
                     alloc_stack: inside.map_or(StackId::NONE, |b| b.stack),
-                    first_free_seq: None,
                     first_free_stack: StackId::NONE,
                     interior: inside.map(|b| (addr - b.addr, b.size)),
                 }
@@ -253,9 +300,9 @@ mod tests {
         m.alloc(100, 16, s1);
         m.alloc(200, 32, s1);
         m.alloc(0, 8, s1); // failed allocation: an event, no block
-        assert_eq!(m.next_seq(), 3);
+        assert_eq!(m.seq, 3);
         assert_eq!(m.live_count(), 2);
-        assert_eq!(m.block_at(200), Some(&Block { addr: 200, size: 32, seq: 1, stack: s1 }));
+        assert_eq!(m.block_at(200), Some(Block { addr: 200, size: 32, seq: 1, stack: s1 }));
         m.free(100, s2);
         m.free(0, s2); // free(NULL): an event, nothing else
         assert_eq!(m.live_count(), 1);
@@ -294,15 +341,13 @@ mod tests {
                 addr: 100,
                 seq: 2,
                 stack: s3,
-                alloc_seq: Some(0),
                 alloc_stack: s1,
-                first_free_seq: Some(1),
                 first_free_stack: s2,
                 interior: None,
             }
         );
         assert_eq!(m.invalid_frees[1].seq, 3);
-        assert_eq!(m.invalid_frees[1].first_free_seq, Some(1));
+        assert_eq!(m.invalid_frees[1].first_free_stack, s2);
     }
 
     #[test]
@@ -318,10 +363,10 @@ mod tests {
         assert_eq!(kinds, vec![(InvalidFreeKind::Invalid, 108, 1), (InvalidFreeKind::Invalid, 4000, 2)]);
         // Inside a live block: that block's allocation, and where in it.
         let f = &m.invalid_frees[0];
-        assert_eq!((f.alloc_seq, f.alloc_stack, f.interior), (Some(0), s1, Some((8, 16))));
-        assert_eq!((f.first_free_seq, f.first_free_stack), (None, StackId::NONE));
+        assert_eq!((f.alloc_stack, f.interior), (s1, Some((8, 16))));
+        assert_eq!(f.first_free_stack, StackId::NONE);
         let f = &m.invalid_frees[1];
-        assert_eq!((f.alloc_seq, f.alloc_stack, f.interior), (None, StackId::NONE, None));
+        assert_eq!((f.alloc_stack, f.interior), (StackId::NONE, None));
     }
 
     #[test]
@@ -335,7 +380,7 @@ mod tests {
         assert!(m.invalid_frees.is_empty());
         m.free(100, s1); // 4: double free of the *second* block
         let d = &m.invalid_frees[0];
-        assert_eq!((d.kind, d.alloc_seq, d.alloc_stack, d.first_free_seq), (InvalidFreeKind::Double, Some(2), s3, Some(3)));
+        assert_eq!((d.kind, d.alloc_stack, d.first_free_stack), (InvalidFreeKind::Double, s3, s2));
     }
 
     #[test]
@@ -345,16 +390,16 @@ mod tests {
         m.alloc(100, 16, s1); // 0
         m.realloc(100, 300, 64, s2); // 1: moved
         assert_eq!(m.block_at(100), None);
-        assert_eq!(m.block_at(300), Some(&Block { addr: 300, size: 64, seq: 1, stack: s2 }));
+        assert_eq!(m.block_at(300), Some(Block { addr: 300, size: 64, seq: 1, stack: s2 }));
         m.realloc(300, 300, 128, s2); // 2: in place
-        assert_eq!(m.block_at(300), Some(&Block { addr: 300, size: 128, seq: 2, stack: s2 }));
+        assert_eq!(m.block_at(300), Some(Block { addr: 300, size: 128, seq: 2, stack: s2 }));
         assert_eq!(m.live_count(), 1);
         assert_eq!((m.allocations, m.frees), (3, 2));
         // The old address of a moved block was freed by the realloc: freeing it again is a double free.
         m.free(100, s1); // 3
         assert_eq!(m.invalid_frees.len(), 1);
         let d = &m.invalid_frees[0];
-        assert_eq!((d.kind, d.alloc_seq, d.first_free_seq, d.first_free_stack), (InvalidFreeKind::Double, Some(0), Some(1), s2));
+        assert_eq!((d.kind, d.alloc_stack, d.first_free_stack), (InvalidFreeKind::Double, s1, s2));
         // In place: no stale "freed" record for a live block.
         m.free(300, s1);
         assert_eq!(m.invalid_frees.len(), 1);
@@ -375,7 +420,7 @@ mod tests {
         let mut m = HeapModel::new();
         m.alloc(100, 16, s1);
         m.realloc(100, 0, 1 << 30, s2);
-        assert_eq!(m.block_at(100), Some(&Block { addr: 100, size: 16, seq: 0, stack: s1 }));
+        assert_eq!(m.block_at(100), Some(Block { addr: 100, size: 16, seq: 0, stack: s1 }));
         assert_eq!((m.allocations, m.frees, m.seq), (1, 0, 2));
         assert!(m.invalid_frees.is_empty());
     }
@@ -408,6 +453,26 @@ mod tests {
         assert_eq!(m.invalid_frees.len(), 1);
         assert_eq!(m.invalid_frees[0].kind, InvalidFreeKind::Double);
         assert_eq!(m.block_at(200).map(|b| b.size), Some(32));
+    }
+
+    /// A block's sequence number is kept in 32 bits and rebuilt from the model's; blocks alive across 2³²
+    /// events keep theirs (written down in full every 2³¹ events).
+    #[test]
+    fn sequence_numbers_past_32_bits() {
+        let mut m = HeapModel::new();
+        m.alloc(100, 8, StackId::NONE); // seq 0, lives on
+        m.seq = (1 << 31) - 1;
+        m.alloc(200, 8, StackId::NONE); // seq 2³¹ − 1; the next event is the 2³¹th
+        m.free(200, StackId::NONE); // seq 2³¹: the block at 100 (2³¹ events old) is written down
+        m.seq = (1 << 32) + 5;
+        m.alloc(300, 8, StackId::NONE);
+        m.seq = (3 << 31) + 7;
+        m.alloc(400, 8, StackId::NONE);
+        let seqs: Vec<(u64, u64)> = m.live_sorted().iter().map(|b| (b.addr, b.seq)).collect();
+        assert_eq!(seqs, vec![(100, 0), (300, (1 << 32) + 5), (400, (3 << 31) + 7)]);
+        // Freed, the block's record goes.
+        m.free(100, StackId::NONE);
+        assert!(m.old_seqs.is_empty());
     }
 
     #[test]

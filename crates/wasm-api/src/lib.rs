@@ -245,8 +245,9 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         };
         refuse(status, heap && status != "language_runtime", e.to_string())
     })?;
-    // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`).
-    let options = InstrumentOptions { checked_frees: true, ..InstrumentOptions::default() };
+    // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
+    // event carries its calling-context id, so the tracker captures a V8 stack once per context.
+    let options = InstrumentOptions { checked_frees: true, contexts: true, ..InstrumentOptions::default() };
     let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| refuse("malformed", heap, format!("instrumenting: {e}")))?;
     let meta = json!({
         "entry_points": ins.entry_points.iter().map(|e| json!({
@@ -254,6 +255,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         })).collect::<Vec<_>>(),
         "exported_globals": ins.exported_globals.iter().map(|(i, n)| json!([i, n])).collect::<Vec<_>>(),
         "memory_export": ins.memory_export,
+        "ctx_export": ins.ctx_export,
         "debug_file": sym.debug_source().is_some(),
     });
     Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))

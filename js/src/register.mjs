@@ -17,6 +17,7 @@ const leak = attach({
   namePrefix: isMainThread ? '' : `worker-${threadId}/`,
   allocator: options.allocator ?? {},
   showReachable: options.showReachable ?? false,
+  profile: options.profile ?? 0,
   debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
 });
 // How the app ended, for the report: a monitor does not change what Node does with the error.

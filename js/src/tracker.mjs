@@ -40,8 +40,9 @@ const NO_CTX = -1; // the context slot of an event whose stack is captured on it
 // is one context. So a context is sampled again at its 2nd, 4th, 8th… event; when a sample's stack differs
 // from the first one (another JS caller, or two wasm chains sharing an id), the context is "mixed" and from
 // then on each of its allocations gets its own capture, made at allocation and turned into frames only for
-// blocks still live when a snapshot or the report needs them (formatting is the costly half). Frees and
-// reallocs keep the context's first stack: they matter for double-free reports only.
+// blocks still live when a snapshot or the report needs them (formatting is the costly half). Until then,
+// and for good once freed, such a block counts under its context's first stack in the allocation profile;
+// frees keep the context's first stack too (they matter for double-free reports only).
 class Tracker {
   constructor(instrumented, stacks, maxFrames) {
     this.instrumented = instrumented;
@@ -91,9 +92,8 @@ class Tracker {
     if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
     this.setLive(ptr);
     const slot = this.context(lo, hi);
-    if (slot === NO_CTX || !this.ctxMixed[slot]) return this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
-    this.event(EV_ALLOC, ptr, size, 0, NO_STACK);
-    this.born(ptr);
+    this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
+    if (slot !== NO_CTX && this.ctxMixed[slot]) this.born(ptr);
   }
 
   free(ptr, lo, hi) {
@@ -120,7 +120,7 @@ class Tracker {
     }
     const slot = this.context(lo, hi);
     const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
-    this.event(EV_REALLOC, old, ptr, size, mixed ? NO_STACK : this.contextStack(slot));
+    this.event(EV_REALLOC, old, ptr, size, this.contextStack(slot));
     if (ptr === 0) return;
     this.setLive(ptr);
     if (mixed) this.born(ptr);

@@ -97,6 +97,23 @@ for (const [name, args, kind] of [
   });
 }
 
+/** The allocation profile by site, JS frames left out (the CLI has none). */
+function profileEssence(p) {
+  const { sites, ...totals } = p;
+  const bySite = sites.map((s) => `${wasmFrames(s.stack).map((f) => f.function).join(' < ')}: ${s.allocated_blocks}/${s.allocated_bytes} temporary ${s.temporary_blocks} peak ${s.peak_blocks}/${s.peak_bytes}`).sort();
+  return { totals, bySite };
+}
+
+test('node:wasi edge/c_profile.wasm: the allocation profile is the CLI\'s (totals, temporary, peak per site)', async () => {
+  const expected = cliReport([fixture('edge/c_profile.wasm')]);
+  const got = await runWasi('edge/c_profile.wasm', []);
+  assert.deepEqual(profileEssence(got.profile), profileEssence(expected.profile));
+  // fixtures/edge/c/profile.c's ground truth
+  assert.deepEqual([got.profile.allocated_blocks, got.profile.allocated_bytes, got.profile.temporary_blocks, got.profile.peak_bytes], [120, 24608, 101, 10032]);
+  const scratch = got.profile.sites.find((s) => s.site?.function === 'scratch');
+  assert.deepEqual([scratch.allocated_blocks, scratch.temporary_blocks, scratch.peak_blocks], [100, 100, 0]);
+});
+
 test('rust_lib.wasm create_processor x5 via WebAssembly.instantiate: host-held blocks', async () => {
   const N = 5;
   const expected = cliReport([fixture('rust_lib.wasm'), '--invoke', 'create_processor', '--repeat', String(N)]);

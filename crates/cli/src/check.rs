@@ -50,6 +50,10 @@ pub struct Opts {
     /// List every reachable group in the text report
     #[arg(long)]
     show_reachable: bool,
+    /// Also list the N sites that allocated the most bytes over the run, with their temporary allocations and
+    /// their share of the peak heap (the JSON report always has every site)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
+    profile: Option<usize>,
     /// Write the heap snapshots into this directory (`1.wlsnap`, ...; the last one is taken at exit)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
@@ -154,7 +158,10 @@ impl Opts {
         }
         let text = match self.format {
             Format::Json => to_json(&report) + "\n",
-            Format::Text => to_text(&report, &TextOptions { show_reachable: self.show_reachable, ..TextOptions::default() }),
+            Format::Text => to_text(
+                &report,
+                &TextOptions { show_reachable: self.show_reachable, profile_sites: self.profile.unwrap_or(0), ..TextOptions::default() },
+            ),
         };
         match &self.output {
             Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,

@@ -2,12 +2,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use wasmleak_export::{flamegraph, heapsnapshot, html, pprof};
 use wasmleak_heap::{analyze, Memory, Snapshot};
 
 use crate::common::write_file;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Measure {
+    Live,
+    Allocated,
+    Peak,
+    Temporary,
+}
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -35,6 +43,11 @@ pub struct Opts {
     /// Output file
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// What collapsed stacks and flamegraphs measure: the live bytes at the snapshot (leaked and reachable
+    /// apart), or from the allocation profile, the bytes allocated over the run, the live bytes at the peak
+    /// heap, or the temporary allocations (freed before any other allocation), counted
+    #[arg(long, value_enum, default_value = "live")]
+    measure: Measure,
     #[command(flatten)]
     names: SnapshotNames,
 }
@@ -93,6 +106,26 @@ impl Opts {
             return Ok(0);
         }
         let snap = self.names.load(self.snapshot.last().expect("clap requires one"))?;
+        let profiled = match self.measure {
+            Measure::Live => None,
+            Measure::Allocated => Some(flamegraph::Measure::Allocated),
+            Measure::Peak => Some(flamegraph::Measure::Peak),
+            Measure::Temporary => Some(flamegraph::Measure::Temporary),
+        };
+        if let Some(measure) = profiled {
+            if !matches!(self.format, Format::Collapsed | Format::Flamegraph) {
+                bail!("--measure {} is for --format collapsed and flamegraph (pprof has alloc_space and alloc_objects, the HTML report a profile table)", format!("{:?}", self.measure).to_lowercase());
+            }
+            if snap.profile.sites.is_empty() && snap.allocations > 0 {
+                bail!("{} has no allocation profile (taken by a wasmleak that kept none): take it again to draw --measure {}", self.snapshot.last().unwrap().display(), format!("{:?}", self.measure).to_lowercase());
+            }
+            let lines = flamegraph::profile_lines(&snap, measure);
+            write_file(&self.output, |out| match self.format {
+                Format::Collapsed => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
+                _ => flamegraph::svg_with_unit(&lines, measure.title(), measure.unit(), "nothing allocated", out),
+            })?;
+            return Ok(0);
+        }
         let (mem, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
         write_file(&self.output, |out| match self.format {

@@ -45,6 +45,10 @@ pub struct Opts {
     /// List every reachable group in the text report
     #[arg(long)]
     show_reachable: bool,
+    /// Also list the N sites that allocated the most bytes over the run, with their temporary allocations and
+    /// their share of the peak heap (the JSON report always has every site)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
+    profile: Option<usize>,
     /// Write the report here instead of stdout
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -105,6 +109,7 @@ impl Opts {
                 "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
             },
             "showReachable": self.show_reachable,
+            "profile": self.profile.unwrap_or(0),
             "debugFiles": self.debug_files.iter().map(|p| p.canonicalize().map(|p| p.display().to_string())
                 .with_context(|| format!("--debug-file {}", p.display()))).collect::<Result<Vec<_>>>()?,
         });

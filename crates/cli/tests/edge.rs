@@ -368,3 +368,54 @@ fn the_guest_runs_once() {
     assert_eq!(kind_total(&j, "lost"), (1, 32), "{}", brief(&j));
     assert_eq!(site_fn(&groups_at(&j, "lost", "main")[0]), "main");
 }
+
+/// The allocation profile (fixtures/edge/c/profile.c has the ground truth): every site's totals, temporary
+/// allocations and share of the peak, freed blocks included; the same with walked stacks; and in the
+/// exports: pprof's alloc_* columns, the allocated/peak/temporary flamegraphs, the HTML report.
+#[test]
+fn allocation_profile() {
+    let module = edge("c_profile");
+    let site = |p: &Value, f: &str| -> [u64; 5] {
+        let s = p["sites"].as_array().unwrap().iter().find(|s| s["site"]["function"] == f).unwrap_or_else(|| panic!("no site {f}: {p}"));
+        ["allocated_blocks", "allocated_bytes", "temporary_blocks", "peak_blocks", "peak_bytes"].map(|k| u(&s[k], k))
+    };
+    let save = scratch("profile-save");
+    let _ = std::fs::remove_dir_all(&save);
+    for stacks in ["context", "walk"] {
+        let (r, j) = check_json(&module, &["--stacks", stacks, "--save", save.to_str().unwrap()]);
+        r.assert_code(1);
+        let p = &j["profile"];
+        assert_eq!(site(p, "keep"), [1, 32, 0, 1, 32], "{stacks}: {p}");
+        assert_eq!(site(p, "scratch"), [100, 6400, 100, 0, 0], "{stacks}: {p}");
+        assert_eq!(site(p, "build"), [10, 10_000, 0, 10, 10_000], "{stacks}: {p}");
+        assert_eq!(site(p, "grow"), [9, 8176, 1, 0, 0], "{stacks}: {p}");
+        let totals = ["allocated_blocks", "allocated_bytes", "temporary_blocks", "peak_blocks", "peak_bytes"].map(|k| u(&p[k], k));
+        assert_eq!(totals, [120, 24_608, 101, 11, 10_032], "{stacks}: {p}");
+        assert_eq!(p["sites"][0]["site"]["function"], "build", "largest first: {p}");
+    }
+    let text = wasmleak(["check", module.to_str().unwrap(), "--profile", "2"]);
+    assert!(text.stdout.contains("allocated: 24.0 KiB in 120 blocks over the run (101 temporary"), "{}", text.describe());
+    assert!(text.stdout.contains("9.8 KiB in 10 blocks, 9.8 KiB at the peak — at build"), "{}", text.describe());
+    assert!(text.stdout.contains("... 2 more sites"), "{}", text.describe());
+
+    let snap = save.join("1.wlsnap");
+    let out = scratch("profile-alloc.folded");
+    let stack = "_start.command_export;_start;main";
+    for (measure, lines) in [
+        ("allocated", vec![("build", 10_000), ("grow", 8176), ("keep", 32), ("scratch", 6400)]),
+        ("peak", vec![("build", 10_000), ("keep", 32)]),
+        ("temporary", vec![("grow", 1), ("scratch", 100)]),
+    ] {
+        let r = wasmleak(["export", snap.to_str().unwrap(), "--format", "collapsed", "--measure", measure, "-o", out.to_str().unwrap()]);
+        r.assert_code(0);
+        let want: String = lines.iter().map(|(f, n)| format!("{measure};{stack};{f} {n}\n")).collect();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), want, "{measure}");
+    }
+    let r = wasmleak(["export", snap.to_str().unwrap(), "--format", "pprof", "--measure", "peak", "-o", out.to_str().unwrap()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("--measure peak is for --format collapsed and flamegraph"), "{}", r.describe());
+    let html = scratch("profile.html");
+    wasmleak(["export", snap.to_str().unwrap(), "--format", "html", "-o", html.to_str().unwrap()]).assert_code(0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"profile\"") && page.contains("<b data-v=\"24608\">"), "no profile section");
+}

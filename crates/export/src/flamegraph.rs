@@ -1,4 +1,4 @@
-//! Live bytes by allocation stack as collapsed stacks (Brendan Gregg's folded format, read by
+//! Live bytes (or the allocation profile: [`profile_lines`]) by allocation stack as collapsed stacks (Brendan Gregg's folded format, read by
 //! `inferno-flamegraph`, `flamegraph.pl`, speedscope) and as an SVG flamegraph (drawn by inferno).
 //!
 //! One line per (leak kind, allocation stack): `KIND;outermost;…;innermost BYTES`, where the first frame
@@ -72,6 +72,65 @@ pub fn collapsed_stacks(snap: &Snapshot, analysis: &Analysis, include: impl Fn(K
     out
 }
 
+/// What an allocation-profile flamegraph measures per stack (see [`profile_lines`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Bytes allocated over the run, freed or not.
+    Allocated,
+    /// Live bytes when the heap was at its peak.
+    Peak,
+    /// Temporary allocations (freed before any other allocation), counted.
+    Temporary,
+}
+
+impl Measure {
+    fn frame(self) -> &'static str {
+        match self {
+            Measure::Allocated => "allocated",
+            Measure::Peak => "peak",
+            Measure::Temporary => "temporary",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Measure::Allocated => "wasmleak: bytes allocated over the run by allocation stack",
+            Measure::Peak => "wasmleak: live bytes at the peak heap by allocation stack",
+            Measure::Temporary => "wasmleak: temporary allocations by allocation stack",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        if self == Measure::Temporary { "allocations" } else { "bytes" }
+    }
+}
+
+/// `stack value` lines of the snapshot's allocation profile, sorted: one tower, under the frame `allocated`,
+/// `peak` or `temporary`; stacks without a value are left out.
+pub fn profile_lines(snap: &Snapshot, measure: Measure) -> Vec<String> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for site in &snap.profile.sites {
+        let value = match measure {
+            Measure::Allocated => site.allocated_bytes,
+            Measure::Peak => site.peak_bytes,
+            Measure::Temporary => site.temporary_blocks,
+        };
+        if value == 0 {
+            continue;
+        }
+        let mut line = String::from(measure.frame());
+        let frames = snap.stacks.get(site.stack as usize).map_or(&[][..], Vec::as_slice);
+        if frames.is_empty() {
+            push_frame(&mut line, crate::pprof::NO_STACK);
+        }
+        for &f in frames.iter().rev() {
+            push_frame(&mut line, &snap.frames[f as usize].function);
+        }
+        *out.entry(line).or_default() += value;
+    }
+    out.into_iter().map(|(s, n)| format!("{s} {n}")).collect()
+}
+
 /// `stack bytes` lines of every live block, sorted.
 pub fn collapsed_lines(snap: &Snapshot, analysis: &Analysis) -> Vec<String> {
     collapsed_stacks(snap, analysis, |_| true).into_iter().map(|(s, n)| format!("{s} {n}")).collect()
@@ -88,6 +147,11 @@ pub fn write_collapsed(snap: &Snapshot, analysis: &Analysis, out: &mut dyn Write
 /// Draw collapsed `stack bytes` lines as an SVG flamegraph with the given title. With no lines, a small
 /// SVG that says so (inferno would draw an error message).
 pub fn svg_from_lines(lines: &[String], title: &str, out: &mut dyn Write) -> io::Result<()> {
+    svg_with_unit(lines, title, "bytes", "no live blocks (0 bytes)", out)
+}
+
+/// [`svg_from_lines`] with the values counted in `unit` (`bytes`, `allocations`) and what an empty one says.
+pub fn svg_with_unit(lines: &[String], title: &str, unit: &str, empty: &str, out: &mut dyn Write) -> io::Result<()> {
     if lines.is_empty() {
         let title = xml_escape(title);
         return write!(
@@ -97,15 +161,16 @@ pub fn svg_from_lines(lines: &[String], title: &str, out: &mut dyn Write) -> io:
                 "\n",
                 r#"<svg version="1.1" width="1200" height="60" viewBox="0 0 1200 60" xmlns="http://www.w3.org/2000/svg">"#,
                 r#"<text x="600" y="24" text-anchor="middle" font-family="Verdana" font-size="17">{}</text>"#,
-                r#"<text x="600" y="48" text-anchor="middle" font-family="Verdana" font-size="12">no live blocks (0 bytes)</text>"#,
+                r#"<text x="600" y="48" text-anchor="middle" font-family="Verdana" font-size="12">{}</text>"#,
                 "</svg>\n"
             ),
-            title
+            title,
+            xml_escape(empty)
         );
     }
     let mut opt = Options::default();
     opt.title = title.to_owned();
-    opt.count_name = "bytes".to_owned();
+    opt.count_name = unit.to_owned();
     opt.name_type = "Function:".to_owned();
     opt.colors = color::Palette::Basic(color::BasicPalette::Mem);
     // Colors from the function names: the same picture for the same snapshot.

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use wasmleak_heap::{analyze, growth, Analysis, Holder, Kind, Memory, SnapFrame, Snapshot};
-use wasmleak_report::{build, diff, site_name, type_of, DiffRow, Exit, Frame, Group, Report, SortBy};
+use wasmleak_report::{build, diff, site_name, type_of, DiffRow, Exit, Frame, Group, Profile, Report, SortBy};
 
 use crate::flamegraph;
 
@@ -79,6 +79,9 @@ pub fn render(snaps: &[Snapshot], analysis: &Analysis) -> String {
     groups(&mut h, snap, analysis, &report);
     invalid_frees(&mut h, &report);
     flame(&mut h, snap, analysis);
+    if let Some(p) = &report.profile {
+        profile(&mut h, snap, p);
+    }
     let _ = write!(h, "</main>\n<script>\n{JS}</script>\n</body>\n</html>\n");
     h
 }
@@ -114,7 +117,11 @@ fn header(h: &mut String, snaps: &[Snapshot], r: &Report) {
     if !r.invalid_frees.is_empty() {
         h.push_str("<a href=\"#invalid-frees\">Invalid frees</a>");
     }
-    h.push_str("<a href=\"#flamegraph\">Flamegraph</a></nav>\n</header>\n");
+    h.push_str("<a href=\"#flamegraph\">Flamegraph</a>");
+    if r.profile.is_some() {
+        h.push_str("<a href=\"#profile\">Allocation profile</a>");
+    }
+    h.push_str("</nav>\n</header>\n");
 }
 
 fn summary(h: &mut String, snaps: &[Snapshot], r: &Report) {
@@ -636,6 +643,101 @@ fn flame(h: &mut String, snap: &Snapshot, a: &Analysis) {
         height + 4,
         base64(svg.as_bytes())
     );
+}
+
+/// Every site that allocated over the run: totals, temporary allocations, share of the peak; and the
+/// flamegraph of bytes allocated.
+fn profile(h: &mut String, snap: &Snapshot, p: &Profile) {
+    let _ = write!(
+        h,
+        "<section id=\"profile\">\n<h2>Allocation profile<span class=\"sub\">every allocation of the run up to snapshot #{}, freed or not, by allocation site</span></h2>\n",
+        snap.index
+    );
+    let _ = writeln!(
+        h,
+        concat!(
+            "<p id=\"profile-totals\">allocated <b data-v=\"{}\">{}</b> in {} block{}; ",
+            "<span title=\"freed before any other allocation\">{} temporary</span>; ",
+            "peak heap <b data-v=\"{}\">{}</b> in {} block{} (at allocator event {})</p>"
+        ),
+        p.allocated_bytes,
+        bytes(p.allocated_bytes),
+        count(p.allocated_blocks),
+        plural(p.allocated_blocks),
+        count(p.temporary_blocks),
+        p.peak_bytes,
+        bytes(p.peak_bytes),
+        count(p.peak_blocks),
+        plural(p.peak_blocks),
+        count(p.peak_event),
+    );
+    h.push_str(concat!(
+        "<div class=\"toolbar\"><input id=\"prof-filter\" type=\"search\" placeholder=\"filter: function, file or type\" ",
+        "aria-label=\"filter the sites\" autocomplete=\"off\"><span id=\"prof-count\" class=\"note\"></span></div>\n",
+        "<table id=\"prof\">\n<thead><tr>",
+        "<th data-sort=\"text\" data-col=\"site\">site</th>",
+        "<th class=\"num\" data-sort=\"num\" data-col=\"allocated-bytes\" aria-sort=\"descending\">allocated</th>",
+        "<th class=\"num\" data-sort=\"num\" data-col=\"allocated-blocks\">blocks</th>",
+        "<th class=\"num\" data-sort=\"num\" data-col=\"temporary\" title=\"blocks freed before any other allocation\">temporary</th>",
+        "<th class=\"num\" data-sort=\"num\" data-col=\"peak\" title=\"the site's live bytes (blocks) when the whole heap was at its peak\">at peak</th>",
+        "</tr></thead>\n<tbody>\n"
+    ));
+    for site in p.sites.iter().take(MAX_ROWS) {
+        let mut text = site.ty.clone().unwrap_or_default().to_lowercase();
+        for f in &site.stack {
+            text.push('\n');
+            text.push_str(&f.function.to_lowercase());
+            if let Some(file) = &f.file {
+                text.push(' ');
+                text.push_str(&file.to_lowercase());
+            }
+        }
+        let stack: Vec<String> = site.stack.iter().map(frame_text).collect();
+        let name = match (&site.site, &site.ty) {
+            (Some(f), Some(t)) => format!("{t} at {}", frame_text(f)),
+            (Some(f), None) => frame_text(f),
+            (None, _) => "(no stack captured)".to_string(),
+        };
+        let _ = writeln!(
+            h,
+            concat!(
+                "<tr data-text=\"{}\"><td class=\"site\" title=\"{}\">{}</td>",
+                "<td class=\"num\" data-v=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{}</td>",
+                "<td class=\"num\" data-v=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{} ({})</td></tr>"
+            ),
+            esc(&text),
+            esc(&stack.join("\n")),
+            esc(&name),
+            site.allocated_bytes,
+            bytes(site.allocated_bytes),
+            site.allocated_blocks,
+            count(site.allocated_blocks),
+            site.temporary_blocks,
+            count(site.temporary_blocks),
+            site.peak_bytes,
+            bytes(site.peak_bytes),
+            count(site.peak_blocks),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+    if p.sites.len() > MAX_ROWS {
+        let _ = writeln!(h, "<p class=\"note\">{} more sites that allocated less are not listed (of {}).</p>", p.sites.len() - MAX_ROWS, p.sites.len());
+    }
+    let lines = flamegraph::profile_lines(snap, flamegraph::Measure::Allocated);
+    let mut svg = Vec::new();
+    let m = flamegraph::Measure::Allocated;
+    if !lines.is_empty() && flamegraph::svg_with_unit(&lines, m.title(), m.unit(), "nothing allocated", &mut svg).is_ok() {
+        let svg = String::from_utf8_lossy(&svg)
+            .replacen(INFERNO_ONLOAD, DEFERRED_ONLOAD, 1)
+            .replacen(INFERNO_FLUID, "var fluiddrawing = false;", 1);
+        let _ = writeln!(
+            h,
+            "<iframe class=\"flame\" title=\"flamegraph of bytes allocated\" height=\"{}\" sandbox=\"allow-scripts\" src=\"data:image/svg+xml;base64,{}\"></iframe>",
+            svg_height(&svg).unwrap_or(400) + 4,
+            base64(svg.as_bytes())
+        );
+    }
+    h.push_str("<p class=\"note\">The same in a terminal: <code>wasmleak check --profile</code>; as files: <code>wasmleak export SNAPSHOT --format flamegraph --measure allocated|peak|temporary</code>, and <code>--format pprof</code> (<code>alloc_space</code>, <code>alloc_objects</code>).</p>\n</section>\n");
 }
 
 /// Fluid drawing re-lays the frames out on every resize of the frame's window, and a momentary 0-pixel

@@ -3,13 +3,14 @@
 //! - Sample types, in the order Go's heap profiles use (so `pprof -sample_index=…` and the
 //!   `-inuse_space`/`-alloc_objects` shortcuts behave as with a Go heap profile): `alloc_objects/count`,
 //!   `alloc_space/bytes`, `inuse_objects/count`, `inuse_space/bytes`; the default is `inuse_space`.
-//!   All four count the live blocks of the snapshot: a snapshot keeps no record of allocations that were
-//!   freed before it (only the `allocations`/`frees` counters, which the profile carries as comments), so
-//!   `alloc_*` equal `inuse_*` here. They are present because tools expect them in a heap profile.
+//!   `inuse_*` count the blocks live at the snapshot, `alloc_*` every block allocated before it (the
+//!   snapshot's allocation profile), freed or not.
 //! - Sizes are the requested sizes (what the program asked the allocator for).
-//! - One sample per (allocation stack, leak kind), with the string label `kind` =
+//! - One sample per (allocation stack, leak kind) of the live blocks, with the string label `kind` =
 //!   `lost|indirect|cycle|host|reachable`, so `pprof -tagfocus kind=lost` shows the lost blocks only
-//!   (and `-tagignore kind=reachable` every leak).
+//!   (and `-tagignore kind=reachable` every leak); and one per stack with `kind=freed` for the blocks
+//!   allocated there and freed before the snapshot (`alloc_*` only). A snapshot file written before
+//!   wasmleak kept the profile has no `freed` samples: its `alloc_*` equal `inuse_*`.
 //! - One Location per physical frame: the frames inlined into it come first in `Location.line`, the
 //!   physical function last (the proto's convention). Functions are (name, file); lines carry `line` and
 //!   `column`. A snapshot has no code addresses, so `Location.address` is 0 and there is one mapping, the
@@ -172,6 +173,9 @@ pub const NO_STACK: &str = "[no stack]";
 /// The `kind` label of the language runtime's one-time allocations.
 pub const RUNTIME_KIND: &str = "runtime";
 
+/// The `kind` label of the blocks allocated and freed before the snapshot.
+pub const FREED_KIND: &str = "freed";
+
 const KINDS: [Kind; 5] = [Kind::Lost, Kind::Indirect, Kind::Cycle, Kind::Host, Kind::Reachable];
 
 /// A string's index in the profile's `string_table`.
@@ -208,6 +212,21 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         });
         groups[g].2 += 1;
         groups[g].3 += b.size;
+    }
+    // What was allocated and freed before the snapshot, per stack: its allocations less its live blocks.
+    let mut live: HashMap<u32, (u64, u64)> = HashMap::new();
+    for b in &analysis.blocks {
+        let l = live.entry(b.stack.0).or_default();
+        l.0 += 1;
+        l.1 += b.size;
+    }
+    for site in &snap.profile.sites {
+        let (blocks, bytes) = live.get(&site.stack).copied().unwrap_or_default();
+        let freed = (site.allocated_blocks.saturating_sub(blocks), site.allocated_bytes.saturating_sub(bytes));
+        if freed.0 > 0 {
+            let stack = if snap.stacks.get(site.stack as usize).is_none_or(|s| s.is_empty()) { u32::MAX } else { site.stack };
+            groups.push((stack, FREED_KIND, freed.0, freed.1));
+        }
     }
     // Biggest first within each kind, leaks first: the order `pprof -traces` lists them in.
     groups.sort_by_key(|&(stack, kind, _, bytes)| {
@@ -294,8 +313,10 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
         let mut value = vec![0; 4];
         value[ALLOC_OBJECTS] = count;
         value[ALLOC_SPACE] = bytes;
-        value[INUSE_OBJECTS] = count;
-        value[INUSE_SPACE] = bytes;
+        if kind != FREED_KIND {
+            value[INUSE_OBJECTS] = count;
+            value[INUSE_SPACE] = bytes;
+        }
         samples.push(Sample {
             location_id,
             value,
@@ -319,8 +340,8 @@ pub fn profile(snap: &Snapshot, analysis: &Analysis) -> Profile {
     let comment = vec![
         sid(&mut strings, &format!("wasmleak snapshot {} of {} (iteration {})", snap.index, module, snap.iteration)),
         sid(&mut strings, &format!(
-            "allocator events before the snapshot: {} allocations, {} frees; alloc_* count live blocks only",
-            snap.allocations, snap.frees
+            "allocator events before the snapshot: {} allocations, {} frees; peak heap {} bytes in {} blocks",
+            snap.allocations, snap.frees, snap.profile.peak_bytes, snap.profile.peak_blocks
         )),
     ];
     let default_sample_type = sid(&mut strings, "inuse_space");

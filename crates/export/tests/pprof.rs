@@ -174,6 +174,27 @@ fn synthetic_snapshot_samples_locations_and_labels() {
     assert_eq!(p.string_table[p.mapping[0].filename as usize], "synthetic.wasm");
 }
 
+/// With the allocation profile, `alloc_*` count every allocation of a stack: its live blocks' samples, and
+/// one `freed` sample (alloc_* only) for what it allocated and freed before the snapshot.
+#[test]
+fn allocations_freed_before_the_snapshot() {
+    let mut snap = synthetic();
+    let site = |stack, allocated_blocks, allocated_bytes| wasmleak_heap::SiteProfile { stack, allocated_blocks, allocated_bytes, ..Default::default() };
+    // s0 has 2 live blocks (56 B): 3 more were freed; s3's 2 live blocks are all it allocated.
+    snap.profile.sites = vec![site(0, 5, 56 + 300), site(3, 2, 32)];
+    let p = export(&snap);
+    check_well_formed(&p);
+    let freed: Vec<ResolvedSample> = resolve(&p).into_iter().filter(|s| s.kind == pprof::FREED_KIND).collect();
+    assert_eq!(freed.len(), 1, "{freed:?}");
+    assert_eq!(freed[0].stack[0], vec![l("alloc_node", "src/a.rs", 10), l("make", "src/a.rs", 20)]);
+    let want: BTreeMap<String, i64> =
+        [("alloc_objects", 3), ("alloc_space", 300), ("inuse_objects", 0), ("inuse_space", 0)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    assert_eq!(freed[0].values, want);
+    let sum = |i: usize| p.sample.iter().map(|s| s.value[i]).sum::<i64>() as u64;
+    assert_eq!(sum(pprof::INUSE_SPACE), snap.live_bytes());
+    assert_eq!(sum(pprof::ALLOC_SPACE), snap.live_bytes() + 300);
+}
+
 #[test]
 fn empty_snapshot_is_a_valid_profile() {
     let snap = Snapshot { module: "empty.wasm".into(), ..Default::default() };

@@ -11,6 +11,7 @@ mod analysis;
 mod growth;
 mod live;
 mod model;
+mod profile;
 mod snapshot;
 mod stacks;
 
@@ -18,5 +19,6 @@ pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep
 pub use growth::{growth, Growth};
 pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
+pub use profile::{AllocProfile, SiteProfile};
 pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

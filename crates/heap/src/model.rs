@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::profile::{AllocProfile, ProfileCounters};
 use crate::stacks::{StackId, StackTable};
 
 /// A live heap block: what the program asked the allocator for.
@@ -105,6 +106,7 @@ pub struct HeapModel {
     pub seq: u64,
     /// Lowest address the allocator ever returned: a fallback end for the static-data root region.
     pub lowest_block: Option<u64>,
+    profile: ProfileCounters,
 }
 
 impl HeapModel {
@@ -139,7 +141,7 @@ impl HeapModel {
             return;
         }
         if old != 0 {
-            self.remove(old, seq, stack);
+            self.remove_as(old, seq, stack, false);
         }
         self.insert(new, size, seq, stack);
     }
@@ -149,7 +151,8 @@ impl HeapModel {
     pub fn set_stack(&mut self, addr: u64, stack: StackId) -> bool {
         match self.slots.get_mut(&(addr as u32)) {
             Some(s) if s.is_live() => {
-                s.c = stack.0;
+                let from = StackId(std::mem::replace(&mut s.c, stack.0));
+                self.profile.restack(s.size as u64, from, stack);
                 true
             }
             _ => false,
@@ -165,6 +168,11 @@ impl HeapModel {
         let mut v: Vec<Block> = self.live_blocks().collect();
         v.sort_unstable_by_key(|b| b.addr);
         v
+    }
+
+    /// What every site allocated so far, temporary allocations and the peak (see [`crate::profile`]).
+    pub fn profile(&self) -> AllocProfile {
+        self.profile.profile()
     }
 
     pub fn live_count(&self) -> usize {
@@ -231,18 +239,26 @@ impl HeapModel {
         // An address handed out twice without a free in between means we missed a free (an allocator
         // entry point we did not hook); the newer block wins.
         let old = self.slots.insert(key, slot);
-        if !old.is_some_and(|s| s.is_live()) {
-            self.live += 1;
+        match old {
+            Some(s) if s.is_live() => self.profile.free(key, s.size as u64, StackId(s.c), false),
+            _ => self.live += 1,
         }
+        self.profile.alloc(key, slot.size as u64, stack, seq);
         if !self.old_seqs.is_empty() {
             self.old_seqs.remove(&key);
         }
     }
 
     fn remove(&mut self, addr: u64, seq: u64, stack: StackId) {
+        self.remove_as(addr, seq, stack, true)
+    }
+
+    /// `plain`: a free, not the old half of a realloc.
+    fn remove_as(&mut self, addr: u64, seq: u64, stack: StackId, plain: bool) {
         let key = addr as u32;
         if let Some(slot) = self.slots.get_mut(&key) {
             if slot.is_live() {
+                self.profile.free(key, slot.size as u64, StackId(slot.c), plain);
                 *slot = Slot { a: slot.c, size: FREED, c: stack.0 };
                 self.frees += 1;
                 self.live -= 1;
@@ -473,6 +489,46 @@ mod tests {
         // Freed, the block's record goes.
         m.free(100, StackId::NONE);
         assert!(m.old_seqs.is_empty());
+    }
+
+    fn site(m: &HeapModel, s: StackId) -> crate::SiteProfile {
+        m.profile().sites.into_iter().find(|p| p.stack == s.0).unwrap_or_default()
+    }
+
+    /// Totals per site, temporary allocations (a free right after its own allocation), and each site's share
+    /// of the peak, which a later free does not change.
+    #[test]
+    fn allocation_profile() {
+        let (_, s1, s2, s3) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(100, 10, s1); // event 0
+        m.free(100, s1); // temporary
+        m.alloc(100, 20, s1);
+        m.alloc(200, 30, s2);
+        m.free(100, s1); // not temporary: another allocation came between
+        m.alloc(300, 5, s3); // live: 30 + 5
+        m.alloc(400, 40, s2); // event 6, peak: s2 70, s3 5 = 75
+        m.free(400, s2); // temporary
+        m.free(200, s2);
+        m.alloc(500, 50, s1); // live 55: not a peak
+        m.realloc(500, 600, 60, s1); // not temporary (a realloc, not a free); live 65
+        let p = m.profile();
+        assert_eq!((p.peak_bytes, p.peak_blocks, p.peak_event), (75, 3, 6));
+        assert_eq!((p.allocated_bytes, p.temporary_blocks), (10 + 20 + 30 + 5 + 40 + 50 + 60, 2));
+        let s = site(&m, s1);
+        assert_eq!((s.allocated_blocks, s.allocated_bytes, s.temporary_blocks, s.peak_blocks, s.peak_bytes), (4, 140, 1, 0, 0));
+        let s = site(&m, s2);
+        assert_eq!((s.allocated_blocks, s.allocated_bytes, s.temporary_blocks, s.peak_blocks, s.peak_bytes), (2, 70, 1, 2, 70));
+        let s = site(&m, s3);
+        assert_eq!((s.allocated_blocks, s.peak_blocks, s.peak_bytes), (1, 1, 5));
+        // A new peak moves every site's share, touched or not since.
+        m.alloc(700, 100, s2); // live 165
+        let p = m.profile();
+        assert_eq!((p.peak_bytes, p.peak_blocks), (165, 3));
+        assert_eq!((site(&m, s1).peak_bytes, site(&m, s2).peak_bytes, site(&m, s3).peak_bytes), (60, 100, 5));
+        // A block given its own stack later takes its counts along.
+        assert!(m.set_stack(700, s3));
+        assert_eq!((site(&m, s2).allocated_bytes, site(&m, s3).allocated_bytes), (70, 105));
     }
 
     #[test]

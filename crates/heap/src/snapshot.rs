@@ -3,12 +3,15 @@
 //! The analysis runs on a snapshot exactly as on a live run.
 //!
 //! File format: the 8-byte magic `WLSNAP\0\0`, a little-endian u32 format version, then the snapshot in
-//! postcard encoding. Readers refuse other versions with a message naming both.
+//! postcard encoding. Readers refuse other versions with a message naming both. After it
+//! comes the allocation profile, in postcard too: added later within version 1, so readers that predate it
+//! stop before it, and files without it read as an empty profile.
 
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Memory, RootRegion, RootValue, Roots};
 use crate::model::Block;
+use crate::profile::AllocProfile;
 use crate::stacks::StackId;
 
 pub const MAGIC: &[u8; 8] = b"WLSNAP\0\0";
@@ -94,6 +97,9 @@ pub struct Snapshot {
     pub invalid_frees: Vec<SnapInvalidFree>,
     /// Static variables inside the root regions, sorted by address (empty without DWARF variables).
     pub statics: Vec<SnapStatic>,
+    /// Every allocation up to the snapshot, by site (stacks index `stacks`); written after the rest.
+    #[serde(skip)]
+    pub profile: AllocProfile,
 }
 
 /// The heap at one moment as a host saw it, before its stacks are symbolized into a [`Snapshot`].
@@ -110,6 +116,8 @@ pub struct HeapState {
     pub contents: Vec<u8>,
     pub regions: Vec<SnapRegion>,
     pub values: Vec<SnapValue>,
+    /// Sites' stacks are the run's `StackTable` ids.
+    pub profile: AllocProfile,
 }
 
 #[derive(Debug)]
@@ -139,7 +147,8 @@ impl Snapshot {
         let mut out = Vec::with_capacity(self.contents.len() + self.blocks.len() * 16 + 64);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        postcard::to_extend(self, out).expect("a snapshot is plain data")
+        let out = postcard::to_extend(self, out).expect("a snapshot is plain data");
+        postcard::to_extend(&self.profile, out).expect("a profile is plain data")
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
@@ -150,7 +159,12 @@ impl Snapshot {
         if found != FORMAT_VERSION {
             return Err(SnapshotError::Version { found, supported: FORMAT_VERSION });
         }
-        postcard::from_bytes(&bytes[12..]).map_err(|e| SnapshotError::Corrupt(e.to_string()))
+        let corrupt = |e: postcard::Error| SnapshotError::Corrupt(e.to_string());
+        let (mut snap, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).map_err(corrupt)?;
+        if !rest.is_empty() {
+            snap.profile = postcard::from_bytes(rest).map_err(corrupt)?;
+        }
+        Ok(snap)
     }
 
     /// The frames of stack `s` (`u32::MAX`: none).
@@ -261,5 +275,34 @@ impl Snapshot {
         let values =
             roots.values.iter().map(|v| SnapValue { name: v.name.clone(), value: v.value, host: v.host }).collect();
         (contents, regions, values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::SiteProfile;
+
+    /// The profile follows the rest of the file: it reads back, and a file written before it existed (the
+    /// same bytes without it) reads with an empty profile; a reader that predates it stops before it.
+    #[test]
+    fn the_profile_is_appended() {
+        let mut snap = Snapshot { module: "m.wasm".into(), index: 2, allocations: 7, ..Default::default() };
+        snap.blocks.push(SnapBlock { addr: 0x100, size: 8, seq: 3, stack: 0 });
+        snap.contents = vec![1; 8];
+        snap.profile.peak_bytes = 24;
+        snap.profile.sites.push(SiteProfile { stack: 0, allocated_blocks: 7, allocated_bytes: 56, temporary_blocks: 2, peak_blocks: 3, peak_bytes: 24 });
+        let bytes = snap.to_bytes();
+        assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
+        let without = Snapshot { profile: AllocProfile::default(), ..snap.clone() };
+        let old = {
+            let mut out = bytes[..12].to_vec();
+            postcard::to_extend(&without, out).unwrap()
+        };
+        assert!(bytes.starts_with(&old));
+        assert_eq!(Snapshot::from_bytes(&old).unwrap(), without);
+        let (predating, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).unwrap();
+        assert_eq!((predating.blocks.len(), rest.is_empty()), (1, false));
+        assert!(matches!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]), Err(SnapshotError::Corrupt(_))));
     }
 }

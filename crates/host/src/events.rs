@@ -10,7 +10,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use wasmleak_heap::{Block, HeapModel, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
+use wasmleak_heap::{AllocProfile, Block, HeapModel, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
 use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
 use wasmleak_instrument::CodeMap;
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
@@ -69,6 +69,7 @@ pub(crate) struct HeapNow {
     pub frees: u64,
     pub invalid_frees: Vec<InvalidFree>,
     pub lowest_block: Option<u64>,
+    pub profile: AllocProfile,
 }
 
 /// The exports of a module instrumented with buffered hooks.
@@ -165,6 +166,7 @@ impl Recorder {
                                 frees: model.frees,
                                 invalid_frees: model.invalid_frees.clone(),
                                 lowest_block: model.lowest_block,
+                                profile: model.profile(),
                             });
                         }
                     }

@@ -249,6 +249,7 @@ impl Capturer {
             allocations: now.allocations,
             frees: now.frees,
             invalid_frees: now.invalid_frees,
+            profile: now.profile,
             roots,
             contents,
             regions,

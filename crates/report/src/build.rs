@@ -4,6 +4,7 @@ use serde::Serialize;
 use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot, StackId};
 
 use crate::hint::{hint, is_runtime_startup, site_index};
+use crate::profile::Profile;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Frame {
@@ -116,9 +117,12 @@ pub struct Report {
     pub exit: Exit,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Every allocation of the run by site (absent when read from a snapshot file that has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
 }
 
-fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
+pub(crate) fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
     snap.stack(stack)
         .map(|f| Frame { function: f.function.clone(), file: f.file.clone(), line: f.line, column: f.column, inlined: f.inlined })
         .collect()
@@ -134,7 +138,7 @@ pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
     (0..snap.stacks.len() as u32).map(|s| is_runtime_startup(&frames(snap, s))).collect()
 }
 
-fn site(stack: &[Frame]) -> Option<Frame> {
+pub(crate) fn site(stack: &[Frame]) -> Option<Frame> {
     stack.get(site_index(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref())))).cloned()
 }
 
@@ -240,7 +244,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         })
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
-    Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes }
+    let profile = crate::profile::profile(snap);
+    Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes, profile }
 }
 
 /// The root holding block `i` (the static that holds it when DWARF names one), with the address of the

@@ -108,9 +108,11 @@ impl<'a> SnapshotTaker<'a> {
                 interior: f.interior,
             })
             .collect();
-        let all = self.statics.get_or_insert_with(|| {
-            sym_statics(self.sym)
-        });
+        let mut profile = state.profile.clone();
+        for site in &mut profile.sites {
+            site.stack = self.stack(&mut t, table, StackId(site.stack));
+        }
+        let all = self.statics.get_or_insert_with(|| sym_statics(self.sym));
         let statics = all
             .iter()
             .filter(|s| {
@@ -132,6 +134,7 @@ impl<'a> SnapshotTaker<'a> {
             regions: state.regions.clone(),
             values: state.values.clone(),
             invalid_frees,
+            profile,
         }
     }
 }

@@ -1,6 +1,7 @@
 use std::fmt::Write;
 
 use crate::build::{Frame, Group, Report};
+use crate::profile::Profile;
 
 #[derive(Clone, Debug)]
 pub struct TextOptions {
@@ -8,11 +9,13 @@ pub struct TextOptions {
     pub max_frames: usize,
     /// Also list `reachable` groups in full (otherwise the largest few, briefly).
     pub show_reachable: bool,
+    /// Sites of the allocation profile listed (the largest by bytes allocated); 0: its one-line total only.
+    pub profile_sites: usize,
 }
 
 impl Default for TextOptions {
     fn default() -> Self {
-        TextOptions { max_frames: 8, show_reachable: false }
+        TextOptions { max_frames: 8, show_reachable: false, profile_sites: 0 }
     }
 }
 
@@ -78,6 +81,49 @@ fn write_stack_from(out: &mut String, stack: &[Frame], from: usize, opts: &TextO
     }
     if stack.is_empty() {
         let _ = writeln!(out, "      (no stack captured)");
+    }
+}
+
+fn write_profile(out: &mut String, p: &Profile, opts: &TextOptions) {
+    if p.allocated_blocks == 0 {
+        return;
+    }
+    let temporary = if p.temporary_blocks > 0 {
+        format!(" ({} temporary: freed before any other allocation)", p.temporary_blocks)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "allocated: {} in {} over the run{temporary}; peak heap {} in {}",
+        bytes(p.allocated_bytes),
+        plural(p.allocated_blocks, "block", "blocks"),
+        bytes(p.peak_bytes),
+        plural(p.peak_blocks, "block", "blocks"),
+    );
+    if opts.profile_sites == 0 {
+        return;
+    }
+    let _ = writeln!(out, "allocation sites, most bytes allocated first:");
+    for site in p.sites.iter().take(opts.profile_sites) {
+        let mut line = format!("  {} in {}", bytes(site.allocated_bytes), plural(site.allocated_blocks, "block", "blocks"));
+        if site.temporary_blocks > 0 {
+            let _ = write!(line, ", {} temporary", site.temporary_blocks);
+        }
+        if site.peak_bytes > 0 {
+            let _ = write!(line, ", {} at the peak", bytes(site.peak_bytes));
+        }
+        let what = site.ty.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+        match &site.site {
+            Some(f) => {
+                let _ = write!(line, " —{what} at {}", location(f));
+            }
+            None => line.push_str(" — (no stack captured)"),
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if p.sites.len() > opts.profile_sites {
+        let _ = writeln!(out, "  ... {} more sites (the JSON report lists them all)", p.sites.len() - opts.profile_sites);
     }
 }
 
@@ -181,6 +227,9 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             plural(s.runtime_blocks, "block", "blocks"),
             bytes(s.runtime_bytes)
         );
+    }
+    if let Some(p) = &r.profile {
+        write_profile(&mut out, p, opts);
     }
     let detail = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
     let _ = writeln!(

@@ -332,7 +332,7 @@ pub unsafe extern "C" fn wl_report(session: u32, json_ptr: *const u8, json_len: 
     on_session(session, |s| {
         let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
         let report = s.report(&state, mem);
-        let text = TextOptions { show_reachable: state.show_reachable, ..TextOptions::default() };
+        let text = TextOptions { show_reachable: state.show_reachable, profile_sites: state.profile, ..TextOptions::default() };
         Ok(vec![to_json(&report).into_bytes(), to_text(&report, &text).into_bytes()])
     })
 }
@@ -424,6 +424,8 @@ pub struct State {
     pub notes: Vec<String>,
     /// The text report lists every reachable group (`--show-reachable`).
     pub show_reachable: bool,
+    /// Allocation sites the text report lists (`--profile N`).
+    pub profile: usize,
 }
 
 #[derive(Deserialize)]
@@ -509,6 +511,7 @@ impl Session {
             allocations: model.allocations,
             frees: model.frees,
             invalid_frees: model.invalid_frees.clone(),
+            profile: model.profile(),
             roots,
             contents,
             regions,

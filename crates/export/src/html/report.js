@@ -1,7 +1,8 @@
-// The comparison table: click a column header to sort (again to reverse), type to filter the sites.
-(function () {
+// The comparison and allocation-profile tables: click a column header to sort (again to reverse), type to
+// filter the sites.
+function sortableTable (id) {
   'use strict'
-  var table = document.getElementById('cmp')
+  var table = document.getElementById(id)
   if (!table) return
   var tbody = table.tBodies[0]
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells)
@@ -34,8 +35,8 @@
       if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(th) }
     })
   })
-  var filter = document.getElementById('cmp-filter')
-  var count = document.getElementById('cmp-count')
+  var filter = document.getElementById(id + '-filter')
+  var count = document.getElementById(id + '-count')
   var total = tbody.rows.length
   function applyFilter () {
     var needle = filter.value.trim().toLowerCase()
@@ -49,4 +50,6 @@
   }
   filter.addEventListener('input', applyFilter)
   applyFilter()
-})()
+}
+sortableTable('cmp')
+sortableTable('prof')

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Tracking overhead: `wasmleak check` vs `wasmleak run` (same engine, same WASI host, nothing tracked) on the
-# allocation-heavy, leak-free fixture. Prints the median wall time of each over RUNS runs and the ratio.
-# Usage: scripts/bench.sh [N iterations of alloc_heavy, default 1000] [RUNS, default 5]
+# Tracking overhead, each case a ratio against the same host with nothing tracked, measured in this one run
+# (medians of RUNS runs each), printed as the rows of BENCHMARKS.md's table:
+#   check/run   alloc_heavy 1000        Rust, leak-free: 26.8 million allocator events
+#   check/run   cpp_churn 2000          C++ new/delete churn, leak-free: 7.9 million events
+#   check/run   rc_cycle 100000         300,000 leaked blocks, every one's stack in the report
+#   node        alloc_heavy 200, 1000   `wasmleak node` vs `node`, every allocation's stack (JS frames too)
+# and the tracker's memory per live block (the heap model, its stacks and profile) on rc_cycle 100000.
+# Usage: scripts/bench.sh [RUNS, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/wasmleak-target}"
 cargo build --release -q -p wasmleak
 bin="$CARGO_TARGET_DIR/release/wasmleak"
-n="${1:-1000}"
-runs="${2:-5}"
-module=fixtures/wasm/rust_patterns.wasm
+runs="${1:-5}"
+rust=fixtures/wasm/rust_patterns.wasm
+cpp=fixtures/wasm/edge/cpp_churn.wasm
 
 . scripts/bench/lib.sh
-run_ms=$(for _ in $(seq "$runs"); do time_of "$bin" run "$module" -- alloc_heavy "$n"; done | median)
-check_ms=$(for _ in $(seq "$runs"); do time_of "$bin" check "$module" -- alloc_heavy "$n"; done | median)
-events=$("$bin" check --format json "$module" -- alloc_heavy "$n" 2>/dev/null \
-  | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(s["allocations"] + s["frees"])')
-echo "alloc_heavy $n: $events allocator events"
-echo "run:   ${run_ms} ms (median of $runs)"
-echo "check: ${check_ms} ms (median of $runs)"
-awk -v c="$check_ms" -v r="$run_ms" 'BEGIN { printf "ratio check/run: %.2fx\n", c / r }'
+ms() { for _ in $(seq "$runs"); do time_of "$@"; done | median; }
+row() { # name, untracked ms, tracked ms, target
+  awk -v n="$1" -v u="$2" -v t="$3" -v g="$4" 'BEGIN { printf "| %s | %d ms | %d ms | **%.2f×** | %s |\n", n, u, t, t / u, g }'
+}
+
+echo "| case | untracked (median of $runs) | tracked | ratio | target |"
+echo "|---|---|---|---|---|"
+row "check/run alloc_heavy 1000" "$(ms "$bin" run $rust -- alloc_heavy 1000)" "$(ms "$bin" check $rust -- alloc_heavy 1000)" "≤ 1.3×"
+row "check/run cpp_churn 2000" "$(ms "$bin" run $cpp -- 2000)" "$(ms "$bin" check $cpp -- 2000)" "≤ 1.5×"
+row "check/run rc_cycle 100000 (300,000 leaked blocks)" "$(ms "$bin" run $rust -- rc_cycle 100000)" "$(ms "$bin" check $rust -- rc_cycle 100000)" "≤ 2×"
+for n in 200 1000; do
+  row "node alloc_heavy $n" "$(ms node --no-warnings scripts/bench/alloc_heavy.mjs $n)" "$(ms "$bin" node scripts/bench/alloc_heavy.mjs $n)" "≤ 3×"
+done
+WASMLEAK_STATS=1 "$bin" check $rust -- rc_cycle 100000 2>&1 >/dev/null | grep 'tracker memory' || true

@@ -67,5 +67,49 @@ fn build_analysis(out_dir: &Path) -> Result<std::path::PathBuf, String> {
         return Err(last);
     }
     let wasm = target_dir.join("wasm32-unknown-unknown/release/wasmleak_wasm.wasm");
-    if wasm.is_file() { Ok(wasm) } else { Err(format!("no {} after the build", wasm.display())) }
+    let bytes = std::fs::read(&wasm).map_err(|e| format!("no {} after the build: {e}", wasm.display()))?;
+    // Its DWARF is 5/6 of the file and only slows every `wasmleak node` run (V8 reads the whole module) and
+    // every page `serve` instruments: embed the module without it (the name section stays, for traps).
+    let stripped = out_dir.join("wasmleak_wasm.wasm");
+    std::fs::write(&stripped, without_debug_sections(&bytes)?).map_err(|e| format!("{}: {e}", stripped.display()))?;
+    Ok(stripped)
+}
+
+/// `bytes` without its `.debug_*` custom sections.
+fn without_debug_sections(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
+        let (mut v, mut shift) = (0usize, 0);
+        loop {
+            let b = *bytes.get(*at).ok_or("truncated module")?;
+            *at += 1;
+            v |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+        }
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("the analysis build is not a wasm module".into());
+    }
+    let mut out = bytes[..8].to_vec();
+    let mut at = 8;
+    while at < bytes.len() {
+        let start = at;
+        let id = bytes[at];
+        at += 1;
+        let size = leb(bytes, &mut at)?;
+        let body = at;
+        let end = body.checked_add(size).filter(|&e| e <= bytes.len()).ok_or("truncated module")?;
+        at = end;
+        if id == 0 {
+            let mut p = body;
+            let len = leb(bytes, &mut p)?;
+            if bytes.get(p..p + len).is_some_and(|name| name.starts_with(b".debug")) {
+                continue;
+            }
+        }
+        out.extend_from_slice(&bytes[start..end]);
+    }
+    Ok(out)
 }

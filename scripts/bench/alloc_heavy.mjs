@@ -1,4 +1,4 @@
-// An allocation-heavy Node app for scripts/bench-node.sh: rust_patterns.wasm's `alloc_heavy N` (per
+// An allocation-heavy Node app for scripts/bench.sh: rust_patterns.wasm's `alloc_heavy N` (per
 // iteration 10,122 allocations, 2,409 reallocs, 10,122 frees; leak-free) under node:wasi, loaded with plain
 // WebAssembly.instantiate as any app does. Usage: node alloc_heavy.mjs [N]
 import { readFileSync } from 'node:fs';

@@ -120,13 +120,28 @@ impl Opts {
         let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
         clock.lap("run");
         let module_name = self.module.display().to_string();
-        let mut taker = SnapshotTaker::new(&sym);
-        let snaps: Vec<Snapshot> = outcome
-            .states
-            .iter()
-            .enumerate()
-            .map(|(i, state)| taker.take(&module_name, i as u32 + 1, state, &outcome.model.stacks))
-            .collect();
+        let last = outcome.states.last().context("the run left no heap state")?;
+        // The analysis of the heap at the end needs no symbolized stacks: run it next to the symbolizing.
+        let (snaps, mut analysis) = std::thread::scope(|sc| {
+            let analysis = sc.spawn(|| {
+                let mem = last.memory_image();
+                analyze(last.blocks.clone(), Memory { bytes: &mem }, &last.roots)
+            });
+            let mut taker = SnapshotTaker::new(&sym);
+            let snaps: Vec<Snapshot> = outcome
+                .states
+                .iter()
+                .enumerate()
+                .map(|(i, state)| taker.take(&module_name, i as u32 + 1, state, &outcome.model.stacks))
+                .collect();
+            (snaps, analysis.join().expect("the analysis thread panicked"))
+        });
+        let snap = snaps.last().context("the run left no heap state")?;
+        // The analysis' blocks are the snapshot's (both sorted by address): give them the snapshot's stacks.
+        for (a, b) in analysis.blocks.iter_mut().zip(&snap.blocks) {
+            debug_assert_eq!(a.addr, b.addr);
+            a.stack = wasmleak_heap::StackId(b.stack);
+        }
         if let Some(dir) = &self.save {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             for snap in &snaps {
@@ -134,11 +149,7 @@ impl Opts {
                 std::fs::write(&path, snap.to_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
-        clock.lap("snapshots (symbolized)");
-        let snap = snaps.last().context("the run left no heap state")?;
-        let (mem, roots, blocks) = snap.memory_image();
-        let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
-        clock.lap("analysis");
+        clock.lap("snapshots and analysis");
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
         notes.extend(shape_note);

@@ -183,12 +183,19 @@ impl HeapModel {
         self.slots.get(&(addr as u32)).filter(|s| s.is_live()).map(|s| self.block(addr as u32, s))
     }
 
-    /// Bytes the model holds for its addresses (table capacity × entry size, plus the old-block map): what
-    /// tracking costs per live block, for BENCHMARKS.md.
-    pub fn table_bytes(&self) -> usize {
-        let entry = |cap: usize, size: usize| cap * (size + 1);
-        entry(self.slots.capacity(), std::mem::size_of::<(u32, Slot)>())
-            + entry(self.old_seqs.capacity(), std::mem::size_of::<(u32, u64)>())
+    /// Bytes the model holds: its address table (buckets × (entry + control byte), as hashbrown lays it out),
+    /// the stacks, the allocation profile. What tracking costs per live block, for BENCHMARKS.md.
+    pub fn memory_bytes(&self) -> usize {
+        fn table<K, V>(cap: usize) -> usize {
+            // hashbrown keeps 1/8 of its buckets free; a power of two buckets, plus one control group.
+            let buckets = if cap == 0 { 0 } else if cap < 8 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
+            buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
+        }
+        table::<u32, Slot>(self.slots.capacity())
+            + table::<u32, u64>(self.old_seqs.capacity())
+            + self.stacks.memory_bytes()
+            + self.profile.memory_bytes()
+            + self.invalid_frees.capacity() * std::mem::size_of::<InvalidFree>()
     }
 
     fn block(&self, addr: u32, s: &Slot) -> Block {

@@ -139,6 +139,10 @@ impl ProfileCounters {
         c.live_bytes += size;
     }
 
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.sites.capacity() * std::mem::size_of::<Counters>()
+    }
+
     pub(crate) fn profile(&self) -> AllocProfile {
         let latest = self.peak_gen;
         let site = |stack: u32, c: &Counters| {

@@ -120,6 +120,35 @@ pub struct HeapState {
     pub profile: AllocProfile,
 }
 
+impl HeapState {
+    /// A memory image of the copied bytes, as [`Snapshot::memory_image`] makes from a snapshot: what the
+    /// analysis needs, without symbolizing the stacks first (blocks keep the run's stack ids).
+    pub fn memory_image(&self) -> Vec<u8> {
+        image(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions)
+    }
+}
+
+/// The blocks' bytes (`contents`, in block order) and the regions' at their addresses, zeros elsewhere.
+fn image(blocks: impl Iterator<Item = (u64, u64)> + Clone, contents: &[u8], regions: &[SnapRegion]) -> Vec<u8> {
+    let end = blocks
+        .clone()
+        .map(|(a, n)| a + n)
+        .chain(regions.iter().map(|r| r.start + r.bytes.len() as u64))
+        .max()
+        .unwrap_or(0);
+    let mut mem = vec![0u8; end as usize];
+    let mut at = 0usize;
+    for (a, n) in blocks {
+        let (a, n) = (a as usize, n as usize);
+        mem[a..a + n].copy_from_slice(&contents[at..at + n]);
+        at += n;
+    }
+    for r in regions {
+        mem[r.start as usize..r.start as usize + r.bytes.len()].copy_from_slice(&r.bytes);
+    }
+    mem
+}
+
 #[derive(Debug)]
 pub enum SnapshotError {
     NotASnapshot,
@@ -221,23 +250,7 @@ impl Snapshot {
     /// A memory image holding the blocks' and root regions' bytes at their addresses (zeros elsewhere),
     /// the roots, and the blocks, ready for [`crate::analyze`].
     pub fn memory_image(&self) -> (Vec<u8>, Roots, Vec<Block>) {
-        let end = self
-            .blocks
-            .iter()
-            .map(|b| b.addr + b.size)
-            .chain(self.regions.iter().map(|r| r.start + r.bytes.len() as u64))
-            .max()
-            .unwrap_or(0);
-        let mut mem = vec![0u8; end as usize];
-        let mut at = 0usize;
-        for b in &self.blocks {
-            let n = b.size as usize;
-            mem[b.addr as usize..b.addr as usize + n].copy_from_slice(&self.contents[at..at + n]);
-            at += n;
-        }
-        for r in &self.regions {
-            mem[r.start as usize..r.start as usize + r.bytes.len()].copy_from_slice(&r.bytes);
-        }
+        let mem = image(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
         let roots = Roots {
             regions: self
                 .regions

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One frame as the host captured it: a function of the *original* module and the offset of the call
 /// instruction in the original module's bytes (hosts map instrumented offsets back before interning).
@@ -45,6 +45,13 @@ impl StackTable {
             return &[];
         }
         &self.stacks[id.0 as usize]
+    }
+
+    /// Bytes held: every stack twice (the list and the index's key) plus the index's buckets.
+    pub fn memory_bytes(&self) -> usize {
+        let frames: usize = self.stacks.iter().map(|s| s.len() * std::mem::size_of::<RawFrame>()).sum();
+        let per_stack = std::mem::size_of::<Box<[RawFrame]>>() * 2 + std::mem::size_of::<StackId>() + 1;
+        2 * frames + self.index.capacity() * 8 / 7 * per_stack
     }
 
     pub fn len(&self) -> usize {

@@ -626,6 +626,14 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     }
     if std::env::var_os("WASMLEAK_STATS").is_some() {
         eprintln!("wasmleak: {contexts} calling contexts, {walks} stack walks, {} events", model.seq);
+        let live = model.live_count().max(1);
+        let bytes = model.memory_bytes();
+        eprintln!(
+            "wasmleak: tracker memory {bytes} bytes for {} live blocks ({:.1} B per live block; {} stacks)",
+            model.live_count(),
+            bytes as f64 / live as f64,
+            model.stacks.len()
+        );
     }
     let roots = pass.states.last().map(|s| s.roots.clone()).unwrap_or_default();
     Ok(Outcome { exit: pass.exit, model, states: pass.states, roots, contexts, walks, notes })

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot, StackId};
@@ -148,11 +148,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
-    let mut by_stack: HashMap<(Kind, StackId), Option<usize>> = HashMap::new();
+    let mut by_stack: HashMap<(Kind, StackId), Option<usize>> = HashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut group_kinds: Vec<Kind> = Vec::new();
-    let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::new();
-    let mut cycles_seen: HashMap<usize, std::collections::HashSet<u32>> = HashMap::new();
+    let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::default();
+    let mut cycles_seen: HashMap<usize, rustc_hash::FxHashSet<u32>> = HashMap::default();
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
         let key = (class.kind, block.stack);
         let gi = match by_stack.get(&key) {

@@ -1,7 +1,7 @@
 //! The allocation profile of a report: every site that allocated during the run (not only the ones with
 //! blocks left), what it allocated in total, how much of it was temporary, and its share of the peak heap.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 use wasmleak_heap::Snapshot;
@@ -48,7 +48,7 @@ pub fn profile(snap: &Snapshot) -> Option<Profile> {
     }
     let types = crate::types::stack_types(snap);
     let mut sites: Vec<ProfileSite> = Vec::new();
-    let mut by_frames: HashMap<Vec<Frame>, usize> = HashMap::new();
+    let mut by_frames: HashMap<Vec<Frame>, usize> = HashMap::default();
     for s in &p.sites {
         let stack = frames(snap, s.stack);
         let i = *by_frames.entry(stack.clone()).or_insert_with(|| {

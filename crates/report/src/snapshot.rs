@@ -1,7 +1,7 @@
 //! Taking a snapshot of a live heap: stacks symbolized once (allocator frames dropped), the bytes the scan
 //! needs copied out of linear memory.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use wasmleak_heap::{
     HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, SnapStatic, Snapshot, StackId,
@@ -35,7 +35,7 @@ struct Tables {
 
 impl<'a> SnapshotTaker<'a> {
     pub fn new(sym: &'a Symbolizer) -> Self {
-        SnapshotTaker { sym, raw: HashMap::new(), statics: None, host: &[] }
+        SnapshotTaker { sym, raw: HashMap::default(), statics: None, host: &[] }
     }
 
     /// Host frames the stacks may contain (JS frames between and around the wasm ones).
@@ -90,7 +90,7 @@ impl<'a> SnapshotTaker<'a> {
 
     /// Symbolize a heap state (`table`: the run's stacks) into snapshot number `index`.
     pub fn take(&mut self, module: &str, index: u32, state: &HeapState, table: &StackTable) -> Snapshot {
-        let mut t = Tables { frames: Vec::new(), frame_ids: HashMap::new(), stacks: Vec::new(), stack_ids: HashMap::new() };
+        let mut t = Tables { frames: Vec::new(), frame_ids: HashMap::default(), stacks: Vec::new(), stack_ids: HashMap::default() };
         let blocks = state
             .blocks
             .iter()

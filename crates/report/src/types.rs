@@ -3,7 +3,7 @@
 //! `vector`, `basic_string`, `make_unique`), and for C++ `new T` the constructor `T::T` another stack shows
 //! being called from the very same call site. C allocations (`malloc`) carry no type: `None`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use wasmleak_heap::{SnapFrame, Snapshot};
 
@@ -263,7 +263,7 @@ pub fn stack_types(snap: &Snapshot) -> Vec<Option<String>> {
     let stacks: Vec<Vec<SnapFrame>> = (0..snap.stacks.len()).map(|s| snap.stack(s as u32).cloned().collect()).collect();
     let mut out: Vec<Option<String>> = stacks.iter().map(|s| type_of(s)).collect();
     // Constructor calls seen: (call site frames, outwards) → class.
-    let mut ctor_at: HashMap<(String, Option<String>, Option<u32>, usize), Vec<(usize, String)>> = HashMap::new();
+    let mut ctor_at: HashMap<(String, Option<String>, Option<u32>, usize), Vec<(usize, String)>> = HashMap::default();
     for (i, s) in stacks.iter().enumerate() {
         for (k, f) in s.iter().enumerate() {
             if let (Some(class), Some(caller)) = (constructor_class(&f.function), s.get(k + 1)) {

@@ -22,9 +22,11 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
     alloc_ctx: (ptr, size, lo, hi) => t.alloc(ptr >>> 0, size >>> 0, lo, hi),
     free_ctx: (ptr, lo, hi) => t.free(ptr >>> 0, lo, hi),
     realloc_ctx: (old, ptr, size, lo, hi) => t.realloc(old >>> 0, ptr >>> 0, size >>> 0, lo, hi),
-    // Asked before a free or realloc of a non-null pointer: 0 (not a live block) makes the module skip its
-    // allocator; the invalid free is recorded here, with its stack.
+    // Asked before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator;
+    // the invalid free is recorded here, with its stack.
     check: (ptr) => t.check(ptr >>> 0),
+    // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
+    free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi),
   };
   t.imports = imports;
   return t;
@@ -101,6 +103,16 @@ class Tracker {
     if (!ptr) return this.event(EV_FREE, 0, 0, 0, NO_STACK);
     if (!this.died(ptr)) return this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
     this.event(EV_FREE, ptr, 0, 0, lo === undefined ? NO_STACK : this.contextStack(this.context(lo, hi)));
+  }
+
+  freeChecked(ptr, lo, hi) {
+    if (this.hostValues.size) this.hostValues.delete(ptr);
+    if (!this.died(ptr)) {
+      this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
+      return 0;
+    }
+    this.event(EV_FREE, ptr, 0, 0, this.contextStack(this.context(lo, hi)));
+    return 1;
   }
 
   check(ptr) {

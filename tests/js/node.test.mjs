@@ -97,6 +97,23 @@ for (const [name, args, kind] of [
   });
 }
 
+// Checked frees (one host call that checks and records a free): the four bad frees of
+// fixtures/edge/c/invalid_frees.c are reported as the CLI reports them, with the first free's stack for the
+// double free, and none reaches dlmalloc (the program runs to its end).
+test('node:wasi edge/c_invalid_frees.wasm: invalid and double frees as the CLI reports them', async () => {
+  const expected = cliReport([fixture('edge/c_invalid_frees.wasm')]);
+  const got = await runWasi('edge/c_invalid_frees.wasm', []);
+  const frees = (r) => r.invalid_frees.map((f) => [f.kind, wasmFrames(f.stack)[0]?.function, wasmFrames(f.first_free_stack)[0]?.function ?? null, f.interior_of?.offset ?? null]);
+  assert.deepEqual(frees(got), frees(expected));
+  assert.deepEqual(frees(got), [
+    ['double', 'double_free', 'double_free', null],
+    ['invalid', 'interior_free', null, 4],
+    ['invalid', 'static_free', null, null],
+    ['invalid', 'stack_free', null, null],
+  ]);
+  assert.deepEqual(essence(got), essence(expected));
+});
+
 /** The allocation profile by site, JS frames left out (the CLI has none). */
 function profileEssence(p) {
   const { sites, ...totals } = p;

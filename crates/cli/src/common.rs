@@ -47,7 +47,7 @@ pub fn instrument_options(
         }
         None => None,
     };
-    Ok(wasmleak_instrument::InstrumentOptions { iteration, checked_frees, contexts, buffered: false })
+    Ok(wasmleak_instrument::InstrumentOptions { iteration, checked_frees, contexts, ..Default::default() })
 }
 
 /// A function named on the command line (`--iteration FUNC`): `func[N]` or `N` (stripped modules), else a

@@ -34,6 +34,10 @@ pub struct Opts {
     /// module's live bitmap cannot decide (imports `flush`, `ctx_new`, `verify`; docs/contracts.md)
     #[arg(long)]
     buffered: bool,
+    /// What the JS runtime runs: with --contexts and --checked-frees, a free of a non-null pointer makes one host
+    /// call, `free_check_ctx(ptr, ctx_lo, ctx_hi) -> i32`, instead of `check` then `free_ctx`
+    #[arg(long, requires_all = ["contexts", "checked_frees"], conflicts_with = "buffered")]
+    fused_free: bool,
     #[command(flatten)]
     allocator: AllocatorOpts,
 }
@@ -45,6 +49,7 @@ impl Opts {
         let eps = self.allocator.find(&m, &sym)?;
         let mut options = instrument_options(&m, &sym, &eps, self.iteration.as_deref(), self.checked_frees, self.contexts)?;
         options.buffered = self.buffered;
+        options.fused_free = self.fused_free;
         let out = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &eps, &options)?;
         std::fs::write(&self.output, &out.bytes).with_context(|| format!("cannot write {}", self.output.display()))?;
         eprintln!(

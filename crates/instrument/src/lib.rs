@@ -458,6 +458,11 @@ pub struct InstrumentOptions {
     /// context not seen before, or for what the in-module live bitmap cannot decide (`buffered.rs`). Implies
     /// calling contexts and checked frees; needs multi-memory in the host (wasmtime: on by default).
     pub buffered: bool,
+    /// With checked frees and calling contexts (not buffered): a free of a non-null pointer makes one host call,
+    /// `free_check_ctx(ptr, ctx_lo, ctx_hi) -> i32` (added after `check`), instead of `check` then `free_ctx`: the
+    /// host records the free and returns 1, or records an invalid free and returns 0 (the allocator is skipped).
+    /// Half the host calls of a free, for hosts where a call costs more than the event (the JS runtime).
+    pub fused_free: bool,
 }
 
 /// Rewrite `bytes` so every entry point reports to the hooks.

@@ -109,6 +109,10 @@ pub(crate) fn rewrite(
     if checked {
         hook_list.push(("check", i32s(1), i32s(1)));
     }
+    let fused_free = options.fused_free && checked && ctx_params > 0 && !buffered;
+    if fused_free {
+        hook_list.push(("free_check_ctx", i32s(3), i32s(1)));
+    }
     if buffered {
         hook_list.push(("flush", vec![], vec![]));
         hook_list.push(("ctx_new", i32s(2), i32s(1)));
@@ -130,6 +134,7 @@ pub(crate) fn rewrite(
         free: nimp + 1,
         realloc: nimp + 2,
         check: hook_index("check"),
+        free_check: hook_index("free_check_ctx"),
         ctx: None,
     };
     let hook_iteration = nimp + 3;
@@ -397,6 +402,8 @@ pub(crate) struct Hooks {
     pub free: u32,
     pub realloc: u32,
     pub check: Option<u32>,
+    /// `free_check_ctx`: check and record a free in one call (`InstrumentOptions::fused_free`).
+    pub free_check: Option<u32>,
     pub ctx: Option<u32>,
 }
 
@@ -453,12 +460,31 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
         }
         f.instruction(&I::Return).instruction(&I::End).instruction(&I::End).instruction(&I::End);
     };
-    if let Some(p) = freed_param {
-        checked(&mut f, p, 0);
-        if_outermost(&mut f);
-        f.instruction(&I::LocalGet(p));
-        ctx_args(&mut f);
-        f.instruction(&I::Call(hooks.free)).instruction(&I::End);
+    match (freed_param, hooks.free_check) {
+        (Some(p), Some(free_check)) => {
+            // `if guard == 0 { if ptr { if !free_check(ptr) { return } } else { free(0) } }`
+            if_outermost(&mut f);
+            f.instruction(&I::LocalGet(p)).instruction(&I::If(wasm_encoder::BlockType::Empty));
+            f.instruction(&I::LocalGet(p));
+            ctx_args(&mut f);
+            f.instruction(&I::Call(free_check)).instruction(&I::I32Eqz);
+            f.instruction(&I::If(wasm_encoder::BlockType::Empty));
+            if nresults == 1 {
+                f.instruction(&I::I32Const(0));
+            }
+            f.instruction(&I::Return).instruction(&I::End);
+            f.instruction(&I::Else).instruction(&I::LocalGet(p));
+            ctx_args(&mut f);
+            f.instruction(&I::Call(hooks.free)).instruction(&I::End).instruction(&I::End);
+        }
+        (Some(p), None) => {
+            checked(&mut f, p, 0);
+            if_outermost(&mut f);
+            f.instruction(&I::LocalGet(p));
+            ctx_args(&mut f);
+            f.instruction(&I::Call(hooks.free)).instruction(&I::End);
+        }
+        (None, _) => {}
     }
     if let Some(p) = resized_param {
         checked(&mut f, p, if role == Role::HeaderRealloc { REALLOC_HEADER } else { 0 });

@@ -318,3 +318,30 @@ fn debug_file_names_a_stripped_module() {
     let rust_files = named["groups"][0]["stack"].as_array().unwrap().iter().filter(|f| f["file"].as_str().is_some_and(|p| p.ends_with(".rs"))).count();
     assert!(rust_files > 0, "{named}");
 }
+
+/// `--profile N` in Node: the allocation profile of every allocation (JS runtime, analysis in wasm32), as the
+/// CLI prints it. alloc_heavy 1 allocates 5,976 `Vec<u8>` at main.rs:218 and frees each before the next
+/// allocation: all temporary.
+#[test]
+fn node_prints_the_allocation_profile() {
+    if !prerequisites() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--profile", "2", "scripts/bench/alloc_heavy.mjs", "1"])
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("allocated: 1.2 MiB in 12531 blocks over the run (6976 temporary"), "{stdout}");
+    assert!(
+        stdout.contains("  878.8 KiB in 5976 blocks, 5976 temporary — Vec<u8> at rust_patterns::heavy_iteration (rust/src/main.rs:218)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("... 16 more sites"), "{stdout}");
+    let (_, json, _) = wasmleak_node(&["--format", "json", "scripts/bench/alloc_heavy.mjs", "1"]);
+    assert_eq!(json["profile"]["allocated_blocks"], 12531, "{}", json["profile"]);
+    assert_eq!(json["profile"]["sites"].as_array().unwrap().len(), 18);
+}

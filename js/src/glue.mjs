@@ -69,6 +69,12 @@ function asAddress(value, memory) {
  * own `get` property shadowing `WebAssembly.Table.prototype.get`); wrappers are cached per wasm function, so
  * `table.get(i) === table.get(i)` still holds.
  */
+// Emscripten's exception and longjmp trampolines (`invoke_vi(index, a1)`: save the stack, call table entry
+// `index`, catch what it throws): JS only passes the table function's result back to wasm, so it is not a value
+// JS holds. Set by the wrapped trampoline just before it calls the table, taken by that first table call.
+const INVOKE_TRAMPOLINE = /^_?invoke_[a-z]+$/;
+let invokeCalling = false;
+
 function watchTable(table, memory, hold, calls) {
   if (Object.prototype.hasOwnProperty.call(table, 'get')) return; // already watched
   const get = WebAssembly.Table.prototype.get;
@@ -77,8 +83,10 @@ function watchTable(table, memory, hold, calls) {
     let w = wrappers.get(fn);
     if (w) return w;
     w = function (...args) {
+      const viaInvoke = invokeCalling;
+      invokeCalling = false;
       const r = fn.apply(this, args);
-      const a = asAddress(r, memory);
+      const a = viaInvoke ? null : asAddress(r, memory);
       if (a !== null) {
         const name = callerName() ?? `table[${index}]`;
         const call = (calls.get(name) ?? 0) + 1;
@@ -152,7 +160,8 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
 
 /**
  * A copy of `imports` whose Embind registration functions and wasm-bindgen closure imports hold the pointers
- * they receive. `hold(value, label, { runtime })`:
+ * they receive, and whose Emscripten `invoke_*` trampolines say their table call's result goes back to wasm.
+ * `hold(value, label, { runtime })`:
  * - Embind registration contexts, labelled `Embind registration: <import> context`, with `{ runtime: true }`
  *   (the glue keeps them for the module's lifetime, so what they point at is `reachable`, never a leak).
  *   Emscripten's glue keeps its own JS names on the import functions (`__embind_register_class_function`),
@@ -168,6 +177,20 @@ export function wrapImports(imports, hold) {
     let copy = null;
     for (const [k, f] of Object.entries(obj)) {
       if (typeof f !== 'function') continue;
+      if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? '')) {
+        copy ??= { ...obj };
+        copy[k] = function (...args) {
+          invokeCalling = true;
+          try {
+            return f.apply(this, args);
+          } finally {
+            invokeCalling = false;
+          }
+        };
+        Object.defineProperty(copy[k], 'name', { value: f.name });
+        Object.defineProperty(copy[k], 'length', { value: f.length });
+        continue;
+      }
       if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
         const always = BINDGEN_CLOSURE_WRAPPER.test(k);
         const label = `closure handed to JS (${k})`;

@@ -67,6 +67,7 @@ class Tracker {
     this.ctxMixed = new Uint8Array(this.ctxMask + 1);
     this.contexts = 0;
     this.captures = 0; // V8 stack captures made
+    this.seq = 0; // allocator events so far (the analysis numbers them the same way)
     this.stackIds = new Map(); // key → stack number
     this.newStacks = []; // interned since the last flush
     this.jsFrameIds = new Map();
@@ -87,7 +88,11 @@ class Tracker {
    * app should free.
    */
   hold(value, label, { runtime = false } = {}) {
-    if (value > 0) (runtime ? this.runtimeValues : this.hostValues).set(value >>> 0, label);
+    if (!(value > 0)) return;
+    if (runtime) this.runtimeValues.set(value >>> 0, label);
+    // With the event number: a number JS got before a block was allocated does not point at it (a stale
+    // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).
+    else this.hostValues.set(value >>> 0, { label, seq: this.seq });
   }
 
   alloc(ptr, size, lo, hi) {
@@ -262,6 +267,7 @@ class Tracker {
         this.events = grown;
       }
     }
+    if (kind !== EV_SET_STACK) this.seq++;
     const e = this.events, n = this.n;
     e[n] = kind; e[n + 1] = a; e[n + 2] = b; e[n + 3] = c; e[n + 4] = stack;
     this.n = n + 5;
@@ -347,9 +353,10 @@ class Tracker {
         if (typeof v === 'number') globalValues.push([idx, v >>> 0]);
       }
     }
-    const held = hostValues ?? [...this.hostValues].map(([ptr, name]) => [name, ptr]);
+    const held = hostValues ?? [...this.hostValues].map(([ptr, h]) => [h.label, ptr]);
+    const heldSeqs = hostValues ? [] : [...this.hostValues.values()].map((h) => h.seq);
     const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), runtime_values: runtime, ...rest }, image];
+    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, ...rest }, image];
   }
 
   /**

@@ -351,10 +351,12 @@ impl Batch {
             self.lo_hi[j].0 = if v.wrapping_sub(start) < len { i as u32 } else { NONE };
             self.lo_hi[j].1 = (v == start) as u32;
         }
-        // Pass 3: the edges, in scan order.
+        // Pass 3: the edges, in scan order. A block's pointer into its own middle (a string's pointer to its
+        // inline buffer, or stale bytes of the block freed before at that address) neither keeps it alive nor
+        // makes a cycle: no edge.
         for j in 0..self.v.len() {
             let (t, at_start) = self.lo_hi[j];
-            if t != NONE {
+            if t != NONE && !(t == self.holder[j] && at_start == 0) {
                 targets.push(t);
                 edge_at.push(self.at[j]);
                 counts[self.holder[j] as usize + 1] += 1;

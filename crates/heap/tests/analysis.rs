@@ -146,6 +146,25 @@ fn self_loop_is_a_cycle() {
     assert_eq!(r.0.edges_from(r.idx(a)), &[r.idx(a) as u32]);
 }
 
+/// A pointer into a block's own middle (a string's pointer to its inline buffer; stale bytes of the block
+/// freed before at that address) is no edge: the block is lost, not a cycle nor reached through an interior
+/// pointer. A pointer to its own start stays a self-loop.
+#[test]
+fn a_pointer_into_the_block_itself_is_no_edge() {
+    let mut m = Img::new();
+    m.region("data", DATA, 256);
+    let a = m.block(HEAP, 32);
+    m.put(a + 4, a + 16);
+    let b = m.block(HEAP + 64, 32);
+    m.put(b + 4, b + 16);
+    m.put(b + 8, b);
+    let r = m.run();
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None });
+    assert!(r.0.edges_from(r.idx(a)).is_empty());
+    assert_eq!(r.kind(b), Kind::Cycle);
+    assert_eq!(r.0.edges_from(r.idx(b)), &[r.idx(b) as u32]);
+}
+
 #[test]
 fn cycle_referenced_from_a_root_is_reachable() {
     let mut m = Img::new();
@@ -582,7 +601,8 @@ fn check_against_naive(round: usize, blocks: &[Block], mem: &[u8], roots: &Roots
     let mut pointed = vec![(false, false); n];
     for (i, b) in blocks.iter().enumerate() {
         for (_, w) in naive_words(mem, b.addr, b.addr + b.size) {
-            if let Some(t) = naive_target(blocks, w) {
+            // A pointer into the block's own middle is no edge.
+            if let Some(t) = naive_target(blocks, w).filter(|&t| t != i || w == blocks[t].addr) {
                 adj[i].push(t);
                 if w == blocks[t].addr { pointed[t].0 = true } else { pointed[t].1 = true }
             }

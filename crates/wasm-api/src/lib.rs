@@ -34,7 +34,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmleak_heap::{analyze, growth, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
+use wasmleak_heap::{analyze, growth, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
 use wasmleak_symbolize::Symbolizer;
@@ -415,6 +415,9 @@ pub struct State {
     pub globals: Vec<(u32, i64)>,
     /// `[name, value]`: pointers the host holds.
     pub host_values: Vec<(String, u64)>,
+    /// For each of `host_values` (when given): the number of allocator events before the host got it. A value
+    /// inside a block allocated later is stale (JS got it from an older block at that address) and not a root.
+    pub host_value_seqs: Vec<u64>,
     /// `[name, value]`: pointers the JS runtime or glue keeps for the module's lifetime (Embind's registration
     /// data): roots like static data — what they hold is `reachable`, not a leak.
     pub runtime_values: Vec<(String, u64)>,
@@ -443,6 +446,28 @@ impl Default for RecordedExit {
 }
 
 const JS_FRAME: u32 = u32::MAX;
+
+/// The host values that can still point at what they pointed at when the host got them: not those inside a
+/// block allocated since (`blocks` sorted by address).
+fn current_host_values(state: &State, blocks: &[Block]) -> Vec<(String, u64)> {
+    if state.host_value_seqs.len() != state.host_values.len() {
+        return state.host_values.clone();
+    }
+    state
+        .host_values
+        .iter()
+        .zip(&state.host_value_seqs)
+        .filter(|&((_, v), &seq)| {
+            let i = blocks.partition_point(|b| b.addr <= *v);
+            let newer = i > 0 && {
+                let b = &blocks[i - 1];
+                *v < b.addr + b.size.max(1) && b.seq >= seq
+            };
+            !newer
+        })
+        .map(|(h, _)| h.clone())
+        .collect()
+}
 
 impl Session {
     pub fn new(module: Rc<Module>) -> Session {
@@ -501,7 +526,8 @@ impl Session {
         let model = &self.model;
         let index = self.taken + 1;
         let blocks = model.live_sorted();
-        let mut roots = roots(&m.info, &m.ins, &state.globals, &state.host_values, model.lowest_block, mem.len() as u64);
+        let held = current_host_values(state, &blocks);
+        let mut roots = roots(&m.info, &m.ins, &state.globals, &held, model.lowest_block, mem.len() as u64);
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);

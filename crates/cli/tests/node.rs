@@ -346,51 +346,57 @@ fn node_prints_the_allocation_profile() {
     assert_eq!(json["profile"]["sites"].as_array().unwrap().len(), 18);
 }
 
-/// Calling-context ids across unwinding (fixtures/edge/emscripten/unwind.cpp): Emscripten's longjmp and C++
-/// exceptions unwind wasm frames as JS exceptions through the glue's `invoke_*`; the blocks allocated after
-/// each unwind get their own stacks, the blocks the table calls return to wasm are not host-held, and the
-/// temporary allocations of the unwound frames are counted.
+/// Calling-context ids across unwinding (fixtures/edge/emscripten/unwind.cpp): Emscripten's longjmp (JS, through
+/// the glue's `invoke_*`) and C++ exceptions, both as JS exceptions through `invoke_*` (`-fexceptions`) and as
+/// wasm exception handling (`-fwasm-exceptions`: the throw unwinds wasm frames inside the module). The blocks
+/// allocated after each unwind get their own stacks, the blocks the table calls return to wasm are not
+/// host-held, and the temporary allocations of the unwound frames are counted.
 #[test]
 fn node_contexts_survive_longjmp_and_exceptions() {
     if !prerequisites() {
         return;
     }
-    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_unwind.js"]);
-    assert_eq!(code, 1, "{stderr}");
-    let wasm_frames = |g: &Value| -> Vec<String> {
-        g["stack"]
+    for glue in ["fixtures/wasm/edge/em_unwind.js", "fixtures/wasm/edge/em_unwind_wasm_eh.js"] {
+        let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", glue]);
+        assert_eq!(code, 1, "{glue}: {stderr}");
+        let wasm_frames = |g: &Value| -> Vec<String> {
+            g["stack"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| !f["file"].as_str().unwrap_or("").ends_with(".js"))
+                .map(|f| f["function"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut groups: Vec<(String, u64, u64, Vec<String>)> = r["groups"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| !f["file"].as_str().unwrap_or("").ends_with(".js"))
-            .map(|f| f["function"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let mut groups: Vec<(String, u64, u64, Vec<String>)> = r["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (g["kind"].as_str().unwrap().into(), g["blocks"].as_u64().unwrap(), g["bytes"].as_u64().unwrap(), wasm_frames(g)))
-        .collect();
-    groups.sort();
-    let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(
-        groups,
-        vec![
-            ("lost".into(), 3, 72, v(&["zeroed(unsigned long)", "after_longjmp()", "longjmp_round()", "__original_main", "main"])),
-            ("lost".into(), 3, 120, v(&["zeroed(unsigned long)", "after_catch()", "throw_round()", "__original_main", "main"])),
-            ("lost".into(), 3, 168, v(&["zeroed(unsigned long)", "plain()", "__original_main", "main"])),
-        ],
-        "{r}"
-    );
-    assert_eq!((r["profile"]["allocated_blocks"].as_u64(), r["profile"]["temporary_blocks"].as_u64()), (Some(51), Some(30)));
-    // Each level of the unwound recursion is a site of its own (5 stacks, 3 rounds each), all temporary; one
-    // more under throw_from: the exception object (`__cxa_allocate_exception`, JS glue calling malloc), freed.
-    let temporary = |f: &str| -> (usize, u64) {
-        let sites: Vec<&Value> =
-            r["profile"]["sites"].as_array().unwrap().iter().filter(|s| wasm_frames(s).first().map(String::as_str) == Some(f)).collect();
-        (sites.len(), sites.iter().map(|s| s["temporary_blocks"].as_u64().unwrap()).sum())
-    };
-    assert_eq!(temporary("jump_from(int)"), (5, 15), "{}", r["profile"]);
-    assert_eq!(temporary("throw_from(int)"), (6, 15), "{}", r["profile"]);
+            .map(|g| (g["kind"].as_str().unwrap().into(), g["blocks"].as_u64().unwrap(), g["bytes"].as_u64().unwrap(), wasm_frames(g)))
+            .collect();
+        groups.sort();
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            groups,
+            vec![
+                ("lost".into(), 3, 72, v(&["zeroed(unsigned long)", "after_longjmp()", "longjmp_round()", "__original_main", "main"])),
+                ("lost".into(), 3, 120, v(&["zeroed(unsigned long)", "after_catch()", "throw_round()", "__original_main", "main"])),
+                ("lost".into(), 3, 168, v(&["zeroed(unsigned long)", "plain()", "__original_main", "main"])),
+            ],
+            "{glue}: {r}"
+        );
+        // Each level of the unwound recursions is a site of its own (5 stacks, 3 rounds each): its 8-byte
+        // malloc/free pairs, all temporary.
+        let pairs = |f: &str| -> (usize, u64) {
+            let sites: Vec<&Value> = r["profile"]["sites"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| wasm_frames(s).first().map(String::as_str) == Some(f) && s["allocated_bytes"] == 24)
+                .collect();
+            (sites.len(), sites.iter().map(|s| s["temporary_blocks"].as_u64().unwrap()).sum())
+        };
+        assert_eq!(pairs("jump_from(int)"), (5, 15), "{glue}: {}", r["profile"]);
+        assert_eq!(pairs("throw_from(int)"), (5, 15), "{glue}: {}", r["profile"]);
+    }
 }

@@ -44,11 +44,12 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * growth verdict keep at most 32 of them, evenly spaced), `namePrefix` (before every module name: a worker's),
  * `allocator` (the entry points to hook in every module, as `{alloc: ['25'], free: ['31']}`: names or indices, as
  * `wasmleak check --alloc-fn` takes them), `showReachable` (the text report lists every reachable group),
- * `profile` (how many sites of the allocation profile the text report lists),
+ * `profile` (how many sites of the allocation profile the text report lists), `policy` (what fails the run:
+ * `{suppressions: text of a LeakSanitizer suppressions file, baseline: [keys], fail_on: [kinds]}`),
  * `debugFiles` (the unstripped builds or separate DWARF files of stripped modules, as bytes: each module is
  * named by the one whose code is its own).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false, profile = 0, debugFiles = [] } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [] } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let timer = null;
   let ready;
@@ -246,7 +247,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
      */
     report({ exit, notes } = {}) {
-      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile }));
+      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy }));
     },
     /** A short text form of `report()`. */
     text(reports = this.report()) {

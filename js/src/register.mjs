@@ -18,6 +18,7 @@ const leak = attach({
   allocator: options.allocator ?? {},
   showReachable: options.showReachable ?? false,
   profile: options.profile ?? 0,
+  policy: options.policy ?? null,
   debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
 });
 // How the app ended, for the report: a monitor does not change what Node does with the error.

@@ -8,7 +8,7 @@ use wasmleak_heap::{analyze, growth, Memory, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 
-use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts};
+use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts, PolicyOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -38,6 +38,8 @@ pub struct Opts {
     allocator: AllocatorOpts,
     #[command(flatten)]
     debug: DebugFile,
+    #[command(flatten)]
+    policy: PolicyOpts,
     /// Report format: text for people, json for CI (DESIGN.md §4)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -82,6 +84,8 @@ impl Opts {
             std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
         let clock = Clock::new();
+        // Bad suppressions or a bad baseline fail before the guest runs.
+        let policy = self.policy.load()?;
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
         let entry_points = self.allocator.find(&m, &sym)?;
@@ -161,6 +165,7 @@ impl Opts {
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.
         let judged = if iteration.is_some() && snaps.len() > 3 { &snaps[..snaps.len() - 1] } else { &snaps[..] };
         report.apply_growth(&growth(judged));
+        report.apply_policy(&policy);
         if let Some(path) = &self.heapsnapshot {
             write_file(path, |out| wasmleak_export::heapsnapshot::write(snap, &analysis, out))?;
         }
@@ -184,7 +189,7 @@ impl Opts {
         }
         // Findings decide first: a guest that traps after an invalid free still exits 1 (the trap is in the
         // report); 2 only when the run ended early and found nothing to report.
-        Ok(if report.found_problems() {
+        Ok(if report.fails() {
             1
         } else if !outcome.exit.completed() {
             2

@@ -392,3 +392,39 @@ fn materialize(kind: &str, files: &[(&str, &[u8])]) -> Result<PathBuf> {
     }
     Ok(dir)
 }
+
+/// What fails the run, for CI (`check`, `node`): suppressions, a baseline, the kinds that count.
+#[derive(Args, Clone, Debug, Default)]
+pub struct PolicyOpts {
+    /// Leave out the leaks whose stack matches a pattern of this LeakSanitizer suppressions file: `leak:PATTERN`
+    /// lines (a function, file or module name; `*` any text, `^`/`$` anchors), `#` comments. The summary
+    /// counts what was suppressed
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// A JSON report of an earlier run (`--format json`): only findings not in it fail the run (exit 1); the
+    /// known ones are still reported. Findings are compared by their `key` (kind, site function and file)
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// The findings that fail the run, comma-separated among lost, indirect, cycle, host, growing (a site that
+    /// grows, reachable or not), invalid-free [default: lost,indirect,cycle,host,invalid-free]
+    #[arg(long, value_name = "KINDS")]
+    pub fail_on: Option<String>,
+}
+
+impl PolicyOpts {
+    pub fn load(&self) -> Result<wasmleak_report::Policy> {
+        let mut p = wasmleak_report::Policy::default();
+        if let Some(path) = &self.suppressions {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--suppressions {}", path.display()))?;
+            p.suppressions = wasmleak_report::Suppressions::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+        }
+        if let Some(path) = &self.baseline {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--baseline {}", path.display()))?;
+            p.baseline = Some(wasmleak_report::Policy::baseline_keys(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?);
+        }
+        if let Some(list) = &self.fail_on {
+            p.fail_on = wasmleak_report::Policy::parse_fail_on(list).map_err(anyhow::Error::msg)?;
+        }
+        Ok(p)
+    }
+}

@@ -400,3 +400,41 @@ fn node_contexts_survive_longjmp_and_exceptions() {
         assert_eq!(pairs("throw_from(int)"), (5, 15), "{glue}: {}", r["profile"]);
     }
 }
+
+/// `--suppressions`, `--baseline` and `--fail-on` in Node: the analysis in the JS runtime applies them and the
+/// exit status follows `decided_by`. lib_app `create_processor 5` leaves 10 host-held blocks (two sites).
+#[test]
+fn node_suppressions_baseline_and_fail_on() {
+    if !prerequisites() {
+        return;
+    }
+    let app = "tests/js/apps/lib_app.mjs";
+    let (code, old, stderr) = wasmleak_node(&["--format", "json", app, "create_processor", "5"]);
+    assert_eq!(code, 1, "{stderr}");
+    let keys = old["decided_by"].as_array().unwrap().len();
+    assert!(keys >= 1, "{old}");
+    let supp = std::env::temp_dir().join(format!("wasmleak-node-{}.supp", std::process::id()));
+    std::fs::write(&supp, "# the processors are handed to JS on purpose\nleak:create_processor\n").unwrap();
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--suppressions", supp.to_str().unwrap(), app, "create_processor", "5"]);
+    assert_eq!(code, 0, "{stderr}{r}");
+    assert_eq!((r["summary"]["leaked_blocks"].as_u64(), r["summary"]["suppressed_blocks"].as_u64()), (Some(0), Some(10)), "{r}");
+    let baseline = std::env::temp_dir().join(format!("wasmleak-node-{}.json", std::process::id()));
+    std::fs::write(&baseline, old.to_string()).unwrap();
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--baseline", baseline.to_str().unwrap(), app, "create_processor", "7"]);
+    assert_eq!(code, 0, "{stderr}{r}");
+    assert_eq!(r["summary"]["leaked_blocks"], 14, "{r}");
+    assert_eq!(r["decided_by"].as_array().unwrap().len(), 0);
+    let (code, _, stderr) = wasmleak_node(&["--format", "json", "--fail-on", "lost,cycle", app, "create_processor", "5"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Bad input fails before node starts.
+    std::fs::write(&supp, "create_processor\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--suppressions", supp.to_str().unwrap(), app])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":1: `create_processor` is not a suppression"));
+    let _ = std::fs::remove_file(&supp);
+    let _ = std::fs::remove_file(&baseline);
+}

@@ -47,6 +47,9 @@ pub struct Group {
     pub bytes_per_iteration: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks_per_iteration: Option<f64>,
+    /// The finding's stable name across runs and rebuilds (kind, site function and file, the allocating call;
+    /// no line numbers), what `--baseline` compares.
+    pub key: String,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -72,6 +75,8 @@ pub struct InvalidFree {
     pub first_free_stack: Vec<Frame>,
     pub alloc_stack: Vec<Frame>,
     pub hint: String,
+    /// Stable across runs and rebuilds, as a group's `key`.
+    pub key: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -96,6 +101,11 @@ pub struct Summary {
     /// as leaks.
     pub runtime_blocks: u64,
     pub runtime_bytes: u64,
+    /// Leaked blocks left out by `--suppressions` (not in the counts above).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_blocks: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_bytes: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -120,6 +130,9 @@ pub struct Report {
     /// Every allocation of the run by site (absent when read from a snapshot file that has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
+    /// The keys of the findings that make the exit status 1 (see `Report::apply_policy`): by default every
+    /// leak group and invalid free.
+    pub decided_by: Vec<String>,
 }
 
 pub(crate) fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
@@ -179,6 +192,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             root,
                             bytes_per_iteration: None,
                             blocks_per_iteration: None,
+                            key: String::new(),
                         });
                         groups.len() - 1
                     }))
@@ -214,6 +228,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     summary.leaked_bytes = summary.lost_bytes + summary.indirect_bytes + summary.cycle_bytes + summary.host_bytes;
     for (g, &kind) in groups.iter_mut().zip(&group_kinds) {
         g.hint = hint(kind, g);
+        g.key = finding_key(g.kind, &g.stack);
     }
     // Leaks first (lost, indirect, cycle, host), then reachable; largest first within a kind.
     groups.sort_by(|a, b| {
@@ -232,11 +247,13 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                 (None, true) => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
                 (None, false) => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
             };
+            let stack = frames(snap, f.stack);
             InvalidFree {
                 kind: if f.double { "double" } else { "invalid" },
                 address: f.addr,
                 interior_of,
-                stack: frames(snap, f.stack),
+                key: finding_key(if f.double { "double-free" } else { "invalid-free" }, &stack),
+                stack,
                 first_free_stack: frames(snap, f.first_free_stack),
                 alloc_stack: frames(snap, f.alloc_stack),
                 hint,
@@ -245,7 +262,28 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
     let profile = crate::profile::profile(snap);
-    Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes, profile }
+    let mut report =
+        Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes, profile, decided_by: Vec::new() };
+    report.apply_policy(&crate::policy::Policy::default());
+    report
+}
+
+/// `lost: make_widget(int) (src/widget.cpp) via operator new(unsigned long)`: the kind, the site (the program's
+/// own innermost frame) with its file, and the call that allocated when it is another — no line numbers, so
+/// the key survives edits elsewhere in the file.
+fn finding_key(kind: &str, stack: &[Frame]) -> String {
+    let Some(s) = site(stack) else {
+        let names: Vec<&str> = stack.iter().take(3).map(|f| f.function.as_str()).collect();
+        return format!("{kind}: {}", if names.is_empty() { "(no stack)".to_string() } else { names.join(" < ") });
+    };
+    let mut k = format!("{kind}: {}", s.function);
+    if let Some(file) = &s.file {
+        k.push_str(&format!(" ({file})"));
+    }
+    if let Some(via) = stack.first().filter(|f| f.function != s.function) {
+        k.push_str(&format!(" via {}", via.function));
+    }
+    k
 }
 
 /// The root holding block `i` (the static that holds it when DWARF names one), with the address of the
@@ -308,8 +346,5 @@ impl Report {
         }
     }
 
-    /// DESIGN.md §4: 0 nothing found, 1 leaks or invalid frees found.
-    pub fn found_problems(&self) -> bool {
-        self.summary.leaked_blocks > 0 || self.summary.invalid_frees > 0
-    }
+
 }

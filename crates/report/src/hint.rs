@@ -259,6 +259,7 @@ mod tests {
             root: Some(root.into()),
             bytes_per_iteration: None,
             blocks_per_iteration: None,
+            key: String::new(),
         }
     }
 

@@ -231,6 +231,23 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     if let Some(p) = &r.profile {
         write_profile(&mut out, p, opts);
     }
+    if s.suppressed_blocks > 0 {
+        let _ = writeln!(
+            out,
+            "suppressed: {} ({}) matched the suppressions",
+            plural(s.suppressed_blocks, "leaked block", "leaked blocks"),
+            bytes(s.suppressed_bytes)
+        );
+    }
+    let findings = r.groups.iter().filter(|g| g.kind != "reachable" || g.growing).count() + r.invalid_frees.len();
+    if findings > 0 && r.decided_by.len() < findings {
+        let _ = writeln!(
+            out,
+            "fails the run: {} of {} findings (the others are in the baseline or not in --fail-on)",
+            r.decided_by.len(),
+            findings
+        );
+    }
     let detail = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
     let _ = writeln!(
         out,

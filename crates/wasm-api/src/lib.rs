@@ -429,6 +429,29 @@ pub struct State {
     pub show_reachable: bool,
     /// Allocation sites the text report lists (`--profile N`).
     pub profile: usize,
+    /// What fails the run (`wasmleak node --suppressions/--baseline/--fail-on`).
+    pub policy: Option<PolicyState>,
+}
+
+/// [`wasmleak_report::Policy`] as JSON: the suppressions file's text, baseline keys, `--fail-on` kinds.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PolicyState {
+    pub suppressions: String,
+    pub baseline: Option<Vec<String>>,
+    pub fail_on: Option<Vec<String>>,
+}
+
+impl PolicyState {
+    fn policy(&self) -> Result<wasmleak_report::Policy, String> {
+        let mut p = wasmleak_report::Policy::default();
+        p.suppressions = wasmleak_report::Suppressions::parse(&self.suppressions, "suppressions")?;
+        p.baseline = self.baseline.as_ref().map(|b| b.iter().cloned().collect());
+        if let Some(kinds) = &self.fail_on {
+            p.fail_on = wasmleak_report::Policy::parse_fail_on(&kinds.join(","))?;
+        }
+        Ok(p)
+    }
 }
 
 #[derive(Deserialize)]
@@ -585,6 +608,11 @@ impl Session {
         }
         let mut report = build(&snap, &analysis, exit, notes);
         report.apply_growth(&growth(&self.snaps));
+        match state.policy.as_ref().map(PolicyState::policy) {
+            Some(Ok(policy)) => report.apply_policy(&policy),
+            Some(Err(e)) => report.notes.push(format!("the suppressions, baseline or --fail-on were not applied: {e}")),
+            None => report.apply_policy(&wasmleak_report::Policy::default()),
+        }
         report
     }
 }

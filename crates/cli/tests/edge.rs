@@ -394,7 +394,7 @@ fn allocation_profile() {
         assert_eq!(p["sites"][0]["site"]["function"], "build", "largest first: {p}");
     }
     let text = wasmleak(["check", module.to_str().unwrap(), "--profile", "2"]);
-    assert!(text.stdout.contains("allocated: 24.0 KiB in 120 blocks over the run (101 temporary"), "{}", text.describe());
+    assert!(text.stdout.contains("allocated: 24.0 KiB (24,608 B) in 120 blocks over the run (101 temporary"), "{}", text.describe());
     assert!(text.stdout.contains("9.8 KiB in 10 blocks, 9.8 KiB at the peak — at build"), "{}", text.describe());
     assert!(text.stdout.contains("... 2 more sites"), "{}", text.describe());
 

@@ -335,7 +335,7 @@ fn node_prints_the_allocation_profile() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("allocated: 1.2 MiB in 12531 blocks over the run (6976 temporary"), "{stdout}");
+    assert!(stdout.contains("allocated: 1.2 MiB (1,225,033 B) in 12531 blocks over the run (6976 temporary"), "{stdout}");
     assert!(
         stdout.contains("  878.8 KiB in 5976 blocks, 5976 temporary — Vec<u8> at rust_patterns::heavy_iteration (rust/src/main.rs:218)"),
         "{stdout}"

@@ -244,7 +244,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                     "this address is {} bytes into a live {}-byte block: free the pointer the allocator returned, not one into the middle of the block",
                     i.offset, i.block_size
                 ),
-                (None, true) => "this block was already freed (see first_free_stack): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
+                (None, true) => "this block was already freed (at the stack under \"first freed at\"): free each block exactly once, and clear the pointer after freeing it (or own it with Box / unique_ptr)".to_string(),
                 (None, false) => "this address was never returned by the allocator (a pointer into static data, the stack, or the middle of a block): free only what malloc/new returned".to_string(),
             };
             let stack = frames(snap, f.stack);

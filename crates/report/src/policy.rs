@@ -186,7 +186,8 @@ impl Report {
         if fails("invalid-free") {
             decided.extend(self.invalid_frees.iter().filter(|f| !known(&f.key)).map(|f| f.key.clone()));
         }
-        decided.dedup();
+        let mut seen = HashSet::new();
+        decided.retain(|k| seen.insert(k.clone()));
         self.decided_by = decided;
     }
 

@@ -29,6 +29,23 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// `24.0 KiB (24,608 B)`: rounded, and exact when rounding hid something (the summary lines, which a user
+/// compares between runs).
+pub fn bytes_exact(n: u64) -> String {
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{} ({grouped} B)", bytes(n))
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -96,9 +113,9 @@ fn write_profile(out: &mut String, p: &Profile, opts: &TextOptions) {
     let _ = writeln!(
         out,
         "allocated: {} in {} over the run{temporary}; peak heap {} in {}",
-        bytes(p.allocated_bytes),
+        bytes_exact(p.allocated_bytes),
         plural(p.allocated_blocks, "block", "blocks"),
-        bytes(p.peak_bytes),
+        bytes_exact(p.peak_bytes),
         plural(p.peak_blocks, "block", "blocks"),
     );
     if opts.profile_sites == 0 {
@@ -217,7 +234,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         ("host", s.host_blocks, s.host_bytes),
     ] {
         if b > 0 {
-            parts.push(format!("{name} {} / {}", b, bytes(n)));
+            parts.push(format!("{name} {} / {}", b, bytes_exact(n)));
         }
     }
     if s.runtime_blocks > 0 {
@@ -239,7 +256,15 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             bytes(s.suppressed_bytes)
         );
     }
-    let findings = r.groups.iter().filter(|g| g.kind != "reachable" || g.growing).count() + r.invalid_frees.len();
+    // Findings by key (groups that differ only in a line share one).
+    let findings: std::collections::HashSet<&str> = r
+        .groups
+        .iter()
+        .filter(|g| g.kind != "reachable" || g.growing)
+        .map(|g| g.key.as_str())
+        .chain(r.invalid_frees.iter().map(|f| f.key.as_str()))
+        .collect();
+    let findings = findings.len();
     if findings > 0 && r.decided_by.len() < findings {
         let _ = writeln!(
             out,
@@ -252,9 +277,9 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     let _ = writeln!(
         out,
         "SUMMARY: leaked {} in {}{detail}; reachable {} in {}; {}; {}, {}",
-        bytes(s.leaked_bytes),
+        bytes_exact(s.leaked_bytes),
         plural(s.leaked_blocks, "block", "blocks"),
-        bytes(s.reachable_bytes),
+        bytes_exact(s.reachable_bytes),
         plural(s.reachable_blocks, "block", "blocks"),
         plural(s.invalid_frees, "invalid free", "invalid frees"),
         plural(s.allocations, "allocation", "allocations"),

@@ -208,7 +208,7 @@ impl DebugFile {
             }
         }
         Symbolizer::with_debug_file(&m.bytes, &bytes, &path.display().to_string())
-            .with_context(|| format!("{} cannot symbolize {}", path.display(), m.path.display()))
+            .with_context(|| format!("--debug-file for {}", m.path.display()))
     }
 }
 

@@ -64,6 +64,19 @@ impl Opts {
         let b = self.names.load(&self.after)?;
         if a.module != b.module {
             eprintln!("wasmleak: note: the snapshots are of different modules ({} and {}); blocks are matched by allocation number, which only means something within one run", a.module, b.module);
+        } else if b.index < a.index || b.allocations + b.frees < a.allocations + a.frees {
+            // Within a run a later snapshot has a higher number and has seen more allocator events.
+            eprintln!(
+                "wasmleak: warning: {} (snapshot {}, {} allocator events) was taken before {} (snapshot {}, {} events):                  new and freed are reversed; did you mean `wasmleak diff {} {}`?",
+                self.after.display(),
+                b.index,
+                b.allocations + b.frees,
+                self.before.display(),
+                a.index,
+                a.allocations + a.frees,
+                self.after.display(),
+                self.before.display()
+            );
         }
         let sort = match self.sort {
             Sort::DeltaBytes => SortBy::DeltaBytes,

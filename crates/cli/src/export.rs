@@ -85,7 +85,7 @@ impl SnapshotNames {
         })?;
         let debug_bytes = std::fs::read(debug).with_context(|| format!("--debug-file {}", debug.display()))?;
         let sym = wasmleak_symbolize::Symbolizer::with_debug_file(&running, &debug_bytes, &debug.display().to_string())
-            .with_context(|| format!("{} cannot name {}", debug.display(), module.display()))?;
+            .with_context(|| format!("--debug-file for {}", module.display()))?;
         for f in &mut snap.frames {
             let index = f.function.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).and_then(|n| n.parse::<u32>().ok());
             if let (Some(i), None) = (index, &f.file) {

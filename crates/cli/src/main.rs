@@ -52,9 +52,35 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            // Once, with its cause chain.
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chain(&e));
             std::process::exit(2);
         }
+    }
+}
+
+/// The error once, with its cause chain: `context: cause: cause`, leaving out a cause the text before it
+/// already says (a library error that quotes its own source, a context that repeats the path).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(text.as_str()) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_the_message_already_says_is_left_out() {
+        let e = anyhow::anyhow!("unexpected end-of-file (at offset 0xa)").context("malformed module: unexpected end-of-file (at offset 0xa)");
+        assert_eq!(super::chain(&e), "malformed module: unexpected end-of-file (at offset 0xa)");
+        let e = anyhow::anyhow!("No such file or directory (os error 2)").context("cannot read x.wasm");
+        assert_eq!(super::chain(&e), "cannot read x.wasm: No such file or directory (os error 2)");
     }
 }

@@ -101,6 +101,11 @@ fn diff_shows_new_and_freed_blocks_per_site() {
     // A filter that matches nothing.
     let r = run(&["diff", dir.join("1.wlsnap").to_str().unwrap(), dir.join("4.wlsnap").to_str().unwrap(), "--filter", "nosuchfn"]);
     assert!(r.stdout.contains("(no site changed)"), "{}", r.describe());
+    assert!(!r.stderr.contains("warning"), "{}", r.describe());
+    // The snapshots the wrong way round: said, with the command meant.
+    let r = run(&["diff", dir.join("4.wlsnap").to_str().unwrap(), dir.join("1.wlsnap").to_str().unwrap()]);
+    r.assert_code(0);
+    assert!(r.stderr.contains("1.wlsnap (snapshot 1, ") && r.stderr.contains("was taken before") && r.stderr.contains("did you mean `wasmleak diff "), "{}", r.describe());
 }
 
 #[test]

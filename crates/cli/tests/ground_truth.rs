@@ -560,6 +560,8 @@ fn text_report_matches_ground_truth() {
     r.assert_code(1);
     assert!(r.stdout.contains("lost: 10 blocks, 240 B"), "{}", r.describe());
     assert!(r.stdout.contains("make_record (./c/patterns.c:36)"), "{}", r.describe());
+    // The runtime's frames around main, folded into one line (the JSON keeps them).
+    assert!(r.stdout.contains("      #1 main (./c/patterns.c:222)\n      (4 frames of the language runtime: __main_void … _start.command_export)\n"), "{}", r.describe());
     let summary = r.stdout.lines().find(|l| l.starts_with("SUMMARY")).unwrap_or_else(|| panic!("no SUMMARY line\n{}", r.describe()));
     assert!(summary.contains("leaked 240 B in 10 blocks"), "{summary}");
     assert!(summary.contains("0 invalid frees"), "{summary}");

@@ -102,6 +102,30 @@ pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
     stack.first().is_some_and(|f| f.function == "__main_void")
 }
 
+/// The language runtime's frames around the program's `main` (Rust's `lang_start` and its `catch_unwind`
+/// plumbing, wasi-libc's `__main_void` and `_start`, Emscripten's `callMain`): what every stack ends with,
+/// folded in the text report.
+pub(crate) fn is_runtime_frame(f: &Frame) -> bool {
+    const PREFIXES: &[&str] = &[
+        "std::rt::lang_start",
+        "std::sys::backtrace::__rust_begin_short_backtrace",
+        "std::panicking::catch_unwind",
+        "std::panicking::try",
+        "std::panic::catch_unwind",
+        "core::ops::function::FnOnce::call_once",
+        "<&dyn core::ops::function::Fn<(), Output = i32>",
+        "__rust_begin_short_backtrace",
+        "__main_void",
+        "__main_argc_argv",
+        "_start",
+        "__wasm_call_ctors",
+    ];
+    let name = f.function.as_str();
+    // wasi-libc's `__original_main` calls `main` with argc/argv; Emscripten's is the program's own main, renamed.
+    let libc_main = name == "__original_main" && f.file.as_deref().is_some_and(|file| file.contains("libc-bottom-half"));
+    libc_main || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// `Holder::Holder(int)` → `Holder`: the site is a C++ constructor.
 fn constructor_class(function: &str) -> Option<&str> {
     let head = function.split('(').next()?;

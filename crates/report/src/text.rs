@@ -89,15 +89,31 @@ fn write_stack(out: &mut String, stack: &[Frame], opts: &TextOptions) {
 }
 
 fn write_stack_from(out: &mut String, stack: &[Frame], from: usize, opts: &TextOptions) {
-    for (i, f) in stack.iter().enumerate().skip(from).take(opts.max_frames) {
+    // The language runtime's frames every stack ends with (`lang_start`, `_start`) are folded into one line.
+    let runtime = stack.iter().rev().take_while(|f| crate::hint::is_runtime_frame(f)).count().min(stack.len().saturating_sub(from + 1));
+    let end = stack.len() - runtime;
+    for (i, f) in stack.iter().enumerate().take(end).skip(from).take(opts.max_frames) {
         let inl = if f.inlined { " (inlined)" } else { "" };
         let _ = writeln!(out, "      #{i} {}{inl}", location(f));
     }
-    if stack.len() > from + opts.max_frames {
-        let _ = writeln!(out, "      ... {} more frames", stack.len() - from - opts.max_frames);
+    if end > from + opts.max_frames {
+        let _ = writeln!(out, "      ... {} more frames", end - from - opts.max_frames);
+    }
+    if runtime > 0 {
+        let (inner, outer) = (&stack[end].function, &stack[stack.len() - 1].function);
+        let names = if runtime == 1 { short_name(inner).to_string() } else { format!("{} … {}", short_name(inner), short_name(outer)) };
+        let _ = writeln!(out, "      ({} of the language runtime: {names})", plural(runtime as u64, "frame", "frames"));
     }
     if stack.is_empty() {
         let _ = writeln!(out, "      (no stack captured)");
+    }
+}
+
+/// A runtime frame's name without its generic arguments: `core::ops::function::FnOnce::call_once`.
+fn short_name(name: &str) -> &str {
+    match name.find('<') {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
     }
 }
 

@@ -138,7 +138,7 @@ pub(crate) fn symbolize(
                     }
                     let (file, line, column) = match &f.location {
                         Some(l) => (
-                            l.file.map(str::to_string),
+                            l.file.map(without_joined_prefix),
                             l.line,
                             l.column.filter(|&c| c != 0),
                         ),
@@ -214,4 +214,32 @@ fn rust_generic_args(
         || (segment == "{{closure}}" && base.starts_with("{closure#"))
         || (segment == "{{constant}}" && base.starts_with("{constant#"));
     (same && args.ends_with('>') && args.len() > 2).then(|| args.to_string())
+}
+
+/// A DWARF path as the toolchain wrote it: a directory or file that is a URL (`wasisdk://v14.0/src/…`, as wasi-sdk
+/// remaps its sources) is absolute, but path joining only knows `/`, so the compilation directory ends up in front
+/// of it (`wasisdk://v14.0/build/…/wasisdk://v14.0/src/…`): keep what follows the last such prefix.
+pub(crate) fn without_joined_prefix(path: &str) -> String {
+    let Some(at) = path.rfind("://") else { return path.to_string() };
+    let scheme = path[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')).map_or(0, |i| i + 1);
+    if scheme == 0 || !path[..scheme].ends_with('/') {
+        return path.to_string();
+    }
+    path[scheme..].to_string()
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::without_joined_prefix;
+
+    #[test]
+    fn url_directories_are_absolute() {
+        assert_eq!(
+            without_joined_prefix("wasisdk://v14.0/build/install/opt/wasi-sdk/share/wasi-sysroot/wasisdk://v14.0/src/wasi-libc/libc-top-half/musl/src/stdio/fwrite.c"),
+            "wasisdk://v14.0/src/wasi-libc/libc-top-half/musl/src/stdio/fwrite.c"
+        );
+        assert_eq!(without_joined_prefix("/home/u/app/src/main.c"), "/home/u/app/src/main.c");
+        assert_eq!(without_joined_prefix("wasisdk://v14.0/src/a.c"), "wasisdk://v14.0/src/a.c");
+        assert_eq!(without_joined_prefix("/build/dir/wasisdk://v14.0/src/a.c"), "wasisdk://v14.0/src/a.c");
+    }
 }

@@ -24,21 +24,48 @@ pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
             return;
         };
         let encoding = unit.encoding();
+        // `DW_OP_addr X` alone, or pieces of the variable, some at fixed addresses: `DW_OP_addr X, DW_OP_piece N, …`
+        // (rustc splits a static into pieces when it optimizes; a piece computed from other values or optimized
+        // out has no address). Anything else is not a static at a fixed address (`DW_OP_addr X, DW_OP_plus` after a
+        // wasm global is a thread-local).
+        let mut pieces: Vec<(u64, u64, Option<u64>)> = Vec::new(); // (offset in the variable, address, bytes)
+        let (mut pending, mut plain, mut offset, mut any_piece) = (None, true, 0u64, false);
         let mut ops = expr.operations(encoding);
-        let address = match ops.next() {
-            Ok(Some(gimli::Operation::Address { address })) => Some(address),
-            Ok(Some(gimli::Operation::AddressIndex { index })) => unit.address(index).ok(),
-            _ => None,
-        };
-        // Exactly one operation: `DW_OP_addr X, DW_OP_plus` after a wasm global is a thread-local.
-        let Some(address) = address else { return };
-        if !matches!(ops.next(), Ok(None)) {
-            return;
+        loop {
+            match ops.next() {
+                Ok(Some(gimli::Operation::Address { address })) if pending.is_none() && plain => pending = Some(address),
+                Ok(Some(gimli::Operation::AddressIndex { index })) if pending.is_none() && plain => match unit.address(index) {
+                    Ok(a) => pending = Some(a),
+                    Err(_) => plain = false,
+                },
+                Ok(Some(gimli::Operation::Piece { size_in_bits, bit_offset: None })) if size_in_bits % 8 == 0 => {
+                    any_piece = true;
+                    if let (Some(a), true) = (pending.take(), plain) {
+                        pieces.push((offset, a, Some(size_in_bits / 8)));
+                    }
+                    pending = None;
+                    plain = true;
+                    offset += size_in_bits / 8;
+                }
+                Ok(None) => break,
+                Ok(Some(_)) => plain = false,
+                Err(_) => return,
+            }
+        }
+        if !any_piece {
+            match (pending, plain) {
+                (Some(a), true) => pieces.push((0, a, None)),
+                _ => return,
+            }
+        } else if let (Some(a), true) = (pending, plain) {
+            pieces.push((offset, a, None));
         }
         let ones = max_address(encoding.address_size);
-        if address == 0 || address == ones || address == ones - 1 {
-            return; // dropped by the linker (tombstone)
-        }
+        // Dropped by the linker (tombstone).
+        pieces.retain(|&(_, a, _)| !(a == 0 || a == ones || a == ones - 1));
+        let Some(&(first_offset, address, _)) = pieces.first() else { return };
+        // The whole variable at one place: one symbol; scattered pieces: one per piece, named by its bytes.
+        let whole = first_offset == 0 && pieces.windows(2).all(|w| w[0].2.is_some_and(|n| w[0].0 + n == w[1].0 && w[0].1 + n == w[1].1));
         let Some((name, linkage)) = dwarf.die_name(unit, scoped, entry) else {
             return;
         };
@@ -46,11 +73,17 @@ pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
         let size = var_type(unit, entry)
             .and_then(|t| type_size(unit, t, 0))
             .unwrap_or(0);
-        out.push(DataSymbol {
-            name,
-            address,
-            size,
-        });
+        let pieced: u64 = pieces.iter().filter_map(|p| p.2).sum();
+        // Whole: one plain address, or pieces side by side that cover the variable's type.
+        let whole = (pieces.len() == 1 && pieces[0].2.is_none()) || (whole && (size == 0 || pieced == size));
+        if whole {
+            out.push(DataSymbol { name, address, size: size.max(pieced) });
+        } else {
+            for (offset, address, n) in pieces {
+                let n = n.unwrap_or(size.saturating_sub(offset));
+                out.push(DataSymbol { name: format!("{name}[{offset}..{}]", offset + n), address, size: n });
+            }
+        }
     });
     out.sort_by(|a, b| {
         a.address

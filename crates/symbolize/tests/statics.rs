@@ -75,3 +75,23 @@ fn full_dwarf_rust_names_the_crate_statics() {
         assert!(cache.size > 0 && cache.address >= 1024, "{file}: {cache:?}");
     }
 }
+
+/// Statics rustc splits into pieces (crates/symbolize/tests/data/rust_pieces.rs at -O2): the pieces at fixed
+/// addresses are named with the bytes of the variable they hold; computed or optimized-out pieces are not.
+#[test]
+fn statics_in_pieces_are_named_by_piece() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rust_pieces.wasm");
+    let sym = Symbolizer::new(&std::fs::read(&p).unwrap()).unwrap();
+    let all: Vec<(String, u64, u64)> = sym.statics().into_iter().map(|d| (d.name, d.address, d.size)).collect();
+    // STATE: `DW_OP_addr 0x100008, piece 8, DW_OP_addr 0x100010, piece 4, piece 4 (out), <flag computed>, piece 1`;
+    // PAIR: `piece 8 (out), DW_OP_addr 0x100000, piece 8`.
+    assert_eq!(
+        all,
+        vec![
+            ("rust_pieces::PAIR[8..16]".to_string(), 0x100000, 8),
+            ("rust_pieces::STATE[0..8]".to_string(), 0x100008, 8),
+            ("rust_pieces::STATE[8..12]".to_string(), 0x100010, 4),
+        ]
+    );
+    assert_eq!(sym.static_at(0x100012).map(|d| d.name), Some("rust_pieces::STATE[8..12]".to_string()));
+}

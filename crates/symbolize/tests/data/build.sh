@@ -20,6 +20,9 @@ rm -f ./*.o
 # legacy (`_ZN..17h<hash>E`) and v0 (`_R..`) mangled names, incl. the `__rustc::__rust_alloc` shim.
 rustc --edition 2024 --target wasm32-unknown-unknown --crate-type cdylib -C opt-level=1 -C panic=abort \
     -C debuginfo=0 -C strip=debuginfo rust_leak.rs -o rust_leak.wasm
+# rust_pieces.wasm: no_std Rust at -O2 with full DWARF: statics split into pieces (DW_OP_addr … DW_OP_piece).
+rustc --edition 2024 --target wasm32-unknown-unknown --crate-type cdylib -C opt-level=2 -C panic=abort \
+    -C debuginfo=2 --remap-path-prefix="$(pwd)"=/src rust_pieces.rs -o rust_pieces.wasm
 # widget.wasm: C++ at -O1 with DWARF (wasm-ld writes *demangled* C++ names into the name section).
 clang++-16 --target=wasm32-wasi --sysroot=/usr -fno-exceptions -fdebug-prefix-map="$(pwd)"=/src -g -O1 -c widget.cc -o widget.o
 clang++-16 --target=wasm32-wasi --sysroot=/usr -fno-exceptions widget.o -o widget.wasm

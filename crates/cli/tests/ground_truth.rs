@@ -568,3 +568,19 @@ fn text_report_matches_ground_truth() {
     // In text mode the guest's own output may share stdout; it is printed once, unchanged.
     assert_eq!(format!("{}{}", r.stdout, r.stderr).matches("lost: done 10\n").count(), 1, "{}", r.describe());
 }
+
+/// A cycle through blocks of several groups (each Rc node of rc_cycle allocated at its own line) is counted
+/// once: 10 cycles in the summary, and the later groups say theirs were listed above.
+#[test]
+fn cycles_are_counted_once() {
+    let m = fixture("rust_patterns.wasm");
+    let (r, j) = check_json(&m, &["--", "rc_cycle", "10"]);
+    r.assert_code(1);
+    assert_eq!(summary(&j, "cycles"), 10);
+    let cycles: Vec<(u64, u64)> = groups(&j).iter().map(|g| (u(&g["cycles"], "cycles"), g["cycles_listed_before"].as_u64().unwrap_or(0))).collect();
+    assert_eq!(cycles, [(10, 0), (10, 10), (10, 10)], "{}", brief(&j));
+    let t = wasmleak([std::ffi::OsStr::new("check"), m.as_os_str(), "--".as_ref(), "rc_cycle".as_ref(), "10".as_ref()]);
+    assert_eq!(t.stdout.matches("320 B in 10 cycles —").count(), 1, "{}", t.describe());
+    assert_eq!(t.stdout.matches("in the 10 cycles above —").count(), 2, "{}", t.describe());
+    assert!(t.stdout.contains("(cycle 30 / 800 B in 10 cycles)"), "{}", t.describe());
+}

@@ -36,6 +36,9 @@ pub struct Group {
     /// Distinct cycles among the blocks (kind `cycle`).
     #[serde(skip_serializing_if = "is_zero")]
     pub cycles: u64,
+    /// Of those, cycles that also run through a group listed earlier (counted there).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cycles_listed_before: u64,
     /// Blocks only pointed at in their middle (memcheck's "possibly").
     #[serde(skip_serializing_if = "is_zero")]
     pub interior_only: u64,
@@ -95,6 +98,9 @@ pub struct Summary {
     pub indirect_bytes: u64,
     pub cycle_blocks: u64,
     pub cycle_bytes: u64,
+    /// Distinct reference cycles among the `cycle` blocks.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cycles: u64,
     pub host_blocks: u64,
     pub host_bytes: u64,
     /// One-time allocations of the language runtime (wasi-libc's argv copy) left live at exit: not counted
@@ -188,6 +194,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             hint: String::new(),
                             stack: frames,
                             cycles: 0,
+                            cycles_listed_before: 0,
                             interior_only: 0,
                             root,
                             bytes_per_iteration: None,
@@ -231,9 +238,25 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.key = finding_key(g.kind, &g.stack);
     }
     // Leaks first (lost, indirect, cycle, host), then reachable; largest first within a kind.
-    groups.sort_by(|a, b| {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&groups[a], &groups[b]);
         kind_rank(a.kind).cmp(&kind_rank(b.kind)).then(b.bytes.cmp(&a.bytes)).then(b.blocks.cmp(&a.blocks))
     });
+    // A cycle through blocks of several groups (an Rc parent and its child, allocated at two lines) counts
+    // in each group's `cycles`, and once in the summary; `cycles_listed_before` says how many of a group's
+    // were in an earlier group, so the text counts each once.
+    let mut counted: rustc_hash::FxHashSet<u32> = Default::default();
+    for &gi in &order {
+        if let Some(ids) = cycles_seen.get(&gi) {
+            let before = ids.iter().filter(|c| counted.contains(c)).count() as u64;
+            groups[gi].cycles_listed_before = before;
+            counted.extend(ids.iter().copied());
+        }
+    }
+    summary.cycles = counted.len() as u64;
+    let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+    let groups: Vec<Group> = order.into_iter().map(|gi| slots[gi].take().expect("each group once")).collect();
     let invalid_frees: Vec<InvalidFree> = snap
         .invalid_frees
         .iter()

@@ -279,6 +279,7 @@ mod tests {
             hint: String::new(),
             site: Some(frame("leak_closure", None)),
             cycles: 0,
+            cycles_listed_before: 0,
             interior_only: 0,
             root: Some(root.into()),
             bytes_per_iteration: None,

@@ -163,7 +163,14 @@ fn write_profile(out: &mut String, p: &Profile, opts: &TextOptions) {
 fn headline(g: &Group) -> String {
     let mut s = format!("{}: {}, {}", g.kind, plural(g.blocks, "block", "blocks"), bytes(g.bytes));
     if g.cycles > 0 {
-        let _ = write!(s, " in {}", plural(g.cycles, "cycle", "cycles"));
+        let new = g.cycles - g.cycles_listed_before.min(g.cycles);
+        if new == 0 {
+            let _ = write!(s, " in the {} above", plural(g.cycles, "cycle", "cycles"));
+        } else if new < g.cycles {
+            let _ = write!(s, " in {} ({} more than above)", plural(g.cycles, "cycle", "cycles"), new);
+        } else {
+            let _ = write!(s, " in {}", plural(g.cycles, "cycle", "cycles"));
+        }
     }
     if let (true, Some(b)) = (g.growing, g.bytes_per_iteration) {
         let _ = write!(s, ", GROWING by {}/iteration", bytes(b.round() as u64));
@@ -250,7 +257,11 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         ("host", s.host_blocks, s.host_bytes),
     ] {
         if b > 0 {
-            parts.push(format!("{name} {} / {}", b, bytes_exact(n)));
+            let mut part = format!("{name} {} / {}", b, bytes_exact(n));
+            if name == "cycle" && s.cycles > 0 {
+                let _ = write!(part, " in {}", plural(s.cycles, "cycle", "cycles"));
+            }
+            parts.push(part);
         }
     }
     if s.runtime_blocks > 0 {

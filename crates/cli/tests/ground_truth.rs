@@ -584,3 +584,18 @@ fn cycles_are_counted_once() {
     assert_eq!(t.stdout.matches("in the 10 cycles above —").count(), 2, "{}", t.describe());
     assert!(t.stdout.contains("(cycle 30 / 800 B in 10 cycles)"), "{}", t.describe());
 }
+
+/// An indirect group names the leaked block that owns it (list_lost: each list's head is lost, its nodes are
+/// indirect, owned through the chain of nodes).
+#[test]
+fn an_indirect_group_names_its_owner() {
+    let m = fixture("c_patterns.wasm");
+    let (r, j) = check_json(&m, &["--", "list_lost", "3"]);
+    r.assert_code(1);
+    let indirect = groups_at(&j, "indirect", "build_list");
+    assert_eq!(indirect.len(), 1, "{}", brief(&j));
+    let root = indirect[0]["root"].as_str().unwrap();
+    assert!(root.starts_with("the lost block allocated at build_list (./c/patterns.c:87)"), "{root}");
+    let t = wasmleak([std::ffi::OsStr::new("check"), m.as_os_str(), "--".as_ref(), "list_lost".as_ref(), "3".as_ref()]);
+    assert!(t.stdout.contains("    owned by: the lost block allocated at build_list (./c/patterns.c:87)"), "{}", t.describe());
+}

@@ -42,7 +42,8 @@ pub struct Group {
     /// Blocks only pointed at in their middle (memcheck's "possibly").
     #[serde(skip_serializing_if = "is_zero")]
     pub interior_only: u64,
-    /// For `reachable` and `host` groups: the root that holds the first block.
+    /// For `reachable` and `host` groups: the root that holds the first block; for `indirect` groups, the
+    /// leaked block that owns it (kind, type, site).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
     /// When `growing`: live bytes and blocks added per iteration of the repeated action.
@@ -182,7 +183,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                     None
                 } else {
                     Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
-                        let root = root_of(snap, analysis, bi);
+                        let root = root_of(snap, analysis, &types, bi);
                         group_kinds.push(class.kind);
                         groups.push(Group {
                             kind: class.kind.as_str(),
@@ -311,9 +312,25 @@ fn finding_key(kind: &str, stack: &[Frame]) -> String {
 
 /// The root holding block `i` (the static that holds it when DWARF names one), with the address of the
 /// word for a memory root and the chain length.
-fn root_of(snap: &Snapshot, analysis: &Analysis, i: usize) -> Option<String> {
+fn root_of(snap: &Snapshot, analysis: &Analysis, types: &[Option<String>], i: usize) -> Option<String> {
     let path = analysis.retainer_path(i);
     let first = path.first()?;
+    // An indirect block: the leaked block that owns it, by kind, type and site.
+    if let Holder::Block { index: owner, .. } = first.holder {
+        let b = analysis.blocks.get(owner)?;
+        let kind = analysis.classes.get(owner)?.kind.as_str();
+        let stack = frames(snap, b.stack.0);
+        let what = types.get(b.stack.0 as usize).cloned().flatten().map(|t| format!(" {t}")).unwrap_or_default();
+        let at = site(&stack).map(|f| match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!(" allocated at {} ({file}:{line})", f.function),
+            _ => format!(" allocated at {}", f.function),
+        });
+        let mut s = format!("the {kind}{what} block{}", at.unwrap_or_default());
+        if path.len() > 1 {
+            s.push_str(&format!(", through {} other block{}", path.len() - 1, if path.len() > 2 { "s" } else { "" }));
+        }
+        return Some(s);
+    }
     let Holder::Root { index, addr } = first.holder else { return None };
     if index as usize >= snap.regions.len() + snap.values.len() {
         return None;

@@ -209,6 +209,9 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         if let Some(root) = g.root.as_ref().filter(|r| (g.kind == "host" || g.growing) && !g.hint.contains(r.as_str())) {
             let _ = writeln!(out, "    held by: {root}");
         }
+        if let Some(owner) = g.root.as_ref().filter(|_| g.kind == "indirect") {
+            let _ = writeln!(out, "    owned by: {owner}");
+        }
         let _ = writeln!(out, "    fix: {}", g.hint);
     }
     for f in &r.invalid_frees {

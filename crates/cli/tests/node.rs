@@ -438,3 +438,23 @@ fn node_suppressions_baseline_and_fail_on() {
     let _ = std::fs::remove_file(&supp);
     let _ = std::fs::remove_file(&baseline);
 }
+
+/// Growth by default in Node: no snapshot option, the verdict from the allocation profile's event-clock
+/// samples (lib_app: 5,000 processors handed to JS and never freed, two blocks each).
+#[test]
+fn node_growth_without_snapshots() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "5000"]);
+    assert_eq!(code, 1, "{stderr}");
+    let groups = r["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{r}");
+    for g in groups {
+        assert_eq!((g["kind"].as_str(), g["growing"].as_bool()), (Some("host"), Some(true)), "{g}");
+        let blocks = g["blocks_per_1000_events"].as_f64().unwrap();
+        assert!((blocks - 500.0).abs() < 5.0, "{g}");
+    }
+    let (_, r, _) = wasmleak_node(&["--format", "json", "scripts/bench/alloc_heavy.mjs", "3"]);
+    assert!(r["groups"].as_array().unwrap().iter().all(|g| g["growing"] == false), "{r}");
+}

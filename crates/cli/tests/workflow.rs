@@ -237,3 +237,38 @@ fn check_writes_the_heapsnapshot_and_the_html_report_directly() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("cache_insert") && page.contains("<svg"), "html report");
 }
+
+/// Growth with no snapshot option: the allocation profile samples every site's live bytes on the event clock,
+/// and the verdict comes from those samples — a cache, handles left to the host and an Rc cycle per call grow;
+/// a bounded cache and steady churn do not.
+#[test]
+fn growth_by_default_from_the_event_clock() {
+    let rust = common::fixture("rust_patterns.wasm");
+    let (r, j) = check_json(&rust, &["--", "cache", "10000"]);
+    r.assert_code(0);
+    let growing: Vec<&Value> = groups(&j).iter().filter(|g| g["growing"] == true).collect();
+    // The 64-byte entries (one allocation per event: 64,000 B per 1,000) and the Vec of them, which keeps doubling.
+    assert_eq!(growing.len(), 2, "{}", brief(&j));
+    let entries = growing.iter().find(|g| g["type"] == "Vec<u8>").expect("the entries grow");
+    let rate = entries["bytes_per_1000_events"].as_f64().unwrap();
+    assert!((60_000.0..=68_000.0).contains(&rate), "{rate}");
+    assert!(growing.iter().any(|g| g["type"] == "Vec<Vec<u8>>"), "the doubling Vec grows: {}", brief(&j));
+    let (r, j) = check_json(&rust, &["--", "rc_cycle", "3000"]);
+    r.assert_code(1);
+    assert!(groups(&j).iter().filter(|g| g["kind"] == "cycle").all(|g| g["growing"] == true), "{}", brief(&j));
+    let lib = common::fixture("rust_lib.wasm");
+    let (r, j) = check_json(&lib, &["--invoke", "create_processor", "--repeat", "5000"]);
+    r.assert_code(1);
+    assert!(groups(&j).iter().all(|g| g["kind"] == "host" && g["growing"] == true), "{}", brief(&j));
+    // Steady: a bounded cache, allocation churn.
+    let (_, j) = check_json(&lib, &["--invoke", "cache_insert_bounded", "--repeat", "20000"]);
+    assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));
+    let (_, j) = check_json(&rust, &["--", "alloc_heavy", "3"]);
+    assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));
+    // Too short a run for a verdict (fewer than 8 samples of 1,024 events).
+    let (_, j) = check_json(&rust, &["--", "cache", "3000"]);
+    assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));
+    // The text says the rate.
+    let t = wasmleak([std::ffi::OsStr::new("check"), rust.as_os_str(), "--".as_ref(), "cache".as_ref(), "10000".as_ref()]);
+    assert!(t.stdout.contains("GROWING by 62.5 KiB per 1,000 allocator events"), "{}", t.describe());
+}

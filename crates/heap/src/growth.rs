@@ -55,3 +55,94 @@ pub fn growth(snaps: &[Snapshot]) -> Vec<Growth> {
     out.sort_by(|a, b| b.bytes_per_iteration.total_cmp(&a.bytes_per_iteration));
     out
 }
+
+/// A site the event-clock samples show growing (see [`sampled_growth`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampledGrowth {
+    /// The site's stack, as the samples number it (a snapshot's stack index).
+    pub stack: u32,
+    /// Over the second half of the run: live bytes and blocks added per 1,000 allocator events.
+    pub bytes_per_1000_events: f64,
+    pub blocks_per_1000_events: f64,
+}
+
+/// Samples a verdict needs, and the least growth that counts (bytes).
+const MIN_SAMPLES: usize = 8;
+const MIN_GROWTH: u64 = 256;
+
+/// Growth without snapshots, from the allocation profile's samples of every site's live bytes on the event
+/// clock. A site grows when the least it held in each part of the run rose: the minimum over the first
+/// quarter < over the second quarter < over the second half. Minima ignore churn (blocks freed and allocated
+/// again) and the transient peak of a buffer being copied into a bigger one; a `Vec` that keeps doubling
+/// passes (with steady growth a doubling falls in every half of the run), a cache filled once at start-up
+/// (warm-up) or a bounded cache that filled early does not (flat after the first quarter). The growth must
+/// also be at least 256 bytes and 10% of what the site held at first.
+pub fn sampled_growth(samples: &[crate::ProfileSample]) -> Vec<SampledGrowth> {
+    let n = samples.len();
+    if n < MIN_SAMPLES {
+        return Vec::new();
+    }
+    let mut series: HashMap<u32, (Vec<u64>, Vec<u64>)> = HashMap::new();
+    for (k, s) in samples.iter().enumerate() {
+        for &(stack, bytes, blocks) in &s.sites {
+            let e = series.entry(stack).or_insert_with(|| (vec![0; n], vec![0; n]));
+            e.0[k] = bytes;
+            e.1[k] = blocks;
+        }
+    }
+    let (q1, q2, half) = (n / 4, n / 2, n / 2);
+    let min = |v: &[u64]| v.iter().copied().min().unwrap_or(0);
+    // The least-squares slope over the second half, per 1,000 events: churn averages out.
+    let slope = |v: &[u64]| {
+        let pts: Vec<(f64, f64)> = (half..n).map(|k| (samples[k].event as f64 / 1000.0, v[k] as f64)).collect();
+        let m = pts.len() as f64;
+        let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
+        let (mx, my) = (sx / m, sy / m);
+        let (num, den) = pts.iter().fold((0.0, 0.0), |(a, b), p| (a + (p.0 - mx) * (p.1 - my), b + (p.0 - mx) * (p.0 - mx)));
+        if den > 0.0 { num / den } else { 0.0 }
+    };
+    let mut out: Vec<SampledGrowth> = series
+        .into_iter()
+        .filter(|(_, (bytes, _))| {
+            let (m1, m2, mh) = (min(&bytes[..q1]), min(&bytes[q1..q2]), min(&bytes[half..]));
+            m1 < m2 && m2 < mh && mh - m1 >= MIN_GROWTH.max(m1 / 10)
+        })
+        .map(|(stack, (bytes, blocks))| SampledGrowth {
+            stack,
+            bytes_per_1000_events: slope(&bytes),
+            blocks_per_1000_events: slope(&blocks),
+        })
+        .collect();
+    out.sort_by(|a, b| b.bytes_per_1000_events.total_cmp(&a.bytes_per_1000_events).then(a.stack.cmp(&b.stack)));
+    out
+}
+
+#[cfg(test)]
+mod sampled_tests {
+    use super::*;
+    use crate::ProfileSample;
+
+    /// 40 samples, 1,000 events apart, of one site whose live bytes follow `f`.
+    fn series(f: impl Fn(u64) -> u64) -> Vec<ProfileSample> {
+        (0..40u64).map(|k| ProfileSample { event: k * 1000, sites: vec![(7, f(k), f(k) / 16)] }).collect()
+    }
+
+    #[test]
+    fn growing_and_steady_sites() {
+        // A cache: 64 bytes more per sample, with churn on top.
+        let g = sampled_growth(&series(|k| 1000 + 64 * k + (k % 3) * 500));
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].stack, 7);
+        assert!((g[0].bytes_per_1000_events - 64.0).abs() < 16.0, "{g:?}");
+        // A Vec that keeps doubling (its buffer: the next power of two above 100 bytes per sample).
+        assert_eq!(sampled_growth(&series(|k| (100 * (k + 1)).next_power_of_two())).len(), 1);
+        // Warm-up then flat; steady churn; a bounded cache filled in the first quarter.
+        assert!(sampled_growth(&series(|k| if k < 5 { 1000 * k } else { 5000 })).is_empty());
+        assert!(sampled_growth(&series(|k| 4000 + (k % 5) * 700)).is_empty());
+        assert!(sampled_growth(&series(|k| (k * 800).min(6400))).is_empty());
+        // Too little growth to count.
+        assert!(sampled_growth(&series(|k| 100_000 + k * 2)).is_empty());
+        // Too few samples.
+        assert!(sampled_growth(&series(|k| 1000 * k)[..6]).is_empty());
+    }
+}

@@ -16,9 +16,9 @@ mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
-pub use growth::{growth, Growth};
+pub use growth::{growth, sampled_growth, Growth, SampledGrowth};
 pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind};
-pub use profile::{AllocProfile, SiteProfile};
+pub use profile::{AllocProfile, ProfileSample, SiteProfile};
 pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};

@@ -216,6 +216,7 @@ impl HeapModel {
 
     fn bump(&mut self) -> u64 {
         let s = self.seq;
+        self.profile.tick(s);
         self.seq += 1;
         if s > 0 && s & 0x7FFF_FFFF == 0 {
             self.keep_old_seqs();

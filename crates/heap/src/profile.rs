@@ -34,7 +34,22 @@ pub struct AllocProfile {
     pub peak_event: u64,
     /// Sites that allocated at least once, in no particular order.
     pub sites: Vec<SiteProfile>,
+    /// Every site's live bytes and blocks on the event clock (see [`ProfileCounters::sample`]), oldest first:
+    /// what tells growth without a snapshot.
+    pub samples: Vec<ProfileSample>,
 }
+
+/// The live heap per site at one allocator event: `(stack, live bytes, live blocks)` of the sites with any.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSample {
+    pub event: u64,
+    pub sites: Vec<(u32, u64, u64)>,
+}
+
+/// Samples kept: when full, every other one is dropped and the interval doubles.
+pub const MAX_SAMPLES: usize = 64;
+/// Events between samples at first.
+const FIRST_INTERVAL: u64 = 1024;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
@@ -69,6 +84,10 @@ pub(crate) struct ProfileCounters {
     peak_gen: u64,
     /// The address of the last allocation while no free or allocation has followed it.
     last_alloc: Option<u32>,
+    samples: Vec<ProfileSample>,
+    /// The event of the next sample, and the events between samples.
+    next_sample: u64,
+    interval: u64,
 }
 
 impl ProfileCounters {
@@ -141,6 +160,38 @@ impl ProfileCounters {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         self.sites.capacity() * std::mem::size_of::<Counters>()
+            + self.samples.iter().map(|s| s.sites.capacity() * 24).sum::<usize>()
+    }
+
+    /// Called with every event's number: on the event clock (every 1,024 events at first, the interval
+    /// doubling whenever [`MAX_SAMPLES`] are kept, so a run of any length has 32 to 64 evenly spaced samples),
+    /// write down every site's live bytes and blocks — counters only, no memory is copied.
+    #[inline]
+    pub(crate) fn tick(&mut self, seq: u64) {
+        if seq < self.next_sample {
+            return;
+        }
+        if self.interval == 0 {
+            self.interval = FIRST_INTERVAL;
+            self.next_sample = FIRST_INTERVAL;
+            return;
+        }
+        self.sample(seq);
+    }
+
+    fn sample(&mut self, seq: u64) {
+        let mut sites: Vec<(u32, u64, u64)> =
+            self.sites.iter().enumerate().filter(|(_, c)| c.live_blocks > 0).map(|(i, c)| (i as u32, c.live_bytes, c.live_blocks)).collect();
+        if self.none.live_blocks > 0 {
+            sites.push((StackId::NONE.0, self.none.live_bytes, self.none.live_blocks));
+        }
+        self.samples.push(ProfileSample { event: seq, sites });
+        if self.samples.len() >= MAX_SAMPLES {
+            let kept: Vec<ProfileSample> = std::mem::take(&mut self.samples).into_iter().skip(1).step_by(2).collect();
+            self.samples = kept;
+            self.interval *= 2;
+        }
+        self.next_sample = seq + self.interval;
     }
 
     pub(crate) fn profile(&self) -> AllocProfile {
@@ -172,6 +223,7 @@ impl ProfileCounters {
             peak_blocks: self.peak_blocks,
             peak_event: self.peak_event,
             sites,
+            samples: self.samples.clone(),
         }
     }
 }

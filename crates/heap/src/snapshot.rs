@@ -5,7 +5,7 @@
 //! File format: the 8-byte magic `WLSNAP\0\0`, a little-endian u32 format version, then the snapshot in
 //! postcard encoding. Readers refuse other versions with a message naming both. After it
 //! comes the allocation profile, in postcard too: added later within version 1, so readers that predate it
-//! stop before it, and files without it read as an empty profile.
+//! stop before it, and files without it (or with one this version cannot read) read with an empty profile.
 
 use serde::{Deserialize, Serialize};
 
@@ -190,8 +190,10 @@ impl Snapshot {
         }
         let corrupt = |e: postcard::Error| SnapshotError::Corrupt(e.to_string());
         let (mut snap, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).map_err(corrupt)?;
+        // The profile is an addition: one this version cannot read (cut short, or written by a later version
+        // that added to it) leaves the snapshot without a profile rather than unreadable.
         if !rest.is_empty() {
-            snap.profile = postcard::from_bytes(rest).map_err(corrupt)?;
+            snap.profile = postcard::from_bytes(rest).unwrap_or_default();
         }
         Ok(snap)
     }
@@ -316,6 +318,8 @@ mod tests {
         assert_eq!(Snapshot::from_bytes(&old).unwrap(), without);
         let (predating, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).unwrap();
         assert_eq!((predating.blocks.len(), rest.is_empty()), (1, false));
-        assert!(matches!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]), Err(SnapshotError::Corrupt(_))));
+        // A profile cut short: the snapshot still reads, without it.
+        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]).unwrap(), without);
+        assert!(matches!(Snapshot::from_bytes(&old[..old.len() - 1]), Err(SnapshotError::Corrupt(_))));
     }
 }

@@ -51,6 +51,12 @@ pub struct Group {
     pub bytes_per_iteration: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks_per_iteration: Option<f64>,
+    /// When `growing` by the allocation profile's samples (no snapshots needed): live bytes and blocks added
+    /// per 1,000 allocator events over the second half of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_1000_events: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks_per_1000_events: Option<f64>,
     /// The finding's stable name across runs and rebuilds (kind, site function and file, the allocating call;
     /// no line numbers), what `--baseline` compares.
     pub key: String,
@@ -200,6 +206,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             root,
                             bytes_per_iteration: None,
                             blocks_per_iteration: None,
+                            bytes_per_1000_events: None,
+                            blocks_per_1000_events: None,
                             key: String::new(),
                         });
                         groups.len() - 1
@@ -257,7 +265,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     }
     summary.cycles = counted.len() as u64;
     let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
-    let groups: Vec<Group> = order.into_iter().map(|gi| slots[gi].take().expect("each group once")).collect();
+    let mut groups: Vec<Group> = order.into_iter().map(|gi| slots[gi].take().expect("each group once")).collect();
     let invalid_frees: Vec<InvalidFree> = snap
         .invalid_frees
         .iter()
@@ -286,10 +294,37 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
     let profile = crate::profile::profile(snap);
+    let notes = with_sampled_growth(snap, &mut groups, notes);
     let mut report =
         Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes, profile, decided_by: Vec::new() };
     report.apply_policy(&crate::policy::Policy::default());
     report
+}
+
+/// Mark the groups whose site the allocation profile's samples show growing (any host, no snapshot needed);
+/// a site that grew and was freed before the end gets a note.
+fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<String>) -> Vec<String> {
+    for gr in wasmleak_heap::sampled_growth(&snap.profile.samples) {
+        let stack = frames(snap, gr.stack);
+        let mut marked = false;
+        for g in groups.iter_mut().filter(|g| g.stack == stack) {
+            marked = true;
+            g.growing = true;
+            g.bytes_per_1000_events = Some(gr.bytes_per_1000_events);
+            g.blocks_per_1000_events = Some(gr.blocks_per_1000_events);
+            if g.kind == "reachable" {
+                g.hint = hint(Kind::Reachable, g);
+            }
+        }
+        if !marked {
+            notes.push(format!(
+                "{} grew through the run (by {:.0} B per 1,000 allocator events) and was freed before the end: memory held for the whole run, released only at teardown",
+                crate::site_name(&snap.stack(gr.stack).cloned().collect::<Vec<_>>()),
+                gr.bytes_per_1000_events
+            ));
+        }
+    }
+    notes
 }
 
 /// `lost: make_widget(int) (src/widget.cpp) via operator new(unsigned long)`: the kind, the site (the program's

@@ -284,6 +284,8 @@ mod tests {
             root: Some(root.into()),
             bytes_per_iteration: None,
             blocks_per_iteration: None,
+            bytes_per_1000_events: None,
+            blocks_per_1000_events: None,
             key: String::new(),
         }
     }

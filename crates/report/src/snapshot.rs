@@ -112,6 +112,11 @@ impl<'a> SnapshotTaker<'a> {
         for site in &mut profile.sites {
             site.stack = self.stack(&mut t, table, StackId(site.stack));
         }
+        for sample in &mut profile.samples {
+            for site in &mut sample.sites {
+                site.0 = self.stack(&mut t, table, StackId(site.0));
+            }
+        }
         let all = self.statics.get_or_insert_with(|| sym_statics(self.sym));
         let statics = all
             .iter()

@@ -177,6 +177,11 @@ fn headline(g: &Group) -> String {
         if let Some(n) = g.blocks_per_iteration {
             let _ = write!(s, " ({n:.1} blocks)");
         }
+    } else if let (true, Some(b)) = (g.growing, g.bytes_per_1000_events) {
+        let _ = write!(s, ", GROWING by {} per 1,000 allocator events", bytes(b.max(0.0).round() as u64));
+        if let Some(n) = g.blocks_per_1000_events {
+            let _ = write!(s, " ({n:.1} blocks)");
+        }
     }
     if let Some(site) = &g.site {
         let what = g.ty.as_deref().map(|t| format!(" {t}")).unwrap_or_default();

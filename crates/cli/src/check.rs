@@ -1,5 +1,6 @@
 //! `wasmleak check`: run a module with every allocation tracked, then report leaks.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -121,7 +122,13 @@ impl Opts {
         }
         cfg.per_iteration = iteration.is_some();
         clock.lap("load, discover, instrument");
-        let outcome = tracked_run(&instrumented, &m.info, &cfg)?;
+        // A live line on a terminal for runs longer than 2 s (none in JSON mode, none when stderr is a file).
+        let progress = (matches!(self.format, Format::Text) && std::io::stderr().is_terminal())
+            .then(|| ProgressLine::start(std::sync::Arc::default()));
+        cfg.progress = progress.as_ref().map(|p| p.counters.clone());
+        let outcome = tracked_run(&instrumented, &m.info, &cfg);
+        drop(progress);
+        let outcome = outcome?;
         clock.lap("run");
         let module_name = self.module.display().to_string();
         let last = outcome.states.last().context("the run left no heap state")?;
@@ -197,6 +204,60 @@ impl Opts {
             0
         })
     }
+}
+
+/// `wasmleak: 3.2 s, 1,234,567 allocator events, 12,345 live blocks (3.4 MiB), 2 snapshots` on stderr, redrawn
+/// four times a second once the run has taken 2 s, and erased when it ends.
+struct ProgressLine {
+    counters: std::sync::Arc<wasmleak_host::Progress>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressLine {
+    fn start(counters: std::sync::Arc<wasmleak_host::Progress>) -> ProgressLine {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, halt) = (counters.clone(), stop.clone());
+        // WASMLEAK_PROGRESS_AFTER_MS: how long before the line appears (tests set 0).
+        let after = std::env::var("WASMLEAK_PROGRESS_AFTER_MS").ok().and_then(|v| v.parse::<u128>().ok()).unwrap_or(2000);
+        let thread = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let mut shown = false;
+            while !halt.load(Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let t = start.elapsed();
+                if t.as_millis() < after || t.as_millis() % 250 >= 50 {
+                    continue;
+                }
+                let line = progress_text(t.as_secs_f64(), c.events.load(Relaxed), c.live_blocks.load(Relaxed), c.live_bytes.load(Relaxed), c.snapshots.load(Relaxed));
+                eprint!("\r{line}\x1b[K");
+                shown = true;
+            }
+            if shown {
+                eprint!("\r\x1b[K");
+            }
+        });
+        ProgressLine { counters, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn progress_text(secs: f64, events: u64, blocks: u64, bytes: u64, snapshots: u64) -> String {
+    use wasmleak_report::grouped;
+    let mut s = format!("wasmleak: {secs:.1} s, {} allocator events, {} live blocks ({})", grouped(events), grouped(blocks), wasmleak_report::bytes(bytes));
+    if snapshots > 0 {
+        s.push_str(&format!(", {snapshots} snapshot{}", if snapshots == 1 { "" } else { "s" }));
+    }
+    s
 }
 
 /// Where the time of a check goes, on stderr with `WASMLEAK_STATS=1` (for BENCHMARKS.md).

@@ -272,3 +272,31 @@ fn growth_by_default_from_the_event_clock() {
     let t = wasmleak([std::ffi::OsStr::new("check"), rust.as_os_str(), "--".as_ref(), "cache".as_ref(), "10000".as_ref()]);
     assert!(t.stdout.contains("GROWING by 62.5 KiB per 1,000 allocator events"), "{}", t.describe());
 }
+
+/// On a terminal, a run longer than 2 s shows a live line on stderr (elapsed, allocator events, live blocks),
+/// erased at the end; none in JSON mode, none when stderr is not a terminal. `script` gives the run a terminal.
+#[test]
+fn a_long_run_shows_progress_on_a_terminal() {
+    let m = common::fixture("rust_patterns.wasm");
+    let on_tty = |extra: &str| {
+        // The line appears after 2 s; here at once, so a short run shows it.
+        let cmd = format!("{} check {extra} {} -- alloc_heavy 400", common::bin(), m.display());
+        let out = std::process::Command::new("script")
+            .args(["-qfec", &cmd, "/dev/null"])
+            .env("WASMLEAK_PROGRESS_AFTER_MS", "0")
+            .output()
+            .expect("script (util-linux) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = on_tty("");
+    let line = regex::Regex::new(r"\rwasmleak: \d+\.\d s, [\d,]+ allocator events, [\d,]+ live blocks \(").unwrap();
+    assert!(line.is_match(&text), "no progress line: {}", text.chars().take(2000).collect::<String>());
+    assert!(text.contains("\r\x1b[K"), "the line is erased at the end");
+    assert!(!on_tty("--format json").contains("allocator events,"));
+    let r = std::process::Command::new(common::bin())
+        .args([std::ffi::OsStr::new("check"), m.as_os_str(), "--".as_ref(), "alloc_heavy".as_ref(), "400".as_ref()])
+        .env("WASMLEAK_PROGRESS_AFTER_MS", "0")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&r.stderr).contains("allocator events,"), "stderr is not a terminal");
+}

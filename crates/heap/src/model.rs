@@ -175,6 +175,11 @@ impl HeapModel {
         self.profile.profile()
     }
 
+    /// Requested bytes of the live blocks.
+    pub fn live_bytes(&self) -> u64 {
+        self.profile.live_bytes()
+    }
+
     pub fn live_count(&self) -> usize {
         self.live
     }

@@ -158,6 +158,10 @@ impl ProfileCounters {
         c.live_bytes += size;
     }
 
+    pub(crate) fn live_bytes(&self) -> u64 {
+        self.live_bytes
+    }
+
     pub(crate) fn memory_bytes(&self) -> usize {
         self.sites.capacity() * std::mem::size_of::<Counters>()
             + self.samples.iter().map(|s| s.sites.capacity() * 24).sum::<usize>()

@@ -132,7 +132,7 @@ pub(crate) trait HasRecorder: 'static {
 }
 
 impl Recorder {
-    pub(crate) fn new(mode: StackMode, map: Arc<CodeMap>) -> Recorder {
+    pub(crate) fn new(mode: StackMode, map: Arc<CodeMap>, progress: Option<Arc<crate::run::Progress>>) -> Recorder {
         let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
         let worker = std::thread::Builder::new()
@@ -152,12 +152,14 @@ impl Recorder {
                                 }
                             }
                             let _ = spare_tx.try_send(batch);
+                            report_progress(&progress, &model);
                         }
                         Msg::Records(records) => {
                             let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
                             for r in records.chunks_exact(RECORD as usize) {
                                 model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(word(r, 3) as u32));
                             }
+                            report_progress(&progress, &model);
                         }
                         Msg::Query(reply) => {
                             let _ = reply.send(HeapNow {
@@ -384,6 +386,16 @@ impl Recorder {
         let mut model = r.worker.take().expect("finished once").join().expect("the heap model thread panicked");
         model.stacks = std::mem::take(&mut r.stacks);
         Recorded { model, contexts: r.contexts.len(), walks: r.walks, collisions: r.collisions }
+    }
+}
+
+/// The model's counters for a progress line.
+fn report_progress(progress: &Option<Arc<crate::run::Progress>>, model: &HeapModel) {
+    if let Some(p) = progress {
+        use std::sync::atomic::Ordering::Relaxed;
+        p.events.store(model.seq, Relaxed);
+        p.live_blocks.store(model.live_count() as u64, Relaxed);
+        p.live_bytes.store(model.live_bytes(), Relaxed);
     }
 }
 

@@ -9,4 +9,4 @@ mod events;
 mod run;
 mod stacks;
 
-pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};
+pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, Progress, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};

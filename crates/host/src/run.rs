@@ -66,6 +66,17 @@ pub struct RunConfig {
     /// every other one is dropped and the interval doubles (the states stay at multiples of
     /// `snapshot_every`, evenly spaced), so a long loop costs a bounded number of heap copies.
     pub max_snapshots: usize,
+    /// Live counters of a tracked run, for a progress line (`wasmleak check` on a terminal).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// What a tracked run has done so far, updated as it goes (by the heap model's thread and at each heap state).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub events: std::sync::atomic::AtomicU64,
+    pub live_blocks: std::sync::atomic::AtomicU64,
+    pub live_bytes: std::sync::atomic::AtomicU64,
+    pub snapshots: std::sync::atomic::AtomicU64,
 }
 
 /// Default of [`RunConfig::max_snapshots`].
@@ -87,6 +98,7 @@ impl Default for RunConfig {
             snapshot_every: None,
             per_iteration: false,
             max_snapshots: MAX_ITERATION_SNAPSHOTS,
+            progress: None,
         }
     }
 }
@@ -212,6 +224,7 @@ impl Schedule {
 struct Capturer {
     info: Arc<ModuleInfo>,
     instrumented: Arc<Instrumented>,
+    progress: Option<Arc<Progress>>,
 }
 
 impl Capturer {
@@ -219,6 +232,9 @@ impl Capturer {
     fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
         let mut cx = store.as_context_mut();
         let now = Recorder::query(&mut cx);
+        if let Some(p) = &self.progress {
+            p.snapshots.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut globals = Vec::new();
         let mut mem = None;
         if let Some(instance) = instance {
@@ -613,8 +629,9 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let engine = engine(cfg)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
-    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()));
-    let capturer = Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()) };
+    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), cfg.progress.clone());
+    let capturer =
+        Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer))?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = Vec::new();

@@ -17,5 +17,5 @@ pub use json::to_json;
 pub use policy::{template_match, Policy, Suppressions, DEFAULT_FAIL_ON, FAIL_KINDS};
 pub use profile::{profile, Profile, ProfileSite};
 pub use snapshot::{SnapshotTaker, HOST_FRAME};
-pub use text::{to_text, TextOptions};
+pub use text::{bytes, grouped, to_text, TextOptions};
 pub use types::{short_type, stack_types, type_of};

@@ -35,15 +35,20 @@ pub fn bytes_exact(n: u64) -> String {
     if n < 1024 {
         return format!("{n} B");
     }
+    format!("{} ({} B)", bytes(n), grouped(n))
+}
+
+/// 1234567 → `1,234,567`.
+pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
-    let mut grouped = String::new();
+    let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
+            out.push(',');
         }
-        grouped.push(c);
+        out.push(c);
     }
-    format!("{} ({grouped} B)", bytes(n))
+    out
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {

@@ -104,14 +104,13 @@ class Tracker {
   }
 
   free(ptr, lo, hi) {
-    if (this.hostValues.size) this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
-    if (!ptr) return this.event(EV_FREE, 0, 0, 0, NO_STACK);
-    if (!this.died(ptr)) return this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
-    this.event(EV_FREE, ptr, 0, 0, lo === undefined ? NO_STACK : this.contextStack(this.context(lo, hi)));
+    if (ptr) this.freeChecked(ptr, lo, hi);
+    else this.event(EV_FREE, 0, 0, 0, NO_STACK);
   }
 
+  /** Free `ptr` (not null): 1 when it was a live block, 0 (an invalid free, recorded) when not. */
   freeChecked(ptr, lo, hi) {
-    if (this.hostValues.size) this.hostValues.delete(ptr);
+    if (this.hostValues.size) this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
     if (!this.died(ptr)) {
       this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
       return 0;

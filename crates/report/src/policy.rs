@@ -178,7 +178,7 @@ impl Report {
         let known = |key: &str| policy.baseline.as_ref().is_some_and(|b| b.contains(key));
         let mut decided: Vec<String> = Vec::new();
         for g in &self.groups {
-            let counts = if g.kind == "reachable" { g.growing && fails("growing") } else { fails(g.kind) || (g.growing && fails("growing")) };
+            let counts = (g.kind != "reachable" && fails(g.kind)) || (g.growing && fails("growing"));
             if counts && !known(&g.key) {
                 decided.push(g.key.clone());
             }

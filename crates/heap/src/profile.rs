@@ -4,7 +4,8 @@
 //! - **allocated**: blocks and bytes each site asked for (a realloc to a new size is one more allocation);
 //! - **temporary**: blocks freed with no other allocation in between (heaptrack's definition): a
 //!   `malloc`/`free` pair around a short computation, worth a stack buffer or a reused one;
-//! - **peak**: the largest live heap of the run (requested bytes), and each site's share of it at that moment.
+//! - **peak**: the largest live heap of the run (requested bytes), and each site's share of it at that moment;
+//! - **samples**: every site's live bytes and blocks on the event clock, for growth without snapshots.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +35,8 @@ pub struct AllocProfile {
     pub peak_event: u64,
     /// Sites that allocated at least once, in no particular order.
     pub sites: Vec<SiteProfile>,
-    /// Every site's live bytes and blocks on the event clock (see [`ProfileCounters::sample`]), oldest first:
-    /// what tells growth without a snapshot.
+    /// Every site's live bytes and blocks on the allocator-event clock (every 1,024 events at first, at most
+    /// 64 kept, evenly spaced), oldest first: what tells growth without a snapshot ([`crate::sampled_growth`]).
     pub samples: Vec<ProfileSample>,
 }
 

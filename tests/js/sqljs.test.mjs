@@ -53,6 +53,10 @@ test('sql.js 1.13.0: statements never freed are reachable and growing, 8 blocks 
     // The JS that did it: sql.js's Database.prepare, then this app's line.
     assert.ok(g.stack.some((f) => /sqljs_app\.mjs$/.test(f.file ?? '')), JSON.stringify(g.stack.map((f) => f.function)));
   }
+  // The minified exports (sql.js is stripped, its exports renamed `U`, `Ca`…) are named after the glue
+  // functions that call them.
+  const frames = r.groups.flatMap((g) => g.stack.map((f) => f.function));
+  assert.ok(frames.includes('_sqlite3_exec (export U)'), JSON.stringify([...new Set(frames)].slice(0, 40)));
 });
 
 test('sql.js 1.13.0: statements freed → nothing grows, the comparison is empty, no invalid frees', () => {

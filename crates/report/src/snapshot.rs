@@ -21,6 +21,20 @@ pub struct SnapshotTaker<'a> {
     /// Frames of the host's own code (JavaScript), already symbolized: raw frames whose `func` is
     /// [`HOST_FRAME`]` + i` stand for `host[i]`.
     host: &'a [SnapFrame],
+    /// Minified export names (`U`) and the names of the glue functions seen calling them (`_sqlite3_exec`).
+    glue_names: HashMap<String, String>,
+}
+
+/// An Emscripten-minified export name: one to three letters, digits, `$` or `_`.
+fn is_minified(name: &str) -> bool {
+    (1..=3).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_')
+}
+
+/// `_sqlite3_exec` from the glue's `f._sqlite3_exec` or `_sqlite3_exec`: Emscripten names a C function's JS
+/// wrapper after it, with a leading underscore.
+fn glue_name(js: &str) -> Option<String> {
+    let last = js.rsplit('.').next()?;
+    (last.len() > 1 && last.starts_with('_') && last[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| last.to_string())
 }
 
 /// Raw frames with `func >= HOST_FRAME` are host (JavaScript) frames; see [`SnapshotTaker::with_host_frames`].
@@ -35,7 +49,7 @@ struct Tables {
 
 impl<'a> SnapshotTaker<'a> {
     pub fn new(sym: &'a Symbolizer) -> Self {
-        SnapshotTaker { sym, raw: HashMap::default(), statics: None, host: &[] }
+        SnapshotTaker { sym, raw: HashMap::default(), statics: None, host: &[], glue_names: HashMap::default() }
     }
 
     /// Host frames the stacks may contain (JS frames between and around the wasm ones).
@@ -67,8 +81,18 @@ impl<'a> SnapshotTaker<'a> {
             return s;
         }
         let mut frames: Vec<SnapFrame> = Vec::new();
+        let mut previous_wasm: Option<String> = None;
         for &raw in table.get(id) {
-            frames.extend_from_slice(self.symbolize(raw));
+            let symbolized = self.symbolize(raw).to_vec();
+            // Emscripten's minified exports (`U`) are called by glue named for them (`f._sqlite3_exec`).
+            if raw.func >= HOST_FRAME {
+                if let (Some(export), Some(glue)) = (previous_wasm.take(), symbolized.first().and_then(|f| glue_name(&f.function))) {
+                    self.glue_names.entry(export).or_insert(glue);
+                }
+            } else {
+                previous_wasm = symbolized.last().filter(|f| f.file.is_none() && is_minified(&f.function)).map(|f| f.function.clone());
+            }
+            frames.extend(symbolized);
         }
         // Innermost first: drop the allocator's own frames, but keep at least one.
         let skip = frames.iter().take_while(|f| is_allocator_frame(&f.function, f.file.as_deref())).count();
@@ -125,6 +149,14 @@ impl<'a> SnapshotTaker<'a> {
             })
             .cloned()
             .collect();
+        if !self.glue_names.is_empty() {
+            // Every frame of a minified export, wherever it was called from.
+            for f in t.frames.iter_mut().filter(|f| f.file.is_none()) {
+                if let Some(glue) = self.glue_names.get(&f.function) {
+                    f.function = format!("{glue} (export {})", f.function);
+                }
+            }
+        }
         Snapshot {
             statics,
             module: module.to_string(),

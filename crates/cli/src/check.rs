@@ -172,6 +172,10 @@ impl Opts {
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.
         let judged = if iteration.is_some() && snaps.len() > 3 { &snaps[..snaps.len() - 1] } else { &snaps[..] };
         report.apply_growth(&growth(judged));
+        // Iterations are known (--invoke calls, --iteration returns): the event-clock rates per iteration too.
+        if cfg.invoke.is_some() || iteration.is_some() {
+            report.rates_per_iteration(snap.iteration);
+        }
         report.apply_policy(&policy);
         if let Some(path) = &self.heapsnapshot {
             write_file(path, |out| wasmleak_export::heapsnapshot::write(snap, &analysis, out))?;

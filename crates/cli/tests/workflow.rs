@@ -260,6 +260,9 @@ fn growth_by_default_from_the_event_clock() {
     let (r, j) = check_json(&lib, &["--invoke", "create_processor", "--repeat", "5000"]);
     r.assert_code(1);
     assert!(groups(&j).iter().all(|g| g["kind"] == "host" && g["growing"] == true), "{}", brief(&j));
+    // Iterations are known (the calls): 276 B and 2 blocks per call, as the snapshots say (host_held_handles…).
+    let per_call: f64 = groups(&j).iter().map(|g| g["bytes_per_iteration"].as_f64().unwrap()).sum();
+    assert!((per_call - 276.0).abs() < 0.5, "{per_call}: {}", brief(&j));
     // Steady: a bounded cache, allocation churn.
     let (_, j) = check_json(&lib, &["--invoke", "cache_insert_bounded", "--repeat", "20000"]);
     assert!(groups(&j).iter().all(|g| g["growing"] == false), "{}", brief(&j));

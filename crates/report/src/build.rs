@@ -388,6 +388,21 @@ fn kind_rank(kind: &str) -> u8 {
 }
 
 impl Report {
+    /// For the groups found growing by the event-clock samples only: their rate per iteration, from the
+    /// run's allocator events per iteration (`iterations` completed).
+    pub fn rates_per_iteration(&mut self, iterations: u64) {
+        if iterations == 0 {
+            return;
+        }
+        let per_iteration = (self.summary.allocations + self.summary.frees) as f64 / iterations as f64;
+        for g in self.groups.iter_mut().filter(|g| g.growing && g.bytes_per_iteration.is_none()) {
+            if let (Some(bytes), Some(blocks)) = (g.bytes_per_1000_events, g.blocks_per_1000_events) {
+                g.bytes_per_iteration = Some(bytes * per_iteration / 1000.0);
+                g.blocks_per_iteration = Some(blocks * per_iteration / 1000.0);
+            }
+        }
+    }
+
     /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]).
     pub fn apply_growth(&mut self, growth: &[Growth]) {
         let same_stack = |gr: &Growth, g: &Group| {

@@ -72,12 +72,8 @@ impl Opts {
     /// `--suppressions`, `--baseline`, `--fail-on` for the analysis in the JS runtime, checked here first.
     fn policy_json(&self) -> Result<serde_json::Value> {
         let p = self.policy.load()?;
-        let suppressions = match &self.policy.suppressions {
-            Some(path) => std::fs::read_to_string(path).with_context(|| format!("--suppressions {}", path.display()))?,
-            None => String::new(),
-        };
         Ok(serde_json::json!({
-            "suppressions": suppressions,
+            "suppressions": p.suppressions.to_text(),
             "baseline": p.baseline.map(|b| { let mut v: Vec<String> = b.into_iter().collect(); v.sort(); v }),
             "fail_on": p.fail_on,
         }))

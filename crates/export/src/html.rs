@@ -628,19 +628,24 @@ fn flame(h: &mut String, snap: &Snapshot, a: &Analysis) {
     if flamegraph::svg_from_lines(&lines, flamegraph::TITLE, &mut svg).is_err() {
         return;
     }
-    let svg = String::from_utf8_lossy(&svg)
+    h.push_str(concat!(
+        "<section id=\"flamegraph\">\n<h2>Flamegraph<span class=\"sub\">live bytes by allocation stack; leaked and reachable bytes in separate towers; ",
+        "click a frame to zoom, Ctrl-F to search</span></h2>\n",
+    ));
+    flame_frame(h, &svg, "flamegraph of live bytes");
+    h.push_str("<p class=\"note\">The same picture as a file: <code>wasmleak export SNAPSHOT --format flamegraph -o heap.svg</code>.</p>\n</section>\n");
+}
+
+/// An inferno SVG in a sandboxed frame, drawn at its fixed width once the frame has a size.
+fn flame_frame(h: &mut String, svg: &[u8], title: &str) {
+    let svg = String::from_utf8_lossy(svg)
         .replacen(INFERNO_ONLOAD, DEFERRED_ONLOAD, 1)
         .replacen(INFERNO_FLUID, "var fluiddrawing = false;", 1);
-    let height = svg_height(&svg).unwrap_or(400);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        concat!(
-            "<section id=\"flamegraph\">\n<h2>Flamegraph<span class=\"sub\">live bytes by allocation stack; leaked and reachable bytes in separate towers; ",
-            "click a frame to zoom, Ctrl-F to search</span></h2>\n",
-            "<iframe class=\"flame\" title=\"flamegraph of live bytes\" height=\"{}\" sandbox=\"allow-scripts\" src=\"data:image/svg+xml;base64,{}\"></iframe>\n",
-            "<p class=\"note\">The same picture as a file: <code>wasmleak export SNAPSHOT --format flamegraph -o heap.svg</code>.</p>\n</section>\n"
-        ),
-        height + 4,
+        "<iframe class=\"flame\" title=\"{}\" height=\"{}\" sandbox=\"allow-scripts\" src=\"data:image/svg+xml;base64,{}\"></iframe>",
+        esc(title),
+        svg_height(&svg).unwrap_or(400) + 4,
         base64(svg.as_bytes())
     );
 }
@@ -727,15 +732,7 @@ fn profile(h: &mut String, snap: &Snapshot, p: &Profile) {
     let mut svg = Vec::new();
     let m = flamegraph::Measure::Allocated;
     if !lines.is_empty() && flamegraph::svg_with_unit(&lines, m.title(), m.unit(), "nothing allocated", &mut svg).is_ok() {
-        let svg = String::from_utf8_lossy(&svg)
-            .replacen(INFERNO_ONLOAD, DEFERRED_ONLOAD, 1)
-            .replacen(INFERNO_FLUID, "var fluiddrawing = false;", 1);
-        let _ = writeln!(
-            h,
-            "<iframe class=\"flame\" title=\"flamegraph of bytes allocated\" height=\"{}\" sandbox=\"allow-scripts\" src=\"data:image/svg+xml;base64,{}\"></iframe>",
-            svg_height(&svg).unwrap_or(400) + 4,
-            base64(svg.as_bytes())
-        );
+        flame_frame(h, &svg, "flamegraph of bytes allocated");
     }
     h.push_str("<p class=\"note\">The same in a terminal: <code>wasmleak check --profile</code>; as files: <code>wasmleak export SNAPSHOT --format flamegraph --measure allocated|peak|temporary</code>, and <code>--format pprof</code> (<code>alloc_space</code>, <code>alloc_objects</code>).</p>\n</section>\n");
 }

@@ -48,6 +48,11 @@ impl Suppressions {
         self.patterns.is_empty()
     }
 
+    /// The patterns as a suppressions file (`leak:PATTERN` lines), for a host that parses it again.
+    pub fn to_text(&self) -> String {
+        self.patterns.iter().map(|p| format!("leak:{p}\n")).collect()
+    }
+
     /// The first pattern that matches a frame of `stack` (its function or file) or the module's name.
     pub fn matching(&self, stack: &[Frame], module: &str) -> Option<&str> {
         self.patterns

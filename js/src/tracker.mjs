@@ -2,7 +2,7 @@
 // crates/wasm-api) for snapshots and the report.
 import { asCallSites, SELF_DIR } from './stacks.mjs';
 
-const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4; // crates/wasm-api: wl_record
+const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5; // crates/wasm-api: wl_record
 const NO_STACK = 0xffffffff;
 const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
 const FLUSH_EVENTS = 1 << 16; // events buffered before they are handed to the analysis
@@ -54,6 +54,7 @@ class Tracker {
     this.session = 0; // the analysis' heap of this instance, fed by flush()
     this.events = new Uint32Array(5 * 1024);
     this.n = 0; // words used
+    this.wordsView = null; // the memory as words, for the first words of a freed block
     this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
     // Live blocks: a bit per 4-byte word for 4-aligned addresses (every allocator here), a Set for the rest.
     this.bits = new Uint8Array(1 << 16);
@@ -115,8 +116,30 @@ class Tracker {
       this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
       return 0;
     }
-    this.event(EV_FREE, ptr, 0, 0, this.contextStack(this.context(lo, hi)));
+    // The block's first two words before the allocator writes its free lists there: where an owner freed
+    // without freeing its members keeps their addresses (crates/heap/src/owners.rs).
+    const w = ptr >>> 2;
+    let words = this.wordsView;
+    if (!words || w + 3 >= words.length) words = this.words(); // a grown memory detaches the old view
+    const stack = this.contextStack(this.context(lo, hi));
+    if ((ptr & 3) === 0 && w + 3 < words.length) {
+      // Two quintuples, in one flush: the second holds the third and fourth words.
+      this.room(10);
+      this.event(EV_FREE_HEAD, ptr, words[w], words[w + 1], stack);
+      const e = this.events, n = this.n;
+      e[n] = words[w + 2]; e[n + 1] = words[w + 3]; e[n + 2] = 0; e[n + 3] = 0; e[n + 4] = 0;
+      this.n = n + 5;
+    } else {
+      this.event(EV_FREE, ptr, 0, 0, stack);
+    }
     return 1;
+  }
+
+  /** The instance's memory as words, viewed again (after the memory grew). */
+  words() {
+    const buffer = this.instance?.exports[this.instrumented.meta.memory_export]?.buffer;
+    this.wordsView = buffer ? new Uint32Array(buffer) : new Uint32Array();
+    return this.wordsView;
   }
 
   check(ptr) {
@@ -256,8 +279,9 @@ class Tracker {
     this.pending.clear();
   }
 
-  event(kind, a, b, c, stack) {
-    if (this.n + 5 > this.events.length) {
+  /** Make room for `words` more words of events. */
+  room(words) {
+    if (this.n + words > this.events.length) {
       if (this.n >= FLUSH_EVENTS * 5) {
         this.flush();
       } else {
@@ -266,6 +290,10 @@ class Tracker {
         this.events = grown;
       }
     }
+  }
+
+  event(kind, a, b, c, stack) {
+    this.room(5);
     if (kind !== EV_SET_STACK) this.seq++;
     const e = this.events, n = this.n;
     e[n] = kind; e[n + 1] = a; e[n + 2] = b; e[n + 3] = c; e[n + 4] = stack;

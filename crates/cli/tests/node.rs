@@ -458,3 +458,50 @@ fn node_growth_without_snapshots() {
     let (_, r, _) = wasmleak_node(&["--format", "json", "scripts/bench/alloc_heavy.mjs", "3"]);
     assert!(r["groups"].as_array().unwrap().iter().all(|g| g["growing"] == false), "{r}");
 }
+
+/// The owner that dropped a block, in Node (fixtures/edge/cpp/no_destructor.cpp built with Emscripten): the
+/// JS runtime reads a freed block's first words as the wasmtime host does, and the report at exit scans the
+/// freed memory the same way.
+#[test]
+fn node_names_the_freed_owner() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_no_destructor.js"]);
+    assert_eq!(code, 1, "{stderr}");
+    let mut got: Vec<(String, u64, u64, u64, String, String)> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let o = &g["freed_owner"];
+            let free_site = o["free_stack"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["function"].as_str().unwrap())
+                .find(|f| !f.contains("std::__2::") && !f.starts_with("operator delete"))
+                .unwrap_or("")
+                .to_string();
+            (
+                g["site"]["function"].as_str().unwrap().to_string(),
+                g["blocks"].as_u64().unwrap(),
+                o["blocks"].as_u64().unwrap_or(0),
+                o["offset"].as_u64().unwrap_or(99),
+                o["type"].as_str().unwrap_or("").to_string(),
+                free_site,
+            )
+        })
+        .collect();
+    got.sort();
+    let s = String::from;
+    assert_eq!(
+        got,
+        vec![
+            (s("DataProcessor::DataProcessor(unsigned long)"), 2, 2, 0, s("DataProcessor"), s("__original_main")),
+            (s("make_widgets()"), 5, 4, 0, s("vector<Widget*>"), s("make_widgets()")),
+            (s("make_widgets_grow()"), 5, 5, 0, s("vector<Widget*>"), s("make_widgets_grow()")),
+        ],
+        "{r}"
+    );
+}

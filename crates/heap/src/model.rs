@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::owners::{Freed, FreedRegion, Owner};
 use crate::profile::{AllocProfile, ProfileCounters};
 use crate::stacks::{StackId, StackTable};
 
@@ -40,27 +41,56 @@ pub struct InvalidFree {
     pub interior: Option<(u64, u64)>,
 }
 
-/// `Slot::size` of an address whose last block was freed (no live block is 4 GiB − 1 bytes in a 32-bit memory).
-const FREED: u32 = u32::MAX;
+/// `Slot::c` of an address whose last block was freed.
+const FREED_BIT: u32 = 1 << 31;
+/// `Slot::c` of a live block that a freed block held in its first words (it has an entry in `HeapModel::held`).
+const HELD_BIT: u32 = 1 << 30;
+/// The stack in `Slot::c`: the id + 1, so that `StackId::NONE` is 0 and the two flags stay clear.
+const STACK_BITS: u32 = HELD_BIT - 1;
+
+fn pack(stack: StackId) -> u32 {
+    debug_assert!(stack.is_none() || stack.0 < STACK_BITS - 1, "2^30 distinct stacks");
+    stack.0.wrapping_add(1) & STACK_BITS
+}
+
+fn unpack(c: u32) -> StackId {
+    StackId((c & STACK_BITS).wrapping_sub(1))
+}
 
 /// What the model keeps per address the allocator ever returned, in 12 bytes (with its 4-byte key, 16 a
 /// table entry): the live block there, or the last block freed there, so a second free of the address can be
-/// told from an invalid one. Addresses and sizes are 32-bit (the instrumenter refuses memory64).
+/// told from an invalid one, and freed memory can name the block it belonged to. Addresses and sizes are
+/// 32-bit (the instrumenter refuses memory64).
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     /// Live: the low 32 bits of the block's sequence number (see [`HeapModel::full_seq`]). Freed: the
     /// allocation stack.
     a: u32,
-    /// Live: the requested size. Freed: [`FREED`].
+    /// Live: the requested size. Freed: the low 32 bits of the free's sequence number.
     size: u32,
-    /// Live: the allocation stack. Freed: the free's stack.
+    /// [`FREED_BIT`], [`HELD_BIT`] and the stack ([`pack`]): live, the allocation's; freed, the free's.
     c: u32,
 }
 
 impl Slot {
     fn is_live(&self) -> bool {
-        self.size != FREED
+        self.c & FREED_BIT == 0
     }
+}
+
+/// Words at the start of a freed block the hosts read before the allocator runs (it writes its free lists
+/// over the first 8 bytes, and may hand the memory out again at once): a struct's first members.
+pub const HEAD_WORDS: usize = 4;
+
+/// A block freed while its first words held the address of a live block: read by the host just before the
+/// allocator ran, so the freed owner of a lost block is found even when its memory no longer says so.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    owner: u32,
+    offset: u32,
+    alloc_stack: StackId,
+    free_stack: StackId,
+    free_seq: u64,
 }
 
 /// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
@@ -97,6 +127,11 @@ pub struct HeapModel {
     /// Full sequence numbers of the live blocks older than 2³¹ events, which their slot's 32 bits no longer
     /// tell (filled every 2³¹ events; empty in all but very long runs).
     old_seqs: AddrMap<u64>,
+    /// The size of the last block freed at each address whose slot says freed (a slot has no room for it).
+    freed_sizes: AddrMap<u32>,
+    /// Live blocks whose address a freed block held in its first two words when it was freed (the latest
+    /// such block), flagged [`HELD_BIT`] in their slot.
+    held: AddrMap<Held>,
     live: usize,
     pub invalid_frees: Vec<InvalidFree>,
     /// Total allocation events (realloc to a new size counts as one allocation and one free).
@@ -127,7 +162,17 @@ impl HeapModel {
         if addr == 0 {
             return;
         }
-        self.remove(addr, seq, stack);
+        self.remove_as(addr, seq, stack, true, None);
+    }
+
+    /// A free, with the block's first [`HEAD_WORDS`] 4-byte words as they were before the allocator ran: where
+    /// the model looks for the live blocks this one owned (see [`crate::owners`]).
+    pub fn free_with_head(&mut self, addr: u64, stack: StackId, head: [u32; HEAD_WORDS]) {
+        let seq = self.bump();
+        if addr == 0 {
+            return;
+        }
+        self.remove_as(addr, seq, stack, true, Some(head));
     }
 
     /// `realloc(old, size) -> new`. `new == 0` with `size > 0` is a failure and leaves `old` alone;
@@ -136,12 +181,12 @@ impl HeapModel {
         let seq = self.bump();
         if new == 0 {
             if size == 0 && old != 0 {
-                self.remove(old, seq, stack);
+                self.remove_as(old, seq, stack, true, None);
             }
             return;
         }
         if old != 0 {
-            self.remove_as(old, seq, stack, false);
+            self.remove_as(old, seq, stack, false, None);
         }
         self.insert(new, size, seq, stack);
     }
@@ -151,7 +196,8 @@ impl HeapModel {
     pub fn set_stack(&mut self, addr: u64, stack: StackId) -> bool {
         match self.slots.get_mut(&(addr as u32)) {
             Some(s) if s.is_live() => {
-                let from = StackId(std::mem::replace(&mut s.c, stack.0));
+                let from = unpack(s.c);
+                s.c = (s.c & !STACK_BITS) | pack(stack);
                 self.profile.restack(s.size as u64, from, stack);
                 true
             }
@@ -198,13 +244,61 @@ impl HeapModel {
         }
         table::<u32, Slot>(self.slots.capacity())
             + table::<u32, u64>(self.old_seqs.capacity())
+            + table::<u32, Held>(self.held.capacity())
+            + table::<u32, u32>(self.freed_sizes.capacity())
             + self.stacks.memory_bytes()
             + self.profile.memory_bytes()
             + self.invalid_frees.capacity() * std::mem::size_of::<InvalidFree>()
     }
 
+    /// The freed memory not handed out again and the owners read at free time, for [`crate::owners`].
+    pub fn freed(&self) -> Freed {
+        let mut slots: Vec<(u32, Slot)> = self.slots.iter().map(|(&a, &s)| (a, s)).collect();
+        slots.sort_unstable_by_key(|&(a, _)| a);
+        let mut regions = Vec::new();
+        // The end of the live blocks so far: a block carved out below a freed address may cover it.
+        let mut covered = 0u64;
+        for (k, &(addr, s)) in slots.iter().enumerate() {
+            let addr = addr as u64;
+            if s.is_live() {
+                covered = covered.max(addr + s.size as u64);
+                continue;
+            }
+            // Up to the next address the allocator returned, which may have been carved out of it; past the
+            // block's size lies what an older, larger block at this address left, whose owner is unknown.
+            let size = self.freed_sizes.get(&(addr as u32)).copied().unwrap_or(0) as u64;
+            let next = slots.get(k + 1).map_or(1 << 32, |&(next, _)| next as u64);
+            let end = (addr + size).min(next);
+            let start = addr.max(covered);
+            if start < end {
+                regions.push(FreedRegion {
+                    owner: addr,
+                    start,
+                    end,
+                    alloc_stack: StackId(s.a),
+                    free_stack: unpack(s.c),
+                    free_seq: self.recent_seq(s.size),
+                });
+            }
+        }
+        let mut held: Vec<Owner> = self
+            .held
+            .iter()
+            .map(|(&block, h)| Owner {
+                block: block as u64,
+                owner: h.owner as u64,
+                offset: h.offset as u64,
+                alloc_stack: h.alloc_stack,
+                free_stack: h.free_stack,
+                free_seq: h.free_seq,
+            })
+            .collect();
+        held.sort_unstable_by_key(|o| o.block);
+        Freed { regions, held }
+    }
+
     fn block(&self, addr: u32, s: &Slot) -> Block {
-        Block { addr: addr as u64, size: s.size as u64, seq: self.full_seq(addr, s.a), stack: StackId(s.c) }
+        Block { addr: addr as u64, size: s.size as u64, seq: self.full_seq(addr, s.a), stack: unpack(s.c) }
     }
 
     /// A live block's sequence number from its low 32 bits: the latest number with those bits, unless the
@@ -215,8 +309,13 @@ impl HeapModel {
                 return seq;
             }
         }
+        self.recent_seq(low)
+    }
+
+    /// The latest sequence number whose low 32 bits are `low`.
+    fn recent_seq(&self, low: u32) -> u64 {
         let last = self.seq.saturating_sub(1);
-        last - (last as u32).wrapping_sub(low) as u64
+        last.saturating_sub((last as u32).wrapping_sub(low) as u64)
     }
 
     fn bump(&mut self) -> u64 {
@@ -247,13 +346,17 @@ impl HeapModel {
         self.allocations += 1;
         self.lowest_block = Some(self.lowest_block.map_or(addr, |l| l.min(addr)));
         let key = addr as u32;
-        // A block of 4 GiB − 1 bytes or more cannot be in a 32-bit memory; keep the marker value free.
-        let slot = Slot { a: seq as u32, size: size.min(FREED as u64 - 1) as u32, c: stack.0 };
+        let slot = Slot { a: seq as u32, size: size.min(u32::MAX as u64) as u32, c: pack(stack) };
         // An address handed out twice without a free in between means we missed a free (an allocator
         // entry point we did not hook); the newer block wins.
         let old = self.slots.insert(key, slot);
         match old {
-            Some(s) if s.is_live() => self.profile.free(key, s.size as u64, StackId(s.c), false),
+            Some(s) if s.is_live() => {
+                self.profile.free(key, s.size as u64, unpack(s.c), false);
+                if s.c & HELD_BIT != 0 {
+                    self.held.remove(&key);
+                }
+            }
             _ => self.live += 1,
         }
         self.profile.alloc(key, slot.size as u64, stack, seq);
@@ -262,21 +365,27 @@ impl HeapModel {
         }
     }
 
-    fn remove(&mut self, addr: u64, seq: u64, stack: StackId) {
-        self.remove_as(addr, seq, stack, true)
-    }
-
-    /// `plain`: a free, not the old half of a realloc.
-    fn remove_as(&mut self, addr: u64, seq: u64, stack: StackId, plain: bool) {
+    /// `plain`: a free, not the old half of a realloc. `head`: the block's first words before the free.
+    fn remove_as(&mut self, addr: u64, seq: u64, stack: StackId, plain: bool, head: Option<[u32; HEAD_WORDS]>) {
         let key = addr as u32;
         if let Some(slot) = self.slots.get_mut(&key) {
             if slot.is_live() {
-                self.profile.free(key, slot.size as u64, StackId(slot.c), plain);
-                *slot = Slot { a: slot.c, size: FREED, c: stack.0 };
+                let was = *slot;
+                *slot = Slot { a: unpack(was.c).0, size: seq as u32, c: FREED_BIT | pack(stack) };
+                self.profile.free(key, was.size as u64, unpack(was.c), plain);
                 self.frees += 1;
                 self.live -= 1;
+                // The old half of a realloc moved its contents: a copy, not an owner (see `freed`).
+                self.freed_sizes.insert(key, if plain { was.size } else { 0 });
                 if !self.old_seqs.is_empty() {
                     self.old_seqs.remove(&key);
+                }
+                if was.c & HELD_BIT != 0 {
+                    self.held.remove(&key);
+                }
+                if let Some(head) = head {
+                    let owner = Held { owner: key, offset: 0, alloc_stack: unpack(was.c), free_stack: stack, free_seq: seq };
+                    self.hold(owner, was.size, head);
                 }
                 return;
             }
@@ -288,7 +397,7 @@ impl HeapModel {
                 seq,
                 stack,
                 alloc_stack: StackId(f.a),
-                first_free_stack: StackId(f.c),
+                first_free_stack: unpack(f.c),
                 interior: None,
             },
             None => {
@@ -307,7 +416,24 @@ impl HeapModel {
         };
         self.invalid_frees.push(bad);
     }
+    /// Remember `owner` as the holder of the live blocks its first words (inside its `size` bytes) point to.
+    fn hold(&mut self, owner: Held, size: u32, head: [u32; HEAD_WORDS]) {
+        let lowest = self.lowest_block.unwrap_or(u64::MAX);
+        for (k, w) in head.into_iter().enumerate() {
+            let offset = 4 * k as u32;
+            if offset + 4 > size || (w as u64) < lowest || w == owner.owner {
+                continue;
+            }
+            if let Some(s) = self.slots.get_mut(&w) {
+                if s.is_live() {
+                    s.c |= HELD_BIT;
+                    self.held.insert(w, Held { offset, ..owner });
+                }
+            }
+        }
+    }
 }
+
 
 #[cfg(test)]
 mod tests {

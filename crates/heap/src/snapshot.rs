@@ -6,11 +6,13 @@
 //! postcard encoding. Readers refuse other versions with a message naming both. After it
 //! comes the allocation profile, in postcard too: added later within version 1, so readers that predate it
 //! stop before it, and files without it (or with one this version cannot read) read with an empty profile.
+//! The freed owners ([`SnapOwner`]) follow it, added the same way.
 
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Memory, RootRegion, RootValue, Roots};
 use crate::model::Block;
+use crate::owners::Owner;
 use crate::profile::AllocProfile;
 use crate::stacks::StackId;
 
@@ -73,6 +75,19 @@ pub struct SnapInvalidFree {
     pub interior: Option<(u64, u64)>,
 }
 
+/// The freed block that last held a live block's address (see [`crate::owners`]); stacks index
+/// `Snapshot::stacks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapOwner {
+    /// The live block's address.
+    pub block: u64,
+    /// The freed block's address and the offset in it of the word that held `block`.
+    pub owner: u64,
+    pub offset: u64,
+    pub alloc_stack: u32,
+    pub free_stack: u32,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub module: String,
@@ -100,6 +115,9 @@ pub struct Snapshot {
     /// Every allocation up to the snapshot, by site (stacks index `stacks`); written after the rest.
     #[serde(skip)]
     pub profile: AllocProfile,
+    /// Freed owners of live blocks, sorted by block (the snapshot at exit has them); written after the profile.
+    #[serde(skip)]
+    pub owners: Vec<SnapOwner>,
 }
 
 /// The heap at one moment as a host saw it, before its stacks are symbolized into a [`Snapshot`].
@@ -118,6 +136,9 @@ pub struct HeapState {
     pub values: Vec<SnapValue>,
     /// Sites' stacks are the run's `StackTable` ids.
     pub profile: AllocProfile,
+    /// The freed block that last held each live block's address (only in the state at exit; see
+    /// [`crate::owners`]), sorted by block.
+    pub owners: Vec<Owner>,
 }
 
 impl HeapState {
@@ -177,7 +198,8 @@ impl Snapshot {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         let out = postcard::to_extend(self, out).expect("a snapshot is plain data");
-        postcard::to_extend(&self.profile, out).expect("a profile is plain data")
+        let out = postcard::to_extend(&self.profile, out).expect("a profile is plain data");
+        postcard::to_extend(&self.owners, out).expect("owners are plain data")
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
@@ -192,8 +214,9 @@ impl Snapshot {
         let (mut snap, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).map_err(corrupt)?;
         // The profile is an addition: one this version cannot read (cut short, or written by a later version
         // that added to it) leaves the snapshot without a profile rather than unreadable.
-        if !rest.is_empty() {
-            snap.profile = postcard::from_bytes(rest).unwrap_or_default();
+        if let Ok((profile, rest)) = postcard::take_from_bytes(rest) {
+            snap.profile = profile;
+            snap.owners = postcard::from_bytes(rest).unwrap_or_default();
         }
         Ok(snap)
     }
@@ -319,7 +342,13 @@ mod tests {
         let (predating, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).unwrap();
         assert_eq!((predating.blocks.len(), rest.is_empty()), (1, false));
         // A profile cut short: the snapshot still reads, without it.
-        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]).unwrap(), without);
+        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 2]).unwrap(), without);
+        // The owners come after the profile, the same way.
+        snap.owners.push(SnapOwner { block: 0x100, owner: 0x200, offset: 8, alloc_stack: 0, free_stack: 0 });
+        let bytes = snap.to_bytes();
+        assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
+        let cut = Snapshot::from_bytes(&bytes[..bytes.len() - 1]).unwrap();
+        assert_eq!((cut.profile, cut.owners.len()), (snap.profile.clone(), 0));
         assert!(matches!(Snapshot::from_bytes(&old[..old.len() - 1]), Err(SnapshotError::Corrupt(_))));
     }
 }

@@ -10,8 +10,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use wasmleak_heap::{AllocProfile, Block, HeapModel, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
-use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
+use wasmleak_heap::{AllocProfile, Block, Freed, HeapModel, HEAD_WORDS, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
+use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
 use wasmleak_instrument::CodeMap;
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
@@ -46,7 +46,8 @@ impl Hasher for IdHasher {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
     Alloc { ptr: u32, size: u32, stack: StackId },
-    Free { ptr: u32, stack: StackId },
+    /// `head`: the block's first words before the allocator ran, when it was a live block.
+    Free { ptr: u32, stack: StackId, head: Option<[u32; HEAD_WORDS]> },
     Realloc { old: u32, new: u32, size: u32, stack: StackId },
 }
 
@@ -57,8 +58,9 @@ enum Msg {
     /// A drained buffer of the module's own records, as the module wrote them (16 bytes each, little-endian
     /// `old, new, size, stack`), applied as `realloc`.
     Records(Vec<u8>),
-    /// Reply with the live heap once every earlier batch is applied.
-    Query(SyncSender<HeapNow>),
+    /// Reply with the live heap once every earlier batch is applied; with what is known of freed blocks when
+    /// asked (it sorts every address ever allocated: for the last heap state).
+    Query(SyncSender<HeapNow>, bool),
 }
 
 /// The heap model's state at one moment.
@@ -70,6 +72,7 @@ pub(crate) struct HeapNow {
     pub invalid_frees: Vec<InvalidFree>,
     pub lowest_block: Option<u64>,
     pub profile: AllocProfile,
+    pub freed: Option<Freed>,
 }
 
 /// The exports of a module instrumented with buffered hooks.
@@ -106,6 +109,9 @@ pub(crate) struct Recorder {
     collisions: u32,
     /// Real stack walks done (first sight of an id, verification, events without an id).
     walks: u64,
+    /// The module's memory (export `memory_name`), once a free needed it.
+    memory_name: String,
+    memory: Option<Memory>,
     /// Buffered hooks: the module's buffer, once a hook has been called.
     view: Option<BufferView>,
     batch: Vec<Event>,
@@ -132,7 +138,12 @@ pub(crate) trait HasRecorder: 'static {
 }
 
 impl Recorder {
-    pub(crate) fn new(mode: StackMode, map: Arc<CodeMap>, progress: Option<Arc<crate::run::Progress>>) -> Recorder {
+    pub(crate) fn new(
+        mode: StackMode,
+        map: Arc<CodeMap>,
+        memory_name: String,
+        progress: Option<Arc<crate::run::Progress>>,
+    ) -> Recorder {
         let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
         let worker = std::thread::Builder::new()
@@ -145,7 +156,10 @@ impl Recorder {
                             for e in batch.drain(..) {
                                 match e {
                                     Event::Alloc { ptr, size, stack } => model.alloc(ptr as u64, size as u64, stack),
-                                    Event::Free { ptr, stack } => model.free(ptr as u64, stack),
+                                    Event::Free { ptr, stack, head: None } => model.free(ptr as u64, stack),
+                                    Event::Free { ptr, stack, head: Some(head) } => {
+                                        model.free_with_head(ptr as u64, stack, head)
+                                    }
                                     Event::Realloc { old, new, size, stack } => {
                                         model.realloc(old as u64, new as u64, size as u64, stack)
                                     }
@@ -156,12 +170,21 @@ impl Recorder {
                         }
                         Msg::Records(records) => {
                             let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
-                            for r in records.chunks_exact(RECORD as usize) {
-                                model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(word(r, 3) as u32));
+                            let mut records = records.chunks_exact(RECORD as usize);
+                            while let Some(r) = records.next() {
+                                let stack = word(r, 3) as u32;
+                                if stack & FREE_RECORD == 0 {
+                                    model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(stack));
+                                    continue;
+                                }
+                                // A free in two records (the module writes both into one buffer).
+                                let more = records.next().unwrap_or(&[0; RECORD as usize]);
+                                let head = [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32);
+                                model.free_with_head(word(r, 0), StackId(stack & !FREE_RECORD), head);
                             }
                             report_progress(&progress, &model);
                         }
-                        Msg::Query(reply) => {
+                        Msg::Query(reply, freed) => {
                             let _ = reply.send(HeapNow {
                                 blocks: model.live_sorted(),
                                 allocations: model.allocations,
@@ -169,6 +192,7 @@ impl Recorder {
                                 invalid_frees: model.invalid_frees.clone(),
                                 lowest_block: model.lowest_block,
                                 profile: model.profile(),
+                                freed: freed.then(|| model.freed()),
                             });
                         }
                     }
@@ -185,6 +209,8 @@ impl Recorder {
             verify_in: VERIFY_EVERY,
             collisions: 0,
             walks: 0,
+            memory_name,
+            memory: None,
             view: None,
             batch: Vec::with_capacity(BATCH),
             live: LiveSet::default(),
@@ -200,8 +226,9 @@ impl Recorder {
     /// and the bitmap gets the 4-aligned side of a realloc.
     pub(crate) fn record<T: HasRecorder>(caller: &mut Caller<'_, T>, ev: Event, ctx: Option<u64>) -> wasmtime::Result<()> {
         let view = Recorder::drain_caller(caller);
-        match (ev, view) {
-            (Event::Realloc { old, new, size, .. }, Some(view)) => {
+        let mut ev = ev;
+        match (&mut ev, view) {
+            (&mut Event::Realloc { old, new, size, .. }, Some(view)) => {
                 for (addr, on) in [(old, false), (new, true)] {
                     let touched = addr != 0 && (on || new != 0 || size == 0);
                     if !touched {
@@ -216,9 +243,15 @@ impl Recorder {
                     }
                 }
             }
-            (Event::Alloc { ptr, .. }, _) => caller.data_mut().recorder().live.alloc(ptr as u64),
-            (Event::Free { ptr, .. }, _) => caller.data_mut().recorder().live.free(ptr as u64),
-            (Event::Realloc { old, new, size, .. }, None) => {
+            (&mut Event::Alloc { ptr, .. }, _) => caller.data_mut().recorder().live.alloc(ptr as u64),
+            (Event::Free { ptr, head, .. }, _) => {
+                let ptr = *ptr;
+                if caller.data_mut().recorder().live.contains(ptr as u64) {
+                    *head = head_words(&mut *caller, ptr);
+                }
+                caller.data_mut().recorder().live.free(ptr as u64)
+            }
+            (&mut Event::Realloc { old, new, size, .. }, None) => {
                 caller.data_mut().recorder().live.realloc(old as u64, new as u64, size as u64)
             }
         }
@@ -228,7 +261,6 @@ impl Recorder {
             (StackMode::Contexts, Some(ctx)) => Recorder::context_stack(caller, ctx, true),
             _ => Recorder::walk(caller),
         };
-        let mut ev = ev;
         match &mut ev {
             Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
         }
@@ -305,7 +337,7 @@ impl Recorder {
         if caller.data_mut().recorder().live.contains(ptr as u64) {
             return Ok(1);
         }
-        Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE }, None)?;
+        Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE, head: None }, None)?;
         Ok(0)
     }
 
@@ -361,7 +393,7 @@ impl Recorder {
     }
 
     /// The live heap as of the last event. `store`: to drain a buffered module's last records.
-    pub(crate) fn query<T: HasRecorder>(mut store: impl AsContextMut<Data = T>) -> HeapNow {
+    pub(crate) fn query<T: HasRecorder>(mut store: impl AsContextMut<Data = T>, freed: bool) -> HeapNow {
         let mut cx = store.as_context_mut();
         if let Some(view) = cx.data_mut().recorder().view {
             drain(&mut cx, view);
@@ -370,7 +402,7 @@ impl Recorder {
         r.flush();
         let (reply, answer) = sync_channel(1);
         let tx = r.tx.as_ref().expect("not finished");
-        tx.send(Msg::Query(reply)).expect("the heap model thread ended early");
+        tx.send(Msg::Query(reply, freed)).expect("the heap model thread ended early");
         answer.recv().expect("the heap model thread ended early")
     }
 
@@ -387,6 +419,23 @@ impl Recorder {
         model.stacks = std::mem::take(&mut r.stacks);
         Recorded { model, contexts: r.contexts.len(), walks: r.walks, collisions: r.collisions }
     }
+}
+
+/// The first words of the block at `ptr` in the module's memory (none past its end).
+fn head_words<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> Option<[u32; HEAD_WORDS]> {
+    let r = caller.data_mut().recorder();
+    let memory = match r.memory {
+        Some(m) => m,
+        None => {
+            let name = r.memory_name.clone();
+            let m = caller.get_export(&name)?.into_memory()?;
+            caller.data_mut().recorder().memory = Some(m);
+            m
+        }
+    };
+    let at = ptr as usize;
+    let bytes = memory.data(&*caller).get(at..at + 4 * HEAD_WORDS)?;
+    Some(std::array::from_fn(|k| u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap())))
 }
 
 /// The model's counters for a progress line.

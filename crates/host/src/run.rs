@@ -228,10 +228,11 @@ struct Capturer {
 }
 
 impl Capturer {
-    /// The heap now. `store` is the Store between calls, or the Caller of a hook in the middle of one.
-    fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64) -> HeapState {
+    /// The heap now. `store` is the Store between calls, or the Caller of a hook in the middle of one. `last`:
+    /// the state at exit, which also names the freed owners of blocks (see `wasmleak_heap::owners`).
+    fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64, last: bool) -> HeapState {
         let mut cx = store.as_context_mut();
-        let now = Recorder::query(&mut cx);
+        let now = Recorder::query(&mut cx, last);
         if let Some(p) = &self.progress {
             p.snapshots.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -259,7 +260,12 @@ impl Capturer {
         );
         let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
         mask_link_time_words(&self.info, &mut regions);
+        let owners = match &now.freed {
+            Some(freed) => wasmleak_heap::owners(&now.blocks, freed, Memory { bytes: memory }, &roots),
+            None => Vec::new(),
+        };
         HeapState {
+            owners,
             iteration,
             blocks: now.blocks,
             allocations: now.allocations,
@@ -351,7 +357,7 @@ fn run_pass(
     if capturer.is_some() {
         const NONE: StackId = StackId::NONE;
         let alloc = |ptr: i32, size: i32| Event::Alloc { ptr: ptr as u32, size: size as u32, stack: NONE };
-        let free = |ptr: i32| Event::Free { ptr: ptr as u32, stack: NONE };
+        let free = |ptr: i32| Event::Free { ptr: ptr as u32, stack: NONE, head: None };
         let realloc =
             |old: i32, new: i32, size: i32| Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: NONE };
         let ctx = |lo: i32, hi: i32| Some((hi as u32 as u64) << 32 | lo as u32 as u64);
@@ -425,7 +431,7 @@ fn run_pass(
         } else {
             exit.completed() as u64
         };
-        let last = c.capture(&mut store, instance.as_ref(), iteration);
+        let last = c.capture(&mut store, instance.as_ref(), iteration, true);
         states = std::mem::take(&mut store.data_mut().states);
         // The state at exit stands for the last iteration when none ran since the hook's state of it.
         if cfg.per_iteration && states.last().is_some_and(|s| s.iteration == iteration) {
@@ -451,7 +457,7 @@ fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {
     let capturer = schedule.capturer.clone();
     // Instantiation can run a start function before there is an instance to read memory from.
     let Some(instance) = data.instance else { return Ok(()) };
-    let state = capturer.capture(&mut c, Some(&instance), n);
+    let state = capturer.capture(&mut c, Some(&instance), n, false);
     let data = c.data_mut();
     data.states.push(state);
     if let Some(schedule) = data.schedule.as_mut() {
@@ -532,7 +538,7 @@ fn call_guest(
                 // The last state is taken after the run, whatever ends it.
                 if let (Some(c), Some(k), false) = (capturer, cfg.snapshot_every, cfg.per_iteration) {
                     if i % k == 0 && i < inv.repeat {
-                        let state = c.capture(&mut *store, Some(instance), i as u64);
+                        let state = c.capture(&mut *store, Some(instance), i as u64, false);
                         store.data_mut().states.push(state);
                     }
                 }
@@ -629,7 +635,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let engine = engine(cfg)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
-    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), cfg.progress.clone());
+    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
     let capturer =
         Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer))?;

@@ -4,7 +4,10 @@
 //!
 //! Two memories are added (multi-memory), after the module's own:
 //! - `wasmleak:events`: [`CAPACITY`] event records of 16 bytes at 0 — `(old block, new block, size, stack)`,
-//!   read as `realloc(old, new, size)` (an allocation has `old` 0, a free has `new` and `size` 0) — then, at
+//!   read as `realloc(old, new, size)` (an allocation has `old` 0) — or, with [`FREE_RECORD`] set in `stack`,
+//!   a free in two records, `(block, word 0, word 1, stack)` and `(word 2, word 3, 0, 0)`: the block's first
+//!   four words as they were before the allocator ran (where the owner of a block that becomes lost keeps
+//!   its pointer) — then, at
 //!   [`TABLE_BASE`], the calling-context table: 16-byte entries `(ctx: i64, stack + 1: i32, 0)`; stack 0 is
 //!   an empty entry, `u32::MAX` a context that stands for more than one stack (the host walks it every time).
 //! - `wasmleak:live`: one bit per 4-byte word of the main memory, set for each live block that starts there,
@@ -22,6 +25,9 @@ use wasm_encoder::{BlockType, ExportKind, ExportSection, Function, Instruction a
 use crate::allocator::{Role, REALLOC_HEADER};
 use crate::rewrite::Hooks;
 
+/// Set in a record's stack: a free with the block's first words, the next record holding the last two
+/// (stacks are ids below 2³⁰).
+pub const FREE_RECORD: u32 = 1 << 31;
 /// Event records in the buffer.
 pub const CAPACITY: u32 = 4096;
 /// Bytes per event record and per table entry.
@@ -102,6 +108,9 @@ struct Locals {
     /// Scratch: table slot, then byte offsets.
     i: u32,
     e: u32,
+    /// A freed block's third and fourth words (`b`, `n` hold the first two).
+    w2: u32,
+    w3: u32,
 }
 
 struct Emit<'a> {
@@ -241,6 +250,42 @@ impl Emit<'_> {
         }
     }
 
+    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p` (zeros when they would be past the
+    /// memory's end: a wrapper must never trap where the program did not).
+    fn head_words(&mut self, p: u32) {
+        let (l, main) = (self.l, |offset| MemArg { offset, align: 2, memory_index: 0 });
+        let words = [l.b, l.n, l.w2, l.w3];
+        self.i(I::LocalGet(p)).i(I::I64ExtendI32U).i(I::I64Const(4 * words.len() as i64)).i(I::I64Add);
+        self.i(I::MemorySize(0)).i(I::I64ExtendI32U).i(I::I64Const(16)).i(I::I64Shl).i(I::I64LeU);
+        self.i(I::If(BlockType::Empty));
+        for (k, &w) in words.iter().enumerate() {
+            self.i(I::LocalGet(p)).i(I::I32Load(main(4 * k as u64))).i(I::LocalSet(w));
+        }
+        self.i(I::Else);
+        for &w in &words {
+            self.i(I::I32Const(0)).i(I::LocalSet(w));
+        }
+        self.i(I::End);
+    }
+
+    /// Appends a free with its first words: `(o, b, n, st | FREE_RECORD)`, `(w2, w3, 0, 0)`, both in one
+    /// buffer (the host drains whole buffers).
+    fn record_free(&mut self) {
+        let (b, l) = (self.b, self.l);
+        let ev = b.events;
+        self.i(I::GlobalGet(b.count)).i(I::I32Const(CAPACITY as i32 - 1)).i(I::I32GeU);
+        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
+        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(2)).i(I::I32Add).i(I::GlobalSet(b.count));
+        self.i(I::LocalGet(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
+        self.i(I::LocalGet(l.st)).i(I::I32Const(FREE_RECORD as i32)).i(I::I32Or).i(I::LocalSet(l.st));
+        for (k, v) in [l.o, l.b, l.n, l.st, l.w2, l.w3].into_iter().enumerate() {
+            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
+        }
+        for k in 6..8 {
+            self.i(I::LocalGet(l.e)).i(I::I32Const(0)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
+        }
+    }
+
     fn if_outermost(&mut self, guard: u32) {
         self.i(I::GlobalGet(guard)).i(I::I32Eqz).i(I::If(BlockType::Empty));
     }
@@ -269,9 +314,9 @@ impl Emit<'_> {
 pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer) -> Function {
     let (_, nresults) = role.signature();
     let p = nparams;
-    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7 };
+    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, w2: p + 8, w3: p + 9 };
     let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
-    let f = Function::new([(1, ValType::I32), (1, ValType::I64), (6, ValType::I32)]);
+    let f = Function::new([(1, ValType::I32), (1, ValType::I64), (8, ValType::I32)]);
     let mut w = Emit { f, b, h: hooks, l, ctx };
     w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
     let call = |w: &mut Emit<'_>| {
@@ -294,9 +339,10 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.find_bit(ptr);
             w.i(I::If(BlockType::Empty));
             w.clear_found_bit();
-            w.i(I::LocalGet(ptr)).i(I::LocalSet(l.o)).i(I::I32Const(0)).i(I::LocalTee(l.b)).i(I::LocalSet(l.n));
+            w.i(I::LocalGet(ptr)).i(I::LocalSet(l.o));
+            w.head_words(ptr);
             w.lookup();
-            w.record();
+            w.record_free();
             w.i(I::Else);
             // Not in the bitmap: an invalid free (the host records it; the allocator is not called), or a
             // block at an address that is not 4-aligned, which the host tracks itself.

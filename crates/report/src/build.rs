@@ -57,9 +57,29 @@ pub struct Group {
     pub bytes_per_1000_events: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks_per_1000_events: Option<f64>,
+    /// For `lost` and `cycle` groups: the freed block that last held these blocks' addresses — an owner freed
+    /// without freeing them (the one that held most of the group's blocks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freed_owner: Option<FreedOwner>,
     /// The finding's stable name across runs and rebuilds (kind, site function and file, the allocating call;
     /// no line numbers), what `--baseline` compares.
     pub key: String,
+}
+
+/// A block that held a leaked block's address and was freed without freeing it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FreedOwner {
+    /// How many of the group's blocks an owner allocated and freed at these stacks held.
+    pub blocks: u64,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+    /// The owner's allocation site (as a group's `site`), its allocation stack and the stack that freed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<Frame>,
+    pub alloc_stack: Vec<Frame>,
+    pub free_stack: Vec<Frame>,
+    /// Byte offset in the owner of the word that held the address.
+    pub offset: u64,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -179,6 +199,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     let mut group_kinds: Vec<Kind> = Vec::new();
     let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::default();
     let mut cycles_seen: HashMap<usize, rustc_hash::FxHashSet<u32>> = HashMap::default();
+    // Per group: (owner's allocation stack, its free stack) → (blocks it held, offset of the first).
+    let mut owner_votes: HashMap<usize, HashMap<(u32, u32), (u64, u64)>> = HashMap::default();
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
         let key = (class.kind, block.stack);
         let gi = match by_stack.get(&key) {
@@ -208,6 +230,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             blocks_per_iteration: None,
                             bytes_per_1000_events: None,
                             blocks_per_1000_events: None,
+                            freed_owner: None,
                             key: String::new(),
                         });
                         groups.len() - 1
@@ -230,6 +253,13 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             Kind::Host => (summary.host_blocks += 1, summary.host_bytes += n),
             Kind::Reachable => (summary.reachable_blocks += 1, summary.reachable_bytes += n),
         };
+        if matches!(class.kind, Kind::Lost | Kind::Cycle) {
+            if let Ok(k) = snap.owners.binary_search_by_key(&block.addr, |o| o.block) {
+                let o = &snap.owners[k];
+                let vote = owner_votes.entry(gi).or_default().entry((o.alloc_stack, o.free_stack)).or_insert((0, o.offset));
+                vote.0 += 1;
+            }
+        }
         let g = &mut groups[gi];
         g.blocks += 1;
         g.bytes += n;
@@ -242,6 +272,25 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     }
     summary.leaked_blocks = summary.lost_blocks + summary.indirect_blocks + summary.cycle_blocks + summary.host_blocks;
     summary.leaked_bytes = summary.lost_bytes + summary.indirect_bytes + summary.cycle_bytes + summary.host_bytes;
+    for (gi, votes) in owner_votes {
+        // Stacks that symbolize alike count together.
+        let mut merged: HashMap<(Vec<Frame>, Vec<Frame>), (u64, u64, u32)> = HashMap::default();
+        for ((a, f), (n, offset)) in votes {
+            let e = merged.entry((frames(snap, a), frames(snap, f))).or_insert((0, offset, a));
+            e.0 += n;
+        }
+        let best = merged.into_iter().max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.1 .2.cmp(&a.1 .2)));
+        if let Some(((alloc_stack, free_stack), (blocks, offset, a))) = best {
+            groups[gi].freed_owner = Some(FreedOwner {
+                blocks,
+                ty: types.get(a as usize).cloned().flatten().or_else(|| dropped_type(&free_stack)),
+                site: site(&alloc_stack),
+                alloc_stack,
+                free_stack,
+                offset,
+            });
+        }
+    }
     for (g, &kind) in groups.iter_mut().zip(&group_kinds) {
         g.hint = hint(kind, g);
         g.key = finding_key(g.kind, &g.stack);
@@ -375,6 +424,14 @@ fn root_of(snap: &Snapshot, analysis: &Analysis, types: &[Option<String>], i: us
         s.push_str(&format!(", through {} other block{}", path.len() - 1, if path.len() > 2 { "s" } else { "" }));
     }
     Some(s)
+}
+
+/// What a Rust free stack dropped: `core::ptr::drop_in_place<alloc::boxed::Box<app::Holder>>` → `Holder`.
+fn dropped_type(stack: &[Frame]) -> Option<String> {
+    let f = stack.iter().find_map(|f| f.function.strip_prefix("core::ptr::drop_in_place<"))?;
+    let t = f.strip_suffix('>')?;
+    let t = t.strip_prefix("alloc::boxed::Box<").and_then(|t| t.strip_suffix('>')).unwrap_or(t);
+    Some(crate::types::short_type(t))
 }
 
 fn kind_rank(kind: &str) -> u8 {

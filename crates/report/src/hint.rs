@@ -58,7 +58,19 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
     }
     let function = without_crate_hashes(function);
+    let function = without_return_type(&function);
     PREFIXES.iter().any(|p| function.starts_with(p)) || is_allocator_frame(&function, None) || is_std_impl(&function)
+}
+
+/// `void* std::__2::__libcpp_operator_new<unsigned long>(unsigned long)` → `std::__2::…`: a demangled function
+/// template's name starts with its return type. Only before the name's first `<` or `(`, so the template
+/// arguments of the program's own `f<std::string>(…)` do not count.
+fn without_return_type(function: &str) -> &str {
+    let head = &function[..function.find(['<', '(']).unwrap_or(function.len())];
+    match head.rfind(' ') {
+        Some(i) if !head.starts_with("operator") && !head[..i].contains("::") => &function[i + 1..],
+        _ => function,
+    }
 }
 
 /// `<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem`: std's impl of std's trait for a std or
@@ -138,6 +150,43 @@ fn mentions(g: &Group, needles: &[&str]) -> bool {
     g.stack.iter().any(|f| needles.iter().any(|n| f.function.contains(n)))
 }
 
+/// A lost block whose address a freed block held: the owner was freed without freeing it (a C++ class without
+/// the destructor, a `vector<T*>` destroyed with its elements, a Rust `Drop` that forgets a raw pointer, a C
+/// struct freed before its members).
+fn owner_hint(g: &Group) -> String {
+    let Some(o) = &g.freed_owner else { return String::new() };
+    let at = |stack: &[Frame]| {
+        let f = stack.get(site_index(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref()))));
+        f.map(|f| format!(" in `{}`", f.function)).unwrap_or_default()
+    };
+    let freed_at = at(&o.free_stack);
+    let all = || g.stack.iter().chain(&o.alloc_stack).chain(&o.free_stack);
+    let file_is = |exts: &[&str]| all().any(|f| f.file.as_deref().is_some_and(|p| exts.iter().any(|e| p.ends_with(e))));
+    // Demangled C++ names carry their parameter list; Rust paths do not.
+    let rust = file_is(&[".rs"]) || (!file_is(&[".c", ".cpp", ".cc", ".cxx", ".h", ".hpp"]) && all().any(|f| f.function.contains("::") && !f.function.contains('(')));
+    let cpp = !rust && (file_is(&[".cpp", ".cc", ".cxx", ".hpp"]) || all().any(|f| f.function.contains('(')));
+    let vector = o.alloc_stack.iter().any(|f| f.function.contains("vector<"));
+    // The member's class: the owner's type, or the class whose constructor allocated this block.
+    let class = o.ty.clone().or_else(|| g.site.as_ref().and_then(|s| constructor_class(&s.function)).map(str::to_string));
+    let owner = match &o.ty {
+        Some(t) => format!("the {t} that held its address"),
+        None => "the block that held its address".to_string(),
+    };
+    let allocated = o.site.as_ref().map(|s| format!(" (allocated in `{}`)", s.function)).unwrap_or_default();
+    if vector {
+        format!("lost: the std::vector that held these pointers was destroyed{freed_at} without deleting its elements; delete them first, or hold std::unique_ptr in the vector")
+    } else if rust {
+        format!("lost: {owner}{allocated} was dropped{freed_at} without freeing this: its Drop does not reclaim the raw pointer — reclaim it there (drop(unsafe {{ Box::from_raw(ptr) }})), or hold a Box instead")
+    } else if cpp {
+        match class {
+            Some(c) => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: {c} lacks the destructor that frees this member — add ~{c}() (or hold the member in std::unique_ptr / std::vector)"),
+            None => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: free it in the owner's destructor, or hold it in std::unique_ptr"),
+        }
+    } else {
+        format!("lost: {owner}{allocated} was freed{freed_at} without freeing this: free the member before freeing its owner (a destroy function that frees both)")
+    }
+}
+
 /// One sentence: the pattern and the fix.
 pub(crate) fn hint(kind: Kind, g: &Group) -> String {
     match kind {
@@ -152,6 +201,7 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
                 "cycle: these blocks point only at each other and nothing else reaches them; break the cycle (a weak back edge) or free the structure as a whole".into()
             }
         }
+        Kind::Lost if g.freed_owner.is_some() => owner_hint(g),
         Kind::Lost => {
             if mentions(g, &["mem::forget", "forget<"]) {
                 "lost: mem::forget dropped the only owner without freeing; let the value drop (or ManuallyDrop::drop / Box::from_raw it later)".into()
@@ -226,6 +276,15 @@ mod tests {
     }
 
     #[test]
+    fn return_types_do_not_hide_library_frames() {
+        assert!(is_library(&frame("void* std::__2::__libcpp_operator_new[abi:v160006]<unsigned long>(unsigned long)", None)));
+        assert!(is_library(&frame("void std::__2::__libcpp_operator_delete[abi:v160006]<void*>(void*)", None)));
+        assert!(!is_library(&frame("void make<std::__2::vector<int>>(int)", None)));
+        assert!(!is_library(&frame("make_widgets()", None)));
+        assert_eq!(without_return_type("operator delete(void*)"), "operator delete(void*)");
+    }
+
+    #[test]
     fn std_impls_are_library_frames() {
         assert!(is_library(&frame("<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem", None)));
         assert!(is_library(&frame("<alloc::vec::Vec<T> as core::clone::Clone>::clone", None)));
@@ -286,6 +345,7 @@ mod tests {
             blocks_per_iteration: None,
             bytes_per_1000_events: None,
             blocks_per_1000_events: None,
+            freed_owner: None,
             key: String::new(),
         }
     }

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use wasmleak_heap::{
-    HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, SnapStatic, Snapshot, StackId,
+    HeapState, InvalidFreeKind, RawFrame, SnapBlock, SnapFrame, SnapInvalidFree, SnapOwner, SnapStatic, Snapshot, StackId,
     StackTable,
 };
 use wasmleak_symbolize::Symbolizer;
@@ -141,6 +141,17 @@ impl<'a> SnapshotTaker<'a> {
                 site.0 = self.stack(&mut t, table, StackId(site.0));
             }
         }
+        let owners = state
+            .owners
+            .iter()
+            .map(|o| SnapOwner {
+                block: o.block,
+                owner: o.owner,
+                offset: o.offset,
+                alloc_stack: self.stack(&mut t, table, o.alloc_stack),
+                free_stack: self.stack(&mut t, table, o.free_stack),
+            })
+            .collect();
         let all = self.statics.get_or_insert_with(|| sym_statics(self.sym));
         let statics = all
             .iter()
@@ -172,6 +183,7 @@ impl<'a> SnapshotTaker<'a> {
             values: state.values.clone(),
             invalid_frees,
             profile,
+            owners,
         }
     }
 }

@@ -78,15 +78,19 @@ fn short_path(p: &str) -> &str {
 /// The stack from the library call that allocated (the frame just inside the site) outwards; the
 /// library's own inner frames are in the JSON report.
 fn write_site_stack(out: &mut String, g: &Group, opts: &TextOptions) {
-    let site = g.site.as_ref().and_then(|s| g.stack.iter().position(|f| f == s)).unwrap_or(0);
+    write_site_stack_of(out, &g.stack, g.site.as_ref(), opts)
+}
+
+fn write_site_stack_of(out: &mut String, stack: &[Frame], site: Option<&Frame>, opts: &TextOptions) {
+    let site = site.and_then(|s| stack.iter().position(|f| f == s)).unwrap_or(0);
     let from = site.saturating_sub(1);
     if from > 0 {
         // In a stripped module the frames inside the (named) site may be the program's own, unnamed.
-        let library = g.stack[..from].iter().all(|f| crate::hint::is_library_frame(&f.function, f.file.as_deref()));
+        let library = stack[..from].iter().all(|f| crate::hint::is_library_frame(&f.function, f.file.as_deref()));
         let what = if library { ("library frame", "library frames") } else { ("frame", "frames") };
         let _ = writeln!(out, "      ({} inside)", plural(from as u64, what.0, what.1));
     }
-    write_stack_from(out, &g.stack, from, opts);
+    write_stack_from(out, stack, from, opts);
 }
 
 fn write_stack(out: &mut String, stack: &[Frame], opts: &TextOptions) {
@@ -221,6 +225,19 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         }
         if let Some(owner) = g.root.as_ref().filter(|_| g.kind == "indirect") {
             let _ = writeln!(out, "    owned by: {owner}");
+        }
+        if let Some(o) = &g.freed_owner {
+            let what = o.ty.as_deref().map(|t| format!("a {t}")).unwrap_or_else(|| "a block".into());
+            let whose = match (g.blocks, o.blocks) {
+                (1, _) => "its address".to_string(),
+                (n, k) if n == k => format!("the addresses of all {n}"),
+                (n, k) => format!("the addresses of {k} of the {n}"),
+            };
+            let _ = writeln!(out, "    owner freed first: {what} held {whose} (at byte {}) and was freed without freeing them", o.offset);
+            let _ = writeln!(out, "    owner allocated at:");
+            write_site_stack_of(&mut out, &o.alloc_stack, o.site.as_ref(), opts);
+            let _ = writeln!(out, "    owner freed at:");
+            write_site_stack_of(&mut out, &o.free_stack, crate::build::site(&o.free_stack).as_ref(), opts);
         }
         let _ = writeln!(out, "    fix: {}", g.hint);
     }

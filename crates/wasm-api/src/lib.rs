@@ -19,7 +19,9 @@
 //!   "js_frames": [{"function", "file", "line", "column"}]}`, numbered on from the previous calls) and applies
 //!   the events: little-endian u32 quintuples `[kind, a, b, c, stack]` (kind 1 alloc(ptr=a, size=b),
 //!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c), 4 the allocation stack of the live block at `a`, resolved
-//!   later (not an allocator event); `stack` numbers the stacks, `u32::MAX` none).
+//!   later (not an allocator event), 5 free(ptr=a) of a live block whose first four words were b, c and the
+//!   first two of the next quintuple (which is no event) before the allocator ran); `stack` numbers the
+//!   stacks, `u32::MAX` none).
 //! - `wl_snapshot(session, json, mem) -> status`: `json` is [`State`], `mem` the linear memory image.
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
 //!   session keeps the snapshot's live set for the growth verdict.
@@ -34,7 +36,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmleak_heap::{analyze, growth, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
+use wasmleak_heap::{analyze, growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
 use wasmleak_symbolize::Symbolizer;
@@ -313,7 +315,7 @@ pub unsafe extern "C" fn wl_snapshot(session: u32, json_ptr: *const u8, json_len
     let (json, mem) = unsafe { (input(json_ptr, json_len), input(mem_ptr, mem_len)) };
     on_session(session, |s| {
         let state: State = serde_json::from_slice(json).map_err(|e| format!("bad state: {e}"))?;
-        let snap = s.snapshot(&state, mem);
+        let snap = s.snapshot(&state, mem, false);
         let summary = json!({
             "index": snap.index, "iteration": snap.iteration, "blocks": snap.blocks.len(), "bytes": snap.live_bytes(),
             "allocations": snap.allocations, "frees": snap.frees,
@@ -527,7 +529,8 @@ impl Session {
             }
             self.stacks.push(self.model.stacks.intern(&frames));
         }
-        for ev in events.chunks_exact(20) {
+        let mut events = events.chunks_exact(20);
+        while let Some(ev) = events.next() {
             let w = |i: usize| u32::from_le_bytes(ev[i * 4..i * 4 + 4].try_into().unwrap());
             let stack = self.stacks.get(w(4) as usize).copied().unwrap_or(StackId::NONE);
             match w(0) {
@@ -537,6 +540,12 @@ impl Session {
                 4 => {
                     self.model.set_stack(w(1) as u64, stack);
                 }
+                5 => {
+                    // The third and fourth words are the next quintuple's first two.
+                    let more = events.next().ok_or("a free's first words are cut short")?;
+                    let m = |i: usize| u32::from_le_bytes(more[i * 4..i * 4 + 4].try_into().unwrap());
+                    self.model.free_with_head(w(1) as u64, stack, [w(2), w(3), m(0), m(1)]);
+                }
                 k => return Err(format!("unknown event kind {k}")),
             }
         }
@@ -544,7 +553,8 @@ impl Session {
     }
 
     /// The heap now, as snapshot number `snaps.len() + 1`.
-    pub fn snapshot(&self, state: &State, mem: &[u8]) -> Snapshot {
+    /// `last`: the heap at the end, whose blocks also get their freed owners (see `wasmleak_heap::owners`).
+    pub fn snapshot(&self, state: &State, mem: &[u8], last: bool) -> Snapshot {
         let m = &*self.module;
         let model = &self.model;
         let index = self.taken + 1;
@@ -554,7 +564,9 @@ impl Session {
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);
+        let owners = if last { owners(&blocks, &model.freed(), Memory { bytes: mem }, &roots) } else { Vec::new() };
         let heap = HeapState {
+            owners,
             iteration: state.iteration.unwrap_or(index as u64),
             blocks,
             allocations: model.allocations,
@@ -590,7 +602,7 @@ impl Session {
 
     /// The report of the heap now, as `wasmleak check` builds it, with growth over the snapshots taken so far.
     pub fn report(&self, state: &State, mem: &[u8]) -> Report {
-        let snap = self.snapshot(state, mem);
+        let snap = self.snapshot(state, mem, true);
         let (image, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
         let status = match state.exit.status.as_str() {
@@ -737,7 +749,7 @@ mod tests {
         .unwrap();
         let mut s = Session::new(module);
         for k in 1..=100u32 {
-            let snap = s.snapshot(&State::default(), &[]);
+            let snap = s.snapshot(&State::default(), &[], false);
             assert_eq!(snap.index, k);
             s.keep(snap);
             assert!(s.snaps.len() <= MAX_KEPT);

@@ -1,0 +1,191 @@
+//! The owner that dropped a block: a lost block's address found in a block that was freed.
+//!
+//! When an owner is freed without freeing what it points to (a C++ class without the destructor that
+//! deletes its `new`ed member, a `std::vector<T*>` destroyed without deleting its elements, a Rust `Drop` that
+//! forgets a `Box::into_raw` pointer), the member becomes lost — and the owner's memory usually still holds
+//! its address. Two places are looked at:
+//! - the first words of every freed block ([`crate::HEAD_WORDS`]), read by the host just before the allocator
+//!   ran: allocators write their free-list links there (dlmalloc: 8 bytes, 24 for chunks of 256 bytes and
+//!   more) and may hand the memory out again at once, and that is where a struct keeps its first members;
+//! - the rest of the freed memory not handed out again, scanned at the end: a freed block's bytes up to the
+//!   next address the allocator returned, less what a live block below it covers.
+//!
+//! Of all the freed blocks that held a block's address, the one freed last is its owner, and only one freed
+//! after the block was allocated can be (an older one held an earlier block at the same address).
+
+use crate::analysis::{Memory, Roots};
+use crate::model::Block;
+use crate::stacks::StackId;
+
+/// A freed block that held the address of a live block when it was freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// The live block it held (the address of its start).
+    pub block: u64,
+    /// The freed block's address, and the byte offset in it of the word that held `block`.
+    pub owner: u64,
+    pub offset: u64,
+    pub alloc_stack: StackId,
+    pub free_stack: StackId,
+    /// Sequence number of the free (see [`Block::seq`]).
+    pub free_seq: u64,
+}
+
+/// Freed memory the allocator has not handed out again: `[start, end)` belonged to the block freed at
+/// `owner` (`start > owner` when a live block below covers its beginning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FreedRegion {
+    pub owner: u64,
+    pub start: u64,
+    pub end: u64,
+    pub alloc_stack: StackId,
+    pub free_stack: StackId,
+    pub free_seq: u64,
+}
+
+/// What the model knows of freed blocks, for [`owners`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Freed {
+    /// Sorted by address, not overlapping.
+    pub regions: Vec<FreedRegion>,
+    /// The latest freed block whose first words held each live block's address.
+    pub held: Vec<Owner>,
+}
+
+/// For every live block (`blocks`, sorted by address) whose address a freed block held, the owner freed last,
+/// sorted by `block`. `mem` is the memory now; `roots`' regions (static data, stacks) are never freed memory.
+pub fn owners(blocks: &[Block], freed: &Freed, mem: Memory<'_>, roots: &Roots) -> Vec<Owner> {
+    let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else { return Vec::new() };
+    if freed.held.is_empty() && freed.regions.is_empty() {
+        return Vec::new();
+    }
+    let index_of = |addr: u64| blocks.binary_search_by_key(&addr, |b| b.addr).ok();
+    let mut best: Vec<Option<Owner>> = vec![None; blocks.len()];
+    let mut offer = |i: usize, o: Owner| {
+        if o.free_seq > blocks[i].seq && best[i].is_none_or(|b| b.free_seq < o.free_seq) {
+            best[i] = Some(o);
+        }
+    };
+    for h in &freed.held {
+        if let Some(i) = index_of(h.block) {
+            offer(i, *h);
+        }
+    }
+    let index: rustc_hash::FxHashMap<u32, u32> = if freed.regions.is_empty() {
+        Default::default()
+    } else {
+        blocks.iter().enumerate().map(|(i, b)| (b.addr as u32, i as u32)).collect()
+    };
+    let (lo, hi) = (first.addr, last.addr);
+    for r in &freed.regions {
+        let mut end = r.end.min(mem.bytes.len() as u64);
+        for root in &roots.regions {
+            if root.start <= r.start && r.start < root.end {
+                end = r.start;
+            } else if r.start < root.start && root.start < end {
+                end = root.start;
+            }
+        }
+        let start = r.start.next_multiple_of(4);
+        if start >= end {
+            continue;
+        }
+        for (k, w) in mem.bytes[start as usize..end as usize].chunks_exact(4).enumerate() {
+            let v = u32::from_le_bytes(w.try_into().unwrap()) as u64;
+            if v < lo || v > hi {
+                continue;
+            }
+            if let Some(&i) = index.get(&(v as u32)) {
+                let at = start + 4 * k as u64;
+                let o = Owner {
+                    block: v,
+                    owner: r.owner,
+                    offset: at - r.owner,
+                    alloc_stack: r.alloc_stack,
+                    free_stack: r.free_stack,
+                    free_seq: r.free_seq,
+                };
+                offer(i as usize, o);
+            }
+        }
+    }
+    best.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::HeapModel;
+    use crate::stacks::{RawFrame, StackTable};
+
+    fn put(mem: &mut [u8], at: usize, v: u32) {
+        mem[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn find(m: &HeapModel, mem: &[u8]) -> Vec<(u64, u64, u64, StackId, StackId)> {
+        let owners = owners(&m.live_sorted(), &m.freed(), Memory { bytes: mem }, &Roots::default());
+        owners.iter().map(|o| (o.block, o.owner, o.offset, o.alloc_stack, o.free_stack)).collect()
+    }
+
+    fn stacks() -> [StackId; 3] {
+        let mut t = StackTable::default();
+        [1, 2, 3].map(|f| t.intern(&[RawFrame { func: f, offset: 0 }]))
+    }
+
+    /// The first words, read before the allocator overwrote them, name the owner; the freed memory does
+    /// not have to.
+    #[test]
+    fn first_words_at_free_time() {
+        let [s1, s2, s3] = stacks();
+        let mut m = HeapModel::new();
+        let mut mem = vec![0u8; 1024];
+        m.alloc(100, 8, s1); // the owner
+        m.alloc(200, 16, s3); // its member
+        m.alloc(300, 4, s3); // what its second word points at
+        m.free_with_head(100, s2, [200, 300, 0, 0]);
+        put(&mut mem, 100, 0xdead); // the allocator's free list now
+        assert_eq!(find(&m, &mem), vec![(200, 100, 0, s1, s2), (300, 100, 4, s1, s2)]);
+        // Freed, a held block is no longer anyone's; a 4-byte owner's second word is not its own.
+        m.free(200, s2);
+        m.alloc(400, 4, s1);
+        m.alloc(500, 8, s1);
+        m.free_with_head(400, s3, [500, 500, 500, 500]);
+        assert_eq!(find(&m, &mem), vec![(300, 100, 4, s1, s2), (500, 400, 0, s1, s3)]);
+    }
+
+    /// Freed memory past the first words is scanned up to the next address the allocator returned; the
+    /// owner freed last wins, and one freed before the block was allocated held an earlier block.
+    #[test]
+    fn freed_memory_at_the_end() {
+        let [s1, s2, s3] = stacks();
+        let mut m = HeapModel::new();
+        let mut mem = vec![0u8; 1024];
+        m.alloc(100, 32, s1); // owner A
+        m.alloc(200, 32, s2); // owner B
+        m.alloc(600, 8, s3); // the member, at 600
+        put(&mut mem, 116, 600);
+        put(&mut mem, 220, 600);
+        m.free(100, s2);
+        m.free(200, s3); // B freed last
+        assert_eq!(find(&m, &mem), vec![(600, 200, 20, s2, s3)]);
+        // A block at 700 that both held, but allocated after they were freed: a stale word, no owner.
+        m.alloc(700, 8, s3);
+        put(&mut mem, 124, 700);
+        assert_eq!(find(&m, &mem).len(), 1);
+        // A live block carved out below B's address covers B's memory: that word is the new block's.
+        m.alloc(190, 40, s1);
+        assert_eq!(find(&m, &mem), vec![(600, 100, 16, s1, s2)]);
+        // Past a freed block's size lies an older block's memory: no owner known.
+        m.alloc(900, 8, s3);
+        m.alloc(800, 8, s1);
+        put(&mut mem, 812, 900);
+        m.free(800, s2);
+        assert_eq!(find(&m, &mem).len(), 1);
+        put(&mut mem, 804, 900);
+        assert_eq!(find(&m, &mem)[1], (900, 800, 4, s1, s2));
+        // Root regions are never freed memory.
+        let roots = Roots { regions: vec![crate::RootRegion { name: "data".into(), start: 112, end: 120 }], values: vec![] };
+        let found = owners(&m.live_sorted(), &m.freed(), Memory { bytes: &mem }, &roots);
+        assert_eq!(found.iter().map(|o| o.block).collect::<Vec<_>>(), vec![900]);
+    }
+}

@@ -2,7 +2,8 @@
 // crates/wasm-api) for snapshots and the report.
 import { asCallSites, SELF_DIR } from './stacks.mjs';
 
-const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5; // crates/wasm-api: wl_record
+const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6; // crates/wasm-api: wl_record
+const CLOCK_EVERY = 4096; // allocator events between two readings of the clock, for growth per second
 const NO_STACK = 0xffffffff;
 const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
 const FLUSH_EVENTS = 1 << 16; // events buffered before they are handed to the analysis
@@ -55,6 +56,7 @@ class Tracker {
     this.events = new Uint32Array(5 * 1024);
     this.n = 0; // words used
     this.wordsView = null; // the memory as words, for the first words of a freed block
+    this.started = performance.now();
     this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
     // Live blocks: a bit per 4-byte word for 4-aligned addresses (every allocator here), a Set for the rest.
     this.bits = new Uint8Array(1 << 16);
@@ -116,18 +118,26 @@ class Tracker {
       this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
       return 0;
     }
-    // The block's first two words before the allocator writes its free lists there: where an owner freed
-    // without freeing its members keeps their addresses (crates/heap/src/owners.rs).
+    // The live blocks whose addresses the block's first four words held, read before the allocator writes its
+    // free lists there: where an owner freed without freeing its members kept them (crates/heap/src/owners.rs).
     const w = ptr >>> 2;
     let words = this.wordsView;
     if (!words || w + 3 >= words.length) words = this.words(); // a grown memory detaches the old view
     const stack = this.contextStack(this.context(lo, hi));
+    let a = 0, b = 0, c = 0, d = 0;
     if ((ptr & 3) === 0 && w + 3 < words.length) {
+      a = words[w]; b = words[w + 1]; c = words[w + 2]; d = words[w + 3];
+      a = a && !(a & 3) && this.isLive(a) ? a : 0;
+      b = b && !(b & 3) && this.isLive(b) ? b : 0;
+      c = c && !(c & 3) && this.isLive(c) ? c : 0;
+      d = d && !(d & 3) && this.isLive(d) ? d : 0;
+    }
+    if (a | b | c | d) {
       // Two quintuples, in one flush: the second holds the third and fourth words.
-      this.room(10);
-      this.event(EV_FREE_HEAD, ptr, words[w], words[w + 1], stack);
+      this.room(15); // the free, maybe a clock, the second quintuple
+      this.event(EV_FREE_HEAD, ptr, a, b, stack);
       const e = this.events, n = this.n;
-      e[n] = words[w + 2]; e[n + 1] = words[w + 3]; e[n + 2] = 0; e[n + 3] = 0; e[n + 4] = 0;
+      e[n] = c; e[n + 1] = d; e[n + 2] = 0; e[n + 3] = 0; e[n + 4] = 0;
       this.n = n + 5;
     } else {
       this.event(EV_FREE, ptr, 0, 0, stack);
@@ -279,6 +289,13 @@ class Tracker {
     this.pending.clear();
   }
 
+  /** The clock, as an event: milliseconds since the tracker started (the growth samples' times). */
+  clock() {
+    const e = this.events, n = this.n;
+    e[n] = EV_CLOCK; e[n + 1] = Math.round(performance.now() - this.started); e[n + 2] = 0; e[n + 3] = 0; e[n + 4] = 0;
+    this.n = n + 5;
+  }
+
   /** Make room for `words` more words of events. */
   room(words) {
     if (this.n + words > this.events.length) {
@@ -293,8 +310,8 @@ class Tracker {
   }
 
   event(kind, a, b, c, stack) {
-    this.room(5);
-    if (kind !== EV_SET_STACK) this.seq++;
+    this.room(10);
+    if (kind !== EV_SET_STACK && ++this.seq % CLOCK_EVERY === 1) this.clock();
     const e = this.events, n = this.n;
     e[n] = kind; e[n + 1] = a; e[n + 2] = b; e[n + 3] = c; e[n + 4] = stack;
     this.n = n + 5;

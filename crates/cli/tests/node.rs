@@ -446,7 +446,9 @@ fn node_growth_without_snapshots() {
     if !prerequisites() {
         return;
     }
+    let started = std::time::Instant::now();
     let (code, r, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "5000"]);
+    let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(code, 1, "{stderr}");
     let groups = r["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2, "{r}");
@@ -454,6 +456,9 @@ fn node_growth_without_snapshots() {
         assert_eq!((g["kind"].as_str(), g["growing"].as_bool()), (Some("host"), Some(true)), "{g}");
         let blocks = g["blocks_per_1000_events"].as_f64().unwrap();
         assert!((blocks - 500.0).abs() < 5.0, "{g}");
+        // Per second of the JS clock: faster than the whole run's average, and the growth took over 1 ms.
+        let (per_s, bytes) = (g["bytes_per_second"].as_f64().expect("a rate per second"), g["bytes"].as_f64().unwrap());
+        assert!(per_s >= bytes / elapsed && per_s <= bytes / 0.001, "{per_s} B/s, {bytes} B in {elapsed} s");
     }
     let (_, r, _) = wasmleak_node(&["--format", "json", "scripts/bench/alloc_heavy.mjs", "3"]);
     assert!(r["groups"].as_array().unwrap().iter().all(|g| g["growing"] == false), "{r}");

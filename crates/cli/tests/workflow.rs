@@ -253,6 +253,14 @@ fn growth_by_default_from_the_event_clock() {
     let rate = entries["bytes_per_1000_events"].as_f64().unwrap();
     assert!((60_000.0..=68_000.0).contains(&rate), "{rate}");
     assert!(growing.iter().any(|g| g["type"] == "Vec<Vec<u8>>"), "the doubling Vec grows: {}", brief(&j));
+    // Per second of the run too, once the run lasts long enough for the clock to say: the entries' 64 B per
+    // iteration arrive faster than the whole run's average (which counts start-up and the report) and take
+    // more than a millisecond in all.
+    let (r, j) = check_json(&rust, &["--", "cache", "400000"]);
+    let entries = groups(&j).iter().find(|g| g["type"] == "Vec<u8>" && g["growing"] == true).expect("the entries grow");
+    let per_s = entries["bytes_per_second"].as_f64().expect("a rate per second");
+    let total = 64.0 * 400_000.0;
+    assert!(per_s >= total / r.elapsed.as_secs_f64() && per_s <= total / 0.001, "{per_s} B/s over {:?}", r.elapsed);
     let (r, j) = check_json(&rust, &["--", "rc_cycle", "3000"]);
     r.assert_code(1);
     assert!(groups(&j).iter().filter(|g| g["kind"] == "cycle").all(|g| g["growing"] == true), "{}", brief(&j));

@@ -64,6 +64,9 @@ pub struct SampledGrowth {
     /// Over the second half of the run: live bytes and blocks added per 1,000 allocator events.
     pub bytes_per_1000_events: f64,
     pub blocks_per_1000_events: f64,
+    /// The same per second of the host's clock, when the samples have times spanning some of it.
+    pub bytes_per_second: Option<f64>,
+    pub blocks_per_second: Option<f64>,
 }
 
 /// Samples a verdict needs, and the least growth that counts (bytes).
@@ -77,7 +80,8 @@ const MIN_GROWTH: u64 = 256;
 /// passes (with steady growth a doubling falls in every half of the run), a cache filled once at start-up
 /// (warm-up) or a bounded cache that filled early does not (flat after the first quarter). The growth must
 /// also be at least 256 bytes and 10% of what the site held at first.
-pub fn sampled_growth(samples: &[crate::ProfileSample]) -> Vec<SampledGrowth> {
+/// `sample_ms`: when each sample was taken (ms), or empty.
+pub fn sampled_growth(samples: &[crate::ProfileSample], sample_ms: &[u64]) -> Vec<SampledGrowth> {
     let n = samples.len();
     if n < MIN_SAMPLES {
         return Vec::new();
@@ -92,15 +96,21 @@ pub fn sampled_growth(samples: &[crate::ProfileSample]) -> Vec<SampledGrowth> {
     }
     let (q1, q2, half) = (n / 4, n / 2, n / 2);
     let min = |v: &[u64]| v.iter().copied().min().unwrap_or(0);
-    // The least-squares slope over the second half, per 1,000 events: churn averages out.
-    let slope = |v: &[u64]| {
-        let pts: Vec<(f64, f64)> = (half..n).map(|k| (samples[k].event as f64 / 1000.0, v[k] as f64)).collect();
+    // The least-squares slope over the second half, per 1,000 events (or per second): churn averages out.
+    let slope_by = |x: &dyn Fn(usize) -> f64, v: &[u64]| {
+        let pts: Vec<(f64, f64)> = (half..n).map(|k| (x(k), v[k] as f64)).collect();
         let m = pts.len() as f64;
         let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
         let (mx, my) = (sx / m, sy / m);
         let (num, den) = pts.iter().fold((0.0, 0.0), |(a, b), p| (a + (p.0 - mx) * (p.1 - my), b + (p.0 - mx) * (p.0 - mx)));
         if den > 0.0 { num / den } else { 0.0 }
     };
+    let per_1000_events = |k: usize| samples[k].event as f64 / 1000.0;
+    let per_second = |k: usize| sample_ms[k] as f64 / 1000.0;
+    let slope = |v: &[u64]| slope_by(&per_1000_events, v);
+    // At least 10 ms between the second half's first and last sample, or the clock says too little.
+    let timed = sample_ms.len() == n && sample_ms[n - 1] >= sample_ms[half] + 10;
+    let per_s = |v: &[u64]| timed.then(|| slope_by(&per_second, v));
     let mut out: Vec<SampledGrowth> = series
         .into_iter()
         .filter(|(_, (bytes, _))| {
@@ -111,6 +121,8 @@ pub fn sampled_growth(samples: &[crate::ProfileSample]) -> Vec<SampledGrowth> {
             stack,
             bytes_per_1000_events: slope(&bytes),
             blocks_per_1000_events: slope(&blocks),
+            bytes_per_second: per_s(&bytes),
+            blocks_per_second: per_s(&blocks),
         })
         .collect();
     out.sort_by(|a, b| b.bytes_per_1000_events.total_cmp(&a.bytes_per_1000_events).then(a.stack.cmp(&b.stack)));
@@ -130,19 +142,26 @@ mod sampled_tests {
     #[test]
     fn growing_and_steady_sites() {
         // A cache: 64 bytes more per sample, with churn on top.
-        let g = sampled_growth(&series(|k| 1000 + 64 * k + (k % 3) * 500));
+        let g = sampled_growth(&series(|k| 1000 + 64 * k + (k % 3) * 500), &[]);
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].stack, 7);
         assert!((g[0].bytes_per_1000_events - 64.0).abs() < 16.0, "{g:?}");
+        assert_eq!(g[0].bytes_per_second, None);
+        // With the host's clock: a sample every 20 ms, 64 bytes each, is 3,200 B/s.
+        let ms: Vec<u64> = (0..40).map(|k| 20 * k).collect();
+        let g = sampled_growth(&series(|k| 1000 + 64 * k + (k % 3) * 500), &ms);
+        assert!((g[0].bytes_per_second.unwrap() - 3200.0).abs() < 800.0, "{g:?}");
+        // A clock that did not move: no rate per second.
+        assert_eq!(sampled_growth(&series(|k| 1000 + 64 * k), &[5; 40])[0].bytes_per_second, None);
         // A Vec that keeps doubling (its buffer: the next power of two above 100 bytes per sample).
-        assert_eq!(sampled_growth(&series(|k| (100 * (k + 1)).next_power_of_two())).len(), 1);
+        assert_eq!(sampled_growth(&series(|k| (100 * (k + 1)).next_power_of_two()), &[]).len(), 1);
         // Warm-up then flat; steady churn; a bounded cache filled in the first quarter.
-        assert!(sampled_growth(&series(|k| if k < 5 { 1000 * k } else { 5000 })).is_empty());
-        assert!(sampled_growth(&series(|k| 4000 + (k % 5) * 700)).is_empty());
-        assert!(sampled_growth(&series(|k| (k * 800).min(6400))).is_empty());
+        assert!(sampled_growth(&series(|k| if k < 5 { 1000 * k } else { 5000 }), &[]).is_empty());
+        assert!(sampled_growth(&series(|k| 4000 + (k % 5) * 700), &[]).is_empty());
+        assert!(sampled_growth(&series(|k| (k * 800).min(6400)), &[]).is_empty());
         // Too little growth to count.
-        assert!(sampled_growth(&series(|k| 100_000 + k * 2)).is_empty());
+        assert!(sampled_growth(&series(|k| 100_000 + k * 2), &[]).is_empty());
         // Too few samples.
-        assert!(sampled_growth(&series(|k| 1000 * k)[..6]).is_empty());
+        assert!(sampled_growth(&series(|k| 1000 * k)[..6], &[]).is_empty());
     }
 }

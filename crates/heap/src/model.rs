@@ -41,7 +41,7 @@ pub struct InvalidFree {
     pub interior: Option<(u64, u64)>,
 }
 
-/// `Slot::c` of an address whose last block was freed.
+/// `Slot::c` of an address whose last block was freed (the rest of it is then the block's size).
 const FREED_BIT: u32 = 1 << 31;
 /// `Slot::c` of a live block that a freed block held in its first words (it has an entry in `HeapModel::held`).
 const HELD_BIT: u32 = 1 << 30;
@@ -63,12 +63,13 @@ fn unpack(c: u32) -> StackId {
 /// 32-bit (the instrumenter refuses memory64).
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    /// Live: the low 32 bits of the block's sequence number (see [`HeapModel::full_seq`]). Freed: the
-    /// allocation stack.
+    /// Live: the low 32 bits of the block's sequence number (see [`HeapModel::full_seq`]). Freed: its
+    /// (allocation stack, free stack) pair, interned (`HeapModel::pairs`).
     a: u32,
     /// Live: the requested size. Freed: the low 32 bits of the free's sequence number.
     size: u32,
-    /// [`FREED_BIT`], [`HELD_BIT`] and the stack ([`pack`]): live, the allocation's; freed, the free's.
+    /// Live: [`HELD_BIT`] and the allocation stack ([`pack`]). Freed: [`FREED_BIT`] and the size (up to 2³¹ − 1;
+    /// 0 for the old block of a realloc, whose contents moved).
     c: u32,
 }
 
@@ -91,6 +92,32 @@ struct Held {
     alloc_stack: StackId,
     free_stack: StackId,
     free_seq: u64,
+}
+
+/// Interned (allocation stack, free stack) pairs: a freed slot has room for one number, and frees repeat a
+/// few pairs (the last one is looked up first).
+#[derive(Default, Debug, Clone)]
+struct Pairs {
+    list: Vec<(StackId, StackId)>,
+    ids: rustc_hash::FxHashMap<(StackId, StackId), u32>,
+    last: Option<(StackId, StackId, u32)>,
+}
+
+impl Pairs {
+    fn id(&mut self, alloc: StackId, free: StackId) -> u32 {
+        if let Some((a, f, id)) = self.last {
+            if (a, f) == (alloc, free) {
+                return id;
+            }
+        }
+        let next = self.list.len() as u32;
+        let id = *self.ids.entry((alloc, free)).or_insert(next);
+        if id == next {
+            self.list.push((alloc, free));
+        }
+        self.last = Some((alloc, free, id));
+        id
+    }
 }
 
 /// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
@@ -127,8 +154,11 @@ pub struct HeapModel {
     /// Full sequence numbers of the live blocks older than 2³¹ events, which their slot's 32 bits no longer
     /// tell (filled every 2³¹ events; empty in all but very long runs).
     old_seqs: AddrMap<u64>,
-    /// The size of the last block freed at each address whose slot says freed (a slot has no room for it).
-    freed_sizes: AddrMap<u32>,
+    /// The (allocation stack, free stack) pairs of freed slots.
+    pairs: Pairs,
+    /// The highest address the allocator returned: with `lowest_block`, what a word must be within to be a
+    /// block's address.
+    highest_block: u64,
     /// Live blocks whose address a freed block held in its first two words when it was freed (the latest
     /// such block), flagged [`HELD_BIT`] in their slot.
     held: AddrMap<Held>,
@@ -221,6 +251,12 @@ impl HeapModel {
         self.profile.profile()
     }
 
+    /// The host's clock, in milliseconds from the start of the run: stamps the growth samples taken from now
+    /// on, so growth has a rate per second. A host calls it now and then (with each batch of events).
+    pub fn set_clock(&mut self, ms: u64) {
+        self.profile.set_clock(ms);
+    }
+
     /// Requested bytes of the live blocks.
     pub fn live_bytes(&self) -> u64 {
         self.profile.live_bytes()
@@ -245,7 +281,8 @@ impl HeapModel {
         table::<u32, Slot>(self.slots.capacity())
             + table::<u32, u64>(self.old_seqs.capacity())
             + table::<u32, Held>(self.held.capacity())
-            + table::<u32, u32>(self.freed_sizes.capacity())
+            + self.pairs.list.capacity() * 8
+            + table::<(StackId, StackId), u32>(self.pairs.ids.capacity())
             + self.stacks.memory_bytes()
             + self.profile.memory_bytes()
             + self.invalid_frees.capacity() * std::mem::size_of::<InvalidFree>()
@@ -253,34 +290,24 @@ impl HeapModel {
 
     /// The freed memory not handed out again and the owners read at free time, for [`crate::owners`].
     pub fn freed(&self) -> Freed {
-        let mut slots: Vec<(u32, Slot)> = self.slots.iter().map(|(&a, &s)| (a, s)).collect();
-        slots.sort_unstable_by_key(|&(a, _)| a);
-        let mut regions = Vec::new();
-        // The end of the live blocks so far: a block carved out below a freed address may cover it.
-        let mut covered = 0u64;
-        for (k, &(addr, s)) in slots.iter().enumerate() {
-            let addr = addr as u64;
-            if s.is_live() {
-                covered = covered.max(addr + s.size as u64);
-                continue;
-            }
-            // Up to the next address the allocator returned, which may have been carved out of it; past the
-            // block's size lies what an older, larger block at this address left, whose owner is unknown.
-            let size = self.freed_sizes.get(&(addr as u32)).copied().unwrap_or(0) as u64;
-            let next = slots.get(k + 1).map_or(1 << 32, |&(next, _)| next as u64);
-            let end = (addr + size).min(next);
-            let start = addr.max(covered);
-            if start < end {
-                regions.push(FreedRegion {
+        let mut regions: Vec<FreedRegion> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| !s.is_live() && s.c != FREED_BIT)
+            .map(|(&addr, s)| {
+                let (alloc_stack, free_stack) = self.pairs.list[s.a as usize];
+                let addr = addr as u64;
+                FreedRegion {
                     owner: addr,
-                    start,
-                    end,
-                    alloc_stack: StackId(s.a),
-                    free_stack: unpack(s.c),
+                    start: addr,
+                    end: addr + (s.c & !FREED_BIT) as u64,
+                    alloc_stack,
+                    free_stack,
                     free_seq: self.recent_seq(s.size),
-                });
-            }
-        }
+                }
+            })
+            .collect();
+        regions.sort_unstable_by_key(|r| r.start);
         let mut held: Vec<Owner> = self
             .held
             .iter()
@@ -345,6 +372,7 @@ impl HeapModel {
     fn insert(&mut self, addr: u64, size: u64, seq: u64, stack: StackId) {
         self.allocations += 1;
         self.lowest_block = Some(self.lowest_block.map_or(addr, |l| l.min(addr)));
+        self.highest_block = self.highest_block.max(addr);
         let key = addr as u32;
         let slot = Slot { a: seq as u32, size: size.min(u32::MAX as u64) as u32, c: pack(stack) };
         // An address handed out twice without a free in between means we missed a free (an allocator
@@ -371,12 +399,12 @@ impl HeapModel {
         if let Some(slot) = self.slots.get_mut(&key) {
             if slot.is_live() {
                 let was = *slot;
-                *slot = Slot { a: unpack(was.c).0, size: seq as u32, c: FREED_BIT | pack(stack) };
+                // The old half of a realloc moved its contents: a copy, not an owner (size 0; see `freed`).
+                let size = if plain { was.size.min(!FREED_BIT) } else { 0 };
+                *slot = Slot { a: self.pairs.id(unpack(was.c), stack), size: seq as u32, c: FREED_BIT | size };
                 self.profile.free(key, was.size as u64, unpack(was.c), plain);
                 self.frees += 1;
                 self.live -= 1;
-                // The old half of a realloc moved its contents: a copy, not an owner (see `freed`).
-                self.freed_sizes.insert(key, if plain { was.size } else { 0 });
                 if !self.old_seqs.is_empty() {
                     self.old_seqs.remove(&key);
                 }
@@ -396,8 +424,8 @@ impl HeapModel {
                 addr,
                 seq,
                 stack,
-                alloc_stack: StackId(f.a),
-                first_free_stack: unpack(f.c),
+                alloc_stack: self.pairs.list[f.a as usize].0,
+                first_free_stack: self.pairs.list[f.a as usize].1,
                 interior: None,
             },
             None => {
@@ -418,10 +446,12 @@ impl HeapModel {
     }
     /// Remember `owner` as the holder of the live blocks its first words (inside its `size` bytes) point to.
     fn hold(&mut self, owner: Held, size: u32, head: [u32; HEAD_WORDS]) {
-        let lowest = self.lowest_block.unwrap_or(u64::MAX);
+        let (lowest, highest) = (self.lowest_block.unwrap_or(u64::MAX), self.highest_block);
         for (k, w) in head.into_iter().enumerate() {
             let offset = 4 * k as u32;
-            if offset + 4 > size || (w as u64) < lowest || w == owner.owner {
+            // Data, not an address the allocator returned (they are 4-aligned but for rare allocators, whose
+            // owners go unnamed here).
+            if offset + 4 > size || w & 3 != 0 || (w as u64) < lowest || (w as u64) > highest || w == owner.owner {
                 continue;
             }
             if let Some(s) = self.slots.get_mut(&w) {

@@ -59,43 +59,54 @@ pub fn owners(blocks: &[Block], freed: &Freed, mem: Memory<'_>, roots: &Roots) -
     if freed.held.is_empty() && freed.regions.is_empty() {
         return Vec::new();
     }
-    let index_of = |addr: u64| blocks.binary_search_by_key(&addr, |b| b.addr).ok();
-    let mut best: Vec<Option<Owner>> = vec![None; blocks.len()];
+    let mut best: rustc_hash::FxHashMap<usize, Owner> = Default::default();
     let mut offer = |i: usize, o: Owner| {
-        if o.free_seq > blocks[i].seq && best[i].is_none_or(|b| b.free_seq < o.free_seq) {
-            best[i] = Some(o);
+        if o.free_seq > blocks[i].seq && best.get(&i).is_none_or(|b| b.free_seq < o.free_seq) {
+            best.insert(i, o);
         }
     };
+    let by_search = |addr: u64| blocks.binary_search_by_key(&addr, |b| b.addr).ok();
     for h in &freed.held {
-        if let Some(i) = index_of(h.block) {
+        if let Some(i) = by_search(h.block) {
             offer(i, *h);
         }
     }
-    let index: rustc_hash::FxHashMap<u32, u32> = if freed.regions.is_empty() {
-        Default::default()
-    } else {
-        blocks.iter().enumerate().map(|(i, b)| (b.addr as u32, i as u32)).collect()
-    };
-    let (lo, hi) = (first.addr, last.addr);
+    // The freed memory to scan: each freed block's bytes less what live blocks (carved out of it since) and
+    // root regions cover. Where two freed blocks overlap, both are scanned: the one freed last wins.
+    let mut pieces: Vec<(u64, u64, &FreedRegion)> = Vec::new();
+    let mut in_the_way: Vec<(u64, u64)> = Vec::new();
     for r in &freed.regions {
-        let mut end = r.end.min(mem.bytes.len() as u64);
-        for root in &roots.regions {
-            if root.start <= r.start && r.start < root.end {
-                end = r.start;
-            } else if r.start < root.start && root.start < end {
-                end = root.start;
+        let end = r.end.min(mem.bytes.len() as u64);
+        in_the_way.clear();
+        let k = blocks.partition_point(|b| b.addr + b.size.max(1) <= r.start);
+        in_the_way.extend(blocks[k..].iter().take_while(|b| b.addr < end).map(|b| (b.addr, b.addr + b.size.max(1))));
+        in_the_way.extend(roots.regions.iter().filter(|g| g.start < end && r.start < g.end).map(|g| (g.start, g.end)));
+        in_the_way.sort_unstable();
+        let mut at = r.start;
+        for &(s, e) in &in_the_way {
+            if s > at {
+                pieces.push((at.next_multiple_of(4), s, r));
             }
+            at = at.max(e);
         }
-        let start = r.start.next_multiple_of(4);
-        if start >= end {
-            continue;
+        if at < end {
+            pieces.push((at.next_multiple_of(4), end, r));
         }
+    }
+    pieces.retain(|p| p.0 < p.1);
+    // Few words to look at: binary searches; many: an index of the blocks.
+    let words: u64 = pieces.iter().map(|p| (p.1 - p.0) / 4).sum();
+    let index: rustc_hash::FxHashMap<u32, u32> =
+        if words > blocks.len() as u64 { blocks.iter().enumerate().map(|(i, b)| (b.addr as u32, i as u32)).collect() } else { Default::default() };
+    let find = |v: u64| if index.is_empty() { by_search(v) } else { index.get(&(v as u32)).map(|&i| i as usize) };
+    let (lo, hi) = (first.addr, last.addr);
+    for (start, end, r) in pieces {
         for (k, w) in mem.bytes[start as usize..end as usize].chunks_exact(4).enumerate() {
             let v = u32::from_le_bytes(w.try_into().unwrap()) as u64;
             if v < lo || v > hi {
                 continue;
             }
-            if let Some(&i) = index.get(&(v as u32)) {
+            if let Some(i) = find(v) {
                 let at = start + 4 * k as u64;
                 let o = Owner {
                     block: v,
@@ -105,11 +116,13 @@ pub fn owners(blocks: &[Block], freed: &Freed, mem: Memory<'_>, roots: &Roots) -
                     free_stack: r.free_stack,
                     free_seq: r.free_seq,
                 };
-                offer(i as usize, o);
+                offer(i, o);
             }
         }
     }
-    best.into_iter().flatten().collect()
+    let mut found: Vec<Owner> = best.into_values().collect();
+    found.sort_unstable_by_key(|o| o.block);
+    found
 }
 
 #[cfg(test)]

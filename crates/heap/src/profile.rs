@@ -38,6 +38,10 @@ pub struct AllocProfile {
     /// Every site's live bytes and blocks on the allocator-event clock (every 1,024 events at first, at most
     /// 64 kept, evenly spaced), oldest first: what tells growth without a snapshot ([`crate::sampled_growth`]).
     pub samples: Vec<ProfileSample>,
+    /// When each sample was taken, in milliseconds from the start of the run, as the host's clock said
+    /// (empty when the host gave none). Not in the profile's encoding: `.wlsnap` appends it after the rest.
+    #[serde(skip)]
+    pub sample_ms: Vec<u64>,
 }
 
 /// The live heap per site at one allocator event: `(stack, live bytes, live blocks)` of the sites with any.
@@ -86,6 +90,9 @@ pub(crate) struct ProfileCounters {
     /// The address of the last allocation while no free or allocation has followed it.
     last_alloc: Option<u32>,
     samples: Vec<ProfileSample>,
+    sample_ms: Vec<u64>,
+    /// The host's clock (ms from the start of the run), when it gives one: what the next sample is stamped with.
+    clock_ms: Option<u64>,
     /// The event of the next sample, and the events between samples.
     next_sample: u64,
     interval: u64,
@@ -191,9 +198,13 @@ impl ProfileCounters {
             sites.push((StackId::NONE.0, self.none.live_bytes, self.none.live_blocks));
         }
         self.samples.push(ProfileSample { event: seq, sites });
+        if let Some(ms) = self.clock_ms {
+            self.sample_ms.push(ms);
+        }
         if self.samples.len() >= MAX_SAMPLES {
             let kept: Vec<ProfileSample> = std::mem::take(&mut self.samples).into_iter().skip(1).step_by(2).collect();
             self.samples = kept;
+            self.sample_ms = std::mem::take(&mut self.sample_ms).into_iter().skip(1).step_by(2).collect();
             self.interval *= 2;
         }
         self.next_sample = seq + self.interval;
@@ -229,6 +240,12 @@ impl ProfileCounters {
             peak_event: self.peak_event,
             sites,
             samples: self.samples.clone(),
+            // Stamps for every sample, or none (a clock given only part of the run says nothing reliable).
+            sample_ms: if self.sample_ms.len() == self.samples.len() { self.sample_ms.clone() } else { Vec::new() },
         }
+    }
+
+    pub(crate) fn set_clock(&mut self, ms: u64) {
+        self.clock_ms = Some(ms);
     }
 }

@@ -6,7 +6,7 @@
 //! postcard encoding. Readers refuse other versions with a message naming both. After it
 //! comes the allocation profile, in postcard too: added later within version 1, so readers that predate it
 //! stop before it, and files without it (or with one this version cannot read) read with an empty profile.
-//! The freed owners ([`SnapOwner`]) follow it, added the same way.
+//! The freed owners ([`SnapOwner`]) follow it, then the times of the profile's samples, added the same way.
 
 use serde::{Deserialize, Serialize};
 
@@ -199,7 +199,8 @@ impl Snapshot {
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         let out = postcard::to_extend(self, out).expect("a snapshot is plain data");
         let out = postcard::to_extend(&self.profile, out).expect("a profile is plain data");
-        postcard::to_extend(&self.owners, out).expect("owners are plain data")
+        let out = postcard::to_extend(&self.owners, out).expect("owners are plain data");
+        postcard::to_extend(&self.profile.sample_ms, out).expect("times are plain data")
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
@@ -216,7 +217,13 @@ impl Snapshot {
         // that added to it) leaves the snapshot without a profile rather than unreadable.
         if let Ok((profile, rest)) = postcard::take_from_bytes(rest) {
             snap.profile = profile;
-            snap.owners = postcard::from_bytes(rest).unwrap_or_default();
+            if let Ok((owners, rest)) = postcard::take_from_bytes(rest) {
+                snap.owners = owners;
+                let ms: Vec<u64> = postcard::from_bytes(rest).unwrap_or_default();
+                if ms.len() == snap.profile.samples.len() {
+                    snap.profile.sample_ms = ms;
+                }
+            }
         }
         Ok(snap)
     }
@@ -342,12 +349,12 @@ mod tests {
         let (predating, rest): (Snapshot, _) = postcard::take_from_bytes(&bytes[12..]).unwrap();
         assert_eq!((predating.blocks.len(), rest.is_empty()), (1, false));
         // A profile cut short: the snapshot still reads, without it.
-        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 2]).unwrap(), without);
+        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 3]).unwrap(), without);
         // The owners come after the profile, the same way.
         snap.owners.push(SnapOwner { block: 0x100, owner: 0x200, offset: 8, alloc_stack: 0, free_stack: 0 });
         let bytes = snap.to_bytes();
         assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
-        let cut = Snapshot::from_bytes(&bytes[..bytes.len() - 1]).unwrap();
+        let cut = Snapshot::from_bytes(&bytes[..bytes.len() - 2]).unwrap();
         assert_eq!((cut.profile, cut.owners.len()), (snap.profile.clone(), 0));
         assert!(matches!(Snapshot::from_bytes(&old[..old.len() - 1]), Err(SnapshotError::Corrupt(_))));
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use wasmleak_heap::{AllocProfile, Block, Freed, HeapModel, HEAD_WORDS, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
-use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
+use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
 use wasmleak_instrument::CodeMap;
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
@@ -150,7 +150,10 @@ impl Recorder {
             .name("wasmleak-model".into())
             .spawn(move || {
                 let mut model = HeapModel::new();
+                let start = std::time::Instant::now();
                 for msg in rx {
+                    // Events reach the model within milliseconds: its clock stamps the growth samples.
+                    model.set_clock(start.elapsed().as_millis() as u64);
                     match msg {
                         Msg::Batch(mut batch) => {
                             for e in batch.drain(..) {
@@ -177,10 +180,17 @@ impl Recorder {
                                     model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(stack));
                                     continue;
                                 }
-                                // A free in two records (the module writes both into one buffer).
-                                let more = records.next().unwrap_or(&[0; RECORD as usize]);
-                                let head = [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32);
-                                model.free_with_head(word(r, 0), StackId(stack & !FREE_RECORD), head);
+                                // A free, with the addresses of live blocks its first words held (`address |
+                                // word index`), two more in a second record (written into the same buffer).
+                                let more = if stack & FREE_MORE != 0 { records.next() } else { None };
+                                let more = more.unwrap_or(&[0; RECORD as usize]);
+                                let mut head = [0u32; HEAD_WORDS];
+                                for v in [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32) {
+                                    if v != 0 {
+                                        head[(v & 3) as usize] = v & !3;
+                                    }
+                                }
+                                model.free_with_head(word(r, 0), StackId(stack & !(FREE_RECORD | FREE_MORE)), head);
                             }
                             report_progress(&progress, &model);
                         }

@@ -5,9 +5,8 @@
 //! Two memories are added (multi-memory), after the module's own:
 //! - `wasmleak:events`: [`CAPACITY`] event records of 16 bytes at 0 — `(old block, new block, size, stack)`,
 //!   read as `realloc(old, new, size)` (an allocation has `old` 0) — or, with [`FREE_RECORD`] set in `stack`,
-//!   a free in two records, `(block, word 0, word 1, stack)` and `(word 2, word 3, 0, 0)`: the block's first
-//!   four words as they were before the allocator ran (where the owner of a block that becomes lost keeps
-//!   its pointer) — then, at
+//!   a free with the live blocks whose addresses the block's first four words held before the allocator ran
+//!   (where the owner of a block that becomes lost keeps its pointer) — then, at
 //!   [`TABLE_BASE`], the calling-context table: 16-byte entries `(ctx: i64, stack + 1: i32, 0)`; stack 0 is
 //!   an empty entry, `u32::MAX` a context that stands for more than one stack (the host walks it every time).
 //! - `wasmleak:live`: one bit per 4-byte word of the main memory, set for each live block that starts there,
@@ -25,9 +24,11 @@ use wasm_encoder::{BlockType, ExportKind, ExportSection, Function, Instruction a
 use crate::allocator::{Role, REALLOC_HEADER};
 use crate::rewrite::Hooks;
 
-/// Set in a record's stack: a free with the block's first words, the next record holding the last two
-/// (stacks are ids below 2³⁰).
+/// Set in a record's stack: a free, `(block, a, b, stack)`, `a` and `b` the addresses of live blocks the freed
+/// block's first words held, as `address | word index` (0: none); with [`FREE_MORE`] too, the next record is
+/// `(c, d, 0, 0)`, two more. Stacks are ids below 2³⁰.
 pub const FREE_RECORD: u32 = 1 << 31;
+pub const FREE_MORE: u32 = 1 << 30;
 /// Event records in the buffer.
 pub const CAPACITY: u32 = 4096;
 /// Bytes per event record and per table entry.
@@ -250,40 +251,54 @@ impl Emit<'_> {
         }
     }
 
-    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p` (zeros when they would be past the
-    /// memory's end: a wrapper must never trap where the program did not).
+    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p` that hold the address of a live block
+    /// (the bitmap says), as `address | word index`; 0 for the others, and for words past the memory's end (a
+    /// wrapper must never trap where the program did not).
     fn head_words(&mut self, p: u32) {
         let (l, main) = (self.l, |offset| MemArg { offset, align: 2, memory_index: 0 });
         let words = [l.b, l.n, l.w2, l.w3];
+        for &w in &words {
+            self.i(I::I32Const(0)).i(I::LocalSet(w));
+        }
         self.i(I::LocalGet(p)).i(I::I64ExtendI32U).i(I::I64Const(4 * words.len() as i64)).i(I::I64Add);
         self.i(I::MemorySize(0)).i(I::I64ExtendI32U).i(I::I64Const(16)).i(I::I64Shl).i(I::I64LeU);
         self.i(I::If(BlockType::Empty));
         for (k, &w) in words.iter().enumerate() {
             self.i(I::LocalGet(p)).i(I::I32Load(main(4 * k as u64))).i(I::LocalSet(w));
-        }
-        self.i(I::Else);
-        for &w in &words {
-            self.i(I::I32Const(0)).i(I::LocalSet(w));
+            self.i(I::LocalGet(w)).i(I::I32Const(k as i32)).i(I::I32Or);
+            self.i(I::I32Const(0));
+            self.is_live(w);
+            self.i(I::Select).i(I::LocalSet(w));
         }
         self.i(I::End);
     }
 
-    /// Appends a free with its first words: `(o, b, n, st | FREE_RECORD)`, `(w2, w3, 0, 0)`, both in one
-    /// buffer (the host drains whole buffers).
+    /// Appends a free with the addresses its first words held: `(o, b, n, st | FREE_RECORD)`, and when `w2` or
+    /// `w3` is set (with [`FREE_MORE`] in the first) `(w2, w3, 0, 0)`, both in one buffer (the host drains whole
+    /// buffers).
     fn record_free(&mut self) {
         let (b, l) = (self.b, self.l);
         let ev = b.events;
         self.i(I::GlobalGet(b.count)).i(I::I32Const(CAPACITY as i32 - 1)).i(I::I32GeU);
         self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
-        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(2)).i(I::I32Add).i(I::GlobalSet(b.count));
-        self.i(I::LocalGet(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
-        self.i(I::LocalGet(l.st)).i(I::I32Const(FREE_RECORD as i32)).i(I::I32Or).i(I::LocalSet(l.st));
-        for (k, v) in [l.o, l.b, l.n, l.st, l.w2, l.w3].into_iter().enumerate() {
+        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
+        // `i` (scratch): whether a second record follows.
+        self.i(I::LocalGet(l.w2)).i(I::LocalGet(l.w3)).i(I::I32Or).i(I::I32Const(0)).i(I::I32Ne).i(I::LocalSet(l.i));
+        self.i(I::LocalGet(l.st)).i(I::I32Const(FREE_RECORD as i32)).i(I::I32Or);
+        self.i(I::I32Const(FREE_MORE as i32)).i(I::I32Const(0)).i(I::LocalGet(l.i)).i(I::Select).i(I::I32Or);
+        self.i(I::LocalSet(l.st));
+        for (k, v) in [l.o, l.b, l.n, l.st].into_iter().enumerate() {
             self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
         }
-        for k in 6..8 {
-            self.i(I::LocalGet(l.e)).i(I::I32Const(0)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
+        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add).i(I::LocalGet(l.i)).i(I::I32Add).i(I::GlobalSet(b.count));
+        self.i(I::LocalGet(l.i)).i(I::If(BlockType::Empty));
+        for (k, v) in [l.w2, l.w3].into_iter().enumerate() {
+            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 16 + 4 * k as u64, 2)));
         }
+        for k in 2..4 {
+            self.i(I::LocalGet(l.e)).i(I::I32Const(0)).i(I::I32Store(b.mem(ev, 16 + 4 * k as u64, 2)));
+        }
+        self.i(I::End);
     }
 
     fn if_outermost(&mut self, guard: u32) {

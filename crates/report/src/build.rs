@@ -57,6 +57,11 @@ pub struct Group {
     pub bytes_per_1000_events: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocks_per_1000_events: Option<f64>,
+    /// The same rate per second of the run (when the host's clock stamped the samples).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks_per_second: Option<f64>,
     /// For `lost` and `cycle` groups: the freed block that last held these blocks' addresses — an owner freed
     /// without freeing them (the one that held most of the group's blocks).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,6 +235,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                             blocks_per_iteration: None,
                             bytes_per_1000_events: None,
                             blocks_per_1000_events: None,
+                            bytes_per_second: None,
+                            blocks_per_second: None,
                             freed_owner: None,
                             key: String::new(),
                         });
@@ -353,7 +360,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
 /// Mark the groups whose site the allocation profile's samples show growing (any host, no snapshot needed);
 /// a site that grew and was freed before the end gets a note.
 fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<String>) -> Vec<String> {
-    for gr in wasmleak_heap::sampled_growth(&snap.profile.samples) {
+    for gr in wasmleak_heap::sampled_growth(&snap.profile.samples, &snap.profile.sample_ms) {
         let stack = frames(snap, gr.stack);
         let mut marked = false;
         for g in groups.iter_mut().filter(|g| g.stack == stack) {
@@ -361,6 +368,8 @@ fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<Str
             g.growing = true;
             g.bytes_per_1000_events = Some(gr.bytes_per_1000_events);
             g.blocks_per_1000_events = Some(gr.blocks_per_1000_events);
+            g.bytes_per_second = gr.bytes_per_second;
+            g.blocks_per_second = gr.blocks_per_second;
             if g.kind == "reachable" {
                 g.hint = hint(Kind::Reachable, g);
             }

@@ -345,6 +345,8 @@ mod tests {
             blocks_per_iteration: None,
             bytes_per_1000_events: None,
             blocks_per_1000_events: None,
+            bytes_per_second: None,
+            blocks_per_second: None,
             freed_owner: None,
             key: String::new(),
         }

@@ -191,6 +191,9 @@ fn headline(g: &Group) -> String {
         if let Some(n) = g.blocks_per_1000_events {
             let _ = write!(s, " ({n:.1} blocks)");
         }
+        if let Some(b) = g.bytes_per_second {
+            let _ = write!(s, ", {}/s", bytes(b.max(0.0).round() as u64));
+        }
     }
     if let Some(site) = &g.site {
         let what = g.ty.as_deref().map(|t| format!(" {t}")).unwrap_or_default();

@@ -19,8 +19,9 @@
 //!   "js_frames": [{"function", "file", "line", "column"}]}`, numbered on from the previous calls) and applies
 //!   the events: little-endian u32 quintuples `[kind, a, b, c, stack]` (kind 1 alloc(ptr=a, size=b),
 //!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c), 4 the allocation stack of the live block at `a`, resolved
-//!   later (not an allocator event), 5 free(ptr=a) of a live block whose first four words were b, c and the
-//!   first two of the next quintuple (which is no event) before the allocator ran); `stack` numbers the
+//!   later (not an allocator event), 5 free(ptr=a) of a live block whose first four words held b, c and the
+//!   first two of the next quintuple (which is no event) before the allocator ran: each the address of a live
+//!   block, or 0), 6 the host's clock: `a` milliseconds from the start of the run (not an allocator event); `stack` numbers the
 //!   stacks, `u32::MAX` none).
 //! - `wl_snapshot(session, json, mem) -> status`: `json` is [`State`], `mem` the linear memory image.
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
@@ -540,6 +541,7 @@ impl Session {
                 4 => {
                     self.model.set_stack(w(1) as u64, stack);
                 }
+                6 => self.model.set_clock(w(1) as u64),
                 5 => {
                     // The third and fourth words are the next quintuple's first two.
                     let more = events.next().ok_or("a free's first words are cut short")?;

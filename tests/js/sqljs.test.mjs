@@ -66,3 +66,36 @@ test('sql.js 1.13.0: statements freed → nothing grows, the comparison is empty
   assert.ok(r.groups.every((g) => !g.growing), JSON.stringify(r.groups.filter((g) => g.growing)));
   assert.equal(r.summary.leaked_blocks, 0, JSON.stringify(r.groups.filter((g) => g.kind !== 'reachable')));
 });
+
+// The issue's new user, again: `wasmleak node` on an app that prepares a statement per request and never frees
+// it, with no snapshot option and no wasmleak API in the app (apps/sqljs_requests.mjs). Growth comes from the
+// event clock: the statements' sites grow by one block per request (the first few fit SQLite's lookaside
+// slab), and `--fail-on growing` fails the run; freeing each statement leaves nothing growing.
+test('sql.js 1.13.0 under `wasmleak node`, no options: a statement per request never freed is growing', () => {
+  const WASMLEAK = process.env.WASMLEAK || '/var/tmp/wasmleak-target/release/wasmleak';
+  const requests = fileURLToPath(new URL('apps/sqljs_requests.mjs', import.meta.url));
+  const node = (...args) => {
+    try {
+      return { code: 0, reports: JSON.parse(execFileSync(WASMLEAK, ['node', '--format', 'json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) };
+    } catch (e) {
+      return { code: e.status, reports: JSON.parse(e.stdout) };
+    }
+  };
+  const { code, reports } = node('--fail-on', 'growing', requests, '1000');
+  assert.equal(code, 1);
+  const r = [reports].flat()[0]; // one report per module, an array only for several
+  const growing = r.groups.filter((g) => g.growing);
+  assert.ok(growing.length >= 3, JSON.stringify(r.groups.map((g) => [g.kind, g.growing, g.blocks])));
+  for (const g of growing) {
+    assert.equal(g.kind, 'reachable');
+    // One block per request at most sites (two at one), less the few SQLite's lookaside slab served.
+    const perRequest = Math.round(g.blocks / 1000);
+    assert.ok(perRequest >= 1 && g.blocks >= 980 * perRequest && g.blocks <= 1000 * perRequest, `${g.blocks}`);
+    assert.ok(g.bytes_per_1000_events > 0 && g.bytes_per_second > 0, JSON.stringify(g));
+    assert.ok(r.decided_by.includes(g.key));
+  }
+  assert.ok(growing.some((g) => g.site.function === '_sqlite3_prepare_v2 (export R)'), JSON.stringify(growing.map((g) => g.site)));
+  const freed = node('--fail-on', 'growing', requests, '1000', 'free');
+  assert.equal(freed.code, 0);
+  assert.ok([freed.reports].flat()[0].groups.every((g) => !g.growing));
+});

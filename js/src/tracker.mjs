@@ -3,7 +3,7 @@
 import { asCallSites, SELF_DIR } from './stacks.mjs';
 
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6; // crates/wasm-api: wl_record
-const CLOCK_EVERY = 4096; // allocator events between two readings of the clock, for growth per second
+const CLOCK_EVERY = 512; // allocator events between two readings of the clock (samples are 1,024 or more apart)
 const NO_STACK = 0xffffffff;
 const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
 const FLUSH_EVENTS = 1 << 16; // events buffered before they are handed to the analysis

@@ -64,6 +64,11 @@ pub struct Opts {
     /// snapshots give a growth verdict)
     #[arg(long, value_name = "K")]
     snapshot_every: Option<u32>,
+    /// For a command: take a snapshot every MS milliseconds of the run, wherever the guest is (three or more
+    /// give a growth verdict over time for a program with no iteration function to name); at most 32 are kept,
+    /// evenly spaced. Its growth rates are per interval
+    #[arg(long, value_name = "MS", conflicts_with_all = ["snapshot_every", "iteration"])]
+    snapshot_interval: Option<u64>,
     /// The function that runs one iteration of the program's own loop (a request handler, a frame, a line):
     /// snapshots are taken after its returns, inside the run. By name (raw or demangled, or the last path
     /// segment), or func[N] / N for stripped modules. Every iteration unless --snapshot-every K; at most 32
@@ -121,6 +126,15 @@ impl Opts {
             cfg.snapshot_every = Some(k);
         }
         cfg.per_iteration = iteration.is_some();
+        if let Some(ms) = self.snapshot_interval {
+            if ms == 0 || cfg.invoke.is_some() {
+                anyhow::bail!(
+                    "--snapshot-interval MS is for a command (its one call has no other point to take snapshots at), \
+                     and MS ≥ 1; with --invoke, take them between calls with --snapshot-every K"
+                );
+            }
+            cfg.snapshot_interval = Some(std::time::Duration::from_millis(ms));
+        }
         clock.lap("load, discover, instrument");
         // A live line on a terminal for runs longer than 2 s (none in JSON mode, none when stderr is a file).
         let progress = (matches!(self.format, Format::Text) && std::io::stderr().is_terminal())
@@ -175,6 +189,9 @@ impl Opts {
         // Iterations are known (--invoke calls, --iteration returns): the event-clock rates per iteration too.
         if cfg.invoke.is_some() || iteration.is_some() {
             report.rates_per_iteration(snap.iteration);
+        }
+        if let Some(ms) = self.snapshot_interval {
+            report.rates_per_interval(ms);
         }
         report.apply_policy(&policy);
         if let Some(path) = &self.heapsnapshot {

@@ -311,3 +311,43 @@ fn a_long_run_shows_progress_on_a_terminal() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&r.stderr).contains("allocator events,"), "stderr is not a terminal");
 }
+
+/// `check --snapshot-interval MS` for a command with no iteration function to name: heap states on a clock,
+/// wherever the guest is (an epoch interruption), at most 32 kept plus the one at exit; the growth between
+/// them is a rate per second. The program runs once (its output once), and --invoke is refused (it takes
+/// snapshots between calls with --snapshot-every).
+#[test]
+fn snapshot_interval_in_check() {
+    let rust = common::fixture("rust_patterns.wasm");
+    let dir = scratch("interval-snaps");
+    let r = wasmleak([
+        "check".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--snapshot-interval".as_ref(),
+        "15".as_ref(),
+        "--save".as_ref(),
+        dir.as_os_str(),
+        rust.as_os_str(),
+        "--".as_ref(),
+        "cache".as_ref(),
+        "400000".as_ref(),
+    ]);
+    r.assert_code(0);
+    assert_eq!(r.stderr.matches("cache: done 400000").count(), 1, "{}", r.stderr);
+    let n = std::fs::read_dir(&dir).unwrap().count();
+    assert!((4..=33).contains(&n), "{n} snapshots");
+    let j: Value = serde_json::from_str(&r.stdout).unwrap();
+    let entries = groups(&j).iter().find(|g| g["type"] == "Vec<u8>").expect("the entries");
+    assert_eq!(entries["growing"], true, "{}", brief(&j));
+    assert!(entries.get("bytes_per_iteration").is_none(), "{entries}");
+    assert!(entries["bytes_per_second"].as_f64().unwrap() > 0.0, "{entries}");
+    // The snapshots are in order: the first holds fewer entries than the last.
+    let first = wasmleak(["diff".as_ref(), dir.join("1.wlsnap").as_os_str(), dir.join(format!("{n}.wlsnap")).as_os_str()]);
+    first.assert_code(0);
+    assert!(first.stdout.contains("cache_insert"), "{}", first.stdout);
+    let lib = common::fixture("rust_lib.wasm");
+    let r = wasmleak(["check".as_ref(), "--snapshot-interval".as_ref(), "10".as_ref(), lib.as_os_str(), "--invoke".as_ref(), "cache_insert".as_ref()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("--snapshot-every"), "{}", r.stderr);
+}

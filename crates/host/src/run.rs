@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
 use wasmleak_instrument::{buffered, mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
-    AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, Trap, Val,
+    AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline, Val,
     ValType, WasmBacktraceDetails,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -58,6 +58,9 @@ pub struct RunConfig {
     /// With `invoke`: take a heap state every this many calls. With `per_iteration`: every this many
     /// iterations (1 when not set).
     pub snapshot_every: Option<u32>,
+    /// A heap state every this often, wherever the guest is (an epoch interruption); for a command, whose one
+    /// call into the module has no other point to take them at. States are numbered by ticks of this clock.
+    pub snapshot_interval: Option<Duration>,
     /// Count iterations by the `wasmleak::iteration` hook (a module instrumented with `--iteration FUNC`:
     /// one call per return of FUNC) instead of `--invoke` calls, and take the heap states there, from inside
     /// the guest's own loop.
@@ -96,6 +99,7 @@ impl Default for RunConfig {
             stacks: StackMode::Contexts,
             max_frames: 32,
             snapshot_every: None,
+            snapshot_interval: None,
             per_iteration: false,
             max_snapshots: MAX_ITERATION_SNAPSHOTS,
             progress: None,
@@ -194,6 +198,8 @@ struct State {
     iterations: u64,
     /// With `per_iteration`: when the iteration hook takes a heap state, and how.
     schedule: Option<Schedule>,
+    /// With `snapshot_interval`: the clock's ticks so far, and how heap states are taken at them.
+    timed: Option<(u64, Schedule)>,
 }
 
 /// When the iteration hook takes heap states: every `every` iterations, at most `max` kept (then every
@@ -290,7 +296,7 @@ fn engine(cfg: &RunConfig) -> Result<Engine> {
     let mut c = Config::new();
     c.wasm_backtrace_details(WasmBacktraceDetails::Disable);
     c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(cfg.max_frames.max(1)));
-    c.epoch_interruption(cfg.timeout.is_some());
+    c.epoch_interruption(cfg.timeout.is_some() || cfg.snapshot_interval.is_some());
     // For profiling wasmleak itself: `WASMLEAK_PERFMAP=1 perf record …` names the JIT code's functions.
     if std::env::var_os("WASMLEAK_PERFMAP").is_some() {
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -348,6 +354,10 @@ fn run_pass(
             }),
             _ => None,
         },
+        timed: match (&capturer, cfg.snapshot_interval) {
+            (Some(c), Some(_)) => Some((0, Schedule { every: 1, max: cfg.max_snapshots, capturer: c.clone() })),
+            _ => None,
+        },
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
@@ -396,14 +406,33 @@ fn run_pass(
     }
     check_imports(&linker, &mut store, module)?;
 
-    // The deadline covers the whole run; a watchdog thread ends it by bumping the epoch.
-    let watchdog = cfg.timeout.map(|t| {
+    // The epoch: a watchdog thread bumps it at the --timeout, which ends the run, and every
+    // --snapshot-interval, when a heap state is taken (see `timed_state`).
+    let watchdog = (cfg.timeout.is_some() || cfg.snapshot_interval.is_some()).then(|| {
         store.set_epoch_deadline(1);
+        let started = Instant::now();
+        let timeout = cfg.timeout;
+        store.epoch_deadline_callback(move |mut cx| {
+            if timeout.is_some_and(|t| started.elapsed() >= t) {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            timed_state(&mut cx);
+            Ok(UpdateDeadline::Continue(1))
+        });
         let engine = engine.clone();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        std::thread::spawn(move || {
-            if rx.recv_timeout(t).is_err() {
-                engine.increment_epoch();
+        let (timeout, tick) = (cfg.timeout, cfg.snapshot_interval);
+        std::thread::spawn(move || loop {
+            let wait = match (timeout.map(|t| t.saturating_sub(started.elapsed())), tick) {
+                (Some(t), Some(k)) => t.min(k),
+                (t, k) => t.or(k).unwrap_or_default(),
+            };
+            if rx.recv_timeout(wait) != Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                return; // the run ended
+            }
+            engine.increment_epoch();
+            if timeout.is_some_and(|t| started.elapsed() >= t) {
+                return;
             }
         });
         tx
@@ -426,6 +455,8 @@ fn run_pass(
     if let Some(c) = capturer {
         let iteration = if cfg.per_iteration {
             store.data().iterations
+        } else if let Some((ticks, _)) = &store.data().timed {
+            ticks + 1
         } else if cfg.invoke.is_some() {
             store.data().completed
         } else {
@@ -447,6 +478,26 @@ fn run_pass(
 }
 
 type GuestError = (wasmtime::Error, Option<Instance>);
+
+/// A tick of `--snapshot-interval`'s clock (an epoch interruption, anywhere in the guest): a heap state when the
+/// schedule says so, numbered by the tick. Allocator events are complete in the model at any such point: the
+/// wrappers record an allocation after it returns and a free before it runs.
+fn timed_state(cx: &mut StoreContextMut<'_, State>) {
+    let data = cx.data_mut();
+    let (Some(instance), Some((ticks, schedule))) = (data.instance, data.timed.as_mut()) else { return };
+    *ticks += 1;
+    let n = *ticks;
+    if !schedule.wants(n) {
+        return;
+    }
+    let capturer = schedule.capturer.clone();
+    let state = capturer.capture(&mut *cx, Some(&instance), n, false);
+    let data = cx.data_mut();
+    data.states.push(state);
+    if let Some((_, schedule)) = data.timed.as_mut() {
+        schedule.thin(&mut data.states);
+    }
+}
 
 /// `wasmleak::iteration`: one more return of the iteration function; a heap state when the schedule says so.
 fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {

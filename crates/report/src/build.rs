@@ -456,6 +456,19 @@ fn kind_rank(kind: &str) -> u8 {
 impl Report {
     /// For the groups found growing by the event-clock samples only: their rate per iteration, from the
     /// run's allocator events per iteration (`iterations` completed).
+    /// Snapshots taken on a clock (`--snapshot-interval MS`): their "iterations" are intervals of `ms`, so
+    /// growth between them is a rate per second (where the event clock's samples gave none).
+    pub fn rates_per_interval(&mut self, ms: u64) {
+        for g in self.groups.iter_mut().filter(|g| g.growing) {
+            if let (Some(bytes), Some(blocks)) = (g.bytes_per_iteration.take(), g.blocks_per_iteration.take()) {
+                if g.bytes_per_second.is_none() {
+                    g.bytes_per_second = Some(bytes * 1000.0 / ms as f64);
+                    g.blocks_per_second = Some(blocks * 1000.0 / ms as f64);
+                }
+            }
+        }
+    }
+
     pub fn rates_per_iteration(&mut self, iterations: u64) {
         if iterations == 0 {
             return;

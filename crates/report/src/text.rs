@@ -194,6 +194,8 @@ fn headline(g: &Group) -> String {
         if let Some(b) = g.bytes_per_second {
             let _ = write!(s, ", {}/s", bytes(b.max(0.0).round() as u64));
         }
+    } else if let (true, Some(b)) = (g.growing, g.bytes_per_second) {
+        let _ = write!(s, ", GROWING by {}/s", bytes(b.max(0.0).round() as u64));
     }
     if let Some(site) = &g.site {
         let what = g.ty.as_deref().map(|t| format!(" {t}")).unwrap_or_default();

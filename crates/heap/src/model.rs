@@ -43,13 +43,11 @@ pub struct InvalidFree {
 
 /// `Slot::c` of an address whose last block was freed (the rest of it is then the block's size).
 const FREED_BIT: u32 = 1 << 31;
-/// `Slot::c` of a live block that a freed block held in its first words (it has an entry in `HeapModel::held`).
-const HELD_BIT: u32 = 1 << 30;
-/// The stack in `Slot::c`: the id + 1, so that `StackId::NONE` is 0 and the two flags stay clear.
-const STACK_BITS: u32 = HELD_BIT - 1;
+/// The stack in `Slot::c`: the id + 1, so that `StackId::NONE` is 0 and the flag stays clear.
+const STACK_BITS: u32 = FREED_BIT - 1;
 
 fn pack(stack: StackId) -> u32 {
-    debug_assert!(stack.is_none() || stack.0 < STACK_BITS - 1, "2^30 distinct stacks");
+    debug_assert!(stack.is_none() || stack.0 < STACK_BITS - 1, "2^31 distinct stacks");
     stack.0.wrapping_add(1) & STACK_BITS
 }
 
@@ -68,7 +66,7 @@ struct Slot {
     a: u32,
     /// Live: the requested size. Freed: the low 32 bits of the free's sequence number.
     size: u32,
-    /// Live: [`HELD_BIT`] and the allocation stack ([`pack`]). Freed: [`FREED_BIT`] and the size (up to 2³¹ − 1;
+    /// Live: the allocation stack ([`pack`]). Freed: [`FREED_BIT`] and the size (up to 2³¹ − 1;
     /// 0 for the old block of a realloc, whose contents moved).
     c: u32,
 }
@@ -87,6 +85,8 @@ pub const HEAD_WORDS: usize = 4;
 /// allocator ran, so the freed owner of a lost block is found even when its memory no longer says so.
 #[derive(Clone, Copy, Debug)]
 struct Held {
+    /// The address it held.
+    block: u32,
     owner: u32,
     offset: u32,
     alloc_stack: StackId,
@@ -159,9 +159,11 @@ pub struct HeapModel {
     /// The highest address the allocator returned: with `lowest_block`, what a word must be within to be a
     /// block's address.
     highest_block: u64,
-    /// Live blocks whose address a freed block held in its first two words when it was freed (the latest
-    /// such block), flagged [`HELD_BIT`] in their slot.
-    held: AddrMap<Held>,
+    /// Freed blocks whose first words held addresses, as they were freed: appended, not looked up (a free
+    /// costs no search), and checked at the end — the block at the address then is the one held only if it was
+    /// allocated before the free. Cleared of stale entries when it doubles (`held_limit`).
+    held: Vec<Held>,
+    held_limit: usize,
     live: usize,
     pub invalid_frees: Vec<InvalidFree>,
     /// Total allocation events (realloc to a new size counts as one allocation and one free).
@@ -280,7 +282,7 @@ impl HeapModel {
         }
         table::<u32, Slot>(self.slots.capacity())
             + table::<u32, u64>(self.old_seqs.capacity())
-            + table::<u32, Held>(self.held.capacity())
+            + self.held.capacity() * std::mem::size_of::<Held>()
             + self.pairs.list.capacity() * 8
             + table::<(StackId, StackId), u32>(self.pairs.ids.capacity())
             + self.stacks.memory_bytes()
@@ -311,8 +313,9 @@ impl HeapModel {
         let mut held: Vec<Owner> = self
             .held
             .iter()
-            .map(|(&block, h)| Owner {
-                block: block as u64,
+            .filter(|h| self.still_held(h))
+            .map(|h| Owner {
+                block: h.block as u64,
                 owner: h.owner as u64,
                 offset: h.offset as u64,
                 alloc_stack: h.alloc_stack,
@@ -379,12 +382,7 @@ impl HeapModel {
         // entry point we did not hook); the newer block wins.
         let old = self.slots.insert(key, slot);
         match old {
-            Some(s) if s.is_live() => {
-                self.profile.free(key, s.size as u64, unpack(s.c), false);
-                if s.c & HELD_BIT != 0 {
-                    self.held.remove(&key);
-                }
-            }
+            Some(s) if s.is_live() => self.profile.free(key, s.size as u64, unpack(s.c), false),
             _ => self.live += 1,
         }
         self.profile.alloc(key, slot.size as u64, stack, seq);
@@ -408,11 +406,8 @@ impl HeapModel {
                 if !self.old_seqs.is_empty() {
                     self.old_seqs.remove(&key);
                 }
-                if was.c & HELD_BIT != 0 {
-                    self.held.remove(&key);
-                }
                 if let Some(head) = head {
-                    let owner = Held { owner: key, offset: 0, alloc_stack: unpack(was.c), free_stack: stack, free_seq: seq };
+                    let owner = Held { block: 0, owner: key, offset: 0, alloc_stack: unpack(was.c), free_stack: stack, free_seq: seq };
                     self.hold(owner, was.size, head);
                 }
                 return;
@@ -444,7 +439,7 @@ impl HeapModel {
         };
         self.invalid_frees.push(bad);
     }
-    /// Remember `owner` as the holder of the live blocks its first words (inside its `size` bytes) point to.
+    /// Remember `owner` as the holder of the addresses its first words (inside its `size` bytes) held.
     fn hold(&mut self, owner: Held, size: u32, head: [u32; HEAD_WORDS]) {
         let (lowest, highest) = (self.lowest_block.unwrap_or(u64::MAX), self.highest_block);
         for (k, w) in head.into_iter().enumerate() {
@@ -454,16 +449,20 @@ impl HeapModel {
             if offset + 4 > size || w & 3 != 0 || (w as u64) < lowest || (w as u64) > highest || w == owner.owner {
                 continue;
             }
-            if let Some(s) = self.slots.get_mut(&w) {
-                if s.is_live() {
-                    s.c |= HELD_BIT;
-                    self.held.insert(w, Held { offset, ..owner });
-                }
-            }
+            self.held.push(Held { block: w, offset, ..owner });
+        }
+        if self.held.len() >= self.held_limit {
+            let held = std::mem::take(&mut self.held);
+            self.held = held.into_iter().filter(|h| self.still_held(h)).collect();
+            self.held_limit = (2 * self.held.len()).max(1024);
         }
     }
-}
 
+    /// Whether the live block at a held address now is the one that was held: allocated before the free.
+    fn still_held(&self, h: &Held) -> bool {
+        self.slots.get(&h.block).is_some_and(|s| s.is_live() && self.full_seq(h.block, s.a) < h.free_seq)
+    }
+}
 
 #[cfg(test)]
 mod tests {

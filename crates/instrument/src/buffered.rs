@@ -260,8 +260,10 @@ impl Emit<'_> {
         for &w in &words {
             self.i(I::I32Const(0)).i(I::LocalSet(w));
         }
-        self.i(I::LocalGet(p)).i(I::I64ExtendI32U).i(I::I64Const(4 * words.len() as i64)).i(I::I64Add);
-        self.i(I::MemorySize(0)).i(I::I64ExtendI32U).i(I::I64Const(16)).i(I::I64Shl).i(I::I64LeU);
+        // p < memory bytes − 16 (at 4 GiB the bytes wrap to 0, and 0 − 16 is the right bound).
+        self.i(I::LocalGet(p));
+        self.i(I::MemorySize(0)).i(I::I32Const(16)).i(I::I32Shl).i(I::I32Const(4 * words.len() as i32)).i(I::I32Sub);
+        self.i(I::I32LeU);
         self.i(I::If(BlockType::Empty));
         for (k, &w) in words.iter().enumerate() {
             self.i(I::LocalGet(p)).i(I::I32Load(main(4 * k as u64))).i(I::LocalSet(w));

@@ -232,8 +232,11 @@ pub struct GuestOpts {
     /// Largest linear memory the guest may grow to, e.g. 256MiB, 1GiB, 65536
     #[arg(long, value_name = "BYTES")]
     pub max_memory: Option<String>,
-    /// Arguments for the guest (after `--`); with --invoke, the export's arguments
-    #[arg(last = true, value_name = "ARGS")]
+    /// Arguments for the guest: everything from the first argument after the module that is not one of
+    /// wasmleak's options (or after `--`), untouched — what a cargo runner passes (`wasmleak check --` as the
+    /// runner passes even arguments that are also wasmleak's options, like `--format`); with --invoke, the
+    /// export's arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     pub args: Vec<String>,
 }
 

@@ -351,3 +351,22 @@ fn snapshot_interval_in_check() {
     r.assert_code(2);
     assert!(r.stderr.contains("--snapshot-every"), "{}", r.stderr);
 }
+
+/// As a cargo runner (`CARGO_TARGET_WASM32_WASIP1_RUNNER="wasmleak check"`): cargo appends the module and
+/// then the program's arguments (`cargo test -q` → `--quiet`), which reach the guest untouched from the first
+/// argument that is not one of wasmleak's; `wasmleak check --` passes even those that are (`--format`).
+#[test]
+fn arguments_after_the_module_go_to_the_guest() {
+    let rust = common::fixture("rust_patterns.wasm");
+    // Without `--`: the same run as with it.
+    let (r, j) = check_json(&rust, &["rc_cycle", "5"]);
+    r.assert_code(1);
+    assert_eq!(summary(&j, "cycle_blocks"), 15, "{}", brief(&j));
+    // An argument wasmleak does not know starts the guest's: rust_patterns prints its usage for it.
+    let r = wasmleak(["check".as_ref(), rust.as_os_str(), "--quiet".as_ref(), "--nocapture".as_ref()]);
+    assert!(r.stderr.contains("usage: rust_patterns") && r.stdout.contains("exited with status 2"), "{}", r.describe());
+    assert!(!r.stderr.contains("unexpected argument"), "{}", r.stderr);
+    // `check --` then the module: every argument after it is the guest's, `--format json` included.
+    let r = wasmleak(["check".as_ref(), "--".as_ref(), rust.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+    assert!(r.stderr.contains("usage: rust_patterns") && r.stdout.contains("SUMMARY:"), "{}", r.describe());
+}

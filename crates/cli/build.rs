@@ -9,8 +9,14 @@
 use std::fmt::Write;
 use std::path::Path;
 
+/// The package's directory as cargo says when it runs this script — not `env!`, which is where the script was
+/// compiled, and a target directory shared between checkouts (CI's and a local one) reuses a compiled script.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for build scripts").into()
+}
+
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../js/src");
+    let dir = manifest_dir().join("../../js/src");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .map(|rd| {
@@ -45,7 +51,7 @@ fn build_analysis(out_dir: &Path) -> Result<std::path::PathBuf, String> {
     if std::env::var_os("WASMLEAK_NO_EMBED").is_some_and(|v| !v.is_empty() && v != "0") {
         return Err("WASMLEAK_NO_EMBED is set".into());
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = manifest_dir().join("../..");
     for dep in ["crates/wasm-api", "crates/heap", "crates/instrument", "crates/report", "crates/symbolize", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(dep).display());
     }

@@ -341,7 +341,7 @@ mod tests {
         assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
         let without = Snapshot { profile: AllocProfile::default(), ..snap.clone() };
         let old = {
-            let mut out = bytes[..12].to_vec();
+            let out = bytes[..12].to_vec();
             postcard::to_extend(&without, out).unwrap()
         };
         assert!(bytes.starts_with(&old));

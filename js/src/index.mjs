@@ -243,7 +243,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       };
     },
     /**
-     * One JSON report (DESIGN.md §4) per tracked instance, in instantiation order. `exit`: how the app ended
+     * One JSON report (docs/contracts.md) per tracked instance, in instantiation order. `exit`: how the app ended
      * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
      */
     report({ exit, notes } = {}) {

@@ -417,7 +417,7 @@ class Tracker {
   }
 
   /**
-   * The JSON report (DESIGN.md §4) for the heap now, with growth over the snapshots taken. `memory` (a
+   * The JSON report (docs/contracts.md) for the heap now, with growth over the snapshots taken. `memory` (a
    * WebAssembly.Memory or bytes) and `globals` ({exportName: value} or [[index, value]]) default to what
    * `instance` (or the attached one) exports; `hostValues`: [[name, pointer]] the host holds (default: what
    * `hold()` recorded).

@@ -41,7 +41,7 @@ pub struct Opts {
     debug: DebugFile,
     #[command(flatten)]
     policy: PolicyOpts,
-    /// Report format: text for people, json for CI (DESIGN.md §4)
+    /// Report format: text for people, json for CI (docs/contracts.md)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the report here instead of stdout

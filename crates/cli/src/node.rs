@@ -23,7 +23,7 @@ use crate::export::load_snapshot;
 /// Run a Node.js script with wasmleak attached: every wasm module it loads is tracked, reported at exit.
 #[derive(Args)]
 pub struct Opts {
-    /// Report format: text for people, json for CI (DESIGN.md §4; several instances give a JSON array)
+    /// Report format: text for people, json for CI (docs/contracts.md; several instances give a JSON array)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the heap snapshots into this directory: every `attach().snapshot()` the app took and one at exit,

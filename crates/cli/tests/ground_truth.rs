@@ -1,7 +1,7 @@
 //! Every row of the fixtures' ground-truth table (fixtures/README.md "Ground truth"), checked against
 //! `wasmleak check --format json` at N=10 and N=20: the absolute numbers at N=10, the per-iteration
 //! difference (N=20 − N=10 = 10 × the table's per-iteration row), kinds, sites, exit status, and the
-//! JSON contract of DESIGN.md §4.
+//! JSON contract of docs/contracts.md.
 
 mod common;
 
@@ -37,7 +37,7 @@ struct Row {
     module: &'static str,
     call: Call,
     expect: Vec<Exp>,
-    /// Exit status (None: not fixed by DESIGN.md, e.g. a growing but reachable cache).
+    /// Exit status (None: not fixed by docs/contracts.md, e.g. a growing but reachable cache).
     exit: Option<i32>,
     /// `summary.allocations` / `summary.frees` at N=10. Taken from fixtures/verify/expected.txt
     /// (the independent checker), where a realloc counts as one allocation plus one free.
@@ -211,7 +211,7 @@ rows! {
         [per_iter("lost", "rust_patterns::forget_buffer", 1, 100), per_iter("lost", "rust_patterns::leak_box", 1, 32)];
     rust_drop: "rust_patterns.wasm" Cmd("drop"), exit Some(0), allocs 28 frees 28, [];
     // N=10: 10 entries × 64 B + outer buffer 192 B = 11 blocks, 832 B; N=20: 21 blocks, 1664 B.
-    // Reachable is not a leak, but DESIGN.md does not say whether a *growing* cache fails the run.
+    // Reachable is not a leak, but docs/contracts.md does not say whether a *growing* cache fails the run.
     rust_cache: "rust_patterns.wasm" Cmd("cache"), exit None, allocs 21 frees 10,
         [Exp { kind: "reachable", site: "rust_patterns::cache_insert", blocks: 11, bytes: 832, d_blocks: 10, d_bytes: 832 }];
     // At most 8 entries: 9 blocks, 608 B for both N=10 and N=20.

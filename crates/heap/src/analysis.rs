@@ -32,7 +32,7 @@ pub struct Roots {
     pub values: Vec<RootValue>,
 }
 
-/// DESIGN.md §3.
+/// The leak kinds (docs/contracts.md, "Leak kinds and roots").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Lost,
@@ -433,7 +433,7 @@ fn split_for_threads(blocks: &[Block]) -> Vec<std::ops::Range<usize>> {
     vec![0..mid, mid..blocks.len()]
 }
 
-/// Classify every live block (DESIGN.md §3). `blocks` may come in any order; the result is sorted by address.
+/// Classify every live block (docs/contracts.md, leak kinds and roots). `blocks` may come in any order; the result is sorted by address.
 ///
 /// Pointers are the 4-byte-aligned little-endian 32-bit words fully inside a live block or a root region
 /// whose value falls inside a live block (interior pointers count, one past the end does not; a zero-size

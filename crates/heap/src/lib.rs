@@ -2,7 +2,7 @@
 //!
 //! Data flows in one direction: a host feeds allocator events into a [`HeapModel`]; at the end (or at any
 //! snapshot) the host hands the live blocks plus a memory image and the roots to [`analyze`], which
-//! classifies every live block as one of the leak kinds of DESIGN.md §3.
+//! classifies every live block as one of the leak kinds (docs/contracts.md, "Leak kinds and roots").
 //!
 //! Nothing here depends on a wasm engine: this crate compiles for `wasm32-unknown-unknown` so the Node and
 //! browser runtimes run the same analysis as the CLI.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What an entry point does, which decides how its wrapper reports it (DESIGN.md §4 hook ABI).
+/// What an entry point does, which decides how its wrapper reports it (docs/contracts.md, the hook ABI).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// `(size) -> ptr`: malloc, operator new

@@ -1,5 +1,5 @@
 //! Find a module's allocator entry points and rewrite the module so each of them also calls a hook import
-//! (DESIGN.md §4 hook ABI): `wasmleak.alloc(ptr, size)`, `wasmleak.free(ptr)`, `wasmleak.realloc(old, new, size)`,
+//! (docs/contracts.md, the hook ABI): `wasmleak.alloc(ptr, size)`, `wasmleak.free(ptr)`, `wasmleak.realloc(old, new, size)`,
 //! and, only when asked ([`InstrumentOptions::iteration`]), `wasmleak.iteration()` after every return of the
 //! function that runs one iteration of the program's loop.
 //!
@@ -446,7 +446,7 @@ pub struct InstrumentOptions {
     /// others): called at the outermost allocator layer before a free or realloc of a non-null pointer, it
     /// returns 1 when the pointer is a live block, and 0 otherwise — then the host records an invalid free and
     /// the wrapper skips the allocator (free returns, realloc returns 0), so a bad free is reported instead of
-    /// corrupting or trapping the allocator, and the program goes on (DESIGN.md §6b).
+    /// corrupting or trapping the allocator, and the program goes on (README.md: an invalid free is not handed to the allocator).
     pub checked_frees: bool,
     /// Keep a calling-context id (`context.rs`) and report it with every event: the hook imports become
     /// `alloc_ctx(ptr, size, ctx_lo, ctx_hi)`, `free_ctx(ptr, ctx_lo, ctx_hi)` and

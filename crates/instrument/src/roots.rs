@@ -1,4 +1,4 @@
-//! Where the pointer scan starts (DESIGN.md §3). Shared by every host: the wasmtime host and the JS runtime
+//! Where the pointer scan starts (docs/contracts.md, leak kinds and roots). Shared by every host: the wasmtime host and the JS runtime
 //! (through `wasmleak-wasm`) compute roots the same way.
 
 use wasmleak_heap::{RootRegion, RootValue, Roots};
@@ -7,7 +7,7 @@ use crate::{Instrumented, ModuleInfo};
 /// wasm-ld's default stack size, used to tell static data from the stack when the stack sits above the data.
 const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
 
-/// Roots (DESIGN.md §3): static data up to the heap (not the dead part of the stack), the live part of the
+/// Roots (docs/contracts.md, leak kinds and roots): static data up to the heap (not the dead part of the stack), the live part of the
 /// shadow stack, mutable globals, and values the host holds.
 pub fn roots(
     info: &ModuleInfo,

@@ -1,5 +1,5 @@
 //! The leak report: blocks grouped by (kind, allocation stack), each group with the pattern it shows and the
-//! fix; printed as text for people and as JSON (DESIGN.md §4, version 1) for CI.
+//! fix; printed as text for people and as JSON (docs/contracts.md, version 1) for CI.
 
 mod build;
 mod diff;

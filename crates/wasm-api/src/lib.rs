@@ -27,7 +27,7 @@
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
 //!   session keeps the snapshot's live set for the growth verdict.
 //! - `wl_report(session, json, mem) -> status`: `json` is [`State`] plus `exit` and `notes`; output 0 is the
-//!   JSON report of DESIGN.md §4 for the heap now, with growth over the session's snapshots, output 1 the
+//!   JSON report of docs/contracts.md for the heap now, with growth over the session's snapshots, output 1 the
 //!   same report as `wasmleak check` prints it.
 //! - `wl_diff(a, a_len, b, b_len, opts, opts_len) -> handle`: two `.wlsnap` files compared like `wasmleak
 //!   diff`; output 0 is the JSON (`{module, before, after, rows}` or `{"error"}`), output 1 the text.

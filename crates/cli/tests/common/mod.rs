@@ -267,7 +267,7 @@ pub fn brief(report: &Value) -> String {
     s
 }
 
-/// Allocator entry points and their internals: DESIGN.md §4 says a group's stack drops them.
+/// Allocator entry points and their internals: docs/contracts.md says a group's stack drops them.
 pub fn is_allocator_frame(f: &str) -> bool {
     matches!(
         f,
@@ -290,7 +290,7 @@ pub fn is_allocator_frame(f: &str) -> bool {
         || f.contains("__rdl_")
 }
 
-/// Every field of the JSON contract (DESIGN.md §4) is present with the right type, and the summary
+/// Every field of the JSON contract (docs/contracts.md) is present with the right type, and the summary
 /// agrees with the groups (`leaked_*` = lost + indirect + cycle + host; `reachable_*` = reachable).
 pub fn assert_contract(report: &Value, module_file: &str) {
     let ctx = || brief(report);

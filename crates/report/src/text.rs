@@ -235,6 +235,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             let what = o.ty.as_deref().map(|t| format!("a {t}")).unwrap_or_else(|| "a block".into());
             let whose = match (g.blocks, o.blocks) {
                 (1, _) => "its address".to_string(),
+                (2, 2) => "both addresses".to_string(),
                 (n, k) if n == k => format!("the addresses of all {n}"),
                 (n, k) => format!("the addresses of {k} of the {n}"),
             };

@@ -36,6 +36,13 @@ enum Command {
 }
 
 fn main() {
+    // A closed pipe on stdout (`wasmleak check … | head`) ends wasmleak as it ends `cat`, by SIGPIPE, rather
+    // than as a panic in the next print (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(o) => o.run(),

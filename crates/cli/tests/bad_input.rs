@@ -342,3 +342,22 @@ fn output_to_unwritable_path() {
     assert_eq!(errs.len(), 1, "{}", r.describe());
     assert!(errs[0].contains("/nonexistent-dir/x.json"), "{}", r.describe());
 }
+
+/// `wasmleak … | head`: a reader that goes away ends wasmleak by SIGPIPE, as it ends `cat` — never a panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(bin())
+        .args(["inspect", "--functions"])
+        .arg(fixture("rust_patterns.wasm"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before wasmleak writes
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
+}

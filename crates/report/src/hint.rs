@@ -151,7 +151,7 @@ fn mentions(g: &Group, needles: &[&str]) -> bool {
 }
 
 /// A lost block whose address a freed block held: the owner was freed without freeing it (a C++ class without
-/// the destructor, a `vector<T*>` destroyed with its elements, a Rust `Drop` that forgets a raw pointer, a C
+/// the destructor, a `vector<T*>` destroyed without deleting its elements, a Rust `Drop` that forgets a raw pointer, a C
 /// struct freed before its members).
 fn owner_hint(g: &Group) -> String {
     let Some(o) = &g.freed_owner else { return String::new() };

@@ -36,14 +36,17 @@ enum Command {
 }
 
 fn main() {
-    // A closed pipe on stdout (`wasmleak check … | head`) ends wasmleak as it ends `cat`, by SIGPIPE, rather
-    // than as a panic in the next print (Rust ignores SIGPIPE by default).
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // A closed pipe on stdout (`wasmleak check … | head`) ends wasmleak as it ends `cat`, by SIGPIPE, rather
+    // than as a panic in the next print (Rust ignores SIGPIPE by default). Not the server: a client that goes
+    // away must not end it.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Check(o) => o.run(),
         Command::Run(o) => o.run(),

@@ -193,3 +193,14 @@ fn forever_times_out_text() {
         r.describe()
     );
 }
+
+/// The text prints frees alike (kind, stacks, fix) once, with their count and first addresses: 1000 frees of
+/// garbage in one loop are one finding, not 7,000 lines (the JSON keeps every one).
+#[test]
+fn garbage_frees_text_is_one_finding() {
+    let r = wasmleak(["check".as_ref(), module().as_os_str(), "--".as_ref(), "garbage".as_ref()]);
+    r.assert_no_panic();
+    r.assert_code(1);
+    assert!(r.stdout.contains("invalid free of 1000 addresses at the same stack (0x12340, 0x12350, 0x12360, …)"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches(" free of ").count(), 1, "{}", r.stdout);
+}

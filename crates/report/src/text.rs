@@ -247,8 +247,25 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         }
         let _ = writeln!(out, "    fix: {}", g.hint);
     }
+    // Frees alike (kind, stacks, fix) print once, with their addresses: a loop that frees garbage is one finding.
+    let mut alike: Vec<(&crate::InvalidFree, Vec<u64>)> = Vec::new();
     for f in &r.invalid_frees {
-        let _ = writeln!(out, "\n{} free of address {:#x}", f.kind, f.address);
+        let same = |g: &crate::InvalidFree| {
+            (g.kind, &g.stack, &g.first_free_stack, &g.alloc_stack, &g.hint) == (f.kind, &f.stack, &f.first_free_stack, &f.alloc_stack, &f.hint)
+        };
+        match alike.iter_mut().find(|(g, _)| same(g)) {
+            Some((_, addrs)) => addrs.push(f.address),
+            None => alike.push((f, vec![f.address])),
+        }
+    }
+    for (f, addrs) in alike {
+        if addrs.len() == 1 {
+            let _ = writeln!(out, "\n{} free of address {:#x}", f.kind, f.address);
+        } else {
+            let shown: Vec<String> = addrs.iter().take(3).map(|a| format!("{a:#x}")).collect();
+            let more = if addrs.len() > 3 { ", …" } else { "" };
+            let _ = writeln!(out, "\n{} free of {} addresses at the same stack ({}{more})", f.kind, addrs.len(), shown.join(", "));
+        }
         let _ = writeln!(out, "    freed at:");
         write_stack(&mut out, &f.stack, opts);
         if !f.first_free_stack.is_empty() {

@@ -90,6 +90,9 @@ fn oom_under_max_memory() {
     r.assert_code(1);
     assert_eq!(j["exit"]["status"], "returned", "{}", brief(&j));
     assert_eq!(j["exit"]["message"], "returned", "{}", brief(&j));
+    // The report says the limit was hit though the guest went on (a grow past 64 MiB, to 67,305,472 bytes).
+    let notes: Vec<&str> = j["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(notes.iter().any(|n| n.starts_with("--max-memory refused to grow the memory to 67305472 bytes")), "{notes:?}");
     assert_eq!((summary(&j, "allocations"), summary(&j, "frees"), summary(&j, "invalid_frees")), (65, 0, 0));
     // 63 blocks of 1 MiB, all allocated in `main` (oom() is inlined into it): one lost group and one
     // reachable group. The program itself keeps only the last block; the scan is conservative (interior

@@ -308,6 +308,8 @@ struct Pass {
     exit: Exit,
     recorded: Option<Recorded>,
     states: Vec<HeapState>,
+    /// The last memory size `--max-memory` refused (bytes), when the guest went on without it.
+    refused: Option<u64>,
 }
 
 /// The one run of the guest.
@@ -474,7 +476,8 @@ fn run_pass(
         Some(_) => Some(Recorder::finish(&mut store, |s: &mut State| s.recorder.take().expect("checked"))),
         None => None,
     };
-    Ok(Pass { exit, recorded, states })
+    let refused = store.data().limits.denied.filter(|_| !matches!(exit, Exit::MemoryLimit { .. }));
+    Ok(Pass { exit, recorded, states, refused })
 }
 
 type GuestError = (wasmtime::Error, Option<Instance>);
@@ -692,6 +695,12 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer))?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = Vec::new();
+    if let Some(bytes) = pass.refused {
+        notes.push(format!(
+            "--max-memory refused to grow the memory to {bytes} bytes, and the guest went on (its allocator returned \
+             NULL, or it used less): the run is what the program does when memory runs out"
+        ));
+    }
     if collisions > 0 {
         notes.push(format!(
             "{collisions} calling-context id(s) stood for more than one call stack (a 64-bit hash collision); their \

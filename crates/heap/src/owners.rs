@@ -31,8 +31,8 @@ pub struct Owner {
     pub free_seq: u64,
 }
 
-/// Freed memory the allocator has not handed out again: `[start, end)` belonged to the block freed at
-/// `owner` (`start > owner` when a live block below covers its beginning).
+/// The last block freed at an address: `[start, end)` were its bytes (`start` is `owner`). Live blocks carved
+/// out of them since, and root regions, are left out when [`owners`] scans them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FreedRegion {
     pub owner: u64,
@@ -46,7 +46,7 @@ pub struct FreedRegion {
 /// What the model knows of freed blocks, for [`owners`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Freed {
-    /// Sorted by address, not overlapping.
+    /// Sorted by address; they may overlap (memory freed, handed out again from a lower address, freed again).
     pub regions: Vec<FreedRegion>,
     /// The latest freed block whose first words held each live block's address.
     pub held: Vec<Owner>,

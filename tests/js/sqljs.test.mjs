@@ -99,3 +99,33 @@ test('sql.js 1.13.0 under `wasmleak node`, no options: a statement per request n
   assert.equal(freed.code, 0);
   assert.ok([freed.reports].flat()[0].groups.every((g) => !g.growing));
 });
+
+// The owner that dropped a block, on a module we did not build (minified, no names, SQLite's allocator with an
+// 8-byte header, so its pointers point 8 bytes into the malloc blocks): statements freed with sqlite3_free instead
+// of finalized (apps/sqljs_free_stmt.mjs). What each one owned is lost, 3 blocks per statement, and every lost
+// block names the freed statement: allocated by sqlite3_prepare_v2 (minified export `R`), freed by
+// `_sqlite3_free` from the app's line.
+test('sql.js 1.13.0: statements freed without finalize → their members lost, the freed statement named as owner', () => {
+  const WASMLEAK = process.env.WASMLEAK || '/var/tmp/wasmleak-target/release/wasmleak';
+  const app = fileURLToPath(new URL('apps/sqljs_free_stmt.mjs', import.meta.url));
+  let out;
+  try {
+    out = execFileSync(WASMLEAK, ['node', '--format', 'json', app], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.fail('leaks must fail the run');
+  } catch (e) {
+    assert.equal(e.status, 1);
+    out = e.stdout;
+  }
+  const r = [JSON.parse(out)].flat()[0];
+  const lost = r.groups.filter((g) => g.kind === 'lost');
+  assert.equal(r.summary.lost_blocks, 30);
+  assert.equal(r.summary.invalid_frees, 0);
+  assert.deepEqual(lost.map((g) => g.blocks), [10, 10, 10]);
+  for (const g of lost) {
+    const o = g.freed_owner;
+    assert.ok(o, JSON.stringify(g));
+    assert.equal(o.blocks, 10);
+    assert.ok(o.free_stack.some((f) => f.function.startsWith('_sqlite3_free')), JSON.stringify(o.free_stack));
+    assert.ok(o.free_stack.some((f) => (f.file ?? '').endsWith('sqljs_free_stmt.mjs')), JSON.stringify(o.free_stack));
+  }
+});

@@ -7,8 +7,8 @@
 //! - the first words of every freed block ([`crate::HEAD_WORDS`]), read by the host just before the allocator
 //!   ran: allocators write their free-list links there (dlmalloc: 8 bytes, 24 for chunks of 256 bytes and
 //!   more) and may hand the memory out again at once, and that is where a struct keeps its first members;
-//! - the rest of the freed memory not handed out again, scanned at the end: a freed block's bytes up to the
-//!   next address the allocator returned, less what a live block below it covers.
+//! - the rest of the freed memory not handed out again, scanned at the end: a freed block's bytes, less what
+//!   live blocks carved out of it since cover; a word pointing into a block counts, as in the pointer scan.
 //!
 //! Of all the freed blocks that held a block's address, the one freed last is its owner, and only one freed
 //! after the block was allocated can be (an older one held an earlier block at the same address).
@@ -65,9 +65,8 @@ pub fn owners(blocks: &[Block], freed: &Freed, mem: Memory<'_>, roots: &Roots) -
             best.insert(i, o);
         }
     };
-    let by_search = |addr: u64| blocks.binary_search_by_key(&addr, |b| b.addr).ok();
     for h in &freed.held {
-        if let Some(i) = by_search(h.block) {
+        if let Ok(i) = blocks.binary_search_by_key(&h.block, |b| b.addr) {
             offer(i, *h);
         }
     }
@@ -94,22 +93,23 @@ pub fn owners(blocks: &[Block], freed: &Freed, mem: Memory<'_>, roots: &Roots) -
         }
     }
     pieces.retain(|p| p.0 < p.1);
-    // Few words to look at: binary searches; many: an index of the blocks.
-    let words: u64 = pieces.iter().map(|p| (p.1 - p.0) / 4).sum();
-    let index: rustc_hash::FxHashMap<u32, u32> =
-        if words > blocks.len() as u64 { blocks.iter().enumerate().map(|(i, b)| (b.addr as u32, i as u32)).collect() } else { Default::default() };
-    let find = |v: u64| if index.is_empty() { by_search(v) } else { index.get(&(v as u32)).map(|&i| i as usize) };
-    let (lo, hi) = (first.addr, last.addr);
+    // A word that points into a live block, at its start or inside it (allocators with a header hand out
+    // pointers past it: SQLite's are 8 bytes into the malloc block), as the pointer scan counts them.
+    let (lo, hi) = (first.addr, last.addr + last.size.max(1));
+    let containing = |v: u64| {
+        let i = blocks.partition_point(|b| b.addr <= v).checked_sub(1)?;
+        (v < blocks[i].addr + blocks[i].size.max(1)).then_some(i)
+    };
     for (start, end, r) in pieces {
         for (k, w) in mem.bytes[start as usize..end as usize].chunks_exact(4).enumerate() {
             let v = u32::from_le_bytes(w.try_into().unwrap()) as u64;
-            if v < lo || v > hi {
+            if v < lo || v >= hi {
                 continue;
             }
-            if let Some(i) = find(v) {
+            if let Some(i) = containing(v) {
                 let at = start + 4 * k as u64;
                 let o = Owner {
-                    block: v,
+                    block: blocks[i].addr,
                     owner: r.owner,
                     offset: at - r.owner,
                     alloc_stack: r.alloc_stack,
@@ -166,8 +166,22 @@ mod tests {
         assert_eq!(find(&m, &mem), vec![(300, 100, 4, s1, s2), (500, 400, 0, s1, s3)]);
     }
 
-    /// Freed memory past the first words is scanned up to the next address the allocator returned; the
-    /// owner freed last wins, and one freed before the block was allocated held an earlier block.
+    /// A pointer into a block counts, as in the pointer scan: an allocator with a header (SQLite's) hands out
+    /// addresses 8 bytes into the malloc block.
+    #[test]
+    fn interior_pointers_in_freed_memory() {
+        let [s1, s2, s3] = stacks();
+        let mut m = HeapModel::new();
+        let mut mem = vec![0u8; 1024];
+        m.alloc(100, 32, s1); // the owner
+        m.alloc(600, 40, s3); // the member, handed out as 608
+        put(&mut mem, 112, 608);
+        m.free(100, s2);
+        assert_eq!(find(&m, &mem), vec![(600, 100, 12, s1, s2)]);
+    }
+
+    /// Freed memory past the first words is scanned up to the freed block's size; the owner freed last wins,
+    /// and one freed before the block was allocated held an earlier block.
     #[test]
     fn freed_memory_at_the_end() {
         let [s1, s2, s3] = stacks();

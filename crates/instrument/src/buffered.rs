@@ -238,17 +238,43 @@ impl Emit<'_> {
         self.i(I::End);
     }
 
+    /// `e` = the byte offset of the next record, after draining a buffer with no room for `room` more.
+    fn next_record(&mut self, room: u32) {
+        let (b, l) = (self.b, self.l);
+        self.i(I::GlobalGet(b.count)).i(I::I32Const((CAPACITY + 1 - room) as i32)).i(I::I32GeU);
+        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
+        self.i(I::GlobalGet(b.count)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
+    }
+
+    /// Stores a record at `e + at`: the locals' values, 0 for `None`.
+    fn store_record(&mut self, at: u64, values: [Option<u32>; 4]) {
+        let (b, l) = (self.b, self.l);
+        for (k, v) in values.into_iter().enumerate() {
+            self.i(I::LocalGet(l.e));
+            match v {
+                Some(v) => self.i(I::LocalGet(v)),
+                None => self.i(I::I32Const(0)),
+            };
+            self.i(I::I32Store(b.mem(b.events, at + 4 * k as u64, 2)));
+        }
+    }
+
+    /// `count += 1`, plus the value on the stack when `extra` (a second record written).
+    fn count_records(&mut self, extra: bool) {
+        let b = self.b;
+        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add);
+        if extra {
+            self.i(I::I32Add);
+        }
+        self.i(I::GlobalSet(b.count));
+    }
+
     /// Appends the event `(o, b, n, st)` to the buffer (the host drains a full one).
     fn record(&mut self) {
-        let (b, l) = (self.b, self.l);
-        let ev = b.events;
-        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(CAPACITY as i32)).i(I::I32Eq);
-        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::GlobalGet(b.count)).i(I::LocalSet(l.e)).i(I::End);
-        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalSet(b.count));
-        self.i(I::LocalGet(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
-        for (k, v) in [l.o, l.b, l.n, l.st].into_iter().enumerate() {
-            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
-        }
+        let l = self.l;
+        self.next_record(1);
+        self.store_record(0, [Some(l.o), Some(l.b), Some(l.n), Some(l.st)]);
+        self.count_records(false);
     }
 
     /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p` that hold the address of a live block
@@ -279,27 +305,18 @@ impl Emit<'_> {
     /// `w3` is set (with [`FREE_MORE`] in the first) `(w2, w3, 0, 0)`, both in one buffer (the host drains whole
     /// buffers).
     fn record_free(&mut self) {
-        let (b, l) = (self.b, self.l);
-        let ev = b.events;
-        self.i(I::GlobalGet(b.count)).i(I::I32Const(CAPACITY as i32 - 1)).i(I::I32GeU);
-        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
-        self.i(I::GlobalGet(b.count)).i(I::LocalTee(l.e)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
+        let l = self.l;
+        self.next_record(2);
         // `i` (scratch): whether a second record follows.
         self.i(I::LocalGet(l.w2)).i(I::LocalGet(l.w3)).i(I::I32Or).i(I::I32Const(0)).i(I::I32Ne).i(I::LocalSet(l.i));
         self.i(I::LocalGet(l.st)).i(I::I32Const(FREE_RECORD as i32)).i(I::I32Or);
         self.i(I::I32Const(FREE_MORE as i32)).i(I::I32Const(0)).i(I::LocalGet(l.i)).i(I::Select).i(I::I32Or);
         self.i(I::LocalSet(l.st));
-        for (k, v) in [l.o, l.b, l.n, l.st].into_iter().enumerate() {
-            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 4 * k as u64, 2)));
-        }
-        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add).i(I::LocalGet(l.i)).i(I::I32Add).i(I::GlobalSet(b.count));
+        self.store_record(0, [Some(l.o), Some(l.b), Some(l.n), Some(l.st)]);
+        self.i(I::LocalGet(l.i));
+        self.count_records(true);
         self.i(I::LocalGet(l.i)).i(I::If(BlockType::Empty));
-        for (k, v) in [l.w2, l.w3].into_iter().enumerate() {
-            self.i(I::LocalGet(l.e)).i(I::LocalGet(v)).i(I::I32Store(b.mem(ev, 16 + 4 * k as u64, 2)));
-        }
-        for k in 2..4 {
-            self.i(I::LocalGet(l.e)).i(I::I32Const(0)).i(I::I32Store(b.mem(ev, 16 + 4 * k as u64, 2)));
-        }
+        self.store_record(16, [Some(l.w2), Some(l.w3), None, None]);
         self.i(I::End);
     }
 

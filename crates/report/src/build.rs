@@ -19,7 +19,7 @@ pub struct Frame {
     pub inlined: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Group {
     pub kind: &'static str,
     pub growing: bool,
@@ -220,25 +220,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                         group_kinds.push(class.kind);
                         groups.push(Group {
                             kind: class.kind.as_str(),
-                            growing: false,
-                            blocks: 0,
-                            bytes: 0,
                             ty: types.get(block.stack.0 as usize).cloned().flatten(),
                             site: site(&frames),
-                            hint: String::new(),
                             stack: frames,
-                            cycles: 0,
-                            cycles_listed_before: 0,
-                            interior_only: 0,
                             root,
-                            bytes_per_iteration: None,
-                            blocks_per_iteration: None,
-                            bytes_per_1000_events: None,
-                            blocks_per_1000_events: None,
-                            bytes_per_second: None,
-                            blocks_per_second: None,
-                            freed_owner: None,
-                            key: String::new(),
+                            ..Group::default()
                         });
                         groups.len() - 1
                     }))

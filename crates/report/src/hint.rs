@@ -155,11 +155,7 @@ fn mentions(g: &Group, needles: &[&str]) -> bool {
 /// struct freed before its members).
 fn owner_hint(g: &Group) -> String {
     let Some(o) = &g.freed_owner else { return String::new() };
-    let at = |stack: &[Frame]| {
-        let f = stack.get(site_index(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref()))));
-        f.map(|f| format!(" in `{}`", f.function)).unwrap_or_default()
-    };
-    let freed_at = at(&o.free_stack);
+    let freed_at = crate::build::site(&o.free_stack).map(|f| format!(" in `{}`", f.function)).unwrap_or_default();
     let all = || g.stack.iter().chain(&o.alloc_stack).chain(&o.free_stack);
     let file_is = |exts: &[&str]| all().any(|f| f.file.as_deref().is_some_and(|p| exts.iter().any(|e| p.ends_with(e))));
     // Demangled C++ names carry their parameter list; Rust paths do not.
@@ -330,25 +326,12 @@ mod tests {
     fn host_group(root: &str) -> Group {
         Group {
             kind: "host",
-            growing: false,
             blocks: 2,
             bytes: 112,
-            ty: None,
             stack: vec![frame("leak_closure", None)],
-            hint: String::new(),
             site: Some(frame("leak_closure", None)),
-            cycles: 0,
-            cycles_listed_before: 0,
-            interior_only: 0,
             root: Some(root.into()),
-            bytes_per_iteration: None,
-            blocks_per_iteration: None,
-            bytes_per_1000_events: None,
-            blocks_per_1000_events: None,
-            bytes_per_second: None,
-            blocks_per_second: None,
-            freed_owner: None,
-            key: String::new(),
+            ..Group::default()
         }
     }
 

@@ -89,7 +89,7 @@ impl Opts {
         if let Some(path) = &self.output {
             std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;
         }
-        let clock = Clock::new();
+        let clock = wasmleak_host::Clock::new();
         // Bad suppressions or a bad baseline fail before the guest runs.
         let policy = self.policy.load()?;
         let m = load(&self.module)?;
@@ -149,16 +149,23 @@ impl Opts {
         // The analysis of the heap at the end needs no symbolized stacks: run it next to the symbolizing.
         let (snaps, mut analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
+                let c = wasmleak_host::Clock::new();
                 let mem = last.memory_image();
-                analyze(last.blocks.clone(), Memory { bytes: &mem }, &last.roots)
+                c.lap("  (thread) memory image");
+                let a = analyze(last.blocks.clone(), Memory { bytes: &mem }, &last.roots);
+                c.lap("  (thread) analyze");
+                a
             });
+            let c = wasmleak_host::Clock::new();
             let mut taker = SnapshotTaker::new(&sym);
+            c.lap("  symbolizer");
             let snaps: Vec<Snapshot> = outcome
                 .states
                 .iter()
                 .enumerate()
                 .map(|(i, state)| taker.take(&module_name, i as u32 + 1, state, &outcome.model.stacks))
                 .collect();
+            c.lap("  snapshots");
             (snaps, analysis.join().expect("the analysis thread panicked"))
         });
         let snap = snaps.last().context("the run left no heap state")?;
@@ -182,6 +189,7 @@ impl Opts {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }
         let mut report = build(snap, &analysis, exit, notes);
+        clock.lap("  build");
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.
         let judged = if iteration.is_some() && snaps.len() > 3 { &snaps[..snaps.len() - 1] } else { &snaps[..] };
@@ -279,23 +287,6 @@ fn progress_text(secs: f64, events: u64, blocks: u64, bytes: u64, snapshots: u64
         s.push_str(&format!(", {snapshots} snapshot{}", if snapshots == 1 { "" } else { "s" }));
     }
     s
-}
-
-/// Where the time of a check goes, on stderr with `WASMLEAK_STATS=1` (for BENCHMARKS.md).
-struct Clock(Option<std::cell::Cell<std::time::Instant>>);
-
-impl Clock {
-    fn new() -> Clock {
-        Clock(std::env::var_os("WASMLEAK_STATS").map(|_| std::cell::Cell::new(std::time::Instant::now())))
-    }
-
-    fn lap(&self, what: &str) {
-        if let Some(t) = &self.0 {
-            let now = std::time::Instant::now();
-            eprintln!("wasmleak: {what}: {:.1} ms", (now - t.get()).as_secs_f64() * 1e3);
-            t.set(now);
-        }
-    }
 }
 
 fn report_exit(e: &Exit) -> wasmleak_report::Exit {

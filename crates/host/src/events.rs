@@ -151,7 +151,15 @@ impl Recorder {
             .spawn(move || {
                 let mut model = HeapModel::new();
                 let start = std::time::Instant::now();
+                // Time spent on events, for WASMLEAK_STATS: when it is near the guest's time, the guest waited
+                // for the model.
+                let stats = std::env::var_os("WASMLEAK_STATS").is_some();
+                let mut busy = std::time::Duration::ZERO;
                 for msg in rx {
+                    let t0 = std::time::Instant::now();
+                    if stats && matches!(msg, Msg::Query(..)) {
+                        eprintln!("wasmleak:   the heap model's work on events so far: {:.1} ms", busy.as_secs_f64() * 1e3);
+                    }
                     // Events reach the model within milliseconds: its clock stamps the growth samples.
                     model.set_clock(start.elapsed().as_millis() as u64);
                     match msg {
@@ -170,6 +178,7 @@ impl Recorder {
                             }
                             let _ = spare_tx.try_send(batch);
                             report_progress(&progress, &model);
+                            busy += t0.elapsed();
                         }
                         Msg::Records(records) => {
                             let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
@@ -193,6 +202,7 @@ impl Recorder {
                                 model.free_with_head(word(r, 0), StackId(stack & !(FREE_RECORD | FREE_MORE)), head);
                             }
                             report_progress(&progress, &model);
+                            busy += t0.elapsed();
                         }
                         Msg::Query(reply, freed) => {
                             let _ = reply.send(HeapNow {

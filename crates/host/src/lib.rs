@@ -5,8 +5,10 @@
 //! id (a hash of the call sites from the entry down), and the host walks the real stack (~0.3 µs a frame) only
 //! the first time it sees an id; afterwards a stack is a table lookup.
 
+mod clock;
 mod events;
 mod run;
 mod stacks;
 
+pub use clock::Clock;
 pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, Progress, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};

@@ -440,6 +440,7 @@ fn run_pass(
         tx
     });
 
+    let clock = crate::Clock::new();
     let instance = linker.instantiate(&mut store, module);
     let result = match instance {
         Err(e) => Err((e, None)),
@@ -455,6 +456,7 @@ fn run_pass(
     };
     let mut states = Vec::new();
     if let Some(c) = capturer {
+        clock.lap("  the guest");
         let iteration = if cfg.per_iteration {
             store.data().iterations
         } else if let Some((ticks, _)) = &store.data().timed {
@@ -471,11 +473,15 @@ fn run_pass(
             states.pop();
         }
         states.push(last);
+        clock.lap("  the heap at exit");
     }
     let recorded = match store.data().recorder {
         Some(_) => Some(Recorder::finish(&mut store, |s: &mut State| s.recorder.take().expect("checked"))),
         None => None,
     };
+    if recorded.is_some() {
+        clock.lap("  the heap model's thread finished");
+    }
     let refused = store.data().limits.denied.filter(|_| !matches!(exit, Exit::MemoryLimit { .. }));
     Ok(Pass { exit, recorded, states, refused })
 }
@@ -679,16 +685,21 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
 
 /// Run the module as is, with nothing tracked (`wasmleak run`).
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
+    let clock = crate::Clock::new();
     let engine = engine(cfg)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
+    clock.lap("compile");
     let pass = run_pass(&engine, &module, cfg, None, None)?;
+    clock.lap("the guest");
     Ok(pass.exit)
 }
 
 /// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
+    let clock = crate::Clock::new();
     let engine = engine(cfg)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
+    clock.lap("  compile the instrumented module");
     let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
     let capturer =
         Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };

@@ -203,7 +203,10 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     let mut groups: Vec<Group> = Vec::new();
     let mut group_kinds: Vec<Kind> = Vec::new();
     let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::default();
-    let mut cycles_seen: HashMap<usize, rustc_hash::FxHashSet<u32>> = HashMap::default();
+    // The groups each cycle has blocks in: the first one here, any other in `cycle_more` (rare: an Rc parent
+    // and its child allocated at two lines). Per block a lookup in an array, not a set insert.
+    let mut cycle_first: Vec<u32> = vec![u32::MAX; analysis.cycle_count() as usize];
+    let mut cycle_more: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
     // Per group: (owner's allocation stack, its free stack) → (blocks it held, offset of the first).
     let mut owner_votes: HashMap<usize, HashMap<(u32, u32), (u64, u64)>> = HashMap::default();
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
@@ -258,9 +261,14 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.bytes += n;
         g.interior_only += class.interior_only as u64;
         if let Some(c) = class.cycle {
-            if cycles_seen.entry(gi).or_default().insert(c) {
-                g.cycles += 1;
-            }
+            let first = &mut cycle_first[c as usize];
+            let new = if *first == u32::MAX {
+                *first = gi as u32;
+                true
+            } else {
+                *first != gi as u32 && cycle_more.insert((c, gi as u32))
+            };
+            g.cycles += new as u64;
         }
     }
     summary.leaked_blocks = summary.lost_blocks + summary.indirect_blocks + summary.cycle_blocks + summary.host_blocks;
@@ -297,15 +305,22 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     // A cycle through blocks of several groups (an Rc parent and its child, allocated at two lines) counts
     // in each group's `cycles`, and once in the summary; `cycles_listed_before` says how many of a group's
     // were in an earlier group, so the text counts each once.
-    let mut counted: rustc_hash::FxHashSet<u32> = Default::default();
-    for &gi in &order {
-        if let Some(ids) = cycles_seen.get(&gi) {
-            let before = ids.iter().filter(|c| counted.contains(c)).count() as u64;
-            groups[gi].cycles_listed_before = before;
-            counted.extend(ids.iter().copied());
+    let mut rank = vec![0u32; groups.len()];
+    for (r, &gi) in order.iter().enumerate() {
+        rank[gi] = r as u32;
+    }
+    // Each cycle is listed first in its group of the lowest rank; in its other groups it was listed before.
+    let mut lowest: Vec<u32> = cycle_first.iter().map(|&g| if g == u32::MAX { u32::MAX } else { rank[g as usize] }).collect();
+    for &(c, g) in &cycle_more {
+        lowest[c as usize] = lowest[c as usize].min(rank[g as usize]);
+    }
+    let pairs = cycle_first.iter().enumerate().map(|(c, &g)| (c, g)).filter(|&(_, g)| g != u32::MAX);
+    for (c, g) in pairs.chain(cycle_more.iter().map(|&(c, g)| (c as usize, g))) {
+        if rank[g as usize] > lowest[c] {
+            groups[g as usize].cycles_listed_before += 1;
         }
     }
-    summary.cycles = counted.len() as u64;
+    summary.cycles = cycle_first.iter().filter(|&&g| g != u32::MAX).count() as u64;
     let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
     let mut groups: Vec<Group> = order.into_iter().map(|gi| slots[gi].take().expect("each group once")).collect();
     let invalid_frees: Vec<InvalidFree> = snap

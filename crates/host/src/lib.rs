@@ -6,6 +6,7 @@
 //! the first time it sees an id; afterwards a stack is a table lookup.
 
 mod clock;
+pub mod embed;
 mod events;
 mod run;
 mod stacks;

@@ -227,16 +227,24 @@ impl Schedule {
 
 /// What taking a heap state needs to know about the module.
 #[derive(Clone)]
-struct Capturer {
-    info: Arc<ModuleInfo>,
-    instrumented: Arc<Instrumented>,
-    progress: Option<Arc<Progress>>,
+pub(crate) struct Capturer {
+    pub(crate) info: Arc<ModuleInfo>,
+    pub(crate) instrumented: Arc<Instrumented>,
+    pub(crate) progress: Option<Arc<Progress>>,
 }
 
 impl Capturer {
     /// The heap now. `store` is the Store between calls, or the Caller of a hook in the middle of one. `last`:
     /// the state at exit, which also names the freed owners of blocks (see `wasmleak_heap::owners`).
-    fn capture(&self, mut store: impl AsContextMut<Data = State>, instance: Option<&Instance>, iteration: u64, last: bool) -> HeapState {
+    /// `host_values`: numbers the host holds that may point into the module's memory (roots).
+    pub(crate) fn capture<T: HasRecorder>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        instance: Option<&Instance>,
+        iteration: u64,
+        last: bool,
+        host_values: &[(String, u64)],
+    ) -> HeapState {
         let mut cx = store.as_context_mut();
         let now = Recorder::query(&mut cx, last);
         if let Some(p) = &self.progress {
@@ -260,7 +268,7 @@ impl Capturer {
             &self.info,
             &self.instrumented,
             &globals,
-            &cx.data().host_values,
+            host_values,
             now.lowest_block,
             memory.len() as u64,
         );
@@ -367,44 +375,8 @@ fn run_pass(
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)?;
     if capturer.is_some() {
-        const NONE: StackId = StackId::NONE;
-        let alloc = |ptr: i32, size: i32| Event::Alloc { ptr: ptr as u32, size: size as u32, stack: NONE };
-        let free = |ptr: i32| Event::Free { ptr: ptr as u32, stack: NONE, head: None };
-        let realloc =
-            |old: i32, new: i32, size: i32| Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: NONE };
-        let ctx = |lo: i32, hi: i32| Some((hi as u32 as u64) << 32 | lo as u32 as u64);
-        // The hooks of modules instrumented with calling contexts (`wasmleak instrument --contexts`, and
-        // every module check runs), then the plain ones, whose events get a walked stack each.
-        linker.func_wrap(HOOK_MODULE, "alloc_ctx", move |mut c: Caller<'_, State>, p: i32, n: i32, lo: i32, hi: i32| {
-            Recorder::record(&mut c, alloc(p, n), ctx(lo, hi))
-        })?;
-        linker.func_wrap(HOOK_MODULE, "free_ctx", move |mut c: Caller<'_, State>, p: i32, lo: i32, hi: i32| {
-            Recorder::record(&mut c, free(p), ctx(lo, hi))
-        })?;
-        linker.func_wrap(
-            HOOK_MODULE,
-            "realloc_ctx",
-            move |mut c: Caller<'_, State>, old: i32, new: i32, n: i32, lo: i32, hi: i32| {
-                Recorder::record(&mut c, realloc(old, new, n), ctx(lo, hi))
-            },
-        )?;
-        linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, State>, p: i32, n: i32| {
-            Recorder::record(&mut c, alloc(p, n), None)
-        })?;
-        linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, State>, p: i32| Recorder::record(&mut c, free(p), None))?;
-        linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, State>, old: i32, new: i32, n: i32| {
-            Recorder::record(&mut c, realloc(old, new, n), None)
-        })?;
-        // Buffered hooks: the module records its events itself (wasmleak_instrument::buffered).
-        linker.func_wrap(HOOK_MODULE, "flush", |mut c: Caller<'_, State>| Recorder::flush_hook(&mut c))?;
-        linker.func_wrap(HOOK_MODULE, "ctx_new", move |mut c: Caller<'_, State>, lo: i32, hi: i32| {
-            Recorder::ctx_new(&mut c, ctx(lo, hi).unwrap())
-        })?;
-        linker.func_wrap(HOOK_MODULE, "verify", move |mut c: Caller<'_, State>, lo: i32, hi: i32, stack: i32| {
-            Recorder::verify(&mut c, ctx(lo, hi).unwrap(), stack as u32)
-        })?;
+        add_hooks(&mut linker)?;
         linker.func_wrap(HOOK_MODULE, "iteration", iteration_hook)?;
-        linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, State>, ptr: i32| Recorder::check(&mut c, ptr as u32))?;
     }
     check_imports(&linker, &mut store, module)?;
 
@@ -466,7 +438,8 @@ fn run_pass(
         } else {
             exit.completed() as u64
         };
-        let last = c.capture(&mut store, instance.as_ref(), iteration, true);
+        let host_values = store.data().host_values.clone();
+        let last = c.capture(&mut store, instance.as_ref(), iteration, true, &host_values);
         states = std::mem::take(&mut store.data_mut().states);
         // The state at exit stands for the last iteration when none ran since the hook's state of it.
         if cfg.per_iteration && states.last().is_some_and(|s| s.iteration == iteration) {
@@ -486,6 +459,58 @@ fn run_pass(
     Ok(Pass { exit, recorded, states, refused })
 }
 
+/// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
+/// iteration hook), feeding the recorder of the store's data.
+pub(crate) fn add_hooks<T: HasRecorder>(linker: &mut Linker<T>) -> Result<()> {
+    const NONE: StackId = StackId::NONE;
+    let alloc = |ptr: i32, size: i32| Event::Alloc { ptr: ptr as u32, size: size as u32, stack: NONE };
+    let free = |ptr: i32| Event::Free { ptr: ptr as u32, stack: NONE, head: None };
+    let realloc =
+        |old: i32, new: i32, size: i32| Event::Realloc { old: old as u32, new: new as u32, size: size as u32, stack: NONE };
+    let ctx = |lo: i32, hi: i32| Some((hi as u32 as u64) << 32 | lo as u32 as u64);
+    // The hooks of modules instrumented with calling contexts (`wasmleak instrument --contexts`, and
+    // every module check runs), then the plain ones, whose events get a walked stack each.
+    linker.func_wrap(HOOK_MODULE, "alloc_ctx", move |mut c: Caller<'_, T>, p: i32, n: i32, lo: i32, hi: i32| {
+        Recorder::record(&mut c, alloc(p, n), ctx(lo, hi))
+    })?;
+    linker.func_wrap(HOOK_MODULE, "free_ctx", move |mut c: Caller<'_, T>, p: i32, lo: i32, hi: i32| {
+        Recorder::record(&mut c, free(p), ctx(lo, hi))
+    })?;
+    linker.func_wrap(
+        HOOK_MODULE,
+        "realloc_ctx",
+        move |mut c: Caller<'_, T>, old: i32, new: i32, n: i32, lo: i32, hi: i32| {
+            Recorder::record(&mut c, realloc(old, new, n), ctx(lo, hi))
+        },
+    )?;
+    linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, T>, p: i32, n: i32| {
+        Recorder::record(&mut c, alloc(p, n), None)
+    })?;
+    linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, T>, p: i32| Recorder::record(&mut c, free(p), None))?;
+    linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, T>, old: i32, new: i32, n: i32| {
+        Recorder::record(&mut c, realloc(old, new, n), None)
+    })?;
+    // Buffered hooks: the module records its events itself (wasmleak_instrument::buffered).
+    linker.func_wrap(HOOK_MODULE, "flush", |mut c: Caller<'_, T>| Recorder::flush_hook(&mut c))?;
+    linker.func_wrap(HOOK_MODULE, "ctx_new", move |mut c: Caller<'_, T>, lo: i32, hi: i32| {
+        Recorder::ctx_new(&mut c, ctx(lo, hi).unwrap())
+    })?;
+    linker.func_wrap(HOOK_MODULE, "verify", move |mut c: Caller<'_, T>, lo: i32, hi: i32, stack: i32| {
+        Recorder::verify(&mut c, ctx(lo, hi).unwrap(), stack as u32)
+    })?;
+    linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, T>, ptr: i32| Recorder::check(&mut c, ptr as u32))?;
+    // A checked free in one call (`InstrumentOptions::fused_free`, what the JS runtime uses): 1 when `ptr` was
+    // a live block, freed now; 0 when not (the invalid free is recorded, the allocator skipped).
+    linker.func_wrap(HOOK_MODULE, "free_check_ctx", move |mut c: Caller<'_, T>, p: i32, lo: i32, hi: i32| {
+        if Recorder::check(&mut c, p as u32)? == 0 {
+            return Ok(0);
+        }
+        Recorder::record(&mut c, free(p), ctx(lo, hi))?;
+        Ok(1)
+    })?;
+    Ok(())
+}
+
 type GuestError = (wasmtime::Error, Option<Instance>);
 
 /// A tick of `--snapshot-interval`'s clock (an epoch interruption, anywhere in the guest): a heap state when the
@@ -500,7 +525,8 @@ fn timed_state(cx: &mut StoreContextMut<'_, State>) {
         return;
     }
     let capturer = schedule.capturer.clone();
-    let state = capturer.capture(&mut *cx, Some(&instance), n, false);
+    let host_values = cx.data().host_values.clone();
+    let state = capturer.capture(&mut *cx, Some(&instance), n, false, &host_values);
     let data = cx.data_mut();
     data.states.push(state);
     if let Some((_, schedule)) = data.timed.as_mut() {
@@ -517,7 +543,8 @@ fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {
     let capturer = schedule.capturer.clone();
     // Instantiation can run a start function before there is an instance to read memory from.
     let Some(instance) = data.instance else { return Ok(()) };
-    let state = capturer.capture(&mut c, Some(&instance), n, false);
+    let host_values = c.data().host_values.clone();
+    let state = capturer.capture(&mut c, Some(&instance), n, false, &host_values);
     let data = c.data_mut();
     data.states.push(state);
     if let Some(schedule) = data.schedule.as_mut() {
@@ -598,7 +625,8 @@ fn call_guest(
                 // The last state is taken after the run, whatever ends it.
                 if let (Some(c), Some(k), false) = (capturer, cfg.snapshot_every, cfg.per_iteration) {
                     if i % k == 0 && i < inv.repeat {
-                        let state = c.capture(&mut *store, Some(instance), i as u64, false);
+                        let host_values = store.data().host_values.clone();
+                        let state = c.capture(&mut *store, Some(instance), i as u64, false, &host_values);
                         store.data_mut().states.push(state);
                     }
                 }

@@ -627,3 +627,4 @@ pub fn run_cases(seeds: std::ops::Range<u64>, threads: u64) -> Result<Tally> {
     all.diverged.sort();
     Ok(all)
 }
+pub mod malformed;

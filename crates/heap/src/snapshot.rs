@@ -225,7 +225,46 @@ impl Snapshot {
                 }
             }
         }
+        snap.check().map_err(SnapshotError::Corrupt)?;
         Ok(snap)
+    }
+
+    /// What every reader of a snapshot relies on, checked once when it is loaded (a damaged file that still
+    /// decodes must not make `diff` or `report` index out of bounds, or allocate an image of 500 GB): blocks in
+    /// address order within a 32-bit memory with all their bytes, regions within it, stack and frame numbers
+    /// that exist.
+    fn check(&self) -> Result<(), String> {
+        const SPACE: u64 = 1 << 32;
+        let stack_ok = |s: u32| s == u32::MAX || (s as usize) < self.stacks.len();
+        let mut bytes = 0u64;
+        let mut last = 0u64;
+        for b in &self.blocks {
+            if b.addr.checked_add(b.size).is_none_or(|end| end > SPACE) || b.addr < last {
+                return Err(format!("block {:#x} (+{}) is out of order or past a 32-bit memory", b.addr, b.size));
+            }
+            if !stack_ok(b.stack) {
+                return Err(format!("block {:#x} has stack {}, of {}", b.addr, b.stack, self.stacks.len()));
+            }
+            last = b.addr;
+            bytes += b.size;
+        }
+        if bytes != self.contents.len() as u64 {
+            return Err(format!("the blocks hold {bytes} bytes, the contents {}", self.contents.len()));
+        }
+        if let Some(r) = self.regions.iter().find(|r| r.start.checked_add(r.bytes.len() as u64).is_none_or(|end| end > SPACE)) {
+            return Err(format!("region {} at {:#x} is past a 32-bit memory", r.name, r.start));
+        }
+        if self.stacks.iter().flatten().any(|&f| f as usize >= self.frames.len()) {
+            return Err(format!("a stack names a frame past the {} there are", self.frames.len()));
+        }
+        let stacks = self.invalid_frees.iter().flat_map(|f| [f.stack, f.first_free_stack, f.alloc_stack])
+            .chain(self.owners.iter().flat_map(|o| [o.alloc_stack, o.free_stack]))
+            .chain(self.profile.sites.iter().map(|s| s.stack))
+            .chain(self.profile.samples.iter().flat_map(|s| s.sites.iter().map(|x| x.0)));
+        if let Some(s) = stacks.into_iter().find(|&s| !stack_ok(s)) {
+            return Err(format!("stack {s} does not exist (there are {})", self.stacks.len()));
+        }
+        Ok(())
     }
 
     /// The frames of stack `s` (`u32::MAX`: none).
@@ -334,6 +373,7 @@ mod tests {
     fn the_profile_is_appended() {
         let mut snap = Snapshot { module: "m.wasm".into(), index: 2, allocations: 7, ..Default::default() };
         snap.blocks.push(SnapBlock { addr: 0x100, size: 8, seq: 3, stack: 0 });
+        snap.stacks.push(Vec::new());
         snap.contents = vec![1; 8];
         snap.profile.peak_bytes = 24;
         snap.profile.sites.push(SiteProfile { stack: 0, allocated_blocks: 7, allocated_bytes: 56, temporary_blocks: 2, peak_blocks: 3, peak_bytes: 24 });

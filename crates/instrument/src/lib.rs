@@ -38,6 +38,8 @@ pub enum Error {
     Component,
     #[error("malformed module: {0}")]
     Malformed(#[from] wasmparser::BinaryReaderError),
+    #[error("not a valid module: {0}")]
+    Invalid(String),
     #[error("unsupported module: {0}")]
     Unsupported(String),
     /// `why`: one sentence; `detail`: what was looked for and tried (`wasmleak inspect` shows it).
@@ -169,7 +171,18 @@ pub fn discover(
     overrides: &Overrides,
     discovery: &Discovery,
 ) -> Result<Discovered, Error> {
+    validate(bytes)?;
     find(Some(bytes), info, extra_names, overrides, discovery)
+}
+
+/// Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it can
+/// be tracked or run is for the later steps to say. The analyses of code assume valid code (a call's function
+/// index exists…): the entry points that take bytes check it first.
+pub fn validate(bytes: &[u8]) -> Result<(), Error> {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .map(|_| ())
+        .map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn find(
@@ -478,6 +491,7 @@ pub fn instrument_with(
     entry_points: &[EntryPoint],
     options: &InstrumentOptions,
 ) -> Result<Instrumented, Error> {
+    validate(bytes)?;
     if let Some(f) = options.iteration {
         check_iteration_function(info, entry_points, f)?;
     }

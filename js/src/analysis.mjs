@@ -25,10 +25,15 @@ export function currentEngine() {
   return engine;
 }
 
-/** Where the wasm-compiled analysis is in Node: $WASMLEAK_WASM, else the cargo target dir. */
+/**
+ * Where the wasm-compiled analysis is in Node: $WASMLEAK_WASM, else the one the npm package ships (its Node
+ * entry, node.mjs, says where), else the cargo target dir.
+ */
 export function analysisPath() {
   const env = globalThis.process?.env ?? {};
   if (env.WASMLEAK_WASM) return env.WASMLEAK_WASM;
+  const shipped = globalThis[Symbol.for('wasmleak.shippedAnalysis')];
+  if (shipped) return shipped;
   const target = env.CARGO_TARGET_DIR || '/var/tmp/wasmleak-target';
   return `${target}/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`;
 }

@@ -5,7 +5,7 @@
 // `NAME.N.wlsnap` (listed in the JSON as `snapshots: [{module, files}]`), for `wasmleak diff`, `export`.
 // Preloads run in worker threads too: a worker's modules are named `worker-N/module-K.wasm`, and a worker
 // that tracked any writes its own report file, `FILE.worker-N`, which `wasmleak node` merges.
-import { attach } from './index.mjs';
+import { attach } from './node.mjs';
 
 const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
 // WASMLEAK_OPTIONS: `wasmleak node`'s allocator, report and debug-file options, as JSON ({allocator, showReachable,

@@ -1,6 +1,6 @@
 //! Embeds the JS runtime into the binary, so an installed `wasmleak` needs no source tree:
-//! - its sources (js/src/*.mjs): `wasmleak serve` bundles them into the browser's `/__wasmleak/runtime.js`,
-//!   `wasmleak node` writes them to a cache directory and imports them from there;
+//! - its sources (js/src/*.mjs): `wasmleak node` writes them to a cache directory and imports them from there;
+//! - the browser runtime (js/dist/runtime.js, js/src bundled by esbuild): `wasmleak serve`'s `/__wasmleak/runtime.js`;
 //! - the analysis compiled to wasm32 (crates/wasm-api), built here by a nested cargo into its own target
 //!   directory under OUT_DIR (the outer build holds the lock of its own). Without the wasm32 target
 //!   (`rustup target add wasm32-unknown-unknown`), or with `WASMLEAK_NO_EMBED=1`, nothing is embedded and the
@@ -34,6 +34,11 @@ fn main() {
         let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", p.to_string_lossy());
     }
     out.push_str("];\n");
+    // The browser runtime, bundled by esbuild (scripts/bundle-js.sh) and committed.
+    let runtime = manifest_dir().join("../../js/dist/runtime.js");
+    println!("cargo:rerun-if-changed={}", runtime.display());
+    let runtime = runtime.canonicalize().expect("js/dist/runtime.js (scripts/bundle-js.sh makes it)");
+    let _ = writeln!(out, "/// js/dist/runtime.js at build time.\npub const RUNTIME_JS: &str = include_str!({:?});", runtime.to_string_lossy());
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let _ = match build_analysis(&out_dir) {
         Ok(wasm) => writeln!(out, "/// The analysis compiled to wasm32.\npub const ANALYSIS_WASM: Option<&[u8]> = Some(include_bytes!({:?}));", wasm.to_string_lossy()),

@@ -8,8 +8,8 @@
 //   overlay.mjs   the in-page panel
 //   index.mjs     attach(): every WebAssembly entry point patched, every module with an allocator tracked
 //
-// The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) bundles the files of this directory: keep
-// static imports to sibling files on one line each, and no `import.meta`.
+// The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
+// classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
 import { watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';

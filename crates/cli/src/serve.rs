@@ -1,7 +1,7 @@
 //! `wasmleak serve DIR`: a static web server on 127.0.0.1 that attaches the JS runtime to the app's pages.
 //!
 //! Every HTML page of DIR gets two classic scripts right after `<head>`: `/__wasmleak/runtime.js` (js/src
-//! bundled into one script, see [`bundle`]) and a call to `wasmleak.attach({ overlay: true, … })`. Classic
+//! bundled into one script by esbuild, js/dist/runtime.js) and a call to `wasmleak.attach({ overlay: true, … })`. Classic
 //! scripts run before any of the app's scripts, classic or module, so `WebAssembly.*` is patched before the
 //! app loads its wasm; the runtime instruments each module as the page compiles it (with the instrumenter
 //! compiled to wasm32, `/__wasmleak/analysis.wasm`), so `.wasm` files are sent unchanged and modules embedded
@@ -227,25 +227,17 @@ impl Server {
         result.expect("allowed methods have a response")
     }
 
-    /// js/src bundled into one classic script: `$WASMLEAK_JS/src` when set (development), else the embedded copy.
+    /// The browser runtime as one classic script (js/dist/runtime.js, bundled by esbuild: scripts/bundle-js.sh):
+    /// `$WASMLEAK_JS/dist/runtime.js` when set (development), else the copy embedded at build time.
     fn runtime_js(&self) -> Response {
-        let from_disk = std::env::var_os("WASMLEAK_JS").map(|_| js_dir().join("src"));
-        let sources: Vec<(String, String)> = match &from_disk {
-            Some(dir) => match read_sources(dir) {
-                Ok(s) => s,
-                Err(e) => return Response::text(500, format!("{e:#}")),
-            },
-            None => embedded::JS_SOURCES.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect(),
-        };
-        let sources: Vec<(&str, &str)> = sources.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
-        let entries: Vec<&str> = ["index.mjs", "overlay.mjs"]
-            .into_iter()
-            .filter(|e| sources.iter().any(|(n, _)| n == e))
-            .collect();
-        match bundle(&sources, &entries) {
-            Ok(js) => Response::new(200, "text/javascript; charset=utf-8", js),
-            Err(e) => Response::text(500, format!("cannot bundle the wasmleak runtime: {e:#}")),
+        if std::env::var_os("WASMLEAK_JS").is_some() {
+            let path = js_dir().join("dist/runtime.js");
+            return match std::fs::read(&path) {
+                Ok(js) => Response::new(200, "text/javascript; charset=utf-8", js),
+                Err(e) => Response::text(500, format!("cannot read {} (scripts/bundle-js.sh makes it): {e}", path.display())),
+            };
         }
+        Response::new(200, "text/javascript; charset=utf-8", embedded::RUNTIME_JS)
     }
 
     fn post_snapshot(&self, req: &Request) -> Response {
@@ -582,203 +574,17 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     (from..=hay.len().checked_sub(needle.len())?).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
-fn read_sources(dir: &Path) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {} (WASMLEAK_JS)", dir.display()))? {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "mjs") {
-            let src = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-            out.push((p.file_name().unwrap().to_string_lossy().into_owned(), src));
-        }
-    }
-    Ok(out)
-}
-
-/// ES modules → one classic script. `sources`: (file name, source) of sibling modules; `entries`: the files
-/// whose exports make up `globalThis.wasmleak`. Each file needed (the entries and what they import, in
-/// dependency order) becomes a function scope returning its exports; a static import of a sibling
-/// (`import { a, b as c } from './x.mjs';`, at the start of a line, possibly over several lines) becomes
-/// `const { a, b: c } = modules['x.mjs'];`, and `export` is dropped from declarations (`export function f`,
-/// `export const x`, …) and from `export { a, b as c };` lists. Anything else (default exports, imports of
-/// packages, `import.meta`) is an error rather than a script that fails in the page.
-pub fn bundle(sources: &[(&str, &str)], entries: &[&str]) -> Result<String> {
-    // Depth-first, dependencies first.
-    fn visit(name: &str, sources: &[(&str, &str)], order: &mut Vec<(String, String)>, visiting: &mut Vec<String>) -> Result<()> {
-        if order.iter().any(|(n, _)| n == name) {
-            return Ok(());
-        }
-        if visiting.iter().any(|n| n == name) {
-            bail!("import cycle: {} → {name}", visiting.join(" → "));
-        }
-        let Some((_, src)) = sources.iter().find(|(n, _)| *n == name) else {
-            bail!("{name} is not among the runtime's sources")
-        };
-        visiting.push(name.to_string());
-        let module = transform(name, src)?;
-        for dep in &module.deps {
-            visit(dep, sources, order, visiting)?;
-        }
-        visiting.pop();
-        order.push((name.to_string(), module.body));
-        Ok(())
-    }
-    let mut order = Vec::new(); // (name, transformed body)
-    for e in entries {
-        visit(e, sources, &mut order, &mut Vec::new())?;
-    }
-    let files: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
-    let mut out = format!(
-        "// wasmleak runtime for browsers: js/src ({}) bundled into one classic script by `wasmleak serve`.\n\
-         (() => {{\n'use strict';\nif (globalThis.wasmleak) return; // included twice\nconst modules = {{}};\n",
-        files.join(", ")
-    );
-    for (name, body) in &order {
-        let _ = write!(out, "\n// ---- {name}\nmodules[{name:?}] = (() => {{\n{body}}})();\n");
-    }
-    let merged: Vec<String> = entries.iter().map(|e| format!("...modules[{e:?}]")).collect();
-    let _ = write!(out, "\nglobalThis.wasmleak = Object.freeze({{ {} }});\n}})();\n", merged.join(", "));
-    Ok(out)
-}
-
-struct Transformed {
-    deps: Vec<String>,
-    body: String,
-}
-
-/// One module's body as a function body: imports of siblings destructured, `export` dropped, a return of
-/// the exports at the end.
-fn transform(name: &str, src: &str) -> Result<Transformed> {
-    let import_re = regex::Regex::new(r#"(?s)^import\s+(.*?)\s*from\s*['"]([^'"]+)['"]\s*;?\s*$"#).unwrap();
-    let decl_re = regex::Regex::new(r"^export\s+((?:async\s+)?function\s*\*?\s*|class\s+|const\s+|let\s+|var\s+)([A-Za-z_$][\w$]*)").unwrap();
-    let list_re = regex::Regex::new(r"(?s)^export\s*\{(.*)\}\s*;?\s*$").unwrap();
-    let mut code = src.lines().filter(|l| !l.trim_start().starts_with(['/', '*']));
-    if code.any(|l| l.contains("import.meta")) {
-        bail!("{name} uses import.meta, which a classic script cannot");
-    }
-    let mut deps = Vec::new();
-    let mut exports: Vec<(String, String)> = Vec::new(); // (exported name, local name)
-    let mut body = String::with_capacity(src.len() + 256);
-    let mut lines = src.lines().enumerate();
-    while let Some((i, line)) = lines.next() {
-        let at = || format!("{name}:{}", i + 1);
-        let is_import = line.starts_with("import ") || line.starts_with("import{");
-        let is_export_list = line.starts_with("export {") || line.starts_with("export{");
-        if is_import || is_export_list {
-            // Statements over several lines: gather until it is complete.
-            let mut stmt = line.to_string();
-            let complete = |s: &str| if is_import { import_re.is_match(s) } else { list_re.is_match(s) };
-            let mut count = 1;
-            while !complete(&stmt) {
-                let Some((_, next)) = lines.next() else { bail!("{}: unterminated statement", at()) };
-                stmt.push('\n');
-                stmt.push_str(next);
-                count += 1;
-            }
-            if is_import {
-                let c = import_re.captures(&stmt).unwrap();
-                let (what, from) = (c[1].trim(), &c[2]);
-                let Some(dep) = from.strip_prefix("./") else {
-                    bail!("{}: `import … from '{from}'` cannot run in a browser (only sibling files ./x.mjs are bundled)", at());
-                };
-                let binding = if let Some(list) = what.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-                    let names: Vec<String> = list
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(|s| match s.split_once(" as ") {
-                            Some((a, b)) => format!("{}: {}", a.trim(), b.trim()),
-                            None => s.to_string(),
-                        })
-                        .collect();
-                    format!("{{ {} }}", names.join(", "))
-                } else if let Some(ns) = what.strip_prefix("* as ") {
-                    ns.trim().to_string()
-                } else {
-                    bail!("{}: default imports are not supported by the runtime bundler: `{stmt}`", at());
-                };
-                let _ = write!(body, "const {binding} = modules[{dep:?}];");
-                deps.push(dep.to_string());
-            } else {
-                let c = list_re.captures(&stmt).unwrap();
-                for item in c[1].split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let (local, exported) = item.split_once(" as ").map_or((item, item), |(a, b)| (a.trim(), b.trim()));
-                    exports.push((exported.to_string(), local.to_string()));
-                }
-            }
-            body.push_str(&"\n".repeat(count)); // keep line numbers
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("export ") {
-            if rest.starts_with("default") || rest.starts_with('*') {
-                bail!("{}: `export {}` is not supported by the runtime bundler", at(), rest.split_whitespace().next().unwrap_or(""));
-            }
-            let Some(c) = decl_re.captures(line) else {
-                bail!("{}: cannot bundle `{line}` (export a function, class, or a const/let/var of one name)", at());
-            };
-            exports.push((c[2].to_string(), c[2].to_string()));
-            body.push_str(rest);
-            body.push('\n');
-            continue;
-        }
-        body.push_str(line);
-        body.push('\n');
-    }
-    let ret: Vec<String> = exports.iter().map(|(e, l)| if e == l { e.clone() } else { format!("{e}: {l}") }).collect();
-    let _ = writeln!(body, "return {{ {} }};", ret.join(", "));
-    Ok(Transformed { deps, body })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The embedded runtime is the committed bundle: one classic script that defines `globalThis.wasmleak`.
     #[test]
-    fn bundle_orders_dependencies_and_rewrites_imports_and_exports() {
-        let a = "import { b, c as d } from './b.mjs';\nimport * as ns from \"./c.mjs\";\n\nexport function f() { return b + d + ns.x; }\nconst hidden = 1;\nexport { hidden as visible };\n";
-        let b = "import {\n  x,\n} from './c.mjs';\nexport const b = x;\nexport async function c() {}\nexport class K {}\nconst hidden = 2;\n";
-        let c = "export let x = 1;\nexport function* gen() {}\n";
-        let js = bundle(&[("a.mjs", a), ("b.mjs", b), ("c.mjs", c), ("unused.mjs", "export default 1;")], &["a.mjs"]).unwrap();
-        let pos = |s: &str| js.find(s).unwrap_or_else(|| panic!("{s:?} not in:\n{js}"));
-        assert!(pos("modules[\"c.mjs\"] = ") < pos("modules[\"b.mjs\"] = "));
-        assert!(pos("modules[\"b.mjs\"] = ") < pos("modules[\"a.mjs\"] = "));
-        assert_eq!(js.matches("modules[\"c.mjs\"] = ").count(), 1, "each file once");
-        assert!(!js.contains("unused"));
-        pos("const { b, c: d } = modules[\"b.mjs\"];");
-        pos("const ns = modules[\"c.mjs\"];");
-        pos("const { x } = modules[\"c.mjs\"];");
-        pos("return { f, visible: hidden };");
-        pos("return { b, c, K };");
-        pos("return { x, gen };");
-        pos("function* gen() {}");
-        pos("async function c() {}");
-        pos("globalThis.wasmleak = Object.freeze({ ...modules[\"a.mjs\"] });");
-        assert!(!js.contains("export ") && !js.contains("import "), "{js}");
-        // Line numbers of a file are kept (the multi-line import became as many lines).
-        let head = "modules[\"b.mjs\"] = (() => {\n";
-        let b_body = &js[pos(head) + head.len()..];
-        assert!(b_body.starts_with("const { x } = modules[\"c.mjs\"];\n\n\nconst b = x;"), "{b_body}");
-    }
-
-    #[test]
-    fn bundle_refuses_what_a_classic_script_cannot_do() {
-        let err = |src: &str| bundle(&[("a.mjs", src)], &["a.mjs"]).unwrap_err().to_string();
-        assert!(err("import fs from 'node:fs';\n").contains("cannot run in a browser"));
-        assert!(err("export default 1;\n").contains("not supported"));
-        assert!(err("const u = import.meta.url;\n").contains("import.meta"));
-        assert!(bundle(&[("a.mjs", "// no import.meta here\n")], &["a.mjs"]).is_ok());
-        assert!(err("import { a } from './b.mjs';\n").contains("b.mjs is not among"));
-        assert!(bundle(&[("a.mjs", "import { b } from './b.mjs';\n"), ("b.mjs", "import { a } from './a.mjs';\n")], &["a.mjs"])
-            .unwrap_err()
-            .to_string()
-            .contains("cycle"));
-    }
-
-    #[test]
-    fn the_embedded_runtime_bundles() {
-        let sources: Vec<(&str, &str)> = embedded::JS_SOURCES.to_vec();
-        let js = bundle(&sources, &["index.mjs"]).unwrap();
-        assert!(js.contains("function attach("));
-        assert!(!js.contains("\nexport ") && !js.contains("\nimport "));
+    fn the_embedded_runtime_is_the_committed_bundle() {
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../js/dist/runtime.js")).unwrap();
+        assert_eq!(embedded::RUNTIME_JS, committed);
+        assert!(committed.contains("globalThis.wasmleak = Object.freeze("));
+        assert!(!committed.lines().any(|l| l.starts_with("import ") || l.starts_with("export ")));
     }
 
     #[test]

@@ -1,0 +1,1211 @@
+// wasmleak runtime for browsers: js/src bundled into one classic script by esbuild (scripts/bundle-js.sh). Do not edit.
+(() => {
+  var __create = Object.create;
+  var __defProp = Object.defineProperty;
+  var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+  var __getOwnPropNames = Object.getOwnPropertyNames;
+  var __getProtoOf = Object.getPrototypeOf;
+  var __hasOwnProp = Object.prototype.hasOwnProperty;
+  var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+    get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
+  }) : x)(function(x) {
+    if (typeof require !== "undefined") return require.apply(this, arguments);
+    throw Error('Dynamic require of "' + x + '" is not supported');
+  });
+  var __export = (target, all) => {
+    for (var name in all)
+      __defProp(target, name, { get: all[name], enumerable: true });
+  };
+  var __copyProps = (to, from, except, desc) => {
+    if (from && typeof from === "object" || typeof from === "function") {
+      for (let key of __getOwnPropNames(from))
+        if (!__hasOwnProp.call(to, key) && key !== except)
+          __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    }
+    return to;
+  };
+  var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+    // If the importer is in node compatibility mode or this is not an ESM
+    // file that has been converted to a CommonJS file using a Babel-
+    // compatible transform (i.e. "__esModule" has not been set), then set
+    // "default" to the CommonJS "module.exports" for node compatibility.
+    isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+    mod
+  ));
+
+  // js/src/index.mjs
+  var index_exports = {};
+  __export(index_exports, {
+    analysisPath: () => analysisPath,
+    attach: () => attach,
+    diff: () => diffSnapshots,
+    instrument: () => instrument,
+    instrumentSync: () => instrumentSync,
+    loadAnalysis: () => loadAnalysis,
+    loadAnalysisSync: () => loadAnalysisSync,
+    textOf: () => textOf,
+    track: () => track
+  });
+
+  // js/src/glue.mjs
+  var PLUMBING = /* @__PURE__ */ new Set([
+    "dynCall",
+    "dynCallLegacy",
+    "getWasmTableEntry",
+    "getDynCaller",
+    "makeDynCaller",
+    "invoke",
+    "ccall",
+    "cwrap",
+    "apply",
+    "call",
+    "Reflect.apply"
+  ]);
+  function callerName() {
+    const prepare = Error.prepareStackTrace, limit = Error.stackTraceLimit;
+    let sites = [];
+    try {
+      Error.prepareStackTrace = (_, s) => s;
+      Error.stackTraceLimit = 8;
+      const holder = {};
+      Error.captureStackTrace(holder, callerName);
+      sites = holder.stack ?? [];
+    } catch {
+      sites = [];
+    } finally {
+      Error.prepareStackTrace = prepare;
+      Error.stackTraceLimit = limit;
+    }
+    for (let i = 1; i < sites.length; i++) {
+      const s = sites[i];
+      if (typeof s.getFunction !== "function") continue;
+      if (s.getThis?.() instanceof WebAssembly.Instance) break;
+      const fn = s.getFunction();
+      const own = typeof fn === "function" && typeof fn.name === "string" ? fn.name : "";
+      if (own && !PLUMBING.has(own)) return own;
+      const inferred = s.getFunctionName?.() ?? "";
+      if (inferred && !PLUMBING.has(inferred)) return inferred;
+    }
+    return null;
+  }
+  function asAddress(value, memory) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value === 0) return null;
+    const a = value >>> 0;
+    if (a % 4 !== 0) return null;
+    if (memory && a >= memory.buffer.byteLength) return null;
+    return a;
+  }
+  var INVOKE_TRAMPOLINE = /^_?invoke_[a-z]+$/;
+  var invokeCalling = false;
+  function watchTable(table, memory, hold, calls) {
+    if (Object.prototype.hasOwnProperty.call(table, "get")) return;
+    const get = WebAssembly.Table.prototype.get;
+    const wrappers = /* @__PURE__ */ new WeakMap();
+    const wrap = (fn, index) => {
+      let w = wrappers.get(fn);
+      if (w) return w;
+      w = function(...args) {
+        const viaInvoke = invokeCalling;
+        invokeCalling = false;
+        const r = fn.apply(this, args);
+        const a = viaInvoke ? null : asAddress(r, memory);
+        if (a !== null) {
+          const name = callerName() ?? `table[${index}]`;
+          const call = (calls.get(name) ?? 0) + 1;
+          calls.set(name, call);
+          hold(a, `returned by ${name} (call ${call})`);
+        }
+        return r;
+      };
+      Object.defineProperty(w, "name", { value: fn.name });
+      Object.defineProperty(w, "length", { value: fn.length });
+      wrappers.set(fn, w);
+      return w;
+    };
+    Object.defineProperty(table, "get", {
+      configurable: true,
+      writable: true,
+      value: function(index, ...rest) {
+        const fn = get.call(this, index, ...rest);
+        return typeof fn === "function" ? wrap(fn, index) : fn;
+      }
+    });
+  }
+  function watchInstance(instance, hold) {
+    const exports = instance?.exports ?? {};
+    const values = Object.values(exports);
+    const memory = values.find((v) => v instanceof WebAssembly.Memory);
+    const calls = /* @__PURE__ */ new Map();
+    for (const v of values) {
+      if (v instanceof WebAssembly.Table) watchTable(v, memory, hold, calls);
+    }
+  }
+  var EMBIND_CONTEXT_ARGS = {
+    // (rawClassType, methodName, argCount, rawArgTypesAddr, invokerSignature, rawInvoker, context, ...)
+    _embind_register_class_function: [6],
+    // (classType, fieldName, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+    //  setterSignature, setter, setterContext)
+    _embind_register_class_property: [5, 9],
+    // (structType, fieldName, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+    //  setterSignature, setter, setterContext)
+    _embind_register_value_object_field: [5, 9],
+    // (rawTupleType, getterReturnType, getterSignature, getter, getterContext, setterArgumentType,
+    //  setterSignature, setter, setterContext)
+    _embind_register_value_array_element: [4, 8]
+  };
+  var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
+  var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
+  var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
+  function wrapImports(imports, hold) {
+    if (!imports || typeof imports !== "object") return imports;
+    const out = { ...imports };
+    for (const [ns, obj] of Object.entries(imports)) {
+      if (!obj || typeof obj !== "object") continue;
+      let copy = null;
+      for (const [k, f] of Object.entries(obj)) {
+        if (typeof f !== "function") continue;
+        if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? "")) {
+          copy ??= { ...obj };
+          copy[k] = function(...args) {
+            invokeCalling = true;
+            try {
+              return f.apply(this, args);
+            } finally {
+              invokeCalling = false;
+            }
+          };
+          Object.defineProperty(copy[k], "name", { value: f.name });
+          Object.defineProperty(copy[k], "length", { value: f.length });
+          continue;
+        }
+        if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
+          const always = BINDGEN_CLOSURE_WRAPPER.test(k);
+          const label = `closure handed to JS (${k})`;
+          copy ??= { ...obj };
+          copy[k] = function(...args) {
+            const r = f.apply(this, args);
+            const a = args[0];
+            if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label, { runtime: false });
+            return r;
+          };
+          Object.defineProperty(copy[k], "name", { value: f.name });
+          Object.defineProperty(copy[k], "length", { value: f.length });
+          continue;
+        }
+        const name = String(f.name ?? "").replace(/^_+/, "_");
+        const idx = EMBIND_CONTEXT_ARGS[name];
+        if (!idx) continue;
+        copy ??= { ...obj };
+        copy[k] = function(...args) {
+          for (const i of idx) {
+            const v = args[i];
+            if (typeof v === "number" && v > 0) hold(v >>> 0, `Embind registration: ${name} context`, { runtime: true });
+          }
+          return f.apply(this, args);
+        };
+      }
+      if (copy) out[ns] = copy;
+    }
+    return out;
+  }
+
+  // js/src/overlay.mjs
+  var overlay_exports = {};
+  __export(overlay_exports, {
+    showOverlay: () => showOverlay
+  });
+  var CSS = `
+:host { all: initial; position: fixed; right: 12px; bottom: 12px; z-index: 2147483647; }
+.panel { font: 12px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; background: #fff;
+  border: 1px solid #b9bec7; border-radius: 6px; box-shadow: 0 4px 16px rgba(0,0,0,.18); min-width: 260px;
+  max-width: min(640px, calc(100vw - 24px)); max-height: calc(100vh - 24px); display: flex; flex-direction: column; }
+header { display: flex; align-items: center; gap: 6px; padding: 4px 8px; background: #27313f; color: #fff;
+  border-radius: 5px 5px 0 0; }
+header b { flex: 1; font-weight: 600; }
+header button { all: unset; cursor: pointer; padding: 0 4px; color: #fff; }
+.body { padding: 8px; overflow: auto; }
+.panel.min .body { display: none; }
+.buttons { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.buttons button { font: inherit; padding: 3px 10px; border: 1px solid #8a93a1; border-radius: 4px; background: #f3f5f8;
+  color: #1d1d1f; cursor: pointer; }
+.buttons button:hover:not(:disabled) { background: #e2e7ee; }
+.buttons button:disabled { opacity: .5; cursor: default; }
+a { color: #0b57d0; }
+.status { margin-top: 6px; color: #4a5260; }
+.msg { margin-top: 2px; white-space: pre-wrap; }
+.msg.error { color: #b3261e; }
+table { border-collapse: collapse; margin-top: 6px; width: 100%; }
+caption { text-align: left; font-weight: 600; padding-bottom: 2px; }
+th, td { padding: 1px 6px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; white-space: normal; word-break: break-word; max-width: 360px; }
+.grow { color: #b3261e; } .shrink { color: #1a7f37; }
+`;
+  var fmtBytes = (n) => {
+    const a = Math.abs(n);
+    return a < 1024 ? `${n} B` : a < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+  };
+  var signed = (n) => n > 0 ? `+${n}` : `${n}`;
+  var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  function showOverlay(leak, { server = false } = {}) {
+    const doc = globalThis.document;
+    if (!doc) return null;
+    const base = server === true ? "" : typeof server === "string" && server ? server.replace(/\/+$/, "") : null;
+    const host = doc.createElement("div");
+    host.id = "wasmleak-overlay";
+    host.dataset.wasmleak = "overlay";
+    const root = host.attachShadow({ mode: "open" });
+    root.innerHTML = `<style>${CSS}</style>
+<div class="panel" part="panel">
+  <header><b>wasmleak</b><button type="button" data-wasmleak="minimize" title="Minimize">–</button></header>
+  <div class="body">
+    <div class="buttons">
+      <button type="button" id="wasmleak-snapshot" data-wasmleak="snapshot">Take snapshot</button>
+      <button type="button" id="wasmleak-compare" data-wasmleak="compare" disabled title="Take two snapshots first">Compare</button>
+      ${base === null ? "" : `<a id="wasmleak-report" data-wasmleak="report" href="${base}/__wasmleak/report" target="_blank" rel="noopener">HTML report</a>`}
+    </div>
+    <div class="status" data-wasmleak="status">loading the analysis…</div>
+    <div class="msg" data-wasmleak="message"></div>
+    <div data-wasmleak="result"></div>
+  </div>
+</div>`;
+    const $ = (name) => root.querySelector(`[data-wasmleak="${name}"]`);
+    const snapBtn = $("snapshot"), cmpBtn = $("compare"), status = $("status"), message = $("message"), result = $("result");
+    const own = [];
+    const taken = () => Array.isArray(leak.snapshots) ? leak.snapshots : own;
+    let state = "loading";
+    let busy = false;
+    function say(text, isError = false) {
+      message.textContent = text;
+      message.classList.toggle("error", isError);
+    }
+    function refresh() {
+      const snaps = taken();
+      snapBtn.disabled = busy || state !== "ready";
+      cmpBtn.disabled = busy || state !== "ready" || snaps.length < 2;
+      if (state === "loading") return;
+      const parts = [plural(leak.instances?.length ?? 0, "module") + " tracked"];
+      const skipped = leak.skipped?.length ?? 0;
+      if (skipped) parts.push(`${skipped} skipped`);
+      parts.push(plural(snaps.length, "snapshot"));
+      const last = snaps[snaps.length - 1];
+      if (last) parts.push(`${fmtBytes(last.modules.reduce((n, m) => n + (m.summary?.bytes ?? 0), 0))} live`);
+      status.textContent = parts.join(" · ");
+      status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).join("\n");
+    }
+    async function post(m) {
+      const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}`;
+      const r = await fetch(url, { method: "POST", body: m.bytes, headers: { "Content-Type": "application/octet-stream" } });
+      if (!r.ok) throw new Error(`the server refused the snapshot of ${m.module}: HTTP ${r.status} ${(await r.text()).trim()}`);
+    }
+    async function takeSnapshot() {
+      busy = true;
+      refresh();
+      say("taking a snapshot…");
+      try {
+        const s = await leak.snapshot();
+        if (!Array.isArray(leak.snapshots)) own.push(s);
+        if (!s.modules.length) {
+          say(`snapshot ${s.index}: no module with an allocator is tracked yet`);
+        } else {
+          if (base !== null) for (const m of s.modules) await post(m);
+          const what = s.modules.map((m) => `${m.module} ${fmtBytes(m.summary?.bytes ?? 0)} in ${plural(m.summary?.blocks ?? 0, "block")}`);
+          say(`snapshot ${s.index}: ${what.join(", ")}${base !== null ? " (sent to the report)" : ""}`);
+        }
+        return s;
+      } catch (e) {
+        say(`snapshot failed: ${e?.message ?? e}`, true);
+        throw e;
+      } finally {
+        busy = false;
+        refresh();
+      }
+    }
+    function compare() {
+      const snaps = taken();
+      if (snaps.length < 2) {
+        say("take two snapshots first: one before the action you suspect, one after repeating it", true);
+        return null;
+      }
+      const [a, b] = snaps.slice(-2);
+      let d;
+      try {
+        d = leak.diff(a, b, { by: "site" });
+      } catch (e) {
+        say(`compare failed: ${e?.message ?? e}`, true);
+        throw e;
+      }
+      result.replaceChildren();
+      for (const m of d.modules) result.append(table(m));
+      say(d.modules.length ? `snapshot ${a.index} → ${b.index}` : `snapshot ${a.index} → ${b.index}: no module is in both`);
+      return d;
+    }
+    function table(m) {
+      const t = doc.createElement("table");
+      t.dataset.module = m.module;
+      const cap = t.createCaption();
+      const delta = (m.after?.bytes ?? 0) - (m.before?.bytes ?? 0);
+      cap.textContent = `${m.module}: ${signed(delta)} B (${fmtBytes(m.before?.bytes ?? 0)} → ${fmtBytes(m.after?.bytes ?? 0)})`;
+      const head = t.createTHead().insertRow();
+      for (const h of ["site", "Δ bytes", "Δ blocks", "new"]) {
+        const th = doc.createElement("th");
+        th.textContent = h;
+        head.append(th);
+      }
+      const body = t.createTBody();
+      const rows = (m.rows ?? []).filter((r) => r.delta_bytes || r.delta_blocks || r.new_blocks).sort((x, y) => y.delta_bytes - x.delta_bytes).slice(0, 12);
+      for (const r of rows) {
+        const tr = body.insertRow();
+        tr.dataset.site = r.site;
+        tr.dataset.deltaBytes = r.delta_bytes;
+        tr.dataset.deltaBlocks = r.delta_blocks;
+        tr.dataset.newBlocks = r.new_blocks;
+        const name = r.type ? `${r.type} from ${r.site}` : r.site;
+        const cells = [name, signed(r.delta_bytes), signed(r.delta_blocks), String(r.new_blocks)];
+        cells.forEach((text, i) => {
+          const td = tr.insertCell();
+          td.textContent = text;
+          if (i === 0) td.title = (r.stack ?? []).map((f) => `${f.function ?? "?"}${f.file ? ` (${f.file}:${f.line ?? "?"})` : ""}`).join("\n");
+          else if (i < 3) td.className = r.delta_bytes > 0 ? "grow" : r.delta_bytes < 0 ? "shrink" : "";
+        });
+      }
+      if (!rows.length) {
+        const td = body.insertRow().insertCell();
+        td.colSpan = 4;
+        td.textContent = "no change";
+      }
+      return t;
+    }
+    snapBtn.addEventListener("click", () => takeSnapshot().catch(() => {
+    }));
+    cmpBtn.addEventListener("click", () => {
+      try {
+        compare();
+      } catch {
+      }
+    });
+    $("minimize").addEventListener("click", () => root.querySelector(".panel").classList.toggle("min"));
+    Promise.resolve(leak.ready).then(
+      () => {
+        state = "ready";
+        refresh();
+      },
+      (e) => {
+        state = "failed";
+        status.textContent = "the analysis did not load";
+        say(String(e?.message ?? e), true);
+        refresh();
+      }
+    );
+    const timer = setInterval(() => {
+      if (state !== "loading" && !busy) refresh();
+    }, 1e3);
+    const mount = () => (doc.body ?? doc.documentElement).append(host);
+    if (doc.body) mount();
+    else doc.addEventListener("DOMContentLoaded", mount, { once: true });
+    return { element: host, takeSnapshot, compare, refresh, stop: () => clearInterval(timer) };
+  }
+
+  // js/src/stacks.mjs
+  var asCallSites = (_, callSites2) => callSites2;
+  function callSites(limit) {
+    const prepare = Error.prepareStackTrace, oldLimit = Error.stackTraceLimit;
+    Error.prepareStackTrace = asCallSites;
+    Error.stackTraceLimit = limit;
+    const holder = {};
+    Error.captureStackTrace(holder, callSites);
+    const sites = holder.stack;
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = oldLimit;
+    return Array.isArray(sites) ? sites : [];
+  }
+  var SELF_DIR = (() => {
+    const file = callSites(1)[0]?.getFileName?.() ?? "";
+    return file.slice(0, file.lastIndexOf("/") + 1) || null;
+  })();
+  function runtimeCaller() {
+    for (const s of callSites(16)) {
+      const file = s.getFileName();
+      if (!file || SELF_DIR && file.startsWith(SELF_DIR)) continue;
+      return file.startsWith("node:") ? file : null;
+    }
+    return null;
+  }
+
+  // js/src/tracker.mjs
+  var EV_ALLOC = 1;
+  var EV_FREE = 2;
+  var EV_REALLOC = 3;
+  var EV_SET_STACK = 4;
+  var EV_FREE_HEAD = 5;
+  var EV_CLOCK = 6;
+  var CLOCK_EVERY = 512;
+  var NO_STACK = 4294967295;
+  var JS_FRAME = 4294967295;
+  var FLUSH_EVENTS = 1 << 16;
+  var fromUtf8 = new TextDecoder();
+  function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
+    const t = new Tracker(instrumented, stacks, maxFrames);
+    imports.wasmleak = {
+      alloc_ctx: (ptr, size, lo, hi) => t.alloc(ptr >>> 0, size >>> 0, lo, hi),
+      free_ctx: (ptr, lo, hi) => t.free(ptr >>> 0, lo, hi),
+      realloc_ctx: (old, ptr, size, lo, hi) => t.realloc(old >>> 0, ptr >>> 0, size >>> 0, lo, hi),
+      // Asked before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator;
+      // the invalid free is recorded here, with its stack.
+      check: (ptr) => t.check(ptr >>> 0),
+      // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
+      free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi)
+    };
+    t.imports = imports;
+    return t;
+  }
+  var RESOLVE_AT = 5e4;
+  var NO_CTX = -1;
+  var Tracker = class {
+    constructor(instrumented, stacks, maxFrames) {
+      this.instrumented = instrumented;
+      this.stacks = stacks;
+      this.maxFrames = maxFrames;
+      this.instance = null;
+      this.session = 0;
+      this.events = new Uint32Array(5 * 1024);
+      this.n = 0;
+      this.wordsView = null;
+      this.started = performance.now();
+      this.pending = /* @__PURE__ */ new Map();
+      this.bits = new Uint8Array(1 << 16);
+      this.odd = /* @__PURE__ */ new Set();
+      this.ctxMask = (1 << 12) - 1;
+      this.ctxLo = new Int32Array(this.ctxMask + 1);
+      this.ctxHi = new Int32Array(this.ctxMask + 1);
+      this.ctxStack = new Int32Array(this.ctxMask + 1);
+      this.ctxSeen = new Uint32Array(this.ctxMask + 1);
+      this.ctxMixed = new Uint8Array(this.ctxMask + 1);
+      this.contexts = 0;
+      this.captures = 0;
+      this.seq = 0;
+      this.stackIds = /* @__PURE__ */ new Map();
+      this.newStacks = [];
+      this.jsFrameIds = /* @__PURE__ */ new Map();
+      this.newJsFrames = [];
+      this.hostValues = /* @__PURE__ */ new Map();
+      this.runtimeValues = /* @__PURE__ */ new Map();
+    }
+    attach(instance) {
+      this.instance = instance;
+      return this;
+    }
+    /**
+     * Record a number JS now holds (a pointer an export returned, a glue handle). `runtime`: the glue keeps it
+     * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
+     * app should free.
+     */
+    hold(value, label, { runtime = false } = {}) {
+      if (!(value > 0)) return;
+      if (runtime) this.runtimeValues.set(value >>> 0, label);
+      else this.hostValues.set(value >>> 0, { label, seq: this.seq });
+    }
+    alloc(ptr, size, lo, hi) {
+      if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
+      this.setLive(ptr);
+      const slot = this.context(lo, hi);
+      this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
+      if (slot !== NO_CTX && this.ctxMixed[slot]) this.born(ptr);
+    }
+    free(ptr, lo, hi) {
+      if (ptr) this.freeChecked(ptr, lo, hi);
+      else this.event(EV_FREE, 0, 0, 0, NO_STACK);
+    }
+    /** Free `ptr` (not null): 1 when it was a live block, 0 (an invalid free, recorded) when not. */
+    freeChecked(ptr, lo, hi) {
+      if (this.hostValues.size) this.hostValues.delete(ptr);
+      if (!this.died(ptr)) {
+        this.event(EV_FREE, ptr, 0, 0, this.stackNow());
+        return 0;
+      }
+      const w = ptr >>> 2;
+      let words = this.wordsView;
+      if (!words || w + 3 >= words.length) words = this.words();
+      const stack = this.contextStack(this.context(lo, hi));
+      let a = 0, b = 0, c = 0, d = 0;
+      if ((ptr & 3) === 0 && w + 3 < words.length) {
+        a = words[w];
+        b = words[w + 1];
+        c = words[w + 2];
+        d = words[w + 3];
+        a = a && !(a & 3) && this.isLive(a) ? a : 0;
+        b = b && !(b & 3) && this.isLive(b) ? b : 0;
+        c = c && !(c & 3) && this.isLive(c) ? c : 0;
+        d = d && !(d & 3) && this.isLive(d) ? d : 0;
+      }
+      if (a | b | c | d) {
+        this.room(15);
+        this.event(EV_FREE_HEAD, ptr, a, b, stack);
+        const e = this.events, n = this.n;
+        e[n] = c;
+        e[n + 1] = d;
+        e[n + 2] = 0;
+        e[n + 3] = 0;
+        e[n + 4] = 0;
+        this.n = n + 5;
+      } else {
+        this.event(EV_FREE, ptr, 0, 0, stack);
+      }
+      return 1;
+    }
+    /** The instance's memory as words, viewed again (after the memory grew). */
+    words() {
+      const buffer = this.instance?.exports[this.instrumented.meta.memory_export]?.buffer;
+      this.wordsView = buffer ? new Uint32Array(buffer) : new Uint32Array();
+      return this.wordsView;
+    }
+    check(ptr) {
+      if (this.isLive(ptr)) return 1;
+      this.free(ptr);
+      return 0;
+    }
+    realloc(old, ptr, size, lo, hi) {
+      if (ptr === 0 && size !== 0) return this.event(EV_REALLOC, old, ptr, size, NO_STACK);
+      if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
+      if (old !== 0 && !this.died(old)) {
+        this.event(EV_REALLOC, old, ptr, size, this.stackNow());
+        if (ptr) this.setLive(ptr);
+        return;
+      }
+      const slot = this.context(lo, hi);
+      const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
+      this.event(EV_REALLOC, old, ptr, size, this.contextStack(slot));
+      if (ptr === 0) return;
+      this.setLive(ptr);
+      if (mixed) this.born(ptr);
+    }
+    isLive(ptr) {
+      if (ptr & 3) return this.odd.has(ptr);
+      const i = ptr >>> 5;
+      return i < this.bits.length && this.bits[i] >> (ptr >>> 2 & 7) & 1;
+    }
+    setLive(ptr) {
+      if (ptr & 3) return void this.odd.add(ptr);
+      const i = ptr >>> 5;
+      if (i >= this.bits.length) {
+        let n = this.bits.length * 2;
+        while (n <= i) n *= 2;
+        const grown = new Uint8Array(n);
+        grown.set(this.bits);
+        this.bits = grown;
+      }
+      this.bits[i] |= 1 << (ptr >>> 2 & 7);
+    }
+    /** Forget a live block; false when it is not one (an invalid or double free). */
+    died(ptr) {
+      if (ptr & 3) return this.odd.delete(ptr);
+      const i = ptr >>> 5, bit = 1 << (ptr >>> 2 & 7);
+      if (i >= this.bits.length || !(this.bits[i] & bit)) return false;
+      this.bits[i] &= ~bit;
+      if (this.pending.size) this.pending.delete(ptr);
+      return true;
+    }
+    /** A mixed context's block: its stack captured now, formatted when needed. */
+    born(ptr) {
+      const captured = this.capture();
+      if (!captured) return;
+      this.pending.set(ptr, captured);
+      if (this.pending.size >= RESOLVE_AT) this.resolve();
+    }
+    /**
+     * The table slot of context (lo, hi), seen once more; a new context gets its stack captured now, and a
+     * context is sampled again at its 2nd, 4th, 8th… event (see the class comment). NO_CTX without stacks.
+     */
+    context(lo, hi) {
+      if (!this.stacks || lo === void 0) return NO_CTX;
+      const mask = this.ctxMask;
+      let i = (lo ^ hi) & mask;
+      for (; ; ) {
+        const st = this.ctxStack[i];
+        if (st === 0) break;
+        if (this.ctxLo[i] === lo && this.ctxHi[i] === hi) {
+          const seen = ++this.ctxSeen[i];
+          if ((seen & seen - 1) === 0 && !this.ctxMixed[i]) {
+            const now = this.stackNow();
+            if (now !== st - 1) this.ctxMixed[i] = 1;
+          }
+          return i;
+        }
+        i = i + 1 & mask;
+      }
+      this.ctxLo[i] = lo;
+      this.ctxHi[i] = hi;
+      this.ctxStack[i] = this.stackNow() + 1;
+      this.ctxSeen[i] = 1;
+      if (++this.contexts * 2 <= mask + 1) return i;
+      this.growContexts();
+      i = (lo ^ hi) & this.ctxMask;
+      while (this.ctxLo[i] !== lo || this.ctxHi[i] !== hi) i = i + 1 & this.ctxMask;
+      return i;
+    }
+    contextStack(slot) {
+      return slot === NO_CTX ? this.stacks ? this.stackNow() : NO_STACK : this.ctxStack[slot] - 1;
+    }
+    growContexts() {
+      const old = [this.ctxLo, this.ctxHi, this.ctxStack, this.ctxSeen, this.ctxMixed];
+      const size = (this.ctxMask + 1) * 2;
+      this.ctxMask = size - 1;
+      this.ctxLo = new Int32Array(size);
+      this.ctxHi = new Int32Array(size);
+      this.ctxStack = new Int32Array(size);
+      this.ctxSeen = new Uint32Array(size);
+      this.ctxMixed = new Uint8Array(size);
+      const [lo, hi, st, seen, mixed] = old;
+      for (let k = 0; k < st.length; k++) {
+        if (!st[k]) continue;
+        let i = (lo[k] ^ hi[k]) & this.ctxMask;
+        while (this.ctxStack[i]) i = i + 1 & this.ctxMask;
+        this.ctxLo[i] = lo[k];
+        this.ctxHi[i] = hi[k];
+        this.ctxStack[i] = st[k];
+        this.ctxSeen[i] = seen[k];
+        this.ctxMixed[i] = mixed[k];
+      }
+    }
+    /** V8's record of the current stack, formatted later (`stackOf`); null without stacks. */
+    capture() {
+      if (!this.stacks) return null;
+      this.captures++;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = this.maxFrames;
+      const holder = {};
+      Error.captureStackTrace(holder);
+      Error.stackTraceLimit = limit;
+      return holder;
+    }
+    stackNow() {
+      return this.stacks ? this.stackOf(this.capture()) : NO_STACK;
+    }
+    /** Give every pending block its stack (an EV_SET_STACK event each). */
+    resolve() {
+      for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, this.stackOf(captured));
+      this.pending.clear();
+    }
+    /** The clock, as an event: milliseconds since the tracker started (the growth samples' times). */
+    clock() {
+      const e = this.events, n = this.n;
+      e[n] = EV_CLOCK;
+      e[n + 1] = Math.round(performance.now() - this.started);
+      e[n + 2] = 0;
+      e[n + 3] = 0;
+      e[n + 4] = 0;
+      this.n = n + 5;
+    }
+    /** Make room for `words` more words of events. */
+    room(words) {
+      if (this.n + words > this.events.length) {
+        if (this.n >= FLUSH_EVENTS * 5) {
+          this.flush();
+        } else {
+          const grown = new Uint32Array(this.events.length * 2);
+          grown.set(this.events);
+          this.events = grown;
+        }
+      }
+    }
+    event(kind, a, b, c, stack) {
+      this.room(10);
+      if (kind !== EV_SET_STACK && ++this.seq % CLOCK_EVERY === 1) this.clock();
+      const e = this.events, n = this.n;
+      e[n] = kind;
+      e[n + 1] = a;
+      e[n + 2] = b;
+      e[n + 3] = c;
+      e[n + 4] = stack;
+      this.n = n + 5;
+    }
+    /** A captured stack's frames: wasm as [func_index, module_offset], JS as [JS_FRAME, i]; interned. */
+    stackOf(captured) {
+      const prepare = Error.prepareStackTrace;
+      Error.prepareStackTrace = asCallSites;
+      const sites = captured.stack;
+      Error.prepareStackTrace = prepare;
+      const frames = [];
+      let key = "";
+      for (const s of Array.isArray(sites) ? sites : []) {
+        const inst = s.getThis();
+        if (inst instanceof WebAssembly.Instance) {
+          if (this.instance && inst !== this.instance) continue;
+          const func = s.getFunction(), pos = s.getPosition();
+          frames.push([func, pos]);
+          key += `${func}:${pos},`;
+          continue;
+        }
+        const file = s.getFileName();
+        if (!file || file.startsWith("node:") || SELF_DIR && file.startsWith(SELF_DIR)) continue;
+        const id2 = this.jsFrame(s, file);
+        frames.push([JS_FRAME, id2]);
+        key += `j${id2},`;
+      }
+      let id = this.stackIds.get(key);
+      if (id === void 0) {
+        id = this.stackIds.size;
+        this.newStacks.push(frames);
+        this.stackIds.set(key, id);
+      }
+      return id;
+    }
+    jsFrame(s, file) {
+      const line = s.getLineNumber(), column = s.getColumnNumber();
+      let fn = s.getFunctionName() || "(anonymous)";
+      if (s.isConstructor()) fn = `new ${fn}`;
+      const key = `${fn}@${file}:${line}:${column}`;
+      let id = this.jsFrameIds.get(key);
+      if (id === void 0) {
+        id = this.jsFrameIds.size;
+        this.jsFrameIds.set(key, id);
+        this.newJsFrames.push({ function: fn, file: file.startsWith("file://") ? decodeURIComponent(file.slice(7)) : file, line, column });
+      }
+      return id;
+    }
+    /** Hand the buffered events, stacks and frames to the analysis. */
+    flush() {
+      const a = this.instrumented.analysis;
+      if (!this.session) {
+        this.session = a.x.wl_session(this.instrumented.handle);
+        if (!this.session) throw new Error("wasmleak: the instrumented module was released");
+      }
+      if (this.n === 0 && this.newStacks.length === 0) return;
+      const rec = { stacks: this.newStacks, js_frames: this.newJsFrames };
+      const events = new Uint8Array(this.events.buffer, 0, this.n * 4);
+      this.newStacks = [];
+      this.newJsFrames = [];
+      this.n = 0;
+      a.check("record", this.session, [rec, events]);
+    }
+    /** What the analysis needs besides the events: the memory image and the roots JS knows about. */
+    state({ instance = this.instance, memory, globals, hostValues, module = "module.wasm", ...rest }) {
+      const meta = this.instrumented.meta;
+      if (!memory) memory = instance?.exports[meta.memory_export];
+      const image = memory instanceof WebAssembly.Memory ? new Uint8Array(memory.buffer) : memory ?? new Uint8Array();
+      let globalValues = [];
+      if (Array.isArray(globals)) {
+        globalValues = globals;
+      } else {
+        for (const [idx, name] of meta.exported_globals) {
+          let v = globals ? globals[name] : instance?.exports[name];
+          if (v instanceof WebAssembly.Global) v = v.value;
+          if (typeof v === "number") globalValues.push([idx, v >>> 0]);
+        }
+      }
+      const held = hostValues ?? [...this.hostValues].map(([ptr, h]) => [h.label, ptr]);
+      const heldSeqs = hostValues ? [] : [...this.hostValues.values()].map((h) => h.seq);
+      const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
+      return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, ...rest }, image];
+    }
+    /**
+     * A snapshot of the heap now: { module, bytes (a `.wlsnap` file, as `wasmleak check --save` writes),
+     * summary: {index, iteration, blocks, bytes, allocations, frees} }. Options as `report()`, plus
+     * `iteration` (default: the snapshot's number).
+     */
+    snapshot(options = {}) {
+      this.resolve();
+      this.flush();
+      const a = this.instrumented.analysis;
+      a.check("snapshot", this.session, this.state(options));
+      return { module: options.module ?? "module.wasm", bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+    }
+    /**
+     * The JSON report (docs/contracts.md) for the heap now, with growth over the snapshots taken. `memory` (a
+     * WebAssembly.Memory or bytes) and `globals` ({exportName: value} or [[index, value]]) default to what
+     * `instance` (or the attached one) exports; `hostValues`: [[name, pointer]] the host holds (default: what
+     * `hold()` recorded).
+     */
+    report({ exit = { status: "returned", message: "returned" }, notes = [], ...options } = {}) {
+      this.resolve();
+      this.flush();
+      const a = this.instrumented.analysis;
+      const [state, image] = this.state(options);
+      a.check("report", this.session, [{ ...state, exit, notes }, image]);
+      const report = a.outJson(this.session, 0);
+      Object.defineProperty(report, "text", { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });
+      return report;
+    }
+  };
+
+  // js/src/analysis.mjs
+  var enginePromise = null;
+  var engine = null;
+  var WA = globalThis[/* @__PURE__ */ Symbol.for("wasmleak.WebAssembly")] ??= {
+    instantiate: WebAssembly.instantiate,
+    instantiateStreaming: WebAssembly.instantiateStreaming,
+    compile: WebAssembly.compile,
+    compileStreaming: WebAssembly.compileStreaming,
+    Module: WebAssembly.Module,
+    Instance: WebAssembly.Instance
+  };
+  var isNode = !!globalThis.process?.versions?.node;
+  function currentEngine() {
+    return engine;
+  }
+  function analysisPath() {
+    const env = globalThis.process?.env ?? {};
+    if (env.WASMLEAK_WASM) return env.WASMLEAK_WASM;
+    const shipped = globalThis[/* @__PURE__ */ Symbol.for("wasmleak.shippedAnalysis")];
+    if (shipped) return shipped;
+    const target = env.CARGO_TARGET_DIR || "/var/tmp/wasmleak-target";
+    return `${target}/wasm32-unknown-unknown/release/wasmleak_wasm.wasm`;
+  }
+  async function analysisBytes(source) {
+    source = await source;
+    if (source && typeof source === "object" && typeof source.arrayBuffer === "function") {
+      return new Uint8Array(await source.arrayBuffer());
+    }
+    if (source && typeof source !== "string" && !(source instanceof URL)) return toBytes(source);
+    const where = source ? String(source) : null;
+    if (isNode && (!where || !/^(https?|data|blob):/.test(where))) {
+      const { readFile } = await import("node:fs/promises");
+      return readFile(where?.startsWith("file:") ? new URL(where) : where || analysisPath());
+    }
+    if (!where) throw new Error("wasmleak: pass the analysis module to attach({ analysis: url or bytes })");
+    const r = await fetch(where);
+    if (!r.ok) throw new Error(`wasmleak: loading the analysis from ${where}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+  function loadAnalysis(source) {
+    if (!enginePromise || source) {
+      enginePromise = (async () => {
+        const { instance } = await WA.instantiate(await analysisBytes(source), {});
+        engine = new Analysis(instance.exports);
+        return engine;
+      })();
+    }
+    return enginePromise;
+  }
+  function loadAnalysisSync(source) {
+    if (engine && !source) return engine;
+    let bytes = source;
+    if (!bytes || typeof bytes === "string" || bytes instanceof URL) {
+      const fs = globalThis.process?.getBuiltinModule?.("node:fs");
+      if (!fs) throw new Error("wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously");
+      bytes = fs.readFileSync(bytes || analysisPath());
+    }
+    const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
+    engine = new Analysis(instance.exports);
+    enginePromise = Promise.resolve(engine);
+    return engine;
+  }
+  var utf8 = new TextEncoder();
+  var fromUtf82 = new TextDecoder();
+  var Analysis = class {
+    constructor(x) {
+      this.x = x;
+    }
+    /** Copy bytes into the analysis module's memory; returns [ptr, len]. */
+    put(bytes) {
+      const len = bytes.length;
+      const ptr = this.x.wl_alloc(len);
+      new Uint8Array(this.x.memory.buffer, ptr, len).set(bytes);
+      return [ptr, len];
+    }
+    /** Call `wl_<name>(...handles, ...inputs)` with each input copied in (objects as JSON) and freed after. */
+    call(name, handles, inputs) {
+      const bufs = inputs.map((v) => this.put(v instanceof Uint8Array ? v : utf8.encode(JSON.stringify(v))));
+      try {
+        return this.x[`wl_${name}`](...handles, ...bufs.flat());
+      } finally {
+        for (const [p, l] of bufs) this.x.wl_free(p, l);
+      }
+    }
+    out(handle, i) {
+      const ptr = this.x.wl_out_ptr(handle, i), len = this.x.wl_out_len(handle, i);
+      return new Uint8Array(this.x.memory.buffer, ptr, len).slice();
+    }
+    outJson(handle, i) {
+      return JSON.parse(fromUtf82.decode(this.out(handle, i)));
+    }
+    /** `call`, then output 0 as an Error when the status says so. */
+    check(name, handle, inputs) {
+      if (this.call(name, [handle], inputs) !== 0) throw new Error(`wasmleak: ${this.outJson(handle, 0).error}`);
+    }
+  };
+  async function instrument(bytes) {
+    return instrumentWith(await loadAnalysis(), bytes);
+  }
+  function instrumentSync(bytes) {
+    return instrumentWith(loadAnalysisSync(), bytes);
+  }
+  function instrumentWith(a, bytes, allocator = {}, debugFiles = []) {
+    const src = toBytes(bytes);
+    let h = 0;
+    for (const dbg of debugFiles) {
+      h = a.call("instrument_debug", [], [src, allocator, toBytes(dbg)]);
+      if (a.outJson(h, 1).debug_file) break;
+      a.x.wl_release(h);
+      h = 0;
+    }
+    if (!h) h = a.call("instrument_with", [], [src, allocator]);
+    const meta = a.outJson(h, 1);
+    if (meta.error) {
+      a.x.wl_release(h);
+      throw Object.assign(new Error(`wasmleak: ${meta.error}`), { status: meta.status, heap: meta.heap });
+    }
+    return new Instrumented(a, h, a.out(h, 0), meta);
+  }
+  function toBytes(b) {
+    if (b instanceof Uint8Array) return b;
+    if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    if (b instanceof ArrayBuffer || typeof SharedArrayBuffer !== "undefined" && b instanceof SharedArrayBuffer) return new Uint8Array(b);
+    throw new TypeError("wasmleak: expected a BufferSource");
+  }
+  var Instrumented = class {
+    constructor(analysis, handle, bytes, meta) {
+      this.analysis = analysis;
+      this.handle = handle;
+      this.bytes = bytes;
+      this.meta = meta;
+    }
+    /** Add the `wasmleak` hook imports to `imports` and return the tracker recording their events. */
+    track(imports = {}, options) {
+      return track(this, imports, options);
+    }
+    release() {
+      this.analysis.x.wl_release(this.handle);
+    }
+  };
+  function diffSnapshots(before, after, options = {}) {
+    const a = engine;
+    if (!a) throw new Error("wasmleak: the analysis is not loaded yet");
+    const bytes = (s) => toBytes(s?.bytes ?? s);
+    const h = a.call("diff", [], [bytes(before), bytes(after), options]);
+    try {
+      const json = a.outJson(h, 0);
+      if (json.error) throw new Error(`wasmleak: ${json.error}`);
+      return { ...json, text: fromUtf82.decode(a.out(h, 1)) };
+    } finally {
+      a.x.wl_release(h);
+    }
+  }
+
+  // js/src/index.mjs
+  var MAX_KEPT = 32;
+  var ATTACHED = /* @__PURE__ */ Symbol.for("wasmleak.attached");
+  function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = "", allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [] } = {}) {
+    if (globalThis[ATTACHED]) return globalThis[ATTACHED];
+    let timer = null;
+    let ready;
+    if (isNode && !(typeof analysis === "string" && /^https?:/.test(analysis))) {
+      ready = Promise.resolve(loadAnalysisSync(analysis));
+    } else {
+      ready = loadAnalysis(analysis);
+    }
+    const modules = /* @__PURE__ */ new WeakMap();
+    const instances = [];
+    const skipped = [];
+    const snapshots = [];
+    let taken = 0, stride = 1;
+    let count = 0;
+    const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
+    function tryInstrument(bytes, name, internal) {
+      let src;
+      try {
+        src = toBytes(bytes);
+      } catch {
+        return null;
+      }
+      if (internal) {
+        skipped.push({ name, reason: `loaded by ${internal} (the runtime's own module, not the app's)`, status: "runtime", heap: false });
+        return null;
+      }
+      const engine2 = currentEngine();
+      if (!engine2) {
+        skipped.push({ name, reason: "compiled synchronously before the analysis module was loaded (await leak.ready first)", status: "too_early", heap: true });
+        return null;
+      }
+      try {
+        return instrumentWith(engine2, src.slice(), allocator, debugFiles);
+      } catch (e) {
+        skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, ""), status: e.status ?? "error", heap: e.heap ?? false });
+        return null;
+      }
+    }
+    function compileSync(bytes, name) {
+      const ins = tryInstrument(bytes, name, runtimeCaller());
+      const module = new WA.Module(ins ? ins.bytes : bytes);
+      if (ins) modules.set(module, { ins, name });
+      return module;
+    }
+    async function compileAsync(bytes, name, internal = runtimeCaller()) {
+      await ready.catch(() => {
+      });
+      const ins = tryInstrument(bytes, name, internal);
+      const module = await WA.compile(ins ? ins.bytes : bytes);
+      if (ins) modules.set(module, { ins, name });
+      return module;
+    }
+    function instantiateSync(module, imports) {
+      const m = modules.get(module);
+      if (!m) return new WA.Instance(module, imports);
+      let imp = { ...imports ?? {} };
+      const tracker = m.ins.track(imp, { stacks, maxFrames });
+      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
+      const instance = new WA.Instance(module, imp);
+      tracker.attach(instance);
+      const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map() };
+      wrapExports(instance, rec);
+      watchInstance(instance, (value, label) => tracker.hold(value, label));
+      instances.push(rec);
+      return instance;
+    }
+    function wrapExports(instance, rec) {
+      const raw = instance.exports;
+      const wrapped = {};
+      const ctx = raw[rec.tracker.instrumented.meta.ctx_export];
+      let depth = 0;
+      for (const [name, value] of Object.entries(raw)) {
+        if (typeof value !== "function") {
+          wrapped[name] = value;
+          continue;
+        }
+        const f = function(...args) {
+          let r;
+          depth++;
+          try {
+            r = value.apply(this, args);
+          } catch (e) {
+            if (depth === 1 && ctx) ctx.value = 0n;
+            throw e;
+          } finally {
+            depth--;
+          }
+          if (typeof r === "number" && r > 0) {
+            const call = (rec.calls.get(name) ?? 0) + 1;
+            rec.calls.set(name, call);
+            rec.tracker.hold(r, `returned by ${name} (call ${call})`);
+          }
+          return r;
+        };
+        Object.defineProperty(f, "name", { value: value.name });
+        Object.defineProperty(f, "length", { value: value.length });
+        wrapped[name] = f;
+      }
+      Object.defineProperty(instance, "exports", { value: Object.freeze(wrapped), enumerable: true });
+    }
+    const responseName = (r) => {
+      const url = r?.url;
+      return url ? nameOf(url.split("/").pop().split("?")[0]) : nameOf();
+    };
+    function Module(bytes) {
+      if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
+      return compileSync(bytes, nameOf());
+    }
+    function Instance(module, imports) {
+      if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
+      return instantiateSync(module, imports);
+    }
+    for (const [fake, real] of [[Module, WA.Module], [Instance, WA.Instance]]) {
+      fake.prototype = real.prototype;
+      Object.setPrototypeOf(fake, real);
+    }
+    const patched = {
+      Module,
+      Instance,
+      compile: (bytes) => compileAsync(bytes, nameOf()),
+      instantiate: async (source, imports) => {
+        if (source instanceof WA.Module) return instantiateSync(source, imports);
+        const module = await compileAsync(source, nameOf());
+        return { module, instance: instantiateSync(module, imports) };
+      },
+      compileStreaming: async (source) => {
+        const internal = runtimeCaller();
+        const r = await source;
+        return compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
+      },
+      instantiateStreaming: async (source, imports) => {
+        const internal = runtimeCaller();
+        const r = await source;
+        const module = await compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
+        return { module, instance: instantiateSync(module, imports) };
+      }
+    };
+    const saved = {};
+    for (const [k, v] of Object.entries(patched)) {
+      saved[k] = WebAssembly[k];
+      Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
+    }
+    const attached = {
+      ready: ready.then(() => attached),
+      instances,
+      skipped,
+      snapshots,
+      /**
+       * A snapshot of every tracked instance: { index, modules: [{ module, bytes (.wlsnap), summary }] }.
+       * Three or more give the report a growth verdict (sites that grew at every snapshot).
+       */
+      async snapshot({ iteration } = {}) {
+        await ready;
+        const index = ++taken;
+        const snap = {
+          index,
+          modules: instances.map((r) => r.tracker.snapshot({ module: r.name, instance: r.instance, iteration: iteration ?? index }))
+        };
+        if (index % stride === 0) {
+          snapshots.push(snap);
+          if (snapshots.length > MAX_KEPT) {
+            stride *= 2;
+            for (let i = snapshots.length - 1; i >= 0; i--) if (snapshots[i].index % stride !== 0) snapshots.splice(i, 1);
+          }
+        }
+        return snap;
+      },
+      /**
+       * Compare two snapshots (what `snapshot()` returned), module by module, like `wasmleak diff`:
+       * { modules: [{ module, before, after, rows }], text(), json() }.
+       */
+      diff(before, after, options = {}) {
+        const modules2 = [];
+        after.modules.forEach((b, i) => {
+          const a = before.modules[i];
+          if (!a || a.module !== b.module) return;
+          modules2.push(diffSnapshots(a, b, options));
+        });
+        return {
+          modules: modules2,
+          text: () => modules2.map((m) => `${m.module}:
+${m.text}`).join("\n"),
+          json: () => modules2.map(({ text, ...m }) => m)
+        };
+      },
+      /**
+       * One JSON report (docs/contracts.md) per tracked instance, in instantiation order. `exit`: how the app ended
+       * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
+       */
+      report({ exit, notes } = {}) {
+        return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy }));
+      },
+      /** A short text form of `report()`. */
+      text(reports = this.report()) {
+        return reports.map(textOf).join("\n");
+      },
+      /** Undo the patches (instances already tracked stay tracked). */
+      detach() {
+        if (timer) clearInterval(timer);
+        for (const [k, v] of Object.entries(saved)) {
+          Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
+        }
+        delete globalThis[ATTACHED];
+      }
+    };
+    globalThis[ATTACHED] = attached;
+    if (snapshotInterval > 0) {
+      timer = setInterval(() => {
+        if (instances.length) attached.snapshot().catch(() => {
+        });
+      }, snapshotInterval);
+      timer.unref?.();
+    }
+    if (overlay) showOverlay(attached, { server });
+    return attached;
+  }
+  function textOf(report) {
+    return typeof report.text === "string" ? report.text : `${report.module}: ${JSON.stringify(report.summary)}
+`;
+  }
+
+  // js/src/browser.mjs
+  if (!globalThis.wasmleak) globalThis.wasmleak = Object.freeze({ ...index_exports, ...overlay_exports });
+})();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The npm package of the JavaScript runtime (js/): its sources, types and the analysis compiled to wasm32 (its
+# The npm package of the JavaScript runtime (js/): its sources, the browser bundle (dist/runtime.js), types and the analysis compiled to wasm32 (its
 # DWARF and names left out: what users download), packed with `npm pack`.
 # Usage: scripts/npm-pack.sh [OUT_DIR, default ./target/npm]   prints the .tgz path
 set -euo pipefail
@@ -9,7 +9,7 @@ out="$(mkdir -p "${1:-target/npm}" && cd "${1:-target/npm}" && pwd)"
 cargo build --release -q --target wasm32-unknown-unknown -p wasmleak-wasm
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-cp -r js/src js/package.json js/index.d.ts js/README.md "$stage/"
+cp -r js/src js/dist js/package.json js/index.d.ts js/README.md "$stage/"
 # Custom sections (DWARF, names, producers) dropped: the analysis needs none of them to run.
 node -e '
 const fs = require("fs");

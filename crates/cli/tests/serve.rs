@@ -361,3 +361,44 @@ fn clear_errors_before_serving() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--port 0 for any free port"));
 }
+
+/// The status of the response to `bytes` sent as they are, or None when the server closed without one.
+fn raw_status(port: u16, bytes: &[u8]) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).split(' ').nth(1)?.parse().ok()
+}
+
+/// What a maintained HTTP stack (hyper) gives: malformed requests get a 4xx and the server goes on serving, a
+/// head past its buffer (64 KiB, read in chunks: a few hundred KiB at most) is refused, a body over the limit is refused before it is read, chunked bodies are read,
+/// and a client that never finishes its request holds no one else up.
+#[test]
+fn bad_and_slow_clients_do_not_stop_the_server() {
+    let s = serve(&app(), &[]);
+    let started = std::time::Instant::now();
+    let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    slow.write_all(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap(); // and nothing more
+    for garbage in [&b"\x00\x01\x02 nonsense\r\n\r\n"[..], b"GET /index.html\r\n\r\n", b"GET / HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n"] {
+        let status = raw_status(s.port, garbage);
+        assert!(status.is_none_or(|c| (400..500).contains(&c)), "{:?}: {status:?}", String::from_utf8_lossy(garbage));
+        assert_eq!(s.get("/index.html").status, 200);
+    }
+    let long = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: {}", "a".repeat(300_000));
+    assert_eq!(s.raw(&long, b"").status, 431);
+    let huge = format!("POST /__wasmleak/snapshots HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}", 1u64 << 31);
+    let r = s.raw(&huge, b"");
+    assert_eq!(r.status, 413, "{}", r.text());
+    let chunked = b"POST /__wasmleak/snapshots HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.write_all(chunked).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400") && out.contains("takes a .wlsnap (3 bytes received)"), "{out}");
+    // All of it while the slow client still holds its connection open.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    drop(slow);
+    assert_eq!(s.get("/index.html").status, 200);
+}

@@ -113,17 +113,28 @@ impl Engines {
     }
 }
 
+/// xorshift64, seeded: the cases' bytes and the damage of malformed inputs, the same for a seed on every run.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
 /// The bytes of case `seed` (wasm-smith's input, then the arguments of the calls).
 pub fn case_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut r = Rng::seeded(seed);
+    (0..len).map(|_| (r.next() >> 24) as u8).collect()
 }
 
 /// Generate, instrument, run and compare case `seed`.

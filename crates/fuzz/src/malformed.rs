@@ -16,22 +16,9 @@ pub struct Failure {
     pub input: Vec<u8>,
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// `bytes` damaged one way or another (seeded).
 pub fn damage(bytes: &[u8], seed: u64) -> Vec<u8> {
-    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut r = crate::Rng::seeded(seed);
     let mut b = bytes.to_vec();
     for _ in 0..1 + r.below(3) {
         if b.is_empty() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the wasm32 build of the analysis, the Rust workspace (nextest), then the JavaScript tests that load
 # wasmleak's output in Chrome DevTools' own heap-snapshot parser and in headless Chromium, and the JS runtime
-# (js/), which loads the instrumenter and the analysis compiled to wasm32-unknown-unknown.
+# (js/), which loads the instrumenter and the analysis compiled to wasm32-unknown-unknown; last, wasm-bindgen-test
+# suites under wasmleak (scripts/wasm-bindgen-test.sh; it installs wasm-bindgen-cli 0.2.130 when missing, saying so).
 #
 # What it needs is checked first, in seconds: cargo-nextest, the wasm32-unknown-unknown target (added with
 # rustup when missing, saying so), Node.js 20+ with npm, and Chromium (/usr/bin/chromium or $CHROMIUM).
@@ -39,3 +40,5 @@ WASMLEAK="$CARGO_TARGET_DIR/release/wasmleak" \
 WASMLEAK_WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/wasmleak_wasm.wasm" \
 CHROMIUM="$chromium" \
     node --test
+cd ../..
+scripts/wasm-bindgen-test.sh

@@ -153,6 +153,7 @@
     //  setterSignature, setter, setterContext)
     _embind_register_value_array_element: [4, 8]
   };
+  var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
@@ -1075,7 +1076,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
           if (typeof r === "number" && r > 0) {
             const call = (rec.calls.get(name) ?? 0) + 1;
             rec.calls.set(name, call);
-            rec.tracker.hold(r, `returned by ${name} (call ${call})`);
+            rec.tracker.hold(r, `returned by ${name} (call ${call})`, { runtime: HARNESS_EXPORTS.has(name) });
           }
           return r;
         };

@@ -152,6 +152,13 @@ const EMBIND_CONTEXT_ARGS = {
 //   older (0.2.8x/0.2.9x): `__wbindgen_closure_wrapper<N>(a, b, dtorIndex)`, one import per closure type.
 // In the import object's wasm-bindgen namespace (`wbg`; `./<crate>_bg.js` for `--target nodejs` and bundlers;
 // `__wbindgen_placeholder__` in older nodejs glue): matched by the import name in any namespace.
+/**
+ * Exports of a test harness whose results are the harness's own, kept until its process exits: wasm-bindgen-test's
+ * `WasmBindgenTestContext` (what the runner's script creates and never frees). What they point at is a runtime
+ * root (`reachable`), not a handle the app forgot to free.
+ */
+export const HARNESS_EXPORTS = new Set(['wasmbindgentestcontext_new']);
+
 const BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
 const BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
 

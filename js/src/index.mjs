@@ -10,7 +10,7 @@
 //
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
-import { watchInstance, wrapImports } from './glue.mjs';
+import { HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
@@ -143,7 +143,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
         if (typeof r === 'number' && r > 0) {
           const call = (rec.calls.get(name) ?? 0) + 1;
           rec.calls.set(name, call);
-          rec.tracker.hold(r, `returned by ${name} (call ${call})`);
+          // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
+          rec.tracker.hold(r, `returned by ${name} (call ${call})`, { runtime: HARNESS_EXPORTS.has(name) });
         }
         return r;
       };

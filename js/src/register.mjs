@@ -1,7 +1,8 @@
 // `node --import wasmleak/register APP.mjs`: attach before the app runs and write the reports at exit.
 // `wasmleak node` uses it with WASMLEAK_REPORT_FILE set (the JSON goes there, never to the app's stdout);
-// without it the text report goes to stderr. With WASMLEAK_SNAPSHOT_DIR set, every snapshot the app took
-// (`attach().snapshot()`) and one of the heap at exit are written there as `.wlsnap` files, per module
+// without it the text report goes to stderr, and findings make the exit status WASMLEAK_EXITCODE (default 1).
+// With WASMLEAK_SNAPSHOT_DIR set, every snapshot the app took (`attach().snapshot()`) and one of the heap at
+// exit are written there as `.wlsnap` files, per module
 // `NAME.N.wlsnap` (listed in the JSON as `snapshots: [{module, files}]`), for `wasmleak diff`, `export`.
 // Preloads run in worker threads too: a worker's modules are named `worker-N/module-K.wasm`, and a worker
 // that tracked any writes its own report file, `FILE.worker-N`, which `wasmleak node` merges.
@@ -47,6 +48,10 @@ process.on('exit', (code) => {
     process.getBuiltinModule('node:fs').writeFileSync(isMainThread ? file : `${file}.worker-${threadId}`, JSON.stringify(out));
   } else {
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
+    // On its own (`node --import wasmleak/register`, a test runner's node): findings fail the process, as
+    // LeakSanitizer's do — exit status WASMLEAK_EXITCODE (default 1; 0: never), unless the app failed already.
+    const exitcode = Number(process.env.WASMLEAK_EXITCODE ?? 1);
+    if (!code && exitcode && out.reports?.some((r) => r.decided_by?.length)) process.exitCode = exitcode;
   }
 });
 

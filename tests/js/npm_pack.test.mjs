@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('npm pack → npm install → node --import wasmleak/register: 10 lost blocks of 48 B, with file:line', () => {
+test('npm pack → npm install → node --import wasmleak/register: 10 lost blocks of 48 B, with file:line, exit 1', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmleak-npm-'));
   try {
     const tgz = execFileSync(join(root, 'scripts/npm-pack.sh'), [join(dir, 'pack')], { encoding: 'utf8' }).trim().split('\n').pop();
@@ -36,10 +36,12 @@ test('npm pack → npm install → node --import wasmleak/register: 10 lost bloc
     delete env.WASMLEAK_REPORT_FILE;
     delete env.CARGO_TARGET_DIR;
     const r = spawnSync(process.execPath, ['--import', 'wasmleak/register', 'app.mjs'], { cwd: app, env, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 1, `findings fail the process, as LeakSanitizer's do:\n${r.stderr}`);
     assert.equal(r.stdout, 'done\n');
     assert.match(r.stderr, /lost: 10 blocks, 480 B — Vec<u8> allocated at leak_forget \(rust\/src\/lib\.rs:57\)/, r.stderr);
     assert.match(r.stderr, /app\.mjs:3/, r.stderr);
+    const quiet = spawnSync(process.execPath, ['--import', 'wasmleak/register', 'app.mjs'], { cwd: app, env: { ...env, WASMLEAK_EXITCODE: '0' }, encoding: 'utf8' });
+    assert.equal(quiet.status, 0, quiet.stderr);
     // The package's types name what attach() returns.
     const types = readFileSync(join(app, 'node_modules/wasmleak/index.d.ts'), 'utf8');
     assert.match(types, /export function attach\(options\?: AttachOptions\): Leak;/);

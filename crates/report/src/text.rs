@@ -320,7 +320,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     if s.runtime_blocks > 0 {
         let _ = writeln!(
             out,
-            "not counted: {} ({}) the language runtime allocated once at startup and never frees (argv)",
+            "not counted: {} ({}) the language runtime allocated once at startup and never frees (argv, an async task queue)",
             plural(s.runtime_blocks, "block", "blocks"),
             bytes(s.runtime_bytes)
         );

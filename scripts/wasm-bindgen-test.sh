@@ -24,6 +24,6 @@ run() { cargo test --target wasm32-unknown-unknown --target-dir "${BINDGEN_TEST_
 out=$(run clean) || { echo "$out"; echo "FAIL: the clean suite failed under wasmleak" >&2; exit 1; }
 grep -q "SUMMARY: leaked 0 B in 0 blocks" <<<"$out" || { echo "$out"; echo "FAIL: the clean suite's report is not empty" >&2; exit 1; }
 if out=$(run leaky); then echo "$out"; echo "FAIL: the leaky suite passed under wasmleak" >&2; exit 1; fi
-grep -q "lost: 1 block, 100 B" <<<"$out" && grep -Eq "forget_buffer[^ ]* \(.*src/lib.rs:14\)" <<<"$out" \
+grep -q "lost: 1 block, 100 B" <<<"$out" && grep -Eq "allocated at rust_bindgen_test::forget_buffer \(.*src/lib.rs:14\)" <<<"$out" \
   || { echo "$out"; echo "FAIL: the leaky suite's report does not name its lost block" >&2; exit 1; }
 echo "wasm-bindgen-test under wasmleak: clean suite passes with nothing found; leaky suite fails: lost 1 block, 100 B at forget_buffer (src/lib.rs:14)"

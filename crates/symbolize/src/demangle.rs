@@ -14,7 +14,20 @@ pub fn demangle(name: &str) -> String {
     {
         return s;
     }
-    name.to_string()
+    without_legacy_hash(name)
+}
+
+/// `app::f::h39f66cad3ca4bf1d` → `app::f`: a Rust legacy symbol already demangled with its hash, as
+/// wasm-bindgen writes the name section it rewrites (also before a suffix: `…::h837972172758ba6b externref shim`).
+fn without_legacy_hash(name: &str) -> String {
+    let mut out = name.to_string();
+    while let Some(i) = out.find("::h").filter(|&i| {
+        let hex = &out.as_bytes()[i + 3..];
+        hex.len() >= 16 && hex[..16].iter().all(|b| b.is_ascii_hexdigit()) && matches!(hex.get(16), None | Some(b' '))
+    }) {
+        out.replace_range(i..i + 19, "");
+    }
+    out
 }
 
 /// `__rustc[b7974e8690430dd9]::__rdl_alloc` → `__rustc::__rdl_alloc`: Rust v0 symbols demangled with their
@@ -72,4 +85,23 @@ fn last_segment_start(name: &str) -> usize {
 /// `new<app::Node>` in `alloc::sync::Arc<T>::new<app::Node>`.
 pub fn last_segment(name: &str) -> &str {
     &name[last_segment_start(name)..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demangle;
+
+    #[test]
+    fn legacy_hashes_go_from_names_demangled_already() {
+        assert_eq!(demangle("rust_bindgen_test::forget_buffer::h39f66cad3ca4bf1d"), "rust_bindgen_test::forget_buffer");
+        assert_eq!(
+            demangle("wasm_bindgen::convert::closures::_::invoke::h837972172758ba6b externref shim"),
+            "wasm_bindgen::convert::closures::_::invoke externref shim"
+        );
+        assert_eq!(demangle("_ZN17rust_bindgen_test13forget_buffer17h39f66cad3ca4bf1dE"), "rust_bindgen_test::forget_buffer");
+        // Not a hash: kept.
+        assert_eq!(demangle("app::hello_world"), "app::hello_world");
+        assert_eq!(demangle("app::h0123::x"), "app::h0123::x");
+        assert_eq!(demangle("main"), "main");
+    }
 }

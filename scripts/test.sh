@@ -25,6 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   printf '  - %s\n' "${missing[@]}" >&2
   exit 1
 fi
+if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-runner 0.2.130" ]; then
+  echo "scripts/test.sh: the last step installs wasm-bindgen-cli 0.2.130 (cargo install, a few minutes once) to run wasm-bindgen-test suites under wasmleak"
+fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo "scripts/test.sh: adding the wasm32-unknown-unknown target (rustup target add): the analysis runs in Node and browsers compiled to it"
   rustup target add wasm32-unknown-unknown

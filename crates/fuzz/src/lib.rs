@@ -175,7 +175,7 @@ fn generate(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
         shared_everything_threads_enabled: false,
         gc_enabled: false,
         // wasmleak's wasmtime runs without GC types, which externref needs (wasm-bindgen modules run in JS hosts).
-        reference_types_enabled: std::env::var_os("FUZZ_REFTYPES").is_some(),
+        reference_types_enabled: false,
         exceptions_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
@@ -474,7 +474,12 @@ fn compare(engines: &Engines, bytes: &[u8], allocator: &Allocator, u: &mut Unstr
     let mut run = || -> Result<Verdict> {
         let m0 = match wasmtime::Module::new(&engines.original, bytes) {
             Ok(m) => m,
-            Err(e) => { if std::env::var_os("FUZZ_DEBUG").is_some() { eprintln!("compile: {e:#}"); } return Ok(Verdict::Skipped("wasmtime does not compile the module")) }
+            Err(e) => {
+                if std::env::var_os("FUZZ_DEBUG").is_some() {
+                    eprintln!("compile: {e:#}");
+                }
+                return Ok(Verdict::Skipped("wasmtime does not compile the module"));
+            }
         };
         let m1 = wasmtime::Module::new(&engines.instrumented, ins_bytes).map_err(|e| anyhow!("the instrumented module does not compile: {e:#}"))?;
         let mut s0 = Store::new(&engines.original, ());

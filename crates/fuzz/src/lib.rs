@@ -15,7 +15,7 @@
 //! module returns 0 instead of calling the allocator, README.md): such cases are counted, not compared.
 //!
 //! Every export is called in order with arguments drawn from the case's bytes, under a fuel limit; a case whose
-//! original runs out of fuel stops there. The instrumented module gets far more fuel (its hooks and context
+//! original runs out of fuel or stack stops there (how far it got is not comparable). The instrumented module gets far more fuel (its hooks and context
 //! upkeep cost instructions) and more stack; it running out of stack where the original did not is counted
 //! apart (its frames are bigger by two locals), not as a divergence.
 
@@ -529,9 +529,11 @@ fn compare(engines: &Engines, bytes: &[u8], allocator: &Allocator, u: &mut Unstr
             let mut r1 = r0.clone();
             s0.set_fuel(FUEL)?;
             s1.set_fuel(FUEL * FUEL_FACTOR + 1_000_000)?;
-            let (a, fuel, _) = outcome(f0.call(&mut s0, &args, &mut r0), &r0);
-            if fuel {
-                break; // the original ran out of fuel in this call: from here on nothing is comparable
+            let (a, fuel, stack) = outcome(f0.call(&mut s0, &args, &mut r0), &r0);
+            if fuel || stack {
+                // The original ran out of fuel or stack in this call: how far it got depends on limits the two
+                // sides do not share (the instrumented one has more of both), so from here on nothing compares.
+                break;
             }
             let (b, fuel1, stack1) = outcome(f1.call(&mut s1, &args, &mut r1), &r1);
             if std::env::var_os("FUZZ_DEBUG").is_some() {

@@ -42,7 +42,7 @@ pub struct Invoke {
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
-    /// argv[0] as the guest sees it.
+    /// `argv[0]` as the guest sees it.
     pub program_name: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,

@@ -489,30 +489,20 @@ fn compare(engines: &Engines, bytes: &[u8], allocator: &Allocator, u: &mut Unstr
         let l0: Linker<()> = Linker::new(&engines.original);
         let mut l1: Linker<Data> = Linker::new(&engines.instrumented);
         embed::add_to_linker(&mut l1)?;
-        let i0 = l0.instantiate(&mut s0, &m0);
-        let i1 = l1.instantiate(&mut s1, &m1);
-        let (i0, i1) = match (i0, i1) {
+        let (i0, i1) = match (l0.instantiate(&mut s0, &m0), l1.instantiate(&mut s1, &m1)) {
             (Ok(a), Ok(b)) => (a, b),
-            (Err(a), Err(b)) => {
-                let (a, fuel, _) = outcome(Err(a), &[]);
-                let (b, _, stack) = outcome(Err(b), &[]);
-                if fuel || stack {
+            // A start function that trapped on one side or both: the same trap, or a divergence — unless the
+            // original ran out of fuel or either side out of stack (limits the two sides do not share).
+            (a, b) => {
+                let (a, fuel0, stack0) = outcome(a.map(drop), &[]);
+                let (b, fuel1, stack1) = outcome(b.map(drop), &[]);
+                if fuel0 || stack0 || stack1 {
                     return Ok(Verdict::Skipped("the start function ran out of fuel or stack"));
                 }
+                if fuel1 {
+                    return Ok(Verdict::Diverged(format!("the instrumented start function ran out of {FUEL_FACTOR}× the original's fuel")));
+                }
                 return Ok(if a == b { Verdict::Same { calls: 0, allocator_calls: false } } else { Verdict::Diverged(format!("instantiating: {a:?} vs {b:?}")) });
-            }
-            (a, b) => {
-                if let Err(e) = &a {
-                    if format!("{e:?}").contains("fuel") {
-                        return Ok(Verdict::Skipped("the start function ran out of fuel or stack"));
-                    }
-                }
-                if let Err(e) = &b {
-                    if format!("{e:?}").contains("stack") {
-                        return Ok(Verdict::Skipped("only the instrumented module ran out of stack"));
-                    }
-                }
-                return Ok(Verdict::Diverged(format!("instantiating: {:?} vs {:?}", a.err().map(|e| format!("{e:#}")), b.err().map(|e| format!("{e:#}")))));
             }
         };
         if let Some(d) = state_difference(&mut s0, &i0, &mut s1, &i1)? {

@@ -84,7 +84,7 @@ impl Opts {
 }
 
 /// HTTP/1.1 by hyper on a tokio runtime (tokio is wasmtime-wasi's, already in the binary): request parsing, a
-/// bound on the head (a 64 KiB buffer, read in chunks: past ~128 KiB a 431), a deadline for slow heads, chunked
+/// bound on the head (a 64 KiB buffer filled in chunks: a 100 KiB head got through here, a 200 KiB one a 431), a deadline for slow heads, chunked
 /// bodies, one task per connection, so a slow or half-open client holds no one else up. Bodies are bounded here
 /// ([`MAX_BODY`]) and time-limited. hyper rather than tiny_http (which puts no bound on a request line or a
 /// header) or axum (routing this server does not need).

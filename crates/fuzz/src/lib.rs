@@ -574,9 +574,9 @@ fn state_difference(s0: &mut Store<()>, i0: &Instance, s1: &mut Store<Data>, i1:
     for (name, ty) in names {
         match ty {
             wasmtime::ExternType::Memory(_) => {
-                let a = i0.get_memory(&mut *s0, &name).expect("exported").data(&*s0).to_vec();
+                let m0 = i0.get_memory(&mut *s0, &name).expect("exported");
                 let m1 = i1.get_memory(&mut *s1, &name).context("an exported memory is missing after instrumenting")?;
-                let b = m1.data(&*s1);
+                let (a, b) = (m0.data(&*s0), m1.data(&*s1));
                 if a.len() != b.len() {
                     return Ok(Some(format!("memory {name}: {} vs {} bytes", a.len(), b.len())));
                 }

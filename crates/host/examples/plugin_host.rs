@@ -94,7 +94,8 @@ fn main() -> Result<()> {
         let at = frames.iter().flat_map(|f| sym.symbolize(f.func, (f.offset != u32::MAX).then_some(f.offset))).find(|f| {
             !f.function.starts_with("__rust") && !f.function.contains("alloc::") && !f.function.contains("dlmalloc")
         });
-        let place = at.map_or("?".to_string(), |f| match (&f.file, f.line) {
+        // Only allocator frames: the host called the allocator itself (an exported malloc).
+        let place = at.map_or(format!("the export `{export}` itself"), |f| match (&f.file, f.line) {
             (Some(file), Some(line)) => format!("{} ({file}:{line})", f.function),
             _ => f.function.clone(),
         });

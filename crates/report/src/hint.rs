@@ -113,11 +113,10 @@ pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a s
 pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
     // wasi-libc's argv copy; the one closure wasm-bindgen-futures' task queue hands to JS when it starts (kept
     // for the life of the module) — allocated by the queue itself, not by a task it runs: the queue's frames come
-    // before any frame outside the libraries.
-    const LIBRARIES: &[&str] = &["alloc::", "core::", "std::", "js_sys::", "wasm_bindgen::", "wasm_bindgen_futures::", "<", "__rust", "__rdl"];
+    // before any frame of the program's own code (wasm-bindgen's externref shims have no file, hence their names).
+    let library = |f: &Frame| is_library_frame(&f.function, f.file.as_deref()) || f.function.starts_with("wasm_bindgen::");
     let queue = |f: &Frame| f.function.starts_with("js_sys::futures::queue::") || f.function.starts_with("wasm_bindgen_futures::queue::");
-    stack.first().is_some_and(|f| f.function == "__main_void")
-        || stack.iter().take_while(|f| LIBRARIES.iter().any(|p| f.function.starts_with(p))).any(queue)
+    stack.first().is_some_and(|f| f.function == "__main_void") || stack.iter().take_while(|f| library(f)).any(queue)
 }
 
 /// The language runtime's frames around the program's `main` (Rust's `lang_start` and its `catch_unwind`

@@ -54,6 +54,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Add another tally's counts (of other seeds).
+    pub fn merge(&mut self, t: Tally) {
+        self.cases += t.cases;
+        self.same += t.same;
+        self.with_allocator += t.with_allocator;
+        self.calls += t.calls;
+        for (k, v) in t.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.diverged.extend(t.diverged);
+        self.diverged.sort();
+    }
+
     pub fn add(&mut self, seed: u64, v: Verdict) {
         self.cases += 1;
         match v {
@@ -107,7 +120,7 @@ impl Engines {
             c.cranelift_opt_level(wasmtime::OptLevel::None);
             c.cranelift_nan_canonicalization(true);
             // A trap's backtrace is not compared, and a stack overflow's is tens of thousands of frames long.
-            c.wasm_backtrace(false);
+            c.wasm_backtrace_max_frames(None);
             c.max_wasm_stack(stack);
             Ok(Engine::new(&c)?)
         };
@@ -609,6 +622,15 @@ pub fn case_module(seed: u64) -> Option<Vec<u8>> {
 
 /// Run cases `seeds` on `threads` threads (each with a native stack big enough for the guests' wasm stacks).
 pub fn run_cases(seeds: std::ops::Range<u64>, threads: u64) -> Result<Tally> {
+    run_all(seeds, threads, run_case)
+}
+
+/// Run the mutants of real programs `seeds` ([`mutants`]) on `threads` threads.
+pub fn run_mutants(seeds: std::ops::Range<u64>, threads: u64) -> Result<Tally> {
+    run_all(seeds, threads, mutants::run_mutant)
+}
+
+fn run_all(seeds: std::ops::Range<u64>, threads: u64, case: fn(&Engines, u64) -> Verdict) -> Result<Tally> {
     let threads = threads.max(1);
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -617,7 +639,7 @@ pub fn run_cases(seeds: std::ops::Range<u64>, threads: u64) -> Result<Tally> {
                 let engines = Engines::new()?;
                 let mut tally = Tally::default();
                 for seed in seeds.filter(|s| s % threads == t) {
-                    tally.add(seed, run_case(&engines, seed));
+                    tally.add(seed, case(&engines, seed));
                 }
                 Ok(tally)
             })
@@ -625,17 +647,9 @@ pub fn run_cases(seeds: std::ops::Range<u64>, threads: u64) -> Result<Tally> {
         .collect::<std::io::Result<_>>()?;
     let mut all = Tally::default();
     for h in handles {
-        let t = h.join().map_err(|_| anyhow!("a fuzzing thread panicked"))??;
-        all.cases += t.cases;
-        all.same += t.same;
-        all.with_allocator += t.with_allocator;
-        all.calls += t.calls;
-        for (k, v) in t.skipped {
-            *all.skipped.entry(k).or_default() += v;
-        }
-        all.diverged.extend(t.diverged);
+        all.merge(h.join().map_err(|_| anyhow!("a fuzzing thread panicked"))??);
     }
-    all.diverged.sort();
     Ok(all)
 }
 pub mod malformed;
+pub mod mutants;

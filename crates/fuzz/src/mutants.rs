@@ -180,6 +180,14 @@ pub fn compare(engines: &Engines, which: usize, bytes: &[u8], info: ModuleInfo, 
         if original.out_of_fuel {
             return Ok(Verdict::Skipped("the mutant ran out of fuel"));
         }
+        // wasm-mutate's rewrites are not always equivalent (seen: `x` → `x | x` where `x` is a call, so a malloc
+        // wrapper called malloc twice and returned a garbage pointer, which the program later freed): a mutant
+        // that does not do what its program does is not compared — instrumented, it would skip the invalid free
+        // on purpose.
+        let program = baseline(engines, which)?;
+        if (&original.end, &original.stdout, &original.stderr) != (&program.end, &program.stdout, &program.stderr) {
+            return Ok(Verdict::Skipped("wasm-mutate changed what the program does (a rewrite that was not equivalent)"));
+        }
         let tracked = run(engines, &plugin.instrumented.bytes, args, Some(&plugin), FUEL * 4)?;
         if tracked.out_of_fuel {
             return Ok(Verdict::Diverged("the instrumented mutant ran out of 4× the original's fuel".into()));
@@ -190,6 +198,16 @@ pub fn compare(engines: &Engines, which: usize, bytes: &[u8], info: ModuleInfo, 
         })
     };
     both().unwrap_or_else(|e| Verdict::Diverged(format!("{e:#}")))
+}
+
+/// How program `which` itself ends and what it writes (stripped, not mutated), once per program.
+fn baseline(engines: &Engines, which: usize) -> Result<&'static Run> {
+    static RUNS: [std::sync::OnceLock<Run>; PROGRAMS.len()] = [const { std::sync::OnceLock::new() }; PROGRAMS.len()];
+    if let Some(r) = RUNS[which].get() {
+        return Ok(r);
+    }
+    let r = run(engines, &strip(PROGRAMS[which].1)?, PROGRAMS[which].2, None, FUEL)?;
+    Ok(RUNS[which].get_or_init(|| r))
 }
 
 fn difference(a: &Run, b: &Run) -> Option<String> {

@@ -5,7 +5,8 @@ stripped copy) and judge what it would hook against truth.json.
 Verdicts, per module:
   ok        every hooked function is an allocator entry point of the truth, in a role of the same family and
             argument order, and a free (or realloc) is among them; or a module the truth says has no malloc-like
-            heap (or shared memory) is refused with a reason
+            heap (or memory64) is refused with a reason. A threaded module (shared memory) is judged on what
+            discovery finds, as any other: `inspect` reads it, `check` refuses to track it (not built yet)
   WRONG     a hooked function the truth does not list, or lists with another role: the worst outcome
   refused   a malloc-like module wasmleak does not track (its reason is shown)
   partial   hooked right, but no free family entry point (frees would go unseen)
@@ -60,13 +61,13 @@ def inspect(path):
 def judge(t, j):
     a = j["allocator"]
     eps = a["entry_points"]
-    expect_refusal = t["shared_memory"] or t["memory64"] or t["heap"] != "malloc-like"
+    expect_refusal = t["memory64"] or t["heap"] != "malloc-like"
     allowed = {x["func"]: x["role"] for x in t["allocator"]}
     if a["status"] != "found":
         msg = (a.get("message") or "").replace("\n", " ")
         return ("ok" if expect_refusal else "refused"), msg
     if expect_refusal:
-        return "WRONG", "hooked a module whose heap is " + ("shared" if t["shared_memory"] else t["heap"])
+        return "WRONG", "hooked a module whose heap is " + ("memory64" if t["memory64"] else t["heap"])
     wrong = [f"func {e['func']} as {e['role']}" + (f" (truth: {allowed[e['func']]})" if e["func"] in allowed else " (not an entry point)")
              for e in eps if e["func"] not in allowed or not compatible(allowed[e["func"]], e["role"])]
     if wrong:

@@ -4,13 +4,13 @@
 //! The module is not run as the program: it is rebuilt into a self-contained copy with the same function,
 //! global, memory and table indices — every import turned into a definition (imported functions trap, except
 //! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
-//! helpers copy), no start function, no custom sections, exports only for the memory and the functions an
+//! helpers copy), no start function (but a threaded module's, which puts the data in memory), no custom sections, exports only for the memory and the functions an
 //! experiment calls — and run in an interpreter (wasmi, translating a function only when it is first called)
 //! with a fuel budget, so the same experiment gives the same answer in every host (the CLI, Node, the browser),
 //! whatever the module does when called with arguments it never expected. Exception handling is lowered to
-//! plain blocks (nothing is thrown on the paths the experiments take); a function whose body uses what the
-//! interpreter cannot run (GC, atomics) fails when called: an experiment that needs it is inconclusive, never a
-//! pass.
+//! plain blocks (nothing is thrown on the paths the experiments take), and a threaded module's shared memory
+//! becomes a plain one, its atomic instructions what they do on one thread; a function whose body uses what the
+//! interpreter cannot run (GC) fails when called: an experiment that needs it is inconclusive, never a pass.
 
 use std::collections::{HashMap, HashSet};
 
@@ -71,8 +71,8 @@ fn features() -> WasmFeatures {
 impl Lab {
     /// The scratch copy of `bytes` with `funcs` exported; `Err` says why the module cannot be run this way.
     pub(crate) fn new(bytes: &[u8], info: &ModuleInfo, funcs: &[u32], init: Option<u32>) -> Result<Lab, String> {
-        if info.memories.first().is_none_or(|m| m.memory64 || m.shared) {
-            return Err("the module has no 32-bit unshared memory".into());
+        if info.memories.first().is_none_or(|m| m.memory64) {
+            return Err("the module has no 32-bit memory".into());
         }
         let funcs: Vec<u32> = funcs.iter().copied().chain(init).collect();
         let wasm = build(bytes, info, &funcs)?;
@@ -105,6 +105,8 @@ impl Lab {
         let limits = wasmi::StoreLimitsBuilder::new().memory_size(MAX_MEMORY).build();
         let mut store = wasmi::Store::new(&self.engine, limits);
         store.limiter(|l| l);
+        // For a start function (a threaded module's data initialisation).
+        store.set_fuel(FUEL).map_err(|e| e.to_string())?;
         let linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
         let instance = linker
             .instantiate_and_start(&mut store, &self.module)
@@ -177,17 +179,26 @@ impl Scratch {
     }
 }
 
-/// `body` with its exception handling lowered for a run in which nothing is thrown (the interpreter has no
-/// exceptions, and an allocator does not throw on the paths the experiments take): `try` and `try_table` become
-/// `block` (their handlers, dead code then, dropped), `delegate` ends the block, and `throw`, `rethrow`,
-/// `throw_ref` trap. Rust built with `panic=unwind` has `try` in its allocator shims.
-fn without_exceptions(body: &wasmparser::FunctionBody<'_>) -> Result<Function, String> {
+/// `body` for the interpreter: with `exceptions`, `try` and `try_table` become plain blocks, their handlers
+/// (dead code then) are dropped, `delegate` ends the block and a throw traps — the interpreter has no exceptions,
+/// and nothing is thrown on the paths the experiments take (Rust built with `panic=unwind` has `try` in its
+/// allocator shims); with `atomics` (a module with shared
+/// memory: threads), each atomic access becomes the plain access it is on one thread ([`plain_atomic`]).
+/// `nparams`: the function's parameters, for the scratch locals the atomics need.
+fn lowered(body: &wasmparser::FunctionBody<'_>, exceptions: bool, atomics: bool, nparams: u32) -> Result<Function, String> {
     use wasmparser::Operator as O;
     let mut re = RoundtripReencoder;
     let mut locals = Vec::new();
+    let mut nlocals = nparams;
     for l in body.get_locals_reader().map_err(|e| e.to_string())? {
         let (n, t) = l.map_err(|e| e.to_string())?;
         locals.push((n, re.val_type(t).map_err(|e| e.to_string())?));
+        nlocals += n;
+    }
+    let scratch = Scratch32And64 { addr: nlocals, i32s: nlocals + 1, i64s: nlocals + 4 };
+    if atomics {
+        locals.push((4, ValType::I32));
+        locals.push((3, ValType::I64));
     }
     let mut f = Function::new(locals);
     // Per open block: whether it was a `try`; and, while skipping a handler, how deep inside it we are.
@@ -206,6 +217,13 @@ fn without_exceptions(body: &wasmparser::FunctionBody<'_>) -> Result<Function, S
                 O::End => *depth -= 1,
                 _ => {}
             }
+            continue;
+        }
+        if atomics && plain_atomic(&mut f, &op, scratch)? {
+            continue;
+        }
+        if !exceptions {
+            f.instruction(&re.instruction(op).map_err(|e| e.to_string())?);
             continue;
         }
         match op {
@@ -235,6 +253,173 @@ fn without_exceptions(body: &wasmparser::FunctionBody<'_>) -> Result<Function, S
         }
     }
     Ok(f)
+}
+
+/// Locals [`lowered`] adds for atomics: an address, then three of each value type (operand, old, new).
+#[derive(Clone, Copy)]
+struct Scratch32And64 {
+    addr: u32,
+    i32s: u32,
+    i64s: u32,
+}
+
+/// What an atomic read-modify-write does with the old value and the operand.
+#[derive(Clone, Copy, PartialEq)]
+enum Rmw {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Xchg,
+    Cmpxchg,
+}
+
+/// Emits the single-threaded equivalent of `op` when it is an atomic instruction of the threads proposal (loads
+/// and stores as plain ones, a read-modify-write as load, operate, store, the old value left; a fence as
+/// nothing; `wait` as "not equal", `notify` as "no waiter woken": one thread never waits), and says whether it
+/// did. The scratch instance has one thread, so this is what the instruction does there.
+fn plain_atomic(f: &mut Function, op: &wasmparser::Operator<'_>, l: Scratch32And64) -> Result<bool, String> {
+    use wasmparser::Operator as O;
+    let m = |a: &wasmparser::MemArg| wasm_encoder::MemArg { offset: a.offset, align: a.align as u32, memory_index: a.memory };
+    // (is i64, bytes accessed)
+    let load = |wide: bool, bytes: u32, a| match (wide, bytes) {
+        (false, 1) => I::I32Load8U(a),
+        (false, 2) => I::I32Load16U(a),
+        (false, _) => I::I32Load(a),
+        (true, 1) => I::I64Load8U(a),
+        (true, 2) => I::I64Load16U(a),
+        (true, 4) => I::I64Load32U(a),
+        (true, _) => I::I64Load(a),
+    };
+    let store = |wide: bool, bytes: u32, a| match (wide, bytes) {
+        (false, 1) => I::I32Store8(a),
+        (false, 2) => I::I32Store16(a),
+        (false, _) => I::I32Store(a),
+        (true, 1) => I::I64Store8(a),
+        (true, 2) => I::I64Store16(a),
+        (true, 4) => I::I64Store32(a),
+        (true, _) => I::I64Store(a),
+    };
+    let (rmw, wide, bytes, memarg) = match op {
+        O::AtomicFence => return Ok(true),
+        O::MemoryAtomicNotify { .. } => {
+            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(0));
+            return Ok(true);
+        }
+        O::MemoryAtomicWait32 { .. } | O::MemoryAtomicWait64 { .. } => {
+            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(1));
+            return Ok(true);
+        }
+        O::I32AtomicLoad { memarg } => { f.instruction(&load(false, 4, m(memarg))); return Ok(true); }
+        O::I32AtomicLoad8U { memarg } => { f.instruction(&load(false, 1, m(memarg))); return Ok(true); }
+        O::I32AtomicLoad16U { memarg } => { f.instruction(&load(false, 2, m(memarg))); return Ok(true); }
+        O::I64AtomicLoad { memarg } => { f.instruction(&load(true, 8, m(memarg))); return Ok(true); }
+        O::I64AtomicLoad8U { memarg } => { f.instruction(&load(true, 1, m(memarg))); return Ok(true); }
+        O::I64AtomicLoad16U { memarg } => { f.instruction(&load(true, 2, m(memarg))); return Ok(true); }
+        O::I64AtomicLoad32U { memarg } => { f.instruction(&load(true, 4, m(memarg))); return Ok(true); }
+        O::I32AtomicStore { memarg } => { f.instruction(&store(false, 4, m(memarg))); return Ok(true); }
+        O::I32AtomicStore8 { memarg } => { f.instruction(&store(false, 1, m(memarg))); return Ok(true); }
+        O::I32AtomicStore16 { memarg } => { f.instruction(&store(false, 2, m(memarg))); return Ok(true); }
+        O::I64AtomicStore { memarg } => { f.instruction(&store(true, 8, m(memarg))); return Ok(true); }
+        O::I64AtomicStore8 { memarg } => { f.instruction(&store(true, 1, m(memarg))); return Ok(true); }
+        O::I64AtomicStore16 { memarg } => { f.instruction(&store(true, 2, m(memarg))); return Ok(true); }
+        O::I64AtomicStore32 { memarg } => { f.instruction(&store(true, 4, m(memarg))); return Ok(true); }
+        O::I32AtomicRmwAdd { memarg } => (Rmw::Add, false, 4, memarg),
+        O::I32AtomicRmw8AddU { memarg } => (Rmw::Add, false, 1, memarg),
+        O::I32AtomicRmw16AddU { memarg } => (Rmw::Add, false, 2, memarg),
+        O::I64AtomicRmwAdd { memarg } => (Rmw::Add, true, 8, memarg),
+        O::I64AtomicRmw8AddU { memarg } => (Rmw::Add, true, 1, memarg),
+        O::I64AtomicRmw16AddU { memarg } => (Rmw::Add, true, 2, memarg),
+        O::I64AtomicRmw32AddU { memarg } => (Rmw::Add, true, 4, memarg),
+        O::I32AtomicRmwSub { memarg } => (Rmw::Sub, false, 4, memarg),
+        O::I32AtomicRmw8SubU { memarg } => (Rmw::Sub, false, 1, memarg),
+        O::I32AtomicRmw16SubU { memarg } => (Rmw::Sub, false, 2, memarg),
+        O::I64AtomicRmwSub { memarg } => (Rmw::Sub, true, 8, memarg),
+        O::I64AtomicRmw8SubU { memarg } => (Rmw::Sub, true, 1, memarg),
+        O::I64AtomicRmw16SubU { memarg } => (Rmw::Sub, true, 2, memarg),
+        O::I64AtomicRmw32SubU { memarg } => (Rmw::Sub, true, 4, memarg),
+        O::I32AtomicRmwAnd { memarg } => (Rmw::And, false, 4, memarg),
+        O::I32AtomicRmw8AndU { memarg } => (Rmw::And, false, 1, memarg),
+        O::I32AtomicRmw16AndU { memarg } => (Rmw::And, false, 2, memarg),
+        O::I64AtomicRmwAnd { memarg } => (Rmw::And, true, 8, memarg),
+        O::I64AtomicRmw8AndU { memarg } => (Rmw::And, true, 1, memarg),
+        O::I64AtomicRmw16AndU { memarg } => (Rmw::And, true, 2, memarg),
+        O::I64AtomicRmw32AndU { memarg } => (Rmw::And, true, 4, memarg),
+        O::I32AtomicRmwOr { memarg } => (Rmw::Or, false, 4, memarg),
+        O::I32AtomicRmw8OrU { memarg } => (Rmw::Or, false, 1, memarg),
+        O::I32AtomicRmw16OrU { memarg } => (Rmw::Or, false, 2, memarg),
+        O::I64AtomicRmwOr { memarg } => (Rmw::Or, true, 8, memarg),
+        O::I64AtomicRmw8OrU { memarg } => (Rmw::Or, true, 1, memarg),
+        O::I64AtomicRmw16OrU { memarg } => (Rmw::Or, true, 2, memarg),
+        O::I64AtomicRmw32OrU { memarg } => (Rmw::Or, true, 4, memarg),
+        O::I32AtomicRmwXor { memarg } => (Rmw::Xor, false, 4, memarg),
+        O::I32AtomicRmw8XorU { memarg } => (Rmw::Xor, false, 1, memarg),
+        O::I32AtomicRmw16XorU { memarg } => (Rmw::Xor, false, 2, memarg),
+        O::I64AtomicRmwXor { memarg } => (Rmw::Xor, true, 8, memarg),
+        O::I64AtomicRmw8XorU { memarg } => (Rmw::Xor, true, 1, memarg),
+        O::I64AtomicRmw16XorU { memarg } => (Rmw::Xor, true, 2, memarg),
+        O::I64AtomicRmw32XorU { memarg } => (Rmw::Xor, true, 4, memarg),
+        O::I32AtomicRmwXchg { memarg } => (Rmw::Xchg, false, 4, memarg),
+        O::I32AtomicRmw8XchgU { memarg } => (Rmw::Xchg, false, 1, memarg),
+        O::I32AtomicRmw16XchgU { memarg } => (Rmw::Xchg, false, 2, memarg),
+        O::I64AtomicRmwXchg { memarg } => (Rmw::Xchg, true, 8, memarg),
+        O::I64AtomicRmw8XchgU { memarg } => (Rmw::Xchg, true, 1, memarg),
+        O::I64AtomicRmw16XchgU { memarg } => (Rmw::Xchg, true, 2, memarg),
+        O::I64AtomicRmw32XchgU { memarg } => (Rmw::Xchg, true, 4, memarg),
+        O::I32AtomicRmwCmpxchg { memarg } => (Rmw::Cmpxchg, false, 4, memarg),
+        O::I32AtomicRmw8CmpxchgU { memarg } => (Rmw::Cmpxchg, false, 1, memarg),
+        O::I32AtomicRmw16CmpxchgU { memarg } => (Rmw::Cmpxchg, false, 2, memarg),
+        O::I64AtomicRmwCmpxchg { memarg } => (Rmw::Cmpxchg, true, 8, memarg),
+        O::I64AtomicRmw8CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 1, memarg),
+        O::I64AtomicRmw16CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 2, memarg),
+        O::I64AtomicRmw32CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 4, memarg),
+        _ => return Ok(false),
+    };
+    let a = m(memarg);
+    let base = if wide { l.i64s } else { l.i32s };
+    let (operand, old, r) = (base, base + 1, base + 2);
+    // Cmpxchg: [addr, expected, replacement]; the others: [addr, operand].
+    match rmw {
+        Rmw::Cmpxchg => {
+            // replacement → r, expected → operand, address → addr; store (old == expected ? r : old); leave old.
+            f.instruction(&I::LocalSet(r)).instruction(&I::LocalSet(operand)).instruction(&I::LocalSet(l.addr));
+            f.instruction(&I::LocalGet(l.addr));
+            f.instruction(&I::LocalGet(l.addr)).instruction(&load(wide, bytes, a.clone())).instruction(&I::LocalSet(old));
+            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(operand));
+            // The old value is zero-extended from `bytes`: compare it with the expected value cut the same way.
+            if bytes < if wide { 8 } else { 4 } {
+                let mask = (1u64 << (8 * bytes)) - 1;
+                f.instruction(&if wide { I::I64Const(mask as i64) } else { I::I32Const(mask as u32 as i32) });
+                f.instruction(&if wide { I::I64And } else { I::I32And });
+            }
+            f.instruction(&if wide { I::I64Eq } else { I::I32Eq }).instruction(&I::Select);
+        }
+        _ => {
+            f.instruction(&I::LocalSet(operand)).instruction(&I::LocalSet(l.addr));
+            f.instruction(&I::LocalGet(l.addr));
+            f.instruction(&I::LocalGet(l.addr)).instruction(&load(wide, bytes, a.clone())).instruction(&I::LocalTee(old));
+            let op = match (rmw, wide) {
+                (Rmw::Add, false) => Some(I::I32Add),
+                (Rmw::Add, true) => Some(I::I64Add),
+                (Rmw::Sub, false) => Some(I::I32Sub),
+                (Rmw::Sub, true) => Some(I::I64Sub),
+                (Rmw::And, false) => Some(I::I32And),
+                (Rmw::And, true) => Some(I::I64And),
+                (Rmw::Or, false) => Some(I::I32Or),
+                (Rmw::Or, true) => Some(I::I64Or),
+                (Rmw::Xor, false) => Some(I::I32Xor),
+                (Rmw::Xor, true) => Some(I::I64Xor),
+                _ => None, // exchange: the operand replaces the old value
+            };
+            match op {
+                Some(op) => f.instruction(&I::LocalGet(operand)).instruction(&op),
+                None => f.instruction(&I::Drop).instruction(&I::LocalGet(operand)),
+            };
+        }
+    }
+    f.instruction(&store(wide, bytes, a)).instruction(&I::LocalGet(old));
+    Ok(true)
 }
 
 /// A function that traps.
@@ -328,6 +513,10 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
     let mut import_bodies: Vec<Function> = Vec::new();
     // Exception instructions need tags: a module without any has none to lower.
     let has_tags = info.imports.iter().any(|i| i.kind == "tag") || info.sections.iter().any(|s| s.id == 13);
+    // Threads: the copy's memory is not shared (one thread runs it), and its atomics are lowered.
+    let shared = info.memories.iter().any(|m| m.shared);
+    let mut next_body = info.num_imported_funcs;
+    let mut start = None;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| err(&e))? {
             Payload::TypeSection(r) => re.parse_type_section(&mut types, r).map_err(|e| err(&e))?,
@@ -394,17 +583,26 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
                     codes.function(&f);
                 }
             }
-            Payload::CodeSectionEntry(body) if has_tags => {
-                codes.function(&without_exceptions(&body).map_err(|e| err(&e))?);
-            }
             Payload::CodeSectionEntry(body) => {
-                codes.raw(&bytes[body.range()]);
+                let func = next_body;
+                next_body += 1;
+                // Atomics (0xFE-prefixed) only where the byte is there at all.
+                let atomics = shared && bytes[body.range()].contains(&0xFE);
+                if has_tags || atomics {
+                    let nparams = info.func_signature(func).map_or(0, |(p, _)| p.len() as u32);
+                    codes.function(&lowered(&body, has_tags, atomics, nparams).map_err(|e| err(&e))?);
+                } else {
+                    codes.raw(&bytes[body.range()]);
+                }
             }
             Payload::DataSection(r) => {
                 let mut s = wasm_encoder::DataSection::new();
                 re.parse_data_section(&mut s, r).map_err(|e| err(&e))?;
                 data = Some(s);
             }
+            // A threaded module's start function is wasm-ld's `__wasm_init_memory`: it copies the (passive) data
+            // segments into the memory, the allocator's initial break among them — kept.
+            Payload::StartSection { func, .. } if shared => start = Some(func),
             // Dropped: the program's own exports and start, custom sections, exception tags (a body that
             // throws does not validate without them, so it traps).
             Payload::ExportSection(_)
@@ -442,6 +640,9 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
         out.section(&globals);
     }
     out.section(&exports);
+    if let Some(function_index) = start {
+        out.section(&wasm_encoder::StartSection { function_index });
+    }
     if let Some(e) = &elements {
         out.section(e);
     }

@@ -50,6 +50,8 @@ pub struct Tally {
     pub with_allocator: u64,
     pub calls: u64,
     pub skipped: std::collections::BTreeMap<&'static str, u64>,
+    /// The lowest seed of each reason, to look at one.
+    pub first_skipped: std::collections::BTreeMap<&'static str, u64>,
     pub diverged: Vec<(u64, String)>,
 }
 
@@ -63,6 +65,10 @@ impl Tally {
         for (k, v) in t.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
+        for (k, seed) in t.first_skipped {
+            let first = self.first_skipped.entry(k).or_insert(seed);
+            *first = (*first).min(seed);
+        }
         self.diverged.extend(t.diverged);
         self.diverged.sort();
     }
@@ -75,7 +81,11 @@ impl Tally {
                 self.calls += calls as u64;
                 self.with_allocator += allocator_calls as u64;
             }
-            Verdict::Skipped(why) => *self.skipped.entry(why).or_default() += 1,
+            Verdict::Skipped(why) => {
+                *self.skipped.entry(why).or_default() += 1;
+                let first = self.first_skipped.entry(why).or_insert(seed);
+                *first = (*first).min(seed);
+            }
             Verdict::Diverged(d) => self.diverged.push((seed, d)),
         }
     }
@@ -93,7 +103,7 @@ impl fmt::Display for Tally {
             self.diverged.len()
         )?;
         for (why, n) in &self.skipped {
-            writeln!(f, "  not compared: {why}: {n}")?;
+            writeln!(f, "  not compared: {why}: {n} (seed {} first)", self.first_skipped[why])?;
         }
         for (seed, d) in self.diverged.iter().take(20) {
             writeln!(f, "  DIVERGED seed {seed}: {d}")?;

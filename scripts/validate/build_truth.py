@@ -244,9 +244,26 @@ MANUAL = {
                         (446, "calloc", "emscripten_builtin_calloc|__libc_calloc", "export names"),
                         (412, "realloc", "emscripten_builtin_realloc|__libc_realloc", "export names"),
                         (109, "operator_new", "_Znwm|_Znam", "export names"),
-                        (100, "operator_delete", "_ZdlPvm", "export name")],
+                        (100, "operator_delete", "_ZdlPvm", "export name"),
+                        (1980, "operator_new_aligned", "_ZnwmSt11align_val_t|_ZnamSt11align_val_t (mimalloc mi_new_aligned)",
+                         "export names; 112-byte (size, align)->ptr: `p = 1559 (mi_malloc_aligned)(size, align)`; on NULL loops over the new_handler "
+                         "(i32.atomic.load 3329656, call_indirect) or aborts"),
+                        (4897, "memalign", "emscripten_builtin_memalign",
+                         "export name; 9 bytes: `call 1558(align, size)`, which swaps to mi_malloc_aligned 1559(size, align)"),
+                        (4898, "posix_memalign", "posix_memalign",
+                         "export name; 11-byte forwarder to 1984 (mi_posix_memalign: EINVAL 28 checks, 1559(size, align), stores through param 0)"),
+                        (4901, "operator_new", "_ZnwmRKSt9nothrow_t (mimalloc mi_new_nothrow)",
+                         "export name; 113 bytes: inlined mi_heap_malloc_small fast path (size <= 512: pops the page free list) else "
+                         "_mi_malloc_generic 534(heap, size, 0, 0), else mi_try_new 2877(heap, size, nothrow=1); the nothrow_t argument is ignored"),
+                        (4902, "operator_delete", "_ZdlPvmSt11align_val_t (mimalloc mi_free_size_aligned)",
+                         "export name; 21 bytes, same body as _ZdlPvm 100: `if size <= 512 call 2878 (small-page free)(p) else call 108 (free)(p)`; align ignored"),
+                        # not hooked by wasmleak (internal targets of the exported forwarders, called directly by program code):
+                        (1558, "memalign", "mi_memalign / aligned_alloc (align, size)",
+                         "9 bytes: `call 1559(size, align)`; callers 4897, 249 (__cxa_allocate_exception), 1583, 4996 (_emscripten_tls_init)"),
+                        (1984, "posix_memalign", "mi_posix_memalign", "57 bytes: EINVAL 28 checks, 1559(size, align), stores through param 0; callers 4898, 3992, 8035"),
+                 ],
                  notalloc=[(135, "vips_malloc", "libvips wrapper over malloc (g_malloc-style)")],
-                 notes="Shared memory (pthreads): expected refusal. Allocator is mimalloc (emscripten -sMALLOC=mimalloc), not dlmalloc/emmalloc: malloc calls a 4-argument (i32,i32,i32,i32)->i32 generic path (func 534), the shape of _mi_malloc_generic(heap, size, zero, huge_alignment). "
+                 notes="Shared memory (pthreads): discovery reads it; check does not track threads yet. Allocator is mimalloc (emscripten -sMALLOC=mimalloc), not dlmalloc/emmalloc: malloc calls a 4-argument (i32,i32,i32,i32)->i32 generic path (func 534), the shape of _mi_malloc_generic(heap, size, zero, huge_alignment). "
                        "MAIN_MODULE build: exports keep their real names."),
     "canvaskit": dict(heap="malloc-like",
                       alloc=[(308, "malloc", "emscripten_builtin_malloc/dlmalloc (export Ad)", "canvaskit.js: `Ad=u._malloc=ie.Ad`; same body as the named profiling build's emscripten_builtin_malloc"),
@@ -291,9 +308,16 @@ MANUAL = {
                          (116, "free", "dlfree (export kb)", "`_free=Module[\"_free\"]=wasmExports[\"kb\"]`"),
                          (640, "realloc", "dlrealloc", "dlcore.py"), (585, "calloc", "dlcalloc", "dlcore.py"),
                          (7479, "memalign", "internal_memalign", "dlcore.py; emscripten_builtin_memalign export tb (4600) forwards to it"),
-                         (4600, "memalign", "emscripten_builtin_memalign (export tb)", "glue: `_emscripten_builtin_memalign=wasmExports[\"tb\"]`")],
+                         (4600, "memalign", "emscripten_builtin_memalign (export tb)", "glue: `_emscripten_builtin_memalign=wasmExports[\"tb\"]`"),
+                         (139, "wrapper_free", "operator delete(void*) / deleting destructors folded by ICF",
+                          "6-byte (i32)->(): `call 116 (free)(p)` only; no direct callers, 470 table slots"),
+                         # not hooked by wasmleak:
+                         (2125, "posix_memalign", "posix_memalign",
+                          "(i32,i32,i32)->i32, 104 bytes, same body as ort's 2364: align == 8 -> malloc 196(size); EINVAL 28 / ENOMEM 48 checks; "
+                          "else internal_memalign 7479(max(align, 16), size); stores through param 0; 6 callers (12575 asks for align 16)"),
+                  ],
                   notalloc=[(12378, "_emscripten_stack_alloc (export Fb)", "stack allocator")],
-                  notes="Shared memory (pthreads): expected refusal. dlmalloc with USE_LOCKS."),
+                  notes="Shared memory (pthreads): discovery reads it; check does not track threads yet. dlmalloc with USE_LOCKS."),
     "sqljs": dict(heap="malloc-like",
                   alloc=[(244, "malloc", "dlmalloc (export La)", "sql-wasm.js: `ha=k._malloc=c.La`"),
                          (243, "free", "dlfree (export Ma)", "sql-wasm.js: `ja=k._free=c.Ma`"),
@@ -351,8 +375,12 @@ MANUAL = {
                      notes="No calloc or memalign entry points found: no other (i32,i32)->i32 caller of malloc 36 has the calloc/memalign shape."),
     "avif-enc-mt": dict(heap="malloc-like",
                         alloc=[(56, "malloc", "dlmalloc (export ga)", "avif_enc_mt.js glue"), (55, "free", "dlfree (export ha)", "avif_enc_mt.js glue"),
-                               (314, "realloc", "dlrealloc", "dlcore.py"), (126, "calloc", "dlcalloc", "dlcore.py")],
-                        notes="Shared memory (pthreads): expected refusal."),
+                               (314, "realloc", "dlrealloc", "dlcore.py"), (126, "calloc", "dlcalloc", "dlcore.py"),
+                               (443, "wrapper_free", "operator delete(void*) / deleting destructors folded by ICF",
+                                "6-byte (i32)->(): `call 55 (free)(p)` only; no direct callers, 4 table slots (vtable deleting destructors); "
+                                "the only forwarder to free 55 in the module"),
+                        ],
+                        notes="Shared memory (pthreads): discovery reads it; check does not track threads yet."),
     "mozjpeg-enc": dict(heap="malloc-like",
                         alloc=[(34, "malloc", "dlmalloc (export F)", "mozjpeg_enc.js: `_malloc=a0=>(_malloc=wasmExports[\"F\"])(a0)`"),
                                (33, "free", "dlfree (export G)", "mozjpeg_enc.js"), (111, "realloc", "dlrealloc", "dlcore.py"),
@@ -433,13 +461,25 @@ MANUAL = {
     "tfjs-threaded": dict(heap="malloc-like",
                           alloc=[(646, "malloc", "malloc (emmalloc)", "export name; forwards to 644"), (648, "free", "free (emmalloc)", "export name"),
                                  (644, "memalign", "emmalloc_memalign", "calls attempt_allocate 645 / claim_more_memory 643")],
-                          notes="Shared memory (pthreads): expected refusal. emmalloc with locks."),
+                          notes="Shared memory (pthreads): discovery reads it; check does not track threads yet. emmalloc with locks."),
     "ort": dict(heap="malloc-like",
                 alloc=[(232, "malloc", "dlmalloc (export Db)", "ort-wasm-simd-threaded.mjs: `Oc=h._malloc=c.Db`"),
                        (101, "free", "dlfree (export Cb)", "`Nc=h._free=c.Cb`"), (697, "realloc", "dlrealloc", "dlcore.py"),
-                       (4767, "memalign", "internal_memalign", "dlcore.py")],
+                       (4767, "memalign", "internal_memalign", "dlcore.py"),
+                       (103, "wrapper_free", "operator delete(void*) (also the ICF-folded deleting destructors)",
+                        "6-byte (i32)->(): `call 101 (free)(p)` only; 3488 direct call sites (libc++ std::string teardown "
+                        "`if (s[11] < 0) call 103(*s)`) and 4013 table slots"),
+                       (2364, "posix_memalign", "posix_memalign",
+                        "(i32,i32,i32)->i32, 105 bytes: align == 8 -> malloc 232(size); else returns 28 (EINVAL) unless align is a power-of-two multiple of 4, "
+                        "48 (ENOMEM) if size > -64 - align, else internal_memalign 4767(max(align, 16), size); stores the block through param 0 and returns 0; "
+                        "same body as ffmpeg's 628; 4 callers (4956 aligned_alloc-like, 6541/6542 ask for 64-aligned scratch)"),
+                       (4786, "memalign", "emscripten_builtin_memalign / dlmemalign (not exported)",
+                        "23-byte (align, size)->ptr: `if align <= 8 return malloc 232(size); return internal_memalign 4767(align, size)`; "
+                        "callers: 11736 (export Eb, run at start by the glue `Lc.push(I.Eb)`: allocates 648 bytes aligned 64, TLS init) "
+                        "and 2815 (__mmap); same body as sharp's export tb (4600)"),
+                ],
                 notalloc=[(2354, "dispose_chunk", "dlmalloc internal")],
-                notes="Shared memory (pthreads): expected refusal. The asyncify/jsep/jspi variants in the same tarball are also threaded."),
+                notes="Shared memory (pthreads): discovery reads it; check does not track threads yet. The asyncify/jsep/jspi variants in the same tarball are also threaded."),
     "tree-sitter": dict(heap="malloc-like",
                         alloc=[(34, "malloc", "malloc", "export name"), (51, "free", "free", "export name"),
                                (94, "realloc", "realloc", "export name"), (42, "calloc", "calloc", "export name")],
@@ -519,9 +559,36 @@ MANUAL = {
                               (1154, "realloc", "__wrap_realloc", "export name"), (1153, "aligned_alloc", "__wrap_aligned_alloc", "export name"),
                               (1113, "posix_memalign", "__wrap_posix_memalign", "export name"),
                               (1157, "malloc", "__wrap___libc_malloc", "export name"), (1405, "free", "__wrap___libc_free", "export name"),
-                              (1037, "calloc", "__wrap___libc_calloc", "export name")],
+                              (1037, "calloc", "__wrap___libc_calloc", "export name"),
+                              (107, "malloc", "dlmalloc (wasi-libc; under napi-rs's --wrap=malloc heap-sync wrappers)",
+                               "5962-byte (i32)->i32; grows memory through __wrap_sbrk 1354; callers: 2266 (real malloc), 289 (realloc), 1558 (calloc), "
+                               "1999 (aligned_alloc), 603 (internal_memalign), 1512 (posix_memalign)"),
+                              (2266, "malloc", "malloc (wasi-libc forwarder = __real_malloc)",
+                               "6-byte forwarder to dlmalloc 107; its only callers are __wrap_malloc 1158 and __wrap___libc_malloc 1157"),
+                              (2267, "free", "free (wasi-libc forwarder = __real_free)",
+                               "7-byte forwarder to dlfree 216; its only callers are __wrap_free 1406 and __wrap___libc_free 1405"),
+                              (289, "realloc", "dlrealloc",
+                               "(ptr, size)->ptr, 1246 bytes: `if !ptr return dlmalloc 107(size)`; size >= -64 -> errno 48; in-place resize or "
+                               "107 + copy + dlfree 216; only caller __wrap_realloc 1154"),
+                              (1558, "calloc", "dlcalloc",
+                               "104 bytes: n*size with the 65536 overflow check, dlmalloc 107, memory.fill unless the chunk needs no clearing; "
+                               "callers __wrap_calloc 1038 / __wrap___libc_calloc 1037"),
+                              (1999, "aligned_alloc", "aligned_alloc / dlmemalign",
+                               "24-byte (align, size)->ptr: `if align <= 16 return dlmalloc 107(size); return internal_memalign 603(align, size)`; "
+                               "only caller __wrap_aligned_alloc 1153"),
+                              (2269, "malloc", "malloc (export)",
+                               "export name `malloc`; 7-byte forwarder to __wrap_malloc 1158 (the export emnapi's JS runtime allocates through)"),
+                              (2270, "free", "free (export)", "export name `free`; 7-byte forwarder to __wrap_free 1406"),
+                              # not hooked by wasmleak:
+                              (216, "free", "dlfree", "1762 bytes; callers: real free 2267 and dlrealloc 289 only; shares dlmalloc state with 107"),
+                              (1512, "posix_memalign", "dlposix_memalign",
+                               "113 bytes: align == 16 -> dlmalloc 107(size); EINVAL 28 / ENOMEM 48 checks; else internal_memalign 603(max(align, 16), size); "
+                               "only caller __wrap_posix_memalign 1113 (which Rust's System alloc 1657 calls when align > 8 or align > size)"),
+                              (603, "memalign", "internal_memalign",
+                               "(align, size)->ptr, 539 bytes: calls dlmalloc 107 and 237 (dispose_chunk-shaped (i32,i32)->()); callers 1512, 1999"),
+                       ],
                        notalloc=[(1354, "__wrap_sbrk", "heap growth"), (1415, "__wrap_malloc_usable_size", "query, not allocation")],
-                       notes="Shared memory (wasm32-wasip1-threads): expected refusal. Allocator exports are `__wrap_*` names."),
+                       notes="Shared memory (wasm32-wasip1-threads): discovery reads it; check does not track threads yet. Allocator exports are `__wrap_*` names."),
     "hash-wasm-md5": dict(heap="none", alloc=[], notes="Static buffers only (Hash_GetBuffer returns a fixed address); no allocator."),
     "xxhash": dict(heap="none", alloc=[], notes="Hand-written; 10 functions, no allocator, no memory.grow."),
 }
@@ -969,8 +1036,8 @@ def build(mid, row):
         if k == 0 and re.search(r"stack_alloc|stackAlloc", n) and i not in nseen and i not in {d["func"] for d in out["not_allocator"]}:
             out["not_allocator"].append(dict(func=i, name="export " + n, signature=sig(m, i), why="stack allocator for the JS glue"))
     out["notes"] = man.get("notes", "")
-    if out["shared_memory"]:
-        out["notes"] = ("Shared memory: expected to be refused. " + out["notes"]).strip() if "expected refusal" not in out["notes"] else out["notes"]
+    if out["shared_memory"] and "Shared memory" not in out["notes"]:
+        out["notes"] = ("Shared memory: discovery reads it; check does not track threads yet. " + out["notes"]).strip()
     return out
 
 

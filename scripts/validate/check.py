@@ -27,7 +27,7 @@ CACHE = os.environ.get("WASMLEAK_VALIDATE_CACHE", "/var/tmp/wasmleak-validate")
 WASMLEAK = os.environ.get("WASMLEAK", os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "wasmleak"))
 
 # Families of roles (truth.json's and wasmleak's), and the argument order of the two-argument allocators.
-FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete", "wrapper_free", "dlmalloc_free", "zig_free", "export_free"}
+FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete", "operator_delete_aligned", "wrapper_free", "dlmalloc_free", "zig_free", "export_free"}
 REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize"}
 SIZE_ALIGN = {"rust_alloc", "rdl_alloc", "rust_alloc_zeroed", "rdl_alloc_zeroed", "operator_new_aligned", "wbindgen_malloc"}
 ALIGN_SIZE = {"memalign", "aligned_alloc"}

@@ -4,10 +4,10 @@
 //! The module is not run as the program: it is rebuilt into a self-contained copy with the same function,
 //! global, memory and table indices — every import turned into a definition (imported functions trap, except
 //! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
-//! helpers copy), no start function (but a threaded module's, which puts the data in memory), no custom sections, exports only for the memory and the functions an
-//! experiment calls — and run in an interpreter (wasmi, translating a function only when it is first called)
-//! with a fuel budget, so the same experiment gives the same answer in every host (the CLI, Node, the browser),
-//! whatever the module does when called with arguments it never expected. Exception handling is lowered to
+//! helpers copy), no start function (but a threaded module's, which puts its data in memory), no custom
+//! sections, exports only for the memory and the functions an experiment calls — and run in an interpreter
+//! (wasmi, translating a function only when it is first called) with a fuel budget, so the same experiment
+//! gives the same answer in every host (the CLI, Node, the browser), whatever the module does when called with arguments it never expected. Exception handling is lowered to
 //! plain blocks (nothing is thrown on the paths the experiments take), and a threaded module's shared memory
 //! becomes a plain one, its atomic instructions what they do on one thread; a function whose body uses what the
 //! interpreter cannot run (GC) fails when called: an experiment that needs it is inconclusive, never a pass.
@@ -182,8 +182,8 @@ impl Scratch {
 /// `body` for the interpreter: with `exceptions`, `try` and `try_table` become plain blocks, their handlers
 /// (dead code then) are dropped, `delegate` ends the block and a throw traps — the interpreter has no exceptions,
 /// and nothing is thrown on the paths the experiments take (Rust built with `panic=unwind` has `try` in its
-/// allocator shims); with `atomics` (a module with shared
-/// memory: threads), each atomic access becomes the plain access it is on one thread ([`plain_atomic`]).
+/// allocator shims); with `atomics` (a module with shared memory: threads), each atomic access becomes the plain
+/// access it is on one thread ([`plain_atomic`]).
 /// `nparams`: the function's parameters, for the scratch locals the atomics need.
 fn lowered(body: &wasmparser::FunctionBody<'_>, exceptions: bool, atomics: bool, nparams: u32) -> Result<Function, String> {
     use wasmparser::Operator as O;
@@ -219,7 +219,7 @@ fn lowered(body: &wasmparser::FunctionBody<'_>, exceptions: bool, atomics: bool,
             }
             continue;
         }
-        if atomics && plain_atomic(&mut f, &op, scratch)? {
+        if atomics && plain_atomic(&mut f, &op, scratch) {
             continue;
         }
         if !exceptions {
@@ -255,7 +255,7 @@ fn lowered(body: &wasmparser::FunctionBody<'_>, exceptions: bool, atomics: bool,
     Ok(f)
 }
 
-/// Locals [`lowered`] adds for atomics: an address, then three of each value type (operand, old, new).
+/// Locals [`lowered`] adds for atomics: an address, then three of each value type (operand, old, replacement).
 #[derive(Clone, Copy)]
 struct Scratch32And64 {
     addr: u32,
@@ -263,27 +263,105 @@ struct Scratch32And64 {
     i64s: u32,
 }
 
-/// What an atomic read-modify-write does with the old value and the operand.
-#[derive(Clone, Copy, PartialEq)]
-enum Rmw {
-    Add,
-    Sub,
-    And,
-    Or,
-    Xor,
-    Xchg,
+/// An atomic access of the threads proposal, as [`plain_atomic`] rewrites it.
+#[derive(Clone, Copy)]
+enum Atomic {
+    Load,
+    Store,
+    /// A read-modify-write: the plain operation on the old value and the operand (`None`: exchange).
+    Rmw(Option<fn(bool) -> I<'static>>),
     Cmpxchg,
 }
 
-/// Emits the single-threaded equivalent of `op` when it is an atomic instruction of the threads proposal (loads
-/// and stores as plain ones, a read-modify-write as load, operate, store, the old value left; a fence as
-/// nothing; `wait` as "not equal", `notify` as "no waiter woken": one thread never waits), and says whether it
-/// did. The scratch instance has one thread, so this is what the instruction does there.
-fn plain_atomic(f: &mut Function, op: &wasmparser::Operator<'_>, l: Scratch32And64) -> Result<bool, String> {
+/// Emits the single-threaded equivalent of `op` when it is an atomic instruction of the threads proposal, and
+/// says whether it did: loads and stores as plain ones; a read-modify-write as load, operate, store, the old
+/// value left; a fence as nothing; `wait` as "not equal" and `notify` as "no waiter woken" (one thread never
+/// waits). The scratch instance runs on one thread, so this is what the instruction does there.
+fn plain_atomic(f: &mut Function, op: &wasmparser::Operator<'_>, l: Scratch32And64) -> bool {
     use wasmparser::Operator as O;
-    let m = |a: &wasmparser::MemArg| wasm_encoder::MemArg { offset: a.offset, align: a.align as u32, memory_index: a.memory };
-    // (is i64, bytes accessed)
-    let load = |wide: bool, bytes: u32, a| match (wide, bytes) {
+    let add = |w: bool| if w { I::I64Add } else { I::I32Add };
+    let sub = |w: bool| if w { I::I64Sub } else { I::I32Sub };
+    let and = |w: bool| if w { I::I64And } else { I::I32And };
+    let or = |w: bool| if w { I::I64Or } else { I::I32Or };
+    let xor = |w: bool| if w { I::I64Xor } else { I::I32Xor };
+    // (what, is i64, bytes accessed, memarg)
+    let (what, wide, bytes, memarg) = match *op {
+        O::AtomicFence => return true,
+        O::MemoryAtomicNotify { .. } => {
+            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(0));
+            return true;
+        }
+        O::MemoryAtomicWait32 { .. } | O::MemoryAtomicWait64 { .. } => {
+            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(1));
+            return true;
+        }
+        O::I32AtomicLoad { memarg } => (Atomic::Load, false, 4, memarg),
+        O::I32AtomicLoad8U { memarg } => (Atomic::Load, false, 1, memarg),
+        O::I32AtomicLoad16U { memarg } => (Atomic::Load, false, 2, memarg),
+        O::I64AtomicLoad { memarg } => (Atomic::Load, true, 8, memarg),
+        O::I64AtomicLoad8U { memarg } => (Atomic::Load, true, 1, memarg),
+        O::I64AtomicLoad16U { memarg } => (Atomic::Load, true, 2, memarg),
+        O::I64AtomicLoad32U { memarg } => (Atomic::Load, true, 4, memarg),
+        O::I32AtomicStore { memarg } => (Atomic::Store, false, 4, memarg),
+        O::I32AtomicStore8 { memarg } => (Atomic::Store, false, 1, memarg),
+        O::I32AtomicStore16 { memarg } => (Atomic::Store, false, 2, memarg),
+        O::I64AtomicStore { memarg } => (Atomic::Store, true, 8, memarg),
+        O::I64AtomicStore8 { memarg } => (Atomic::Store, true, 1, memarg),
+        O::I64AtomicStore16 { memarg } => (Atomic::Store, true, 2, memarg),
+        O::I64AtomicStore32 { memarg } => (Atomic::Store, true, 4, memarg),
+        O::I32AtomicRmwAdd { memarg } => (Atomic::Rmw(Some(add)), false, 4, memarg),
+        O::I32AtomicRmw8AddU { memarg } => (Atomic::Rmw(Some(add)), false, 1, memarg),
+        O::I32AtomicRmw16AddU { memarg } => (Atomic::Rmw(Some(add)), false, 2, memarg),
+        O::I64AtomicRmwAdd { memarg } => (Atomic::Rmw(Some(add)), true, 8, memarg),
+        O::I64AtomicRmw8AddU { memarg } => (Atomic::Rmw(Some(add)), true, 1, memarg),
+        O::I64AtomicRmw16AddU { memarg } => (Atomic::Rmw(Some(add)), true, 2, memarg),
+        O::I64AtomicRmw32AddU { memarg } => (Atomic::Rmw(Some(add)), true, 4, memarg),
+        O::I32AtomicRmwSub { memarg } => (Atomic::Rmw(Some(sub)), false, 4, memarg),
+        O::I32AtomicRmw8SubU { memarg } => (Atomic::Rmw(Some(sub)), false, 1, memarg),
+        O::I32AtomicRmw16SubU { memarg } => (Atomic::Rmw(Some(sub)), false, 2, memarg),
+        O::I64AtomicRmwSub { memarg } => (Atomic::Rmw(Some(sub)), true, 8, memarg),
+        O::I64AtomicRmw8SubU { memarg } => (Atomic::Rmw(Some(sub)), true, 1, memarg),
+        O::I64AtomicRmw16SubU { memarg } => (Atomic::Rmw(Some(sub)), true, 2, memarg),
+        O::I64AtomicRmw32SubU { memarg } => (Atomic::Rmw(Some(sub)), true, 4, memarg),
+        O::I32AtomicRmwAnd { memarg } => (Atomic::Rmw(Some(and)), false, 4, memarg),
+        O::I32AtomicRmw8AndU { memarg } => (Atomic::Rmw(Some(and)), false, 1, memarg),
+        O::I32AtomicRmw16AndU { memarg } => (Atomic::Rmw(Some(and)), false, 2, memarg),
+        O::I64AtomicRmwAnd { memarg } => (Atomic::Rmw(Some(and)), true, 8, memarg),
+        O::I64AtomicRmw8AndU { memarg } => (Atomic::Rmw(Some(and)), true, 1, memarg),
+        O::I64AtomicRmw16AndU { memarg } => (Atomic::Rmw(Some(and)), true, 2, memarg),
+        O::I64AtomicRmw32AndU { memarg } => (Atomic::Rmw(Some(and)), true, 4, memarg),
+        O::I32AtomicRmwOr { memarg } => (Atomic::Rmw(Some(or)), false, 4, memarg),
+        O::I32AtomicRmw8OrU { memarg } => (Atomic::Rmw(Some(or)), false, 1, memarg),
+        O::I32AtomicRmw16OrU { memarg } => (Atomic::Rmw(Some(or)), false, 2, memarg),
+        O::I64AtomicRmwOr { memarg } => (Atomic::Rmw(Some(or)), true, 8, memarg),
+        O::I64AtomicRmw8OrU { memarg } => (Atomic::Rmw(Some(or)), true, 1, memarg),
+        O::I64AtomicRmw16OrU { memarg } => (Atomic::Rmw(Some(or)), true, 2, memarg),
+        O::I64AtomicRmw32OrU { memarg } => (Atomic::Rmw(Some(or)), true, 4, memarg),
+        O::I32AtomicRmwXor { memarg } => (Atomic::Rmw(Some(xor)), false, 4, memarg),
+        O::I32AtomicRmw8XorU { memarg } => (Atomic::Rmw(Some(xor)), false, 1, memarg),
+        O::I32AtomicRmw16XorU { memarg } => (Atomic::Rmw(Some(xor)), false, 2, memarg),
+        O::I64AtomicRmwXor { memarg } => (Atomic::Rmw(Some(xor)), true, 8, memarg),
+        O::I64AtomicRmw8XorU { memarg } => (Atomic::Rmw(Some(xor)), true, 1, memarg),
+        O::I64AtomicRmw16XorU { memarg } => (Atomic::Rmw(Some(xor)), true, 2, memarg),
+        O::I64AtomicRmw32XorU { memarg } => (Atomic::Rmw(Some(xor)), true, 4, memarg),
+        O::I32AtomicRmwXchg { memarg } => (Atomic::Rmw(None), false, 4, memarg),
+        O::I32AtomicRmw8XchgU { memarg } => (Atomic::Rmw(None), false, 1, memarg),
+        O::I32AtomicRmw16XchgU { memarg } => (Atomic::Rmw(None), false, 2, memarg),
+        O::I64AtomicRmwXchg { memarg } => (Atomic::Rmw(None), true, 8, memarg),
+        O::I64AtomicRmw8XchgU { memarg } => (Atomic::Rmw(None), true, 1, memarg),
+        O::I64AtomicRmw16XchgU { memarg } => (Atomic::Rmw(None), true, 2, memarg),
+        O::I64AtomicRmw32XchgU { memarg } => (Atomic::Rmw(None), true, 4, memarg),
+        O::I32AtomicRmwCmpxchg { memarg } => (Atomic::Cmpxchg, false, 4, memarg),
+        O::I32AtomicRmw8CmpxchgU { memarg } => (Atomic::Cmpxchg, false, 1, memarg),
+        O::I32AtomicRmw16CmpxchgU { memarg } => (Atomic::Cmpxchg, false, 2, memarg),
+        O::I64AtomicRmwCmpxchg { memarg } => (Atomic::Cmpxchg, true, 8, memarg),
+        O::I64AtomicRmw8CmpxchgU { memarg } => (Atomic::Cmpxchg, true, 1, memarg),
+        O::I64AtomicRmw16CmpxchgU { memarg } => (Atomic::Cmpxchg, true, 2, memarg),
+        O::I64AtomicRmw32CmpxchgU { memarg } => (Atomic::Cmpxchg, true, 4, memarg),
+        _ => return false,
+    };
+    let a = wasm_encoder::MemArg { offset: memarg.offset, align: memarg.align as u32, memory_index: memarg.memory };
+    let load = match (wide, bytes) {
         (false, 1) => I::I32Load8U(a),
         (false, 2) => I::I32Load16U(a),
         (false, _) => I::I32Load(a),
@@ -292,7 +370,7 @@ fn plain_atomic(f: &mut Function, op: &wasmparser::Operator<'_>, l: Scratch32And
         (true, 4) => I::I64Load32U(a),
         (true, _) => I::I64Load(a),
     };
-    let store = |wide: bool, bytes: u32, a| match (wide, bytes) {
+    let store = match (wide, bytes) {
         (false, 1) => I::I32Store8(a),
         (false, 2) => I::I32Store16(a),
         (false, _) => I::I32Store(a),
@@ -301,125 +379,45 @@ fn plain_atomic(f: &mut Function, op: &wasmparser::Operator<'_>, l: Scratch32And
         (true, 4) => I::I64Store32(a),
         (true, _) => I::I64Store(a),
     };
-    let (rmw, wide, bytes, memarg) = match op {
-        O::AtomicFence => return Ok(true),
-        O::MemoryAtomicNotify { .. } => {
-            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(0));
-            return Ok(true);
-        }
-        O::MemoryAtomicWait32 { .. } | O::MemoryAtomicWait64 { .. } => {
-            f.instruction(&I::Drop).instruction(&I::Drop).instruction(&I::Drop).instruction(&I::I32Const(1));
-            return Ok(true);
-        }
-        O::I32AtomicLoad { memarg } => { f.instruction(&load(false, 4, m(memarg))); return Ok(true); }
-        O::I32AtomicLoad8U { memarg } => { f.instruction(&load(false, 1, m(memarg))); return Ok(true); }
-        O::I32AtomicLoad16U { memarg } => { f.instruction(&load(false, 2, m(memarg))); return Ok(true); }
-        O::I64AtomicLoad { memarg } => { f.instruction(&load(true, 8, m(memarg))); return Ok(true); }
-        O::I64AtomicLoad8U { memarg } => { f.instruction(&load(true, 1, m(memarg))); return Ok(true); }
-        O::I64AtomicLoad16U { memarg } => { f.instruction(&load(true, 2, m(memarg))); return Ok(true); }
-        O::I64AtomicLoad32U { memarg } => { f.instruction(&load(true, 4, m(memarg))); return Ok(true); }
-        O::I32AtomicStore { memarg } => { f.instruction(&store(false, 4, m(memarg))); return Ok(true); }
-        O::I32AtomicStore8 { memarg } => { f.instruction(&store(false, 1, m(memarg))); return Ok(true); }
-        O::I32AtomicStore16 { memarg } => { f.instruction(&store(false, 2, m(memarg))); return Ok(true); }
-        O::I64AtomicStore { memarg } => { f.instruction(&store(true, 8, m(memarg))); return Ok(true); }
-        O::I64AtomicStore8 { memarg } => { f.instruction(&store(true, 1, m(memarg))); return Ok(true); }
-        O::I64AtomicStore16 { memarg } => { f.instruction(&store(true, 2, m(memarg))); return Ok(true); }
-        O::I64AtomicStore32 { memarg } => { f.instruction(&store(true, 4, m(memarg))); return Ok(true); }
-        O::I32AtomicRmwAdd { memarg } => (Rmw::Add, false, 4, memarg),
-        O::I32AtomicRmw8AddU { memarg } => (Rmw::Add, false, 1, memarg),
-        O::I32AtomicRmw16AddU { memarg } => (Rmw::Add, false, 2, memarg),
-        O::I64AtomicRmwAdd { memarg } => (Rmw::Add, true, 8, memarg),
-        O::I64AtomicRmw8AddU { memarg } => (Rmw::Add, true, 1, memarg),
-        O::I64AtomicRmw16AddU { memarg } => (Rmw::Add, true, 2, memarg),
-        O::I64AtomicRmw32AddU { memarg } => (Rmw::Add, true, 4, memarg),
-        O::I32AtomicRmwSub { memarg } => (Rmw::Sub, false, 4, memarg),
-        O::I32AtomicRmw8SubU { memarg } => (Rmw::Sub, false, 1, memarg),
-        O::I32AtomicRmw16SubU { memarg } => (Rmw::Sub, false, 2, memarg),
-        O::I64AtomicRmwSub { memarg } => (Rmw::Sub, true, 8, memarg),
-        O::I64AtomicRmw8SubU { memarg } => (Rmw::Sub, true, 1, memarg),
-        O::I64AtomicRmw16SubU { memarg } => (Rmw::Sub, true, 2, memarg),
-        O::I64AtomicRmw32SubU { memarg } => (Rmw::Sub, true, 4, memarg),
-        O::I32AtomicRmwAnd { memarg } => (Rmw::And, false, 4, memarg),
-        O::I32AtomicRmw8AndU { memarg } => (Rmw::And, false, 1, memarg),
-        O::I32AtomicRmw16AndU { memarg } => (Rmw::And, false, 2, memarg),
-        O::I64AtomicRmwAnd { memarg } => (Rmw::And, true, 8, memarg),
-        O::I64AtomicRmw8AndU { memarg } => (Rmw::And, true, 1, memarg),
-        O::I64AtomicRmw16AndU { memarg } => (Rmw::And, true, 2, memarg),
-        O::I64AtomicRmw32AndU { memarg } => (Rmw::And, true, 4, memarg),
-        O::I32AtomicRmwOr { memarg } => (Rmw::Or, false, 4, memarg),
-        O::I32AtomicRmw8OrU { memarg } => (Rmw::Or, false, 1, memarg),
-        O::I32AtomicRmw16OrU { memarg } => (Rmw::Or, false, 2, memarg),
-        O::I64AtomicRmwOr { memarg } => (Rmw::Or, true, 8, memarg),
-        O::I64AtomicRmw8OrU { memarg } => (Rmw::Or, true, 1, memarg),
-        O::I64AtomicRmw16OrU { memarg } => (Rmw::Or, true, 2, memarg),
-        O::I64AtomicRmw32OrU { memarg } => (Rmw::Or, true, 4, memarg),
-        O::I32AtomicRmwXor { memarg } => (Rmw::Xor, false, 4, memarg),
-        O::I32AtomicRmw8XorU { memarg } => (Rmw::Xor, false, 1, memarg),
-        O::I32AtomicRmw16XorU { memarg } => (Rmw::Xor, false, 2, memarg),
-        O::I64AtomicRmwXor { memarg } => (Rmw::Xor, true, 8, memarg),
-        O::I64AtomicRmw8XorU { memarg } => (Rmw::Xor, true, 1, memarg),
-        O::I64AtomicRmw16XorU { memarg } => (Rmw::Xor, true, 2, memarg),
-        O::I64AtomicRmw32XorU { memarg } => (Rmw::Xor, true, 4, memarg),
-        O::I32AtomicRmwXchg { memarg } => (Rmw::Xchg, false, 4, memarg),
-        O::I32AtomicRmw8XchgU { memarg } => (Rmw::Xchg, false, 1, memarg),
-        O::I32AtomicRmw16XchgU { memarg } => (Rmw::Xchg, false, 2, memarg),
-        O::I64AtomicRmwXchg { memarg } => (Rmw::Xchg, true, 8, memarg),
-        O::I64AtomicRmw8XchgU { memarg } => (Rmw::Xchg, true, 1, memarg),
-        O::I64AtomicRmw16XchgU { memarg } => (Rmw::Xchg, true, 2, memarg),
-        O::I64AtomicRmw32XchgU { memarg } => (Rmw::Xchg, true, 4, memarg),
-        O::I32AtomicRmwCmpxchg { memarg } => (Rmw::Cmpxchg, false, 4, memarg),
-        O::I32AtomicRmw8CmpxchgU { memarg } => (Rmw::Cmpxchg, false, 1, memarg),
-        O::I32AtomicRmw16CmpxchgU { memarg } => (Rmw::Cmpxchg, false, 2, memarg),
-        O::I64AtomicRmwCmpxchg { memarg } => (Rmw::Cmpxchg, true, 8, memarg),
-        O::I64AtomicRmw8CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 1, memarg),
-        O::I64AtomicRmw16CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 2, memarg),
-        O::I64AtomicRmw32CmpxchgU { memarg } => (Rmw::Cmpxchg, true, 4, memarg),
-        _ => return Ok(false),
-    };
-    let a = m(memarg);
     let base = if wide { l.i64s } else { l.i32s };
-    let (operand, old, r) = (base, base + 1, base + 2);
-    // Cmpxchg: [addr, expected, replacement]; the others: [addr, operand].
-    match rmw {
-        Rmw::Cmpxchg => {
-            // replacement → r, expected → operand, address → addr; store (old == expected ? r : old); leave old.
-            f.instruction(&I::LocalSet(r)).instruction(&I::LocalSet(operand)).instruction(&I::LocalSet(l.addr));
-            f.instruction(&I::LocalGet(l.addr));
-            f.instruction(&I::LocalGet(l.addr)).instruction(&load(wide, bytes, a.clone())).instruction(&I::LocalSet(old));
-            f.instruction(&I::LocalGet(r)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(operand));
-            // The old value is zero-extended from `bytes`: compare it with the expected value cut the same way.
-            if bytes < if wide { 8 } else { 4 } {
-                let mask = (1u64 << (8 * bytes)) - 1;
-                f.instruction(&if wide { I::I64Const(mask as i64) } else { I::I32Const(mask as u32 as i32) });
-                f.instruction(&if wide { I::I64And } else { I::I32And });
-            }
-            f.instruction(&if wide { I::I64Eq } else { I::I32Eq }).instruction(&I::Select);
+    let (operand, old, replacement) = (base, base + 1, base + 2);
+    match what {
+        Atomic::Load => {
+            f.instruction(&load);
+            return true;
         }
-        _ => {
+        Atomic::Store => {
+            f.instruction(&store);
+            return true;
+        }
+        // [addr, operand] → store(addr, old OP operand), leaving old.
+        Atomic::Rmw(operation) => {
             f.instruction(&I::LocalSet(operand)).instruction(&I::LocalSet(l.addr));
             f.instruction(&I::LocalGet(l.addr));
-            f.instruction(&I::LocalGet(l.addr)).instruction(&load(wide, bytes, a.clone())).instruction(&I::LocalTee(old));
-            let op = match (rmw, wide) {
-                (Rmw::Add, false) => Some(I::I32Add),
-                (Rmw::Add, true) => Some(I::I64Add),
-                (Rmw::Sub, false) => Some(I::I32Sub),
-                (Rmw::Sub, true) => Some(I::I64Sub),
-                (Rmw::And, false) => Some(I::I32And),
-                (Rmw::And, true) => Some(I::I64And),
-                (Rmw::Or, false) => Some(I::I32Or),
-                (Rmw::Or, true) => Some(I::I64Or),
-                (Rmw::Xor, false) => Some(I::I32Xor),
-                (Rmw::Xor, true) => Some(I::I64Xor),
-                _ => None, // exchange: the operand replaces the old value
-            };
-            match op {
-                Some(op) => f.instruction(&I::LocalGet(operand)).instruction(&op),
+            f.instruction(&I::LocalGet(l.addr)).instruction(&load).instruction(&I::LocalTee(old));
+            match operation {
+                Some(operation) => f.instruction(&I::LocalGet(operand)).instruction(&operation(wide)),
                 None => f.instruction(&I::Drop).instruction(&I::LocalGet(operand)),
             };
         }
+        // [addr, expected, replacement] → store(addr, old == expected ? replacement : old), leaving old.
+        Atomic::Cmpxchg => {
+            f.instruction(&I::LocalSet(replacement)).instruction(&I::LocalSet(operand)).instruction(&I::LocalSet(l.addr));
+            f.instruction(&I::LocalGet(l.addr));
+            f.instruction(&I::LocalGet(l.addr)).instruction(&load).instruction(&I::LocalSet(old));
+            f.instruction(&I::LocalGet(replacement)).instruction(&I::LocalGet(old)).instruction(&I::LocalGet(old));
+            f.instruction(&I::LocalGet(operand));
+            // The old value is zero-extended from `bytes`: compared with the expected value cut the same way.
+            if bytes < if wide { 8 } else { 4 } {
+                let mask = (1u64 << (8 * bytes)) - 1;
+                f.instruction(&if wide { I::I64Const(mask as i64) } else { I::I32Const(mask as i32) });
+                f.instruction(&and(wide));
+            }
+            f.instruction(&if wide { I::I64Eq } else { I::I32Eq }).instruction(&I::Select);
+        }
     }
-    f.instruction(&store(wide, bytes, a)).instruction(&I::LocalGet(old));
-    Ok(true)
+    f.instruction(&store).instruction(&I::LocalGet(old));
+    true
 }
 
 /// A function that traps.

@@ -675,6 +675,16 @@ impl<'a> Finder<'a> {
                 }
             })
             .collect();
+        // More look-alikes than the experiments try (C++ code that allocates and frees through the state's
+        // helpers: sharp's eight): the ones that use the state themselves the most, as dlrealloc does.
+        let reallocs: Vec<u32> = if judge.is_some() && reallocs.len() > 4 {
+            let mut ranked: Vec<u32> = reallocs.into_iter().filter(|&f| state_uses(f) > 0).collect();
+            ranked.sort_by_key(|&f| (std::cmp::Reverse(state_uses(f)), f));
+            ranked.truncate(4);
+            ranked
+        } else {
+            reallocs
+        };
         let header_realloc = match (reallocs.len(), header_reallocs.as_slice()) {
             (0, &[h]) => Some(h),
             _ => None,
@@ -708,11 +718,15 @@ impl<'a> Finder<'a> {
             .filter(|&f| !realloc_bodies.contains(&f) && state_helper(f) && calls_alloc(f))
             .chain((shape == "emmalloc").then_some(alloc_core))
             .collect();
-        // posix_memalign(ptr*, align, size) -> errno: calls a memalign helper.
+        // posix_memalign(ptr*, align, size) -> errno: calls a memalign helper. It can look like one itself (three
+        // i32s, allocates, reaches the state through the helper: sharp's), so one that calls another is one too.
         let pms: Vec<u32> = self
             .defined()
-            .filter(|&f| sig_is(self.info, f, 3, 1) && !memaligns.contains(&f) && !realloc_bodies.contains(&f) && self.ops(f) <= 100)
-            .filter(|&f| memaligns.iter().any(|&m| self.calls_with(f, m, 2)) || (memaligns.iter().any(|&m| self.calls_fn(f, m)) && calls_alloc(f)))
+            .filter(|&f| sig_is(self.info, f, 3, 1) && !realloc_bodies.contains(&f) && self.ops(f) <= 100)
+            .filter(|&f| {
+                let helpers = || memaligns.iter().filter(move |&&m| m != f);
+                helpers().any(|&m| self.calls_with(f, m, 2)) || (helpers().any(|&m| self.calls_fn(f, m)) && calls_alloc(f))
+            })
             .collect();
         if decides(&pms) {
             for &p in &pms {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check.py [--readme README.md] — run `wasmleak inspect --format json` on every module of the corpus (and its
+"""check.py [--readme README.md] [--missed] — run `wasmleak inspect --format json` on every module of the corpus (and its
 stripped copy) and judge what it would hook against truth.json.
 
 Verdicts, per module:
@@ -10,6 +10,10 @@ Verdicts, per module:
   WRONG     a hooked function the truth does not list, or lists with another role: the worst outcome
   refused   a malloc-like module wasmleak does not track (its reason is shown)
   partial   hooked right, but no free family entry point (frees would go unseen)
+
+--missed: also list, per module, the truth's memalign/posix_memalign/aligned_alloc/realloc/calloc entry points
+that nothing hooks (most are internal, called only through hooked ones; one that program code calls directly
+is a gap: its blocks' frees look invalid, or their sizes go stale).
 
 Needs the modules fetched by fetch.sh ($WASMLEAK_VALIDATE_CACHE, default /var/tmp/wasmleak-validate) and the
 binary ($WASMLEAK, default target/release/wasmleak). Prints a markdown table; with --readme FILE it replaces
@@ -31,6 +35,8 @@ FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete
 REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize"}
 SIZE_ALIGN = {"rust_alloc", "rdl_alloc", "rust_alloc_zeroed", "rdl_alloc_zeroed", "operator_new_aligned", "wbindgen_malloc"}
 ALIGN_SIZE = {"memalign", "aligned_alloc"}
+# Roles --missed lists when unhooked.
+MISSABLE = {"memalign", "posix_memalign", "aligned_alloc", "realloc", "calloc"}
 
 
 def family(role):
@@ -97,6 +103,12 @@ def main():
             j = inspect(path)
             ms = int((time.time() - start) * 1000)
             verdict, why = judge(t, j)
+            if "--missed" in sys.argv and j["allocator"]["status"] == "found":
+                hooked_funcs = {e["func"] for e in j["allocator"]["entry_points"]}
+                missed = [f"{a['func']} {a['role']} ({a['name'][:40]})" for a in t["allocator"]
+                          if a["role"] in MISSABLE and a["func"] not in hooked_funcs]
+                if missed:
+                    print(f"{mid}{variant}: not hooked: " + "; ".join(missed), file=sys.stderr)
             hooked[variant] = {(e["func"], e["role"]) for e in j["allocator"]["entry_points"]}
             # The stripped copy of a module with names: the same code, the same indices; what it hooks is compared
             # with the named module's (names can find layers the shape leaves to the one it hooks, and back).

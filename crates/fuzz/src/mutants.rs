@@ -94,9 +94,8 @@ struct Run {
 /// when wasm-mutate found nothing to change).
 pub fn mutant(engines: &Engines, seed: u64) -> Option<(usize, Vec<u8>)> {
     let which = (seed % PROGRAMS.len() as u64) as usize;
-    let stripped = strip(PROGRAMS[which].1).ok()?;
+    let mut bytes = strip(PROGRAMS[which].1).ok()?;
     // Several mutations in a row: one is often a single peephole rewrite.
-    let mut bytes = stripped;
     let rounds = 1 + seed / PROGRAMS.len() as u64 % 4;
     let mut mutated = 0;
     // Up to 16 tries: a mutator drawn at random often has nothing to change.

@@ -214,10 +214,14 @@ impl Opts {
         Ok(if problems {
             1
         } else if blind {
-            eprintln!(
-                "wasmleak: a module with a heap was not tracked: run `wasmleak inspect` on it, or name its allocator \
-                 (wasmleak node --alloc-fn N --free-fn N SCRIPT)"
-            );
+            // Naming the allocator does not help a threaded module: its reason says so already.
+            let threaded = untracked.iter().all(|u| u["reason"].as_str().is_some_and(|r| r.contains("shared memory (wasm threads)")));
+            if !threaded {
+                eprintln!(
+                    "wasmleak: a module with a heap was not tracked: run `wasmleak inspect` on it, or name its allocator \
+                     (wasmleak node --alloc-fn N --free-fn N SCRIPT)"
+                );
+            }
             2
         } else if !status.success() {
             eprintln!("wasmleak: node {status}");

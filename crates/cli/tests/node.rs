@@ -511,3 +511,21 @@ fn node_names_the_freed_owner() {
         "{r}"
     );
 }
+
+/// A threaded Emscripten app (fixtures/edge/emscripten/threads.c, -pthread: workers, shared memory) runs to its
+/// end untouched, and the report says why its module was not tracked: threads are not tracked yet, the allocator
+/// was found (naming it would not help, so no such hint).
+#[test]
+fn node_runs_a_threaded_app_and_says_it_was_not_tracked() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_threads.js"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("threads: done"), "the app ran to its end: {stderr}");
+    let entry = &r.as_array().expect("one untracked module")[0];
+    assert_eq!((entry["tracked"].as_bool(), entry["status"].as_str()), (Some(false), Some("unsupported")), "{r}");
+    let reason = entry["reason"].as_str().unwrap();
+    assert!(reason.contains("shared memory (wasm threads)") && reason.contains("malloc (function"), "{reason}");
+    assert!(!stderr.contains("--alloc-fn"), "{stderr}");
+}

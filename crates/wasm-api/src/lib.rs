@@ -251,7 +251,11 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
     // event carries its calling-context id, so the tracker captures a V8 stack once per context.
     let options = InstrumentOptions { checked_frees: true, contexts: true, fused_free: true, ..InstrumentOptions::default() };
-    let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| refuse("malformed", heap, format!("instrumenting: {e}")))?;
+    let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {
+        // A threaded module is refused here, its allocator found.
+        let status = if matches!(e, wasmleak_instrument::Error::Unsupported(_)) { "unsupported" } else { "malformed" };
+        refuse(status, heap, format!("instrumenting: {e}"))
+    })?;
     let meta = json!({
         "entry_points": ins.entry_points.iter().map(|e| json!({
             "func": e.func, "name": e.name, "role": e.role.to_string(), "evidence": e.evidence.to_string(),

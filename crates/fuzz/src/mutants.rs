@@ -117,31 +117,16 @@ pub fn mutant(engines: &Engines, seed: u64) -> Option<(usize, Vec<u8>)> {
 }
 
 /// The module without its custom sections (names, DWARF, producers): what a stripped release build is.
-fn strip(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut out = b"\0asm\x01\0\0\0".to_vec();
+pub fn strip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = wasm_encoder::Module::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let Some((id, range)) = payload.as_section()
+        if let Some((id, range)) = payload?.as_section()
             && id != 0
         {
-            out.push(id);
-            leb(&mut out, range.len() as u32);
-            out.extend_from_slice(&bytes[range]);
+            out.section(&wasm_encoder::RawSection { id, data: &bytes[range] });
         }
     }
-    Ok(out)
-}
-
-fn leb(out: &mut Vec<u8>, mut v: u32) {
-    loop {
-        let b = (v & 0x7F) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
+    Ok(out.finish())
 }
 
 /// Run case `seed`: see the module's documentation.

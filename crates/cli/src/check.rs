@@ -100,8 +100,20 @@ impl Opts {
             eprintln!("wasmleak: {note}");
         }
         let mut options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true, true)?;
-        // Events buffered in the module unless every stack is to be walked (or none taken).
-        options.buffered = matches!(self.stacks, Stacks::Context);
+        // Events buffered in the module unless every stack is to be walked (or none taken). A threaded module's
+        // events go to the host one by one: its buffer would be per thread.
+        let threaded = m.info.memories.first().is_some_and(|m| m.shared);
+        options.buffered = matches!(self.stacks, Stacks::Context) && !threaded;
+        options.threads = threaded;
+        options.fused_free = threaded && options.contexts && options.checked_frees;
+        if threaded && (self.snapshot_every.is_some() || self.snapshot_interval.is_some() || self.iteration.is_some()) {
+            anyhow::bail!(
+                "{} is threaded (shared memory): snapshots during the run (--snapshot-every, --snapshot-interval, \
+                 --iteration) are not taken for threaded modules yet (the other threads would have to be stopped at a \
+                 consistent point); the report at exit is taken with every other thread stopped",
+                m.path.display()
+            );
+        }
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;

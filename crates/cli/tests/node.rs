@@ -2,6 +2,8 @@
 //! analysis artifact, which scripts/test.sh builds before nextest). Without them the tests print a note and
 //! pass — unless `CI` is set, where they fail.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -104,7 +106,7 @@ fn node_runs_from_the_embedded_runtime_alone() {
     if !prerequisites() {
         return;
     }
-    let cache = std::env::temp_dir().join(format!("wasmleak-cache-test-{}", std::process::id()));
+    let cache = common::scratch("cache-test");
     let _ = std::fs::remove_dir_all(&cache);
     let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
         .args(["node", "--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "2"])
@@ -138,7 +140,7 @@ fn node_saves_snapshots_and_writes_the_exports() {
     if !prerequisites() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("wasmleak-node-save-{}", std::process::id()));
+    let dir = common::scratch("node-save");
     let _ = std::fs::remove_dir_all(&dir);
     let (html, heap) = (dir.join("report.html"), dir.join("heap.heapsnapshot"));
     let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
@@ -186,7 +188,7 @@ fn node_snapshot_interval_gives_a_growth_verdict_over_time() {
     if !prerequisites() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("wasmleak-node-interval-{}", std::process::id()));
+    let dir = common::scratch("node-interval");
     let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
         .args(["node", "--format", "json", "--snapshot-interval", "100", "--save"])
@@ -236,7 +238,7 @@ fn untracked_module_with_a_heap_exits_2_and_alloc_fn_tracks_it() {
     if !prerequisites() {
         return;
     }
-    let module = std::env::temp_dir().join(format!("wasmleak-custom-alloc-{}.wasm", std::process::id()));
+    let module = common::scratch("custom-alloc.wasm");
     let wat = r#"(module
       (memory (export "memory") 1)
       (global $top (mut i32) (i32.const 4096))
@@ -281,7 +283,7 @@ fn output_file_and_show_reachable() {
     if !prerequisites() {
         return;
     }
-    let out = std::env::temp_dir().join(format!("wasmleak-node-report-{}.txt", std::process::id()));
+    let out = common::scratch("node-report.txt");
     let status = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
         .args(["node", "--show-reachable", "-o", out.to_str().unwrap(), "tests/js/apps/lib_app.mjs", "cache_insert", "3"])
         .current_dir(repo())
@@ -413,12 +415,12 @@ fn node_suppressions_baseline_and_fail_on() {
     assert_eq!(code, 1, "{stderr}");
     let keys = old["decided_by"].as_array().unwrap().len();
     assert!(keys >= 1, "{old}");
-    let supp = std::env::temp_dir().join(format!("wasmleak-node-{}.supp", std::process::id()));
+    let supp = common::scratch("node.supp");
     std::fs::write(&supp, "# the processors are handed to JS on purpose\nleak:create_processor\n").unwrap();
     let (code, r, stderr) = wasmleak_node(&["--format", "json", "--suppressions", supp.to_str().unwrap(), app, "create_processor", "5"]);
     assert_eq!(code, 0, "{stderr}{r}");
     assert_eq!((r["summary"]["leaked_blocks"].as_u64(), r["summary"]["suppressed_blocks"].as_u64()), (Some(0), Some(10)), "{r}");
-    let baseline = std::env::temp_dir().join(format!("wasmleak-node-{}.json", std::process::id()));
+    let baseline = common::scratch("node.json");
     std::fs::write(&baseline, old.to_string()).unwrap();
     let (code, r, stderr) = wasmleak_node(&["--format", "json", "--baseline", baseline.to_str().unwrap(), app, "create_processor", "7"]);
     assert_eq!(code, 0, "{stderr}{r}");

@@ -1,7 +1,13 @@
-//! Threaded modules (shared memory, atomics): discovery reads them — `inspect` finds the allocator of an
-//! Emscripten `-pthread` build and confirms it by calling it in a scratch instance where the atomics are what
-//! they are on one thread — and `check` refuses to track them, naming what it found (tracking threads is not
-//! built yet). Fixture: fixtures/edge/emscripten/threads.c (two workers allocate, leak and free on one heap).
+//! Threaded modules (shared memory, atomics).
+//!
+//! - Discovery reads them: `inspect` finds the allocator of an Emscripten `-pthread` build and confirms it by
+//!   calling it in a scratch instance where the atomics are what they are on one thread.
+//! - `check` tracks wasi-threads commands (fixtures/edge/rust-threads: std::thread on wasm32-wasip1-threads;
+//!   fixtures/edge/c/threads.c: pthreads on wasi-libc): every thread's events in one heap model, blocks freed on
+//!   another thread than the one that allocated them, the report at exit with every thread stopped — also when a
+//!   worker exits or traps while the main thread waits for it.
+//! - A threaded module built for a browser (Emscripten: its threads are started by its JavaScript glue) is
+//!   refused with where it runs.
 
 mod common;
 
@@ -85,11 +91,104 @@ fn inspect_finds_the_allocator_of_a_pthread_build() {
 }
 
 #[test]
-fn check_refuses_a_threaded_module_and_names_its_allocator() {
+fn check_refuses_an_emscripten_pthread_build_and_says_where_it_runs() {
     let r = wasmleak(vec!["check".into(), edge("em_threads.wasm").into_os_string()]);
-    assert_ne!(r.status, Some(0), "{}", r.describe());
+    assert_eq!(r.status, Some(2), "{}", r.describe());
     let err = r.stderr.lines().find(|l| l.starts_with("error")).unwrap_or_else(|| panic!("{}", r.describe()));
-    for part in ["em_threads.wasm", "shared memory", "not supported", "malloc (function", "free (function"] {
+    for part in ["env::__pthread_create_js", "wasmleak node"] {
         assert!(err.contains(part), "{part:?} in {err}");
     }
+}
+
+/// (blocks, bytes) of `kind` whose site or stack names `site`.
+fn at(report: &Value, kind: &str, site: &str) -> (u64, u64) {
+    groups_at(report, kind, site).iter().fold((0, 0), |(b, s), g| (b + u(&g["blocks"], "blocks"), s + u(&g["bytes"], "bytes")))
+}
+
+/// Run a threads fixture under check; its one line of output came once, and the report has no invalid free.
+fn check_threads(module: &str, pattern: &str, n: u32) -> Value {
+    let (run, report) = check_json(&edge(module), &[pattern, &n.to_string()]);
+    assert_eq!(run.stderr.matches(&format!("{pattern}: done {n}")).count(), 1, "{}", run.describe());
+    assert_eq!(summary(&report, "invalid_frees"), 0, "{module} {pattern}: {}", brief(&report));
+    report
+}
+
+/// Rust std::thread, at opt-level 0 and 2: exact per-pattern truth (fixtures/edge/rust-threads/src/main.rs).
+#[test]
+fn rust_threads_on_one_heap() {
+    for module in ["rust_threads_o0.wasm", "rust_threads_o2.wasm"] {
+        for n in [5u64, 40] {
+            // Four workers each forget n 48-byte boxes: lost, at the worker's function.
+            let r = check_threads(module, "worker_leak", n as u32);
+            assert_eq!(kind_total(&r, "lost"), (4 * n, 192 * n), "{module}: {}", brief(&r));
+            assert_eq!(at(&r, "lost", "leak_on_worker"), (4 * n, 192 * n), "{module}: {}", brief(&r));
+            assert_eq!(summary(&r, "leaked_blocks"), 4 * n, "{module}: {}", brief(&r));
+            // Blocks sent to another thread and dropped there: nothing leaked, nothing invalid.
+            let r = check_threads(module, "cross_free", n as u32);
+            assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+            // Workers push into a static Mutex<Vec<Box<..>>>: reachable from the static, none lost.
+            let r = check_threads(module, "shared_cache", n as u32);
+            assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+            assert_eq!(at(&r, "reachable", "cache_on_worker").0, 4 * n + 1, "the boxes and the Vec's buffer: {}", brief(&r));
+            // A thread-local dropped when its thread exits: nothing of it left.
+            let r = check_threads(module, "tls_freed", n as u32);
+            assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+            assert_eq!(at(&r, "reachable", "fill_thread_local").0, 0, "{module}: {}", brief(&r));
+        }
+    }
+}
+
+/// C pthreads at -O0 and -O2, and -O2 stripped (allocator found by its code): fixtures/edge/c/threads.c.
+#[test]
+fn c_pthreads_on_one_heap() {
+    for module in ["c_threads_O0.wasm", "c_threads_O2.wasm", "c_threads_O2_stripped.wasm"] {
+        let n = 9u64;
+        // Three workers each drop n 24-byte blocks; the last one written stays in the global `sink`.
+        let r = check_threads(module, "worker_leak", n as u32);
+        assert_eq!(kind_total(&r, "lost"), (3 * n - 1, 24 * (3 * n - 1)), "{module}: {}", brief(&r));
+        if !module.contains("stripped") {
+            assert_eq!(at(&r, "lost", "leak_on_worker").0, 3 * n - 1, "{module}: {}", brief(&r));
+        }
+        for pattern in ["cross_free", "key_freed"] {
+            let r = check_threads(module, pattern, n as u32);
+            assert_eq!(summary(&r, "leaked_blocks"), 0, "{module} {pattern}: {}", brief(&r));
+            assert_eq!(summary(&r, "reachable_blocks"), 0, "{module} {pattern}: {}", brief(&r));
+        }
+        let r = check_threads(module, "cache", n as u32);
+        assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+        assert_eq!(kind_total(&r, "reachable"), (3 * n, 96 * n), "{module}: {}", brief(&r));
+    }
+}
+
+/// A worker ends the process while the main thread waits in pthread_join (blocked in memory.atomic.wait for
+/// good): exit(3) gives status 3, a trap is reported as one; either way the report comes, with what the worker
+/// leaked before.
+#[test]
+fn a_worker_that_exits_or_traps_still_gets_the_report() {
+    let n = 6u64;
+    let (run, r) = check_json(&edge("c_threads_O2.wasm"), &["exit_on_worker", &n.to_string()]);
+    assert_eq!(r["exit"]["code"], 3, "{}", run.describe());
+    assert_eq!(kind_total(&r, "lost"), (n - 1, 24 * (n - 1)), "{}", brief(&r));
+    assert!(run.elapsed < std::time::Duration::from_secs(30), "{}", run.describe());
+    let (run, r) = check_json(&edge("c_threads_O2.wasm"), &["trap_on_worker", &n.to_string()]);
+    assert_eq!(r["exit"]["status"], "trap", "{}", run.describe());
+    assert!(r["exit"]["message"].as_str().is_some_and(|t| t.contains("unreachable")), "{}", run.describe());
+    assert_eq!(kind_total(&r, "lost"), (n - 1, 24 * (n - 1)), "{}", brief(&r));
+    // Plain runs end the same way.
+    let plain = wasmleak(vec!["run".into(), edge("c_threads_O2.wasm").into_os_string(), "exit_on_worker".into(), "3".into()]);
+    plain.assert_code(3);
+}
+
+/// Snapshots during a threaded run are refused, not taken at an inconsistent point.
+#[test]
+fn snapshots_during_a_threaded_run_are_refused() {
+    let r = wasmleak(vec![
+        "check".into(),
+        "--snapshot-interval".into(),
+        "10".into(),
+        edge("rust_threads_o2.wasm").into_os_string(),
+        "worker_leak".into(),
+    ]);
+    assert_eq!(r.status, Some(2), "{}", r.describe());
+    assert!(r.stderr.contains("threaded") && r.stderr.contains("--snapshot-interval"), "{}", r.describe());
 }

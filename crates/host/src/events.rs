@@ -4,10 +4,10 @@
 //! an allocator event every ~20 ns, faster than a host call: with buffered hooks (`wasmleak_instrument::buffered`)
 //! the module records its events itself, and the host only moves full buffers to the worker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use wasmleak_heap::{AllocProfile, Block, Freed, HeapModel, HEAD_WORDS, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
@@ -121,6 +121,12 @@ pub(crate) struct Recorder {
     tx: Option<SyncSender<Msg>>,
     spare: Receiver<Vec<Event>>,
     worker: Option<JoinHandle<HeapModel>>,
+    /// A threaded module's run (events of several threads, through a [`Baton`]).
+    threads: bool,
+    /// Threads: addresses allocated while the model still had a live block there. Between a realloc that moved a
+    /// block and its hook, another thread can get the old address from the allocator and record it first; the
+    /// realloc's hook then must not free the other thread's block.
+    reborn: HashSet<u32>,
 }
 
 /// What a finished recording hands on.
@@ -135,6 +141,55 @@ pub(crate) struct Recorded {
 /// Anything whose store data holds a recorder.
 pub(crate) trait HasRecorder: 'static {
     fn recorder(&mut self) -> &mut Recorder;
+    /// Before a hook: a thread of a threaded module takes the one recorder every thread shares ([`Baton`]);
+    /// true when it took it (then [`HasRecorder::leave`] gives it back).
+    fn enter(&mut self) -> bool {
+        false
+    }
+    fn leave(&mut self) {}
+}
+
+/// The recorder of a threaded module's run, passed from thread to thread: a hook takes it, records, and gives it
+/// back, so the events of all threads reach the model one at a time, in the order the hooks ran. That order is
+/// the allocator's: an allocation is recorded after the allocator returned it and before the program can hand it
+/// to another thread, a free before the allocator can hand the block out again.
+pub(crate) struct Baton {
+    slot: Mutex<Option<Recorder>>,
+    given: Condvar,
+}
+
+impl Baton {
+    pub(crate) fn new(recorder: Recorder) -> Arc<Baton> {
+        Arc::new(Baton { slot: Mutex::new(Some(recorder)), given: Condvar::new() })
+    }
+
+    pub(crate) fn take(&self) -> Recorder {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = slot.take() {
+                return r;
+            }
+            slot = self.given.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    pub(crate) fn give(&self, recorder: Recorder) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(recorder);
+        self.given.notify_one();
+    }
+}
+
+/// Run hook `f` holding the recorder (see [`HasRecorder::enter`]).
+pub(crate) fn hooked<T: HasRecorder, R>(
+    c: &mut Caller<'_, T>,
+    f: impl FnOnce(&mut Caller<'_, T>) -> wasmtime::Result<R>,
+) -> wasmtime::Result<R> {
+    let took = c.data_mut().enter();
+    let r = f(c);
+    if took {
+        c.data_mut().leave();
+    }
+    r
 }
 
 impl Recorder {
@@ -237,7 +292,15 @@ impl Recorder {
             tx: Some(tx),
             spare,
             worker: Some(worker),
+            threads: false,
+            reborn: HashSet::new(),
         }
+    }
+
+    /// For a threaded module's run: events of several threads, one at a time.
+    pub(crate) fn for_threads(mut self) -> Recorder {
+        self.threads = true;
+        self
     }
 
     /// A per-event hook: give the event its stack — by calling-context id (`ctx`, from the `_ctx` hooks) when
@@ -247,6 +310,18 @@ impl Recorder {
     pub(crate) fn record<T: HasRecorder>(caller: &mut Caller<'_, T>, ev: Event, ctx: Option<u64>) -> wasmtime::Result<()> {
         let view = Recorder::drain_caller(caller);
         let mut ev = ev;
+        let r = caller.data_mut().recorder();
+        if r.threads {
+            match ev {
+                Event::Alloc { ptr, .. } if ptr != 0 && r.live.contains(ptr as u64) => {
+                    r.reborn.insert(ptr);
+                }
+                Event::Realloc { old, new, size, stack } if old != 0 && new != 0 && r.reborn.remove(&old) => {
+                    ev = Event::Alloc { ptr: new, size, stack };
+                }
+                _ => {}
+            }
+        }
         match (&mut ev, view) {
             (&mut Event::Realloc { old, new, size, .. }, Some(view)) => {
                 for (addr, on) in [(old, false), (new, true)] {
@@ -266,7 +341,9 @@ impl Recorder {
             (&mut Event::Alloc { ptr, .. }, _) => caller.data_mut().recorder().live.alloc(ptr as u64),
             (Event::Free { ptr, head, .. }, _) => {
                 let ptr = *ptr;
-                if caller.data_mut().recorder().live.contains(ptr as u64) {
+                // A threaded module's memory is shared: its first words are not read while other threads run.
+                let r = caller.data_mut().recorder();
+                if !r.threads && r.live.contains(ptr as u64) {
                     *head = head_words(&mut *caller, ptr);
                 }
                 caller.data_mut().recorder().live.free(ptr as u64)
@@ -418,10 +495,14 @@ impl Recorder {
         if let Some(view) = cx.data_mut().recorder().view {
             drain(&mut cx, view);
         }
-        let r = cx.data_mut().recorder();
-        r.flush();
+        cx.data_mut().recorder().ask(freed)
+    }
+
+    /// The live heap as of the last event recorded (a module without buffered hooks).
+    pub(crate) fn ask(&mut self, freed: bool) -> HeapNow {
+        self.flush();
         let (reply, answer) = sync_channel(1);
-        let tx = r.tx.as_ref().expect("not finished");
+        let tx = self.tx.as_ref().expect("not finished");
         tx.send(Msg::Query(reply, freed)).expect("the heap model thread ended early");
         answer.recv().expect("the heap model thread ended early")
     }
@@ -432,7 +513,12 @@ impl Recorder {
         if let Some(view) = cx.data_mut().recorder().view {
             drain(&mut cx, view);
         }
-        let mut r = take(cx.data_mut());
+        take(cx.data_mut()).finish_here()
+    }
+
+    /// [`Recorder::finish`] for a recorder already out of its store (a module without buffered hooks).
+    pub(crate) fn finish_here(self) -> Recorded {
+        let mut r = self;
         r.flush();
         drop(r.tx.take());
         let mut model = r.worker.take().expect("finished once").join().expect("the heap model thread panicked");

@@ -10,6 +10,7 @@ pub mod embed;
 mod events;
 mod run;
 mod stacks;
+mod threads;
 
 pub use clock::Clock;
 pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, Progress, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};

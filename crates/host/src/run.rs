@@ -6,13 +6,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
 use wasmleak_instrument::{buffered, mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
-    AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, Store, StoreContextMut, Trap, UpdateDeadline, Val,
+    AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, SharedMemory, Store, StoreContextMut, Trap, UpdateDeadline, Val,
     ValType, WasmBacktraceDetails,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::events::{Event, HasRecorder, Recorded, Recorder};
+use crate::events::{hooked, Baton, Event, HasRecorder, HeapNow, Recorded, Recorder};
+use crate::threads::Threads;
 use wasmleak_instrument::roots;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,7 +184,7 @@ impl ResourceLimiter for Limits {
     }
 }
 
-struct State {
+pub(crate) struct State {
     wasi: WasiP1Ctx,
     limits: Limits,
     recorder: Option<Recorder>,
@@ -200,6 +201,67 @@ struct State {
     schedule: Option<Schedule>,
     /// With `snapshot_interval`: the clock's ticks so far, and how heap states are taken at them.
     timed: Option<(u64, Schedule)>,
+    /// A threaded module's run: its threads, and the recorder they pass around (`recorder` holds it during a hook).
+    threads: Option<Arc<Threads>>,
+    baton: Option<Arc<Baton>>,
+}
+
+impl State {
+    /// The state of a store that runs the module: the main thread's, or (`threads`) a spawned thread's.
+    pub(crate) fn new(cfg: &RunConfig, recorder: Option<Recorder>, baton: Option<Arc<Baton>>, threads: Option<Arc<Threads>>) -> Result<State> {
+        Ok(State {
+            wasi: wasi_ctx(cfg)?,
+            limits: Limits { max: cfg.max_memory, denied: None },
+            recorder,
+            host_values: Vec::new(),
+            completed: 0,
+            states: Vec::new(),
+            instance: None,
+            iterations: 0,
+            schedule: None,
+            timed: None,
+            threads,
+            baton,
+        })
+    }
+
+    pub(crate) fn limits(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limits
+    }
+
+    pub(crate) fn threads(&self) -> Option<&Arc<Threads>> {
+        self.threads.as_ref()
+    }
+
+    pub(crate) fn set_instance(&mut self, instance: Instance) {
+        self.instance = Some(instance);
+    }
+}
+
+/// The guest's WASI view: its arguments, environment, directories and stdio. Each thread of a threaded module
+/// gets one of its own, made the same way (wasmtime's WASI context cannot be shared between threads): stdio and
+/// the --dir directories are the same for all, but a file one thread opens is not open in the others.
+fn wasi_ctx(cfg: &RunConfig) -> Result<WasiP1Ctx> {
+    let mut b = WasiCtxBuilder::new();
+    b.arg(&cfg.program_name);
+    for a in &cfg.args {
+        b.arg(a);
+    }
+    for (k, v) in &cfg.env {
+        b.env(k, v);
+    }
+    for (host, guest) in &cfg.dirs {
+        b.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot open --dir {}", host.display()))?;
+    }
+    b.inherit_stdin();
+    match cfg.stdout {
+        Stdout::Inherit => b.stdout(std::io::stdout()),
+        Stdout::ToStderr => b.stdout(std::io::stderr()),
+    };
+    b.stderr(std::io::stderr());
+    Ok(b.build_p1())
 }
 
 /// When the iteration hook takes heap states: every `every` iterations, at most `max` kept (then every
@@ -246,12 +308,21 @@ impl Capturer {
         host_values: &[(String, u64)],
     ) -> HeapState {
         let mut cx = store.as_context_mut();
-        let now = Recorder::query(&mut cx, last);
+        let took = cx.data_mut().enter();
+        // Freed owners (blocks freed while they held the addresses of live ones) are found from the first words
+        // of each block at its free, which a threaded run does not read (another thread may be writing them);
+        // what a freed block holds at the end is no evidence (a joined thread's stack keeps stale pointers).
+        let threaded = self.info.memories.first().is_some_and(|m| m.shared);
+        let now = Recorder::query(&mut cx, last && !threaded);
+        if took {
+            cx.data_mut().leave();
+        }
         if let Some(p) = &self.progress {
             p.snapshots.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let mut globals = Vec::new();
         let mut mem = None;
+        let mut shared = None;
         if let Some(instance) = instance {
             for (idx, name) in &self.instrumented.exported_globals {
                 if let Some(v) = instance.get_global(&mut cx, name).and_then(|g| g.get(&mut cx).i32()) {
@@ -259,15 +330,49 @@ impl Capturer {
                 }
             }
             mem = instance.get_memory(&mut cx, &self.instrumented.memory_export);
+            if mem.is_none() {
+                shared = instance.get_shared_memory(&mut cx, &self.instrumented.memory_export);
+            }
         }
-        let memory: &[u8] = match &mem {
-            Some(m) => m.data(&cx),
-            None => &[],
+        let memory: &[u8] = match (&mem, &shared) {
+            (Some(m), _) => m.data(&cx),
+            (None, Some(m)) => shared_bytes(m),
+            (None, None) => &[],
         };
+        self.build(now, &globals, memory, iteration, host_values)
+    }
+
+    /// The heap now, when the thread that ran `_start` cannot be reached (it is blocked, waiting for a thread
+    /// that ended the process): its globals are unknown, so the whole of its stack region is scanned (a root
+    /// too many can only keep a block reachable, never make a live one lost).
+    pub(crate) fn capture_detached(
+        &self,
+        recorder: &mut Recorder,
+        memory: &SharedMemory,
+        iteration: u64,
+        host_values: &[(String, u64)],
+    ) -> HeapState {
+        let now = recorder.ask(false);
+        let info = &self.info;
+        let mut globals = Vec::new();
+        if let Some(sp) = info.stack_pointer() {
+            let top = info.globals.get(sp as usize).and_then(|g| g.init).unwrap_or(0) as u64;
+            // rustc puts the stack first, clang after the data.
+            let bottom = if top <= info.static_start() {
+                0
+            } else {
+                info.const_global("__data_end").unwrap_or_else(|| info.static_segments_end())
+            };
+            globals.push((sp, bottom.min(top) as i64));
+        }
+        self.build(now, &globals, shared_bytes(memory), iteration, host_values)
+    }
+
+    fn build(&self, now: HeapNow, globals: &[(u32, i64)], memory: &[u8], iteration: u64, host_values: &[(String, u64)]) -> HeapState {
         let roots = roots(
             &self.info,
             &self.instrumented,
-            &globals,
+            globals,
             host_values,
             now.lowest_block,
             memory.len() as u64,
@@ -294,17 +399,43 @@ impl Capturer {
     }
 }
 
+/// A threaded module's memory as bytes.
+fn shared_bytes(m: &SharedMemory) -> &[u8] {
+    // SAFETY: a threaded module's heap is read when its other threads are stopped or blocked (writing nothing):
+    // nothing changes the bytes while this slice lives.
+    unsafe { std::slice::from_raw_parts(m.data().as_ptr() as *const u8, m.data().len()) }
+}
+
 impl HasRecorder for State {
     fn recorder(&mut self) -> &mut Recorder {
         self.recorder.as_mut().expect("hooks only exist in tracked runs")
     }
+
+    fn enter(&mut self) -> bool {
+        match &self.baton {
+            Some(baton) if self.recorder.is_none() => {
+                self.recorder = Some(baton.take());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn leave(&mut self) {
+        if let (Some(baton), Some(r)) = (&self.baton, self.recorder.take()) {
+            baton.give(r);
+        }
+    }
 }
 
-fn engine(cfg: &RunConfig) -> Result<Engine> {
+/// `threaded`: the module has shared memory; its threads are stopped by epoch interruption.
+fn engine(cfg: &RunConfig, threaded: bool) -> Result<Engine> {
     let mut c = Config::new();
     c.wasm_backtrace_details(WasmBacktraceDetails::Disable);
     c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(cfg.max_frames.max(1)));
-    c.epoch_interruption(cfg.timeout.is_some() || cfg.snapshot_interval.is_some());
+    c.wasm_threads(threaded);
+    c.shared_memory(threaded);
+    c.epoch_interruption(cfg.timeout.is_some() || cfg.snapshot_interval.is_some() || threaded);
     // For profiling wasmleak itself: `WASMLEAK_PERFMAP=1 perf record …` names the JIT code's functions.
     if std::env::var_os("WASMLEAK_PERFMAP").is_some() {
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -318,56 +449,35 @@ struct Pass {
     states: Vec<HeapState>,
     /// The last memory size `--max-memory` refused (bytes), when the guest went on without it.
     refused: Option<u64>,
+    notes: Vec<String>,
 }
 
-/// The one run of the guest.
+/// The one run of the guest. `threaded`: the module has shared memory (wasi-threads).
 fn run_pass(
     engine: &Engine,
     module: &Module,
     cfg: &RunConfig,
     recorder: Option<Recorder>,
     capturer: Option<Capturer>,
+    threaded: bool,
 ) -> Result<Pass> {
-    let mut b = WasiCtxBuilder::new();
-    b.arg(&cfg.program_name);
-    for a in &cfg.args {
-        b.arg(a);
-    }
-    for (k, v) in &cfg.env {
-        b.env(k, v);
-    }
-    for (host, guest) in &cfg.dirs {
-        b.preopened_dir(host, guest, FsPerms::ReadWrite)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("cannot open --dir {}", host.display()))?;
-    }
-    b.inherit_stdin();
-    match cfg.stdout {
-        Stdout::Inherit => b.stdout(std::io::stdout()),
-        Stdout::ToStderr => b.stdout(std::io::stderr()),
+    let threads = threaded.then(|| Threads::new(engine, module, cfg));
+    let (recorder, baton) = match (recorder, &threads) {
+        (Some(r), Some(_)) => (None, Some(Baton::new(r.for_threads()))),
+        (r, _) => (r, None),
     };
-    b.stderr(std::io::stderr());
-    let state = State {
-        wasi: b.build_p1(),
-        limits: Limits { max: cfg.max_memory, denied: None },
-        recorder,
-        host_values: Vec::new(),
-        completed: 0,
-        states: Vec::new(),
-        instance: None,
-        iterations: 0,
-        schedule: match &capturer {
-            Some(c) if cfg.per_iteration => Some(Schedule {
-                every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
-                max: cfg.max_snapshots,
-                capturer: c.clone(),
-            }),
-            _ => None,
-        },
-        timed: match (&capturer, cfg.snapshot_interval) {
-            (Some(c), Some(_)) => Some((0, Schedule { every: 1, max: cfg.max_snapshots, capturer: c.clone() })),
-            _ => None,
-        },
+    let mut state = State::new(cfg, recorder, baton.clone(), threads.clone())?;
+    state.schedule = match &capturer {
+        Some(c) if cfg.per_iteration => Some(Schedule {
+            every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
+            max: cfg.max_snapshots,
+            capturer: c.clone(),
+        }),
+        _ => None,
+    };
+    state.timed = match (&capturer, cfg.snapshot_interval) {
+        (Some(c), Some(_)) => Some((0, Schedule { every: 1, max: cfg.max_snapshots, capturer: c.clone() })),
+        _ => None,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
@@ -378,16 +488,28 @@ fn run_pass(
         add_hooks(&mut linker)?;
         linker.func_wrap(HOOK_MODULE, "iteration", iteration_hook)?;
     }
+    if let Some(t) = &threads {
+        t.link(&mut linker, &mut store, baton.clone())?;
+    }
     check_imports(&linker, &mut store, module)?;
 
     // The epoch: a watchdog thread bumps it at the --timeout, which ends the run, and every
     // --snapshot-interval, when a heap state is taken (see `timed_state`).
+    if threaded {
+        // Interrupted when a thread ends the process (proc_exit or a trap on another thread).
+        store.set_epoch_deadline(1);
+        let threads = threads.clone().expect("threaded");
+        store.epoch_deadline_callback(move |_| {
+            Ok(if threads.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+    }
     let watchdog = (cfg.timeout.is_some() || cfg.snapshot_interval.is_some()).then(|| {
         store.set_epoch_deadline(1);
         let started = Instant::now();
         let timeout = cfg.timeout;
+        let threads = threads.clone();
         store.epoch_deadline_callback(move |mut cx| {
-            if timeout.is_some_and(|t| started.elapsed() >= t) {
+            if timeout.is_some_and(|t| started.elapsed() >= t) || threads.as_ref().is_some_and(|t| t.should_stop()) {
                 return Ok(UpdateDeadline::Interrupt);
             }
             timed_state(&mut cx);
@@ -413,19 +535,46 @@ fn run_pass(
     });
 
     let clock = crate::Clock::new();
-    let instance = linker.instantiate(&mut store, module);
-    let result = match instance {
-        Err(e) => Err((e, None)),
-        Ok(instance) => {
-            store.data_mut().instance = Some(instance);
-            call_guest(&mut store, &instance, cfg, capturer.as_ref()).map(|()| instance)
+    let (mut store, result) = match &threads {
+        None => {
+            let result = start(&mut store, &linker, module, cfg, capturer.as_ref());
+            (store, result)
+        }
+        // The main thread runs on a thread of its own: when another thread ends the process, it may be blocked
+        // for good (joining that thread), and the report must come all the same.
+        Some(t) => {
+            let (linker, module, main_cfg, main_capturer) = (linker.clone(), module.clone(), cfg.clone(), capturer.clone());
+            let main = std::thread::Builder::new()
+                .name("wasi-main".into())
+                .spawn(move || {
+                    let result = start(&mut store, &linker, &module, &main_cfg, main_capturer.as_ref());
+                    (store, result)
+                })
+                .context("starting the guest's main thread")?;
+            match t.wait_for_main(main) {
+                Some(joined) => joined,
+                None => return Ok(detached_pass(t, capturer.as_ref(), baton)),
+            }
         }
     };
-    drop(watchdog);
-    let (exit, instance) = match result {
+    let (mut exit, instance) = match result {
         Ok(instance) => (Exit::Returned, Some(instance)),
-        Err((e, instance)) => (classify_exit(&e, &store, cfg)?, instance),
+        Err((e, instance)) => match threads.as_ref().and_then(|t| t.exit()) {
+            // Another thread ended the process, and this one was interrupted.
+            Some(exit) => (exit, instance),
+            None => (classify_exit(&e, &store, cfg)?, instance),
+        },
     };
+    // The process ends with its main thread: the others stop where they are before the heap is read.
+    let mut notes = Vec::new();
+    if let Some(t) = &threads {
+        let stopped = t.stop_all();
+        if let Some(first) = t.exit() {
+            exit = first;
+        }
+        notes.extend(stopped.notes());
+    }
+    drop(watchdog);
     let mut states = Vec::new();
     if let Some(c) = capturer {
         clock.lap("  the guest");
@@ -448,6 +597,7 @@ fn run_pass(
         states.push(last);
         clock.lap("  the heap at exit");
     }
+    store.data_mut().enter(); // a threaded run's recorder, for good: the other threads are stopped
     let recorded = match store.data().recorder {
         Some(_) => Some(Recorder::finish(&mut store, |s: &mut State| s.recorder.take().expect("checked"))),
         None => None,
@@ -456,7 +606,38 @@ fn run_pass(
         clock.lap("  the heap model's thread finished");
     }
     let refused = store.data().limits.denied.filter(|_| !matches!(exit, Exit::MemoryLimit { .. }));
-    Ok(Pass { exit, recorded, states, refused })
+    Ok(Pass { exit, recorded, states, refused, notes })
+}
+
+/// Instantiate the module and run it (`_start`, or the --invoke calls).
+fn start(
+    store: &mut Store<State>,
+    linker: &Linker<State>,
+    module: &Module,
+    cfg: &RunConfig,
+    capturer: Option<&Capturer>,
+) -> std::result::Result<Instance, GuestError> {
+    let instance = linker.instantiate(&mut *store, module).map_err(|e| (e, None))?;
+    store.data_mut().instance = Some(instance);
+    call_guest(store, &instance, cfg, capturer).map(|()| instance)
+}
+
+/// The end of a threaded run whose main thread stayed blocked after another thread ended the process: the heap
+/// is read from the shared memory and the recorder, without the main thread's store.
+fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<Arc<Baton>>) -> Pass {
+    let exit = threads.exit().expect("a thread ended the process");
+    let mut notes = threads.stop_all().notes();
+    notes.push(format!(
+        "the program's main thread was blocked (waiting for another thread) when the process ended ({exit}); its \
+         stack is scanned whole"
+    ));
+    let (mut states, mut recorded) = (Vec::new(), None);
+    if let (Some(c), Some(baton), Some(memory)) = (capturer, baton, threads.memory()) {
+        let mut recorder = baton.take();
+        states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &[]));
+        recorded = Some(recorder.finish_here());
+    }
+    Pass { exit, recorded, states, refused: None, notes }
 }
 
 /// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
@@ -471,42 +652,44 @@ pub(crate) fn add_hooks<T: HasRecorder>(linker: &mut Linker<T>) -> Result<()> {
     // The hooks of modules instrumented with calling contexts (`wasmleak instrument --contexts`, and
     // every module check runs), then the plain ones, whose events get a walked stack each.
     linker.func_wrap(HOOK_MODULE, "alloc_ctx", move |mut c: Caller<'_, T>, p: i32, n: i32, lo: i32, hi: i32| {
-        Recorder::record(&mut c, alloc(p, n), ctx(lo, hi))
+        hooked(&mut c, |c| Recorder::record(c, alloc(p, n), ctx(lo, hi)))
     })?;
     linker.func_wrap(HOOK_MODULE, "free_ctx", move |mut c: Caller<'_, T>, p: i32, lo: i32, hi: i32| {
-        Recorder::record(&mut c, free(p), ctx(lo, hi))
+        hooked(&mut c, |c| Recorder::record(c, free(p), ctx(lo, hi)))
     })?;
     linker.func_wrap(
         HOOK_MODULE,
         "realloc_ctx",
         move |mut c: Caller<'_, T>, old: i32, new: i32, n: i32, lo: i32, hi: i32| {
-            Recorder::record(&mut c, realloc(old, new, n), ctx(lo, hi))
+            hooked(&mut c, |c| Recorder::record(c, realloc(old, new, n), ctx(lo, hi)))
         },
     )?;
     linker.func_wrap(HOOK_MODULE, "alloc", move |mut c: Caller<'_, T>, p: i32, n: i32| {
-        Recorder::record(&mut c, alloc(p, n), None)
+        hooked(&mut c, |c| Recorder::record(c, alloc(p, n), None))
     })?;
-    linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, T>, p: i32| Recorder::record(&mut c, free(p), None))?;
+    linker.func_wrap(HOOK_MODULE, "free", move |mut c: Caller<'_, T>, p: i32| hooked(&mut c, |c| Recorder::record(c, free(p), None)))?;
     linker.func_wrap(HOOK_MODULE, "realloc", move |mut c: Caller<'_, T>, old: i32, new: i32, n: i32| {
-        Recorder::record(&mut c, realloc(old, new, n), None)
+        hooked(&mut c, |c| Recorder::record(c, realloc(old, new, n), None))
     })?;
     // Buffered hooks: the module records its events itself (wasmleak_instrument::buffered).
-    linker.func_wrap(HOOK_MODULE, "flush", |mut c: Caller<'_, T>| Recorder::flush_hook(&mut c))?;
+    linker.func_wrap(HOOK_MODULE, "flush", |mut c: Caller<'_, T>| hooked(&mut c, |c| Recorder::flush_hook(c)))?;
     linker.func_wrap(HOOK_MODULE, "ctx_new", move |mut c: Caller<'_, T>, lo: i32, hi: i32| {
-        Recorder::ctx_new(&mut c, ctx(lo, hi).unwrap())
+        hooked(&mut c, |c| Recorder::ctx_new(c, ctx(lo, hi).unwrap()))
     })?;
     linker.func_wrap(HOOK_MODULE, "verify", move |mut c: Caller<'_, T>, lo: i32, hi: i32, stack: i32| {
-        Recorder::verify(&mut c, ctx(lo, hi).unwrap(), stack as u32)
+        hooked(&mut c, |c| Recorder::verify(c, ctx(lo, hi).unwrap(), stack as u32))
     })?;
-    linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, T>, ptr: i32| Recorder::check(&mut c, ptr as u32))?;
+    linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, T>, ptr: i32| hooked(&mut c, |c| Recorder::check(c, ptr as u32)))?;
     // A checked free in one call (`InstrumentOptions::fused_free`, what the JS runtime uses): 1 when `ptr` was
     // a live block, freed now; 0 when not (the invalid free is recorded, the allocator skipped).
     linker.func_wrap(HOOK_MODULE, "free_check_ctx", move |mut c: Caller<'_, T>, p: i32, lo: i32, hi: i32| {
-        if Recorder::check(&mut c, p as u32)? == 0 {
-            return Ok(0);
-        }
-        Recorder::record(&mut c, free(p), ctx(lo, hi))?;
-        Ok(1)
+        hooked(&mut c, |c| {
+            if Recorder::check(c, p as u32)? == 0 {
+                return Ok(0);
+            }
+            Recorder::record(c, free(p), ctx(lo, hi))?;
+            Ok(1)
+        })
     })?;
     Ok(())
 }
@@ -714,10 +897,11 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
 /// Run the module as is, with nothing tracked (`wasmleak run`).
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let clock = crate::Clock::new();
-    let engine = engine(cfg)?;
+    let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.memories.first().is_some_and(|m| m.shared));
+    let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
     clock.lap("compile");
-    let pass = run_pass(&engine, &module, cfg, None, None)?;
+    let pass = run_pass(&engine, &module, cfg, None, None, threaded)?;
     clock.lap("the guest");
     Ok(pass.exit)
 }
@@ -725,15 +909,16 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
 /// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let clock = crate::Clock::new();
-    let engine = engine(cfg)?;
+    let threaded = info.memories.first().is_some_and(|m| m.shared);
+    let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
     clock.lap("  compile the instrumented module");
     let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
     let capturer =
         Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };
-    let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer))?;
+    let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
-    let mut notes = Vec::new();
+    let mut notes = pass.notes;
     if let Some(bytes) = pass.refused {
         notes.push(format!(
             "--max-memory refused to grow the memory to {bytes} bytes, and the guest went on (its allocator returned \

@@ -470,6 +470,11 @@ pub struct InstrumentOptions {
     /// host records the free and returns 1, or records an invalid free and returns 0 (the allocator is skipped).
     /// Half the host calls of a free, for hosts where a call costs more than the event (the JS runtime).
     pub fused_free: bool,
+    /// Instrument a module with shared memory (wasm threads) for a host that runs every thread's instance
+    /// against one recorder, which orders the events of all threads (`wasmleak-host`). Each instance has its own
+    /// globals, so calling-context ids are per thread; buffered hooks are refused (their buffer and live bitmap
+    /// would be per instance, so a block allocated on one thread and freed on another would look invalid).
+    pub threads: bool,
 }
 
 /// Rewrite `bytes` so every entry point reports to the hooks.
@@ -487,13 +492,20 @@ pub fn instrument_with(
 ) -> Result<Instrumented, Error> {
     validate(bytes)?;
     // Discovery reads a threaded module (`inspect` shows its allocator); tracking it needs one heap model fed by
-    // every thread in the allocator's order, which the hooks do not give yet.
-    if info.memories.first().is_some_and(|m| m.shared) {
+    // every thread in the allocator's order: per-event hooks into a host that orders them (`threads`).
+    if info.memories.first().is_some_and(|m| m.shared) && options.threads && options.buffered {
+        return Err(Error::Unsupported(
+            "shared memory (wasm threads): buffered hooks keep their events per instance, so each thread would have its \
+             own; instrument a threaded module without --buffered"
+                .into(),
+        ));
+    }
+    if info.memories.first().is_some_and(|m| m.shared) && !options.threads {
         let found = entry_points.iter().map(|e| format!("{} (function {})", e.role, e.func)).collect::<Vec<_>>().join(", ");
         return Err(Error::Unsupported(format!(
             "shared memory (wasm threads): tracking a threaded module is not supported yet (allocations from several \
-             threads cannot be ordered yet); its allocator was found: {found}. A build without threads (no -pthread, \
-             no +atomics) can be checked"
+             threads cannot be ordered in this host yet); its allocator was found: {found}. `wasmleak check` runs \
+             wasi-threads modules; a build without threads (no -pthread, no +atomics) can be checked anywhere"
         )));
     }
     if let Some(f) = options.iteration {

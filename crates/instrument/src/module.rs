@@ -91,6 +91,9 @@ pub struct ModuleInfo {
     pub build_id: Option<Vec<u8>>,
     /// The `external_debug_info` custom section: where the DWARF went (Emscripten `-gseparate-dwarf`).
     pub external_debug_info: Option<String>,
+    /// Ranges the start function zeroes (`memory.fill` with constant operands): the bss of a module whose data
+    /// segments are passive (shared memory: wasm-ld's `__wasm_init_memory`).
+    pub bss: Vec<Range<u64>>,
 }
 
 /// A LEB128-prefixed byte vector.
@@ -105,6 +108,8 @@ impl ModuleInfo {
     pub fn parse(bytes: &[u8]) -> Result<ModuleInfo, Error> {
         check_header(bytes)?;
         let mut m = ModuleInfo::default();
+        let mut code_index = 0;
+        let mut placed = Vec::new();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
             if let Some((id, range)) = payload.as_section() {
@@ -198,6 +203,12 @@ impl ModuleInfo {
                     }
                 }
                 Payload::CodeSectionStart { range, .. } => m.code_range = Some(range),
+                Payload::CodeSectionEntry(body) => {
+                    if m.start == Some(m.num_imported_funcs + code_index) {
+                        (placed, m.bss) = start_placements(&body);
+                    }
+                    code_index += 1;
+                }
                 Payload::CustomSection(c) => match c.as_known() {
                     KnownCustom::Name(names) => m.read_names(names),
                     KnownCustom::Producers(p) => {
@@ -219,6 +230,12 @@ impl ModuleInfo {
                     _ => {}
                 },
                 _ => {}
+            }
+        }
+        // Passive segments land where the start function copies them.
+        for (segment, at) in placed {
+            if let Some(d) = m.data.get_mut(segment as usize).filter(|d| d.offset.is_none()) {
+                d.offset = Some(at);
             }
         }
         Ok(m)
@@ -285,7 +302,8 @@ impl ModuleInfo {
 
     /// Where the data segments end (the start of bss), [`ModuleInfo::static_start`] when there are none.
     pub fn static_segments_end(&self) -> u64 {
-        self.data.iter().filter_map(|d| Some(d.offset? + d.len)).max().unwrap_or(WASM_LD_GLOBAL_BASE)
+        let segments = self.data.iter().filter_map(|d| Some(d.offset? + d.len));
+        segments.chain(self.bss.iter().map(|r| r.end)).max().unwrap_or(WASM_LD_GLOBAL_BASE)
     }
 
     pub fn build_id(&self) -> Option<Vec<u8>> {
@@ -337,6 +355,45 @@ fn memory(t: &wasmparser::MemoryType, imported: bool) -> Memory {
     }
 }
 
+/// What a start function (wasm-ld's `__wasm_init_memory`) does with constant operands: `memory.init` of a
+/// segment (segment, address of its first byte) and `memory.fill` with zero (the range). Operands are followed
+/// through a small value stack; anything else empties it, so only constants count.
+fn start_placements(body: &wasmparser::FunctionBody<'_>) -> (Vec<(u32, u64)>, Vec<Range<u64>>) {
+    let (mut placed, mut zeroed) = (Vec::new(), Vec::new());
+    let Ok(mut ops) = body.get_operators_reader() else { return (placed, zeroed) };
+    let mut stack: Vec<Option<i64>> = Vec::new();
+    while !ops.eof() {
+        let Ok(op) = ops.read() else { break };
+        match op {
+            Operator::I32Const { value } => stack.push(Some(value as u32 as i64)),
+            Operator::GlobalGet { .. } | Operator::LocalGet { .. } => stack.push(None),
+            Operator::GlobalSet { .. } | Operator::LocalSet { .. } | Operator::Drop => {
+                stack.pop();
+            }
+            Operator::I32Add => {
+                let (b, a) = (stack.pop().flatten(), stack.pop().flatten());
+                stack.push(a.zip(b).map(|(a, b)| (a + b) as u32 as i64));
+            }
+            Operator::MemoryInit { data_index, mem: 0 } => {
+                let (_len, src, dest) = (stack.pop().flatten(), stack.pop().flatten(), stack.pop().flatten());
+                if let (Some(dest), Some(src)) = (dest, src) {
+                    if dest >= src {
+                        placed.push((data_index, (dest - src) as u64));
+                    }
+                }
+            }
+            Operator::MemoryFill { mem: 0 } => {
+                let (len, value, dest) = (stack.pop().flatten(), stack.pop().flatten(), stack.pop().flatten());
+                if let (Some(len), Some(0), Some(dest)) = (len, value, dest) {
+                    zeroed.push(dest as u64..(dest + len) as u64);
+                }
+            }
+            _ => stack.clear(),
+        }
+    }
+    (placed, zeroed)
+}
+
 fn const_value(e: &ConstExpr<'_>) -> Option<i64> {
     let mut r = e.get_operators_reader();
     let v = match r.read().ok()? {
@@ -366,4 +423,38 @@ fn section_label(p: &Payload<'_>) -> (String, Option<u32>) {
         _ => ("unknown", None),
     };
     (name.to_string(), count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModuleInfo;
+
+    /// wasm-ld's `__wasm_init_memory` for shared memory: passive segments copied by `memory.init` (the TLS one
+    /// after setting `__tls_base`), the bss zeroed by `memory.fill`. The statics are where it puts them.
+    #[test]
+    fn passive_segments_land_where_the_start_function_copies_them() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (import "env" "memory" (memory 2 2 shared))
+              (global $__tls_base (mut i32) (i32.const 0))
+              (func $__wasm_init_memory
+                (global.set $__tls_base (i32.const 70000))
+                (memory.init $tdata (i32.const 70000) (i32.const 0) (i32.const 8))
+                (memory.init $rodata (i32.const 70016) (i32.const 0) (i32.const 4))
+                (memory.init $data (i32.add (i32.const 70000) (i32.const 32)) (i32.const 0) (i32.const 4))
+                (memory.fill (i32.const 70048) (i32.const 0) (i32.const 100))
+                (memory.fill (i32.const 80000) (i32.const 7) (i32.const 100))
+                (data.drop $rodata))
+              (start $__wasm_init_memory)
+              (data $tdata "\01\00\00\00\02\00\00\00")
+              (data $rodata "abcd")
+              (data $data "\10\00\00\00"))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::parse(&wasm).unwrap();
+        let offsets: Vec<Option<u64>> = info.data.iter().map(|d| d.offset).collect();
+        assert_eq!(offsets, [Some(70000), Some(70016), Some(70032)]);
+        assert_eq!(info.bss, [70048..70148], "only a fill with zero is bss");
+        assert_eq!((info.static_start(), info.static_segments_end()), (70000, 70148));
+    }
 }

@@ -29,12 +29,28 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// A fresh path in the integration-test scratch directory (unique per call, per process).
+///
+/// The directory outlives test runs (CI reuses its target directory), so the first call in each test
+/// process removes what earlier runs left there: entries older than two hours, longer than any run.
 pub fn scratch(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
+    static PRUNED: std::sync::Once = std::sync::Once::new();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmleak-cli-tests");
     std::fs::create_dir_all(&dir).unwrap();
+    PRUNED.call_once(|| prune_older_than(&dir, Duration::from_secs(2 * 3600)));
     let n = N.fetch_add(1, Ordering::SeqCst);
     dir.join(format!("{}-{n}-{name}", std::process::id()))
+}
+
+fn prune_older_than(dir: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a > age));
+        if old {
+            // Another test process may be pruning the same entry: losing that race is fine.
+            let _ = if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
+        }
+    }
 }
 
 /// Assemble WebAssembly text (module or component) and write it to a scratch file.

@@ -1,0 +1,249 @@
+//! wasi-threads: a module with shared memory that imports `wasi::thread-spawn` (Rust `wasm32-wasip1-threads`,
+//! C with `-pthread` for `wasm32-wasi-threads`). Each thread is an instance of the module in a store of its own,
+//! on an OS thread, sharing the imported memory; its globals (stack pointer, TLS base, calling-context id) are its
+//! own. A tracked run's hooks pass one recorder between the threads (`events::Baton`), so the heap model sees every
+//! thread's events in the order the allocator made them.
+//!
+//! The process is one: `proc_exit` or a trap on any thread ends it, and when the main thread ends the others are
+//! stopped (an epoch interruption, at their next loop or call) before the heap is read. A thread blocked in
+//! `memory.atomic.wait` cannot be interrupted: the heap is read while it waits (it writes nothing then).
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use wasmtime::{Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::I32Exit;
+
+use crate::events::Baton;
+use crate::run::{Exit, RunConfig, State};
+
+/// The wasi-threads entry point every spawned thread calls: `wasi_thread_start(tid, start_arg)`.
+const ENTRY: &str = "wasi_thread_start";
+/// Thread ids are positive and below 2^29 (the wasi-threads ABI).
+const MAX_TID: i32 = 0x1FFF_FFFF;
+/// How long the main thread's end waits for the other threads to stop.
+const GRACE: Duration = Duration::from_millis(500);
+
+pub(crate) struct Threads {
+    engine: Engine,
+    module: Module,
+    /// Every import of the module, the shared memory and `thread-spawn` included: set once they are all defined.
+    linker: OnceLock<Linker<State>>,
+    /// For each thread's WASI context (the same arguments, environment, directories and stdio).
+    cfg: RunConfig,
+    /// A tracked run's recorder.
+    baton: OnceLock<Arc<Baton>>,
+    memory: OnceLock<SharedMemory>,
+    next_tid: AtomicI32,
+    running: Mutex<usize>,
+    ended: Condvar,
+    stop: AtomicBool,
+    /// The first end of the process a spawned thread caused (its proc_exit, or its trap).
+    exit: Mutex<Option<Exit>>,
+    /// Threads that were running wasm when they were stopped.
+    interrupted: AtomicUsize,
+    started: Instant,
+}
+
+/// What stopping the other threads found.
+pub(crate) struct Stopped {
+    /// Threads stopped where they were.
+    pub interrupted: usize,
+    /// Threads still blocked (in `memory.atomic.wait`, or a WASI call such as a sleep) after the grace period.
+    pub blocked: usize,
+}
+
+impl Stopped {
+    pub(crate) fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.interrupted > 0 {
+            notes.push(format!(
+                "{} thread(s) were still running when the program ended and were stopped where they were; a block \
+                 that only such a thread's local variables held (not yet stored in memory) can show as lost",
+                self.interrupted
+            ));
+        }
+        if self.blocked > 0 {
+            notes.push(format!(
+                "{} thread(s) were blocked (waiting on a lock or condition, or in a WASI call) when the heap was \
+                 read; their stacks and thread-locals are scanned with the heap",
+                self.blocked
+            ));
+        }
+        notes
+    }
+}
+
+impl Threads {
+    pub(crate) fn new(engine: &Engine, module: &Module, cfg: &RunConfig) -> Arc<Threads> {
+        Arc::new(Threads {
+            engine: engine.clone(),
+            module: module.clone(),
+            linker: OnceLock::new(),
+            cfg: cfg.clone(),
+            baton: OnceLock::new(),
+            memory: OnceLock::new(),
+            next_tid: AtomicI32::new(1),
+            running: Mutex::new(0),
+            ended: Condvar::new(),
+            stop: AtomicBool::new(false),
+            exit: Mutex::new(None),
+            interrupted: AtomicUsize::new(0),
+            started: Instant::now(),
+        })
+    }
+
+    /// Define the module's shared memory and `wasi::thread-spawn` in `linker` (which has everything else by
+    /// now), and keep a copy for the threads' instances. `baton`: a tracked run's recorder.
+    pub(crate) fn link(self: &Arc<Self>, linker: &mut Linker<State>, store: &mut Store<State>, baton: Option<Arc<Baton>>) -> Result<()> {
+        let mut memories = 0;
+        for import in self.module.imports() {
+            if let ExternType::Memory(ty) = import.ty() {
+                if !ty.is_shared() {
+                    bail!(
+                        "the module imports memory {}::{} that is not shared, next to threads: wasmleak's host gives a \
+                         threaded module one shared memory",
+                        import.module(),
+                        import.name()
+                    );
+                }
+                let memory = SharedMemory::new(&self.engine, ty)?;
+                linker.define(&mut *store, import.module(), import.name(), Extern::SharedMemory(memory.clone()))?;
+                let _ = self.memory.set(memory);
+                memories += 1;
+            }
+        }
+        if memories == 0 {
+            bail!(
+                "the module has shared memory (wasm threads) but does not import it: its threads could not share it. \
+                 wasmleak runs wasi-threads modules (Rust wasm32-wasip1-threads, C for wasm32-wasi-threads), which \
+                 import `env::memory`; a module built for a browser (Emscripten pthreads) runs with its JavaScript \
+                 glue: `wasmleak node app.mjs`"
+            );
+        }
+        linker.func_wrap("wasi", "thread-spawn", |c: Caller<'_, State>, start_arg: i32| -> i32 {
+            c.data().threads().map_or(-1, |t| t.spawn(start_arg))
+        })?;
+        if let Some(b) = baton {
+            let _ = self.baton.set(b);
+        }
+        let _ = self.linker.set(linker.clone());
+        Ok(())
+    }
+
+    /// `wasi::thread-spawn(start_arg)`: a new thread running `wasi_thread_start(tid, start_arg)`; its id, or a
+    /// negative number when it cannot start.
+    fn spawn(self: &Arc<Self>, start_arg: i32) -> i32 {
+        let tid = self.next_tid.fetch_add(1, SeqCst);
+        if tid > MAX_TID || self.stop.load(SeqCst) {
+            return -1;
+        }
+        let Ok(state) = State::new(&self.cfg, None, self.baton.get().cloned(), Some(self.clone())) else { return -1 };
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let me = self.clone();
+        let spawned = std::thread::Builder::new().name(format!("wasi-thread-{tid}")).spawn(move || {
+            me.run(state, tid, start_arg);
+            *me.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+            me.ended.notify_all();
+        });
+        if spawned.is_err() {
+            *self.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+            return -1;
+        }
+        tid
+    }
+
+    fn run(self: &Arc<Self>, state: State, tid: i32, start_arg: i32) {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| s.limits());
+        store.set_epoch_deadline(1);
+        let me = self.clone();
+        store.epoch_deadline_callback(move |_| {
+            Ok(if me.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+        let linker = self.linker.get().expect("linked before the module runs");
+        let result = linker.instantiate(&mut store, &self.module).and_then(|instance| {
+            store.data_mut().set_instance(instance);
+            let entry = instance.get_typed_func::<(i32, i32), ()>(&mut store, ENTRY)?;
+            entry.call(&mut store, (tid, start_arg))
+        });
+        let Err(e) = result else { return };
+        let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
+            Exit::Code(code.0)
+        } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            if self.stop.load(SeqCst) {
+                self.interrupted.fetch_add(1, SeqCst);
+                return;
+            }
+            Exit::Timeout(self.cfg.timeout.unwrap_or_default())
+        } else if let Some(trap) = e.downcast_ref::<Trap>() {
+            Exit::Trap(format!("{trap} (on thread {tid})"))
+        } else {
+            Exit::Trap(format!("thread {tid} could not run: {e:#}"))
+        };
+        self.end_process(exit);
+    }
+
+    /// A thread ended the process: the first such end is the run's; every other thread stops.
+    fn end_process(&self, exit: Exit) {
+        self.exit.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(exit);
+        self.stop.store(true, SeqCst);
+        self.engine.increment_epoch();
+    }
+
+    pub(crate) fn memory(&self) -> Option<&SharedMemory> {
+        self.memory.get()
+    }
+
+    /// Wait for the thread running the module's main (`_start`, or the --invoke calls) to end, and take back its
+    /// store and result; `None` when another thread ended the process and the main thread did not stop within
+    /// [`GRACE`] (blocked in `memory.atomic.wait`, joining that thread).
+    pub(crate) fn wait_for_main<R>(&self, main: JoinHandle<R>) -> Option<R> {
+        let mut ended_at = None;
+        while !main.is_finished() {
+            if self.exit().is_some() {
+                let at = *ended_at.get_or_insert_with(Instant::now);
+                if at.elapsed() >= GRACE {
+                    return None;
+                }
+                self.engine.increment_epoch();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Some(main.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    /// The end a spawned thread gave the process, if one did.
+    pub(crate) fn exit(&self) -> Option<Exit> {
+        self.exit.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// At an epoch tick: whether this thread stops (the process ended, or the --timeout passed).
+    pub(crate) fn should_stop(&self) -> bool {
+        if self.cfg.timeout.is_some_and(|t| self.started.elapsed() >= t) {
+            self.stop.store(true, SeqCst);
+        }
+        self.stop.load(SeqCst)
+    }
+
+    /// The main thread has ended: stop the others and wait for them (at most [`GRACE`]).
+    pub(crate) fn stop_all(&self) -> Stopped {
+        self.stop.store(true, SeqCst);
+        let deadline = Instant::now() + GRACE;
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running > 0 {
+            // Again and again: a store whose deadline was set after a tick waits for the next one.
+            self.engine.increment_epoch();
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(5));
+            running = self.ended.wait_timeout(running, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        Stopped { interrupted: self.interrupted.load(SeqCst), blocked: *running }
+    }
+}

@@ -106,11 +106,10 @@ impl Opts {
         options.buffered = matches!(self.stacks, Stacks::Context) && !threaded;
         options.threads = threaded;
         options.fused_free = threaded && options.contexts && options.checked_frees;
-        if threaded && (self.snapshot_every.is_some() || self.snapshot_interval.is_some() || self.iteration.is_some()) {
+        if threaded && (self.snapshot_every.is_some() || self.iteration.is_some()) {
             anyhow::bail!(
-                "{} is threaded (shared memory): snapshots during the run (--snapshot-every, --snapshot-interval, \
-                 --iteration) are not taken for threaded modules yet (the other threads would have to be stopped at a \
-                 consistent point); the report at exit is taken with every other thread stopped",
+                "{} is threaded (shared memory): snapshots at iterations (--snapshot-every, --iteration) are not taken \
+                 for threaded modules yet; --snapshot-interval MS takes them on a clock, with every thread parked",
                 m.path.display()
             );
         }

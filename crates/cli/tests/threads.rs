@@ -154,10 +154,51 @@ fn c_pthreads_on_one_heap() {
             assert_eq!(summary(&r, "leaked_blocks"), 0, "{module} {pattern}: {}", brief(&r));
             assert_eq!(summary(&r, "reachable_blocks"), 0, "{module} {pattern}: {}", brief(&r));
         }
-        let r = check_threads(module, "cache", n as u32);
+        // Enough blocks that the static array of them runs past address 0xffff, a constant dlmalloc uses as a
+        // mask: taken for an address of the allocator's own state, the words there were not scanned, and 258
+        // reachable blocks were reported lost.
+        let big = 20_000u64;
+        let r = check_threads(module, "cache", big as u32);
         assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
-        assert_eq!(kind_total(&r, "reachable"), (3 * n, 96 * n), "{module}: {}", brief(&r));
+        assert_eq!(kind_total(&r, "reachable"), (3 * big, 96 * big), "{module}: {}", brief(&r));
     }
+}
+
+/// `--snapshot-interval` on a threaded run: heap states on the clock while four workers push into a static
+/// cache (every thread parked for each), the cache growing from one to the next, and in none of them is a
+/// block the workers allocated anything but reachable. The report at exit: nothing leaked.
+#[test]
+fn snapshots_while_threads_allocate() {
+    let dir = scratch("threads-snaps");
+    let (run, r) = check_json(
+        &edge("rust_threads_o2.wasm"),
+        &["--snapshot-interval", "3", "--save", dir.to_str().unwrap(), "shared_cache", "40000"],
+    );
+    assert_eq!(run.stderr.matches("shared_cache: done 40000").count(), 1, "{}", run.describe());
+    assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
+    let cache = groups_at(&r, "reachable", "cache_on_worker");
+    assert!(cache.iter().any(|g| g["growing"] == true), "{}", brief(&r));
+    let n = std::fs::read_dir(&dir).unwrap().count();
+    assert!(n >= 3, "{n} snapshots");
+    let mut sizes = Vec::new();
+    for i in 1..=n {
+        let snap = wasmleak_heap::Snapshot::from_bytes(&std::fs::read(dir.join(format!("{i}.wlsnap"))).unwrap()).unwrap();
+        let (mem, roots, blocks) = snap.memory_image();
+        let a = wasmleak_heap::analyze(blocks, wasmleak_heap::Memory { bytes: &mem }, &roots);
+        let by_addr: std::collections::HashMap<u64, &wasmleak_heap::SnapBlock> = snap.blocks.iter().map(|b| (b.addr, b)).collect();
+        let on_worker = |addr: u64| {
+            snap.stacks[by_addr[&addr].stack as usize].iter().any(|&f| snap.frames[f as usize].function.contains("cache_on_worker"))
+        };
+        let mut cached = 0;
+        for (b, class) in a.blocks.iter().zip(&a.classes) {
+            if on_worker(b.addr) {
+                assert_eq!(class.kind, wasmleak_heap::Kind::Reachable, "snapshot {i}: block {:#x} ({} B)", b.addr, b.size);
+                cached += 1;
+            }
+        }
+        sizes.push(cached);
+    }
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]) && sizes[0] < *sizes.last().unwrap(), "{sizes:?}");
 }
 
 /// A worker ends the process while the main thread waits in pthread_join (blocked in memory.atomic.wait for
@@ -179,13 +220,13 @@ fn a_worker_that_exits_or_traps_still_gets_the_report() {
     plain.assert_code(3);
 }
 
-/// Snapshots during a threaded run are refused, not taken at an inconsistent point.
+/// Snapshots at iterations of a threaded run are refused (not built yet), naming the one that works.
 #[test]
-fn snapshots_during_a_threaded_run_are_refused() {
+fn snapshots_at_iterations_of_a_threaded_run_are_refused() {
     let r = wasmleak(vec![
         "check".into(),
-        "--snapshot-interval".into(),
-        "10".into(),
+        "--iteration".into(),
+        "leak_on_worker".into(),
         edge("rust_threads_o2.wasm").into_os_string(),
         "worker_leak".into(),
     ]);

@@ -476,7 +476,7 @@ fn run_pass(
         _ => None,
     };
     state.timed = match (&capturer, cfg.snapshot_interval) {
-        (Some(c), Some(_)) => Some((0, Schedule { every: 1, max: cfg.max_snapshots, capturer: c.clone() })),
+        (Some(c), Some(_)) if !threaded => Some((0, Schedule { every: 1, max: cfg.max_snapshots, capturer: c.clone() })),
         _ => None,
     };
     let mut store = Store::new(engine, state);
@@ -495,30 +495,38 @@ fn run_pass(
 
     // The epoch: a watchdog thread bumps it at the --timeout, which ends the run, and every
     // --snapshot-interval, when a heap state is taken (see `timed_state`).
-    if threaded {
-        // Interrupted when a thread ends the process (proc_exit or a trap on another thread).
-        store.set_epoch_deadline(1);
-        let threads = threads.clone().expect("threaded");
-        store.epoch_deadline_callback(move |_| {
-            Ok(if threads.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
-        });
+    let started = Instant::now();
+    store.set_epoch_deadline(1);
+    match &threads {
+        // Interrupted when a thread ends the process (proc_exit or a trap on another thread) or at the --timeout,
+        // parked while a heap state is taken.
+        Some(t) => {
+            let t = t.clone();
+            store.epoch_deadline_callback(move |_| Ok(t.at_tick()));
+        }
+        None if cfg.timeout.is_some() || cfg.snapshot_interval.is_some() => {
+            let timeout = cfg.timeout;
+            store.epoch_deadline_callback(move |mut cx| {
+                if timeout.is_some_and(|t| started.elapsed() >= t) {
+                    return Ok(UpdateDeadline::Interrupt);
+                }
+                timed_state(&mut cx);
+                Ok(UpdateDeadline::Continue(1))
+            });
+        }
+        None => {}
     }
+    // A threaded run's heap states on the clock are taken on the clock's thread (the main thread may be blocked
+    // for the whole run, joining its workers).
+    let timed_threads = match (&threads, &capturer, cfg.snapshot_interval) {
+        (Some(t), Some(c), Some(_)) => Some((t.clone(), c.clone())),
+        _ => None,
+    };
     let watchdog = (cfg.timeout.is_some() || cfg.snapshot_interval.is_some()).then(|| {
-        store.set_epoch_deadline(1);
-        let started = Instant::now();
-        let timeout = cfg.timeout;
-        let threads = threads.clone();
-        store.epoch_deadline_callback(move |mut cx| {
-            if timeout.is_some_and(|t| started.elapsed() >= t) || threads.as_ref().is_some_and(|t| t.should_stop()) {
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            timed_state(&mut cx);
-            Ok(UpdateDeadline::Continue(1))
-        });
         let engine = engine.clone();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let (timeout, tick) = (cfg.timeout, cfg.snapshot_interval);
-        std::thread::spawn(move || loop {
+        let handle = std::thread::spawn(move || loop {
             let wait = match (timeout.map(|t| t.saturating_sub(started.elapsed())), tick) {
                 (Some(t), Some(k)) => t.min(k),
                 (t, k) => t.or(k).unwrap_or_default(),
@@ -530,8 +538,11 @@ fn run_pass(
             if timeout.is_some_and(|t| started.elapsed() >= t) {
                 return;
             }
+            if let Some((threads, capturer)) = &timed_threads {
+                threads.timed_state(capturer);
+            }
         });
-        tx
+        (tx, handle)
     });
 
     let clock = crate::Clock::new();
@@ -547,7 +558,10 @@ fn run_pass(
             let main = std::thread::Builder::new()
                 .name("wasi-main".into())
                 .spawn(move || {
+                    let threads = store.data().threads.clone().expect("threaded");
+                    threads.set_main_running(true);
                     let result = start(&mut store, &linker, &module, &main_cfg, main_capturer.as_ref());
+                    threads.set_main_running(false);
                     (store, result)
                 })
                 .context("starting the guest's main thread")?;
@@ -574,7 +588,11 @@ fn run_pass(
         }
         notes.extend(stopped.notes());
     }
-    drop(watchdog);
+    // The clock's thread ends before the heap at exit is read (a threaded run's last timed state comes first).
+    if let Some((tx, handle)) = watchdog {
+        drop(tx);
+        let _ = handle.join();
+    }
     let mut states = Vec::new();
     if let Some(c) = capturer {
         clock.lap("  the guest");
@@ -582,6 +600,8 @@ fn run_pass(
             store.data().iterations
         } else if let Some((ticks, _)) = &store.data().timed {
             ticks + 1
+        } else if let (Some(t), Some(_)) = (&threads, cfg.snapshot_interval) {
+            t.next_tick()
         } else if cfg.invoke.is_some() {
             store.data().completed
         } else {
@@ -590,6 +610,9 @@ fn run_pass(
         let host_values = store.data().host_values.clone();
         let last = c.capture(&mut store, instance.as_ref(), iteration, true, &host_values);
         states = std::mem::take(&mut store.data_mut().states);
+        if let Some(t) = &threads {
+            states.extend(t.take_timed());
+        }
         // The state at exit stands for the last iteration when none ran since the hook's state of it.
         if cfg.per_iteration && states.last().is_some_and(|s| s.iteration == iteration) {
             states.pop();
@@ -919,6 +942,14 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = pass.notes;
+    if threaded && pass.states.len() > 1 {
+        notes.push(
+            "the snapshots during the run were taken with every thread parked where it was: a block that only a \
+             thread's local variables held then (a main thread waiting for its workers holds their handles so) shows \
+             as lost in those snapshots (`why`, `diff`); the report at exit is not affected"
+                .into(),
+        );
+    }
     if let Some(bytes) = pass.refused {
         notes.push(format!(
             "--max-memory refused to grow the memory to {bytes} bytes, and the guest went on (its allocator returned \

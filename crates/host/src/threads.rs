@@ -18,7 +18,8 @@ use wasmtime::{Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory,
 use wasmtime_wasi::I32Exit;
 
 use crate::events::Baton;
-use crate::run::{Exit, RunConfig, State};
+use crate::run::{Capturer, Exit, RunConfig, State};
+use wasmleak_heap::HeapState;
 
 /// The wasi-threads entry point every spawned thread calls: `wasi_thread_start(tid, start_arg)`.
 const ENTRY: &str = "wasi_thread_start";
@@ -26,6 +27,9 @@ const ENTRY: &str = "wasi_thread_start";
 const MAX_TID: i32 = 0x1FFF_FFFF;
 /// How long the main thread's end waits for the other threads to stop.
 const GRACE: Duration = Duration::from_millis(500);
+/// Taking a heap state while the threads run: when no more thread has parked for this long, the others are
+/// blocked.
+const PARK_IDLE: Duration = Duration::from_millis(2);
 
 pub(crate) struct Threads {
     engine: Engine,
@@ -46,6 +50,27 @@ pub(crate) struct Threads {
     /// Threads that were running wasm when they were stopped.
     interrupted: AtomicUsize,
     started: Instant,
+    /// Whether the main thread (`_start`, the --invoke calls) is running.
+    main_running: AtomicBool,
+    /// A heap state being taken while the threads run: they park at their next epoch check.
+    pause: Mutex<Pause>,
+    paused: Condvar,
+    /// `--snapshot-interval`: the heap states taken so far.
+    timed: Mutex<Timed>,
+}
+
+#[derive(Default)]
+struct Pause {
+    requested: bool,
+    parked: usize,
+}
+
+/// Heap states on the clock, at most `max` kept: past that every other one goes and the interval doubles.
+struct Timed {
+    ticks: u64,
+    every: u64,
+    max: usize,
+    states: Vec<HeapState>,
 }
 
 /// What stopping the other threads found.
@@ -93,6 +118,10 @@ impl Threads {
             exit: Mutex::new(None),
             interrupted: AtomicUsize::new(0),
             started: Instant::now(),
+            main_running: AtomicBool::new(false),
+            pause: Mutex::default(),
+            paused: Condvar::new(),
+            timed: Mutex::new(Timed { ticks: 0, every: 1, max: cfg.max_snapshots, states: Vec::new() }),
         })
     }
 
@@ -161,9 +190,7 @@ impl Threads {
         store.limiter(|s| s.limits());
         store.set_epoch_deadline(1);
         let me = self.clone();
-        store.epoch_deadline_callback(move |_| {
-            Ok(if me.should_stop() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
-        });
+        store.epoch_deadline_callback(move |_| Ok(me.at_tick()));
         let linker = self.linker.get().expect("linked before the module runs");
         let result = linker.instantiate(&mut store, &self.module).and_then(|instance| {
             store.data_mut().set_instance(instance);
@@ -219,6 +246,89 @@ impl Threads {
     /// The end a spawned thread gave the process, if one did.
     pub(crate) fn exit(&self) -> Option<Exit> {
         self.exit.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// At an epoch check of any thread: stop (the process ended, or the --timeout passed), or park while a heap
+    /// state is taken, or go on.
+    pub(crate) fn at_tick(&self) -> UpdateDeadline {
+        if self.should_stop() {
+            return UpdateDeadline::Interrupt;
+        }
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        if p.requested {
+            p.parked += 1;
+            self.paused.notify_all();
+            while p.requested {
+                p = self.paused.wait(p).unwrap_or_else(|e| e.into_inner());
+            }
+            p.parked -= 1;
+        }
+        UpdateDeadline::Continue(1)
+    }
+
+    pub(crate) fn set_main_running(&self, running: bool) {
+        self.main_running.store(running, SeqCst);
+    }
+
+    /// A tick of `--snapshot-interval`'s clock (on the clock's own thread): park every thread at its next epoch
+    /// check, take the heap state when the schedule says so, and let them go. A thread that does not park within
+    /// [`PARK_IDLE`] of the last one is blocked (waiting on a lock or condition, or in a WASI call): it writes
+    /// nothing meanwhile. Allocator events are complete at any epoch check (hooks are not interrupted), and the
+    /// stacks of the main thread and of every worker are scanned whole (a worker's stack is a heap block).
+    pub(crate) fn timed_state(&self, capturer: &Capturer) {
+        if self.stop.load(SeqCst) {
+            return;
+        }
+        let tick = {
+            let mut t = self.timed.lock().unwrap_or_else(|e| e.into_inner());
+            t.ticks += 1;
+            if t.ticks % t.every != 0 {
+                return;
+            }
+            t.ticks
+        };
+        let (Some(baton), Some(memory)) = (self.baton.get(), self.memory.get()) else { return };
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        p.requested = true;
+        let mut last_change = Instant::now();
+        let mut seen = p.parked;
+        loop {
+            let threads = *self.running.lock().unwrap_or_else(|e| e.into_inner()) + self.main_running.load(SeqCst) as usize;
+            if p.parked >= threads || last_change.elapsed() >= PARK_IDLE {
+                break;
+            }
+            self.engine.increment_epoch();
+            p = self.paused.wait_timeout(p, Duration::from_micros(200)).unwrap_or_else(|e| e.into_inner()).0;
+            if p.parked != seen {
+                (seen, last_change) = (p.parked, Instant::now());
+            }
+        }
+        drop(p);
+        let mut recorder = baton.take();
+        let state = capturer.capture_detached(&mut recorder, memory, tick, &[]);
+        baton.give(recorder);
+        {
+            let mut t = self.timed.lock().unwrap_or_else(|e| e.into_inner());
+            t.states.push(state);
+            if t.max > 0 && t.states.len() > t.max {
+                t.every *= 2;
+                let every = t.every;
+                t.states.retain(|s| s.iteration % every == 0);
+            }
+        }
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        p.requested = false;
+        self.paused.notify_all();
+    }
+
+    /// The heap states `timed_state` took.
+    pub(crate) fn take_timed(&self) -> Vec<HeapState> {
+        std::mem::take(&mut self.timed.lock().unwrap_or_else(|e| e.into_inner()).states)
+    }
+
+    /// The number the state at exit gets: the tick after the last.
+    pub(crate) fn next_tick(&self) -> u64 {
+        self.timed.lock().unwrap_or_else(|e| e.into_inner()).ticks + 1
     }
 
     /// At an epoch tick: whether this thread stops (the process ended, or the --timeout passed).

@@ -25,6 +25,9 @@ pub(crate) struct Scan {
     pub callees: Vec<HashSet<u32>>,
     /// Constant static addresses used (as `i32.const` or a load/store offset), one entry per use.
     pub touched: Vec<Vec<u64>>,
+    /// The same, less the constants an operator takes as a number (`x & 65535`, `n != 65536`): what is
+    /// masked as the allocator's own state must be addresses, or it can hide a live block's only pointer.
+    pub addressed: Vec<Vec<u64>>,
     /// Functions reachable other than by a direct call: exported, in a table, or taken by ref.func.
     pub escaping: HashSet<u32>,
     /// The body has `memory.grow`.
@@ -87,6 +90,8 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let mut last_call = None;
                 let mut call_list = Vec::new();
                 let mut prev_local: Option<u32> = None;
+                let mut pending: Option<u64> = None;
+                let mut numbers: Vec<u64> = Vec::new();
                 // Forwarder: local.get 0 .. local.get n-1, call X, [return], end.
                 let mut fwd_ok = true;
                 let in_static = |a: u64| a >= data_start && a < mem_end;
@@ -95,6 +100,14 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                     let op = op?;
                     n += 1;
                     let i = i as u32;
+                    // A constant an operator takes as a number (a mask, a bound, a factor) is not an address:
+                    // dlmalloc's `x & 65535`, a page count `!= 65536`.
+                    if let Some(a) = pending.take() {
+                        addrs.push(a);
+                        if is_numeric_use(&op) {
+                            numbers.push(a);
+                        }
+                    }
                     let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
                     match &op {
                         Operator::LocalGet { local_index } if i < nparams && *local_index == i => {}
@@ -119,7 +132,7 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::MemorySize { .. } => sizes = true,
-                        Operator::I32Const { value } if in_static(value as u32 as u64) => addrs.push(value as u32 as u64),
+                        Operator::I32Const { value } if in_static(value as u32 as u64) => pending = Some(value as u32 as u64),
                         op => {
                             if let Some(offset) = memarg_offset(&op) {
                                 mem += 1;
@@ -131,11 +144,19 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                     }
                     prev_local = this_local;
                 }
+                addrs.extend(pending);
                 let forwards = fwd_ok && !has_locals && ncalls == 1 && n >= nparams as usize + 2;
                 s.forwards_to.push(if forwards { last_call } else { None });
                 s.wraps.push(if ncalls == 1 && n <= 16 { last_call } else { None });
                 s.callees.push(calls);
                 s.calls.push(call_list);
+                let mut addressed = addrs.clone();
+                for a in numbers {
+                    if let Some(i) = addressed.iter().position(|&x| x == a) {
+                        addressed.swap_remove(i);
+                    }
+                }
+                s.addressed.push(addressed);
                 s.touched.push(addrs);
                 s.grows.push(grows);
                 s.fills.push(fills);
@@ -148,6 +169,16 @@ pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
         }
     }
     Ok(s)
+}
+
+/// An operator that takes its last operand as a number, never as a memory address.
+fn is_numeric_use(op: &Operator<'_>) -> bool {
+    use Operator::*;
+    matches!(
+        op,
+        I32And | I32Or | I32Xor | I32Shl | I32ShrU | I32ShrS | I32Rotl | I32Rotr | I32Mul | I32DivU | I32DivS
+            | I32RemU | I32RemS | I32Eq | I32Ne | I32LtU | I32LtS | I32GtU | I32GtS | I32LeU | I32LeS | I32GeU | I32GeS
+    )
 }
 
 /// Private allocator code: the entry points, and every function only they call (transitively), not reachable
@@ -182,7 +213,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     let mut addrs: Vec<u64> = private
         .iter()
         .filter(|&&f| f >= nimp)
-        .filter_map(|&f| touched.get((f - nimp) as usize))
+        .filter_map(|&f| scan.addressed.get((f - nimp) as usize))
         .flatten()
         .copied()
         .collect();

@@ -145,12 +145,14 @@ impl Threads {
                 memories += 1;
             }
         }
-        if memories == 0 {
+        // A module that defines its shared memory can run, as one thread: only spawning needs it imported.
+        let spawns = self.module.imports().any(|i| i.module() == "wasi" && i.name() == "thread-spawn");
+        if memories == 0 && spawns {
             bail!(
-                "the module has shared memory (wasm threads) but does not import it: its threads could not share it. \
-                 wasmleak runs wasi-threads modules (Rust wasm32-wasip1-threads, C for wasm32-wasi-threads), which \
-                 import `env::memory`; a module built for a browser (Emscripten pthreads) runs with its JavaScript \
-                 glue: `wasmleak node app.mjs`"
+                "{}: the module imports `wasi::thread-spawn` but defines its shared memory instead of importing it, so \
+                 its threads could not share it (wasi-threads modules import `env::memory`: link with \
+                 --import-memory --shared-memory)",
+                self.cfg.program_name
             );
         }
         linker.func_wrap("wasi", "thread-spawn", |c: Caller<'_, State>, start_arg: i32| -> i32 {

@@ -106,13 +106,6 @@ impl Opts {
         options.buffered = matches!(self.stacks, Stacks::Context) && !threaded;
         options.threads = threaded;
         options.fused_free = threaded && options.contexts && options.checked_frees;
-        if threaded && (self.snapshot_every.is_some() || self.iteration.is_some()) {
-            anyhow::bail!(
-                "{} is threaded (shared memory): snapshots at iterations (--snapshot-every, --iteration) are not taken \
-                 for threaded modules yet; --snapshot-interval MS takes them on a clock, with every thread parked",
-                m.path.display()
-            );
-        }
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;

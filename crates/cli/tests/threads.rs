@@ -220,16 +220,19 @@ fn a_worker_that_exits_or_traps_still_gets_the_report() {
     plain.assert_code(3);
 }
 
-/// Snapshots at iterations of a threaded run are refused (not built yet), naming the one that works.
+/// `--iteration FUNC` on a threaded run: returns of FUNC on any thread are the iterations (each worker runs
+/// `cache_on_worker` once: 4), a heap state at each with the other threads parked, then the one at exit standing
+/// for the last; the cache grows at every one.
 #[test]
-fn snapshots_at_iterations_of_a_threaded_run_are_refused() {
-    let r = wasmleak(vec![
-        "check".into(),
-        "--iteration".into(),
-        "leak_on_worker".into(),
-        edge("rust_threads_o2.wasm").into_os_string(),
-        "worker_leak".into(),
-    ]);
-    assert_eq!(r.status, Some(2), "{}", r.describe());
-    assert!(r.stderr.contains("threaded") && r.stderr.contains("--snapshot-interval"), "{}", r.describe());
+fn iterations_on_worker_threads() {
+    let dir = scratch("threads-iter");
+    let (run, r) = check_json(
+        &edge("rust_threads_o2.wasm"),
+        &["--iteration", "cache_on_worker", "--save", dir.to_str().unwrap(), "shared_cache", "20000"],
+    );
+    assert_eq!(run.stderr.matches("shared_cache: done 20000").count(), 1, "{}", run.describe());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 4, "{}", run.describe());
+    assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
+    let boxes = groups_at(&r, "reachable", "cache_on_worker").into_iter().find(|g| g["blocks"] == 80_000).expect("the boxes");
+    assert_eq!(boxes["growing"], true, "{}", brief(&r));
 }

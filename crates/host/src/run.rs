@@ -518,10 +518,10 @@ fn run_pass(
     }
     // A threaded run's heap states on the clock are taken on the clock's thread (the main thread may be blocked
     // for the whole run, joining its workers).
-    let timed_threads = match (&threads, &capturer, cfg.snapshot_interval) {
-        (Some(t), Some(c), Some(_)) => Some((t.clone(), c.clone())),
-        _ => None,
-    };
+    if let (Some(t), Some(c)) = (&threads, &capturer) {
+        t.set_capturer(c.clone());
+    }
+    let timed_threads = threads.clone().filter(|_| cfg.snapshot_interval.is_some());
     let watchdog = (cfg.timeout.is_some() || cfg.snapshot_interval.is_some()).then(|| {
         let engine = engine.clone();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -538,8 +538,8 @@ fn run_pass(
             if timeout.is_some_and(|t| started.elapsed() >= t) {
                 return;
             }
-            if let Some((threads, capturer)) = &timed_threads {
-                threads.timed_state(capturer);
+            if let Some(threads) = &timed_threads {
+                threads.scheduled_state(false);
             }
         });
         (tx, handle)
@@ -596,12 +596,14 @@ fn run_pass(
     let mut states = Vec::new();
     if let Some(c) = capturer {
         clock.lap("  the guest");
-        let iteration = if cfg.per_iteration {
+        let iteration = if let (Some(t), true) = (&threads, cfg.per_iteration) {
+            t.scheduled_count()
+        } else if cfg.per_iteration {
             store.data().iterations
         } else if let Some((ticks, _)) = &store.data().timed {
             ticks + 1
         } else if let (Some(t), Some(_)) = (&threads, cfg.snapshot_interval) {
-            t.next_tick()
+            t.scheduled_count() + 1
         } else if cfg.invoke.is_some() {
             store.data().completed
         } else {
@@ -611,7 +613,7 @@ fn run_pass(
         let last = c.capture(&mut store, instance.as_ref(), iteration, true, &host_values);
         states = std::mem::take(&mut store.data_mut().states);
         if let Some(t) = &threads {
-            states.extend(t.take_timed());
+            states.extend(t.take_scheduled());
         }
         // The state at exit stands for the last iteration when none ran since the hook's state of it.
         if cfg.per_iteration && states.last().is_some_and(|s| s.iteration == iteration) {
@@ -742,6 +744,11 @@ fn timed_state(cx: &mut StoreContextMut<'_, State>) {
 
 /// `wasmleak::iteration`: one more return of the iteration function; a heap state when the schedule says so.
 fn iteration_hook(mut c: Caller<'_, State>) -> wasmtime::Result<()> {
+    // A threaded module's iterations are counted over all its threads; the others park for the state.
+    if let Some(t) = c.data().threads.clone() {
+        t.scheduled_state(true);
+        return Ok(());
+    }
     let data = c.data_mut();
     data.iterations += 1;
     let n = data.iterations;
@@ -832,7 +839,11 @@ fn call_guest(
                 if let (Some(c), Some(k), false) = (capturer, cfg.snapshot_every, cfg.per_iteration) {
                     if i % k == 0 && i < inv.repeat {
                         let host_values = store.data().host_values.clone();
+                        // Between two calls: a threaded module's other threads park while the heap is read.
+                        let threads = store.data().threads.clone();
+                        let paused = threads.as_ref().map(|t| t.pause_others(true));
                         let state = c.capture(&mut *store, Some(instance), i as u64, false, &host_values);
+                        drop(paused);
                         store.data_mut().states.push(state);
                     }
                 }

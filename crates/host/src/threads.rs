@@ -55,8 +55,10 @@ pub(crate) struct Threads {
     /// A heap state being taken while the threads run: they park at their next epoch check.
     pause: Mutex<Pause>,
     paused: Condvar,
-    /// `--snapshot-interval`: the heap states taken so far.
-    timed: Mutex<Timed>,
+    /// Heap states taken during the run (a tracked run's `capturer` takes them, one at a time).
+    scheduled: Mutex<Scheduled>,
+    capturer: OnceLock<Capturer>,
+    taking: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -65,12 +67,24 @@ struct Pause {
     parked: usize,
 }
 
-/// Heap states on the clock, at most `max` kept: past that every other one goes and the interval doubles.
-struct Timed {
-    ticks: u64,
+/// Heap states taken during the run — at ticks of `--snapshot-interval`'s clock, or returns of the iteration
+/// function — every `every`-th, at most `max` kept: past that every other one goes and the interval doubles.
+struct Scheduled {
+    count: u64,
     every: u64,
     max: usize,
     states: Vec<HeapState>,
+}
+
+/// Threads parked while this lives ([`Threads::pause_others`]).
+pub(crate) struct Paused<'a>(&'a Threads);
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        let mut p = self.0.pause.lock().unwrap_or_else(|e| e.into_inner());
+        p.requested = false;
+        self.0.paused.notify_all();
+    }
 }
 
 /// What stopping the other threads found.
@@ -121,7 +135,14 @@ impl Threads {
             main_running: AtomicBool::new(false),
             pause: Mutex::default(),
             paused: Condvar::new(),
-            timed: Mutex::new(Timed { ticks: 0, every: 1, max: cfg.max_snapshots, states: Vec::new() }),
+            scheduled: Mutex::new(Scheduled {
+                count: 0,
+                every: if cfg.per_iteration { cfg.snapshot_every.unwrap_or(1).max(1) as u64 } else { 1 },
+                max: cfg.max_snapshots,
+                states: Vec::new(),
+            }),
+            capturer: OnceLock::new(),
+            taking: Mutex::new(()),
         })
     }
 
@@ -272,31 +293,53 @@ impl Threads {
         self.main_running.store(running, SeqCst);
     }
 
-    /// A tick of `--snapshot-interval`'s clock (on the clock's own thread): park every thread at its next epoch
-    /// check, take the heap state when the schedule says so, and let them go. A thread that does not park within
-    /// [`PARK_IDLE`] of the last one is blocked (waiting on a lock or condition, or in a WASI call): it writes
-    /// nothing meanwhile. Allocator events are complete at any epoch check (hooks are not interrupted), and the
-    /// stacks of the main thread and of every worker are scanned whole (a worker's stack is a heap block).
-    pub(crate) fn timed_state(&self, capturer: &Capturer) {
+    /// Another tick of `--snapshot-interval`'s clock (on the clock's own thread), or return of the iteration
+    /// function (`from_wasm`: on a thread running the module, which does not park itself): when the schedule says
+    /// so, the heap state with every other thread parked (see [`Threads::pause_others`]). Allocator events are
+    /// complete at any epoch check (hooks are not interrupted); the main thread's stack is scanned whole and a
+    /// worker's stack is a heap block.
+    pub(crate) fn scheduled_state(&self, from_wasm: bool) {
         if self.stop.load(SeqCst) {
             return;
         }
-        let tick = {
-            let mut t = self.timed.lock().unwrap_or_else(|e| e.into_inner());
-            t.ticks += 1;
-            if t.ticks % t.every != 0 {
+        let (Some(capturer), Some(baton), Some(memory)) = (self.capturer.get(), self.baton.get(), self.memory.get()) else {
+            return;
+        };
+        let n = {
+            let mut t = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
+            t.count += 1;
+            if t.count % t.every != 0 {
                 return;
             }
-            t.ticks
+            t.count
         };
-        let (Some(baton), Some(memory)) = (self.baton.get(), self.memory.get()) else { return };
+        // One state at a time: two threads returning from the iteration function at once take turns.
+        let _taking = self.taking.lock().unwrap_or_else(|e| e.into_inner());
+        let paused = self.pause_others(from_wasm);
+        let mut recorder = baton.take();
+        let state = capturer.capture_detached(&mut recorder, memory, n, &[]);
+        baton.give(recorder);
+        drop(paused);
+        let mut t = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
+        t.states.push(state);
+        if t.max > 0 && t.states.len() > t.max {
+            t.every *= 2;
+            let every = t.every;
+            t.states.retain(|s| s.iteration % every == 0);
+        }
+    }
+
+    /// Park every thread running the module (but the caller, `from_wasm`) at its next epoch check, until the
+    /// guard is dropped. A thread that does not park within [`PARK_IDLE`] of the last one is blocked (waiting on a
+    /// lock or condition, or in a WASI call): it writes nothing meanwhile.
+    pub(crate) fn pause_others(&self, from_wasm: bool) -> Paused<'_> {
         let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
         p.requested = true;
         let mut last_change = Instant::now();
         let mut seen = p.parked;
         loop {
-            let threads = *self.running.lock().unwrap_or_else(|e| e.into_inner()) + self.main_running.load(SeqCst) as usize;
-            if p.parked >= threads || last_change.elapsed() >= PARK_IDLE {
+            let running = *self.running.lock().unwrap_or_else(|e| e.into_inner()) + self.main_running.load(SeqCst) as usize;
+            if p.parked + from_wasm as usize >= running || last_change.elapsed() >= PARK_IDLE {
                 break;
             }
             self.engine.increment_epoch();
@@ -305,32 +348,21 @@ impl Threads {
                 (seen, last_change) = (p.parked, Instant::now());
             }
         }
-        drop(p);
-        let mut recorder = baton.take();
-        let state = capturer.capture_detached(&mut recorder, memory, tick, &[]);
-        baton.give(recorder);
-        {
-            let mut t = self.timed.lock().unwrap_or_else(|e| e.into_inner());
-            t.states.push(state);
-            if t.max > 0 && t.states.len() > t.max {
-                t.every *= 2;
-                let every = t.every;
-                t.states.retain(|s| s.iteration % every == 0);
-            }
-        }
-        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
-        p.requested = false;
-        self.paused.notify_all();
+        Paused(self)
     }
 
-    /// The heap states `timed_state` took.
-    pub(crate) fn take_timed(&self) -> Vec<HeapState> {
-        std::mem::take(&mut self.timed.lock().unwrap_or_else(|e| e.into_inner()).states)
+    /// The heap states taken during the run, in order.
+    pub(crate) fn take_scheduled(&self) -> Vec<HeapState> {
+        std::mem::take(&mut self.scheduled.lock().unwrap_or_else(|e| e.into_inner()).states)
     }
 
-    /// The number the state at exit gets: the tick after the last.
-    pub(crate) fn next_tick(&self) -> u64 {
-        self.timed.lock().unwrap_or_else(|e| e.into_inner()).ticks + 1
+    /// Clock ticks, or returns of the iteration function, so far.
+    pub(crate) fn scheduled_count(&self) -> u64 {
+        self.scheduled.lock().unwrap_or_else(|e| e.into_inner()).count
+    }
+
+    pub(crate) fn set_capturer(&self, capturer: Capturer) {
+        let _ = self.capturer.set(capturer);
     }
 
     /// At an epoch tick: whether this thread stops (the process ended, or the --timeout passed).

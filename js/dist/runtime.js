@@ -273,7 +273,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     const snapBtn = $("snapshot"), cmpBtn = $("compare"), status = $("status"), message = $("message"), result = $("result");
     const own = [];
     const taken = () => Array.isArray(leak.snapshots) ? leak.snapshots : own;
-    let state = "loading";
+    let state2 = "loading";
     let busy = false;
     function say(text, isError = false) {
       message.textContent = text;
@@ -281,9 +281,9 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     function refresh() {
       const snaps = taken();
-      snapBtn.disabled = busy || state !== "ready";
-      cmpBtn.disabled = busy || state !== "ready" || snaps.length < 2;
-      if (state === "loading") return;
+      snapBtn.disabled = busy || state2 !== "ready";
+      cmpBtn.disabled = busy || state2 !== "ready" || snaps.length < 2;
+      if (state2 === "loading") return;
       const parts = [plural(leak.instances?.length ?? 0, "module") + " tracked"];
       const skipped = leak.skipped?.length ?? 0;
       if (skipped) parts.push(`${skipped} skipped`);
@@ -387,18 +387,18 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     $("minimize").addEventListener("click", () => root.querySelector(".panel").classList.toggle("min"));
     Promise.resolve(leak.ready).then(
       () => {
-        state = "ready";
+        state2 = "ready";
         refresh();
       },
       (e) => {
-        state = "failed";
+        state2 = "failed";
         status.textContent = "the analysis did not load";
         say(String(e?.message ?? e), true);
         refresh();
       }
     );
     const timer = setInterval(() => {
-      if (state !== "loading" && !busy) refresh();
+      if (state2 !== "loading" && !busy) refresh();
     }, 1e3);
     const mount = () => (doc.body ?? doc.documentElement).append(host);
     if (doc.body) mount();
@@ -432,10 +432,210 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     return null;
   }
 
-  // js/src/tracker.mjs
+  // js/src/threads.mjs
   var EV_ALLOC = 1;
   var EV_FREE = 2;
   var EV_REALLOC = 3;
+  var EV_STACK = 8;
+  var KEY = "wasmleak.threads";
+  var MAX_BYTES = 1 << 30;
+  var encoder = new TextEncoder();
+  var state;
+  function sharedState() {
+    if (state !== void 0) return state;
+    state = null;
+    const wt = globalThis.process?.getBuiltinModule?.("node:worker_threads");
+    if (!wt || typeof SharedArrayBuffer === "undefined" || !("grow" in SharedArrayBuffer.prototype)) return state;
+    let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
+    if (wt.isMainThread) {
+      buffers = {
+        lock: new SharedArrayBuffer(4),
+        log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
+        // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
+        // and another thread got the old address before the realloc's hook ran).
+        live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
+        // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
+        module: new SharedArrayBuffer(4)
+      };
+      wt.setEnvironmentData(KEY, buffers);
+    }
+    if (buffers) state = new Shared(buffers, wt.threadId);
+    return state;
+  }
+  var Shared = class {
+    constructor({ lock, log, live, module }, tid) {
+      this.buffers = { lock, log, live, module };
+      this.lockWord = new Int32Array(lock);
+      this.log = new Uint32Array(log);
+      this.liveBuffer = live;
+      this.live = new Uint8Array(live);
+      this.moduleWord = new Int32Array(module);
+      this.tid = tid;
+      if (this.log[0] === 0) Atomics.compareExchange(this.log, 0, 0, 1);
+    }
+    /** The main thread claims the one threaded module of the process; false when another has it. */
+    claim() {
+      return Atomics.compareExchange(this.moduleWord, 0, 0, 1) === 0;
+    }
+    lock() {
+      const L = this.lockWord;
+      let c = Atomics.compareExchange(L, 0, 0, 1);
+      if (c === 0) return;
+      if (c !== 2) c = Atomics.exchange(L, 0, 2);
+      while (c !== 0) {
+        Atomics.wait(L, 0, 2);
+        c = Atomics.exchange(L, 0, 2);
+      }
+    }
+    unlock() {
+      const L = this.lockWord;
+      if (Atomics.sub(L, 0, 1) !== 1) {
+        Atomics.store(L, 0, 0);
+        Atomics.notify(L, 0, 1);
+      }
+    }
+    /** Room for `words` more words in the log (the lock is held). */
+    room(words) {
+      const need = (this.log[0] + words) * 4;
+      const buf = this.log.buffer;
+      if (need <= buf.byteLength) return;
+      let size = buf.byteLength;
+      while (size < need) size *= 2;
+      if (size > buf.maxByteLength) throw new Error("wasmleak: the threads event log is full (1 GiB)");
+      buf.grow(size);
+    }
+    append(kind, a, b, c, lo, hi) {
+      this.room(6);
+      const l = this.log, n = l[0];
+      l[n] = kind | this.tid << 8;
+      l[n + 1] = a;
+      l[n + 2] = b;
+      l[n + 3] = c;
+      l[n + 4] = lo;
+      l[n + 5] = hi;
+      l[0] = n + 6;
+    }
+    /** Mark a block starting at `ptr` live (the lock is held). Addresses that are not 4-aligned are not kept. */
+    born(ptr) {
+      if (!ptr || ptr & 3) return;
+      const i = ptr >>> 2;
+      if (i >= this.live.length) {
+        let size = this.liveBuffer.byteLength;
+        while (size <= i) size *= 2;
+        this.liveBuffer.grow(Math.min(size, MAX_BYTES));
+      }
+      if (this.live[i] < 255) this.live[i]++;
+    }
+    /** Forget a live block at `ptr`; false when there is none (an invalid or double free). Not 4-aligned: true. */
+    died(ptr) {
+      if (ptr & 3) return true;
+      const i = ptr >>> 2;
+      if (i >= this.live.length || this.live[i] === 0) return false;
+      this.live[i]--;
+      return true;
+    }
+    isLive(ptr) {
+      if (ptr & 3) return true;
+      const i = ptr >>> 2;
+      return i < this.live.length && this.live[i] > 0;
+    }
+    /** The log's records so far, taken out of it (main thread). */
+    take() {
+      this.lock();
+      const n = this.log[0];
+      const words = this.log.slice(1, n);
+      this.log[0] = 1;
+      this.unlock();
+      return words;
+    }
+    /** Words in the log now (no lock: a hint). */
+    used() {
+      return Atomics.load(this.log, 0);
+    }
+    /**
+     * The hook imports of one thread's instance. `frames()` gives the current stack's frames (wasm frames of this
+     * instance as [func, offset], JS frames as {function, file, line, column}), or null without stacks; a context's
+     * frames are logged the first time this thread sees it.
+     */
+    hooks(frames) {
+      const seen = /* @__PURE__ */ new Set();
+      const def = (lo, hi) => {
+        const key = `${lo},${hi}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        const f = frames();
+        if (!f) return;
+        const bytes = encoder.encode(JSON.stringify(f));
+        const words = bytes.length + 3 >>> 2;
+        this.lock();
+        try {
+          this.room(4 + words);
+          const l = this.log, n = l[0];
+          l[n] = EV_STACK | this.tid << 8;
+          l[n + 1] = lo;
+          l[n + 2] = hi;
+          l[n + 3] = bytes.length;
+          new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
+          l[0] = n + 4 + words;
+        } finally {
+          this.unlock();
+        }
+      };
+      const locked = (f) => {
+        this.lock();
+        try {
+          return f();
+        } finally {
+          this.unlock();
+        }
+      };
+      return {
+        alloc_ctx: (ptr, size, lo, hi) => {
+          def(lo, hi);
+          locked(() => {
+            this.born(ptr >>> 0);
+            this.append(EV_ALLOC, ptr >>> 0, size >>> 0, 0, lo, hi);
+          });
+        },
+        free_ctx: (ptr, lo, hi) => {
+          def(lo, hi);
+          locked(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
+        },
+        free_check_ctx: (ptr, lo, hi) => {
+          def(lo, hi);
+          return locked(() => {
+            const live = this.died(ptr >>> 0);
+            this.append(EV_FREE, ptr >>> 0, 0, live ? 0 : 1, lo, hi);
+            return live ? 1 : 0;
+          });
+        },
+        // Before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator.
+        check: (ptr) => locked(() => {
+          if (this.isLive(ptr >>> 0)) return 1;
+          this.append(EV_FREE, ptr >>> 0, 0, 1, 0, 0);
+          return 0;
+        }),
+        realloc_ctx: (old, ptr, size, lo, hi) => {
+          def(lo, hi);
+          locked(() => {
+            old >>>= 0;
+            ptr >>>= 0;
+            size >>>= 0;
+            if (ptr !== 0 || size === 0) {
+              this.born(ptr);
+              if (old) this.died(old);
+            }
+            this.append(EV_REALLOC, old, ptr, size, lo, hi);
+          });
+        }
+      };
+    }
+  };
+
+  // js/src/tracker.mjs
+  var EV_ALLOC2 = 1;
+  var EV_FREE2 = 2;
+  var EV_REALLOC2 = 3;
   var EV_SET_STACK = 4;
   var EV_FREE_HEAD = 5;
   var EV_CLOCK = 6;
@@ -444,8 +644,14 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   var JS_FRAME = 4294967295;
   var FLUSH_EVENTS = 1 << 16;
   var fromUtf8 = new TextDecoder();
-  function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
+  function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null } = {}) {
     const t = new Tracker(instrumented, stacks, maxFrames);
+    if (shared) {
+      t.shared = shared;
+      imports.wasmleak = shared.hooks(() => stacks ? framesNow(t.instance, maxFrames) : null);
+      t.imports = imports;
+      return t;
+    }
     imports.wasmleak = {
       alloc_ctx: (ptr, size, lo, hi) => t.alloc(ptr >>> 0, size >>> 0, lo, hi),
       free_ctx: (ptr, lo, hi) => t.free(ptr >>> 0, lo, hi),
@@ -490,6 +696,52 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       this.newJsFrames = [];
       this.hostValues = /* @__PURE__ */ new Map();
       this.runtimeValues = /* @__PURE__ */ new Map();
+      this.shared = null;
+      this.sharedStacks = /* @__PURE__ */ new Map();
+    }
+    /** Threads: move the shared log's records into this tracker's events, in the log's order. */
+    drainShared() {
+      const w = this.shared.take();
+      for (let i = 0; i < w.length; ) {
+        const kind = w[i] & 255;
+        if (kind === EV_STACK) {
+          const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
+          if (!this.sharedStacks.has(key)) {
+            const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
+            this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));
+          }
+          i += 4 + (len + 3 >>> 2);
+          continue;
+        }
+        const a = w[i + 1], b = w[i + 2], c = w[i + 3];
+        const stack = this.sharedStacks.get(`${w[i + 4] | 0},${w[i + 5] | 0}`) ?? NO_STACK;
+        if (kind === EV_ALLOC2) {
+          this.event(EV_ALLOC2, a, b, 0, stack);
+        } else if (kind === EV_FREE2) {
+          if (a && this.hostValues.size) this.hostValues.delete(a);
+          this.event(EV_FREE2, a, 0, 0, stack);
+        } else {
+          if (a !== b && this.hostValues.size) this.hostValues.delete(a);
+          this.event(EV_REALLOC2, a, b, c, stack);
+        }
+        i += 6;
+      }
+    }
+    /** Intern frames as `framesNow` gives them (another thread's). */
+    internFrames(list) {
+      const frames = [];
+      let key = "";
+      for (const f of list) {
+        if (Array.isArray(f)) {
+          frames.push(f);
+          key += `${f[0]}:${f[1]},`;
+        } else {
+          const id = this.jsFrameId(f);
+          frames.push([JS_FRAME, id]);
+          key += `j${id},`;
+        }
+      }
+      return this.intern(key, frames);
     }
     attach(instance) {
       this.instance = instance;
@@ -506,21 +758,21 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       else this.hostValues.set(value >>> 0, { label, seq: this.seq });
     }
     alloc(ptr, size, lo, hi) {
-      if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
+      if (!ptr) return this.event(EV_ALLOC2, 0, size, 0, NO_STACK);
       this.setLive(ptr);
       const slot = this.context(lo, hi);
-      this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
+      this.event(EV_ALLOC2, ptr, size, 0, this.contextStack(slot));
       if (slot !== NO_CTX && this.ctxMixed[slot]) this.born(ptr);
     }
     free(ptr, lo, hi) {
       if (ptr) this.freeChecked(ptr, lo, hi);
-      else this.event(EV_FREE, 0, 0, 0, NO_STACK);
+      else this.event(EV_FREE2, 0, 0, 0, NO_STACK);
     }
     /** Free `ptr` (not null): 1 when it was a live block, 0 (an invalid free, recorded) when not. */
     freeChecked(ptr, lo, hi) {
       if (this.hostValues.size) this.hostValues.delete(ptr);
       if (!this.died(ptr)) {
-        this.event(EV_FREE, ptr, 0, 0, this.stackNow());
+        this.event(EV_FREE2, ptr, 0, 0, this.stackNow());
         return 0;
       }
       const w = ptr >>> 2;
@@ -549,7 +801,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         e[n + 4] = 0;
         this.n = n + 5;
       } else {
-        this.event(EV_FREE, ptr, 0, 0, stack);
+        this.event(EV_FREE2, ptr, 0, 0, stack);
       }
       return 1;
     }
@@ -565,16 +817,16 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       return 0;
     }
     realloc(old, ptr, size, lo, hi) {
-      if (ptr === 0 && size !== 0) return this.event(EV_REALLOC, old, ptr, size, NO_STACK);
+      if (ptr === 0 && size !== 0) return this.event(EV_REALLOC2, old, ptr, size, NO_STACK);
       if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
       if (old !== 0 && !this.died(old)) {
-        this.event(EV_REALLOC, old, ptr, size, this.stackNow());
+        this.event(EV_REALLOC2, old, ptr, size, this.stackNow());
         if (ptr) this.setLive(ptr);
         return;
       }
       const slot = this.context(lo, hi);
       const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
-      this.event(EV_REALLOC, old, ptr, size, this.contextStack(slot));
+      this.event(EV_REALLOC2, old, ptr, size, this.contextStack(slot));
       if (ptr === 0) return;
       this.setLive(ptr);
       if (mixed) this.born(ptr);
@@ -738,10 +990,13 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         }
         const file = s.getFileName();
         if (!file || file.startsWith("node:") || SELF_DIR && file.startsWith(SELF_DIR)) continue;
-        const id2 = this.jsFrame(s, file);
-        frames.push([JS_FRAME, id2]);
-        key += `j${id2},`;
+        const id = this.jsFrameId(jsFrameOf(s, file));
+        frames.push([JS_FRAME, id]);
+        key += `j${id},`;
       }
+      return this.intern(key, frames);
+    }
+    intern(key, frames) {
       let id = this.stackIds.get(key);
       if (id === void 0) {
         id = this.stackIds.size;
@@ -750,21 +1005,19 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       }
       return id;
     }
-    jsFrame(s, file) {
-      const line = s.getLineNumber(), column = s.getColumnNumber();
-      let fn = s.getFunctionName() || "(anonymous)";
-      if (s.isConstructor()) fn = `new ${fn}`;
-      const key = `${fn}@${file}:${line}:${column}`;
+    jsFrameId(f) {
+      const key = `${f.function}@${f.file}:${f.line}:${f.column}`;
       let id = this.jsFrameIds.get(key);
       if (id === void 0) {
         id = this.jsFrameIds.size;
         this.jsFrameIds.set(key, id);
-        this.newJsFrames.push({ function: fn, file: file.startsWith("file://") ? decodeURIComponent(file.slice(7)) : file, line, column });
+        this.newJsFrames.push(f);
       }
       return id;
     }
     /** Hand the buffered events, stacks and frames to the analysis. */
     flush() {
+      if (this.shared) this.drainShared();
       const a = this.instrumented.analysis;
       if (!this.session) {
         this.session = a.x.wl_session(this.instrumented.handle);
@@ -820,13 +1073,42 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       this.resolve();
       this.flush();
       const a = this.instrumented.analysis;
-      const [state, image] = this.state(options);
-      a.check("report", this.session, [{ ...state, exit, notes }, image]);
+      const [state2, image] = this.state(options);
+      a.check("report", this.session, [{ ...state2, exit, notes }, image]);
       const report = a.outJson(this.session, 0);
       Object.defineProperty(report, "text", { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });
       return report;
     }
   };
+  function jsFrameOf(s, file) {
+    const line = s.getLineNumber(), column = s.getColumnNumber();
+    let fn = s.getFunctionName() || "(anonymous)";
+    if (s.isConstructor()) fn = `new ${fn}`;
+    return { function: fn, file: file.startsWith("file://") ? decodeURIComponent(file.slice(7)) : file, line, column };
+  }
+  function framesNow(instance, maxFrames) {
+    const limit = Error.stackTraceLimit, prepare = Error.prepareStackTrace;
+    Error.stackTraceLimit = maxFrames;
+    Error.prepareStackTrace = asCallSites;
+    const holder = {};
+    Error.captureStackTrace(holder);
+    const sites = holder.stack;
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+    const frames = [];
+    for (const s of Array.isArray(sites) ? sites : []) {
+      const inst = s.getThis();
+      if (inst instanceof WebAssembly.Instance) {
+        if (instance && inst !== instance) continue;
+        frames.push([s.getFunction(), s.getPosition()]);
+        continue;
+      }
+      const file = s.getFileName();
+      if (!file || file.startsWith("node:") || SELF_DIR && file.startsWith(SELF_DIR)) continue;
+      frames.push(jsFrameOf(s, file));
+    }
+    return frames;
+  }
 
   // js/src/analysis.mjs
   var enginePromise = null;
@@ -1001,6 +1283,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     let taken = 0, stride = 1;
     let count = 0;
     const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
+    const shared = sharedState();
+    const mainThread = !shared || shared.tid === 0;
     function tryInstrument(bytes, name, internal) {
       let src;
       try {
@@ -1018,7 +1302,13 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         return null;
       }
       try {
-        return instrumentWith(engine2, src.slice(), allocator, debugFiles);
+        const ins = instrumentWith(engine2, src.slice(), shared && mainThread ? { ...allocator, threads: true } : allocator, debugFiles);
+        if (ins.meta.threads && !shared.claim()) {
+          ins.release();
+          skipped.push({ name, reason: "shared memory (wasm threads): another threaded module of this process is tracked (one is, for now)", status: "unsupported", heap: true });
+          return null;
+        }
+        return ins;
       } catch (e) {
         skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, ""), status: e.status ?? "error", heap: e.heap ?? false });
         return null;
@@ -1040,9 +1330,17 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     function instantiateSync(module, imports) {
       const m = modules.get(module);
-      if (!m) return new WA.Instance(module, imports);
+      if (!m) {
+        if (shared && !mainThread && WA.Module.imports(module).some((i) => i.module === "wasmleak")) {
+          let instance2 = null;
+          const wasmleak = shared.hooks(() => stacks ? framesNow(instance2, maxFrames) : null);
+          instance2 = new WA.Instance(module, { ...imports ?? {}, wasmleak });
+          return instance2;
+        }
+        return new WA.Instance(module, imports);
+      }
       let imp = { ...imports ?? {} };
-      const tracker = m.ins.track(imp, { stacks, maxFrames });
+      const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
       imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
       const instance = new WA.Instance(module, imp);
       tracker.attach(instance);
@@ -1192,6 +1490,13 @@ ${m.text}`).join("\n"),
       }
     };
     globalThis[ATTACHED] = attached;
+    if (shared && mainThread) {
+      const drain = setInterval(() => {
+        if (shared.used() < 1 << 20) return;
+        for (const r of instances) if (r.tracker.shared) r.tracker.flush();
+      }, 200);
+      drain.unref?.();
+    }
     if (snapshotInterval > 0) {
       timer = setInterval(() => {
         if (instances.length) attached.snapshot().catch(() => {

@@ -14,7 +14,8 @@ import { HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
-import { track } from './tracker.mjs';
+import { track, framesNow } from './tracker.mjs';
+import { sharedState } from './threads.mjs';
 
 const MAX_KEPT = 32; // snapshots kept for files and growth (crates/wasm-api MAX_KEPT)
 
@@ -66,6 +67,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   let count = 0;
 
   const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
+  // Threaded modules (Node): the log every thread's hooks share; made now, before the app starts any worker.
+  const shared = sharedState();
+  const mainThread = !shared || shared.tid === 0;
 
   /** Instrument when possible; null when the module passes through untouched. */
   function tryInstrument(bytes, name, internal) {
@@ -81,7 +85,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       return null;
     }
     try {
-      return instrumentWith(engine, src.slice(), allocator, debugFiles);
+      const ins = instrumentWith(engine, src.slice(), shared && mainThread ? { ...allocator, threads: true } : allocator, debugFiles);
+      if (ins.meta.threads && !shared.claim()) {
+        ins.release();
+        skipped.push({ name, reason: 'shared memory (wasm threads): another threaded module of this process is tracked (one is, for now)', status: 'unsupported', heap: true });
+        return null;
+      }
+      return ins;
     } catch (e) {
       skipped.push({ name, reason: String(e.message ?? e).replace(/^wasmleak: /, ''), status: e.status ?? 'error', heap: e.heap ?? false });
       return null;
@@ -105,10 +115,20 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
 
   function instantiateSync(module, imports) {
     const m = modules.get(module);
-    if (!m) return new WA.Instance(module, imports);
+    if (!m) {
+      // A worker of a threaded app, instantiating the module the main thread instrumented (posted to it): its
+      // hooks log to the shared log the main thread's tracker reads.
+      if (shared && !mainThread && WA.Module.imports(module).some((i) => i.module === 'wasmleak')) {
+        let instance = null;
+        const wasmleak = shared.hooks(() => (stacks ? framesNow(instance, maxFrames) : null));
+        instance = new WA.Instance(module, { ...(imports ?? {}), wasmleak });
+        return instance;
+      }
+      return new WA.Instance(module, imports);
+    }
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
-    const tracker = m.ins.track(imp, { stacks, maxFrames });
+    const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
     imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
@@ -264,6 +284,14 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     },
   };
   globalThis[ATTACHED] = attached;
+  // Threads: the main thread moves the shared log into the analysis now and then, so it stays small.
+  if (shared && mainThread) {
+    const drain = setInterval(() => {
+      if (shared.used() < 1 << 20) return;
+      for (const r of instances) if (r.tracker.shared) r.tracker.flush();
+    }, 200);
+    drain.unref?.();
+  }
   // Periodic snapshots: between tasks, so never in the middle of a wasm call; the timer keeps no process alive.
   if (snapshotInterval > 0) {
     timer = setInterval(() => { if (instances.length) attached.snapshot().catch(() => {}); }, snapshotInterval);

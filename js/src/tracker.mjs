@@ -1,6 +1,7 @@
 // Recording one instance's allocator events and their stacks, and handing them to the analysis (a session of
 // crates/wasm-api) for snapshots and the report.
 import { asCallSites, SELF_DIR } from './stacks.mjs';
+import { EV_STACK } from './threads.mjs';
 
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6; // crates/wasm-api: wl_record
 const CLOCK_EVERY = 512; // allocator events between two readings of the clock (samples are 1,024 or more apart)
@@ -15,8 +16,15 @@ const fromUtf8 = new TextDecoder();
  * `wasmleak` namespace. Call `tracker.attach(instance)` once instantiated (frames of other instances are
  * then dropped); then `tracker.snapshot()` any time and `tracker.report()` at the end.
  */
-export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64 } = {}) {
+export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null } = {}) {
   const t = new Tracker(instrumented, stacks, maxFrames);
+  if (shared) {
+    // A threaded module (threads.mjs): every thread's hooks log to the shared log, which this tracker reads.
+    t.shared = shared;
+    imports.wasmleak = shared.hooks(() => (stacks ? framesNow(t.instance, maxFrames) : null));
+    t.imports = imports;
+    return t;
+  }
   // The hooks of a module instrumented with calling contexts (crates/wasm-api: every module is): each event
   // carries its context id as two i32 halves (docs/contracts.md).
   imports.wasmleak = {
@@ -78,6 +86,54 @@ class Tracker {
     /** Numbers JS holds that may point into linear memory: value → what handed it over. */
     this.hostValues = new Map();
     this.runtimeValues = new Map();
+    this.shared = null; // threads.mjs: the log every thread's hooks write
+    this.sharedStacks = new Map(); // "lo,hi" → stack number, from the log's stack records
+  }
+
+  /** Threads: move the shared log's records into this tracker's events, in the log's order. */
+  drainShared() {
+    const w = this.shared.take();
+    for (let i = 0; i < w.length;) {
+      const kind = w[i] & 0xff;
+      if (kind === EV_STACK) {
+        const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
+        if (!this.sharedStacks.has(key)) {
+          const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
+          this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));
+        }
+        i += 4 + ((len + 3) >>> 2);
+        continue;
+      }
+      const a = w[i + 1], b = w[i + 2], c = w[i + 3];
+      const stack = this.sharedStacks.get(`${w[i + 4] | 0},${w[i + 5] | 0}`) ?? NO_STACK;
+      if (kind === EV_ALLOC) {
+        this.event(EV_ALLOC, a, b, 0, stack);
+      } else if (kind === EV_FREE) {
+        if (a && this.hostValues.size) this.hostValues.delete(a);
+        this.event(EV_FREE, a, 0, 0, stack);
+      } else {
+        if (a !== b && this.hostValues.size) this.hostValues.delete(a);
+        this.event(EV_REALLOC, a, b, c, stack);
+      }
+      i += 6;
+    }
+  }
+
+  /** Intern frames as `framesNow` gives them (another thread's). */
+  internFrames(list) {
+    const frames = [];
+    let key = '';
+    for (const f of list) {
+      if (Array.isArray(f)) {
+        frames.push(f);
+        key += `${f[0]}:${f[1]},`;
+      } else {
+        const id = this.jsFrameId(f);
+        frames.push([JS_FRAME, id]);
+        key += `j${id},`;
+      }
+    }
+    return this.intern(key, frames);
   }
 
   attach(instance) {
@@ -337,10 +393,14 @@ class Tracker {
       const file = s.getFileName();
       // wasmleak's own frames, natives, Node's internals
       if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
-      const id = this.jsFrame(s, file);
+      const id = this.jsFrameId(jsFrameOf(s, file));
       frames.push([JS_FRAME, id]);
       key += `j${id},`;
     }
+    return this.intern(key, frames);
+  }
+
+  intern(key, frames) {
     let id = this.stackIds.get(key);
     if (id === undefined) {
       id = this.stackIds.size;
@@ -350,24 +410,20 @@ class Tracker {
     return id;
   }
 
-  jsFrame(s, file) {
-    const line = s.getLineNumber(), column = s.getColumnNumber();
-    // Not getMethodName(): it names the receiver's property the function was called through, which changes
-    // from call to call (a timer's `_onTimeout`, then nothing once optimized) and would split one site in two.
-    let fn = s.getFunctionName() || '(anonymous)';
-    if (s.isConstructor()) fn = `new ${fn}`;
-    const key = `${fn}@${file}:${line}:${column}`;
+  jsFrameId(f) {
+    const key = `${f.function}@${f.file}:${f.line}:${f.column}`;
     let id = this.jsFrameIds.get(key);
     if (id === undefined) {
       id = this.jsFrameIds.size;
       this.jsFrameIds.set(key, id);
-      this.newJsFrames.push({ function: fn, file: file.startsWith('file://') ? decodeURIComponent(file.slice(7)) : file, line, column });
+      this.newJsFrames.push(f);
     }
     return id;
   }
 
   /** Hand the buffered events, stacks and frames to the analysis. */
   flush() {
+    if (this.shared) this.drainShared();
     const a = this.instrumented.analysis;
     if (!this.session) {
       this.session = a.x.wl_session(this.instrumented.handle);
@@ -435,3 +491,41 @@ class Tracker {
   }
 }
 
+
+/** A JS call site as the analysis takes it. */
+function jsFrameOf(s, file) {
+  const line = s.getLineNumber(), column = s.getColumnNumber();
+  // Not getMethodName(): it names the receiver's property the function was called through, which changes
+  // from call to call (a timer's `_onTimeout`, then nothing once optimized) and would split one site in two.
+  let fn = s.getFunctionName() || '(anonymous)';
+  if (s.isConstructor()) fn = `new ${fn}`;
+  return { function: fn, file: file.startsWith('file://') ? decodeURIComponent(file.slice(7)) : file, line, column };
+}
+
+/**
+ * The current stack as frames another thread's tracker can intern (threads.mjs): wasm frames of `instance` as
+ * [func, offset], JS frames as {function, file, line, column}; wasmleak's own and Node's frames left out.
+ */
+export function framesNow(instance, maxFrames) {
+  const limit = Error.stackTraceLimit, prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = maxFrames;
+  Error.prepareStackTrace = asCallSites;
+  const holder = {};
+  Error.captureStackTrace(holder);
+  const sites = holder.stack;
+  Error.prepareStackTrace = prepare;
+  Error.stackTraceLimit = limit;
+  const frames = [];
+  for (const s of Array.isArray(sites) ? sites : []) {
+    const inst = s.getThis();
+    if (inst instanceof WebAssembly.Instance) {
+      if (instance && inst !== instance) continue;
+      frames.push([s.getFunction(), s.getPosition()]);
+      continue;
+    }
+    const file = s.getFileName();
+    if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
+    frames.push(jsFrameOf(s, file));
+  }
+  return frames;
+}

@@ -165,8 +165,10 @@ fn c_pthreads_on_one_heap() {
 }
 
 /// `--snapshot-interval` on a threaded run: heap states on the clock while four workers push into a static
-/// cache (every thread parked for each), the cache growing from one to the next, and in none of them is a
-/// block the workers allocated anything but reachable. The report at exit: nothing leaked.
+/// cache (every thread parked for each), the cache growing from one to the next. In each, every block the
+/// workers allocated is reachable but at most one per worker: the box a worker parked between `Box::new` and
+/// the push holds only in a local variable (documented: such blocks show as lost in snapshots during the run).
+/// The report at exit: nothing leaked.
 #[test]
 fn snapshots_while_threads_allocate() {
     let dir = scratch("threads-snaps");
@@ -189,13 +191,14 @@ fn snapshots_while_threads_allocate() {
         let on_worker = |addr: u64| {
             snap.stacks[by_addr[&addr].stack as usize].iter().any(|&f| snap.frames[f as usize].function.contains("cache_on_worker"))
         };
-        let mut cached = 0;
+        let (mut cached, mut in_flight) = (0, 0);
         for (b, class) in a.blocks.iter().zip(&a.classes) {
             if on_worker(b.addr) {
-                assert_eq!(class.kind, wasmleak_heap::Kind::Reachable, "snapshot {i}: block {:#x} ({} B)", b.addr, b.size);
                 cached += 1;
+                in_flight += (class.kind != wasmleak_heap::Kind::Reachable) as usize;
             }
         }
+        assert!(in_flight <= 4, "snapshot {i}: {in_flight} of {cached} cached blocks not reachable");
         sizes.push(cached);
     }
     assert!(sizes.windows(2).all(|w| w[0] <= w[1]) && sizes[0] < *sizes.last().unwrap(), "{sizes:?}");

@@ -175,11 +175,11 @@ pub unsafe extern "C" fn wl_instrument_debug(
 ) -> u32 {
     let original = unsafe { input(ptr, len) }.to_vec();
     let debug = if dbg_len == 0 { &[][..] } else { unsafe { input(dbg_ptr, dbg_len) } };
-    let overrides = match serde_json::from_slice::<AllocatorOptions>(unsafe { input(opts_ptr, opts_len) }) {
-        Ok(o) => o.into(),
+    let (overrides, threads) = match serde_json::from_slice::<AllocatorOptions>(unsafe { input(opts_ptr, opts_len) }) {
+        Ok(o) => (Overrides::from(&o), o.threads),
         Err(e) => return new_handle(Object::Plain, vec![Vec::new(), error_json(format!("bad options: {e}"))]),
     };
-    match instrument_module_with(original, &overrides, debug) {
+    match instrument_module_with(original, &overrides, debug, threads) {
         Ok((mut module, meta)) => {
             let bytes = std::mem::take(&mut module.ins.bytes);
             new_handle(Object::Module(Rc::new(module)), vec![bytes, meta])
@@ -198,24 +198,27 @@ struct AllocatorOptions {
     calloc: Vec<String>,
     aligned_alloc: Vec<String>,
     posix_memalign: Vec<String>,
+    /// The host feeds the events of every thread to one model in order (js/src/threads.mjs): a module with
+    /// shared memory is instrumented for it instead of refused.
+    threads: bool,
 }
 
-impl From<AllocatorOptions> for Overrides {
-    fn from(o: AllocatorOptions) -> Self {
+impl From<&AllocatorOptions> for Overrides {
+    fn from(o: &AllocatorOptions) -> Self {
         Overrides {
-            alloc: o.alloc,
-            free: o.free,
-            realloc: o.realloc,
-            calloc: o.calloc,
-            aligned_alloc: o.aligned_alloc,
-            posix_memalign: o.posix_memalign,
+            alloc: o.alloc.clone(),
+            free: o.free.clone(),
+            realloc: o.realloc.clone(),
+            calloc: o.calloc.clone(),
+            aligned_alloc: o.aligned_alloc.clone(),
+            posix_memalign: o.posix_memalign.clone(),
         }
     }
 }
 
 /// Parse, find the allocator (names, DWARF, code shape) and rewrite, exactly as `wasmleak check` does.
 pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String> {
-    instrument_module_with(original, &Overrides::default(), &[]).map_err(|e| {
+    instrument_module_with(original, &Overrides::default(), &[], false).map_err(|e| {
         serde_json::from_slice::<serde_json::Value>(&e).ok().and_then(|v| v["error"].as_str().map(str::to_string)).unwrap_or_default()
     })
 }
@@ -223,7 +226,7 @@ pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String>
 /// [`instrument_module`] with the user's entry points; the error is the JSON `{error, status, heap}`: `status`
 /// as `wasmleak inspect --format json` says it (`not_found`, `language_runtime`, `unsupported`, `malformed`),
 /// `heap`: the module grows a linear-memory heap (so leaving it untracked hides what a leak checker is for).
-fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]) -> Result<(Module, Vec<u8>), Vec<u8>> {
+fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8], threads: bool) -> Result<(Module, Vec<u8>), Vec<u8>> {
     let refuse = |status: &str, heap: bool, msg: String| json!({"error": msg, "status": status, "heap": heap}).to_string().into_bytes();
     let info = ModuleInfo::parse(&original).map_err(|e| refuse("malformed", false, e.to_string()))?;
     let heap = wasmleak_instrument::grows_memory(&original, &info);
@@ -250,7 +253,9 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     })?;
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
     // event carries its calling-context id, so the tracker captures a V8 stack once per context.
-    let options = InstrumentOptions { checked_frees: true, contexts: true, fused_free: true, ..InstrumentOptions::default() };
+    let shared = info.memories.first().is_some_and(|m| m.shared);
+    let options =
+        InstrumentOptions { checked_frees: true, contexts: true, fused_free: true, threads: threads && shared, ..InstrumentOptions::default() };
     let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {
         // A threaded module is refused here, its allocator found.
         let status = if matches!(e, wasmleak_instrument::Error::Unsupported(_)) { "unsupported" } else { "malformed" };
@@ -264,6 +269,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         "memory_export": ins.memory_export,
         "ctx_export": ins.ctx_export,
         "debug_file": sym.debug_source().is_some(),
+        "threads": options.threads,
     });
     Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))
 }

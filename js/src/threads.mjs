@@ -1,0 +1,215 @@
+// Threaded modules in Node (Emscripten -pthread): the main thread instantiates the module, and every worker
+// instantiates the same (instrumented) module on the same shared memory. Each thread runs its own copy of this
+// runtime (`--import` preloads run in workers), so one heap's events come from many JS realms. They meet in one
+// log, in shared memory, under one lock: a hook takes the lock, checks and updates the live set, appends its
+// event, and lets go — so the log's order is the allocator's (an allocation is logged after the allocator
+// returned it, before the program can hand it to another thread; a free before the allocator can hand the block
+// out again). The main thread's tracker reads the log into the analysis (`Tracker.drainShared`).
+//
+// The log and the live set are made by the main thread's attach() and handed to every worker created after it
+// (`worker_threads.setEnvironmentData`): attach() runs before the app, so that is every worker. One threaded
+// module per process (a second is left untracked, with why).
+//
+// Stacks: each thread captures a context's stack (its wasm frames, and the JS frames above them) the first time
+// it sees the context, and logs the frames before the event; the main thread interns them.
+
+export const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_STACK = 8; // in the log; EV_FREE's third word: 1 = not a live block
+const KEY = 'wasmleak.threads';
+const MAX_BYTES = 1 << 30;
+const encoder = new TextEncoder();
+
+let state; // undefined: not looked up yet; null: none
+
+/** The log and live set every thread shares, in Node when shared memory is available; null otherwise. */
+export function sharedState() {
+  if (state !== undefined) return state;
+  state = null;
+  const wt = globalThis.process?.getBuiltinModule?.('node:worker_threads');
+  if (!wt || typeof SharedArrayBuffer === 'undefined' || !('grow' in SharedArrayBuffer.prototype)) return state;
+  let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
+  if (wt.isMainThread) {
+    buffers = {
+      lock: new SharedArrayBuffer(4),
+      log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
+      // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
+      // and another thread got the old address before the realloc's hook ran).
+      live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
+      // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
+      module: new SharedArrayBuffer(4),
+    };
+    wt.setEnvironmentData(KEY, buffers);
+  }
+  if (buffers) state = new Shared(buffers, wt.threadId);
+  return state;
+}
+
+class Shared {
+  constructor({ lock, log, live, module }, tid) {
+    this.buffers = { lock, log, live, module };
+    this.lockWord = new Int32Array(lock);
+    this.log = new Uint32Array(log); // length-tracking: follows the buffer as it grows
+    this.liveBuffer = live;
+    this.live = new Uint8Array(live);
+    this.moduleWord = new Int32Array(module);
+    this.tid = tid;
+    if (this.log[0] === 0) Atomics.compareExchange(this.log, 0, 0, 1); // word 0: the next free word
+  }
+
+  /** The main thread claims the one threaded module of the process; false when another has it. */
+  claim() {
+    return Atomics.compareExchange(this.moduleWord, 0, 0, 1) === 0;
+  }
+
+  lock() {
+    const L = this.lockWord;
+    let c = Atomics.compareExchange(L, 0, 0, 1);
+    if (c === 0) return;
+    if (c !== 2) c = Atomics.exchange(L, 0, 2);
+    while (c !== 0) {
+      Atomics.wait(L, 0, 2);
+      c = Atomics.exchange(L, 0, 2);
+    }
+  }
+
+  unlock() {
+    const L = this.lockWord;
+    if (Atomics.sub(L, 0, 1) !== 1) {
+      Atomics.store(L, 0, 0);
+      Atomics.notify(L, 0, 1);
+    }
+  }
+
+  /** Room for `words` more words in the log (the lock is held). */
+  room(words) {
+    const need = (this.log[0] + words) * 4;
+    const buf = this.log.buffer;
+    if (need <= buf.byteLength) return;
+    let size = buf.byteLength;
+    while (size < need) size *= 2;
+    if (size > buf.maxByteLength) throw new Error('wasmleak: the threads event log is full (1 GiB)');
+    buf.grow(size);
+  }
+
+  append(kind, a, b, c, lo, hi) {
+    this.room(6);
+    const l = this.log, n = l[0];
+    l[n] = kind | (this.tid << 8); l[n + 1] = a; l[n + 2] = b; l[n + 3] = c; l[n + 4] = lo; l[n + 5] = hi;
+    l[0] = n + 6;
+  }
+
+  /** Mark a block starting at `ptr` live (the lock is held). Addresses that are not 4-aligned are not kept. */
+  born(ptr) {
+    if (!ptr || ptr & 3) return;
+    const i = ptr >>> 2;
+    if (i >= this.live.length) {
+      let size = this.liveBuffer.byteLength;
+      while (size <= i) size *= 2;
+      this.liveBuffer.grow(Math.min(size, MAX_BYTES));
+    }
+    if (this.live[i] < 255) this.live[i]++;
+  }
+
+  /** Forget a live block at `ptr`; false when there is none (an invalid or double free). Not 4-aligned: true. */
+  died(ptr) {
+    if (ptr & 3) return true;
+    const i = ptr >>> 2;
+    if (i >= this.live.length || this.live[i] === 0) return false;
+    this.live[i]--;
+    return true;
+  }
+
+  isLive(ptr) {
+    if (ptr & 3) return true;
+    const i = ptr >>> 2;
+    return i < this.live.length && this.live[i] > 0;
+  }
+
+  /** The log's records so far, taken out of it (main thread). */
+  take() {
+    this.lock();
+    const n = this.log[0];
+    const words = this.log.slice(1, n);
+    this.log[0] = 1;
+    this.unlock();
+    return words;
+  }
+
+  /** Words in the log now (no lock: a hint). */
+  used() {
+    return Atomics.load(this.log, 0);
+  }
+
+  /**
+   * The hook imports of one thread's instance. `frames()` gives the current stack's frames (wasm frames of this
+   * instance as [func, offset], JS frames as {function, file, line, column}), or null without stacks; a context's
+   * frames are logged the first time this thread sees it.
+   */
+  hooks(frames) {
+    const seen = new Set();
+    const def = (lo, hi) => {
+      const key = `${lo},${hi}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const f = frames();
+      if (!f) return;
+      const bytes = encoder.encode(JSON.stringify(f));
+      const words = (bytes.length + 3) >>> 2;
+      this.lock();
+      try {
+        this.room(4 + words);
+        const l = this.log, n = l[0];
+        l[n] = EV_STACK | (this.tid << 8); l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = bytes.length;
+        new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
+        l[0] = n + 4 + words;
+      } finally {
+        this.unlock();
+      }
+    };
+    const locked = (f) => {
+      this.lock();
+      try {
+        return f();
+      } finally {
+        this.unlock();
+      }
+    };
+    return {
+      alloc_ctx: (ptr, size, lo, hi) => {
+        def(lo, hi);
+        locked(() => {
+          this.born(ptr >>> 0);
+          this.append(EV_ALLOC, ptr >>> 0, size >>> 0, 0, lo, hi);
+        });
+      },
+      free_ctx: (ptr, lo, hi) => {
+        def(lo, hi);
+        locked(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
+      },
+      free_check_ctx: (ptr, lo, hi) => {
+        def(lo, hi);
+        return locked(() => {
+          const live = this.died(ptr >>> 0);
+          this.append(EV_FREE, ptr >>> 0, 0, live ? 0 : 1, lo, hi);
+          return live ? 1 : 0;
+        });
+      },
+      // Before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator.
+      check: (ptr) => locked(() => {
+        if (this.isLive(ptr >>> 0)) return 1;
+        this.append(EV_FREE, ptr >>> 0, 0, 1, 0, 0);
+        return 0;
+      }),
+      realloc_ctx: (old, ptr, size, lo, hi) => {
+        def(lo, hi);
+        locked(() => {
+          old >>>= 0; ptr >>>= 0; size >>>= 0;
+          if (ptr !== 0 || size === 0) {
+            this.born(ptr);
+            if (old) this.died(old);
+          }
+          this.append(EV_REALLOC, old, ptr, size, lo, hi);
+        });
+      },
+    };
+  }
+}

@@ -113,16 +113,10 @@ fn memory64() {
 
 #[test]
 fn shared_memory() {
+    let start = r#"(func $_start (export "_start") (call $free (call $malloc (i32.const 16))))"#;
     let p = wat_file(
         "shared-memory.wasm",
-        r#"(module
-            (memory (export "memory") 1 1 shared)
-            (global $bump (mut i32) (i32.const 1024))
-            (func $malloc (export "malloc") (param $n i32) (result i32)
-              (global.get $bump)
-              (global.set $bump (i32.add (global.get $bump) (local.get $n))))
-            (func $free (export "free") (param i32))
-            (func $_start (export "_start") (call $free (call $malloc (i32.const 16)))))"#,
+        &format!(r#"(module (memory (export "memory") 1 1 shared) {BUMP_ALLOCATOR_WAT} {start})"#),
     );
     // One thread on a shared memory of its own: it runs, tracked like any other.
     let r = check(&p, &["--format", "json"]);
@@ -132,16 +126,12 @@ fn shared_memory() {
     // Threads cannot share a memory each instance defines for itself.
     let p = wat_file(
         "shared-memory-spawn.wasm",
-        r#"(module
+        &format!(
+            r#"(module
             (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
-            (memory (export "memory") 1 1 shared)
-            (global $bump (mut i32) (i32.const 1024))
-            (func $malloc (export "malloc") (param $n i32) (result i32)
-              (global.get $bump)
-              (global.set $bump (i32.add (global.get $bump) (local.get $n))))
-            (func $free (export "free") (param i32))
-            (func (export "wasi_thread_start") (param i32 i32))
-            (func $_start (export "_start") (drop (call $spawn (i32.const 0))) (call $free (call $malloc (i32.const 16)))))"#,
+            (memory (export "memory") 1 1 shared) {BUMP_ALLOCATOR_WAT} {start}
+            (func (export "wasi_thread_start") (param i32 i32)))"#
+        ),
     );
     let r = check(&p, &[]);
     assert_one_error(&r, &[&file_name(&p), "thread-spawn", "--import-memory"]);

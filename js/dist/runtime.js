@@ -698,6 +698,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       this.runtimeValues = /* @__PURE__ */ new Map();
       this.shared = null;
       this.sharedStacks = /* @__PURE__ */ new Map();
+      this.sharedLive = /* @__PURE__ */ new Set();
+      this.sharedLate = /* @__PURE__ */ new Map();
     }
     /** Threads: move the shared log's records into this tracker's events, in the log's order. */
     drainShared() {
@@ -716,16 +718,38 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         const a = w[i + 1], b = w[i + 2], c = w[i + 3];
         const stack = this.sharedStacks.get(`${w[i + 4] | 0},${w[i + 5] | 0}`) ?? NO_STACK;
         if (kind === EV_ALLOC2) {
+          this.born(a);
           this.event(EV_ALLOC2, a, b, 0, stack);
         } else if (kind === EV_FREE2) {
           if (a && this.hostValues.size) this.hostValues.delete(a);
+          if (!c) this.sharedLive.delete(a);
           this.event(EV_FREE2, a, 0, 0, stack);
+        } else if (b === 0 && c !== 0) {
+          this.event(EV_REALLOC2, a, b, c, stack);
         } else {
           if (a !== b && this.hostValues.size) this.hostValues.delete(a);
-          this.event(EV_REALLOC2, a, b, c, stack);
+          const late = a !== b && this.sharedLate.get(a);
+          if (late) {
+            if (late > 1) this.sharedLate.set(a, late - 1);
+            else this.sharedLate.delete(a);
+            if (b) {
+              this.born(b);
+              this.event(EV_ALLOC2, b, c, 0, stack);
+            }
+          } else {
+            if (a !== b) this.sharedLive.delete(a);
+            if (a !== b) this.born(b);
+            this.event(EV_REALLOC2, a, b, c, stack);
+          }
         }
         i += 6;
       }
+    }
+    /** Threads: a block allocated at `ptr`; an address still live counts one late realloc report (drainShared). */
+    born(ptr) {
+      if (!ptr) return;
+      if (this.sharedLive.has(ptr)) this.sharedLate.set(ptr, (this.sharedLate.get(ptr) ?? 0) + 1);
+      else this.sharedLive.add(ptr);
     }
     /** Intern frames as `framesNow` gives them (another thread's). */
     internFrames(list) {

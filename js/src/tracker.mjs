@@ -88,6 +88,8 @@ class Tracker {
     this.runtimeValues = new Map();
     this.shared = null; // threads.mjs: the log every thread's hooks write
     this.sharedStacks = new Map(); // "lo,hi" → stack number, from the log's stack records
+    this.sharedLive = new Set(); // live blocks as the log has them
+    this.sharedLate = new Map(); // address → realloc reports still to come for blocks moved away from it
   }
 
   /** Threads: move the shared log's records into this tracker's events, in the log's order. */
@@ -107,16 +109,41 @@ class Tracker {
       const a = w[i + 1], b = w[i + 2], c = w[i + 3];
       const stack = this.sharedStacks.get(`${w[i + 4] | 0},${w[i + 5] | 0}`) ?? NO_STACK;
       if (kind === EV_ALLOC) {
+        this.sharedBorn(a);
         this.event(EV_ALLOC, a, b, 0, stack);
       } else if (kind === EV_FREE) {
         if (a && this.hostValues.size) this.hostValues.delete(a);
+        if (!c) this.sharedLive.delete(a);
         this.event(EV_FREE, a, 0, 0, stack);
+      } else if (b === 0 && c !== 0) {
+        this.event(EV_REALLOC, a, b, c, stack); // failed: the old block stays
       } else {
         if (a !== b && this.hostValues.size) this.hostValues.delete(a);
-        this.event(EV_REALLOC, a, b, c, stack);
+        // A realloc reports after the allocator returned: the block it moved away from may be another
+        // thread's by now (handed out again and logged first, see `born`). Then it frees nothing there.
+        const late = a !== b && this.sharedLate.get(a);
+        if (late) {
+          if (late > 1) this.sharedLate.set(a, late - 1);
+          else this.sharedLate.delete(a);
+          if (b) {
+            this.sharedBorn(b);
+            this.event(EV_ALLOC, b, c, 0, stack);
+          }
+        } else {
+          if (a !== b) this.sharedLive.delete(a);
+          if (a !== b) this.sharedBorn(b);
+          this.event(EV_REALLOC, a, b, c, stack);
+        }
       }
       i += 6;
     }
+  }
+
+  /** Threads: a block allocated at `ptr`; an address still live counts one late realloc report (drainShared). */
+  sharedBorn(ptr) {
+    if (!ptr) return;
+    if (this.sharedLive.has(ptr)) this.sharedLate.set(ptr, (this.sharedLate.get(ptr) ?? 0) + 1);
+    else this.sharedLive.add(ptr);
   }
 
   /** Intern frames as `framesNow` gives them (another thread's). */

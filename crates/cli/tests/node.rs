@@ -537,4 +537,10 @@ fn node_tracks_a_threaded_app_across_its_workers() {
     assert_eq!(total("reachable", 48), 2, "{report}");
     // Blocks of a worker's stack: its frames in the worker's script.
     assert!(groups.iter().any(|g| g["kind"] == "lost" && g.to_string().contains("em_threads.worker.js")), "{report}");
+    // Two workers resizing blocks with realloc (whose hooks report after the allocator returned): nothing changes
+    // for the app (no realloc fails), nothing is invalid, nothing leaks. js/ threads.test.mjs drives the race itself.
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_threads.js", "realloc"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("threads realloc: done, 0 failed reallocs"), "{stderr}");
+    assert_eq!((r["summary"]["invalid_frees"].as_u64(), r["summary"]["leaked_blocks"].as_u64()), (Some(0), Some(0)), "{r}");
 }

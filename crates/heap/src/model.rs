@@ -388,10 +388,14 @@ impl HeapModel {
         let key = addr as u32;
         let slot = Slot { a: seq as u32, size: size.min(u32::MAX as u64) as u32, c: pack(stack) };
         // An address handed out twice without a free in between means we missed a free (an allocator
-        // entry point we did not hook); the newer block wins.
+        // entry point we did not hook), or, in a threaded run, that a realloc which moved the block away from it
+        // reports later: the newer block wins, and the older one counts as freed.
         let old = self.slots.insert(key, slot);
         match old {
-            Some(s) if s.is_live() => self.profile.free(key, s.size as u64, unpack(s.c), false),
+            Some(s) if s.is_live() => {
+                self.profile.free(key, s.size as u64, unpack(s.c), false);
+                self.frees += 1;
+            }
             _ => self.live += 1,
         }
         self.profile.alloc(key, slot.size as u64, stack, seq);

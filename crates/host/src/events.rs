@@ -4,7 +4,7 @@
 //! an allocator event every ~20 ns, faster than a host call: with buffered hooks (`wasmleak_instrument::buffered`)
 //! the module records its events itself, and the host only moves full buffers to the worker.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -123,10 +123,9 @@ pub(crate) struct Recorder {
     worker: Option<JoinHandle<HeapModel>>,
     /// A threaded module's run (events of several threads, through a [`Baton`]).
     threads: bool,
-    /// Threads: addresses allocated while the model still had a live block there. Between a realloc that moved a
-    /// block and its hook, another thread can get the old address from the allocator and record it first; the
-    /// realloc's hook then must not free the other thread's block.
-    reborn: HashSet<u32>,
+    /// Threads: per address, how many reallocs that moved a block away from it have not reported yet although
+    /// the address was handed out again (see [`Recorder::in_allocator_order`]).
+    reborn: HashMap<u32, u32>,
 }
 
 /// What a finished recording hands on.
@@ -293,8 +292,35 @@ impl Recorder {
             spare,
             worker: Some(worker),
             threads: false,
-            reborn: HashSet::new(),
+            reborn: HashMap::new(),
         }
+    }
+
+    /// A threaded run's event as the model must apply it. A realloc's hook runs after the allocator returned, so
+    /// the old block it moved away from can already be another thread's (handed out again and recorded first,
+    /// even several times over): an allocation at an address the model still has live counts one realloc report
+    /// still to come for it, and such a late realloc then frees nothing there (it only allocates its new block; a
+    /// realloc to size 0, nothing at all). Frees report before the allocator runs, so they are never late.
+    fn in_allocator_order(&mut self, ev: Event) -> Event {
+        let (born, moved_from) = match ev {
+            Event::Alloc { ptr, .. } => (ptr, 0),
+            Event::Realloc { old, new, .. } if new != old => (new, old),
+            _ => (0, 0),
+        };
+        let mut ev = ev;
+        if let Some(late) = self.reborn.get_mut(&moved_from).filter(|_| moved_from != 0) {
+            *late -= 1;
+            if *late == 0 {
+                self.reborn.remove(&moved_from);
+            }
+            if let Event::Realloc { new, size, stack, .. } = ev {
+                ev = Event::Alloc { ptr: new, size, stack };
+            }
+        }
+        if born != 0 && self.live.contains(born as u64) {
+            *self.reborn.entry(born).or_default() += 1;
+        }
+        ev
     }
 
     /// For a threaded module's run: events of several threads, one at a time.
@@ -312,15 +338,7 @@ impl Recorder {
         let mut ev = ev;
         let r = caller.data_mut().recorder();
         if r.threads {
-            match ev {
-                Event::Alloc { ptr, .. } if ptr != 0 && r.live.contains(ptr as u64) => {
-                    r.reborn.insert(ptr);
-                }
-                Event::Realloc { old, new, size, stack } if old != 0 && new != 0 && r.reborn.remove(&old) => {
-                    ev = Event::Alloc { ptr: new, size, stack };
-                }
-                _ => {}
-            }
+            ev = r.in_allocator_order(ev);
         }
         match (&mut ev, view) {
             (&mut Event::Realloc { old, new, size, .. }, Some(view)) => {

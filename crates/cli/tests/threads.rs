@@ -223,22 +223,44 @@ fn concurrent_reallocs_change_nothing() {
 }
 
 /// A worker ends the process while the main thread waits in pthread_join (blocked in memory.atomic.wait for
-/// good): exit(3) gives status 3, a trap is reported as one; either way the report comes, with what the worker
-/// leaked before.
+/// good): exit(3) gives status 3, a trap is reported as one; either way the report comes. The worker is still
+/// there when the heap is read, and what it allocated it may hold in local variables, which no host can read: its
+/// N blocks (N − 1 of them in fact unreachable) are counted reachable, held by that thread (the text report adds a
+/// note) — not lost without evidence.
 #[test]
 fn a_worker_that_exits_or_traps_still_gets_the_report() {
     let n = 6u64;
-    let (run, r) = check_json(&edge("c_threads_O2.wasm"), &["exit_on_worker", &n.to_string()]);
-    assert_eq!(r["exit"]["code"], 3, "{}", run.describe());
-    assert_eq!(kind_total(&r, "lost"), (n - 1, 24 * (n - 1)), "{}", brief(&r));
-    assert!(run.elapsed < std::time::Duration::from_secs(30), "{}", run.describe());
-    let (run, r) = check_json(&edge("c_threads_O2.wasm"), &["trap_on_worker", &n.to_string()]);
-    assert_eq!(r["exit"]["status"], "trap", "{}", run.describe());
-    assert!(r["exit"]["message"].as_str().is_some_and(|t| t.contains("unreachable")), "{}", run.describe());
-    assert_eq!(kind_total(&r, "lost"), (n - 1, 24 * (n - 1)), "{}", brief(&r));
+    for (pattern, ends) in [("exit_on_worker", "exited"), ("trap_on_worker", "trap")] {
+        let (run, r) = check_json(&edge("c_threads_O2.wasm"), &[pattern, &n.to_string()]);
+        assert_eq!(r["exit"]["status"], ends, "{}", run.describe());
+        assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
+        let held = groups(&r).iter().filter(|g| g["kind"] == "reachable" && g.to_string().contains("thread 1, still running"));
+        assert_eq!(held.fold(0, |b, g| b + u(&g["blocks"], "blocks")), n, "{}", brief(&r));
+        assert!(run.elapsed < std::time::Duration::from_secs(30), "{}", run.describe());
+        if ends == "exited" {
+            assert_eq!(r["exit"]["code"], 3, "{}", run.describe());
+        } else {
+            assert!(r["exit"]["message"].as_str().is_some_and(|t| t.contains("unreachable")), "{}", run.describe());
+        }
+    }
     // Plain runs end the same way.
     let plain = wasmleak(vec!["run".into(), edge("c_threads_O2.wasm").into_os_string(), "exit_on_worker".into(), "3".into()]);
     plain.assert_code(3);
+}
+
+/// A thread still running when the program ends (blocked on a condition, a pointer to its buffer only in a local
+/// variable at -O2) and one handed its work at spawn (Rust's `thread::spawn` closure, whose only pointer the thread
+/// holds): neither block is called lost (both were, after a survey of real threaded programs).
+#[test]
+fn blocks_a_running_thread_may_hold_are_not_lost() {
+    for module in ["c_threads_O2.wasm", "c_threads_O2_stripped.wasm"] {
+        let (run, r) = check_json(&edge(module), &["blocked_at_exit", "1"]);
+        assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+        assert!(run.stderr.contains("blocked_at_exit: done 1"), "{}", run.describe());
+    }
+    let (run, r) = check_json(&edge("rust_threads_o2.wasm"), &["detached", "1"]);
+    assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
+    assert!(run.stderr.contains("detached: done 1"), "{}", run.describe());
 }
 
 /// `--iteration FUNC` on a threaded run: returns of FUNC on any thread are the iterations (each worker runs

@@ -126,6 +126,8 @@ pub(crate) struct Recorder {
     /// Threads: per address, how many reallocs that moved a block away from it have not reported yet although
     /// the address was handed out again (see [`Recorder::in_allocator_order`]).
     reborn: HashMap<u32, u32>,
+    /// Threads: the thread that allocated each live block.
+    allocated_by: HashMap<u32, i32>,
 }
 
 /// What a finished recording hands on.
@@ -146,6 +148,14 @@ pub(crate) trait HasRecorder: 'static {
         false
     }
     fn leave(&mut self) {}
+    /// The thread whose hook is running (a threaded module's; 0 is the main thread).
+    fn thread(&self) -> i32 {
+        0
+    }
+    /// Blocks the threads still running hold, as far as anyone can tell (see `Recorder::held_by_threads`).
+    fn thread_held(&mut self) -> Vec<(u32, i32)> {
+        Vec::new()
+    }
 }
 
 /// The recorder of a threaded module's run, passed from thread to thread: a hook takes it, records, and gives it
@@ -293,6 +303,7 @@ impl Recorder {
             worker: Some(worker),
             threads: false,
             reborn: HashMap::new(),
+            allocated_by: HashMap::new(),
         }
     }
 
@@ -323,6 +334,38 @@ impl Recorder {
         ev
     }
 
+    /// The live blocks threads in `running` allocated. A running (or blocked) thread may hold them in its local
+    /// variables, which no host can read: the roots of a threaded run's heap states (a block only such a thread
+    /// could hold is not called lost without evidence).
+    pub(crate) fn held_by_threads(&self, running: &std::collections::HashSet<i32>) -> Vec<(u32, i32)> {
+        let mut held: Vec<(u32, i32)> = self.allocated_by.iter().filter(|(_, t)| running.contains(t)).map(|(&p, &t)| (p, t)).collect();
+        held.sort_unstable();
+        held
+    }
+
+    /// A thread starts with `start_arg` (`wasi::thread-spawn`): the live blocks reachable from it within a few
+    /// steps — pthread's start arguments, the closure or argument struct they point to, what that holds — are
+    /// the new thread's from now on, as what it allocates is (`held_by_threads`): Rust's `thread::spawn` hands
+    /// the thread its closure so, and frees the only pointer to it in memory.
+    pub(crate) fn hand_over(&mut self, memory: &[u8], start_arg: u32, thread: i32) {
+        const WINDOW: usize = 64;
+        let mut frontier = vec![start_arg as usize];
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for at in frontier {
+                let Some(bytes) = memory.get(at..(at + WINDOW).min(memory.len())) else { continue };
+                for word in bytes.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())) {
+                    if word != 0 && self.live.contains(word as u64) && seen.insert(word) {
+                        self.allocated_by.insert(word, thread);
+                        next.push(word as usize);
+                    }
+                }
+            }
+            frontier = next;
+        }
+    }
+
     /// For a threaded module's run: events of several threads, one at a time.
     pub(crate) fn for_threads(mut self) -> Recorder {
         self.threads = true;
@@ -339,6 +382,23 @@ impl Recorder {
         let r = caller.data_mut().recorder();
         if r.threads {
             ev = r.in_allocator_order(ev);
+            let thread = caller.data().thread();
+            let r = caller.data_mut().recorder();
+            match ev {
+                Event::Alloc { ptr, .. } if ptr != 0 => {
+                    r.allocated_by.insert(ptr, thread);
+                }
+                Event::Free { ptr, .. } => {
+                    r.allocated_by.remove(&ptr);
+                }
+                Event::Realloc { old, new, size, .. } if new != 0 || size == 0 => {
+                    r.allocated_by.remove(&old);
+                    if new != 0 {
+                        r.allocated_by.insert(new, thread);
+                    }
+                }
+                _ => {}
+            }
         }
         match (&mut ev, view) {
             (&mut Event::Realloc { old, new, size, .. }, Some(view)) => {

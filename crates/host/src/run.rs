@@ -204,11 +204,19 @@ pub(crate) struct State {
     /// A threaded module's run: its threads, and the recorder they pass around (`recorder` holds it during a hook).
     threads: Option<Arc<Threads>>,
     baton: Option<Arc<Baton>>,
+    /// The wasi-threads id of the thread this store runs (0: the main thread).
+    tid: i32,
 }
 
 impl State {
     /// The state of a store that runs the module: the main thread's, or (`threads`) a spawned thread's.
-    pub(crate) fn new(cfg: &RunConfig, recorder: Option<Recorder>, baton: Option<Arc<Baton>>, threads: Option<Arc<Threads>>) -> Result<State> {
+    pub(crate) fn new(
+        cfg: &RunConfig,
+        recorder: Option<Recorder>,
+        baton: Option<Arc<Baton>>,
+        threads: Option<Arc<Threads>>,
+        tid: i32,
+    ) -> Result<State> {
         Ok(State {
             wasi: wasi_ctx(cfg)?,
             limits: Limits { max: cfg.max_memory, denied: None },
@@ -222,6 +230,7 @@ impl State {
             timed: None,
             threads,
             baton,
+            tid,
         })
     }
 
@@ -314,6 +323,7 @@ impl Capturer {
         // what a freed block holds at the end is no evidence (a joined thread's stack keeps stale pointers).
         let threaded = self.info.memories.first().is_some_and(|m| m.shared);
         let now = Recorder::query(&mut cx, last && !threaded);
+        let thread_held = cx.data_mut().thread_held();
         if took {
             cx.data_mut().leave();
         }
@@ -339,7 +349,7 @@ impl Capturer {
             (None, Some(m)) => shared_bytes(m),
             (None, None) => &[],
         };
-        self.build(now, &globals, memory, iteration, host_values)
+        self.build(now, &globals, memory, iteration, host_values, &thread_held)
     }
 
     /// The heap now, when the thread that ran `_start` cannot be reached (it is blocked, waiting for a thread
@@ -350,9 +360,10 @@ impl Capturer {
         recorder: &mut Recorder,
         memory: &SharedMemory,
         iteration: u64,
-        host_values: &[(String, u64)],
+        running: &std::collections::HashSet<i32>,
     ) -> HeapState {
         let now = recorder.ask(false);
+        let thread_held = recorder.held_by_threads(running);
         let info = &self.info;
         let mut globals = Vec::new();
         if let Some(sp) = info.stack_pointer() {
@@ -365,11 +376,20 @@ impl Capturer {
             };
             globals.push((sp, bottom.min(top) as i64));
         }
-        self.build(now, &globals, shared_bytes(memory), iteration, host_values)
+        self.build(now, &globals, shared_bytes(memory), iteration, &[], &thread_held)
     }
 
-    fn build(&self, now: HeapNow, globals: &[(u32, i64)], memory: &[u8], iteration: u64, host_values: &[(String, u64)]) -> HeapState {
-        let roots = roots(
+    /// `thread_held`: blocks threads still running allocated, (address, thread): roots, as a wasm global is.
+    fn build(
+        &self,
+        now: HeapNow,
+        globals: &[(u32, i64)],
+        memory: &[u8],
+        iteration: u64,
+        host_values: &[(String, u64)],
+        thread_held: &[(u32, i32)],
+    ) -> HeapState {
+        let mut roots = roots(
             &self.info,
             &self.instrumented,
             globals,
@@ -377,6 +397,11 @@ impl Capturer {
             now.lowest_block,
             memory.len() as u64,
         );
+        roots.values.extend(thread_held.iter().map(|&(ptr, tid)| wasmleak_heap::RootValue {
+            name: format!("thread {tid}, {THREAD_HELD}"),
+            value: ptr as u64,
+            host: false,
+        }));
         let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
         mask_link_time_words(&self.info, &mut regions);
         let owners = match &now.freed {
@@ -399,8 +424,11 @@ impl Capturer {
     }
 }
 
+/// How the roots of blocks a running thread allocated are named: "thread {tid}, {THREAD_HELD}".
+const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";
+
 /// A threaded module's memory as bytes.
-fn shared_bytes(m: &SharedMemory) -> &[u8] {
+pub(crate) fn shared_bytes(m: &SharedMemory) -> &[u8] {
     // SAFETY: a threaded module's heap is read when its other threads are stopped or blocked (writing nothing):
     // nothing changes the bytes while this slice lives.
     unsafe { std::slice::from_raw_parts(m.data().as_ptr() as *const u8, m.data().len()) }
@@ -425,6 +453,15 @@ impl HasRecorder for State {
         if let (Some(baton), Some(r)) = (&self.baton, self.recorder.take()) {
             baton.give(r);
         }
+    }
+
+    fn thread(&self) -> i32 {
+        self.tid
+    }
+
+    fn thread_held(&mut self) -> Vec<(u32, i32)> {
+        let Some(threads) = self.threads.clone() else { return Vec::new() };
+        self.recorder().held_by_threads(&threads.running(false))
     }
 }
 
@@ -466,7 +503,7 @@ fn run_pass(
         (Some(r), Some(_)) => (None, Some(Baton::new(r.for_threads()))),
         (r, _) => (r, None),
     };
-    let mut state = State::new(cfg, recorder, baton.clone(), threads.clone())?;
+    let mut state = State::new(cfg, recorder, baton.clone(), threads.clone(), 0)?;
     state.schedule = match &capturer {
         Some(c) if cfg.per_iteration => Some(Schedule {
             every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
@@ -659,7 +696,7 @@ fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<A
     let (mut states, mut recorded) = (Vec::new(), None);
     if let (Some(c), Some(baton), Some(memory)) = (capturer, baton, threads.memory()) {
         let mut recorder = baton.take();
-        states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &[]));
+        states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true)));
         recorded = Some(recorder.finish_here());
     }
     Pass { exit, recorded, states, refused: None, notes }
@@ -953,6 +990,13 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = pass.notes;
+    let held = pass.states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD)).count());
+    if held > 0 {
+        notes.push(format!(
+            "{held} block(s) allocated by threads still running at the end are counted reachable, not lost: a thread \
+             may hold them in its local variables, which cannot be read (they are named so in `why`)"
+        ));
+    }
     if threaded && pass.states.len() > 1 {
         notes.push(
             "the snapshots during the run were taken with every thread parked where it was: a block that only a \

@@ -9,6 +9,7 @@
 //! `memory.atomic.wait` cannot be interrupted: the heap is read while it waits (it writes nothing then).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,6 +44,8 @@ pub(crate) struct Threads {
     memory: OnceLock<SharedMemory>,
     next_tid: AtomicI32,
     running: Mutex<usize>,
+    /// The spawned threads that have not ended.
+    alive: Mutex<HashSet<i32>>,
     ended: Condvar,
     stop: AtomicBool,
     /// The first end of the process a spawned thread caused (its proc_exit, or its trap).
@@ -127,6 +130,7 @@ impl Threads {
             memory: OnceLock::new(),
             next_tid: AtomicI32::new(1),
             running: Mutex::new(0),
+            alive: Mutex::default(),
             ended: Condvar::new(),
             stop: AtomicBool::new(false),
             exit: Mutex::new(None),
@@ -193,22 +197,33 @@ impl Threads {
         if tid > MAX_TID || self.stop.load(SeqCst) {
             return -1;
         }
-        let Ok(state) = State::new(&self.cfg, None, self.baton.get().cloned(), Some(self.clone())) else { return -1 };
+        let Ok(state) = State::new(&self.cfg, None, self.baton.get().cloned(), Some(self.clone()), tid) else { return -1 };
+        if let (Some(baton), Some(memory)) = (self.baton.get(), self.memory.get()) {
+            let mut recorder = baton.take();
+            recorder.hand_over(crate::run::shared_bytes(memory), start_arg as u32, tid);
+            baton.give(recorder);
+        }
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.alive.lock().unwrap_or_else(|e| e.into_inner()).insert(tid);
         let me = self.clone();
         let spawned = std::thread::Builder::new().name(format!("wasi-thread-{tid}")).spawn(move || {
-            me.run(state, tid, start_arg);
+            // A thread stopped where it was still counts as running: its locals may hold blocks.
+            if !me.run(state, tid, start_arg) {
+                me.alive.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
+            }
             *me.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
             me.ended.notify_all();
         });
         if spawned.is_err() {
+            self.alive.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
             *self.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
             return -1;
         }
         tid
     }
 
-    fn run(self: &Arc<Self>, state: State, tid: i32, start_arg: i32) {
+    /// Run the thread to its end; true when the process ended first (this thread ended it, or it was stopped).
+    fn run(self: &Arc<Self>, state: State, tid: i32, start_arg: i32) -> bool {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| s.limits());
         store.set_epoch_deadline(1);
@@ -220,13 +235,13 @@ impl Threads {
             let entry = instance.get_typed_func::<(i32, i32), ()>(&mut store, ENTRY)?;
             entry.call(&mut store, (tid, start_arg))
         });
-        let Err(e) = result else { return };
+        let Err(e) = result else { return false };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
             Exit::Code(code.0)
         } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             if self.stop.load(SeqCst) {
                 self.interrupted.fetch_add(1, SeqCst);
-                return;
+                return true;
             }
             Exit::Timeout(self.cfg.timeout.unwrap_or_default())
         } else if let Some(trap) = e.downcast_ref::<Trap>() {
@@ -234,7 +249,9 @@ impl Threads {
         } else {
             Exit::Trap(format!("thread {tid} could not run: {e:#}"))
         };
+        // The thread that ends the process is still there when the heap is read (its frames too).
         self.end_process(exit);
+        true
     }
 
     /// A thread ended the process: the first such end is the run's; every other thread stops.
@@ -289,6 +306,15 @@ impl Threads {
         UpdateDeadline::Continue(1)
     }
 
+    /// The threads that have not ended: the spawned ones, and the main thread (0) when `main` or it is running.
+    pub(crate) fn running(&self, main: bool) -> HashSet<i32> {
+        let mut threads = self.alive.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if main || self.main_running.load(SeqCst) {
+            threads.insert(0);
+        }
+        threads
+    }
+
     pub(crate) fn set_main_running(&self, running: bool) {
         self.main_running.store(running, SeqCst);
     }
@@ -317,7 +343,7 @@ impl Threads {
         let _taking = self.taking.lock().unwrap_or_else(|e| e.into_inner());
         let paused = self.pause_others(from_wasm);
         let mut recorder = baton.take();
-        let state = capturer.capture_detached(&mut recorder, memory, n, &[]);
+        let state = capturer.capture_detached(&mut recorder, memory, n, &self.running(false));
         baton.give(recorder);
         drop(paused);
         let mut t = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());

@@ -718,7 +718,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         const a = w[i + 1], b = w[i + 2], c = w[i + 3];
         const stack = this.sharedStacks.get(`${w[i + 4] | 0},${w[i + 5] | 0}`) ?? NO_STACK;
         if (kind === EV_ALLOC2) {
-          this.born(a);
+          this.sharedBorn(a);
           this.event(EV_ALLOC2, a, b, 0, stack);
         } else if (kind === EV_FREE2) {
           if (a && this.hostValues.size) this.hostValues.delete(a);
@@ -733,12 +733,12 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
             if (late > 1) this.sharedLate.set(a, late - 1);
             else this.sharedLate.delete(a);
             if (b) {
-              this.born(b);
+              this.sharedBorn(b);
               this.event(EV_ALLOC2, b, c, 0, stack);
             }
           } else {
             if (a !== b) this.sharedLive.delete(a);
-            if (a !== b) this.born(b);
+            if (a !== b) this.sharedBorn(b);
             this.event(EV_REALLOC2, a, b, c, stack);
           }
         }
@@ -746,7 +746,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       }
     }
     /** Threads: a block allocated at `ptr`; an address still live counts one late realloc report (drainShared). */
-    born(ptr) {
+    sharedBorn(ptr) {
       if (!ptr) return;
       if (this.sharedLive.has(ptr)) this.sharedLate.set(ptr, (this.sharedLate.get(ptr) ?? 0) + 1);
       else this.sharedLive.add(ptr);

@@ -225,8 +225,8 @@ fn concurrent_reallocs_change_nothing() {
 /// A worker ends the process while the main thread waits in pthread_join (blocked in memory.atomic.wait for
 /// good): exit(3) gives status 3, a trap is reported as one; either way the report comes. The worker is still
 /// there when the heap is read, and what it allocated it may hold in local variables, which no host can read: its
-/// N blocks (N − 1 of them in fact unreachable) are counted reachable, held by that thread (the text report adds a
-/// note) — not lost without evidence.
+/// N blocks (N − 1 of them in fact unreachable) are counted reachable, held by that thread, with a note — not lost
+/// without evidence.
 #[test]
 fn a_worker_that_exits_or_traps_still_gets_the_report() {
     let n = 6u64;
@@ -236,6 +236,7 @@ fn a_worker_that_exits_or_traps_still_gets_the_report() {
         assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
         let held = groups(&r).iter().filter(|g| g["kind"] == "reachable" && g.to_string().contains("thread 1, still running"));
         assert_eq!(held.fold(0, |b, g| b + u(&g["blocks"], "blocks")), n, "{}", brief(&r));
+        assert!(r["notes"].to_string().contains("counted reachable, not lost"), "{}", r["notes"]);
         assert!(run.elapsed < std::time::Duration::from_secs(30), "{}", run.describe());
         if ends == "exited" {
             assert_eq!(r["exit"]["code"], 3, "{}", run.describe());

@@ -539,14 +539,27 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       const i = ptr >>> 2;
       return i < this.live.length && this.live[i] > 0;
     }
-    /** The log's records so far, taken out of it (main thread). */
-    take() {
-      this.lock();
+    /** The log's records so far, taken out of it (main thread). `locked`: the caller holds the lock. */
+    take(locked = false) {
+      if (!locked) this.lock();
       const n = this.log[0];
       const words = this.log.slice(1, n);
       this.log[0] = 1;
-      this.unlock();
+      if (!locked) this.unlock();
       return words;
+    }
+    /**
+     * Run `f` holding the lock: no thread records an allocator event meanwhile (each waits at its next hook). What
+     * a heap state is read under (threads.mjs: the allocator's events and the memory agree); the threads' other
+     * writes go on, so a block held only in a running thread's variables can look unreachable in it.
+     */
+    holding(f) {
+      this.lock();
+      try {
+        return f();
+      } finally {
+        this.unlock();
+      }
     }
     /** Words in the log now (no lock: a hint). */
     used() {
@@ -702,8 +715,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       this.sharedLate = /* @__PURE__ */ new Map();
     }
     /** Threads: move the shared log's records into this tracker's events, in the log's order. */
-    drainShared() {
-      const w = this.shared.take();
+    drainShared(locked = false) {
+      const w = this.shared.take(locked);
       for (let i = 0; i < w.length; ) {
         const kind = w[i] & 255;
         if (kind === EV_STACK) {
@@ -1040,8 +1053,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       return id;
     }
     /** Hand the buffered events, stacks and frames to the analysis. */
-    flush() {
-      if (this.shared) this.drainShared();
+    flush(locked = false) {
+      if (this.shared) this.drainShared(locked);
       const a = this.instrumented.analysis;
       if (!this.session) {
         this.session = a.x.wl_session(this.instrumented.handle);
@@ -1081,11 +1094,21 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
      * `iteration` (default: the snapshot's number).
      */
     snapshot(options = {}) {
+      return this.consistent(() => {
+        const a = this.instrumented.analysis;
+        a.check("snapshot", this.session, this.state(options));
+        return { module: options.module ?? "module.wasm", bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+      });
+    }
+    /** `f` with every event so far in the analysis; a threaded module's threads record none meanwhile. */
+    consistent(f) {
       this.resolve();
       this.flush();
-      const a = this.instrumented.analysis;
-      a.check("snapshot", this.session, this.state(options));
-      return { module: options.module ?? "module.wasm", bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+      if (!this.shared) return f();
+      return this.shared.holding(() => {
+        this.flush(true);
+        return f();
+      });
     }
     /**
      * The JSON report (docs/contracts.md) for the heap now, with growth over the snapshots taken. `memory` (a
@@ -1094,11 +1117,11 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
      * `hold()` recorded).
      */
     report({ exit = { status: "returned", message: "returned" }, notes = [], ...options } = {}) {
-      this.resolve();
-      this.flush();
       const a = this.instrumented.analysis;
-      const [state2, image] = this.state(options);
-      a.check("report", this.session, [{ ...state2, exit, notes }, image]);
+      this.consistent(() => {
+        const [state2, image] = this.state(options);
+        a.check("report", this.session, [{ ...state2, exit, notes }, image]);
+      });
       const report = a.outJson(this.session, 0);
       Object.defineProperty(report, "text", { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });
       return report;

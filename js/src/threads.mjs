@@ -124,14 +124,28 @@ class Shared {
     return i < this.live.length && this.live[i] > 0;
   }
 
-  /** The log's records so far, taken out of it (main thread). */
-  take() {
-    this.lock();
+  /** The log's records so far, taken out of it (main thread). `locked`: the caller holds the lock. */
+  take(locked = false) {
+    if (!locked) this.lock();
     const n = this.log[0];
     const words = this.log.slice(1, n);
     this.log[0] = 1;
-    this.unlock();
+    if (!locked) this.unlock();
     return words;
+  }
+
+  /**
+   * Run `f` holding the lock: no thread records an allocator event meanwhile (each waits at its next hook). What
+   * a heap state is read under (threads.mjs: the allocator's events and the memory agree); the threads' other
+   * writes go on, so a block held only in a running thread's variables can look unreachable in it.
+   */
+  holding(f) {
+    this.lock();
+    try {
+      return f();
+    } finally {
+      this.unlock();
+    }
   }
 
   /** Words in the log now (no lock: a hint). */

@@ -93,8 +93,8 @@ class Tracker {
   }
 
   /** Threads: move the shared log's records into this tracker's events, in the log's order. */
-  drainShared() {
-    const w = this.shared.take();
+  drainShared(locked = false) {
+    const w = this.shared.take(locked);
     for (let i = 0; i < w.length;) {
       const kind = w[i] & 0xff;
       if (kind === EV_STACK) {
@@ -449,8 +449,8 @@ class Tracker {
   }
 
   /** Hand the buffered events, stacks and frames to the analysis. */
-  flush() {
-    if (this.shared) this.drainShared();
+  flush(locked = false) {
+    if (this.shared) this.drainShared(locked);
     const a = this.instrumented.analysis;
     if (!this.session) {
       this.session = a.x.wl_session(this.instrumented.handle);
@@ -492,11 +492,22 @@ class Tracker {
    * `iteration` (default: the snapshot's number).
    */
   snapshot(options = {}) {
+    return this.consistent(() => {
+      const a = this.instrumented.analysis;
+      a.check('snapshot', this.session, this.state(options));
+      return { module: options.module ?? 'module.wasm', bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+    });
+  }
+
+  /** `f` with every event so far in the analysis; a threaded module's threads record none meanwhile. */
+  consistent(f) {
     this.resolve();
     this.flush();
-    const a = this.instrumented.analysis;
-    a.check('snapshot', this.session, this.state(options));
-    return { module: options.module ?? 'module.wasm', bytes: a.out(this.session, 0), summary: a.outJson(this.session, 1) };
+    if (!this.shared) return f();
+    return this.shared.holding(() => {
+      this.flush(true);
+      return f();
+    });
   }
 
   /**
@@ -506,11 +517,11 @@ class Tracker {
    * `hold()` recorded).
    */
   report({ exit = { status: 'returned', message: 'returned' }, notes = [], ...options } = {}) {
-    this.resolve();
-    this.flush();
     const a = this.instrumented.analysis;
-    const [state, image] = this.state(options);
-    a.check('report', this.session, [{ ...state, exit, notes }, image]);
+    this.consistent(() => {
+      const [state, image] = this.state(options);
+      a.check('report', this.session, [{ ...state, exit, notes }, image]);
+    });
     const report = a.outJson(this.session, 0);
     // The CLI's text form of the same report, for textOf (not part of the JSON).
     Object.defineProperty(report, 'text', { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });

@@ -8,8 +8,8 @@
 //! stopped (an epoch interruption, at their next loop or call) before the heap is read. A thread blocked in
 //! `memory.atomic.wait` cannot be interrupted: the heap is read while it waits (it writes nothing then).
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,8 +43,10 @@ pub(crate) struct Threads {
     baton: OnceLock<Arc<Baton>>,
     memory: OnceLock<SharedMemory>,
     next_tid: AtomicI32,
+    /// Spawned threads whose OS thread has not returned yet.
     running: Mutex<usize>,
-    /// The spawned threads that have not ended.
+    /// Spawned threads still there when the process ends: not ended on their own (running, blocked, stopped, or
+    /// the one that ended the process). Their locals may hold blocks (`Recorder::held_by_threads`).
     alive: Mutex<HashSet<i32>>,
     ended: Condvar,
     stop: AtomicBool,
@@ -103,8 +105,8 @@ impl Stopped {
         let mut notes = Vec::new();
         if self.interrupted > 0 {
             notes.push(format!(
-                "{} thread(s) were still running when the program ended and were stopped where they were; a block \
-                 that only such a thread's local variables held (not yet stored in memory) can show as lost",
+                "{} thread(s) were still running when the program ended and were stopped where they were before the \
+                 heap was read",
                 self.interrupted
             ));
         }

@@ -993,8 +993,9 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let held = pass.states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD)).count());
     if held > 0 {
         notes.push(format!(
-            "{held} block(s) allocated by threads still running at the end are counted reachable, not lost: a thread \
-             may hold them in its local variables, which cannot be read (they are named so in `why`)"
+            "{held} block(s) allocated by (or handed at start to) threads still running at the end are roots, so none of \
+             them is called lost: a thread may hold them in its local variables, which cannot be read (they are \
+             \"held by thread N\" in the report and in `why`); a leak such a thread made is not reported until it ends"
         ));
     }
     if threaded && pass.states.len() > 1 {

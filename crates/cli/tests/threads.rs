@@ -264,6 +264,22 @@ fn blocks_a_running_thread_may_hold_are_not_lost() {
     assert!(run.stderr.contains("detached: done 1"), "{}", run.describe());
 }
 
+/// A threaded reactor called from the host: each `leak_on_workers(10)` call starts 3 threads that lose 10 blocks
+/// each (all but the last one `sink` holds); with a snapshot between calls (the other threads parked), the
+/// growth is exactly 30 blocks, 1,200 bytes per call, and the 6 calls leave 179 lost.
+#[test]
+fn invoke_a_threaded_reactor_with_snapshots_between_calls() {
+    let (run, r) = check_json(
+        &edge("c_threads_lib.wasm"),
+        &["--invoke", "leak_on_workers", "--repeat", "6", "--snapshot-every", "1", "10"],
+    );
+    assert_eq!(r["exit"]["status"], "returned", "{}", run.describe());
+    assert_eq!(kind_total(&r, "lost"), (179, 179 * 40), "{}", brief(&r));
+    let lost = groups_at(&r, "lost", "leak");
+    assert_eq!(lost.len(), 1, "{}", brief(&r));
+    assert_eq!((lost[0]["blocks_per_iteration"].as_f64(), lost[0]["bytes_per_iteration"].as_f64()), (Some(30.0), Some(1200.0)), "{}", lost[0]);
+}
+
 /// `--iteration FUNC` on a threaded run: returns of FUNC on any thread are the iterations (each worker runs
 /// `cache_on_worker` once: 4), a heap state at each with the other threads parked, then the one at exit standing
 /// for the last; the cache grows at every one.

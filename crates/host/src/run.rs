@@ -1000,9 +1000,9 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     }
     if threaded && pass.states.len() > 1 {
         notes.push(
-            "the snapshots during the run were taken with every thread parked where it was: a block that only a \
-             thread's local variables held then (a main thread waiting for its workers holds their handles so) shows \
-             as lost in those snapshots (`why`, `diff`); the report at exit is not affected"
+            "the snapshots during the run were taken with every thread parked where it was; in each, what the threads \
+             running then allocated or were handed at start counts as held by them (their local variables cannot be \
+             read)"
                 .into(),
         );
     }

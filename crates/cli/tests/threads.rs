@@ -237,6 +237,16 @@ fn a_worker_that_exits_or_traps_still_gets_the_report() {
         let held = groups(&r).iter().filter(|g| g["kind"] == "reachable" && g.to_string().contains("thread 1, still running"));
         assert_eq!(held.fold(0, |b, g| b + u(&g["blocks"], "blocks")), n, "{}", brief(&r));
         assert!(r["notes"].to_string().contains("none of them is called lost"), "{}", r["notes"]);
+        // The one in `sink` is held by the static; the other N − 1 only by the worker (and when the main thread
+        // is the one blocked for good, the argv blocks only by it).
+        let by_main = groups(&r).iter().filter(|g| g["root"].as_str().is_some_and(|r| r.starts_with("thread 0,")));
+        let (main_blocks, main_bytes) = by_main.fold((0, 0), |(b, s), g| (b + u(&g["blocks"], "blocks"), s + u(&g["bytes"], "bytes")));
+        assert_eq!(
+            (summary(&r, "thread_held_blocks") - main_blocks, summary(&r, "thread_held_bytes") - main_bytes),
+            (n - 1, 24 * (n - 1)),
+            "{}",
+            brief(&r)
+        );
         assert!(run.elapsed < std::time::Duration::from_secs(30), "{}", run.describe());
         if ends == "exited" {
             assert_eq!(r["exit"]["code"], 3, "{}", run.describe());

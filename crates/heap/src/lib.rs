@@ -24,3 +24,8 @@ pub use owners::{owners, Freed, FreedRegion, Owner};
 pub use profile::{AllocProfile, ProfileSample, SiteProfile};
 pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapOwner, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};
+
+/// How a threaded run names the root of a block a thread still running at the end allocated or was handed at
+/// start: "thread {N}, {THREAD_HELD}" (wasm locals cannot be read, so such a block is not called lost). Reports
+/// count the reachable blocks held so apart (`summary.thread_held_*`).
+pub const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";

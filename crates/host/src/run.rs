@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId};
+use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId, THREAD_HELD};
 use wasmleak_instrument::{buffered, mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, SharedMemory, Store, StoreContextMut, Trap, UpdateDeadline, Val,
@@ -423,9 +423,6 @@ impl Capturer {
         }
     }
 }
-
-/// How the roots of blocks a running thread allocated are named: "thread {tid}, {THREAD_HELD}".
-const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";
 
 /// A threaded module's memory as bytes.
 pub(crate) fn shared_bytes(m: &SharedMemory) -> &[u8] {

@@ -139,6 +139,12 @@ pub struct Summary {
     /// as leaks.
     pub runtime_blocks: u64,
     pub runtime_bytes: u64,
+    /// Of the reachable blocks, those held only as blocks a thread still running at the end allocated or was
+    /// handed (a threaded run: its local variables cannot be read, so they are not called lost).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub thread_held_blocks: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub thread_held_bytes: u64,
     /// Leaked blocks left out by `--suppressions` (not in the counts above).
     #[serde(skip_serializing_if = "is_zero")]
     pub suppressed_blocks: u64,
@@ -194,6 +200,12 @@ pub(crate) fn site(stack: &[Frame]) -> Option<Frame> {
 }
 
 /// The report of a snapshot (`analysis` is of the same snapshot).
+/// Whether root `root` (regions first, then values) is a thread still running at the end.
+fn thread_held(snap: &Snapshot, root: Option<u32>) -> bool {
+    let Some(i) = root.and_then(|r| (r as usize).checked_sub(snap.regions.len())) else { return false };
+    snap.values.get(i).is_some_and(|v| v.name.ends_with(wasmleak_heap::THREAD_HELD))
+}
+
 pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
     let types = crate::types::stack_types(snap);
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
@@ -249,6 +261,10 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             Kind::Host => (summary.host_blocks += 1, summary.host_bytes += n),
             Kind::Reachable => (summary.reachable_blocks += 1, summary.reachable_bytes += n),
         };
+        if class.kind == Kind::Reachable && thread_held(snap, class.root) {
+            summary.thread_held_blocks += 1;
+            summary.thread_held_bytes += n;
+        }
         if matches!(class.kind, Kind::Lost | Kind::Cycle) {
             if let Ok(k) = snap.owners.binary_search_by_key(&block.addr, |o| o.block) {
                 let o = &snap.owners[k];

@@ -354,9 +354,14 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         );
     }
     let detail = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+    let held = if s.thread_held_blocks == 0 {
+        String::new()
+    } else {
+        format!(" ({} by threads still running)", plural(s.thread_held_blocks, "block", "blocks"))
+    };
     let _ = writeln!(
         out,
-        "SUMMARY: leaked {} in {}{detail}; reachable {} in {}; {}; {}, {}",
+        "SUMMARY: leaked {} in {}{detail}; reachable {} in {}{held}; {}; {}, {}",
         bytes_exact(s.leaked_bytes),
         plural(s.leaked_blocks, "block", "blocks"),
         bytes_exact(s.reachable_bytes),

@@ -442,15 +442,16 @@ fn node_suppressions_baseline_and_fail_on() {
 }
 
 /// Growth by default in Node: no snapshot option, the verdict from the allocation profile's event-clock
-/// samples (lib_app: 20,000 processors handed to JS and never freed, two blocks each).
+/// samples (lib_app: 100,000 processors handed to JS and never freed, two blocks each).
 #[test]
 fn node_growth_without_snapshots() {
     if !prerequisites() {
         return;
     }
     let started = std::time::Instant::now();
-    // 20,000 calls: long enough (tens of ms) for the clock to give a rate per second.
-    let (code, r, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "20000"]);
+    // 100,000 calls: long enough for the clock to give a rate per second (the second half of the samples must span
+    // 10 ms; 20,000 calls took about that long once the tracker got faster, and the rate came and went).
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "100000"]);
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(code, 1, "{stderr}");
     let groups = r["groups"].as_array().unwrap();

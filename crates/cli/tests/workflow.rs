@@ -350,6 +350,7 @@ fn snapshot_interval_in_check() {
     let r = wasmleak(["check".as_ref(), "--snapshot-interval".as_ref(), "10".as_ref(), lib.as_os_str(), "--invoke".as_ref(), "cache_insert".as_ref()]);
     r.assert_code(2);
     assert!(r.stderr.contains("--snapshot-every"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&dir); // hundreds of MB (kept when an assertion fails)
 }
 
 /// As a cargo runner (`CARGO_TARGET_WASM32_WASIP1_RUNNER="wasmleak check"`): cargo appends the module and

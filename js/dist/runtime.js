@@ -571,17 +571,17 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
      * frames are logged the first time this thread sees it.
      */
     hooks(frames) {
-      const seen = /* @__PURE__ */ new Set();
+      const seen = /* @__PURE__ */ new Map();
       const def = (lo, hi) => {
-        const key = `${lo},${hi}`;
-        if (seen.has(key)) return;
-        seen.add(key);
+        let his = seen.get(lo);
+        if (his?.has(hi)) return;
+        if (!his) seen.set(lo, his = /* @__PURE__ */ new Set());
+        his.add(hi);
         const f = frames();
         if (!f) return;
         const bytes = encoder.encode(JSON.stringify(f));
         const words = bytes.length + 3 >>> 2;
-        this.lock();
-        try {
+        this.holding(() => {
           this.room(4 + words);
           const l = this.log, n = l[0];
           l[n] = EV_STACK | this.tid << 8;
@@ -590,47 +590,37 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
           l[n + 3] = bytes.length;
           new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
           l[0] = n + 4 + words;
-        } finally {
-          this.unlock();
-        }
-      };
-      const locked = (f) => {
-        this.lock();
-        try {
-          return f();
-        } finally {
-          this.unlock();
-        }
+        });
       };
       return {
         alloc_ctx: (ptr, size, lo, hi) => {
           def(lo, hi);
-          locked(() => {
+          this.holding(() => {
             this.born(ptr >>> 0);
             this.append(EV_ALLOC, ptr >>> 0, size >>> 0, 0, lo, hi);
           });
         },
         free_ctx: (ptr, lo, hi) => {
           def(lo, hi);
-          locked(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
+          this.holding(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
         },
         free_check_ctx: (ptr, lo, hi) => {
           def(lo, hi);
-          return locked(() => {
+          return this.holding(() => {
             const live = this.died(ptr >>> 0);
             this.append(EV_FREE, ptr >>> 0, 0, live ? 0 : 1, lo, hi);
             return live ? 1 : 0;
           });
         },
         // Before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator.
-        check: (ptr) => locked(() => {
+        check: (ptr) => this.holding(() => {
           if (this.isLive(ptr >>> 0)) return 1;
           this.append(EV_FREE, ptr >>> 0, 0, 1, 0, 0);
           return 0;
         }),
         realloc_ctx: (old, ptr, size, lo, hi) => {
           def(lo, hi);
-          locked(() => {
+          this.holding(() => {
             old >>>= 0;
             ptr >>>= 0;
             size >>>= 0;
@@ -764,7 +754,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       if (this.sharedLive.has(ptr)) this.sharedLate.set(ptr, (this.sharedLate.get(ptr) ?? 0) + 1);
       else this.sharedLive.add(ptr);
     }
-    /** Intern frames as `framesNow` gives them (another thread's). */
+    /** Intern frames as `framesOf` gives them (this thread's, or another's from the shared log). */
     internFrames(list) {
       const frames = [];
       let key = "";
@@ -1014,24 +1004,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       Error.prepareStackTrace = asCallSites;
       const sites = captured.stack;
       Error.prepareStackTrace = prepare;
-      const frames = [];
-      let key = "";
-      for (const s of Array.isArray(sites) ? sites : []) {
-        const inst = s.getThis();
-        if (inst instanceof WebAssembly.Instance) {
-          if (this.instance && inst !== this.instance) continue;
-          const func = s.getFunction(), pos = s.getPosition();
-          frames.push([func, pos]);
-          key += `${func}:${pos},`;
-          continue;
-        }
-        const file = s.getFileName();
-        if (!file || file.startsWith("node:") || SELF_DIR && file.startsWith(SELF_DIR)) continue;
-        const id = this.jsFrameId(jsFrameOf(s, file));
-        frames.push([JS_FRAME, id]);
-        key += `j${id},`;
-      }
-      return this.intern(key, frames);
+      return this.internFrames(framesOf(sites, this.instance));
     }
     intern(key, frames) {
       let id = this.stackIds.get(key);
@@ -1142,6 +1115,9 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     const sites = holder.stack;
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
+    return framesOf(sites, instance);
+  }
+  function framesOf(sites, instance) {
     const frames = [];
     for (const s of Array.isArray(sites) ? sites : []) {
       const inst = s.getThis();

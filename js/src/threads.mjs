@@ -159,63 +159,54 @@ class Shared {
    * frames are logged the first time this thread sees it.
    */
   hooks(frames) {
-    const seen = new Set();
+    // Contexts this thread has logged the frames of: hi halves by lo half (no string per event).
+    const seen = new Map();
     const def = (lo, hi) => {
-      const key = `${lo},${hi}`;
-      if (seen.has(key)) return;
-      seen.add(key);
+      let his = seen.get(lo);
+      if (his?.has(hi)) return;
+      if (!his) seen.set(lo, (his = new Set()));
+      his.add(hi);
       const f = frames();
       if (!f) return;
       const bytes = encoder.encode(JSON.stringify(f));
       const words = (bytes.length + 3) >>> 2;
-      this.lock();
-      try {
+      this.holding(() => {
         this.room(4 + words);
         const l = this.log, n = l[0];
         l[n] = EV_STACK | (this.tid << 8); l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = bytes.length;
         new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
         l[0] = n + 4 + words;
-      } finally {
-        this.unlock();
-      }
-    };
-    const locked = (f) => {
-      this.lock();
-      try {
-        return f();
-      } finally {
-        this.unlock();
-      }
+      });
     };
     return {
       alloc_ctx: (ptr, size, lo, hi) => {
         def(lo, hi);
-        locked(() => {
+        this.holding(() => {
           this.born(ptr >>> 0);
           this.append(EV_ALLOC, ptr >>> 0, size >>> 0, 0, lo, hi);
         });
       },
       free_ctx: (ptr, lo, hi) => {
         def(lo, hi);
-        locked(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
+        this.holding(() => this.append(EV_FREE, ptr >>> 0, 0, ptr && !this.died(ptr >>> 0) ? 1 : 0, lo, hi));
       },
       free_check_ctx: (ptr, lo, hi) => {
         def(lo, hi);
-        return locked(() => {
+        return this.holding(() => {
           const live = this.died(ptr >>> 0);
           this.append(EV_FREE, ptr >>> 0, 0, live ? 0 : 1, lo, hi);
           return live ? 1 : 0;
         });
       },
       // Before a realloc of a non-null pointer: 0 (not a live block) makes the module skip its allocator.
-      check: (ptr) => locked(() => {
+      check: (ptr) => this.holding(() => {
         if (this.isLive(ptr >>> 0)) return 1;
         this.append(EV_FREE, ptr >>> 0, 0, 1, 0, 0);
         return 0;
       }),
       realloc_ctx: (old, ptr, size, lo, hi) => {
         def(lo, hi);
-        locked(() => {
+        this.holding(() => {
           old >>>= 0; ptr >>>= 0; size >>>= 0;
           if (ptr !== 0 || size === 0) {
             this.born(ptr);
@@ -226,4 +217,5 @@ class Shared {
       },
     };
   }
+
 }

@@ -146,7 +146,7 @@ class Tracker {
     else this.sharedLive.add(ptr);
   }
 
-  /** Intern frames as `framesNow` gives them (another thread's). */
+  /** Intern frames as `framesOf` gives them (this thread's, or another's from the shared log). */
   internFrames(list) {
     const frames = [];
     let key = '';
@@ -406,26 +406,9 @@ class Tracker {
     Error.prepareStackTrace = asCallSites;
     const sites = captured.stack;
     Error.prepareStackTrace = prepare;
-    const frames = [];
-    let key = '';
-    for (const s of Array.isArray(sites) ? sites : []) {
-      const inst = s.getThis();
-      if (inst instanceof WebAssembly.Instance) {
-        if (this.instance && inst !== this.instance) continue; // another module's frame
-        const func = s.getFunction(), pos = s.getPosition();
-        frames.push([func, pos]);
-        key += `${func}:${pos},`;
-        continue;
-      }
-      const file = s.getFileName();
-      // wasmleak's own frames, natives, Node's internals
-      if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
-      const id = this.jsFrameId(jsFrameOf(s, file));
-      frames.push([JS_FRAME, id]);
-      key += `j${id},`;
-    }
-    return this.intern(key, frames);
+    return this.internFrames(framesOf(sites, this.instance));
   }
+
 
   intern(key, frames) {
     let id = this.stackIds.get(key);
@@ -553,15 +536,21 @@ export function framesNow(instance, maxFrames) {
   const sites = holder.stack;
   Error.prepareStackTrace = prepare;
   Error.stackTraceLimit = limit;
+  return framesOf(sites, instance);
+}
+
+/** Structured call sites as frames: wasm ones of `instance` (any, without one) and the app's JS ones. */
+function framesOf(sites, instance) {
   const frames = [];
   for (const s of Array.isArray(sites) ? sites : []) {
     const inst = s.getThis();
     if (inst instanceof WebAssembly.Instance) {
-      if (instance && inst !== instance) continue;
+      if (instance && inst !== instance) continue; // another module's frame
       frames.push([s.getFunction(), s.getPosition()]);
       continue;
     }
     const file = s.getFileName();
+    // wasmleak's own frames, natives, Node's internals
     if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
     frames.push(jsFrameOf(s, file));
   }

@@ -102,7 +102,7 @@ impl Opts {
         let mut options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true, true)?;
         // Events buffered in the module unless every stack is to be walked (or none taken). A threaded module's
         // events go to the host one by one: its buffer would be per thread.
-        let threaded = m.info.memories.first().is_some_and(|m| m.shared);
+        let threaded = m.info.threaded();
         options.buffered = matches!(self.stacks, Stacks::Context) && !threaded;
         options.threads = threaded;
         options.fused_free = threaded && options.contexts && options.checked_frees;

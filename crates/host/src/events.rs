@@ -537,6 +537,10 @@ impl Recorder {
     /// looked up on the first call.
     fn drain_caller<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
         let r = caller.data_mut().recorder();
+        // A threaded module is never buffered (a buffer would be per instance): no lookup of exports per event.
+        if r.threads {
+            return None;
+        }
         let view = match r.view {
             Some(v) => v,
             None => {

@@ -321,7 +321,7 @@ impl Capturer {
         // Freed owners (blocks freed while they held the addresses of live ones) are found from the first words
         // of each block at its free, which a threaded run does not read (another thread may be writing them);
         // what a freed block holds at the end is no evidence (a joined thread's stack keeps stale pointers).
-        let threaded = self.info.memories.first().is_some_and(|m| m.shared);
+        let threaded = self.info.threaded();
         let now = Recorder::query(&mut cx, last && !threaded);
         let thread_held = cx.data_mut().thread_held();
         if took {
@@ -501,8 +501,9 @@ fn run_pass(
         (r, _) => (r, None),
     };
     let mut state = State::new(cfg, recorder, baton.clone(), threads.clone(), 0)?;
+    // A threaded run's heap states during the run are the threads' (`Threads::scheduled_state`).
     state.schedule = match &capturer {
-        Some(c) if cfg.per_iteration => Some(Schedule {
+        Some(c) if cfg.per_iteration && !threaded => Some(Schedule {
             every: cfg.snapshot_every.unwrap_or(1).max(1) as u64,
             max: cfg.max_snapshots,
             capturer: c.clone(),
@@ -965,7 +966,7 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
 /// Run the module as is, with nothing tracked (`wasmleak run`).
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let clock = crate::Clock::new();
-    let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.memories.first().is_some_and(|m| m.shared));
+    let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.threaded());
     let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
     clock.lap("compile");
@@ -977,7 +978,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
 /// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
 pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConfig) -> Result<Outcome> {
     let clock = crate::Clock::new();
-    let threaded = info.memories.first().is_some_and(|m| m.shared);
+    let threaded = info.threaded();
     let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
     clock.lap("  compile the instrumented module");

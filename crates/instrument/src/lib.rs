@@ -493,14 +493,14 @@ pub fn instrument_with(
     validate(bytes)?;
     // Discovery reads a threaded module (`inspect` shows its allocator); tracking it needs one heap model fed by
     // every thread in the allocator's order: per-event hooks into a host that orders them (`threads`).
-    if info.memories.first().is_some_and(|m| m.shared) && options.threads && options.buffered {
+    if info.threaded() && options.threads && options.buffered {
         return Err(Error::Unsupported(
             "shared memory (wasm threads): buffered hooks keep their events per instance, so each thread would have its \
              own; instrument a threaded module without --buffered"
                 .into(),
         ));
     }
-    if info.memories.first().is_some_and(|m| m.shared) && !options.threads {
+    if info.threaded() && !options.threads {
         let found = entry_points.iter().map(|e| format!("{} (function {})", e.role, e.func)).collect::<Vec<_>>().join(", ");
         return Err(Error::Unsupported(format!(
             "shared memory (wasm threads): tracking a threaded module is not supported yet (allocations from several \

@@ -306,6 +306,11 @@ impl ModuleInfo {
         segments.chain(self.bss.iter().map(|r| r.end)).max().unwrap_or(WASM_LD_GLOBAL_BASE)
     }
 
+    /// The module's memory is shared: a threaded build (wasi-threads, Emscripten `-pthread`).
+    pub fn threaded(&self) -> bool {
+        self.memories.first().is_some_and(|m| m.shared)
+    }
+
     pub fn build_id(&self) -> Option<Vec<u8>> {
         self.build_id.clone()
     }

@@ -253,7 +253,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     })?;
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
     // event carries its calling-context id, so the tracker captures a V8 stack once per context.
-    let shared = info.memories.first().is_some_and(|m| m.shared);
+    let shared = info.threaded();
     let options =
         InstrumentOptions { checked_frees: true, contexts: true, fused_free: true, threads: threads && shared, ..InstrumentOptions::default() };
     let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {

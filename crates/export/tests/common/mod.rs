@@ -71,9 +71,13 @@ pub fn root() -> PathBuf {
 }
 
 pub fn wasmleak_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("WASMLEAK")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/wasmleak-target/release/wasmleak"));
+    // Else the binary next to this test's own build: `<target>/release/deps/<test>` → `<target>/release/wasmleak`,
+    // whatever the target directory (CI's is per checkout).
+    let beside_us = || {
+        let exe = std::env::current_exe().expect("the test executable's path");
+        exe.parent().and_then(|deps| deps.parent()).map(|profile| profile.join("wasmleak")).unwrap_or_default()
+    };
+    let path = std::env::var_os("WASMLEAK").map(PathBuf::from).unwrap_or_else(beside_us);
     // CI builds the binary before the tests run: there, a missing binary is a failure, not a skip.
     assert!(path.exists() || std::env::var_os("CI").is_none(), "no wasmleak binary at {}", path.display());
     path.exists().then_some(path)

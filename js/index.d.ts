@@ -67,6 +67,8 @@ export interface Report {
   summary: Record<string, number>;
   groups: Array<{ kind: Kind; blocks: number; bytes: number; site?: { function: string; file?: string; line?: number }; root?: string; hint?: string; [k: string]: unknown }>;
   text?: string;
+  /** Set when the run saw no allocator call at all: no verdict (the program allocates through unhooked functions, or not at all). */
+  inconclusive?: string;
   [k: string]: unknown;
 }
 

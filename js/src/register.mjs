@@ -49,9 +49,12 @@ process.on('exit', (code) => {
   } else {
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
     // On its own (`node --import wasmleak/register`, a test runner's node): findings fail the process, as
-    // LeakSanitizer's do — exit status WASMLEAK_EXITCODE (default 1; 0: never), unless the app failed already.
+    // LeakSanitizer's do — exit status WASMLEAK_EXITCODE (default 1; 0: never), unless the app failed already;
+    // 2 when a module's report is inconclusive.
     const exitcode = Number(process.env.WASMLEAK_EXITCODE ?? 1);
     if (!code && exitcode && out.reports?.some((r) => r.decided_by?.length)) process.exitCode = exitcode;
+    // A module that saw no allocator call has no verdict (its report says why): never a clean exit.
+    else if (!code && exitcode && out.reports?.some((r) => r.inconclusive)) process.exitCode = 2;
   }
 });
 

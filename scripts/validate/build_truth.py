@@ -459,9 +459,10 @@ MANUAL = {
                        "or memalign 552 + memcpy 510 + free 555); its in-place path changes a block's size without calling a hooked function. "
                        "Its siblings 311 (context, size) and 314 (context, align, size) only forward size to malloc 554."),
     "tfjs-threaded": dict(heap="malloc-like",
-                          alloc=[(646, "malloc", "malloc (emmalloc)", "export name; forwards to 644"), (648, "free", "free (emmalloc)", "export name"),
+                          alloc=[(646, "malloc", "malloc (emmalloc)", "export name; forwards to 644"), (648, "free", "free (export)", "export name; a 3-instruction forwarder to 647 that nothing in the module calls"),
+                                 (647, "free", "emmalloc_free", "what export `free` 648 forwards to; the frees of the program's own code (hundreds of callers) go here"),
                                  (644, "memalign", "emmalloc_memalign", "calls attempt_allocate 645 / claim_more_memory 643")],
-                          notes="Shared memory (pthreads): discovery reads it; check does not track threads yet. emmalloc with locks."),
+                          notes="Shared memory (pthreads). emmalloc with locks. Hooking only the export `free` 648 misses every free of the program's own code (they call 647)."),
     "ort": dict(heap="malloc-like",
                 alloc=[(232, "malloc", "dlmalloc (export Db)", "ort-wasm-simd-threaded.mjs: `Oc=h._malloc=c.Db`"),
                        (101, "free", "dlfree (export Cb)", "`Nc=h._free=c.Cb`"), (697, "realloc", "dlrealloc", "dlcore.py"),

@@ -10,6 +10,8 @@ Verdicts, per module:
   WRONG     a hooked function the truth does not list, or lists with another role: the worst outcome
   refused   a malloc-like module wasmleak does not track (its reason is shown)
   partial   hooked right, but no free family entry point (frees would go unseen)
+  BLIND     every hooked allocation (or free) function is one nothing inside the module calls (exports for the JS
+            glue), while the truth lists one the program calls: the program's own allocations would go unseen
 
 --missed: also list, per module, the truth's memalign/posix_memalign/aligned_alloc/realloc/calloc entry points
 that nothing hooks (most are internal, called only through hooked ones; one that program code calls directly
@@ -17,13 +19,16 @@ is a gap: its blocks' frees look invalid, or their sizes go stale).
 
 Needs the modules fetched by fetch.sh ($WASMLEAK_VALIDATE_CACHE, default /var/tmp/wasmleak-validate) and the
 binary ($WASMLEAK, default target/release/wasmleak). Prints a markdown table; with --readme FILE it replaces
-the table between the `<!-- validation -->` markers of FILE. Exits 1 when any verdict is WRONG.
+the table between the `<!-- validation -->` markers of FILE. Exits 1 when any verdict is WRONG or BLIND.
 """
 import json
 import os
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import names as wasm_names  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -64,7 +69,7 @@ def inspect(path):
     return json.loads(r.stdout)
 
 
-def judge(t, j):
+def judge(t, j, callers=None):
     a = j["allocator"]
     eps = a["entry_points"]
     expect_refusal = t["memory64"] or t["heap"] != "malloc-like"
@@ -80,6 +85,15 @@ def judge(t, j):
         return "WRONG", "; ".join(wrong)
     if not any(family(e["role"]) in ("free", "realloc") for e in eps):
         return "partial", "no free hooked"
+    # Hooking only functions nothing inside the module calls (the exports its JS glue allocates through) sees none
+    # of the program's own allocations, while the truth names a layer the program does call.
+    if callers is not None:
+        called = lambda f: bool(callers.get(f))
+        for fam in ("alloc", "free"):
+            mine = [e["func"] for e in eps if family(e["role"]) == fam]
+            inner = [x["func"] for x in t["allocator"] if family(x["role"]) == fam and called(x["func"])]
+            if mine and inner and not any(called(f) for f in mine):
+                return "BLIND", f"hooks only {fam} functions nothing in the module calls ({', '.join(map(str, mine))}); the program calls {', '.join(map(str, inner[:4]))}"
     return "ok", ", ".join(f"{e['func']} {e['role']}" for e in sorted(eps, key=lambda e: e["func"]))
 
 
@@ -102,7 +116,7 @@ def main():
             start = time.time()
             j = inspect(path)
             ms = int((time.time() - start) * 1000)
-            verdict, why = judge(t, j)
+            verdict, why = judge(t, j, wasm_names.load(path).callers())
             if "--missed" in sys.argv and j["allocator"]["status"] == "found":
                 hooked_funcs = {e["func"] for e in j["allocator"]["entry_points"]}
                 missed = [f"{a['func']} {a['role']} ({a['name'][:40]})" for a in t["allocator"]
@@ -119,7 +133,7 @@ def main():
                     + ("; not the named module's: " + ", ".join(f"{f} {r}" for f, r in sorted(hooked[".stripped"] - hooked[""]))
                        if hooked[".stripped"] - hooked[""] else ""))
             counts[verdict] = counts.get(verdict, 0) + 1
-            bad |= verdict == "WRONG"
+            bad |= verdict in ("WRONG", "BLIND")
             names = "stripped" if variant or t["names"] == "stripped" else "names"
             if len(why) > 240:
                 why = why[:237] + "..."

@@ -233,6 +233,10 @@ impl Opts {
             1
         } else if !outcome.exit.completed() {
             2
+        } else if report.inconclusive.is_some() {
+            let hooked: Vec<String> = entry_points.iter().map(|e| format!("{} (func {}) as {}", e.name, e.func, e.role)).collect();
+            eprintln!("wasmleak: no allocator call was seen, so no verdict: the hooked entry points were {}", hooked.join(", "));
+            2
         } else {
             0
         })

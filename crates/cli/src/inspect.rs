@@ -82,7 +82,7 @@ fn text(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool) {
             mem.initial_pages,
             mem.initial_pages * 64,
             if mem.shared { ", shared" } else { "" },
-            if mem.memory64 || mem.shared { "  (not supported by check yet)" } else { "" },
+            if mem.memory64 { "  (not supported by check yet)" } else { "" },
         );
     }
     println!("\nimports ({}):", info.imports.len());

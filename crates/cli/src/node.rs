@@ -226,6 +226,9 @@ impl Opts {
         } else if !status.success() {
             eprintln!("wasmleak: node {status}");
             2
+        } else if let Some(r) = reports.iter().find(|r| r["inconclusive"].is_string()) {
+            eprintln!("wasmleak: {}: no allocator call was seen, so no verdict (the report says why)", r["module"].as_str().unwrap_or("?"));
+            2
         } else {
             0
         })

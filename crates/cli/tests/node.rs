@@ -545,3 +545,54 @@ fn node_tracks_a_threaded_app_across_its_workers() {
     assert!(stderr.contains("threads realloc: done, 0 failed reallocs"), "{stderr}");
     assert_eq!((r["summary"]["invalid_frees"].as_u64(), r["summary"]["leaked_blocks"].as_u64()), (Some(0), Some(0)), "{r}");
 }
+
+/// napi-rs' wasm32-wasi layout (fixtures/edge/c/wrapped_malloc.c): malloc wrapped with `wasm-ld --wrap`, the
+/// exports `malloc`/`free` forwarders the program never calls, no name section; with an imported shared memory
+/// (as @oxc-parser/binding-wasm32-wasi, where only the forwarders were hooked and the report said "0
+/// allocations", exit 0) and without. Per round: 3 allocations and a realloc, 3 frees, 40 B lost.
+#[test]
+fn node_hooks_the_allocator_a_linker_wrapped() {
+    if !prerequisites() {
+        return;
+    }
+    for module in ["c_wrapped_threads.wasm", "c_wrapped_threads_hidden.wasm", "c_wrapped_hidden.wasm"] {
+        let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/wrapped_app.mjs", module, "5", "3"]);
+        assert_eq!(code, 1, "{module}: {report}\n{stderr}");
+        assert_eq!(report["summary"]["allocations"], 60, "{module}: {report}");
+        assert_eq!(report["summary"]["frees"], 45, "{module}: {report}");
+        assert_eq!(report["summary"]["invalid_frees"], 0, "{module}: {report}");
+        assert_eq!(report["summary"]["lost_blocks"], 15, "{module}: {report}");
+        assert_eq!(report["summary"]["lost_bytes"], 600, "{module}: {report}");
+        assert_eq!(report["summary"]["reachable_blocks"], 0, "{module}: {report}");
+    }
+}
+
+/// A tracked module whose hooked functions never ran while the app allocated through another function: not a
+/// clean report but an inconclusive one, exit 2.
+#[test]
+fn node_run_that_sees_no_allocator_call_is_inconclusive() {
+    if !prerequisites() {
+        return;
+    }
+    let module = common::scratch("glue-only-exports.wasm");
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global $top (mut i32) (i32.const 4096))
+      (global $keep (mut i32) (i32.const 0))
+      (func $bump (param i32) (result i32) (local i32)
+        global.get $top local.set 1
+        global.get $top local.get 0 i32.add global.set $top
+        local.get 1)
+      (func (export "malloc") (param i32) (result i32) local.get 0 i32.const 8 i32.add call $bump)
+      (func (export "free") (param i32))
+      (func (export "run")
+        i32.const 24 call $bump global.set $keep
+        i32.const 40 call $bump drop))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/custom_alloc_app.mjs", module.to_str().unwrap()]);
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    assert_eq!(report["summary"]["allocations"], 0, "{report}");
+    assert!(report["inconclusive"].as_str().is_some_and(|w| w.contains("no allocation or free was seen")), "{report}");
+    assert!(stderr.contains("no allocator call was seen"), "{stderr}");
+    let _ = std::fs::remove_file(&module);
+}

@@ -169,3 +169,66 @@ fn cpp_operator_new_sites() {
     assert_eq!(n[&("lost".to_string(), 8)], (10, 80));
     assert_eq!(n[&("indirect".to_string(), 9)], (10, 1280));
 }
+
+/// `wasm-ld --wrap=malloc` (napi-rs' wasm32-wasi layout): the program allocates through `__wrap_malloc`, and the
+/// exports `malloc`/`free` only forward to the wrappers for the JS glue. Whether the wrappers are exported under
+/// their names (c_wrapped_malloc) or not (c_wrapped_hidden, found as what the exports forward to, and the
+/// wrapped calloc/realloc by shape), every call is seen: per round 3 allocations, a realloc, 2 frees, 40 B lost.
+#[test]
+fn malloc_wrapped_by_the_linker() {
+    // What is hooked: the wrappers, by their export names or as what `malloc`/`free` forward to.
+    let hooked = |module: &str| -> Vec<(u64, String)> {
+        let run = wasmleak(["inspect", "--format", "json", fixture(module).to_str().unwrap()]);
+        run.json()["allocator"]["entry_points"].as_array().unwrap().iter().map(|e| (u(&e["func"], "func"), e["role"].as_str().unwrap().to_string())).collect()
+    };
+    let roles = |l: &[(u64, &str)]| l.iter().map(|(f, r)| (*f, r.to_string())).collect::<Vec<_>>();
+    assert_eq!(
+        hooked("edge/c_wrapped_malloc.wasm"),
+        roles(&[(2, "malloc"), (3, "free"), (4, "calloc"), (5, "realloc"), (6, "malloc"), (7, "free")])
+    );
+    assert_eq!(
+        hooked("edge/c_wrapped_hidden.wasm"),
+        roles(&[(2, "malloc"), (3, "free"), (6, "malloc"), (7, "free"), (14, "calloc"), (15, "realloc")])
+    );
+    for module in ["edge/c_wrapped_malloc.wasm", "edge/c_wrapped_hidden.wasm", "edge/c_wrapped_threads.wasm", "edge/c_wrapped_threads_hidden.wasm"] {
+        let (run, j) = check_json(&fixture(module), &["--invoke", "leak_some", "--repeat", "4", "--", "5"]);
+        assert_eq!(run.code(), 1, "{}", run.describe());
+        assert_eq!(summary(&j, "allocations"), 80, "{module}: 20 rounds × (malloc, malloc, calloc, realloc)");
+        assert_eq!(summary(&j, "frees"), 60, "{module}: 20 rounds × (free, free, realloc's old block)");
+        assert_eq!(summary(&j, "invalid_frees"), 0, "{module}");
+        assert_eq!(kind_total(&j, "lost"), (20, 800), "{module}");
+        assert_eq!(kind_total(&j, "reachable"), (0, 0), "{module}");
+        assert!(j.get("inconclusive").is_none(), "{module}");
+    }
+}
+
+/// The silent miss this guards against: the exports named `malloc` and `free` are hooked, but the program
+/// allocates through a function of its own that has no name (a custom allocator layer the shape does not know).
+/// A run that saw no allocator call is never a clean report: it says so, exit 2.
+#[test]
+fn a_run_that_sees_no_allocator_call_is_inconclusive() {
+    let module = wat_file(
+        "glue_only_exports.wasm",
+        r#"(module
+          (memory (export "memory") 1)
+          (global $top (mut i32) (i32.const 4096))
+          (global $keep (mut i32) (i32.const 0))
+          (func $bump (param i32) (result i32) (local i32)
+            global.get $top local.set 1
+            global.get $top local.get 0 i32.add global.set $top
+            local.get 1)
+          (func (export "malloc") (param i32) (result i32) local.get 0 i32.const 8 i32.add call $bump)
+          (func (export "free") (param i32))
+          (func (export "_start")
+            i32.const 24 call $bump global.set $keep
+            i32.const 40 call $bump drop))"#,
+    );
+    let (run, j) = check_json(&module, &[]);
+    assert_eq!(run.code(), 2, "{}", run.describe());
+    assert_eq!(summary(&j, "allocations"), 0);
+    assert!(j["inconclusive"].as_str().is_some_and(|w| w.contains("no allocation or free was seen")), "{j}");
+    assert!(run.stderr.contains("no allocator call was seen") && run.stderr.contains("malloc (func 1) as malloc"), "{}", run.describe());
+    let text = wasmleak(["check", module.to_str().unwrap()]);
+    assert_eq!(text.code(), 2, "{}", text.describe());
+    assert!(text.stdout.contains("INCONCLUSIVE: no allocation or free was seen"), "{}", text.describe());
+}

@@ -264,6 +264,11 @@ pub fn role_of(name: &str) -> Option<Role> {
         && (args.starts_with('(') || args.starts_with("[](")) {
             return Some(Role::Free);
         }
+    // `wasm-ld --wrap=malloc` (napi-rs' wasm32-wasi builds wrap the whole family, for emnapi's heap bookkeeping)
+    // sends every call of `malloc` to `__wrap_malloc`: the program's malloc is the wrapper. musl's and
+    // Emscripten's `__libc_malloc` are the same function under libc's internal name.
+    let name = name.strip_prefix("__wrap_").unwrap_or(name);
+    let name = name.strip_prefix("__libc_").filter(|c| matches!(*c, "malloc" | "calloc" | "realloc" | "free" | "memalign")).unwrap_or(name);
     // Emscripten's fastcomp (asm2wasm) exported the C names with an underscore: `_malloc`, `_free`.
     let name = match name.strip_prefix('_') {
         Some(c) if matches!(c, "malloc" | "calloc" | "realloc" | "free" | "memalign" | "posix_memalign" | "aligned_alloc") => c,
@@ -291,7 +296,8 @@ pub fn role_of(name: &str) -> Option<Role> {
 }
 
 /// Names the finder looks for, for the error message when it finds none.
-pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign, \
+pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign (also as __wrap_… and \
+__libc_…), \
 __rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…, and std's __rdl_* and a \
 #[global_allocator]'s __rg_* they forward to), the dlmalloc crate's methods, operator new/delete";
 
@@ -325,5 +331,12 @@ mod tests {
         assert_eq!(role_of("__rustc[1963b85898d4d9c3]::__rdl_realloc"), Some(Role::RustRealloc));
         assert_eq!(role_of("<dlmalloc[ce1e1277b7e64b33]::dlmalloc::Dlmalloc<dlmalloc[ce1e1277b7e64b33]::sys::System>>::memalign"), Some(Role::AlignedAlloc));
         assert_eq!(role_of("__rustc::__rdl_dealloc"), Some(Role::RustDealloc));
+        assert_eq!(role_of("__wrap_malloc"), Some(Role::Malloc));
+        assert_eq!(role_of("__wrap_posix_memalign"), Some(Role::PosixMemalign));
+        assert_eq!(role_of("__wrap___libc_free"), Some(Role::Free));
+        assert_eq!(role_of("__libc_calloc"), Some(Role::Calloc));
+        assert_eq!(role_of("__wrap_sbrk"), None);
+        assert_eq!(role_of("__wrap_malloc_usable_size"), None);
+        assert_eq!(role_of("__libc_start_main"), None);
     }
 }

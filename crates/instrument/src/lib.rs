@@ -194,9 +194,33 @@ fn find(
 ) -> Result<Discovered, Error> {
     let mut found = find_all(bytes, info, extra_names, overrides, discovery)?;
     if let Some(bytes) = bytes {
-        found.entry_points = without_covered(bytes, info, found.entry_points)?;
+        let s = statics::scan(bytes, info)?;
+        let eps = with_forwarded(&s, info, extra_names, found.entry_points);
+        found.entry_points = without_covered(&s, info, eps);
     }
     Ok(found)
+}
+
+/// Adds what an entry point only forwards to (its parameters passed on, in order, to one call whose result it
+/// returns), as the same role: an exported `malloc` that forwards to the allocator the program's own code calls
+/// (napi-rs exports `malloc` → `__wrap_malloc` for its JS glue) would otherwise see only the glue's allocations.
+/// The target is dropped again by [`without_covered`] when nothing else calls it.
+fn with_forwarded(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, mut eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
+    let mut i = 0;
+    while i < eps.len() {
+        let e = &eps[i];
+        let target = e.func.checked_sub(info.num_imported_funcs).and_then(|d| s.forwards_to.get(d as usize).copied().flatten());
+        if let Some(t) = target.filter(|&t| t >= info.num_imported_funcs && !eps.iter().any(|x| x.func == t))
+            && info.func_signature(t) == info.func_signature(e.func)
+        {
+            let name = info.func_names.get(&t).or_else(|| extra_names.get(&t)).cloned().unwrap_or_else(|| format!("func {t}, what {} forwards to", e.name));
+            let ep = EntryPoint { func: t, name, ..e.clone() };
+            eps.push(ep);
+        }
+        i += 1;
+    }
+    eps.sort_by_key(|e| e.func);
+    eps
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself
@@ -205,8 +229,7 @@ fn find(
 /// their hooks would never fire; what is left is the outermost layer the program calls, whatever the names or
 /// the shape proposed. Functions reached other than by direct calls (exported, in a table) and what the user
 /// named stay.
-fn without_covered(bytes: &[u8], info: &ModuleInfo, eps: Vec<EntryPoint>) -> Result<Vec<EntryPoint>, Error> {
-    let s = statics::scan(bytes, info)?;
+fn without_covered(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
     let nimp = info.num_imported_funcs;
     let mut callers: HashMap<u32, Vec<u32>> = HashMap::new();
     for (i, cs) in s.callees.iter().enumerate() {
@@ -236,7 +259,7 @@ fn without_covered(bytes: &[u8], info: &ModuleInfo, eps: Vec<EntryPoint>) -> Res
     // Keep what the user named and the entry points called from outside; none left means they only call each
     // other (or nothing calls them), and then all stay.
     let kept: Vec<EntryPoint> = eps.iter().filter(|e| e.evidence == Evidence::User || !covered(e.func)).cloned().collect();
-    Ok(if kept.is_empty() { eps } else { kept })
+    if kept.is_empty() { eps } else { kept }
 }
 
 fn find_all(

@@ -177,7 +177,19 @@ pub struct Report {
     /// The keys of the findings that make the exit status 1 (see `Report::apply_policy`): by default every
     /// leak group and invalid free.
     pub decided_by: Vec<String>,
+    /// Why the report cannot be trusted to say "no leak" (exit status 2 when nothing was found): the run saw
+    /// no allocator call at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inconclusive: Option<String>,
 }
+
+/// A run that saw not one allocation or free has nothing to judge — and a program that allocates through
+/// functions other than the hooked ones (a wrapper layer, a second allocator) looks exactly like this, so it is
+/// never reported as clean.
+pub const NOTHING_SEEN: &str = "no allocation or free was seen in this run: if the program allocates, it does so \
+    through functions wasmleak did not hook, and no leak could be seen. `wasmleak inspect MODULE` lists the entry \
+    points it hooks and how it found them; name the right ones with --alloc-fn/--free-fn (and --realloc-fn, \
+    --calloc-fn…)";
 
 pub(crate) fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
     snap.stack(stack)
@@ -368,8 +380,20 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     summary.invalid_frees = invalid_frees.len() as u64;
     let profile = crate::profile::profile(snap);
     let notes = with_sampled_growth(snap, &mut groups, notes);
-    let mut report =
-        Report { version: 1, module: snap.module.clone(), summary, groups, invalid_frees, exit, notes, profile, decided_by: Vec::new() };
+    let seen_nothing = summary.allocations == 0 && summary.frees == 0 && invalid_frees.is_empty();
+    let inconclusive = seen_nothing.then(|| NOTHING_SEEN.to_string());
+    let mut report = Report {
+        version: 1,
+        module: snap.module.clone(),
+        summary,
+        groups,
+        invalid_frees,
+        exit,
+        notes,
+        profile,
+        decided_by: Vec::new(),
+        inconclusive,
+    };
     report.apply_policy(&crate::policy::Policy::default());
     report
 }

@@ -370,5 +370,8 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         plural(s.allocations, "allocation", "allocations"),
         plural(s.frees, "free", "frees")
     );
+    if let Some(why) = &r.inconclusive {
+        let _ = writeln!(out, "INCONCLUSIVE: {why}");
+    }
     out
 }

@@ -44,3 +44,19 @@ test('a realloc that reports after another thread got its old address frees noth
     [EV_REALLOC, B, D, 64],
   ]);
 });
+
+test('a value JS gets from a threaded module is numbered after the events logged before it', () => {
+  const shared = sharedState();
+  shared.take();
+  const t1 = shared.hooks(() => null);
+  const A = 0x5000;
+  t1.alloc_ctx(A, 16, 1, 0);
+  t1.free_check_ctx(A, 1, 0);
+  t1.alloc_ctx(A, 24, 1, 0); // the address again: the block an export then returns to JS
+  const tracker = track({ meta: {} }, {}, { stacks: false, shared });
+  tracker.hold(A, 'returned by make (call 1)');
+  // Read before the value was recorded: the earlier free of A does not drop it, and it is numbered after the
+  // allocation it points to (a value numbered before a block is not taken to point at it).
+  assert.equal(tracker.hostValues.get(A)?.seq, 3);
+  assert.equal(tracker.seq, 3);
+});

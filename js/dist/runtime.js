@@ -153,20 +153,38 @@
     //  setterSignature, setter, setterContext)
     _embind_register_value_array_element: [4, 8]
   };
+  var EMBIND_REGISTRATION = /due to unbound types/;
+  var sourceOf = (f) => Function.prototype.toString.call(f);
+  function embindRegistration(f) {
+    const src = sourceOf(f);
+    return EMBIND_REGISTRATION.test(src) || (f.length === 9 || f.length === 10) && /\]\.[\w$]+\.push\(\{/.test(src);
+  }
   var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
-  function wrapImports(imports, hold) {
+  function wrapImports(imports, hold, wanted) {
     if (!imports || typeof imports !== "object") return imports;
     const out = { ...imports };
-    for (const [ns, obj] of Object.entries(imports)) {
-      if (!obj || typeof obj !== "object") continue;
+    wanted ??= Object.entries(imports).flatMap(([module, obj]) => obj && typeof obj === "object" ? Object.entries(obj).map(([name, v]) => ({ module, name, kind: typeof v === "function" ? "function" : "other" })) : []);
+    const names = /* @__PURE__ */ new Map();
+    for (const { module, name, kind } of wanted) {
+      if (!names.has(module)) names.set(module, [[], []]);
+      names.get(module)[0].push(name);
+      if (kind === "function") names.get(module)[1].push(name);
+    }
+    for (const [ns, [keys, functions]] of names) {
+      const obj = imports[ns];
+      if (!functions.length || !obj || typeof obj !== "object") continue;
       let copy = null;
-      for (const [k, f] of Object.entries(obj)) {
+      const copyOf = () => Object.fromEntries(keys.map((n) => [n, obj[n]]));
+      let embind;
+      const isEmbind = () => embind ??= functions.some((n) => typeof obj[n] === "function" && EMBIND_REGISTRATION.test(sourceOf(obj[n])));
+      for (const k of functions) {
+        const f = obj[k];
         if (typeof f !== "function") continue;
         if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? "")) {
-          copy ??= { ...obj };
+          copy ??= copyOf();
           copy[k] = function(...args) {
             invokeCalling = true;
             try {
@@ -181,12 +199,12 @@
         }
         if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
           const always = BINDGEN_CLOSURE_WRAPPER.test(k);
-          const label = `closure handed to JS (${k})`;
-          copy ??= { ...obj };
+          const label2 = `closure handed to JS (${k})`;
+          copy ??= copyOf();
           copy[k] = function(...args) {
             const r = f.apply(this, args);
             const a = args[0];
-            if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label, { runtime: false });
+            if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label2, { runtime: false });
             return r;
           };
           Object.defineProperty(copy[k], "name", { value: f.name });
@@ -195,15 +213,19 @@
         }
         const name = String(f.name ?? "").replace(/^_+/, "_");
         const idx = EMBIND_CONTEXT_ARGS[name];
-        if (!idx) continue;
-        copy ??= { ...obj };
+        const minified = !idx && isEmbind() && embindRegistration(f);
+        if (!idx && !minified) continue;
+        const label = idx ? `Embind registration: ${name} context` : `Embind registration (import ${ns}.${k}) context`;
+        copy ??= copyOf();
         copy[k] = function(...args) {
-          for (const i of idx) {
+          for (const i of idx ?? args.keys()) {
             const v = args[i];
-            if (typeof v === "number" && v > 0) hold(v >>> 0, `Embind registration: ${name} context`, { runtime: true });
+            if (typeof v === "number" && v > 0) hold(v >>> 0, label, { runtime: true });
           }
           return f.apply(this, args);
         };
+        Object.defineProperty(copy[k], "name", { value: f.name });
+        Object.defineProperty(copy[k], "length", { value: f.length });
       }
       if (copy) out[ns] = copy;
     }
@@ -772,7 +794,12 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     attach(instance) {
       this.instance = instance;
+      this.exports = instance.exports;
       return this;
+    }
+    /** The exports of `instance` wasmleak added (memory, globals) included. */
+    exportsOf(instance) {
+      return instance && instance === this.instance ? this.exports : instance?.exports;
     }
     /**
      * Record a number JS now holds (a pointer an export returned, a glue handle). `runtime`: the glue keeps it
@@ -835,7 +862,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     /** The instance's memory as words, viewed again (after the memory grew). */
     words() {
-      const buffer = this.instance?.exports[this.instrumented.meta.memory_export]?.buffer;
+      const buffer = this.exportsOf(this.instance)?.[this.instrumented.meta.memory_export]?.buffer;
       this.wordsView = buffer ? new Uint32Array(buffer) : new Uint32Array();
       return this.wordsView;
     }
@@ -1045,14 +1072,15 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     /** What the analysis needs besides the events: the memory image and the roots JS knows about. */
     state({ instance = this.instance, memory, globals, hostValues, module = "module.wasm", ...rest }) {
       const meta = this.instrumented.meta;
-      if (!memory) memory = instance?.exports[meta.memory_export];
+      const exports = this.exportsOf(instance);
+      if (!memory) memory = exports?.[meta.memory_export];
       const image = memory instanceof WebAssembly.Memory ? new Uint8Array(memory.buffer) : memory ?? new Uint8Array();
       let globalValues = [];
       if (Array.isArray(globals)) {
         globalValues = globals;
       } else {
         for (const [idx, name] of meta.exported_globals) {
-          let v = globals ? globals[name] : instance?.exports[name];
+          let v = globals ? globals[name] : exports?.[name];
           if (v instanceof WebAssembly.Global) v = v.value;
           if (typeof v === "number") globalValues.push([idx, v >>> 0]);
         }
@@ -1143,7 +1171,10 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     compile: WebAssembly.compile,
     compileStreaming: WebAssembly.compileStreaming,
     Module: WebAssembly.Module,
-    Instance: WebAssembly.Instance
+    Instance: WebAssembly.Instance,
+    Table: WebAssembly.Table,
+    tableSet: WebAssembly.Table.prototype.set,
+    tableGrow: WebAssembly.Table.prototype.grow
   };
   var isNode = !!globalThis.process?.versions?.node;
   function currentEngine() {
@@ -1365,7 +1396,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       }
       let imp = { ...imports ?? {} };
       const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
-      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
+      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
       const instance = new WA.Instance(module, imp);
       tracker.attach(instance);
       const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map() };
@@ -1374,18 +1405,38 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       instances.push(rec);
       return instance;
     }
+    const wrappedExports = /* @__PURE__ */ new WeakMap();
+    const unwrap = (v) => typeof v === "function" && wrappedExports.get(v) || v;
+    const tableProto = WA.Table.prototype;
+    const tableSaved = { set: WA.tableSet, grow: WA.tableGrow };
+    tableProto.set = function set(index, value) {
+      return arguments.length < 2 ? tableSaved.set.call(this, index) : tableSaved.set.call(this, index, unwrap(value));
+    };
+    tableProto.grow = function grow(delta, value) {
+      return arguments.length < 2 ? tableSaved.grow.call(this, delta) : tableSaved.grow.call(this, delta, unwrap(value));
+    };
     function wrapExports(instance, rec) {
       const raw = instance.exports;
       const wrapped = {};
       const ctx = raw[rec.tracker.instrumented.meta.ctx_export];
       let depth = 0;
+      let retArea = 0;
+      const returned = (name, values, how = "") => {
+        const held = values.filter((v) => typeof v === "number" && v > 0);
+        if (!held.length) return;
+        const call = (rec.calls.get(name) ?? 0) + 1;
+        rec.calls.set(name, call);
+        for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
+      };
       for (const [name, value] of Object.entries(raw)) {
+        if (name.startsWith("wasmleak:")) continue;
         if (typeof value !== "function") {
           wrapped[name] = value;
           continue;
         }
         const f = function(...args) {
           let r;
+          const area = retArea && args[0] === retArea ? retArea : 0;
           depth++;
           try {
             r = value.apply(this, args);
@@ -1395,15 +1446,22 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
           } finally {
             depth--;
           }
-          if (typeof r === "number" && r > 0) {
-            const call = (rec.calls.get(name) ?? 0) + 1;
-            rec.calls.set(name, call);
-            rec.tracker.hold(r, `returned by ${name} (call ${call})`, { runtime: HARNESS_EXPORTS.has(name) });
+          if (name === "__wbindgen_add_to_stack_pointer") {
+            retArea = args[0] < 0 ? r : 0;
+            return r;
+          }
+          returned(name, Array.isArray(r) ? r : [r]);
+          if (area) {
+            const memory = rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
+            if (memory && (area & 3) === 0 && area + 16 <= memory.buffer.byteLength) {
+              returned(name, [...new Int32Array(memory.buffer, area, 4)], ", through its return area");
+            }
           }
           return r;
         };
         Object.defineProperty(f, "name", { value: value.name });
         Object.defineProperty(f, "length", { value: value.length });
+        wrappedExports.set(f, value);
         wrapped[name] = f;
       }
       Object.defineProperty(instance, "exports", { value: Object.freeze(wrapped), enumerable: true });
@@ -1510,6 +1568,7 @@ ${m.text}`).join("\n"),
         for (const [k, v] of Object.entries(saved)) {
           Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
         }
+        Object.assign(tableProto, tableSaved);
         delete globalThis[ATTACHED];
       }
     };

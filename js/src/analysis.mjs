@@ -16,6 +16,9 @@ export const WA = (globalThis[Symbol.for('wasmleak.WebAssembly')] ??= {
   compileStreaming: WebAssembly.compileStreaming,
   Module: WebAssembly.Module,
   Instance: WebAssembly.Instance,
+  Table: WebAssembly.Table,
+  tableSet: WebAssembly.Table.prototype.set,
+  tableGrow: WebAssembly.Table.prototype.grow,
 });
 
 export const isNode = !!globalThis.process?.versions?.node;

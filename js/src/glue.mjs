@@ -139,6 +139,21 @@ const EMBIND_CONTEXT_ARGS = {
   _embind_register_value_array_element: [4, 8],
 };
 
+// What Embind's registration functions throw while a type they name is not registered yet (class, method,
+// property, constructor registrations): a message closure compiling keeps.
+const EMBIND_REGISTRATION = /due to unbound types/;
+const sourceOf = (f) => Function.prototype.toString.call(f);
+
+/**
+ * In Embind glue whose names are minified: a registration function with a context argument. Those with the
+ * message, and the value-object field and value-array element registrations, which only queue their arguments
+ * (`structRegistrations[structType].fields.push({…})`, minified `Va[a].ia.push({…})`, 10 and 9 parameters).
+ */
+function embindRegistration(f) {
+  const src = sourceOf(f);
+  return EMBIND_REGISTRATION.test(src) || ((f.length === 9 || f.length === 10) && /\]\.[\w$]+\.push\(\{/.test(src));
+}
+
 // wasm-bindgen closures. The Rust side boxes the closure (`Box<dyn FnMut>`: the data pointer `a`, the vtable
 // `b`) and passes (a, b) to an import whose glue is `makeMutClosure(a, b, invoker)` / `makeClosure(...)`: a JS
 // function whose `state.a` is the only pointer to the box until the closure is dropped. Dropping it (Rust
@@ -176,16 +191,35 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
  * - wasm-bindgen closures, labelled `closure handed to JS (<import>)`, with `{ runtime: false }`: host-held,
  *   so a closure JS never drops (`Closure::forget`, `into_js_value`) is kind `host`.
  */
-export function wrapImports(imports, hold) {
+export function wrapImports(imports, hold, wanted) {
   if (!imports || typeof imports !== 'object') return imports;
   const out = { ...imports };
-  for (const [ns, obj] of Object.entries(imports)) {
-    if (!obj || typeof obj !== 'object') continue;
+  // Only what the module imports is read, as the engine reads it: a namespace can be a Proxy that makes an entry
+  // for every name it is asked for (Emscripten's `GOT.mem`, whose entries left unset fail its dynamic linker).
+  // Without the module's import list (WebAssembly.Module.imports), every entry of every namespace.
+  wanted ??= Object.entries(imports).flatMap(([module, obj]) => (obj && typeof obj === 'object'
+    ? Object.entries(obj).map(([name, v]) => ({ module, name, kind: typeof v === 'function' ? 'function' : 'other' }))
+    : []));
+  const names = new Map(); // namespace → [every name imported from it, the functions' names]
+  for (const { module, name, kind } of wanted) {
+    if (!names.has(module)) names.set(module, [[], []]);
+    names.get(module)[0].push(name);
+    if (kind === 'function') names.get(module)[1].push(name);
+  }
+  for (const [ns, [keys, functions]] of names) {
+    const obj = imports[ns];
+    if (!functions.length || !obj || typeof obj !== 'object') continue;
     let copy = null;
-    for (const [k, f] of Object.entries(obj)) {
+    // What the module imports from `ns`, in a plain object the wrapped functions then replace.
+    const copyOf = () => Object.fromEntries(keys.map((n) => [n, obj[n]]));
+    // Embind glue: one of the functions registers types (with its message).
+    let embind;
+    const isEmbind = () => (embind ??= functions.some((n) => typeof obj[n] === 'function' && EMBIND_REGISTRATION.test(sourceOf(obj[n]))));
+    for (const k of functions) {
+      const f = obj[k];
       if (typeof f !== 'function') continue;
       if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? '')) {
-        copy ??= { ...obj };
+        copy ??= copyOf();
         copy[k] = function (...args) {
           invokeCalling = true;
           try {
@@ -201,7 +235,7 @@ export function wrapImports(imports, hold) {
       if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
         const always = BINDGEN_CLOSURE_WRAPPER.test(k);
         const label = `closure handed to JS (${k})`;
-        copy ??= { ...obj };
+        copy ??= copyOf();
         copy[k] = function (...args) {
           const r = f.apply(this, args);
           const a = args[0];
@@ -214,15 +248,21 @@ export function wrapImports(imports, hold) {
       }
       const name = String(f.name ?? '').replace(/^_+/, '_');
       const idx = EMBIND_CONTEXT_ARGS[name];
-      if (!idx) continue;
-      copy ??= { ...obj };
+      // Closure-compiled glue renames the registration functions (`a.a`), but keeps their messages: every
+      // argument of one is held (the others are type ids, names, counts and table indices, never heap blocks).
+      const minified = !idx && isEmbind() && embindRegistration(f);
+      if (!idx && !minified) continue;
+      const label = idx ? `Embind registration: ${name} context` : `Embind registration (import ${ns}.${k}) context`;
+      copy ??= copyOf();
       copy[k] = function (...args) {
-        for (const i of idx) {
+        for (const i of idx ?? args.keys()) {
           const v = args[i];
-          if (typeof v === 'number' && v > 0) hold(v >>> 0, `Embind registration: ${name} context`, { runtime: true });
+          if (typeof v === 'number' && v > 0) hold(v >>> 0, label, { runtime: true });
         }
         return f.apply(this, args);
       };
+      Object.defineProperty(copy[k], 'name', { value: f.name });
+      Object.defineProperty(copy[k], 'length', { value: f.length });
     }
     if (copy) out[ns] = copy;
   }

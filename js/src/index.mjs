@@ -129,7 +129,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
-    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }));
+    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
     const rec = { name: m.name, tracker, instance, calls: new Map() };
@@ -139,6 +139,19 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     return instance;
   }
 
+  // Our wrapper of an export → the wasm function it wraps. A table takes only wasm functions: Emscripten's dynamic
+  // linking (MAIN_MODULE) puts exports in its table, so `Table.prototype.set`/`grow` get the wasm function back.
+  const wrappedExports = new WeakMap();
+  const unwrap = (v) => (typeof v === 'function' && wrappedExports.get(v)) || v;
+  const tableProto = WA.Table.prototype;
+  const tableSaved = { set: WA.tableSet, grow: WA.tableGrow };
+  tableProto.set = function set(index, value) {
+    return arguments.length < 2 ? tableSaved.set.call(this, index) : tableSaved.set.call(this, index, unwrap(value));
+  };
+  tableProto.grow = function grow(delta, value) {
+    return arguments.length < 2 ? tableSaved.grow.call(this, delta) : tableSaved.grow.call(this, delta, unwrap(value));
+  };
+
   /** Record what exported functions return (pointers JS may now hold). */
   function wrapExports(instance, rec) {
     const raw = instance.exports;
@@ -147,10 +160,27 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // skips that, so the next call from JS would start from a stale id: reset it when the outermost call throws.
     const ctx = raw[rec.tracker.instrumented.meta.ctx_export];
     let depth = 0;
+    // wasm-bindgen returns two or more values through a return area on the shadow stack: the glue gets its
+    // address from `__wbindgen_add_to_stack_pointer(-16)`, passes it as the export's first argument, and reads
+    // the results from memory after the call. The words there are values JS got, as a plain return's are.
+    let retArea = 0;
+    // The values one call of export `name` gave JS.
+    const returned = (name, values, how = '') => {
+      const held = values.filter((v) => typeof v === 'number' && v > 0);
+      if (!held.length) return;
+      const call = (rec.calls.get(name) ?? 0) + 1;
+      rec.calls.set(name, call);
+      // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
+      for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
+    };
     for (const [name, value] of Object.entries(raw)) {
+      // wasmleak's own exports (its view of the memory, the context id, the globals) are not the app's: glue that
+      // walks every export (Emscripten's dynamic linking relocates them) must not meet them.
+      if (name.startsWith('wasmleak:')) continue;
       if (typeof value !== 'function') { wrapped[name] = value; continue; }
       const f = function (...args) {
         let r;
+        const area = retArea && args[0] === retArea ? retArea : 0;
         depth++;
         try {
           r = value.apply(this, args);
@@ -160,16 +190,22 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
         } finally {
           depth--;
         }
-        if (typeof r === 'number' && r > 0) {
-          const call = (rec.calls.get(name) ?? 0) + 1;
-          rec.calls.set(name, call);
-          // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
-          rec.tracker.hold(r, `returned by ${name} (call ${call})`, { runtime: HARNESS_EXPORTS.has(name) });
+        if (name === '__wbindgen_add_to_stack_pointer') {
+          retArea = args[0] < 0 ? r : 0; // a stack address, not a value to hold
+          return r;
+        }
+        returned(name, Array.isArray(r) ? r : [r]); // one value, or several (multi-value)
+        if (area) {
+          const memory = rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
+          if (memory && (area & 3) === 0 && area + 16 <= memory.buffer.byteLength) {
+            returned(name, [...new Int32Array(memory.buffer, area, 4)], ', through its return area');
+          }
         }
         return r;
       };
       Object.defineProperty(f, 'name', { value: value.name });
       Object.defineProperty(f, 'length', { value: value.length });
+      wrappedExports.set(f, value);
       wrapped[name] = f;
     }
     Object.defineProperty(instance, 'exports', { value: Object.freeze(wrapped), enumerable: true });
@@ -280,6 +316,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       for (const [k, v] of Object.entries(saved)) {
         Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
       }
+      Object.assign(tableProto, tableSaved);
       delete globalThis[ATTACHED];
     },
   };

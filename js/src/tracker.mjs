@@ -165,7 +165,14 @@ class Tracker {
 
   attach(instance) {
     this.instance = instance;
+    // Its exports as instantiated: the app's view may be wrapped, without wasmleak's own (index.mjs).
+    this.exports = instance.exports;
     return this;
+  }
+
+  /** The exports of `instance` wasmleak added (memory, globals) included. */
+  exportsOf(instance) {
+    return instance && instance === this.instance ? this.exports : instance?.exports;
   }
 
   /**
@@ -234,7 +241,7 @@ class Tracker {
 
   /** The instance's memory as words, viewed again (after the memory grew). */
   words() {
-    const buffer = this.instance?.exports[this.instrumented.meta.memory_export]?.buffer;
+    const buffer = this.exportsOf(this.instance)?.[this.instrumented.meta.memory_export]?.buffer;
     this.wordsView = buffer ? new Uint32Array(buffer) : new Uint32Array();
     return this.wordsView;
   }
@@ -455,14 +462,15 @@ class Tracker {
   /** What the analysis needs besides the events: the memory image and the roots JS knows about. */
   state({ instance = this.instance, memory, globals, hostValues, module = 'module.wasm', ...rest }) {
     const meta = this.instrumented.meta;
-    if (!memory) memory = instance?.exports[meta.memory_export];
+    const exports = this.exportsOf(instance);
+    if (!memory) memory = exports?.[meta.memory_export];
     const image = memory instanceof WebAssembly.Memory ? new Uint8Array(memory.buffer) : (memory ?? new Uint8Array());
     let globalValues = [];
     if (Array.isArray(globals)) {
       globalValues = globals;
     } else {
       for (const [idx, name] of meta.exported_globals) {
-        let v = globals ? globals[name] : instance?.exports[name];
+        let v = globals ? globals[name] : exports?.[name];
         if (v instanceof WebAssembly.Global) v = v.value;
         if (typeof v === 'number') globalValues.push([idx, v >>> 0]);
       }

@@ -129,7 +129,7 @@ MANUAL = {
                        (3716, "rdl_realloc", "__rdl_realloc (dlmalloc realloc inlined)", "target of __wbindgen_export_1; calls malloc/free/memalign/memcpy"),
                        (15374, "wrapper_malloc", "exchange_malloc-like `malloc(size) or handle_alloc_error(8, size)`",
                         "26-byte (i32)->i32: `r = call 713 (malloc)(size); if r == 0 { call 16157(8, size) (handle_alloc_error, unreachable) }; return r`; 2 callers")]
-                      + [(f, "memalign", "alloc(Layout{align, size}) or handle_alloc_error: (align, size) (func %d)" % f,
+                      + [(f, "wrapper_memalign", "alloc(Layout{align, size}) or handle_alloc_error: (align, size) (func %d)" % f,
                           "26-byte (i32,i32)->i32: `r = call 713 (malloc)(size = param 1); if r == 0 { call 16157(align = param 0, size) "
                           "(handle_alloc_error, unreachable) }; return r`; one of 10 identical copies (15327, 15339, 15340, 15353, 15356, 15360, "
                           "15364, 15365, 15371, 15375; 15360 has 23 callers). The block is `size` bytes; found when swc-web (same code, 1.16.18) was added")
@@ -880,7 +880,7 @@ MANUAL.update({
                            (3711, "rdl_realloc", "__rdl_realloc (dlrealloc inlined)", "target of __wbindgen_export_1; 903 bytes"),
                            (15341, "wrapper_malloc", "`malloc(size) or handle_alloc_error(8, size)`",
                             "26-byte (i32)->i32: `r = malloc 717(size); if !r { call 16123(8, size) (handle_alloc_error) }`; same as swc's 15374")]
-                          + [(f, "memalign", "alloc(Layout{align, size}) or handle_alloc_error: (align, size) (func %d)" % f,
+                          + [(f, "wrapper_memalign", "alloc(Layout{align, size}) or handle_alloc_error: (align, size) (func %d)" % f,
                               "26-byte (i32,i32)->i32: `r = malloc 717(size = param 1); if !r { call 16123(align = param 0, size) (handle_alloc_error) }`; "
                               "one of 10 identical copies (15294, 15306, 15307, 15320, 15323, 15327, 15331, 15332, 15338, 15342)")
                              for f in (15294, 15306, 15307, 15320, 15323, 15327, 15331, 15332, 15338, 15342)],

@@ -10,6 +10,8 @@ Verdicts, per module:
   WRONG     a hooked function the truth does not list, or lists with another role: the worst outcome
   refused   a malloc-like module wasmleak does not track (its reason is shown)
   partial   hooked right, but no free family entry point (frees would go unseen)
+  GAP       a memalign/aligned_alloc of the truth that code outside the allocator calls is not hooked: the padded
+            block its inner malloc reports is not the one the program frees
   BLIND     every hooked allocation (or free) function is one nothing inside the module calls (exports for the JS
             glue), while the truth lists one the program calls: the program's own allocations would go unseen
 
@@ -19,7 +21,7 @@ is a gap: its blocks' frees look invalid, or their sizes go stale).
 
 Needs the modules fetched by fetch.sh ($WASMLEAK_VALIDATE_CACHE, default /var/tmp/wasmleak-validate) and the
 binary ($WASMLEAK, default target/release/wasmleak). Prints a markdown table; with --readme FILE it replaces
-the table between the `<!-- validation -->` markers of FILE. Exits 1 when any verdict is WRONG or BLIND.
+the table between the `<!-- validation -->` markers of FILE. Exits 1 when any verdict is WRONG, BLIND or GAP.
 """
 import json
 import os
@@ -40,6 +42,8 @@ FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete
 REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize"}
 SIZE_ALIGN = {"rust_alloc", "rdl_alloc", "rust_alloc_zeroed", "rdl_alloc_zeroed", "operator_new_aligned", "wbindgen_malloc"}
 ALIGN_SIZE = {"memalign", "aligned_alloc"}
+# `wrapper_memalign`: an (align, size) function that returns its inner malloc's block unchanged (Rust's
+# `alloc(Layout)` for alignments malloc gives anyway): hooked or not, the program frees what malloc returned.
 # Roles --missed lists when unhooked.
 MISSABLE = {"memalign", "posix_memalign", "aligned_alloc", "realloc", "calloc"}
 
@@ -85,6 +89,15 @@ def judge(t, j, callers=None):
         return "WRONG", "; ".join(wrong)
     if not any(family(e["role"]) in ("free", "realloc") for e in eps):
         return "partial", "no free hooked"
+    # An aligned allocator the program's own code calls, left unhooked: its blocks are reported by the malloc it
+    # calls, at the padded address, so freeing the aligned one looks invalid (and is withheld from the allocator).
+    if callers is not None:
+        truth_funcs = {x["func"] for x in t["allocator"]}
+        hooked_funcs = {e["func"] for e in eps}
+        gaps = [x["func"] for x in t["allocator"] if x["role"] in ("memalign", "aligned_alloc") and x["func"] not in hooked_funcs
+                and any(c not in truth_funcs for c in callers.get(x["func"], []))]
+        if gaps:
+            return "GAP", f"memalign {', '.join(map(str, gaps))} is called by the program and not hooked (its frees would look invalid)"
     # Hooking only functions nothing inside the module calls (the exports its JS glue allocates through) sees none
     # of the program's own allocations, while the truth names a layer the program does call.
     if callers is not None:
@@ -133,7 +146,7 @@ def main():
                     + ("; not the named module's: " + ", ".join(f"{f} {r}" for f, r in sorted(hooked[".stripped"] - hooked[""]))
                        if hooked[".stripped"] - hooked[""] else ""))
             counts[verdict] = counts.get(verdict, 0) + 1
-            bad |= verdict in ("WRONG", "BLIND")
+            bad |= verdict in ("WRONG", "BLIND", "GAP")
             names = "stripped" if variant or t["names"] == "stripped" else "names"
             if len(why) > 240:
                 why = why[:237] + "..."

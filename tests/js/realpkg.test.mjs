@@ -87,3 +87,20 @@ for (const n of [10, 20]) {
     assert.ok(r.groups.every((g) => g.kind === 'reachable'), JSON.stringify(r.groups));
   });
 }
+
+// A value wasm-bindgen returns through its return area (the export writes it to memory the glue passed as the
+// first argument; `Result<BrotliStreamResult, _>` here) is one JS got, as a plain return's: a result dropped
+// without `.free()` is held by JS (kind `host`, rooted at the export), not `lost`. One 20 B box per result.
+test('brotli-wasm: results returned through the return area and never freed are host-held, 1 block / 20 B each', () => {
+  for (const n of [10, 20]) {
+    const { stdout, out } = runApp('brotli_results.mjs', [String(n)]);
+    assert.match(stdout, new RegExp(`brotli_results x${n}: done`));
+    const [r] = out.reports;
+    assert.equal(r.summary.lost_blocks, 0, JSON.stringify(r.summary));
+    assert.equal(r.summary.invalid_frees, 0);
+    assert.deepEqual([r.summary.host_blocks, r.summary.host_bytes], [n, 20 * n]);
+    for (const g of r.groups.filter((g) => g.kind === 'host')) {
+      assert.match(g.root, /^returned by compressstream_compress \(call \d+\), through its return area/, g.root);
+    }
+  }
+});

@@ -596,3 +596,40 @@ fn node_run_that_sees_no_allocator_call_is_inconclusive() {
     assert!(stderr.contains("no allocator call was seen"), "{stderr}");
     let _ = std::fs::remove_file(&module);
 }
+
+/// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions
+/// go into a table (which takes wasm functions only, not wasmleak's wrappers), every export is walked (wasmleak's
+/// own are not the app's), and a `GOT.mem` namespace that is a Proxy is asked only for what the module imports.
+#[test]
+fn node_leaves_dynamic_linking_working() {
+    if !prerequisites() {
+        return;
+    }
+    let module = common::scratch("dylink.wasm");
+    let wat = r#"(module
+      (import "GOT.mem" "__heap_base" (global $heap_base (mut i32)))
+      (memory (export "memory") 2)
+      (global $hp (mut i32) (i32.const 1024))
+      (global $keep (mut i32) (i32.const 0))
+      (table (export "table") 4 funcref)
+      (func $malloc (export "malloc") (param i32) (result i32) (local i32)
+        global.get $hp local.set 1
+        global.get $hp local.get 0 i32.add i32.const 7 i32.add i32.const -8 i32.and global.set $hp
+        local.get 1)
+      (func $free (export "free") (param i32))
+      (func (export "answer") (result i32) i32.const 42)
+      (func (export "run")
+        i32.const 16 call $malloc call $free
+        i32.const 24 call $malloc global.set $keep
+        i32.const 40 call $malloc drop))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/dylink_app.mjs", module.to_str().unwrap()]);
+    assert!(stderr.contains("dylink: GOT asked for __heap_base; table calls 42 42"), "{stderr}");
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert_eq!(report["summary"]["allocations"], 3, "{report}");
+    assert_eq!(report["summary"]["frees"], 1, "{report}");
+    assert_eq!(report["summary"]["lost_blocks"], 1, "{report}");
+    assert_eq!(report["summary"]["lost_bytes"], 40, "{report}");
+    assert_eq!(report["summary"]["reachable_blocks"], 1, "{report}");
+    let _ = std::fs::remove_file(&module);
+}

@@ -279,7 +279,11 @@ pub fn role_of(name: &str) -> Option<Role> {
         "calloc" | "dlcalloc" | "emscripten_builtin_calloc" => Role::Calloc,
         "realloc" | "dlrealloc" | "emscripten_builtin_realloc" => Role::Realloc,
         "free" | "dlfree" | "emscripten_builtin_free" => Role::Free,
-        "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" => Role::AlignedAlloc,
+        // dlmalloc's `internal_memalign` (its state argument folded away) is called directly where the others are
+        // inlined (libc++'s aligned `operator new`); emmalloc's memalign is its core, which malloc calls too.
+        "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" | "internal_memalign" | "emmalloc_memalign" => {
+            Role::AlignedAlloc
+        }
         "posix_memalign" | "dlposix_memalign" => Role::PosixMemalign,
         // C++ operator new / delete, wasm32 (j = unsigned int) and wasm64 (m) manglings, and demangled forms.
         "_Znwj" | "_Znaj" | "_Znwm" | "_Znam" | "_ZnwjRKSt9nothrow_t" | "_ZnajRKSt9nothrow_t"
@@ -338,5 +342,6 @@ mod tests {
         assert_eq!(role_of("__wrap_sbrk"), None);
         assert_eq!(role_of("__wrap_malloc_usable_size"), None);
         assert_eq!(role_of("__libc_start_main"), None);
+        assert_eq!(role_of("internal_memalign"), Some(Role::AlignedAlloc));
     }
 }

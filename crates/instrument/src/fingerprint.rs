@@ -756,8 +756,15 @@ impl<'a> Finder<'a> {
                 .filter(|&m| sig_is(self.info, m, 2, 1) && !pms.contains(&m) && !aas.contains(&m))
                 .filter(|&m| self.s.escaping.contains(&m) || self.callers.get(&m).into_iter().flatten().any(|c| !inner.contains(c) && !pms.contains(c) && !aas.contains(c)))
                 .collect();
-            // dlmalloc's memalign works on the state itself; the look-alikes mostly through helpers.
-            outside.sort_by_key(|&m| (std::cmp::Reverse(state_uses(m)), m));
+            // dlmalloc's memalign works on the state itself, or through a helper of its own (the `dlmalloc`
+            // crate's hands the slack around the aligned block to `dispose_chunk`); the look-alikes reach it
+            // through the other entry points (Rust code calling realloc). Uses of the state by the function and
+            // the callees that are not entry points, most first.
+            let own_uses = |m: u32| {
+                state_uses(m)
+                    + self.calls(m).iter().filter(|&&(g, _)| !inner.contains(&g) && !frees.contains(&g)).map(|&(g, _)| state_uses(g)).sum::<usize>()
+            };
+            outside.sort_by_key(|&m| (std::cmp::Reverse(own_uses(m)), m));
             for m in outside.into_iter().take(6) {
                 add(m, Role::AlignedAlloc, "memalign: (align, size)->ptr over the allocator state, called from outside it".into(), &mut eps);
             }

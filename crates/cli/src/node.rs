@@ -3,7 +3,7 @@
 //! Runs `node --import <js>/src/register.mjs SCRIPT ARGS`; the register module calls `attach()` before the
 //! app loads any wasm and, at process exit, writes `{reports, text, skipped}` (or `{error}`) to the file named
 //! by `WASMLEAK_REPORT_FILE`. This side prints it, so the app's own stdout never mixes into the JSON (with
-//! `--format json` the app's stdout goes to stderr).
+//! `--format json` and no `-o`, the app's stdout goes to stderr).
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
@@ -108,7 +108,9 @@ impl Opts {
             .env_remove("WASMLEAK_SNAPSHOT_DIR")
             .stdin(Stdio::inherit())
             .stderr(Stdio::inherit());
-        if matches!(self.format, Format::Json) {
+        // The JSON report on stdout would mix with the app's output: that goes to stderr then — unless the
+        // report goes to a file (-o), and the app keeps its stdout.
+        if matches!(self.format, Format::Json) && self.output.is_none() {
             cmd.stdout(Stdio::from(std::io::stderr()));
         }
         if let Some(dir) = &snap_dir {

@@ -294,6 +294,16 @@ fn output_file_and_show_reachable() {
     assert!(text.contains("reachable: "), "{text}");
     assert!(text.contains("SUMMARY"), "{text}");
     assert!(!String::from_utf8_lossy(&status.stdout).contains("SUMMARY"), "the report went to the file, not stdout");
+    // A JSON report in a file leaves the app its stdout (only a JSON report on stdout moves it to stderr).
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "--format", "json", "-o", out.to_str().unwrap(), "tests/js/apps/lib_app.mjs", "cache_insert", "3"])
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "cache_insert x3: done\n");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["summary"]["allocations"].as_u64().map(|a| a > 0), Some(true), "{report}");
     let _ = std::fs::remove_file(&out);
 }
 

@@ -704,6 +704,9 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       this.wordsView = null;
       this.started = performance.now();
       this.pending = /* @__PURE__ */ new Map();
+      this.callDepth = 0;
+      this.epoch = 0;
+      this.epochCaptures = /* @__PURE__ */ new Map();
       this.bits = new Uint8Array(1 << 16);
       this.odd = /* @__PURE__ */ new Set();
       this.ctxMask = (1 << 12) - 1;
@@ -816,8 +819,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       if (!ptr) return this.event(EV_ALLOC2, 0, size, 0, NO_STACK);
       this.setLive(ptr);
       const slot = this.context(lo, hi);
-      this.event(EV_ALLOC2, ptr, size, 0, this.contextStack(slot));
-      if (slot !== NO_CTX && this.ctxMixed[slot]) this.born(ptr);
+      this.event(EV_ALLOC2, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
+      if (this.pending.size >= RESOLVE_AT) this.resolve();
     }
     free(ptr, lo, hi) {
       if (ptr) this.freeChecked(ptr, lo, hi);
@@ -881,10 +884,9 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       }
       const slot = this.context(lo, hi);
       const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
-      this.event(EV_REALLOC2, old, ptr, size, this.contextStack(slot));
-      if (ptr === 0) return;
-      this.setLive(ptr);
-      if (mixed) this.born(ptr);
+      if (ptr !== 0) this.setLive(ptr);
+      this.event(EV_REALLOC2, old, ptr, size, mixed ? this.born(ptr, slot) : this.contextStack(slot));
+      if (this.pending.size >= RESOLVE_AT) this.resolve();
     }
     isLive(ptr) {
       if (ptr & 3) return this.odd.has(ptr);
@@ -912,12 +914,26 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       if (this.pending.size) this.pending.delete(ptr);
       return true;
     }
-    /** A mixed context's block: its stack captured now, formatted when needed. */
-    born(ptr) {
-      const captured = this.capture();
-      if (!captured) return;
+    /**
+     * A mixed context's block: the stack its event gets now. Its own capture, formatted only if a snapshot or the
+     * report needs it while the block lives (`pending`; the event has the context's first stack until then).
+     * Inside a call of an export (through its wrapper, index.mjs), though, the JS frames above the module cannot
+     * change until JS runs again — the next export call or return moves `epoch` — and the wasm frames are the
+     * context's: one capture per context and epoch serves every block, formatted once a second block shares it
+     * (a loop allocating 200,000 blocks in one call costs one capture, not 200,000).
+     */
+    born(ptr, slot) {
+      let captured;
+      if (this.callDepth > 0) {
+        const cached = this.epochCaptures.get(slot);
+        if (cached?.epoch === this.epoch) return cached.captured.stackId ??= this.stackOf(cached.captured);
+        captured = this.capture();
+        this.epochCaptures.set(slot, { epoch: this.epoch, captured });
+      } else {
+        captured = this.capture();
+      }
       this.pending.set(ptr, captured);
-      if (this.pending.size >= RESOLVE_AT) this.resolve();
+      return this.ctxStack[slot] - 1;
     }
     /**
      * The table slot of context (lo, hi), seen once more; a new context gets its stack captured now, and a
@@ -990,7 +1006,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     /** Give every pending block its stack (an EV_SET_STACK event each). */
     resolve() {
-      for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, this.stackOf(captured));
+      for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, captured.stackId ??= this.stackOf(captured));
       this.pending.clear();
     }
     /** The clock, as an event: milliseconds since the tracker started (the growth samples' times). */
@@ -1434,10 +1450,13 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
           wrapped[name] = value;
           continue;
         }
+        const tracker = rec.tracker;
         const f = function(...args) {
           let r;
           const area = retArea && args[0] === retArea ? retArea : 0;
           depth++;
+          tracker.callDepth++;
+          tracker.epoch++;
           try {
             r = value.apply(this, args);
           } catch (e) {
@@ -1445,6 +1464,8 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
             throw e;
           } finally {
             depth--;
+            tracker.callDepth--;
+            tracker.epoch++;
           }
           if (name === "__wbindgen_add_to_stack_pointer") {
             retArea = args[0] < 0 ? r : 0;

@@ -178,10 +178,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       // walks every export (Emscripten's dynamic linking relocates them) must not meet them.
       if (name.startsWith('wasmleak:')) continue;
       if (typeof value !== 'function') { wrapped[name] = value; continue; }
+      const tracker = rec.tracker;
       const f = function (...args) {
         let r;
         const area = retArea && args[0] === retArea ? retArea : 0;
         depth++;
+        tracker.callDepth++;
+        tracker.epoch++;
         try {
           r = value.apply(this, args);
         } catch (e) {
@@ -189,6 +192,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
           throw e;
         } finally {
           depth--;
+          tracker.callDepth--;
+          tracker.epoch++;
         }
         if (name === '__wbindgen_add_to_stack_pointer') {
           retArea = args[0] < 0 ? r : 0; // a stack address, not a value to hold

@@ -66,6 +66,11 @@ class Tracker {
     this.wordsView = null; // the memory as words, for the first words of a freed block
     this.started = performance.now();
     this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
+    // Export calls in progress, and a number moved at each export call and return (index.mjs): what `born`
+    // shares a capture within. Context slot → {epoch, captured}.
+    this.callDepth = 0;
+    this.epoch = 0;
+    this.epochCaptures = new Map();
     // Live blocks: a bit per 4-byte word for 4-aligned addresses (every allocator here), a Set for the rest.
     this.bits = new Uint8Array(1 << 16);
     this.odd = new Set();
@@ -196,8 +201,8 @@ class Tracker {
     if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
     this.setLive(ptr);
     const slot = this.context(lo, hi);
-    this.event(EV_ALLOC, ptr, size, 0, this.contextStack(slot));
-    if (slot !== NO_CTX && this.ctxMixed[slot]) this.born(ptr);
+    this.event(EV_ALLOC, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
+    if (this.pending.size >= RESOLVE_AT) this.resolve();
   }
 
   free(ptr, lo, hi) {
@@ -263,10 +268,9 @@ class Tracker {
     }
     const slot = this.context(lo, hi);
     const mixed = slot !== NO_CTX && this.ctxMixed[slot] && ptr !== 0;
-    this.event(EV_REALLOC, old, ptr, size, this.contextStack(slot));
-    if (ptr === 0) return;
-    this.setLive(ptr);
-    if (mixed) this.born(ptr);
+    if (ptr !== 0) this.setLive(ptr);
+    this.event(EV_REALLOC, old, ptr, size, mixed ? this.born(ptr, slot) : this.contextStack(slot));
+    if (this.pending.size >= RESOLVE_AT) this.resolve();
   }
 
   isLive(ptr) {
@@ -298,12 +302,26 @@ class Tracker {
     return true;
   }
 
-  /** A mixed context's block: its stack captured now, formatted when needed. */
-  born(ptr) {
-    const captured = this.capture();
-    if (!captured) return;
-    this.pending.set(ptr, captured);
-    if (this.pending.size >= RESOLVE_AT) this.resolve();
+  /**
+   * A mixed context's block: the stack its event gets now. Its own capture, formatted only if a snapshot or the
+   * report needs it while the block lives (`pending`; the event has the context's first stack until then).
+   * Inside a call of an export (through its wrapper, index.mjs), though, the JS frames above the module cannot
+   * change until JS runs again — the next export call or return moves `epoch` — and the wasm frames are the
+   * context's: one capture per context and epoch serves every block, formatted once a second block shares it
+   * (a loop allocating 200,000 blocks in one call costs one capture, not 200,000).
+   */
+  born(ptr, slot) {
+    let captured;
+    if (this.callDepth > 0) {
+      const cached = this.epochCaptures.get(slot);
+      if (cached?.epoch === this.epoch) return (cached.captured.stackId ??= this.stackOf(cached.captured));
+      captured = this.capture();
+      this.epochCaptures.set(slot, { epoch: this.epoch, captured });
+    } else {
+      captured = this.capture();
+    }
+    this.pending.set(ptr, captured); // resolved after the event that makes the block (alloc, realloc)
+    return this.ctxStack[slot] - 1;
   }
 
   /**
@@ -379,7 +397,8 @@ class Tracker {
 
   /** Give every pending block its stack (an EV_SET_STACK event each). */
   resolve() {
-    for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, this.stackOf(captured));
+    // A capture several blocks share is formatted once.
+    for (const [ptr, captured] of this.pending) this.event(EV_SET_STACK, ptr, 0, 0, (captured.stackId ??= this.stackOf(captured)));
     this.pending.clear();
   }
 

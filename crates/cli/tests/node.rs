@@ -643,3 +643,25 @@ fn node_leaves_dynamic_linking_working() {
     assert_eq!(report["summary"]["reachable_blocks"], 1, "{report}");
     let _ = std::fs::remove_file(&module);
 }
+
+/// One export called from two functions of the app (one wasm calling context, two JS callers): each block's
+/// stack has its own caller, also when one call allocates many (they share one capture per call).
+#[test]
+fn node_blocks_of_one_context_keep_their_js_callers() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/mixed_app.mjs"]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    let by_caller = |caller: &str| -> (u64, u64) {
+        report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["kind"] == "lost" && g["stack"].as_array().unwrap().iter().any(|f| f["function"] == caller))
+            .fold((0, 0), |(b, n), g| (b + g["blocks"].as_u64().unwrap(), n + g["bytes"].as_u64().unwrap()))
+    };
+    assert_eq!(by_caller("fromA"), (51, 2040), "{report}");
+    assert_eq!(by_caller("fromB"), (31, 1240), "{report}");
+    assert_eq!(report["summary"]["lost_blocks"], 82, "{report}");
+}

@@ -308,7 +308,9 @@ class Tracker {
    * Inside a call of an export (through its wrapper, index.mjs), though, the JS frames above the module cannot
    * change until JS runs again — the next export call or return moves `epoch` — and the wasm frames are the
    * context's: one capture per context and epoch serves every block, formatted once a second block shares it
-   * (a loop allocating 200,000 blocks in one call costs one capture, not 200,000).
+   * (a loop allocating 200,000 blocks in one call costs one capture, not 200,000). Not seen: an import's JS
+   * that calls back into the module through a table function rather than an export (two such callbacks in
+   * one call, reaching one context, would share the first's JS frames).
    */
   born(ptr, slot) {
     let captured;

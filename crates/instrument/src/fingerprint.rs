@@ -520,20 +520,31 @@ impl<'a> Finder<'a> {
                     continue;
                 }
                 let frees = self.ranked(1, 0, Some(&[c]));
-                let Some(&(fr, _, _)) = frees.first() else { continue };
+                let Some(&(first, _, _)) = frees.first() else { continue };
+                let mut fr = first;
                 if let Some(j) = judge {
+                    // The free that uses the state most is not always the free (pthreads builds: a helper that
+                    // takes the lock): the first few are tried.
                     let core = Candidate::new(a, Role::AlignedAlloc);
-                    let tested = j.allocator(core).and_then(|why| Ok((why, j.free(core, Candidate::new(fr, Role::Free))?)));
-                    match tested {
-                        Ok((why, free_why)) => {
-                            shown.insert(a, why);
-                            shown.insert(fr, free_why);
+                    let mut confirmed = None;
+                    match j.allocator(core) {
+                        Ok(why) => {
+                            for &(f, _, _) in frees.iter().take(4) {
+                                match j.free(core, Candidate::new(f, Role::Free)) {
+                                    Ok(free_why) => {
+                                        confirmed = Some((f, why, free_why));
+                                        break;
+                                    }
+                                    Err(e) => refuted.push(format!("func {a} with free func {f}: {e}")),
+                                }
+                            }
                         }
-                        Err(e) => {
-                            refuted.push(format!("func {a} with free func {fr}: {e}"));
-                            continue;
-                        }
+                        Err(e) => refuted.push(format!("func {a} with free func {first}: {e}")),
                     }
+                    let Some((f, why, free_why)) = confirmed else { continue };
+                    shown.insert(a, why);
+                    shown.insert(f, free_why);
+                    fr = f;
                 }
                 found = Some((a, fr, c));
                 break;

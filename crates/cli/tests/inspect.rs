@@ -344,3 +344,20 @@ fn dis_imported_function() {
     // Function 0 of c_patterns is its first import (wasi args_get): no body.
     assert_dis_error(&dis("c_patterns.wasm", "0"), &["imported"]);
 }
+
+/// An Emscripten side module (a grammar web-tree-sitter loads) has no allocator of its own: inspect says so,
+/// instead of suspecting an inlined allocator in its lookup tables.
+#[test]
+fn inspect_a_side_module() {
+    let module = wat_file(
+        "side_module.wasm",
+        r#"(module
+          (@custom "dylink.0" "\01\04\00\00\00\00")
+          (import "env" "memory" (memory 1))
+          (import "env" "__memory_base" (global i32))
+          (import "env" "malloc" (func $malloc (param i32) (result i32)))
+          (func (export "make") (result i32) i32.const 16 call $malloc))"#,
+    );
+    let run = wasmleak(["inspect", module.to_str().unwrap()]);
+    assert!(run.stdout.contains("it is a side module") && run.stdout.contains("imports from the main module"), "{}", run.describe());
+}

@@ -412,6 +412,22 @@ fn find_all(
             return Ok(Discovered { entry_points: found, notes });
         }
     }
+    // An Emscripten side module (web-tree-sitter's grammars) has no allocator of its own: what it allocates goes
+    // through the main module's malloc, which it imports — and which the main module's hooks see.
+    if info.sections.iter().any(|s| s.id == 0 && s.name == "dylink.0") {
+        let imports_malloc = info.imports.iter().any(|i| i.kind == "func" && matches!(i.name.as_str(), "malloc" | "free"));
+        return Err(Error::NoAllocator {
+            why: format!(
+                "it is a side module (Emscripten dynamic linking: a `dylink.0` section) with no allocator of its own{}",
+                if imports_malloc {
+                    ": it allocates through the malloc/free it imports from the main module, whose tracking sees its blocks"
+                } else {
+                    " and no malloc/free imported: it does not allocate (the main module's tracking covers the heap)"
+                }
+            ),
+            detail: Vec::new(),
+        });
+    }
     let stripped = info.func_names.is_empty() && extra_names.is_empty();
     let mut why = if stripped {
         "the module has no function names (no name section, no DWARF that names its functions: stripped)".to_string()

@@ -1417,7 +1417,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
       const instance = new WA.Instance(module, imp);
       tracker.attach(instance);
-      const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map() };
+      const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);
@@ -1455,6 +1455,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         const tracker = rec.tracker;
         const f = function(...args) {
           let r;
+          rec.exportCalls++;
           const area = retArea && args[0] === retArea ? retArea : 0;
           depth++;
           tracker.callDepth++;
@@ -1579,7 +1580,7 @@ ${m.text}`).join("\n"),
        * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
        */
       report({ exit, notes } = {}) {
-        return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy }));
+        return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy, calls: r.exportCalls }));
       },
       /** A short text form of `report()`. */
       text(reports = this.report()) {

@@ -132,7 +132,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
     const instance = new WA.Instance(module, imp);
     tracker.attach(instance);
-    const rec = { name: m.name, tracker, instance, calls: new Map() };
+    const rec = { name: m.name, tracker, instance, calls: new Map(), exportCalls: 0 };
     wrapExports(instance, rec);
     watchInstance(instance, (value, label) => tracker.hold(value, label));
     instances.push(rec);
@@ -181,6 +181,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       const tracker = rec.tracker;
       const f = function (...args) {
         let r;
+        rec.exportCalls++;
         const area = retArea && args[0] === retArea ? retArea : 0;
         depth++;
         tracker.callDepth++;
@@ -309,7 +310,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
      */
     report({ exit, notes } = {}) {
-      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy }));
+      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy, calls: r.exportCalls }));
     },
     /** A short text form of `report()`. */
     text(reports = this.report()) {

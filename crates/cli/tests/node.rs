@@ -605,6 +605,12 @@ fn node_run_that_sees_no_allocator_call_is_inconclusive() {
     assert!(report["inconclusive"].as_str().is_some_and(|w| w.contains("no allocation or free was seen")), "{report}");
     assert!(stderr.contains("no allocator call was seen"), "{stderr}");
     let _ = std::fs::remove_file(&module);
+
+    // A module the app loads but never calls did nothing: that is conclusive (nothing to judge), exit 0.
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "0"]);
+    assert_eq!(code, 0, "{report}\n{stderr}");
+    assert!(report.get("inconclusive").is_none(), "{report}");
+    assert!(report["notes"].to_string().contains("the app never called this module"), "{report}");
 }
 
 /// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions

@@ -444,6 +444,9 @@ pub struct State {
     pub profile: usize,
     /// What fails the run (`wasmleak node --suppressions/--baseline/--fail-on`).
     pub policy: Option<PolicyState>,
+    /// How many times JS called the instance's exports (unknown: None). A module the app never called did
+    /// nothing: no allocator call is then no sign of a wrong hook.
+    pub calls: Option<u64>,
 }
 
 /// [`wasmleak_report::Policy`] as JSON: the suppressions file's text, baseline keys, `--fail-on` kinds.
@@ -631,6 +634,9 @@ impl Session {
             notes.push(NO_DWARF_NOTE.into());
         }
         let mut report = build(&snap, &analysis, exit, notes);
+        if state.calls == Some(0) && report.inconclusive.take().is_some() {
+            report.notes.push("the app never called this module (no export was called): nothing ran, nothing to judge".into());
+        }
         report.apply_growth(&growth(&self.snaps));
         match state.policy.as_ref().map(PolicyState::policy) {
             Some(Ok(policy)) => report.apply_policy(&policy),

@@ -233,6 +233,12 @@ impl Opts {
             1
         } else if !outcome.exit.completed() {
             2
+        } else if let wasmleak_host::Exit::Code(code) = outcome.exit
+            && code != 0
+        {
+            // Nothing found, but the guest failed: its status passes through, as under LeakSanitizer (a cargo
+            // runner must not turn a failing test run green).
+            code
         } else if report.inconclusive.is_some() {
             let hooked: Vec<String> = entry_points.iter().map(|e| format!("{} (func {}) as {}", e.name, e.func, e.role)).collect();
             eprintln!("wasmleak: no allocator call was seen, so no verdict: the hooked entry points were {}", hooked.join(", "));

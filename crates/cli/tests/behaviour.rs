@@ -375,3 +375,36 @@ fn env_and_dir_reach_the_guest_only_when_asked() {
     assert!(r.stdout.contains("env: (unset)\n"), "{}", r.describe());
     assert!(r.stdout.contains("file: (no /data/in.txt)\n"), "{}", r.describe());
 }
+
+/// A guest that fails (exit status 3) with nothing found exits 3 under `check`, as it does under `run` and under
+/// LeakSanitizer: as a cargo runner, `check` must not turn a failing test green. Findings still decide first.
+#[test]
+fn guest_failure_passes_through_check_when_nothing_is_found() {
+    let wat = |leak: bool| {
+        format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+              (memory (export "memory") 1)
+              (global $top (mut i32) (i32.const 1024))
+              (global $keep (mut i32) (i32.const 0))
+              (func $malloc (export "malloc") (param i32) (result i32) (local i32)
+                global.get $top local.set 1
+                global.get $top local.get 0 i32.add i32.const 7 i32.add i32.const -8 i32.and global.set $top
+                local.get 1)
+              (func $free (export "free") (param i32))
+              (func (export "_start")
+                i32.const 16 call $malloc {}
+                i32.const 3 call $exit))"#,
+            if leak { "drop" } else { "call $free" }
+        )
+    };
+    let clean = common::wat_file("exit3_clean.wasm", &wat(false));
+    let leaky = common::wat_file("exit3_leaky.wasm", &wat(true));
+    let run = wasmleak(vec![OsString::from("run"), clean.clone().into()]);
+    run.assert_code(3);
+    let check = wasmleak(vec![OsString::from("check"), clean.into()]);
+    check.assert_code(3);
+    assert!(check.stdout.contains("exited with status 3"), "{}", check.describe());
+    let check = wasmleak(vec![OsString::from("check"), leaky.into()]);
+    check.assert_code(1);
+}

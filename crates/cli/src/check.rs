@@ -188,6 +188,13 @@ impl Opts {
         clock.lap("snapshots and analysis");
         let exit = report_exit(&outcome.exit);
         let mut notes = outcome.notes.clone();
+        if !outcome.exit.completed() {
+            notes.push(
+                "the guest did not finish: blocks its unfinished calls held only in wasm locals (not in memory) cannot \
+                 be seen, and count among the leaks"
+                    .into(),
+            );
+        }
         notes.extend(shape_note);
         if !sym.has_dwarf() {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());

@@ -85,6 +85,19 @@ pub struct Opts {
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
+        let output = self.output.clone();
+        let result = self.check();
+        // No report: no empty file left where a CI step will look for one (the error is on stderr).
+        if result.is_err()
+            && let Some(path) = &output
+            && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    fn check(self) -> Result<i32> {
         // A report that cannot be written should say so before the guest runs, not after.
         if let Some(path) = &self.output {
             std::fs::write(path, b"").with_context(|| format!("cannot write the report to {}", path.display()))?;

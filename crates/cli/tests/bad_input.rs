@@ -370,3 +370,14 @@ fn a_closed_stdout_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
 }
+
+/// `-o FILE` and a module wasmleak cannot use: the one error, and no empty FILE left for a CI step to choke on.
+#[test]
+fn no_empty_report_file_on_error() {
+    let out = scratch("no-report.json");
+    let bad = scratch("not-a-module.wasm");
+    std::fs::write(&bad, b"(module)").unwrap();
+    let r = check(&bad, &["--format", "json", "-o", out.to_str().unwrap()]);
+    assert_one_error(&r, &["not a WebAssembly module"]);
+    assert!(!out.exists(), "{} was left behind", out.display());
+}

@@ -199,7 +199,7 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
             } else if mentions(g, &["shared_ptr", "make_shared", "__shared_"]) {
                 "shared_ptr cycle: these objects own each other, so no use count reaches zero; make the back edge a std::weak_ptr".into()
             } else {
-                "cycle: these blocks point only at each other and nothing else reaches them; break the cycle (a weak back edge) or free the structure as a whole".into()
+                "cycle: these blocks are reachable only from each other (or a block only from itself: an empty circular list head, a self-referencing node) and nothing else reaches them; free the structure as a whole, or break the cycle (a weak back edge)".into()
             }
         }
         Kind::Lost if g.freed_owner.is_some() => owner_hint(g),

@@ -213,6 +213,9 @@ impl Opts {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }
         let mut report = build(snap, &analysis, exit, notes);
+        if wasmleak_instrument::named(&entry_points) {
+            report.allocator_named();
+        }
         clock.lap("  build");
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.

@@ -231,4 +231,20 @@ fn a_run_that_sees_no_allocator_call_is_inconclusive() {
     let text = wasmleak(["check", module.to_str().unwrap()]);
     assert_eq!(text.code(), 2, "{}", text.describe());
     assert!(text.stdout.contains("INCONCLUSIVE: no allocation or free was seen"), "{}", text.describe());
+
+    // An allocator the module names itself (name section) that the program never calls: it did not allocate
+    // (a doctest, a tool that exits at once) — clean, with a note.
+    let quiet = wat_file(
+        "named_quiet.wasm",
+        r#"(module
+          (memory (export "memory") 1)
+          (func $malloc (param i32) (result i32) i32.const 0)
+          (func $free (param i32))
+          (table 2 funcref) (elem (i32.const 0) $malloc $free)
+          (func (export "_start")))"#,
+    );
+    let (run, j2) = check_json(&quiet, &[]);
+    assert_eq!(run.code(), 0, "{}", run.describe());
+    assert!(j2.get("inconclusive").is_none(), "{j2}");
+    assert!(j2["notes"].to_string().contains("no allocation or free was seen"), "{j2}");
 }

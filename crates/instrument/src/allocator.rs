@@ -193,6 +193,12 @@ pub struct EntryPoint {
     pub confirmed: Option<String>,
 }
 
+/// Whether some entry point is named by the module itself (name section, DWARF) or by the user: the allocator is
+/// then known, not guessed from exports (which can be glue-facing forwarders) or the code's shape.
+pub fn named(eps: &[EntryPoint]) -> bool {
+    eps.iter().any(|e| matches!(e.evidence, Evidence::NameSection | Evidence::Dwarf | Evidence::User))
+}
+
 /// One sentence for reports when the allocator was recognised by its code (a stripped module), or None: which
 /// functions, as what, and whether calling them confirmed it.
 pub fn shape_note(eps: &[EntryPoint]) -> Option<String> {

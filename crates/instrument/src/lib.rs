@@ -21,7 +21,7 @@ mod statics;
 
 use std::collections::HashMap;
 
-pub use allocator::{role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
+pub use allocator::{named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
 pub use roots::{mask_link_time_words, roots};
 pub use runtime::language_runtime;

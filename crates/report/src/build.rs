@@ -185,11 +185,22 @@ pub struct Report {
 
 /// A run that saw not one allocation or free has nothing to judge — and a program that allocates through
 /// functions other than the hooked ones (a wrapper layer, a second allocator) looks exactly like this, so it is
-/// never reported as clean.
+/// not reported as clean unless the module itself names its allocator (see [`Report::allocator_named`]).
 pub const NOTHING_SEEN: &str = "no allocation or free was seen in this run: if the program allocates, it does so \
     through functions wasmleak did not hook, and no leak could be seen. `wasmleak inspect MODULE` lists the entry \
     points it hooks and how it found them; name the right ones with --alloc-fn/--free-fn (and --realloc-fn, \
     --calloc-fn…)";
+
+impl Report {
+    /// The hooked entry points are the ones the module names (name section, DWARF) or the user named: a run that
+    /// saw no allocator call then simply did not allocate (a doctest, a tool run that exits at once) — a note,
+    /// not an inconclusive report.
+    pub fn allocator_named(&mut self) {
+        if self.inconclusive.take().is_some() {
+            self.notes.push("no allocation or free was seen in this run (the hooked allocator is the one the module names)".into());
+        }
+    }
+}
 
 pub(crate) fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
     snap.stack(stack)

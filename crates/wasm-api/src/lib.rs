@@ -637,6 +637,9 @@ impl Session {
         if state.calls == Some(0) && report.inconclusive.take().is_some() {
             report.notes.push("the app never called this module (no export was called): nothing ran, nothing to judge".into());
         }
+        if wasmleak_instrument::named(&self.module.ins.entry_points) {
+            report.allocator_named();
+        }
         report.apply_growth(&growth(&self.snaps));
         match state.policy.as_ref().map(PolicyState::policy) {
             Some(Ok(policy)) => report.apply_policy(&policy),

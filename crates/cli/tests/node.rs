@@ -585,20 +585,7 @@ fn node_run_that_sees_no_allocator_call_is_inconclusive() {
         return;
     }
     let module = common::scratch("glue-only-exports.wasm");
-    let wat = r#"(module
-      (memory (export "memory") 1)
-      (global $top (mut i32) (i32.const 4096))
-      (global $keep (mut i32) (i32.const 0))
-      (func $bump (param i32) (result i32) (local i32)
-        global.get $top local.set 1
-        global.get $top local.get 0 i32.add global.set $top
-        local.get 1)
-      (func (export "malloc") (param i32) (result i32) local.get 0 i32.const 8 i32.add call $bump)
-      (func (export "free") (param i32))
-      (func (export "run")
-        i32.const 24 call $bump global.set $keep
-        i32.const 40 call $bump drop))"#;
-    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    std::fs::write(&module, wat::parse_str(common::GLUE_ONLY_EXPORTS).unwrap()).unwrap();
     let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/custom_alloc_app.mjs", module.to_str().unwrap()]);
     assert_eq!(code, 2, "{report}\n{stderr}");
     assert_eq!(report["summary"]["allocations"], 0, "{report}");

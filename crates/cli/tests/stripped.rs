@@ -207,22 +207,7 @@ fn malloc_wrapped_by_the_linker() {
 /// A run that saw no allocator call is never a clean report: it says so, exit 2.
 #[test]
 fn a_run_that_sees_no_allocator_call_is_inconclusive() {
-    let module = wat_file(
-        "glue_only_exports.wasm",
-        r#"(module
-          (memory (export "memory") 1)
-          (global $top (mut i32) (i32.const 4096))
-          (global $keep (mut i32) (i32.const 0))
-          (func $bump (param i32) (result i32) (local i32)
-            global.get $top local.set 1
-            global.get $top local.get 0 i32.add global.set $top
-            local.get 1)
-          (func (export "malloc") (param i32) (result i32) local.get 0 i32.const 8 i32.add call $bump)
-          (func (export "free") (param i32))
-          (func (export "_start")
-            i32.const 24 call $bump global.set $keep
-            i32.const 40 call $bump drop))"#,
-    );
+    let module = wat_file("glue_only_exports.wasm", GLUE_ONLY_EXPORTS);
     let (run, j) = check_json(&module, &[]);
     assert_eq!(run.code(), 2, "{}", run.describe());
     assert_eq!(summary(&j, "allocations"), 0);

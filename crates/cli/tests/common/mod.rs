@@ -362,3 +362,20 @@ pub fn assert_contract(report: &Value, module_file: &str) {
         ctx()
     );
 }
+
+/// A module whose exports `malloc`/`free` (what JS glue would call) are not what the program allocates with: it
+/// calls a bump allocator of its own (`run`, also as `_start`). Hooking the exports sees no allocator call.
+pub const GLUE_ONLY_EXPORTS: &str = r#"(module
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 4096))
+  (global $keep (mut i32) (i32.const 0))
+  (func $bump (param i32) (result i32) (local i32)
+    global.get $top local.set 1
+    global.get $top local.get 0 i32.add global.set $top
+    local.get 1)
+  (func (export "malloc") (param i32) (result i32) local.get 0 i32.const 8 i32.add call $bump)
+  (func (export "free") (param i32))
+  (func $run (export "run")
+    i32.const 24 call $bump global.set $keep
+    i32.const 40 call $bump drop)
+  (export "_start" (func $run)))"#;

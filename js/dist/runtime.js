@@ -1474,7 +1474,11 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
             retArea = args[0] < 0 ? r : 0;
             return r;
           }
-          returned(name, Array.isArray(r) ? r : [r]);
+          if (typeof r === "number") {
+            if (r > 0) returned(name, [r]);
+          } else if (Array.isArray(r)) {
+            returned(name, r);
+          }
           if (area) {
             const memory = rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
             if (memory && (area & 3) === 0 && area + 16 <= memory.buffer.byteLength) {

@@ -200,7 +200,11 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
           retArea = args[0] < 0 ? r : 0; // a stack address, not a value to hold
           return r;
         }
-        returned(name, Array.isArray(r) ? r : [r]); // one value, or several (multi-value)
+        if (typeof r === 'number') {
+          if (r > 0) returned(name, [r]);
+        } else if (Array.isArray(r)) {
+          returned(name, r); // multi-value
+        }
         if (area) {
           const memory = rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
           if (memory && (area & 3) === 0 && area + 16 <= memory.buffer.byteLength) {

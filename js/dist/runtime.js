@@ -811,7 +811,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
      */
     hold(value, label, { runtime = false } = {}) {
       if (!(value > 0)) return;
-      if (this.shared) this.drainShared();
+      if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) this.runtimeValues.set(value >>> 0, label);
       else this.hostValues.set(value >>> 0, { label, seq: this.seq });
     }

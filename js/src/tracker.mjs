@@ -190,7 +190,7 @@ class Tracker {
     // Threads: the events logged so far happened before JS got the value; read them first, so the value is
     // numbered after them (not before every block it points to) and an earlier free of its address does not
     // drop it.
-    if (this.shared) this.drainShared();
+    if (this.shared && this.shared.used() > 1) this.drainShared(); // (an empty log: no lock taken, no copy)
     if (runtime) this.runtimeValues.set(value >>> 0, label);
     // With the event number: a number JS got before a block was allocated does not point at it (a stale
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).

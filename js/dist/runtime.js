@@ -797,6 +797,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     attach(instance) {
       this.instance = instance;
+      this.open();
       this.exports = instance.exports;
       return this;
     }
@@ -1074,18 +1075,20 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     /** Hand the buffered events, stacks and frames to the analysis. */
     flush(locked = false) {
       if (this.shared) this.drainShared(locked);
-      const a = this.instrumented.analysis;
-      if (!this.session) {
-        this.session = a.x.wl_session(this.instrumented.handle);
-        if (!this.session) throw new Error("wasmleak: the instrumented module was released");
-      }
+      this.open();
       if (this.n === 0 && this.newStacks.length === 0) return;
       const rec = { stacks: this.newStacks, js_frames: this.newJsFrames };
-      const events = new Uint8Array(this.events.buffer, 0, this.n * 4);
+      const words = this.n;
       this.newStacks = [];
       this.newJsFrames = [];
       this.n = 0;
-      a.check("record", this.session, [rec, events]);
+      this.events = this.instrumented.analysis.record(this.session, rec, this.events, words);
+    }
+    /** The analysis' session of this instance, made on first use. */
+    open() {
+      if (this.session) return;
+      this.session = this.instrumented.analysis.session(this.instrumented.handle);
+      if (!this.session) throw new Error("wasmleak: the instrumented module was released");
     }
     /** What the analysis needs besides the events: the memory image and the roots JS knows about. */
     state({ instance = this.instance, memory, globals, hostValues, module = "module.wasm", ...rest }) {
@@ -1238,12 +1241,29 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     if (!bytes || typeof bytes === "string" || bytes instanceof URL) {
       const fs = globalThis.process?.getBuiltinModule?.("node:fs");
       if (!fs) throw new Error("wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously");
-      bytes = fs.readFileSync(bytes || analysisPath());
+      const path = bytes || analysisPath();
+      const file = path instanceof URL || String(path).startsWith("file:") ? new URL(path) : path;
+      if (analysisThread()) {
+        fs.accessSync(file);
+        engine = new RemoteAnalysis(String(path));
+        enginePromise = Promise.resolve(engine);
+        return engine;
+      }
+      bytes = fs.readFileSync(file);
+    } else if (analysisThread()) {
+      engine = new RemoteAnalysis(toBytes(bytes).slice());
+      enginePromise = Promise.resolve(engine);
+      return engine;
     }
     const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
     engine = new Analysis(instance.exports);
     enginePromise = Promise.resolve(engine);
     return engine;
+  }
+  function analysisThread() {
+    const url = globalThis[/* @__PURE__ */ Symbol.for("wasmleak.analysisThread")];
+    const wt = globalThis.process?.getBuiltinModule?.("node:worker_threads");
+    return url && wt?.isMainThread && globalThis.process.env.WASMLEAK_ANALYSIS_THREAD !== "0" ? url : null;
   }
   var utf8 = new TextEncoder();
   var fromUtf82 = new TextDecoder();
@@ -1278,7 +1298,145 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     check(name, handle, inputs) {
       if (this.call(name, [handle], inputs) !== 0) throw new Error(`wasmleak: ${this.outJson(handle, 0).error}`);
     }
+    /**
+     * Hand a session a batch of events (tracker.mjs: the first `words` of `buffer`, a Uint32Array) and the stacks
+     * and frames they use. Returns the buffer to fill next: `buffer` again, or one of the same size.
+     */
+    record(session, rec, buffer, words) {
+      this.check("record", session, [rec, new Uint8Array(buffer.buffer, 0, words * 4)]);
+      return buffer;
+    }
+    /** Instrument `src` with `allocator` (wl_instrument_with's options): the handle whose outputs are bytes, meta. */
+    instrument(src, allocator) {
+      return this.call("instrument_with", [], [src, allocator]);
+    }
+    /** A new session for an instance of the instrumented module `handle` (0: released). */
+    session(handle) {
+      return this.x.wl_session(handle);
+    }
   };
+  var RemoteAnalysis = class extends Analysis {
+    constructor(source) {
+      super(null);
+      const wt = globalThis.process.getBuiltinModule("node:worker_threads");
+      this.receive = wt.receiveMessageOnPort;
+      const { port1, port2 } = new wt.MessageChannel();
+      this.port = port1;
+      const spares = new wt.MessageChannel();
+      this.spares = spares.port1;
+      this.spares.unref();
+      this.flag = new Int32Array(new SharedArrayBuffer(8));
+      this.seq = 0;
+      this.virtual = 0;
+      this.source = source;
+      this.hits = /* @__PURE__ */ new Map();
+      const workerData = { url: analysisThread(), port: port2, spares: spares.port2, flag: this.flag, source };
+      const worker = new wt.Worker(THREAD_BOOT, { eval: true, execArgv: [], workerData, transferList: [port2, spares.port2] });
+      worker.unref();
+      port1.unref();
+      this.x = {
+        wl_session: (module) => this.session(module),
+        wl_release: (handle) => {
+          this.hits.delete(handle);
+          this.port.postMessage({ op: "fn", fn: "wl_release", args: [handle] });
+        }
+      };
+    }
+    /** Post `m` and wait for the thread's answer; its `error` is thrown. */
+    ask(m) {
+      m.seq = ++this.seq;
+      this.port.postMessage(m);
+      const flag = this.flag;
+      for (; ; ) {
+        const done = Atomics.load(flag, 0);
+        if (done === m.seq) break;
+        if (Atomics.load(flag, 1)) throw new Error("wasmleak: the analysis thread stopped");
+        Atomics.wait(flag, 0, done, 1e3);
+      }
+      const answer = this.receive(this.port)?.message;
+      if (!answer) throw new Error("wasmleak: the analysis thread did not answer");
+      if (answer.error) throw new Error(answer.error);
+      return answer.value;
+    }
+    call(name, handles, inputs) {
+      return this.ask({ op: "call", name, handles, inputs });
+    }
+    out(handle, i) {
+      const hit = this.hits.get(handle);
+      if (hit) return (i === 0 ? hit.bytes : i === 1 ? hit.meta : new Uint8Array()).slice();
+      return this.ask({ op: "out", handle, i });
+    }
+    /** The buffer goes to the thread as it is (transferred); the next is one the thread is done with, or new. */
+    record(session, rec, buffer, words) {
+      const length = buffer.length;
+      this.port.postMessage({ op: "record", session, rec, buffer, words }, [buffer.buffer]);
+      for (let m; m = this.receive(this.spares); ) if (m.message.length === length) return m.message;
+      return new Uint32Array(length);
+    }
+    session(module) {
+      const virtual = VIRTUAL_HANDLE + ++this.virtual;
+      this.port.postMessage({ op: "session", module, virtual });
+      return virtual;
+    }
+    /**
+     * Instrumenting from a cache: the module as an earlier run instrumented the same bytes with the same options and
+     * analysis. The app's thread then waits for nothing (in the analysis compiled to wasm, instrumenting takes 10×
+     * what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run); the analysis thread instruments
+     * the module again meanwhile, for its session, and checks that it made the same bytes — when not, the entry is
+     * dropped and the run fails saying so. A miss is written for the next run. WASMLEAK_CACHE=0: no cache.
+     */
+    instrument(src, allocator) {
+      const file = this.cacheFile(src, allocator);
+      const hit = file && readCached(file);
+      if (hit) {
+        const virtual = VIRTUAL_HANDLE + ++this.virtual;
+        this.hits.set(virtual, hit);
+        this.port.postMessage({ op: "instrument", virtual, inputs: [src, allocator], expect: hit.bytes, file });
+        return virtual;
+      }
+      return this.ask({ op: "call", name: "instrument_with", handles: [], inputs: [src, allocator], remember: file });
+    }
+    /** The cache entry's path (without extension) for `src` instrumented with `allocator`; null without a cache. */
+    cacheFile(src, allocator) {
+      const env = globalThis.process.env;
+      const home = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);
+      if (env.WASMLEAK_CACHE === "0" || !home) return null;
+      const crypto = globalThis.process.getBuiltinModule("node:crypto");
+      this.identity ??= typeof this.source === "string" ? (({ size, mtimeMs }) => `${this.source}:${size}:${mtimeMs}`)(globalThis.process.getBuiltinModule("node:fs").statSync(this.source.startsWith("file:") ? new URL(this.source) : this.source)) : crypto.createHash("sha256").update(this.source).digest("hex");
+      const key = crypto.createHash("sha256").update(`${this.identity}\0${JSON.stringify(allocator)}\0`).update(src).digest("hex");
+      return `${home}/wasmleak/instrumented/${key}`;
+    }
+  };
+  var VIRTUAL_HANDLE = 1073741824;
+  function readCached(file) {
+    let data;
+    try {
+      data = new Uint8Array(globalThis.process.getBuiltinModule("node:fs").readFileSync(file));
+    } catch {
+      return null;
+    }
+    if (data.length < 36 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
+    const len = new DataView(data.buffer, data.byteOffset + 32, 4).getUint32(0, true);
+    if (36 + len > data.length) return null;
+    return { meta: data.slice(36, 36 + len), bytes: data.slice(36 + len) };
+  }
+  function sha256(bytes) {
+    return new Uint8Array(globalThis.process.getBuiltinModule("node:crypto").createHash("sha256").update(bytes).digest());
+  }
+  function sameBytes(x, y) {
+    return x.length === y.length && globalThis.Buffer.compare(globalThis.Buffer.from(x.buffer, x.byteOffset, x.length), globalThis.Buffer.from(y.buffer, y.byteOffset, y.length)) === 0;
+  }
+  var THREAD_BOOT = `
+const { workerData } = process.getBuiltinModule('node:worker_threads');
+const { port, flag } = workerData;
+process.on('exit', () => { Atomics.store(flag, 1, 1); Atomics.notify(flag, 0); });
+import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message', (m) => {
+  if (!m.seq) return;
+  port.postMessage({ error: 'wasmleak: the analysis thread could not start: ' + (e && e.message || e) });
+  Atomics.store(flag, 0, m.seq);
+  Atomics.notify(flag, 0);
+}));
+`;
   async function instrument(bytes) {
     return instrumentWith(await loadAnalysis(), bytes);
   }
@@ -1294,7 +1452,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       a.x.wl_release(h);
       h = 0;
     }
-    if (!h) h = a.call("instrument_with", [], [src, allocator]);
+    if (!h) h = a.instrument(src, allocator);
     const meta = a.outJson(h, 1);
     if (meta.error) {
       a.x.wl_release(h);

@@ -71,19 +71,42 @@ export function loadAnalysis(source) {
   return enginePromise;
 }
 
-/** Load the analysis module synchronously (Node: read the file; elsewhere pass the bytes). */
+/**
+ * Load the analysis module synchronously (Node: read the file; elsewhere pass the bytes). On Node's main thread,
+ * when node.mjs said where the analysis thread's entry is, the analysis runs on a thread of its own
+ * (`RemoteAnalysis`); WASMLEAK_ANALYSIS_THREAD=0 keeps it on the caller's thread.
+ */
 export function loadAnalysisSync(source) {
   if (engine && !source) return engine;
   let bytes = source;
   if (!bytes || typeof bytes === 'string' || bytes instanceof URL) {
     const fs = globalThis.process?.getBuiltinModule?.('node:fs');
     if (!fs) throw new Error('wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously');
-    bytes = fs.readFileSync(bytes || analysisPath());
+    const path = bytes || analysisPath();
+    const file = path instanceof URL || String(path).startsWith('file:') ? new URL(path) : path;
+    if (analysisThread()) {
+      fs.accessSync(file); // a missing file fails here, as reading it would
+      engine = new RemoteAnalysis(String(path));
+      enginePromise = Promise.resolve(engine);
+      return engine;
+    }
+    bytes = fs.readFileSync(file);
+  } else if (analysisThread()) {
+    engine = new RemoteAnalysis(toBytes(bytes).slice());
+    enginePromise = Promise.resolve(engine);
+    return engine;
   }
   const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
   engine = new Analysis(instance.exports);
   enginePromise = Promise.resolve(engine);
   return engine;
+}
+
+/** The analysis thread's entry (node.mjs sets it), when the analysis is to run there. */
+function analysisThread() {
+  const url = globalThis[Symbol.for('wasmleak.analysisThread')];
+  const wt = globalThis.process?.getBuiltinModule?.('node:worker_threads');
+  return url && wt?.isMainThread && globalThis.process.env.WASMLEAK_ANALYSIS_THREAD !== '0' ? url : null;
 }
 
 const utf8 = new TextEncoder();
@@ -124,6 +147,279 @@ class Analysis {
   check(name, handle, inputs) {
     if (this.call(name, [handle], inputs) !== 0) throw new Error(`wasmleak: ${this.outJson(handle, 0).error}`);
   }
+
+  /**
+   * Hand a session a batch of events (tracker.mjs: the first `words` of `buffer`, a Uint32Array) and the stacks
+   * and frames they use. Returns the buffer to fill next: `buffer` again, or one of the same size.
+   */
+  record(session, rec, buffer, words) {
+    this.check('record', session, [rec, new Uint8Array(buffer.buffer, 0, words * 4)]);
+    return buffer;
+  }
+
+  /** Instrument `src` with `allocator` (wl_instrument_with's options): the handle whose outputs are bytes, meta. */
+  instrument(src, allocator) {
+    return this.call('instrument_with', [], [src, allocator]);
+  }
+
+  /** A new session for an instance of the instrumented module `handle` (0: released). */
+  session(handle) {
+    return this.x.wl_session(handle);
+  }
+}
+
+/**
+ * The analysis on a thread of its own (analysis_thread.mjs), for Node's main thread: the app's thread only
+ * records events and stacks, and the heap model's work on them (a third of a tracked run's time on an
+ * allocation-heavy app) happens on another core, as `wasmleak check`'s model thread does; the thread also reads
+ * the module's DWARF while the app runs, which the report at exit would otherwise wait for. Batches of events
+ * are posted without waiting; every other call waits for its answer (Atomics.wait on the main thread; the
+ * answer is taken with receiveMessageOnPort), so the API stays synchronous — and works in an `exit` handler.
+ * Sessions get their handle here (`virtual`), so that making one does not wait either.
+ */
+class RemoteAnalysis extends Analysis {
+  constructor(source) {
+    super(null);
+    const wt = globalThis.process.getBuiltinModule('node:worker_threads');
+    this.receive = wt.receiveMessageOnPort;
+    const { port1, port2 } = new wt.MessageChannel();
+    this.port = port1;
+    const spares = new wt.MessageChannel(); // event buffers the thread recorded, for the tracker to fill again
+    this.spares = spares.port1;
+    this.spares.unref();
+    // [0]: the sequence number of the last answer; [1]: 1 once the thread stopped.
+    this.flag = new Int32Array(new SharedArrayBuffer(8));
+    this.seq = 0;
+    this.virtual = 0;
+    this.source = source;
+    this.hits = new Map(); // virtual handle → the cached module's outputs (bytes, meta)
+    const workerData = { url: analysisThread(), port: port2, spares: spares.port2, flag: this.flag, source };
+    // No preload (`--import wasmleak/register` would attach wasmleak to its own thread), and not kept alive.
+    const worker = new wt.Worker(THREAD_BOOT, { eval: true, execArgv: [], workerData, transferList: [port2, spares.port2] });
+    worker.unref();
+    port1.unref();
+    this.x = {
+      wl_session: (module) => this.session(module),
+      wl_release: (handle) => {
+        this.hits.delete(handle);
+        this.port.postMessage({ op: 'fn', fn: 'wl_release', args: [handle] });
+      },
+    };
+  }
+
+  /** Post `m` and wait for the thread's answer; its `error` is thrown. */
+  ask(m) {
+    m.seq = ++this.seq;
+    this.port.postMessage(m);
+    const flag = this.flag;
+    for (;;) {
+      const done = Atomics.load(flag, 0);
+      if (done === m.seq) break;
+      if (Atomics.load(flag, 1)) throw new Error('wasmleak: the analysis thread stopped');
+      Atomics.wait(flag, 0, done, 1000);
+    }
+    const answer = this.receive(this.port)?.message;
+    if (!answer) throw new Error('wasmleak: the analysis thread did not answer');
+    if (answer.error) throw new Error(answer.error);
+    return answer.value;
+  }
+
+  call(name, handles, inputs) {
+    return this.ask({ op: 'call', name, handles, inputs });
+  }
+
+  out(handle, i) {
+    const hit = this.hits.get(handle);
+    if (hit) return (i === 0 ? hit.bytes : i === 1 ? hit.meta : new Uint8Array()).slice();
+    return this.ask({ op: 'out', handle, i });
+  }
+
+  /** The buffer goes to the thread as it is (transferred); the next is one the thread is done with, or new. */
+  record(session, rec, buffer, words) {
+    const length = buffer.length;
+    this.port.postMessage({ op: 'record', session, rec, buffer, words }, [buffer.buffer]);
+    for (let m; (m = this.receive(this.spares));) if (m.message.length === length) return m.message;
+    return new Uint32Array(length);
+  }
+
+  session(module) {
+    const virtual = VIRTUAL_HANDLE + ++this.virtual;
+    this.port.postMessage({ op: 'session', module, virtual });
+    return virtual;
+  }
+
+  /**
+   * Instrumenting from a cache: the module as an earlier run instrumented the same bytes with the same options and
+   * analysis. The app's thread then waits for nothing (in the analysis compiled to wasm, instrumenting takes 10×
+   * what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run); the analysis thread instruments
+   * the module again meanwhile, for its session, and checks that it made the same bytes — when not, the entry is
+   * dropped and the run fails saying so. A miss is written for the next run. WASMLEAK_CACHE=0: no cache.
+   */
+  instrument(src, allocator) {
+    const file = this.cacheFile(src, allocator);
+    const hit = file && readCached(file);
+    if (hit) {
+      const virtual = VIRTUAL_HANDLE + ++this.virtual;
+      this.hits.set(virtual, hit);
+      this.port.postMessage({ op: 'instrument', virtual, inputs: [src, allocator], expect: hit.bytes, file });
+      return virtual;
+    }
+    return this.ask({ op: 'call', name: 'instrument_with', handles: [], inputs: [src, allocator], remember: file });
+  }
+
+  /** The cache entry's path (without extension) for `src` instrumented with `allocator`; null without a cache. */
+  cacheFile(src, allocator) {
+    const env = globalThis.process.env;
+    const home = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);
+    if (env.WASMLEAK_CACHE === '0' || !home) return null;
+    const crypto = globalThis.process.getBuiltinModule('node:crypto');
+    // The analysis: its file's path, size and time, or its bytes.
+    this.identity ??= typeof this.source === 'string'
+      ? (({ size, mtimeMs }) => `${this.source}:${size}:${mtimeMs}`)(globalThis.process.getBuiltinModule('node:fs').statSync(this.source.startsWith('file:') ? new URL(this.source) : this.source))
+      : crypto.createHash('sha256').update(this.source).digest('hex');
+    const key = crypto.createHash('sha256').update(`${this.identity}\0${JSON.stringify(allocator)}\0`).update(src).digest('hex');
+    return `${home}/wasmleak/instrumented/${key}`;
+  }
+}
+
+// RemoteAnalysis' own handles (sessions, cached modules), above any the analysis gives: the thread maps them.
+const VIRTUAL_HANDLE = 0x40000000;
+const MAX_CACHED = 64; // instrumented modules kept in the cache (the oldest go)
+
+// A cache entry is one file, written whole and renamed into place: the SHA-256 of the rest, the meta's length
+// (4 bytes, little-endian), the meta (JSON), the instrumented module.
+
+/** The cached module at `file` ({bytes, meta}), or null: none, or damaged. */
+function readCached(file) {
+  let data;
+  try {
+    data = new Uint8Array(globalThis.process.getBuiltinModule('node:fs').readFileSync(file));
+  } catch {
+    return null;
+  }
+  if (data.length < 36 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
+  const len = new DataView(data.buffer, data.byteOffset + 32, 4).getUint32(0, true);
+  if (36 + len > data.length) return null;
+  return { meta: data.slice(36, 36 + len), bytes: data.slice(36 + len) };
+}
+
+/** Write an instrumented module to the cache (the analysis thread); a failure only means no entry. */
+function remember(file, bytes, meta) {
+  const fs = globalThis.process.getBuiltinModule('node:fs');
+  try {
+    const dir = file.slice(0, file.lastIndexOf('/'));
+    fs.mkdirSync(dir, { recursive: true });
+    const body = new Uint8Array(4 + meta.length + bytes.length);
+    new DataView(body.buffer).setUint32(0, meta.length, true);
+    body.set(meta, 4);
+    body.set(bytes, 4 + meta.length);
+    const tmp = `${file}.${globalThis.process.pid}.tmp`;
+    fs.writeFileSync(tmp, sha256(body));
+    fs.appendFileSync(tmp, body);
+    fs.renameSync(tmp, file);
+    const entries = fs.readdirSync(dir).filter((n) => !n.endsWith('.tmp'));
+    if (entries.length > MAX_CACHED) {
+      const old = entries.map((n) => [n, fs.statSync(`${dir}/${n}`).mtimeMs]).sort((x, y) => x[1] - y[1]);
+      for (const [n] of old.slice(0, entries.length - MAX_CACHED)) forget(`${dir}/${n}`);
+    }
+  } catch {}
+}
+
+function forget(file) {
+  try { globalThis.process.getBuiltinModule('node:fs').unlinkSync(file); } catch {}
+}
+
+function sha256(bytes) {
+  return new Uint8Array(globalThis.process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest());
+}
+
+function sameBytes(x, y) {
+  return x.length === y.length && globalThis.Buffer.compare(globalThis.Buffer.from(x.buffer, x.byteOffset, x.length), globalThis.Buffer.from(y.buffer, y.byteOffset, y.length)) === 0;
+}
+
+// The analysis thread's first code (an eval'd CommonJS script): import the entry and serve; when that fails,
+// answer every question with why, and say when the thread stops, so the main thread never waits in vain.
+const THREAD_BOOT = `
+const { workerData } = process.getBuiltinModule('node:worker_threads');
+const { port, flag } = workerData;
+process.on('exit', () => { Atomics.store(flag, 1, 1); Atomics.notify(flag, 0); });
+import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message', (m) => {
+  if (!m.seq) return;
+  port.postMessage({ error: 'wasmleak: the analysis thread could not start: ' + (e && e.message || e) });
+  Atomics.store(flag, 0, m.seq);
+  Atomics.notify(flag, 0);
+}));
+`;
+
+/**
+ * The analysis thread's side of `RemoteAnalysis` (analysis_thread.mjs): load the analysis, answer in order.
+ * A failed batch of events fails every later question with its error.
+ */
+export function serveAnalysis({ port, spares, flag, source }) {
+  let a = null, failed = null;
+  try {
+    a = loadAnalysisSync(source);
+  } catch (e) {
+    failed = `wasmleak: cannot load the analysis module: ${e?.message ?? e}`;
+  }
+  const handles = new Map(); // RemoteAnalysis' virtual handle → this thread's
+  const real = (h) => handles.get(h) ?? h;
+  const handle = (m) => {
+    switch (m.op) {
+      case 'record':
+        a.record(real(m.session), m.rec, m.buffer, m.words);
+        return void spares.postMessage(m.buffer, [m.buffer.buffer]);
+      case 'session': {
+        const h = a.x.wl_session(real(m.module));
+        handles.set(m.virtual, h);
+        // The report's names, lines and statics, read now while the app runs (nobody waits for this).
+        if (h) a.x.wl_prepare(real(m.module));
+        return;
+      }
+      case 'instrument': {
+        // A module the app got from the cache: instrumented again here, for its session; it must be the same.
+        const h = a.call('instrument_with', [], m.inputs);
+        handles.set(m.virtual, h);
+        if (!sameBytes(a.out(h, 0), m.expect)) {
+          forget(m.file);
+          throw new Error(`wasmleak: the cached instrumentation of this module (${m.file}) is not what this analysis makes of it; the entry is removed: run again (WASMLEAK_CACHE=0: no cache)`);
+        }
+        return;
+      }
+      case 'call': {
+        const h = a.call(m.name, m.handles.map(real), m.inputs);
+        if (m.remember && !a.outJson(h, 1).error) {
+          const bytes = a.out(h, 0), meta = a.out(h, 1);
+          setImmediate(() => remember(m.remember, bytes, meta)); // after the answer
+        }
+        return h;
+      }
+      case 'out':
+        return a.out(real(m.handle), m.i);
+      case 'fn':
+        try {
+          return a.x[m.fn](...m.args.map(real));
+        } finally {
+          if (m.fn === 'wl_release') handles.delete(m.args[0]);
+        }
+    }
+  };
+  port.on('message', (m) => {
+    let answer;
+    try {
+      if (failed) throw new Error(failed);
+      answer = { value: handle(m) };
+    } catch (e) {
+      const error = String(e?.message ?? e);
+      if (!m.seq) failed ??= error;
+      answer = { error };
+    }
+    if (!m.seq) return;
+    const v = answer.value;
+    port.postMessage(answer, v instanceof Uint8Array ? [v.buffer] : []);
+    Atomics.store(flag, 0, m.seq);
+    Atomics.notify(flag, 0);
+  });
 }
 
 /**
@@ -155,7 +451,7 @@ export function instrumentWith(a, bytes, allocator = {}, debugFiles = []) {
     a.x.wl_release(h);
     h = 0;
   }
-  if (!h) h = a.call('instrument_with', [], [src, allocator]);
+  if (!h) h = a.instrument(src, allocator);
   const meta = a.outJson(h, 1);
   if (meta.error) {
     a.x.wl_release(h);

@@ -7,4 +7,7 @@ import { fileURLToPath } from 'node:url';
 const shipped = fileURLToPath(new URL('../analysis.wasm', import.meta.url));
 if (existsSync(shipped)) globalThis[Symbol.for('wasmleak.shippedAnalysis')] ??= shipped;
 
+// The analysis runs on a thread of its own there (analysis.mjs `RemoteAnalysis`).
+globalThis[Symbol.for('wasmleak.analysisThread')] ??= new URL('./analysis_thread.mjs', import.meta.url).href;
+
 export * from './index.mjs';

@@ -170,6 +170,7 @@ class Tracker {
 
   attach(instance) {
     this.instance = instance;
+    this.open(); // now: an analysis thread reads the module's DWARF while the app runs
     // Its exports as instantiated: the app's view may be wrapped, without wasmleak's own (index.mjs).
     this.exports = instance.exports;
     return this;
@@ -466,18 +467,21 @@ class Tracker {
   /** Hand the buffered events, stacks and frames to the analysis. */
   flush(locked = false) {
     if (this.shared) this.drainShared(locked);
-    const a = this.instrumented.analysis;
-    if (!this.session) {
-      this.session = a.x.wl_session(this.instrumented.handle);
-      if (!this.session) throw new Error('wasmleak: the instrumented module was released');
-    }
+    this.open();
     if (this.n === 0 && this.newStacks.length === 0) return;
     const rec = { stacks: this.newStacks, js_frames: this.newJsFrames };
-    const events = new Uint8Array(this.events.buffer, 0, this.n * 4);
+    const words = this.n;
     this.newStacks = [];
     this.newJsFrames = [];
     this.n = 0;
-    a.check('record', this.session, [rec, events]);
+    this.events = this.instrumented.analysis.record(this.session, rec, this.events, words);
+  }
+
+  /** The analysis' session of this instance, made on first use. */
+  open() {
+    if (this.session) return;
+    this.session = this.instrumented.analysis.session(this.instrumented.handle);
+    if (!this.session) throw new Error('wasmleak: the instrumented module was released');
   }
 
   /** What the analysis needs besides the events: the memory image and the roots JS knows about. */

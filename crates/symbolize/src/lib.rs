@@ -259,6 +259,15 @@ impl Symbolizer {
         statics::static_at(self.static_table(), address)
     }
 
+    /// Do now what the first report would do on first use: load the DWARF (dead code neutralized), build the
+    /// line tables' context, the name table and the statics. A host with a core to spare (the JS runtime's
+    /// analysis thread) calls it while the program runs, so that the report at exit does not wait for it.
+    pub fn prepare(&self) {
+        self.name_table();
+        self.static_table();
+        self.dwarf.state();
+    }
+
     // ---- internals ----
 
     fn static_table(&self) -> &Vec<DataSymbol> {

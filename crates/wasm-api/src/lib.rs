@@ -274,6 +274,18 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))
 }
 
+/// Load what the report will need of the module's names and DWARF now (`Symbolizer::prepare`): called by the
+/// JS runtime's analysis thread while the program runs. Nothing for other handles.
+#[unsafe(no_mangle)]
+pub extern "C" fn wl_prepare(module: u32) {
+    if let Some(module) = with_entry(module, |e| match &e.object {
+        Object::Module(m) => Some(m.clone()),
+        _ => None,
+    }) {
+        module.sym.prepare();
+    }
+}
+
 /// A new session for an instance of `module` (a `wl_instrument` handle); 0 when it is not one.
 #[unsafe(no_mangle)]
 pub extern "C" fn wl_session(module: u32) -> u32 {

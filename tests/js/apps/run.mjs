@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 const apps = fileURLToPath(new URL('.', import.meta.url));
 const register = new URL('../../../js/src/register.mjs', import.meta.url).href;
 
-/** Run `tests/js/apps/<app>`; returns { stdout, out: {reports, text, skipped} }. */
-export function runApp(app, args = []) {
+/** Run `tests/js/apps/<app>` (`env`: more variables); returns { stdout, out: {reports, text, skipped} }. */
+export function runApp(app, args = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wasmleak-app-'));
   try {
     const file = join(dir, 'report.json');
     const stdout = execFileSync(process.execPath, ['--import', register, join(apps, app), ...args], {
-      env: { ...process.env, WASMLEAK_REPORT_FILE: file },
+      env: { ...process.env, ...env, WASMLEAK_REPORT_FILE: file },
       encoding: 'utf8',
     });
     return { stdout, out: JSON.parse(readFileSync(file, 'utf8')) };

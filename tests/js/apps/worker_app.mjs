@@ -2,7 +2,7 @@
 // (2 blocks, 276 B each, held by JS); the main thread loads it too and calls process_ok (nothing left).
 // Usage: node worker_app.mjs [N, default 3]
 import { readFileSync } from 'node:fs';
-import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+import { Worker, isMainThread, workerData, parentPort, threadId } from 'node:worker_threads';
 
 const bytes = readFileSync(new URL('../../../fixtures/wasm/rust_lib.wasm', import.meta.url));
 const { instance } = await WebAssembly.instantiate(bytes, {});
@@ -15,5 +15,5 @@ if (isMainThread) {
 } else {
   const kept = [];
   for (let i = 0; i < workerData; i++) kept.push(instance.exports.create_processor());
-  parentPort.postMessage(`worker created ${kept.length}`);
+  parentPort.postMessage(`worker ${threadId} created ${kept.length}`);
 }

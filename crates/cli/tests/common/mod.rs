@@ -39,7 +39,9 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     PRUNED.call_once(|| prune_older_than(&dir, Duration::from_secs(2 * 3600)));
     let n = N.fetch_add(1, Ordering::SeqCst);
-    dir.join(format!("{}-{n}-{name}", std::process::id()))
+    let path = dir.join(format!("{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path); // a run of two hours ago with this process id
+    path
 }
 
 fn prune_older_than(dir: &Path, age: Duration) {

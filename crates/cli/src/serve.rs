@@ -75,7 +75,7 @@ impl Opts {
             "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
         });
         let injected = injected(&allocator.to_string());
-        let server = Arc::new(Server { root, analysis, save: self.save, snaps: Mutex::default(), injected });
+        let server = Arc::new(Server { root, analysis, analysis_gz: Mutex::default(), save: self.save, snaps: Mutex::default(), injected });
         println!("wasmleak: serving {} at http://127.0.0.1:{port}/", self.dir.display());
         std::io::stdout().flush()?;
         listen(listener, server)?;
@@ -124,6 +124,8 @@ struct Server {
     root: PathBuf,
     /// The analysis compiled to wasm32, read at each request (a rebuild is picked up).
     analysis: PathBuf,
+    /// Its gzip form, for the file's (length, modification time) it was made from.
+    analysis_gz: Mutex<Option<((u64, std::time::SystemTime), Vec<u8>)>>,
     save: Option<PathBuf>,
     /// Posted snapshots by module name, in the order they arrived.
     snaps: Mutex<BTreeMap<String, Vec<Snapshot>>>,
@@ -214,8 +216,8 @@ impl Server {
             "runtime.js" => ("GET, HEAD", (req.method != "POST").then(|| self.runtime_js())),
             "analysis.wasm" => (
                 "GET, HEAD",
-                (req.method != "POST").then(|| match std::fs::read(&self.analysis) {
-                    Ok(b) => Response::new(200, "application/wasm", b),
+                (req.method != "POST").then(|| match self.analysis_module(req) {
+                    Ok(r) => r,
                     Err(e) => Response::text(500, format!("cannot read the analysis module {}: {e}", self.analysis.display())),
                 }),
             ),
@@ -232,6 +234,30 @@ impl Server {
             return method_not_allowed(&req.method, allow);
         }
         result.expect("allowed methods have a response")
+    }
+
+    /// The analysis module every page downloads: gzip-compressed when the browser takes it (every browser does;
+    /// `fetch` and `WebAssembly.instantiateStreaming` undo it), made once per build of the module.
+    fn analysis_module(&self, req: &Request) -> std::io::Result<Response> {
+        let bytes = std::fs::read(&self.analysis)?;
+        let gzip = req.headers.get("accept-encoding").is_some_and(|a| a.split(',').any(|e| e.split(';').next().unwrap_or("").trim() == "gzip"));
+        if !gzip {
+            let mut r = Response::new(200, "application/wasm", bytes);
+            r.headers.push(("Vary", "Accept-Encoding".into()));
+            return Ok(r);
+        }
+        let meta = std::fs::metadata(&self.analysis)?;
+        let key = (bytes.len() as u64, meta.modified()?);
+        let mut cached = self.analysis_gz.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.as_ref().is_none_or(|(k, _)| *k != key) {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut enc, &bytes)?;
+            *cached = Some((key, enc.finish()?));
+        }
+        let mut r = Response::new(200, "application/wasm", cached.as_ref().map(|(_, gz)| gz.clone()).unwrap_or_default());
+        r.headers.push(("Content-Encoding", "gzip".into()));
+        r.headers.push(("Vary", "Accept-Encoding".into()));
+        Ok(r)
     }
 
     /// The browser runtime as one classic script (js/dist/runtime.js, bundled by esbuild: scripts/bundle-js.sh):

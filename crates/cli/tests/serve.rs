@@ -156,6 +156,12 @@ fn static_files_have_their_content_types() {
     // .wasm files go out unchanged (the runtime instruments them in the page).
     assert_eq!(s.get("/rust_lib.wasm").body, std::fs::read(fixture("rust_lib.wasm")).unwrap());
     assert_eq!(s.get("/__wasmleak/analysis.wasm").body, std::fs::read(fixture("c_lib.wasm")).unwrap());
+    // What every page downloads goes compressed to a browser that takes gzip (all do), the same bytes once undone.
+    let r = s.raw(&format!("GET /__wasmleak/analysis.wasm HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept-Encoding: br, gzip;q=0.9", s.port), b"");
+    assert_eq!((r.status, r.header("content-encoding"), r.header("vary")), (200, Some("gzip"), Some("Accept-Encoding")));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut plain).unwrap();
+    assert_eq!(plain, std::fs::read(fixture("c_lib.wasm")).unwrap());
     // A directory without its slash is redirected, so the page's relative URLs resolve inside it.
     let r = s.get("/sub");
     assert_eq!((r.status, r.header("location")), (301, Some("/sub/")));

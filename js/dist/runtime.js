@@ -1237,26 +1237,17 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   }
   function loadAnalysisSync(source) {
     if (engine && !source) return engine;
+    const remote = analysisThread();
     let bytes = source;
     if (!bytes || typeof bytes === "string" || bytes instanceof URL) {
       const fs = globalThis.process?.getBuiltinModule?.("node:fs");
       if (!fs) throw new Error("wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously");
       const path = bytes || analysisPath();
       const file = path instanceof URL || String(path).startsWith("file:") ? new URL(path) : path;
-      if (analysisThread()) {
-        fs.accessSync(file);
-        engine = new RemoteAnalysis(String(path));
-        enginePromise = Promise.resolve(engine);
-        return engine;
-      }
-      bytes = fs.readFileSync(file);
-    } else if (analysisThread()) {
-      engine = new RemoteAnalysis(toBytes(bytes).slice());
-      enginePromise = Promise.resolve(engine);
-      return engine;
+      if (remote) fs.accessSync(file);
+      bytes = remote ? String(path) : fs.readFileSync(file);
     }
-    const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
-    engine = new Analysis(instance.exports);
+    engine = remote ? new RemoteAnalysis(typeof bytes === "string" ? bytes : toBytes(bytes).slice()) : new Analysis(new WA.Instance(new WA.Module(toBytes(bytes)), {}).exports);
     enginePromise = Promise.resolve(engine);
     return engine;
   }
@@ -1396,7 +1387,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       }
       return this.ask({ op: "call", name: "instrument_with", handles: [], inputs: [src, allocator], remember: file });
     }
-    /** The cache entry's path (without extension) for `src` instrumented with `allocator`; null without a cache. */
+    /** The cache entry for `src` instrumented with `allocator` (a file path); null without a cache. */
     cacheFile(src, allocator) {
       const env = globalThis.process.env;
       const home = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);

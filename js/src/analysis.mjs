@@ -78,26 +78,19 @@ export function loadAnalysis(source) {
  */
 export function loadAnalysisSync(source) {
   if (engine && !source) return engine;
+  const remote = analysisThread();
   let bytes = source;
   if (!bytes || typeof bytes === 'string' || bytes instanceof URL) {
     const fs = globalThis.process?.getBuiltinModule?.('node:fs');
     if (!fs) throw new Error('wasmleak: cannot read the analysis module synchronously here; pass its bytes, or use attach() which loads it asynchronously');
     const path = bytes || analysisPath();
     const file = path instanceof URL || String(path).startsWith('file:') ? new URL(path) : path;
-    if (analysisThread()) {
-      fs.accessSync(file); // a missing file fails here, as reading it would
-      engine = new RemoteAnalysis(String(path));
-      enginePromise = Promise.resolve(engine);
-      return engine;
-    }
-    bytes = fs.readFileSync(file);
-  } else if (analysisThread()) {
-    engine = new RemoteAnalysis(toBytes(bytes).slice());
-    enginePromise = Promise.resolve(engine);
-    return engine;
+    if (remote) fs.accessSync(file); // a missing file fails here, as reading it would
+    bytes = remote ? String(path) : fs.readFileSync(file); // the thread reads the file itself
   }
-  const instance = new WA.Instance(new WA.Module(toBytes(bytes)), {});
-  engine = new Analysis(instance.exports);
+  engine = remote
+    ? new RemoteAnalysis(typeof bytes === 'string' ? bytes : toBytes(bytes).slice())
+    : new Analysis(new WA.Instance(new WA.Module(toBytes(bytes)), {}).exports);
   enginePromise = Promise.resolve(engine);
   return engine;
 }
@@ -267,7 +260,7 @@ class RemoteAnalysis extends Analysis {
     return this.ask({ op: 'call', name: 'instrument_with', handles: [], inputs: [src, allocator], remember: file });
   }
 
-  /** The cache entry's path (without extension) for `src` instrumented with `allocator`; null without a cache. */
+  /** The cache entry for `src` instrumented with `allocator` (a file path); null without a cache. */
   cacheFile(src, allocator) {
     const env = globalThis.process.env;
     const home = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);

@@ -462,30 +462,78 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   var KEY = "wasmleak.threads";
   var MAX_BYTES = 1 << 30;
   var encoder = new TextEncoder();
+  var RUNTIME_URL = globalThis.document?.currentScript?.src || null;
   var state;
   function sharedState() {
     if (state !== void 0) return state;
     state = null;
+    if (typeof SharedArrayBuffer === "undefined" || !("grow" in SharedArrayBuffer.prototype)) return state;
     const wt = globalThis.process?.getBuiltinModule?.("node:worker_threads");
-    if (!wt || typeof SharedArrayBuffer === "undefined" || !("grow" in SharedArrayBuffer.prototype)) return state;
-    let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
-    if (wt.isMainThread) {
-      buffers = {
-        lock: new SharedArrayBuffer(4),
-        log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
-        // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
-        // and another thread got the old address before the realloc's hook ran).
-        live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
-        // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
-        module: new SharedArrayBuffer(4)
-      };
-      wt.setEnvironmentData(KEY, buffers);
+    if (wt) {
+      let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
+      if (wt.isMainThread) {
+        buffers = newBuffers();
+        wt.setEnvironmentData(KEY, buffers);
+      }
+      if (buffers) state = new Shared(buffers, wt.threadId);
+    } else if (globalThis[Symbol.for(KEY)]) {
+      const { buffers, tid } = globalThis[Symbol.for(KEY)];
+      state = new Shared(buffers, tid);
+    } else if (globalThis.document && globalThis.crossOriginIsolated && RUNTIME_URL && globalThis.Worker) {
+      const buffers = newBuffers();
+      state = new Shared(buffers, 0, true);
+      wrapWorkers(buffers);
     }
-    if (buffers) state = new Shared(buffers, wt.threadId);
     return state;
   }
+  function newBuffers() {
+    return {
+      lock: new SharedArrayBuffer(4),
+      log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
+      // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
+      // and another thread got the old address before the realloc's hook ran).
+      live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
+      // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
+      module: new SharedArrayBuffer(4)
+    };
+  }
+  function wrapWorkers(buffers) {
+    const Native = globalThis.Worker;
+    let next = 1;
+    class Worker extends Native {
+      constructor(url, options) {
+        const src = new URL(url, globalThis.location.href).href;
+        const boot = (options?.type === "module" ? MODULE_BOOT : CLASSIC_BOOT).replace("RUNTIME_URL", () => JSON.stringify(RUNTIME_URL)).replace("SCRIPT_URL", () => JSON.stringify(src));
+        super(URL.createObjectURL(new Blob([boot], { type: "text/javascript" })), options);
+        Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
+      }
+    }
+    globalThis.Worker = Worker;
+  }
+  var BOOT_INIT = `
+  if (!e.data || !e.data[${JSON.stringify(KEY)}]) return;
+  self.removeEventListener('message', init);
+  e.stopImmediatePropagation();
+  self[Symbol.for(${JSON.stringify(KEY)})] = e.data[${JSON.stringify(KEY)}];`;
+  var CLASSIC_BOOT = `self.addEventListener('message', function init(e) {${BOOT_INIT}
+  importScripts(RUNTIME_URL);
+  wasmleak.attach();
+  importScripts(SCRIPT_URL);
+});`;
+  var MODULE_BOOT = `const held = [];
+const hold = (e) => { e.stopImmediatePropagation(); held.push(e); };
+self.addEventListener('message', async function init(e) {${BOOT_INIT}
+  await import(RUNTIME_URL);
+  wasmleak.attach();
+  await import(SCRIPT_URL);
+  self.removeEventListener('message', hold);
+  for (const m of held) self.dispatchEvent(new MessageEvent('message', { data: m.data, ports: [...m.ports] }));
+});
+self.addEventListener('message', hold);`;
   var Shared = class {
-    constructor({ lock, log, live, module }, tid) {
+    /** `spin`: this thread cannot Atomics.wait (a page's main thread). */
+    constructor({ lock, log, live, module }, tid, spin = false) {
+      this.spin = spin;
       this.buffers = { lock, log, live, module };
       this.lockWord = new Int32Array(lock);
       this.log = new Uint32Array(log);
@@ -503,6 +551,10 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       const L = this.lockWord;
       let c = Atomics.compareExchange(L, 0, 0, 1);
       if (c === 0) return;
+      if (this.spin) {
+        while (Atomics.compareExchange(L, 0, 0, 1) !== 0) ;
+        return;
+      }
       if (c !== 2) c = Atomics.exchange(L, 0, 2);
       while (c !== 0) {
         Atomics.wait(L, 0, 2);
@@ -1495,6 +1547,8 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
     let ready;
     if (isNode && !(typeof analysis === "string" && /^https?:/.test(analysis))) {
       ready = Promise.resolve(loadAnalysisSync(analysis));
+    } else if (!analysis && !globalThis.document && sharedState()) {
+      ready = Promise.resolve(null);
     } else {
       ready = loadAnalysis(analysis);
     }

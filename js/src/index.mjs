@@ -56,6 +56,10 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   let ready;
   if (isNode && !(typeof analysis === 'string' && /^https?:/.test(analysis))) {
     ready = Promise.resolve(loadAnalysisSync(analysis)); // the synchronous constructors need it at once
+  } else if (!analysis && !globalThis.document && sharedState()) {
+    // A page's worker that wasmleak started (threads.mjs): its instances of the page's threaded module log to
+    // the page; it loads no analysis (a module it compiles itself is listed as not tracked).
+    ready = Promise.resolve(null);
   } else {
     ready = loadAnalysis(analysis);
   }

@@ -12,11 +12,20 @@
 //
 // Stacks: each thread captures a context's stack (its wasm frames, and the JS frames above them) the first time
 // it sees the context, and logs the frames before the event; the main thread interns them.
+//
+// Browsers (a cross-origin isolated page, where SharedArrayBuffer exists; Emscripten -pthread needs that too):
+// the page's attach() makes the log, and every Worker the page creates after it starts with a boot script
+// (`wrapWorkers`) that takes the buffers from the first message, loads this runtime (the bundle, from its own
+// URL) and attaches it, then runs the worker's own script: a classic worker's with importScripts, a module
+// worker's with import() (the messages that arrive meanwhile are held, then dispatched again). The page's main
+// thread cannot Atomics.wait: its side of the lock spins.
 
 export const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_STACK = 8; // in the log; EV_FREE's third word: 1 = not a live block
 const KEY = 'wasmleak.threads';
 const MAX_BYTES = 1 << 30;
 const encoder = new TextEncoder();
+// The browser bundle's own URL, for the boot script of workers (a page's classic <script>; null elsewhere).
+const RUNTIME_URL = globalThis.document?.currentScript?.src || null;
 
 let state; // undefined: not looked up yet; null: none
 
@@ -24,27 +33,87 @@ let state; // undefined: not looked up yet; null: none
 export function sharedState() {
   if (state !== undefined) return state;
   state = null;
+  if (typeof SharedArrayBuffer === 'undefined' || !('grow' in SharedArrayBuffer.prototype)) return state;
   const wt = globalThis.process?.getBuiltinModule?.('node:worker_threads');
-  if (!wt || typeof SharedArrayBuffer === 'undefined' || !('grow' in SharedArrayBuffer.prototype)) return state;
-  let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
-  if (wt.isMainThread) {
-    buffers = {
-      lock: new SharedArrayBuffer(4),
-      log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
-      // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
-      // and another thread got the old address before the realloc's hook ran).
-      live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
-      // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
-      module: new SharedArrayBuffer(4),
-    };
-    wt.setEnvironmentData(KEY, buffers);
+  if (wt) {
+    let buffers = wt.isMainThread ? null : wt.getEnvironmentData(KEY);
+    if (wt.isMainThread) {
+      buffers = newBuffers();
+      wt.setEnvironmentData(KEY, buffers);
+    }
+    if (buffers) state = new Shared(buffers, wt.threadId);
+  } else if (globalThis[Symbol.for(KEY)]) {
+    // A page's worker, started by `wrapWorkers`: its boot script left the buffers and its thread number here.
+    const { buffers, tid } = globalThis[Symbol.for(KEY)];
+    state = new Shared(buffers, tid);
+  } else if (globalThis.document && globalThis.crossOriginIsolated && RUNTIME_URL && globalThis.Worker) {
+    const buffers = newBuffers();
+    state = new Shared(buffers, 0, true);
+    wrapWorkers(buffers);
   }
-  if (buffers) state = new Shared(buffers, wt.threadId);
   return state;
 }
 
+function newBuffers() {
+  return {
+    lock: new SharedArrayBuffer(4),
+    log: new SharedArrayBuffer(1 << 20, { maxByteLength: MAX_BYTES }),
+    // A count per 4-byte word: how many live blocks start there (2 for a moment when a realloc moved a block
+    // and another thread got the old address before the realloc's hook ran).
+    live: new SharedArrayBuffer(1 << 16, { maxByteLength: MAX_BYTES }),
+    // Set by the main thread when it instruments a threaded module: workers then provide the hooks.
+    module: new SharedArrayBuffer(4),
+  };
+}
+
+/**
+ * A page's workers start with wasmleak (see the top of this file): `Worker` is replaced by a subclass whose
+ * worker runs a boot script first, and whose first message carries the buffers and the worker's thread number.
+ * The worker's own script then runs from the boot script: `self.location` is the boot script's (a blob: URL),
+ * not the script's; `import.meta.url` in a module worker stays the script's.
+ */
+function wrapWorkers(buffers) {
+  const Native = globalThis.Worker;
+  let next = 1;
+  class Worker extends Native {
+    constructor(url, options) {
+      const src = new URL(url, globalThis.location.href).href;
+      const boot = (options?.type === 'module' ? MODULE_BOOT : CLASSIC_BOOT)
+        .replace('RUNTIME_URL', () => JSON.stringify(RUNTIME_URL))
+        .replace('SCRIPT_URL', () => JSON.stringify(src));
+      super(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })), options);
+      Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
+    }
+  }
+  globalThis.Worker = Worker;
+}
+
+// The boot scripts: the first message is wasmleak's (posted by the constructor, before any of the app's).
+const BOOT_INIT = `
+  if (!e.data || !e.data[${JSON.stringify(KEY)}]) return;
+  self.removeEventListener('message', init);
+  e.stopImmediatePropagation();
+  self[Symbol.for(${JSON.stringify(KEY)})] = e.data[${JSON.stringify(KEY)}];`;
+const CLASSIC_BOOT = `self.addEventListener('message', function init(e) {${BOOT_INIT}
+  importScripts(RUNTIME_URL);
+  wasmleak.attach();
+  importScripts(SCRIPT_URL);
+});`;
+const MODULE_BOOT = `const held = [];
+const hold = (e) => { e.stopImmediatePropagation(); held.push(e); };
+self.addEventListener('message', async function init(e) {${BOOT_INIT}
+  await import(RUNTIME_URL);
+  wasmleak.attach();
+  await import(SCRIPT_URL);
+  self.removeEventListener('message', hold);
+  for (const m of held) self.dispatchEvent(new MessageEvent('message', { data: m.data, ports: [...m.ports] }));
+});
+self.addEventListener('message', hold);`;
+
 class Shared {
-  constructor({ lock, log, live, module }, tid) {
+  /** `spin`: this thread cannot Atomics.wait (a page's main thread). */
+  constructor({ lock, log, live, module }, tid, spin = false) {
+    this.spin = spin;
     this.buffers = { lock, log, live, module };
     this.lockWord = new Int32Array(lock);
     this.log = new Uint32Array(log); // length-tracking: follows the buffer as it grows
@@ -64,6 +133,11 @@ class Shared {
     const L = this.lockWord;
     let c = Atomics.compareExchange(L, 0, 0, 1);
     if (c === 0) return;
+    if (this.spin) {
+      // Held by a worker for the few stores of one event: try until it is free (a waiter's 2 stays as it is).
+      while (Atomics.compareExchange(L, 0, 0, 1) !== 0);
+      return;
+    }
     if (c !== 2) c = Atomics.exchange(L, 0, 2);
     while (c !== 0) {
       Atomics.wait(L, 0, 2);

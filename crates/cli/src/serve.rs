@@ -39,6 +39,11 @@ pub struct Opts {
     /// Also write every snapshot the page posts to DIR as NAME.N.wlsnap (for `wasmleak diff`, `why`, `export`)
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// Make the pages cross-origin isolated (COOP same-origin, COEP require-corp on every response), which
+    /// SharedArrayBuffer needs: threaded wasm (Emscripten -pthread) runs, and is tracked across its workers.
+    /// Resources of other origins then load only if they allow it (CORS, or Cross-Origin-Resource-Policy)
+    #[arg(long)]
+    cross_origin_isolated: bool,
     /// The allocator entry points of the modules the pages load, when wasmleak cannot find them
     #[command(flatten)]
     allocator: AllocatorOpts,
@@ -75,7 +80,15 @@ impl Opts {
             "aligned_alloc": a.aligned_alloc, "posix_memalign": a.posix_memalign,
         });
         let injected = injected(&allocator.to_string());
-        let server = Arc::new(Server { root, analysis, analysis_gz: Mutex::default(), save: self.save, snaps: Mutex::default(), injected });
+        let server = Arc::new(Server {
+            root,
+            analysis,
+            analysis_gz: Mutex::default(),
+            save: self.save,
+            snaps: Mutex::default(),
+            injected,
+            isolated: self.cross_origin_isolated,
+        });
         println!("wasmleak: serving {} at http://127.0.0.1:{port}/", self.dir.display());
         std::io::stdout().flush()?;
         listen(listener, server)?;
@@ -131,6 +144,8 @@ struct Server {
     snaps: Mutex<BTreeMap<String, Vec<Snapshot>>>,
     /// What goes into every page ([`injected`]).
     injected: String,
+    /// `--cross-origin-isolated`.
+    isolated: bool,
 }
 
 struct Request {
@@ -170,6 +185,7 @@ impl Server {
     /// One request: read into a [`Request`] (or refused), handled on a blocking thread (files, reports), answered
     /// (to a HEAD, hyper sends the headers a GET would get and no body).
     async fn respond(self: Arc<Self>, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+        let isolated = self.isolated;
         let response = match read_request(req).await {
             Ok(req) => tokio::task::spawn_blocking(move || self.handle(&req))
                 .await
@@ -183,6 +199,9 @@ impl Server {
             .header("X-Content-Type-Options", "nosniff");
         for (k, v) in &response.headers {
             r = r.header(*k, v);
+        }
+        if isolated {
+            r = r.header("Cross-Origin-Opener-Policy", "same-origin").header("Cross-Origin-Embedder-Policy", "require-corp");
         }
         r.body(http_body_util::Full::new(bytes::Bytes::from(response.body)))
             .unwrap_or_else(|_| hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"bad response\n"))))

@@ -1,0 +1,84 @@
+// `wasmleak serve --cross-origin-isolated` with a threaded Emscripten app in headless Chromium: fixtures/edge/
+// emscripten/threads.c built for the web (em_threads_web.*: -pthread, a pool of two workers, one shared memory).
+// The page's runtime starts every worker with wasmleak (js/src/threads.mjs `wrapWorkers`); each worker's hooks
+// log to the page's shared log, and the page's one report has the fixture's truth: each worker loses 4 of its
+// 5 48-byte blocks (8 lost, 384 B, allocated on the workers), the last of each stays reachable from `sinks`,
+// the 100-byte blocks are freed where they were made and the 64-byte ones by main: no invalid free.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { startServe } from './apps/serve.mjs'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const EDGE = join(HERE, '..', '..', 'fixtures', 'wasm', 'edge')
+const tmp = mkdtempSync(join(tmpdir(), 'wasmleak-serve-threads-'))
+let server, url, browser
+
+before(async () => {
+  const app = join(tmp, 'app')
+  mkdirSync(app)
+  for (const f of ['em_threads_web.js', 'em_threads_web.wasm', 'em_threads_web.worker.js']) copyFileSync(join(EDGE, f), join(app, f))
+  writeFileSync(join(app, 'index.html'), '<!DOCTYPE html><html><head><title>threads</title></head><body><script src="em_threads_web.js"></script></body></html>')
+  // Workers of both kinds, each sent a message the moment it is made: it must reach the worker's own script.
+  writeFileSync(join(app, 'workers.html'), `<!DOCTYPE html><html><head><title>workers</title></head><body><script>
+    const answer = (w, msg) => new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage(msg) })
+    globalThis.results = Promise.all([
+      answer(new Worker('classic.js'), 'to classic'),
+      answer(new Worker('module.mjs', { type: 'module' }), 'to module'),
+    ])
+  </script></body></html>`)
+  writeFileSync(join(app, 'classic.js'), "onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })")
+  writeFileSync(join(app, 'module.mjs'), "await new Promise((r) => setTimeout(r, 50))\nonmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak, url: import.meta.url })")
+  ;({ server, url } = await startServe(app, ['--cross-origin-isolated']))
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] })
+})
+
+after(async () => {
+  await browser?.close()
+  server?.kill()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+test('a threaded app in the browser: every worker feeds the page\'s one heap, with the fixture\'s exact truth', async () => {
+  const page = await browser.newPage()
+  const errors = []
+  page.on('pageerror', e => errors.push(String(e.stack ?? e)))
+  const done = page.waitForEvent('console', { predicate: m => m.text().includes('threads: done'), timeout: 60_000 })
+  await page.goto(url)
+  await done
+  assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true)
+  const reports = await page.evaluate(() => wasmleak.attach().report().map(r => ({
+    module: r.module,
+    summary: r.summary,
+    groups: r.groups.map(g => ({ kind: g.kind, blocks: g.blocks, bytes: g.bytes, files: (g.stack ?? []).map(f => f.file ?? '').join(' ') }))
+  })))
+  assert.deepEqual(errors, [])
+  assert.equal(reports.length, 1, JSON.stringify(reports))
+  const [r] = reports
+  const s = r.summary
+  assert.deepEqual([s.lost_blocks, s.lost_bytes, s.invalid_frees], [8, 384, 0], JSON.stringify(r))
+  const count = (kind, size) => r.groups.filter(g => g.kind === kind && g.bytes === size * g.blocks).reduce((n, g) => n + g.blocks, 0)
+  assert.equal(count('lost', 48), 8, JSON.stringify(r.groups))
+  assert.equal(count('reachable', 48), 2, JSON.stringify(r.groups))
+  // Allocated on the workers: their stacks run through the worker's script.
+  assert.ok(r.groups.some(g => g.kind === 'lost' && g.files.includes('em_threads_web.worker.js')), JSON.stringify(r.groups))
+  await page.close()
+})
+
+test('the page\'s workers start with wasmleak, and the first message the app posts reaches their own script', async () => {
+  const page = await browser.newPage()
+  const errors = []
+  page.on('pageerror', e => errors.push(String(e.stack ?? e)))
+  await page.goto(`${url}workers.html`)
+  const [classic, module] = await page.evaluate(() => globalThis.results)
+  assert.deepEqual(errors, [])
+  assert.deepEqual(classic, { got: 'to classic', wasmleak: 'object' })
+  // A module worker's script is imported after wasmleak loaded (asynchronously): the message waited for it.
+  assert.deepEqual(module, { got: 'to module', wasmleak: 'object', url: `${url}module.mjs` })
+  await page.close()
+})

@@ -1604,28 +1604,31 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       if (ins) modules.set(module, { ins, name });
       return module;
     }
-    function instantiateSync(module, imports) {
+    function instantiateWith(module, imports, make) {
+      const then = (made, f) => made instanceof Promise ? made.then(f) : f(made);
       const m = modules.get(module);
       if (!m) {
         if (shared && !mainThread && WA.Module.imports(module).some((i) => i.module === "wasmleak")) {
-          let instance2 = null;
-          const wasmleak = shared.hooks(() => stacks ? framesNow(instance2, maxFrames) : null);
-          instance2 = new WA.Instance(module, { ...imports ?? {}, wasmleak });
-          return instance2;
+          let instance = null;
+          const wasmleak = shared.hooks(() => stacks ? framesNow(instance, maxFrames) : null);
+          return then(make(module, { ...imports ?? {}, wasmleak }), (made) => instance = made);
         }
-        return new WA.Instance(module, imports);
+        return make(module, imports);
       }
       let imp = { ...imports ?? {} };
       const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
       imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
-      const instance = new WA.Instance(module, imp);
-      tracker.attach(instance);
-      const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
-      wrapExports(instance, rec);
-      watchInstance(instance, (value, label) => tracker.hold(value, label));
-      instances.push(rec);
-      return instance;
+      return then(make(module, imp), (instance) => {
+        tracker.attach(instance);
+        const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
+        wrapExports(instance, rec);
+        watchInstance(instance, (value, label) => tracker.hold(value, label));
+        instances.push(rec);
+        return instance;
+      });
     }
+    const syncInstance = (module, imports) => new WA.Instance(module, imports);
+    const asyncInstance = (module, imports) => WA.instantiate(module, imports);
     const wrappedExports = /* @__PURE__ */ new WeakMap();
     const unwrap = (v) => typeof v === "function" && wrappedExports.get(v) || v;
     const tableProto = WA.Table.prototype;
@@ -1707,7 +1710,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
     }
     function Instance(module, imports) {
       if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
-      return instantiateSync(module, imports);
+      return instantiateWith(module, imports, syncInstance);
     }
     for (const [fake, real] of [[Module, WA.Module], [Instance, WA.Instance]]) {
       fake.prototype = real.prototype;
@@ -1718,9 +1721,9 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       Instance,
       compile: (bytes) => compileAsync(bytes, nameOf()),
       instantiate: async (source, imports) => {
-        if (source instanceof WA.Module) return instantiateSync(source, imports);
+        if (source instanceof WA.Module) return instantiateWith(source, imports, asyncInstance);
         const module = await compileAsync(source, nameOf());
-        return { module, instance: instantiateSync(module, imports) };
+        return { module, instance: await instantiateWith(module, imports, asyncInstance) };
       },
       compileStreaming: async (source) => {
         const internal = runtimeCaller();
@@ -1731,7 +1734,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         const internal = runtimeCaller();
         const r = await source;
         const module = await compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
-        return { module, instance: instantiateSync(module, imports) };
+        return { module, instance: await instantiateWith(module, imports, asyncInstance) };
       }
     };
     const saved = {};

@@ -117,7 +117,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     return module;
   }
 
-  function instantiateSync(module, imports) {
+  /**
+   * Instantiate `module` with the hooks. `make(module, imports)` makes the instance: `new WebAssembly.Instance`
+   * for the synchronous constructor, `WebAssembly.instantiate` (a promise) for the asynchronous entry points —
+   * browsers refuse the synchronous form on the main thread for modules over 8 MB.
+   */
+  function instantiateWith(module, imports, make) {
+    const then = (made, f) => (made instanceof Promise ? made.then(f) : f(made));
     const m = modules.get(module);
     if (!m) {
       // A worker of a threaded app, instantiating the module the main thread instrumented (posted to it): its
@@ -125,23 +131,25 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       if (shared && !mainThread && WA.Module.imports(module).some((i) => i.module === 'wasmleak')) {
         let instance = null;
         const wasmleak = shared.hooks(() => (stacks ? framesNow(instance, maxFrames) : null));
-        instance = new WA.Instance(module, { ...(imports ?? {}), wasmleak });
-        return instance;
+        return then(make(module, { ...(imports ?? {}), wasmleak }), (made) => (instance = made));
       }
-      return new WA.Instance(module, imports);
+      return make(module, imports);
     }
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
     imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
-    const instance = new WA.Instance(module, imp);
-    tracker.attach(instance);
-    const rec = { name: m.name, tracker, instance, calls: new Map(), exportCalls: 0 };
-    wrapExports(instance, rec);
-    watchInstance(instance, (value, label) => tracker.hold(value, label));
-    instances.push(rec);
-    return instance;
+    return then(make(module, imp), (instance) => {
+      tracker.attach(instance);
+      const rec = { name: m.name, tracker, instance, calls: new Map(), exportCalls: 0 };
+      wrapExports(instance, rec);
+      watchInstance(instance, (value, label) => tracker.hold(value, label));
+      instances.push(rec);
+      return instance;
+    });
   }
+  const syncInstance = (module, imports) => new WA.Instance(module, imports);
+  const asyncInstance = (module, imports) => WA.instantiate(module, imports);
 
   // Our wrapper of an export → the wasm function it wraps. A table takes only wasm functions: Emscripten's dynamic
   // linking (MAIN_MODULE) puts exports in its table, so `Table.prototype.set`/`grow` get the wasm function back.
@@ -236,7 +244,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   }
   function Instance(module, imports) {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
-    return instantiateSync(module, imports);
+    return instantiateWith(module, imports, syncInstance);
   }
   for (const [fake, real] of [[Module, WA.Module], [Instance, WA.Instance]]) {
     fake.prototype = real.prototype; // instanceof keeps working
@@ -248,9 +256,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     Instance,
     compile: (bytes) => compileAsync(bytes, nameOf()),
     instantiate: async (source, imports) => {
-      if (source instanceof WA.Module) return instantiateSync(source, imports);
+      if (source instanceof WA.Module) return instantiateWith(source, imports, asyncInstance);
       const module = await compileAsync(source, nameOf());
-      return { module, instance: instantiateSync(module, imports) };
+      return { module, instance: await instantiateWith(module, imports, asyncInstance) };
     },
     compileStreaming: async (source) => {
       const internal = runtimeCaller();
@@ -261,7 +269,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       const internal = runtimeCaller();
       const r = await source;
       const module = await compileAsync(new Uint8Array(await r.arrayBuffer()), responseName(r), internal);
-      return { module, instance: instantiateSync(module, imports) };
+      return { module, instance: await instantiateWith(module, imports, asyncInstance) };
     },
   };
   const saved = {};

@@ -742,6 +742,7 @@ self.addEventListener('message', hold);`;
     t.imports = imports;
     return t;
   }
+  var THREADS_NOTE = "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) cannot be seen and counts as lost: join or end the threads before the report for exact numbers";
   var RESOLVE_AT = 5e4;
   var NO_CTX = -1;
   var Tracker = class {
@@ -1193,6 +1194,7 @@ self.addEventListener('message', hold);`;
      */
     report({ exit = { status: "returned", message: "returned" }, notes = [], ...options } = {}) {
       const a = this.instrumented.analysis;
+      if (this.shared) notes = [...notes, THREADS_NOTE];
       this.consistent(() => {
         const [state2, image] = this.state(options);
         a.check("report", this.session, [{ ...state2, exit, notes }, image]);

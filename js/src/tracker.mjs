@@ -41,6 +41,10 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
   return t;
 }
 
+const THREADS_NOTE =
+  "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the " +
+  "other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) " +
+  'cannot be seen and counts as lost: join or end the threads before the report for exact numbers';
 const RESOLVE_AT = 50_000; // captured stacks kept unresolved before they are turned into frames
 const NO_CTX = -1; // the context slot of an event whose stack is captured on its own
 
@@ -538,6 +542,8 @@ class Tracker {
    */
   report({ exit = { status: 'returned', message: 'returned' }, notes = [], ...options } = {}) {
     const a = this.instrumented.analysis;
+    // What the JS runtime cannot do that `wasmleak check` does: stop the other threads and read their locals.
+    if (this.shared) notes = [...notes, THREADS_NOTE];
     this.consistent(() => {
       const [state, image] = this.state(options);
       a.check('report', this.session, [{ ...state, exit, notes }, image]);

@@ -61,12 +61,14 @@ test('a threaded app in the browser: every worker feeds the page\'s one heap, wi
   assert.equal(reports.length, 1, JSON.stringify(reports))
   const [r] = reports
   const s = r.summary
-  assert.deepEqual([s.lost_blocks, s.lost_bytes, s.invalid_frees], [8, 384, 0], JSON.stringify(r))
+  assert.deepEqual([s.leaked_blocks, s.leaked_bytes, s.invalid_frees], [8, 384, 0], JSON.stringify(r))
   const count = (kind, size) => r.groups.filter(g => g.kind === kind && g.bytes === size * g.blocks).reduce((n, g) => n + g.blocks, 0)
-  assert.equal(count('lost', 48), 8, JSON.stringify(r.groups))
+  // Lost — or, now and then, `cycle`: a block handed out again can hold a stale word equal to its own address
+  // (the scan is conservative, and which chunk a thread gets depends on the threads' timing).
+  assert.equal(count('lost', 48) + count('cycle', 48), 8, JSON.stringify(r.groups))
   assert.equal(count('reachable', 48), 2, JSON.stringify(r.groups))
   // Allocated on the workers: their stacks run through the worker's script.
-  assert.ok(r.groups.some(g => g.kind === 'lost' && g.files.includes('em_threads_web.worker.js')), JSON.stringify(r.groups))
+  assert.ok(r.groups.some(g => g.kind !== 'reachable' && g.files.includes('em_threads_web.worker.js')), JSON.stringify(r.groups))
   await page.close()
 })
 

@@ -545,11 +545,13 @@ fn node_tracks_a_threaded_app_across_its_workers() {
     let total = |kind: &str, size: u64| {
         groups.iter().filter(|g| g["kind"] == kind && g["bytes"].as_u64() == Some(size * g["blocks"].as_u64().unwrap())).fold(0, |n, g| n + g["blocks"].as_u64().unwrap())
     };
-    assert_eq!((report["summary"]["lost_blocks"].as_u64(), report["summary"]["lost_bytes"].as_u64()), (Some(8), Some(384)), "{report}");
-    assert_eq!(total("lost", 48), 8, "{report}");
+    assert_eq!((report["summary"]["leaked_blocks"].as_u64(), report["summary"]["leaked_bytes"].as_u64()), (Some(8), Some(384)), "{report}");
+    // Lost — or, now and then, `cycle`: a block handed out again can hold a stale word equal to its own address
+    // (the scan is conservative; which chunk a thread gets depends on the threads' timing).
+    assert_eq!(total("lost", 48) + total("cycle", 48), 8, "{report}");
     assert_eq!(total("reachable", 48), 2, "{report}");
     // Blocks of a worker's stack: its frames in the worker's script.
-    assert!(groups.iter().any(|g| g["kind"] == "lost" && g.to_string().contains("em_threads.worker.js")), "{report}");
+    assert!(groups.iter().any(|g| g["kind"] != "reachable" && g.to_string().contains("em_threads.worker.js")), "{report}");
     // The JS runtime does not stop the other threads (check does): the report says what that means.
     assert!(report["notes"].to_string().contains("the other threads were not stopped"), "{report}");
     // Two workers resizing blocks with realloc (whose hooks report after the allocator returned): nothing changes

@@ -502,13 +502,20 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     let next = 1;
     class Worker extends Native {
       constructor(url, options) {
-        const src = new URL(url, globalThis.location.href).href;
+        let src = new URL(url, globalThis.location.href).href;
+        if (src.startsWith("blob:")) src = URL.createObjectURL(new Blob([readNow(src)], { type: "text/javascript" }));
         const boot = (options?.type === "module" ? MODULE_BOOT : CLASSIC_BOOT).replace("RUNTIME_URL", () => JSON.stringify(RUNTIME_URL)).replace("SCRIPT_URL", () => JSON.stringify(src));
         super(URL.createObjectURL(new Blob([boot], { type: "text/javascript" })), options);
         Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
       }
     }
     globalThis.Worker = Worker;
+  }
+  function readNow(url) {
+    const r = new XMLHttpRequest();
+    r.open("GET", url, false);
+    r.send();
+    return r.responseText;
   }
   var BOOT_INIT = `
   if (!e.data || !e.data[${JSON.stringify(KEY)}]) return;

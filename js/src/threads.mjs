@@ -77,7 +77,10 @@ function wrapWorkers(buffers) {
   let next = 1;
   class Worker extends Native {
     constructor(url, options) {
-      const src = new URL(url, globalThis.location.href).href;
+      let src = new URL(url, globalThis.location.href).href;
+      // The worker's script is fetched later, by the boot script: an app that revokes its blob: URL right after
+      // `new Worker` (a common pattern) would have it gone by then. Read it now into a URL of our own.
+      if (src.startsWith('blob:')) src = URL.createObjectURL(new Blob([readNow(src)], { type: 'text/javascript' }));
       const boot = (options?.type === 'module' ? MODULE_BOOT : CLASSIC_BOOT)
         .replace('RUNTIME_URL', () => JSON.stringify(RUNTIME_URL))
         .replace('SCRIPT_URL', () => JSON.stringify(src));
@@ -86,6 +89,14 @@ function wrapWorkers(buffers) {
     }
   }
   globalThis.Worker = Worker;
+}
+
+/** The text at a blob: URL, now (a synchronous request: a page has no other synchronous read of a blob). */
+function readNow(url) {
+  const r = new XMLHttpRequest();
+  r.open('GET', url, false);
+  r.send();
+  return r.responseText;
 }
 
 // The boot scripts: the first message is wasmleak's (posted by the constructor, before any of the app's).

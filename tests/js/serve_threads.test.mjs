@@ -26,10 +26,19 @@ before(async () => {
   writeFileSync(join(app, 'index.html'), '<!DOCTYPE html><html><head><title>threads</title></head><body><script src="em_threads_web.js"></script></body></html>')
   // Workers of both kinds, each sent a message the moment it is made: it must reach the worker's own script.
   writeFileSync(join(app, 'workers.html'), `<!DOCTYPE html><html><head><title>workers</title></head><body><script>
-    const answer = (w, msg) => new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage(msg) })
+    const answer = (w, msg) => new Promise((resolve) => {
+      w.onmessage = (e) => resolve(e.data)
+      w.onerror = (e) => resolve({ error: e.message || 'the worker failed' })
+      w.postMessage(msg)
+    })
+    // A worker from a blob: URL the app revokes at once (the script must still run).
+    const blobUrl = URL.createObjectURL(new Blob(["onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })"]))
+    const fromBlob = new Worker(blobUrl)
+    URL.revokeObjectURL(blobUrl)
     globalThis.results = Promise.all([
       answer(new Worker('classic.js'), 'to classic'),
       answer(new Worker('module.mjs', { type: 'module' }), 'to module'),
+      answer(fromBlob, 'to blob'),
     ])
   </script></body></html>`)
   writeFileSync(join(app, 'classic.js'), "onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })")
@@ -77,10 +86,11 @@ test('the page\'s workers start with wasmleak, and the first message the app pos
   const errors = []
   page.on('pageerror', e => errors.push(String(e.stack ?? e)))
   await page.goto(`${url}workers.html`)
-  const [classic, module] = await page.evaluate(() => globalThis.results)
+  const [classic, module, fromBlob] = await page.evaluate(() => globalThis.results)
   assert.deepEqual(errors, [])
   assert.deepEqual(classic, { got: 'to classic', wasmleak: 'object' })
   // A module worker's script is imported after wasmleak loaded (asynchronously): the message waited for it.
   assert.deepEqual(module, { got: 'to module', wasmleak: 'object', url: `${url}module.mjs` })
+  assert.deepEqual(fromBlob, { got: 'to blob', wasmleak: 'object' })
   await page.close()
 })

@@ -4,15 +4,11 @@
 // a bump allocator exported as malloc/free and a 9 MB data segment; the page keeps 5 blocks of 100 B.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
-import { startServe } from './apps/serve.mjs'
+import { servedApp } from './apps/serve.mjs'
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const tmp = mkdtempSync(join(tmpdir(), 'wasmleak-serve-large-'))
-let server, url, browser
+let served, url, browser
 
 const leb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b) } while (n); return out }
 const sleb = (n) => { const out = []; for (;;) { const b = n & 0x7f; n >>= 7; if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) { out.push(b); return out } out.push(b | 0x80) } }
@@ -40,8 +36,13 @@ function largeModule () {
 }
 
 before(async () => {
-  const app = join(tmp, 'app')
-  mkdirSync(app)
+  served = await servedApp(fill)
+  ;({ url, browser } = served)
+})
+
+after(() => served?.close())
+
+function fill (app) {
   writeFileSync(join(app, 'large.wasm'), largeModule())
   writeFileSync(join(app, 'index.html'), `<!DOCTYPE html><html><head><title>large</title></head><body><script type="module">
     const { instance } = await WebAssembly.instantiateStreaming(fetch('large.wasm'))
@@ -50,15 +51,7 @@ before(async () => {
     globalThis.kept.push(again.instance.exports.malloc(100))
     console.log('large: done')
   </script></body></html>`)
-  ;({ server, url } = await startServe(app))
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] })
-})
-
-after(async () => {
-  await browser?.close()
-  server?.kill()
-  rmSync(tmp, { recursive: true, force: true })
-})
+}
 
 test('a module over 8 MB starts in the page under wasmleak, and its blocks are tracked', async () => {
   const page = await browser.newPage()

@@ -6,22 +6,22 @@
 // the 100-byte blocks are freed where they were made and the 64-byte ones by main: no invalid free.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, writeFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { startServe } from './apps/serve.mjs'
+import { servedApp } from './apps/serve.mjs'
 
-const HERE = dirname(fileURLToPath(import.meta.url))
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const EDGE = join(HERE, '..', '..', 'fixtures', 'wasm', 'edge')
-const tmp = mkdtempSync(join(tmpdir(), 'wasmleak-serve-threads-'))
-let server, url, browser
+const EDGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'wasm', 'edge')
+let served, url, browser
 
 before(async () => {
-  const app = join(tmp, 'app')
-  mkdirSync(app)
+  served = await servedApp(fill, ['--cross-origin-isolated'])
+  ;({ url, browser } = served)
+})
+
+after(() => served?.close())
+
+function fill (app) {
   for (const f of ['em_threads_web.js', 'em_threads_web.wasm', 'em_threads_web.worker.js']) copyFileSync(join(EDGE, f), join(app, f))
   writeFileSync(join(app, 'index.html'), '<!DOCTYPE html><html><head><title>threads</title></head><body><script src="em_threads_web.js"></script></body></html>')
   // Workers of both kinds, each sent a message the moment it is made: it must reach the worker's own script.
@@ -43,15 +43,7 @@ before(async () => {
   </script></body></html>`)
   writeFileSync(join(app, 'classic.js'), "onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })")
   writeFileSync(join(app, 'module.mjs'), "await new Promise((r) => setTimeout(r, 50))\nonmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak, url: import.meta.url })")
-  ;({ server, url } = await startServe(app, ['--cross-origin-isolated']))
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] })
-})
-
-after(async () => {
-  await browser?.close()
-  server?.kill()
-  rmSync(tmp, { recursive: true, force: true })
-})
+}
 
 test('a threaded app in the browser: every worker feeds the page\'s one heap, with the fixture\'s exact truth', async () => {
   const page = await browser.newPage()

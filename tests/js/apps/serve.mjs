@@ -2,6 +2,10 @@
 // resolves to { server, url } once it prints its URL. The binary: $WASMLEAK, default
 // /var/tmp/wasmleak-target/release/wasmleak.
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 
 const WASMLEAK = process.env.WASMLEAK || '/var/tmp/wasmleak-target/release/wasmleak';
 
@@ -19,4 +23,29 @@ export function startServe(dir, args = []) {
     server.on('exit', (code) => reject(new Error(`wasmleak serve exited (${code}): ${stderr}`)));
     server.on('error', reject);
   });
+}
+
+/**
+ * An app made by `fill(dir)` in a temporary directory, served (`wasmleak serve DIR ...serveArgs`), and a headless
+ * Chromium ($CHROMIUM, default /usr/bin/chromium): { url, browser, close() }.
+ */
+export async function servedApp(fill, serveArgs = []) {
+  const tmp = mkdtempSync(join(tmpdir(), 'wasmleak-app-'));
+  const app = join(tmp, 'app');
+  mkdirSync(app);
+  fill(app);
+  const { server, url } = await startServe(app, serveArgs);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
+  return {
+    url,
+    browser,
+    async close() {
+      await browser.close();
+      server.kill();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }

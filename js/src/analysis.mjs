@@ -371,7 +371,7 @@ export function serveAnalysis({ port, spares, flag, source }) {
       }
       case 'instrument': {
         // A module the app got from the cache: instrumented again here, for its session; it must be the same.
-        const h = a.call('instrument_with', [], m.inputs);
+        const h = a.instrument(...m.inputs);
         handles.set(m.virtual, h);
         if (!sameBytes(a.out(h, 0), m.expect)) {
           forget(m.file);

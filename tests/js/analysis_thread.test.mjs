@@ -23,8 +23,9 @@ function withCache(f) {
 }
 
 test('the analysis thread gives the report the app thread gives: 10 host-held blocks, 1380 B', () => {
-  withCache((home) => {
+  withCache((home, dir) => {
     const on = runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home }).out.reports;
+    assert.equal(readdirSync(dir).length, 1, 'the analysis thread ran (it writes the cache)');
     const off = runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home, WASMLEAK_ANALYSIS_THREAD: '0' }).out.reports;
     assert.equal(on.length, 1);
     assert.equal(on[0].summary.leaked_blocks, 10);

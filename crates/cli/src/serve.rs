@@ -258,23 +258,27 @@ impl Server {
     /// The analysis module every page downloads: gzip-compressed when the browser takes it (every browser does;
     /// `fetch` and `WebAssembly.instantiateStreaming` undo it), made once per build of the module.
     fn analysis_module(&self, req: &Request) -> std::io::Result<Response> {
-        let bytes = std::fs::read(&self.analysis)?;
         let gzip = req.headers.get("accept-encoding").is_some_and(|a| a.split(',').any(|e| e.split(';').next().unwrap_or("").trim() == "gzip"));
-        if !gzip {
-            let mut r = Response::new(200, "application/wasm", bytes);
-            r.headers.push(("Vary", "Accept-Encoding".into()));
-            return Ok(r);
-        }
-        let meta = std::fs::metadata(&self.analysis)?;
-        let key = (bytes.len() as u64, meta.modified()?);
-        let mut cached = self.analysis_gz.lock().unwrap_or_else(|e| e.into_inner());
-        if cached.as_ref().is_none_or(|(k, _)| *k != key) {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            std::io::Write::write_all(&mut enc, &bytes)?;
-            *cached = Some((key, enc.finish()?));
-        }
-        let mut r = Response::new(200, "application/wasm", cached.as_ref().map(|(_, gz)| gz.clone()).unwrap_or_default());
-        r.headers.push(("Content-Encoding", "gzip".into()));
+        let mut r = if gzip {
+            let meta = std::fs::metadata(&self.analysis)?;
+            let key = (meta.len(), meta.modified()?);
+            let mut cached = self.analysis_gz.lock().unwrap_or_else(|e| e.into_inner());
+            let gz = match cached.as_ref() {
+                Some((k, gz)) if *k == key => gz.clone(),
+                _ => {
+                    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    std::io::Write::write_all(&mut enc, &std::fs::read(&self.analysis)?)?;
+                    let gz = enc.finish()?;
+                    *cached = Some((key, gz.clone()));
+                    gz
+                }
+            };
+            let mut r = Response::new(200, "application/wasm", gz);
+            r.headers.push(("Content-Encoding", "gzip".into()));
+            r
+        } else {
+            Response::new(200, "application/wasm", std::fs::read(&self.analysis)?)
+        };
         r.headers.push(("Vary", "Accept-Encoding".into()));
         Ok(r)
     }

@@ -171,7 +171,7 @@ pub fn discover(
     overrides: &Overrides,
     discovery: &Discovery,
 ) -> Result<Discovered, Error> {
-    info.scan_cache.validate(bytes)?;
+    info.done.validate(bytes)?;
     find(Some(bytes), info, extra_names, overrides, discovery)
 }
 
@@ -529,7 +529,7 @@ pub fn instrument_with(
     entry_points: &[EntryPoint],
     options: &InstrumentOptions,
 ) -> Result<Instrumented, Error> {
-    info.scan_cache.validate(bytes)?;
+    info.done.validate(bytes)?;
     // Discovery reads a threaded module (`inspect` shows its allocator); tracking it needs one heap model fed by
     // every thread in the allocator's order: per-event hooks into a host that orders them (`threads`).
     if info.threaded() && options.threads && options.buffered {

@@ -94,8 +94,8 @@ pub struct ModuleInfo {
     /// Ranges the start function zeroes (`memory.fill` with constant operands): the bss of a module whose data
     /// segments are passive (shared memory: wasm-ld's `__wasm_init_memory`).
     pub bss: Vec<Range<u64>>,
-    /// The code scan (statics.rs), made on first use.
-    pub(crate) scan_cache: crate::statics::ScanCache,
+    /// Work done once on the module's bytes: the code scan, the validation (statics.rs `Done`).
+    pub(crate) done: crate::statics::Done,
 }
 
 /// A LEB128-prefixed byte vector.

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload};
 
@@ -53,38 +54,44 @@ pub struct Scan {
 
 /// The scan of `bytes` (the module `info` was parsed from), made once and kept in `info`: discovery, the
 /// fingerprints and the rewrite each read it (one pass over a 30 MB module's code took ~0.9 s, and there were four).
-pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<std::sync::Arc<Scan>, Error> {
-    let key = (bytes.as_ptr() as usize, bytes.len());
-    if let Some((k, s)) = info.scan_cache.0.get()
+pub(crate) fn scan(bytes: &[u8], info: &ModuleInfo) -> Result<Arc<Scan>, Error> {
+    let key = Done::key(bytes);
+    if let Some((k, s)) = info.done.scan.get()
         && *k == key
     {
         return Ok(s.clone());
     }
-    let s = std::sync::Arc::new(scan_code(bytes, info)?);
-    let _ = info.scan_cache.0.set((key, s.clone()));
+    let s = Arc::new(scan_code(bytes, info)?);
+    let _ = info.done.scan.set((key, s.clone()));
     Ok(s)
 }
 
-/// What [`ModuleInfo`] keeps of the work done on its module's bytes (those at one address and length; other
-/// bytes are done anew): the [`Scan`], and that they validated (discovery and the rewrite each check it).
+/// What [`ModuleInfo`] keeps of the work done on its module's bytes — for the bytes at one address and length
+/// (other bytes are done anew): the [`Scan`], and that they validated (discovery and the rewrite each check it).
 #[derive(Clone, Default)]
-pub struct ScanCache(std::sync::OnceLock<((usize, usize), std::sync::Arc<Scan>)>, std::sync::OnceLock<(usize, usize)>);
+pub struct Done {
+    scan: OnceLock<((usize, usize), Arc<Scan>)>,
+    validated: OnceLock<(usize, usize)>,
+}
 
-impl ScanCache {
+impl Done {
+    fn key(bytes: &[u8]) -> (usize, usize) {
+        (bytes.as_ptr() as usize, bytes.len())
+    }
+
     pub(crate) fn validate(&self, bytes: &[u8]) -> Result<(), Error> {
-        let key = (bytes.as_ptr() as usize, bytes.len());
-        if self.1.get() == Some(&key) {
-            return Ok(());
+        let key = Done::key(bytes);
+        if self.validated.get() != Some(&key) {
+            crate::validate(bytes)?;
+            let _ = self.validated.set(key);
         }
-        crate::validate(bytes)?;
-        let _ = self.1.set(key);
         Ok(())
     }
 }
 
-impl std::fmt::Debug for ScanCache {
+impl std::fmt::Debug for Done {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScanCache")
+        f.write_str("Done")
     }
 }
 

@@ -459,6 +459,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   var EV_FREE = 2;
   var EV_REALLOC = 3;
   var EV_STACK = 8;
+  var OWN_FRAMES = 4294967295;
   var KEY = "wasmleak.threads";
   var MAX_BYTES = 1 << 30;
   var encoder = new TextEncoder();
@@ -548,6 +549,7 @@ self.addEventListener('message', hold);`;
       this.live = new Uint8Array(live);
       this.moduleWord = new Int32Array(module);
       this.tid = tid;
+      this.ownFrames = /* @__PURE__ */ new Map();
       if (this.log[0] === 0) Atomics.compareExchange(this.log, 0, 0, 1);
     }
     /** The main thread claims the one threaded module of the process; false when another has it. */
@@ -660,6 +662,18 @@ self.addEventListener('message', hold);`;
         his.add(hi);
         const f = frames();
         if (!f) return;
+        if (this.tid === 0) {
+          this.ownFrames.set(`${lo},${hi}`, f);
+          return this.holding(() => {
+            this.room(4);
+            const l = this.log, n = l[0];
+            l[n] = EV_STACK;
+            l[n + 1] = lo;
+            l[n + 2] = hi;
+            l[n + 3] = OWN_FRAMES;
+            l[0] = n + 4;
+          });
+        }
         const bytes = encoder.encode(JSON.stringify(f));
         const words = bytes.length + 3 >>> 2;
         this.holding(() => {
@@ -796,6 +810,13 @@ self.addEventListener('message', hold);`;
         const kind = w[i] & 255;
         if (kind === EV_STACK) {
           const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
+          if (len === OWN_FRAMES) {
+            const own = this.shared.ownFrames;
+            if (!this.sharedStacks.has(key)) this.sharedStacks.set(key, this.internFrames(own.get(key)));
+            own.delete(key);
+            i += 4;
+            continue;
+          }
           if (!this.sharedStacks.has(key)) {
             const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
             this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));

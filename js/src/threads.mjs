@@ -21,6 +21,7 @@
 // thread cannot Atomics.wait: its side of the lock spins.
 
 export const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_STACK = 8; // in the log; EV_FREE's third word: 1 = not a live block
+export const OWN_FRAMES = 0xffffffff; // an EV_STACK's length when the frames are in the main thread's `ownFrames`
 const KEY = 'wasmleak.threads';
 const MAX_BYTES = 1 << 30;
 const encoder = new TextEncoder();
@@ -132,6 +133,7 @@ class Shared {
     this.live = new Uint8Array(live);
     this.moduleWord = new Int32Array(module);
     this.tid = tid;
+    this.ownFrames = new Map(); // the main thread's: "lo,hi" → frames of a context it logged (`hooks`)
     if (this.log[0] === 0) Atomics.compareExchange(this.log, 0, 0, 1); // word 0: the next free word
   }
 
@@ -253,6 +255,16 @@ class Shared {
       his.add(hi);
       const f = frames();
       if (!f) return;
+      if (this.tid === 0) {
+        // The main thread's frames: its own tracker reads the log, so they stay here and the record only says so.
+        this.ownFrames.set(`${lo},${hi}`, f);
+        return this.holding(() => {
+          this.room(4);
+          const l = this.log, n = l[0];
+          l[n] = EV_STACK; l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = OWN_FRAMES;
+          l[0] = n + 4;
+        });
+      }
       const bytes = encoder.encode(JSON.stringify(f));
       const words = (bytes.length + 3) >>> 2;
       this.holding(() => {

@@ -1,7 +1,7 @@
 // Recording one instance's allocator events and their stacks, and handing them to the analysis (a session of
 // crates/wasm-api) for snapshots and the report.
 import { asCallSites, SELF_DIR } from './stacks.mjs';
-import { EV_STACK } from './threads.mjs';
+import { EV_STACK, OWN_FRAMES } from './threads.mjs';
 
 const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6; // crates/wasm-api: wl_record
 const CLOCK_EVERY = 512; // allocator events between two readings of the clock (samples are 1,024 or more apart)
@@ -108,6 +108,13 @@ class Tracker {
       const kind = w[i] & 0xff;
       if (kind === EV_STACK) {
         const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
+        if (len === OWN_FRAMES) {
+          const own = this.shared.ownFrames;
+          if (!this.sharedStacks.has(key)) this.sharedStacks.set(key, this.internFrames(own.get(key)));
+          own.delete(key);
+          i += 4;
+          continue;
+        }
         if (!this.sharedStacks.has(key)) {
           const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
           this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));

@@ -213,7 +213,12 @@ impl Opts {
         // The findings that fail the run (every leak and invalid free unless --suppressions, --baseline or
         // --fail-on say otherwise), as the analysis decided them.
         let problems = reports.iter().any(|r| r["decided_by"].as_array().is_some_and(|d| !d.is_empty()));
-        Ok(if problems {
+        // A report whose leaks cannot be trusted (frees that were not seen) is no verdict, whatever it found.
+        let unseen_frees = reports.iter().find(|r| r["inconclusive"].is_string() && r["summary"]["allocations"].as_u64() != Some(0));
+        Ok(if let Some(r) = unseen_frees {
+            eprintln!("wasmleak: {}: no verdict: {}", r["module"].as_str().unwrap_or("?"), r["inconclusive"].as_str().unwrap_or("?"));
+            2
+        } else if problems {
             1
         } else if blind {
             // Naming the allocator does not help a threaded module: its reason says so already.

@@ -182,6 +182,8 @@ pub struct HeapModel {
     pub seq: u64,
     /// Lowest address the allocator ever returned: a fallback end for the static-data root region.
     pub lowest_block: Option<u64>,
+    /// Allocations at an address that was still a live block (see `insert`).
+    pub reissued: u64,
     profile: ProfileCounters,
 }
 
@@ -395,6 +397,7 @@ impl HeapModel {
             Some(s) if s.is_live() => {
                 self.profile.free(key, s.size as u64, unpack(s.c), false);
                 self.frees += 1;
+                self.reissued += 1;
             }
             _ => self.live += 1,
         }

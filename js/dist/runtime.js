@@ -662,28 +662,18 @@ self.addEventListener('message', hold);`;
         his.add(hi);
         const f = frames();
         if (!f) return;
-        if (this.tid === 0) {
-          this.ownFrames.set(`${lo},${hi}`, f);
-          return this.holding(() => {
-            this.room(4);
-            const l = this.log, n = l[0];
-            l[n] = EV_STACK;
-            l[n + 1] = lo;
-            l[n + 2] = hi;
-            l[n + 3] = OWN_FRAMES;
-            l[0] = n + 4;
-          });
-        }
-        const bytes = encoder.encode(JSON.stringify(f));
-        const words = bytes.length + 3 >>> 2;
+        const own = this.tid === 0;
+        if (own) this.ownFrames.set(`${lo},${hi}`, f);
+        const bytes = own ? null : encoder.encode(JSON.stringify(f));
+        const words = own ? 0 : bytes.length + 3 >>> 2;
         this.holding(() => {
           this.room(4 + words);
           const l = this.log, n = l[0];
           l[n] = EV_STACK | this.tid << 8;
           l[n + 1] = lo;
           l[n + 2] = hi;
-          l[n + 3] = bytes.length;
-          new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
+          l[n + 3] = own ? OWN_FRAMES : bytes.length;
+          if (!own) new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
           l[0] = n + 4 + words;
         });
       };
@@ -809,19 +799,13 @@ self.addEventListener('message', hold);`;
       for (let i = 0; i < w.length; ) {
         const kind = w[i] & 255;
         if (kind === EV_STACK) {
-          const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
-          if (len === OWN_FRAMES) {
-            const own = this.shared.ownFrames;
-            if (!this.sharedStacks.has(key)) this.sharedStacks.set(key, this.internFrames(own.get(key)));
-            own.delete(key);
-            i += 4;
-            continue;
-          }
+          const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`, own = len === OWN_FRAMES;
           if (!this.sharedStacks.has(key)) {
-            const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
-            this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));
+            const frames = own ? this.shared.ownFrames.get(key) : JSON.parse(fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len)));
+            this.sharedStacks.set(key, this.internFrames(frames));
           }
-          i += 4 + (len + 3 >>> 2);
+          if (own) this.shared.ownFrames.delete(key);
+          i += 4 + (own ? 0 : len + 3 >>> 2);
           continue;
         }
         const a = w[i + 1], b = w[i + 2], c = w[i + 3];

@@ -255,23 +255,17 @@ class Shared {
       his.add(hi);
       const f = frames();
       if (!f) return;
-      if (this.tid === 0) {
-        // The main thread's frames: its own tracker reads the log, so they stay here and the record only says so.
-        this.ownFrames.set(`${lo},${hi}`, f);
-        return this.holding(() => {
-          this.room(4);
-          const l = this.log, n = l[0];
-          l[n] = EV_STACK; l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = OWN_FRAMES;
-          l[0] = n + 4;
-        });
-      }
-      const bytes = encoder.encode(JSON.stringify(f));
-      const words = (bytes.length + 3) >>> 2;
+      // The main thread's frames stay in memory (its own tracker reads the log); the record says so instead of
+      // carrying them as JSON.
+      const own = this.tid === 0;
+      if (own) this.ownFrames.set(`${lo},${hi}`, f);
+      const bytes = own ? null : encoder.encode(JSON.stringify(f));
+      const words = own ? 0 : (bytes.length + 3) >>> 2;
       this.holding(() => {
         this.room(4 + words);
         const l = this.log, n = l[0];
-        l[n] = EV_STACK | (this.tid << 8); l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = bytes.length;
-        new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
+        l[n] = EV_STACK | (this.tid << 8); l[n + 1] = lo; l[n + 2] = hi; l[n + 3] = own ? OWN_FRAMES : bytes.length;
+        if (!own) new Uint8Array(l.buffer, (n + 4) * 4, words * 4).set(bytes);
         l[0] = n + 4 + words;
       });
     };

@@ -107,19 +107,15 @@ class Tracker {
     for (let i = 0; i < w.length;) {
       const kind = w[i] & 0xff;
       if (kind === EV_STACK) {
-        const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`;
-        if (len === OWN_FRAMES) {
-          const own = this.shared.ownFrames;
-          if (!this.sharedStacks.has(key)) this.sharedStacks.set(key, this.internFrames(own.get(key)));
-          own.delete(key);
-          i += 4;
-          continue;
-        }
+        const len = w[i + 3], key = `${w[i + 1] | 0},${w[i + 2] | 0}`, own = len === OWN_FRAMES;
         if (!this.sharedStacks.has(key)) {
-          const text = fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len));
-          this.sharedStacks.set(key, this.internFrames(JSON.parse(text)));
+          const frames = own
+            ? this.shared.ownFrames.get(key)
+            : JSON.parse(fromUtf8.decode(new Uint8Array(w.buffer, w.byteOffset + (i + 4) * 4, len)));
+          this.sharedStacks.set(key, this.internFrames(frames));
         }
-        i += 4 + ((len + 3) >>> 2);
+        if (own) this.shared.ownFrames.delete(key);
+        i += 4 + (own ? 0 : (len + 3) >>> 2);
         continue;
       }
       const a = w[i + 1], b = w[i + 2], c = w[i + 3];

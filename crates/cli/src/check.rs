@@ -216,12 +216,7 @@ impl Opts {
         if wasmleak_instrument::named(&entry_points) {
             report.allocator_named();
         }
-        // One thread: an address handed out again while live is a free wasmleak did not see (threads: a realloc's
-        // hook that reports late, see HeapModel::insert).
-        let missed_frees = !m.info.threaded() && outcome.model.reissued > 0;
-        if missed_frees {
-            report.inconclusive = Some(wasmleak_report::missed_frees(outcome.model.reissued));
-        }
+        let missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });
         clock.lap("  build");
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.

@@ -606,6 +606,22 @@ fn node_run_that_sees_no_allocator_call_is_inconclusive() {
     assert!(report["notes"].to_string().contains("the app never called this module"), "{report}");
 }
 
+/// A module whose `free` was inlined into its callers (fixtures/edge/c/own_malloc_inlined_free.c): the allocator hands
+/// out addresses wasmleak still counts live, so its leaks cannot be trusted — no verdict, exit 2, as under `check`.
+#[test]
+fn node_run_with_frees_not_seen_is_inconclusive() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) =
+        wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_own_malloc_inlined_free.wasm"]);
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    assert_eq!(report["summary"]["allocations"], 8, "{report}");
+    let why = report["inconclusive"].as_str().unwrap_or_default();
+    assert!(why.starts_with("the allocator handed out 2 addresses that wasmleak still counted as live"), "{report}");
+    assert!(stderr.contains("no verdict"), "{stderr}");
+}
+
 /// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions
 /// go into a table (which takes wasm functions only, not wasmleak's wrappers), every export is walked (wasmleak's
 /// own are not the app's), and a `GOT.mem` namespace that is a Proxy is asked only for what the module imports.

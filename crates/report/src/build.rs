@@ -191,18 +191,25 @@ pub const NOTHING_SEEN: &str = "no allocation or free was seen in this run: if t
     points it hooks and how it found them; name the right ones with --alloc-fn/--free-fn (and --realloc-fn, \
     --calloc-fn…)";
 
-/// Why a single-threaded run's report is not a verdict when the allocator handed out addresses still live.
-pub fn missed_frees(reissued: u64) -> String {
-    format!(
-        "the allocator handed out {reissued} address{} that wasmleak still counted as live blocks: the program frees \
-         through a path that is not hooked (its free inlined into the callers, or an entry point not found), so a \
-         freed block looks live and may be called leaked. `wasmleak inspect MODULE` lists the hooked entry points; \
-         name the free function with --free-fn (and --realloc-fn…) if the module has one",
-        if reissued == 1 { "" } else { "es" }
-    )
-}
-
 impl Report {
+    /// `reissued`: the allocations at an address the heap model still counted as a live block, in a
+    /// single-threaded run (0 for a threaded one, where a realloc's hook may report late: `HeapModel::insert`).
+    /// Any is a free that was not seen, so freed blocks may be called leaked: no verdict (`inconclusive`).
+    /// Returns whether so.
+    pub fn frees_not_seen(&mut self, reissued: u64) -> bool {
+        if reissued == 0 {
+            return false;
+        }
+        self.inconclusive = Some(format!(
+            "the allocator handed out {reissued} address{} that wasmleak still counted as live blocks: the program \
+             frees through a path that is not hooked (its free inlined into the callers, or an entry point not \
+             found), so a freed block looks live and may be called leaked. `wasmleak inspect MODULE` lists the \
+             hooked entry points; name the free function with --free-fn (and --realloc-fn…) if the module has one",
+            if reissued == 1 { "" } else { "es" }
+        ));
+        true
+    }
+
     /// The hooked entry points are the ones the module names (name section, DWARF) or the user named: a run that
     /// saw no allocator call then simply did not allocate (a doctest, a tool run that exits at once) — a note,
     /// not an inconclusive report.

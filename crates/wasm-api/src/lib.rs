@@ -652,10 +652,7 @@ impl Session {
         if wasmleak_instrument::named(&self.module.ins.entry_points) {
             report.allocator_named();
         }
-        // As `wasmleak check`: one thread, an address handed out again while live is a free that was not seen.
-        if !self.module.info.threaded() && self.model.reissued > 0 {
-            report.inconclusive = Some(wasmleak_report::missed_frees(self.model.reissued));
-        }
+        report.frees_not_seen(if self.module.info.threaded() { 0 } else { self.model.reissued });
         report.apply_growth(&growth(&self.snaps));
         match state.policy.as_ref().map(PolicyState::policy) {
             Some(Ok(policy)) => report.apply_policy(&policy),

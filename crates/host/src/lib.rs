@@ -8,6 +8,7 @@
 mod clock;
 pub mod embed;
 mod events;
+mod exit;
 mod run;
 mod stacks;
 mod threads;

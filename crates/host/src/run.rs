@@ -7,7 +7,7 @@ use wasmleak_heap::{HeapModel, HeapState, Memory, Roots, Snapshot, StackId, THRE
 use wasmleak_instrument::{buffered, mask_link_time_words, Instrumented, ModuleInfo, HOOK_MODULE};
 use wasmtime::{
     AsContextMut, Caller, Config, Engine, Extern, Instance, Linker, Module, ResourceLimiter, SharedMemory, Store, StoreContextMut, Trap, UpdateDeadline, Val,
-    ValType, WasmBacktraceDetails,
+    ValType, WasmBacktrace, WasmBacktraceDetails,
 };
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
@@ -479,6 +479,9 @@ fn engine(cfg: &RunConfig, threaded: bool) -> Result<Engine> {
 
 struct Pass {
     exit: Exit,
+    /// When a single-threaded guest called `proc_exit`: the frames still running (instrumented function index,
+    /// code offset), innermost first (`exit.rs`).
+    exit_frames: Vec<(u32, u32)>,
     recorded: Option<Recorded>,
     states: Vec<HeapState>,
     /// The last memory size `--max-memory` refused (bytes), when the guest went on without it.
@@ -606,12 +609,20 @@ fn run_pass(
             }
         }
     };
+    let mut exit_frames = Vec::new();
     let (mut exit, instance) = match result {
         Ok(instance) => (Exit::Returned, Some(instance)),
         Err((e, instance)) => match threads.as_ref().and_then(|t| t.exit()) {
             // Another thread ended the process, and this one was interrupted.
             Some(exit) => (exit, instance),
-            None => (classify_exit(&e, &store, cfg)?, instance),
+            None => {
+                let exit = classify_exit(&e, &store, cfg)?;
+                // wasmtime gives the error of a host call (proc_exit's) the wasm frames it left.
+                if let (Exit::Code(_), Some(bt)) = (&exit, e.downcast_ref::<WasmBacktrace>()) {
+                    exit_frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32))).collect();
+                }
+                (exit, instance)
+            }
         },
     };
     // The process ends with its main thread: the others stop where they are before the heap is read.
@@ -666,7 +677,7 @@ fn run_pass(
         clock.lap("  the heap model's thread finished");
     }
     let refused = store.data().limits.denied.filter(|_| !matches!(exit, Exit::MemoryLimit { .. }));
-    Ok(Pass { exit, recorded, states, refused, notes })
+    Ok(Pass { exit, exit_frames, recorded, states, refused, notes })
 }
 
 /// Instantiate the module and run it (`_start`, or the --invoke calls).
@@ -697,7 +708,7 @@ fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<A
         states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true)));
         recorded = Some(recorder.finish_here());
     }
-    Pass { exit, recorded, states, refused: None, notes }
+    Pass { exit, exit_frames: Vec::new(), recorded, states, refused: None, notes }
 }
 
 /// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
@@ -988,7 +999,11 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = pass.notes;
-    let held = pass.states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD)).count());
+    let mut states = pass.states;
+    if let (false, Some(last)) = (pass.exit_frames.is_empty(), states.last_mut()) {
+        notes.extend(crate::exit::held_at_exit(last, &pass.exit_frames, &model.stacks, instrumented, info));
+    }
+    let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());
     if held > 0 {
         notes.push(format!(
             "{held} block(s) allocated by (or handed at start to) threads still running at the end are roots, so none of \
@@ -996,7 +1011,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
              \"held by thread N\" in the report and in `why`); a leak such a thread made is not reported until it ends"
         ));
     }
-    if threaded && pass.states.len() > 1 {
+    if threaded && states.len() > 1 {
         notes.push(
             "the snapshots during the run were taken with every thread parked where it was; in each, what the threads \
              running then allocated or were handed at start counts as held by them (their local variables cannot be \
@@ -1027,6 +1042,6 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
             model.stacks.len()
         );
     }
-    let roots = pass.states.last().map(|s| s.roots.clone()).unwrap_or_default();
-    Ok(Outcome { exit: pass.exit, model, states: pass.states, roots, contexts, walks, notes })
+    let roots = states.last().map(|s| s.roots.clone()).unwrap_or_default();
+    Ok(Outcome { exit: pass.exit, model, states, roots, contexts, walks, notes })
 }

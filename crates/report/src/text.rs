@@ -357,7 +357,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     let held = if s.thread_held_blocks == 0 {
         String::new()
     } else {
-        format!(" ({} by threads still running)", plural(s.thread_held_blocks, "block", "blocks"))
+        format!(" ({} held by threads or calls still running)", plural(s.thread_held_blocks, "block", "blocks"))
     };
     let _ = writeln!(
         out,

@@ -1,0 +1,102 @@
+//! A guest that calls `exit()` from inside its functions (WASI `proc_exit`) ends with them still running, and a
+//! block they held only in wasm locals — `main`'s buffers at `exit(0)`, at -O2 where pointers live in locals rather
+//! than on the stack in memory — has no pointer left in memory. LeakSanitizer scans the stack at exit and counts
+//! such blocks reachable; wasm locals cannot be read, so the evidence is bounded instead: a function still running
+//! holds at most as many addresses as it has i32 parameters and locals.
+//!
+//! So, in a single-threaded run that ended in `proc_exit` with frames still running: an unreachable block (lost or
+//! in a cycle) whose allocation stack leaves the stack at exit in a running frame — the same functions and call
+//! sites down to that frame, another call site there (the block was made by a call that returned to it) — may
+//! be in that frame's locals. When a frame has no more such blocks than locals, they are all roots, held by it as
+//! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. The
+//! two outermost frames are left out: the call from the host and the start code it calls (wasi-libc's `_start`
+//! holds `main`'s status there when it calls `proc_exit` after `main` returned).
+
+use std::collections::BTreeMap;
+
+use wasmleak_heap::{analyze, HeapState, Kind, Memory, RawFrame, RootValue, SnapValue, StackTable, THREAD_HELD};
+use wasmleak_instrument::{Instrumented, ModuleInfo};
+use wasmparser::{Parser, Payload, ValType};
+
+/// The frames running when the guest called `proc_exit` (instrumented function index, code offset), innermost
+/// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so.
+pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks: &StackTable, ins: &Instrumented, info: &ModuleInfo) -> Vec<String> {
+    // Root first, in the original module's terms, as allocation stacks are.
+    let live: Vec<RawFrame> = frames
+        .iter()
+        .rev()
+        .filter_map(|&(f, at)| Some(RawFrame { func: ins.map.original_func(f)?, offset: ins.map.original_offset(at).unwrap_or(u32::MAX) }))
+        .collect();
+    let analysis = analyze(state.blocks.clone(), Memory { bytes: &state.memory_image() }, &state.roots);
+    // Unreachable blocks by the depth of the running frame that may hold them.
+    let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for (b, class) in analysis.blocks.iter().zip(&analysis.classes) {
+        if !matches!(class.kind, Kind::Lost | Kind::Cycle) {
+            continue;
+        }
+        let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().collect();
+        if let Some(depth) = holder(&path, &live).filter(|&d| d >= 2) {
+            by_frame.entry(depth).or_default().push(b.addr);
+        }
+    }
+    let mut notes = Vec::new();
+    for (depth, addrs) in by_frame {
+        let frame = &live[depth];
+        let name = info.func_names.get(&frame.func).cloned().unwrap_or_else(|| format!("func[{}]", frame.func));
+        let locals = i32_slots(ins, info, frame.func);
+        let n = addrs.len();
+        if n > locals as usize {
+            notes.push(format!(
+                "the guest called exit() while `{name}` was still running: {n} unreachable block(s) it made (or got from \
+                 calls that returned) may include up to {locals} held in its local variables, which cannot be read; \
+                 all are reported"
+            ));
+            continue;
+        }
+        let root = format!("`{name}` (on the stack when the guest called exit()), {THREAD_HELD}");
+        for addr in addrs {
+            state.roots.values.push(RootValue { name: root.clone(), value: addr, host: false });
+            state.values.push(SnapValue { name: root.clone(), value: addr, host: false });
+        }
+        notes.push(format!(
+            "the guest called exit() while `{name}` was still running: {n} block(s) with no pointer left in memory, \
+             which it made (or got from calls that returned), may be in its local variables ({locals} i32), which \
+             cannot be read — they count as held by it, as LeakSanitizer counts what the stack holds at exit"
+        ));
+    }
+    notes
+}
+
+/// The depth of the running frame where an allocation stack (root first) leaves the stack at exit: the same
+/// functions at the same call sites above it, another call site in it, or the same one calling another function
+/// below it (a call that returned, then the one still running). None when the paths part in another way.
+fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<usize> {
+    for (d, (p, l)) in path.iter().zip(live).enumerate() {
+        if p.func != l.func {
+            return d.checked_sub(1);
+        }
+        if p.offset != l.offset {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// The i32 parameters and locals of original function `func` (a defined one), read from the instrumented module,
+/// whose bodies are in the same order with only i64 locals added (context.rs): the addresses a running call of it
+/// can hold outside memory.
+fn i32_slots(ins: &Instrumented, info: &ModuleInfo, func: u32) -> u32 {
+    let params = info.func_signature(func).map_or(0, |sig| sig.0.iter().filter(|t| **t == ValType::I32).count() as u32);
+    let Some(nth) = func.checked_sub(info.num_imported_funcs) else { return params };
+    let body = Parser::new(0)
+        .parse_all(&ins.bytes)
+        .filter_map(|p| match p {
+            Ok(Payload::CodeSectionEntry(body)) => Some(body),
+            _ => None,
+        })
+        .nth(nth as usize);
+    let locals = body.and_then(|b| b.get_locals_reader().ok()).map_or(0, |r| {
+        r.into_iter().filter_map(Result::ok).filter(|(_, t)| *t == ValType::I32).map(|(n, _)| n).sum::<u32>()
+    });
+    params + locals
+}

@@ -435,23 +435,29 @@ fn unseen_frees_are_no_verdict() {
 
 /// `main` ends with exit() while two buffers are only in its wasm locals (fixtures/edge/c/exit_in_main.c, -O2):
 /// LeakSanitizer reports nothing there, and `check` counts them as held by `main` (crates/host/src/exit.rs) — not
-/// lost, as it did. More unreachable blocks under `main` than it has locals: all stay lost, with the bound in a
-/// note. `main` returning (wasi-libc's `_start` then calls proc_exit itself): its leak is lost, as always.
+/// lost, as it did. Blocks a helper returning nothing made stay lost; more unreachable blocks `main` made than it
+/// has locals: all stay lost, with the bound in a note. `main` returning (wasi-libc's `_start` then calls proc_exit itself): its leak is lost, as always.
 #[test]
 fn exit_inside_main_counts_what_its_locals_may_hold() {
     let m = edge("c_exit_in_main");
     let (r, j) = check_json(&m, &["--", "held"]);
     r.assert_code(0);
     assert_eq!(j["summary"]["leaked_blocks"], 0, "{}", brief(&j));
-    let held: Vec<(u64, u64)> = groups(&j)
-        .iter()
-        .filter(|g| g["root"].as_str().is_some_and(|n| n.starts_with("`main` (on the stack when the guest called exit())")))
-        .map(|g| (g["blocks"].as_u64().unwrap(), g["bytes"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(held.iter().map(|h| h.0).sum::<u64>(), 2, "{}", brief(&j));
-    assert_eq!(held.iter().map(|h| h.1).sum::<u64>(), 256 + 104, "{}", brief(&j));
+    let held_by_main = |j: &Value| {
+        groups(j)
+            .iter()
+            .filter(|g| g["root"].as_str().is_some_and(|n| n.starts_with("`main` (on the stack when the guest called exit())")))
+            .fold((0, 0), |(b, n), g| (b + g["blocks"].as_u64().unwrap(), n + g["bytes"].as_u64().unwrap()))
+    };
+    assert_eq!(held_by_main(&j), (2, 256 + 104), "{}", brief(&j));
 
-    let (r, j) = check_json(&m, &["--", "many"]);
+    // A helper returning nothing made them: they cannot be in `main`'s locals.
+    let (r, j) = check_json(&m, &["--", "helper"]);
+    r.assert_code(1);
+    assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(40), Some(40 * 24)), "{}", brief(&j));
+    assert_eq!(held_by_main(&j), (2, 256 + 104), "{}", brief(&j));
+
+    let (r, j) = check_json(&m, &["--", "loop"]);
     r.assert_code(1);
     assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(42), Some(40 * 24 + 256 + 104)), "{}", brief(&j));
     assert!(j["notes"].to_string().contains("42 unreachable block(s) it made (or got from calls that returned) may include up to"), "{}", brief(&j));

@@ -6,8 +6,9 @@
 //!
 //! So, in a single-threaded run that ended in `proc_exit` with frames still running: an unreachable block (lost or
 //! in a cycle) whose allocation stack leaves the stack at exit in a running frame — the same functions and call
-//! sites down to that frame, another call site there (the block was made by a call that returned to it) — may
-//! be in that frame's locals. When a frame has no more such blocks than locals, they are all roots, held by it as
+//! sites down to that frame, another call site there — may be in that frame's locals when that call was the
+//! frame's own call of the allocator or a call that returned an i32 (anything else reached it through memory,
+//! which was scanned). When a frame has no more such blocks than locals, they are all roots, held by it as
 //! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. The
 //! two outermost frames are left out: the call from the host and the start code it calls (wasi-libc's `_start`
 //! holds `main`'s status there when it calls `proc_exit` after `main` returned).
@@ -35,7 +36,10 @@ pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks:
             continue;
         }
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().collect();
-        if let Some(depth) = holder(&path, &live).filter(|&d| d >= 2) {
+        // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach
+        // a local only so: what went through memory was scanned).
+        let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
+        if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= 2 && returned(callee)) {
             by_frame.entry(depth).or_default().push(b.addr);
         }
     }
@@ -67,16 +71,17 @@ pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks:
     notes
 }
 
-/// The depth of the running frame where an allocation stack (root first) leaves the stack at exit: the same
-/// functions at the same call sites above it, another call site in it, or the same one calling another function
-/// below it (a call that returned, then the one still running). None when the paths part in another way.
-fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<usize> {
+/// The depth of the running frame where an allocation stack (root first) leaves the stack at exit — the same
+/// functions at the same call sites above it, and in it another call site, or the same one calling another
+/// function (a call that returned, then the one still running) — with the function that call went to (None: the
+/// frame called the allocator itself). None when the paths part in another way.
+fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<(usize, Option<u32>)> {
     for (d, (p, l)) in path.iter().zip(live).enumerate() {
         if p.func != l.func {
-            return d.checked_sub(1);
+            return Some((d.checked_sub(1)?, Some(p.func)));
         }
         if p.offset != l.offset {
-            return Some(d);
+            return Some((d, path.get(d + 1).map(|f| f.func)));
         }
     }
     None

@@ -31,14 +31,14 @@ pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks:
     let analysis = analyze(state.blocks.clone(), Memory { bytes: &state.memory_image() }, &state.roots);
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a
+    // local only so: what went through memory was scanned).
+    let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
     for (b, class) in analysis.blocks.iter().zip(&analysis.classes) {
         if !matches!(class.kind, Kind::Lost | Kind::Cycle) {
             continue;
         }
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().collect();
-        // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach
-        // a local only so: what went through memory was scanned).
-        let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
         if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= 2 && returned(callee)) {
             by_frame.entry(depth).or_default().push(b.addr);
         }

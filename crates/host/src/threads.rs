@@ -349,7 +349,13 @@ impl Threads {
         baton.give(recorder);
         drop(paused);
         let mut t = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
-        t.states.push(state);
+        // Another thread's state may have thinned the schedule while this one was taken (keep only what the
+        // schedule now wants), or been taken first though its iteration came later (keep them in order).
+        if n % t.every != 0 {
+            return;
+        }
+        let at = t.states.partition_point(|s| s.iteration < n);
+        t.states.insert(at, state);
         if t.max > 0 && t.states.len() > t.max {
             t.every *= 2;
             let every = t.every;

@@ -157,7 +157,12 @@ impl Opts {
         let progress = (matches!(self.format, Format::Text) && std::io::stderr().is_terminal())
             .then(|| ProgressLine::start(std::sync::Arc::default()));
         cfg.progress = progress.as_ref().map(|p| p.counters.clone());
-        let outcome = tracked_run(&instrumented, &m.info, &cfg);
+        // The report's symbols (DWARF line tables, names, statics) are read on another core while the guest
+        // runs, not after it.
+        let outcome = std::thread::scope(|sc| {
+            sc.spawn(|| sym.prepare());
+            tracked_run(&instrumented, &m.info, &cfg)
+        });
         drop(progress);
         let outcome = outcome?;
         clock.lap("run");

@@ -750,9 +750,21 @@ self.addEventListener('message', hold);`;
       // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
       free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi)
     };
+    for (const ns of ["wasi_snapshot_preview1", "wasi_unstable"]) {
+      const exit = imports[ns]?.proc_exit;
+      if (typeof exit !== "function") continue;
+      imports[ns] = {
+        ...imports[ns],
+        proc_exit(code, ...rest) {
+          t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
+          return exit.call(this, code, ...rest);
+        }
+      };
+    }
     t.imports = imports;
     return t;
   }
+  var EXIT_FRAMES = 1024;
   var THREADS_NOTE = "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) cannot be seen and counts as lost: join or end the threads before the report for exact numbers";
   var RESOLVE_AT = 5e4;
   var NO_CTX = -1;
@@ -1206,10 +1218,14 @@ self.addEventListener('message', hold);`;
      */
     report({ exit = { status: "returned", message: "returned" }, notes = [], ...options } = {}) {
       const a = this.instrumented.analysis;
+      const exitFrames = this.exited?.frames ?? [];
+      if (this.exited && exit.status === "returned") {
+        exit = { status: "exited", code: this.exited.code, message: `exited with status ${this.exited.code}` };
+      }
       if (this.shared) notes = [...notes, THREADS_NOTE];
       this.consistent(() => {
         const [state2, image] = this.state(options);
-        a.check("report", this.session, [{ ...state2, exit, notes }, image]);
+        a.check("report", this.session, [{ ...state2, exit, exit_frames: exitFrames, notes }, image]);
       });
       const report = a.outJson(this.session, 0);
       Object.defineProperty(report, "text", { value: fromUtf8.decode(a.out(this.session, 1)), enumerable: false });

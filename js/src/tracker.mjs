@@ -37,9 +37,24 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
     // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
     free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi),
   };
+  // A command that calls exit() ends inside its functions: the wasm frames still running then may hold blocks in
+  // their locals, which the report counts as held (crates/instrument/src/exit.rs). The call goes on unchanged.
+  for (const ns of ['wasi_snapshot_preview1', 'wasi_unstable']) {
+    const exit = imports[ns]?.proc_exit;
+    if (typeof exit !== 'function') continue;
+    imports[ns] = {
+      ...imports[ns],
+      proc_exit(code, ...rest) {
+        t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
+        return exit.call(this, code, ...rest);
+      },
+    };
+  }
   t.imports = imports;
   return t;
 }
+
+const EXIT_FRAMES = 1024; // the wasm frames read at exit(): all of them, in any real program
 
 const THREADS_NOTE =
   "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the " +
@@ -545,11 +560,16 @@ class Tracker {
    */
   report({ exit = { status: 'returned', message: 'returned' }, notes = [], ...options } = {}) {
     const a = this.instrumented.analysis;
+    // The guest called exit(): that is how it ended, unless the app failed after it.
+    const exitFrames = this.exited?.frames ?? [];
+    if (this.exited && exit.status === 'returned') {
+      exit = { status: 'exited', code: this.exited.code, message: `exited with status ${this.exited.code}` };
+    }
     // What the JS runtime cannot do that `wasmleak check` does: stop the other threads and read their locals.
     if (this.shared) notes = [...notes, THREADS_NOTE];
     this.consistent(() => {
       const [state, image] = this.state(options);
-      a.check('report', this.session, [{ ...state, exit, notes }, image]);
+      a.check('report', this.session, [{ ...state, exit, exit_frames: exitFrames, notes }, image]);
     });
     const report = a.outJson(this.session, 0);
     // The CLI's text form of the same report, for textOf (not part of the JSON).

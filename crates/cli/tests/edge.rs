@@ -434,7 +434,7 @@ fn unseen_frees_are_no_verdict() {
 }
 
 /// `main` ends with exit() while two buffers are only in its wasm locals (fixtures/edge/c/exit_in_main.c, -O2):
-/// LeakSanitizer reports nothing there, and `check` counts them as held by `main` (crates/host/src/exit.rs) — not
+/// LeakSanitizer reports nothing there, and `check` counts them as held by `main` (crates/instrument/src/exit.rs) — not
 /// lost, as it did. Blocks a helper returning nothing made stay lost; more unreachable blocks `main` made than it
 /// has locals: all stay lost, with the bound in a note. `main` returning (wasi-libc's `_start` then calls proc_exit itself): its leak is lost, as always.
 #[test]

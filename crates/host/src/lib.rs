@@ -8,7 +8,6 @@
 mod clock;
 pub mod embed;
 mod events;
-mod exit;
 mod run;
 mod stacks;
 mod threads;

@@ -1001,7 +1001,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let mut notes = pass.notes;
     let mut states = pass.states;
     if let (false, Some(last)) = (pass.exit_frames.is_empty(), states.last_mut()) {
-        notes.extend(crate::exit::held_at_exit(last, &pass.exit_frames, &model.stacks, instrumented, info));
+        notes.extend(wasmleak_instrument::exit::held_at_exit(last, &pass.exit_frames, &model.stacks, instrumented, info, &instrumented.bytes));
     }
     let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());
     if held > 0 {

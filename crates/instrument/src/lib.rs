@@ -11,6 +11,7 @@ pub mod buffered;
 mod codemap;
 mod context;
 mod confirm;
+pub mod exit;
 mod fingerprint;
 mod module;
 mod probe;

@@ -38,6 +38,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::json;
 use wasmleak_heap::{analyze, growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
+use wasmleak_instrument::exit::held_at_exit;
 use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
 use wasmleak_symbolize::Symbolizer;
@@ -449,6 +450,9 @@ pub struct State {
     /// Completed iterations of the repeated action (snapshots: their number by default).
     pub iteration: Option<u64>,
     pub exit: RecordedExit,
+    /// When the guest called WASI `proc_exit`: its wasm frames still running then, `[func, module offset]` in
+    /// the instrumented module, innermost first (wasmleak_instrument::exit).
+    pub exit_frames: Vec<(u32, u32)>,
     pub notes: Vec<String>,
     /// The text report lists every reachable group (`--show-reachable`).
     pub show_reachable: bool,
@@ -582,6 +586,15 @@ impl Session {
     /// The heap now, as snapshot number `snaps.len() + 1`.
     /// `last`: the heap at the end, whose blocks also get their freed owners (see `wasmleak_heap::owners`).
     pub fn snapshot(&self, state: &State, mem: &[u8], last: bool) -> Snapshot {
+        self.take(state, self.heap_state(state, mem, last))
+    }
+
+    fn take(&self, state: &State, heap: HeapState) -> Snapshot {
+        let mut taker = SnapshotTaker::new(&self.module.sym).with_host_frames(&self.js_frames);
+        taker.take(&state.module, self.taken + 1, &heap, &self.model.stacks)
+    }
+
+    fn heap_state(&self, state: &State, mem: &[u8], last: bool) -> HeapState {
         let m = &*self.module;
         let model = &self.model;
         let index = self.taken + 1;
@@ -592,7 +605,7 @@ impl Session {
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);
         let owners = if last { owners(&blocks, &model.freed(), Memory { bytes: mem }, &roots) } else { Vec::new() };
-        let heap = HeapState {
+        HeapState {
             owners,
             iteration: state.iteration.unwrap_or(index as u64),
             blocks,
@@ -604,9 +617,7 @@ impl Session {
             contents,
             regions,
             values,
-        };
-        let mut taker = SnapshotTaker::new(&m.sym).with_host_frames(&self.js_frames);
-        taker.take(&state.module, index, &heap, &model.stacks)
+        }
     }
 
     /// Keep a snapshot's live set for the growth verdict: those numbered a multiple of `stride`, at most
@@ -629,7 +640,15 @@ impl Session {
 
     /// The report of the heap now, as `wasmleak check` builds it, with growth over the snapshots taken so far.
     pub fn report(&self, state: &State, mem: &[u8]) -> Report {
-        let snap = self.snapshot(state, mem, true);
+        let m = &*self.module;
+        let mut heap = self.heap_state(state, mem, true);
+        // A guest that called exit() inside its functions: what they may hold in their locals (as `check` does).
+        let held = if state.exit_frames.is_empty() || m.info.threaded() {
+            Vec::new()
+        } else {
+            held_at_exit(&mut heap, &state.exit_frames, &self.model.stacks, &m.ins, &m.info, &m.original)
+        };
+        let snap = self.take(state, heap);
         let (image, roots, blocks) = snap.memory_image();
         let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
         let status = match state.exit.status.as_str() {
@@ -641,6 +660,7 @@ impl Session {
         };
         let exit = wasmleak_report::Exit { status, code: state.exit.code, message: state.exit.message.clone() };
         let mut notes = state.notes.clone();
+        notes.extend(held);
         notes.extend(wasmleak_instrument::shape_note(&self.module.ins.entry_points));
         if !self.module.sym.has_dwarf() {
             notes.push(NO_DWARF_NOTE.into());

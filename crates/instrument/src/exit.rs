@@ -16,12 +16,21 @@
 use std::collections::BTreeMap;
 
 use wasmleak_heap::{analyze, HeapState, Kind, Memory, RawFrame, RootValue, SnapValue, StackTable, THREAD_HELD};
-use wasmleak_instrument::{Instrumented, ModuleInfo};
+use crate::{Instrumented, ModuleInfo};
 use wasmparser::{Parser, Payload, ValType};
 
 /// The frames running when the guest called `proc_exit` (instrumented function index, code offset), innermost
-/// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so.
-pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks: &StackTable, ins: &Instrumented, info: &ModuleInfo) -> Vec<String> {
+/// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so. `bodies`:
+/// the original module, or the instrumented one (its functions' bodies come in the same order, with only i64
+/// locals added: context.rs).
+pub fn held_at_exit(
+    state: &mut HeapState,
+    frames: &[(u32, u32)],
+    stacks: &StackTable,
+    ins: &Instrumented,
+    info: &ModuleInfo,
+    bodies: &[u8],
+) -> Vec<String> {
     // Root first, in the original module's terms, as allocation stacks are.
     let live: Vec<RawFrame> = frames
         .iter()
@@ -38,7 +47,8 @@ pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks:
         if !matches!(class.kind, Kind::Lost | Kind::Cycle) {
             continue;
         }
-        let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().collect();
+        // The host's frames (the JS runtime's calls into the module) are not in the stack at exit.
+        let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().filter(|f| f.func < info.num_funcs()).collect();
         if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= 2 && returned(callee)) {
             by_frame.entry(depth).or_default().push(b.addr);
         }
@@ -47,7 +57,7 @@ pub(crate) fn held_at_exit(state: &mut HeapState, frames: &[(u32, u32)], stacks:
     for (depth, addrs) in by_frame {
         let frame = &live[depth];
         let name = info.func_names.get(&frame.func).cloned().unwrap_or_else(|| format!("func[{}]", frame.func));
-        let locals = i32_slots(ins, info, frame.func);
+        let locals = i32_slots(bodies, info, frame.func);
         let n = addrs.len();
         if n > locals as usize {
             notes.push(format!(
@@ -87,14 +97,13 @@ fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<(usize, Option<u32>)>
     None
 }
 
-/// The i32 parameters and locals of original function `func` (a defined one), read from the instrumented module,
-/// whose bodies are in the same order with only i64 locals added (context.rs): the addresses a running call of it
-/// can hold outside memory.
-fn i32_slots(ins: &Instrumented, info: &ModuleInfo, func: u32) -> u32 {
+/// The i32 parameters and locals of original function `func` (a defined one), its body read from `bodies`: the
+/// addresses a running call of it can hold outside memory.
+fn i32_slots(bodies: &[u8], info: &ModuleInfo, func: u32) -> u32 {
     let params = info.func_signature(func).map_or(0, |sig| sig.0.iter().filter(|t| **t == ValType::I32).count() as u32);
     let Some(nth) = func.checked_sub(info.num_imported_funcs) else { return params };
     let body = Parser::new(0)
-        .parse_all(&ins.bytes)
+        .parse_all(bodies)
         .filter_map(|p| match p {
             Ok(Payload::CodeSectionEntry(body)) => Some(body),
             _ => None,

@@ -750,12 +750,12 @@ self.addEventListener('message', hold);`;
       // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
       free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi)
     };
-    for (const ns of ["wasi_snapshot_preview1", "wasi_unstable"]) {
-      const exit = imports[ns]?.proc_exit;
+    for (const [ns, name] of [["wasi_snapshot_preview1", "proc_exit"], ["wasi_unstable", "proc_exit"], ["env", "exit"]]) {
+      const exit = imports[ns]?.[name];
       if (typeof exit !== "function") continue;
       imports[ns] = {
         ...imports[ns],
-        proc_exit(code, ...rest) {
+        [name](code, ...rest) {
           t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
           return exit.call(this, code, ...rest);
         }

@@ -39,12 +39,13 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
   };
   // A command that calls exit() ends inside its functions: the wasm frames still running then may hold blocks in
   // their locals, which the report counts as held (crates/instrument/src/exit.rs). The call goes on unchanged.
-  for (const ns of ['wasi_snapshot_preview1', 'wasi_unstable']) {
-    const exit = imports[ns]?.proc_exit;
+  // WASI's `proc_exit`, and Emscripten's `env.exit` (3.1 imports exit() as that).
+  for (const [ns, name] of [['wasi_snapshot_preview1', 'proc_exit'], ['wasi_unstable', 'proc_exit'], ['env', 'exit']]) {
+    const exit = imports[ns]?.[name];
     if (typeof exit !== 'function') continue;
     imports[ns] = {
       ...imports[ns],
-      proc_exit(code, ...rest) {
+      [name](code, ...rest) {
         t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
         return exit.call(this, code, ...rest);
       },

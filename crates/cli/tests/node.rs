@@ -622,44 +622,50 @@ fn node_run_with_frees_not_seen_is_inconclusive() {
     assert!(stderr.contains("no verdict"), "{stderr}");
 }
 
-/// A WASI command that calls exit() inside `main` (fixtures/edge/c/exit_in_main.c) under node:wasi: the JS
-/// runtime reads the wasm frames at `proc_exit`, and the blocks `main` may still hold in its locals count as
-/// held by it — the same verdicts as `check` (edge.rs `exit_inside_main_counts_what_its_locals_may_hold`).
+/// A C program that calls exit() inside `main` (fixtures/edge/c/exit_in_main.c, -O2), run as a WASI command
+/// under node:wasi (`proc_exit`) and as Emscripten's glue runs it (`env.exit`): the JS runtime reads the wasm
+/// frames at the exit call, and the blocks `main` may still hold in its locals count as held by it — the same
+/// verdicts as `check` (edge.rs `exit_inside_main_counts_what_its_locals_may_hold`).
 #[test]
 fn node_run_of_a_guest_that_calls_exit_counts_what_main_may_hold() {
     if !prerequisites() {
         return;
     }
-    let run = |mode: &str| wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_exit_in_main.wasm", mode]);
     let held_by_main = |r: &Value| {
         r["groups"].as_array().unwrap().iter()
             .filter(|g| g["root"].as_str().is_some_and(|n| n.starts_with("`main` (on the stack when the guest called exit())")))
             .fold((0, 0), |(b, n), g| (b + g["blocks"].as_u64().unwrap(), n + g["bytes"].as_u64().unwrap()))
     };
     let lost = |r: &Value| (r["summary"]["lost_blocks"].as_u64().unwrap(), r["summary"]["lost_bytes"].as_u64().unwrap());
+    let wasi: &[&str] = &["tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_exit_in_main.wasm"];
+    let emscripten: &[&str] = &["--", "--no-experimental-fetch", "fixtures/wasm/edge/em_exit_in_main.js"];
+    for app in [wasi, emscripten] {
+        let run = |mode: &str| wasmleak_node(&[&["--format", "json"], app, &[mode]].concat());
 
-    let (code, r, stderr) = run("held");
-    assert_eq!(code, 0, "{r}\n{stderr}");
-    assert_eq!(r["summary"]["leaked_blocks"], 0, "{r}");
-    assert_eq!(held_by_main(&r), (2, 256 + 104), "{r}");
-    assert_eq!((r["exit"]["status"].as_str(), r["exit"]["code"].as_i64()), (Some("exited"), Some(0)), "{r}");
+        let (code, r, stderr) = run("held");
+        assert_eq!(code, 0, "{app:?}\n{r}\n{stderr}");
+        assert_eq!(r["summary"]["leaked_blocks"], 0, "{app:?}\n{r}");
+        assert_eq!(held_by_main(&r), (2, 256 + 104), "{app:?}\n{r}");
+        assert_eq!((r["exit"]["status"].as_str(), r["exit"]["code"].as_i64()), (Some("exited"), Some(0)), "{app:?}\n{r}");
 
-    // Made by a helper that returns nothing: not in `main`'s locals.
-    let (code, r, stderr) = run("helper");
-    assert_eq!(code, 1, "{r}\n{stderr}");
-    assert_eq!(lost(&r), (40, 40 * 24), "{r}");
-    assert_eq!(held_by_main(&r), (2, 256 + 104), "{r}");
+        // Made by a helper that returns nothing: not in `main`'s locals.
+        let (code, r, stderr) = run("helper");
+        assert_eq!(code, 1, "{app:?}\n{r}\n{stderr}");
+        assert_eq!(lost(&r), (40, 40 * 24), "{app:?}\n{r}");
+        assert_eq!(held_by_main(&r), (2, 256 + 104), "{app:?}\n{r}");
 
-    // More than `main` has locals: all stay lost, and a note says why.
-    let (code, r, stderr) = run("loop");
-    assert_eq!(code, 1, "{r}\n{stderr}");
-    assert_eq!(lost(&r), (42, 40 * 24 + 256 + 104), "{r}");
-    assert!(r["notes"].to_string().contains("42 unreachable block(s) it made (or got from calls that returned) may include up to"), "{r}");
+        // More than `main` has locals: all stay lost, and a note says why.
+        let (code, r, stderr) = run("loop");
+        assert_eq!(code, 1, "{app:?}\n{r}\n{stderr}");
+        assert_eq!(lost(&r), (42, 40 * 24 + 256 + 104), "{app:?}\n{r}");
+        let note = "42 unreachable block(s) it made (or got from calls that returned) may include up to";
+        assert!(r["notes"].to_string().contains(note), "{app:?}\n{r}");
 
-    let (code, r, stderr) = run("return");
-    assert_eq!(code, 1, "{r}\n{stderr}");
-    assert_eq!(lost(&r), (1, 24), "{r}");
-    assert_eq!(r["exit"]["code"], 3, "{r}");
+        let (code, r, stderr) = run("return");
+        assert_eq!(code, 1, "{app:?}\n{r}\n{stderr}");
+        assert_eq!(lost(&r), (1, 24), "{app:?}\n{r}");
+        assert_eq!(r["exit"]["code"], 3, "{app:?}\n{r}");
+    }
 }
 
 /// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions

@@ -9,9 +9,12 @@
 //! sites down to that frame, another call site there — may be in that frame's locals when that call was the
 //! frame's own call of the allocator or a call that returned an i32 (anything else reached it through memory,
 //! which was scanned). When a frame has no more such blocks than locals, they are all roots, held by it as
-//! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. The
-//! two outermost frames are left out: the call from the host and the start code it calls (wasi-libc's `_start`
-//! holds `main`'s status there when it calls `proc_exit` after `main` returned).
+//! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. A
+//! command's start code is left out (wasi-libc's `_start` holds `main`'s status when it calls `proc_exit` after
+//! `main` returned).
+//!
+//! Both hosts use it: wasmtime's backtrace on the `proc_exit` error gives the frames, and the JS runtime reads
+//! them with V8 when the module calls `proc_exit` (or Emscripten's `env.exit`).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +40,11 @@ pub fn held_at_exit(
         .rev()
         .filter_map(|&(f, at)| Some(RawFrame { func: ins.map.original_func(f)?, offset: ins.map.original_offset(at).unwrap_or(u32::MAX) }))
         .collect();
+    // A command's start code is left out: the export `_start` and the start function it calls (wasi-libc's, which
+    // holds `main`'s status when it exits after `main` returned). A host that calls `main` or another export
+    // itself (Emscripten's glue, `--invoke`) has no start code on the stack.
+    let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
+    let first = if live.first().is_some_and(|f| is_start(f.func)) { 2 } else { 0 };
     let analysis = analyze(state.blocks.clone(), Memory { bytes: &state.memory_image() }, &state.roots);
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
@@ -49,7 +57,7 @@ pub fn held_at_exit(
         }
         // The host's frames (the JS runtime's calls into the module) are not in the stack at exit.
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().filter(|f| f.func < info.num_funcs()).collect();
-        if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= 2 && returned(callee)) {
+        if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= first && returned(callee)) {
             by_frame.entry(depth).or_default().push(b.addr);
         }
     }

@@ -467,3 +467,27 @@ fn exit_inside_main_counts_what_its_locals_may_hold() {
     assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(1), Some(24)), "{}", brief(&j));
     assert_eq!(j["exit"]["code"], 3, "{}", brief(&j));
 }
+
+/// A `#[global_allocator]` (the dlmalloc crate's `GlobalDlmalloc`, fixtures/edge/rust-galloc): with cargo's
+/// release defaults its forwarders are inlined into the program, which then calls the crate's inner
+/// `dlmalloc::dlmalloc::Dlmalloc::{malloc, free, memalign}` — `(self, size)`, `(self, ptr)`, `(self, align, size)` —
+/// while std's own code still calls `__rust_alloc`. Those were taken for `malloc(size)` and `free(ptr)` and read
+/// `self`: 248 blocks "leaked" and 245 invalid frees in a program that forgets three boxes.
+#[test]
+fn a_dlmalloc_global_allocator_inlined_into_the_program() {
+    for build in ["o0", "o2", "o3_default"] {
+        let module = edge(&format!("rust_galloc_dlmalloc_{build}"));
+        let (r, j) = check_json(&module, &[]);
+        r.assert_code(1);
+        assert_eq!(site_total(&j, "lost", "rust_galloc_dlmalloc::forget_boxes"), (3, 96), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (3, 96), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "indirect_blocks"), summary(&j, "invalid_frees")), (0, 0), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "reachable_blocks"), summary(&j, "reachable_bytes")), (3, 144), "{build}: {}", brief(&j));
+        assert_eq!(summary(&j, "allocations") - summary(&j, "frees"), 6, "{build}: {}", brief(&j));
+    }
+    // Stripped, nothing names the crate's methods, and the code shape finds wasi-libc's malloc, which the
+    // program never calls: no verdict, never a clean one.
+    let (r, j) = check_json(&stripped(&edge("rust_galloc_dlmalloc_o3_default")), &[]);
+    r.assert_code(2);
+    assert!(j["inconclusive"].is_string(), "{}", brief(&j));
+}

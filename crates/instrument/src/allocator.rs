@@ -29,10 +29,34 @@ pub enum Role {
     SelfFree,
     /// `(self, ptr, old_size, old_align, new_size) -> ptr`: `Dlmalloc::realloc`
     SelfRealloc,
+    /// `(self, size) -> ptr`: the `dlmalloc` crate's inner `dlmalloc::dlmalloc::Dlmalloc::malloc`, what is left of
+    /// the allocator when a `#[global_allocator]` (`dlmalloc::GlobalDlmalloc`) is inlined into its callers
+    DlAlloc,
+    /// `(self, align, size) -> ptr`: the inner `Dlmalloc::memalign`
+    DlMemalign,
+    /// `(self, ptr)`: the inner `Dlmalloc::free`
+    DlFree,
+    /// `(self, ptr, size) -> ptr`: the inner `Dlmalloc::realloc`
+    DlRealloc,
     /// `(ptr, size) -> ptr` over blocks with an 8-byte header its callers never see: `ptr` and the result
     /// point 8 bytes into their blocks, which are `size + 8` bytes (SQLite's `sqlite3MemRealloc`, with
     /// dlrealloc inlined into it; its malloc and free go through the hooked ones with the header included).
     HeaderRealloc,
+}
+
+/// A demangled Rust path without its crates' disambiguators (`dlmalloc[ce1e1277b7e64b33]::` → `dlmalloc::`).
+fn without_hashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut skipping = false;
+    for c in path.chars() {
+        match c {
+            '[' => skipping = true,
+            ']' if skipping => skipping = false,
+            _ if !skipping => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The header [`Role::HeaderRealloc`] hides.
@@ -51,6 +75,9 @@ impl Role {
             Role::SelfAlloc => (3, 1),
             Role::SelfFree => (4, 0),
             Role::SelfRealloc => (5, 1),
+            Role::DlAlloc => (2, 1),
+            Role::DlMemalign | Role::DlRealloc => (3, 1),
+            Role::DlFree => (2, 0),
         }
     }
 
@@ -61,16 +88,20 @@ impl Role {
             Role::SelfAlloc => Some(Role::Malloc),
             Role::SelfFree => Some(Role::Free),
             Role::SelfRealloc => Some(Role::Realloc),
+            Role::DlAlloc => Some(Role::Malloc),
+            Role::DlMemalign => Some(Role::AlignedAlloc),
+            Role::DlFree => Some(Role::Free),
+            Role::DlRealloc => Some(Role::Realloc),
             _ => None,
         }
     }
 
     pub fn is_free(self) -> bool {
-        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree)
+        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree)
     }
 
     pub fn is_realloc(self) -> bool {
-        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc)
+        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc)
     }
 
     /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
@@ -97,9 +128,9 @@ impl Role {
             Role::RustAlloc => "rust_alloc",
             Role::RustDealloc => "rust_dealloc",
             Role::RustRealloc => "rust_realloc",
-            Role::SelfAlloc => "dlmalloc_alloc",
-            Role::SelfFree => "dlmalloc_free",
-            Role::SelfRealloc => "dlmalloc_realloc",
+            Role::SelfAlloc | Role::DlAlloc | Role::DlMemalign => "dlmalloc_alloc",
+            Role::SelfFree | Role::DlFree => "dlmalloc_free",
+            Role::SelfRealloc | Role::DlRealloc => "dlmalloc_realloc",
             Role::HeaderRealloc => "header_realloc",
         }
     }
@@ -130,9 +161,10 @@ impl fmt::Display for Role {
             Role::RustAlloc => "rust alloc",
             Role::RustDealloc => "rust dealloc",
             Role::RustRealloc => "rust realloc",
-            Role::SelfAlloc => "dlmalloc alloc",
-            Role::SelfFree => "dlmalloc free",
-            Role::SelfRealloc => "dlmalloc realloc",
+            Role::SelfAlloc | Role::DlAlloc => "dlmalloc alloc",
+            Role::DlMemalign => "dlmalloc memalign",
+            Role::SelfFree | Role::DlFree => "dlmalloc free",
+            Role::SelfRealloc | Role::DlRealloc => "dlmalloc realloc",
             Role::HeaderRealloc => "realloc (8-byte header)",
         };
         f.write_str(s)
@@ -245,18 +277,25 @@ pub fn role_of(name: &str) -> Option<Role> {
     if by_rust.is_some() {
         return by_rust;
     }
-    // The `dlmalloc` crate, which Rust's std uses on wasm32-unknown-unknown; with LTO its methods are all
-    // that is left of the allocator: `<dlmalloc::Dlmalloc<dlmalloc::sys::System>>::malloc`.
+    // The `dlmalloc` crate, which Rust's std uses on wasm32-unknown-unknown, and `dlmalloc::GlobalDlmalloc` as a
+    // #[global_allocator]: what is left of the allocator once its forwarders are inlined. Its public type
+    // `dlmalloc::Dlmalloc` takes sizes and alignments (`malloc(self, size, align)`); the inner one,
+    // `dlmalloc::dlmalloc::Dlmalloc`, does not (`malloc(self, size)`, `free(self, ptr)`). With LTO `self` may be
+    // gone too (a single static), which the roles' fallbacks take.
     if name.starts_with("_R") || name.starts_with("_ZN") || name.starts_with('<') {
-        let demangled = format!("{:#}", rustc_demangle::demangle(name));
+        let demangled = without_hashes(&format!("{:#}", rustc_demangle::demangle(name)));
         if demangled.contains("dlmalloc::Dlmalloc") {
+            let inner = demangled.contains("dlmalloc::dlmalloc::Dlmalloc");
             let method = demangled.rsplit("::").next().unwrap_or("");
-            return match method {
-                "malloc" | "calloc" => Some(Role::SelfAlloc),
-                // (self, align, size), or (align, size) once LTO drops `self`.
-                "memalign" => Some(Role::AlignedAlloc),
-                "free" => Some(Role::SelfFree),
-                "realloc" => Some(Role::SelfRealloc),
+            return match (method, inner) {
+                ("malloc", true) => Some(Role::DlAlloc),
+                ("malloc" | "calloc", false) => Some(Role::SelfAlloc),
+                ("memalign", true) => Some(Role::DlMemalign),
+                ("memalign", false) => Some(Role::AlignedAlloc),
+                ("free", true) => Some(Role::DlFree),
+                ("free", false) => Some(Role::SelfFree),
+                ("realloc", true) => Some(Role::DlRealloc),
+                ("realloc", false) => Some(Role::SelfRealloc),
                 _ => None,
             };
         }
@@ -334,12 +373,17 @@ mod tests {
         assert_eq!(role_of("_malloc"), Some(Role::Malloc));
         assert_eq!(role_of("_free"), Some(Role::Free));
         assert_eq!(role_of("__malloc"), None);
+        // The inner `dlmalloc::dlmalloc::Dlmalloc` (no sizes or alignments), and the public `dlmalloc::Dlmalloc`.
         let dl = "_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8DlmallocNtNtB7_3sys6SystemE6mallocCsebHcaeoSrxy_3std";
-        assert_eq!(role_of(dl), Some(Role::SelfAlloc));
-        assert_eq!(role_of(&dl.replace("E6malloc", "E4free")), Some(Role::SelfFree));
+        assert_eq!(role_of(dl), Some(Role::DlAlloc));
+        assert_eq!(role_of(&dl.replace("E6malloc", "E4free")), Some(Role::DlFree));
+        assert_eq!(role_of(&dl.replace("E6malloc", "E7realloc")), Some(Role::DlRealloc));
+        assert_eq!(role_of("_ZN8dlmalloc8dlmalloc17Dlmalloc$LT$A$GT$4free17hbfd52a56cc6767caE"), Some(Role::DlFree));
+        assert_eq!(role_of("_ZN8dlmalloc17Dlmalloc$LT$A$GT$4free17hbfd52a56cc6767caE"), Some(Role::SelfFree));
+        assert_eq!(role_of("_ZN8dlmalloc17Dlmalloc$LT$A$GT$6calloc17hbfd52a56cc6767caE"), Some(Role::SelfAlloc));
         assert_eq!(role_of("__rdl_alloc"), Some(Role::RustAlloc));
         assert_eq!(role_of("__rustc[1963b85898d4d9c3]::__rdl_realloc"), Some(Role::RustRealloc));
-        assert_eq!(role_of("<dlmalloc[ce1e1277b7e64b33]::dlmalloc::Dlmalloc<dlmalloc[ce1e1277b7e64b33]::sys::System>>::memalign"), Some(Role::AlignedAlloc));
+        assert_eq!(role_of("<dlmalloc[ce1e1277b7e64b33]::dlmalloc::Dlmalloc<dlmalloc[ce1e1277b7e64b33]::sys::System>>::memalign"), Some(Role::DlMemalign));
         assert_eq!(role_of("__rustc::__rdl_dealloc"), Some(Role::RustDealloc));
         assert_eq!(role_of("__wrap_malloc"), Some(Role::Malloc));
         assert_eq!(role_of("__wrap_posix_memalign"), Some(Role::PosixMemalign));

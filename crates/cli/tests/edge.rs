@@ -491,3 +491,27 @@ fn a_dlmalloc_global_allocator_inlined_into_the_program() {
     r.assert_code(2);
     assert!(j["inconclusive"].is_string(), "{}", brief(&j));
 }
+
+/// A `#[global_allocator]` over `System` that puts a 16-byte header in front of each block
+/// (fixtures/edge/rust-galloc/src/header.rs). With cargo's release defaults it is inlined into the program, which
+/// calls `posix_memalign` and `free` itself, while `format!` (std's code) calls `__rust_alloc`: hooked at both
+/// layers, a string allocated by one and freed by the other was an invalid free and a leak (13 lost, 10 invalid
+/// frees). Every allocation reaches the C layer, so only it is hooked then, and its sizes include the header.
+#[test]
+fn a_global_allocator_that_moves_pointers_is_hooked_at_one_layer() {
+    for (build, bytes) in [("o0", 96), ("o3_default", 3 * (32 + 16))] {
+        let (r, j) = check_json(&edge(&format!("rust_galloc_header_{build}")), &[]);
+        r.assert_code(1);
+        assert_eq!(site_total(&j, "lost", "rust_galloc_header::forget_boxes"), (3, bytes), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "indirect_blocks"), summary(&j, "invalid_frees")), (3, 0, 0), "{build}: {}", brief(&j));
+        assert_eq!(summary(&j, "reachable_blocks"), 3, "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "allocations"), summary(&j, "frees")), (27, 21), "{build}: {}", brief(&j));
+    }
+    let hooked = |build: &str| {
+        let out = wasmleak(&["inspect", "--format", "json", edge(&format!("rust_galloc_header_{build}")).to_str().unwrap()]);
+        let j: Value = serde_json::from_str(&out.stdout).unwrap();
+        j["allocator"]["entry_points"].as_array().unwrap().iter().map(|e| e["role"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(hooked("o0").iter().any(|r| r == "rust_alloc"), "{:?}", hooked("o0"));
+    assert!(!hooked("o3_default").iter().any(|r| r.starts_with("rust_")), "{:?}", hooked("o3_default"));
+}

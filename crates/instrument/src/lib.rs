@@ -197,7 +197,8 @@ fn find(
     if let Some(bytes) = bytes {
         let s = statics::scan(bytes, info)?;
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
-        found.entry_points = without_covered(&s, info, eps);
+        let eps = without_covered(&s, info, eps);
+        found.entry_points = one_layer_under_rust_shims(&s, info, eps);
     }
     Ok(found)
 }
@@ -222,6 +223,65 @@ fn with_forwarded(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u3
     }
     eps.sort_by_key(|e| e.func);
     eps
+}
+
+/// Rust's allocator shims (`__rust_alloc` & co.) over the C allocator (`malloc`, `posix_memalign`, `free`) with
+/// nothing of std's in between (`__rdl_*`): a `#[global_allocator]` that calls `System` (or std's, folded in by
+/// LTO). Such an allocator may move pointers (a header in front of each block, as size-tracking allocators put
+/// there), and a release build inlines it into the program's own code, which then calls `malloc` and `free`
+/// directly while std's precompiled code still calls the shims: hooked at both layers, a block allocated at one
+/// and freed at the other is an "invalid free" and a "leak" that never were. Every allocation reaches the C
+/// layer, so only it is hooked — unless the shims also call something that grows memory on its own (an
+/// allocator of their own for some sizes), which the C layer would not see.
+fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
+    let nimp = info.num_imported_funcs;
+    let shim = |e: &EntryPoint| {
+        matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc)
+            && e.evidence != Evidence::User
+            && (e.name.contains("__rust_") || e.name.contains("__rg_"))
+    };
+    // The C allocator's entry points (not the `dlmalloc` crate's methods, whose roles can be the same): not a
+    // Rust symbol, mangled or not.
+    let c_layer = |e: &EntryPoint| {
+        !shim(e)
+            && !e.name.contains("::")
+            && rustc_demangle::try_demangle(&e.name).is_err()
+            && matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free | Role::AlignedAlloc | Role::PosixMemalign)
+    };
+    let ep = |f: u32| eps.iter().find(|e| e.func == f);
+    let callees = |f: u32| f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default();
+    let shims: Vec<u32> = eps.iter().filter(|e| shim(e)).map(|e| e.func).collect();
+    if shims.is_empty() || !eps.iter().any(|e| c_layer(e) && e.role.is_free()) {
+        return eps;
+    }
+    // From the shims down to the entry points they reach: only C ones (or the shims again, a panic's message),
+    // none of std's `__rdl_*`, and no memory grown on the way.
+    let (mut seen, mut todo) = (std::collections::HashSet::new(), shims.clone());
+    let mut reaches_c = false;
+    while let Some(f) = todo.pop() {
+        for c in callees(f) {
+            if !seen.insert(c) {
+                continue;
+            }
+            match ep(c) {
+                Some(e) if c_layer(e) => reaches_c = true,
+                Some(e) if shim(e) => {}
+                Some(_) => return eps,
+                None => {
+                    let std_system = info.func_names.get(&c).is_some_and(|n| n.contains("__rdl_"));
+                    let grows = c.checked_sub(nimp).is_some_and(|d| s.grows.get(d as usize).copied().unwrap_or(false));
+                    if std_system || grows {
+                        return eps;
+                    }
+                    todo.push(c);
+                }
+            }
+        }
+    }
+    if !reaches_c {
+        return eps;
+    }
+    eps.into_iter().filter(|e| !shim(e)).collect()
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself

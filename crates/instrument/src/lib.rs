@@ -198,7 +198,11 @@ fn find(
         let s = statics::scan(bytes, info)?;
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
         let eps = without_covered(&s, info, eps);
-        found.entry_points = one_layer_under_rust_shims(&s, info, eps);
+        let eps = one_layer_under_rust_shims(&s, info, eps);
+        if let Some(why) = bypassed_rust_shims(&s, info, &eps) {
+            return Err(Error::NoAllocator { why, detail: Vec::new() });
+        }
+        found.entry_points = eps;
     }
     Ok(found)
 }
@@ -278,10 +282,151 @@ fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<Ent
             }
         }
     }
-    if !reaches_c {
+    // And each shim gets to the C layer through the allocator's own code (what only the shims call, or a
+    // `GlobalAlloc` impl or `System`'s), not only through a panic's message (which reaches `malloc` from any of
+    // them, an arena under them or not): its allocations from an allocating shim, its frees from a freeing one.
+    let is_ep = |f: u32| ep(f).is_some();
+    let (under, _) = under_entry_points(s, info, &is_ep);
+    let direct = |e: &EntryPoint| {
+        let want = |x: &EntryPoint| c_layer(x) && x.role.is_free() == (e.role == Role::RustDealloc);
+        eps_through_allocator_code(s, info, &under, e.func, &|f| ep(f).filter(|x| want(x)).is_some())
+    };
+    if !reaches_c || !eps.iter().filter(|e| shim(e)).all(direct) {
         return eps;
     }
     eps.into_iter().filter(|e| !shim(e)).collect()
+}
+
+type Callers = HashMap<u32, Vec<u32>>;
+
+/// From `from`, through the allocator's own code (what only entry points call, a `GlobalAlloc` impl, `System`'s)
+/// — not a panic's message, which reaches `malloc` from anywhere — whether a call reaches a function `hit` accepts.
+fn eps_through_allocator_code(
+    s: &statics::Scan,
+    info: &ModuleInfo,
+    under: &std::collections::HashSet<u32>,
+    from: u32,
+    hit: &dyn Fn(u32) -> bool,
+) -> bool {
+    let nimp = info.num_imported_funcs;
+    let allocator_code = |f: u32| {
+        under.contains(&f)
+            || info.func_names.get(&f).is_some_and(|n| {
+                let n = format!("{:#}", rustc_demangle::demangle(n));
+                n.contains("GlobalAlloc>::") || n.contains("std::sys::alloc") || n.contains("std::alloc::System")
+            })
+    };
+    let (mut seen, mut todo) = (std::collections::HashSet::from([from]), vec![from]);
+    while let Some(f) = todo.pop() {
+        for c in f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default() {
+            if hit(c) {
+                return true;
+            }
+            if allocator_code(c) && seen.insert(c) {
+                todo.push(c);
+            }
+        }
+    }
+    false
+}
+
+/// Not reached other than by direct calls, and every caller is an entry point or itself only called under one.
+fn only_under(s: &statics::Scan, callers: &Callers, is_ep: &dyn Fn(u32) -> bool, under: &std::collections::HashSet<u32>, f: u32) -> bool {
+    !s.escaping.contains(&f) && callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|&c| c != f && (is_ep(c) || under.contains(&c))))
+}
+
+/// The functions, not entry points themselves, only ever called under entry points (see [`only_under`]), and
+/// every function's direct callers.
+fn under_entry_points(s: &statics::Scan, info: &ModuleInfo, is_ep: &dyn Fn(u32) -> bool) -> (std::collections::HashSet<u32>, Callers) {
+    let nimp = info.num_imported_funcs;
+    let mut callers: Callers = HashMap::new();
+    for (i, cs) in s.callees.iter().enumerate() {
+        for &c in cs {
+            callers.entry(c).or_default().push(i as u32 + nimp);
+        }
+    }
+    let mut under = std::collections::HashSet::new();
+    loop {
+        let before = under.len();
+        for &f in callers.keys() {
+            if !is_ep(f) && !under.contains(&f) && only_under(s, &callers, is_ep, &under, f) {
+                under.insert(f);
+            }
+        }
+        if under.len() == before {
+            break;
+        }
+    }
+    (under, callers)
+}
+
+/// Rust's allocator shims (`__rust_alloc` & co.) are hooked, but the `#[global_allocator]` under them is also
+/// reached without them: a release build inlines it into the program's own code, which then calls what the shims
+/// call (`lol_alloc`'s `memory_grow`, `talc`'s `Talc::malloc`) itself. The allocations made there would never be
+/// seen — their blocks missing from the report, and the frees made there making blocks look leaked. Says which
+/// function does so; None when every function under the shims that grows memory is called only under them.
+fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Option<String> {
+    let nimp = info.num_imported_funcs;
+    if eps.iter().any(|e| e.evidence == Evidence::User) {
+        return None;
+    }
+    let shims: Vec<&EntryPoint> = eps
+        .iter()
+        .filter(|e| matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc) && (e.name.contains("__rust_") || e.name.contains("__rg_")))
+        .collect();
+    let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
+    let callees = |f: u32| f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default();
+    // Grows memory, itself or through what it calls, short of an entry point.
+    let grows = |f: u32| {
+        let (mut seen, mut todo) = (std::collections::HashSet::from([f]), vec![f]);
+        while let Some(g) = todo.pop() {
+            if g.checked_sub(nimp).is_some_and(|d| s.grows.get(d as usize).copied().unwrap_or(false)) {
+                return true;
+            }
+            todo.extend(callees(g).into_iter().filter(|&c| !is_ep(c) && seen.insert(c)));
+        }
+        false
+    };
+    let (under, callers) = under_entry_points(s, info, &is_ep);
+    // Reached other than under an entry point: a caller that is neither one nor only called under one.
+    let outside_caller = |f: u32| {
+        if s.escaping.contains(&f) {
+            return Some(f);
+        }
+        callers.get(&f)?.iter().copied().find(|&c| c != f && !is_ep(c) && !under.contains(&c))
+    };
+    let name = |f: u32| info.func_names.get(&f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+    let refuse = |shim: &EntryPoint, how: String| {
+        format!(
+            "Rust's allocator shims ({}…) are not the only way in: the #[global_allocator] under them is inlined into \
+             the program's own code ({how}), so the allocations and frees made there cannot be seen; build the module \
+             to check with the allocator out of line (opt-level 0 or 1, or without the custom #[global_allocator])",
+            format!("{:#}", rustc_demangle::demangle(&shim.name))
+        )
+    };
+    let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).cloned().unwrap_or_default();
+    for shim in &shims {
+        for c in callees(shim.func) {
+            if is_ep(c) || !grows(c) {
+                continue;
+            }
+            if let Some(by) = outside_caller(c) {
+                return Some(refuse(shim, format!("{} calls {}, which the shims call and which grows memory", name(by), name(c))));
+            }
+        }
+        // The whole allocator inlined into the shim (an arena in static memory: nothing of the allocator's called
+        // from it): its state is what the program's own copies of it use too.
+        if !callees(shim.func).into_iter().any(|c| is_ep(c) || under.contains(&c)) {
+            let state: std::collections::HashSet<u64> = statics_of(shim.func).into_iter().collect();
+            let other = (nimp..info.num_funcs())
+                .filter(|&f| !is_ep(f) && !under.contains(&f))
+                .find(|&f| statics_of(f).iter().any(|a| state.contains(a)));
+            if let Some(by) = other {
+                return Some(refuse(shim, format!("{} uses the allocator's state in static memory, as the shims do", name(by))));
+            }
+        }
+    }
+    None
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself
@@ -291,32 +436,9 @@ fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<Ent
 /// the shape proposed. Functions reached other than by direct calls (exported, in a table) and what the user
 /// named stay.
 fn without_covered(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
-    let nimp = info.num_imported_funcs;
-    let mut callers: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (i, cs) in s.callees.iter().enumerate() {
-        for &c in cs {
-            callers.entry(c).or_default().push(i as u32 + nimp);
-        }
-    }
-    let is_ep: std::collections::HashSet<u32> = eps.iter().map(|e| e.func).collect();
-    // Not escaping, and every caller is an entry point or itself only called under one.
-    let only_under = |f: u32, under: &std::collections::HashSet<u32>| {
-        !s.escaping.contains(&f)
-            && callers.get(&f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| *c != f && (is_ep.contains(c) || under.contains(c))))
-    };
-    let mut under = std::collections::HashSet::new();
-    loop {
-        let before = under.len();
-        for &f in callers.keys() {
-            if !is_ep.contains(&f) && !under.contains(&f) && only_under(f, &under) {
-                under.insert(f);
-            }
-        }
-        if under.len() == before {
-            break;
-        }
-    }
-    let covered = |f: u32| only_under(f, &under);
+    let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
+    let (under, callers) = under_entry_points(s, info, &is_ep);
+    let covered = |f: u32| only_under(s, &callers, &is_ep, &under, f);
     // Keep what the user named and the entry points called from outside; none left means they only call each
     // other (or nothing calls them), and then all stay.
     let kept: Vec<EntryPoint> = eps.iter().filter(|e| e.evidence == Evidence::User || !covered(e.func)).cloned().collect();

@@ -239,11 +239,7 @@ fn with_forwarded(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u3
 /// allocator of their own for some sizes), which the C layer would not see.
 fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
     let nimp = info.num_imported_funcs;
-    let shim = |e: &EntryPoint| {
-        matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc)
-            && e.evidence != Evidence::User
-            && (e.name.contains("__rust_") || e.name.contains("__rg_"))
-    };
+    let shim = |e: &EntryPoint| is_rust_shim(e) && e.evidence != Evidence::User;
     // The C allocator's entry points (not the `dlmalloc` crate's methods, whose roles can be the same): not a
     // Rust symbol, mangled or not.
     let c_layer = |e: &EntryPoint| {
@@ -295,6 +291,11 @@ fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<Ent
         return eps;
     }
     eps.into_iter().filter(|e| !shim(e)).collect()
+}
+
+/// `__rust_alloc` & co. (and a `#[global_allocator]`'s `__rg_*`), named so.
+fn is_rust_shim(e: &EntryPoint) -> bool {
+    matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc) && (e.name.contains("__rust_") || e.name.contains("__rg_"))
 }
 
 type Callers = HashMap<u32, Vec<u32>>;
@@ -370,10 +371,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
     }
-    let shims: Vec<&EntryPoint> = eps
-        .iter()
-        .filter(|e| matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc) && (e.name.contains("__rust_") || e.name.contains("__rg_")))
-        .collect();
+    let shims: Vec<&EntryPoint> = eps.iter().filter(|e| is_rust_shim(e)).collect();
     let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
     let callees = |f: u32| f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default();
     // Grows memory, itself or through what it calls, short of an entry point.
@@ -397,14 +395,15 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
     };
     let name = |f: u32| info.func_names.get(&f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
     let refuse = |shim: &EntryPoint, how: String| {
+        let shim = format!("{:#}", rustc_demangle::demangle(&shim.name));
         format!(
-            "Rust's allocator shims ({}…) are not the only way in: the #[global_allocator] under them is inlined into \
-             the program's own code ({how}), so the allocations and frees made there cannot be seen; build the module \
-             to check with the allocator out of line (opt-level 0 or 1, or without the custom #[global_allocator])",
-            format!("{:#}", rustc_demangle::demangle(&shim.name))
+            "Rust's allocator shims ({shim}…) are not the only way in: the #[global_allocator] under them is inlined \
+             into the program's own code ({how}), so the allocations and frees made there cannot be seen; build the \
+             module to check with the allocator out of line (opt-level 0 or 1, or without the custom \
+             #[global_allocator])"
         )
     };
-    let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).cloned().unwrap_or_default();
+    let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], Vec::as_slice);
     for shim in &shims {
         for c in callees(shim.func) {
             if is_ep(c) || !grows(c) {
@@ -417,7 +416,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         // The whole allocator inlined into the shim (an arena in static memory: nothing of the allocator's called
         // from it): its state is what the program's own copies of it use too.
         if !callees(shim.func).into_iter().any(|c| is_ep(c) || under.contains(&c)) {
-            let state: std::collections::HashSet<u64> = statics_of(shim.func).into_iter().collect();
+            let state: std::collections::HashSet<u64> = statics_of(shim.func).iter().copied().collect();
             let other = (nimp..info.num_funcs())
                 .filter(|&f| !is_ep(f) && !under.contains(&f))
                 .find(|&f| statics_of(f).iter().any(|a| state.contains(a)));

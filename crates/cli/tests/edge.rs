@@ -533,3 +533,23 @@ fn a_global_allocator_inlined_into_the_program_is_refused() {
     assert_eq!(site_total(&j, "lost", "rust_galloc_lol::forget_boxes"), (3, 96), "{}", brief(&j));
     assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees")), (3, 0), "{}", brief(&j));
 }
+
+/// wee_alloc as `#[global_allocator]` (fixtures/edge/rust-galloc/src/wee.rs): with cargo's release defaults the
+/// program's inlined code calls `<WeeAlloc as GlobalAlloc>::alloc`/`dealloc` itself, and those are hooked as well
+/// (their `Layout` as (align, size), as the shims' calls show): the same ground truth as out of line. It was
+/// INCONCLUSIVE (addresses handed out again that wasmleak still counted live).
+#[test]
+fn a_global_alloc_impl_the_program_calls_itself_is_hooked() {
+    for build in ["o0", "o3_default"] {
+        let (r, j) = check_json(&edge(&format!("rust_galloc_wee_{build}")), &[]);
+        r.assert_code(1);
+        assert!(j["inconclusive"].is_null(), "{build}: {}", brief(&j));
+        assert_eq!(site_total(&j, "lost", "rust_galloc_wee::forget_boxes"), (3, 96), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees")), (3, 0), "{build}: {}", brief(&j));
+        assert_eq!((summary(&j, "allocations"), summary(&j, "frees")), (24, 21), "{build}: {}", brief(&j));
+    }
+    let out = wasmleak(["inspect", "--format", "json", edge("rust_galloc_wee_o3_default").to_str().unwrap()]);
+    let j: Value = serde_json::from_str(&out.stdout).unwrap();
+    let roles: Vec<&str> = j["allocator"]["entry_points"].as_array().unwrap().iter().filter_map(|e| e["role"].as_str()).collect();
+    assert!(roles.contains(&"global_alloc") && roles.contains(&"global_dealloc"), "{roles:?}");
+}

@@ -38,6 +38,13 @@ pub enum Role {
     DlFree,
     /// `(self, ptr, size) -> ptr`: the inner `Dlmalloc::realloc`
     DlRealloc,
+    /// `(self, align, size) -> ptr`: a `#[global_allocator]`'s `<X as GlobalAlloc>::alloc` (and `alloc_zeroed`),
+    /// its `Layout` passed as (align, size) — hooked only where the shims' calls show that order
+    GlobalAlloc,
+    /// `(self, ptr, align, size)`: `<X as GlobalAlloc>::dealloc`
+    GlobalDealloc,
+    /// `(self, ptr, align, size, new_size) -> ptr`: `<X as GlobalAlloc>::realloc`
+    GlobalRealloc,
     /// `(ptr, size) -> ptr` over blocks with an 8-byte header its callers never see: `ptr` and the result
     /// point 8 bytes into their blocks, which are `size + 8` bytes (SQLite's `sqlite3MemRealloc`, with
     /// dlrealloc inlined into it; its malloc and free go through the hooked ones with the header included).
@@ -78,6 +85,9 @@ impl Role {
             Role::DlAlloc => (2, 1),
             Role::DlMemalign | Role::DlRealloc => (3, 1),
             Role::DlFree => (2, 0),
+            Role::GlobalAlloc => (3, 1),
+            Role::GlobalDealloc => (4, 0),
+            Role::GlobalRealloc => (5, 1),
         }
     }
 
@@ -97,11 +107,11 @@ impl Role {
     }
 
     pub fn is_free(self) -> bool {
-        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree)
+        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc)
     }
 
     pub fn is_realloc(self) -> bool {
-        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc)
+        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc)
     }
 
     /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
@@ -131,6 +141,9 @@ impl Role {
             Role::SelfAlloc | Role::DlAlloc | Role::DlMemalign => "dlmalloc_alloc",
             Role::SelfFree | Role::DlFree => "dlmalloc_free",
             Role::SelfRealloc | Role::DlRealloc => "dlmalloc_realloc",
+            Role::GlobalAlloc => "global_alloc",
+            Role::GlobalDealloc => "global_dealloc",
+            Role::GlobalRealloc => "global_realloc",
             Role::HeaderRealloc => "header_realloc",
         }
     }
@@ -165,6 +178,9 @@ impl fmt::Display for Role {
             Role::DlMemalign => "dlmalloc memalign",
             Role::SelfFree | Role::DlFree => "dlmalloc free",
             Role::SelfRealloc | Role::DlRealloc => "dlmalloc realloc",
+            Role::GlobalAlloc => "GlobalAlloc alloc",
+            Role::GlobalDealloc => "GlobalAlloc dealloc",
+            Role::GlobalRealloc => "GlobalAlloc realloc",
             Role::HeaderRealloc => "realloc (8-byte header)",
         };
         f.write_str(s)

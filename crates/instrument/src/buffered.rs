@@ -366,8 +366,8 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
     };
     let check = w.h.check.expect("buffered hooks check frees");
     match role {
-        Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree => {
-            let ptr = if matches!(role, Role::SelfFree | Role::DlFree) { 1 } else { 0 };
+        Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc => {
+            let ptr = if matches!(role, Role::SelfFree | Role::DlFree | Role::GlobalDealloc) { 1 } else { 0 };
             w.if_outermost(guard);
             w.i(I::LocalGet(ptr)).i(I::If(BlockType::Empty));
             w.find_bit(ptr);
@@ -389,7 +389,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::End).i(I::End).i(I::End);
             call(&mut w);
         }
-        Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc => {
+        Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc => {
             let header = role == Role::HeaderRealloc;
             let (old, size) = match role {
                 Role::Realloc | Role::HeaderRealloc => (0, 1),
@@ -446,7 +446,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             match role {
                 Role::Malloc | Role::RustAlloc => w.i(I::LocalGet(0)),
                 Role::AlignedAlloc | Role::SelfAlloc | Role::DlAlloc => w.i(I::LocalGet(1)),
-                Role::DlMemalign => w.i(I::LocalGet(2)),
+                Role::DlMemalign | Role::GlobalAlloc => w.i(I::LocalGet(2)),
                 Role::Calloc => w.i(I::LocalGet(0)).i(I::LocalGet(1)).i(I::I32Mul),
                 Role::PosixMemalign => w.i(I::LocalGet(2)),
                 _ => unreachable!("every role is handled"),

@@ -198,9 +198,16 @@ fn find(
         let s = statics::scan(bytes, info)?;
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
         let eps = without_covered(&s, info, eps);
-        let eps = one_layer_under_rust_shims(&s, info, eps);
+        let mut eps = one_layer_under_rust_shims(&s, info, eps);
         if let Some(why) = bypassed_rust_shims(&s, info, &eps) {
-            return Err(Error::NoAllocator { why, detail: Vec::new() });
+            // The `GlobalAlloc` impl under the shims, where it is a function of its own, is the way in the
+            // program's inlined code takes too: hooked, every path is seen.
+            let with_impl = [eps.clone(), global_alloc_impls(&s, info, &eps)].concat();
+            if with_impl.len() == eps.len() || bypassed_rust_shims(&s, info, &with_impl).is_some() {
+                return Err(Error::NoAllocator { why, detail: Vec::new() });
+            }
+            eps = with_impl;
+            eps.sort_by_key(|e| e.func);
         }
         found.entry_points = eps;
     }
@@ -426,6 +433,43 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         }
     }
     None
+}
+
+/// The `#[global_allocator]`'s `<X as GlobalAlloc>::{alloc, alloc_zeroed, dealloc, realloc}` that Rust's shims
+/// call, as entry points. Its `Layout` argument is two i32s whose order is rustc's to choose: an impl is taken
+/// only where a shim's call shows (align, size) — `__rust_alloc(size, align)` passing its size last,
+/// `__rust_dealloc(ptr, size, align)` its size last — as rustc passes it today (wee_alloc's
+/// `dealloc(self, ptr, align, size)`).
+fn global_alloc_impls(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Vec<EntryPoint> {
+    let nimp = info.num_imported_funcs;
+    let mut out: Vec<EntryPoint> = Vec::new();
+    for shim in eps.iter().filter(|e| is_rust_shim(e)) {
+        let Some(calls) = shim.func.checked_sub(nimp).and_then(|d| s.calls.get(d as usize)) else { continue };
+        for &(callee, last) in calls {
+            let Some(raw) = info.func_names.get(&callee) else { continue };
+            let name = format!("{:#}", rustc_demangle::demangle(raw));
+            let Some((_, method)) = name.rsplit_once("as core::alloc::global::GlobalAlloc>::") else { continue };
+            // The shim's size parameter: 0 for `__rust_alloc(size, align)`, 1 for the others.
+            let (role, size_param) = match (method, shim.role) {
+                ("alloc" | "alloc_zeroed", Role::RustAlloc) => (Role::GlobalAlloc, 0),
+                ("dealloc", Role::RustDealloc) => (Role::GlobalDealloc, 1),
+                ("realloc", Role::RustRealloc) => (Role::GlobalRealloc, 3),
+                _ => continue,
+            };
+            let (p, r) = role.signature();
+            let fits = info.func_signature(callee).is_some_and(|(ps, rs)| ps.len() == p && rs.len() == r && ps.iter().chain(rs).all(|t| *t == wasmparser::ValType::I32));
+            // Realloc's last argument is the new size: its order shows nothing, so it comes with an alloc's proof.
+            let order_shown = role == Role::GlobalRealloc || last == Some(size_param);
+            if fits && order_shown && !out.iter().chain(eps).any(|e| e.func == callee) {
+                out.push(EntryPoint { func: callee, name, role, evidence: shim.evidence.clone(), confirmed: None });
+            }
+        }
+    }
+    // An impl whose order no call showed is not taken alone.
+    if !out.iter().any(|e| e.role == Role::GlobalAlloc) || !out.iter().any(|e| e.role == Role::GlobalDealloc) {
+        return Vec::new();
+    }
+    out
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself

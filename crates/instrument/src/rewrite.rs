@@ -435,13 +435,13 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
     };
     let freed_param = match role {
         Role::Free | Role::RustDealloc => Some(0),
-        Role::SelfFree | Role::DlFree => Some(1),
+        Role::SelfFree | Role::DlFree | Role::GlobalDealloc => Some(1),
         _ => None,
     };
     // The block a realloc is handed (null: a plain allocation, nothing to check).
     let resized_param = match role {
         Role::Realloc | Role::HeaderRealloc | Role::RustRealloc => Some(0),
-        Role::SelfRealloc | Role::DlRealloc => Some(1),
+        Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc => Some(1),
         _ => None,
     };
     // `if ptr != 0 && !check(block) { return [0] }`, at the outermost layer.
@@ -506,7 +506,7 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
         let (hook, args): (u32, &[I<'_>]) = match role {
             Role::Malloc | Role::RustAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(0)]),
             Role::AlignedAlloc | Role::SelfAlloc | Role::DlAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(1)]),
-            Role::DlMemalign => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(2)]),
+            Role::DlMemalign | Role::GlobalAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(2)]),
             Role::Calloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(0), I::LocalGet(1), I::I32Mul]),
             Role::PosixMemalign => {
                 // Only on success (0), and the block is where the first parameter points.
@@ -524,9 +524,9 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
                 (hooks.realloc, &[I::LocalGet(1), I::I32Const(REALLOC_HEADER), I::I32Add])
             }
             Role::RustRealloc => (hooks.realloc, &[I::LocalGet(0), I::LocalGet(r), I::LocalGet(3)]),
-            Role::SelfRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(4)]),
+            Role::SelfRealloc | Role::GlobalRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(4)]),
             Role::DlRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(2)]),
-            Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree => unreachable!(),
+            Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc => unreachable!(),
         };
         for ins in args {
             f.instruction(ins);

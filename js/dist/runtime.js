@@ -1453,10 +1453,11 @@ self.addEventListener('message', hold);`;
     }
     /**
      * Instrumenting from a cache: the module as an earlier run instrumented the same bytes with the same options and
-     * analysis. The app's thread then waits for nothing (in the analysis compiled to wasm, instrumenting takes 10×
-     * what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run); the analysis thread instruments
-     * the module again meanwhile, for its session, and checks that it made the same bytes — when not, the entry is
-     * dropped and the run fails saying so. A miss is written for the next run. WASMLEAK_CACHE=0: no cache.
+     * analysis (the file's name says all three). The app's thread then waits for nothing (in the analysis compiled
+     * to wasm, instrumenting takes 10× what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run),
+     * and neither does the analysis thread: it takes up the module's session from what the instrumentation found,
+     * kept with it (`wl_restore`), where it used to instrument the module again (a 29.5 MB module: 12 s). A miss is
+     * written for the next run. WASMLEAK_CACHE=0: no cache.
      */
     instrument(src, allocator) {
       const file = this.cacheFile(src, allocator);
@@ -1464,7 +1465,7 @@ self.addEventListener('message', hold);`;
       if (hit) {
         const virtual = VIRTUAL_HANDLE + ++this.virtual;
         this.hits.set(virtual, hit);
-        this.port.postMessage({ op: "instrument", virtual, inputs: [src, allocator], expect: hit.bytes, file });
+        this.port.postMessage({ op: "restore", virtual, inputs: [src, hit.state], file });
         return virtual;
       }
       return this.ask({ op: "call", name: "instrument_with", handles: [], inputs: [src, allocator], remember: file });
@@ -1477,7 +1478,7 @@ self.addEventListener('message', hold);`;
       const crypto = globalThis.process.getBuiltinModule("node:crypto");
       this.identity ??= typeof this.source === "string" ? (({ size, mtimeMs }) => `${this.source}:${size}:${mtimeMs}`)(globalThis.process.getBuiltinModule("node:fs").statSync(this.source.startsWith("file:") ? new URL(this.source) : this.source)) : crypto.createHash("sha256").update(this.source).digest("hex");
       const key = crypto.createHash("sha256").update(`${this.identity}\0${JSON.stringify(allocator)}\0`).update(src).digest("hex");
-      return `${home}/wasmleak/instrumented/${key}`;
+      return `${home}/wasmleak/instrumented/${key}.v2`;
     }
   };
   var VIRTUAL_HANDLE = 1073741824;
@@ -1488,10 +1489,12 @@ self.addEventListener('message', hold);`;
     } catch {
       return null;
     }
-    if (data.length < 36 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
-    const len = new DataView(data.buffer, data.byteOffset + 32, 4).getUint32(0, true);
-    if (36 + len > data.length) return null;
-    return { meta: data.slice(36, 36 + len), bytes: data.slice(36 + len) };
+    if (data.length < 40 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
+    const view = new DataView(data.buffer, data.byteOffset + 32, 8);
+    const metaLen = view.getUint32(0, true), stateLen = view.getUint32(4, true);
+    if (40 + metaLen + stateLen > data.length) return null;
+    const state2 = 40 + metaLen;
+    return { meta: data.slice(40, state2), state: data.slice(state2, state2 + stateLen), bytes: data.slice(state2 + stateLen) };
   }
   function sha256(bytes) {
     return new Uint8Array(globalThis.process.getBuiltinModule("node:crypto").createHash("sha256").update(bytes).digest());

@@ -243,10 +243,11 @@ class RemoteAnalysis extends Analysis {
 
   /**
    * Instrumenting from a cache: the module as an earlier run instrumented the same bytes with the same options and
-   * analysis. The app's thread then waits for nothing (in the analysis compiled to wasm, instrumenting takes 10×
-   * what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run); the analysis thread instruments
-   * the module again meanwhile, for its session, and checks that it made the same bytes — when not, the entry is
-   * dropped and the run fails saying so. A miss is written for the next run. WASMLEAK_CACHE=0: no cache.
+   * analysis (the file's name says all three). The app's thread then waits for nothing (in the analysis compiled
+   * to wasm, instrumenting takes 10× what it does in the CLI: ~0.2 s for a 2 MB module, the start of a short run),
+   * and neither does the analysis thread: it takes up the module's session from what the instrumentation found,
+   * kept with it (`wl_restore`), where it used to instrument the module again (a 29.5 MB module: 12 s). A miss is
+   * written for the next run. WASMLEAK_CACHE=0: no cache.
    */
   instrument(src, allocator) {
     const file = this.cacheFile(src, allocator);
@@ -254,7 +255,7 @@ class RemoteAnalysis extends Analysis {
     if (hit) {
       const virtual = VIRTUAL_HANDLE + ++this.virtual;
       this.hits.set(virtual, hit);
-      this.port.postMessage({ op: 'instrument', virtual, inputs: [src, allocator], expect: hit.bytes, file });
+      this.port.postMessage({ op: 'restore', virtual, inputs: [src, hit.state], file });
       return virtual;
     }
     return this.ask({ op: 'call', name: 'instrument_with', handles: [], inputs: [src, allocator], remember: file });
@@ -271,7 +272,7 @@ class RemoteAnalysis extends Analysis {
       ? (({ size, mtimeMs }) => `${this.source}:${size}:${mtimeMs}`)(globalThis.process.getBuiltinModule('node:fs').statSync(this.source.startsWith('file:') ? new URL(this.source) : this.source))
       : crypto.createHash('sha256').update(this.source).digest('hex');
     const key = crypto.createHash('sha256').update(`${this.identity}\0${JSON.stringify(allocator)}\0`).update(src).digest('hex');
-    return `${home}/wasmleak/instrumented/${key}`;
+    return `${home}/wasmleak/instrumented/${key}.v2`;
   }
 }
 
@@ -279,10 +280,11 @@ class RemoteAnalysis extends Analysis {
 const VIRTUAL_HANDLE = 0x40000000;
 const MAX_CACHED = 64; // instrumented modules kept in the cache (the oldest go)
 
-// A cache entry is one file, written whole and renamed into place: the SHA-256 of the rest, the meta's length
-// (4 bytes, little-endian), the meta (JSON), the instrumented module.
+// A cache entry is one file (`KEY.v2`), written whole and renamed into place: the SHA-256 of the rest, the
+// meta's length and the state's (4 bytes each, little-endian), the meta (JSON), the state (`wl_restore`'s: what
+// the instrumentation found), the instrumented module.
 
-/** The cached module at `file` ({bytes, meta}), or null: none, or damaged. */
+/** The cached module at `file` ({bytes, meta, state}), or null: none, or damaged. */
 function readCached(file) {
   let data;
   try {
@@ -290,22 +292,27 @@ function readCached(file) {
   } catch {
     return null;
   }
-  if (data.length < 36 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
-  const len = new DataView(data.buffer, data.byteOffset + 32, 4).getUint32(0, true);
-  if (36 + len > data.length) return null;
-  return { meta: data.slice(36, 36 + len), bytes: data.slice(36 + len) };
+  if (data.length < 40 || !sameBytes(data.subarray(0, 32), sha256(data.subarray(32)))) return null;
+  const view = new DataView(data.buffer, data.byteOffset + 32, 8);
+  const metaLen = view.getUint32(0, true), stateLen = view.getUint32(4, true);
+  if (40 + metaLen + stateLen > data.length) return null;
+  const state = 40 + metaLen;
+  return { meta: data.slice(40, state), state: data.slice(state, state + stateLen), bytes: data.slice(state + stateLen) };
 }
 
 /** Write an instrumented module to the cache (the analysis thread); a failure only means no entry. */
-function remember(file, bytes, meta) {
+function remember(file, bytes, meta, state) {
   const fs = globalThis.process.getBuiltinModule('node:fs');
   try {
     const dir = file.slice(0, file.lastIndexOf('/'));
     fs.mkdirSync(dir, { recursive: true });
-    const body = new Uint8Array(4 + meta.length + bytes.length);
-    new DataView(body.buffer).setUint32(0, meta.length, true);
-    body.set(meta, 4);
-    body.set(bytes, 4 + meta.length);
+    const body = new Uint8Array(8 + meta.length + state.length + bytes.length);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, meta.length, true);
+    view.setUint32(4, state.length, true);
+    body.set(meta, 8);
+    body.set(state, 8 + meta.length);
+    body.set(bytes, 8 + meta.length + state.length);
     const tmp = `${file}.${globalThis.process.pid}.tmp`;
     fs.writeFileSync(tmp, sha256(body));
     fs.appendFileSync(tmp, body);
@@ -369,21 +376,22 @@ export function serveAnalysis({ port, spares, flag, source }) {
         if (h) a.x.wl_prepare(real(m.module));
         return;
       }
-      case 'instrument': {
-        // A module the app got from the cache: instrumented again here, for its session; it must be the same.
-        const h = a.instrument(...m.inputs);
+      case 'restore': {
+        // A module the app got from the cache: its session is taken up from what the instrumentation found.
+        const h = a.call('restore', [], m.inputs);
         handles.set(m.virtual, h);
-        if (!sameBytes(a.out(h, 0), m.expect)) {
+        const error = a.outJson(h, 1).error;
+        if (error) {
           forget(m.file);
-          throw new Error(`wasmleak: the cached instrumentation of this module (${m.file}) is not what this analysis makes of it; the entry is removed: run again (WASMLEAK_CACHE=0: no cache)`);
+          throw new Error(`wasmleak: the cache entry of this module (${m.file}) cannot be used: ${error}; the entry is removed: run again (WASMLEAK_CACHE=0: no cache)`);
         }
         return;
       }
       case 'call': {
         const h = a.call(m.name, m.handles.map(real), m.inputs);
         if (m.remember && !a.outJson(h, 1).error) {
-          const bytes = a.out(h, 0), meta = a.out(h, 1);
-          setImmediate(() => remember(m.remember, bytes, meta)); // after the answer
+          const bytes = a.out(h, 0), meta = a.out(h, 1), state = a.out(h, 2);
+          setImmediate(() => remember(m.remember, bytes, meta, state)); // after the answer
         }
         return h;
       }

@@ -49,20 +49,25 @@ test('instrumented modules are cached: the second run uses the entry and reports
   });
 });
 
-test('a cache entry that is not what the analysis makes fails the run and is removed; a damaged one is a miss', () => {
+test('a cache entry whose state the analysis cannot take up fails the run and is removed; a damaged one is a miss', () => {
   withCache((home, dir) => {
     runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home });
     const [name] = readdirSync(dir);
+    assert.match(name, /\.v2$/);
     const file = join(dir, name);
-    // Valid checksum, a valid module, other bytes (a custom section more): the app would run other code.
-    const body = Buffer.concat([readFileSync(file).subarray(32), Buffer.from([0, 5, 4, 0x74, 0x65, 0x73, 0x74])]);
+    // Valid checksum, the same module and meta, a state (what the instrumentation found) that is not JSON.
+    const entry = readFileSync(file);
+    const metaLen = entry.readUInt32LE(32), stateLen = entry.readUInt32LE(36);
+    const state = 40 + metaLen;
+    const body = Buffer.concat([entry.subarray(32, state), Buffer.alloc(stateLen, 0x7b), entry.subarray(state + stateLen)]);
     writeFileSync(file, Buffer.concat([createHash('sha256').update(body).digest(), body]));
     const { out } = runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home });
-    assert.match(out.error, /the cached instrumentation of this module .* is not what this analysis makes of it; the entry is removed/);
+    assert.match(out.error, /the cache entry of this module .* cannot be used: restoring a cached module: a bad state/);
     assert.deepEqual(readdirSync(dir), []);
-    // Rewritten by the next run, which reports as usual.
+    // Rewritten by the next run, which reports as usual, as does the one after, which takes it up.
     assert.equal(runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home }).out.reports[0].summary.leaked_blocks, 10);
     assert.deepEqual(readdirSync(dir), [name]);
+    assert.equal(runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home }).out.reports[0].summary.leaked_blocks, 10);
     // A damaged entry (its checksum fails) is a miss, written anew.
     writeFileSync(file, 'not an entry');
     assert.equal(runApp('lib_app.mjs', ['create_processor', '5'], { XDG_CACHE_HOME: home }).out.reports[0].summary.leaked_blocks, 10);

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// What an entry point does, which decides how its wrapper reports it (docs/contracts.md, the hook ABI).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     /// `(size) -> ptr`: malloc, operator new
     Malloc,
@@ -188,7 +188,7 @@ impl fmt::Display for Role {
 }
 
 /// How an entry point was recognised, so `inspect` can say how sure it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Evidence {
     NameSection,
     Export,
@@ -200,7 +200,7 @@ pub enum Evidence {
 }
 
 /// How sure a fingerprint is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Confidence {
     Low,
     Medium,
@@ -231,7 +231,7 @@ impl fmt::Display for Evidence {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryPoint {
     pub func: u32,
     pub name: String,

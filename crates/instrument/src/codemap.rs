@@ -7,7 +7,7 @@ use wasmparser::{Parser, Payload};
 
 use crate::Error;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CodeMap {
     num_imported_funcs: u32,
     added_imports: u32,

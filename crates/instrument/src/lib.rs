@@ -83,8 +83,11 @@ pub struct Overrides {
 }
 
 /// The rewritten module and what a host needs to interpret its hook calls.
-#[derive(Clone, Debug)]
+/// Serializable without its bytes: what a host keeps with a cached instrumented module, to take up a session of it
+/// without instrumenting it again (crates/wasm-api `wl_restore`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Instrumented {
+    #[serde(skip)]
     pub bytes: Vec<u8>,
     pub entry_points: Vec<EntryPoint>,
     /// The function whose returns call `wasmleak.iteration` (original index), when asked.

@@ -13,6 +13,10 @@
 //!   (`{"alloc": ["25"], "free": ["31"], ...}`, as `--alloc-fn` & co. take them).
 //! - `wl_instrument_debug(ptr, len, opts, opts_len, dbg, dbg_len) -> module`: and the names and DWARF of a debug
 //!   file (used when its code is the module's).
+//!   The `wl_instrument*` handles have output 2: what the instrumentation found (JSON), which `wl_restore` takes.
+//! - `wl_restore(ptr, len, state, state_len) -> module`: the module as `wl_instrument*` made it from the same
+//!   bytes, from its output 2, without instrumenting it again (a host that cached the instrumented module):
+//!   output 1 is `{}` (or `{"error"}`), output 0 empty.
 //! - `wl_session(module) -> session`: the heap of one instance of that module.
 //! - `wl_record(session, json, events) -> status` (0 ok; else output 0 is `{"error"}`): appends the stacks
 //!   and JS frames captured since the last call (`{"stacks": [[[func, offset] | [4294967295, js_frame]]],
@@ -183,9 +187,29 @@ pub unsafe extern "C" fn wl_instrument_debug(
     match instrument_module_with(original, &overrides, debug, threads) {
         Ok((mut module, meta)) => {
             let bytes = std::mem::take(&mut module.ins.bytes);
-            new_handle(Object::Module(Rc::new(module)), vec![bytes, meta])
+            let state = serde_json::to_vec(&module.ins).unwrap_or_default();
+            new_handle(Object::Module(Rc::new(module)), vec![bytes, meta, state])
         }
         Err(e) => new_handle(Object::Plain, vec![Vec::new(), e]),
+    }
+}
+
+/// A module as [`wl_instrument_with`] made it from these bytes, from its output 2 (see the crate's doc).
+///
+/// # Safety
+/// Both ranges must be readable memory of this module (`wl_alloc` buffers).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wl_restore(ptr: *const u8, len: usize, state_ptr: *const u8, state_len: usize) -> u32 {
+    let original = unsafe { input(ptr, len) }.to_vec();
+    let restored = (|| -> Result<Module, String> {
+        let ins: Instrumented = serde_json::from_slice(unsafe { input(state_ptr, state_len) }).map_err(|e| format!("a bad state: {e}"))?;
+        let info = ModuleInfo::parse(&original).map_err(|e| e.to_string())?;
+        let sym = Symbolizer::new(&original).map_err(|e| format!("reading names: {e}"))?;
+        Ok(Module { original, info, ins, sym })
+    })();
+    match restored {
+        Ok(module) => new_handle(Object::Module(Rc::new(module)), vec![Vec::new(), b"{}".to_vec()]),
+        Err(e) => new_handle(Object::Plain, vec![Vec::new(), error_json(format!("restoring a cached module: {e}"))]),
     }
 }
 
@@ -723,6 +747,45 @@ mod tests {
 
     fn report(s: u32, json: &[u8], mem: &[u8]) -> u32 {
         unsafe { wl_report(s, json.as_ptr(), json.len(), mem.as_ptr(), mem.len()) }
+    }
+
+    /// What the instrumentation found (output 2) takes up a module without instrumenting it again: the same
+    /// session and report as the instrumented handle's; a state that is not one is an error.
+    #[test]
+    fn a_module_restored_from_its_state_reports_as_the_instrumented_one() {
+        let bytes = fixture("c_patterns.wasm");
+        let (h, _) = call_instrument(&bytes);
+        let state = out(h, 2);
+        assert!(!state.is_empty());
+        let restore = |state: &[u8]| {
+            let (p, sp) = (wl_alloc(bytes.len()), wl_alloc(state.len().max(1)));
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+                std::ptr::copy_nonoverlapping(state.as_ptr(), sp, state.len());
+            }
+            let r = unsafe { wl_restore(p, bytes.len(), sp, state.len()) };
+            unsafe {
+                wl_free(p, bytes.len());
+                wl_free(sp, state.len().max(1));
+            }
+            r
+        };
+        let r = restore(&state);
+        assert_eq!(out_json(r, 1), serde_json::json!({}));
+        let json = br#"{"stacks":[[[4294967295,0]]],"js_frames":[{"function":"leakOnce","file":"/app/main.mjs","line":12,"column":3}]}"#;
+        let mem = vec![0u8; 0x30000];
+        let reports: Vec<serde_json::Value> = [h, r]
+            .into_iter()
+            .map(|m| {
+                let s = wl_session(m);
+                assert_eq!(record(s, json, &events(&[[1, 0x20000, 24, 0, 0]])), 0);
+                assert_eq!(report(s, br#"{"module":"m.wasm"}"#, &mem), 0);
+                out_json(s, 0)
+            })
+            .collect();
+        assert_eq!(reports[0], reports[1]);
+        assert_eq!(reports[1]["summary"]["lost_blocks"], 1, "{}", reports[1]);
+        assert!(out_json(restore(b"{"), 1)["error"].as_str().is_some_and(|e| e.contains("a bad state")));
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn text(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool) {
         Ok(d) => {
             for e in &d.entry_points {
                 let demangled = sym.function_name(e.func).unwrap_or(&e.name);
-                println!("  {:<17} function {:>5}  {}  (found by {})", e.role.to_string(), e.func, demangled, e.evidence);
+                println!("  {:<19} function {:>5}  {}  (found by {})", e.role.to_string(), e.func, demangled, e.evidence);
             }
             if d.entry_points.iter().any(|e| e.confirmed.is_some()) {
                 println!("\nconfirmed by calling them in a scratch instance of the module:");

@@ -259,45 +259,35 @@ fn one_layer_under_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: Vec<Ent
             && matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free | Role::AlignedAlloc | Role::PosixMemalign)
     };
     let ep = |f: u32| eps.iter().find(|e| e.func == f);
-    let callees = |f: u32| f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default();
-    let shims: Vec<u32> = eps.iter().filter(|e| shim(e)).map(|e| e.func).collect();
+    let shims: Vec<&EntryPoint> = eps.iter().filter(|e| shim(e)).collect();
     if shims.is_empty() || !eps.iter().any(|e| c_layer(e) && e.role.is_free()) {
         return eps;
     }
     // From the shims down to the entry points they reach: only C ones (or the shims again, a panic's message),
     // none of std's `__rdl_*`, and no memory grown on the way.
-    let (mut seen, mut todo) = (std::collections::HashSet::new(), shims.clone());
-    let mut reaches_c = false;
-    while let Some(f) = todo.pop() {
-        for c in callees(f) {
-            if !seen.insert(c) {
-                continue;
-            }
-            match ep(c) {
-                Some(e) if c_layer(e) => reaches_c = true,
-                Some(e) if shim(e) => {}
-                Some(_) => return eps,
-                None => {
-                    let std_system = info.func_names.get(&c).is_some_and(|n| n.contains("__rdl_"));
-                    let grows = c.checked_sub(nimp).is_some_and(|d| s.grows.get(d as usize).copied().unwrap_or(false));
-                    if std_system || grows {
-                        return eps;
-                    }
-                    todo.push(c);
-                }
-            }
-        }
+    let other_way = |c: u32| match ep(c) {
+        Some(e) => !c_layer(e) && !shim(e),
+        None => info.func_names.get(&c).is_some_and(|n| n.contains("__rdl_")) || s.grows_here(c, nimp),
+    };
+    if shims.iter().any(|e| reaches(s, nimp, e.func, &|c| ep(c).is_none(), &other_way)) {
+        return eps;
     }
     // And each shim gets to the C layer through the allocator's own code (what only the shims call, or a
     // `GlobalAlloc` impl or `System`'s), not only through a panic's message (which reaches `malloc` from any of
     // them, an arena under them or not): its allocations from an allocating shim, its frees from a freeing one.
-    let is_ep = |f: u32| ep(f).is_some();
-    let (under, _) = under_entry_points(s, info, &is_ep);
-    let direct = |e: &EntryPoint| {
-        let want = |x: &EntryPoint| c_layer(x) && x.role.is_free() == (e.role == Role::RustDealloc);
-        eps_through_allocator_code(s, info, &under, e.func, &|f| ep(f).filter(|x| want(x)).is_some())
+    let (under, _) = under_entry_points(s, info, &|f| ep(f).is_some());
+    let allocator_code = |f: u32| {
+        under.contains(&f)
+            || info.func_names.get(&f).is_some_and(|n| {
+                let n = format!("{:#}", rustc_demangle::demangle(n));
+                n.contains("GlobalAlloc>::") || n.contains("std::sys::alloc") || n.contains("std::alloc::System")
+            })
     };
-    if !reaches_c || !eps.iter().filter(|e| shim(e)).all(direct) {
+    let direct = |e: &&EntryPoint| {
+        let wanted = |c: u32| ep(c).is_some_and(|x| c_layer(x) && x.role.is_free() == (e.role == Role::RustDealloc));
+        reaches(s, nimp, e.func, &allocator_code, &wanted)
+    };
+    if !shims.iter().all(direct) {
         return eps;
     }
     eps.into_iter().filter(|e| !shim(e)).collect()
@@ -308,38 +298,23 @@ fn is_rust_shim(e: &EntryPoint) -> bool {
     matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc) && (e.name.contains("__rust_") || e.name.contains("__rg_"))
 }
 
-type Callers = HashMap<u32, Vec<u32>>;
-
-/// From `from`, through the allocator's own code (what only entry points call, a `GlobalAlloc` impl, `System`'s)
-/// — not a panic's message, which reaches `malloc` from anywhere — whether a call reaches a function `hit` accepts.
-fn eps_through_allocator_code(
-    s: &statics::Scan,
-    info: &ModuleInfo,
-    under: &std::collections::HashSet<u32>,
-    from: u32,
-    hit: &dyn Fn(u32) -> bool,
-) -> bool {
-    let nimp = info.num_imported_funcs;
-    let allocator_code = |f: u32| {
-        under.contains(&f)
-            || info.func_names.get(&f).is_some_and(|n| {
-                let n = format!("{:#}", rustc_demangle::demangle(n));
-                n.contains("GlobalAlloc>::") || n.contains("std::sys::alloc") || n.contains("std::alloc::System")
-            })
-    };
+/// Whether direct calls from `from`, passing only through functions `through` accepts, reach one `hit` accepts.
+fn reaches(s: &statics::Scan, nimp: u32, from: u32, through: &dyn Fn(u32) -> bool, hit: &dyn Fn(u32) -> bool) -> bool {
     let (mut seen, mut todo) = (std::collections::HashSet::from([from]), vec![from]);
     while let Some(f) = todo.pop() {
-        for c in f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default() {
+        for c in s.callees_of(f, nimp) {
             if hit(c) {
                 return true;
             }
-            if allocator_code(c) && seen.insert(c) {
+            if through(c) && seen.insert(c) {
                 todo.push(c);
             }
         }
     }
     false
 }
+
+type Callers = HashMap<u32, Vec<u32>>;
 
 /// Not reached other than by direct calls, and every caller is an entry point or itself only called under one.
 fn only_under(s: &statics::Scan, callers: &Callers, is_ep: &dyn Fn(u32) -> bool, under: &std::collections::HashSet<u32>, f: u32) -> bool {
@@ -382,19 +357,12 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         return None;
     }
     let shims: Vec<&EntryPoint> = eps.iter().filter(|e| is_rust_shim(e)).collect();
+    if shims.is_empty() {
+        return None; // no Rust shims (C, C++, Emscripten): nothing to look for, and no call graph to walk
+    }
     let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
-    let callees = |f: u32| f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).cloned().unwrap_or_default();
     // Grows memory, itself or through what it calls, short of an entry point.
-    let grows = |f: u32| {
-        let (mut seen, mut todo) = (std::collections::HashSet::from([f]), vec![f]);
-        while let Some(g) = todo.pop() {
-            if g.checked_sub(nimp).is_some_and(|d| s.grows.get(d as usize).copied().unwrap_or(false)) {
-                return true;
-            }
-            todo.extend(callees(g).into_iter().filter(|&c| !is_ep(c) && seen.insert(c)));
-        }
-        false
-    };
+    let grows = |f: u32| s.grows_here(f, nimp) || reaches(s, nimp, f, &|c| !is_ep(c), &|c| !is_ep(c) && s.grows_here(c, nimp));
     let (under, callers) = under_entry_points(s, info, &is_ep);
     // Reached other than under an entry point: a caller that is neither one nor only called under one.
     let outside_caller = |f: u32| {
@@ -415,7 +383,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
     };
     let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], Vec::as_slice);
     for shim in &shims {
-        for c in callees(shim.func) {
+        for c in s.callees_of(shim.func, nimp) {
             if is_ep(c) || !grows(c) {
                 continue;
             }
@@ -425,7 +393,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         }
         // The whole allocator inlined into the shim (an arena in static memory: nothing of the allocator's called
         // from it): its state is what the program's own copies of it use too.
-        if !callees(shim.func).into_iter().any(|c| is_ep(c) || under.contains(&c)) {
+        if !s.callees_of(shim.func, nimp).any(|c| is_ep(c) || under.contains(&c)) {
             let state: std::collections::HashSet<u64> = statics_of(shim.func).iter().copied().collect();
             let other = (nimp..info.num_funcs())
                 .filter(|&f| !is_ep(f) && !under.contains(&f))

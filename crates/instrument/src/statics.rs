@@ -21,7 +21,7 @@ const MAX_EXTENSION: u64 = 1024;
 /// What one pass over the code section tells about every defined function (index − imported functions):
 /// shared by the allocator-state finder below and the allocator fingerprints (`fingerprint.rs`).
 #[derive(Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Direct callees.
     pub callees: Vec<HashSet<u32>>,
     /// Constant static addresses used (as `i32.const` or a load/store offset), one entry per use.
@@ -50,6 +50,18 @@ pub struct Scan {
     pub calls: Vec<Vec<(u32, Option<u32>)>>,
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
+}
+
+impl Scan {
+    /// The direct callees of function `func` (an import has none).
+    pub(crate) fn callees_of(&self, func: u32, nimp: u32) -> impl Iterator<Item = u32> + '_ {
+        func.checked_sub(nimp).and_then(|d| self.callees.get(d as usize)).into_iter().flatten().copied()
+    }
+
+    /// Function `func`'s body has `memory.grow`.
+    pub(crate) fn grows_here(&self, func: u32, nimp: u32) -> bool {
+        func.checked_sub(nimp).is_some_and(|d| self.grows.get(d as usize).copied().unwrap_or(false))
+    }
 }
 
 /// The scan of `bytes` (the module `info` was parsed from), made once and kept in `info`: discovery, the

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use wasmleak_heap::{analyze, growth, Memory, Snapshot};
+use wasmleak_heap::{growth, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 
@@ -158,10 +158,18 @@ impl Opts {
             .then(|| ProgressLine::start(std::sync::Arc::default()));
         cfg.progress = progress.as_ref().map(|p| p.counters.clone());
         // The report's symbols (DWARF line tables, names, statics) are read on another core while the guest
-        // runs, not after it.
+        // runs, not after it, and not while the compiler's threads have both cores.
+        let (compiled, wait) = std::sync::mpsc::sync_channel(1);
+        cfg.compiled = Some(compiled.clone());
         let outcome = std::thread::scope(|sc| {
-            sc.spawn(|| sym.prepare());
-            tracked_run(&instrumented, &m.info, &cfg)
+            let sym = &sym;
+            sc.spawn(move || {
+                let _ = wait.recv();
+                sym.prepare()
+            });
+            let outcome = tracked_run(&instrumented, &m.info, &cfg);
+            let _ = compiled.try_send(());
+            outcome
         });
         drop(progress);
         let outcome = outcome?;
@@ -172,9 +180,7 @@ impl Opts {
         let (snaps, mut analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
                 let c = wasmleak_host::Clock::new();
-                let mem = last.memory_image();
-                c.lap("  (thread) memory image");
-                let a = analyze(last.blocks.clone(), Memory { bytes: &mem }, &last.roots);
+                let a = last.analyze();
                 c.lap("  (thread) analyze");
                 a
             });

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use wasmleak_export::{flamegraph, heapsnapshot, html, pprof};
-use wasmleak_heap::{analyze, Memory, Snapshot};
+use wasmleak_heap::Snapshot;
 
 use crate::common::write_file;
 
@@ -126,8 +126,7 @@ impl Opts {
             })?;
             return Ok(0);
         }
-        let (mem, roots, blocks) = snap.memory_image();
-        let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
+        let analysis = snap.analyze();
         write_file(&self.output, |out| match self.format {
             Format::Heapsnapshot => heapsnapshot::write(&snap, &analysis, out),
             Format::Pprof => pprof::write(&snap, &analysis, out),

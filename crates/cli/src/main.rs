@@ -1,5 +1,6 @@
 //! `wasmleak`: one binary, one file per subcommand; the work is in the library crates.
 
+mod alloc;
 mod check;
 mod common;
 mod diff;
@@ -13,6 +14,9 @@ mod serve;
 mod why;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOC: alloc::HugePages = alloc::HugePages;
 
 #[derive(Parser)]
 #[command(name = "wasmleak", version, about = "Memory-leak detector and heap profiler for WebAssembly")]

@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use std::path::PathBuf;
 
-use wasmleak_heap::{analyze, Memory};
 
 use crate::check::Format;
 use crate::common::{js_src_dir, require_wasm_artifact, write_file, AllocatorOpts, PolicyOpts};
@@ -257,8 +256,7 @@ impl Opts {
             let name = m["module"].as_str().unwrap_or("module");
             let per_module = |path: &PathBuf| if modules.len() == 1 { path.clone() } else { with_module(path, name) };
             if let Some(path) = &self.heapsnapshot {
-                let (image, roots, blocks) = last.memory_image();
-                let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
+                let analysis = last.analyze();
                 write_file(&per_module(path), |o| wasmleak_export::heapsnapshot::write(last, &analysis, o))?;
             }
             if let Some(path) = &self.html {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use wasmleak_heap::{analyze, Analysis, Holder, Kind, Memory, Snapshot};
+use wasmleak_heap::{Analysis, Holder, Kind, Snapshot};
 use wasmleak_report::{site_name, type_of};
 
 use crate::export::SnapshotNames;
@@ -36,8 +36,7 @@ fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let snap = self.names.load(&self.snapshot)?;
-        let (mem, roots, blocks) = snap.memory_image();
-        let a = analyze(blocks, Memory { bytes: &mem }, &roots);
+        let a = snap.analyze();
         let selected: Vec<usize> = match self.target.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16)) {
             Some(Ok(addr)) => match a.block_containing(addr) {
                 Some(i) => vec![i],

@@ -185,8 +185,7 @@ fn snapshots_while_threads_allocate() {
     let mut sizes = Vec::new();
     for i in 1..=n {
         let snap = wasmleak_heap::Snapshot::from_bytes(&std::fs::read(dir.join(format!("{i}.wlsnap"))).unwrap()).unwrap();
-        let (mem, roots, blocks) = snap.memory_image();
-        let a = wasmleak_heap::analyze(blocks, wasmleak_heap::Memory { bytes: &mem }, &roots);
+        let a = snap.analyze();
         let by_addr: std::collections::HashMap<u64, &wasmleak_heap::SnapBlock> = snap.blocks.iter().map(|b| (b.addr, b)).collect();
         let on_worker = |addr: u64| {
             snap.stacks[by_addr[&addr].stack as usize].iter().any(|&f| snap.frames[f as usize].function.contains("cache_on_worker"))

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use common::*;
 use serde_json::Value;
-use wasmleak_heap::{analyze, Memory, SnapBlock, SnapFrame, SnapRegion, SnapStatic, Snapshot};
+use wasmleak_heap::{SnapBlock, SnapFrame, SnapRegion, SnapStatic, Snapshot};
 use wasmleak_report::{build, Exit};
 
 /// (kind, type) of every group, sorted, the runtime's one-time groups left out.
@@ -189,8 +189,7 @@ fn roots_are_named_by_their_static() {
     // Past the static's 16 bytes: the region, as before.
     assert_eq!(snap.root_word_name(0, Some(0x110)), "static data (0x100..0x120), word at 0x110");
 
-    let (mem, roots, blocks) = snap.memory_image();
-    let a = analyze(blocks, Memory { bytes: &mem }, &roots);
+    let a = snap.analyze();
     let report = build(&snap, &a, Exit { status: "returned", code: None, message: String::new() }, vec![]);
     let root = |site: &str| report.groups.iter().find(|g| g.stack[0].function == site).unwrap().root.clone().unwrap();
     assert_eq!(root("app::cache_insert"), "static app::CACHE (+8), word at 0x108");

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use wasmleak_heap::{analyze, growth, Analysis, Holder, Kind, Memory, SnapFrame, Snapshot};
+use wasmleak_heap::{growth, Analysis, Holder, Kind, SnapFrame, Snapshot};
 use wasmleak_report::{build, diff, site_name, type_of, DiffRow, Exit, Frame, Group, Profile, Report, SortBy};
 
 use crate::flamegraph;
@@ -41,8 +41,7 @@ pub fn write_series(snaps: &[Snapshot], out: &mut dyn Write) -> io::Result<()> {
     let Some(last) = snaps.last() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "the HTML report needs at least one snapshot"));
     };
-    let (mem, roots, blocks) = last.memory_image();
-    let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
+    let analysis = last.analyze();
     out.write_all(render(snaps, &analysis).as_bytes())
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use wasmleak_export::heapsnapshot;
-use wasmleak_heap::{analyze, Memory, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
+use wasmleak_heap::{SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
 
 const NODE_FIELDS: usize = 7;
 const EDGE_FIELDS: usize = 3;
@@ -71,8 +71,7 @@ fn snapshot(extra_block: bool) -> Snapshot {
 }
 
 fn export(snap: &Snapshot) -> String {
-    let (mem, roots, blocks) = snap.memory_image();
-    let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
+    let analysis = snap.analyze();
     let mut out = Vec::new();
     heapsnapshot::write(snap, &analysis, &mut out).unwrap();
     String::from_utf8(out).unwrap()

@@ -3,7 +3,7 @@
 //! snapshots or more. (tests/js/html.test.mjs opens a real report in Chromium.)
 
 use wasmleak_export::html;
-use wasmleak_heap::{analyze, Analysis, Memory, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
+use wasmleak_heap::{Analysis, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
 
 fn frame(function: &str, file: &str, line: u32) -> SnapFrame {
     SnapFrame { function: function.into(), file: Some(file.into()), line: Some(line), column: None, inlined: false }
@@ -98,8 +98,7 @@ fn series() -> Vec<Snapshot> {
 }
 
 fn analysis(snap: &Snapshot) -> Analysis {
-    let (mem, roots, blocks) = snap.memory_image();
-    analyze(blocks, Memory { bytes: &mem }, &roots)
+    snap.analyze()
 }
 
 fn single(snap: &Snapshot) -> String {

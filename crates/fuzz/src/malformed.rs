@@ -6,7 +6,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use wasmleak_heap::{analyze, Memory, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
+use wasmleak_heap::{SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
 use wasmleak_instrument::{discover, Discovery, InstrumentOptions, ModuleInfo, Overrides};
 
 /// What went wrong with one damaged input.
@@ -121,8 +121,7 @@ pub fn sample_snapshot() -> Snapshot {
 pub fn snapshot_case(bytes: &[u8], good: &Snapshot) -> Option<Failure> {
     guarded("loading and reporting a snapshot", bytes, || {
         let Ok(snap) = Snapshot::from_bytes(bytes) else { return };
-        let (mem, roots, blocks) = snap.memory_image();
-        let analysis = analyze(blocks, Memory { bytes: &mem }, &roots);
+        let analysis = snap.analyze();
         let exit = wasmleak_report::Exit { status: "returned", code: None, message: "returned".into() };
         let report = wasmleak_report::build(&snap, &analysis, exit, Vec::new());
         let _ = wasmleak_report::to_text(&report, &Default::default());

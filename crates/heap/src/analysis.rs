@@ -8,6 +8,27 @@ pub struct Memory<'a> {
     pub bytes: &'a [u8],
 }
 
+/// Where the pointer scan reads a heap's bytes: a memory image ([`Memory`]), or the bytes a heap state copied
+/// block by block ([`crate::snapshot::Copied`]), which need not be laid out at their addresses first.
+pub trait HeapBytes: Sync {
+    /// The bytes of `blocks[i]` (the blocks in address order) from its address: fewer where memory ended.
+    fn block(&self, i: usize, b: &Block) -> &[u8];
+    /// The bytes of a root region `[start, end)` from `start`: fewer where memory ended.
+    fn region(&self, start: u64, end: u64) -> &[u8];
+}
+
+impl HeapBytes for Memory<'_> {
+    fn block(&self, _: usize, b: &Block) -> &[u8] {
+        self.region(b.addr, b.addr.saturating_add(b.size))
+    }
+
+    fn region(&self, start: u64, end: u64) -> &[u8] {
+        let len = self.bytes.len() as u64;
+        let start = start.min(len);
+        &self.bytes[start as usize..end.clamp(start, len) as usize]
+    }
+}
+
 /// A range of memory whose aligned words are roots: static data/bss ("data"), the live shadow stack ("stack").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RootRegion {
@@ -377,10 +398,12 @@ impl Batch {
 }
 
 /// The byte range of the aligned words fully inside `[start, end)`, clamped to memory.
-fn word_range(mem_len: usize, start: u64, end: u64) -> Option<(usize, usize)> {
-    let end = end.min(mem_len as u64) & !3;
-    let start = start.checked_add(3)? & !3;
-    (start < end).then_some((start as usize, end as usize))
+/// The aligned words fully inside `bytes`, which start at address `addr`: the byte offset of the first, and the
+/// bytes they span.
+fn aligned_words(addr: u64, bytes: &[u8]) -> (usize, &[u8]) {
+    let skip = (addr.wrapping_neg() & 3) as usize;
+    let rest = bytes.get(skip..).unwrap_or_default();
+    (skip, &rest[..rest.len() & !3])
 }
 
 #[inline(always)]
@@ -397,15 +420,15 @@ struct Scan {
     flags: Vec<u8>,
 }
 
-fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &[u8]) -> Scan {
+fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &impl HeapBytes) -> Scan {
     let n = blocks.len();
     let mut s = Scan { counts: vec![0; n + 1], targets: Vec::new(), at: Vec::new(), flags: vec![0; n] };
     let mut batch = Batch::default();
     for bi in range {
         let b = &blocks[bi];
-        let Some((a, e)) = word_range(mem.len(), b.addr, b.addr.saturating_add(b.size)) else { continue };
-        let mut at = (a as u64 - b.addr) as u32;
-        for chunk in mem[a..e].chunks(4 * GATHER) {
+        let (skip, bytes) = aligned_words(b.addr, mem.block(bi, b));
+        let mut at = skip as u32;
+        for chunk in bytes.chunks(4 * GATHER) {
             batch.gather(idx, chunk, at, bi as u32);
             at += chunk.len() as u32;
             if batch.v.len() >= BATCH {
@@ -446,11 +469,11 @@ fn split_for_threads(blocks: &[Block]) -> Vec<std::ops::Range<usize>> {
 /// whose value falls inside a live block (interior pointers count, one past the end does not; a zero-size
 /// block is pointed at by its own address). If blocks overlap (a missed free), a value is attributed to the
 /// block with the highest start at or below it.
-pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analysis {
+pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> Analysis {
     blocks.sort_unstable_by_key(|b| b.addr);
     let n = blocks.len();
     assert!(n < ROOT_BIT as usize, "too many blocks");
-    let mem = mem.bytes;
+    let mem = &mem;
     let idx = Index::new(&blocks);
 
     // 1. The pointer graph (CSR), and how each block is pointed at. Large heaps are scanned on two threads,
@@ -500,11 +523,12 @@ pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analys
         head: 0,
     };
     for (r, region) in roots.regions.iter().enumerate() {
-        let Some((a, e)) = word_range(mem.len(), region.start, region.end) else { continue };
-        for (k, v) in words(&mem[a..e]).enumerate() {
+        let (skip, bytes) = aligned_words(region.start, mem.region(region.start, region.end));
+        let a = region.start + skip as u64;
+        for (k, v) in words(bytes).enumerate() {
             if let Some(t) = idx.lookup(v) {
                 flags[t] |= if v == idx.start(t) { PTR_START } else { PTR_INTERIOR };
-                w.seed(t, v, r as u32, (a + 4 * k) as u32, REACHABLE);
+                w.seed(t, v, r as u32, (a + 4 * k as u64) as u32, REACHABLE);
             }
         }
     }
@@ -584,8 +608,9 @@ pub fn analyze(mut blocks: Vec<Block>, mem: Memory<'_>, roots: &Roots) -> Analys
     for t in 0..n {
         let p = w.parent[t];
         if p != NONE && p & ROOT_BIT == 0 {
-            let at = (blocks[p as usize].addr + w.parent_at[t] as u64) as usize;
-            w.parent_val[t] = u32::from_le_bytes(mem[at..at + 4].try_into().unwrap());
+            let at = w.parent_at[t] as usize;
+            let bytes = mem.block(p as usize, &blocks[p as usize]);
+            w.parent_val[t] = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
         }
     }
 

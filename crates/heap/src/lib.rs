@@ -1,7 +1,7 @@
 //! The heap model and the leak analysis.
 //!
 //! Data flows in one direction: a host feeds allocator events into a [`HeapModel`]; at the end (or at any
-//! snapshot) the host hands the live blocks plus a memory image and the roots to [`analyze`], which
+//! snapshot) the host hands the live blocks plus their bytes and the roots to [`analyze`], which
 //! classifies every live block as one of the leak kinds (docs/contracts.md, "Leak kinds and roots").
 //!
 //! Nothing here depends on a wasm engine: this crate compiles for `wasm32-unknown-unknown` so the Node and
@@ -16,7 +16,7 @@ mod profile;
 mod snapshot;
 mod stacks;
 
-pub use analysis::{analyze, Analysis, BlockClass, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use analysis::{analyze, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use growth::{growth, sampled_growth, Growth, SampledGrowth};
 pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind, HEAD_WORDS};

@@ -254,7 +254,8 @@ impl HeapModel {
 
     /// Live blocks sorted by address (what the analysis wants).
     pub fn live_sorted(&self) -> Vec<Block> {
-        let mut v: Vec<Block> = self.live_blocks().collect();
+        let mut v: Vec<Block> = Vec::with_capacity(self.live);
+        v.extend(self.live_blocks());
         v.sort_unstable_by_key(|b| b.addr);
         v
     }

@@ -9,7 +9,7 @@
 //! The plugin may import nothing but what wasmleak adds (a real host links its own imports the same way).
 
 use anyhow::{bail, Context, Result};
-use wasmleak_heap::{analyze, HeapState, Kind, Memory};
+use wasmleak_heap::{HeapState, Kind};
 use wasmleak_host::embed::{self, HasTracker, Tracker};
 use wasmtime::{Engine, Linker, Module, Store, Val, ValType};
 
@@ -63,8 +63,7 @@ fn main() -> Result<()> {
     let (db, dn) = (per_call(bytes_of(first), bytes_of(last)), per_call(first.blocks.len() as u64, last.blocks.len() as u64));
 
     // What the blocks at the end are: lost (nothing points at them), reachable, held by the host…
-    let image = last.memory_image();
-    let analysis = analyze(last.blocks.clone(), Memory { bytes: &image }, &last.roots);
+    let analysis = last.analyze();
     let mut kinds = std::collections::BTreeMap::new();
     for c in &analysis.classes {
         *kinds.entry(c.kind.as_str()).or_insert(0u64) += 1;

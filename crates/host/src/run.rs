@@ -72,6 +72,9 @@ pub struct RunConfig {
     pub max_snapshots: usize,
     /// Live counters of a tracked run, for a progress line (`wasmleak check` on a terminal).
     pub progress: Option<Arc<Progress>>,
+    /// Told (one `()`, when there is room) once the tracked module is compiled: work that can wait for a free
+    /// core (the report's symbols) starts then, not beside the compiler's threads.
+    pub compiled: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 /// What a tracked run has done so far, updated as it goes (by the heap model's thread and at each heap state).
@@ -104,6 +107,7 @@ impl Default for RunConfig {
             per_iteration: false,
             max_snapshots: MAX_ITERATION_SNAPSHOTS,
             progress: None,
+            compiled: None,
         }
     }
 }
@@ -993,6 +997,9 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
     clock.lap("  compile the instrumented module");
+    if let Some(compiled) = &cfg.compiled {
+        let _ = compiled.try_send(());
+    }
     let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
     let capturer =
         Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };

@@ -4,7 +4,7 @@
 //! `create_processor` returns a handle to a 20-byte Box holding a 256-byte buffer, which `destroy_processor`
 //! frees).
 
-use wasmleak_heap::{analyze, HeapState, Kind, Memory};
+use wasmleak_heap::{HeapState, Kind};
 use wasmleak_host::embed::{self, HasTracker, Tracker};
 use wasmtime::{Engine, Instance, Linker, Module, Store};
 
@@ -31,8 +31,7 @@ fn plugin() -> (Store<Host>, Instance) {
 }
 
 fn kinds(s: &HeapState) -> Vec<Kind> {
-    let image = s.memory_image();
-    analyze(s.blocks.clone(), Memory { bytes: &image }, &s.roots).classes.iter().map(|c| c.kind).collect()
+    s.analyze().classes.iter().map(|c| c.kind).collect()
 }
 
 #[test]

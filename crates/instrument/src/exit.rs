@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use wasmleak_heap::{analyze, HeapState, Kind, Memory, RawFrame, RootValue, SnapValue, StackTable, THREAD_HELD};
+use wasmleak_heap::{HeapState, Kind, RawFrame, RootValue, SnapValue, StackTable, THREAD_HELD};
 use crate::{Instrumented, ModuleInfo};
 use wasmparser::{Parser, Payload, ValType};
 
@@ -45,7 +45,7 @@ pub fn held_at_exit(
     // itself (Emscripten's glue, `--invoke`) has no start code on the stack.
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
     let first = if live.first().is_some_and(|f| is_start(f.func)) { 2 } else { 0 };
-    let analysis = analyze(state.blocks.clone(), Memory { bytes: &state.memory_image() }, &state.roots);
+    let analysis = state.analyze();
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a

@@ -1,7 +1,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
-use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot, StackId};
+use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot};
 
 use crate::hint::{hint, is_runtime_startup, site_index};
 use crate::profile::Profile;
@@ -252,20 +252,25 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
-    let mut by_stack: HashMap<(Kind, StackId), Option<usize>> = HashMap::default();
+    // By stack id, then kind: an array, not a hash lookup per block.
+    let mut by_stack: Vec<[Option<Option<usize>>; 5]> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut group_kinds: Vec<Kind> = Vec::new();
     let mut by_frames: HashMap<(Kind, Vec<Frame>), usize> = HashMap::default();
-    // The groups each cycle has blocks in: the first one here, any other in `cycle_more` (rare: an Rc parent
-    // and its child allocated at two lines). Per block a lookup in an array, not a set insert.
+    // The groups each cycle has blocks in: the first one here, any other in `cycle_more` (an Rc parent and its
+    // child allocated at two lines), made unique after the loop: per block an array lookup, at most a push.
     let mut cycle_first: Vec<u32> = vec![u32::MAX; analysis.cycle_count() as usize];
-    let mut cycle_more: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
+    let mut cycle_more: Vec<(u32, u32)> = Vec::new();
     // Per group: (owner's allocation stack, its free stack) → (blocks it held, offset of the first).
     let mut owner_votes: HashMap<usize, HashMap<(u32, u32), (u64, u64)>> = HashMap::default();
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
-        let key = (class.kind, block.stack);
-        let gi = match by_stack.get(&key) {
-            Some(&gi) => gi,
+        // Ids past the snapshot's stacks (none taken: `StackId::NONE`) all have no frames: one slot.
+        let (s, k) = ((block.stack.0 as usize).min(snap.stacks.len()), class.kind as usize);
+        if by_stack.len() <= s {
+            by_stack.resize(s + 1, [None; 5]);
+        }
+        let gi = match by_stack[s][k] {
+            Some(gi) => gi,
             None => {
                 let frames = frames(snap, block.stack.0);
                 let gi = if class.kind != Kind::Reachable && is_runtime_startup(&frames) {
@@ -285,7 +290,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                         groups.len() - 1
                     }))
                 };
-                by_stack.insert(key, gi);
+                by_stack[s][k] = Some(gi);
                 gi
             }
         };
@@ -319,14 +324,18 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.interior_only += class.interior_only as u64;
         if let Some(c) = class.cycle {
             let first = &mut cycle_first[c as usize];
-            let new = if *first == u32::MAX {
+            if *first == u32::MAX {
                 *first = gi as u32;
-                true
-            } else {
-                *first != gi as u32 && cycle_more.insert((c, gi as u32))
-            };
-            g.cycles += new as u64;
+                g.cycles += 1;
+            } else if *first != gi as u32 {
+                cycle_more.push((c, gi as u32));
+            }
         }
+    }
+    cycle_more.sort_unstable();
+    cycle_more.dedup();
+    for &(_, gi) in &cycle_more {
+        groups[gi as usize].cycles += 1;
     }
     summary.leaked_blocks = summary.lost_blocks + summary.indirect_blocks + summary.cycle_blocks + summary.host_blocks;
     summary.leaked_bytes = summary.lost_bytes + summary.indirect_bytes + summary.cycle_bytes + summary.host_bytes;

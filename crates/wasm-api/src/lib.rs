@@ -41,7 +41,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmleak_heap::{analyze, growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
+use wasmleak_heap::{growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::exit::held_at_exit;
 use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
@@ -673,8 +673,7 @@ impl Session {
             held_at_exit(&mut heap, &state.exit_frames, &self.model.stacks, &m.ins, &m.info, &m.original)
         };
         let snap = self.take(state, heap);
-        let (image, roots, blocks) = snap.memory_image();
-        let analysis = analyze(blocks, Memory { bytes: &image }, &roots);
+        let analysis = snap.analyze();
         let status = match state.exit.status.as_str() {
             "exited" => "exited",
             "trap" => "trap",

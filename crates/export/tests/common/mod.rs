@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use wasmleak_heap::{analyze, Analysis, Memory, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
+use wasmleak_heap::{Analysis, SnapBlock, SnapFrame, SnapRegion, SnapValue, Snapshot};
 
 pub fn frame(function: &str, file: &str, line: u32, inlined: bool) -> SnapFrame {
     SnapFrame { function: function.into(), file: Some(file.into()), line: Some(line), column: Some(5), inlined }
@@ -62,8 +62,7 @@ pub fn synthetic() -> Snapshot {
 }
 
 pub fn analysis(snap: &Snapshot) -> Analysis {
-    let (mem, roots, blocks) = snap.memory_image();
-    analyze(blocks, Memory { bytes: &mem }, &roots)
+    snap.analyze()
 }
 
 pub fn root() -> PathBuf {

@@ -213,7 +213,7 @@ impl Opts {
         // --fail-on say otherwise), as the analysis decided them.
         let problems = reports.iter().any(|r| r["decided_by"].as_array().is_some_and(|d| !d.is_empty()));
         // A report whose leaks cannot be trusted (frees that were not seen) is no verdict, whatever it found.
-        let unseen_frees = reports.iter().find(|r| r["inconclusive"].is_string() && r["summary"]["allocations"].as_u64() != Some(0));
+        let unseen_frees = reports.iter().find(|r| r["inconclusive_reason"] == wasmleak_report::FREES_NOT_SEEN_REASON);
         Ok(if let Some(r) = unseen_frees {
             eprintln!("wasmleak: {}: no verdict: {}", r["module"].as_str().unwrap_or("?"), r["inconclusive"].as_str().unwrap_or("?"));
             2

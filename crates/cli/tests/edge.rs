@@ -429,6 +429,7 @@ fn unseen_frees_are_no_verdict() {
     r.assert_code(2);
     let why = j["inconclusive"].as_str().unwrap_or_default();
     assert!(why.starts_with("the allocator handed out 2 addresses that wasmleak still counted as live"), "{}", brief(&j));
+    assert_eq!(j["inconclusive_reason"], "frees_not_seen", "{}", brief(&j));
     assert_eq!(j["summary"]["allocations"], 8, "{}", brief(&j));
     assert!(r.stderr.contains("no verdict"), "{}", r.describe());
 }

@@ -596,6 +596,7 @@ fn node_run_that_sees_no_allocator_call_is_inconclusive() {
     assert_eq!(code, 2, "{report}\n{stderr}");
     assert_eq!(report["summary"]["allocations"], 0, "{report}");
     assert!(report["inconclusive"].as_str().is_some_and(|w| w.contains("no allocation or free was seen")), "{report}");
+    assert_eq!(report["inconclusive_reason"], "nothing_seen", "{report}");
     assert!(stderr.contains("no allocator call was seen"), "{stderr}");
     let _ = std::fs::remove_file(&module);
 
@@ -619,6 +620,7 @@ fn node_run_with_frees_not_seen_is_inconclusive() {
     assert_eq!(report["summary"]["allocations"], 8, "{report}");
     let why = report["inconclusive"].as_str().unwrap_or_default();
     assert!(why.starts_with("the allocator handed out 2 addresses that wasmleak still counted as live"), "{report}");
+    assert_eq!(report["inconclusive_reason"], "frees_not_seen", "{report}");
     assert!(stderr.contains("no verdict"), "{stderr}");
 }
 

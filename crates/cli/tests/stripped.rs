@@ -212,6 +212,7 @@ fn a_run_that_sees_no_allocator_call_is_inconclusive() {
     assert_eq!(run.code(), 2, "{}", run.describe());
     assert_eq!(summary(&j, "allocations"), 0);
     assert!(j["inconclusive"].as_str().is_some_and(|w| w.contains("no allocation or free was seen")), "{j}");
+    assert_eq!(j["inconclusive_reason"], "nothing_seen", "{j}");
     assert!(run.stderr.contains("no allocator call was seen") && run.stderr.contains("malloc (func 1) as malloc"), "{}", run.describe());
     let text = wasmleak(["check", module.to_str().unwrap()]);
     assert_eq!(text.code(), 2, "{}", text.describe());

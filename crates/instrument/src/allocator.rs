@@ -298,7 +298,9 @@ pub fn role_of(name: &str) -> Option<Role> {
     // `dlmalloc::Dlmalloc` takes sizes and alignments (`malloc(self, size, align)`); the inner one,
     // `dlmalloc::dlmalloc::Dlmalloc`, does not (`malloc(self, size)`, `free(self, ptr)`). With LTO `self` may be
     // gone too (a single static), which the roles' fallbacks take.
-    if name.starts_with("_R") || name.starts_with("_ZN") || name.starts_with('<') {
+    // Demangled only when the type's name is in it (both manglings keep identifiers as they are): a module has
+    // thousands of names, and demangling each took most of discovery in the JS runtime's unoptimized code.
+    if (name.starts_with("_R") || name.starts_with("_ZN") || name.starts_with('<')) && name.contains("Dlmalloc") {
         let demangled = without_hashes(&format!("{:#}", rustc_demangle::demangle(name)));
         if demangled.contains("dlmalloc::Dlmalloc") {
             let inner = demangled.contains("dlmalloc::dlmalloc::Dlmalloc");

@@ -181,7 +181,16 @@ pub struct Report {
     /// no allocator call at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inconclusive: Option<String>,
+    /// Which of the two reasons `inconclusive` gives, for a program to tell: [`NOTHING_SEEN_REASON`] or
+    /// [`FREES_NOT_SEEN_REASON`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inconclusive_reason: Option<&'static str>,
 }
+
+/// `inconclusive_reason` of a run that saw no allocator call at all.
+pub const NOTHING_SEEN_REASON: &str = "nothing_seen";
+/// `inconclusive_reason` of a run in which the allocator handed out an address still counted as a live block.
+pub const FREES_NOT_SEEN_REASON: &str = "frees_not_seen";
 
 /// A run that saw not one allocation or free has nothing to judge — and a program that allocates through
 /// functions other than the hooked ones (a wrapper layer, a second allocator) looks exactly like this, so it is
@@ -207,6 +216,7 @@ impl Report {
              hooked entry points; name the free function with --free-fn (and --realloc-fn…) if the module has one",
             if reissued == 1 { "" } else { "es" }
         ));
+        self.inconclusive_reason = Some(FREES_NOT_SEEN_REASON);
         true
     }
 
@@ -214,8 +224,14 @@ impl Report {
     /// saw no allocator call then simply did not allocate (a doctest, a tool run that exits at once) — a note,
     /// not an inconclusive report.
     pub fn allocator_named(&mut self) {
+        self.nothing_to_judge("no allocation or free was seen in this run (the hooked allocator is the one the module names)");
+    }
+
+    /// A run that saw nothing for a reason `note` gives: a note instead of an inconclusive report.
+    pub fn nothing_to_judge(&mut self, note: &str) {
         if self.inconclusive.take().is_some() {
-            self.notes.push("no allocation or free was seen in this run (the hooked allocator is the one the module names)".into());
+            self.inconclusive_reason = None;
+            self.notes.push(note.into());
         }
     }
 }
@@ -430,6 +446,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         notes,
         profile,
         decided_by: Vec::new(),
+        inconclusive_reason: inconclusive.is_some().then_some(NOTHING_SEEN_REASON),
         inconclusive,
     };
     report.apply_policy(&crate::policy::Policy::default());

@@ -689,8 +689,8 @@ impl Session {
             notes.push(NO_DWARF_NOTE.into());
         }
         let mut report = build(&snap, &analysis, exit, notes);
-        if state.calls == Some(0) && report.inconclusive.take().is_some() {
-            report.notes.push("the app never called this module (no export was called): nothing ran, nothing to judge".into());
+        if state.calls == Some(0) {
+            report.nothing_to_judge("the app never called this module (no export was called): nothing ran, nothing to judge");
         }
         if wasmleak_instrument::named(&self.module.ins.entry_points) {
             report.allocator_named();

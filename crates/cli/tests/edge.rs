@@ -434,6 +434,26 @@ fn unseen_frees_are_no_verdict() {
     assert!(r.stderr.contains("no verdict"), "{}", r.describe());
 }
 
+/// `main` overwrites its only pointer to a block, then calls exit() (fixtures/edge/c/exit_after_overwrite.c, -O2):
+/// LeakSanitizer reports 100 bytes leaked in 1 allocation. The first result of `make` went straight to `puts`,
+/// never into one of `main`'s locals, so it cannot be held there: lost — it was called held by `main` before.
+/// `line`, kept in a local until exit, stays held (by `__original_main`: clang's name for a `main(void)`).
+#[test]
+fn exit_after_overwriting_a_pointer_reports_its_block_lost() {
+    let (r, j) = check_json(&edge("c_exit_after_overwrite"), &[]);
+    r.assert_code(1);
+    assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(1), Some(100)), "{}", brief(&j));
+    assert_eq!(j["summary"]["leaked_blocks"], 1, "{}", brief(&j));
+    let lost = groups(&j).iter().find(|g| g["kind"] == "lost").cloned().unwrap_or_default();
+    assert_eq!(lost["site"]["function"], "make", "{}", brief(&j));
+    let held: Vec<u64> = groups(&j)
+        .iter()
+        .filter(|g| g["root"].as_str().is_some_and(|n| n.starts_with("`__original_main` (on the stack when the guest called exit())")))
+        .map(|g| g["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(held, vec![256], "{}", brief(&j));
+}
+
 /// `main` ends with exit() while two buffers are only in its wasm locals (fixtures/edge/c/exit_in_main.c, -O2):
 /// LeakSanitizer reports nothing there, and `check` counts them as held by `main` (crates/instrument/src/exit.rs) — not
 /// lost, as it did. Blocks a helper returning nothing made stay lost; more unreachable blocks `main` made than it

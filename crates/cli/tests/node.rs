@@ -668,6 +668,13 @@ fn node_run_of_a_guest_that_calls_exit_counts_what_main_may_hold() {
         assert_eq!(lost(&r), (1, 24), "{app:?}\n{r}");
         assert_eq!(r["exit"]["code"], 3, "{app:?}\n{r}");
     }
+    // A result `main` passed straight on, its pointer overwritten (edge.rs
+    // `exit_after_overwriting_a_pointer_reports_its_block_lost`): lost here too.
+    let (code, r, stderr) =
+        wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_exit_after_overwrite.wasm"]);
+    assert_eq!(code, 1, "{r}\n{stderr}");
+    assert_eq!(lost(&r), (1, 100), "{r}");
+    assert_eq!(r["summary"]["thread_held_bytes"], 256, "{r}");
 }
 
 /// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions

@@ -7,8 +7,10 @@
 //! So, in a single-threaded run that ended in `proc_exit` with frames still running: an unreachable block (lost or
 //! in a cycle) whose allocation stack leaves the stack at exit in a running frame — the same functions and call
 //! sites down to that frame, another call site there — may be in that frame's locals when that call was the
-//! frame's own call of the allocator or a call that returned an i32 (anything else reached it through memory,
-//! which was scanned). When a frame has no more such blocks than locals, they are all roots, held by it as
+//! frame's own call of the allocator or a call that returned an i32, and the frame set that call's result into a
+//! local (anything else reached it through memory, which was scanned, or was passed on, stored or dropped: `p =
+//! make(); puts(p); p = make();` at -O2 passes the first result straight to `puts`, and LeakSanitizer calls that
+//! block leaked too). When a frame has no more such blocks than locals, they are all roots, held by it as
 //! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. A
 //! command's start code is left out (wasi-libc's `_start` holds `main`'s status when it calls `proc_exit` after
 //! `main` returned).
@@ -16,11 +18,11 @@
 //! Both hosts use it: wasmtime's backtrace on the `proc_exit` error gives the frames, and the JS runtime reads
 //! them with V8 when the module calls `proc_exit` (or Emscripten's `env.exit`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use wasmleak_heap::{HeapState, Kind, RawFrame, RootValue, SnapValue, StackTable, THREAD_HELD};
 use crate::{Instrumented, ModuleInfo};
-use wasmparser::{Parser, Payload, ValType};
+use wasmparser::{ExternalKind, Operator, Parser, Payload, ValType};
 
 /// The frames running when the guest called `proc_exit` (instrumented function index, code offset), innermost
 /// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so. `bodies`:
@@ -48,6 +50,8 @@ pub fn held_at_exit(
     let analysis = state.analyze();
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    // By running frame: the calls whose result it kept in a local.
+    let mut kept: HashMap<usize, HashSet<u32>> = HashMap::new();
     // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a
     // local only so: what went through memory was scanned).
     let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
@@ -58,7 +62,10 @@ pub fn held_at_exit(
         // The host's frames (the JS runtime's calls into the module) are not in the stack at exit.
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().filter(|f| f.func < info.num_funcs()).collect();
         if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= first && returned(callee)) {
-            by_frame.entry(depth).or_default().push(b.addr);
+            let kept = kept.entry(depth).or_insert_with(|| kept_results(bodies, ins, info, live[depth].func));
+            if kept.contains(&path[depth].offset) {
+                by_frame.entry(depth).or_default().push(b.addr);
+            }
         }
     }
     let mut notes = Vec::new();
@@ -103,6 +110,62 @@ fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<(usize, Option<u32>)>
         }
     }
     None
+}
+
+/// The original code offsets of the calls in original function `func` whose result it sets into a local at once
+/// (or after adding a constant: an interior pointer). `bodies`: the original module, or the instrumented one,
+/// whose added instructions after a call (the calling context put back: context.rs) are skipped.
+fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> HashSet<u32> {
+    let instrumented = std::ptr::eq(bodies.as_ptr(), ins.bytes.as_ptr());
+    let mut ctx = None;
+    let mut body = None;
+    let nth = func.checked_sub(info.num_imported_funcs).map(|n| n as usize);
+    let mut k = 0;
+    for payload in Parser::new(0).parse_all(bodies) {
+        match payload {
+            Ok(Payload::ExportSection(exports)) if instrumented => {
+                ctx = exports.into_iter().filter_map(Result::ok).find(|e| {
+                    e.kind == ExternalKind::Global && ins.ctx_export.as_deref() == Some(e.name)
+                }).map(|e| e.index);
+            }
+            Ok(Payload::CodeSectionEntry(b)) => {
+                if Some(k) == nth {
+                    body = Some(b);
+                    break;
+                }
+                k += 1;
+            }
+            _ => {}
+        }
+    }
+    let Some(ops) = body.and_then(|b| b.get_operators_reader().ok()) else { return HashSet::new() };
+    let ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
+    let mut kept = HashSet::new();
+    for (k, (op, offset)) in ops.iter().enumerate() {
+        if !matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }) {
+            continue;
+        }
+        let at = if instrumented { ins.map.original_offset(*offset as u32) } else { Some(*offset as u32) };
+        let mut next = ops[k + 1..].iter().map(|(op, _)| op).peekable();
+        if let (Some(g), Some(Operator::LocalGet { .. })) = (ctx, next.peek()) {
+            let mut after = next.clone();
+            after.next();
+            if matches!(after.next(), Some(Operator::GlobalSet { global_index }) if *global_index == g) {
+                next = after;
+            }
+        }
+        let set = |op: Option<&Operator<'_>>| matches!(op, Some(Operator::LocalSet { .. } | Operator::LocalTee { .. }));
+        let kept_here = match next.next() {
+            Some(Operator::I32Const { .. }) => {
+                matches!(next.next(), Some(Operator::I32Add | Operator::I32Sub)) && set(next.next())
+            }
+            op => set(op),
+        };
+        if let (true, Some(at)) = (kept_here, at) {
+            kept.insert(at);
+        }
+    }
+    kept
 }
 
 /// The i32 parameters and locals of original function `func` (a defined one), its body read from `bodies`: the

@@ -437,9 +437,15 @@ fn unseen_frees_are_no_verdict() {
 /// `main` overwrites its only pointer to a block, then calls exit() (fixtures/edge/c/exit_after_overwrite.c, -O2):
 /// LeakSanitizer reports 100 bytes leaked in 1 allocation. The first result of `make` went straight to `puts`,
 /// never into one of `main`'s locals, so it cannot be held there: lost — it was called held by `main` before.
-/// `line`, kept in a local until exit, stays held (by `__original_main`: clang's name for a `main(void)`).
+/// `line`, kept in a local until exit, stays held (by `__original_main`: clang's name for a `main(void)`). At -O0
+/// the result went through a local only to be stored to `p`'s stack slot: lost too; `line` is in its slot.
 #[test]
 fn exit_after_overwriting_a_pointer_reports_its_block_lost() {
+    let (r, j) = check_json(&edge("c_exit_after_overwrite_o0"), &[]);
+    r.assert_code(1);
+    assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(1), Some(100)), "{}", brief(&j));
+    assert_eq!((j["summary"]["reachable_bytes"].as_u64(), j["summary"]["thread_held_bytes"].as_u64()), (Some(256), None), "{}", brief(&j));
+
     let (r, j) = check_json(&edge("c_exit_after_overwrite"), &[]);
     r.assert_code(1);
     assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(1), Some(100)), "{}", brief(&j));

@@ -113,8 +113,9 @@ fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<(usize, Option<u32>)>
 }
 
 /// The original code offsets of the calls in original function `func` whose result it sets into a local at once
-/// (or after adding a constant: an interior pointer). `bodies`: the original module, or the instrumented one,
-/// whose added instructions after a call (the calling context put back: context.rs) are skipped.
+/// (or after adding a constant: an interior pointer) and uses from there, not only to store it to memory.
+/// `bodies`: the original module, or the instrumented one, whose added instructions after a call (the calling
+/// context put back: context.rs) are skipped.
 fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> HashSet<u32> {
     let instrumented = std::ptr::eq(bodies.as_ptr(), ins.bytes.as_ptr());
     let mut ctx = None;
@@ -140,7 +141,7 @@ fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32)
     }
     let Some(ops) = body.and_then(|b| b.get_operators_reader().ok()) else { return HashSet::new() };
     let ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
-    let mut kept = HashSet::new();
+    let mut kept = Vec::new();
     for (k, (op, offset)) in ops.iter().enumerate() {
         if !matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }) {
             continue;
@@ -154,18 +155,31 @@ fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32)
                 next = after;
             }
         }
-        let set = |op: Option<&Operator<'_>>| matches!(op, Some(Operator::LocalSet { .. } | Operator::LocalTee { .. }));
-        let kept_here = match next.next() {
-            Some(Operator::I32Const { .. }) => {
-                matches!(next.next(), Some(Operator::I32Add | Operator::I32Sub)) && set(next.next())
-            }
-            op => set(op),
+        let local = |op: Option<&Operator<'_>>| match op {
+            Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => Some(*local_index),
+            _ => None,
         };
-        if let (true, Some(at)) = (kept_here, at) {
-            kept.insert(at);
+        let kept_in = match next.next() {
+            Some(Operator::I32Const { .. }) => {
+                if matches!(next.next(), Some(Operator::I32Add | Operator::I32Sub)) { local(next.next()) } else { None }
+            }
+            op => local(op),
+        };
+        if let (Some(l), Some(at)) = (kept_in, at) {
+            kept.push((at, l));
         }
     }
-    kept
+    // A local whose value is only ever stored to memory (-O0 code keeps every variable in the stack in memory,
+    // each result passing through a local of its own on the way): its home is memory, which was scanned.
+    let mut used = HashSet::new();
+    for w in ops.windows(2) {
+        if let Operator::LocalGet { local_index } | Operator::LocalTee { local_index } = w[0].0 {
+            if !matches!(w[1].0, Operator::I32Store { .. }) {
+                used.insert(local_index);
+            }
+        }
+    }
+    kept.into_iter().filter(|(_, l)| used.contains(l)).map(|(at, _)| at).collect()
 }
 
 /// The i32 parameters and locals of original function `func` (a defined one), its body read from `bodies`: the

@@ -265,7 +265,6 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     let nimp = info.num_imported_funcs;
     let scan = scan(bytes, info)?;
     let private = allocator_private(&scan, nimp, eps);
-    let touched = &scan.touched;
     let mut addrs: Vec<u64> = private
         .iter()
         .filter(|&&f| f >= nimp)
@@ -283,10 +282,12 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         }
     }
     // Arrays inside the state (dlmalloc's bins) are reached through computed addresses, so the last
-    // constant is not the structure's end: it runs on until the next static the rest of the program uses.
-    let mut others: Vec<u64> = (0..touched.len() as u32)
+    // constant is not the structure's end: it runs on until the next static the rest of the program uses as an
+    // address. Its numbers do not count: SQLite's flag masks (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz,
+    // and a bin of it left out of the holes held a leaked block's address (5 leaked blocks called reachable).
+    let mut others: Vec<u64> = (0..scan.addressed.len() as u32)
         .filter(|i| !private.contains(&(i + nimp)))
-        .flat_map(|i| touched[i as usize].iter().copied())
+        .flat_map(|i| scan.addressed[i as usize].iter().copied())
         .collect();
     others.sort_unstable();
     for r in &mut ranges {
@@ -308,4 +309,34 @@ fn memarg_offset(op: &Operator<'_>) -> Option<u64> {
         _ => return None,
     };
     (m.memory == 0).then_some(m.offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::allocator::{Evidence, Role};
+
+    /// The allocator's state runs on past its last constant address (its bins are reached through computed
+    /// addresses) up to the next static the rest of the program uses as an address; a number the program uses
+    /// (a flag mask that falls inside the state) does not end it.
+    #[test]
+    fn a_mask_in_the_program_does_not_cut_the_allocator_state_short() {
+        let wat = r#"(module
+            (memory 1)
+            (data (i32.const 1024) "state")
+            (func $malloc (export "malloc") (param i32) (result i32)
+                i32.const 1028 local.get 0 i32.store
+                local.get 0 i32.const 3 i32.shl i32.const 1032 i32.add i32.load)
+            (func $free (export "free") (param i32)
+                i32.const 1024 local.get 0 i32.store)
+            (func $user (export "user") (param i32) (result i32)
+                local.get 0 i32.const 1100 i32.and
+                i32.const 1200 i32.load
+                i32.add))"#;
+        let bytes = wat::parse_str(wat).unwrap();
+        let info = ModuleInfo::parse(&bytes).unwrap();
+        let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
+        let eps = [ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)];
+        assert_eq!(allocator_statics(&bytes, &info, &eps).unwrap(), vec![1024..1200]);
+    }
 }

@@ -175,7 +175,7 @@ fn owner_hint(g: &Group) -> String {
     };
     let allocated = o.site.as_ref().map(|s| format!(" (allocated in `{}`)", s.function)).unwrap_or_default();
     if vector {
-        format!("lost: the std::vector that held these pointers was destroyed{freed_at} without deleting its elements; delete them first, or hold std::unique_ptr in the vector")
+        format!("lost: the std::vector that held these pointers was destroyed{freed_at} without deleting its elements; if it owned them, delete them first, or hold std::unique_ptr in the vector (if it only pointed at them, a work list, their owner dropped them elsewhere)")
     } else if rust {
         format!("lost: {owner}{allocated} was dropped{freed_at} without freeing this: its Drop does not reclaim the raw pointer — reclaim it there (drop(unsafe {{ Box::from_raw(ptr) }})), or hold a Box instead")
     } else if cpp {
@@ -184,7 +184,7 @@ fn owner_hint(g: &Group) -> String {
             None => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: free it in the owner's destructor, or hold it in std::unique_ptr"),
         }
     } else {
-        format!("lost: {owner}{allocated} was freed{freed_at} without freeing this: free the member before freeing its owner (a destroy function that frees both)")
+        format!("lost: {owner}{allocated} was freed{freed_at} without freeing this: if it owned this block, free the member before freeing its owner (a destroy function that frees both); if it only pointed at it (a work list, a scratch array), the pointer that owned it was dropped elsewhere")
     }
 }
 

@@ -7,10 +7,12 @@
 //! So, in a single-threaded run that ended in `proc_exit` with frames still running: an unreachable block (lost or
 //! in a cycle) whose allocation stack leaves the stack at exit in a running frame — the same functions and call
 //! sites down to that frame, another call site there — may be in that frame's locals when that call was the
-//! frame's own call of the allocator or a call that returned an i32, and the frame set that call's result into a
-//! local (anything else reached it through memory, which was scanned, or was passed on, stored or dropped: `p =
-//! make(); puts(p); p = make();` at -O2 passes the first result straight to `puts`, and LeakSanitizer calls that
-//! block leaked too). When a frame has no more such blocks than locals, they are all roots, held by it as
+//! frame's own call of the allocator or a call that returned an i32, the frame set that call's result into a
+//! local, and each function on the way down returned the result of its own call that led to the allocator
+//! (anything else reached it through memory, which was scanned, or was passed on, stored or dropped: `p = make();
+//! puts(p); p = make();` at -O2 passes the first result straight to `puts`, and `d = make_d(); free(d);` kept `d`,
+//! not `d->name`; LeakSanitizer calls both blocks leaked). When a frame has no more such blocks than locals, they
+//! are all roots, held by it as
 //! a running thread holds its own (`THREAD_HELD`); with more, they stay leaks and a note gives the bound. A
 //! command's start code is left out (wasi-libc's `_start` holds `main`'s status when it calls `proc_exit` after
 //! `main` returned).
@@ -50,8 +52,8 @@ pub fn held_at_exit(
     let analysis = state.analyze();
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    // By running frame: the calls whose result it kept in a local.
-    let mut kept: HashMap<usize, HashSet<u32>> = HashMap::new();
+    // By function: what it does with its calls' results.
+    let mut results_of: HashMap<u32, Results> = HashMap::new();
     // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a
     // local only so: what went through memory was scanned).
     let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
@@ -62,8 +64,17 @@ pub fn held_at_exit(
         // The host's frames (the JS runtime's calls into the module) are not in the stack at exit.
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().filter(|f| f.func < info.num_funcs()).collect();
         if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= first && returned(callee)) {
-            let kept = kept.entry(depth).or_insert_with(|| kept_results(bodies, ins, info, live[depth].func));
-            if kept.contains(&path[depth].offset) {
+            for f in &path[depth..] {
+                results_of.entry(f.func).or_insert_with(|| results(bodies, ins, info, f.func));
+            }
+            // The frame kept the result of its call in a local, and every function below it returned the result
+            // of its own call on the way down to the allocator (a `make_d()` returns `d`, not the `d->name` it
+            // also allocated).
+            let kept = results_of[&path[depth].func].kept.contains(&path[depth].offset);
+            let passed_up = path[depth + 1..]
+                .iter()
+                .all(|f| results_of[&f.func].returned.as_ref().is_none_or(|r| r.contains(&f.offset)));
+            if kept && passed_up {
                 by_frame.entry(depth).or_default().push(b.addr);
             }
         }
@@ -112,11 +123,21 @@ fn holder(path: &[&RawFrame], live: &[RawFrame]) -> Option<(usize, Option<u32>)>
     None
 }
 
-/// The original code offsets of the calls in original function `func` whose result it sets into a local at once
-/// (or after adding a constant: an interior pointer) and uses from there, not only to store it to memory.
-/// `bodies`: the original module, or the instrumented one, whose added instructions after a call (the calling
-/// context put back: context.rs) are skipped.
-fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> HashSet<u32> {
+/// What a function does with its calls' results, by the calls' original code offsets.
+#[derive(Default)]
+struct Results {
+    /// Set into a local at once (or after adding a constant: an interior pointer) and used from there, not only
+    /// stored to memory (-O0 keeps every variable in the stack in memory, each result passing through a local of
+    /// its own on the way there): such a result may still be in the locals of a running call.
+    kept: HashSet<u32>,
+    /// The calls whose result it may return (`None`: it returns something this cannot follow, so any of them).
+    /// A value it read from memory, or a constant, is none of them.
+    returned: Option<HashSet<u32>>,
+}
+
+/// [`Results`] of original function `func`. `bodies`: the original module, or the instrumented one, whose added
+/// instructions around a call (the calling context put back: context.rs) are skipped.
+fn results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> Results {
     let instrumented = std::ptr::eq(bodies.as_ptr(), ins.bytes.as_ptr());
     let mut ctx = None;
     let mut body = None;
@@ -139,38 +160,42 @@ fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32)
             _ => {}
         }
     }
-    let Some(ops) = body.and_then(|b| b.get_operators_reader().ok()) else { return HashSet::new() };
-    let ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
-    let mut kept = Vec::new();
-    for (k, (op, offset)) in ops.iter().enumerate() {
-        if !matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }) {
-            continue;
-        }
-        let at = if instrumented { ins.map.original_offset(*offset as u32) } else { Some(*offset as u32) };
-        let mut next = ops[k + 1..].iter().map(|(op, _)| op).peekable();
-        if let (Some(g), Some(Operator::LocalGet { .. })) = (ctx, next.peek()) {
-            let mut after = next.clone();
-            after.next();
-            if matches!(after.next(), Some(Operator::GlobalSet { global_index }) if *global_index == g) {
-                next = after;
+    let Some(ops) = body.and_then(|b| b.get_operators_reader().ok()) else { return Results::default() };
+    let mut ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
+    // The calling context put back after a call (`local.get base; global.set ctx`) is wasmleak's, not the code's.
+    if let Some(g) = ctx {
+        let mut i = 0;
+        while i + 1 < ops.len() {
+            if matches!(ops[i].0, Operator::LocalGet { .. }) && matches!(ops[i + 1].0, Operator::GlobalSet { global_index } if global_index == g) {
+                ops.drain(i..i + 2);
+            } else {
+                i += 1;
             }
         }
-        let local = |op: Option<&Operator<'_>>| match op {
-            Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => Some(*local_index),
-            _ => None,
-        };
-        let kept_in = match next.next() {
+    }
+    let original = |offset: usize| if instrumented { ins.map.original_offset(offset as u32) } else { Some(offset as u32) };
+    let is_call = |op: &Operator<'_>| matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. });
+    let local = |op: Option<&Operator<'_>>| match op {
+        Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => Some(*local_index),
+        _ => None,
+    };
+    // Calls whose result is set into a local: (call, local).
+    let mut into: Vec<(u32, u32)> = Vec::new();
+    for (k, (op, offset)) in ops.iter().enumerate() {
+        if !is_call(op) {
+            continue;
+        }
+        let mut next = ops[k + 1..].iter().map(|(op, _)| op);
+        let l = match next.next() {
             Some(Operator::I32Const { .. }) => {
                 if matches!(next.next(), Some(Operator::I32Add | Operator::I32Sub)) { local(next.next()) } else { None }
             }
             op => local(op),
         };
-        if let (Some(l), Some(at)) = (kept_in, at) {
-            kept.push((at, l));
+        if let (Some(l), Some(at)) = (l, original(*offset)) {
+            into.push((at, l));
         }
     }
-    // A local whose value is only ever stored to memory (-O0 code keeps every variable in the stack in memory,
-    // each result passing through a local of its own on the way): its home is memory, which was scanned.
     let mut used = HashSet::new();
     for w in ops.windows(2) {
         if let Operator::LocalGet { local_index } | Operator::LocalTee { local_index } = w[0].0 {
@@ -179,7 +204,51 @@ fn kept_results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32)
             }
         }
     }
-    kept.into_iter().filter(|(_, l)| used.contains(l)).map(|(at, _)| at).collect()
+    let kept = into.iter().filter(|(_, l)| used.contains(l)).map(|&(at, _)| at).collect();
+    // The value at each point the function returns: the instruction before `return`, before the body's last
+    // `end`, a tail call; a branch out of the body carries a value this does not follow.
+    let mut returned = Some(HashSet::new());
+    let mut depth = 0u32;
+    let source = |k: usize| -> Option<Vec<u32>> {
+        let (op, offset) = k.checked_sub(1).map(|j| &ops[j])?;
+        match op {
+            Operator::LocalGet { local_index } => Some(into.iter().filter(|(_, l)| l == local_index).map(|&(at, _)| at).collect()),
+            op if is_call(op) => Some(original(*offset).into_iter().collect()),
+            Operator::I32Const { .. } | Operator::GlobalGet { .. } | Operator::Unreachable => Some(Vec::new()),
+            op if memarg_load(op) => Some(Vec::new()),
+            _ => None,
+        }
+    };
+    for (k, (op, offset)) in ops.iter().enumerate() {
+        let found = match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Try { .. } | Operator::TryTable { .. } => {
+                depth += 1;
+                continue;
+            }
+            Operator::End if depth > 0 => {
+                depth -= 1;
+                continue;
+            }
+            Operator::End | Operator::Return => source(k),
+            Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => {
+                Some(original(*offset).into_iter().collect())
+            }
+            Operator::Br { relative_depth } | Operator::BrIf { relative_depth } if *relative_depth == depth => None,
+            Operator::BrTable { targets } if targets.targets().filter_map(Result::ok).chain([targets.default()]).any(|d| d == depth) => None,
+            _ => continue,
+        };
+        match (found, returned.as_mut()) {
+            (Some(sites), Some(r)) => r.extend(sites),
+            (None, _) => returned = None,
+            _ => {}
+        }
+    }
+    Results { kept, returned }
+}
+
+fn memarg_load(op: &Operator<'_>) -> bool {
+    use Operator::*;
+    matches!(op, I32Load { .. } | I32Load8S { .. } | I32Load8U { .. } | I32Load16S { .. } | I32Load16U { .. })
 }
 
 /// The i32 parameters and locals of original function `func` (a defined one), its body read from `bodies`: the

@@ -225,7 +225,7 @@ fn results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> R
                 depth += 1;
                 continue;
             }
-            Operator::End if depth > 0 => {
+            Operator::End | Operator::Delegate { .. } if depth > 0 => {
                 depth -= 1;
                 continue;
             }
@@ -243,7 +243,9 @@ fn results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> R
             _ => {}
         }
     }
-    Results { kept, returned }
+    // A function that returns no i32 returns no address.
+    let returns_i32 = info.func_signature(func).is_some_and(|sig| sig.1.contains(&ValType::I32));
+    Results { kept, returned: if returns_i32 { returned } else { Some(HashSet::new()) } }
 }
 
 fn memarg_load(op: &Operator<'_>) -> bool {

@@ -8,8 +8,9 @@ pub struct Memory<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Where the pointer scan reads a heap's bytes: a memory image ([`Memory`]), or the bytes a heap state copied
-/// block by block ([`crate::snapshot::Copied`]), which need not be laid out at their addresses first.
+/// Where the pointer scan reads a heap's bytes: a memory image ([`Memory`]), or the bytes a heap state or a
+/// snapshot copied block by block ([`crate::HeapState::analyze`]), which need not be laid out at their addresses
+/// first.
 pub trait HeapBytes: Sync {
     /// The bytes of `blocks[i]` (the blocks in address order) from its address: fewer where memory ended.
     fn block(&self, i: usize, b: &Block) -> &[u8];
@@ -397,7 +398,6 @@ impl Batch {
     }
 }
 
-/// The byte range of the aligned words fully inside `[start, end)`, clamped to memory.
 /// The aligned words fully inside `bytes`, which start at address `addr`: the byte offset of the first, and the
 /// bytes they span.
 fn aligned_words(addr: u64, bytes: &[u8]) -> (usize, &[u8]) {

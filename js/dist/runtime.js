@@ -162,6 +162,15 @@
   var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
+  var WRAP_CALL = /\.__wrap\(\s*([A-Za-z_$][\w$]*)\s*\)/g;
+  function wrappedParams(f) {
+    const src = sourceOf(f);
+    if (!src.includes("__wrap(")) return null;
+    const list = /^[^(=]*\(([^)]*)\)/.exec(src)?.[1] ?? /^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src)?.[1] ?? "";
+    const params = list.split(",").map((p) => p.trim());
+    const found = new Set([...src.matchAll(WRAP_CALL)].map((m) => params.indexOf(m[1])).filter((i) => i >= 0));
+    return found.size ? [...found] : null;
+  }
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
   function wrapImports(imports, hold, wanted) {
     if (!imports || typeof imports !== "object") return imports;
@@ -206,6 +215,21 @@
             const a = args[0];
             if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label2, { runtime: false });
             return r;
+          };
+          Object.defineProperty(copy[k], "name", { value: f.name });
+          Object.defineProperty(copy[k], "length", { value: f.length });
+          continue;
+        }
+        const wrapped = wrappedParams(f);
+        if (wrapped) {
+          const label2 = `object handed to JS (${k})`;
+          copy ??= copyOf();
+          copy[k] = function(...args) {
+            for (const i of wrapped) {
+              const v = args[i];
+              if (typeof v === "number" && v > 0) hold(v >>> 0, label2, { runtime: false });
+            }
+            return f.apply(this, args);
           };
           Object.defineProperty(copy[k], "name", { value: f.name });
           Object.defineProperty(copy[k], "length", { value: f.length });

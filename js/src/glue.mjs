@@ -177,6 +177,22 @@ export const HARNESS_EXPORTS = new Set(['wasmbindgentestcontext_new']);
 const BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
 const BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
 
+// wasm-bindgen objects that reach JS through an import rather than an export's return value: `JsValue::from(obj)`,
+// a `Vec<Obj>` returned, an `Obj` passed to an imported JS function. The import's glue wraps the pointer it is given
+// into the class's JS object (`__wbg_obj_new(arg0) { const ret = Obj.__wrap(arg0); … }`), which holds it until
+// `.free()`: the arguments passed to `__wrap` are held. `__wrap` is a property name, which survives minification.
+const WRAP_CALL = /\.__wrap\(\s*([A-Za-z_$][\w$]*)\s*\)/g;
+
+/** The indices of `f`'s parameters that its source passes to a wasm-bindgen class's `__wrap`, or null. */
+function wrappedParams(f) {
+  const src = sourceOf(f);
+  if (!src.includes('__wrap(')) return null;
+  const list = /^[^(=]*\(([^)]*)\)/.exec(src)?.[1] ?? /^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src)?.[1] ?? '';
+  const params = list.split(',').map((p) => p.trim());
+  const found = new Set([...src.matchAll(WRAP_CALL)].map((m) => params.indexOf(m[1])).filter((i) => i >= 0));
+  return found.size ? [...found] : null;
+}
+
 /** Is `r`, the result of a wasm-bindgen import, a closure function made by `makeMutClosure`/`makeClosure`? */
 const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r || 'original' in r);
 
@@ -190,6 +206,8 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
  *   also when the import names are minified (`a.x`).
  * - wasm-bindgen closures, labelled `closure handed to JS (<import>)`, with `{ runtime: false }`: host-held,
  *   so a closure JS never drops (`Closure::forget`, `into_js_value`) is kind `host`.
+ * - wasm-bindgen objects an import wraps (`Obj.__wrap(ptr)`), labelled `object handed to JS (<import>)`, with
+ *   `{ runtime: false }`: kind `host` until JS calls `.free()`.
  */
 export function wrapImports(imports, hold, wanted) {
   if (!imports || typeof imports !== 'object') return imports;
@@ -241,6 +259,21 @@ export function wrapImports(imports, hold, wanted) {
           const a = args[0];
           if ((always || isBindgenClosure(r)) && typeof a === 'number' && a > 0) hold(a >>> 0, label, { runtime: false });
           return r;
+        };
+        Object.defineProperty(copy[k], 'name', { value: f.name });
+        Object.defineProperty(copy[k], 'length', { value: f.length });
+        continue;
+      }
+      const wrapped = wrappedParams(f);
+      if (wrapped) {
+        const label = `object handed to JS (${k})`;
+        copy ??= copyOf();
+        copy[k] = function (...args) {
+          for (const i of wrapped) {
+            const v = args[i];
+            if (typeof v === 'number' && v > 0) hold(v >>> 0, label, { runtime: false });
+          }
+          return f.apply(this, args);
         };
         Object.defineProperty(copy[k], 'name', { value: f.name });
         Object.defineProperty(copy[k], 'length', { value: f.length });

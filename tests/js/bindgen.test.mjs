@@ -128,6 +128,23 @@ for (const n of [10, 20]) {
   });
 }
 
+// Objects that reach JS through the glue's import that wraps them (`__wbg_parser_new` → `Parser.__wrap(ptr)`):
+// a `Vec<Parser>` returned. They were called lost (a survey of wasm-bindgen apps): JS holds them.
+test('Parsers returned in a Vec and never .free()d → host, held by the wrapping import, .free() hint', () => {
+  const n = 5;
+  const r = report('parsers_leak', n);
+  assert.equal(r.summary.lost_blocks + r.summary.indirect_blocks, 0, JSON.stringify(r.groups));
+  assert.deepEqual({ blocks: r.summary.host_blocks, bytes: r.summary.host_bytes }, { blocks: PARSER.blocks * n, bytes: PARSER.bytes * n });
+  const host = r.groups.filter((g) => g.kind === 'host');
+  assert.equal(host.length, 1, JSON.stringify(r.groups));
+  assert.equal(host[0].site.function, 'parsers');
+  assert.match(host[0].root, /^object handed to JS \(__wbg_parser_new\)/);
+  assert.match(host[0].hint, /wasm-bindgen objects .*\.free\(\)/);
+  const ok = report('parsers_ok', n);
+  assert.equal(ok.summary.leaked_blocks, 0, JSON.stringify(ok.groups));
+  assert.equal(ok.summary.frees + 1, ok.summary.allocations, JSON.stringify(ok.summary)); // all but the externref slab
+});
+
 for (const n of [10, 20]) {
   test(`Parser objects .free()d x${n} → nothing live`, () => {
     const r = report('parser_ok', n);

@@ -222,6 +222,9 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
         Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with("closure handed to JS")) => {
             "held by the host: a Rust closure handed to JavaScript and never dropped (Closure::forget / Closure::into_js_value, or a Closure::once_into_js never called): only the JS function keeps it; keep the Closure (e.g. in the struct that registers the listener) and drop it when done, after removing the listener — the glue's FinalizationRegistry frees it only if JS drops the function and a GC runs, which is not a guarantee".into()
         }
+        Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with("object handed to JS")) => {
+            "held by the host: wasm-bindgen objects Rust handed to JavaScript (returned in a Vec, as a JsValue, or passed to a JS function) that JS never .free()d: call .free() on each when done (or `using` them) — the glue's FinalizationRegistry frees them only if a GC runs, which is not a guarantee".into()
+        }
         Kind::Host => {
             let by = g.root.as_deref().and_then(|r| r.strip_prefix("returned by ")).and_then(|r| r.split(' ').next());
             match by {
@@ -347,5 +350,7 @@ mod tests {
         let object = hint(Kind::Host, &host_group("returned by parser_new (call 3)"));
         assert!(object.contains("`parser_new`") && object.contains(".free()"), "{object}");
         assert!(!object.contains("Closure"));
+        let wrapped = hint(Kind::Host, &host_group("object handed to JS (__wbg_parser_new), through 1 other block"));
+        assert!(wrapped.contains("wasm-bindgen objects") && wrapped.contains(".free()"), "{wrapped}");
     }
 }

@@ -7,6 +7,9 @@
 //                  function, calls it, removes it, then `.free()`s the Callback (which drops the closure)
 //   parser_leak  — N × `new Parser()` kept in an array, never `.free()`d
 //   parser_ok    — N × `new Parser()`, used, then `.free()`d
+//   parsers_leak — `parsers(N)`: N Parsers returned in a Vec, each reaching JS through the glue's import that wraps
+//                  it (`Parser.__wrap`), kept, never `.free()`d
+//   parsers_ok   — `parsers(N)`, each `.free()`d
 // The leaking patterns keep what they leak reachable from JS on purpose: the glue registers closures and
 // objects with a FinalizationRegistry, so something JS dropped may be freed at a garbage collection, or never —
 // keeping them makes the report the same at every run.
@@ -14,7 +17,7 @@ import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 
 const require = createRequire(import.meta.url);
-const { leak_closure, Callback, Parser } = require('../../../fixtures/wasm/bindgen/bindgen_fixture.js');
+const { leak_closure, Callback, Parser, parsers: makeParsers } = require('../../../fixtures/wasm/bindgen/bindgen_fixture.js');
 
 const [pattern, count] = process.argv.slice(2);
 const n = Number(count ?? 10);
@@ -22,7 +25,14 @@ const bus = new EventEmitter();
 bus.setMaxListeners(0);
 const parsers = [];
 let sum = 0;
-for (let i = 0; i < n; i++) {
+if (pattern === 'parsers_leak' || pattern === 'parsers_ok') {
+  for (const p of makeParsers(n)) {
+    sum += p.step();
+    if (pattern === 'parsers_ok') p.free();
+    else parsers.push(p); // no p.free()
+  }
+}
+for (let i = 0; i < n && !pattern.startsWith('parsers_'); i++) {
   if (pattern === 'closure_leak') {
     const f = leak_closure(1 + (i % 250)) // never 0: vec![0; n] would take the alloc_zeroed path;
     bus.on('tick', f); // never removed
@@ -43,7 +53,7 @@ for (let i = 0; i < n; i++) {
     sum += p.step();
     p.free();
   } else {
-    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok N');
+    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok|parsers_leak|parsers_ok N');
     process.exit(2);
   }
 }

@@ -160,6 +160,7 @@
     return EMBIND_REGISTRATION.test(src) || (f.length === 9 || f.length === 10) && /\]\.[\w$]+\.push\(\{/.test(src);
   }
   var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
+  var ARGUMENT_EXPORTS = /* @__PURE__ */ new Set(["__wbindgen_malloc", "__wbindgen_realloc"]);
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
   var WRAP_CALL = /\.__wrap\(\s*([A-Za-z_$][\w$]*)\s*\)/g;
@@ -1704,7 +1705,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       let retArea = 0;
       const returned = (name, values, how = "") => {
         const held = values.filter((v) => typeof v === "number" && v > 0);
-        if (!held.length) return;
+        if (!held.length || ARGUMENT_EXPORTS.has(name)) return;
         const call = (rec.calls.get(name) ?? 0) + 1;
         rec.calls.set(name, call);
         for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });

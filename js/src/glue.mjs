@@ -174,6 +174,14 @@ function embindRegistration(f) {
  */
 export const HARNESS_EXPORTS = new Set(['wasmbindgentestcontext_new']);
 
+/**
+ * wasm-bindgen's allocators for the arguments JS passes (`passStringToWasm0`, `passArray8ToWasm0`): the glue
+ * copies a string or array into the block and hands its address straight to the export it calls, which takes
+ * the block over (a `Vec<u8>`/`String` argument) or frees it. JS keeps nothing: a block Rust then leaks
+ * (`mem::forget(v)`) is lost, not held by JS.
+ */
+export const ARGUMENT_EXPORTS = new Set(['__wbindgen_malloc', '__wbindgen_realloc']);
+
 const BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
 const BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
 

@@ -10,7 +10,7 @@
 //
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
-import { HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
+import { ARGUMENT_EXPORTS, HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
@@ -179,7 +179,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // The values one call of export `name` gave JS.
     const returned = (name, values, how = '') => {
       const held = values.filter((v) => typeof v === 'number' && v > 0);
-      if (!held.length) return;
+      if (!held.length || ARGUMENT_EXPORTS.has(name)) return;
       const call = (rec.calls.get(name) ?? 0) + 1;
       rec.calls.set(name, call);
       // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).

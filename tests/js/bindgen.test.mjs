@@ -145,6 +145,18 @@ test('Parsers returned in a Vec and never .free()d → host, held by the wrappin
   assert.equal(ok.summary.frees + 1, ok.summary.allocations, JSON.stringify(ok.summary)); // all but the externref slab
 });
 
+// An array JS passes is copied into a block from `__wbindgen_malloc` that Rust takes over: JS keeps nothing, so a
+// block Rust forgets is lost — it was called held by JS ("returned by __wbindgen_malloc", the .free() hint).
+test('byte arrays passed to Rust and forgotten there → lost, not held by JS; dropped → nothing live', () => {
+  const n = 5;
+  const r = report('bytes_forget', n);
+  assert.deepEqual({ blocks: r.summary.lost_blocks, bytes: r.summary.lost_bytes }, { blocks: n, bytes: 64 * n }, JSON.stringify(r.groups));
+  assert.equal(r.summary.host_blocks, 0, JSON.stringify(r.groups));
+  const ok = report('bytes_ok', n);
+  assert.equal(ok.summary.leaked_blocks, 0, JSON.stringify(ok.groups));
+  assert.equal(ok.summary.frees, n);
+});
+
 for (const n of [10, 20]) {
   test(`Parser objects .free()d x${n} → nothing live`, () => {
     const r = report('parser_ok', n);

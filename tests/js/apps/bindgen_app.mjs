@@ -10,6 +10,9 @@
 //   parsers_leak — `parsers(N)`: N Parsers returned in a Vec, each reaching JS through the glue's import that wraps
 //                  it (`Parser.__wrap`), kept, never `.free()`d
 //   parsers_ok   — `parsers(N)`, each `.free()`d
+//   bytes_forget — N × `forget_bytes(new Uint8Array(64))`: the glue copies each array into a block from
+//                  `__wbindgen_malloc` and hands it to Rust, which forgets it: JS keeps nothing (lost)
+//   bytes_ok     — N × `sum_bytes(new Uint8Array(64))`: the same, dropped by Rust
 // The leaking patterns keep what they leak reachable from JS on purpose: the glue registers closures and
 // objects with a FinalizationRegistry, so something JS dropped may be freed at a garbage collection, or never —
 // keeping them makes the report the same at every run.
@@ -17,7 +20,7 @@ import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 
 const require = createRequire(import.meta.url);
-const { leak_closure, Callback, Parser, parsers: makeParsers } = require('../../../fixtures/wasm/bindgen/bindgen_fixture.js');
+const { leak_closure, Callback, Parser, parsers: makeParsers, forget_bytes, sum_bytes } = require('../../../fixtures/wasm/bindgen/bindgen_fixture.js');
 
 const [pattern, count] = process.argv.slice(2);
 const n = Number(count ?? 10);
@@ -48,12 +51,16 @@ for (let i = 0; i < n && !pattern.startsWith('parsers_'); i++) {
     const p = new Parser();
     sum += p.step();
     parsers.push(p); // no p.free()
+  } else if (pattern === 'bytes_forget') {
+    sum += forget_bytes(new Uint8Array(64).fill(1));
+  } else if (pattern === 'bytes_ok') {
+    sum += sum_bytes(new Uint8Array(64).fill(1));
   } else if (pattern === 'parser_ok') {
     const p = new Parser();
     sum += p.step();
     p.free();
   } else {
-    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok|parsers_leak|parsers_ok N');
+    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok|parsers_leak|parsers_ok|bytes_forget|bytes_ok N');
     process.exit(2);
   }
 }

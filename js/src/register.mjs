@@ -22,6 +22,22 @@ const leak = attach({
   policy: options.policy ?? null,
   debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
 });
+// .wasm files imported as ES modules (`node --experimental-wasm-modules`, wasm-bindgen `--target bundler` output):
+// Node's loader compiles them out of wasmleak's sight. Hooks that only watch name them, and they are listed as
+// not tracked.
+const esmWasm = [];
+if (process.execArgv.includes('--experimental-wasm-modules') || /--experimental-wasm-modules/.test(process.env.NODE_OPTIONS ?? '')) {
+  const { MessageChannel } = process.getBuiltinModule('node:worker_threads');
+  const channel = new MessageChannel();
+  channel.port1.on('message', (url) => esmWasm.push(url));
+  channel.port1.unref();
+  process.getBuiltinModule('node:module').register('./esm_hooks.mjs', {
+    parentURL: import.meta.url,
+    data: { port: channel.port2 },
+    transferList: [channel.port2],
+  });
+}
+
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
 process.on('uncaughtExceptionMonitor', (err) => { failure = err; });
@@ -37,7 +53,13 @@ process.on('exit', (code) => {
   let out;
   try {
     const reports = leak.report({ exit });
-    out = { reports, text: leak.text(reports), skipped: leak.skipped };
+    const imported = esmWasm.map((url) => ({
+      name: url.split('/').pop(),
+      reason: 'imported as an ES module (node --experimental-wasm-modules): Node\'s loader compiles it, which wasmleak does not see; load it with WebAssembly.instantiate (wasm-bindgen --target nodejs or web) to track it',
+      status: 'unsupported',
+      heap: true,
+    }));
+    out = { reports, text: leak.text(reports), skipped: [...leak.skipped, ...imported] };
     const dir = process.env.WASMLEAK_SNAPSHOT_DIR;
     if (dir) out.snapshots = writeSnapshots(dir);
   } catch (e) {

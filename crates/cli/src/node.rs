@@ -220,9 +220,10 @@ impl Opts {
         } else if problems {
             1
         } else if blind {
-            // Naming the allocator does not help a threaded module: its reason says so already.
-            let threaded = untracked.iter().all(|u| u["reason"].as_str().is_some_and(|r| r.contains("shared memory (wasm threads)")));
-            if !threaded {
+            // Naming the allocator does not help a module wasmleak cannot track (threads, one Node's own loader
+            // compiled): its reason says so already.
+            let unsupported = untracked.iter().all(|u| u["status"] == "unsupported");
+            if !unsupported {
                 eprintln!(
                     "wasmleak: a module with a heap was not tracked: run `wasmleak inspect` on it, or name its allocator \
                      (wasmleak node --alloc-fn N --free-fn N SCRIPT)"

@@ -677,6 +677,25 @@ fn node_run_of_a_guest_that_calls_exit_counts_what_main_may_hold() {
     assert_eq!(r["summary"]["thread_held_bytes"], 256, "{r}");
 }
 
+/// A .wasm file the app imports as an ES module (wasm-bindgen `--target bundler` glue, `node
+/// --experimental-wasm-modules`): Node's own loader compiles it, which wasmleak does not see. It was "nothing
+/// tracked", exit 0, while the app kept 5 objects it never freed; now the module is listed as not tracked, exit 2.
+#[test]
+fn node_says_a_wasm_module_imported_as_an_es_module_is_not_tracked() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) =
+        wasmleak_node(&["--format", "json", "--", "--experimental-wasm-modules", "tests/js/apps/esm_wasm_app.mjs"]);
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    let entries = report.as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{report}");
+    assert_eq!((entries[0]["module"].as_str(), entries[0]["tracked"].as_bool()), (Some("bindgen_fixture_bg.wasm"), Some(false)), "{report}");
+    assert!(entries[0]["reason"].as_str().is_some_and(|r| r.contains("imported as an ES module")), "{report}");
+    assert!(stderr.contains("esm: 5 parsers kept"), "the app ran: {stderr}");
+    assert!(!stderr.contains("name its allocator"), "{stderr}");
+}
+
 /// Emscripten's dynamic linking (web-tree-sitter crashed at `Parser.init()` under wasmleak): exported functions
 /// go into a table (which takes wasm functions only, not wasmleak's wrappers), every export is walked (wasmleak's
 /// own are not the app's), and a `GOT.mem` namespace that is a Proxy is asked only for what the module imports.

@@ -172,8 +172,10 @@
     const found = new Set([...src.matchAll(WRAP_CALL)].map((m) => params.indexOf(m[1])).filter((i) => i >= 0));
     return found.size ? [...found] : null;
   }
+  var EMVAL_CALL = /^_?_emval_call$/;
+  var EMVAL_ARGS_MAX = 64;
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
-  function wrapImports(imports, hold, wanted) {
+  function wrapImports(imports, hold, wanted, word) {
     if (!imports || typeof imports !== "object") return imports;
     const out = { ...imports };
     wanted ??= Object.entries(imports).flatMap(([module, obj]) => obj && typeof obj === "object" ? Object.entries(obj).map(([name, v]) => ({ module, name, kind: typeof v === "function" ? "function" : "other" })) : []);
@@ -216,6 +218,22 @@
             const a = args[0];
             if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label2, { runtime: false });
             return r;
+          };
+          Object.defineProperty(copy[k], "name", { value: f.name });
+          Object.defineProperty(copy[k], "length", { value: f.length });
+          continue;
+        }
+        if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ""))) {
+          const label2 = `passed to a JS function by Embind (${k})`;
+          copy ??= copyOf();
+          copy[k] = function(handle, argCount, argTypes, argv, ...rest) {
+            if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {
+              for (let i = 0; i < argCount; i++) {
+                const v = word((argv >>> 0) + 8 * i);
+                if (v) hold(v >>> 0, label2, { runtime: false });
+              }
+            }
+            return f.call(this, handle, argCount, argTypes, argv, ...rest);
           };
           Object.defineProperty(copy[k], "name", { value: f.name });
           Object.defineProperty(copy[k], "length", { value: f.length });
@@ -1675,7 +1693,11 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       }
       let imp = { ...imports ?? {} };
       const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
-      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
+      const word = (address) => {
+        const v = tracker.words()?.[address >>> 2] ?? 0;
+        return v && tracker.isLive(v) ? v : 0;
+      };
+      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };

@@ -201,6 +201,13 @@ function wrappedParams(f) {
   return found.size ? [...found] : null;
 }
 
+// Embind's `val` calling a JS function with C++ values (`cb(Thing(1))`): `_emval_call(handle, argCount, argTypes,
+// argv)` reads each argument's wire value from `argv`, 8 bytes apiece (Emscripten 3.1's GenericWireType); a class
+// passed by value is a heap copy whose pointer becomes a handle JS must `.delete()`. The argument words that are
+// live blocks' addresses are held.
+const EMVAL_CALL = /^_?_emval_call$/;
+const EMVAL_ARGS_MAX = 64;
+
 /** Is `r`, the result of a wasm-bindgen import, a closure function made by `makeMutClosure`/`makeClosure`? */
 const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r || 'original' in r);
 
@@ -216,8 +223,11 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
  *   so a closure JS never drops (`Closure::forget`, `into_js_value`) is kind `host`.
  * - wasm-bindgen objects an import wraps (`Obj.__wrap(ptr)`), labelled `object handed to JS (<import>)`, with
  *   `{ runtime: false }`: kind `host` until JS calls `.free()`.
+ * - the arguments Embind's `_emval_call` passes to a JS function that are live blocks (`word(address)`: the word
+ *   at `address` when it is a live block's address, else 0), labelled `passed to a JS function by Embind (<import>)`, with `{ runtime: false }`: kind `host` until
+ *   `.delete()`.
  */
-export function wrapImports(imports, hold, wanted) {
+export function wrapImports(imports, hold, wanted, word) {
   if (!imports || typeof imports !== 'object') return imports;
   const out = { ...imports };
   // Only what the module imports is read, as the engine reads it: a namespace can be a Proxy that makes an entry
@@ -267,6 +277,22 @@ export function wrapImports(imports, hold, wanted) {
           const a = args[0];
           if ((always || isBindgenClosure(r)) && typeof a === 'number' && a > 0) hold(a >>> 0, label, { runtime: false });
           return r;
+        };
+        Object.defineProperty(copy[k], 'name', { value: f.name });
+        Object.defineProperty(copy[k], 'length', { value: f.length });
+        continue;
+      }
+      if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ''))) {
+        const label = `passed to a JS function by Embind (${k})`;
+        copy ??= copyOf();
+        copy[k] = function (handle, argCount, argTypes, argv, ...rest) {
+          if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {
+            for (let i = 0; i < argCount; i++) {
+              const v = word((argv >>> 0) + 8 * i);
+              if (v) hold(v >>> 0, label, { runtime: false });
+            }
+          }
+          return f.call(this, handle, argCount, argTypes, argv, ...rest);
         };
         Object.defineProperty(copy[k], 'name', { value: f.name });
         Object.defineProperty(copy[k], 'length', { value: f.length });

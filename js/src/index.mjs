@@ -138,7 +138,12 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
-    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module));
+    // A word of the memory when it is the address of a live block (Embind's arguments: most are numbers).
+    const word = (address) => {
+      const v = tracker.words()?.[address >>> 2] ?? 0;
+      return v && tracker.isLive(v) ? v : 0;
+    };
+    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
     return then(make(module, imp), (instance) => {
       tracker.attach(instance);
       const rec = { name: m.name, tracker, instance, calls: new Map(), exportCalls: 0 };

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use crate::snapshot::{SnapFrame, Snapshot};
 
-/// A site whose live bytes rose between every pair of consecutive snapshots.
+/// A site whose live bytes rose between every pair of consecutive snapshots, or, over eight snapshots or more, by
+/// quarters of the series as [`sampled_growth`] judges samples and still within the second half (snapshots taken
+/// more often than the app's work adds to the cache — a timer's — see some pairs unchanged; a cache that filled
+/// up and stayed so through the second half is not growing).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Growth {
     /// The allocation stack, innermost first.
@@ -43,7 +46,10 @@ pub fn growth(snaps: &[Snapshot]) -> Vec<Growth> {
     let iterations = snaps[n - 1].iteration.saturating_sub(snaps[0].iteration).max(1) as f64;
     let mut out: Vec<Growth> = series
         .into_iter()
-        .filter(|(_, (_, bytes))| bytes.windows(2).all(|w| w[1] > w[0]))
+        .filter(|(_, (_, bytes))| {
+            let still_rising = || bytes[n - 1] > bytes[n / 2..].iter().copied().min().unwrap_or(0);
+            bytes.windows(2).all(|w| w[1] > w[0]) || (n >= MIN_SAMPLES && rises_by_quarters(bytes) && still_rising())
+        })
         .map(|(stack, (blocks, bytes))| Growth {
             bytes_per_iteration: (bytes[n - 1] - bytes[0]) as f64 / iterations,
             blocks_per_iteration: (blocks[n - 1] as f64 - blocks[0] as f64) / iterations,
@@ -54,6 +60,16 @@ pub fn growth(snaps: &[Snapshot]) -> Vec<Growth> {
         .collect();
     out.sort_by(|a, b| b.bytes_per_iteration.total_cmp(&a.bytes_per_iteration));
     out
+}
+
+/// The least a series held in each part rose: the minimum over the first quarter < over the second quarter < over
+/// the second half, by at least 256 bytes and 10% of the first (see [`sampled_growth`]). `bytes` has
+/// [`MIN_SAMPLES`] values or more.
+fn rises_by_quarters(bytes: &[u64]) -> bool {
+    let n = bytes.len();
+    let min = |v: &[u64]| v.iter().copied().min().unwrap_or(0);
+    let (m1, m2, mh) = (min(&bytes[..n / 4]), min(&bytes[n / 4..n / 2]), min(&bytes[n / 2..]));
+    m1 < m2 && m2 < mh && mh - m1 >= MIN_GROWTH.max(m1 / 10)
 }
 
 /// A site the event-clock samples show growing (see [`sampled_growth`]).
@@ -94,8 +110,7 @@ pub fn sampled_growth(samples: &[crate::ProfileSample], sample_ms: &[u64]) -> Ve
             e.1[k] = blocks;
         }
     }
-    let (q1, q2, half) = (n / 4, n / 2, n / 2);
-    let min = |v: &[u64]| v.iter().copied().min().unwrap_or(0);
+    let half = n / 2;
     // The least-squares slope over the second half, per 1,000 events (or per second): churn averages out.
     let slope_by = |x: &dyn Fn(usize) -> f64, v: &[u64]| {
         let pts: Vec<(f64, f64)> = (half..n).map(|k| (x(k), v[k] as f64)).collect();
@@ -113,10 +128,7 @@ pub fn sampled_growth(samples: &[crate::ProfileSample], sample_ms: &[u64]) -> Ve
     let per_s = |v: &[u64]| timed.then(|| slope_by(&per_second, v));
     let mut out: Vec<SampledGrowth> = series
         .into_iter()
-        .filter(|(_, (bytes, _))| {
-            let (m1, m2, mh) = (min(&bytes[..q1]), min(&bytes[q1..q2]), min(&bytes[half..]));
-            m1 < m2 && m2 < mh && mh - m1 >= MIN_GROWTH.max(m1 / 10)
-        })
+        .filter(|(_, (bytes, _))| rises_by_quarters(bytes))
         .map(|(stack, (bytes, blocks))| SampledGrowth {
             stack,
             bytes_per_1000_events: slope(&bytes),
@@ -163,5 +175,46 @@ mod sampled_tests {
         assert!(sampled_growth(&series(|k| 100_000 + k * 2), &[]).is_empty());
         // Too few samples.
         assert!(sampled_growth(&series(|k| 1000 * k)[..6], &[]).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use crate::{SnapBlock, SnapFrame};
+
+    /// Snapshots of one site holding `bytes[k]` in 64-byte blocks at snapshot k (iteration k).
+    fn snaps(bytes: &[u64]) -> Vec<Snapshot> {
+        let frame = SnapFrame { function: "cache_insert".into(), file: None, line: None, column: None, inlined: false };
+        bytes
+            .iter()
+            .enumerate()
+            .map(|(k, &b)| Snapshot {
+                index: k as u32 + 1,
+                iteration: k as u64,
+                frames: vec![frame.clone()],
+                stacks: vec![vec![0]],
+                blocks: (0..b / 64).map(|i| SnapBlock { addr: 0x10000 + 64 * i, size: 64, seq: i, stack: 0 }).collect(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn growing_sites_between_snapshots() {
+        // Every pair rose, a little: growing (three snapshots are enough).
+        assert_eq!(growth(&snaps(&[64, 128, 192])).len(), 1);
+        // A timer's snapshots, more often than the cache grows: some pairs unchanged, rising by quarters.
+        let g = growth(&snaps(&[0, 512, 512, 1024, 1024, 1536, 2048, 2048, 2560, 3072]));
+        assert_eq!(g.len(), 1, "{g:?}");
+        assert!((g[0].bytes_per_iteration - 3072.0 / 9.0).abs() < 1e-9);
+        // The same with fewer than eight snapshots: every pair must rise.
+        assert!(growth(&snaps(&[0, 512, 512, 1024, 1536])).is_empty());
+        // Filled over the first 40% (a bounded cache, a snapshot per call), then flat through the second half.
+        assert!(growth(&snaps(&[64, 128, 192, 256, 320, 384, 448, 512, 512, 512, 512, 512, 512, 512, 512, 512])).is_empty());
+        // Filled early, then flat; warm-up, then flat; churn.
+        assert!(growth(&snaps(&[0, 1024, 2048, 2048, 2048, 2048, 2048, 2048, 2048, 2048])).is_empty());
+        assert!(growth(&snaps(&[2048, 4096, 4096, 4096, 4096, 4096, 4096, 4096])).is_empty());
+        assert!(growth(&snaps(&[1024, 2048, 1024, 2048, 1024, 2048, 1024, 2048, 1024])).is_empty());
     }
 }

@@ -1694,7 +1694,9 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       let imp = { ...imports ?? {} };
       const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
       const word = (address) => {
-        const v = tracker.words()?.[address >>> 2] ?? 0;
+        let words = tracker.wordsView;
+        if (!words || address >>> 2 >= words.length) words = tracker.words();
+        const v = words[address >>> 2] ?? 0;
         return v && tracker.isLive(v) ? v : 0;
       };
       imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);

@@ -140,7 +140,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
     // A word of the memory when it is the address of a live block (Embind's arguments: most are numbers).
     const word = (address) => {
-      const v = tracker.words()?.[address >>> 2] ?? 0;
+      let words = tracker.wordsView;
+      if (!words || (address >>> 2) >= words.length) words = tracker.words(); // a grown memory detaches the view
+      const v = words[address >>> 2] ?? 0;
       return v && tracker.isLive(v) ? v : 0;
     };
     imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);

@@ -23,8 +23,8 @@ const leak = attach({
   debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
 });
 // .wasm files imported as ES modules (`node --experimental-wasm-modules`, wasm-bindgen `--target bundler` output):
-// Node's loader compiles them out of wasmleak's sight. Hooks that only watch name them, and they are listed as
-// not tracked.
+// Node's loader would compile them out of wasmleak's sight. The hooks (esm_hooks.mjs) load each as JavaScript
+// that instantiates it through the `WebAssembly` API, and name it: one the API never saw is listed as not tracked.
 const esmWasm = [];
 if (process.execArgv.includes('--experimental-wasm-modules') || /--experimental-wasm-modules/.test(process.env.NODE_OPTIONS ?? '')) {
   const { MessageChannel } = process.getBuiltinModule('node:worker_threads');
@@ -53,9 +53,9 @@ process.on('exit', (code) => {
   let out;
   try {
     const reports = leak.report({ exit });
-    const imported = esmWasm.map((url) => ({
+    const imported = (leak.instances.length ? [] : esmWasm).map((url) => ({
       name: url.split('/').pop(),
-      reason: 'imported as an ES module (node --experimental-wasm-modules): Node\'s loader compiles it, which wasmleak does not see; load it with WebAssembly.instantiate (wasm-bindgen --target nodejs or web) to track it',
+      reason: 'imported as an ES module (node --experimental-wasm-modules), and no module was instantiated through the WebAssembly API: Node\'s loader compiled it out of wasmleak\'s sight; load it with WebAssembly.instantiate (wasm-bindgen --target nodejs or web) to track it',
       status: 'unsupported',
       heap: true,
     }));

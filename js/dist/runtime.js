@@ -190,43 +190,42 @@
       if (!functions.length || !obj || typeof obj !== "object") continue;
       let copy = null;
       const copyOf = () => Object.fromEntries(keys.map((n) => [n, obj[n]]));
+      const replace = (k, f, wrapper) => {
+        copy ??= copyOf();
+        Object.defineProperty(wrapper, "name", { value: f.name });
+        Object.defineProperty(wrapper, "length", { value: f.length });
+        copy[k] = wrapper;
+      };
       let embind;
       const isEmbind = () => embind ??= functions.some((n) => typeof obj[n] === "function" && EMBIND_REGISTRATION.test(sourceOf(obj[n])));
       for (const k of functions) {
         const f = obj[k];
         if (typeof f !== "function") continue;
         if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? "")) {
-          copy ??= copyOf();
-          copy[k] = function(...args) {
+          replace(k, f, function(...args) {
             invokeCalling = true;
             try {
               return f.apply(this, args);
             } finally {
               invokeCalling = false;
             }
-          };
-          Object.defineProperty(copy[k], "name", { value: f.name });
-          Object.defineProperty(copy[k], "length", { value: f.length });
+          });
           continue;
         }
         if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
           const always = BINDGEN_CLOSURE_WRAPPER.test(k);
           const label2 = `closure handed to JS (${k})`;
-          copy ??= copyOf();
-          copy[k] = function(...args) {
+          replace(k, f, function(...args) {
             const r = f.apply(this, args);
             const a = args[0];
             if ((always || isBindgenClosure(r)) && typeof a === "number" && a > 0) hold(a >>> 0, label2, { runtime: false });
             return r;
-          };
-          Object.defineProperty(copy[k], "name", { value: f.name });
-          Object.defineProperty(copy[k], "length", { value: f.length });
+          });
           continue;
         }
         if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ""))) {
           const label2 = `passed to a JS function by Embind (${k})`;
-          copy ??= copyOf();
-          copy[k] = function(handle, argCount, argTypes, argv, ...rest) {
+          replace(k, f, function(handle, argCount, argTypes, argv, ...rest) {
             if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {
               for (let i = 0; i < argCount; i++) {
                 const v = word((argv >>> 0) + 8 * i);
@@ -234,24 +233,19 @@
               }
             }
             return f.call(this, handle, argCount, argTypes, argv, ...rest);
-          };
-          Object.defineProperty(copy[k], "name", { value: f.name });
-          Object.defineProperty(copy[k], "length", { value: f.length });
+          });
           continue;
         }
         const wrapped = wrappedParams(f);
         if (wrapped) {
           const label2 = `object handed to JS (${k})`;
-          copy ??= copyOf();
-          copy[k] = function(...args) {
+          replace(k, f, function(...args) {
             for (const i of wrapped) {
               const v = args[i];
               if (typeof v === "number" && v > 0) hold(v >>> 0, label2, { runtime: false });
             }
             return f.apply(this, args);
-          };
-          Object.defineProperty(copy[k], "name", { value: f.name });
-          Object.defineProperty(copy[k], "length", { value: f.length });
+          });
           continue;
         }
         const name = String(f.name ?? "").replace(/^_+/, "_");
@@ -259,16 +253,13 @@
         const minified = !idx && isEmbind() && embindRegistration(f);
         if (!idx && !minified) continue;
         const label = idx ? `Embind registration: ${name} context` : `Embind registration (import ${ns}.${k}) context`;
-        copy ??= copyOf();
-        copy[k] = function(...args) {
+        replace(k, f, function(...args) {
           for (const i of idx ?? args.keys()) {
             const v = args[i];
             if (typeof v === "number" && v > 0) hold(v >>> 0, label, { runtime: true });
           }
           return f.apply(this, args);
-        };
-        Object.defineProperty(copy[k], "name", { value: f.name });
-        Object.defineProperty(copy[k], "length", { value: f.length });
+        });
       }
       if (copy) out[ns] = copy;
     }

@@ -224,8 +224,8 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
  * - wasm-bindgen objects an import wraps (`Obj.__wrap(ptr)`), labelled `object handed to JS (<import>)`, with
  *   `{ runtime: false }`: kind `host` until JS calls `.free()`.
  * - the arguments Embind's `_emval_call` passes to a JS function that are live blocks (`word(address)`: the word
- *   at `address` when it is a live block's address, else 0), labelled `passed to a JS function by Embind (<import>)`, with `{ runtime: false }`: kind `host` until
- *   `.delete()`.
+ *   at `address` when it is a live block's address, else 0), labelled `passed to a JS function by Embind
+ *   (<import>)`, with `{ runtime: false }`: kind `host` until `.delete()`.
  */
 export function wrapImports(imports, hold, wanted, word) {
   if (!imports || typeof imports !== 'object') return imports;
@@ -248,6 +248,13 @@ export function wrapImports(imports, hold, wanted, word) {
     let copy = null;
     // What the module imports from `ns`, in a plain object the wrapped functions then replace.
     const copyOf = () => Object.fromEntries(keys.map((n) => [n, obj[n]]));
+    // Import `k` becomes `wrapper` (which calls `f`), under `f`'s name and length.
+    const replace = (k, f, wrapper) => {
+      copy ??= copyOf();
+      Object.defineProperty(wrapper, 'name', { value: f.name });
+      Object.defineProperty(wrapper, 'length', { value: f.length });
+      copy[k] = wrapper;
+    };
     // Embind glue: one of the functions registers types (with its message).
     let embind;
     const isEmbind = () => (embind ??= functions.some((n) => typeof obj[n] === 'function' && EMBIND_REGISTRATION.test(sourceOf(obj[n]))));
@@ -255,37 +262,30 @@ export function wrapImports(imports, hold, wanted, word) {
       const f = obj[k];
       if (typeof f !== 'function') continue;
       if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? '')) {
-        copy ??= copyOf();
-        copy[k] = function (...args) {
+        replace(k, f, function (...args) {
           invokeCalling = true;
           try {
             return f.apply(this, args);
           } finally {
             invokeCalling = false;
           }
-        };
-        Object.defineProperty(copy[k], 'name', { value: f.name });
-        Object.defineProperty(copy[k], 'length', { value: f.length });
+        });
         continue;
       }
       if (BINDGEN_CLOSURE_WRAPPER.test(k) || BINDGEN_INTRINSIC.test(k)) {
         const always = BINDGEN_CLOSURE_WRAPPER.test(k);
         const label = `closure handed to JS (${k})`;
-        copy ??= copyOf();
-        copy[k] = function (...args) {
+        replace(k, f, function (...args) {
           const r = f.apply(this, args);
           const a = args[0];
           if ((always || isBindgenClosure(r)) && typeof a === 'number' && a > 0) hold(a >>> 0, label, { runtime: false });
           return r;
-        };
-        Object.defineProperty(copy[k], 'name', { value: f.name });
-        Object.defineProperty(copy[k], 'length', { value: f.length });
+        });
         continue;
       }
       if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ''))) {
         const label = `passed to a JS function by Embind (${k})`;
-        copy ??= copyOf();
-        copy[k] = function (handle, argCount, argTypes, argv, ...rest) {
+        replace(k, f, function (handle, argCount, argTypes, argv, ...rest) {
           if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {
             for (let i = 0; i < argCount; i++) {
               const v = word((argv >>> 0) + 8 * i);
@@ -293,24 +293,19 @@ export function wrapImports(imports, hold, wanted, word) {
             }
           }
           return f.call(this, handle, argCount, argTypes, argv, ...rest);
-        };
-        Object.defineProperty(copy[k], 'name', { value: f.name });
-        Object.defineProperty(copy[k], 'length', { value: f.length });
+        });
         continue;
       }
       const wrapped = wrappedParams(f);
       if (wrapped) {
         const label = `object handed to JS (${k})`;
-        copy ??= copyOf();
-        copy[k] = function (...args) {
+        replace(k, f, function (...args) {
           for (const i of wrapped) {
             const v = args[i];
             if (typeof v === 'number' && v > 0) hold(v >>> 0, label, { runtime: false });
           }
           return f.apply(this, args);
-        };
-        Object.defineProperty(copy[k], 'name', { value: f.name });
-        Object.defineProperty(copy[k], 'length', { value: f.length });
+        });
         continue;
       }
       const name = String(f.name ?? '').replace(/^_+/, '_');
@@ -320,16 +315,13 @@ export function wrapImports(imports, hold, wanted, word) {
       const minified = !idx && isEmbind() && embindRegistration(f);
       if (!idx && !minified) continue;
       const label = idx ? `Embind registration: ${name} context` : `Embind registration (import ${ns}.${k}) context`;
-      copy ??= copyOf();
-      copy[k] = function (...args) {
+      replace(k, f, function (...args) {
         for (const i of idx ?? args.keys()) {
           const v = args[i];
           if (typeof v === 'number' && v > 0) hold(v >>> 0, label, { runtime: true });
         }
         return f.apply(this, args);
-      };
-      Object.defineProperty(copy[k], 'name', { value: f.name });
-      Object.defineProperty(copy[k], 'length', { value: f.length });
+      });
     }
     if (copy) out[ns] = copy;
   }

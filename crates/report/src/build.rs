@@ -1,4 +1,4 @@
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::Serialize;
 use wasmleak_heap::{Analysis, Growth, Holder, Kind, Snapshot};
@@ -249,7 +249,40 @@ pub const NO_DWARF_NOTE: &str =
 /// Per stack of `snap`: whether it is a one-time allocation of the language runtime (wasi-libc's argv copy),
 /// which reports count apart and exports label `runtime` rather than as a leak.
 pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
-    (0..snap.stacks.len() as u32).map(|s| is_runtime_startup(&frames(snap, s))).collect()
+    let argv = inlined_argv_copy(snap);
+    (0..snap.stacks.len() as u32).map(|s| argv.contains(&s) || is_runtime_startup(&frames(snap, s))).collect()
+}
+
+/// The stacks of wasi-libc's argv copy when `__main_void` was inlined into `_start` and the names are gone
+/// (`clang -O2` links through wasm-opt): the copy is then allocated by `_start` itself, which the names cannot
+/// tell from a `main` inlined there too — so by what the two blocks hold: the array, `argc + 1` words pointing
+/// into the other block and a final 0, and the buffer, the arguments as NUL-terminated strings.
+fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
+    let mut at_start = Vec::new(); // (block, its bytes)
+    let mut offset = 0usize;
+    for b in &snap.blocks {
+        let size = b.size as usize;
+        if snap.stack(b.stack).next().is_some_and(|f| f.function == "_start") {
+            if let Some(bytes) = snap.contents.get(offset..offset + size) {
+                at_start.push((b, bytes));
+            }
+        }
+        offset += size;
+    }
+    let mut stacks = HashSet::default();
+    for &(array, words) in &at_start {
+        if words.len() < 8 || words.len() % 4 != 0 {
+            continue;
+        }
+        let words: Vec<u32> = words.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())).collect();
+        let (&last, args) = words.split_last().expect("two words or more");
+        let Some(&(buffer, text)) = at_start.iter().find(|(b, _)| b.addr == args[0] as u64) else { continue };
+        let inside = |p: u32| (buffer.addr..buffer.addr + buffer.size).contains(&(p as u64));
+        if last == 0 && args.iter().all(|&p| inside(p)) && text.last() == Some(&0) {
+            stacks.extend([array.stack, buffer.stack]);
+        }
+    }
+    stacks
 }
 
 pub(crate) fn site(stack: &[Frame]) -> Option<Frame> {
@@ -265,6 +298,7 @@ fn thread_held(snap: &Snapshot, root: Option<u32>) -> bool {
 
 pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
     let types = crate::types::stack_types(snap);
+    let argv = inlined_argv_copy(snap);
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
@@ -289,7 +323,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             Some(gi) => gi,
             None => {
                 let frames = frames(snap, block.stack.0);
-                let gi = if class.kind != Kind::Reachable && is_runtime_startup(&frames) {
+                let gi = if class.kind != Kind::Reachable && (is_runtime_startup(&frames) || argv.contains(&block.stack.0)) {
                     None
                 } else {
                     Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
@@ -612,4 +646,35 @@ impl Report {
     }
 
 
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmleak_heap::{SnapBlock, SnapFrame};
+
+    /// wasi-libc's argv copy allocated by `_start` itself (no names, `__main_void` inlined): told by its contents —
+    /// an array of pointers into the other block ending in 0, and the NUL-terminated arguments; another block
+    /// `_start` allocated (a `main` inlined there too) stays what it is.
+    #[test]
+    fn the_argv_copy_allocated_by_start_is_the_runtime_s() {
+        let start = SnapFrame { function: "_start".into(), file: None, line: None, column: None, inlined: false };
+        let mut snap = Snapshot { frames: vec![start], stacks: vec![vec![0], vec![0], vec![0]], ..Default::default() };
+        let text = b"prog\0x\0";
+        let mut array = Vec::new();
+        for w in [0x2000u32, 0x2005, 0] {
+            array.extend_from_slice(&w.to_le_bytes());
+        }
+        let other = vec![7u8; 16];
+        snap.blocks = vec![
+            SnapBlock { addr: 0x1000, size: array.len() as u64, seq: 1, stack: 0 },
+            SnapBlock { addr: 0x2000, size: text.len() as u64, seq: 0, stack: 1 },
+            SnapBlock { addr: 0x3000, size: other.len() as u64, seq: 2, stack: 2 },
+        ];
+        snap.contents = [&array[..], &text[..], &other[..]].concat();
+        assert_eq!(runtime_stacks(&snap), vec![true, true, false]);
+        let exit = Exit { status: "returned", code: None, message: String::new() };
+        let r = build(&snap, &snap.analyze(), exit, Vec::new());
+        assert_eq!((r.summary.runtime_blocks, r.summary.lost_blocks, r.summary.lost_bytes), (2, 1, 16));
+    }
 }

@@ -40,34 +40,19 @@ if (process.execArgv.includes('--experimental-wasm-modules') || /--experimental-
 
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
-process.on('uncaughtExceptionMonitor', (err) => { failure = err; });
+process.on('uncaughtExceptionMonitor', (err) => {
+  failure = err;
+  // An app's own handler may rethrow (Emscripten's glue does, for a trap or abort()): Node then ends at once,
+  // status 7, with no 'exit' event. So the report file is written now too; 'exit' writes it again if the process
+  // lives on.
+  const file = process.env.WASMLEAK_REPORT_FILE;
+  if (file && process.listenerCount('uncaughtException') > 0) write(file, collect(7));
+});
 process.on('exit', (code) => {
   const file = process.env.WASMLEAK_REPORT_FILE;
-  let exit = { status: 'returned', message: 'returned' };
-  if (failure) {
-    const trap = failure instanceof WebAssembly.RuntimeError;
-    exit = { status: trap ? 'trap' : 'exited', code, message: `${trap ? 'wasm trap' : 'uncaught exception'}: ${failure?.message ?? failure}` };
-  } else if (code) {
-    exit = { status: 'exited', code, message: `exited with status ${code}` };
-  }
-  let out;
-  try {
-    const reports = leak.report({ exit });
-    const imported = (leak.instances.length ? [] : esmWasm).map((url) => ({
-      name: url.split('/').pop(),
-      reason: 'imported as an ES module (node --experimental-wasm-modules), and no module was instantiated through the WebAssembly API: Node\'s loader compiled it out of wasmleak\'s sight; load it with WebAssembly.instantiate (wasm-bindgen --target nodejs or web) to track it',
-      status: 'unsupported',
-      heap: true,
-    }));
-    out = { reports, text: leak.text(reports), skipped: [...leak.skipped, ...imported] };
-    const dir = process.env.WASMLEAK_SNAPSHOT_DIR;
-    if (dir) out.snapshots = writeSnapshots(dir);
-  } catch (e) {
-    out = { error: String(e?.stack ?? e) };
-  }
+  const out = collect(code);
   if (file) {
-    if (!isMainThread && leak.instances.length === 0) return; // a worker without wasm: nothing to add
-    process.getBuiltinModule('node:fs').writeFileSync(isMainThread ? file : `${file}.worker-${threadId}`, JSON.stringify(out));
+    write(file, out);
   } else {
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
     // On its own (`node --import wasmleak/register`, a test runner's node): findings fail the process, as
@@ -79,6 +64,38 @@ process.on('exit', (code) => {
     else if (!code && exitcode && out.reports?.some((r) => r.inconclusive)) process.exitCode = 2;
   }
 });
+
+/** The reports, the text and what was not tracked, as of now; `code`: the process's exit status. */
+function collect(code) {
+  let exit = { status: 'returned', message: 'returned' };
+  if (failure) {
+    const trap = failure instanceof WebAssembly.RuntimeError;
+    exit = { status: trap ? 'trap' : 'exited', code, message: `${trap ? 'wasm trap' : 'uncaught exception'}: ${failure?.message ?? failure}` };
+  } else if (code) {
+    exit = { status: 'exited', code, message: `exited with status ${code}` };
+  }
+  try {
+    const reports = leak.report({ exit });
+    const imported = (leak.instances.length ? [] : esmWasm).map((url) => ({
+      name: url.split('/').pop(),
+      reason: 'imported as an ES module (node --experimental-wasm-modules), and no module was instantiated through the WebAssembly API: Node\'s loader compiled it out of wasmleak\'s sight; load it with WebAssembly.instantiate (wasm-bindgen --target nodejs or web) to track it',
+      status: 'unsupported',
+      heap: true,
+    }));
+    const out = { reports, text: leak.text(reports), skipped: [...leak.skipped, ...imported] };
+    const dir = process.env.WASMLEAK_SNAPSHOT_DIR;
+    if (dir) out.snapshots = writeSnapshots(dir);
+    return out;
+  } catch (e) {
+    return { error: String(e?.stack ?? e) };
+  }
+}
+
+/** The report file `wasmleak node` reads (a worker's: `FILE.worker-N`). */
+function write(file, out) {
+  if (!isMainThread && leak.instances.length === 0) return; // a worker without wasm: nothing to add
+  process.getBuiltinModule('node:fs').writeFileSync(isMainThread ? file : `${file}.worker-${threadId}`, JSON.stringify(out));
+}
 
 /** The app's snapshots and one at exit, per tracked instance, as files in `dir`. */
 function writeSnapshots(dir) {

@@ -677,6 +677,21 @@ fn node_run_of_a_guest_that_calls_exit_counts_what_main_may_hold() {
     assert_eq!(r["summary"]["thread_held_bytes"], 256, "{r}");
 }
 
+/// A trap behind an app's uncaughtException handler that rethrows (Emscripten's Node glue installs one): Node ends
+/// at once, status 7, with no 'exit' event — there was no report ("node exit status: 7 before wasmleak could write
+/// a report", exit 2). The report is written when the exception is seen: the leak, and the trap.
+#[test]
+fn node_reports_a_trap_an_app_handler_rethrows() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) =
+        wasmleak_node(&["--format", "json", "tests/js/apps/rethrow_app.mjs", "fixtures/wasm/edge/c_abort_after_leak.wasm"]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert_eq!((report["summary"]["lost_blocks"].as_u64(), report["summary"]["lost_bytes"].as_u64()), (Some(1), Some(20)), "{report}");
+    assert_eq!(report["exit"]["status"], "trap", "{report}");
+}
+
 /// A .wasm file the app imports as an ES module (wasm-bindgen `--target bundler` glue, `node
 /// --experimental-wasm-modules`): Node's own loader would compile it out of wasmleak's sight — it was "nothing
 /// tracked", exit 0, while the app kept 5 objects it never freed. The loader hooks hand it to the `WebAssembly`

@@ -213,8 +213,18 @@ impl Report {
             "the allocator handed out {reissued} address{} that wasmleak still counted as live blocks: the program \
              frees through a path that is not hooked (its free inlined into the callers, or an entry point not \
              found), so a freed block looks live and may be called leaked. `wasmleak inspect MODULE` lists the \
-             hooked entry points; name the free function with --free-fn (and --realloc-fn…) if the module has one",
-            if reissued == 1 { "" } else { "es" }
+             hooked entry points; name the free function with --free-fn (and --realloc-fn…) if the module has one{}",
+            if reissued == 1 { "" } else { "es" },
+            // An aligned allocation function that was not found hands out an address its own malloc call did
+            // not return, whose free is then invalid (libc++abi's exception objects, in a stripped -O2
+            // -fwasm-exceptions build).
+            if self.invalid_frees.iter().any(|f| f.kind == "invalid") {
+                ". Frees of addresses the allocator never returned were seen too: an aligned allocation function \
+                 (posix_memalign, aligned_alloc, memalign) that was not hooked hands out such addresses — name it \
+                 with --posix-memalign-fn (or --alloc-fn)"
+            } else {
+                ""
+            }
         ));
         self.inconclusive_reason = Some(FREES_NOT_SEEN_REASON);
         true
@@ -651,7 +661,22 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmleak_heap::{SnapBlock, SnapFrame};
+    use wasmleak_heap::{SnapBlock, SnapFrame, SnapInvalidFree};
+
+    /// Unseen frees with invalid frees: the reason names an aligned allocation function that was not hooked (a
+    /// stripped -O2 -fwasm-exceptions build's posix_memalign) and the option to name it.
+    #[test]
+    fn unseen_frees_with_invalid_frees_name_an_unhooked_aligned_allocator() {
+        let exit = || Exit { status: "returned", code: None, message: String::new() };
+        let mut snap = Snapshot { stacks: vec![Vec::new()], ..Default::default() };
+        let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());
+        assert!(r.frees_not_seen(2));
+        assert!(!r.inconclusive.as_deref().unwrap_or_default().contains("--posix-memalign-fn"));
+        snap.invalid_frees.push(SnapInvalidFree { double: false, addr: 0x5012d0, stack: 0, first_free_stack: 0, alloc_stack: 0, interior: None });
+        let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());
+        assert!(r.frees_not_seen(2));
+        assert!(r.inconclusive.as_deref().unwrap_or_default().contains("--posix-memalign-fn"), "{:?}", r.inconclusive);
+    }
 
     /// wasi-libc's argv copy allocated by `_start` itself (no names, `__main_void` inlined): told by its contents —
     /// an array of pointers into the other block ending in 0, and the NUL-terminated arguments; another block

@@ -219,9 +219,10 @@ impl Report {
             // not return, whose free is then invalid (libc++abi's exception objects, in a stripped -O2
             // -fwasm-exceptions build).
             if self.invalid_frees.iter().any(|f| f.kind == "invalid") {
-                ". Frees of addresses the allocator never returned were seen too: an aligned allocation function \
-                 (posix_memalign, aligned_alloc, memalign) that was not hooked hands out such addresses — name it \
-                 with --posix-memalign-fn (or --alloc-fn)"
+                ". Frees of addresses the allocator never returned were seen too: an aligned allocation \
+                 (posix_memalign, aligned_alloc, memalign, or their code inlined into a caller) that was not hooked \
+                 hands out such addresses — if the module has it as a function of its own, name it with \
+                 --posix-memalign-fn (or --alloc-fn)"
             } else {
                 ""
             }

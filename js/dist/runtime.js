@@ -1777,9 +1777,12 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       const url = r?.url;
       return url ? nameOf(url.split("/").pop().split("?")[0]) : nameOf();
     };
+    const NEXT_NAME = /* @__PURE__ */ Symbol.for("wasmleak.nextModuleName");
     function Module(bytes) {
       if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
-      return compileSync(bytes, nameOf());
+      const hint = globalThis[NEXT_NAME];
+      delete globalThis[NEXT_NAME];
+      return compileSync(bytes, nameOf(hint));
     }
     function Instance(module, imports) {
       if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");

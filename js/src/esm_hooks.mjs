@@ -23,6 +23,8 @@ export async function load(url, context, nextLoad) {
     ...specifiers.map((s, i) => `import * as i${i} from ${q(s)};`),
     `const imports = { ${specifiers.map((s, i) => `${q(s)}: i${i}`).join(', ')} };`,
     `const bytes = readFileSync(new URL(${q(url)}));`,
+    // The module's name in the report: its file's (index.mjs takes it for the next module made).
+    `globalThis[Symbol.for('wasmleak.nextModuleName')] = ${q(new URL(url).pathname.split('/').pop())};`,
     'const { exports: x } = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);',
     ...exports.map((e, i) => `const e${i} = x[${q(e)}];\nexport { e${i} as ${q(e)} };`),
   ].join('\n');

@@ -245,9 +245,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     return url ? nameOf(url.split('/').pop().split('?')[0]) : nameOf();
   };
 
+  // The name of the next module `new WebAssembly.Module` makes, when the caller knows its file (esm_hooks.mjs).
+  const NEXT_NAME = Symbol.for('wasmleak.nextModuleName');
   function Module(bytes) {
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
-    return compileSync(bytes, nameOf());
+    const hint = globalThis[NEXT_NAME];
+    delete globalThis[NEXT_NAME];
+    return compileSync(bytes, nameOf(hint));
   }
   function Instance(module, imports) {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");

@@ -705,6 +705,7 @@ fn node_tracks_a_wasm_module_imported_as_an_es_module() {
         wasmleak_node(&["--format", "json", "--", "--experimental-wasm-modules", "tests/js/apps/esm_wasm_app.mjs"]);
     assert_eq!(code, 1, "{report}\n{stderr}");
     assert!(stderr.contains("esm: 5 parsers kept"), "the app ran: {stderr}");
+    assert_eq!(report["module"], "bindgen_fixture_bg.wasm", "named by its file: {report}");
     assert_eq!((report["summary"]["host_blocks"].as_u64(), report["summary"]["host_bytes"].as_u64()), (Some(10), Some(5 * 228)), "{report}");
     assert_eq!(report["summary"]["lost_blocks"], 0, "{report}");
     let host = report["groups"].as_array().unwrap().iter().find(|g| g["kind"] == "host").cloned().unwrap_or_default();

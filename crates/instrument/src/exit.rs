@@ -46,9 +46,17 @@ pub fn held_at_exit(
         .collect();
     // A command's start code is left out: the export `_start` and the start function it calls (wasi-libc's, which
     // holds `main`'s status when it exits after `main` returned). A host that calls `main` or another export
-    // itself (Emscripten's glue, `--invoke`) has no start code on the stack.
+    // itself (Emscripten's glue, `--invoke`) has no start code on the stack. The start function is known by its
+    // name: wasm-opt (`clang -O2` at link time) drops the names and inlines `main` into `_start`, where the next
+    // frame is the program's own.
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
-    let first = if live.first().is_some_and(|f| is_start(f.func)) { 2 } else { 0 };
+    let is_libc_start = |f: &RawFrame| {
+        info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__original_main" | "__main_argc_argv" | "exit" | "_Exit"))
+    };
+    let first = match live.first() {
+        Some(f) if is_start(f.func) => 1 + live.get(1).is_some_and(is_libc_start) as usize,
+        _ => 0,
+    };
     let analysis = state.analyze();
     // Unreachable blocks by the depth of the running frame that may hold them.
     let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();

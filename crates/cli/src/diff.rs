@@ -67,7 +67,8 @@ impl Opts {
         } else if b.index < a.index || b.allocations + b.frees < a.allocations + a.frees {
             // Within a run a later snapshot has a higher number and has seen more allocator events.
             eprintln!(
-                "wasmleak: warning: {} (snapshot {}, {} allocator events) was taken before {} (snapshot {}, {} events):                  new and freed are reversed; did you mean `wasmleak diff {} {}`?",
+                "wasmleak: warning: {} (snapshot {}, {} allocator events) was taken before {} (snapshot {}, {} events): \
+                 new and freed are reversed; did you mean `wasmleak diff {} {}`?",
                 self.after.display(),
                 b.index,
                 b.allocations + b.frees,

@@ -206,6 +206,11 @@ fn diff_filters_by_regex_and_groups_by_type() {
     let r = run(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--regex", "("]);
     r.assert_code(2);
     assert!(r.stderr.contains("--regex ("), "{}", r.describe());
+    // The later snapshot first: a warning, and the span counted backwards (it said "over 0 iterations").
+    let r = run(&["diff", b.to_str().unwrap(), a.to_str().unwrap()]);
+    r.assert_code(0);
+    assert!(r.stderr.contains("was taken before") && r.stderr.contains("): new and freed are reversed"), "{}", r.describe());
+    assert!(r.stdout.lines().next().is_some_and(|l| l.ends_with("over -150 iterations")), "{}", r.describe());
 }
 
 #[test]

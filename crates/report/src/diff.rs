@@ -214,7 +214,8 @@ pub fn diff_text(before: &Snapshot, after: &Snapshot, rows: &[DiffRow], by: Grou
     use std::fmt::Write;
     let (a, b) = (before, after);
     let mut out = String::new();
-    let iters = b.iteration.saturating_sub(a.iteration);
+    // Negative when the later snapshot comes first (`diff LATER EARLIER`: the CLI warns).
+    let iters = b.iteration as i64 - a.iteration as i64;
     let _ = writeln!(
         out,
         "snapshot {} (iteration {}, {} blocks, {} B) → snapshot {} (iteration {}, {} blocks, {} B): {:+} B over {iters} iterations",

@@ -52,6 +52,7 @@ pub fn held_at_exit(
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
     let is_libc_start = |f: &RawFrame| {
         info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__original_main" | "__main_argc_argv" | "exit" | "_Exit"))
+            || copies_argv(bodies, info, f.func)
     };
     let first = match live.first() {
         Some(f) if is_start(f.func) => 1 + live.get(1).is_some_and(is_libc_start) as usize,
@@ -143,32 +144,48 @@ struct Results {
     returned: Option<HashSet<u32>>,
 }
 
+/// Whether original function `func` calls WASI's `args_get` or `args_sizes_get` itself: wasi-libc's `__main_void`,
+/// which copies argv before it calls `main`, known so without its name.
+fn copies_argv(bodies: &[u8], info: &ModuleInfo, func: u32) -> bool {
+    let argv: HashSet<u32> = (info.imports.iter().filter(|i| i.kind == "func").enumerate())
+        .filter(|(_, i)| matches!(i.name.as_str(), "args_get" | "args_sizes_get"))
+        .map(|(k, _)| k as u32)
+        .collect();
+    let Some(body) = (!argv.is_empty()).then(|| function_body(bodies, info, func)).flatten() else { return false };
+    let Ok(ops) = body.get_operators_reader() else { return false };
+    ops.into_iter().map_while(Result::ok).any(|op| matches!(op, Operator::Call { function_index } if argv.contains(&function_index)))
+}
+
+/// The body of original function `func` (a defined one) in `bodies` (the original module or the instrumented one:
+/// the same bodies in the same order).
+fn function_body<'a>(bodies: &'a [u8], info: &ModuleInfo, func: u32) -> Option<wasmparser::FunctionBody<'a>> {
+    let nth = func.checked_sub(info.num_imported_funcs)? as usize;
+    Parser::new(0)
+        .parse_all(bodies)
+        .filter_map(|p| match p {
+            Ok(Payload::CodeSectionEntry(body)) => Some(body),
+            _ => None,
+        })
+        .nth(nth)
+}
+
 /// [`Results`] of original function `func`. `bodies`: the original module, or the instrumented one, whose added
 /// instructions around a call (the calling context put back: context.rs) are skipped.
 fn results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> Results {
     let instrumented = std::ptr::eq(bodies.as_ptr(), ins.bytes.as_ptr());
-    let mut ctx = None;
-    let mut body = None;
-    let nth = func.checked_sub(info.num_imported_funcs).map(|n| n as usize);
-    let mut k = 0;
-    for payload in Parser::new(0).parse_all(bodies) {
-        match payload {
-            Ok(Payload::ExportSection(exports)) if instrumented => {
-                ctx = exports.into_iter().filter_map(Result::ok).find(|e| {
-                    e.kind == ExternalKind::Global && ins.ctx_export.as_deref() == Some(e.name)
-                }).map(|e| e.index);
-            }
-            Ok(Payload::CodeSectionEntry(b)) => {
-                if Some(k) == nth {
-                    body = Some(b);
-                    break;
-                }
-                k += 1;
-            }
-            _ => {}
-        }
-    }
-    let Some(ops) = body.and_then(|b| b.get_operators_reader().ok()) else { return Results::default() };
+    // The calling-context global: exported by the instrumented module.
+    let ctx = instrumented.then(|| {
+        Parser::new(0).parse_all(bodies).find_map(|p| match p {
+            Ok(Payload::ExportSection(exports)) => exports
+                .into_iter()
+                .filter_map(Result::ok)
+                .find(|e| e.kind == ExternalKind::Global && ins.ctx_export.as_deref() == Some(e.name))
+                .map(|e| e.index),
+            _ => None,
+        })
+    });
+    let ctx = ctx.flatten();
+    let Some(ops) = function_body(bodies, info, func).and_then(|b| b.get_operators_reader().ok()) else { return Results::default() };
     let mut ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
     // The calling context put back after a call (`local.get base; global.set ctx`) is wasmleak's, not the code's.
     if let Some(g) = ctx {
@@ -265,14 +282,7 @@ fn memarg_load(op: &Operator<'_>) -> bool {
 /// addresses a running call of it can hold outside memory.
 fn i32_slots(bodies: &[u8], info: &ModuleInfo, func: u32) -> u32 {
     let params = info.func_signature(func).map_or(0, |sig| sig.0.iter().filter(|t| **t == ValType::I32).count() as u32);
-    let Some(nth) = func.checked_sub(info.num_imported_funcs) else { return params };
-    let body = Parser::new(0)
-        .parse_all(bodies)
-        .filter_map(|p| match p {
-            Ok(Payload::CodeSectionEntry(body)) => Some(body),
-            _ => None,
-        })
-        .nth(nth as usize);
+    let body = function_body(bodies, info, func);
     let locals = body.and_then(|b| b.get_locals_reader().ok()).map_or(0, |r| {
         r.into_iter().filter_map(Result::ok).filter(|(_, t)| *t == ValType::I32).map(|(n, _)| n).sum::<u32>()
     });

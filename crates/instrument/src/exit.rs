@@ -91,7 +91,7 @@ pub fn held_at_exit(
     let mut notes = Vec::new();
     for (depth, addrs) in by_frame {
         let frame = &live[depth];
-        let name = info.func_names.get(&frame.func).cloned().unwrap_or_else(|| format!("func[{}]", frame.func));
+        let name = info.func_names.get(&frame.func).map(|n| wasmleak_symbolize::demangle(n)).unwrap_or_else(|| format!("func[{}]", frame.func));
         let locals = i32_slots(bodies, info, frame.func);
         let n = addrs.len();
         if n > locals as usize {

@@ -40,13 +40,22 @@ if (process.execArgv.includes('--experimental-wasm-modules') || /--experimental-
 
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
+// Whether the text report went to stderr already (standalone, at an uncaught exception).
+let printed = false;
 process.on('uncaughtExceptionMonitor', (err) => {
   failure = err;
   // An app's own handler may rethrow (Emscripten's glue does, for a trap or abort()): Node then ends at once,
-  // status 7, with no 'exit' event. So the report file is written now too; 'exit' writes it again if the process
+  // status 7, with no 'exit' event. So the report is written now too; 'exit' writes it again if the process
   // lives on.
+  if (process.listenerCount('uncaughtException') === 0) return;
   const file = process.env.WASMLEAK_REPORT_FILE;
-  if (file && process.listenerCount('uncaughtException') > 0) write(file, collect(7));
+  const out = collect(7);
+  if (file) {
+    write(file, out);
+  } else {
+    process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
+    printed = true;
+  }
 });
 process.on('exit', (code) => {
   const file = process.env.WASMLEAK_REPORT_FILE;
@@ -54,6 +63,7 @@ process.on('exit', (code) => {
   if (file) {
     write(file, out);
   } else {
+    if (printed) process.stderr.write('wasmleak: the app lived on after the uncaught exception; the report at exit:\n');
     process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
     // On its own (`node --import wasmleak/register`, a test runner's node): findings fail the process, as
     // LeakSanitizer's do — exit status WASMLEAK_EXITCODE (default 1; 0: never), unless the app failed already;

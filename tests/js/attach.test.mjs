@@ -78,6 +78,20 @@ test('attach() in-process: instantiate(Module), compile, the app import object i
     .some((i) => i.module === 'wasmleak'), false);
 });
 
+// Emscripten's Node glue rethrows from an uncaughtException handler: Node then ends at once (status 7), with no
+// 'exit' event. The register module reports at the exception: to stderr on its own, as here.
+test('attach: a trap an app handler rethrows still gets its report on stderr', () => {
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const register = new URL('../../js/src/register.mjs', import.meta.url).href;
+  const app = fileURLToPath(new URL('apps/rethrow_app.mjs', import.meta.url));
+  const env = { ...process.env };
+  delete env.WASMLEAK_REPORT_FILE;
+  const r = spawnSync(process.execPath, ['--import', register, app, `${root}/fixtures/wasm/edge/c_abort_after_leak.wasm`], { env, encoding: 'utf8' });
+  assert.equal(r.status, 7, r.stderr);
+  assert.match(r.stderr, /lost: 1 block, 20 B/);
+  assert.match(r.stderr, /SUMMARY: leaked 20 B in 1 block/);
+});
+
 test('attach: a wasm trap nobody catches still gets its report, with exit status trap', () => {
   const { spawnSync } = process.getBuiltinModule('node:child_process');
   const { mkdtempSync, rmSync } = process.getBuiltinModule('node:fs');

@@ -223,7 +223,7 @@
           });
           continue;
         }
-        if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ""))) {
+        if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? "")) && /\(\s*\w+\s*,\s*argCount\b/.test(sourceOf(f))) {
           const label2 = `passed to a JS function by Embind (${k})`;
           replace(k, f, function(handle, argCount, argTypes, argv, ...rest) {
             if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {

@@ -283,7 +283,8 @@ export function wrapImports(imports, hold, wanted, word) {
         });
         continue;
       }
-      if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? ''))) {
+      // Emscripten 3.1's form only, whose second parameter is the count (later ones pass a method caller there).
+      if (word && (EMVAL_CALL.test(k) || EMVAL_CALL.test(f.name ?? '')) && /\(\s*\w+\s*,\s*argCount\b/.test(sourceOf(f))) {
         const label = `passed to a JS function by Embind (${k})`;
         replace(k, f, function (handle, argCount, argTypes, argv, ...rest) {
           if (Number.isInteger(argCount) && argCount > 0 && argCount <= EMVAL_ARGS_MAX) {

@@ -40,14 +40,17 @@ if (process.execArgv.includes('--experimental-wasm-modules') || /--experimental-
 
 // How the app ended, for the report: a monitor does not change what Node does with the error.
 let failure = null;
-// Whether the text report went to stderr already (standalone, at an uncaught exception).
-let printed = false;
+// Whether the report was made at an uncaught exception already (and, standalone, went to stderr).
+let early = false, printed = false;
 process.on('uncaughtExceptionMonitor', (err) => {
   failure = err;
   // An app's own handler may rethrow (Emscripten's glue does, for a trap or abort()): Node then ends at once,
   // status 7, with no 'exit' event. So the report is written now too; 'exit' writes it again if the process
-  // lives on.
+  // lives on. A report is a whole analysis: an app whose handler swallows exceptions pays for it at every trap
+  // (wasm traps and Emscripten's aborts are RuntimeErrors), and at the first other exception only.
   if (process.listenerCount('uncaughtException') === 0) return;
+  if (early && !(err instanceof WebAssembly.RuntimeError)) return;
+  early = true;
   const file = process.env.WASMLEAK_REPORT_FILE;
   const out = collect(7);
   if (file) {

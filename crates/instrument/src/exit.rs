@@ -50,9 +50,10 @@ pub fn held_at_exit(
     // name: wasm-opt (`clang -O2` at link time) drops the names and inlines `main` into `_start`, where the next
     // frame is the program's own.
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
+    let code = Code::read(bodies, ins);
     let is_libc_start = |f: &RawFrame| {
         info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__original_main" | "__main_argc_argv" | "exit" | "_Exit"))
-            || copies_argv(bodies, info, f.func)
+            || copies_argv(&code, info, f.func)
     };
     let first = match live.first() {
         Some(f) if is_start(f.func) => 1 + live.get(1).is_some_and(is_libc_start) as usize,
@@ -74,7 +75,7 @@ pub fn held_at_exit(
         let path: Vec<&RawFrame> = stacks.get(b.stack).iter().rev().filter(|f| f.func < info.num_funcs()).collect();
         if let Some((depth, _)) = holder(&path, &live).filter(|&(d, callee)| d >= first && returned(callee)) {
             for f in &path[depth..] {
-                results_of.entry(f.func).or_insert_with(|| results(bodies, ins, info, f.func));
+                results_of.entry(f.func).or_insert_with(|| results(&code, ins, info, f.func));
             }
             // The frame kept the result of its call in a local, and every function below it returned the result
             // of its own call on the way down to the allocator (a `make_d()` returns `d`, not the `d->name` it
@@ -92,7 +93,7 @@ pub fn held_at_exit(
     for (depth, addrs) in by_frame {
         let frame = &live[depth];
         let name = info.func_names.get(&frame.func).map(|n| wasmleak_symbolize::demangle(n)).unwrap_or_else(|| format!("func[{}]", frame.func));
-        let locals = i32_slots(bodies, info, frame.func);
+        let locals = i32_slots(&code, info, frame.func);
         let n = addrs.len();
         if n > locals as usize {
             notes.push(format!(
@@ -146,46 +147,56 @@ struct Results {
 
 /// Whether original function `func` calls WASI's `args_get` or `args_sizes_get` itself: wasi-libc's `__main_void`,
 /// which copies argv before it calls `main`, known so without its name.
-fn copies_argv(bodies: &[u8], info: &ModuleInfo, func: u32) -> bool {
+fn copies_argv(code: &Code<'_>, info: &ModuleInfo, func: u32) -> bool {
     let argv: HashSet<u32> = (info.imports.iter().filter(|i| i.kind == "func").enumerate())
         .filter(|(_, i)| matches!(i.name.as_str(), "args_get" | "args_sizes_get"))
         .map(|(k, _)| k as u32)
         .collect();
-    let Some(body) = (!argv.is_empty()).then(|| function_body(bodies, info, func)).flatten() else { return false };
+    let Some(body) = (!argv.is_empty()).then(|| code.body(info, func)).flatten() else { return false };
     let Ok(ops) = body.get_operators_reader() else { return false };
     ops.into_iter().map_while(Result::ok).any(|op| matches!(op, Operator::Call { function_index } if argv.contains(&function_index)))
 }
 
-/// The body of original function `func` (a defined one) in `bodies` (the original module or the instrumented one:
-/// the same bodies in the same order).
-fn function_body<'a>(bodies: &'a [u8], info: &ModuleInfo, func: u32) -> Option<wasmparser::FunctionBody<'a>> {
-    let nth = func.checked_sub(info.num_imported_funcs)? as usize;
-    Parser::new(0)
-        .parse_all(bodies)
-        .filter_map(|p| match p {
-            Ok(Payload::CodeSectionEntry(body)) => Some(body),
-            _ => None,
-        })
-        .nth(nth)
+/// The function bodies of the module the frames are read against — the original module, or the instrumented
+/// one (the same bodies in the same order, with wasmleak's context upkeep added: context.rs) — read once.
+struct Code<'a> {
+    bodies: Vec<wasmparser::FunctionBody<'a>>,
+    /// The instrumented module's calling-context global (`None` for the original module).
+    ctx: Option<u32>,
+    instrumented: bool,
 }
 
-/// [`Results`] of original function `func`. `bodies`: the original module, or the instrumented one, whose added
-/// instructions around a call (the calling context put back: context.rs) are skipped.
-fn results(bodies: &[u8], ins: &Instrumented, info: &ModuleInfo, func: u32) -> Results {
-    let instrumented = std::ptr::eq(bodies.as_ptr(), ins.bytes.as_ptr());
-    // The calling-context global: exported by the instrumented module.
-    let ctx = instrumented.then(|| {
-        Parser::new(0).parse_all(bodies).find_map(|p| match p {
-            Ok(Payload::ExportSection(exports)) => exports
-                .into_iter()
-                .filter_map(Result::ok)
-                .find(|e| e.kind == ExternalKind::Global && ins.ctx_export.as_deref() == Some(e.name))
-                .map(|e| e.index),
-            _ => None,
-        })
-    });
-    let ctx = ctx.flatten();
-    let Some(ops) = function_body(bodies, info, func).and_then(|b| b.get_operators_reader().ok()) else { return Results::default() };
+impl<'a> Code<'a> {
+    fn read(bytes: &'a [u8], ins: &Instrumented) -> Code<'a> {
+        let instrumented = std::ptr::eq(bytes.as_ptr(), ins.bytes.as_ptr());
+        let mut code = Code { bodies: Vec::new(), ctx: None, instrumented };
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload {
+                Ok(Payload::ExportSection(exports)) if instrumented => {
+                    code.ctx = exports
+                        .into_iter()
+                        .filter_map(Result::ok)
+                        .find(|e| e.kind == ExternalKind::Global && ins.ctx_export.as_deref() == Some(e.name))
+                        .map(|e| e.index);
+                }
+                Ok(Payload::CodeSectionEntry(body)) => code.bodies.push(body),
+                _ => {}
+            }
+        }
+        code
+    }
+
+    /// The body of original function `func` (a defined one).
+    fn body(&self, info: &ModuleInfo, func: u32) -> Option<wasmparser::FunctionBody<'a>> {
+        self.bodies.get(func.checked_sub(info.num_imported_funcs)? as usize).cloned()
+    }
+}
+
+/// [`Results`] of original function `func`; in the instrumented module's code, the instructions wasmleak added
+/// around a call (the calling context put back: context.rs) are skipped.
+fn results(code: &Code<'_>, ins: &Instrumented, info: &ModuleInfo, func: u32) -> Results {
+    let (instrumented, ctx) = (code.instrumented, code.ctx);
+    let Some(ops) = code.body(info, func).and_then(|b| b.get_operators_reader().ok()) else { return Results::default() };
     let mut ops: Vec<(Operator<'_>, usize)> = ops.into_iter_with_offsets().map_while(Result::ok).collect();
     // The calling context put back after a call (`local.get base; global.set ctx`) is wasmleak's, not the code's.
     if let Some(g) = ctx {
@@ -278,11 +289,11 @@ fn memarg_load(op: &Operator<'_>) -> bool {
     matches!(op, I32Load { .. } | I32Load8S { .. } | I32Load8U { .. } | I32Load16S { .. } | I32Load16U { .. })
 }
 
-/// The i32 parameters and locals of original function `func` (a defined one), its body read from `bodies`: the
+/// The i32 parameters and locals of original function `func` (a defined one), read from `code`: the
 /// addresses a running call of it can hold outside memory.
-fn i32_slots(bodies: &[u8], info: &ModuleInfo, func: u32) -> u32 {
+fn i32_slots(code: &Code<'_>, info: &ModuleInfo, func: u32) -> u32 {
     let params = info.func_signature(func).map_or(0, |sig| sig.0.iter().filter(|t| **t == ValType::I32).count() as u32);
-    let body = function_body(bodies, info, func);
+    let body = code.body(info, func);
     let locals = body.and_then(|b| b.get_locals_reader().ok()).map_or(0, |r| {
         r.into_iter().filter_map(Result::ok).filter(|(_, t)| *t == ValType::I32).map(|(n, _)| n).sum::<u32>()
     });

@@ -269,11 +269,16 @@ pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
 /// tell from a `main` inlined there too — so by what the two blocks hold: the array, `argc + 1` words pointing
 /// into the other block and a final 0, and the buffer, the arguments as NUL-terminated strings.
 fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
+    // Stacks first (a few), blocks only when some stack ends in `_start`: the report of a large heap pays nothing.
+    let from_start: Vec<bool> = (0..snap.stacks.len() as u32).map(|s| snap.stack(s).next().is_some_and(|f| f.function == "_start")).collect();
+    if !from_start.contains(&true) {
+        return HashSet::default();
+    }
     let mut at_start = Vec::new(); // (block, its bytes)
     let mut offset = 0usize;
     for b in &snap.blocks {
         let size = b.size as usize;
-        if snap.stack(b.stack).next().is_some_and(|f| f.function == "_start") {
+        if from_start.get(b.stack as usize).copied().unwrap_or(false) {
             if let Some(bytes) = snap.contents.get(offset..offset + size) {
                 at_start.push((b, bytes));
             }

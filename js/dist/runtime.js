@@ -761,6 +761,7 @@ self.addEventListener('message', hold);`;
   var EV_SET_STACK = 4;
   var EV_FREE_HEAD = 5;
   var EV_CLOCK = 6;
+  var EV_MOVE = 7;
   var CLOCK_EVERY = 512;
   var NO_STACK = 4294967295;
   var JS_FRAME = 4294967295;
@@ -812,6 +813,8 @@ self.addEventListener('message', hold);`;
       this.events = new Uint32Array(5 * 1024);
       this.n = 0;
       this.wordsView = null;
+      this.lastAlloc = 0;
+      this.lastHead = 0;
       this.started = performance.now();
       this.pending = /* @__PURE__ */ new Map();
       this.callDepth = 0;
@@ -928,11 +931,18 @@ self.addEventListener('message', hold);`;
       else this.hostValues.set(value >>> 0, { label, seq: this.seq });
     }
     alloc(ptr, size, lo, hi) {
+      if (this.lastAlloc) this.settle(ptr);
       if (!ptr) return this.event(EV_ALLOC2, 0, size, 0, NO_STACK);
       this.setLive(ptr);
       const slot = this.context(lo, hi);
       this.event(EV_ALLOC2, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
       if (this.pending.size >= RESOLVE_AT) this.resolve();
+      if (!(ptr & 7) && !this.shared) {
+        let words = this.wordsView;
+        if (!words || ptr >>> 2 >= words.length) words = this.words();
+        this.lastHead = words[ptr - 4 >>> 2];
+        this.lastAlloc = ptr;
+      }
     }
     free(ptr, lo, hi) {
       if (ptr) this.freeChecked(ptr, lo, hi);
@@ -941,6 +951,7 @@ self.addEventListener('message', hold);`;
     /** Free `ptr` (not null): 1 when it was a live block, 0 (an invalid free, recorded) when not. */
     freeChecked(ptr, lo, hi) {
       if (this.hostValues.size) this.hostValues.delete(ptr);
+      if (this.lastAlloc && this.settle(ptr) === ptr) return 1;
       if (!this.died(ptr)) {
         this.event(EV_FREE2, ptr, 0, 0, this.stackNow());
         return 0;
@@ -975,6 +986,38 @@ self.addEventListener('message', hold);`;
       }
       return 1;
     }
+    /**
+     * Whether the allocator split the last allocation since: dlmalloc's memalign/posix_memalign, inlined into a
+     * caller the hooks cannot see (wasm-opt -O2 puts it into libc++abi's __cxa_allocate_exception), takes a larger
+     * block from malloc — hooked: the block at `a` — then gives its leading part back and hands out an aligned
+     * block inside it, which the program later frees (without this: an invalid free of an address malloc never
+     * returned, and the leader's address handed out again while still "live"). Told by the chunk headers
+     * (docs/contracts.md, "Blocks the allocator splits") before any other allocator call could reuse the leader:
+     * the word before `a`, the chunk's size when malloc returned, now says a smaller chunk `k`, and at `a + k` a
+     * chunk in use follows, within the old chunk, after a free one (the leader given back inside the allocator) —
+     * or after the leader still or again in use when this very event is about `a` (`at`): the allocator freeing
+     * the leader through the hooked free (older dlmalloc), or malloc handing it out again at once (the next
+     * allocation fits it). Then the block is at `a + k`, a move, not an event of the program's. A program cannot
+     * write those words without corrupting the heap. Returns `a` when this event is about the leader, else 0.
+     */
+    settle(at = 0) {
+      const a = this.lastAlloc;
+      this.lastAlloc = 0;
+      let words = this.wordsView;
+      if (!words || a >>> 2 >= words.length) words = this.words();
+      const head = words[a - 4 >>> 2];
+      if (head === this.lastHead || !this.isLive(a)) return 0;
+      const k = head & ~7, was = this.lastHead & ~7;
+      if (k < 16 || k >= was || a + k >>> 2 >= words.length) return 0;
+      const next = words[a + k - 4 >>> 2], size = next & ~7;
+      if (!(next & 2) || size < 16 || k + size > was || this.isLive(a + k)) return 0;
+      const leader = at === a && next & 1 && head & 2;
+      if (next & 1 && !leader) return 0;
+      this.died(a);
+      this.setLive(a + k);
+      this.event(EV_MOVE, a, a + k, size - 4, NO_STACK);
+      return leader ? a : 0;
+    }
     /** The instance's memory as words, viewed again (after the memory grew). */
     words() {
       const buffer = this.exportsOf(this.instance)?.[this.instrumented.meta.memory_export]?.buffer;
@@ -982,11 +1025,13 @@ self.addEventListener('message', hold);`;
       return this.wordsView;
     }
     check(ptr) {
+      if (this.lastAlloc) this.settle();
       if (this.isLive(ptr)) return 1;
       this.free(ptr);
       return 0;
     }
     realloc(old, ptr, size, lo, hi) {
+      if (this.lastAlloc) this.settle(ptr);
       if (ptr === 0 && size !== 0) return this.event(EV_REALLOC2, old, ptr, size, NO_STACK);
       if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
       if (old !== 0 && !this.died(old)) {
@@ -1236,6 +1281,7 @@ self.addEventListener('message', hold);`;
     }
     /** `f` with every event so far in the analysis; a threaded module's threads record none meanwhile. */
     consistent(f) {
+      if (this.lastAlloc) this.settle();
       this.resolve();
       this.flush();
       if (!this.shared) return f();

@@ -3,7 +3,7 @@
 import { asCallSites, SELF_DIR } from './stacks.mjs';
 import { EV_STACK, OWN_FRAMES } from './threads.mjs';
 
-const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6; // crates/wasm-api: wl_record
+const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_SET_STACK = 4, EV_FREE_HEAD = 5, EV_CLOCK = 6, EV_MOVE = 7; // crates/wasm-api: wl_record
 const CLOCK_EVERY = 512; // allocator events between two readings of the clock (samples are 1,024 or more apart)
 const NO_STACK = 0xffffffff;
 const JS_FRAME = 0xffffffff; // a stack entry [JS_FRAME, i] is js frame i
@@ -84,6 +84,8 @@ class Tracker {
     this.events = new Uint32Array(5 * 1024);
     this.n = 0; // words used
     this.wordsView = null; // the memory as words, for the first words of a freed block
+    this.lastAlloc = 0; // the last allocation while no allocator event followed, and the word before it (`settle`)
+    this.lastHead = 0;
     this.started = performance.now();
     this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
     // Export calls in progress, and a number moved at each export call and return (index.mjs): what `born`
@@ -222,11 +224,19 @@ class Tracker {
   }
 
   alloc(ptr, size, lo, hi) {
+    if (this.lastAlloc) this.settle(ptr);
     if (!ptr) return this.event(EV_ALLOC, 0, size, 0, NO_STACK);
     this.setLive(ptr);
     const slot = this.context(lo, hi);
     this.event(EV_ALLOC, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
     if (this.pending.size >= RESOLVE_AT) this.resolve();
+    // The chunk header before the block, as the allocator left it: `settle` looks again at the next event.
+    if (!(ptr & 7) && !this.shared) {
+      let words = this.wordsView;
+      if (!words || (ptr >>> 2) >= words.length) words = this.words();
+      this.lastHead = words[(ptr - 4) >>> 2];
+      this.lastAlloc = ptr;
+    }
   }
 
   free(ptr, lo, hi) {
@@ -237,6 +247,7 @@ class Tracker {
   /** Free `ptr` (not null): 1 when it was a live block, 0 (an invalid free, recorded) when not. */
   freeChecked(ptr, lo, hi) {
     if (this.hostValues.size) this.hostValues.delete(ptr); // JS held it; it is gone now (a new block may get the address)
+    if (this.lastAlloc && this.settle(ptr) === ptr) return 1; // the allocator freeing the leader: not the program
     if (!this.died(ptr)) {
       this.event(EV_FREE, ptr, 0, 0, this.stackNow()); // invalid: its own stack
       return 0;
@@ -268,6 +279,39 @@ class Tracker {
     return 1;
   }
 
+  /**
+   * Whether the allocator split the last allocation since: dlmalloc's memalign/posix_memalign, inlined into a
+   * caller the hooks cannot see (wasm-opt -O2 puts it into libc++abi's __cxa_allocate_exception), takes a larger
+   * block from malloc — hooked: the block at `a` — then gives its leading part back and hands out an aligned
+   * block inside it, which the program later frees (without this: an invalid free of an address malloc never
+   * returned, and the leader's address handed out again while still "live"). Told by the chunk headers
+   * (docs/contracts.md, "Blocks the allocator splits") before any other allocator call could reuse the leader:
+   * the word before `a`, the chunk's size when malloc returned, now says a smaller chunk `k`, and at `a + k` a
+   * chunk in use follows, within the old chunk, after a free one (the leader given back inside the allocator) —
+   * or after the leader still or again in use when this very event is about `a` (`at`): the allocator freeing
+   * the leader through the hooked free (older dlmalloc), or malloc handing it out again at once (the next
+   * allocation fits it). Then the block is at `a + k`, a move, not an event of the program's. A program cannot
+   * write those words without corrupting the heap. Returns `a` when this event is about the leader, else 0.
+   */
+  settle(at = 0) {
+    const a = this.lastAlloc;
+    this.lastAlloc = 0;
+    let words = this.wordsView;
+    if (!words || (a >>> 2) >= words.length) words = this.words();
+    const head = words[(a - 4) >>> 2];
+    if (head === this.lastHead || !this.isLive(a)) return 0;
+    const k = head & ~7, was = this.lastHead & ~7;
+    if (k < 16 || k >= was || ((a + k) >>> 2) >= words.length) return 0;
+    const next = words[(a + k - 4) >>> 2], size = next & ~7;
+    if (!(next & 2) || size < 16 || k + size > was || this.isLive(a + k)) return 0;
+    const leader = at === a && (next & 1) && (head & 2);
+    if ((next & 1) && !leader) return 0;
+    this.died(a);
+    this.setLive(a + k);
+    this.event(EV_MOVE, a, a + k, size - 4, NO_STACK);
+    return leader ? a : 0;
+  }
+
   /** The instance's memory as words, viewed again (after the memory grew). */
   words() {
     const buffer = this.exportsOf(this.instance)?.[this.instrumented.meta.memory_export]?.buffer;
@@ -276,12 +320,14 @@ class Tracker {
   }
 
   check(ptr) {
+    if (this.lastAlloc) this.settle();
     if (this.isLive(ptr)) return 1;
     this.free(ptr);
     return 0;
   }
 
   realloc(old, ptr, size, lo, hi) {
+    if (this.lastAlloc) this.settle(ptr);
     if (ptr === 0 && size !== 0) return this.event(EV_REALLOC, old, ptr, size, NO_STACK); // failed: old stays
     if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
     if (old !== 0 && !this.died(old)) {
@@ -544,6 +590,7 @@ class Tracker {
 
   /** `f` with every event so far in the analysis; a threaded module's threads record none meanwhile. */
   consistent(f) {
+    if (this.lastAlloc) this.settle();
     this.resolve();
     this.flush();
     if (!this.shared) return f();

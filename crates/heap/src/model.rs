@@ -234,6 +234,28 @@ impl HeapModel {
         self.insert(new, size, seq, stack);
     }
 
+    /// The live block at `from` is at `to` now, `size` bytes: moved by the allocator itself, not by the program
+    /// (dlmalloc's aligned allocation inlined into a caller takes a larger block from the hooked malloc, gives its
+    /// leading part back and hands out an aligned block inside it; the JS runtime sees that split by the next
+    /// event, js/src/tracker.mjs `settle`). The same block — sequence number and stack — so no allocation or
+    /// free is counted. Nothing happens unless `from` is live and `to` is not.
+    pub fn moved(&mut self, from: u64, to: u64, size: u64) {
+        let (from, to) = (from as u32, to as u32);
+        let Some(slot) = self.slots.get(&from).copied().filter(Slot::is_live) else { return };
+        if self.slots.get(&to).is_some_and(Slot::is_live) {
+            return;
+        }
+        self.slots.remove(&from);
+        let size = size.min(u32::MAX as u64) as u32;
+        self.profile.resize(from, to, slot.size as u64, size as u64, unpack(slot.c));
+        self.slots.insert(to, Slot { size, ..slot });
+        if let Some(seq) = self.old_seqs.remove(&from) {
+            self.old_seqs.insert(to, seq);
+        }
+        self.lowest_block = Some(self.lowest_block.map_or(to as u64, |l| l.min(to as u64)));
+        self.highest_block = self.highest_block.max(to as u64);
+    }
+
     /// Give the live block at `addr` its allocation stack, when a host resolves stacks lazily (the JS runtime
     /// captures them at allocation but symbolizes only blocks still live at a snapshot). Not an event.
     pub fn set_stack(&mut self, addr: u64, stack: StackId) -> bool {
@@ -604,6 +626,25 @@ mod tests {
         // In place: no stale "freed" record for a live block.
         m.free(300, s1);
         assert_eq!(m.invalid_frees.len(), 1);
+    }
+
+    #[test]
+    fn a_block_the_allocator_moved_keeps_its_sequence_and_stack() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        m.alloc(1000, 180, s1); // 0: memalign's inner malloc
+        m.alloc(2000, 8, s2); // 1
+        m.moved(1000, 1024, 108); // the aligned block inside it
+        assert_eq!(m.block_at(1000), None);
+        assert_eq!(m.block_at(1024), Some(Block { addr: 1024, size: 108, seq: 0, stack: s1 }));
+        assert_eq!((m.allocations, m.frees, m.live_count(), m.live_bytes()), (2, 0, 2, 116));
+        assert_eq!(site(&m, s1).allocated_bytes, 108);
+        m.moved(2000, 1024, 8); // onto a live block: not a move
+        assert_eq!(m.block_at(2000).map(|b| b.size), Some(8));
+        m.free(1024, s2); // the program frees the aligned block: a plain free
+        assert!(m.invalid_frees.is_empty());
+        m.alloc(1000, 16, s2); // the leader's address again: not a live block's any more
+        assert_eq!(m.reissued, 0);
     }
 
     #[test]

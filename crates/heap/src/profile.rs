@@ -152,6 +152,19 @@ impl ProfileCounters {
         self.live_bytes = self.live_bytes.saturating_sub(size);
     }
 
+    /// A live block moved (and resized) by the allocator, not the program (`HeapModel::moved`): what it
+    /// counts as allocated and live follows its size now; still the last allocation if it was.
+    pub(crate) fn resize(&mut self, from: u32, to: u32, was: u64, size: u64, stack: StackId) {
+        if self.last_alloc == Some(from) {
+            self.last_alloc = Some(to);
+        }
+        let c = self.touch(stack);
+        c.allocated_bytes = (c.allocated_bytes + size).saturating_sub(was);
+        c.live_bytes = (c.live_bytes + size).saturating_sub(was);
+        self.allocated_bytes = (self.allocated_bytes + size).saturating_sub(was);
+        self.live_bytes = (self.live_bytes + size).saturating_sub(was);
+    }
+
     /// A live block's stack, given later (the JS runtime's per-allocation captures): its counts move along.
     pub(crate) fn restack(&mut self, size: u64, from: StackId, to: StackId) {
         let c = self.touch(from);

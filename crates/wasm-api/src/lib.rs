@@ -25,8 +25,9 @@
 //!   2 free(ptr=a), 3 realloc(old=a, new=b, size=c), 4 the allocation stack of the live block at `a`, resolved
 //!   later (not an allocator event), 5 free(ptr=a) of a live block whose first four words held b, c and the
 //!   first two of the next quintuple (which is no event) before the allocator ran: each the address of a live
-//!   block, or 0), 6 the host's clock: `a` milliseconds from the start of the run (not an allocator event); `stack` numbers the
-//!   stacks, `u32::MAX` none).
+//!   block, or 0), 6 the host's clock: `a` milliseconds from the start of the run (not an allocator event), 7 the
+//!   live block at `a` is at `b` now, `c` bytes: moved by the allocator itself, not an event of the program's
+//!   (`HeapModel::moved`); `stack` numbers the stacks, `u32::MAX` none).
 //! - `wl_snapshot(session, json, mem) -> status`: `json` is [`State`], `mem` the linear memory image.
 //!   Output 0 is the `.wlsnap` file (the format `wasmleak check --save` writes), output 1 a summary JSON. The
 //!   session keeps the snapshot's live set for the growth verdict.
@@ -595,6 +596,8 @@ impl Session {
                     self.model.set_stack(w(1) as u64, stack);
                 }
                 6 => self.model.set_clock(w(1) as u64),
+                // An aligned block the allocator split off the live block at w(1) (tracker.mjs `settle`).
+                7 => self.model.moved(w(1) as u64, w(2) as u64, w(3) as u64),
                 5 => {
                     // The third and fourth words are the next quintuple's first two.
                     let more = events.next().ok_or("a free's first words are cut short")?;

@@ -48,6 +48,22 @@ fn emscripten_emmalloc_list_lost() {
     same_report("emscripten_emmalloc.wasm", "emscripten_emmalloc_stripped.wasm", &["--", "list_lost", "10"]);
 }
 
+/// emmalloc at -O2 (Emscripten 3.1.6): wasm-opt dropped its core's alignment parameter (every caller passed the
+/// same constant) and inlined `malloc` and `free` into the program, which calls the core, now `(size) -> ptr`,
+/// directly. It was not found ("no allocator-shaped state found"). The same leaks as the -O1 build with names.
+#[test]
+fn emscripten_emmalloc_at_o2_calls_its_core_directly() {
+    for pattern in ["lost", "list_lost", "ok"] {
+        let (r, j) = check_json(&fixture("emscripten_emmalloc_O2.wasm"), &["--", pattern, "10"]);
+        let (rn, jn) = check_json(&fixture("emscripten_emmalloc.wasm"), &["--", pattern, "10"]);
+        assert_eq!(r.code(), rn.code(), "{pattern}: {}", r.describe());
+        assert_eq!(per_kind(&j), per_kind(&jn), "{pattern}");
+        assert!(r.stderr.contains("allocator found by its code shape and confirmed by calling it"), "{}", r.describe());
+    }
+    let (_, j) = check_json(&fixture("emscripten_emmalloc_O2.wasm"), &["--", "list_lost", "10"]);
+    assert_eq!((kind_total(&j, "lost"), kind_total(&j, "indirect")), ((10, 160), (20, 320)));
+}
+
 #[test]
 fn wasi_libc_patterns() {
     for p in ["lost", "calloc_realloc", "posix_memalign", "list_lost", "ok"] {

@@ -250,7 +250,16 @@ fn results(code: &Code<'_>, ins: &Instrumented, info: &ModuleInfo, func: u32) ->
         match op {
             Operator::LocalGet { local_index } => Some(into.iter().filter(|(_, l)| l == local_index).map(|&(at, _)| at).collect()),
             op if is_call(op) => Some(original(*offset).into_iter().collect()),
-            Operator::I32Const { .. } | Operator::GlobalGet { .. } | Operator::Unreachable => Some(Vec::new()),
+            Operator::I32Const { .. } | Operator::GlobalGet { .. } => Some(Vec::new()),
+            // Not reached from there (the body's last `end` after a `return`, as -O0 code ends): what was
+            // returned or branched to is read where it happens.
+            Operator::Unreachable
+            | Operator::Return
+            | Operator::Br { .. }
+            | Operator::BrTable { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => Some(Vec::new()),
             op if memarg_load(op) => Some(Vec::new()),
             _ => None,
         }

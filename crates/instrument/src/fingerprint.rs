@@ -443,6 +443,9 @@ impl<'a> Finder<'a> {
                 }
             }
         };
+        // emmalloc's core taking the size alone: wasm-opt dropped its alignment parameter, a constant at every call
+        // (Emscripten -O2 and up: `emmalloc_memalign` specialised to (size) -> ptr, `malloc` still forwarding to it).
+        let mut core_malloc = false;
         let (alloc_core, free_core, state, shape) = if let Some((m, _, c)) = dl {
             let frees = self.ranked(1, 0, Some(&self.state_around(m, c, None)));
             let strong: Vec<(u32, usize, usize)> = frees.iter().copied().filter(|f| f.1 >= DL_FREE_USES).take(4).collect();
@@ -507,7 +510,11 @@ impl<'a> Finder<'a> {
             // 2. emmalloc: (align, size) -> ptr core wrapped by malloc(size) = core(const, size), and a free.
             let mut found = None;
             let mut refuted: Vec<String> = Vec::new();
-            for (a, _, c) in self.ranked(2, 1, None) {
+            // Such a core is often called directly, its `malloc` forwarder inlined (a standalone module exports
+            // none): without a wrapper only calling it can tell, and only the first few are tried.
+            let sized = self.ranked(1, 1, None).into_iter().filter(|&(f, _, _)| self.reaches_grow.contains(&f) || judge.is_some()).take(4);
+            for (a, _, c) in self.ranked(2, 1, None).into_iter().chain(sized) {
+                let core_role = if sig_is(self.info, a, 2, 1) { Role::AlignedAlloc } else { Role::Malloc };
                 let wrappers: Vec<u32> = self
                     .callers
                     .get(&a)
@@ -516,7 +523,7 @@ impl<'a> Finder<'a> {
                     .copied()
                     .filter(|&w| sig_is(self.info, w, 1, 1) && self.ops(w) <= 6 && self.calls_with(w, a, 0))
                     .collect();
-                if wrappers.is_empty() {
+                if wrappers.is_empty() && (core_role != Role::Malloc || judge.is_none()) {
                     continue;
                 }
                 let frees = self.ranked(1, 0, Some(&[c]));
@@ -524,9 +531,15 @@ impl<'a> Finder<'a> {
                 let mut fr = first;
                 if let Some(j) = judge {
                     // The free that uses the state most is not always the free (pthreads builds: a helper that
-                    // takes the lock): the first few are tried.
-                    let core = Candidate::new(a, Role::AlignedAlloc);
+                    // takes the lock): the first few are tried. A core without a wrapper was a guess: that it is
+                    // not one says nothing about the module (the refusal keeps its own reason).
+                    let core = Candidate::new(a, core_role);
                     let mut confirmed = None;
+                    let mut refute = |why: String| {
+                        if !wrappers.is_empty() {
+                            refuted.push(why);
+                        }
+                    };
                     match j.allocator(core) {
                         Ok(why) => {
                             for &(f, _, _) in frees.iter().take(4) {
@@ -535,11 +548,11 @@ impl<'a> Finder<'a> {
                                         confirmed = Some((f, why, free_why));
                                         break;
                                     }
-                                    Err(e) => refuted.push(format!("func {a} with free func {f}: {e}")),
+                                    Err(e) => refute(format!("func {a} with free func {f}: {e}")),
                                 }
                             }
                         }
-                        Err(e) => refuted.push(format!("func {a} with free func {first}: {e}")),
+                        Err(e) => refute(format!("func {a} with free func {first}: {e}")),
                     }
                     let Some((f, why, free_why)) = confirmed else { continue };
                     shown.insert(a, why);
@@ -547,6 +560,7 @@ impl<'a> Finder<'a> {
                     fr = f;
                 }
                 found = Some((a, fr, c));
+                core_malloc = core_role == Role::Malloc;
                 break;
             }
             let Some((a, fr, c)) = found else {
@@ -612,9 +626,10 @@ impl<'a> Finder<'a> {
         };
         // Malloc: the dlmalloc core itself, or emmalloc's wrappers.
         let mut mallocs: Vec<u32> = Vec::new();
-        if shape == "dlmalloc" {
+        if shape == "dlmalloc" || core_malloc {
             mallocs.push(alloc_core);
-        } else {
+        }
+        if shape == "emmalloc" {
             for &w in self.callers.get(&alloc_core).into_iter().flatten() {
                 if sig_is(self.info, w, 1, 1) && self.ops(w) <= 6 && self.calls_with(w, alloc_core, 0) {
                     mallocs.push(w);
@@ -727,7 +742,7 @@ impl<'a> Finder<'a> {
             .filter(|&f| !alloc_set.contains(&f) && !reallocs.contains(&f) && !callocs.contains(&f))
             .filter(|&f| sig_is(self.info, f, 2, 1) || sig_is(self.info, f, 3, 1))
             .filter(|&f| !realloc_bodies.contains(&f) && state_helper(f) && calls_alloc(f))
-            .chain((shape == "emmalloc").then_some(alloc_core))
+            .chain((shape == "emmalloc" && !core_malloc).then_some(alloc_core))
             .collect();
         // posix_memalign(ptr*, align, size) -> errno: calls a memalign helper. It can look like one itself (three
         // i32s, allocates, reaches the state through the helper: sharp's), so one that calls another is one too.
@@ -828,7 +843,7 @@ impl<'a> Finder<'a> {
 
         // emmalloc's core is an entry point only when something other than the entry points calls it.
         let ep_set: HashSet<u32> = eps.iter().map(|e| e.0).collect();
-        if shape == "emmalloc" {
+        if shape == "emmalloc" && !core_malloc {
             let outside = self.callers.get(&alloc_core).into_iter().flatten().any(|c| !ep_set.contains(c) && !memaligns.contains(c) && !realloc_bodies.contains(c) || self.s.escaping.contains(&alloc_core));
             if outside {
                 add(alloc_core, Role::AlignedAlloc, "emmalloc's (align, size) core, also called directly".into(), &mut eps);

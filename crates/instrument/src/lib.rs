@@ -662,16 +662,21 @@ fn one_sided_note(has_alloc: bool, how: &str) -> String {
     }
 }
 
-/// The module can grow its linear memory (`memory.grow`, or Emscripten's `emscripten_resize_heap` import): it has a
-/// heap that changes size at run time, whatever manages it.
-pub fn grows_memory(bytes: &[u8], info: &ModuleInfo) -> bool {
+/// The module has a heap, whatever manages it: it grows its linear memory (`memory.grow`, or Emscripten's
+/// `emscripten_resize_heap` import), or reads the memory's size (`memory.size`: an `sbrk` checks the break
+/// against it — Emscripten's does so in a module built without memory growth, whose imports -O3 and up rename,
+/// so the import's name is not there to tell).
+pub fn has_heap(bytes: &[u8], info: &ModuleInfo) -> bool {
     if info.imports.iter().any(|i| i.kind == "func" && i.name == "emscripten_resize_heap") {
         return true;
     }
     wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
         Ok(wasmparser::Payload::CodeSectionEntry(body)) => body
             .get_operators_reader()
-            .map(|r| r.into_iter().any(|op| matches!(op, Ok(wasmparser::Operator::MemoryGrow { .. }))))
+            .map(|r| {
+                r.into_iter()
+                    .any(|op| matches!(op, Ok(wasmparser::Operator::MemoryGrow { .. } | wasmparser::Operator::MemorySize { .. })))
+            })
             .unwrap_or(false),
         _ => false,
     })
@@ -791,4 +796,25 @@ pub fn scratch_calls(bytes: &[u8], calls: &[(u32, Vec<i32>)]) -> Result<Vec<Resu
     let lab = probe::Lab::new(bytes, &info, &funcs, None)?;
     let mut s = lab.fresh(lab.init())?;
     Ok(calls.iter().map(|(f, args)| s.call(*f, args).map_err(|e| e.to_string())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A heap is told by what sizes it: growing memory, Emscripten's import by its name, or an `sbrk` reading the
+    /// memory's size (a build without memory growth at -O3, whose imports are renamed `a.a`, `a.b`…).
+    #[test]
+    fn a_module_that_reads_its_memory_size_has_a_heap() {
+        let has = |wat: &str| {
+            let bytes = wat::parse_str(wat).unwrap();
+            has_heap(&bytes, &ModuleInfo::parse(&bytes).unwrap())
+        };
+        assert!(has(r#"(module (memory 1) (func (result i32) i32.const 1 memory.grow))"#));
+        assert!(has(r#"(module (import "a" "a" (func (param i32) (result i32))) (memory 1)
+            (func $sbrk (param i32) (result i32) local.get 0 memory.size i32.const 16 i32.shl i32.gt_u))"#));
+        assert!(has(r#"(module (import "env" "emscripten_resize_heap" (func (param i32) (result i32))) (memory 1))"#));
+        assert!(!has(r#"(module (import "a" "b" (func (param i32) (result i32))) (memory 1)
+            (func (param i32) (result i32) local.get 0 i32.load))"#));
+    }
 }

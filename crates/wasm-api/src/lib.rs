@@ -255,7 +255,7 @@ pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String>
 fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8], threads: bool) -> Result<(Module, Vec<u8>), Vec<u8>> {
     let refuse = |status: &str, heap: bool, msg: String| json!({"error": msg, "status": status, "heap": heap}).to_string().into_bytes();
     let info = ModuleInfo::parse(&original).map_err(|e| refuse("malformed", false, e.to_string()))?;
-    let heap = wasmleak_instrument::grows_memory(&original, &info);
+    let heap = wasmleak_instrument::has_heap(&original, &info);
     // A debug file that is not this module's build (another module of the app) is left out.
     let with_debug = (!debug.is_empty()).then(|| Symbolizer::with_debug_file(&original, debug, "the debug file").ok()).flatten();
     let sym = match with_debug {

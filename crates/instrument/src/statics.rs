@@ -274,22 +274,28 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         .collect();
     addrs.sort_unstable();
     addrs.dedup();
-    let mut ranges: Vec<Range<u64>> = Vec::new();
-    for a in addrs {
-        match ranges.last_mut() {
-            Some(r) if a <= r.end + GAP => r.end = a + 4,
-            _ => ranges.push(a..a + 4),
-        }
-    }
-    // Arrays inside the state (dlmalloc's bins) are reached through computed addresses, so the last
-    // constant is not the structure's end: it runs on until the next static the rest of the program uses as an
-    // address. Its numbers do not count: SQLite's flag masks (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz,
-    // and a bin of it left out of the holes held a leaked block's address (5 leaked blocks called reachable).
+    // The statics the rest of the program uses as addresses. Its numbers do not count: SQLite's flag masks
+    // (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz, and a bin of it left out of the holes held a leaked
+    // block's address (5 leaked blocks called reachable).
     let mut others: Vec<u64> = (0..scan.addressed.len() as u32)
         .filter(|i| !private.contains(&(i + nimp)))
         .flat_map(|i| scan.addressed[i as usize].iter().copied())
         .collect();
     others.sort_unstable();
+    let used_between = |from: u64, to: u64| others[others.partition_point(|&a| a < from)..].first().is_some_and(|&a| a < to);
+    let mut ranges: Vec<Range<u64>> = Vec::new();
+    for a in addrs {
+        match ranges.last_mut() {
+            // Close addresses are one structure, unless the program's own static lies between them (Emscripten
+            // puts a C++ `static std::vector` between sbrk's break and dlmalloc's `_gm_`: left out of the roots,
+            // its buffer was called lost).
+            Some(r) if a <= r.end + GAP && !used_between(r.end, a) => r.end = a + 4,
+            _ => ranges.push(a..a + 4),
+        }
+    }
+    // Arrays inside the state (dlmalloc's bins) are reached through computed addresses, so the last
+    // constant is not the structure's end: it runs on until the next static the rest of the program uses as an
+    // address.
     for r in &mut ranges {
         let next = others[others.partition_point(|&a| a < r.end)..].first().copied().unwrap_or(u64::MAX);
         r.end = next.min(r.end + MAX_EXTENSION);
@@ -338,5 +344,28 @@ mod tests {
         let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
         let eps = [ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)];
         assert_eq!(allocator_statics(&bytes, &info, &eps).unwrap(), vec![1024..1200]);
+    }
+
+    /// Two of the allocator's statics close together are one structure, unless the program's own static lies
+    /// between them (Emscripten: sbrk's break, a C++ `static std::vector`, dlmalloc's `_gm_`).
+    #[test]
+    fn a_program_static_between_allocator_statics_stays_a_root() {
+        let wat = r#"(module
+            (memory 1)
+            (data (i32.const 1024) "state")
+            (func $malloc (export "malloc") (param i32) (result i32)
+                i32.const 1100 local.get 0 i32.store
+                i32.const 1124 i32.load)
+            (func $free (export "free") (param i32)
+                i32.const 1124 local.get 0 i32.store)
+            (func $user (export "user") (result i32)
+                i32.const 1108 i32.load
+                i32.const 2000 i32.load
+                i32.add))"#;
+        let bytes = wat::parse_str(wat).unwrap();
+        let info = ModuleInfo::parse(&bytes).unwrap();
+        let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
+        let eps = [ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)];
+        assert_eq!(allocator_statics(&bytes, &info, &eps).unwrap(), vec![1100..1108, 1124..2000]);
     }
 }

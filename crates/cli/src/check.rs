@@ -232,7 +232,16 @@ impl Opts {
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.
         let judged = if iteration.is_some() && snaps.len() > 3 { &snaps[..snaps.len() - 1] } else { &snaps[..] };
-        report.apply_growth(&growth(judged));
+        report.apply_growth(&growth(judged), judged.len());
+        if (iteration.is_some() || self.snapshot_every.is_some() || self.snapshot_interval.is_some()) && judged.len() < 3 {
+            let returned = match &self.iteration {
+                Some(f) => format!(" (--iteration {f} returned {} time{})", snap.iteration, if snap.iteration == 1 { "" } else { "s" }),
+                None => String::new(),
+            };
+            let why = format!("{} heap state{} taken{returned}, where growth between snapshots needs 3", judged.len(), if judged.len() == 1 { " was" } else { "s were" });
+            let sampled = snap.profile.samples.len() >= wasmleak_heap::MIN_SAMPLES;
+            report.no_growth_verdict(&why, sampled, policy.fail_on.iter().any(|k| k == "growing"));
+        }
         // Iterations are known (--invoke calls, --iteration returns): the event-clock rates per iteration too.
         if cfg.invoke.is_some() || iteration.is_some() {
             report.rates_per_iteration(snap.iteration);
@@ -277,6 +286,9 @@ impl Opts {
             // Nothing found, but the guest failed: its status passes through, as under LeakSanitizer (a cargo
             // runner must not turn a failing test run green).
             code
+        } else if report.inconclusive_reason == Some(wasmleak_report::NO_GROWTH_VERDICT_REASON) {
+            eprintln!("wasmleak: no verdict: --fail-on growing, and growth could not be judged (the report says why)");
+            2
         } else if report.inconclusive.is_some() {
             let hooked: Vec<String> = entry_points.iter().map(|e| format!("{} (func {}) as {}", e.name, e.func, e.role)).collect();
             eprintln!("wasmleak: no allocator call was seen, so no verdict: the hooked entry points were {}", hooked.join(", "));

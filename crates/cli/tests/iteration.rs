@@ -121,6 +121,26 @@ fn the_bounded_twin_is_not_growing() {
     assert_eq!(site_total(&j, "reachable", "cache_insert_bounded"), (9, 8 * 64 + 96), "{}", brief(&j));
 }
 
+/// An iteration function the run never calls (the `cache` mode only calls `cache_insert`) gives one heap state
+/// and, in a run this short, no event-clock samples either: growth is not judged, and a note says why. Asked to
+/// fail on growth, the run has no verdict (exit 2, `no_growth_verdict`) — it passed before, as if not growing.
+#[test]
+fn a_run_that_cannot_judge_growth_says_so_and_fails_on_growing_gives_no_verdict() {
+    let m = fixture("rust_patterns.wasm");
+    let note = "1 heap state was taken (--iteration cache_insert_bounded returned 0 times), where growth between snapshots needs 3";
+    let (r, j, _) = iterate(&m, "cache_insert_bounded", Some(5), &[], &["cache", "20"], "never");
+    r.assert_code(0);
+    assert!(j["notes"].to_string().contains(note), "{}", brief(&j));
+    assert!(j["inconclusive"].is_null(), "{}", brief(&j));
+    let (r, j, _) = iterate(&m, "cache_insert_bounded", Some(5), &["--fail-on", "growing"], &["cache", "20"], "never-fail");
+    r.assert_code(2);
+    assert_eq!(j["inconclusive_reason"], "no_growth_verdict", "{}", brief(&j));
+    assert!(r.stderr.contains("--fail-on growing, and growth could not be judged"), "{}", r.describe());
+    // Where it could judge, the snapshots decide: the growing cache fails the run.
+    let (r, _, _) = iterate(&m, "cache_insert", Some(5), &["--fail-on", "growing"], &["cache", "20"], "judged-fail");
+    r.assert_code(1);
+}
+
 #[test]
 fn without_snapshot_every_every_iteration_counts_and_at_most_32_snapshots_are_kept() {
     // 1000 iterations: the interval doubles from 1 until 31 snapshots fit (every 32 iterations: 32 … 992),

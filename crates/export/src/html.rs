@@ -51,7 +51,7 @@ pub fn render(snaps: &[Snapshot], analysis: &Analysis) -> String {
     let exit = Exit { status: "returned", code: None, message: format!("snapshot {} (iteration {})", snap.index, snap.iteration) };
     let mut report = build(snap, analysis, exit, Vec::new());
     let grown = growth(snaps);
-    report.apply_growth(&grown);
+    report.apply_growth(&grown, snaps.len());
 
     let mut h = String::with_capacity(64 * 1024);
     let title = format!("wasmleak report: {}", snap.module);

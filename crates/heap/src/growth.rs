@@ -47,8 +47,7 @@ pub fn growth(snaps: &[Snapshot]) -> Vec<Growth> {
     let mut out: Vec<Growth> = series
         .into_iter()
         .filter(|(_, (_, bytes))| {
-            let still_rising = || bytes[n - 1] > bytes[n / 2..].iter().copied().min().unwrap_or(0);
-            bytes.windows(2).all(|w| w[1] > w[0]) || (n >= MIN_SAMPLES && rises_by_quarters(bytes) && still_rising())
+            bytes.windows(2).all(|w| w[1] > w[0]) || (n >= MIN_SAMPLES && rises_by_quarters(bytes) && still_rising(bytes))
         })
         .map(|(stack, (blocks, bytes))| Growth {
             bytes_per_iteration: (bytes[n - 1] - bytes[0]) as f64 / iterations,
@@ -72,6 +71,13 @@ fn rises_by_quarters(bytes: &[u64]) -> bool {
     m1 < m2 && m2 < mh && mh - m1 >= MIN_GROWTH.max(m1 / 10)
 }
 
+/// The last value of a series is above the least of its second half (from the value just before it: a `Vec`
+/// that doubled right at the middle still counts): the site held more at the end than at some point since.
+fn still_rising(bytes: &[u64]) -> bool {
+    let from = (bytes.len() / 2).saturating_sub(1);
+    bytes[bytes.len() - 1] > bytes[from..].iter().copied().min().unwrap_or(0)
+}
+
 /// A site the event-clock samples show growing (see [`sampled_growth`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampledGrowth {
@@ -86,7 +92,7 @@ pub struct SampledGrowth {
 }
 
 /// Samples a verdict needs, and the least growth that counts (bytes).
-const MIN_SAMPLES: usize = 8;
+pub const MIN_SAMPLES: usize = 8;
 const MIN_GROWTH: u64 = 256;
 
 /// Growth without snapshots, from the allocation profile's samples of every site's live bytes on the event
@@ -111,9 +117,10 @@ pub fn sampled_growth(samples: &[crate::ProfileSample], sample_ms: &[u64]) -> Ve
         }
     }
     let half = n / 2;
-    // The least-squares slope over the second half, per 1,000 events (or per second): churn averages out.
+    // The least-squares slope over the second half (from the sample before it, as `still_rising` looks), per
+    // 1,000 events (or per second): churn averages out.
     let slope_by = |x: &dyn Fn(usize) -> f64, v: &[u64]| {
-        let pts: Vec<(f64, f64)> = (half..n).map(|k| (x(k), v[k] as f64)).collect();
+        let pts: Vec<(f64, f64)> = (half - 1..n).map(|k| (x(k), v[k] as f64)).collect();
         let m = pts.len() as f64;
         let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
         let (mx, my) = (sx / m, sy / m);
@@ -128,7 +135,9 @@ pub fn sampled_growth(samples: &[crate::ProfileSample], sample_ms: &[u64]) -> Ve
     let per_s = |v: &[u64]| timed.then(|| slope_by(&per_second, v));
     let mut out: Vec<SampledGrowth> = series
         .into_iter()
-        .filter(|(_, (bytes, _))| rises_by_quarters(bytes))
+        // Still rising within the second half, as for snapshots: a bounded cache that filled up by 40% of the
+        // run rose from quarter to quarter, and was flat since ("GROWING by 0 B per 1,000 allocator events").
+        .filter(|(_, (bytes, _))| rises_by_quarters(bytes) && still_rising(bytes) && slope(bytes) > 0.0)
         .map(|(stack, (bytes, blocks))| SampledGrowth {
             stack,
             bytes_per_1000_events: slope(&bytes),
@@ -171,6 +180,8 @@ mod sampled_tests {
         assert!(sampled_growth(&series(|k| if k < 5 { 1000 * k } else { 5000 }), &[]).is_empty());
         assert!(sampled_growth(&series(|k| 4000 + (k % 5) * 700), &[]).is_empty());
         assert!(sampled_growth(&series(|k| (k * 800).min(6400)), &[]).is_empty());
+        // A bounded cache that filled up by 40% of the run: it rose from quarter to quarter, and not since.
+        assert!(sampled_growth(&series(|k| (k * 800).min(16 * 800)), &[]).is_empty());
         // Too little growth to count.
         assert!(sampled_growth(&series(|k| 100_000 + k * 2), &[]).is_empty());
         // Too few samples.

@@ -17,7 +17,7 @@ mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
-pub use growth::{growth, sampled_growth, Growth, SampledGrowth};
+pub use growth::{growth, sampled_growth, Growth, SampledGrowth, MIN_SAMPLES};
 pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind, HEAD_WORDS};
 pub use owners::{owners, Freed, FreedRegion, Owner};

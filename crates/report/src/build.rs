@@ -181,8 +181,8 @@ pub struct Report {
     /// no allocator call at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inconclusive: Option<String>,
-    /// Which of the two reasons `inconclusive` gives, for a program to tell: [`NOTHING_SEEN_REASON`] or
-    /// [`FREES_NOT_SEEN_REASON`].
+    /// Which reason `inconclusive` gives, for a program to tell: [`NOTHING_SEEN_REASON`],
+    /// [`FREES_NOT_SEEN_REASON`] or [`NO_GROWTH_VERDICT_REASON`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inconclusive_reason: Option<&'static str>,
 }
@@ -191,6 +191,8 @@ pub struct Report {
 pub const NOTHING_SEEN_REASON: &str = "nothing_seen";
 /// `inconclusive_reason` of a run in which the allocator handed out an address still counted as a live block.
 pub const FREES_NOT_SEEN_REASON: &str = "frees_not_seen";
+/// `inconclusive_reason` of a run asked to fail on growth (`--fail-on growing`) that could not judge growth.
+pub const NO_GROWTH_VERDICT_REASON: &str = "no_growth_verdict";
 
 /// A run that saw not one allocation or free has nothing to judge — and a program that allocates through
 /// functions other than the hooked ones (a wrapper layer, a second allocator) looks exactly like this, so it is
@@ -229,6 +231,21 @@ impl Report {
         ));
         self.inconclusive_reason = Some(FREES_NOT_SEEN_REASON);
         true
+    }
+
+    /// Snapshots were asked for and too few came (`why`): growth was judged from the event-clock samples, or, in
+    /// a run too short for those (`sampled`: whether there were enough), not at all. A note says so; a run asked
+    /// to fail on growth (`--fail-on growing`) that could not judge it has no verdict, not a pass.
+    pub fn no_growth_verdict(&mut self, why: &str, sampled: bool, fail_on_growing: bool) {
+        if sampled {
+            self.notes.push(format!("{why}; growth was judged from the allocation profile's samples instead"));
+            return;
+        }
+        self.notes.push(format!("{why}, and the run was too short for the allocation profile's samples: growth was not judged"));
+        if fail_on_growing && self.inconclusive.is_none() && !self.groups.iter().any(|g| g.growing) {
+            self.inconclusive = Some(format!("--fail-on growing, but growth could not be judged: {why}"));
+            self.inconclusive_reason = Some(NO_GROWTH_VERDICT_REASON);
+        }
     }
 
     /// The hooked entry points are the ones the module names (name section, DWARF) or the user named: a run that
@@ -503,6 +520,9 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     report
 }
 
+/// The end of the note about a site the samples show growing and freed before the end.
+const SAMPLED_FREED_NOTE: &str = " and was freed before the end: memory held for the whole run, released only at teardown";
+
 /// Mark the groups whose site the allocation profile's samples show growing (any host, no snapshot needed);
 /// a site that grew and was freed before the end gets a note.
 fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<String>) -> Vec<String> {
@@ -522,7 +542,7 @@ fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<Str
         }
         if !marked {
             notes.push(format!(
-                "{} grew through the run (by {:.0} B per 1,000 allocator events) and was freed before the end: memory held for the whole run, released only at teardown",
+                "{} grew through the run (by {:.0} B per 1,000 allocator events){SAMPLED_FREED_NOTE}",
                 crate::site_name(&snap.stack(gr.stack).cloned().collect::<Vec<_>>()),
                 gr.bytes_per_1000_events
             ));
@@ -628,8 +648,22 @@ impl Report {
         }
     }
 
-    /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]).
-    pub fn apply_growth(&mut self, growth: &[Growth]) {
+    /// Mark the groups whose allocation site grew at every snapshot (see [`wasmleak_heap::growth`]). With three
+    /// snapshots or more (`snapshots`) they decide, as docs/contracts.md says: what the event-clock samples said
+    /// (`build`) is taken back first — a bounded cache the snapshots show flat is not growing.
+    pub fn apply_growth(&mut self, growth: &[Growth], snapshots: usize) {
+        if snapshots >= 3 {
+            for g in self.groups.iter_mut().filter(|g| g.growing) {
+                g.growing = false;
+                (g.bytes_per_1000_events, g.blocks_per_1000_events) = (None, None);
+                (g.bytes_per_second, g.blocks_per_second) = (None, None);
+                (g.bytes_per_iteration, g.blocks_per_iteration) = (None, None);
+                if g.kind == "reachable" {
+                    g.hint = hint(Kind::Reachable, g);
+                }
+            }
+            self.notes.retain(|n| !n.contains(SAMPLED_FREED_NOTE));
+        }
         let same_stack = |gr: &Growth, g: &Group| {
             gr.stack.len() == g.stack.len()
                 && gr.stack.iter().zip(&g.stack).all(|(a, b)| {
@@ -671,6 +705,27 @@ mod tests {
 
     /// Unseen frees with invalid frees: the reason names an aligned allocation function that was not hooked (a
     /// stripped -O2 -fwasm-exceptions build's posix_memalign) and the option to name it.
+    #[test]
+    fn three_snapshots_or_more_decide_growth_over_the_samples() {
+        let exit = || Exit { status: "returned", code: None, message: String::new() };
+        let snap = Snapshot { stacks: vec![Vec::new()], ..Default::default() };
+        let sampled = |r: &mut Report| {
+            r.groups.push(Group { kind: "reachable", growing: true, bytes_per_1000_events: Some(0.5), ..Default::default() });
+            r.notes.push(format!("f grew through the run (by 9 B per 1,000 allocator events){SAMPLED_FREED_NOTE}"));
+        };
+        // Two snapshots: the samples' verdict stands.
+        let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());
+        sampled(&mut r);
+        r.apply_growth(&[], 2);
+        assert!(r.groups[0].growing && r.notes.len() == 1);
+        // Four that show no site growing: neither the group nor the note is growing any more.
+        let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());
+        sampled(&mut r);
+        r.apply_growth(&[], 4);
+        assert!(!r.groups[0].growing && r.groups[0].bytes_per_1000_events.is_none());
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+    }
+
     #[test]
     fn unseen_frees_with_invalid_frees_name_an_unhooked_aligned_allocator() {
         let exit = || Exit { status: "returned", code: None, message: String::new() };

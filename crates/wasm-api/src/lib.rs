@@ -699,7 +699,7 @@ impl Session {
             report.allocator_named();
         }
         report.frees_not_seen(if self.module.info.threaded() { 0 } else { self.model.reissued });
-        report.apply_growth(&growth(&self.snaps));
+        report.apply_growth(&growth(&self.snaps), self.snaps.len());
         match state.policy.as_ref().map(PolicyState::policy) {
             Some(Ok(policy)) => report.apply_policy(&policy),
             Some(Err(e)) => report.notes.push(format!("the suppressions, baseline or --fail-on were not applied: {e}")),

@@ -84,19 +84,28 @@ pub fn roots(
 /// Those bytes were fixed at link time, before any block existed, so they cannot be a pointer the program
 /// stored — but a constant table can contain values that happen to fall inside a heap block (a stripped module
 /// has no `.rodata` name to exclude it by).
+///
+/// The aligned words a segment only partly covers count too, by their bytes inside it: binaryen drops a string's
+/// trailing NUL where a segment ends, and the word there is three bytes of text and a zero from past the end —
+/// "GES" of musl's "LC_MESSAGES" read 0x00534547, an address in Emscripten's heap, and held every block of a
+/// leaked Lua state. A pointer the program stores is a whole aligned word, so it cannot straddle a segment's end
+/// with its link-time bytes unchanged.
 pub fn mask_link_time_words(info: &ModuleInfo, regions: &mut [wasmleak_heap::SnapRegion]) {
     for r in regions.iter_mut() {
         let r_end = r.start + r.bytes.len() as u64;
         for seg in &info.data {
             let Some(off) = seg.offset else { continue };
             let (lo, hi) = (off.max(r.start), (off + seg.len).min(r_end));
-            // Aligned words fully inside both the region and the segment.
-            let mut a = (lo + 3) & !3;
-            while a + 4 <= hi {
-                let ri = (a - r.start) as usize;
-                let si = (a - off) as usize;
-                if r.bytes[ri..ri + 4] == seg.init[si..si + 4] {
-                    r.bytes[ri..ri + 4].fill(0);
+            if lo >= hi {
+                continue;
+            }
+            // Every aligned word of the region that overlaps the segment, by the bytes of it inside both.
+            let mut a = lo & !3;
+            while a < hi {
+                let (from, to) = (a.max(lo), (a + 4).min(hi));
+                let (ri, si, n) = ((from - r.start) as usize, (from - off) as usize, (to - from) as usize);
+                if r.bytes[ri..ri + n] == seg.init[si..si + n] {
+                    r.bytes[ri..ri + n].fill(0);
                 }
                 a += 4;
             }
@@ -125,5 +134,25 @@ mod tests {
         want[4..8].copy_from_slice(&0x2000u32.to_le_bytes());
         want[12..16].copy_from_slice(&[9, 9, 9, 9]); // past the segment: untouched
         assert_eq!(regions[0].bytes, want);
+    }
+
+    /// A segment ending mid-word (binaryen drops a string's trailing NUL): the word's bytes inside it are still
+    /// link-time text ("GES", then a zero past the end: 0x00534547, a heap address), masked; a word the program
+    /// overwrote is kept.
+    #[test]
+    fn the_tail_of_a_segment_ending_mid_word_is_masked() {
+        let mut info = ModuleInfo::default();
+        let init = b"0123456789abGES".to_vec();
+        info.data.push(DataSegment { offset: Some(0x400), len: 15, name: None, init: init.clone() });
+        let mut bytes = init.clone();
+        bytes.push(0);
+        let mut regions = vec![SnapRegion { name: "static data".into(), start: 0x400, bytes: bytes.clone() }];
+        mask_link_time_words(&info, &mut regions);
+        assert_eq!(regions[0].bytes, vec![0u8; 16]);
+        // The program stored a pointer in the last word (its bytes inside the segment changed): kept.
+        bytes[12..16].copy_from_slice(&0x5000u32.to_le_bytes());
+        let mut regions = vec![SnapRegion { name: "static data".into(), start: 0x400, bytes }];
+        mask_link_time_words(&info, &mut regions);
+        assert_eq!(regions[0].bytes[12..16], 0x5000u32.to_le_bytes());
     }
 }

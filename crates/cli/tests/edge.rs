@@ -518,8 +518,10 @@ fn exit_inside_main_counts_what_its_locals_may_hold() {
 
     let (r, j) = check_json(&m, &["--", "loop"]);
     r.assert_code(1);
-    assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(42), Some(40 * 24 + 256 + 104)), "{}", brief(&j));
-    assert!(j["notes"].to_string().contains("42 unreachable block(s) it made (or got from calls that returned) may include up to"), "{}", brief(&j));
+    // One call site's results go into one local, each overwriting the last: of the loop's 40 blocks only the
+    // last can be there (LeakSanitizer would find at most that one on the stack).
+    assert_eq!((j["summary"]["lost_blocks"].as_u64(), j["summary"]["lost_bytes"].as_u64()), (Some(39), Some(39 * 24)), "{}", brief(&j));
+    assert_eq!(held_by_main(&j), (3, 256 + 104 + 24), "{}", brief(&j));
 
     let (r, j) = check_json(&m, &["--", "return"]);
     r.assert_code(1);

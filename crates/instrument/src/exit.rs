@@ -60,8 +60,9 @@ pub fn held_at_exit(
         _ => 0,
     };
     let analysis = state.analyze();
-    // Unreachable blocks by the depth of the running frame that may hold them.
-    let mut by_frame: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    // Unreachable blocks by the depth of the running frame that may hold them, with the frame's call they came
+    // from and their allocation number.
+    let mut by_frame: BTreeMap<usize, Vec<(u32, u64, u64)>> = BTreeMap::new();
     // By function: what it does with its calls' results.
     let mut results_of: HashMap<u32, Results> = HashMap::new();
     // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a
@@ -85,12 +86,20 @@ pub fn held_at_exit(
                 .iter()
                 .all(|f| results_of[&f.func].returned.as_ref().is_none_or(|r| r.contains(&f.offset)));
             if kept && passed_up {
-                by_frame.entry(depth).or_default().push(b.addr);
+                by_frame.entry(depth).or_default().push((path[depth].offset, b.seq, b.addr));
             }
         }
     }
     let mut notes = Vec::new();
-    for (depth, addrs) in by_frame {
+    for (depth, mut made) in by_frame {
+        // A call's result goes into one local, which the next result of that call overwrites: of the blocks one
+        // call site made (a loop's `doc = new XMLDocument`), only the last can still be there.
+        made.sort_unstable();
+        made.dedup_by(|later, earlier| later.0 == earlier.0 && {
+            *earlier = *later;
+            true
+        });
+        let addrs: Vec<u64> = made.iter().map(|&(_, _, addr)| addr).collect();
         let frame = &live[depth];
         let name = info.func_names.get(&frame.func).map(|n| wasmleak_symbolize::demangle(n)).unwrap_or_else(|| format!("func[{}]", frame.func));
         let locals = i32_slots(&code, info, frame.func);

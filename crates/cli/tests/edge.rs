@@ -217,6 +217,19 @@ fn an_inlined_allocator_is_refused_with_the_reason() {
     }
 }
 
+/// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went
+/// into its one caller, `buf_new`, while `dlfree` kept its name. Taken for a module that frees what it never
+/// allocated, every free was called invalid (12, exit 1) and withheld from the allocator; now refused, naming
+/// where malloc went.
+#[test]
+fn a_named_free_whose_malloc_was_inlined_is_refused() {
+    let r = wasmleak(vec!["check".into(), edge("em_inlined_malloc_named").into_os_string(), "--".into(), "clean".into()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("it names only dlfree (free), and func 5 (buf_new)"), "{}", r.describe());
+    assert!(r.stderr.contains("malloc seems inlined into it, so allocations could not be seen"), "{}", r.describe());
+}
+
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
 /// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
 #[test]

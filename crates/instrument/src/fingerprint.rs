@@ -109,13 +109,14 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
     Ok(found.map(|(entry_points, notes)| Found { entry_points, notes }))
 }
 
-/// For a module whose allocation functions `allocs` are named but whose free is not: a function that is not
-/// private to the allocator yet uses its state as much as a free does — free inlined into a caller (wasm-opt
-/// inlines a function with one call site whatever its size). Its index and its uses of the state.
-pub(crate) fn free_inlined(bytes: &[u8], info: &ModuleInfo, allocs: &[u32]) -> Result<Option<(u32, usize)>, Error> {
+/// For a module that names one side of its allocator (`present`: its allocation functions, or its frees) but not
+/// the other: a function that is not private to the allocator yet uses its state as much as a free does — the
+/// other side inlined into a caller (wasm-opt inlines a function with one call site whatever its size). Its index
+/// and its uses of the state.
+pub(crate) fn other_side_inlined(bytes: &[u8], info: &ModuleInfo, present: &[u32]) -> Result<Option<(u32, usize)>, Error> {
     let s = scan(bytes, info)?;
     let bodies = bodies(bytes)?;
-    Ok(Finder::new(info, &s, &s.sizes, &bodies).other_side_inlined(allocs))
+    Ok(Finder::new(info, &s, &s.sizes, &bodies).other_side_inlined(present))
 }
 
 /// The module's constructors, `__wasm_call_ctors` (wasm-ld), to run before any experiment: by name (an export

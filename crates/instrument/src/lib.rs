@@ -593,12 +593,19 @@ fn find_all(
         // allocates (it only frees what it did not allocate). What is there is tracked — unless the missing
         // side is only missing its name, inlined into a caller (the allocations would never be seen to end).
         if has_alloc != has_free && !found.is_empty() {
-            let allocs: Vec<u32> = found.iter().filter(|e| !e.role.is_free()).map(|e| e.func).collect();
-            if let Some((f, n)) = fingerprint::free_inlined(bytes, info, &allocs)? {
+            // The side that is there, and the other one looked for in the code that is not the allocator's.
+            let present: Vec<u32> = found.iter().filter(|e| e.role.is_free() == has_free).map(|e| e.func).collect();
+            if let Some((f, n)) = fingerprint::other_side_inlined(bytes, info, &present)? {
+                let (side, what) = if has_alloc { ("a free", "free seems inlined into it, so frees") } else {
+                    // Emscripten -O2 --profiling-funcs: malloc's one caller (a string constructor) got it inlined,
+                    // `dlfree` kept its name — every free was called invalid and withheld from the allocator.
+                    ("malloc", "malloc seems inlined into it, so allocations")
+                };
+                let name = info.func_names.get(&f).map(|n| format!(" ({})", wasmleak_symbolize::demangle(n))).unwrap_or_default();
                 return Err(Error::NoAllocator {
                     why: format!(
-                        "it names only {}, and func {f}, which is not an allocator entry point, uses the allocator's \
-                         state {n} times as only a free does: free seems inlined into it, so frees could not be seen",
+                        "it names only {}, and func {f}{name}, which is not an allocator entry point, uses the \
+                         allocator's state {n} times as only {side} does: {what} could not be seen",
                         list(&found)
                     ),
                     detail: Vec::new(),

@@ -230,6 +230,17 @@ fn a_named_free_whose_malloc_was_inlined_is_refused() {
     assert!(r.stderr.contains("malloc seems inlined into it, so allocations could not be seen"), "{}", r.describe());
 }
 
+/// A stripped program with an arena that grows the memory itself beside wasi-libc's malloc
+/// (fixtures/edge/c/second_heap.c), as a Rust `#[global_allocator]` of its own does: the shape finds dlmalloc,
+/// which is not the only allocator — the arena's 3 leaked blocks were never seen. Refused, naming the function.
+#[test]
+fn a_second_heap_beside_the_allocator_found_by_shape_is_refused() {
+    let r = wasmleak(vec!["check".into(), edge("c_second_heap_stripped").into_os_string()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("is not the only one: func 7 grows the memory itself, outside it"), "{}", r.describe());
+}
+
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
 /// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
 #[test]

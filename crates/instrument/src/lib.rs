@@ -580,6 +580,20 @@ fn find_all(
                     }
                 }
                 eps.sort_by_key(|e| e.func);
+                if found.is_empty() {
+                    if let Some(f) = grows_outside(bytes, info, &eps)? {
+                        return Err(Error::NoAllocator {
+                            why: format!(
+                                "the allocator found by its code ({}) is not the only one: func {f} grows the memory \
+                                 itself, outside it — another allocator (a Rust #[global_allocator] of its own, an \
+                                 arena over sbrk) manages part of the heap, and its blocks would never be seen. \
+                                 --debug-file with the unstripped build names the allocators",
+                                list(&eps)
+                            ),
+                            detail: Vec::new(),
+                        });
+                    }
+                }
                 return Ok(Discovered { entry_points: eps, notes: found_by_shape.notes });
             }
             // The exports named both sides: they stand, whatever the shape says.
@@ -655,6 +669,17 @@ fn find_all(
         );
     }
     Err(Error::NoAllocator { why, detail })
+}
+
+/// A function that grows the memory and is not the allocator's own code (called only from inside its entry
+/// points): a second allocator. A stripped Rust program with a `#[global_allocator]` of its own (talc, lol_alloc)
+/// still links wasi-libc's dlmalloc, which the shape finds — the Rust heap never goes through it, and a run that
+/// reached libc's malloc a few times (an environment variable read) was called clean.
+fn grows_outside(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Option<u32>, Error> {
+    let nimp = info.num_imported_funcs;
+    let scan = statics::scan(bytes, info)?;
+    let private = statics::allocator_private(&scan, nimp, eps);
+    Ok((0..scan.grows.len() as u32).filter(|&i| scan.grows[i as usize]).map(|i| i + nimp).find(|f| !private.contains(f)))
 }
 
 fn list(eps: &[EntryPoint]) -> String {

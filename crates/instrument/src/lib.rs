@@ -382,9 +382,12 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         )
     };
     let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], Vec::as_slice);
+    // The `#[global_allocator]`'s `GlobalAlloc` impl itself, by its name: an allocator over a static array
+    // (emballoc) never grows memory, and the program's inlined code calls its `alloc`/`dealloc` directly.
+    let impl_named = |f: u32| info.func_names.get(&f).is_some_and(|n| format!("{:#}", rustc_demangle::demangle(n)).contains("as core::alloc::global::GlobalAlloc>::"));
     for shim in &shims {
         for c in s.callees_of(shim.func, nimp) {
-            if is_ep(c) || !grows(c) {
+            if is_ep(c) || !(grows(c) || impl_named(c)) {
                 continue;
             }
             if let Some(by) = outside_caller(c) {

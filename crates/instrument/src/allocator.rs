@@ -337,11 +337,16 @@ pub fn role_of(name: &str) -> Option<Role> {
         Some(c) if matches!(c, "malloc" | "calloc" | "realloc" | "free" | "memalign" | "posix_memalign" | "aligned_alloc") => c,
         _ => name,
     };
+    // Zig's own libc allocator (`lib/c/malloc.zig`) names its functions by their Zig path: `c.malloc.calloc`.
+    // mimalloc overriding malloc: the functions carry their own names (`malloc` is an alias of `mi_malloc`).
     Some(match name {
-        "malloc" | "dlmalloc" | "emscripten_builtin_malloc" => Role::Malloc,
-        "calloc" | "dlcalloc" | "emscripten_builtin_calloc" => Role::Calloc,
-        "realloc" | "dlrealloc" | "emscripten_builtin_realloc" => Role::Realloc,
-        "free" | "dlfree" | "emscripten_builtin_free" => Role::Free,
+        "malloc" | "dlmalloc" | "emscripten_builtin_malloc" | "c.malloc.malloc" | "mi_malloc" | "mi_zalloc" => Role::Malloc,
+        "calloc" | "dlcalloc" | "emscripten_builtin_calloc" | "c.malloc.calloc" | "mi_calloc" => Role::Calloc,
+        "realloc" | "dlrealloc" | "emscripten_builtin_realloc" | "c.malloc.realloc" | "mi_realloc" => Role::Realloc,
+        "free" | "dlfree" | "emscripten_builtin_free" | "c.malloc.free" | "mi_free" => Role::Free,
+        "mi_malloc_aligned" | "mi_zalloc_aligned" => Role::RustAlloc, // (size, alignment) -> ptr
+        "mi_aligned_alloc" | "mi_memalign" => Role::AlignedAlloc,
+        "mi_posix_memalign" => Role::PosixMemalign,
         // dlmalloc's `internal_memalign` (its state argument folded away) is called directly where the others are
         // inlined (libc++'s aligned `operator new`); emmalloc's memalign is its core, which malloc calls too.
         "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" | "internal_memalign" | "emmalloc_memalign" => {
@@ -364,7 +369,7 @@ pub fn role_of(name: &str) -> Option<Role> {
 
 /// Names the finder looks for, for the error message when it finds none.
 pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign (also as __wrap_… and \
-__libc_…), \
+__libc_…, mimalloc's mi_… and Zig's c.malloc.…), \
 __rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…, and std's __rdl_* and a \
 #[global_allocator]'s __rg_* they forward to), the dlmalloc crate's methods, operator new/delete";
 
@@ -391,6 +396,12 @@ mod tests {
         assert_eq!(role_of("_malloc"), Some(Role::Malloc));
         assert_eq!(role_of("_free"), Some(Role::Free));
         assert_eq!(role_of("__malloc"), None);
+        // Zig's libc allocator by its Zig path; mimalloc overriding malloc, by its own names (found by a survey:
+        // Zig's calloc went unhooked and wasi-libc's argv array was called lost; mimalloc was refused).
+        assert_eq!(role_of("c.malloc.calloc"), Some(Role::Calloc));
+        assert_eq!(role_of("mi_malloc"), Some(Role::Malloc));
+        assert_eq!(role_of("mi_free"), Some(Role::Free));
+        assert_eq!(role_of("mi_malloc_aligned"), Some(Role::RustAlloc));
         // The inner `dlmalloc::dlmalloc::Dlmalloc` (no sizes or alignments), and the public `dlmalloc::Dlmalloc`.
         let dl = "_RNvMs0_NtCsjqx8TIyZbP9_8dlmalloc8dlmallocINtB5_8DlmallocNtNtB7_3sys6SystemE6mallocCsebHcaeoSrxy_3std";
         assert_eq!(role_of(dl), Some(Role::DlAlloc));

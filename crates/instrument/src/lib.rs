@@ -197,6 +197,14 @@ fn find(
     discovery: &Discovery,
 ) -> Result<Discovered, Error> {
     let mut found = find_all(bytes, info, extra_names, overrides, discovery)?;
+    // The user named the entry points of a garbage-collected runtime (AssemblyScript's `__alloc`/`__free`): its
+    // objects the collector has not swept yet look unreachable, and are not leaks.
+    if let Some(what) = runtime::language_runtime(info) {
+        found.notes.push(format!(
+            "{what}. Its allocation functions were named: objects its collector had not swept yet look unreachable \
+             (lost), and are not leaks"
+        ));
+    }
     if let Some(bytes) = bytes {
         let s = statics::scan(bytes, info)?;
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
@@ -700,9 +708,14 @@ fn one_sided_note(has_alloc: bool, how: &str) -> String {
 /// The module has a heap, whatever manages it: it grows its linear memory (`memory.grow`, or Emscripten's
 /// `emscripten_resize_heap` import), or reads the memory's size (`memory.size`: an `sbrk` checks the break
 /// against it — Emscripten's does so in a module built without memory growth, whose imports -O3 and up rename,
-/// so the import's name is not there to tell).
+/// so the import's name is not there to tell), or exports an allocator for its host.
 pub fn has_heap(bytes: &[u8], info: &ModuleInfo) -> bool {
     if info.imports.iter().any(|i| i.kind == "func" && i.name == "emscripten_resize_heap") {
+        return true;
+    }
+    // An allocator exported for the host (a heap in a static array grows nothing: wasm-bindgen over emballoc).
+    let allocating_export = |n: &str| matches!(n, "malloc" | "_malloc" | "free" | "_free") || n.starts_with("__wbindgen_malloc");
+    if info.exports.iter().any(|e| e.kind == wasmparser::ExternalKind::Func && allocating_export(&e.name)) {
         return true;
     }
     wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
@@ -851,5 +864,7 @@ mod tests {
         assert!(has(r#"(module (import "env" "emscripten_resize_heap" (func (param i32) (result i32))) (memory 1))"#));
         assert!(!has(r#"(module (import "a" "b" (func (param i32) (result i32))) (memory 1)
             (func (param i32) (result i32) local.get 0 i32.load))"#));
+        // A heap in a static array that grows nothing, its allocator exported for the host (wasm-bindgen).
+        assert!(has(r#"(module (memory 1) (func (export "__wbindgen_malloc") (param i32 i32) (result i32) i32.const 1024))"#));
     }
 }

@@ -31,10 +31,48 @@ pub fn language_runtime(info: &ModuleInfo) -> Option<String> {
     if imports_from("go") || imports("gojs", "runtime.wasmExit") || section("go:buildid") || named("runtime.mallocgc") {
         return Some(why("a Go module", "the Go runtime's garbage-collected heap"));
     }
-    if (exports("__new") || exports("__alloc")) && (exports("__pin") || exports("__retain") || exports("__collect"))
+    // AssemblyScript: its runtime exported (--exportRuntime), or its runtime's functions named (`~lib/rt/itcms/__new`),
+    // or — stripped, nothing exported — the runtime's source paths in its data, as AssemblyScript's UTF-16 strings
+    // (the abort messages name `~lib/rt/itcms.ts`).
+    let utf16 = |text: &str| {
+        let needle: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        info.data.iter().any(|d| d.init.windows(needle.len()).any(|w| w == needle))
+    };
+    let assemblyscript = (exports("__new") || exports("__alloc")) && (exports("__pin") || exports("__retain") || exports("__collect"))
         || exports("__rtti_base")
-    {
+        || named("~lib/rt/")
+        || utf16("~lib/rt/");
+    if assemblyscript {
+        // The stub runtime has no collector: it never frees.
+        if named("~lib/rt/stub/") || utf16("~lib/rt/stub") {
+            return Some(
+                "this is an AssemblyScript module with the stub runtime (--runtime stub): its objects live in the \
+                 runtime's heap, which has no collector and never frees them — a growing heap there is garbage it \
+                 never reclaims (build with --runtime incremental); there is no malloc/free pair whose blocks \
+                 wasmleak could track"
+                    .into(),
+            );
+        }
         return Some(why("an AssemblyScript module", "the AssemblyScript runtime's heap, managed by its garbage collector"));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stripped AssemblyScript module that exports nothing of its runtime (the default build) is told by the
+    /// runtime's source paths its abort messages carry, as UTF-16; the stub runtime, which never frees, apart.
+    #[test]
+    fn assemblyscript_is_told_by_its_runtime_paths() {
+        let module = |path: &str| {
+            let data: String = path.encode_utf16().flat_map(u16::to_le_bytes).map(|b| format!("\\{b:02x}")).collect();
+            let bytes = wat::parse_str(format!(r#"(module (memory 1) (data (i32.const 1024) "{data}"))"#)).unwrap();
+            language_runtime(&ModuleInfo::parse(&bytes).unwrap())
+        };
+        assert!(module("~lib/rt/itcms.ts").unwrap().contains("an AssemblyScript module"));
+        assert!(module("~lib/rt/stub.ts").unwrap().contains("stub runtime"));
+        assert_eq!(module("~lib/other.ts"), None);
+    }
 }

@@ -526,6 +526,12 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
         let (skip, bytes) = aligned_words(region.start, mem.region(region.start, region.end));
         let a = region.start + skip as u64;
         for (k, v) in words(bytes).enumerate() {
+            // A word of a live block is no root: an allocator over a static array (emballoc, Emscripten's
+            // -sMALLOC=none with the program's own arena) hands out blocks inside static data, and the leaked
+            // ones held each other there.
+            if idx.lookup((a + 4 * k as u64) as u32).is_some() {
+                continue;
+            }
             if let Some(t) = idx.lookup(v) {
                 flags[t] |= if v == idx.start(t) { PTR_START } else { PTR_INTERIOR };
                 w.seed(t, v, r as u32, (a + 4 * k as u64) as u32, REACHABLE);

@@ -66,6 +66,24 @@ fn block_referenced_only_from_a_data_region_is_reachable_with_its_root() {
     assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0) });
 }
 
+/// An allocator over a static array hands out blocks inside static data: the words of a live block there are
+/// not roots — a leaked block holding another kept it "reachable" (Emscripten -sMALLOC=none with the program's own
+/// arena: 18 of 40 leaked blocks). The arena's bookkeeping outside the blocks still is a root.
+#[test]
+fn blocks_inside_a_data_region_are_no_roots_themselves() {
+    let mut m = Img::new();
+    m.region("data", DATA, 1024);
+    let a = m.block(256, 16); // leaked, holds b
+    let b = m.block(272, 16);
+    let c = m.block(288, 16); // the arena's free list (outside any block) holds it
+    m.put(256, b);
+    m.put(512, c);
+    let r = m.run();
+    assert_eq!(r.kind(a), Kind::Lost);
+    assert_eq!(r.kind(b), Kind::Indirect);
+    assert_eq!(r.kind(c), Kind::Reachable);
+}
+
 #[test]
 fn block_without_references_is_lost() {
     let mut m = Img::new();
@@ -722,7 +740,7 @@ fn clustered_addresses_resolve_exactly() {
     let mut mem = vec![0u8; 3 << 20];
     let mut blocks = Vec::new();
     for i in 0..2000u64 {
-        blocks.push(Block { addr: 4096 + 12 * i, size: 12 - (i % 3) * 4, seq: i, stack: StackId::NONE });
+        blocks.push(Block { addr: 16384 + 12 * i, size: 12 - (i % 3) * 4, seq: i, stack: StackId::NONE });
     }
     let huge = 1u64 << 20;
     blocks.push(Block { addr: huge, size: 1 << 20, seq: 9999, stack: StackId::NONE });

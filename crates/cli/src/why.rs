@@ -71,7 +71,13 @@ impl Opts {
                         let interior = if into > 0 { format!(" (+{into} into it)") } else { String::new() };
                         let _ = writeln!(out, "    {holder}\n      → {:#x}{interior}", step.value);
                     }
-                    if class.kind == Kind::Indirect {
+                    if class.kind == Kind::Indirect && class.on_cycle {
+                        let _ = writeln!(
+                            out,
+                            "  the chain starts at a leaked block, and this one is also on a cycle of leaked blocks: if they are \
+                             reference-counted (Rc/Arc/shared_ptr), fixing that owner leaves the cycle leaked"
+                        );
+                    } else if class.kind == Kind::Indirect {
                         let _ = writeln!(out, "  the chain starts at a leaked block: fixing that owner frees this one");
                     }
                 }

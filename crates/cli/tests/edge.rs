@@ -230,6 +230,27 @@ fn a_named_free_whose_malloc_was_inlined_is_refused() {
     assert!(r.stderr.contains("malloc seems inlined into it, so allocations could not be seen"), "{}", r.describe());
 }
 
+/// A lost holder pointing into a ring of three nodes (fixtures/edge/c/ring_behind_owner.c): the nodes are
+/// indirect, and on a cycle among themselves — for reference-counted nodes (a Box holding an Rc into an Rc ring),
+/// fixing the holder leaves the ring leaked, where the hint and `why` said it would free them (found by a survey
+/// of cycles). `on_cycle` counts them; the hint and `why` say so.
+#[test]
+fn indirect_blocks_on_a_cycle_say_that_fixing_the_owner_may_not_free_them() {
+    let m = edge("c_ring_behind_owner");
+    let dir = scratch("ring-behind-owner");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (r, j) = check_json(&m, &["--save", dir.to_str().unwrap()]);
+    r.assert_code(1);
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (1, 8), "{}", brief(&j));
+    assert_eq!((summary(&j, "indirect_blocks"), summary(&j, "indirect_bytes")), (3, 36), "{}", brief(&j));
+    let ring: Vec<&Value> = groups(&j).iter().filter(|g| g["kind"] == "indirect").collect();
+    assert_eq!(ring.iter().map(|g| g["on_cycle"].as_u64().unwrap_or(0)).sum::<u64>(), 3, "{}", brief(&j));
+    assert!(ring.iter().all(|g| g["hint"].as_str().unwrap().contains("fixing the owner leaves the cycle leaked")), "{}", brief(&j));
+    let w = wasmleak(vec!["why".into(), dir.join("1.wlsnap").into_os_string(), "make_ring".into()]);
+    w.assert_code(0);
+    assert!(w.stdout.contains("this one is also on a cycle of leaked blocks"), "{}", w.describe());
+}
+
 /// A stripped program with an arena that grows the memory itself beside wasi-libc's malloc
 /// (fixtures/edge/c/second_heap.c), as a Rust `#[global_allocator]` of its own does: the shape finds dlmalloc,
 /// which is not the only allocator — the arena's 3 leaked blocks were never seen. Refused, naming the function.

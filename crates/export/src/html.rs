@@ -544,7 +544,9 @@ fn retainers(h: &mut String, snap: &Snapshot, a: &Analysis, g: &Group, i: usize)
             }
             let _ = writeln!(h, "<li>{}</li>", describe(snap, a, i));
             h.push_str("</ol>");
-            if class.kind == Kind::Indirect {
+            if class.kind == Kind::Indirect && class.on_cycle {
+                h.push_str("<p class=\"note\">The chain starts at a leaked block, and this one is also on a cycle of leaked blocks: if they are reference-counted, fixing that owner leaves the cycle leaked.</p>");
+            } else if class.kind == Kind::Indirect {
                 h.push_str("<p class=\"note\">The chain starts at a leaked block: fixing that owner frees this one.</p>");
             }
             h.push_str("</details>\n");

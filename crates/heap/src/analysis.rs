@@ -91,6 +91,9 @@ pub struct BlockClass {
     /// For `Reachable`/`Host` blocks: index of the root that holds it — regions first, then values, in the
     /// order of [`Roots`] (first root that reaches it in a breadth-first search from all roots).
     pub root: Option<u32>,
+    /// For `Indirect` blocks: the block also lies on a cycle of unreachable blocks (a ring an `Rc` the lost owner
+    /// held points into): freeing the owner frees it only if that breaks the cycle — not for reference counts.
+    pub on_cycle: bool,
 }
 
 /// Who holds one pointer of a retainer path.
@@ -629,7 +632,9 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
                 CYCLE => (Kind::Cycle, Some(cycle_id[comp[i] as usize]), None),
                 _ => (Kind::Indirect, None, None),
             };
-            BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root }
+            let c = comp[i] as usize;
+            let on_cycle = kind == Kind::Indirect && c < n_comp && (comp_size[c] > 1 || comp_bits[c] & 1 != 0);
+            BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root, on_cycle }
         })
         .collect();
 

@@ -42,6 +42,10 @@ pub struct Group {
     /// Blocks only pointed at in their middle (memcheck's "possibly").
     #[serde(skip_serializing_if = "is_zero")]
     pub interior_only: u64,
+    /// For `indirect` groups: blocks that also lie on a cycle of leaked blocks (freeing the owner does not free
+    /// reference-counted ones).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub on_cycle: u64,
     /// For `reachable` and `host` groups: the root that holds the first block; for `indirect` groups, the
     /// leaked block that owns it (kind, type, site).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -405,6 +409,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.blocks += 1;
         g.bytes += n;
         g.interior_only += class.interior_only as u64;
+        g.on_cycle += class.on_cycle as u64;
         if let Some(c) = class.cycle {
             let first = &mut cycle_first[c as usize];
             if *first == u32::MAX {

@@ -218,6 +218,8 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
                 "lost: allocated and never freed, and no pointer to it remains; free it on every path out of the function (error paths too)".into()
             }
         }
+        // A ring an Rc the lost owner held points into: dropping the owner only lowers one count.
+        Kind::Indirect if g.on_cycle > 0 => "indirectly lost, and these blocks also form a cycle among themselves: if they are reference-counted (Rc/Arc/shared_ptr), fixing the owner leaves the cycle leaked — make its back edge weak (Weak/weak_ptr) too; otherwise freeing the owner's structure as a whole frees them".into(),
         Kind::Indirect => "indirectly lost: only reachable from leaked blocks (a lost object's members, or a cycle's children); fixing the owner fixes these — or, if the owner is freed, it lacks the destructor/Drop that frees them".into(),
         Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with("closure handed to JS")) => {
             "held by the host: a Rust closure handed to JavaScript and never dropped (Closure::forget / Closure::into_js_value, or a Closure::once_into_js never called): only the JS function keeps it; keep the Closure (e.g. in the struct that registers the listener) and drop it when done, after removing the listener — the glue's FinalizationRegistry frees it only if JS drops the function and a GC runs, which is not a guarantee".into()

@@ -339,9 +339,16 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     report({ exit, notes } = {}) {
       return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy, calls: r.exportCalls }));
     },
-    /** A short text form of `report()`. */
-    text(reports = this.report()) {
-      return reports.map(textOf).join('\n');
+    /**
+     * A short text form of `report()`; called without reports, it also names the modules left untracked (a page
+     * that logs it showed nothing at all when the module with the heap was skipped).
+     */
+    text(reports) {
+      if (reports) return reports.map(textOf).join('\n');
+      const lines = this.report().map(textOf);
+      for (const s of skipped) if (s.heap) lines.push(`NOT TRACKED: ${s.name}: ${s.reason}`);
+      if (!instances.length && !skipped.some((s) => s.heap)) lines.push('wasmleak: no module with an allocator was instantiated; nothing tracked');
+      return lines.join('\n');
     },
     /** Undo the patches (instances already tracked stay tracked). */
     detach() {

@@ -53,6 +53,19 @@ test('attach: a module without an allocator passes through untouched', () => {
   assert.match(out.skipped[0].reason, /no linear memory/);
 });
 
+test('attach() in-process: text() with nothing tracked says so, and names a module left untracked', async () => {
+  const leak = attach();
+  try {
+    assert.match(leak.text(), /no module with an allocator was instantiated; nothing tracked/);
+    // A module with a heap that cannot be tracked (its malloc inlined, only free named) passes through untracked.
+    await WebAssembly.compile(readFileSync(`${root}fixtures/wasm/edge/em_inlined_malloc_named.wasm`));
+    assert.ok(leak.skipped.some((s) => s.heap), JSON.stringify(leak.skipped));
+    assert.match(leak.text(), /^NOT TRACKED: .*malloc seems inlined into it/m);
+  } finally {
+    leak.detach();
+  }
+});
+
 test('attach() in-process: instantiate(Module), compile, the app import object is not modified; detach()', async () => {
   const leak = attach();
   try {

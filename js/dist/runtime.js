@@ -1340,10 +1340,12 @@ self.addEventListener('message', hold);`;
       }
       const file = s.getFileName();
       if (!file || file.startsWith("node:") || SELF_DIR && file.startsWith(SELF_DIR)) continue;
+      if (Array.isArray(frames[frames.length - 1]) && EXPORT_WRAPPER.test(s.getFunctionName() ?? "")) continue;
       frames.push(jsFrameOf(s, file));
     }
     return frames;
   }
+  var EXPORT_WRAPPER = /^Module\._[A-Za-z0-9_$]+$/;
 
   // js/src/analysis.mjs
   var enginePromise = null;

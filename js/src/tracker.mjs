@@ -666,7 +666,14 @@ function framesOf(sites, instance) {
     const file = s.getFileName();
     // wasmleak's own frames, natives, Node's internals
     if (!file || file.startsWith('node:') || (SELF_DIR && file.startsWith(SELF_DIR))) continue;
+    // Emscripten's lazy export wrapper (`Module._f = function () { return (Module._f = asm.f).apply(...) }`):
+    // on the stack of the first call only, right above the export — its blocks made a group of their own, and a
+    // site growing by the same bytes per call lost its GROWING verdict.
+    if (Array.isArray(frames[frames.length - 1]) && EXPORT_WRAPPER.test(s.getFunctionName() ?? '')) continue;
     frames.push(jsFrameOf(s, file));
   }
   return frames;
 }
+
+/** The name V8 gives Emscripten's self-replacing export wrappers. */
+const EXPORT_WRAPPER = /^Module\._[A-Za-z0-9_$]+$/;

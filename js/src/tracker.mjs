@@ -286,30 +286,40 @@ class Tracker {
    * block inside it, which the program later frees (without this: an invalid free of an address malloc never
    * returned, and the leader's address handed out again while still "live"). Told by the chunk headers
    * (docs/contracts.md, "Blocks the allocator splits") before any other allocator call could reuse the leader:
-   * the word before `a`, the chunk's size when malloc returned, now says a smaller chunk `k`, and at `a + k` a
-   * chunk in use follows, within the old chunk, after a free one (the leader given back inside the allocator) —
-   * or after the leader still or again in use when this very event is about `a` (`at`): the allocator freeing
-   * the leader through the hooked free (older dlmalloc), or malloc handing it out again at once (the next
-   * allocation fits it). Then the block is at `a + k`, a move, not an event of the program's. A program cannot
-   * write those words without corrupting the heap. Returns `a` when this event is about the leader, else 0.
+   * the word before `a`, the chunk's size when malloc returned, changed; walking the chunks from there, past
+   * free ones (their successor's previous-in-use bit says so) or the allocation this very event is about (`at`:
+   * malloc handing out the leader at once, or the allocator freeing it through the hooked free), the first chunk
+   * in use inside the old one is the block, moved — a move, not an event of the program's. A program cannot
+   * write those words without corrupting the heap (crates/host/src/events.rs `split_chunks`, the same rule).
+   * Returns `a` when this event is the allocator freeing the leader, else 0.
    */
   settle(at = 0) {
     const a = this.lastAlloc;
     this.lastAlloc = 0;
     let words = this.wordsView;
     if (!words || (a >>> 2) >= words.length) words = this.words();
-    const head = words[(a - 4) >>> 2];
-    if (head === this.lastHead || !this.isLive(a)) return 0;
-    const k = head & ~7, was = this.lastHead & ~7;
-    if (k < 16 || k >= was || ((a + k) >>> 2) >= words.length) return 0;
-    const next = words[(a + k - 4) >>> 2], size = next & ~7;
-    if (!(next & 2) || size < 16 || k + size > was || this.isLive(a + k)) return 0;
-    const leader = at === a && (next & 1) && (head & 2);
-    if ((next & 1) && !leader) return 0;
-    this.died(a);
-    this.setLive(a + k);
-    this.event(EV_MOVE, a, a + k, size - 4, NO_STACK);
-    return leader ? a : 0;
+    const word = (p) => ((p >>> 2) < words.length ? words[p >>> 2] : undefined);
+    if (word(a - 4) === this.lastHead || !this.isLive(a)) return 0;
+    const start = a - 8, end = start + (this.lastHead & ~7);
+    let p = start;
+    for (let step = 0; step < 4; step++) {
+      const size = word(p + 4) & ~7, q = p + size;
+      if (!(size >= 16) || q + 16 > end) return 0;
+      const next = word(q + 4);
+      if (next === undefined) return 0;
+      const free = !(next & 1);
+      if (!free && !(p === start && at === a)) return 0;
+      if (next & 2) {
+        const to = q + 8, bytes = next & ~7;
+        if (q + bytes > end || this.isLive(to)) return 0;
+        this.died(a);
+        this.setLive(to);
+        this.event(EV_MOVE, a, to, bytes - 4, NO_STACK);
+        return p === start && !free && at === a ? a : 0;
+      }
+      p = q;
+    }
+    return 0;
   }
 
   /** The instance's memory as words, viewed again (after the memory grew). */

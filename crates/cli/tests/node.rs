@@ -441,6 +441,13 @@ fn node_follows_an_aligned_block_the_allocator_split() {
     assert_eq!(groups, [("lost".into(), 3, 72), ("lost".into(), 3, 120), ("lost".into(), 3, 168)], "{r}");
     // As in the -g build: 48 allocations, and every block but the 9 lost ones freed.
     assert_eq!((r["summary"]["allocations"].as_u64(), r["summary"]["frees"].as_u64()), (Some(48), Some(39)), "{r}");
+    // The same split in a WASI program (edge.rs `an_aligned_block_split_by_an_inlined_memalign_is_followed`):
+    // the JS runtime follows it as check does.
+    let (code, r, stderr) =
+        wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_inlined_memalign_O2.wasm"]);
+    assert_eq!(code, 1, "{r}\n{stderr}");
+    assert_eq!((r["summary"]["lost_blocks"].as_u64(), r["summary"]["lost_bytes"].as_u64()), (Some(5), Some(540)), "{r}");
+    assert_eq!(r["summary"]["invalid_frees"], 0, "{r}");
     // -O2 glue calls `main` through a lazy wrapper that replaces itself (`Module._main`), on the first call's
     // stack only: not a frame of the app's (a site's first blocks made a group of their own).
     assert!(!r.to_string().contains("Module._main"), "{r}");

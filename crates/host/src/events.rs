@@ -49,6 +49,8 @@ pub(crate) enum Event {
     /// `head`: the block's first words before the allocator ran, when it was a live block.
     Free { ptr: u32, stack: StackId, head: Option<[u32; HEAD_WORDS]> },
     Realloc { old: u32, new: u32, size: u32, stack: StackId },
+    /// The live block at `from` is at `to` now, `size` bytes: the allocator split it (`HeapModel::moved`).
+    Moved { from: u32, to: u32, size: u32 },
 }
 
 const BATCH: usize = 16 * 1024;
@@ -238,6 +240,7 @@ impl Recorder {
                                     Event::Realloc { old, new, size, stack } => {
                                         model.realloc(old as u64, new as u64, size as u64, stack)
                                     }
+                                    Event::Moved { from, to, size } => model.moved(from as u64, to as u64, size as u64),
                                 }
                             }
                             let _ = spare_tx.try_send(batch);
@@ -429,6 +432,7 @@ impl Recorder {
             (&mut Event::Realloc { old, new, size, .. }, None) => {
                 caller.data_mut().recorder().live.realloc(old as u64, new as u64, size as u64)
             }
+            (Event::Moved { .. }, _) => {}
         }
         let r = caller.data_mut().recorder();
         let id = match (r.mode, ctx) {
@@ -438,6 +442,7 @@ impl Recorder {
         };
         match &mut ev {
             Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
+            Event::Moved { .. } => {}
         }
         let r = caller.data_mut().recorder();
         r.batch.push(ev);
@@ -514,6 +519,35 @@ impl Recorder {
         }
         Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE, head: None }, None)?;
         Ok(0)
+    }
+
+    /// `wasmleak.split(block, header, at) -> leader`: the chunk header before `block`, the last block malloc
+    /// returned, is no longer `header` (buffered.rs `Split`). When dlmalloc split it ([`split_chunks`]) the block
+    /// moved to its aligned part: 1 when this event is the allocator freeing the leader through the hooked free
+    /// (not the program's), else 0. docs/contracts.md, "Blocks the allocator splits"; js/src/tracker.mjs `settle`
+    /// is the same rule.
+    pub(crate) fn split<T: HasRecorder>(caller: &mut Caller<'_, T>, block: u32, header: u32, at: u32) -> wasmtime::Result<i32> {
+        let Some(view) = Recorder::drain_caller(caller) else { return Ok(0) };
+        let name = caller.data_mut().recorder().memory_name.clone();
+        let Some(memory) = caller.get_export(&name).and_then(|e| e.into_memory()) else { return Ok(0) };
+        let live = |cx: &Caller<'_, T>, a: u32| view.live.data(cx).get((a >> 5) as usize).is_some_and(|b| b >> ((a >> 2) & 7) & 1 != 0);
+        if !live(caller, block) {
+            return Ok(0);
+        }
+        let found = {
+            let mem = memory.data(&*caller);
+            let word = |at: u32| mem.get(at as usize..at as usize + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
+            split_chunks(block, header, at, word)
+        };
+        let Some((to, size, leader)) = found.filter(|&(to, _, _)| !live(caller, to)) else { return Ok(0) };
+        set_live_bit(&mut *caller, view, block, false)?;
+        set_live_bit(&mut *caller, view, to, true)?;
+        let r = caller.data_mut().recorder();
+        r.batch.push(Event::Moved { from: block, to, size });
+        if r.batch.len() == BATCH {
+            r.flush();
+        }
+        Ok(leader as i32)
     }
 
     /// `wasmleak.flush()`: the module's buffer is full.
@@ -610,6 +644,41 @@ impl Recorder {
 }
 
 /// The first words of the block at `ptr` in the module's memory (none past its end).
+/// Where dlmalloc's aligned allocation put the block malloc returned at `block` (its chunk header was `header`):
+/// walking its chunks from the start, past chunks that are free (their successor's previous-in-use bit says so)
+/// or the very allocation this event is about (`at`, handed out at the leader's address), to the first chunk in
+/// use, inside the old chunk — `(its address, its usable size, whether this event is about the leader itself
+/// while it is still in use: the allocator freeing it through the hooked free)`. None when the headers do not
+/// show such a split (a program cannot write them without corrupting the heap). `word`: the memory's word at an
+/// address.
+pub(crate) fn split_chunks(block: u32, header: u32, at: u32, word: impl Fn(u32) -> Option<u32>) -> Option<(u32, u32, bool)> {
+    const MIN_CHUNK: u32 = 16;
+    let start = block.checked_sub(8)?;
+    let end = start.checked_add(header & !7)?;
+    let mut p = start;
+    for _ in 0..4 {
+        let size = word(p + 4)? & !7;
+        let q = p.checked_add(size)?;
+        if size < MIN_CHUNK || q + MIN_CHUNK > end {
+            return None;
+        }
+        let next = word(q + 4)?;
+        let p_free = next & 1 == 0;
+        if !p_free && !(p == start && at == block) {
+            return None; // a chunk in use that is not the one this event handed out
+        }
+        if next & 2 != 0 {
+            let usable = (next & !7).checked_sub(4)?;
+            if q + (next & !7) > end {
+                return None;
+            }
+            return Some((q + 8, usable, p == start && !p_free && at == block));
+        }
+        p = q;
+    }
+    None
+}
+
 fn head_words<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> Option<[u32; HEAD_WORDS]> {
     let r = caller.data_mut().recorder();
     let memory = match r.memory {

@@ -755,6 +755,9 @@ pub(crate) fn add_hooks<T: HasRecorder>(linker: &mut Linker<T>) -> Result<()> {
         hooked(&mut c, |c| Recorder::verify(c, ctx(lo, hi).unwrap(), stack as u32))
     })?;
     linker.func_wrap(HOOK_MODULE, "check", |mut c: Caller<'_, T>, ptr: i32| hooked(&mut c, |c| Recorder::check(c, ptr as u32)))?;
+    linker.func_wrap(HOOK_MODULE, "split", |mut c: Caller<'_, T>, block: i32, header: i32, at: i32| {
+        hooked(&mut c, |c| Recorder::split(c, block as u32, header as u32, at as u32))
+    })?;
     // A checked free in one call (`InstrumentOptions::fused_free`, what the JS runtime uses): 1 when `ptr` was
     // a live block, freed now; 0 when not (the invalid free is recorded, the allocator skipped).
     linker.func_wrap(HOOK_MODULE, "free_check_ctx", move |mut c: Caller<'_, T>, p: i32, lo: i32, hi: i32| {

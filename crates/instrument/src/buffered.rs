@@ -70,6 +70,19 @@ pub(crate) struct Buffer {
     pub flush: u32,
     pub ctx_new: u32,
     pub verify: u32,
+    /// When an aligned allocation is inlined into a caller of malloc (statics.rs `splits_after_malloc`).
+    pub split: Option<Split>,
+}
+
+/// The split watch: `malloc`'s wrapper keeps the block it returned and the chunk header before it (globals); the
+/// next wrapper to run compares the header, and a changed one goes to the host (`split(block, header, at) ->
+/// leader`: the block moved to its aligned part; 1 when this very event — a free of `at` — is the allocator
+/// giving the leader back through the hooked free, which is then not the program's).
+#[derive(Clone, Copy)]
+pub(crate) struct Split {
+    pub hook: u32,
+    pub last_block: u32,
+    pub last_head: u32,
 }
 
 /// The two memories, appended to the module's memory section.
@@ -320,6 +333,35 @@ impl Emit<'_> {
         self.i(I::End);
     }
 
+    /// The split watch at the start of an event about address `at`: when the last malloc's chunk header changed,
+    /// the host decides; leaves its answer (1: the allocator is freeing a leader) in `w3`, 0 otherwise.
+    fn settle(&mut self, at: u32) {
+        let Some(sp) = self.b.split else { return };
+        let l = self.l;
+        self.i(I::I32Const(0)).i(I::LocalSet(l.w3));
+        self.i(I::GlobalGet(sp.last_block)).i(I::If(BlockType::Empty));
+        self.i(I::GlobalGet(sp.last_block)).i(I::I32Const(4)).i(I::I32Sub);
+        self.i(I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
+        self.i(I::GlobalGet(sp.last_head)).i(I::I32Ne).i(I::If(BlockType::Empty));
+        self.i(I::GlobalGet(sp.last_block)).i(I::GlobalGet(sp.last_head)).i(I::LocalGet(at)).i(I::Call(sp.hook));
+        self.i(I::LocalSet(l.w3));
+        self.i(I::End);
+        self.i(I::I32Const(0)).i(I::GlobalSet(sp.last_block));
+        self.i(I::End);
+    }
+
+    /// After a malloc recorded block `b` (8-aligned, past the first chunk header): remember it and its header.
+    fn watch(&mut self, b: u32) {
+        let Some(sp) = self.b.split else { return };
+        self.i(I::LocalGet(b)).i(I::I32Const(7)).i(I::I32And).i(I::I32Eqz);
+        self.i(I::LocalGet(b)).i(I::I32Const(8)).i(I::I32GeU).i(I::I32And);
+        self.i(I::If(BlockType::Empty));
+        self.i(I::LocalGet(b)).i(I::I32Const(4)).i(I::I32Sub);
+        self.i(I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 })).i(I::GlobalSet(sp.last_head));
+        self.i(I::LocalGet(b)).i(I::GlobalSet(sp.last_block));
+        self.i(I::End);
+    }
+
     fn if_outermost(&mut self, guard: u32) {
         self.i(I::GlobalGet(guard)).i(I::I32Eqz).i(I::If(BlockType::Empty));
     }
@@ -369,6 +411,12 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
         Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc => {
             let ptr = if matches!(role, Role::SelfFree | Role::DlFree | Role::GlobalDealloc) { 1 } else { 0 };
             w.if_outermost(guard);
+            let split = w.b.split.is_some();
+            if split {
+                // The allocator giving a split block's leader back: not the program's free, nothing recorded.
+                w.settle(ptr);
+                w.i(I::LocalGet(l.w3)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+            }
             w.i(I::LocalGet(ptr)).i(I::If(BlockType::Empty));
             w.find_bit(ptr);
             w.i(I::If(BlockType::Empty));
@@ -386,7 +434,11 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::LocalGet(ptr));
             w.ctx_halves();
             w.i(I::Call(w.h.free));
-            w.i(I::End).i(I::End).i(I::End);
+            w.i(I::End).i(I::End);
+            if split {
+                w.i(I::End);
+            }
+            w.i(I::End);
             call(&mut w);
         }
         Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc => {
@@ -399,6 +451,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             };
             w.if_outermost(guard);
             w.block_of(old, header, l.o);
+            w.settle(l.o);
             w.i(I::LocalGet(l.o)).i(I::If(BlockType::Empty));
             w.is_live(l.o);
             w.i(I::I32Eqz).i(I::If(BlockType::Empty));
@@ -434,6 +487,10 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
         _ => {
             call(&mut w);
             w.if_outermost(guard);
+            // (The result, as the split watch's `at`: the next malloc may hand out the leader at once.)
+            if nresults == 1 {
+                w.settle(l.r);
+            }
             let posix = role == Role::PosixMemalign;
             if posix {
                 // Only on success (0), and the block is where the first parameter points.
@@ -460,6 +517,9 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::I32Const(0)).i(I::LocalSet(l.o));
             w.lookup();
             w.record();
+            if role == Role::Malloc {
+                w.watch(l.b);
+            }
             w.i(I::Else);
             w.i(I::LocalGet(l.b)).i(I::LocalGet(l.n));
             w.ctx_halves();

@@ -113,10 +113,18 @@ pub(crate) fn rewrite(
     if fused_free {
         hook_list.push(("free_check_ctx", i32s(3), i32s(1)));
     }
+    let scan = crate::statics::scan(bytes, info)?;
+    let private = crate::statics::allocator_private(&scan, nimp, entry_points);
+    // An aligned allocation inlined into a caller splits the block malloc returned (statics.rs): the buffered
+    // wrappers look at that block's chunk header again at the next event.
+    let split = buffered && crate::statics::splits_after_malloc(bytes, info, entry_points, &private)?;
     if buffered {
         hook_list.push(("flush", vec![], vec![]));
         hook_list.push(("ctx_new", i32s(2), i32s(1)));
         hook_list.push(("verify", i32s(3), i32s(1)));
+    }
+    if split {
+        hook_list.push(("split", i32s(3), i32s(1)));
     }
     let hook_index = |name: &str| hook_list.iter().position(|h| h.0 == name).map(|i| nimp + i as u32);
     let added_imports = hook_list.len() as u32;
@@ -139,8 +147,6 @@ pub(crate) fn rewrite(
     };
     let hook_iteration = nimp + 3;
     let guard = info.globals.len() as u32;
-    let scan = crate::statics::scan(bytes, info)?;
-    let private = crate::statics::allocator_private(&scan, nimp, entry_points);
     let contexts = (ctx_params > 0).then(|| Plan::new(info, &scan, &private, guard + 1));
     let hooks = Hooks { ctx: contexts.as_ref().map(|p| p.global), ..hooks };
     let num_memories = info.memories.len() as u32;
@@ -155,6 +161,7 @@ pub(crate) fn rewrite(
         flush: hook_index("flush").unwrap(),
         ctx_new: hook_index("ctx_new").unwrap(),
         verify: hook_index("verify").unwrap(),
+        split: hook_index("split").map(|hook| buffered::Split { hook, last_block: guard + 7, last_head: guard + 8 }),
     });
     let ctx_global = contexts.as_ref().map(|p| p.global);
     let ctx_export = contexts.as_ref().map(|_| buffered::CTX_EXPORT.to_string());
@@ -191,6 +198,10 @@ pub(crate) fn rewrite(
             globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::INITIAL_TABLE as i32 - 1));
             globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::VERIFY_EVERY as i32));
             globals.global(var(ValType::I64), &ConstExpr::i64_const(buffered::NO_CONTEXT));
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
+        }
+        if split {
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
             globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
         }
     };

@@ -261,6 +261,51 @@ pub(crate) fn allocator_private(scan: &Scan, nimp: u32, eps: &[EntryPoint]) -> H
     private
 }
 
+/// Whether dlmalloc's aligned allocation seems inlined into a caller of the hooked `malloc`: a function outside
+/// the allocator's own code that calls it and then works on chunk headers as only the allocator does — masks a
+/// header to its size (`& -8`) and reads or sets its in-use bits (`& 3`, `| 2`). wasm-opt puts
+/// `posix_memalign` into its one caller (libc++abi's `__cxa_allocate_exception`, a program's aligned buffer),
+/// which splits the block malloc returned. The buffered wrappers then watch for that split (buffered.rs).
+pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint], private: &HashSet<u32>) -> Result<bool, Error> {
+    let nimp = info.num_imported_funcs;
+    let mallocs: HashSet<u32> = eps.iter().filter(|e| e.role == crate::allocator::Role::Malloc).map(|e| e.func).collect();
+    if mallocs.is_empty() {
+        return Ok(false);
+    }
+    let scan = scan(bytes, info)?;
+    let callers: Vec<u32> = (0..scan.callees.len() as u32)
+        .map(|i| i + nimp)
+        .filter(|f| !private.contains(f) && scan.callees[(f - nimp) as usize].iter().any(|c| mallocs.contains(c)))
+        .collect();
+    if callers.is_empty() {
+        return Ok(false);
+    }
+    let mut index = nimp;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Payload::CodeSectionEntry(body) = payload? else { continue };
+        let f = index;
+        index += 1;
+        if !callers.contains(&f) {
+            continue;
+        }
+        let (mut size_masks, mut bit_ops) = (0, 0);
+        let mut prev: Option<i32> = None;
+        for op in body.get_operators_reader()? {
+            let op = op?;
+            match (&op, prev) {
+                (Operator::I32And, Some(-8)) => size_masks += 1,
+                (Operator::I32And, Some(3)) | (Operator::I32Or, Some(1..=3)) => bit_ops += 1,
+                _ => {}
+            }
+            prev = if let Operator::I32Const { value } = op { Some(value) } else { None };
+        }
+        if size_masks >= 1 && bit_ops >= 2 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
     let nimp = info.num_imported_funcs;
     let scan = scan(bytes, info)?;

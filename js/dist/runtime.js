@@ -815,6 +815,7 @@ self.addEventListener('message', hold);`;
       this.wordsView = null;
       this.lastAlloc = 0;
       this.lastHead = 0;
+      this.splits = instrumented.meta?.splits !== false;
       this.started = performance.now();
       this.pending = /* @__PURE__ */ new Map();
       this.callDepth = 0;
@@ -937,7 +938,7 @@ self.addEventListener('message', hold);`;
       const slot = this.context(lo, hi);
       this.event(EV_ALLOC2, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
       if (this.pending.size >= RESOLVE_AT) this.resolve();
-      if (!(ptr & 7) && !this.shared) {
+      if (this.splits && !(ptr & 7) && !this.shared) {
         let words = this.wordsView;
         if (!words || ptr >>> 2 >= words.length) words = this.words();
         this.lastHead = words[ptr - 4 >>> 2];

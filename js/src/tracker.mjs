@@ -86,6 +86,7 @@ class Tracker {
     this.wordsView = null; // the memory as words, for the first words of a freed block
     this.lastAlloc = 0; // the last allocation while no allocator event followed, and the word before it (`settle`)
     this.lastHead = 0;
+    this.splits = instrumented.meta?.splits !== false;
     this.started = performance.now();
     this.pending = new Map(); // live block of a mixed context → its captured, not yet resolved stack
     // Export calls in progress, and a number moved at each export call and return (index.mjs): what `born`
@@ -230,8 +231,9 @@ class Tracker {
     const slot = this.context(lo, hi);
     this.event(EV_ALLOC, ptr, size, 0, slot !== NO_CTX && this.ctxMixed[slot] ? this.born(ptr, slot) : this.contextStack(slot));
     if (this.pending.size >= RESOLVE_AT) this.resolve();
-    // The chunk header before the block, as the allocator left it: `settle` looks again at the next event.
-    if (!(ptr & 7) && !this.shared) {
+    // The chunk header before the block, as the allocator left it: `settle` looks again at the next event (only
+    // where the instrumenter saw an aligned allocation inlined into a caller of malloc: `meta.splits`).
+    if (this.splits && !(ptr & 7) && !this.shared) {
       let words = this.wordsView;
       if (!words || (ptr >>> 2) >= words.length) words = this.words();
       this.lastHead = words[(ptr - 4) >>> 2];

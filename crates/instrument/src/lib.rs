@@ -105,6 +105,15 @@ pub struct Instrumented {
     pub context_functions: usize,
     /// Events are buffered in the module (`buffered.rs`): the host drains the buffer.
     pub buffered: bool,
+    /// An aligned allocation seems inlined into a caller of `malloc`, which splits the blocks it gets
+    /// (statics.rs `splits_after_malloc`): hosts watch for that (docs/contracts.md, "Blocks the allocator
+    /// splits"); elsewhere they need not.
+    #[serde(default = "yes")]
+    pub splits: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Every function name the finder can use: name section first, then DWARF (`extra`), then exports.

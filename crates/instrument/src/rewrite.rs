@@ -117,7 +117,8 @@ pub(crate) fn rewrite(
     let private = crate::statics::allocator_private(&scan, nimp, entry_points);
     // An aligned allocation inlined into a caller splits the block malloc returned (statics.rs): the buffered
     // wrappers look at that block's chunk header again at the next event.
-    let split = buffered && crate::statics::splits_after_malloc(bytes, info, entry_points, &private)?;
+    let splits = crate::statics::splits_after_malloc(bytes, info, entry_points, &private)?;
+    let split = buffered && splits;
     if buffered {
         hook_list.push(("flush", vec![], vec![]));
         hook_list.push(("ctx_new", i32s(2), i32s(1)));
@@ -397,6 +398,7 @@ pub(crate) fn rewrite(
         context_functions: contexts.as_ref().map_or(0, Plan::count),
         ctx_export,
         buffered,
+        splits,
         bytes: bytes_out,
         entry_points: entry_points.to_vec(),
         iteration,

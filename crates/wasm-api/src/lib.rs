@@ -296,6 +296,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         "ctx_export": ins.ctx_export,
         "debug_file": sym.debug_source().is_some(),
         "threads": options.threads,
+        "splits": ins.splits,
     });
     Ok((Module { original, info, ins, sym }, meta.to_string().into_bytes()))
 }

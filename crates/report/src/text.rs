@@ -181,15 +181,18 @@ fn headline(g: &Group) -> String {
             let _ = write!(s, " in {}", plural(g.cycles, "cycle", "cycles"));
         }
     }
+    // A rate under a tenth of a block gets its own digits: "(0.0 blocks)" read as none (a block every ~37
+    // iterations).
+    let blocks = |n: f64| if n.abs() >= 0.1 || n == 0.0 { format!(" ({n:.1} blocks)") } else { format!(" ({n:.3} blocks)") };
     if let (true, Some(b)) = (g.growing, g.bytes_per_iteration) {
         let _ = write!(s, ", GROWING by {}/iteration", bytes(b.round() as u64));
         if let Some(n) = g.blocks_per_iteration {
-            let _ = write!(s, " ({n:.1} blocks)");
+            s.push_str(&blocks(n));
         }
     } else if let (true, Some(b)) = (g.growing, g.bytes_per_1000_events) {
         let _ = write!(s, ", GROWING by {} per 1,000 allocator events", bytes(b.max(0.0).round() as u64));
         if let Some(n) = g.blocks_per_1000_events {
-            let _ = write!(s, " ({n:.1} blocks)");
+            s.push_str(&blocks(n));
         }
         if let Some(b) = g.bytes_per_second {
             let _ = write!(s, ", {}/s", bytes(b.max(0.0).round() as u64));

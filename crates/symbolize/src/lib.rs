@@ -94,7 +94,9 @@ impl Symbolizer {
         })?;
         if running[run.clone()] != debug[dbg.clone()] {
             return Err(Error::DebugMismatch(format!(
-                "{label} is not a build of this module: their code differs ({} and {} bytes{})",
+                "{label} is not a build of this module: their code differs ({} and {} bytes{}); if one is the other \
+                 stripped by wasm-opt (--strip-debug re-encodes the code), strip with llvm-objcopy --strip-all, \
+                 wasm-strip or wasm-tools strip instead, which keep the code byte for byte",
                 run.len(),
                 dbg.len(),
                 if run.len() == dbg.len() { ", same size" } else { "" }

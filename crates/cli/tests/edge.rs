@@ -244,6 +244,22 @@ fn an_aligned_block_split_by_an_inlined_memalign_is_followed() {
     assert_eq!((summary(&j, "invalid_frees"), summary(&j, "allocations"), summary(&j, "frees")), (0, 22, 15), "{}", brief(&j));
 }
 
+/// A Weak-parent tree whose root Rc was forgotten (fixtures/edge/rust/src/weak_tree.rs, opt-level 0): a pointer
+/// scan sees a cycle (a Weak is a pointer), but the back edges are Weak already — the hint said to make them Weak.
+/// The parents' weak counts show Weak references: the hint allows a forgotten strong handle. A real Rc cycle
+/// (rust_patterns rc_cycle) keeps the plain Rc hint.
+#[test]
+fn a_forgotten_weak_parent_tree_is_not_told_to_use_weak() {
+    let (r, j) = check_json(&edge("rust_weak_tree_o0"), &[]);
+    r.assert_code(1);
+    assert_eq!((summary(&j, "cycle_blocks"), summary(&j, "cycle_bytes")), (50, 1040), "{}", brief(&j));
+    assert!(groups(&j).iter().all(|g| g["hint"].as_str().unwrap().contains("Weak references point at some of them")), "{}", brief(&j));
+    let (r, _) = check_json(&edge("rust_weak_tree_o0"), &["--", "drop"]);
+    r.assert_code(0);
+    let (_, j) = check_json(&fixture("rust_patterns.wasm"), &["--", "rc_cycle", "3"]);
+    assert!(groups(&j).iter().all(|g| g["hint"].as_str().unwrap().starts_with("Rc reference cycle")), "{}", brief(&j));
+}
+
 /// A lost holder pointing into a ring of three nodes (fixtures/edge/c/ring_behind_owner.c): the nodes are
 /// indirect, and on a cycle among themselves — for reference-counted nodes (a Box holding an Rc into an Rc ring),
 /// fixing the holder leaves the ring leaked, where the hint and `why` said it would free them (found by a survey

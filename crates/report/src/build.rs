@@ -46,6 +46,10 @@ pub struct Group {
     /// reference-counted ones).
     #[serde(skip_serializing_if = "is_zero")]
     pub on_cycle: u64,
+    /// For `cycle` groups: cycles of theirs with an `Rc`/`Arc` block whose weak count says `Weak` references point
+    /// at it (the hint then allows that the back edges are weak already, and a strong handle was forgotten).
+    #[serde(skip)]
+    pub weak_referenced: u64,
     /// For `reachable` and `host` groups: the root that holds the first block; for `indirect` groups, the
     /// leaked block that owns it (kind, type, site).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -348,9 +352,15 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     // child allocated at two lines), made unique after the loop: per block an array lookup, at most a push.
     let mut cycle_first: Vec<u32> = vec![u32::MAX; analysis.cycle_count() as usize];
     let mut cycle_more: Vec<(u32, u32)> = Vec::new();
+    // Cycles with an Rc/Arc block that Weak references point at.
+    let mut weak_cycles: Vec<bool> = vec![false; analysis.cycle_count() as usize];
     // Per group: (owner's allocation stack, its free stack) → (blocks it held, offset of the first).
     let mut owner_votes: HashMap<usize, HashMap<(u32, u32), (u64, u64)>> = HashMap::default();
+    // Where each block's bytes start in the snapshot's contents (blocks in the same order).
+    let mut content_at = 0usize;
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
+        let at = content_at;
+        content_at += block.size as usize;
         // Ids past the snapshot's stacks (none taken: `StackId::NONE`) all have no frames: one slot.
         let (s, k) = ((block.stack.0 as usize).min(snap.stacks.len()), class.kind as usize);
         if by_stack.len() <= s {
@@ -409,6 +419,16 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.blocks += 1;
         g.bytes += n;
         g.interior_only += class.interior_only as u64;
+        // An Rc/Arc allocation is its RcInner: strong count, then weak count (1 + the Weak references).
+        // (Its type label, or `Rc::new`/`Arc::new` allocating it: a module without DWARF has no label.)
+        let rc_block = || {
+            g.ty.as_deref().is_some_and(|t| t.starts_with("Rc<") || t.starts_with("Arc<"))
+                || g.stack.iter().take(3).any(|f| f.function.starts_with("alloc::rc::Rc<") || f.function.starts_with("alloc::sync::Arc<"))
+        };
+        if let Some(c) = class.cycle.filter(|_| rc_block()) {
+            let weak = snap.contents.get(at + 4..at + 8).map(|w| u32::from_le_bytes(w.try_into().unwrap()));
+            weak_cycles[c as usize] |= weak.is_some_and(|w| w > 1);
+        }
         g.on_cycle += class.on_cycle as u64;
         if let Some(c) = class.cycle {
             let first = &mut cycle_first[c as usize];
@@ -422,6 +442,17 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     }
     cycle_more.sort_unstable();
     cycle_more.dedup();
+    // Every group with blocks in such a cycle.
+    for (c, &gi) in cycle_first.iter().enumerate() {
+        if weak_cycles[c] && gi != u32::MAX {
+            groups[gi as usize].weak_referenced += 1;
+        }
+    }
+    for &(c, gi) in &cycle_more {
+        if weak_cycles[c as usize] {
+            groups[gi as usize].weak_referenced += 1;
+        }
+    }
     for &(_, gi) in &cycle_more {
         groups[gi as usize].cycles += 1;
     }

@@ -192,7 +192,11 @@ fn owner_hint(g: &Group) -> String {
 pub(crate) fn hint(kind: Kind, g: &Group) -> String {
     match kind {
         Kind::Cycle => {
-            if mentions(g, &["Arc<", "sync::Arc", "arc::Arc"]) {
+            // Weak references point at some of them: the back edges may be weak already (a tree whose root Rc
+            // was mem::forget-ed reads as a cycle to a pointer scan, Weak pointers being pointers).
+            if g.weak_referenced > 0 {
+                "Rc/Arc blocks that point at each other — but Weak references point at some of them (their weak counts are above 1): if the back edges are already Weak, no strong cycle keeps them, and a strong handle to the structure was forgotten (mem::forget, Rc::into_raw, a leaked owner): find where its root Rc/Arc went; otherwise make the back edge a Weak (Rc::downgrade / Arc::downgrade)".into()
+            } else if mentions(g, &["Arc<", "sync::Arc", "arc::Arc"]) {
                 "Arc reference cycle: these blocks only point at each other, so their strong counts never reach zero; make the back edge (child→parent, observer→subject) a std::sync::Weak (Arc::downgrade)".into()
             } else if mentions(g, &["Rc<", "rc::Rc", "Rc::new"]) {
                 "Rc reference cycle: these blocks only point at each other, so their strong counts never reach zero; make the back edge (child→parent) a std::rc::Weak (Rc::downgrade)".into()

@@ -367,6 +367,14 @@ mod tests {
     use super::*;
     use crate::allocator::{Evidence, Role};
 
+    /// The allocator statics of a module whose functions 0 and 1 are its malloc and free.
+    fn statics_of(wat: &str) -> Vec<Range<u64>> {
+        let bytes = wat::parse_str(wat).unwrap();
+        let info = ModuleInfo::parse(&bytes).unwrap();
+        let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
+        allocator_statics(&bytes, &info, &[ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)]).unwrap()
+    }
+
     /// The allocator's state runs on past its last constant address (its bins are reached through computed
     /// addresses) up to the next static the rest of the program uses as an address; a number the program uses
     /// (a flag mask that falls inside the state) does not end it.
@@ -384,11 +392,7 @@ mod tests {
                 local.get 0 i32.const 1100 i32.and
                 i32.const 1200 i32.load
                 i32.add))"#;
-        let bytes = wat::parse_str(wat).unwrap();
-        let info = ModuleInfo::parse(&bytes).unwrap();
-        let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
-        let eps = [ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)];
-        assert_eq!(allocator_statics(&bytes, &info, &eps).unwrap(), vec![1024..1200]);
+        assert_eq!(statics_of(wat), vec![1024..1200]);
     }
 
     /// Two of the allocator's statics close together are one structure, unless the program's own static lies
@@ -407,10 +411,6 @@ mod tests {
                 i32.const 1108 i32.load
                 i32.const 2000 i32.load
                 i32.add))"#;
-        let bytes = wat::parse_str(wat).unwrap();
-        let info = ModuleInfo::parse(&bytes).unwrap();
-        let ep = |func, name: &str, role| EntryPoint { func, name: name.into(), role, evidence: Evidence::NameSection, confirmed: None };
-        let eps = [ep(0, "malloc", Role::Malloc), ep(1, "free", Role::Free)];
-        assert_eq!(allocator_statics(&bytes, &info, &eps).unwrap(), vec![1100..1108, 1124..2000]);
+        assert_eq!(statics_of(wat), vec![1100..1108, 1124..2000]);
     }
 }

@@ -582,11 +582,16 @@ pub fn inject(page: &[u8], injected: &str) -> Vec<u8> {
     out
 }
 
-/// The offset just after the first tag `<name…>` (case-insensitive; `<header>` is not `<head>`).
+/// The offset just after the first tag `<name…>` (case-insensitive; `<header>` is not `<head>`), outside
+/// comments (a page whose first lines comment on its `<head>` had the scripts put inside the comment).
 fn tag_end(page: &[u8], name: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = find(page, name, from) {
         let after = i + name.len();
+        if in_comment(page, i) {
+            from = after;
+            continue;
+        }
         match page.get(after) {
             Some(b'>' | b' ' | b'\t' | b'\r' | b'\n' | b'/') => {
                 return page[after..].iter().position(|&b| b == b'>').map(|p| after + p + 1);
@@ -595,6 +600,12 @@ fn tag_end(page: &[u8], name: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether offset `at` lies inside an HTML comment (`<!-- … -->`).
+fn in_comment(page: &[u8], at: usize) -> bool {
+    let Some(open) = page[..at].windows(4).rposition(|w| w == b"<!--") else { return false };
+    find(&page[..at], b"-->", open + 4).is_none()
 }
 
 /// First case-insensitive occurrence of `needle` (ASCII) at or after `from`.
@@ -627,6 +638,9 @@ mod tests {
         let page = s(inject(b"<!doctype html>\n<p>hi", inj));
         assert!(page.starts_with(&format!("<!doctype html>{inj}\n<p>")), "{page}");
         assert_eq!(s(inject(b"<p>hi", inj)), format!("{inj}<p>hi"));
+        // A comment that mentions <head> first (the scripts went inside it, and nothing was attached).
+        let page = s(inject(b"<!-- edit the <head> below --><html><head><title>x</title></head></html>", inj));
+        assert!(page.starts_with(&format!("<!-- edit the <head> below --><html><head>{inj}<title>")), "{page}");
         let own = b"<head><script src=\"/__wasmleak/runtime.js\"></script></head>";
         assert_eq!(inject(own, inj), own.to_vec());
     }

@@ -1667,7 +1667,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
   // js/src/index.mjs
   var MAX_KEPT = 32;
   var ATTACHED = /* @__PURE__ */ Symbol.for("wasmleak.attached");
-  function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = "", allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [] } = {}) {
+  function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = "", allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [], onInstance = null } = {}) {
     if (globalThis[ATTACHED]) return globalThis[ATTACHED];
     let timer = null;
     let ready;
@@ -1756,6 +1756,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);
+        onInstance?.(rec.name);
         return instance;
       });
     }

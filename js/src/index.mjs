@@ -48,9 +48,9 @@ const ATTACHED = Symbol.for('wasmleak.attached');
  * `profile` (how many sites of the allocation profile the text report lists), `policy` (what fails the run:
  * `{suppressions: text of a LeakSanitizer suppressions file, baseline: [keys], fail_on: [kinds]}`),
  * `debugFiles` (the unstripped builds or separate DWARF files of stripped modules, as bytes: each module is
- * named by the one whose code is its own).
+ * named by the one whose code is its own), `onInstance` (called with each tracked instance's name).
  */
-function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [] } = {}) {
+function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, server = false, snapshotInterval = 0, namePrefix = '', allocator = {}, showReachable = false, profile = 0, policy = null, debugFiles = [], onInstance = null } = {}) {
   if (globalThis[ATTACHED]) return globalThis[ATTACHED];
   let timer = null;
   let ready;
@@ -152,6 +152,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);
+      onInstance?.(rec.name);
       return instance;
     });
   }

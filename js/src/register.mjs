@@ -21,6 +21,18 @@ const leak = attach({
   profile: options.profile ?? 0,
   policy: options.policy ?? null,
   debugFiles: (options.debugFiles ?? []).map((f) => process.getBuiltinModule('node:fs').readFileSync(f)),
+  // A worker ended by `worker.terminate()` never gets to 'exit': what it tracked would vanish and the run look
+  // clean ("nothing tracked", exit 0). Its report file says so until the report replaces it at exit.
+  onInstance: isMainThread ? null : (name) => {
+    const file = process.env.WASMLEAK_REPORT_FILE;
+    if (!file) return;
+    const reason = 'tracked in a worker thread that ended without writing its report (worker.terminate() skips its exit): no verdict for it';
+    // (A threaded module's threads log into the main thread's report: nothing of theirs is lost with them.)
+    const own = leak.instances.filter((r) => !r.tracker.shared);
+    if (!own.length) return;
+    const pending = { reports: [], skipped: own.map((r) => ({ name: r.name, reason, status: 'unsupported', heap: true })) };
+    process.getBuiltinModule('node:fs').writeFileSync(`${file}.worker-${threadId}`, JSON.stringify(pending));
+  },
 });
 // .wasm files imported as ES modules (`node --experimental-wasm-modules`, wasm-bindgen `--target bundler` output):
 // Node's loader would compile them out of wasmleak's sight. The hooks (esm_hooks.mjs) load each as JavaScript

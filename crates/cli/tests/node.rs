@@ -230,6 +230,12 @@ fn node_reports_modules_of_worker_threads() {
     assert_eq!(reports[0]["summary"]["leaked_blocks"], 0, "{report}");
     assert_eq!(reports[1]["summary"]["host_blocks"], 6, "{report}");
     assert_eq!(reports[1]["summary"]["host_bytes"], 3 * 276, "{report}");
+
+    // Ended by worker.terminate(), the worker never reaches its exit, where the report is written: its module is
+    // listed as not tracked, and there is no verdict (was: "nothing tracked" for it, exit 0).
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/worker_app.mjs", "3", "terminate"]);
+    assert_eq!(code, 2, "{report}\n{stderr}");
+    assert!(stderr.contains("tracked in a worker thread that ended without writing its report"), "{stderr}");
 }
 
 /// A module whose allocator cannot be recognised (a bump allocator, no names) but which grows a heap: the JSON

@@ -271,6 +271,7 @@
   __export(overlay_exports, {
     showOverlay: () => showOverlay
   });
+  var PAGE = Math.random().toString(36).slice(2, 10);
   var CSS = `
 :host { all: initial; position: fixed; right: 12px; bottom: 12px; z-index: 2147483647; }
 .panel { font: 12px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; background: #fff;
@@ -350,7 +351,7 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).join("\n");
     }
     async function post(m) {
-      const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}`;
+      const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}&page=${PAGE}`;
       const r = await fetch(url, { method: "POST", body: m.bytes, headers: { "Content-Type": "application/octet-stream" } });
       if (!r.ok) throw new Error(`the server refused the snapshot of ${m.module}: HTTP ${r.status} ${(await r.text()).trim()}`);
     }
@@ -1752,7 +1753,8 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
-        const rec = { name: m.name, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
+        const same = instances.filter((r) => r.module === m).length;
+        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);

@@ -148,7 +148,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
     return then(make(module, imp), (instance) => {
       tracker.attach(instance);
-      const rec = { name: m.name, tracker, instance, calls: new Map(), exportCalls: 0 };
+      // Two instances of one module (two widgets of a page) are told apart: `app.wasm`, `app.wasm#2`.
+      const same = instances.filter((r) => r.module === m).length;
+      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0 };
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);

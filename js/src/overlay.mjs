@@ -8,6 +8,9 @@
 // `[data-wasmleak=result]` (the comparison: a `table` per module, a `tr[data-site]` per row with
 // `data-delta-bytes`, `data-delta-blocks`, `data-new-blocks`) and `[data-wasmleak=report]`.
 
+// This page load, for `wasmleak serve`: a reload starts a series of snapshots of its own there.
+const PAGE = Math.random().toString(36).slice(2, 10);
+
 const CSS = `
 :host { all: initial; position: fixed; right: 12px; bottom: 12px; z-index: 2147483647; }
 .panel { font: 12px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; background: #fff;
@@ -100,7 +103,7 @@ export function showOverlay(leak, { server = false } = {}) {
   }
 
   async function post(m) {
-    const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}`;
+    const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}&page=${PAGE}`;
     const r = await fetch(url, { method: 'POST', body: m.bytes, headers: { 'Content-Type': 'application/octet-stream' } });
     if (!r.ok) throw new Error(`the server refused the snapshot of ${m.module}: HTTP ${r.status} ${(await r.text()).trim()}`);
   }

@@ -84,6 +84,9 @@ test('attach() in-process: instantiate(Module), compile, the app import object i
     instance.exports.create_processor();
     const [r] = leak.report();
     assert.deepEqual(hostGroups(r), { blocks: 2, bytes: 276, kinds: ['host'] });
+    // A second instance of the same module (two widgets of a page) is told apart by name.
+    await WebAssembly.instantiate(module, {});
+    assert.deepEqual(leak.report().map((r) => r.module), [r.module, `${r.module}#2`]);
   } finally {
     leak.detach();
   }

@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { startServe } from './apps/serve.mjs'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -194,4 +194,12 @@ test('the server refuses what it must', async () => {
   assert.equal(bad.status, 400)
   assert.match(bad.body, /\.wlsnap/)
   assert.ok(existsSync(join(saved, 'rust_lib.2.wlsnap')))
+})
+
+test('a reloaded page starts a series of its own (page=ID): its snapshots are never compared with the last load\'s', async () => {
+  const body = readFileSync(join(saved, 'rust_lib.1.wlsnap'))
+  const post = (page) => fetch(new URL(`/__wasmleak/snapshots?module=reload.wasm&page=${page}`, url), { method: 'POST', body })
+  for (const page of ['a1', 'a1', 'b2']) assert.equal((await post(page)).status, 201)
+  const list = (await (await fetch(new URL('/__wasmleak/snapshots', url))).json()).filter(s => s.module.startsWith('reload'))
+  assert.deepEqual(list.map(s => [s.module, s.n]), [['reload.wasm', 1], ['reload.wasm', 2], ['reload.wasm~2', 1]])
 })

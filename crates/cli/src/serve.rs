@@ -7,7 +7,8 @@
 //! compiled to wasm32, `/__wasmleak/analysis.wasm`), so `.wasm` files are sent unchanged and modules embedded
 //! as base64 are covered too. The overlay (js/src/overlay.mjs) takes snapshots and posts them here:
 //!
-//! - `POST /__wasmleak/snapshots?module=NAME`: a `.wlsnap`, kept in memory (and in `--save DIR`)
+//! - `POST /__wasmleak/snapshots?module=NAME[&page=ID]`: a `.wlsnap`, kept in memory (and in `--save DIR`); a
+//!   page load that is not the last one's (`ID`, the overlay's per load) starts a series of its own, `NAME~2`…
 //! - `GET /__wasmleak/snapshots`: the list, as JSON
 //! - `GET /__wasmleak/report[?module=NAME]`: the HTML report of a module's snapshots (`export --format html`)
 
@@ -86,6 +87,7 @@ impl Opts {
             analysis_gz: Mutex::default(),
             save: self.save,
             snaps: Mutex::default(),
+            pages: Mutex::default(),
             injected,
             isolated: self.cross_origin_isolated,
         });
@@ -142,6 +144,9 @@ struct Server {
     save: Option<PathBuf>,
     /// Posted snapshots by module name, in the order they arrived.
     snaps: Mutex<BTreeMap<String, Vec<Snapshot>>>,
+    /// Per module name, the page load (`page=ID`) whose snapshots the series holds, and how many loads came: a
+    /// reloaded page starts a series of its own (`NAME~2`), never compared with the last load's.
+    pages: Mutex<HashMap<String, (String, u32)>>,
     /// What goes into every page ([`injected`]).
     injected: String,
     /// `--cross-origin-isolated`.
@@ -309,6 +314,17 @@ impl Server {
             }
             Some(m) => m.clone(),
             None => snap.module.clone(),
+        };
+        let module = match req.query.get("page") {
+            Some(page) => {
+                let mut pages = self.pages.lock().unwrap();
+                let (seen, loads) = pages.entry(module.clone()).or_insert_with(|| (page.clone(), 1));
+                if seen != page {
+                    (*seen, *loads) = (page.clone(), *loads + 1);
+                }
+                if *loads == 1 { module } else { format!("{module}~{loads}") }
+            }
+            None => module,
         };
         let mut snaps = self.snaps.lock().unwrap();
         let list = snaps.entry(module.clone()).or_default();

@@ -786,7 +786,14 @@ self.addEventListener('message', hold);`;
       // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
       free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi)
     };
-    for (const [ns, name] of [["wasi_snapshot_preview1", "proc_exit"], ["wasi_unstable", "proc_exit"], ["env", "exit"]]) {
+    const exits = [["wasi_snapshot_preview1", "proc_exit"], ["wasi_unstable", "proc_exit"], ["env", "exit"]];
+    for (const [ns, fns] of Object.entries(imports)) {
+      if (!fns || typeof fns !== "object") continue;
+      for (const [name, f] of Object.entries(fns)) {
+        if (typeof f === "function" && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
+      }
+    }
+    for (const [ns, name] of exits) {
       const exit = imports[ns]?.[name];
       if (typeof exit !== "function") continue;
       imports[ns] = {
@@ -801,6 +808,7 @@ self.addEventListener('message', hold);`;
     return t;
   }
   var EXIT_FRAMES = 1024;
+  var EXIT_FUNCTIONS = /* @__PURE__ */ new Set(["_exit", "_proc_exit", "exit", "proc_exit"]);
   var THREADS_NOTE = "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) cannot be seen and counts as lost: join or end the threads before the report for exact numbers";
   var RESOLVE_AT = 5e4;
   var NO_CTX = -1;

@@ -39,8 +39,17 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
   };
   // A command that calls exit() ends inside its functions: the wasm frames still running then may hold blocks in
   // their locals, which the report counts as held (crates/instrument/src/exit.rs). The call goes on unchanged.
-  // WASI's `proc_exit`, and Emscripten's `env.exit` (3.1 imports exit() as that).
-  for (const [ns, name] of [['wasi_snapshot_preview1', 'proc_exit'], ['wasi_unstable', 'proc_exit'], ['env', 'exit']]) {
+  // WASI's `proc_exit`, and Emscripten's `env.exit` (3.1 imports exit() as that) — by the glue function's name
+  // too: at -O3 Emscripten renames the imports (`a.e`), not its JS functions (`_exit`), and an exit that went
+  // unseen read as "returned".
+  const exits = [['wasi_snapshot_preview1', 'proc_exit'], ['wasi_unstable', 'proc_exit'], ['env', 'exit']];
+  for (const [ns, fns] of Object.entries(imports)) {
+    if (!fns || typeof fns !== 'object') continue;
+    for (const [name, f] of Object.entries(fns)) {
+      if (typeof f === 'function' && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
+    }
+  }
+  for (const [ns, name] of exits) {
     const exit = imports[ns]?.[name];
     if (typeof exit !== 'function') continue;
     imports[ns] = {
@@ -56,6 +65,8 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
 }
 
 const EXIT_FRAMES = 1024; // the wasm frames read at exit(): all of them, in any real program
+/** Emscripten's JS functions behind exit() (3.1: `_exit`, `_proc_exit`), whatever the import is named. */
+const EXIT_FUNCTIONS = new Set(['_exit', '_proc_exit', 'exit', 'proc_exit']);
 
 const THREADS_NOTE =
   "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the " +

@@ -688,6 +688,16 @@ fn find_all(
              #[global_allocator], or an old dlmalloc crate): its unstripped build names __rust_alloc (--debug-file)",
         );
     }
+    // Zig's std allocators (`heap.PageAllocator.alloc`, `heap.ArenaAllocator.free`…) take the allocator and an
+    // alignment, not malloc's arguments, and --alloc-fn cannot name them: say what can be tracked instead.
+    let zig = info.func_names.values().any(|n| n.starts_with("heap.") && n.contains("Allocator."));
+    if zig {
+        why.push_str(
+            "; it is a Zig program whose std allocators (std.heap.*) are not malloc-shaped (they take the allocator \
+             and an alignment), so --alloc-fn cannot name them either: link libc (-lc) and allocate with \
+             std.heap.c_allocator to have its allocations tracked",
+        );
+    }
     Err(Error::NoAllocator { why, detail })
 }
 
@@ -875,5 +885,19 @@ mod tests {
             (func (param i32) (result i32) local.get 0 i32.load))"#));
         // A heap in a static array that grows nothing, its allocator exported for the host (wasm-bindgen).
         assert!(has(r#"(module (memory 1) (func (export "__wbindgen_malloc") (param i32 i32) (result i32) i32.const 1024))"#));
+    }
+
+    /// A Zig program whose std allocators are not malloc-shaped: the refusal says what can be tracked instead.
+    #[test]
+    fn a_zig_std_allocator_refusal_says_to_use_the_c_allocator() {
+        let bytes = wat::parse_str(
+            r#"(module (memory 1)
+                (func $heap.PageAllocator.alloc (param i32 i32 i32 i32) (result i32) i32.const 0 memory.grow)
+                (func $main (export "_start") i32.const 16 i32.const 8 i32.const 0 i32.const 0 call $heap.PageAllocator.alloc drop))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::parse(&bytes).unwrap();
+        let e = discover(&bytes, &info, &Default::default(), &Overrides::default(), &Discovery::default()).unwrap_err();
+        assert!(e.to_string().contains("it is a Zig program") && e.to_string().contains("std.heap.c_allocator"), "{e}");
     }
 }

@@ -236,8 +236,8 @@ impl HeapModel {
 
     /// The live block at `from` is at `to` now, `size` bytes: moved by the allocator itself, not by the program
     /// (dlmalloc's aligned allocation inlined into a caller takes a larger block from the hooked malloc, gives its
-    /// leading part back and hands out an aligned block inside it; the JS runtime sees that split by the next
-    /// event, js/src/tracker.mjs `settle`). The same block — sequence number and stack — so no allocation or
+    /// leading part back and hands out an aligned block inside it; hosts see that split at the next event:
+    /// js/src/tracker.mjs `settle`, crates/host `split_chunks`). The same block — sequence number and stack — so no allocation or
     /// free is counted. Nothing happens unless `from` is live and `to` is not.
     pub fn moved(&mut self, from: u64, to: u64, size: u64) {
         let (from, to) = (from as u32, to as u32);

@@ -528,8 +528,7 @@ impl Recorder {
     /// is the same rule.
     pub(crate) fn split<T: HasRecorder>(caller: &mut Caller<'_, T>, block: u32, header: u32, at: u32) -> wasmtime::Result<i32> {
         let Some(view) = Recorder::drain_caller(caller) else { return Ok(0) };
-        let name = caller.data_mut().recorder().memory_name.clone();
-        let Some(memory) = caller.get_export(&name).and_then(|e| e.into_memory()) else { return Ok(0) };
+        let Some(memory) = guest_memory(caller) else { return Ok(0) };
         let live = |cx: &Caller<'_, T>, a: u32| view.live.data(cx).get((a >> 5) as usize).is_some_and(|b| b >> ((a >> 2) & 7) & 1 != 0);
         if !live(caller, block) {
             return Ok(0);
@@ -644,6 +643,18 @@ impl Recorder {
 }
 
 /// The first words of the block at `ptr` in the module's memory (none past its end).
+/// The module's memory (export `memory_name`), looked up once.
+fn guest_memory<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<Memory> {
+    let r = caller.data_mut().recorder();
+    if let Some(m) = r.memory {
+        return Some(m);
+    }
+    let name = r.memory_name.clone();
+    let m = caller.get_export(&name)?.into_memory()?;
+    caller.data_mut().recorder().memory = Some(m);
+    Some(m)
+}
+
 /// Where dlmalloc's aligned allocation put the block malloc returned at `block` (its chunk header was `header`):
 /// walking its chunks from the start, past chunks that are free (their successor's previous-in-use bit says so)
 /// or the very allocation this event is about (`at`, handed out at the leader's address), to the first chunk in
@@ -680,16 +691,7 @@ pub(crate) fn split_chunks(block: u32, header: u32, at: u32, word: impl Fn(u32) 
 }
 
 fn head_words<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> Option<[u32; HEAD_WORDS]> {
-    let r = caller.data_mut().recorder();
-    let memory = match r.memory {
-        Some(m) => m,
-        None => {
-            let name = r.memory_name.clone();
-            let m = caller.get_export(&name)?.into_memory()?;
-            caller.data_mut().recorder().memory = Some(m);
-            m
-        }
-    };
+    let memory = guest_memory(caller)?;
     let at = ptr as usize;
     let bytes = memory.data(&*caller).get(at..at + 4 * HEAD_WORDS)?;
     Some(std::array::from_fn(|k| u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap())))

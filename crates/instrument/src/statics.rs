@@ -273,7 +273,7 @@ pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryP
         return Ok(false);
     }
     let scan = scan(bytes, info)?;
-    let callers: Vec<u32> = (0..scan.callees.len() as u32)
+    let callers: HashSet<u32> = (0..scan.callees.len() as u32)
         .map(|i| i + nimp)
         .filter(|f| !private.contains(f) && scan.callees[(f - nimp) as usize].iter().any(|c| mallocs.contains(c)))
         .collect();

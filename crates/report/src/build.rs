@@ -354,6 +354,8 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     let mut cycle_more: Vec<(u32, u32)> = Vec::new();
     // Cycles with an Rc/Arc block that Weak references point at.
     let mut weak_cycles: Vec<bool> = vec![false; analysis.cycle_count() as usize];
+    // Per group: a cycle group of `Rc`/`Arc` allocations (decided once, not per block).
+    let mut group_rc: Vec<bool> = Vec::new();
     // Per group: (owner's allocation stack, its free stack) → (blocks it held, offset of the first).
     let mut owner_votes: HashMap<usize, HashMap<(u32, u32), (u64, u64)>> = HashMap::default();
     // Where each block's bytes start in the snapshot's contents (blocks in the same order).
@@ -376,14 +378,16 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
                     Some(*by_frames.entry((class.kind, frames.clone())).or_insert_with(|| {
                         let root = root_of(snap, analysis, &types, bi);
                         group_kinds.push(class.kind);
-                        groups.push(Group {
+                        let g = Group {
                             kind: class.kind.as_str(),
                             ty: types.get(block.stack.0 as usize).cloned().flatten(),
                             site: site(&frames),
                             stack: frames,
                             root,
                             ..Group::default()
-                        });
+                        };
+                        group_rc.push(class.kind == Kind::Cycle && is_rc_allocation(&g));
+                        groups.push(g);
                         groups.len() - 1
                     }))
                 };
@@ -420,14 +424,9 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.bytes += n;
         g.interior_only += class.interior_only as u64;
         // An Rc/Arc allocation is its RcInner: strong count, then weak count (1 + the Weak references).
-        // (Its type label, or `Rc::new`/`Arc::new` allocating it: a module without DWARF has no label.)
-        let rc_block = || {
-            g.ty.as_deref().is_some_and(|t| t.starts_with("Rc<") || t.starts_with("Arc<"))
-                || g.stack.iter().take(3).any(|f| f.function.starts_with("alloc::rc::Rc<") || f.function.starts_with("alloc::sync::Arc<"))
-        };
-        if let Some(c) = class.cycle.filter(|_| rc_block()) {
+        if let Some(c) = class.cycle.filter(|&c| group_rc[gi] && !weak_cycles[c as usize]) {
             let weak = snap.contents.get(at + 4..at + 8).map(|w| u32::from_le_bytes(w.try_into().unwrap()));
-            weak_cycles[c as usize] |= weak.is_some_and(|w| w > 1);
+            weak_cycles[c as usize] = weak.is_some_and(|w| w > 1);
         }
         g.on_cycle += class.on_cycle as u64;
         if let Some(c) = class.cycle {
@@ -554,6 +553,13 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     };
     report.apply_policy(&crate::policy::Policy::default());
     report
+}
+
+/// Blocks an `Rc::new`/`Arc::new` allocated, whose start is the `RcInner` (strong count, weak count): by the type
+/// label, or by those frames atop the stack (a module without DWARF has no label).
+fn is_rc_allocation(g: &Group) -> bool {
+    g.ty.as_deref().is_some_and(|t| t.starts_with("Rc<") || t.starts_with("Arc<"))
+        || g.stack.iter().take(3).any(|f| f.function.starts_with("alloc::rc::Rc<") || f.function.starts_with("alloc::sync::Arc<"))
 }
 
 /// The end of the note about a site the samples show growing and freed before the end.

@@ -262,8 +262,9 @@ pub(crate) fn allocator_private(scan: &Scan, nimp: u32, eps: &[EntryPoint]) -> H
 }
 
 /// Whether dlmalloc's aligned allocation seems inlined into a caller of the hooked `malloc`: a function outside
-/// the allocator's own code that calls it and then works on chunk headers as only the allocator does — masks a
-/// header to its size (`& -8`) and reads or sets its in-use bits (`& 3`, `| 2`). wasm-opt puts
+/// the allocator's own code that calls it and then works on chunk headers as only the allocator does — reads the
+/// word before a chunk's memory (`p - 4`), masks a header to its size (`& -8`) and reads or sets its in-use bits
+/// (`& 3`, `| 2`). wasm-opt puts
 /// `posix_memalign` into its one caller (libc++abi's `__cxa_allocate_exception`, a program's aligned buffer),
 /// which splits the block malloc returned. The buffered wrappers then watch for that split (buffered.rs).
 pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint], private: &HashSet<u32>) -> Result<bool, Error> {
@@ -288,18 +289,20 @@ pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryP
         if !callers.contains(&f) {
             continue;
         }
-        let (mut size_masks, mut bit_ops) = (0, 0);
+        let (mut size_masks, mut bit_ops, mut headers) = (0, 0, 0);
         let mut prev: Option<i32> = None;
         for op in body.get_operators_reader()? {
             let op = op?;
             match (&op, prev) {
                 (Operator::I32And, Some(-8)) => size_masks += 1,
                 (Operator::I32And, Some(3)) | (Operator::I32Or, Some(1..=3)) => bit_ops += 1,
+                // The word before a chunk's memory: its header (`p - 4`).
+                (Operator::I32Sub, Some(4)) | (Operator::I32Add, Some(-4)) => headers += 1,
                 _ => {}
             }
             prev = if let Operator::I32Const { value } = op { Some(value) } else { None };
         }
-        if size_masks >= 1 && bit_ops >= 2 {
+        if size_masks >= 1 && bit_ops >= 2 && headers >= 1 {
             return Ok(true);
         }
     }

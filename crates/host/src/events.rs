@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use wasmleak_heap::{AllocProfile, Block, Freed, HeapModel, HEAD_WORDS, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
-use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
+use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RAW, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
 use wasmleak_instrument::CodeMap;
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
@@ -21,6 +21,8 @@ use crate::stacks::capture;
 /// One in this many context lookups also walks the real stack and compares: two call chains whose ids
 /// collide (~2⁻⁶⁴ a pair) are found, and their id is walked every time from then on.
 const VERIFY_EVERY: u32 = buffered::VERIFY_EVERY;
+/// A buffered module's context is verified at one flush of its buffer in this many (every 65,536 events at most).
+const VERIFY_FLUSHES: u32 = buffered::VERIFY_EVERY / buffered::CAPACITY;
 
 /// In the module's context table: an id that stands for more than one stack.
 const AMBIGUOUS: u32 = u32::MAX;
@@ -54,6 +56,14 @@ pub(crate) enum Event {
 }
 
 const BATCH: usize = 16 * 1024;
+/// Drained records are sent to the model thread in batches of up to this many bytes (64 module buffers), or
+/// after [`RECORDS_DELAY`]: the model thread sleeps between batches (it is faster than the guest), and each send
+/// to a sleeping thread wakes it, a futex call — ~8 µs here, 3.5% of an allocation-heavy run when every full
+/// buffer was sent.
+const RECORDS_BATCH: usize = 64 * (buffered::CAPACITY * RECORD) as usize;
+/// Events reach the model within this much of the drain that read them (the model stamps growth samples with the
+/// time it gets them).
+const RECORDS_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 enum Msg {
     Batch(Vec<Event>),
@@ -63,6 +73,36 @@ enum Msg {
     /// Reply with the live heap once every earlier batch is applied; with what is known of freed blocks when
     /// asked (it sorts every address ever allocated: for the last heap state).
     Query(SyncSender<HeapNow>, bool),
+}
+
+/// Apply a buffer of the module's records (buffered.rs; docs/contracts.md, "Buffered events").
+fn apply_records(model: &mut HeapModel, buffer: &[u8]) {
+    let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
+    let mut records = buffer.chunks_exact(RECORD as usize);
+    while let Some(r) = records.next() {
+        let stack = word(r, 3) as u32;
+        if stack & FREE_RECORD == 0 {
+            model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(stack));
+            continue;
+        }
+        // A free with its block's first words: as they were (FREE_RAW; the model keeps those that hold a live
+        // block's address) or, from modules instrumented before that, only those, as `address | word index`, two
+        // more in a second record (either way in one buffer).
+        let mut head = [0u32; HEAD_WORDS];
+        if stack & FREE_RAW != 0 {
+            let more = records.next().unwrap_or(&[0; RECORD as usize]);
+            head = [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32);
+        } else {
+            let more = if stack & FREE_MORE != 0 { records.next() } else { None };
+            let more = more.unwrap_or(&[0; RECORD as usize]);
+            for v in [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32) {
+                if v != 0 {
+                    head[(v & 3) as usize] = v & !3;
+                }
+            }
+        }
+        model.free_with_head(word(r, 0), StackId(stack & !(FREE_RECORD | FREE_MORE | FREE_RAW)), head);
+    }
 }
 
 /// The heap model's state at one moment.
@@ -84,6 +124,9 @@ struct BufferView {
     live: Memory,
     count: Global,
     mask: Global,
+    /// The calling-context global (`wasmleak:ctx`), and the context in the wrappers' one-entry cache.
+    ctx: Option<Global>,
+    cached: Option<Global>,
 }
 
 impl BufferView {
@@ -93,6 +136,9 @@ impl BufferView {
             live: caller.get_export(LIVE_EXPORT)?.into_memory()?,
             count: caller.get_export(COUNT_EXPORT)?.into_global()?,
             mask: caller.get_export(MASK_EXPORT)?.into_global()?,
+            ctx: caller.get_export(buffered::CTX_EXPORT).and_then(|e| e.into_global()),
+            cached: caller.get_export(buffered::CACHED_EXPORT).and_then(|e| e.into_global()),
+
         })
     }
 }
@@ -105,8 +151,9 @@ pub(crate) struct Recorder {
     /// Calling-context id → its stack; `StackId::NONE` for an id seen with two different stacks (walked
     /// every time).
     contexts: HashMap<u64, StackId, BuildHasherDefault<IdHasher>>,
-    /// Context lookups until the next verifying walk (per-event hooks; buffered modules count their own).
+    /// Context lookups until the next verifying walk (per-event hooks), and buffer flushes (buffered modules).
     verify_in: u32,
+    verify_flushes: u32,
     /// Ids found to stand for more than one stack.
     collisions: u32,
     /// Real stack walks done (first sight of an id, verification, events without an id).
@@ -116,6 +163,11 @@ pub(crate) struct Recorder {
     memory: Option<Memory>,
     /// Buffered hooks: the module's buffer, once a hook has been called.
     view: Option<BufferView>,
+    /// Records drained from the module's buffer not yet sent (all older than `batch`'s events), and when the
+    /// last were sent.
+    records: Vec<u8>,
+    records_sent: std::time::Instant,
+    spare_records: Receiver<Vec<u8>>,
     batch: Vec<Event>,
     /// The live blocks as of the last event, on the guest's thread: `wasmleak.check` answers from it. With
     /// buffered hooks only the blocks at addresses that are not 4-aligned (the module's bitmap has the rest).
@@ -212,6 +264,7 @@ impl Recorder {
     ) -> Recorder {
         let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
+        let (spare_records_tx, spare_records) = sync_channel::<Vec<u8>>(2);
         let worker = std::thread::Builder::new()
             .name("wasmleak-model".into())
             .spawn(move || {
@@ -247,27 +300,10 @@ impl Recorder {
                             report_progress(&progress, &model);
                             busy += t0.elapsed();
                         }
-                        Msg::Records(records) => {
-                            let word = |b: &[u8], k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().unwrap()) as u64;
-                            let mut records = records.chunks_exact(RECORD as usize);
-                            while let Some(r) = records.next() {
-                                let stack = word(r, 3) as u32;
-                                if stack & FREE_RECORD == 0 {
-                                    model.realloc(word(r, 0), word(r, 1), word(r, 2), StackId(stack));
-                                    continue;
-                                }
-                                // A free, with the addresses of live blocks its first words held (`address |
-                                // word index`), two more in a second record (written into the same buffer).
-                                let more = if stack & FREE_MORE != 0 { records.next() } else { None };
-                                let more = more.unwrap_or(&[0; RECORD as usize]);
-                                let mut head = [0u32; HEAD_WORDS];
-                                for v in [word(r, 1), word(r, 2), word(more, 0), word(more, 1)].map(|w| w as u32) {
-                                    if v != 0 {
-                                        head[(v & 3) as usize] = v & !3;
-                                    }
-                                }
-                                model.free_with_head(word(r, 0), StackId(stack & !(FREE_RECORD | FREE_MORE)), head);
-                            }
+                        Msg::Records(mut buffer) => {
+                            apply_records(&mut model, &buffer);
+                            buffer.clear();
+                            let _ = spare_records_tx.try_send(buffer);
                             report_progress(&progress, &model);
                             busy += t0.elapsed();
                         }
@@ -294,11 +330,15 @@ impl Recorder {
             stacks: StackTable::default(),
             contexts: HashMap::default(),
             verify_in: VERIFY_EVERY,
+            verify_flushes: VERIFY_FLUSHES,
             collisions: 0,
             walks: 0,
             memory_name,
             memory: None,
             view: None,
+            records: Vec::new(),
+            records_sent: std::time::Instant::now(),
+            spare_records,
             batch: Vec::with_capacity(BATCH),
             live: LiveSet::default(),
             tx: Some(tx),
@@ -491,6 +531,10 @@ impl Recorder {
             if let Some(view) = r.view {
                 let mask = view_mask(&mut *caller, view);
                 table_put(view.events.data_mut(&mut *caller), mask, ctx, AMBIGUOUS);
+                // The module's one-entry cache may hold it.
+                if let Some(cached) = view.cached {
+                    let _ = cached.set(&mut *caller, Val::I64(buffered::NO_CONTEXT));
+                }
             }
         }
         walked
@@ -549,9 +593,23 @@ impl Recorder {
         Ok(leader as i32)
     }
 
-    /// `wasmleak.flush()`: the module's buffer is full.
+    /// `wasmleak.flush()`: the module's buffer is full. It is called from inside an event's wrapper, whose context
+    /// is the module's context global: every [`VERIFY_FLUSHES`]th flush walks the stack to check that context's
+    /// stack (what `verify` does for modules instrumented before; their wrappers counted table lookups).
     pub(crate) fn flush_hook<T: HasRecorder>(caller: &mut Caller<'_, T>) -> wasmtime::Result<()> {
-        Recorder::drain_caller(caller);
+        let Some(view) = Recorder::view_of(caller) else { return Ok(()) };
+        drain(&mut *caller, view);
+        let r = caller.data_mut().recorder();
+        r.verify_flushes -= 1;
+        if r.verify_flushes == 0 {
+            r.verify_flushes = VERIFY_FLUSHES;
+            if let Some(ctx) = view.ctx.and_then(|g| g.get(&mut *caller).i64()) {
+                let ctx = ctx as u64;
+                if let Some(&id) = caller.data_mut().recorder().contexts.get(&ctx).filter(|id| !id.is_none()) {
+                    Recorder::verified(caller, ctx, id);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -569,31 +627,58 @@ impl Recorder {
     /// Move the records in the module's buffer to the worker (after the events queued before them). The view is
     /// looked up on the first call.
     fn drain_caller<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
+        let view = Recorder::view_of(caller)?;
+        drain(caller, view);
+        Some(view)
+    }
+
+    /// The module's buffer, looked up on the first call.
+    fn view_of<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
         let r = caller.data_mut().recorder();
         // A threaded module is never buffered (a buffer would be per instance): no lookup of exports per event.
         if r.threads {
             return None;
         }
-        let view = match r.view {
-            Some(v) => v,
-            None => {
-                let v = BufferView::of(caller)?;
-                caller.data_mut().recorder().view = Some(v);
-                v
-            }
-        };
-        drain(caller, view);
-        Some(view)
+        if let Some(v) = r.view {
+            return Some(v);
+        }
+        let v = BufferView::of(caller)?;
+        caller.data_mut().recorder().view = Some(v);
+        Some(v)
     }
 
-    fn send_records(&mut self, records: Vec<u8>) {
-        self.flush();
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Records(records));
+    /// Queue records drained from the module's buffer (after the events queued before them).
+    fn add_records(&mut self, records: &[u8]) {
+        if !self.batch.is_empty() {
+            self.flush();
+        }
+        if self.records.capacity() == 0 {
+            self.records = self.spare_records.try_recv().unwrap_or_else(|_| Vec::with_capacity(RECORDS_BATCH));
+        }
+        self.records.extend_from_slice(records);
+        if self.records.len() + (buffered::CAPACITY * RECORD) as usize > RECORDS_BATCH || self.records_sent.elapsed() >= RECORDS_DELAY {
+            self.send_records();
         }
     }
 
+    fn send_records(&mut self) {
+        if self.records.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.records);
+        self.records_sent = std::time::Instant::now();
+        self.send(Msg::Records(records));
+    }
+
+    fn send(&self, msg: Msg) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Send everything queued, in order.
     fn flush(&mut self) {
+        self.send_records();
         if self.batch.is_empty() {
             return;
         }
@@ -642,7 +727,6 @@ impl Recorder {
     }
 }
 
-/// The first words of the block at `ptr` in the module's memory (none past its end).
 /// The module's memory (export `memory_name`), looked up once.
 fn guest_memory<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<Memory> {
     let r = caller.data_mut().recorder();
@@ -709,13 +793,13 @@ fn report_progress(progress: &Option<Arc<crate::run::Progress>>, model: &HeapMod
 
 /// Hand the module's buffered records to the recorder and empty the buffer.
 fn drain<T: HasRecorder>(mut cx: impl AsContextMut<Data = T>, view: BufferView) {
-    let n = view.count.get(&mut cx).i32().unwrap_or(0).max(0) as usize;
+    let n = view.count.get(&mut cx).i32().unwrap_or(0).max(0) as u32;
     if n == 0 {
         return;
     }
-    let records = view.events.data(&cx)[..n * RECORD as usize].to_vec();
+    let (events, recorder) = view.events.data_and_store_mut(&mut cx);
+    recorder.recorder().add_records(&events[..(n * RECORD) as usize]);
     let _ = view.count.set(&mut cx, Val::I32(0));
-    cx.as_context_mut().data_mut().recorder().send_records(records);
 }
 
 fn view_mask(cx: impl AsContextMut, view: BufferView) -> u32 {

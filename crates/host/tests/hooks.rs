@@ -347,3 +347,22 @@ fn the_context_table_grows() {
     assert_eq!((o.contexts, o.walks), (10_000, 10_000));
     assert_eq!(stacks(&o), stacks(&run_walked(&m, c)));
 }
+
+/// A context's stack is checked by a walk now and then (a collision of ids would show there): at one flush of the
+/// module's buffer in 16. 300,000 allocations and frees from two call sites make 900,000 records (a free writes
+/// two), 220 full buffers of 4,096 records: 13 verifying walks besides the two first walks.
+#[test]
+fn contexts_are_verified_at_buffer_flushes() {
+    let m = module(
+        r#"(func (export "_start")
+             (local $i i32)
+             (loop $l
+               (call $free (call $malloc (i32.const 8)))
+               (global.set $bump (i32.const 70000))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 300000)))))"#,
+    );
+    let o = run(&m, cfg());
+    assert_eq!((o.model.allocations, o.model.frees), (300_000, 300_000));
+    assert_eq!((o.contexts, o.walks), (2, 2 + 13));
+}

@@ -5,17 +5,17 @@
 //! Two memories are added (multi-memory), after the module's own:
 //! - `wasmleak:events`: [`CAPACITY`] event records of 16 bytes at 0 — `(old block, new block, size, stack)`,
 //!   read as `realloc(old, new, size)` (an allocation has `old` 0) — or, with [`FREE_RECORD`] set in `stack`,
-//!   a free with the live blocks whose addresses the block's first four words held before the allocator ran
-//!   (where the owner of a block that becomes lost keeps its pointer) — then, at
+//!   a free with the block's first four words as they were before the allocator ran (where the owner of a block
+//!   that becomes lost keeps its pointer), in two records — then, at
 //!   [`TABLE_BASE`], the calling-context table: 16-byte entries `(ctx: i64, stack + 1: i32, 0)`; stack 0 is
 //!   an empty entry, `u32::MAX` a context that stands for more than one stack (the host walks it every time).
 //! - `wasmleak:live`: one bit per 4-byte word of the main memory, set for each live block that starts there,
 //!   so a free is checked against the live set without leaving the module. It is sized for the whole 4 GiB
 //!   address space (128 MiB) so no access needs a bounds check; pages never touched cost no memory.
 //!
-//! The host is called only when it must be: the buffer is full (`flush`), a calling context not seen before
-//! (`ctx_new`, which walks the real stack once and fills the table), one lookup in [`VERIFY_EVERY`] (`verify`,
-//! which walks and compares, to catch a collision of ids), a free of something the bitmap does not hold
+//! The host is called only when it must be: the buffer is full (`flush`; now and then the host also walks the
+//! stack then and compares it with the table's, to catch a collision of ids), a calling context not seen before
+//! (`ctx_new`, which walks the real stack once and fills the table), a free of something the bitmap does not hold
 //! (`check`: an invalid free, or a block at an address that is not 4-aligned), and events on such addresses
 //! (the `_ctx` hooks, per event). Every host call first drains the buffer, so the host sees events in order.
 
@@ -24,11 +24,16 @@ use wasm_encoder::{BlockType, ExportKind, ExportSection, Function, Instruction a
 use crate::allocator::{Role, REALLOC_HEADER};
 use crate::rewrite::Hooks;
 
-/// Set in a record's stack: a free, `(block, a, b, stack)`, `a` and `b` the addresses of live blocks the freed
-/// block's first words held, as `address | word index` (0: none); with [`FREE_MORE`] too, the next record is
-/// `(c, d, 0, 0)`, two more. Stacks are ids below 2³⁰.
+/// Set in a record's stack: a free, written as [`FREE_RAW`] says. Modules instrumented before that wrote
+/// `(block, a, b, stack)`, `a` and `b` the addresses of live blocks the freed block's first words held, as
+/// `address | word index` (0: none), and with [`FREE_MORE`] too, the next record is `(c, d, 0, 0)`, two more.
 pub const FREE_RECORD: u32 = 1 << 31;
 pub const FREE_MORE: u32 = 1 << 30;
+/// Set in a free record's stack (with [`FREE_RECORD`]): `(block, w0, w1, stack)` then `(w2, w3, _, _)`, the
+/// freed block's first four words as they were, whether or not they hold a live block's address (the wrappers
+/// of modules instrumented before this filtered them; the heap model does now, on its own thread). Stacks are
+/// ids below 2²⁹.
+pub const FREE_RAW: u32 = 1 << 29;
 /// Event records in the buffer.
 pub const CAPACITY: u32 = 4096;
 /// Bytes per event record and per table entry.
@@ -37,7 +42,8 @@ pub const RECORD: u32 = 16;
 pub const TABLE_BASE: u32 = CAPACITY * RECORD;
 /// Table entries at first (the host doubles the table, and grows the memory, past half full).
 pub const INITIAL_TABLE: u32 = 4096;
-/// One table lookup in this many asks the host to verify it (a verification walks the stack: ~3 µs).
+/// One event in about this many has its context's stack verified by a walk (~3 µs): by the host at a flush (the
+/// `verify` import, one table lookup in this many, is what modules instrumented before called).
 pub const VERIFY_EVERY: u32 = 1 << 16;
 /// Pages of the live bitmap: one bit per 4 bytes of a 32-bit address space.
 const LIVE_PAGES: u64 = (1 << 32) / 32 / 65536;
@@ -52,6 +58,8 @@ pub const EVENTS_EXPORT: &str = "wasmleak:events";
 pub const LIVE_EXPORT: &str = "wasmleak:live";
 pub const COUNT_EXPORT: &str = "wasmleak:count";
 pub const MASK_EXPORT: &str = "wasmleak:mask";
+/// The one-entry context cache's context, which the host clears when it finds that context ambiguous.
+pub const CACHED_EXPORT: &str = "wasmleak:cached";
 /// The calling-context global (every module instrumented with contexts exports it).
 pub const CTX_EXPORT: &str = "wasmleak:ctx";
 
@@ -59,17 +67,16 @@ pub const CTX_EXPORT: &str = "wasmleak:ctx";
 pub(crate) struct Buffer {
     pub events: u32,
     pub live: u32,
-    /// Globals: records in the buffer, the table's capacity − 1, table lookups until the next verification,
-    /// and the last context looked up with its stack (consecutive events mostly share one).
+    /// Globals: records in the buffer, the table's capacity − 1, and the last context looked up with its stack
+    /// (consecutive events mostly share one). (The global between `mask` and `last_ctx` was the wrappers'
+    /// verification countdown: the host verifies at flushes now.)
     pub count: u32,
     pub mask: u32,
-    pub verify_in: u32,
     pub last_ctx: u32,
     pub last_stack: u32,
     /// Hook imports.
     pub flush: u32,
     pub ctx_new: u32,
-    pub verify: u32,
     /// When an aligned allocation is inlined into a caller of malloc (statics.rs `splits_after_malloc`).
     pub split: Option<Split>,
 }
@@ -99,6 +106,7 @@ impl Buffer {
         s.export(LIVE_EXPORT, ExportKind::Memory, self.live);
         s.export(COUNT_EXPORT, ExportKind::Global, self.count);
         s.export(MASK_EXPORT, ExportKind::Global, self.mask);
+        s.export(CACHED_EXPORT, ExportKind::Global, self.last_ctx);
     }
 
     fn mem(&self, memory_index: u32, offset: u64, align: u32) -> MemArg {
@@ -239,15 +247,6 @@ impl Emit<'_> {
         self.i(I::LocalGet(l.i)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalGet(b.mask)).i(I::I32And);
         self.i(I::LocalSet(l.i)).i(I::Br(0));
         self.i(I::End).i(I::End);
-        // Now and then the host checks that this context's stack is the one the table says.
-        self.i(I::GlobalGet(b.verify_in)).i(I::I32Const(1)).i(I::I32Sub).i(I::GlobalSet(b.verify_in));
-        self.i(I::GlobalGet(b.verify_in)).i(I::I32Eqz).i(I::If(BlockType::Empty));
-        self.i(I::I32Const(VERIFY_EVERY as i32)).i(I::GlobalSet(b.verify_in));
-        self.ctx_halves();
-        self.i(I::LocalGet(l.st)).i(I::Call(b.verify)).i(I::LocalSet(l.st));
-        // The entry may have turned out ambiguous: forget the cached one.
-        self.i(I::I64Const(NO_CONTEXT)).i(I::GlobalSet(b.last_ctx));
-        self.i(I::End);
         self.i(I::End);
     }
 
@@ -272,12 +271,14 @@ impl Emit<'_> {
         }
     }
 
-    /// `count += 1`, plus the value on the stack when `extra` (a second record written).
+    /// `count += 1`, or `+=` the value on the stack when `extra`.
     fn count_records(&mut self, extra: bool) {
         let b = self.b;
-        self.i(I::GlobalGet(b.count)).i(I::I32Const(1)).i(I::I32Add);
+        self.i(I::GlobalGet(b.count));
         if extra {
             self.i(I::I32Add);
+        } else {
+            self.i(I::I32Const(1)).i(I::I32Add);
         }
         self.i(I::GlobalSet(b.count));
     }
@@ -290,9 +291,9 @@ impl Emit<'_> {
         self.count_records(false);
     }
 
-    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p` that hold the address of a live block
-    /// (the bitmap says), as `address | word index`; 0 for the others, and for words past the memory's end (a
-    /// wrapper must never trap where the program did not).
+    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p`, 0 past the memory's end (a wrapper must
+    /// never trap where the program did not). Which of them hold a live block's address the model decides: it
+    /// sees the events in the same order, on its own thread.
     fn head_words(&mut self, p: u32) {
         let (l, main) = (self.l, |offset| MemArg { offset, align: 2, memory_index: 0 });
         let words = [l.b, l.n, l.w2, l.w3];
@@ -306,31 +307,23 @@ impl Emit<'_> {
         self.i(I::If(BlockType::Empty));
         for (k, &w) in words.iter().enumerate() {
             self.i(I::LocalGet(p)).i(I::I32Load(main(4 * k as u64))).i(I::LocalSet(w));
-            self.i(I::LocalGet(w)).i(I::I32Const(k as i32)).i(I::I32Or);
-            self.i(I::I32Const(0));
-            self.is_live(w);
-            self.i(I::Select).i(I::LocalSet(w));
         }
         self.i(I::End);
     }
 
-    /// Appends a free with the addresses its first words held: `(o, b, n, st | FREE_RECORD)`, and when `w2` or
-    /// `w3` is set (with [`FREE_MORE`] in the first) `(w2, w3, 0, 0)`, both in one buffer (the host drains whole
-    /// buffers).
+    /// Appends a free with its block's first words: `(o, b, n, st | FREE_RECORD | FREE_RAW)`, then `(w2, w3, …)`
+    /// (both in one buffer: the host drains whole buffers).
     fn record_free(&mut self) {
         let l = self.l;
         self.next_record(2);
-        // `i` (scratch): whether a second record follows.
-        self.i(I::LocalGet(l.w2)).i(I::LocalGet(l.w3)).i(I::I32Or).i(I::I32Const(0)).i(I::I32Ne).i(I::LocalSet(l.i));
-        self.i(I::LocalGet(l.st)).i(I::I32Const(FREE_RECORD as i32)).i(I::I32Or);
-        self.i(I::I32Const(FREE_MORE as i32)).i(I::I32Const(0)).i(I::LocalGet(l.i)).i(I::Select).i(I::I32Or);
-        self.i(I::LocalSet(l.st));
+        self.i(I::LocalGet(l.st)).i(I::I32Const((FREE_RECORD | FREE_RAW) as i32)).i(I::I32Or).i(I::LocalSet(l.st));
         self.store_record(0, [Some(l.o), Some(l.b), Some(l.n), Some(l.st)]);
-        self.i(I::LocalGet(l.i));
+        for (k, w) in [l.w2, l.w3].into_iter().enumerate() {
+            let at = self.b.mem(self.b.events, 16 + 4 * k as u64, 2);
+            self.i(I::LocalGet(l.e)).i(I::LocalGet(w)).i(I::I32Store(at));
+        }
+        self.i(I::I32Const(2));
         self.count_records(true);
-        self.i(I::LocalGet(l.i)).i(I::If(BlockType::Empty));
-        self.store_record(16, [Some(l.w2), Some(l.w3), None, None]);
-        self.i(I::End);
     }
 
     /// The split watch at the start of an event about address `at`: when the last malloc's chunk header changed,

@@ -122,6 +122,8 @@ pub(crate) fn rewrite(
     if buffered {
         hook_list.push(("flush", vec![], vec![]));
         hook_list.push(("ctx_new", i32s(2), i32s(1)));
+        // Not called any more (the host verifies contexts at flushes), kept so the imports after it stay where
+        // docs/contracts.md says.
         hook_list.push(("verify", i32s(3), i32s(1)));
     }
     if split {
@@ -156,12 +158,10 @@ pub(crate) fn rewrite(
         live: num_memories + 1,
         count: guard + 2,
         mask: guard + 3,
-        verify_in: guard + 4,
         last_ctx: guard + 5,
         last_stack: guard + 6,
         flush: hook_index("flush").unwrap(),
         ctx_new: hook_index("ctx_new").unwrap(),
-        verify: hook_index("verify").unwrap(),
         split: hook_index("split").map(|hook| buffered::Split { hook, last_block: guard + 7, last_head: guard + 8 }),
     });
     let ctx_global = contexts.as_ref().map(|p| p.global);
@@ -197,6 +197,7 @@ pub(crate) fn rewrite(
         if buffered {
             globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
             globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::INITIAL_TABLE as i32 - 1));
+            // Was the wrappers' verification countdown; kept so the globals after it stay in place.
             globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::VERIFY_EVERY as i32));
             globals.global(var(ValType::I64), &ConstExpr::i64_const(buffered::NO_CONTEXT));
             globals.global(var(ValType::I32), &ConstExpr::i32_const(0));

@@ -366,12 +366,16 @@ pub fn js_src_dir() -> Result<PathBuf> {
 /// named by their content: written once, by any number of concurrent runs (each writes a temporary name,
 /// then renames it into place).
 fn materialize(kind: &str, files: &[(&str, &[u8])]) -> Result<PathBuf> {
-    // FNV-1a over names and contents.
+    // FNV-1a over names and contents, the contents a word at a time: the analysis is 7 MB, hashed at every run
+    // (byte by byte, 12 ms of `wasmleak node`'s start).
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |v: u64| hash = (hash ^ v).wrapping_mul(0x100_0000_01b3);
     for (name, bytes) in files {
-        for &b in name.as_bytes().iter().chain([0u8].iter()).chain(bytes.iter()) {
-            hash = (hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
+        name.bytes().chain([0]).for_each(|b| mix(b as u64));
+        let words = bytes.chunks_exact(8);
+        words.remainder().iter().for_each(|&b| mix(b as u64));
+        words.for_each(|w| mix(u64::from_le_bytes(w.try_into().unwrap())));
+        mix(bytes.len() as u64);
     }
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())

@@ -6,14 +6,15 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use wasmleak_symbolize::Symbolizer;
 
-use crate::common::load;
+use crate::common::{load, resolve_function};
 
 /// Print one function of a module as WebAssembly text.
 #[derive(Args)]
 pub struct Opts {
     /// The module (.wasm)
     module: PathBuf,
-    /// The function: its name (raw or demangled), or its index
+    /// The function: its index (`N`, `func[N]`), or its name — raw, demangled, or the last path segment of the
+    /// demangled name (`heavy_iteration`) when that names one function
     #[arg(long, value_name = "NAME|INDEX")]
     func: String,
 }
@@ -22,21 +23,8 @@ impl Opts {
     pub fn run(self) -> Result<i32> {
         let m = load(&self.module)?;
         let sym = Symbolizer::new(&m.bytes)?;
-        let index = match self.func.parse::<u32>() {
-            Ok(i) => i,
-            Err(_) => {
-                let found = sym.find_functions(&self.func);
-                match found.as_slice() {
-                    [i] => *i,
-                    [] => bail!(
-                        "no function named `{}` in {} (`wasmleak inspect --functions` lists them)",
-                        self.func,
-                        m.path.display()
-                    ),
-                    many => bail!("`{}` names {} functions ({:?}): pass the index", self.func, many.len(), many),
-                }
-            }
-        };
+        // As --iteration takes it: an index, func[N], a raw or demangled name, or its last path segment.
+        let index = resolve_function(&m, &sym, &self.func, "--func")?;
         if index >= m.info.num_funcs() {
             bail!("function index {index} is out of range: {} has {} functions", m.path.display(), m.info.num_funcs());
         }

@@ -316,6 +316,20 @@ fn dis_demangled_names() {
     assert!(r.stdout.contains("call $\"operator new(unsigned long)\""), "make_widget calls operator new\n{}", r.stdout);
 }
 
+/// The last path segment of a demangled name is enough when it names one function (as `--iteration` takes it);
+/// one that names several is an error that lists them.
+#[test]
+fn dis_short_names() {
+    let r = dis("rust_patterns.wasm", "create_leaky_tree");
+    r.assert_code(0);
+    assert_eq!(r.stdout.matches("(func").count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("_ZN13rust_patterns17create_leaky_tree17h"), "{}", r.stdout);
+    let r = dis("cpp_patterns.wasm", "make_widget");
+    r.assert_code(0);
+    assert!(r.stdout.contains("call $\"operator new(unsigned long)\""), "{}", r.stdout);
+    assert_dis_error(&dis("rust_patterns.wasm", "fmt"), &["`fmt` names", "core::fmt::Display>::fmt", "func["]);
+}
+
 fn assert_dis_error(r: &Run, keywords: &[&str]) {
     r.assert_code(2);
     let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();

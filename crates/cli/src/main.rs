@@ -37,6 +37,9 @@ enum Command {
     Why(why::Opts),
     Node(node::Opts),
     Serve(serve::Opts),
+    /// What `wasmleak node`'s JS runtime runs to instrument a module natively (not for users)
+    #[command(name = "__instrument-for-js", hide = true)]
+    InstrumentForJs(node::ForJs),
 }
 
 fn main() {
@@ -62,6 +65,7 @@ fn main() {
         Command::Why(o) => o.run(),
         Command::Node(o) => o.run(),
         Command::Serve(o) => o.run(),
+        Command::InstrumentForJs(o) => o.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -115,6 +115,14 @@ impl Opts {
         if let Some(dir) = &snap_dir {
             cmd.env("WASMLEAK_SNAPSHOT_DIR", dir);
         }
+        // The runtime instruments a module not in its cache through this binary (`ForJs`), when the analysis it
+        // loads is the one embedded here: the same code, so the same module and state.
+        match std::env::current_exe() {
+            Ok(exe) if std::env::var_os("WASMLEAK_WASM").is_none() && crate::common::embedded::ANALYSIS_WASM.is_some() => {
+                cmd.env("WASMLEAK_CLI", exe)
+            }
+            _ => cmd.env_remove("WASMLEAK_CLI"),
+        };
         let a = &self.allocator;
         let options = serde_json::json!({
             "allocator": {
@@ -323,3 +331,33 @@ fn merge(out: &mut Value, worker: Value) {
     out["text"] = Value::String(text);
 }
 
+/// `wasmleak __instrument-for-js OPTIONS`: the module on stdin, instrumented as the JS runtime's analysis would
+/// (`wl_instrument_with`, the same code compiled natively: ~10× faster than in V8's baseline tier, which a first
+/// run waits for); on stdout the meta's and the state's lengths (u32 little-endian), the meta, the state and the
+/// instrumented module. A module that is refused gets exit status 3 and nothing on stdout: the runtime
+/// instruments it itself, for the refusal its analysis words. `wasmleak node` tells the runtime its own path
+/// (`WASMLEAK_CLI`) only when the analysis the runtime loads is the one embedded in this binary, built from the
+/// same sources.
+#[derive(Args)]
+pub struct ForJs {
+    /// The allocator options, as JSON (`wl_instrument_with`'s)
+    options: String,
+}
+
+impl ForJs {
+    pub fn run(self) -> Result<i32> {
+        let mut module = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut module).context("reading the module from stdin")?;
+        let Ok((_, [bytes, meta, state])) = wasmleak_wasm::instrument_outputs(module, self.options.as_bytes(), &[]) else {
+            return Ok(3);
+        };
+        let mut out = Vec::with_capacity(8 + meta.len() + state.len() + bytes.len());
+        out.extend((meta.len() as u32).to_le_bytes());
+        out.extend((state.len() as u32).to_le_bytes());
+        for part in [&meta, &state, &bytes] {
+            out.extend_from_slice(part);
+        }
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &out).context("writing the instrumented module")?;
+        Ok(0)
+    }
+}

@@ -100,7 +100,9 @@ fn node_reports_a_missing_wasm_artifact_clearly() {
 
 /// An installed binary needs no source tree: the JS runtime and the analysis module are embedded (build.rs)
 /// and written to the user's cache on first use. Here nothing else could be found: no WASMLEAK_JS /
-/// WASMLEAK_WASM, a target dir that does not exist, a fresh cache directory.
+/// WASMLEAK_WASM, a target dir that does not exist, a fresh cache directory. With its own analysis, the runtime
+/// has the binary instrument the app's module (`__instrument-for-js`) and caches it: the second run takes it
+/// from the cache, and both report the same.
 #[test]
 fn node_runs_from_the_embedded_runtime_alone() {
     if !prerequisites() {
@@ -108,19 +110,28 @@ fn node_runs_from_the_embedded_runtime_alone() {
     }
     let cache = common::scratch("cache-test");
     let _ = std::fs::remove_dir_all(&cache);
-    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
-        .args(["node", "--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "2"])
-        .current_dir(repo())
-        .env_remove("WASMLEAK_JS")
-        .env_remove("WASMLEAK_WASM")
-        .env("CARGO_TARGET_DIR", "/nonexistent/wasmleak-target")
-        .env("XDG_CACHE_HOME", &cache)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["summary"]["host_blocks"], 4, "{report}");
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+            .args(["node", "--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "2"])
+            .current_dir(repo())
+            .env_remove("WASMLEAK_JS")
+            .env_remove("WASMLEAK_WASM")
+            .env("CARGO_TARGET_DIR", "/nonexistent/wasmleak-target")
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["summary"]["host_blocks"], 4, "{report}");
+        report
+    };
+    let first = run();
+    let entries = || std::fs::read_dir(cache.join("wasmleak/instrumented")).map_or(0, |d| d.count());
+    assert_eq!(entries(), 1, "the natively instrumented module went to the cache");
+    let second = run();
+    assert_eq!(first["summary"], second["summary"]);
+    assert_eq!(entries(), 1);
     let dirs: Vec<String> = std::fs::read_dir(cache.join("wasmleak"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -181,18 +181,24 @@ pub unsafe extern "C" fn wl_instrument_debug(
 ) -> u32 {
     let original = unsafe { input(ptr, len) }.to_vec();
     let debug = if dbg_len == 0 { &[][..] } else { unsafe { input(dbg_ptr, dbg_len) } };
-    let (overrides, threads) = match serde_json::from_slice::<AllocatorOptions>(unsafe { input(opts_ptr, opts_len) }) {
-        Ok(o) => (Overrides::from(&o), o.threads),
-        Err(e) => return new_handle(Object::Plain, vec![Vec::new(), error_json(format!("bad options: {e}"))]),
-    };
-    match instrument_module_with(original, &overrides, debug, threads) {
-        Ok((mut module, meta)) => {
-            let bytes = std::mem::take(&mut module.ins.bytes);
-            let state = serde_json::to_vec(&module.ins).unwrap_or_default();
-            new_handle(Object::Module(Rc::new(module)), vec![bytes, meta, state])
-        }
-        Err(e) => new_handle(Object::Plain, vec![Vec::new(), e]),
+    match instrument_outputs(original, unsafe { input(opts_ptr, opts_len) }, debug) {
+        Ok((module, outputs)) => new_handle(Object::Module(Rc::new(module)), outputs.into()),
+        Err(meta) => new_handle(Object::Plain, vec![Vec::new(), meta]),
     }
+}
+
+/// What `wl_instrument_debug` outputs for a module it could instrument — `[bytes, meta, state]` — or else the
+/// meta that says why not. `wasmleak node` runs this natively for the JS runtime, whose copy in wasm takes
+/// ~10× as long (js/src/analysis.mjs `RemoteAnalysis.instrument`): the outputs must be the same either way.
+pub fn instrument_outputs(original: Vec<u8>, options: &[u8], debug: &[u8]) -> Result<(Module, [Vec<u8>; 3]), Vec<u8>> {
+    let (overrides, threads) = match serde_json::from_slice::<AllocatorOptions>(options) {
+        Ok(o) => (Overrides::from(&o), o.threads),
+        Err(e) => return Err(error_json(format!("bad options: {e}"))),
+    };
+    let (mut module, meta) = instrument_module_with(original, &overrides, debug, threads)?;
+    let bytes = std::mem::take(&mut module.ins.bytes);
+    let state = serde_json::to_vec(&module.ins).unwrap_or_default();
+    Ok((module, [bytes, meta, state]))
 }
 
 /// A module as [`wl_instrument_with`] made it from these bytes, from its output 2 (see the crate's doc).

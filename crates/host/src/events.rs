@@ -138,7 +138,6 @@ impl BufferView {
             mask: caller.get_export(MASK_EXPORT)?.into_global()?,
             ctx: caller.get_export(buffered::CTX_EXPORT).and_then(|e| e.into_global()),
             cached: caller.get_export(buffered::CACHED_EXPORT).and_then(|e| e.into_global()),
-
         })
     }
 }
@@ -597,8 +596,7 @@ impl Recorder {
     /// is the module's context global: every [`VERIFY_FLUSHES`]th flush walks the stack to check that context's
     /// stack (what `verify` does for modules instrumented before; their wrappers counted table lookups).
     pub(crate) fn flush_hook<T: HasRecorder>(caller: &mut Caller<'_, T>) -> wasmtime::Result<()> {
-        let Some(view) = Recorder::view_of(caller) else { return Ok(()) };
-        drain(&mut *caller, view);
+        let Some(view) = Recorder::drain_caller(caller) else { return Ok(()) };
         let r = caller.data_mut().recorder();
         r.verify_flushes -= 1;
         if r.verify_flushes == 0 {
@@ -627,24 +625,21 @@ impl Recorder {
     /// Move the records in the module's buffer to the worker (after the events queued before them). The view is
     /// looked up on the first call.
     fn drain_caller<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
-        let view = Recorder::view_of(caller)?;
-        drain(caller, view);
-        Some(view)
-    }
-
-    /// The module's buffer, looked up on the first call.
-    fn view_of<T: HasRecorder>(caller: &mut Caller<'_, T>) -> Option<BufferView> {
         let r = caller.data_mut().recorder();
         // A threaded module is never buffered (a buffer would be per instance): no lookup of exports per event.
         if r.threads {
             return None;
         }
-        if let Some(v) = r.view {
-            return Some(v);
-        }
-        let v = BufferView::of(caller)?;
-        caller.data_mut().recorder().view = Some(v);
-        Some(v)
+        let view = match r.view {
+            Some(v) => v,
+            None => {
+                let v = BufferView::of(caller)?;
+                caller.data_mut().recorder().view = Some(v);
+                v
+            }
+        };
+        drain(caller, view);
+        Some(view)
     }
 
     /// Queue records drained from the module's buffer (after the events queued before them).

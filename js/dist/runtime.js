@@ -269,7 +269,8 @@
   // js/src/overlay.mjs
   var overlay_exports = {};
   __export(overlay_exports, {
-    showOverlay: () => showOverlay
+    showOverlay: () => showOverlay,
+    workerNote: () => workerNote
   });
   var PAGE = Math.random().toString(36).slice(2, 10);
   var CSS = `
@@ -304,6 +305,10 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   };
   var signed = (n) => n > 0 ? `+${n}` : `${n}`;
   var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  function workerNote(workers) {
+    const shown = workers.slice(0, 3).join(", ") + (workers.length > 3 ? `, and ${workers.length - 3} more` : "");
+    return `${workers.length === 1 ? "a Web Worker" : `${workers.length} Web Workers`} the page started (${shown}): wasm run in a worker is not tracked (in a browser, wasmleak tracks the page's own thread, and the workers of a threaded module)`;
+  }
   function showOverlay(leak, { server = false } = {}) {
     const doc = globalThis.document;
     if (!doc) return null;
@@ -344,11 +349,13 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
       const parts = [plural(leak.instances?.length ?? 0, "module") + " tracked"];
       const skipped = leak.skipped?.length ?? 0;
       if (skipped) parts.push(`${skipped} skipped`);
+      const workers = leak.workers ?? [];
+      if (workers.length) parts.push(`${plural(workers.length, "worker")} not tracked`);
       parts.push(plural(snaps.length, "snapshot"));
       const last = snaps[snaps.length - 1];
       if (last) parts.push(`${fmtBytes(last.modules.reduce((n, m) => n + (m.summary?.bytes ?? 0), 0))} live`);
       status.textContent = parts.join(" · ");
-      status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).join("\n");
+      status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).concat(workers.length ? [workerNote(workers)] : []).join("\n");
     }
     async function post(m) {
       const url = `${base}/__wasmleak/snapshots?module=${encodeURIComponent(m.module)}&page=${PAGE}`;
@@ -1564,13 +1571,19 @@ self.addEventListener('message', hold);`;
     instrument(src, allocator) {
       const file = this.cacheFile(src, allocator);
       const hit = file && readCached(file);
-      if (hit) {
-        const virtual = VIRTUAL_HANDLE + ++this.virtual;
-        this.hits.set(virtual, hit);
-        this.port.postMessage({ op: "restore", virtual, inputs: [src, hit.state], file });
-        return virtual;
-      }
+      if (hit) return this.restored(src, hit, file, false);
+      const made = instrumentNatively(src, allocator);
+      if (made) return this.restored(src, made, file, true);
       return this.ask({ op: "call", name: "instrument_with", handles: [], inputs: [src, allocator], remember: file });
+    }
+    /** A virtual handle for a module instrumented before (`made`: {bytes, meta, state}), whose session the thread
+     *  takes up; `write`: and writes it to the cache `file` (null: no cache). */
+    restored(src, made, file, write) {
+      const virtual = VIRTUAL_HANDLE + ++this.virtual;
+      this.hits.set(virtual, made);
+      const fresh = write ? { bytes: made.bytes, meta: made.meta } : null;
+      this.port.postMessage({ op: "restore", virtual, inputs: [src, made.state], file, fresh });
+      return virtual;
     }
     /** The cache entry for `src` instrumented with `allocator` (a file path); null without a cache. */
     cacheFile(src, allocator) {
@@ -1597,6 +1610,21 @@ self.addEventListener('message', hold);`;
     if (40 + metaLen + stateLen > data.length) return null;
     const state2 = 40 + metaLen;
     return { meta: data.slice(40, state2), state: data.slice(state2, state2 + stateLen), bytes: data.slice(state2 + stateLen) };
+  }
+  function instrumentNatively(src, allocator) {
+    const cli = globalThis.process.env.WASMLEAK_CLI;
+    if (!cli) return null;
+    const r = globalThis.process.getBuiltinModule("node:child_process").spawnSync(cli, ["__instrument-for-js", JSON.stringify(allocator)], {
+      input: src,
+      maxBuffer: 4 * src.length + (64 << 20),
+      stdio: ["pipe", "pipe", "ignore"]
+    });
+    const out = r.status === 0 && r.stdout ? new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length) : null;
+    if (!out || out.length < 8) return null;
+    const view = new DataView(out.buffer, out.byteOffset, 8);
+    const meta = 8 + view.getUint32(0, true), state2 = meta + view.getUint32(4, true);
+    if (state2 > out.length) return null;
+    return { meta: out.slice(8, meta), state: out.slice(meta, state2), bytes: out.slice(state2) };
   }
   function sha256(bytes) {
     return new Uint8Array(globalThis.process.getBuiltinModule("node:crypto").createHash("sha256").update(bytes).digest());
@@ -1883,6 +1911,16 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         return { module, instance: await instantiateWith(module, imports, asyncInstance) };
       }
     };
+    const workers = [];
+    const NativeWorker = globalThis.document && !shared && typeof globalThis.Worker === "function" ? globalThis.Worker : null;
+    if (NativeWorker) {
+      globalThis.Worker = class Worker extends NativeWorker {
+        constructor(url, options) {
+          super(url, options);
+          workers.push(String(url));
+        }
+      };
+    }
     const saved = {};
     for (const [k, v] of Object.entries(patched)) {
       saved[k] = WebAssembly[k];
@@ -1892,6 +1930,8 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       ready: ready.then(() => attached),
       instances,
       skipped,
+      /** The URLs of the Web Workers the page started (browsers): wasm they run is not tracked. */
+      workers,
       snapshots,
       /**
        * A snapshot of every tracked instance: { index, modules: [{ module, bytes (.wlsnap), summary }] }.
@@ -1946,7 +1986,8 @@ ${m.text}`).join("\n"),
         if (reports) return reports.map(textOf).join("\n");
         const lines = this.report().map(textOf);
         for (const s of skipped) if (s.heap) lines.push(`NOT TRACKED: ${s.name}: ${s.reason}`);
-        if (!instances.length && !skipped.some((s) => s.heap)) lines.push("wasmleak: no module with an allocator was instantiated; nothing tracked");
+        if (workers.length) lines.push(`NOT TRACKED: ${workerNote(workers)}`);
+        if (!instances.length && !skipped.some((s) => s.heap)) lines.push(`wasmleak: no module with an allocator was instantiated${workers.length ? " on the page's own thread" : ""}; nothing tracked`);
         return lines.join("\n");
       },
       /** Undo the patches (instances already tracked stay tracked). */
@@ -1956,6 +1997,7 @@ ${m.text}`).join("\n"),
           Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
         }
         Object.assign(tableProto, tableSaved);
+        if (NativeWorker) globalThis.Worker = NativeWorker;
         delete globalThis[ATTACHED];
       }
     };

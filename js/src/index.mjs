@@ -11,7 +11,7 @@
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
 import { ARGUMENT_EXPORTS, HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
-import { showOverlay } from './overlay.mjs';
+import { showOverlay, workerNote } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
 import { track, framesNow } from './tracker.mjs';
@@ -286,6 +286,19 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       return { module, instance: await instantiateWith(module, imports, asyncInstance) };
     },
   };
+  // Wasm that a page runs in a Web Worker is not tracked (a threaded module's workers are: threads.mjs, `shared`):
+  // the workers the page starts are listed, so that a page whose wasm all runs in workers does not read as one
+  // with nothing to track.
+  const workers = [];
+  const NativeWorker = globalThis.document && !shared && typeof globalThis.Worker === 'function' ? globalThis.Worker : null;
+  if (NativeWorker) {
+    globalThis.Worker = class Worker extends NativeWorker {
+      constructor(url, options) {
+        super(url, options);
+        workers.push(String(url));
+      }
+    };
+  }
   const saved = {};
   for (const [k, v] of Object.entries(patched)) {
     saved[k] = WebAssembly[k];
@@ -296,6 +309,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     ready: ready.then(() => attached),
     instances,
     skipped,
+    /** The URLs of the Web Workers the page started (browsers): wasm they run is not tracked. */
+    workers,
     snapshots,
     /**
      * A snapshot of every tracked instance: { index, modules: [{ module, bytes (.wlsnap), summary }] }.
@@ -350,7 +365,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       if (reports) return reports.map(textOf).join('\n');
       const lines = this.report().map(textOf);
       for (const s of skipped) if (s.heap) lines.push(`NOT TRACKED: ${s.name}: ${s.reason}`);
-      if (!instances.length && !skipped.some((s) => s.heap)) lines.push('wasmleak: no module with an allocator was instantiated; nothing tracked');
+      if (workers.length) lines.push(`NOT TRACKED: ${workerNote(workers)}`);
+      if (!instances.length && !skipped.some((s) => s.heap)) lines.push(`wasmleak: no module with an allocator was instantiated${workers.length ? " on the page's own thread" : ''}; nothing tracked`);
       return lines.join('\n');
     },
     /** Undo the patches (instances already tracked stay tracked). */
@@ -360,6 +376,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
         Object.defineProperty(WebAssembly, k, { value: v, writable: true, configurable: true, enumerable: false });
       }
       Object.assign(tableProto, tableSaved);
+      if (NativeWorker) globalThis.Worker = NativeWorker;
       delete globalThis[ATTACHED];
     },
   };

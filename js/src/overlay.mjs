@@ -45,6 +45,12 @@ const fmtBytes = (n) => {
 const signed = (n) => (n > 0 ? `+${n}` : `${n}`);
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** What the report says of the Web Workers a page started (`workers`: their URLs). */
+export function workerNote(workers) {
+  const shown = workers.slice(0, 3).join(', ') + (workers.length > 3 ? `, and ${workers.length - 3} more` : '');
+  return `${workers.length === 1 ? 'a Web Worker' : `${workers.length} Web Workers`} the page started (${shown}): wasm run in a worker is not tracked (in a browser, wasmleak tracks the page's own thread, and the workers of a threaded module)`;
+}
+
 /**
  * Show the panel for `leak` (what `attach()` returned). `server`: true (or a base URL) when the page is
  * served by `wasmleak serve`: each snapshot is then POSTed to `/__wasmleak/snapshots?module=NAME` and the
@@ -95,11 +101,13 @@ export function showOverlay(leak, { server = false } = {}) {
     const parts = [plural(leak.instances?.length ?? 0, 'module') + ' tracked'];
     const skipped = leak.skipped?.length ?? 0;
     if (skipped) parts.push(`${skipped} skipped`);
+    const workers = leak.workers ?? [];
+    if (workers.length) parts.push(`${plural(workers.length, 'worker')} not tracked`);
     parts.push(plural(snaps.length, 'snapshot'));
     const last = snaps[snaps.length - 1];
     if (last) parts.push(`${fmtBytes(last.modules.reduce((n, m) => n + (m.summary?.bytes ?? 0), 0))} live`);
     status.textContent = parts.join(' · ');
-    status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).join('\n');
+    status.title = (leak.skipped ?? []).map((s) => `${s.name}: ${s.reason}`).concat(workers.length ? [workerNote(workers)] : []).join('\n');
   }
 
   async function post(m) {

@@ -178,6 +178,24 @@ test('a page that includes the runtime by hand: attach({ overlay: false }), snap
   await page.close()
 })
 
+test('a Web Worker the page starts is named as not tracked (its wasm would otherwise go unmentioned)', async () => {
+  const page = await context.newPage()
+  await page.goto(url, { waitUntil: 'load' })
+  await page.waitForSelector('body[data-ready=true]')
+  const status = page.locator('#wasmleak-overlay [data-wasmleak=status]')
+  await status.filter({ hasText: /1 module tracked/ }).waitFor({ timeout: 30_000 })
+  const text = await page.evaluate(() => {
+    const w = new Worker(URL.createObjectURL(new Blob(['postMessage(1)'], { type: 'text/javascript' })))
+    return new Promise(resolve => { w.onmessage = () => resolve(window.wasmleak.attach().text()) })
+  })
+  assert.match(text, /^NOT TRACKED: a Web Worker the page started \(blob:http:\/\/[^)]+\): wasm run in a worker is not tracked/m)
+  assert.doesNotMatch(text, /nothing tracked/) // the page's own module is
+  await page.click('[data-wasmleak=snapshot]')
+  await status.filter({ hasText: /1 worker not tracked/ }).waitFor()
+  assert.match(await status.getAttribute('title'), /a Web Worker the page started/)
+  await page.close()
+})
+
 test('no page logged an error', () => {
   assert.deepEqual(errors, [])
 })

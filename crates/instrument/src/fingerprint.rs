@@ -448,7 +448,16 @@ impl<'a> Finder<'a> {
         // (Emscripten -O2 and up: `emmalloc_memalign` specialised to (size) -> ptr, `malloc` still forwarding to it).
         let mut core_malloc = false;
         let (alloc_core, free_core, state, shape) = if let Some((m, _, c)) = dl {
-            let frees = self.ranked(1, 0, Some(&self.state_around(m, c, None)));
+            let around = self.state_around(m, c, None);
+            // Ranked by their uses of the state words malloc itself uses (`own_words`).
+            let own = self.own_words(&self.private_code(&[m]), &around);
+            let mut frees: Vec<(u32, usize, usize)> = self
+                .ranked(1, 0, Some(&around))
+                .into_iter()
+                .map(|(f, _, c)| (f, self.uses_of_words(f, &own), c))
+                .filter(|&(_, n, _)| n > 0)
+                .collect();
+            frees.sort_by_key(|&(f, n, _)| (std::cmp::Reverse(n), f));
             let strong: Vec<(u32, usize, usize)> = frees.iter().copied().filter(|f| f.1 >= DL_FREE_USES).take(4).collect();
             let fr = match (strong.as_slice(), judge) {
                 ([], None) => return fail(Refusal::new(format!("func {m} looks like dlmalloc's malloc, but no free uses its state"))),
@@ -956,7 +965,17 @@ impl Finder<'_> {
         if state.is_empty() {
             return None;
         }
-        // The allocator's own code: what is present and what only it calls.
+        let private = self.private_code(present);
+        let own = self.own_words(&private, &state);
+        self.defined()
+            .filter(|f| !private.contains(f))
+            .map(|f| (f, self.uses_of_words(f, &own)))
+            .filter(|&(_, n)| n >= DL_FREE_USES)
+            .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
+    }
+
+    /// The allocator's own code: `present` and what only it calls.
+    fn private_code(&self, present: &[u32]) -> HashSet<u32> {
         let mut private: HashSet<u32> = present.iter().copied().collect();
         loop {
             let before = private.len();
@@ -972,11 +991,25 @@ impl Finder<'_> {
                 break;
             }
         }
-        self.defined()
-            .filter(|f| !private.contains(f))
-            .map(|f| (f, self.uses_in_all(f, &state)))
-            .filter(|&(_, n)| n >= DL_FREE_USES)
-            .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
+        private
+    }
+
+    /// The words of the state clusters `state` that the functions `code` use. Only these count as the allocator's
+    /// state in another function: a program's zero-initialised globals can sit in the same cluster as dlmalloc's
+    /// (one function setting 16 `int`s of .bss read as an inlined free, or was tried as the free, and a program that
+    /// never frees was refused; found by the LeakSanitizer/valgrind survey).
+    fn own_words(&self, code: &HashSet<u32>, state: &[usize]) -> HashSet<u64> {
+        let extents: Vec<(u64, u64)> = state.iter().map(|&c| self.extent[c]).collect();
+        code.iter()
+            .filter_map(|&f| self.idx(f))
+            .flat_map(|i| self.s.touched[i].iter().copied())
+            .filter(|a| extents.iter().any(|&(lo, hi)| (lo..=hi).contains(a)))
+            .collect()
+    }
+
+    /// How many times function `f` uses the words `words`.
+    fn uses_of_words(&self, f: u32, words: &HashSet<u64>) -> usize {
+        self.idx(f).map_or(0, |i| self.s.touched[i].iter().filter(|a| words.contains(a)).count())
     }
 
     /// Exported functions of a signature.

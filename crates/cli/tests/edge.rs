@@ -215,6 +215,24 @@ fn an_inlined_allocator_is_refused_with_the_reason() {
     assert!(r.stderr.contains("wasm-opt"), "{}", r.describe());
 }
 
+/// realloc inlined into its one caller by wasm-opt (fixtures/edge/c/realloc_inlined.c, one-step `clang -O2`): no
+/// realloc to hook, and blocks resized in place kept their recorded size — a vector grown in place hid the
+/// pointers past its first 8 bytes (62 strings "lost", exit 1), one shrunk in place covered the block allocated
+/// after it (a leaked list head "reachable", exit 0). Their sizes are read from the dlmalloc chunk headers now.
+#[test]
+fn blocks_an_inlined_realloc_resized_take_their_chunk_size() {
+    let (r, j) = check_json(&edge("c_realloc_inlined_O2"), &["--", "grow"]);
+    r.assert_code(0);
+    let s = &j["summary"];
+    assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(65), Some(1292)), "{}", r.describe());
+    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("1 live block(s) were resized in place")), "{}", r.describe());
+    let (r, j) = check_json(&edge("c_realloc_inlined_O2"), &["--", "shrink"]);
+    r.assert_code(1);
+    let s = &j["summary"];
+    assert_eq!((s["cycle_blocks"].as_u64(), s["cycle_bytes"].as_u64(), s["lost_blocks"].as_u64()), (Some(1), Some(64), Some(0)), "{}", r.describe());
+    assert_eq!((s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(1), Some(28)));
+}
+
 /// A program that never frees, keeping 15 blocks in 15 `.bss` globals it sets in one function
 /// (fixtures/edge/c/bss_globals_no_free.c): that function was taken for an inlined free, named and stripped.
 #[test]

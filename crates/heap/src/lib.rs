@@ -8,6 +8,7 @@
 //! browser runtimes run the same analysis as the CLI.
 
 mod analysis;
+mod chunks;
 mod growth;
 mod live;
 mod model;
@@ -17,6 +18,7 @@ mod snapshot;
 mod stacks;
 
 pub use analysis::{analyze, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use chunks::{chunk_sizes, resized_note};
 pub use growth::{growth, sampled_growth, Growth, SampledGrowth, MIN_SAMPLES};
 pub use live::LiveSet;
 pub use model::{Block, HeapModel, InvalidFree, InvalidFreeKind, HEAD_WORDS};

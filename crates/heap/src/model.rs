@@ -9,7 +9,8 @@ use crate::stacks::{StackId, StackTable};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
     pub addr: u64,
-    /// Requested size (malloc's argument, `Layout::size`), not the allocator's chunk size.
+    /// Requested size (malloc's argument, `Layout::size`), not the allocator's chunk size — except where code the
+    /// hooks do not see resized the block in place ([`crate::chunk_sizes`]: then its chunk's usable size).
     pub size: u64,
     /// Sequence number of the event that created the block (alloc or realloc); events are numbered from 0
     /// in the order the hooks fired, frees included: with the address, what tells one block from a later

@@ -139,6 +139,9 @@ pub struct HeapState {
     /// The freed block that last held each live block's address (only in the state at exit; see
     /// [`crate::owners`]), sorted by block.
     pub owners: Vec<Owner>,
+    /// Blocks whose size was read from the allocator's chunk headers: resized in place by code the hooks do not
+    /// see ([`crate::chunk_sizes`]).
+    pub resized: usize,
 }
 
 impl HeapState {

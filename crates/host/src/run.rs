@@ -386,7 +386,7 @@ impl Capturer {
     /// `thread_held`: blocks threads still running allocated, (address, thread): roots, as a wasm global is.
     fn build(
         &self,
-        now: HeapNow,
+        mut now: HeapNow,
         globals: &[(u32, i64)],
         memory: &[u8],
         iteration: u64,
@@ -406,6 +406,7 @@ impl Capturer {
             value: ptr as u64,
             host: false,
         }));
+        let resized = if self.instrumented.dlmalloc { wasmleak_heap::chunk_sizes(&mut now.blocks, Memory { bytes: memory }) } else { 0 };
         let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
         mask_link_time_words(&self.info, &mut regions);
         let owners = match &now.freed {
@@ -414,6 +415,7 @@ impl Capturer {
         };
         HeapState {
             owners,
+            resized,
             iteration,
             blocks: now.blocks,
             allocations: now.allocations,
@@ -1034,6 +1036,9 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
             "--max-memory refused to grow the memory to {bytes} bytes, and the guest went on (its allocator returned \
              NULL, or it used less): the run is what the program does when memory runs out"
         ));
+    }
+    if let Some(n) = states.last().map(|s| s.resized).filter(|&n| n > 0) {
+        notes.push(wasmleak_heap::resized_note(n));
     }
     if collisions > 0 {
         notes.push(format!(

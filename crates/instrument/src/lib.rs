@@ -110,6 +110,20 @@ pub struct Instrumented {
     /// splits"); elsewhere they need not.
     #[serde(default = "yes")]
     pub splits: bool,
+    /// The allocator is dlmalloc (wasi-libc's, Emscripten's, the Rust `dlmalloc` crate's: by its names or its
+    /// shape): a live block's size can be read from its chunk header (`wasmleak_heap::chunk_sizes`), where code
+    /// the hooks do not see — a `realloc` inlined into its one caller — resized it in place.
+    #[serde(default)]
+    pub dlmalloc: bool,
+}
+
+/// Whether the allocator behind `entry_points` is dlmalloc: named so (`dlmalloc`, `dlfree`, the Rust crate's
+/// `dlmalloc::…`), found by its shape, or wasi-libc's `malloc` beside a function named `dlmalloc`.
+fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint]) -> bool {
+    let named = |n: &str| n.starts_with("dl") && matches!(&n[2..], "malloc" | "free" | "realloc" | "calloc" | "memalign")
+        || wasmleak_symbolize::demangle(n).contains("dlmalloc::");
+    entry_points.iter().any(|e| named(&e.name) || e.evidence.to_string().contains("dlmalloc-shaped"))
+        || info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree")
 }
 
 fn yes() -> bool {

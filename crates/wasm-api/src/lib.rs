@@ -632,7 +632,8 @@ impl Session {
         let m = &*self.module;
         let model = &self.model;
         let index = self.taken + 1;
-        let blocks = model.live_sorted();
+        let mut blocks = model.live_sorted();
+        let resized = if m.ins.dlmalloc { wasmleak_heap::chunk_sizes(&mut blocks, Memory { bytes: mem }) } else { 0 };
         let held = current_host_values(state, &blocks);
         let mut roots = roots(&m.info, &m.ins, &state.globals, &held, model.lowest_block, mem.len() as u64);
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
@@ -641,6 +642,7 @@ impl Session {
         let owners = if last { owners(&blocks, &model.freed(), Memory { bytes: mem }, &roots) } else { Vec::new() };
         HeapState {
             owners,
+            resized,
             iteration: state.iteration.unwrap_or(index as u64),
             blocks,
             allocations: model.allocations,
@@ -682,6 +684,7 @@ impl Session {
         } else {
             held_at_exit(&mut heap, &state.exit_frames, &self.model.stacks, &m.ins, &m.info, &m.original)
         };
+        let resized = heap.resized;
         let snap = self.take(state, heap);
         let analysis = snap.analyze();
         let status = match state.exit.status.as_str() {
@@ -694,6 +697,9 @@ impl Session {
         let exit = wasmleak_report::Exit { status, code: state.exit.code, message: state.exit.message.clone() };
         let mut notes = state.notes.clone();
         notes.extend(held);
+        if resized > 0 {
+            notes.push(wasmleak_heap::resized_note(resized));
+        }
         notes.extend(wasmleak_instrument::shape_note(&self.module.ins.entry_points));
         if !self.module.sym.has_dwarf() {
             notes.push(NO_DWARF_NOTE.into());

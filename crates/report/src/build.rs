@@ -300,8 +300,9 @@ fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
     // every clean program that used argv reported it lost, exit 1).
     let from_start: Vec<bool> = (0..snap.stacks.len() as u32)
         .map(|s| {
-            let frames: Vec<&str> = snap.stack(s).map(|f| f.function.as_str()).collect();
-            frames.last() == Some(&"_start") && frames.len() <= 3 && frames[..frames.len() - 1].iter().all(|f| f.starts_with("func["))
+            // (Frames past `_start`, a host's — the JS that called it — do not matter.)
+            let frames: Vec<&str> = snap.stack(s).map(|f| f.function.as_str()).take(3).collect();
+            frames.iter().position(|f| *f == "_start").is_some_and(|at| frames[..at].iter().all(|f| f.starts_with("func[")))
         })
         .collect();
     if !from_start.contains(&true) {
@@ -831,6 +832,11 @@ mod tests {
         // The array allocated through wasm-opt's one-argument copy of calloc, unnamed, which `_start` calls.
         let calloc1 = SnapFrame { function: "func[216]".into(), ..snap.frames[0].clone() };
         let mut through = Snapshot { frames: vec![snap.frames[0].clone(), calloc1], stacks: vec![vec![1, 0], vec![0], vec![0]], ..snap.clone() };
+        assert_eq!(runtime_stacks(&through), vec![true, true, false]);
+        // With a host's frame past `_start` (JS called it): the same.
+        let js = SnapFrame { function: "run".into(), file: Some("app.mjs".into()), ..snap.frames[0].clone() };
+        through.frames.push(js);
+        through.stacks = vec![vec![1, 0, 2], vec![0, 2], vec![0, 2]];
         assert_eq!(runtime_stacks(&through), vec![true, true, false]);
         // A named function between them is the program's (a `main` of its own): not the runtime's.
         through.frames[1].function = "make_args".into();

@@ -215,6 +215,21 @@ fn an_inlined_allocator_is_refused_with_the_reason() {
     assert!(r.stderr.contains("wasm-opt"), "{}", r.describe());
 }
 
+/// Aligned allocations in a program that never frees (fixtures/edge/c/aligned_no_free.c): stripped, dlmalloc's
+/// `dispose_chunk` (called by its aligned allocation, which calls malloc and works on chunk headers) read as a
+/// free inlined into the program, and the module was refused. Named and stripped give the same truth now.
+#[test]
+fn an_allocator_helper_of_aligned_allocation_is_not_an_inlined_free() {
+    let module = edge("c_aligned_no_free");
+    for m in [module.clone(), stripped(&module)] {
+        let (r, j) = check_json(&m, &[]);
+        r.assert_code(1);
+        let s = &j["summary"];
+        assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64()), (Some(3), Some(260)), "{}", r.describe());
+        assert_eq!((s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(2), Some(4224)), "{}", r.describe());
+    }
+}
+
 /// realloc inlined into its one caller by wasm-opt (fixtures/edge/c/realloc_inlined.c, one-step `clang -O2`): no
 /// realloc to hook, and blocks resized in place kept their recorded size — a vector grown in place hid the
 /// pointers past its first 8 bytes (62 strings "lost", exit 1), one shrunk in place covered the block allocated

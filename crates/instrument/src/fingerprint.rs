@@ -967,8 +967,13 @@ impl Finder<'_> {
         }
         let private = self.private_code(present);
         let own = self.own_words(&private, &state);
+        // dlmalloc's `dispose_chunk` is called by its aligned allocation (`internal_memalign`), which calls malloc
+        // and works on chunk headers: allocator code too, not a free inlined into the program (a stripped program
+        // that never frees but uses aligned_alloc was refused; LeakSanitizer/valgrind survey).
+        let allocator_code = |c: u32| private.contains(&c) || (self.calls(c).iter().any(|(g, _)| present.contains(g)) && self.works_on_chunk_headers(c));
         self.defined()
             .filter(|f| !private.contains(f))
+            .filter(|f| !self.callers.get(f).is_some_and(|cs| !cs.is_empty() && cs.iter().all(|&c| allocator_code(c))))
             .map(|f| (f, self.uses_of_words(f, &own)))
             .filter(|&(_, n)| n >= DL_FREE_USES)
             .max_by_key(|&(f, n)| (n, std::cmp::Reverse(f)))
@@ -1005,6 +1010,27 @@ impl Finder<'_> {
             .flat_map(|i| self.s.touched[i].iter().copied())
             .filter(|a| extents.iter().any(|&(lo, hi)| (lo..=hi).contains(a)))
             .collect()
+    }
+
+    /// `f` works on dlmalloc's chunk headers as only the allocator does: reads the word before a chunk's memory
+    /// (`p - 4`), masks a header to its size (`& -8`) and reads or sets its in-use bits (statics.rs
+    /// `splits_after_malloc` looks for the same).
+    fn works_on_chunk_headers(&self, f: u32) -> bool {
+        let Some(body) = self.idx(f).and_then(|i| self.bodies.get(i)) else { return false };
+        let Ok(ops) = body.get_operators_reader() else { return false };
+        let (mut size_masks, mut bit_ops, mut headers) = (0, 0, 0);
+        let mut prev: Option<i32> = None;
+        for op in ops {
+            let Ok(op) = op else { return false };
+            match (&op, prev) {
+                (wasmparser::Operator::I32And, Some(-8)) => size_masks += 1,
+                (wasmparser::Operator::I32And, Some(3)) | (wasmparser::Operator::I32Or, Some(1..=3)) => bit_ops += 1,
+                (wasmparser::Operator::I32Sub, Some(4)) | (wasmparser::Operator::I32Add, Some(-4)) => headers += 1,
+                _ => {}
+            }
+            prev = if let wasmparser::Operator::I32Const { value } = op { Some(value) } else { None };
+        }
+        size_masks >= 1 && bit_ops >= 2 && headers >= 1
     }
 
     /// How many times function `f` uses the words `words`.

@@ -107,7 +107,9 @@ impl Opts {
         let policy = self.policy.load()?;
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
-        let entry_points = self.allocator.find(&m, &sym)?;
+        let found = self.allocator.discover(&m, &sym).with_context(|| format!("{}", m.path.display()))?;
+        // What discovery noticed (a module that never frees, say) goes into the report's notes.
+        let (entry_points, discovery_notes) = (found.entry_points, found.notes);
         let shape_note = wasmleak_instrument::shape_note(&entry_points);
         if let Some(note) = &shape_note {
             eprintln!("wasmleak: {note}");
@@ -220,6 +222,7 @@ impl Opts {
             );
         }
         notes.extend(shape_note);
+        notes.extend(discovery_notes);
         if !sym.has_dwarf() {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }

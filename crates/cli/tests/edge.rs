@@ -274,6 +274,8 @@ fn a_program_that_never_frees_is_tracked_beside_its_bss_globals() {
     assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64()), (Some(3), Some(48)), "{}", r.describe());
     assert_eq!((s["indirect_blocks"].as_u64(), s["indirect_bytes"].as_u64()), (Some(2), Some(32)));
     assert_eq!((s["reachable_blocks"].as_u64(), s["allocations"].as_u64(), s["frees"].as_u64()), (Some(10), Some(15), Some(0)));
+    // What discovery noticed is in the report too (it was only in `inspect`).
+    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("no free: ")), "{}", r.describe());
 }
 
 /// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went

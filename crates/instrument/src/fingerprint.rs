@@ -1012,25 +1012,9 @@ impl Finder<'_> {
             .collect()
     }
 
-    /// `f` works on dlmalloc's chunk headers as only the allocator does: reads the word before a chunk's memory
-    /// (`p - 4`), masks a header to its size (`& -8`) and reads or sets its in-use bits (statics.rs
-    /// `splits_after_malloc` looks for the same).
+    /// `f` works on dlmalloc's chunk headers as only the allocator does (statics.rs).
     fn works_on_chunk_headers(&self, f: u32) -> bool {
-        let Some(body) = self.idx(f).and_then(|i| self.bodies.get(i)) else { return false };
-        let Ok(ops) = body.get_operators_reader() else { return false };
-        let (mut size_masks, mut bit_ops, mut headers) = (0, 0, 0);
-        let mut prev: Option<i32> = None;
-        for op in ops {
-            let Ok(op) = op else { return false };
-            match (&op, prev) {
-                (wasmparser::Operator::I32And, Some(-8)) => size_masks += 1,
-                (wasmparser::Operator::I32And, Some(3)) | (wasmparser::Operator::I32Or, Some(1..=3)) => bit_ops += 1,
-                (wasmparser::Operator::I32Sub, Some(4)) | (wasmparser::Operator::I32Add, Some(-4)) => headers += 1,
-                _ => {}
-            }
-            prev = if let wasmparser::Operator::I32Const { value } = op { Some(value) } else { None };
-        }
-        size_masks >= 1 && bit_ops >= 2 && headers >= 1
+        self.idx(f).and_then(|i| self.bodies.get(i)).is_some_and(|b| crate::statics::works_on_chunk_headers(b).unwrap_or(false))
     }
 
     /// How many times function `f` uses the words `words`.

@@ -286,27 +286,30 @@ pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryP
         let Payload::CodeSectionEntry(body) = payload? else { continue };
         let f = index;
         index += 1;
-        if !callers.contains(&f) {
-            continue;
-        }
-        let (mut size_masks, mut bit_ops, mut headers) = (0, 0, 0);
-        let mut prev: Option<i32> = None;
-        for op in body.get_operators_reader()? {
-            let op = op?;
-            match (&op, prev) {
-                (Operator::I32And, Some(-8)) => size_masks += 1,
-                (Operator::I32And, Some(3)) | (Operator::I32Or, Some(1..=3)) => bit_ops += 1,
-                // The word before a chunk's memory: its header (`p - 4`).
-                (Operator::I32Sub, Some(4)) | (Operator::I32Add, Some(-4)) => headers += 1,
-                _ => {}
-            }
-            prev = if let Operator::I32Const { value } = op { Some(value) } else { None };
-        }
-        if size_masks >= 1 && bit_ops >= 2 && headers >= 1 {
+        if callers.contains(&f) && works_on_chunk_headers(&body)? {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// A function body that works on dlmalloc's chunk headers as only the allocator does: reads the word before a
+/// chunk's memory (`p - 4`), masks a header to its size (`& -8`) and reads or sets its in-use bits.
+pub(crate) fn works_on_chunk_headers(body: &wasmparser::FunctionBody<'_>) -> Result<bool, Error> {
+    let (mut size_masks, mut bit_ops, mut headers) = (0, 0, 0);
+    let mut prev: Option<i32> = None;
+    for op in body.get_operators_reader()? {
+        let op = op?;
+        match (&op, prev) {
+            (Operator::I32And, Some(-8)) => size_masks += 1,
+            (Operator::I32And, Some(3)) | (Operator::I32Or, Some(1..=3)) => bit_ops += 1,
+            // The word before a chunk's memory: its header (`p - 4`).
+            (Operator::I32Sub, Some(4)) | (Operator::I32Add, Some(-4)) => headers += 1,
+            _ => {}
+        }
+        prev = if let Operator::I32Const { value } = op { Some(value) } else { None };
+    }
+    Ok(size_masks >= 1 && bit_ops >= 2 && headers >= 1)
 }
 
 pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {

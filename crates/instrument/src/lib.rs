@@ -20,7 +20,7 @@ mod roots;
 mod runtime;
 mod statics;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub use allocator::{named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
@@ -118,12 +118,42 @@ pub struct Instrumented {
 }
 
 /// Whether the allocator behind `entry_points` is dlmalloc: named so (`dlmalloc`, `dlfree`, the Rust crate's
-/// `dlmalloc::…`), found by its shape, or wasi-libc's `malloc` beside a function named `dlmalloc`.
-fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint]) -> bool {
-    let named = |n: &str| n.starts_with("dl") && matches!(&n[2..], "malloc" | "free" | "realloc" | "calloc" | "memalign")
-        || wasmleak_symbolize::demangle(n).contains("dlmalloc::");
-    entry_points.iter().any(|e| named(&e.name) || e.evidence.to_string().contains("dlmalloc-shaped"))
-        || info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree")
+/// `dlmalloc::…`), found by its shape, or wasi-libc's `malloc` beside a function named `dlmalloc` — and every
+/// entry point is it, or Rust's shims going to std's System allocator on it (a `#[global_allocator]` of the
+/// program's own, in a module that also links wasi-libc's dlmalloc, makes blocks without chunk headers, or with a
+/// header of its own before them).
+pub(crate) fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint], scan: &statics::Scan) -> bool {
+    let libc = |n: &str| matches!(n, "malloc" | "free" | "calloc" | "realloc" | "aligned_alloc" | "posix_memalign" | "memalign");
+    let dl_named = |n: &str| n.strip_prefix("dl").is_some_and(libc) || wasmleak_symbolize::demangle(n).contains("dlmalloc::");
+    let by_shape = |e: &EntryPoint| e.evidence.to_string().contains("dlmalloc-shaped");
+    let linked = info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree");
+    if !(linked || entry_points.iter().any(|e| dl_named(&e.name) || by_shape(e))) {
+        return false;
+    }
+    // Rust's allocator shims (`__rust_alloc`…) are dlmalloc's when they go to std's System allocator (`__rdl_alloc`…,
+    // which calls malloc with the size asked) or to the `dlmalloc` crate's `GlobalDlmalloc`: a `#[global_allocator]`
+    // of the program's own may put a header of its own before the block (`rust_galloc_header`), or not use malloc.
+    let to_std = |f: u32| {
+        let nimp = info.num_imported_funcs;
+        let mut seen = HashSet::from([f]);
+        let mut todo = vec![f];
+        while let Some(g) = todo.pop() {
+            for &c in g.checked_sub(nimp).and_then(|i| scan.callees.get(i as usize)).into_iter().flatten() {
+                let std_or_crate = |n: &String| {
+                    let d = wasmleak_symbolize::demangle(n);
+                    d.contains("__rdl_") || d.contains("GlobalDlmalloc")
+                };
+                if info.func_names.get(&c).is_some_and(std_or_crate) {
+                    return true;
+                }
+                if seen.len() < 16 && seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        false
+    };
+    entry_points.iter().all(|e| dl_named(&e.name) || by_shape(e) || (linked && libc(&e.name)) || (linked && to_std(e.func)))
 }
 
 fn yes() -> bool {

@@ -400,7 +400,7 @@ pub(crate) fn rewrite(
         ctx_export,
         buffered,
         splits,
-        dlmalloc: crate::is_dlmalloc(info, entry_points),
+        dlmalloc: crate::is_dlmalloc(info, entry_points, &scan),
         bytes: bytes_out,
         entry_points: entry_points.to_vec(),
         iteration,

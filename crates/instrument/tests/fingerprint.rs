@@ -415,3 +415,28 @@ fn synthetic_shapes_do_not_pass_the_experiments() {
     assert!(msg.contains("no function that looks like dlmalloc's malloc behaved as one when called (2 tried: func 2, func 4)"), "{msg}");
     assert!(detail.iter().any(|d| d == "func 2: func 2 returned 0 (NULL) for 24 bytes"), "{detail:?}");
 }
+
+/// `Instrumented::dlmalloc` — whether live blocks' sizes may be read from dlmalloc chunk headers — is set for
+/// dlmalloc by name (wasi-libc C and Rust's std on it, the Rust `dlmalloc` crate, Emscripten's default) and by shape
+/// (stripped), and not for other allocators, even where wasi-libc's dlmalloc is linked beside a Rust
+/// `#[global_allocator]` of its own (its blocks have no chunk headers).
+#[test]
+fn the_dlmalloc_flag_follows_the_allocator() {
+    for (name, want) in [
+        ("c_patterns.wasm", true),
+        ("c_patterns_stripped.wasm", true),
+        ("rust_patterns.wasm", true),
+        ("emscripten_patterns.wasm", true),
+        ("edge/rust_galloc_dlmalloc_o0.wasm", true),
+        ("emscripten_emmalloc.wasm", false),
+        ("edge/rust_galloc_header_o0.wasm", false),
+        ("edge/rust_galloc_wee_o0.wasm", false),
+        ("edge/rust_galloc_lol_o0.wasm", false),
+    ] {
+        let b = read(name);
+        let info = ModuleInfo::parse(&b).unwrap();
+        let eps = find_allocator(&b, &info, &HashMap::new(), &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ins = wasmleak_instrument::instrument(&b, &info, &eps).unwrap();
+        assert_eq!(ins.dlmalloc, want, "{name}: {:?}", eps.iter().map(|e| &e.name).collect::<Vec<_>>());
+    }
+}

@@ -834,3 +834,25 @@ fn node_blocks_of_one_context_keep_their_js_callers() {
     assert_eq!(by_caller("fromB"), (31, 1240), "{report}");
     assert_eq!(report["summary"]["lost_blocks"], 82, "{report}");
 }
+
+/// The JS runtime reports what `check` reports of a one-step `clang -O2` build that never frees (edge.rs
+/// `a_program_that_never_frees_is_tracked_beside_its_bss_globals`), and of blocks an inlined realloc resized in
+/// place (`blocks_an_inlined_realloc_resized_take_their_chunk_size`): the same counts, and the same notes.
+#[test]
+fn node_reports_as_check_does_of_one_step_builds() {
+    if !prerequisites() {
+        return;
+    }
+    let app = "tests/js/apps/wasi_app.mjs";
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", app, "fixtures/wasm/edge/c_nofree_onestep_O2.wasm"]);
+    assert_eq!(code, 1, "{stderr}");
+    let s = &r["summary"];
+    assert_eq!((s["lost_blocks"].as_u64(), s["indirect_blocks"].as_u64(), s["reachable_blocks"].as_u64()), (Some(3), Some(2), Some(10)), "{r}");
+    let notes = |r: &Value| r["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(notes(&r).iter().any(|n| n.starts_with("no free: ")), "{r}");
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", app, "fixtures/wasm/edge/c_realloc_inlined_O2.wasm", "shrink"]);
+    assert_eq!(code, 1, "{stderr}");
+    let s = &r["summary"];
+    assert_eq!((s["cycle_blocks"].as_u64(), s["cycle_bytes"].as_u64(), s["reachable_bytes"].as_u64()), (Some(1), Some(64), Some(28)), "{r}");
+    assert!(notes(&r).iter().any(|n| n.starts_with("1 live block(s) were resized in place")), "{r}");
+}

@@ -115,6 +115,10 @@ pub struct Instrumented {
     /// the hooks do not see — a `realloc` inlined into its one caller — resized it in place.
     #[serde(default)]
     pub dlmalloc: bool,
+    /// What the allocator's discovery noticed ([`Discovered::notes`]: a module that never frees, say), for the
+    /// report; a host that discovered the allocator itself sets it.
+    #[serde(default)]
+    pub discovery_notes: Vec<String>,
 }
 
 /// Whether the allocator behind `entry_points` is dlmalloc: named so (`dlmalloc`, `dlfree`, the Rust crate's

@@ -401,6 +401,7 @@ pub(crate) fn rewrite(
         buffered,
         splits,
         dlmalloc: crate::is_dlmalloc(info, entry_points, &scan),
+        discovery_notes: Vec::new(),
         bytes: bytes_out,
         entry_points: entry_points.to_vec(),
         iteration,

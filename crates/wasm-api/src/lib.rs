@@ -44,7 +44,7 @@ use serde::Deserialize;
 use serde_json::json;
 use wasmleak_heap::{growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::exit::held_at_exit;
-use wasmleak_instrument::{find_allocator, instrument_with, roots, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
+use wasmleak_instrument::{discover, instrument_with, roots, Discovery, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
 use wasmleak_symbolize::Symbolizer;
 
@@ -274,7 +274,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     } else {
         sym.dwarf_function_names()
     };
-    let eps = find_allocator(&original, &info, &names, overrides).map_err(|e| {
+    let found = discover(&original, &info, &names, overrides, &Discovery::default()).map_err(|e| {
         let status = match &e {
             wasmleak_instrument::Error::LanguageRuntime(_) => "language_runtime",
             wasmleak_instrument::Error::Unsupported(_) => "unsupported",
@@ -283,16 +283,18 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         };
         refuse(status, heap && status != "language_runtime", e.to_string())
     })?;
+    let eps = found.entry_points;
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
     // event carries its calling-context id, so the tracker captures a V8 stack once per context.
     let shared = info.threaded();
     let options =
         InstrumentOptions { checked_frees: true, contexts: true, fused_free: true, threads: threads && shared, ..InstrumentOptions::default() };
-    let ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {
+    let mut ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {
         // A threaded module is refused here, its allocator found.
         let status = if matches!(e, wasmleak_instrument::Error::Unsupported(_)) { "unsupported" } else { "malformed" };
         refuse(status, heap, format!("instrumenting: {e}"))
     })?;
+    ins.discovery_notes = found.notes;
     let meta = json!({
         "entry_points": ins.entry_points.iter().map(|e| json!({
             "func": e.func, "name": e.name, "role": e.role.to_string(), "evidence": e.evidence.to_string(),
@@ -701,6 +703,7 @@ impl Session {
             notes.push(wasmleak_heap::resized_note(resized));
         }
         notes.extend(wasmleak_instrument::shape_note(&self.module.ins.entry_points));
+        notes.extend(self.module.ins.discovery_notes.iter().cloned());
         if !self.module.sym.has_dwarf() {
             notes.push(NO_DWARF_NOTE.into());
         }

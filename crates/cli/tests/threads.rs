@@ -293,16 +293,28 @@ fn invoke_a_threaded_reactor_with_snapshots_between_calls() {
 /// `--iteration FUNC` on a threaded run: returns of FUNC on any thread are the iterations (each worker runs
 /// `cache_on_worker` once: 4), a heap state at each with the other threads parked, then the one at exit standing
 /// for the last; the cache grows at every one.
+///
+/// Which boxes a snapshot sees depends on how the threads ran: when a worker fills its share while another one's
+/// return is being snapshotted, two snapshots can hold the same count, and the growth verdict (strictly rising at
+/// every snapshot) is no (seen once under the full test suite's load). Up to three runs, then.
 #[test]
 fn iterations_on_worker_threads() {
-    let dir = scratch("threads-iter");
-    let (run, r) = check_json(
-        &edge("rust_threads_o2.wasm"),
-        &["--iteration", "cache_on_worker", "--save", dir.to_str().unwrap(), "shared_cache", "20000"],
-    );
-    assert_eq!(run.stderr.matches("shared_cache: done 20000").count(), 1, "{}", run.describe());
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 4, "{}", run.describe());
-    assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
-    let boxes = groups_at(&r, "reachable", "cache_on_worker").into_iter().find(|g| g["blocks"] == 80_000).expect("the boxes");
-    assert_eq!(boxes["growing"], true, "{}", brief(&r));
+    let mut last = String::new();
+    for _ in 0..3 {
+        let dir = scratch("threads-iter");
+        let _ = std::fs::remove_dir_all(&dir);
+        let (run, r) = check_json(
+            &edge("rust_threads_o2.wasm"),
+            &["--iteration", "cache_on_worker", "--save", dir.to_str().unwrap(), "shared_cache", "20000"],
+        );
+        assert_eq!(run.stderr.matches("shared_cache: done 20000").count(), 1, "{}", run.describe());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 4, "{}", run.describe());
+        assert_eq!(summary(&r, "leaked_blocks"), 0, "{}", brief(&r));
+        let boxes = groups_at(&r, "reachable", "cache_on_worker").into_iter().find(|g| g["blocks"] == 80_000).expect("the boxes");
+        if boxes["growing"] == true {
+            return;
+        }
+        last = brief(&r);
+    }
+    panic!("the boxes never read as growing in three runs: {last}");
 }

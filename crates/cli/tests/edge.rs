@@ -215,6 +215,17 @@ fn an_inlined_allocator_is_refused_with_the_reason() {
     assert!(r.stderr.contains("wasm-opt"), "{}", r.describe());
 }
 
+/// 1024 blocks kept in a global array, Emscripten -O0 (fixtures/edge/c/global_array.c): dlmalloc's page size, a
+/// constant it keeps in a local, read as a static of the allocator's inside the array, and the hole left out of the
+/// roots made 257 reachable blocks "lost". A constant the allocator's code uses once is no structure of its own.
+#[test]
+fn a_number_the_allocator_uses_once_opens_no_hole_in_the_roots() {
+    let (r, j) = check_json(&edge("em_global_array_O0"), &[]);
+    r.assert_code(0);
+    let s = &j["summary"];
+    assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(1024), Some(4096)), "{}", r.describe());
+}
+
 /// Aligned allocations in a program that never frees (fixtures/edge/c/aligned_no_free.c): stripped, dlmalloc's
 /// `dispose_chunk` (called by its aligned allocation, which calls malloc and works on chunk headers) read as a
 /// free inlined into the program, and the module was refused. Named and stripped give the same truth now.

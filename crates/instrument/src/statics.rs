@@ -324,6 +324,13 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         .copied()
         .collect();
     addrs.sort_unstable();
+    // How many times the allocator's code uses each: a constant used once, alone, is too little to call a
+    // structure — dlmalloc's page size (`i32.const 4096` into a local at -O0) fell inside an Emscripten program's
+    // global array, and the 1 KiB hole it opened there made 257 reachable blocks "lost" (Emscripten survey).
+    let mut uses: HashMap<u64, usize> = HashMap::new();
+    for &a in &addrs {
+        *uses.entry(a).or_default() += 1;
+    }
     addrs.dedup();
     // The statics the rest of the program uses as addresses. Its numbers do not count: SQLite's flag masks
     // (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz, and a bin of it left out of the holes held a leaked
@@ -334,16 +341,21 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         .collect();
     others.sort_unstable();
     let used_between = |from: u64, to: u64| others[others.partition_point(|&a| a < from)..].first().is_some_and(|&a| a < to);
-    let mut ranges: Vec<Range<u64>> = Vec::new();
+    let mut ranges: Vec<(Range<u64>, usize)> = Vec::new();
     for a in addrs {
+        let n = uses[&a];
         match ranges.last_mut() {
             // Close addresses are one structure, unless the program's own static lies between them (Emscripten
             // puts a C++ `static std::vector` between sbrk's break and dlmalloc's `_gm_`: left out of the roots,
             // its buffer was called lost).
-            Some(r) if a <= r.end + GAP && !used_between(r.end, a) => r.end = a + 4,
-            _ => ranges.push(a..a + 4),
+            Some((r, m)) if a <= r.end + GAP && !used_between(r.end, a) => {
+                r.end = a + 4;
+                *m += n;
+            }
+            _ => ranges.push((a..a + 4, n)),
         }
     }
+    let mut ranges: Vec<Range<u64>> = ranges.into_iter().filter(|(_, n)| *n > 1).map(|(r, _)| r).collect();
     // Arrays inside the state (dlmalloc's bins) are reached through computed addresses, so the last
     // constant is not the structure's end: it runs on until the next static the rest of the program uses as an
     // address.
@@ -409,7 +421,7 @@ mod tests {
             (memory 1)
             (data (i32.const 1024) "state")
             (func $malloc (export "malloc") (param i32) (result i32)
-                i32.const 1100 local.get 0 i32.store
+                i32.const 1100 i32.const 1100 i32.load local.get 0 i32.add i32.store
                 i32.const 1124 i32.load)
             (func $free (export "free") (param i32)
                 i32.const 1124 local.get 0 i32.store)
@@ -418,5 +430,22 @@ mod tests {
                 i32.const 2000 i32.load
                 i32.add))"#;
         assert_eq!(statics_of(wat), vec![1100..1108, 1124..2000]);
+    }
+
+    /// A constant the allocator's code uses once is no structure (dlmalloc's page size, `i32.const 4096` kept in a
+    /// local at -O0, fell inside an Emscripten program's global array: a 1 KiB hole in the roots).
+    #[test]
+    fn a_constant_used_once_is_no_allocator_static() {
+        let wat = r#"(module
+            (memory 1)
+            (data (i32.const 1024) "state")
+            (func $malloc (export "malloc") (param i32) (result i32)
+                (local i32)
+                i32.const 4096 local.set 1
+                i32.const 1124 local.get 0 i32.store
+                i32.const 1124 i32.load)
+            (func $free (export "free") (param i32)
+                i32.const 1124 local.get 0 i32.store))"#;
+        assert_eq!(statics_of(wat), vec![1124..1124 + MAX_EXTENSION + 4]);
     }
 }

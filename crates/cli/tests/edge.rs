@@ -226,6 +226,18 @@ fn a_number_the_allocator_uses_once_opens_no_hole_in_the_roots() {
     assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(1024), Some(4096)), "{}", r.describe());
 }
 
+/// emmalloc without names in a program that never frees (fixtures/edge/c/emmalloc_no_free.c, Emscripten -O0): the
+/// emmalloc shape wanted a free, and the module was refused. A core with its malloc wrapper that allocates when
+/// called goes alone now, with the note that the module only allocates.
+#[test]
+fn emmalloc_without_a_free_is_tracked() {
+    let (r, j) = check_json(&edge("em_emmalloc_no_free_O0"), &[]);
+    r.assert_code(1);
+    let s = &j["summary"];
+    assert_eq!((s["lost_blocks"].as_u64(), s["indirect_blocks"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(1), Some(3)), "{}", r.describe());
+    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("no free: ")), "{}", r.describe());
+}
+
 /// Aligned allocations in a program that never frees (fixtures/edge/c/aligned_no_free.c): stripped, dlmalloc's
 /// `dispose_chunk` (called by its aligned allocation, which calls malloc and works on chunk headers) read as a
 /// free inlined into the program, and the module was refused. Named and stripped give the same truth now.

@@ -537,7 +537,22 @@ impl<'a> Finder<'a> {
                     continue;
                 }
                 let frees = self.ranked(1, 0, Some(&[c]));
-                let Some(&(first, _, _)) = frees.first() else { continue };
+                let Some(&(first, _, _)) = frees.first() else {
+                    // No function frees into the state: a program that never frees (wasm-ld leaves free out; many
+                    // leak tests). A core with its malloc wrapper that allocates when called goes alone (Emscripten
+                    // survey: -sMALLOC=emmalloc builds without names were refused).
+                    if let Some(j) = judge
+                        && !wrappers.is_empty()
+                        && let Ok(why) = j.allocator(Candidate::new(a, core_role))
+                    {
+                        shown.insert(a, why);
+                        notes.push("no free: no function frees into the allocator's state; the module only allocates (wasm-ld drops free when nothing calls it)".into());
+                        found = Some((a, None, c));
+                        core_malloc = core_role == Role::Malloc;
+                        break;
+                    }
+                    continue;
+                };
                 let mut fr = first;
                 if let Some(j) = judge {
                     // The free that uses the state most is not always the free (pthreads builds: a helper that
@@ -569,7 +584,7 @@ impl<'a> Finder<'a> {
                     shown.insert(f, free_why);
                     fr = f;
                 }
-                found = Some((a, fr, c));
+                found = Some((a, Some(fr), c));
                 core_malloc = core_role == Role::Malloc;
                 break;
             }
@@ -594,7 +609,7 @@ impl<'a> Finder<'a> {
                 }
                 return fail(Refusal { why: "emmalloc-shaped functions did not behave as an allocator when called".into(), detail: refuted });
             };
-            (a, Some(fr), vec![c], "emmalloc")
+            (a, fr, vec![c], "emmalloc")
         };
         let grows = self.reaches_grow.contains(&alloc_core);
         let confidence = match (shape, grows) {

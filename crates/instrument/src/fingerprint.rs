@@ -21,7 +21,7 @@ use crate::Error;
 /// What an inlined allocator means for the user.
 const INLINED: &str = "there is no function left to hook; wasm-opt inlines a function that has one call site — \
     `clang -O2` runs it at link time when binaryen is installed: compile with -O2 and link without -O, or keep \
-    wasm-opt from inlining the allocator";
+    wasm-opt from inlining the allocator (Emscripten: an `-O2 -g` build keeps it a function)";
 
 /// Addresses closer than this are taken as one structure (as in `statics.rs`).
 const GAP: u64 = 64;

@@ -253,7 +253,7 @@ class RemoteAnalysis extends Analysis {
     const file = this.cacheFile(src, allocator);
     const hit = file && readCached(file);
     if (hit) return this.restored(src, hit, file, false);
-    // A miss: `wasmleak node` instruments natively when it can (~10× faster), else the analysis does.
+    // A miss: `wasmleak node` instruments natively when it can (2–7× faster, js/README.md), else the analysis does.
     const made = instrumentNatively(src, allocator);
     if (made) return this.restored(src, made, file, true);
     return this.ask({ op: 'call', name: 'instrument_with', handles: [], inputs: [src, allocator], remember: file });

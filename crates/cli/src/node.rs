@@ -332,7 +332,7 @@ fn merge(out: &mut Value, worker: Value) {
 }
 
 /// `wasmleak __instrument-for-js OPTIONS`: the module on stdin, instrumented as the JS runtime's analysis would
-/// (`wl_instrument_with`, the same code compiled natively: ~10× faster than in V8's baseline tier, which a first
+/// (`wl_instrument_with`, the same code compiled natively: 2–7× faster than a cold analysis in V8, which a first
 /// run waits for); on stdout the meta's and the state's lengths (u32 little-endian), the meta, the state and the
 /// instrumented module. A module that is refused gets exit status 3 and nothing on stdout: the runtime
 /// instruments it itself, for the refusal its analysis words. `wasmleak node` tells the runtime its own path

@@ -110,6 +110,19 @@ fn node_runs_from_the_embedded_runtime_alone() {
     }
     let cache = common::scratch("cache-test");
     let _ = std::fs::remove_dir_all(&cache);
+    // Node through a script that puts a logging wrapper in front of the binary `wasmleak node` names as
+    // WASMLEAK_CLI: which runs instrumented natively.
+    let bin = common::scratch("cache-test-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = bin.join("cli.log");
+    let script = |name: &str, body: String| {
+        let path = bin.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    };
+    let cli = script("cli.sh", format!("#!/bin/sh\necho \"$1\" >> {}\nexec \"$REAL_CLI\" \"$@\"\n", log.display()));
+    let node = script("node.sh", format!("#!/bin/sh\nexport REAL_CLI=\"$WASMLEAK_CLI\" WASMLEAK_CLI={}\nexec node \"$@\"\n", cli.display()));
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
             .args(["node", "--format", "json", "tests/js/apps/lib_app.mjs", "create_processor", "2"])
@@ -118,6 +131,7 @@ fn node_runs_from_the_embedded_runtime_alone() {
             .env_remove("WASMLEAK_WASM")
             .env("CARGO_TARGET_DIR", "/nonexistent/wasmleak-target")
             .env("XDG_CACHE_HOME", &cache)
+            .env("WASMLEAK_NODE", &node)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -128,10 +142,12 @@ fn node_runs_from_the_embedded_runtime_alone() {
     };
     let first = run();
     let entries = || std::fs::read_dir(cache.join("wasmleak/instrumented")).map_or(0, |d| d.count());
+    let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(calls(), "__instrument-for-js\n", "the binary instrumented the module");
     assert_eq!(entries(), 1, "the natively instrumented module went to the cache");
     let second = run();
     assert_eq!(first["summary"], second["summary"]);
-    assert_eq!(entries(), 1);
+    assert_eq!((entries(), calls().lines().count()), (1, 1), "the second run took the module from the cache");
     let dirs: Vec<String> = std::fs::read_dir(cache.join("wasmleak"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

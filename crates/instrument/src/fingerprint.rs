@@ -23,6 +23,11 @@ const INLINED: &str = "there is no function left to hook; wasm-opt inlines a fun
     `clang -O2` runs it at link time when binaryen is installed: compile with -O2 and link without -O, or keep \
     wasm-opt from inlining the allocator (Emscripten: an `-O2 -g` build keeps it a function)";
 
+/// The note of an allocator found without a free: `why` none was found.
+fn no_free_note(why: &str) -> String {
+    format!("no free: {why}; the module only allocates (wasm-ld drops free when nothing calls it)")
+}
+
 /// Addresses closer than this are taken as one structure (as in `statics.rs`).
 const GAP: u64 = 64;
 /// dlmalloc's malloc uses its state through this many constant addresses at least (measured: 149–237).
@@ -497,7 +502,7 @@ impl<'a> Finder<'a> {
                                      frees could not be seen"
                                 )));
                             }
-                            notes.push(format!("no free: {}; the module only allocates (wasm-ld drops free when nothing calls it)", r.why));
+                            notes.push(no_free_note(&r.why));
                             None
                         }
                         Err(r) => {
@@ -546,7 +551,7 @@ impl<'a> Finder<'a> {
                         && let Ok(why) = j.allocator(Candidate::new(a, core_role))
                     {
                         shown.insert(a, why);
-                        notes.push("no free: no function frees into the allocator's state; the module only allocates (wasm-ld drops free when nothing calls it)".into());
+                        notes.push(no_free_note("no function frees into the allocator's state"));
                         found = Some((a, None, c));
                         core_malloc = core_role == Role::Malloc;
                         break;

@@ -137,16 +137,16 @@ pub(crate) fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint], scan: 
     // Rust's allocator shims (`__rust_alloc`…) are dlmalloc's when they go to std's System allocator (`__rdl_alloc`…,
     // which calls malloc with the size asked) or to the `dlmalloc` crate's `GlobalDlmalloc`: a `#[global_allocator]`
     // of the program's own may put a header of its own before the block (`rust_galloc_header`), or not use malloc.
+    let std_or_crate = |n: &String| {
+        let d = wasmleak_symbolize::demangle(n);
+        d.contains("__rdl_") || d.contains("GlobalDlmalloc")
+    };
     let to_std = |f: u32| {
         let nimp = info.num_imported_funcs;
         let mut seen = HashSet::from([f]);
         let mut todo = vec![f];
         while let Some(g) = todo.pop() {
             for &c in g.checked_sub(nimp).and_then(|i| scan.callees.get(i as usize)).into_iter().flatten() {
-                let std_or_crate = |n: &String| {
-                    let d = wasmleak_symbolize::demangle(n);
-                    d.contains("__rdl_") || d.contains("GlobalDlmalloc")
-                };
                 if info.func_names.get(&c).is_some_and(std_or_crate) {
                     return true;
                 }

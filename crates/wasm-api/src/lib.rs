@@ -189,7 +189,7 @@ pub unsafe extern "C" fn wl_instrument_debug(
 
 /// What `wl_instrument_debug` outputs for a module it could instrument — `[bytes, meta, state]` — or else the
 /// meta that says why not. `wasmleak node` runs this natively for the JS runtime, whose copy in wasm takes
-/// ~10× as long (js/src/analysis.mjs `RemoteAnalysis.instrument`): the outputs must be the same either way.
+/// 2–7× as long when cold (js/src/analysis.mjs `RemoteAnalysis.instrument`): the outputs must be the same either way.
 pub fn instrument_outputs(original: Vec<u8>, options: &[u8], debug: &[u8]) -> Result<(Module, [Vec<u8>; 3]), Vec<u8>> {
     let (overrides, threads) = match serde_json::from_slice::<AllocatorOptions>(options) {
         Ok(o) => (Overrides::from(&o), o.threads),

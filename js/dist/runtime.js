@@ -173,6 +173,15 @@
     return found.size ? [...found] : null;
   }
   var EMVAL_CALL = /^_?_emval_call$/;
+  var NAPI_FINALIZED = {
+    __proto__: null,
+    napi_wrap: [2, 4],
+    napi_add_finalizer: [2, 4],
+    napi_create_external: [1, 3],
+    napi_create_external_arraybuffer: [1, 4],
+    napi_create_external_buffer: [2, 4],
+    napi_set_instance_data: [1, 3]
+  };
   var EMVAL_ARGS_MAX = 64;
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
   function wrapImports(imports, hold, wanted, word) {
@@ -233,6 +242,28 @@
               }
             }
             return f.call(this, handle, argCount, argTypes, argv, ...rest);
+          });
+          continue;
+        }
+        const napi = NAPI_FINALIZED[k];
+        if (napi) {
+          const label2 = `a JS object through ${k} (freed by its finalizer when JS's garbage collector collects the object)`;
+          replace(k, f, function(...args) {
+            const r = f.apply(this, args);
+            for (const i of napi) {
+              const v = args[i];
+              if (typeof v === "number" && v > 0) hold(v >>> 0, label2, { runtime: false, strong: true });
+            }
+            return r;
+          });
+          continue;
+        }
+        if (k === "napi_remove_wrap" && word) {
+          replace(k, f, function(...args) {
+            const r = f.apply(this, args);
+            const v = typeof args[2] === "number" && args[2] > 0 ? word(args[2] >>> 0) : 0;
+            if (v) hold(v >>> 0, null, { release: true });
+            return r;
           });
           continue;
         }
@@ -941,11 +972,12 @@ self.addEventListener('message', hold);`;
      * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
      * app should free.
      */
-    hold(value, label, { runtime = false } = {}) {
+    hold(value, label, { runtime = false, strong = false, release = false } = {}) {
       if (!(value > 0)) return;
+      if (release) return void this.hostValues.delete(value >>> 0);
       if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) this.runtimeValues.set(value >>> 0, label);
-      else this.hostValues.set(value >>> 0, { label, seq: this.seq });
+      else this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
     }
     alloc(ptr, size, lo, hi) {
       if (this.lastAlloc) this.settle(ptr);
@@ -1289,10 +1321,13 @@ self.addEventListener('message', hold);`;
           if (typeof v === "number") globalValues.push([idx, v >>> 0]);
         }
       }
-      const held = hostValues ?? [...this.hostValues].map(([ptr, h]) => [h.label, ptr]);
-      const heldSeqs = hostValues ? [] : [...this.hostValues.values()].map((h) => h.seq);
+      const values = [...this.hostValues];
+      const held = hostValues ?? values.filter(([, h]) => !h.strong).map(([ptr, h]) => [h.label, ptr]);
+      const heldSeqs = hostValues ? [] : values.filter(([, h]) => !h.strong).map(([, h]) => h.seq);
       const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-      return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, ...rest }, image];
+      for (const [ptr, h] of values) if (h.strong) runtime.push([h.label, ptr]);
+      const idle = this.callDepth === 0 && !this.exited && !this.shared;
+      return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
     }
     /**
      * A snapshot of the heap now: { module, bytes (a `.wlsnap` file, as `wasmleak check --save` writes),
@@ -1452,6 +1487,14 @@ self.addEventListener('message', hold);`;
   var Analysis = class {
     constructor(x) {
       this.x = x;
+      x?.wl_init?.();
+    }
+    /** `e` as thrown by a call into the analysis: a trap from a panic gets the panic's message. */
+    failure(e) {
+      const len = e instanceof WebAssembly.RuntimeError && this.x?.wl_panic_len?.();
+      if (!len) return e;
+      const text = fromUtf82.decode(new Uint8Array(this.x.memory.buffer, this.x.wl_panic_ptr(), len));
+      return new Error(`wasmleak: the analysis failed (a wasmleak bug, please report it with the module): ${text}`);
     }
     /** Copy bytes into the analysis module's memory; returns [ptr, len]. */
     put(bytes) {
@@ -1465,6 +1508,8 @@ self.addEventListener('message', hold);`;
       const bufs = inputs.map((v) => this.put(v instanceof Uint8Array ? v : utf8.encode(JSON.stringify(v))));
       try {
         return this.x[`wl_${name}`](...handles, ...bufs.flat());
+      } catch (e) {
+        throw this.failure(e);
       } finally {
         for (const [p, l] of bufs) this.x.wl_free(p, l);
       }

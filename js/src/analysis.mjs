@@ -107,7 +107,18 @@ export const fromUtf8 = new TextDecoder();
 
 /** The loaded analysis module and the plumbing of its C ABI (crates/wasm-api/src/lib.rs). */
 class Analysis {
-  constructor(x) { this.x = x; }
+  constructor(x) {
+    this.x = x;
+    x?.wl_init?.();
+  }
+
+  /** `e` as thrown by a call into the analysis: a trap from a panic gets the panic's message. */
+  failure(e) {
+    const len = e instanceof WebAssembly.RuntimeError && this.x?.wl_panic_len?.();
+    if (!len) return e;
+    const text = fromUtf8.decode(new Uint8Array(this.x.memory.buffer, this.x.wl_panic_ptr(), len));
+    return new Error(`wasmleak: the analysis failed (a wasmleak bug, please report it with the module): ${text}`);
+  }
 
   /** Copy bytes into the analysis module's memory; returns [ptr, len]. */
   put(bytes) {
@@ -122,6 +133,8 @@ class Analysis {
     const bufs = inputs.map((v) => this.put(v instanceof Uint8Array ? v : utf8.encode(JSON.stringify(v))));
     try {
       return this.x[`wl_${name}`](...handles, ...bufs.flat());
+    } catch (e) {
+      throw this.failure(e);
     } finally {
       for (const [p, l] of bufs) this.x.wl_free(p, l);
     }
@@ -456,7 +469,7 @@ export function serveAnalysis({ port, spares, flag, source }) {
       if (failed) throw new Error(failed);
       answer = { value: handle(m) };
     } catch (e) {
-      const error = String(e?.message ?? e);
+      const error = String((a?.failure(e) ?? e)?.message ?? e);
       if (!m.seq) failed ??= error;
       answer = { error };
     }

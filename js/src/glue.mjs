@@ -206,6 +206,16 @@ function wrappedParams(f) {
 // passed by value is a heap copy whose pointer becomes a handle JS must `.delete()`. The argument words that are
 // live blocks' addresses are held.
 const EMVAL_CALL = /^_?_emval_call$/;
+/** Node-API imports that give a JS object a native pointer (and a finalizer hint): the pointer arguments. */
+const NAPI_FINALIZED = {
+  __proto__: null,
+  napi_wrap: [2, 4],
+  napi_add_finalizer: [2, 4],
+  napi_create_external: [1, 3],
+  napi_create_external_arraybuffer: [1, 4],
+  napi_create_external_buffer: [2, 4],
+  napi_set_instance_data: [1, 3],
+};
 const EMVAL_ARGS_MAX = 64;
 
 /** Is `r`, the result of a wasm-bindgen import, a closure function made by `makeMutClosure`/`makeClosure`? */
@@ -294,6 +304,32 @@ export function wrapImports(imports, hold, wanted, word) {
             }
           }
           return f.call(this, handle, argCount, argTypes, argv, ...rest);
+        });
+        continue;
+      }
+      // Node-API on wasm (napi-wasm: lightningcss-wasm, Parcel's packages): a native pointer handed to a JS
+      // object with a finalizer is held by that object until JS's GC collects it and the finalizer frees it —
+      // still reachable, not lost (it was "lost" with the advice to free it in the Rust code, which was right).
+      const napi = NAPI_FINALIZED[k];
+      if (napi) {
+        const label = `a JS object through ${k} (freed by its finalizer when JS's garbage collector collects the object)`;
+        replace(k, f, function (...args) {
+          const r = f.apply(this, args);
+          for (const i of napi) {
+            const v = args[i];
+            if (typeof v === 'number' && v > 0) hold(v >>> 0, label, { runtime: false, strong: true });
+          }
+          return r;
+        });
+        continue;
+      }
+      if (k === 'napi_remove_wrap' && word) {
+        // The native object is the module's again (`*result`): no longer held by the JS object.
+        replace(k, f, function (...args) {
+          const r = f.apply(this, args);
+          const v = typeof args[2] === 'number' && args[2] > 0 ? word(args[2] >>> 0) : 0;
+          if (v) hold(v >>> 0, null, { release: true });
+          return r;
         });
         continue;
       }

@@ -223,8 +223,9 @@ class Tracker {
    * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
    * app should free.
    */
-  hold(value, label, { runtime = false } = {}) {
+  hold(value, label, { runtime = false, strong = false, release = false } = {}) {
     if (!(value > 0)) return;
+    if (release) return void this.hostValues.delete(value >>> 0);
     // Threads: the events logged so far happened before JS got the value; read them first, so the value is
     // numbered after them (not before every block it points to) and an earlier free of its address does not
     // drop it.
@@ -232,7 +233,8 @@ class Tracker {
     if (runtime) this.runtimeValues.set(value >>> 0, label);
     // With the event number: a number JS got before a block was allocated does not point at it (a stale
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).
-    else this.hostValues.set(value >>> 0, { label, seq: this.seq });
+    // `strong`: held the way static data holds a block (still reachable), until it is freed.
+    else this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
   }
 
   alloc(ptr, size, lo, hi) {
@@ -592,10 +594,16 @@ class Tracker {
         if (typeof v === 'number') globalValues.push([idx, v >>> 0]);
       }
     }
-    const held = hostValues ?? [...this.hostValues].map(([ptr, h]) => [h.label, ptr]);
-    const heldSeqs = hostValues ? [] : [...this.hostValues.values()].map((h) => h.seq);
+    const values = [...this.hostValues];
+    const held = hostValues ?? values.filter(([, h]) => !h.strong).map(([ptr, h]) => [h.label, ptr]);
+    const heldSeqs = hostValues ? [] : values.filter(([, h]) => !h.strong).map(([, h]) => h.seq);
     const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, ...rest }, image];
+    for (const [ptr, h] of values) if (h.strong) runtime.push([h.label, ptr]);
+    // No call into the module runs (none of its frames is on the JS stack, and it did not end in exit()): its
+    // stack holds only what JS allocated there (crates/wasm-api `js_stack_slots`). Not for threads: another
+    // thread may be inside the module.
+    const idle = this.callDepth === 0 && !this.exited && !this.shared;
+    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
   }
 
   /**

@@ -203,7 +203,7 @@ impl Opts {
                 format!("{json}\n")
             }
             Format::Text if reports.is_empty() && untracked.is_empty() => {
-                "wasmleak: the script instantiated no module with an allocator; nothing tracked\n".to_string()
+                "wasmleak: the script instantiated no WebAssembly module; nothing tracked\n".to_string()
             }
             Format::Text => {
                 let mut t = out["text"].as_str().unwrap_or_default().to_string();
@@ -240,6 +240,14 @@ impl Opts {
             2
         } else if !status.success() {
             eprintln!("wasmleak: node {status}");
+            2
+        } else if reports.is_empty() && untracked.is_empty() {
+            // Nothing was looked at, so nothing was found clean: a tool that runs wasm in a child process
+            // (esbuild-wasm runs its Go module in another node) or in a way Node's loader hides.
+            eprintln!(
+                "wasmleak: no verdict: no WebAssembly module was instantiated in this process or its worker threads \
+                 (a child process's are not seen: run `wasmleak node` on the script the child runs)"
+            );
             2
         } else if let Some(r) = reports.iter().find(|r| r["inconclusive"].is_string()) {
             eprintln!("wasmleak: {}: no allocator call was seen, so no verdict (the report says why)", r["module"].as_str().unwrap_or("?"));

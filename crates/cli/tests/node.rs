@@ -85,6 +85,37 @@ fn node_app_without_leaks_exits_0() {
     assert_eq!(report["summary"]["allocations"], 10, "{report}");
 }
 
+/// A script whose wasm runs in a child process (esbuild-wasm runs its Go module in another node): nothing was
+/// looked at, so nothing is called clean — no verdict, and the message says where the wasm went.
+#[test]
+fn a_script_instantiating_no_module_has_no_verdict() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = common::scratch("node-child");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("child.mjs");
+    std::fs::write(
+        &script,
+        "import { execFileSync } from 'node:child_process';\n\
+         const out = execFileSync(process.execPath, ['tests/js/apps/lib_app.mjs', 'process_ok', '5']);\n\
+         console.log('child said', out.length, 'bytes');\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .arg("node")
+        .arg(&script)
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("child said"), "{stdout}");
+    assert!(stdout.contains("instantiated no WebAssembly module; nothing tracked"), "{stdout}");
+    assert!(stderr.contains("no verdict") && stderr.contains("child process"), "{stderr}");
+}
+
 #[test]
 fn node_reports_a_missing_wasm_artifact_clearly() {
     let out = Command::new(env!("CARGO_BIN_EXE_wasmleak"))

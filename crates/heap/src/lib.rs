@@ -27,6 +27,10 @@ pub use profile::{AllocProfile, ProfileSample, SiteProfile};
 pub use snapshot::{HeapState, SnapBlock, SnapInvalidFree, SnapFrame, SnapOwner, SnapRegion, SnapStatic, SnapValue, Snapshot, SnapshotError, FORMAT_VERSION};
 pub use stacks::{RawFrame, StackId, StackTable};
 
+/// The name of a host value read from a stack slot JavaScript allocated (the JS runtime's `idle` state; its word's
+/// address follows): the report's hint names what holds such blocks.
+pub const JS_STACK_SLOT: &str = "a stack slot JavaScript allocated (stackAlloc)";
+
 /// How a threaded run names the root of a block a thread still running at the end allocated or was handed at
 /// start: "thread {N}, {THREAD_HELD}" (wasm locals cannot be read, so such a block is not called lost). Reports
 /// count the reachable blocks held so apart (`summary.thread_held_*`).

@@ -231,6 +231,9 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
         Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with("object handed to JS")) => {
             "held by the host: wasm-bindgen objects Rust handed to JavaScript (returned in a Vec, as a JsValue, or passed to a JS function) that JS never .free()d: call .free() on each when done (or `using` them) — the glue's FinalizationRegistry frees them only if a GC runs, which is not a guarantee".into()
         }
+        Kind::Host if g.root.as_deref().is_some_and(|r| r.starts_with(wasmleak_heap::JS_STACK_SLOT)) => {
+            "held by the host: the only pointer is in a stack slot JavaScript allocated (Emscripten's stackAlloc: an out-parameter the glue reads a handle from, as sql.js does for every database and statement), and the object was never closed or freed: call the library's close/free/delete on each object when done".into()
+        }
         Kind::Host => {
             let by = g.root.as_deref().and_then(|r| r.strip_prefix("returned by ")).and_then(|r| r.split(' ').next());
             match by {

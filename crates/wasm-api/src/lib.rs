@@ -107,6 +107,30 @@ fn with_entry<R: Default>(handle: u32, f: impl FnOnce(&mut Entry) -> R) -> R {
     })
 }
 
+/// The message of the panic that trapped the last call: a panic is a trap here (no unwinding), and the trap
+/// alone says only "unreachable"; the JS side reads this to say what failed (`wl_panic_ptr`, `wl_panic_len`).
+static PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Keep each panic's message for the JS side. Called once, after instantiation.
+#[unsafe(no_mangle)]
+pub extern "C" fn wl_init() {
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(mut p) = PANIC.lock() {
+            *p = info.to_string();
+        }
+    }));
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wl_panic_ptr() -> *const u8 {
+    PANIC.lock().map_or(std::ptr::null(), |p| p.as_ptr())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wl_panic_len() -> usize {
+    PANIC.lock().map_or(0, |p| p.len())
+}
+
 /// A buffer of `len` bytes in this module's memory (for inputs the JS side writes).
 #[unsafe(no_mangle)]
 pub extern "C" fn wl_alloc(len: usize) -> *mut u8 {
@@ -465,6 +489,25 @@ pub struct JsFrame {
     pub column: Option<u32>,
 }
 
+/// With no call into the module running, its stack holds only what JavaScript allocated there (Emscripten's
+/// `stackAlloc`, kept for good: sql.js reads every database and statement handle from one such slot, an
+/// out-parameter of `sqlite3_open`): values JS holds, not the program's. The stack region stops being a root
+/// of its own, and each of its words that points into a live block becomes a host value (docs/contracts.md).
+/// Before, the slot's last handle made that database, and what stale words inside it reach, still reachable:
+/// databases never closed passed as clean.
+fn js_stack_slots(roots: &mut wasmleak_heap::Roots, blocks: &[wasmleak_heap::Block], mem: &[u8]) {
+    let Some(i) = roots.regions.iter().position(|r| r.name == "stack") else { return };
+    let region = roots.regions.remove(i);
+    let (start, end) = ((region.start.next_multiple_of(4)) as usize, (region.end as usize).min(mem.len()));
+    for at in (start..end.saturating_sub(3)).step_by(4) {
+        let v = u32::from_le_bytes(mem[at..at + 4].try_into().unwrap()) as u64;
+        let k = blocks.partition_point(|b| b.addr <= v);
+        if k > 0 && (v < blocks[k - 1].addr + blocks[k - 1].size || v == blocks[k - 1].addr) {
+            roots.values.push(RootValue { name: format!("{} at {at:#x}", wasmleak_heap::JS_STACK_SLOT), value: v, host: true });
+        }
+    }
+}
+
 /// The instance as the host sees it when a snapshot or the report is taken.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -494,6 +537,10 @@ pub struct State {
     pub profile: usize,
     /// What fails the run (`wasmleak node --suppressions/--baseline/--fail-on`).
     pub policy: Option<PolicyState>,
+    /// No call into the instance is running (JS called no export that has not returned, and the module did
+    /// not end in exit()): what lies on its stack then was put there by JavaScript (`stackAlloc`), see
+    /// `js_stack_slots`.
+    pub idle: bool,
     /// How many times JS called the instance's exports (unknown: None). A module the app never called did
     /// nothing: no allocator call is then no sign of a wrong hook.
     pub calls: Option<u64>,
@@ -638,6 +685,9 @@ impl Session {
         let resized = if m.ins.dlmalloc { wasmleak_heap::chunk_sizes(&mut blocks, Memory { bytes: mem }) } else { 0 };
         let held = current_host_values(state, &blocks);
         let mut roots = roots(&m.info, &m.ins, &state.globals, &held, model.lowest_block, mem.len() as u64);
+        if state.idle {
+            js_stack_slots(&mut roots, &blocks, mem);
+        }
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);

@@ -1321,13 +1321,14 @@ self.addEventListener('message', hold);`;
           if (typeof v === "number") globalValues.push([idx, v >>> 0]);
         }
       }
-      const values = [...this.hostValues];
-      const held = hostValues ?? values.filter(([, h]) => !h.strong).map(([ptr, h]) => [h.label, ptr]);
-      const heldSeqs = hostValues ? [] : values.filter(([, h]) => !h.strong).map(([, h]) => h.seq);
       const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-      for (const [ptr, h] of values) if (h.strong) runtime.push([h.label, ptr]);
+      const held = [], heldSeqs = [];
+      for (const [ptr, h] of this.hostValues) {
+        if (h.strong) runtime.push([h.label, ptr]);
+        else if (!hostValues) held.push([h.label, ptr]), heldSeqs.push(h.seq);
+      }
       const idle = this.callDepth === 0 && !this.exited && !this.shared;
-      return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
+      return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
     }
     /**
      * A snapshot of the heap now: { module, bytes (a `.wlsnap` file, as `wasmleak check --save` writes),

@@ -594,16 +594,17 @@ class Tracker {
         if (typeof v === 'number') globalValues.push([idx, v >>> 0]);
       }
     }
-    const values = [...this.hostValues];
-    const held = hostValues ?? values.filter(([, h]) => !h.strong).map(([ptr, h]) => [h.label, ptr]);
-    const heldSeqs = hostValues ? [] : values.filter(([, h]) => !h.strong).map(([, h]) => h.seq);
     const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-    for (const [ptr, h] of values) if (h.strong) runtime.push([h.label, ptr]);
+    const held = [], heldSeqs = [];
+    for (const [ptr, h] of this.hostValues) {
+      if (h.strong) runtime.push([h.label, ptr]);
+      else if (!hostValues) held.push([h.label, ptr]), heldSeqs.push(h.seq);
+    }
     // No call into the module runs (none of its frames is on the JS stack, and it did not end in exit()): its
     // stack holds only what JS allocated there (crates/wasm-api `js_stack_slots`). Not for threads: another
     // thread may be inside the module.
     const idle = this.callDepth === 0 && !this.exited && !this.shared;
-    return [{ module, globals: globalValues, host_values: held.map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
+    return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
   }
 
   /**

@@ -141,6 +141,14 @@ fn truths() -> Vec<Truth> {
         t("lsan_malloc_zero", 1, (1, 0)),
         Truth { invalid_frees: 1, ..t("asan_double_free", 1, NONE) },
         Truth { invalid_frees: 1, sites: &[("lost", "main", 1, 10)], ..t("asan_invalid_free", 1, (1, 10)) },
+        // Programs that never free, which discovery took for one with an inlined free: 15 blocks kept in 15
+        // `.bss` globals set in one function (c/bss_globals_no_free.c); aligned allocations, whose helper
+        // `dispose_chunk` calls malloc and works on chunk headers (c/aligned_no_free.c); valgrind's leak-cases.c
+        // built in one step (`clang -O2`: wasm-ld dropped free, the program's `.bss` in dlmalloc's static
+        // cluster, a function using it 37 times — an inlined strlen — but none of malloc's words).
+        Truth { reachable: (15, 240), ..t("c_bss_globals_no_free", 0, NONE) },
+        Truth { reachable: (2, 4224), ..t("c_aligned_no_free", 1, (3, 260)) },
+        Truth { indirect: (2, 32), reachable: (10, 160), ..t("c_nofree_onestep_O2", 1, (3, 48)) },
     ]
 }
 
@@ -190,7 +198,7 @@ fn stripped_modules_give_the_same_report() {
         let what = format!("{} stripped", tr.module);
         wrong.extend(mismatches(&tr, &r, &j, &what));
         let note = "allocator found by its code shape and confirmed by calling it";
-        let in_json = j["notes"].as_array().is_some_and(|n| n.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with(note))));
+        let in_json = has_note(&j, note);
         if !r.stderr.contains(note) || !in_json {
             wrong.push(format!("{what}: the report and stderr say how the allocator was found\n{}", r.describe()));
         }
@@ -222,8 +230,7 @@ fn an_inlined_allocator_is_refused_with_the_reason() {
 fn a_number_the_allocator_uses_once_opens_no_hole_in_the_roots() {
     let (r, j) = check_json(&edge("em_global_array_O0"), &[]);
     r.assert_code(0);
-    let s = &j["summary"];
-    assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(1024), Some(4096)), "{}", r.describe());
+    assert_eq!((summary(&j, "leaked_blocks"), summary(&j, "reachable_blocks"), summary(&j, "reachable_bytes")), (0, 1024, 4096), "{}", r.describe());
 }
 
 /// emmalloc without names in a program that never frees (fixtures/edge/c/emmalloc_no_free.c, Emscripten -O0): the
@@ -233,24 +240,23 @@ fn a_number_the_allocator_uses_once_opens_no_hole_in_the_roots() {
 fn emmalloc_without_a_free_is_tracked() {
     let (r, j) = check_json(&edge("em_emmalloc_no_free_O0"), &[]);
     r.assert_code(1);
-    let s = &j["summary"];
-    assert_eq!((s["lost_blocks"].as_u64(), s["indirect_blocks"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(1), Some(3)), "{}", r.describe());
-    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("no free: ")), "{}", r.describe());
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "indirect_blocks"), summary(&j, "reachable_blocks")), (1, 1, 3), "{}", r.describe());
+    assert!(has_note(&j, "no free: "), "{}", r.describe());
 }
 
-/// Aligned allocations in a program that never frees (fixtures/edge/c/aligned_no_free.c): stripped, dlmalloc's
-/// `dispose_chunk` (called by its aligned allocation, which calls malloc and works on chunk headers) read as a
-/// free inlined into the program, and the module was refused. Named and stripped give the same truth now.
+/// What discovery noticed is in the report too, not only in `inspect`: a dlmalloc program that never frees
+/// (valgrind's leak-cases.c, one-step `clang -O2`; its truth is in `truths`).
 #[test]
-fn an_allocator_helper_of_aligned_allocation_is_not_an_inlined_free() {
-    let module = edge("c_aligned_no_free");
-    for m in [module.clone(), stripped(&module)] {
-        let (r, j) = check_json(&m, &[]);
-        r.assert_code(1);
-        let s = &j["summary"];
-        assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64()), (Some(3), Some(260)), "{}", r.describe());
-        assert_eq!((s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(2), Some(4224)), "{}", r.describe());
-    }
+fn a_module_that_never_frees_says_so_in_the_report() {
+    let (r, j) = check_json(&edge("c_nofree_onestep_O2"), &[]);
+    r.assert_code(1);
+    assert_eq!((summary(&j, "allocations"), summary(&j, "frees")), (15, 0), "{}", r.describe());
+    assert!(has_note(&j, "no free: "), "{}", r.describe());
+}
+
+/// The report has a note starting with `prefix`.
+fn has_note(report: &Value, prefix: &str) -> bool {
+    report["notes"].as_array().is_some_and(|n| n.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with(prefix))))
 }
 
 /// realloc inlined into its one caller by wasm-opt (fixtures/edge/c/realloc_inlined.c, one-step `clang -O2`): no
@@ -261,44 +267,12 @@ fn an_allocator_helper_of_aligned_allocation_is_not_an_inlined_free() {
 fn blocks_an_inlined_realloc_resized_take_their_chunk_size() {
     let (r, j) = check_json(&edge("c_realloc_inlined_O2"), &["--", "grow"]);
     r.assert_code(0);
-    let s = &j["summary"];
-    assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(65), Some(1292)), "{}", r.describe());
-    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("1 live block(s) were resized in place")), "{}", r.describe());
+    assert_eq!((summary(&j, "leaked_blocks"), summary(&j, "reachable_blocks"), summary(&j, "reachable_bytes")), (0, 65, 1292), "{}", r.describe());
+    assert!(has_note(&j, "1 live block(s) were resized in place"), "{}", r.describe());
     let (r, j) = check_json(&edge("c_realloc_inlined_O2"), &["--", "shrink"]);
     r.assert_code(1);
-    let s = &j["summary"];
-    assert_eq!((s["cycle_blocks"].as_u64(), s["cycle_bytes"].as_u64(), s["lost_blocks"].as_u64()), (Some(1), Some(64), Some(0)), "{}", r.describe());
-    assert_eq!((s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(1), Some(28)));
-}
-
-/// A program that never frees, keeping 15 blocks in 15 `.bss` globals it sets in one function
-/// (fixtures/edge/c/bss_globals_no_free.c): that function was taken for an inlined free, named and stripped.
-#[test]
-fn globals_beside_the_allocator_state_are_not_an_inlined_free() {
-    let module = edge("c_bss_globals_no_free");
-    for m in [module.clone(), stripped(&module)] {
-        let (r, j) = check_json(&m, &[]);
-        r.assert_code(0);
-        let s = &j["summary"];
-        assert_eq!((s["leaked_blocks"].as_u64(), s["reachable_blocks"].as_u64(), s["reachable_bytes"].as_u64()), (Some(0), Some(15), Some(240)), "{}", r.describe());
-    }
-}
-
-/// A one-step `clang -O2` build of a program that never frees (valgrind's leak-cases.c): wasm-ld dropped free, and
-/// the program's `.bss` globals sit in the same static cluster as dlmalloc's state. A function using that cluster
-/// 37 times (an inlined `strlen`), but none of the words malloc uses, was taken for an inlined free and the module
-/// refused (found by the LeakSanitizer/valgrind survey: any program setting 15 zero-initialised globals in one
-/// function, at every -O level). It is tracked with malloc alone: leak-cases' truth.
-#[test]
-fn a_program_that_never_frees_is_tracked_beside_its_bss_globals() {
-    let (r, j) = check_json(&edge("c_nofree_onestep_O2"), &[]);
-    r.assert_code(1);
-    let s = &j["summary"];
-    assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64()), (Some(3), Some(48)), "{}", r.describe());
-    assert_eq!((s["indirect_blocks"].as_u64(), s["indirect_bytes"].as_u64()), (Some(2), Some(32)));
-    assert_eq!((s["reachable_blocks"].as_u64(), s["allocations"].as_u64(), s["frees"].as_u64()), (Some(10), Some(15), Some(0)));
-    // What discovery noticed is in the report too (it was only in `inspect`).
-    assert!(j["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("no free: ")), "{}", r.describe());
+    assert_eq!((summary(&j, "cycle_blocks"), summary(&j, "cycle_bytes"), summary(&j, "lost_blocks")), (1, 64, 0), "{}", r.describe());
+    assert_eq!((summary(&j, "reachable_blocks"), summary(&j, "reachable_bytes")), (1, 28));
 }
 
 /// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went

@@ -267,11 +267,11 @@ fn find(
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
         let eps = without_covered(&s, info, eps);
         let mut eps = one_layer_under_rust_shims(&s, info, eps);
-        if let Some(why) = bypassed_rust_shims(&s, info, &eps) {
+        if let Some(why) = bypassed_rust_shims(&s, info, extra_names, &eps) {
             // The `GlobalAlloc` impl under the shims, where it is a function of its own, is the way in the
             // program's inlined code takes too: hooked, every path is seen.
-            let with_impl = [eps.clone(), global_alloc_impls(&s, info, &eps)].concat();
-            if with_impl.len() == eps.len() || bypassed_rust_shims(&s, info, &with_impl).is_some() {
+            let with_impl = [eps.clone(), global_alloc_impls(&s, info, extra_names, &eps)].concat();
+            if with_impl.len() == eps.len() || bypassed_rust_shims(&s, info, extra_names, &with_impl).is_some() {
                 return Err(Error::NoAllocator { why, detail: Vec::new() });
             }
             eps = with_impl;
@@ -280,6 +280,12 @@ fn find(
         found.entry_points = eps;
     }
     Ok(found)
+}
+
+/// A function's name: the name section's, else one found elsewhere (`extra_names`: DWARF, a `--debug-file`).
+/// A stripped module checked with its unstripped build's names must find what the named build finds.
+fn func_name<'a>(info: &'a ModuleInfo, extra_names: &'a HashMap<u32, String>, f: u32) -> Option<&'a String> {
+    info.func_names.get(&f).or_else(|| extra_names.get(&f))
 }
 
 /// Adds what an entry point only forwards to (its parameters passed on, in order, to one call whose result it
@@ -294,7 +300,7 @@ fn with_forwarded(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u3
         if let Some(t) = target.filter(|&t| t >= info.num_imported_funcs && !eps.iter().any(|x| x.func == t))
             && info.func_signature(t) == info.func_signature(e.func)
         {
-            let name = info.func_names.get(&t).or_else(|| extra_names.get(&t)).cloned().unwrap_or_else(|| format!("func {t}, what {} forwards to", e.name));
+            let name = func_name(info, extra_names, t).cloned().unwrap_or_else(|| format!("func {t}, what {} forwards to", e.name));
             let ep = EntryPoint { func: t, name, ..e.clone() };
             eps.push(ep);
         }
@@ -416,7 +422,7 @@ fn under_entry_points(s: &statics::Scan, info: &ModuleInfo, is_ep: &dyn Fn(u32) 
 /// call (`lol_alloc`'s `memory_grow`, `talc`'s `Talc::malloc`) itself. The allocations made there would never be
 /// seen — their blocks missing from the report, and the frees made there making blocks look leaked. Says which
 /// function does so; None when every function under the shims that grows memory is called only under them.
-fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Option<String> {
+fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
     let nimp = info.num_imported_funcs;
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
@@ -436,7 +442,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
         }
         callers.get(&f)?.iter().copied().find(|&c| c != f && !is_ep(c) && !under.contains(&c))
     };
-    let name = |f: u32| info.func_names.get(&f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+    let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
     let refuse = |shim: &EntryPoint, how: String| {
         let shim = format!("{:#}", rustc_demangle::demangle(&shim.name));
         format!(
@@ -449,7 +455,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
     let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], Vec::as_slice);
     // The `#[global_allocator]`'s `GlobalAlloc` impl itself, by its name: an allocator over a static array
     // (emballoc) never grows memory, and the program's inlined code calls its `alloc`/`dealloc` directly.
-    let impl_named = |f: u32| info.func_names.get(&f).is_some_and(|n| format!("{:#}", rustc_demangle::demangle(n)).contains("as core::alloc::global::GlobalAlloc>::"));
+    let impl_named = |f: u32| func_name(info, extra_names, f).is_some_and(|n| format!("{:#}", rustc_demangle::demangle(n)).contains("as core::alloc::global::GlobalAlloc>::"));
     for shim in &shims {
         for c in s.callees_of(shim.func, nimp) {
             if is_ep(c) || !(grows(c) || impl_named(c)) {
@@ -479,13 +485,13 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint])
 /// only where a shim's call shows (align, size) — `__rust_alloc(size, align)` passing its size last,
 /// `__rust_dealloc(ptr, size, align)` its size last — as rustc passes it today (wee_alloc's
 /// `dealloc(self, ptr, align, size)`).
-fn global_alloc_impls(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Vec<EntryPoint> {
+fn global_alloc_impls(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Vec<EntryPoint> {
     let nimp = info.num_imported_funcs;
     let mut out: Vec<EntryPoint> = Vec::new();
     for shim in eps.iter().filter(|e| is_rust_shim(e)) {
         let Some(calls) = shim.func.checked_sub(nimp).and_then(|d| s.calls.get(d as usize)) else { continue };
         for &(callee, last) in calls {
-            let Some(raw) = info.func_names.get(&callee) else { continue };
+            let Some(raw) = func_name(info, extra_names, callee) else { continue };
             let name = format!("{:#}", rustc_demangle::demangle(raw));
             let Some((_, method)) = name.rsplit_once("as core::alloc::global::GlobalAlloc>::") else { continue };
             // The shim's size parameter: 0 for `__rust_alloc(size, align)`, 1 for the others.

@@ -848,6 +848,7 @@ self.addEventListener('message', hold);`;
   var EXIT_FRAMES = 1024;
   var EXIT_FUNCTIONS = /* @__PURE__ */ new Set(["_exit", "_proc_exit", "exit", "proc_exit"]);
   var THREADS_NOTE = "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) cannot be seen and counts as lost: join or end the threads before the report for exact numbers";
+  var mixedNote = (n) => `${n} calling context${n === 1 ? " was" : "s were"} reached from more than one line of JavaScript: blocks allocated there before the second caller was noticed (at the context's 2nd, 4th, 8th… allocation) show the first caller's JS frames (wasmleak's js/README.md, "Which stacks are captured")`;
   var RESOLVE_AT = 5e4;
   var NO_CTX = -1;
   var Tracker = class {
@@ -1366,6 +1367,8 @@ self.addEventListener('message', hold);`;
         exit = { status: "exited", code: this.exited.code, message: `exited with status ${this.exited.code}` };
       }
       if (this.shared) notes = [...notes, THREADS_NOTE];
+      const mixed = this.ctxMixed.reduce((n, m) => n + m, 0);
+      if (mixed) notes = [...notes, mixedNote(mixed)];
       this.consistent(() => {
         const [state2, image] = this.state(options);
         a.check("report", this.session, [{ ...state2, exit, exit_frames: exitFrames, notes }, image]);

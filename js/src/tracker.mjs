@@ -72,6 +72,11 @@ const THREADS_NOTE =
   "a threaded module: the report was read holding the allocator's log (no thread allocated or freed meanwhile), but the " +
   "other threads were not stopped, and a block a thread still running held only in its wasm locals (not in memory) " +
   'cannot be seen and counts as lost: join or end the threads before the report for exact numbers';
+/** Contexts reached from several JS lines: some blocks' JS frames may be another caller's (the class comment). */
+const mixedNote = (n) =>
+  `${n} calling context${n === 1 ? ' was' : 's were'} reached from more than one line of JavaScript: blocks ` +
+  "allocated there before the second caller was noticed (at the context's 2nd, 4th, 8th… allocation) show the " +
+  "first caller's JS frames (wasmleak's js/README.md, \"Which stacks are captured\")";
 const RESOLVE_AT = 50_000; // captured stacks kept unresolved before they are turned into frames
 const NO_CTX = -1; // the context slot of an event whose stack is captured on its own
 
@@ -647,6 +652,8 @@ class Tracker {
     }
     // What the JS runtime cannot do that `wasmleak check` does: stop the other threads and read their locals.
     if (this.shared) notes = [...notes, THREADS_NOTE];
+    const mixed = this.ctxMixed.reduce((n, m) => n + m, 0);
+    if (mixed) notes = [...notes, mixedNote(mixed)];
     this.consistent(() => {
       const [state, image] = this.state(options);
       a.check('report', this.session, [{ ...state, exit, exit_frames: exitFrames, notes }, image]);

@@ -880,10 +880,17 @@ fn node_blocks_of_one_context_keep_their_js_callers() {
     assert_eq!(by_caller("fromA"), (51, 2040), "{report}");
     assert_eq!(by_caller("fromB"), (31, 1240), "{report}");
     assert_eq!(report["summary"]["lost_blocks"], 82, "{report}");
+    // The report says some JS frames are sampled (here the mix showed at the context's 2nd block: all exact).
+    let mixed = |r: &Value| {
+        r["notes"].as_array().is_some_and(|n| n.iter().any(|n| n.as_str().is_some_and(|n| n.contains("reached from more than one line of JavaScript"))))
+    };
+    assert!(mixed(&report), "{report}");
+    let (_, one_caller, _) = wasmleak_node(&["--format", "json", "tests/js/apps/lib_app.mjs", "process_ok", "5"]);
+    assert!(!mixed(&one_caller), "{one_caller}");
 }
 
-/// The JS runtime reports what `check` reports of a one-step `clang -O2` build that never frees (edge.rs
-/// `a_program_that_never_frees_is_tracked_beside_its_bss_globals`), and of blocks an inlined realloc resized in
+/// The JS runtime reports what `check` reports of a one-step `clang -O2` build that never frees (edge.rs: its
+/// truth, `a_module_that_never_frees_says_so_in_the_report`), and of blocks an inlined realloc resized in
 /// place (`blocks_an_inlined_realloc_resized_take_their_chunk_size`): the same counts, and the same notes.
 #[test]
 fn node_reports_as_check_does_of_one_step_builds() {

@@ -190,9 +190,14 @@ fn headline(g: &Group) -> String {
             s.push_str(&blocks(n));
         }
     } else if let (true, Some(b)) = (g.growing, g.bytes_per_1000_events) {
-        let _ = write!(s, ", GROWING by {} per 1,000 allocator events", bytes(b.max(0.0).round() as u64));
+        // A slow rate in a run of millions of events read "GROWING by 0 B per 1,000 (0.000 blocks)": per million
+        // then (either number would print as zero).
+        let n = g.blocks_per_1000_events.unwrap_or(0.0);
+        let slow = b.abs() < 0.5 || (n != 0.0 && n.abs() < 0.0005);
+        let (scale, per) = if slow { (1000.0, "1,000,000") } else { (1.0, "1,000") };
+        let _ = write!(s, ", GROWING by {} per {per} allocator events", bytes((b * scale).max(0.0).round() as u64));
         if let Some(n) = g.blocks_per_1000_events {
-            s.push_str(&blocks(n));
+            s.push_str(&blocks(n * scale));
         }
         if let Some(b) = g.bytes_per_second {
             let _ = write!(s, ", {}/s", bytes(b.max(0.0).round() as u64));
@@ -377,4 +382,19 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(out, "INCONCLUSIVE: {why}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A growth rate under half a byte per 1,000 events is given per million (it read "GROWING by 0 B per 1,000
+    /// allocator events (0.000 blocks)" on a run of 4 million events).
+    #[test]
+    fn a_slow_growth_rate_is_given_per_million_events() {
+        let g = |b: f64, n: f64| Group { kind: "host", growing: true, bytes_per_1000_events: Some(b), blocks_per_1000_events: Some(n), ..Default::default() };
+        assert!(headline(&g(0.2, 0.0005)).contains("GROWING by 200 B per 1,000,000 allocator events (0.5 blocks)"), "{}", headline(&g(0.2, 0.0005)));
+        assert!(headline(&g(1.0, 0.0002)).contains("GROWING by 1000 B per 1,000,000 allocator events (0.2 blocks)"), "{}", headline(&g(1.0, 0.0002)));
+        assert!(headline(&g(62.5, 1.0)).contains("GROWING by 63 B per 1,000 allocator events (1.0 blocks)"), "{}", headline(&g(62.5, 1.0)));
+    }
 }

@@ -69,6 +69,8 @@ fn node_app_leaking_host_held_blocks_exits_1() {
         assert_eq!(report["version"], 1);
         assert_eq!(host(&report), (10, 1380), "{app}: {report}");
         assert_eq!(report["summary"]["leaked_blocks"], 10);
+        // Five processors JS never freed (two blocks each).
+        assert_eq!(report["summary"]["host_objects"], 5, "{app}: {report}");
         // The app's own stdout went to stderr, not into the JSON.
         assert!(stderr.contains("create_processor x5: done"), "{stderr}");
     }

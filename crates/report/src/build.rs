@@ -50,6 +50,10 @@ pub struct Group {
     /// at it (the hint then allows that the back edges are weak already, and a strong handle was forgotten).
     #[serde(skip)]
     pub weak_referenced: u64,
+    /// For `host` groups: the roots (values the host holds) their blocks hang from, sorted, distinct — each an
+    /// object JavaScript or the embedder never freed (`Summary::host_objects` counts them over the groups kept).
+    #[serde(skip)]
+    pub host_roots: Vec<u32>,
     /// For `reachable` and `host` groups: the root that holds the first block; for `indirect` groups, the
     /// leaked block that owns it (kind, type, site).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,6 +147,10 @@ pub struct Summary {
     pub cycles: u64,
     pub host_blocks: u64,
     pub host_bytes: u64,
+    /// Distinct values the host holds that the `host` blocks hang from: how many objects JavaScript (or the
+    /// embedder) never freed, however many blocks and groups each one holds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_objects: u64,
     /// One-time allocations of the language runtime (wasi-libc's argv copy) left live at exit: not counted
     /// as leaks.
     pub runtime_blocks: u64,
@@ -341,6 +349,14 @@ pub(crate) fn site(stack: &[Frame]) -> Option<Frame> {
 
 /// The report of a snapshot (`analysis` is of the same snapshot).
 /// Whether root `root` (regions first, then values) is a thread still running at the end.
+/// Distinct host roots over `groups` (see `Summary::host_objects`).
+pub(crate) fn host_objects(groups: &[Group]) -> u64 {
+    let mut roots: Vec<u32> = groups.iter().flat_map(|g| g.host_roots.iter().copied()).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    roots.len() as u64
+}
+
 fn thread_held(snap: &Snapshot, root: Option<u32>) -> bool {
     let Some(i) = root.and_then(|r| (r as usize).checked_sub(snap.regions.len())) else { return false };
     snap.values.get(i).is_some_and(|v| v.name.ends_with(wasmleak_heap::THREAD_HELD))
@@ -438,6 +454,9 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             weak_cycles[c as usize] = weak.is_some_and(|w| w > 1);
         }
         g.on_cycle += class.on_cycle as u64;
+        if let (Kind::Host, Some(root)) = (class.kind, class.root) {
+            g.host_roots.push(root);
+        }
         if let Some(c) = class.cycle {
             let first = &mut cycle_first[c as usize];
             if *first == u32::MAX {
@@ -466,6 +485,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     }
     summary.leaked_blocks = summary.lost_blocks + summary.indirect_blocks + summary.cycle_blocks + summary.host_blocks;
     summary.leaked_bytes = summary.lost_bytes + summary.indirect_bytes + summary.cycle_bytes + summary.host_bytes;
+    for g in &mut groups {
+        g.host_roots.sort_unstable();
+        g.host_roots.dedup();
+    }
+    summary.host_objects = host_objects(&groups);
     for (gi, votes) in owner_votes {
         // Stacks that symbolize alike count together.
         let mut merged: HashMap<(Vec<Frame>, Vec<Frame>), (u64, u64, u32)> = HashMap::default();

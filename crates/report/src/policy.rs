@@ -178,6 +178,7 @@ impl Report {
             }
             s.leaked_blocks = s.lost_blocks + s.indirect_blocks + s.cycle_blocks + s.host_blocks;
             s.leaked_bytes = s.lost_bytes + s.indirect_bytes + s.cycle_bytes + s.host_bytes;
+            s.host_objects = crate::build::host_objects(&self.groups);
         }
         let fails = |kind: &str| policy.fail_on.iter().any(|k| k == kind);
         let known = |key: &str| policy.baseline.as_ref().is_some_and(|b| b.contains(key));

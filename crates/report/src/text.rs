@@ -322,6 +322,9 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             if name == "cycle" && s.cycles > 0 {
                 let _ = write!(part, " in {}", plural(s.cycles, "cycle", "cycles"));
             }
+            if name == "host" && s.host_objects > 0 {
+                let _ = write!(part, " held by {} the host never freed", plural(s.host_objects, "object", "objects"));
+            }
             parts.push(part);
         }
     }

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runApp } from './apps/run.mjs';
+import { readFileSync } from 'node:fs';
 
 function report(n, mode = '') {
   const { stdout, out } = runApp('yoga_app.mjs', [String(n), ...(mode ? [mode] : [])]);
@@ -36,5 +37,16 @@ test('yoga-layout without free(): exactly the nodes and configs JS dropped, held
     assert.equal(r.summary.host_blocks, 15 * n);
     assert.equal(r.summary.host_bytes, 3260 * n);
     assert.equal(r.summary.leaked_blocks, r.summary.host_blocks);
+    // Seven handles JS dropped per layout: the config, the root and its 5 children.
+    assert.equal(r.summary.host_objects, 7 * n);
   }
+  // Each group's site is the app's line (Yoga.Config.create, Yoga.Node.create, insertChild), not the package's
+  // minified glue in node_modules that called the module (its frames were the site: `(anonymous)
+  // yoga-wasm-base64-esm.js:33`).
+  const lines = new Set(a.groups.filter((g) => g.kind === 'host').map((g) => {
+    assert.match(g.site.file, /tests\/js\/apps\/yoga_app\.mjs$/, JSON.stringify(g.site));
+    return g.site.line;
+  }));
+  const line = (text) => readFileSync(new URL('apps/yoga_app.mjs', import.meta.url), 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+  assert.deepEqual([...lines].sort((x, y) => x - y), [line('Yoga.Config.create()'), line('const root'), line('const child'), line('root.insertChild')]);
 });

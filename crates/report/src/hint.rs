@@ -12,6 +12,8 @@ const ALLOCATOR_FILES: &[&str] = &["library/alloc/src/alloc.rs", "library/std/sr
 const LIBRARY_FILES: &[&str] = &[
     "library/alloc/", "library/core/", "library/std/", "/rustc/", "/.cargo/registry/", "libc-bottom-half/",
     "libc-top-half/", "/c++/v1/", "/libcxx/", "/libcxxabi/", "emscripten/system/", "/wasi-libc/",
+    // A package's JS glue (Embind's invokers, wasm-bindgen's classes): the app's line that called it is the site.
+    "/node_modules/",
 ];
 
 /// Frames that only forward to the allocator: dropped from the top of every stack.

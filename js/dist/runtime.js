@@ -83,7 +83,8 @@
       const fn = s.getFunction();
       const own = typeof fn === "function" && typeof fn.name === "string" ? fn.name : "";
       if (own && !PLUMBING.has(own)) return own;
-      const inferred = s.getFunctionName?.() ?? "";
+      let inferred = s.getFunctionName?.() ?? "";
+      if (!inferred || inferred.includes("<computed>")) inferred = s.getMethodName?.() ?? "";
       if (inferred && !PLUMBING.has(inferred)) return inferred;
     }
     return null;

@@ -49,7 +49,10 @@ function callerName() {
     const fn = s.getFunction();
     const own = typeof fn === 'function' && typeof fn.name === 'string' ? fn.name : '';
     if (own && !PLUMBING.has(own)) return own;
-    const inferred = s.getFunctionName?.() ?? '';
+    let inferred = s.getFunctionName?.() ?? '';
+    // Closure-compiled Embind glue assigns methods through computed keys, which V8 names `prototype.<computed>`
+    // (or not at all): the property it was called through is the method (`Yoga.Node.create` → `create`).
+    if (!inferred || inferred.includes('<computed>')) inferred = s.getMethodName?.() ?? '';
     if (inferred && !PLUMBING.has(inferred)) return inferred;
   }
   return null;

@@ -45,6 +45,9 @@ test('yoga-layout without free(): exactly the nodes and configs JS dropped, held
   // yoga-wasm-base64-esm.js:33`).
   const lines = new Set(a.groups.filter((g) => g.kind === 'host').map((g) => {
     assert.match(g.site.file, /tests\/js\/apps\/yoga_app\.mjs$/, JSON.stringify(g.site));
+    // Held by what Embind's methods returned, by the method's name (`create`, `createWithConfig`, `getChild`):
+    // their invokers are computed-key methods, which V8 names `prototype.<computed>` or nothing (`table[47]`).
+    assert.match(g.root, /^returned by [A-Za-z]\w+ \(call \d+\)/, g.root);
     return g.site.line;
   }));
   const line = (text) => readFileSync(new URL('apps/yoga_app.mjs', import.meta.url), 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;

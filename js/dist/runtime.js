@@ -162,6 +162,8 @@
   }
   var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
   var ARGUMENT_EXPORTS = /* @__PURE__ */ new Set(["__wbindgen_malloc", "__wbindgen_realloc"]);
+  var BINDGEN_FREE = /^__wbg_\w+_free$/;
+  var collectedNote = (n) => `${n} wasm-bindgen object${n === 1 ? " was" : "s were"} freed by JavaScript's garbage collector (the glue's FinalizationRegistry), not by .free(): a run in which it does not collect them leaks them — free them explicitly`;
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
   var WRAP_CALL = /\.__wrap\(\s*([A-Za-z_$][\w$]*)\s*\)/g;
@@ -1840,7 +1842,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const same = instances.filter((r) => r.module === m).length;
-        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0 };
+        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0 };
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);
@@ -1880,9 +1882,11 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
           continue;
         }
         const tracker = rec.tracker;
+        const finalizerFree = BINDGEN_FREE.test(name);
         const f = function(...args) {
           let r;
           rec.exportCalls++;
+          if (finalizerFree && args[1] === 1) rec.collected++;
           const area = retArea && args[0] === retArea ? retArea : 0;
           depth++;
           tracker.callDepth++;
@@ -2026,7 +2030,10 @@ ${m.text}`).join("\n"),
        * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
        */
       report({ exit, notes } = {}) {
-        return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy, calls: r.exportCalls }));
+        return instances.map((r) => {
+          const all = r.collected ? [...notes ?? [], collectedNote(r.collected)] : notes;
+          return r.tracker.report({ module: r.name, instance: r.instance, exit, notes: all, show_reachable: showReachable, profile, policy, calls: r.exportCalls });
+        });
       },
       /**
        * A short text form of `report()`; called without reports, it also names the modules left untracked (a page

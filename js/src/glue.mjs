@@ -185,6 +185,14 @@ export const HARNESS_EXPORTS = new Set(['wasmbindgentestcontext_new']);
  */
 export const ARGUMENT_EXPORTS = new Set(['__wbindgen_malloc', '__wbindgen_realloc']);
 
+/** wasm-bindgen's destructor exports, `__wbg_<class>_free(ptr, fromFinalizer)` (0.2.93 on: 1 from its FinalizationRegistry). */
+export const BINDGEN_FREE = /^__wbg_\w+_free$/;
+
+/** The report's note on objects a garbage collection freed (index.mjs counts the finalizer's destructor calls). */
+export const collectedNote = (n) =>
+  `${n} wasm-bindgen object${n === 1 ? ' was' : 's were'} freed by JavaScript's garbage collector (the glue's ` +
+  'FinalizationRegistry), not by .free(): a run in which it does not collect them leaks them — free them explicitly';
+
 const BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
 const BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
 

@@ -10,7 +10,7 @@
 //
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
-import { ARGUMENT_EXPORTS, HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
+import { ARGUMENT_EXPORTS, BINDGEN_FREE, collectedNote, HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay, workerNote } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
@@ -150,7 +150,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       tracker.attach(instance);
       // Two instances of one module (two widgets of a page) are told apart: `app.wasm`, `app.wasm#2`.
       const same = instances.filter((r) => r.module === m).length;
-      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0 };
+      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0, collected: 0 };
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);
@@ -201,9 +201,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       if (name.startsWith('wasmleak:')) continue;
       if (typeof value !== 'function') { wrapped[name] = value; continue; }
       const tracker = rec.tracker;
+      // wasm-bindgen (0.2.93 on) frees an object through `__wbg_<class>_free(ptr, 0)` from `.free()`, and with 1
+      // from its FinalizationRegistry: the objects JS dropped that a garbage collection happened to free.
+      const finalizerFree = BINDGEN_FREE.test(name);
       const f = function (...args) {
         let r;
         rec.exportCalls++;
+        if (finalizerFree && args[1] === 1) rec.collected++;
         const area = retArea && args[0] === retArea ? retArea : 0;
         depth++;
         tracker.callDepth++;
@@ -355,7 +359,10 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      * ({status: 'returned' | 'exited' | 'trap', code, message}), `notes`: lines for every report.
      */
     report({ exit, notes } = {}) {
-      return instances.map((r) => r.tracker.report({ module: r.name, instance: r.instance, exit, notes, show_reachable: showReachable, profile, policy, calls: r.exportCalls }));
+      return instances.map((r) => {
+        const all = r.collected ? [...(notes ?? []), collectedNote(r.collected)] : notes;
+        return r.tracker.report({ module: r.name, instance: r.instance, exit, notes: all, show_reachable: showReachable, profile, policy, calls: r.exportCalls });
+      });
     },
     /**
      * A short text form of `report()`; called without reports, it also names the modules left untracked (a page

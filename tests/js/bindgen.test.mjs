@@ -242,3 +242,18 @@ test('wrapImports: Embind registration contexts stay runtime holds', () => {
     [2000, 'Embind registration: _embind_register_class_property context', { runtime: true }],
   ]);
 });
+
+// Parsers dropped without .free(), then a forced collection: the glue's FinalizationRegistry frees those the
+// collector took, through `__wbg_parser_free(ptr, 1)`. The report says how many (a run where no collection
+// happens leaks them); the rest stay host-held. How many a collection takes is V8's choice, not the test's.
+test('Parser objects a garbage collection freed are counted in a note; the others stay host-held', () => {
+  const n = 10;
+  const r = report('parser_gc', n);
+  const note = r.notes.find((t) => /wasm-bindgen objects? (was|were) freed by JavaScript's garbage collector/.test(t));
+  assert.ok(note, JSON.stringify(r.notes));
+  const collected = Number(note.split(' ')[0]);
+  assert.ok(collected >= 1, note);
+  assert.equal(collected + (r.summary.host_objects ?? 0), n, `${note} ${JSON.stringify(r.summary)}`);
+  assert.equal(r.summary.host_blocks, PARSER.blocks * (n - collected), JSON.stringify(r.summary));
+  assert.ok(!report('parser_ok', n).notes?.some((t) => /garbage collector/.test(t)));
+});

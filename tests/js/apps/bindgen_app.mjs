@@ -7,6 +7,8 @@
 //                  function, calls it, removes it, then `.free()`s the Callback (which drops the closure)
 //   parser_leak  — N × `new Parser()` kept in an array, never `.free()`d
 //   parser_ok    — N × `new Parser()`, used, then `.free()`d
+//   parser_gc    — N × `new Parser()`, used, dropped without `.free()`; then a forced garbage collection, whose
+//                  FinalizationRegistry callbacks free them
 //   parsers_leak — `parsers(N)`: N Parsers returned in a Vec, each reaching JS through the glue's import that wraps
 //                  it (`Parser.__wrap`), kept, never `.free()`d
 //   parsers_ok   — `parsers(N)`, each `.free()`d
@@ -55,14 +57,23 @@ for (let i = 0; i < n && !pattern.startsWith('parsers_'); i++) {
     sum += forget_bytes(new Uint8Array(64).fill(1));
   } else if (pattern === 'bytes_ok') {
     sum += sum_bytes(new Uint8Array(64).fill(1));
+  } else if (pattern === 'parser_gc') {
+    const p = new Parser(); // dropped without .free(): the glue's FinalizationRegistry frees it at a collection
+    sum += p.step();
   } else if (pattern === 'parser_ok') {
     const p = new Parser();
     sum += p.step();
     p.free();
   } else {
-    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok|parsers_leak|parsers_ok|bytes_forget|bytes_ok N');
+    console.error('usage: bindgen_app.mjs closure_leak|closure_ok|parser_leak|parser_ok|parser_gc|parsers_leak|parsers_ok|bytes_forget|bytes_ok N');
     process.exit(2);
   }
+}
+if (pattern === 'parser_gc') {
+  // A full collection now, and time for the registry's callbacks (they run as tasks after it).
+  (await import('node:v8')).setFlagsFromString('--expose-gc');
+  (await import('node:vm')).runInNewContext('gc')();
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 10));
 }
 bus.emit('tick');
 console.log(`${pattern} x${n}: done ${sum} (${bus.listenerCount('tick')} listeners, ${parsers.length} parsers)`);

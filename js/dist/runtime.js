@@ -187,7 +187,7 @@
   };
   var EMVAL_ARGS_MAX = 64;
   var isBindgenClosure = (r) => typeof r === "function" && ("_wbg_cb_unref" in r || "original" in r);
-  function wrapImports(imports, hold, wanted, word) {
+  function wrapImports(imports, hold, wanted, word, release) {
     if (!imports || typeof imports !== "object") return imports;
     const out = { ...imports };
     wanted ??= Object.entries(imports).flatMap(([module, obj]) => obj && typeof obj === "object" ? Object.entries(obj).map(([name, v]) => ({ module, name, kind: typeof v === "function" ? "function" : "other" })) : []);
@@ -261,11 +261,11 @@
           });
           continue;
         }
-        if (k === "napi_remove_wrap" && word) {
+        if (k === "napi_remove_wrap" && word && release) {
           replace(k, f, function(...args) {
             const r = f.apply(this, args);
             const v = typeof args[2] === "number" && args[2] > 0 ? word(args[2] >>> 0) : 0;
-            if (v) hold(v >>> 0, null, { release: true });
+            if (v) release(v >>> 0);
             return r;
           });
           continue;
@@ -976,12 +976,15 @@ self.addEventListener('message', hold);`;
      * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
      * app should free.
      */
-    hold(value, label, { runtime = false, strong = false, release = false } = {}) {
+    hold(value, label, { runtime = false, strong = false } = {}) {
       if (!(value > 0)) return;
-      if (release) return void this.hostValues.delete(value >>> 0);
       if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) this.runtimeValues.set(value >>> 0, label);
       else this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
+    }
+    /** JS no longer holds `value` (the module took it back: napi_remove_wrap). */
+    release(value) {
+      this.hostValues.delete(value);
     }
     alloc(ptr, size, lo, hi) {
       if (this.lastAlloc) this.settle(ptr);
@@ -1838,7 +1841,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         const v = words[address >>> 2] ?? 0;
         return v && tracker.isLive(v) ? v : 0;
       };
-      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
+      imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word, (value) => tracker.release(value));
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const same = instances.filter((r) => r.module === m).length;

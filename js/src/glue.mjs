@@ -247,8 +247,10 @@ const isBindgenClosure = (r) => typeof r === 'function' && ('_wbg_cb_unref' in r
  * - the arguments Embind's `_emval_call` passes to a JS function that are live blocks (`word(address)`: the word
  *   at `address` when it is a live block's address, else 0), labelled `passed to a JS function by Embind
  *   (<import>)`, with `{ runtime: false }`: kind `host` until `.delete()`.
+ * - Node-API pointers given to JS objects with a finalizer (`napi_wrap`, `napi_create_external_buffer`…), with
+ *   `{ strong: true }`: `reachable` until freed; `release(value)` when `napi_remove_wrap` gives one back.
  */
-export function wrapImports(imports, hold, wanted, word) {
+export function wrapImports(imports, hold, wanted, word, release) {
   if (!imports || typeof imports !== 'object') return imports;
   const out = { ...imports };
   // Only what the module imports is read, as the engine reads it: a namespace can be a Proxy that makes an entry
@@ -334,12 +336,12 @@ export function wrapImports(imports, hold, wanted, word) {
         });
         continue;
       }
-      if (k === 'napi_remove_wrap' && word) {
+      if (k === 'napi_remove_wrap' && word && release) {
         // The native object is the module's again (`*result`): no longer held by the JS object.
         replace(k, f, function (...args) {
           const r = f.apply(this, args);
           const v = typeof args[2] === 'number' && args[2] > 0 ? word(args[2] >>> 0) : 0;
-          if (v) hold(v >>> 0, null, { release: true });
+          if (v) release(v >>> 0);
           return r;
         });
         continue;

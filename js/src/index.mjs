@@ -145,7 +145,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       const v = words[address >>> 2] ?? 0;
       return v && tracker.isLive(v) ? v : 0;
     };
-    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word);
+    imp = wrapImports(imp, (value, label, opts) => tracker.hold(value, label, opts ?? { runtime: true }), WA.Module.imports(module), word, (value) => tracker.release(value));
     return then(make(module, imp), (instance) => {
       tracker.attach(instance);
       // Two instances of one module (two widgets of a page) are told apart: `app.wasm`, `app.wasm#2`.

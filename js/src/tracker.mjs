@@ -228,9 +228,8 @@ class Tracker {
    * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
    * app should free.
    */
-  hold(value, label, { runtime = false, strong = false, release = false } = {}) {
+  hold(value, label, { runtime = false, strong = false } = {}) {
     if (!(value > 0)) return;
-    if (release) return void this.hostValues.delete(value >>> 0);
     // Threads: the events logged so far happened before JS got the value; read them first, so the value is
     // numbered after them (not before every block it points to) and an earlier free of its address does not
     // drop it.
@@ -240,6 +239,11 @@ class Tracker {
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).
     // `strong`: held the way static data holds a block (still reachable), until it is freed.
     else this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
+  }
+
+  /** JS no longer holds `value` (the module took it back: napi_remove_wrap). */
+  release(value) {
+    this.hostValues.delete(value);
   }
 
   alloc(ptr, size, lo, hi) {

@@ -909,7 +909,7 @@ fn node_reports_as_check_does_of_one_step_builds() {
     let (code, r, stderr) = wasmleak_node(&["--format", "json", app, "fixtures/wasm/edge/c_realloc_inlined_O2.wasm", "shrink"]);
     assert_eq!(code, 1, "{stderr}");
     let s = &r["summary"];
-    assert_eq!((s["cycle_blocks"].as_u64(), s["cycle_bytes"].as_u64(), s["reachable_bytes"].as_u64()), (Some(1), Some(64), Some(28)), "{r}");
+    assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64(), s["reachable_bytes"].as_u64()), (Some(1), Some(64), Some(28)), "{r}");
     assert!(notes(&r).iter().any(|n| n.starts_with("1 live block(s) were resized in place")), "{r}");
     // The same program built by Emscripten at -O2: wasm-opt inlines its dlmalloc's realloc into `set_cap` too.
     let glue = "fixtures/wasm/edge/em_realloc_inlined_O2.js";
@@ -920,5 +920,5 @@ fn node_reports_as_check_does_of_one_step_builds() {
     let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", glue, "shrink"]);
     assert_eq!(code, 1, "{stderr}");
     let s = &r["summary"];
-    assert_eq!((s["cycle_blocks"].as_u64(), s["cycle_bytes"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(64), Some(1)), "{r}");
+    assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(64), Some(1)), "{r}");
 }

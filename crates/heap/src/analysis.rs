@@ -562,8 +562,12 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
     // 3. Strongly connected components of the unreachable blocks (still `UNSEEN`).
     let (comp, n_comp) = tarjan(&edges, &w.state);
     let mut comp_size = vec![0u32; n_comp];
-    // bit 0: self edge; bit 1: an edge from another unreachable component comes in.
-    let mut comp_bits = vec![0u8; n_comp];
+    // An edge from another unreachable component comes in. A block's pointer to itself makes no cycle, as under
+    // LeakSanitizer ("only external pointers count"): Zig's aligned allocations keep their block's start inside
+    // it, a bump arena's chunk footer points at its chunk, an empty circular list head at itself — all lost, where
+    // a cycle's hint (a weak back edge) was wrong and `--fail-on lost` let them pass. An Rc holding itself is
+    // `lost` too; the report's hint says what it is (wasmleak_report's `hint`).
+    let mut entered = vec![false; n_comp];
     for u in 0..n {
         if w.state[u] != UNSEEN {
             continue;
@@ -572,13 +576,8 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
         comp_size[cu as usize] += 1;
         for &t in edges.of(u) {
             let t = t as usize;
-            if w.state[t] != UNSEEN {
-                continue;
-            }
-            if t == u {
-                comp_bits[cu as usize] |= 1;
-            } else if comp[t] != cu {
-                comp_bits[comp[t] as usize] |= 2;
+            if w.state[t] == UNSEEN && comp[t] != cu {
+                entered[comp[t] as usize] = true;
             }
         }
     }
@@ -590,10 +589,10 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
             continue;
         }
         let c = c as usize;
-        if comp_bits[c] & 2 != 0 {
+        if entered[c] {
             continue;
         }
-        if comp_size[c] > 1 || comp_bits[c] & 1 != 0 {
+        if comp_size[c] > 1 {
             if cycle_id[c] == NONE {
                 cycle_id[c] = n_cycles;
                 n_cycles += 1;
@@ -633,7 +632,7 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
                 _ => (Kind::Indirect, None, None),
             };
             let c = comp[i] as usize;
-            let on_cycle = kind == Kind::Indirect && c < n_comp && (comp_size[c] > 1 || comp_bits[c] & 1 != 0);
+            let on_cycle = kind == Kind::Indirect && c < n_comp && comp_size[c] > 1;
             BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root, on_cycle }
         })
         .collect();

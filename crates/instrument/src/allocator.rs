@@ -341,6 +341,8 @@ pub fn role_of(name: &str) -> Option<Role> {
     // mimalloc overriding malloc: the functions carry their own names (`malloc` is an alias of `mi_malloc`).
     Some(match name {
         "malloc" | "dlmalloc" | "emscripten_builtin_malloc" | "c.malloc.malloc" | "mi_malloc" | "mi_zalloc" => Role::Malloc,
+        // (size) -> ptr, page-aligned: Zig's own (a function of its own, not a memalign call the hooks would see).
+        "valloc" | "c.malloc.valloc" => Role::Malloc,
         "calloc" | "dlcalloc" | "emscripten_builtin_calloc" | "c.malloc.calloc" | "mi_calloc" => Role::Calloc,
         "realloc" | "dlrealloc" | "emscripten_builtin_realloc" | "c.malloc.realloc" | "mi_realloc" => Role::Realloc,
         "free" | "dlfree" | "emscripten_builtin_free" | "c.malloc.free" | "mi_free" => Role::Free,
@@ -349,10 +351,9 @@ pub fn role_of(name: &str) -> Option<Role> {
         "mi_posix_memalign" => Role::PosixMemalign,
         // dlmalloc's `internal_memalign` (its state argument folded away) is called directly where the others are
         // inlined (libc++'s aligned `operator new`); emmalloc's memalign is its core, which malloc calls too.
-        "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" | "internal_memalign" | "emmalloc_memalign" => {
-            Role::AlignedAlloc
-        }
-        "posix_memalign" | "dlposix_memalign" => Role::PosixMemalign,
+        "aligned_alloc" | "memalign" | "dlmemalign" | "emscripten_builtin_memalign" | "internal_memalign" | "emmalloc_memalign"
+        | "c.malloc.aligned_alloc" | "c.malloc.memalign" => Role::AlignedAlloc,
+        "posix_memalign" | "dlposix_memalign" | "c.malloc.posix_memalign" => Role::PosixMemalign,
         // C++ operator new / delete, wasm32 (j = unsigned int) and wasm64 (m) manglings, and demangled forms.
         "_Znwj" | "_Znaj" | "_Znwm" | "_Znam" | "_ZnwjRKSt9nothrow_t" | "_ZnajRKSt9nothrow_t"
         | "_ZnwmRKSt9nothrow_t" | "_ZnamRKSt9nothrow_t" => Role::Malloc,
@@ -368,7 +369,7 @@ pub fn role_of(name: &str) -> Option<Role> {
 }
 
 /// Names the finder looks for, for the error message when it finds none.
-pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign (also as __wrap_… and \
+pub const LOOKED_FOR: &str = "malloc/calloc/realloc/free/aligned_alloc/posix_memalign/valloc (also as __wrap_… and \
 __libc_…, mimalloc's mi_… and Zig's c.malloc.…), \
 __rust_alloc/__rust_dealloc/__rust_realloc/__rust_alloc_zeroed (also as __rustc::…, and std's __rdl_* and a \
 #[global_allocator]'s __rg_* they forward to), the dlmalloc crate's methods, operator new/delete";
@@ -399,6 +400,9 @@ mod tests {
         // Zig's libc allocator by its Zig path; mimalloc overriding malloc, by its own names (found by a survey:
         // Zig's calloc went unhooked and wasi-libc's argv array was called lost; mimalloc was refused).
         assert_eq!(role_of("c.malloc.calloc"), Some(Role::Calloc));
+        assert_eq!(role_of("c.malloc.aligned_alloc"), Some(Role::AlignedAlloc));
+        assert_eq!(role_of("c.malloc.posix_memalign"), Some(Role::PosixMemalign));
+        assert_eq!(role_of("c.malloc.valloc"), Some(Role::Malloc));
         assert_eq!(role_of("mi_malloc"), Some(Role::Malloc));
         assert_eq!(role_of("mi_free"), Some(Role::Free));
         assert_eq!(role_of("mi_malloc_aligned"), Some(Role::RustAlloc));

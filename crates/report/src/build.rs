@@ -50,6 +50,10 @@ pub struct Group {
     /// at it (the hint then allows that the back edges are weak already, and a strong handle was forgotten).
     #[serde(skip)]
     pub weak_referenced: u64,
+    /// For `lost` groups: blocks that hold a pointer to themselves (a self-reference makes no cycle; an `Rc`
+    /// holding a clone of itself is one, which the hint names).
+    #[serde(skip)]
+    pub self_referencing: u64,
     /// For `host` groups: the roots (values the host holds) their blocks hang from, sorted, distinct — each an
     /// object JavaScript or the embedder never freed (`Summary::host_objects` counts them over the groups kept).
     #[serde(skip)]
@@ -456,6 +460,9 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.on_cycle += class.on_cycle as u64;
         if let (Kind::Host, Some(root)) = (class.kind, class.root) {
             g.host_roots.push(root);
+        }
+        if class.kind == Kind::Lost && analysis.edges_from(bi).contains(&(bi as u32)) {
+            g.self_referencing += 1;
         }
         if let Some(c) = class.cycle {
             let first = &mut cycle_first[c as usize];

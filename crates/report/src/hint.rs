@@ -14,6 +14,8 @@ const LIBRARY_FILES: &[&str] = &[
     "libc-top-half/", "/c++/v1/", "/libcxx/", "/libcxxabi/", "emscripten/system/", "/wasi-libc/",
     // A package's JS glue (Embind's invokers, wasm-bindgen's classes): the app's line that called it is the site.
     "/node_modules/",
+    // The C sources Zig ships (`zig cc`: lib/libc/musl/…, lib/libc/wasi/…); its own .zig ones: `is_library_frame`.
+    "/lib/libc/musl/", "/lib/libc/wasi/",
 ];
 
 /// Frames that only forward to the allocator: dropped from the top of every stack.
@@ -46,6 +48,9 @@ fn is_allocator_name(f: &str) -> bool {
         || f.starts_with("<std::alloc::System as core::alloc::global::GlobalAlloc>::")
         || f.starts_with("dlmalloc::")
         || f.starts_with("<dlmalloc::")
+        // Zig's own libc allocator (lib/c/malloc.zig): `c.malloc.reallocarray`, `c.malloc.aligned_alloc`…
+        || f.starts_with("c.malloc.")
+        || f.starts_with("heap.BrkAllocator.")
 }
 
 /// Frames of the language's own libraries (Rust std/alloc/core, libc, libc++): the site is the first frame
@@ -57,7 +62,9 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_",
     ];
     if let Some(file) = file {
-        return LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
+        // Zig's std and libc written in Zig: lib/std/heap.zig, lib/c/string.zig.
+        let zig = file.ends_with(".zig") && (file.contains("/lib/std/") || file.contains("/lib/c/"));
+        return zig || LIBRARY_FILES.iter().any(|l| file.contains(l)) || is_allocator_frame(function, Some(file));
     }
     let function = without_crate_hashes(function);
     let function = without_return_type(&function);
@@ -157,6 +164,12 @@ fn mentions(g: &Group, needles: &[&str]) -> bool {
     g.stack.iter().any(|f| needles.iter().any(|n| f.function.contains(n)))
 }
 
+/// An `Rc`/`Arc`/`shared_ptr` allocation, by its type or its stack.
+fn reference_counted(g: &Group) -> bool {
+    const NEEDLES: &[&str] = &["Rc<", "rc::Rc", "Rc::new", "Arc<", "sync::Arc", "shared_ptr", "make_shared", "__shared_"];
+    g.ty.as_deref().is_some_and(|t| NEEDLES.iter().any(|n| t.contains(n))) || mentions(g, NEEDLES)
+}
+
 /// A lost block whose address a freed block held: the owner was freed without freeing it (a C++ class without
 /// the destructor, a `vector<T*>` destroyed without deleting its elements, a Rust `Drop` that forgets a raw pointer, a C
 /// struct freed before its members).
@@ -205,10 +218,15 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
             } else if mentions(g, &["shared_ptr", "make_shared", "__shared_"]) {
                 "shared_ptr cycle: these objects own each other, so no use count reaches zero; make the back edge a std::weak_ptr".into()
             } else {
-                "cycle: these blocks are reachable only from each other (or a block only from itself: an empty circular list head, a self-referencing node) and nothing else reaches them; free the structure as a whole, or break the cycle (a weak back edge)".into()
+                "cycle: these blocks are reachable only from each other and nothing else reaches them; free the structure as a whole, or break the cycle (a weak back edge)".into()
             }
         }
         Kind::Lost if g.freed_owner.is_some() => owner_hint(g),
+        // A block pointing only at itself is lost (no cycle), but a reference-counted one that holds a strong
+        // reference to itself never reaches a zero count: that is the bug to fix.
+        Kind::Lost if g.self_referencing > 0 && reference_counted(g) => {
+            "lost: a reference-counted value holding a strong reference to itself (Rc/Arc/shared_ptr), so its count never reaches zero: make that self-reference a Weak (Rc::downgrade / weak_ptr)".into()
+        }
         Kind::Lost => {
             if mentions(g, &["mem::forget", "forget<"]) {
                 "lost: mem::forget dropped the only owner without freeing; let the value drop (or ManuallyDrop::drop / Box::from_raw it later)".into()
@@ -268,6 +286,27 @@ mod tests {
 
     fn is_library(f: &Frame) -> bool {
         is_library_frame(&f.function, f.file.as_deref())
+    }
+
+    /// A lost block pointing at itself: an `Rc` that holds a clone of itself is told to use `Weak`; anything
+    /// else (an empty circular list head) gets the plain lost hint, not a cycle's.
+    #[test]
+    fn a_self_referencing_rc_is_told_to_use_weak() {
+        let g = |ty: &str| Group { kind: "lost", ty: Some(ty.into()), self_referencing: 1, ..Group::default() };
+        assert!(hint(Kind::Lost, &g("Rc<RefCell<app::Node>>")).contains("strong reference to itself"));
+        assert!(!hint(Kind::Lost, &g("list_head")).contains("itself"), "{}", hint(Kind::Lost, &g("list_head")));
+        let not_self = Group { self_referencing: 0, ..g("Rc<RefCell<app::Node>>") };
+        assert!(!hint(Kind::Lost, &not_self).contains("itself"));
+    }
+
+    /// A package's glue under node_modules, and Zig's std and libc, are libraries: the site is the caller.
+    #[test]
+    fn package_glue_and_zig_std_are_libraries() {
+        assert!(is_library(&frame("(anonymous)", Some("/app/node_modules/yoga-layout/dist/binaries/yoga-wasm-base64-esm.js"))));
+        assert!(is_library(&frame("heap.c_allocator_impl.remap", Some("/usr/lib/zig/lib/std/heap.zig"))));
+        assert!(is_library(&frame("c.string.strdup", Some("/x/ziglang/lib/c/string.zig"))));
+        assert!(!is_library(&frame("main", Some("/app/lib/c/main.c"))));
+        assert!(is_allocator(&frame("c.malloc.reallocarray", None)));
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::",
         "dlmalloc::", "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_",
         "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_",
+        // wasm-bindgen's crates: without DWARF (a release build) their frames have no registry path to tell them by.
+        "wasm_bindgen::", "<wasm_bindgen::", "js_sys::", "<js_sys::", "wasm_bindgen_futures::", "web_sys::",
     ];
     if let Some(file) = file {
         // Zig's std and libc written in Zig: lib/std/heap.zig, lib/c/string.zig.
@@ -361,6 +363,11 @@ mod tests {
         assert!(!is_runtime_startup(&[frame("make_record", Some("./c/patterns.c")), argv[0].clone()]));
         // The program's own main (`main(argc, argv)` is `__main_argc_argv` in wasi-libc) is not the runtime.
         assert!(!is_runtime_startup(&[frame("__main_argc_argv", None), argv[0].clone(), argv[1].clone()]));
+        // js-sys' task queue, made once, in a release build (no DWARF: no registry path; a wasm-bindgen-test run
+        // exited 1 on a clean suite).
+        let queue = ["js_sys::futures::queue::Queue::new", "core::cell::lazy::LazyCell<T,F>::really_init", "js_sys::futures::future_to_promise::{{closure}}", "wasm_bindgen::convert::closures::_::invoke"];
+        assert!(is_runtime_startup(&queue.map(|f| frame(f, None))));
+        assert!(!is_runtime_startup(&[frame("app::spawn_task", None), frame(queue[0], None)]));
     }
 
     /// wasm-bindgen rewrites the name section with Rust v0 names demangled with their crate hashes.

@@ -68,7 +68,7 @@ process.on('uncaughtExceptionMonitor', (err) => {
   if (file) {
     write(file, out);
   } else {
-    process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
+    process.stderr.write(standaloneText(out));
     printed = true;
   }
 });
@@ -79,16 +79,29 @@ process.on('exit', (code) => {
     write(file, out);
   } else {
     if (printed) process.stderr.write('wasmleak: the app lived on after the uncaught exception; the report at exit:\n');
-    process.stderr.write(out.error ? `wasmleak: ${out.error}\n` : out.text);
+    process.stderr.write(standaloneText(out));
     // On its own (`node --import wasmleak/register`, a test runner's node): findings fail the process, as
     // LeakSanitizer's do — exit status WASMLEAK_EXITCODE (default 1; 0: never), unless the app failed already;
-    // 2 when a module's report is inconclusive.
+    // 2 when a module's report is inconclusive, or a module with a heap was not tracked (as `wasmleak node`).
     const exitcode = Number(process.env.WASMLEAK_EXITCODE ?? 1);
     if (!code && exitcode && out.reports?.some((r) => r.decided_by?.length)) process.exitCode = exitcode;
     // A module that saw no allocator call has no verdict (its report says why): never a clean exit.
     else if (!code && exitcode && out.reports?.some((r) => r.inconclusive)) process.exitCode = 2;
+    else if (!code && exitcode && blind(out).length) process.exitCode = 2;
   }
 });
+
+/** Modules of the app with a heap that were not tracked (Node's own wasm is not the app's). */
+const blind = (out) => (out.skipped ?? []).filter((s) => s.heap && s.status !== 'runtime');
+
+/**
+ * The text on stderr when no `wasmleak node` reads the report: the reports, then what was not tracked (a test
+ * runner's suite whose module was left untracked printed nothing at all, and passed).
+ */
+function standaloneText(out) {
+  if (out.error) return `wasmleak: ${out.error}\n`;
+  return out.text + blind(out).map((s) => `\nNOT TRACKED: ${s.name}: ${s.reason}\n`).join('');
+}
 
 /** The reports, the text and what was not tracked, as of now; `code`: the process's exit status. */
 function collect(code) {

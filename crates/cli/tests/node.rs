@@ -333,6 +333,17 @@ fn untracked_module_with_a_heap_exits_2_and_alloc_fn_tracks_it() {
     assert_eq!(entries[0]["heap"], true);
     assert!(entries[0]["reason"].as_str().unwrap().contains("no allocator found"), "{json}");
     assert!(stderr.contains("not tracked"), "{stderr}");
+    // The same under `node --import register.mjs` alone (a test runner's node): it said nothing and exited 0.
+    let out = Command::new("node")
+        .args(["--import", &format!("{}/js/src/register.mjs", repo().display()), "tests/js/apps/custom_alloc_app.mjs", m])
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .env_remove("WASMLEAK_REPORT_FILE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("NOT TRACKED: ") && stderr.contains("no allocator found"), "{stderr}");
 
     let (code, report, stderr) =
         wasmleak_node(&["--alloc-fn", "0", "--free-fn", "1", "--format", "json", "tests/js/apps/custom_alloc_app.mjs", m]);

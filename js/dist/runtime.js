@@ -163,6 +163,7 @@
   var HARNESS_EXPORTS = /* @__PURE__ */ new Set(["wasmbindgentestcontext_new"]);
   var ARGUMENT_EXPORTS = /* @__PURE__ */ new Set(["__wbindgen_malloc", "__wbindgen_realloc"]);
   var BINDGEN_FREE = /^__wbg_\w+_free$/;
+  var trappedNote = (n) => `${n} call${n === 1 ? "" : "s"} into the module ended in a trap that JavaScript caught (a Rust panic aborts on wasm32, as a #[should_panic] test's does; C's abort()): nothing those calls' frames owned was dropped or freed, so what they allocated and still held is reported lost or indirect — not a leak of the code that runs to completion`;
   var collectedNote = (n) => `${n} wasm-bindgen object${n === 1 ? " was" : "s were"} freed by JavaScript's garbage collector (the glue's FinalizationRegistry), not by .free(): a run in which it does not collect them leaks them — free them explicitly`;
   var BINDGEN_CLOSURE_WRAPPER = /^__wbindgen_closure_wrapper\d+$/;
   var BINDGEN_INTRINSIC = /^__wbindgen_(generic|cast)_[0-9a-f]+$/;
@@ -1845,7 +1846,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const same = instances.filter((r) => r.module === m).length;
-        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0 };
+        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0, trapped: 0 };
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);
@@ -1898,6 +1899,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
             r = value.apply(this, args);
           } catch (e) {
             if (depth === 1 && ctx) ctx.value = 0n;
+            if (depth === 1 && e instanceof WebAssembly.RuntimeError) rec.trapped++;
             throw e;
           } finally {
             depth--;
@@ -2034,7 +2036,10 @@ ${m.text}`).join("\n"),
        */
       report({ exit, notes } = {}) {
         return instances.map((r) => {
-          const all = r.collected ? [...notes ?? [], collectedNote(r.collected)] : notes;
+          const all = [...notes ?? []];
+          if (r.collected) all.push(collectedNote(r.collected));
+          const caught = r.trapped - (exit?.status === "trap" ? 1 : 0);
+          if (caught > 0) all.push(trappedNote(caught));
           return r.tracker.report({ module: r.name, instance: r.instance, exit, notes: all, show_reachable: showReachable, profile, policy, calls: r.exportCalls });
         });
       },

@@ -188,6 +188,12 @@ export const ARGUMENT_EXPORTS = new Set(['__wbindgen_malloc', '__wbindgen_reallo
 /** wasm-bindgen's destructor exports, `__wbg_<class>_free(ptr, fromFinalizer)` (0.2.93 on: 1 from its FinalizationRegistry). */
 export const BINDGEN_FREE = /^__wbg_\w+_free$/;
 
+/** The report's note on calls into the module that trapped and were caught (index.mjs counts them). */
+export const trappedNote = (n) =>
+  `${n} call${n === 1 ? '' : 's'} into the module ended in a trap that JavaScript caught (a Rust panic aborts on ` +
+  "wasm32, as a #[should_panic] test's does; C's abort()): nothing those calls' frames owned was dropped or freed, " +
+  'so what they allocated and still held is reported lost or indirect — not a leak of the code that runs to completion';
+
 /** The report's note on objects a garbage collection freed (index.mjs counts the finalizer's destructor calls). */
 export const collectedNote = (n) =>
   `${n} wasm-bindgen object${n === 1 ? ' was' : 's were'} freed by JavaScript's garbage collector (the glue's ` +

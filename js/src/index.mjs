@@ -10,7 +10,7 @@
 //
 // The browser build (`wasmleak serve`'s /__wasmleak/runtime.js) is this directory bundled by esbuild into one
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
-import { ARGUMENT_EXPORTS, BINDGEN_FREE, collectedNote, HARNESS_EXPORTS, watchInstance, wrapImports } from './glue.mjs';
+import { ARGUMENT_EXPORTS, BINDGEN_FREE, collectedNote, HARNESS_EXPORTS, trappedNote, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay, workerNote } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
@@ -150,7 +150,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       tracker.attach(instance);
       // Two instances of one module (two widgets of a page) are told apart: `app.wasm`, `app.wasm#2`.
       const same = instances.filter((r) => r.module === m).length;
-      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0, collected: 0 };
+      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0, collected: 0, trapped: 0 };
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);
@@ -216,6 +216,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
           r = value.apply(this, args);
         } catch (e) {
           if (depth === 1 && ctx) ctx.value = 0n;
+          // A trap the app catches (a Rust panic aborts on wasm32; a test harness's #[should_panic]): nothing its
+          // frames owned was dropped or freed.
+          if (depth === 1 && e instanceof WebAssembly.RuntimeError) rec.trapped++;
           throw e;
         } finally {
           depth--;
@@ -360,7 +363,11 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
      */
     report({ exit, notes } = {}) {
       return instances.map((r) => {
-        const all = r.collected ? [...(notes ?? []), collectedNote(r.collected)] : notes;
+        const all = [...(notes ?? [])];
+        if (r.collected) all.push(collectedNote(r.collected));
+        // The trap the app ended with is the report's `exit`; the others were caught and the app went on.
+        const caught = r.trapped - (exit?.status === 'trap' ? 1 : 0);
+        if (caught > 0) all.push(trappedNote(caught));
         return r.tracker.report({ module: r.name, instance: r.instance, exit, notes: all, show_reachable: showReachable, profile, policy, calls: r.exportCalls });
       });
     },

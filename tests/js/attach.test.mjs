@@ -129,3 +129,15 @@ test('attach: a wasm trap nobody catches still gets its report, with exit status
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A trap the app catches and survives (a harness's #[should_panic] test): the report at exit says so, and that
+// what the trapped call held is reported lost for that reason; an app with no trap gets no such note.
+test('attach: a trap the app catches is noted in the report', () => {
+  const { stdout, out } = runApp('caught_trap_app.mjs', [`${root}/fixtures/wasm/edge/c_abort_after_leak.wasm`]);
+  assert.match(stdout, /caught: a trap/);
+  const [r] = out.reports;
+  assert.equal(r.exit.status, 'returned');
+  assert.ok(r.notes.some((n) => n.startsWith('1 call into the module ended in a trap that JavaScript caught')), JSON.stringify(r.notes));
+  const clean = runApp('wasi_app.mjs', [`${root}/fixtures/wasm/edge/c_no_free.wasm`]).out.reports[0];
+  assert.ok(!clean.notes?.some((n) => /ended in a trap/.test(n)), JSON.stringify(clean.notes));
+});

@@ -24,7 +24,8 @@ pub enum Stacks {
     /// Walk the real stack at every event (slow; a cross-check of the context ids)
     #[value(alias = "eager")]
     Walk,
-    /// No stacks
+    /// No stacks: groups by kind only; the runtime's argv copy is told by its contents, blocks calls running at
+    /// exit() may hold cannot be (a note says so)
     Off,
 }
 

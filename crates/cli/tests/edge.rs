@@ -782,3 +782,19 @@ fn a_global_alloc_impl_the_program_calls_itself_is_hooked() {
     let roles: Vec<&str> = j["allocator"]["entry_points"].as_array().unwrap().iter().filter_map(|e| e["role"].as_str()).collect();
     assert!(roles.contains(&"global_alloc") && roles.contains(&"global_dealloc"), "{roles:?}");
 }
+
+/// `--stacks off` takes no allocation stacks, and what needed them was lost silently (Zig/toolchains survey): the
+/// runtime's argv copy is told by what its two blocks hold (LSan's leak_check_at_exit: the same report as with
+/// stacks, where its 8 + 29 B were lost and indirect), and a guest that called exit() inside `main` says which
+/// blocks `main` may hold cannot be told.
+#[test]
+fn stacks_off_keeps_the_argv_copy_apart_and_says_what_it_cannot_tell() {
+    for rest in [&[][..], &["--stacks", "off"]] {
+        let (r, j) = check_json(&edge("lsan_leak_check_at_exit"), rest);
+        r.assert_code(1);
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes"), summary(&j, "indirect_blocks")), (1, 1337, 0), "{rest:?}: {}", brief(&j));
+        assert_eq!(summary(&j, "runtime_blocks"), 2, "{rest:?}: {}", brief(&j));
+    }
+    let (r, j) = check_json(&edge("c_exit_in_main"), &["--stacks", "off", "--", "held"]);
+    assert!(has_note(&j, "the guest called exit() while `main` was still running, and no allocation stacks were taken"), "{}", r.describe());
+}

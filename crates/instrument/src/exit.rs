@@ -68,8 +68,14 @@ pub fn held_at_exit(
     // Made by the frame's own call of the allocator, or by a call that returned an i32 (the address can reach a
     // local only so: what went through memory was scanned).
     let returned = |callee: Option<u32>| callee.is_none_or(|c| info.func_signature(c).is_some_and(|sig| sig.1.contains(&ValType::I32)));
+    // Unreachable blocks without an allocation stack (`check --stacks off`): what made them cannot be told.
+    let mut unknown = 0usize;
     for (b, class) in analysis.blocks.iter().zip(&analysis.classes) {
         if !matches!(class.kind, Kind::Lost | Kind::Cycle) {
+            continue;
+        }
+        if b.stack.is_none() {
+            unknown += 1;
             continue;
         }
         // The host's frames (the JS runtime's calls into the module) are not in the stack at exit.
@@ -91,6 +97,24 @@ pub fn held_at_exit(
         }
     }
     let mut notes = Vec::new();
+    // Whose calls were still running: the program's, not libc's start and exit code.
+    let runtime = ["_start", "__original_main", "__main_void", "__main_argc_argv", "exit", "_Exit", "__wasi_proc_exit"];
+    let running: Vec<String> = live[first.min(live.len())..]
+        .iter()
+        .filter_map(|f| match info.func_names.get(&f.func) {
+            Some(n) if runtime.contains(&n.as_str()) => None,
+            Some(n) => Some(format!("`{}`", wasmleak_symbolize::demangle(n))),
+            None => Some(format!("func[{}]", f.func)),
+        })
+        .collect();
+    if unknown > 0 && !running.is_empty() {
+        notes.push(format!(
+            "the guest called exit() while {} still running, and no allocation stacks were taken (--stacks off): \
+             which unreachable blocks those calls made and may hold in their local variables cannot be told, so \
+             all are reported (run without --stacks off for that)",
+            running.join(", ") + if running.len() == 1 { " was" } else { " were" }
+        ));
+    }
     for (depth, mut made) in by_frame {
         // A call's result goes into one local, which the next result of that call overwrites: of the blocks one
         // call site made (a loop's `doc = new XMLDocument`), only the last can still be there.

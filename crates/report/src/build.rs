@@ -331,20 +331,48 @@ fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
         }
         offset += size;
     }
-    let mut stacks = HashSet::default();
-    for &(array, words) in &at_start {
-        if words.len() < 8 || words.len() % 4 != 0 {
+    argv_pairs(&at_start).into_iter().flat_map(|(array, buffer)| [array.stack, buffer.stack]).collect()
+}
+
+/// Among `blocks` (in address order, with their bytes): the (array, buffer) pairs that hold an argv copy — the
+/// array `argc + 1` words pointing into the buffer and a final 0, the buffer NUL-terminated strings.
+fn argv_pairs<'a>(blocks: &[(&'a wasmleak_heap::SnapBlock, &[u8])]) -> Vec<(&'a wasmleak_heap::SnapBlock, &'a wasmleak_heap::SnapBlock)> {
+    let mut pairs = Vec::new();
+    for &(array, words) in blocks {
+        if words.len() < 8 || words.len() % 4 != 0 || words[words.len() - 4..] != [0; 4] {
             continue;
         }
         let words: Vec<u32> = words.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())).collect();
-        let (&last, args) = words.split_last().expect("two words or more");
-        let Some(&(buffer, text)) = at_start.iter().find(|(b, _)| b.addr == args[0] as u64) else { continue };
+        let args = &words[..words.len() - 1];
+        let Ok(k) = blocks.binary_search_by_key(&(args[0] as u64), |(b, _)| b.addr) else { continue };
+        let (buffer, text) = blocks[k];
         let inside = |p: u32| (buffer.addr..buffer.addr + buffer.size).contains(&(p as u64));
-        if last == 0 && args.iter().all(|&p| inside(p)) && text.last() == Some(&0) {
-            stacks.extend([array.stack, buffer.stack]);
+        if args.iter().all(|&p| inside(p)) && text.last() == Some(&0) {
+            pairs.push((array, buffer));
         }
     }
-    stacks
+    pairs
+}
+
+/// With no stacks taken (`check --stacks off`), the argv copy cannot be told by who allocated it: by what its two
+/// blocks hold, as [`inlined_argv_copy`] does — the first such pair allocated (wasi-libc makes it before `main`).
+/// Addresses of its blocks; empty when stacks were taken.
+fn argv_copy_without_stacks(snap: &Snapshot) -> HashSet<u64> {
+    if snap.blocks.iter().any(|b| b.stack != u32::MAX) {
+        return HashSet::default();
+    }
+    let mut offset = 0usize;
+    let blocks: Vec<(&wasmleak_heap::SnapBlock, &[u8])> = snap
+        .blocks
+        .iter()
+        .filter_map(|b| {
+            let bytes = snap.contents.get(offset..offset + b.size as usize);
+            offset += b.size as usize;
+            Some((b, bytes?))
+        })
+        .collect();
+    let first = argv_pairs(&blocks).into_iter().min_by_key(|(a, b)| a.seq.max(b.seq));
+    first.into_iter().flat_map(|(a, b)| [a.addr, b.addr]).collect()
 }
 
 pub(crate) fn site(stack: &[Frame]) -> Option<Frame> {
@@ -369,6 +397,7 @@ fn thread_held(snap: &Snapshot, root: Option<u32>) -> bool {
 pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
     let types = crate::types::stack_types(snap);
     let argv = inlined_argv_copy(snap);
+    let argv_blocks = argv_copy_without_stacks(snap);
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
@@ -392,6 +421,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
     for (bi, (block, class)) in analysis.blocks.iter().zip(&analysis.classes).enumerate() {
         let at = content_at;
         content_at += block.size as usize;
+        if class.kind != Kind::Reachable && argv_blocks.contains(&block.addr) {
+            summary.runtime_blocks += 1;
+            summary.runtime_bytes += block.size;
+            continue;
+        }
         // Ids past the snapshot's stacks (none taken: `StackId::NONE`) all have no frames: one slot.
         let (s, k) = ((block.stack.0 as usize).min(snap.stacks.len()), class.kind as usize);
         if by_stack.len() <= s {

@@ -229,8 +229,8 @@ impl Opts {
             1
         } else if blind {
             // Naming the allocator does not help a module wasmleak cannot track (threads, one Node's own loader
-            // compiled): its reason says so already.
-            let unsupported = untracked.iter().all(|u| u["status"] == "unsupported");
+            // compiled, a garbage-collected language's runtime): its reason says so already.
+            let unsupported = untracked.iter().all(|u| u["status"] == "unsupported" || u["status"] == "language_runtime");
             if !unsupported {
                 eprintln!(
                     "wasmleak: a module with a heap was not tracked: run `wasmleak inspect` on it, or name its allocator \

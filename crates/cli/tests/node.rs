@@ -87,6 +87,26 @@ fn node_app_without_leaks_exits_0() {
     assert_eq!(report["summary"]["allocations"], 10, "{report}");
 }
 
+/// A garbage-collected language's runtime (TinyGo-like: it imports `gojs`) that grows its memory: not tracked, so
+/// no verdict — exit 2, as `check` gives for it (it exited 0 under `node`, "heap": false; toolchains survey:
+/// AssemblyScript), and no advice to name an allocator it does not have.
+#[test]
+fn a_language_runtime_module_has_no_verdict() {
+    if !prerequisites() {
+        return;
+    }
+    let module = common::scratch("gojs-like.wasm");
+    let wat = r#"(module (import "gojs" "runtime.ticks" (func (result f64))) (memory (export "mem") 1)
+      (func (export "run") i32.const 1 memory.grow drop))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let (code, json, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/gojs_app.mjs", module.to_str().unwrap()]);
+    assert_eq!(code, 2, "{json}\n{stderr}");
+    let entries = json.as_array().unwrap_or_else(|| panic!("an array with the untracked module: {json}"));
+    assert_eq!((entries[0]["status"].as_str(), entries[0]["heap"].as_bool()), (Some("language_runtime"), Some(true)), "{json}");
+    assert!(!stderr.contains("--alloc-fn"), "{stderr}");
+    let _ = std::fs::remove_file(&module);
+}
+
 /// A script whose wasm runs in a child process (esbuild-wasm runs its Go module in another node): nothing was
 /// looked at, so nothing is called clean — no verdict, and the message says where the wasm went.
 #[test]

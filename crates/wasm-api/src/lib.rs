@@ -305,7 +305,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
             wasmleak_instrument::Error::NoAllocator { .. } => "not_found",
             _ => "malformed",
         };
-        refuse(status, heap && status != "language_runtime", e.to_string())
+        refuse(status, heap, e.to_string())
     })?;
     let eps = found.entry_points;
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every

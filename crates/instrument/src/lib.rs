@@ -658,10 +658,12 @@ fn find_all(
                     if let Some(f) = grows_outside(bytes, info, &eps)? {
                         return Err(Error::NoAllocator {
                             why: format!(
-                                "the allocator found by its code ({}) is not the only one: func {f} grows the memory \
-                                 itself, outside it — another allocator (a Rust #[global_allocator] of its own, an \
-                                 arena over sbrk) manages part of the heap, and its blocks would never be seen. \
-                                 --debug-file with the unstripped build names the allocators",
+                                "the allocator found by its code ({}) is not the only way in: func {f} grows the \
+                                 memory itself and is reached outside it — another allocator (a Rust \
+                                 #[global_allocator] of its own, an arena over sbrk), or an entry point of this one \
+                                 its code did not show (Zig's libc calloc beside its malloc), whose blocks would never \
+                                 be seen. --debug-file with the unstripped build names them (or --calloc-fn and the \
+                                 like, once `wasmleak dis` shows which function it is)",
                                 list(&eps)
                             ),
                             detail: Vec::new(),

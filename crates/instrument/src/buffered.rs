@@ -3,10 +3,13 @@
 //! for a checked free), so an allocation-heavy program ran at twice its speed; here an event is a few stores.
 //!
 //! Two memories are added (multi-memory), after the module's own:
-//! - `wasmleak:events`: [`CAPACITY`] event records of 16 bytes at 0 — `(old block, new block, size, stack)`,
-//!   read as `realloc(old, new, size)` (an allocation has `old` 0) — or, with [`FREE_RECORD`] set in `stack`,
-//!   a free with the block's first four words as they were before the allocator ran (where the owner of a block
-//!   that becomes lost keeps its pointer), in two records — then, at
+//! - `wasmleak:events`: a ring of [`RING_SEGMENTS`] segments of [`CAPACITY`] event records of 16 bytes at 0 —
+//!   `(old block, new block, size, stack)`, read as `realloc(old, new, size)` (an allocation has `old` 0) — or,
+//!   with [`FREE_RECORD`] set in `stack`, a free with the block's first four words as they were before the
+//!   allocator ran (where the owner of a block that becomes lost keeps its pointer), in two records. The wrappers
+//!   write at record `count` up to `limit` (globals), one segment; the host hands a full segment to its heap model
+//!   where it lies, no copy, and gives the wrappers the next one free — the ring lets the model read segments while
+//!   the guest writes others. Then, at
 //!   [`TABLE_BASE`], the calling-context table: 16-byte entries `(ctx: i64, stack + 1: i32, 0)`; stack 0 is
 //!   an empty entry, `u32::MAX` a context that stands for more than one stack (the host walks it every time).
 //! - `wasmleak:live`: one bit per 4-byte word of the main memory, set for each live block that starts there,
@@ -34,12 +37,16 @@ pub const FREE_MORE: u32 = 1 << 30;
 /// of modules instrumented before this filtered them; the heap model does now, on its own thread). Stacks are
 /// ids below 2²⁹.
 pub const FREE_RAW: u32 = 1 << 29;
-/// Event records in the buffer.
+/// Event records in a segment of the ring (the whole buffer of modules instrumented before the ring).
 pub const CAPACITY: u32 = 4096;
+/// Segments in the ring: 8 MiB of records, room for the heap model to lag the guest by ~500,000 events.
+pub const RING_SEGMENTS: u32 = 128;
 /// Bytes per event record and per table entry.
 pub const RECORD: u32 = 16;
-/// Where the calling-context table starts in the events memory.
-pub const TABLE_BASE: u32 = CAPACITY * RECORD;
+/// Where the calling-context table starts in the events memory: after the ring.
+pub const TABLE_BASE: u32 = RING_SEGMENTS * CAPACITY * RECORD;
+/// Where it started in modules instrumented before the ring (no `wasmleak:limit` export): after one segment.
+pub const TABLE_BASE_BEFORE_RING: u32 = CAPACITY * RECORD;
 /// Table entries at first (the host doubles the table, and grows the memory, past half full).
 pub const INITIAL_TABLE: u32 = 4096;
 /// One event in about this many has its context's stack verified by a walk (~3 µs): by the host at a flush (the
@@ -57,6 +64,8 @@ pub const NO_CONTEXT: i64 = 0x5bd1_e995_7f4a_7c15;
 pub const EVENTS_EXPORT: &str = "wasmleak:events";
 pub const LIVE_EXPORT: &str = "wasmleak:live";
 pub const COUNT_EXPORT: &str = "wasmleak:count";
+/// The end of the segment the wrappers write (a record index, as `count` is).
+pub const LIMIT_EXPORT: &str = "wasmleak:limit";
 pub const MASK_EXPORT: &str = "wasmleak:mask";
 /// The one-entry context cache's context, which the host clears when it finds that context ambiguous.
 pub const CACHED_EXPORT: &str = "wasmleak:cached";
@@ -71,6 +80,9 @@ pub(crate) struct Buffer {
     /// (consecutive events mostly share one). (The global between `mask` and `last_ctx` was the wrappers'
     /// verification countdown: the host verifies at flushes now.)
     pub count: u32,
+    pub limit: u32,
+    /// Where the context table starts: [`TABLE_BASE`], or [`TABLE_BASE_BEFORE_RING`] (and no `limit` export).
+    pub table_base: u32,
     pub mask: u32,
     pub last_ctx: u32,
     pub last_stack: u32,
@@ -93,8 +105,8 @@ pub(crate) struct Split {
 }
 
 /// The two memories, appended to the module's memory section.
-pub(crate) fn memories(s: &mut MemorySection) {
-    let pages = (TABLE_BASE + INITIAL_TABLE * RECORD).div_ceil(65536) as u64;
+pub(crate) fn memories(s: &mut MemorySection, table_base: u32) {
+    let pages = (table_base + INITIAL_TABLE * RECORD).div_ceil(65536) as u64;
     let memory = |minimum, maximum| MemoryType { minimum, maximum: Some(maximum), memory64: false, shared: false, page_size_log2: None };
     s.memory(memory(pages, EVENTS_MAX_PAGES));
     s.memory(memory(LIVE_PAGES, LIVE_MAX_PAGES));
@@ -105,6 +117,9 @@ impl Buffer {
         s.export(EVENTS_EXPORT, ExportKind::Memory, self.events);
         s.export(LIVE_EXPORT, ExportKind::Memory, self.live);
         s.export(COUNT_EXPORT, ExportKind::Global, self.count);
+        if self.table_base == TABLE_BASE {
+            s.export(LIMIT_EXPORT, ExportKind::Global, self.limit);
+        }
         s.export(MASK_EXPORT, ExportKind::Global, self.mask);
         s.export(CACHED_EXPORT, ExportKind::Global, self.last_ctx);
     }
@@ -227,7 +242,7 @@ impl Emit<'_> {
         self.i(I::LocalGet(l.c)).i(I::I32WrapI64).i(I::LocalGet(l.c)).i(I::I64Const(32)).i(I::I64ShrU);
         self.i(I::I32WrapI64).i(I::I32Xor).i(I::GlobalGet(b.mask)).i(I::I32And).i(I::LocalSet(l.i));
         self.i(I::Block(BlockType::Empty)).i(I::Loop(BlockType::Empty));
-        self.i(I::LocalGet(l.i)).i(I::I32Const(4)).i(I::I32Shl).i(I::I32Const(TABLE_BASE as i32)).i(I::I32Add);
+        self.i(I::LocalGet(l.i)).i(I::I32Const(4)).i(I::I32Shl).i(I::I32Const(b.table_base as i32)).i(I::I32Add);
         self.i(I::LocalTee(l.e)).i(I::I32Load(b.mem(ev, 8, 2))).i(I::LocalTee(l.st)).i(I::I32Eqz);
         self.i(I::If(BlockType::Empty));
         self.ctx_halves();
@@ -253,7 +268,11 @@ impl Emit<'_> {
     /// `e` = the byte offset of the next record, after draining a buffer with no room for `room` more.
     fn next_record(&mut self, room: u32) {
         let (b, l) = (self.b, self.l);
-        self.i(I::GlobalGet(b.count)).i(I::I32Const((CAPACITY + 1 - room) as i32)).i(I::I32GeU);
+        self.i(I::GlobalGet(b.count));
+        if room > 1 {
+            self.i(I::I32Const(room as i32 - 1)).i(I::I32Add);
+        }
+        self.i(I::GlobalGet(b.limit)).i(I::I32GeU);
         self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
         self.i(I::GlobalGet(b.count)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
     }

@@ -157,6 +157,9 @@ pub(crate) fn rewrite(
         events: num_memories,
         live: num_memories + 1,
         count: guard + 2,
+        // After every other global of ours (the split watch's too): modules instrumented before the ring had none.
+        limit: guard + if split { 9 } else { 7 },
+        table_base: if options.before_ring { buffered::TABLE_BASE_BEFORE_RING } else { buffered::TABLE_BASE },
         mask: guard + 3,
         last_ctx: guard + 5,
         last_stack: guard + 6,
@@ -206,10 +209,13 @@ pub(crate) fn rewrite(
             globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
             globals.global(var(ValType::I32), &ConstExpr::i32_const(0));
         }
+        if buffered {
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::CAPACITY as i32));
+        }
     };
     let our_memories = |memories: &mut wasm_encoder::MemorySection| {
         if buffered {
-            buffered::memories(memories);
+            buffered::memories(memories, buffer.as_ref().map_or(buffered::TABLE_BASE, |b| b.table_base));
         }
     };
     let our_exports = |exports: &mut ExportSection| {

@@ -9,7 +9,7 @@ use wasmleak_heap::{growth, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 
-use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts, PolicyOpts};
+use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts, Loaded, PolicyOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -84,6 +84,27 @@ pub struct Opts {
     html: Option<PathBuf>,
 }
 
+const NO_HEAP_NOTE: &str = "the module has no heap allocator: no function is named or shaped as one, it neither grows nor \
+     measures its memory, and it exports no allocator — nothing it does can leak heap memory, and nothing was tracked";
+
+/// Whether the module conclusively has no heap: no allocator found, and none could hide — its functions have names
+/// (none of them an allocator's word), and it never grows or measures its memory nor exports an allocator. A
+/// stripped module, or a named one with an `alloc`/`free` function of its own (a pool over a static array), is
+/// refused as before: its allocator may be one wasmleak does not know.
+fn without_heap(m: &Loaded, sym: &wasmleak_symbolize::Symbolizer) -> bool {
+    let names = sym.function_names();
+    let imported = m.info.num_imported_funcs;
+    let defined = m.info.num_funcs().saturating_sub(imported);
+    let allocator_word = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        ["alloc", "free", "arena", "pool", "heap", "sbrk", "new", "delete"].iter().any(|w| n.contains(w))
+    };
+    defined > 0
+        && names.iter().filter(|f| f.index >= imported).count() as u32 >= defined
+        && !names.iter().any(|f| allocator_word(&f.raw) || allocator_word(&f.demangled))
+        && !wasmleak_instrument::has_heap(&m.bytes, &m.info)
+}
+
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let output = self.output.clone();
@@ -108,7 +129,22 @@ impl Opts {
         let policy = self.policy.load()?;
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
-        let found = self.allocator.discover(&m, &sym).with_context(|| format!("{}", m.path.display()))?;
+        let found = match self.allocator.discover(&m, &sym) {
+            // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
+            // failing it would fail a CI job on clean code.
+            Err(wasmleak_instrument::Error::NoAllocator { .. }) if without_heap(&m, &sym) => {
+                wasmleak_instrument::Discovered { entry_points: Vec::new(), notes: Vec::new() }
+            }
+            Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
+                anyhow::bail!(
+                    "{}: {e}. The module never grows or measures its memory and exports no allocator: it may have no \
+                     heap at all, but without function names wasmleak cannot rule out an allocator of its own over static \
+                     memory — check the build with its name section (a module with no heap then runs, with nothing to track)",
+                    m.path.display()
+                )
+            }
+            found => found.with_context(|| format!("{}", m.path.display()))?,
+        };
         // What discovery noticed (a module that never frees, say) goes into the report's notes.
         let (entry_points, discovery_notes) = (found.entry_points, found.notes);
         let shape_note = wasmleak_instrument::shape_note(&entry_points);
@@ -224,11 +260,13 @@ impl Opts {
         }
         notes.extend(shape_note);
         notes.extend(discovery_notes);
-        if !sym.has_dwarf() {
+        if !sym.has_dwarf() && !entry_points.is_empty() {
             notes.push(wasmleak_report::NO_DWARF_NOTE.into());
         }
         let mut report = build(snap, &analysis, exit, notes);
-        if wasmleak_instrument::named(&entry_points) {
+        if entry_points.is_empty() {
+            report.nothing_to_judge(NO_HEAP_NOTE);
+        } else if wasmleak_instrument::named(&entry_points) {
             report.allocator_named();
         }
         let missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });

@@ -364,6 +364,27 @@ fn a_second_heap_beside_the_allocator_found_by_shape_is_refused() {
     assert!(r.stderr.contains("is not the only way in: func 7 grows the memory itself and is reached outside it"), "{}", r.describe());
 }
 
+/// A program with no heap at all (fixtures/edge/c/no_heap.c: printf, no malloc; it never grows or measures its
+/// memory) cannot leak: it runs, as it would alone, and passes, the report saying why nothing was tracked. Its
+/// stripped copy is refused: without names an allocator of its own over static memory cannot be ruled out.
+#[test]
+fn a_module_without_a_heap_runs_and_passes_and_its_stripped_copy_is_refused() {
+    let m = edge("c_no_heap_O2");
+    let r = wasmleak(vec!["check".into(), "--format".into(), "json".into(), m.clone().into_os_string()]);
+    r.assert_no_panic();
+    r.assert_code(0);
+    let j = r.json();
+    assert_eq!((j["summary"]["allocations"].as_u64(), j["summary"]["leaked_blocks"].as_u64()), (Some(0), Some(0)));
+    assert!(j["inconclusive"].is_null(), "{}", r.describe());
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("the module has no heap allocator") && !notes.contains("no DWARF"), "{notes}");
+    assert!(r.stderr.contains("sum 4950"), "the guest's stdout (to stderr under --format json): {}", r.describe());
+    let s = wasmleak(vec!["check".into(), stripped(&m).into_os_string()]);
+    s.assert_no_panic();
+    s.assert_code(2);
+    assert!(s.stderr.contains("no allocator found") && s.stderr.contains("it may have no heap at all"), "{}", s.describe());
+}
+
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
 /// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
 #[test]

@@ -137,9 +137,8 @@ impl Opts {
             }
             Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
                 anyhow::bail!(
-                    "{}: {e}. The module never grows or measures its memory and exports no allocator: it may have no \
-                     heap at all, but without function names wasmleak cannot rule out an allocator of its own over static \
-                     memory — check the build with its name section (a module with no heap then runs, with nothing to track)",
+                    "{}: {e}; it never grows or measures its memory, so it may have no heap: a build with function \
+                     names shows that (and runs)",
                     m.path.display()
                 )
             }

@@ -139,7 +139,11 @@ fn shared_memory() {
 
 #[test]
 fn no_allocator() {
-    let p = wat_file("no-allocator.wasm", r#"(module (memory (export "memory") 1) (func $_start (export "_start")))"#);
+    // It grows its memory (a heap of its own, say): a module with no heap at all runs instead (edge.rs).
+    let p = wat_file(
+        "no-allocator.wasm",
+        r#"(module (memory (export "memory") 1) (func $_start (export "_start") (drop (memory.grow (i32.const 1)))))"#,
+    );
     let r = check(&p, &[]);
     // Says why in one line, and the way out: where to see what was tried, how to name the allocator.
     let line = assert_one_error(&r, &[&file_name(&p), "no allocator", "wasmleak inspect", "--alloc-fn", "--free-fn"]);

@@ -207,6 +207,11 @@ pub struct Report {
     pub inconclusive_reason: Option<&'static str>,
 }
 
+/// The note of a report with invalid frees: the hosts check every free and realloc before the allocator runs.
+pub const INVALID_FREES_SKIPPED: &str = "the invalid frees were not handed to the allocator (a realloc of one returned \
+     NULL): the program went on where, alone, it could have corrupted its heap or trapped there — `wasmleak run` shows \
+     what it does without wasmleak";
+
 /// `inconclusive_reason` of a run that saw no allocator call at all.
 pub const NOTHING_SEEN_REASON: &str = "nothing_seen";
 /// `inconclusive_reason` of a run in which the allocator handed out an address still counted as a live block.
@@ -609,7 +614,10 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
     let profile = crate::profile::profile(snap);
-    let notes = with_sampled_growth(snap, &mut groups, notes);
+    let mut notes = with_sampled_growth(snap, &mut groups, notes);
+    if !invalid_frees.is_empty() {
+        notes.push(INVALID_FREES_SKIPPED.into());
+    }
     let seen_nothing = summary.allocations == 0 && summary.frees == 0 && invalid_frees.is_empty();
     let inconclusive = seen_nothing.then(|| NOTHING_SEEN.to_string());
     let mut report = Report {

@@ -67,6 +67,10 @@ pub struct Opts {
     script: Vec<OsString>,
 }
 
+/// A module the app instantiated that has no heap (no allocator found, and it never grows or measures its memory
+/// nor exports an allocator: crates/instrument `has_heap`): nothing of it to track.
+const NO_HEAP: &str = "it never grows or measures its memory and exports no allocator: it has no heap to leak from";
+
 impl Opts {
     /// `--suppressions`, `--baseline`, `--fail-on` for the analysis in the JS runtime, checked here first.
     fn policy_json(&self) -> Result<serde_json::Value> {
@@ -181,7 +185,11 @@ impl Opts {
             .map(|s| {
                 let name = s["name"].as_str().unwrap_or("a module");
                 let reason = s["reason"].as_str().unwrap_or("?");
-                eprintln!("wasmleak: {name} not tracked: {reason}");
+                if s["heap"].as_bool() == Some(false) {
+                    eprintln!("wasmleak: {name} not tracked: {reason}; {NO_HEAP}");
+                } else {
+                    eprintln!("wasmleak: {name} not tracked: {reason}");
+                }
                 serde_json::json!({
                     "version": 1, "module": name, "tracked": false,
                     "status": s["status"].as_str().unwrap_or("error"), "reason": reason,
@@ -208,7 +216,12 @@ impl Opts {
             Format::Text => {
                 let mut t = out["text"].as_str().unwrap_or_default().to_string();
                 for u in &untracked {
-                    t.push_str(&format!("\nNOT TRACKED: {}: {}\n", u["module"].as_str().unwrap_or("?"), u["reason"].as_str().unwrap_or("?")));
+                    let (module, reason) = (u["module"].as_str().unwrap_or("?"), u["reason"].as_str().unwrap_or("?"));
+                    if u["heap"].as_bool() == Some(false) {
+                        t.push_str(&format!("\nnot tracked, no heap: {module}: {NO_HEAP} ({reason})\n"));
+                    } else {
+                        t.push_str(&format!("\nNOT TRACKED: {module}: {reason}\n"));
+                    }
                 }
                 t
             }

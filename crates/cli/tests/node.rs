@@ -953,3 +953,25 @@ fn node_reports_as_check_does_of_one_step_builds() {
     let s = &r["summary"];
     assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(64), Some(1)), "{r}");
 }
+
+/// A module with no heap (fixtures/edge/c/no_heap.c; edge.rs `a_module_without_a_heap_runs_and_passes…`) under
+/// Node: not tracked, with nothing to track — exit 0, the text saying why rather than listing it NOT TRACKED.
+#[test]
+fn node_module_without_a_heap_passes() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, json, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_no_heap_O2.wasm"]);
+    assert_eq!(code, 0, "{json}\n{stderr}");
+    let entries = json.as_array().unwrap_or_else(|| panic!("the untracked module's entry: {json}"));
+    assert_eq!((entries.len(), &entries[0]["tracked"], &entries[0]["heap"]), (1, &Value::Bool(false), &Value::Bool(false)), "{json}");
+    let text = Command::new(env!("CARGO_BIN_EXE_wasmleak"))
+        .args(["node", "tests/js/apps/wasi_app.mjs", "fixtures/wasm/edge/c_no_heap_O2.wasm"])
+        .current_dir(repo())
+        .env("WASMLEAK_WASM", artifact())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("sum 4950") && stdout.contains("not tracked, no heap: ") && !stdout.contains("NOT TRACKED"), "{stdout}");
+}

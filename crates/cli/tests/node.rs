@@ -975,3 +975,19 @@ fn node_module_without_a_heap_passes() {
     assert_eq!(text.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("sum 4950") && stdout.contains("not tracked, no heap: ") && !stdout.contains("NOT TRACKED"), "{stdout}");
 }
+
+/// dlmalloc's own state is no root: it keeps a stale pointer in a small bin it emptied (fixtures/edge/c/stale_bin.c,
+/// Emscripten -O2). The program passes the number 3000 to a function, and 3000 lies inside `_gm_`: taken for a
+/// static of the program, it ended the allocator's state there, and the stale bin pointer past it kept the one
+/// leaked block "reachable" (exit 0). Only a static the program reads or writes at ends the state now.
+#[test]
+fn a_number_inside_the_allocator_state_does_not_make_its_stale_pointers_roots() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) =
+        wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_stale_bin_O2.js"]);
+    assert_eq!(code, 1, "{r}\n{stderr}");
+    assert_eq!((r["summary"]["lost_blocks"].as_u64(), r["summary"]["lost_bytes"].as_u64()), (Some(1), Some(288)), "{r}");
+    assert_eq!((r["summary"]["reachable_blocks"].as_u64(), r["summary"]["allocations"].as_u64()), (Some(0), Some(5)), "{r}");
+}

@@ -127,13 +127,10 @@ pub struct Instrumented {
 /// program's own, in a module that also links wasi-libc's dlmalloc, makes blocks without chunk headers, or with a
 /// header of its own before them).
 pub(crate) fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint], scan: &statics::Scan) -> bool {
-    let libc = |n: &str| matches!(n, "malloc" | "free" | "calloc" | "realloc" | "aligned_alloc" | "posix_memalign" | "memalign");
-    let dl_named = |n: &str| n.strip_prefix("dl").is_some_and(libc) || wasmleak_symbolize::demangle(n).contains("dlmalloc::");
-    let by_shape = |e: &EntryPoint| e.evidence.to_string().contains("dlmalloc-shaped");
-    let linked = info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree");
-    if !(linked || entry_points.iter().any(|e| dl_named(&e.name) || by_shape(e))) {
+    if !links_dlmalloc(info, entry_points) {
         return false;
     }
+    let linked = info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree");
     // Rust's allocator shims (`__rust_alloc`…) are dlmalloc's when they go to std's System allocator (`__rdl_alloc`…,
     // which calls malloc with the size asked) or to the `dlmalloc` crate's `GlobalDlmalloc`: a `#[global_allocator]`
     // of the program's own may put a header of its own before the block (`rust_galloc_header`), or not use malloc.
@@ -158,6 +155,25 @@ pub(crate) fn is_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint], scan: 
         false
     };
     entry_points.iter().all(|e| dl_named(&e.name) || by_shape(e) || (linked && libc(&e.name)) || (linked && to_std(e.func)))
+}
+
+fn libc(n: &str) -> bool {
+    matches!(n, "malloc" | "free" | "calloc" | "realloc" | "aligned_alloc" | "posix_memalign" | "memalign")
+}
+
+fn dl_named(n: &str) -> bool {
+    n.strip_prefix("dl").is_some_and(libc) || wasmleak_symbolize::demangle(n).contains("dlmalloc::")
+}
+
+fn by_shape(e: &EntryPoint) -> bool {
+    e.evidence.to_string().contains("dlmalloc-shaped")
+}
+
+/// dlmalloc is in the module (beside other allocators, maybe: C++'s `operator new` over it, a Rust
+/// `#[global_allocator]` of the program's own): a function named `dlmalloc`/`dlfree`, or an entry point named
+/// or shaped as dlmalloc's.
+pub(crate) fn links_dlmalloc(info: &ModuleInfo, entry_points: &[EntryPoint]) -> bool {
+    info.func_names.values().any(|n| n == "dlmalloc" || n == "dlfree") || entry_points.iter().any(|e| dl_named(&e.name) || by_shape(e))
 }
 
 fn yes() -> bool {

@@ -332,6 +332,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         *uses.entry(a).or_default() += 1;
     }
     addrs.dedup();
+    let addrs_used = addrs.clone();
     // The statics the rest of the program uses as addresses. Its numbers do not count: SQLite's flag masks
     // (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz, and a bin of it left out of the holes held a leaked
     // block's address (5 leaked blocks called reachable).
@@ -363,7 +364,29 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         let next = others[others.partition_point(|&a| a < r.end)..].first().copied().unwrap_or(u64::MAX);
         r.end = next.min(r.end + MAX_EXTENSION);
     }
+    // dlmalloc's own state is known whole: a constant inside it that the program uses (a number passed to a
+    // function: `consume(3000)`, the exponent bias 15361 of a long double conversion) ended the range above there,
+    // and its small bins past that point, which keep the address of a chunk a bin gave out (dlmalloc leaves it when
+    // the bin empties), made a leaked block "reachable": exit 0 (Emscripten survey, -O0 to -Oz).
+    if crate::links_dlmalloc(info, eps) {
+        ranges.extend(malloc_state(&addrs_used));
+        ranges.sort_by_key(|r| r.start);
+    }
     Ok(ranges)
+}
+
+/// dlmalloc's `struct malloc_state` (2.8.6, 32 bits, no locks): ten words (smallmap … magic), 33 small bins of two
+/// words, 32 tree bins, four words (footprint … mflags), a segment of four, two words: 472 bytes.
+const MALLOC_STATE: u64 = 472;
+
+/// Where dlmalloc's state lies among the constant addresses its code uses (sorted): its fields `smallmap` to `top`
+/// (offsets 0 to 24) are each read at a fixed address, as are its small bins (40) or its tree bins (304).
+fn malloc_state(addrs: &[u64]) -> Option<Range<u64>> {
+    let has = |a: u64| addrs.binary_search(&a).is_ok();
+    addrs
+        .iter()
+        .find(|&&c| (1..=6).all(|k| has(c + 4 * k)) && (has(c + 40) || has(c + 304)))
+        .map(|&c| c..c + MALLOC_STATE)
 }
 
 fn memarg_offset(op: &Operator<'_>) -> Option<u64> {
@@ -411,6 +434,35 @@ mod tests {
                 i32.const 1200 i32.load
                 i32.add))"#;
         assert_eq!(statics_of(wat), vec![1024..1200]);
+    }
+
+    /// dlmalloc's state is taken whole (472 bytes from `smallmap`) where its code reads its first fields at fixed
+    /// addresses: a number the program passes to a function that falls inside it (`consume(3000)`) does not cut it
+    /// short, and its bins past that number stay out of the roots.
+    #[test]
+    fn dlmalloc_state_is_whole_whatever_numbers_fall_inside_it() {
+        let fields: String = (0..7).map(|k| format!("i32.const {} i32.load drop ", 2916 + 4 * k)).collect();
+        let wat = format!(
+            r#"(module
+            (memory 1)
+            (data (i32.const 1024) "state")
+            (func $dlmalloc (param i32) (result i32)
+                {fields}
+                local.get 0 i32.const 3 i32.shl i32.const 2956 i32.add i32.load)
+            (func $dlfree (param i32)
+                {fields}
+                i32.const 3220 local.get 0 i32.store)
+            (func $malloc (export "malloc") (param i32) (result i32) local.get 0 call $dlmalloc)
+            (func $free (export "free") (param i32) local.get 0 call $dlfree)
+            (func $consume (param i32))
+            (func $user (export "user") (result i32)
+                i32.const 3000 call $consume
+                i32.const 3600 i32.load))"#
+        );
+        let holes = statics_of(&wat);
+        // The program's 3000 still ends the range of the first fields; the state's own range covers the rest.
+        assert!(holes.contains(&(2916..3000)) && holes.contains(&(2916..2916 + MALLOC_STATE)), "{holes:?}");
+        assert!(holes.iter().all(|h| h.end <= 3600), "the program's static at 3600 stays a root: {holes:?}");
     }
 
     /// Two of the allocator's statics close together are one structure, unless the program's own static lies

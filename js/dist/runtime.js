@@ -97,6 +97,8 @@
     return a;
   }
   var INVOKE_TRAMPOLINE = /^_?invoke_[a-z]+$/;
+  var INVOKE_SOURCE = /try\s*\{\s*(?:return\s+)?[\w$.]+\(\s*[\w$]+\s*\)\s*\([^()]*\)\s*;?\s*\}\s*catch\s*\(\s*([\w$]+)\s*\)\s*\{[^{}]*?\b\1\s*!==\s*\1\s*\+\s*0/;
+  var isInvokeTrampoline = (k, f) => INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? "") || f.length >= 1 && INVOKE_SOURCE.test(sourceOf(f).slice(0, 400));
   var invokeCalling = false;
   function watchTable(table, memory, hold, calls) {
     if (Object.prototype.hasOwnProperty.call(table, "get")) return;
@@ -214,7 +216,7 @@
       for (const k of functions) {
         const f = obj[k];
         if (typeof f !== "function") continue;
-        if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? "")) {
+        if (isInvokeTrampoline(k, f)) {
           replace(k, f, function(...args) {
             invokeCalling = true;
             try {

@@ -76,6 +76,13 @@ function asAddress(value, memory) {
 // `index`, catch what it throws): JS only passes the table function's result back to wasm, so it is not a value
 // JS holds. Set by the wrapped trampoline just before it calls the table, taken by that first table call.
 const INVOKE_TRAMPOLINE = /^_?invoke_[a-z]+$/;
+// The same by their code, where closure renamed them (`function Aa(a,b){var c=X();try{return P(a)(b)}catch(f){Y(c);
+// if(f!==f+0)throw f;W(1,0)}}`): a table call inside `try`, and Emscripten's test for a C++ exception (a number).
+// Without it, every pointer returned through one was "held by JS" (shared_ptr cycles read as `host`, with the
+// advice to call .delete(): `--closure 1 -fexceptions`, Emscripten survey).
+const INVOKE_SOURCE = /try\s*\{\s*(?:return\s+)?[\w$.]+\(\s*[\w$]+\s*\)\s*\([^()]*\)\s*;?\s*\}\s*catch\s*\(\s*([\w$]+)\s*\)\s*\{[^{}]*?\b\1\s*!==\s*\1\s*\+\s*0/;
+const isInvokeTrampoline = (k, f) =>
+  INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? '') || (f.length >= 1 && INVOKE_SOURCE.test(sourceOf(f).slice(0, 400)));
 let invokeCalling = false;
 
 function watchTable(table, memory, hold, calls) {
@@ -290,7 +297,7 @@ export function wrapImports(imports, hold, wanted, word, release) {
     for (const k of functions) {
       const f = obj[k];
       if (typeof f !== 'function') continue;
-      if (INVOKE_TRAMPOLINE.test(k) || INVOKE_TRAMPOLINE.test(f.name ?? '')) {
+      if (isInvokeTrampoline(k, f)) {
         replace(k, f, function (...args) {
           invokeCalling = true;
           try {

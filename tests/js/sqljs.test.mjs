@@ -1,7 +1,9 @@
 // A third real package: sql.js 1.13.0 — SQLite compiled by Emscripten (C, cwrap glue, minified exports, no
 // name section). Its handles reach JS through out-parameters (getValue), not return values, and SQLite keeps
-// every prepared statement on its connection's list: a statement never `.free()`d is not lost but
-// *reachable and growing* (from the connection, which a static of SQLite's holds).
+// every prepared statement on its connection's list: a statement never `.free()`d is not lost but *held and
+// growing*, through the connection JavaScript keeps open (`host`: the glue's stack slot holds its address). It
+// read `reachable` "from static data" while dlmalloc's small bins, which keep stale chunk addresses, were scanned
+// as a root past a number of SQLite's that falls inside the allocator's state (74621 — 0x1237d, inside `_gm_`).
 //
 // This module also showed a real wasmleak bug, fixed: SQLite's sqlite3MemRealloc (dlrealloc inlined into it
 // by LTO, taking the pointer 8 bytes into the block and asking for size + 8) was taken for a plain realloc,
@@ -49,20 +51,20 @@ test('sql.js 1.13.0: the allocator by code shape — dlmalloc with its memalign,
   ins.release();
 });
 
-test('sql.js 1.13.0: statements never freed are reachable and growing, 8 blocks / 1648 B each, no invalid frees', () => {
+test('sql.js 1.13.0: statements never freed are host-held through the open connection and growing, 8 blocks / 1648 B each, no invalid frees', () => {
   const { report: r, diff, skipped } = get('leak');
   assert.deepEqual(skipped, []);
   assert.equal(r.summary.invalid_frees, 0, JSON.stringify(r.invalid_frees?.slice(0, 2)));
-  // The connection is held by static data here (its statements' growth keeps it so): nothing is leaked.
-  assert.equal(r.summary.leaked_blocks, 0, JSON.stringify(r.groups.filter((g) => g.kind !== 'reachable')));
+  // Held through the connection, which JavaScript holds: nothing lost.
+  assert.equal(r.summary.lost_blocks + r.summary.indirect_blocks + r.summary.cycle_blocks, 0, JSON.stringify(r.groups.filter((g) => g.kind !== 'host')));
   const total = diff.rows.reduce((a, row) => ({ blocks: a.blocks + row.delta_blocks, bytes: a.bytes + row.delta_bytes }), { blocks: 0, bytes: 0 });
   assert.deepEqual(total, { blocks: 2 * K * PER_STATEMENT.blocks, bytes: 2 * K * PER_STATEMENT.bytes });
   const growing = r.groups.filter((g) => g.growing);
   assert.ok(growing.length > 0);
   for (const g of growing) {
-    assert.equal(g.kind, 'reachable', JSON.stringify(g));
-    assert.match(g.root, /^static data/);
-    assert.match(g.hint, /growing/);
+    assert.equal(g.kind, 'host', JSON.stringify(g));
+    assert.match(g.root, /^a stack slot JavaScript allocated \(stackAlloc\) at 0x/);
+    assert.match(g.hint, /never closed or freed/);
     // The JS that did it: sql.js's Database.prepare, then this app's line.
     assert.ok(g.stack.some((f) => /sqljs_app\.mjs$/.test(f.file ?? '')), JSON.stringify(g.stack.map((f) => f.function)));
   }
@@ -100,7 +102,7 @@ test('sql.js 1.13.0 under `wasmleak node`, no options: a statement per request n
   const growing = r.groups.filter((g) => g.growing);
   assert.ok(growing.length >= 3, JSON.stringify(r.groups.map((g) => [g.kind, g.growing, g.blocks])));
   for (const g of growing) {
-    assert.equal(g.kind, 'reachable');
+    assert.equal(g.kind, 'host');
     // One block per request at most sites (two at one), less the few SQLite's lookaside slab served.
     const perRequest = Math.round(g.blocks / 1000);
     assert.ok(perRequest >= 1 && g.blocks >= 980 * perRequest && g.blocks <= 1000 * perRequest, `${g.blocks}`);

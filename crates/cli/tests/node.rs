@@ -991,3 +991,18 @@ fn a_number_inside_the_allocator_state_does_not_make_its_stale_pointers_roots() 
     assert_eq!((r["summary"]["lost_blocks"].as_u64(), r["summary"]["lost_bytes"].as_u64()), (Some(1), Some(288)), "{r}");
     assert_eq!((r["summary"]["reachable_blocks"].as_u64(), r["summary"]["allocations"].as_u64()), (Some(0), Some(5)), "{r}");
 }
+
+/// Emscripten's `invoke_*` trampolines pass a table call's result back to wasm: not a value JavaScript holds. With
+/// `--closure 1` they are renamed (`Aa`) and known by their code (fixtures/edge/cpp/closure_cycle.cpp, -O3 -fexceptions:
+/// make_shared's `operator new` goes through one). Every shared_ptr cycle read "host … returned by Aa".
+#[test]
+fn closure_renamed_invoke_trampolines_hand_nothing_to_js() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) =
+        wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "fixtures/wasm/edge/em_closure_cycle_O3.js", "2"]);
+    assert_eq!(code, 1, "{r}\n{stderr}");
+    let s = &r["summary"];
+    assert_eq!((s["cycle_blocks"].as_u64(), s["cycles"].as_u64(), s["host_blocks"].as_u64()), (Some(4), Some(2), Some(0)), "{r}");
+}

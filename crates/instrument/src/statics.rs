@@ -375,18 +375,27 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     Ok(ranges)
 }
 
-/// dlmalloc's `struct malloc_state` (2.8.6, 32 bits, no locks): ten words (smallmap … magic), 33 small bins of two
-/// words, 32 tree bins, four words (footprint … mflags), a segment of four, two words: 472 bytes.
-const MALLOC_STATE: u64 = 472;
+/// The largest step between two constant addresses dlmalloc's code uses inside its state: its array of small bins
+/// (33 pairs of words, reached by computed addresses) lies between the fields it reads at fixed addresses.
+const BINS: u64 = 272;
 
-/// Where dlmalloc's state lies among the constant addresses its code uses (sorted): its fields `smallmap` to `top`
-/// (offsets 0 to 24) are each read at a fixed address, as are its small bins (40) or its tree bins (304).
+/// Where dlmalloc's state lies among the constant addresses its code uses (sorted): from its first field
+/// (`smallmap`), where its fields to `top` (offsets 0 to 24) and the first small bin (40; 44 in newer versions) are
+/// each read at a fixed address, on through the allocator's constants as long as each is at most a bin array past
+/// the one before — its tree bins, its footprint and segment, `mparams` after it. Never past the allocator's own
+/// last constant: no static of the program's after it is covered. (The state's size varies between versions:
+/// 472 bytes in Emscripten 3.1's, 480 in sql.js 1.13's; the Rust `dlmalloc` crate orders its fields otherwise.)
 fn malloc_state(addrs: &[u64]) -> Option<Range<u64>> {
     let has = |a: u64| addrs.binary_search(&a).is_ok();
-    addrs
-        .iter()
-        .find(|&&c| (1..=6).all(|k| has(c + 4 * k)) && (has(c + 40) || has(c + 304)))
-        .map(|&c| c..c + MALLOC_STATE)
+    let c = *addrs.iter().find(|&&c| (1..=6).all(|k| has(c + 4 * k)) && (has(c + 40) || has(c + 44)))?;
+    let mut end = c + 4;
+    for &a in &addrs[addrs.partition_point(|&a| a < c)..] {
+        if a > end + BINS {
+            break;
+        }
+        end = a + 4;
+    }
+    Some(c..end)
 }
 
 fn memarg_offset(op: &Operator<'_>) -> Option<u64> {
@@ -436,9 +445,9 @@ mod tests {
         assert_eq!(statics_of(wat), vec![1024..1200]);
     }
 
-    /// dlmalloc's state is taken whole (472 bytes from `smallmap`) where its code reads its first fields at fixed
-    /// addresses: a number the program passes to a function that falls inside it (`consume(3000)`) does not cut it
-    /// short, and its bins past that number stay out of the roots.
+    /// dlmalloc's state is taken whole (from `smallmap`, through its bins, to the allocator's last constant after it)
+    /// where its code reads its first fields at fixed addresses: a number the program passes to a function that
+    /// falls inside it (`consume(3000)`) does not cut it short, and its bins past that number stay out of the roots.
     #[test]
     fn dlmalloc_state_is_whole_whatever_numbers_fall_inside_it() {
         let fields: String = (0..7).map(|k| format!("i32.const {} i32.load drop ", 2916 + 4 * k)).collect();
@@ -451,7 +460,8 @@ mod tests {
                 local.get 0 i32.const 3 i32.shl i32.const 2956 i32.add i32.load)
             (func $dlfree (param i32)
                 {fields}
-                i32.const 3220 local.get 0 i32.store)
+                i32.const 3220 local.get 0 i32.store
+                i32.const 3364 local.get 0 i32.store)
             (func $malloc (export "malloc") (param i32) (result i32) local.get 0 call $dlmalloc)
             (func $free (export "free") (param i32) local.get 0 call $dlfree)
             (func $consume (param i32))
@@ -461,7 +471,7 @@ mod tests {
         );
         let holes = statics_of(&wat);
         // The program's 3000 still ends the range of the first fields; the state's own range covers the rest.
-        assert!(holes.contains(&(2916..3000)) && holes.contains(&(2916..2916 + MALLOC_STATE)), "{holes:?}");
+        assert!(holes.contains(&(2916..3000)) && holes.contains(&(2916..3368)), "{holes:?}");
         assert!(holes.iter().all(|h| h.end <= 3600), "the program's static at 3600 stays a root: {holes:?}");
     }
 

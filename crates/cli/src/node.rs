@@ -252,8 +252,10 @@ impl Opts {
             }
             2
         } else if !status.success() {
+            // Nothing found, but the app failed: its status passes through, as `check` passes a guest's (a failing
+            // test run stays failing with its own status); 2 when node was killed by a signal.
             eprintln!("wasmleak: node {status}");
-            2
+            status.code().filter(|&c| c != 0).unwrap_or(2)
         } else if reports.is_empty() && untracked.is_empty() {
             // Nothing was looked at, so nothing was found clean: a tool that runs wasm in a child process
             // (esbuild-wasm runs its Go module in another node) or in a way Node's loader hides.

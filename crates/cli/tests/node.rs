@@ -1006,3 +1006,17 @@ fn closure_renamed_invoke_trampolines_hand_nothing_to_js() {
     let s = &r["summary"];
     assert_eq!((s["cycle_blocks"].as_u64(), s["cycles"].as_u64(), s["host_blocks"].as_u64()), (Some(4), Some(2), Some(0)), "{r}");
 }
+
+/// An app that finds nothing to report but fails with a status of its own passes it through (3 here), as `check`
+/// passes a guest's: a failing test run stays failing with its status (it was 2, wasmleak's "no verdict").
+#[test]
+fn node_passes_the_apps_exit_status_through_when_nothing_is_found() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/exit_status_app.mjs", "3"]);
+    assert_eq!(code, 3, "{report}\n{stderr}");
+    assert_eq!((report["summary"]["leaked_blocks"].as_u64(), report["summary"]["allocations"].as_u64().is_some_and(|n| n > 0)), (Some(0), true), "{report}");
+    let (code, _, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/exit_status_app.mjs", "0"]);
+    assert_eq!(code, 0, "{stderr}");
+}

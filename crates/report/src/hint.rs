@@ -114,9 +114,23 @@ pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a s
     // An Emscripten export minified to one or two characters (`_`, `Ca`) names nothing either: the app's JS line
     // that called it does (quickjs-emscripten's groups were sited at `_`).
     let minified = |(f, file): &(&str, Option<&str>)| file.is_none() && (1..=2).contains(&f.len()) && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_');
+    // Emscripten's JS glue between the app and the module names nothing of the program's either: its exception
+    // trampolines (`invoke_vi`, every site of a stripped -fexceptions build), the `callMain` that runs main: the
+    // innermost wasm function, unnamed or not, says more.
+    let glue = |(f, file): &(&str, Option<&str>)| {
+        file.is_some()
+            && (matches!(
+                *f,
+                "callMain" | "doRun" | "run" | "runCaller" | "ccall" | "removeRunDependency" | "receiveInstance"
+                    | "receiveInstantiationResult" | "callRuntimeCallbacks" | "initRuntime" | "preMain" | "postRun"
+            )
+                || f.starts_with("dynCall_")
+                || f.trim_start_matches('_').strip_prefix("invoke_").is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase())))
+    };
     frames
         .clone()
-        .position(|fr| own(&fr) && !is_unnamed(fr.0) && !minified(&fr))
+        .position(|fr| own(&fr) && !is_unnamed(fr.0) && !minified(&fr) && !glue(&fr))
+        .or_else(|| frames.clone().position(|fr| own(&fr) && !glue(&fr)))
         .or_else(|| frames.clone().position(|fr| own(&fr)))
         .unwrap_or(0)
 }
@@ -342,6 +356,12 @@ mod tests {
         // Library frames are skipped as before.
         assert_eq!(at(&[("alloc::alloc::alloc", Some("library/alloc/src/alloc.rs")), ("app::make", Some("src/lib.rs"))]), 1);
         assert!(!is_unnamed("func[12]x") && is_unnamed("func[7]"));
+        // Emscripten's glue names nothing of the program's (a stripped -fexceptions build): the wasm frame does.
+        assert_eq!(at(&[("func[31]", None), ("invoke_vi", Some("/app/a.js")), ("func[12]", None), ("callMain", Some("/app/a.js"))]), 0);
+        assert_eq!(at(&[("func[31]", None), ("callMain", Some("/app/a.js")), ("run", Some("/app/a.js"))]), 0);
+        assert_eq!(at(&[("func[72]", None), ("runCaller", Some("/app/a.js")), ("removeRunDependency", Some("/app/a.js"))]), 0);
+        // An app's own function named like a trampoline's prefix stays a site.
+        assert_eq!(at(&[("func[31]", None), ("invoke_handler2", Some("/app/server.js"))]), 1);
     }
 
     #[test]

@@ -11,23 +11,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 /// Blocks from this size up have their 2 MiB-aligned interior advised.
 const LARGE: usize = 4 << 20;
-const HUGE_PAGE: usize = 2 << 20;
 
 pub struct HugePages;
 
 fn advise(p: *mut u8, size: usize) {
-    #[cfg(target_os = "linux")]
-    if !p.is_null() && size >= LARGE {
-        let start = (p as usize).next_multiple_of(HUGE_PAGE);
-        let end = (p as usize + size) & !(HUGE_PAGE - 1);
-        if end > start {
-            // SAFETY: the range lies inside the block just allocated; the advice changes no contents. A kernel
-            // without transparent huge pages refuses it, and nothing changes.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-        }
+    if size >= LARGE {
+        wasmleak_host::huge_pages(p, size);
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (p, size);
 }
 
 // SAFETY: every call is the system allocator's; `advise` only adds advice to the pages of the block returned.

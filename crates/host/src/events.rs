@@ -693,8 +693,10 @@ impl Recorder {
             Some(v) => v,
             None => {
                 let v = BufferView::of(caller)?;
+                // The ring (wasmleak's memory, not the guest's) in 2 MiB pages: the guest writes all 8 MiB of it once,
+                // ~2,000 faults of 4 KiB on a run of 300,000 events.
                 if v.limit.is_some() {
-                    huge_pages(v.events.data_ptr(&*caller), TABLE_BASE as usize);
+                    crate::huge_pages(v.events.data_ptr(&*caller), TABLE_BASE as usize);
                 }
                 caller.data_mut().recorder().view = Some(v);
                 v
@@ -826,24 +828,6 @@ impl Drop for Recorder {
             let _ = worker.join();
         }
     }
-}
-
-/// Ask for the ring (wasmleak's memory, not the guest's) in 2 MiB pages where the kernel leaves that to the
-/// program: the guest writes all 8 MiB of it once, and a 4 KiB page costs a fault (~2 µs on this project's
-/// machines: 2,000 of them on a run of 300,000 events).
-fn huge_pages(at: *mut u8, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = (at as usize).next_multiple_of(HUGE);
-        let end = (at as usize + len) & !(HUGE - 1);
-        if end > start {
-            // SAFETY: inside the events memory (its minimum size holds the ring); advice changes no contents.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (at, len);
 }
 
 /// The module's memory (export `memory_name`), looked up once.

@@ -95,6 +95,9 @@ fn truths() -> Vec<Truth> {
         rust("rust_edge_o2_lto"),
         rust("rust_edge_o3_lto"),
         rust("rust_edge_o2_unwind"),
+        // C++ with global operator new/delete replaced by a size header over malloc: the C layer is hooked
+        Truth { sites: &[("lost", "make(int)", 2, 80)], ..t("cpp_global_new_header_O0", 1, (2, 80)) },
+        Truth { sites: &[("lost", "make(int)", 2, 80)], ..t("cpp_global_new_header_O2", 1, (2, 80)) },
         // 3. main(argc, argv) that mallocs, reallocs and frees (the realloc-shaped main)
         Truth { sites: &[("lost", "main", 1, 40)], ..t("c_main_alloc_O0", 1, (1, 40)) },
         Truth { sites: &[("lost", "main", 1, 40)], ..t("c_main_alloc_O1", 1, (1, 40)) },

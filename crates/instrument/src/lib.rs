@@ -281,6 +281,7 @@ fn find(
     if let Some(bytes) = bytes {
         let s = statics::scan(bytes, info)?;
         let eps = with_forwarded(&s, info, extra_names, found.entry_points);
+        let eps = one_cxx_layer(&s, info, eps);
         let eps = without_covered(&s, info, eps);
         let mut eps = one_layer_under_rust_shims(&s, info, eps);
         if let Some(why) = bypassed_rust_shims(&s, info, extra_names, &eps) {
@@ -531,6 +532,32 @@ fn global_alloc_impls(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMa
         return Vec::new();
     }
     out
+}
+
+/// C++'s `operator new`/`delete` over `malloc`/`free`: hooked as the outer layer, unless a program's replacement
+/// moves the pointer on its way down (a size header: `free((char*)p - 16)`). Then the block `operator new` returns
+/// is not `malloc`'s, and where clang inlined the program's `operator new` into its callers (-O1 and up: only
+/// `malloc` left to see) while `operator delete` stayed a function, every delete looked like an invalid free of an
+/// interior pointer — skipped, so clean programs leaked every block (C++ survey). Both layers are then the C ones.
+fn one_cxx_layer(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> Vec<EntryPoint> {
+    let cxx = |e: &EntryPoint| {
+        let d = wasmleak_symbolize::demangle(&e.name);
+        d.starts_with("operator new") || d.starts_with("operator delete")
+    };
+    let c_frees: HashSet<u32> = eps.iter().filter(|e| !cxx(e) && e.role.is_free()).map(|e| e.func).collect();
+    let one_param = |f: u32| info.func_signature(f).is_some_and(|sig| sig.0.len() == 1);
+    // A delete that calls the C free with anything but its own pointer parameter (local 0) as it came in.
+    let moves = eps.iter().filter(|e| cxx(e) && e.role.is_free()).any(|e| {
+        let Some(d) = e.func.checked_sub(info.num_imported_funcs) else { return false };
+        let rewritten = s.sets_first.get(d as usize).copied().unwrap_or(true);
+        s.calls.get(d as usize).into_iter().flatten().any(|&(callee, last)| {
+            c_frees.contains(&callee) && one_param(callee) && (last != Some(0) || rewritten)
+        })
+    });
+    if !moves || c_frees.is_empty() {
+        return eps;
+    }
+    eps.into_iter().filter(|e| !cxx(e)).collect()
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself

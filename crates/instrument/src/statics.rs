@@ -50,6 +50,9 @@ pub(crate) struct Scan {
     pub calls: Vec<Vec<(u32, Option<u32>)>>,
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
+    /// The body writes its first local (`local.set 0`, `local.tee 0`): a first parameter it passes on may no longer
+    /// be what it was given.
+    pub sets_first: Vec<bool>,
 }
 
 impl Scan {
@@ -143,6 +146,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let mut addrs = Vec::new();
                 let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
                 let mut indirect = false;
+                let mut sets_first = false;
                 let mut last_call = None;
                 let mut call_list = Vec::new();
                 let mut prev_local: Option<u32> = None;
@@ -185,6 +189,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         | Operator::ReturnCallIndirect { .. }
                         | Operator::CallRef { .. }
                         | Operator::ReturnCallRef { .. } => indirect = true,
+                        Operator::LocalSet { local_index: 0 } | Operator::LocalTee { local_index: 0 } => sets_first = true,
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::MemorySize { .. } => sizes = true,
@@ -220,6 +225,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 s.ops.push(n);
                 s.mem_ops.push(mem);
                 s.indirect.push(indirect);
+                s.sets_first.push(sets_first);
             }
             _ => {}
         }

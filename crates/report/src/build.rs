@@ -208,9 +208,9 @@ pub struct Report {
 }
 
 /// The note of a report with invalid frees: the hosts check every free and realloc before the allocator runs.
-pub const INVALID_FREES_SKIPPED: &str = "the invalid frees were not handed to the allocator (a realloc of one returned \
-     NULL): the program went on where, alone, it could have corrupted its heap or trapped there — `wasmleak run` shows \
-     what it does without wasmleak";
+pub const INVALID_FREES_SKIPPED: &str = "the invalid frees were not handed to the allocator (the free returned at once; a \
+     realloc returns NULL): the program went on where, alone, it could have corrupted its heap or trapped there — \
+     `wasmleak run` shows what it does without wasmleak";
 
 /// `inconclusive_reason` of a run that saw no allocator call at all.
 pub const NOTHING_SEEN_REASON: &str = "nothing_seen";

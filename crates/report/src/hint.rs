@@ -189,6 +189,17 @@ fn reference_counted(g: &Group) -> bool {
     g.ty.as_deref().is_some_and(|t| NEEDLES.iter().any(|n| t.contains(n))) || mentions(g, NEEDLES)
 }
 
+/// The lost block is the buffer of a libc++ container or smart pointer (its allocation went through one), which its
+/// own destructor frees: when its owner was freed without it, the owner's destructor did not run at all.
+fn self_freeing_member(g: &Group) -> bool {
+    const OWNERS: &[&str] = &[
+        "std::__2::vector<", "std::__2::basic_string<", "std::__2::__tree<", "std::__2::__hash_table<",
+        "std::__2::deque<", "std::__2::__list_imp<", "std::__2::__split_buffer<", "std::__2::__shared_ptr_emplace<",
+        "std::__2::unique_ptr<", "std::__2::__function::",
+    ];
+    g.stack.iter().any(|f| OWNERS.iter().any(|o| f.function.contains(o)))
+}
+
 /// A lost block whose address a freed block held: the owner was freed without freeing it (a C++ class without
 /// the destructor, a `vector<T*>` destroyed without deleting its elements, a Rust `Drop` that forgets a raw pointer, a C
 /// struct freed before its members).
@@ -212,6 +223,10 @@ fn owner_hint(g: &Group) -> String {
         format!("lost: the std::vector that held these pointers was destroyed{freed_at} without deleting its elements; if it owned them, delete them first, or hold std::unique_ptr in the vector (if it only pointed at them, a work list, their owner dropped them elsewhere)")
     } else if rust {
         format!("lost: {owner}{allocated} was dropped{freed_at} without freeing this: its Drop does not reclaim the raw pointer — reclaim it there (drop(unsafe {{ Box::from_raw(ptr) }})), or hold a Box instead")
+    } else if cpp && self_freeing_member(g) {
+        // A std container or smart pointer frees its own buffer in its destructor: the owner's destructor never ran.
+        let base = class.map(|c| format!(" (a base of {c})")).unwrap_or_default();
+        format!("lost: {owner}{allocated} was deleted{freed_at} without its destructor running, so this member (a std container's or smart pointer's buffer, which frees itself) was never freed: it was deleted through a pointer to a base class{base} whose destructor is not virtual — make that destructor virtual — or freed with free()/operator delete on a void*")
     } else if cpp {
         match class {
             Some(c) => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: {c} lacks the destructor that frees this member — add ~{c}() (or hold the member in std::unique_ptr / std::vector)"),
@@ -336,6 +351,15 @@ mod tests {
         assert!(is_library(&frame("c.string.strdup", Some("/x/ziglang/lib/c/string.zig"))));
         assert!(!is_library(&frame("main", Some("/app/lib/c/main.c"))));
         assert!(is_allocator(&frame("c.malloc.reallocarray", None)));
+    }
+
+    /// A member that is a std container's buffer frees itself: when it is lost behind a deleted owner, the owner's
+    /// destructor never ran (a base without a virtual destructor) — not a destructor to add (C++ survey).
+    #[test]
+    fn a_lost_container_buffer_means_the_destructor_never_ran() {
+        let member = |f: &str| Group { stack: vec![frame(f, None), frame("make_bad(int)", None)], ..Group::default() };
+        assert!(self_freeing_member(&member("std::__2::vector<Point, std::__2::allocator<Point>>::reserve(unsigned long)")));
+        assert!(!self_freeing_member(&member("Holder::Holder(int)")));
     }
 
     #[test]

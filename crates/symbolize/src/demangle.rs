@@ -12,9 +12,48 @@ pub fn demangle(name: &str) -> String {
         && let Ok(sym) = cpp_demangle::Symbol::new(name.as_bytes())
         && let Ok(s) = sym.demangle()
     {
-        return s;
+        return tidy_cxx(s);
     }
     without_legacy_hash(name)
+}
+
+/// Mend what cpp_demangle 0.5 prints wrong, as `llvm-cxxfilt` prints it: an empty template parameter pack leaves a
+/// trailing `, ` (`f<>(void*, unsigned long, )`, `create<map<…>, >`) and an empty pack expansion of parameters a
+/// lone `&&` (`create<…>(&&)`); a pointer to a template specialization puts its `*` before the arguments
+/// (`std::__2::map*<…>` for `std::__2::map<…>*`).
+fn tidy_cxx(s: String) -> String {
+    let mut s = s.replace(", )", ")").replace(", >", ">").replace("(&&)", "()").replace("(&)", "()");
+    // `name*<args>` → `name<args>*` (and `&`), innermost first.
+    while let Some(at) = s.find(['*', '&']).and_then(|_| {
+        s.as_bytes().windows(2).enumerate().position(|(i, w)| {
+            (w[0] == b'*' || w[0] == b'&')
+                && w[1] == b'<'
+                && i > 0
+                && (s.as_bytes()[i - 1].is_ascii_alphanumeric() || s.as_bytes()[i - 1] == b'_')
+                && !s[..i].ends_with("operator")
+        })
+    }) {
+        let b = s.as_bytes();
+        let (mut depth, mut end) = (0usize, None);
+        for (j, &c) in b.iter().enumerate().skip(at + 1) {
+            match c {
+                b'<' => depth += 1,
+                b'>' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { break };
+        let sigil = s[at..at + 1].to_string();
+        s.replace_range(at..at + 1, "");
+        s.insert_str(end, &sigil);
+    }
+    s
 }
 
 /// `app::f::h39f66cad3ca4bf1d` → `app::f`: a Rust legacy symbol already demangled with its hash, as
@@ -89,7 +128,23 @@ pub fn last_segment(name: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::demangle;
+    use super::{demangle, tidy_cxx};
+
+    /// cpp_demangle 0.5's slips with empty packs and pointers to specializations, mended (C++ survey; the names
+    /// as llvm-cxxfilt prints them).
+    #[test]
+    fn empty_packs_and_pointers_to_specializations_read_as_cxxfilt_prints_them() {
+        assert_eq!(
+            demangle("_ZNSt3__227__do_deallocate_handle_sizeB7v160006IJEEEvPvmDpT_"),
+            "void std::__2::__do_deallocate_handle_size[abi:v160006]<>(void*, unsigned long)"
+        );
+        assert_eq!(
+            tidy_cxx("std::__2::map*<int, long> f<std::__2::map<int, long>, >(&&)".into()),
+            "std::__2::map<int, long>* f<std::__2::map<int, long>>()"
+        );
+        assert_eq!(tidy_cxx("int* g(char*, int&)".into()), "int* g(char*, int&)");
+        assert_eq!(tidy_cxx("bool operator*<int>(int)".into()), "bool operator*<int>(int)");
+    }
 
     #[test]
     fn legacy_hashes_go_from_names_demangled_already() {

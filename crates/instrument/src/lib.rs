@@ -557,7 +557,8 @@ fn one_cxx_layer(s: &statics::Scan, info: &ModuleInfo, eps: Vec<EntryPoint>) -> 
     if !moves || c_frees.is_empty() {
         return eps;
     }
-    eps.into_iter().filter(|e| !cxx(e)).collect()
+    // What the user named stays.
+    eps.into_iter().filter(|e| !cxx(e) || e.evidence == Evidence::User).collect()
 }
 
 /// Drops the entry points that are only ever called under other entry points: every caller is one, or is itself

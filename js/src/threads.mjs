@@ -84,7 +84,7 @@ function wrapWorkers(buffers) {
       if (src.startsWith('blob:')) src = URL.createObjectURL(new Blob([readNow(src)], { type: 'text/javascript' }));
       const boot = (options?.type === 'module' ? MODULE_BOOT : CLASSIC_BOOT)
         .replace('RUNTIME_URL', () => JSON.stringify(RUNTIME_URL))
-        .replace('SCRIPT_URL', () => JSON.stringify(src));
+        .replaceAll('SCRIPT_URL', () => JSON.stringify(src));
       super(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })), options);
       Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
     }
@@ -106,9 +106,22 @@ const BOOT_INIT = `
   self.removeEventListener('message', init);
   e.stopImmediatePropagation();
   self[Symbol.for(${JSON.stringify(KEY)})] = e.data[${JSON.stringify(KEY)}];`;
+// The worker runs from a blob: URL, so its script's relative URLs would resolve against that (`importScripts('lib.js')`:
+// "The URL 'lib.js' is invalid"; Emscripten's glue fetching `lib.wasm`): resolved against the script's own URL, as
+// they are without wasmleak (browser survey).
+const BOOT_BASE = `const base = SCRIPT_URL;
+  const abs = (u) => (typeof u === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(u) ? new URL(u, base).href : u);
+  if (self.importScripts) { const imp = self.importScripts; self.importScripts = (...u) => imp.apply(self, u.map(abs)); }
+  if (self.fetch) { const f = self.fetch; self.fetch = (input, init) => f.call(self, abs(input), init); }
+  if (self.XMLHttpRequest) {
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (m, u, ...rest) { return open.call(this, m, abs(u), ...rest); };
+  }
+  if (self.Worker) { const W = self.Worker; self.Worker = class Worker extends W { constructor(u, o) { super(abs(u), o); } }; }`;
 const CLASSIC_BOOT = `self.addEventListener('message', function init(e) {${BOOT_INIT}
   importScripts(RUNTIME_URL);
   wasmleak.attach();
+  ${BOOT_BASE}
   importScripts(SCRIPT_URL);
 });`;
 const MODULE_BOOT = `const held = [];
@@ -116,6 +129,7 @@ const hold = (e) => { e.stopImmediatePropagation(); held.push(e); };
 self.addEventListener('message', async function init(e) {${BOOT_INIT}
   await import(RUNTIME_URL);
   wasmleak.attach();
+  ${BOOT_BASE}
   await import(SCRIPT_URL);
   self.removeEventListener('message', hold);
   for (const m of held) self.dispatchEvent(new MessageEvent('message', { data: m.data, ports: [...m.ports] }));

@@ -6,7 +6,7 @@
 // the 100-byte blocks are freed where they were made and the 64-byte ones by main: no invalid free.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { servedApp } from './apps/serve.mjs'
@@ -39,9 +39,20 @@ function fill (app) {
       answer(new Worker('classic.js'), 'to classic'),
       answer(new Worker('module.mjs', { type: 'module' }), 'to module'),
       answer(fromBlob, 'to blob'),
+      answer(new Worker('sub/relative.js'), 'relative'),
     ])
   </script></body></html>`)
   writeFileSync(join(app, 'classic.js'), "onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })")
+  // A classic worker in a folder whose script loads and fetches by relative URLs (as Emscripten's glue fetches its
+  // .wasm): resolved against its own URL, not the blob: URL wasmleak starts it from.
+  mkdirSync(join(app, 'sub'), { recursive: true })
+  writeFileSync(join(app, 'sub', 'helper.js'), "self.helper = 'loaded'")
+  writeFileSync(join(app, 'sub', 'data.txt'), 'fetched')
+  writeFileSync(join(app, 'sub', 'relative.js'), `importScripts('helper.js')
+onmessage = async () => {
+  const r = new XMLHttpRequest(); r.open('GET', 'data.txt', false); r.send()
+  postMessage({ helper: self.helper, fetched: await (await fetch('data.txt')).text(), xhr: r.responseText })
+}`)
   writeFileSync(join(app, 'module.mjs'), "await new Promise((r) => setTimeout(r, 50))\nonmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak, url: import.meta.url })")
 }
 
@@ -78,11 +89,12 @@ test('the page\'s workers start with wasmleak, and the first message the app pos
   const errors = []
   page.on('pageerror', e => errors.push(String(e.stack ?? e)))
   await page.goto(`${url}workers.html`)
-  const [classic, module, fromBlob] = await page.evaluate(() => globalThis.results)
+  const [classic, module, fromBlob, relative] = await page.evaluate(() => globalThis.results)
   assert.deepEqual(errors, [])
   assert.deepEqual(classic, { got: 'to classic', wasmleak: 'object' })
   // A module worker's script is imported after wasmleak loaded (asynchronously): the message waited for it.
   assert.deepEqual(module, { got: 'to module', wasmleak: 'object', url: `${url}module.mjs` })
   assert.deepEqual(fromBlob, { got: 'to blob', wasmleak: 'object' })
+  assert.deepEqual(relative, { helper: 'loaded', fetched: 'fetched', xhr: 'fetched' })
   await page.close()
 })

@@ -540,6 +540,13 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
   var EV_STACK = 8;
   var OWN_FRAMES = 4294967295;
   var KEY = "wasmleak.threads";
+  var UNTRACKED = "wasmleak.untracked";
+  var untrackedWorkers = [];
+  function reportUntracked() {
+    if (!globalThis.document && typeof globalThis.postMessage === "function" && globalThis[Symbol.for(KEY)]) {
+      globalThis.postMessage({ [UNTRACKED]: true });
+    }
+  }
   var MAX_BYTES = 1 << 30;
   var encoder = new TextEncoder();
   var RUNTIME_URL = globalThis.document?.currentScript?.src || null;
@@ -587,6 +594,12 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
         const boot = (options?.type === "module" ? MODULE_BOOT : CLASSIC_BOOT).replace("RUNTIME_URL", () => JSON.stringify(RUNTIME_URL)).replaceAll("SCRIPT_URL", () => JSON.stringify(src));
         super(URL.createObjectURL(new Blob([boot], { type: "text/javascript" })), options);
         Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
+        const shown = String(url);
+        this.addEventListener("message", (e) => {
+          if (!e.data || typeof e.data !== "object" || !e.data[UNTRACKED]) return;
+          e.stopImmediatePropagation();
+          if (!untrackedWorkers.includes(shown)) untrackedWorkers.push(shown);
+        });
       }
     }
     globalThis.Worker = Worker;
@@ -1805,6 +1818,11 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         return null;
       }
       const engine2 = currentEngine();
+      if (!engine2 && shared && !mainThread && !isNode) {
+        reportUntracked();
+        skipped.push({ name, reason: "run in a Web Worker (wasmleak tracks the page and its threaded module's workers)", status: "unsupported", heap: true });
+        return null;
+      }
       if (!engine2) {
         skipped.push({ name, reason: "compiled synchronously before the analysis module was loaded (await leak.ready first)", status: "too_early", heap: true });
         return null;
@@ -1983,7 +2001,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         return { module, instance: await instantiateWith(module, imports, asyncInstance) };
       }
     };
-    const workers = [];
+    const workers = shared && !isNode ? untrackedWorkers : [];
     const NativeWorker = globalThis.document && !shared && typeof globalThis.Worker === "function" ? globalThis.Worker : null;
     if (NativeWorker) {
       globalThis.Worker = class Worker extends NativeWorker {

@@ -15,7 +15,7 @@ import { showOverlay, workerNote } from './overlay.mjs';
 import { runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
 import { track, framesNow } from './tracker.mjs';
-import { sharedState } from './threads.mjs';
+import { reportUntracked, sharedState, untrackedWorkers } from './threads.mjs';
 
 const MAX_KEPT = 32; // snapshots kept for files and growth (crates/wasm-api MAX_KEPT)
 
@@ -84,6 +84,12 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       return null;
     }
     const engine = currentEngine();
+    if (!engine && shared && !mainThread && !isNode) {
+      // A page's worker (threads.mjs): only the page's threaded module is tracked here; the page lists this worker.
+      reportUntracked();
+      skipped.push({ name, reason: 'run in a Web Worker (wasmleak tracks the page and its threaded module\'s workers)', status: 'unsupported', heap: true });
+      return null;
+    }
     if (!engine) {
       skipped.push({ name, reason: 'compiled synchronously before the analysis module was loaded (await leak.ready first)', status: 'too_early', heap: true });
       return null;
@@ -296,7 +302,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   // Wasm that a page runs in a Web Worker is not tracked (a threaded module's workers are: threads.mjs, `shared`):
   // the workers the page starts are listed, so that a page whose wasm all runs in workers does not read as one
   // with nothing to track.
-  const workers = [];
+  // Under --cross-origin-isolated every worker starts with wasmleak (threads.mjs): those that ran wasm of their own.
+  const workers = shared && !isNode ? untrackedWorkers : [];
   const NativeWorker = globalThis.document && !shared && typeof globalThis.Worker === 'function' ? globalThis.Worker : null;
   if (NativeWorker) {
     globalThis.Worker = class Worker extends NativeWorker {

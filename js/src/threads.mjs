@@ -23,6 +23,21 @@
 export const EV_ALLOC = 1, EV_FREE = 2, EV_REALLOC = 3, EV_STACK = 8; // in the log; EV_FREE's third word: 1 = not a live block
 export const OWN_FRAMES = 0xffffffff; // an EV_STACK's length when the frames are in the main thread's `ownFrames`
 const KEY = 'wasmleak.threads';
+/** A worker's message to the page: it instantiated wasm wasmleak does not track there (not the threaded module). */
+const UNTRACKED = 'wasmleak.untracked';
+
+/**
+ * The page's workers (started by `wrapWorkers`) that instantiated wasm of their own, not tracked: listed by the page
+ * as `workers` are without the flag (index.mjs), so a page whose wasm runs there does not look clean.
+ */
+export const untrackedWorkers = [];
+
+/** In a page's worker: tell the page this worker runs wasm wasmleak does not track. */
+export function reportUntracked() {
+  if (!globalThis.document && typeof globalThis.postMessage === 'function' && globalThis[Symbol.for(KEY)]) {
+    globalThis.postMessage({ [UNTRACKED]: true });
+  }
+}
 const MAX_BYTES = 1 << 30;
 const encoder = new TextEncoder();
 // The browser bundle's own URL, for the boot script of workers (a page's classic <script>; null elsewhere).
@@ -87,6 +102,13 @@ function wrapWorkers(buffers) {
         .replaceAll('SCRIPT_URL', () => JSON.stringify(src));
       super(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })), options);
       Native.prototype.postMessage.call(this, { [KEY]: { buffers, tid: next++ } });
+      // Registered before any of the app's listeners: wasmleak's message never reaches them.
+      const shown = String(url);
+      this.addEventListener('message', (e) => {
+        if (!e.data || typeof e.data !== 'object' || !e.data[UNTRACKED]) return;
+        e.stopImmediatePropagation();
+        if (!untrackedWorkers.includes(shown)) untrackedWorkers.push(shown);
+      });
     }
   }
   globalThis.Worker = Worker;

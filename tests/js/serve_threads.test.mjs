@@ -40,6 +40,7 @@ function fill (app) {
       answer(new Worker('module.mjs', { type: 'module' }), 'to module'),
       answer(fromBlob, 'to blob'),
       answer(new Worker('sub/relative.js'), 'relative'),
+      answer(new Worker('wasm.js'), 'instantiate'),
     ])
   </script></body></html>`)
   writeFileSync(join(app, 'classic.js'), "onmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak })")
@@ -52,6 +53,11 @@ function fill (app) {
 onmessage = async () => {
   const r = new XMLHttpRequest(); r.open('GET', 'data.txt', false); r.send()
   postMessage({ helper: self.helper, fetched: await (await fetch('data.txt')).text(), xhr: r.responseText })
+}`)
+  // A worker that runs wasm of its own (not the page's threaded module): not tracked, so the page lists it.
+  writeFileSync(join(app, 'wasm.js'), `onmessage = async () => {
+  const { instance } = await WebAssembly.instantiate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))
+  postMessage({ instantiated: typeof instance })
 }`)
   writeFileSync(join(app, 'module.mjs'), "await new Promise((r) => setTimeout(r, 50))\nonmessage = (e) => postMessage({ got: e.data, wasmleak: typeof wasmleak, url: import.meta.url })")
 }
@@ -89,12 +95,18 @@ test('the page\'s workers start with wasmleak, and the first message the app pos
   const errors = []
   page.on('pageerror', e => errors.push(String(e.stack ?? e)))
   await page.goto(`${url}workers.html`)
-  const [classic, module, fromBlob, relative] = await page.evaluate(() => globalThis.results)
+  const [classic, module, fromBlob, relative, wasm] = await page.evaluate(() => globalThis.results)
   assert.deepEqual(errors, [])
   assert.deepEqual(classic, { got: 'to classic', wasmleak: 'object' })
   // A module worker's script is imported after wasmleak loaded (asynchronously): the message waited for it.
   assert.deepEqual(module, { got: 'to module', wasmleak: 'object', url: `${url}module.mjs` })
   assert.deepEqual(fromBlob, { got: 'to blob', wasmleak: 'object' })
   assert.deepEqual(relative, { helper: 'loaded', fetched: 'fetched', xhr: 'fetched' })
+  // wasmleak's own message from the worker never reached the app; the page lists the worker as not tracked (it
+  // read as a clean page: the worker's wasm untracked and unmentioned).
+  assert.deepEqual(wasm, { instantiated: 'object' })
+  const listed = await page.evaluate(() => ({ workers: wasmleak.attach().workers, text: wasmleak.attach().text() }))
+  assert.deepEqual(listed.workers, ['wasm.js'])
+  assert.match(listed.text, /^NOT TRACKED: a Web Worker the page started \(wasm\.js\): wasm run in a worker is not tracked/m)
   await page.close()
 })

@@ -881,6 +881,7 @@ self.addEventListener('message', hold);`;
   var mixedNote = (n) => `${n} calling context${n === 1 ? " was" : "s were"} reached from more than one line of JavaScript: blocks allocated there before the second caller was noticed (at the context's 2nd, 4th, 8th… allocation) show the first caller's JS frames (wasmleak's js/README.md, "Which stacks are captured")`;
   var RESOLVE_AT = 5e4;
   var NO_CTX = -1;
+  var FREE_SALT = 1540483477;
   var Tracker = class {
     constructor(instrumented, stacks, maxFrames) {
       this.instrumented = instrumented;
@@ -1042,7 +1043,7 @@ self.addEventListener('message', hold);`;
       const w = ptr >>> 2;
       let words = this.wordsView;
       if (!words || w + 3 >= words.length) words = this.words();
-      const stack = this.contextStack(this.context(lo, hi));
+      const stack = this.contextStack(this.context(lo === void 0 ? lo : lo ^ FREE_SALT, hi));
       let a = 0, b = 0, c = 0, d = 0;
       if ((ptr & 3) === 0 && w + 3 < words.length) {
         a = words[w];

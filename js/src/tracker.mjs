@@ -79,6 +79,7 @@ const mixedNote = (n) =>
   "first caller's JS frames (wasmleak's js/README.md, \"Which stacks are captured\")";
 const RESOLVE_AT = 50_000; // captured stacks kept unresolved before they are turned into frames
 const NO_CTX = -1; // the context slot of an event whose stack is captured on its own
+const FREE_SALT = 0x5bd1e995; // mixed into a free's context id (freeChecked)
 
 // Stacks: the instrumented module hands every event its calling-context id, a hash of the chain of wasm call
 // sites from the call into the module down to the allocator. A context's stack (wasm frames and the JS frames
@@ -281,7 +282,10 @@ class Tracker {
     const w = ptr >>> 2;
     let words = this.wordsView;
     if (!words || w + 3 >= words.length) words = this.words(); // a grown memory detaches the old view
-    const stack = this.contextStack(this.context(lo, hi));
+    // A free's context apart from an allocation's with the same id: JS calling the exported `_malloc` and `_free`
+    // directly enters both with the one id the module's context global holds between calls, and every free then
+    // showed the first allocation's stack (a double free's "first freed at" was the malloc's JS line).
+    const stack = this.contextStack(this.context(lo === undefined ? lo : lo ^ FREE_SALT, hi));
     let a = 0, b = 0, c = 0, d = 0;
     if ((ptr & 3) === 0 && w + 3 < words.length) {
       a = words[w]; b = words[w + 1]; c = words[w + 2]; d = words[w + 3];

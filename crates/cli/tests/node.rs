@@ -1020,3 +1020,24 @@ fn node_passes_the_apps_exit_status_through_when_nothing_is_found() {
     let (code, _, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/exit_status_app.mjs", "0"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// JavaScript that calls an Emscripten module's exported `_malloc` and `_free` itself enters the module with one
+/// calling-context id for both: a free showed the first allocation's stack, and a double free's "first freed at" was
+/// the malloc's line (browser survey). Frees have contexts of their own (js/src/tracker.mjs `FREE_SALT`).
+#[test]
+fn a_double_free_from_js_names_the_first_free_not_the_allocation() {
+    if !prerequisites() {
+        return;
+    }
+    let (code, r, stderr) = wasmleak_node(&["--format", "json", "--", "--no-experimental-fetch", "tests/js/apps/js_double_free_app.cjs"]);
+    assert_eq!(code, 1, "{r}\n{stderr}");
+    let bad = &r["invalid_frees"][0];
+    assert_eq!(bad["kind"], "double", "{r}");
+    let line = |stack: &Value, f: &str| {
+        stack.as_array().unwrap().iter().find(|fr| fr["file"].as_str().is_some_and(|p| p.ends_with("js_double_free_app.cjs")) && fr["function"] == f).map(|fr| fr["line"].clone())
+    };
+    assert_eq!(line(&bad["stack"], "Module.onRuntimeInitialized"), Some(Value::from(14)), "{bad}");
+    assert_eq!(line(&bad["first_free_stack"], "Module.onRuntimeInitialized"), Some(Value::from(13)), "{bad}");
+    assert!(line(&bad["first_free_stack"], "grab").is_none(), "{bad}");
+    assert_eq!(line(&bad["alloc_stack"], "Module.onRuntimeInitialized"), Some(Value::from(12)), "{bad}");
+}

@@ -284,13 +284,26 @@ pub fn stack_types(snap: &Snapshot) -> Vec<Option<String>> {
         let Some(top) = s.first() else { continue };
         let Some(cands) = ctor_at.get(&(top.function.clone(), top.file.clone(), top.line, s.len())) else { continue };
         // The constructor's stack continues exactly as this one does (same call site, same callers).
-        let found = cands.iter().find_map(|(j, class)| {
-            let other = &stacks[*j];
-            let k = other.len() - s.len();
-            (k >= 1 && other[k..].iter().zip(s).all(|(a, b)| same_place(a, b)) && constructor_class(&other[k - 1].function) == Some(class))
-                .then(|| class.clone())
-        });
-        out[i] = found;
+        let mut found: Vec<&String> = cands
+            .iter()
+            .filter(|(j, class)| {
+                let other = &stacks[*j];
+                let k = other.len() - s.len();
+                k >= 1 && other[k..].iter().zip(s).all(|(a, b)| same_place(a, b)) && constructor_class(&other[k - 1].function) == Some(class)
+            })
+            .map(|(_, class)| class)
+            .collect();
+        found.sort();
+        found.dedup();
+        // Several classes constructed there: the members of an aggregate (`new Impl{name, data}` constructs a string
+        // and a vector at that line, and read `basic_string`), or a temporary beside the object. The program's own
+        // class is the one `new` made; only library classes: no label rather than a wrong one (C++ survey).
+        let own: Vec<&&String> = found.iter().filter(|c| !c.starts_with("std::")).collect();
+        out[i] = match (found.len(), own.as_slice()) {
+            (1, _) => Some(found[0].clone()),
+            (_, [one]) => Some((**one).clone()),
+            _ => None,
+        };
     }
     out
 }
@@ -307,6 +320,29 @@ mod tests {
     const SYNC: &str = "/rustc/x/library/alloc/src/sync.rs";
     const BOXED: &str = "/rustc/x/library/alloc/src/boxed.rs";
     const VEC: &str = "/rustc/x/library/alloc/src/vec/mod.rs";
+
+    /// `new T` is labelled by the constructor called from the same place — but where an aggregate's members are built
+    /// there (`new Impl{name, data}`: a string and a vector), no library class is the object's: no label, not
+    /// `basic_string`. The program's own class among them is (`new Widget("x")` builds a temporary string too).
+    #[test]
+    fn an_aggregates_members_do_not_label_the_object() {
+        let at = |function: &str, line: u32| SnapFrame { function: function.into(), file: Some("a.cpp".into()), line: Some(line), column: None, inlined: false };
+        let frames = vec![
+            at("make()", 5),
+            at("main", 9),
+            at("std::__2::basic_string<char>::basic_string(char const*)", 1),
+            at("std::__2::vector<int>::vector(unsigned long)", 1),
+            at("Widget::Widget(int)", 1),
+        ];
+        let snap = |ctors: &[u32]| {
+            let mut stacks = vec![vec![0, 1]];
+            stacks.extend(ctors.iter().map(|&c| vec![c, 0, 1]));
+            Snapshot { frames: frames.clone(), stacks, ..Snapshot::default() }
+        };
+        assert_eq!(stack_types(&snap(&[2, 3]))[0], None);
+        assert_eq!(stack_types(&snap(&[2, 4]))[0].as_deref(), Some("Widget"));
+        assert_eq!(stack_types(&snap(&[2]))[0].as_deref(), Some("std::__2::basic_string<char>"));
+    }
 
     #[test]
     fn last_segment_ignores_paths_inside_generics() {

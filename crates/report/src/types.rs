@@ -218,11 +218,38 @@ fn frame_type(f: &SnapFrame) -> Option<String> {
         if let Some(t) = first(generics_after(func, "std::__2::vector")) {
             return Some(format!("vector<{t}>"));
         }
-        if func.contains("std::__2::basic_string<char") {
+        if makes_string(func) {
             return Some("string".to_owned());
         }
     }
     None
+}
+
+/// A libc++ frame that allocates a string's buffer: a member of `basic_string<char>` itself, or a std function that
+/// returns one (`operator+`, `to_string`). A name that only mentions `basic_string` in its template arguments is
+/// another container's (`__tree<__value_type<basic_string<char>, json>>` is a map node; nlohmann's maps read
+/// "string").
+fn makes_string(function: &str) -> bool {
+    const STRING: &str = "std::__2::basic_string<char";
+    // The qualified name before the parameter list, and the return type before it (a space outside `<…>`).
+    let mut depth = 0i32;
+    let mut head_end = function.len();
+    let mut name_start = 0;
+    for (i, c) in function.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            '(' if depth == 0 => {
+                head_end = i;
+                break;
+            }
+            ' ' if depth == 0 => name_start = i + 1,
+            _ => {}
+        }
+    }
+    let name = &function[name_start.min(head_end)..head_end];
+    let ret = &function[..name_start.saturating_sub(1).min(head_end)];
+    name.starts_with(STRING) || (ret.starts_with(STRING) && name.starts_with("std::__2::"))
 }
 
 /// What was allocated, from the library frames between the allocator and the program's own code (the
@@ -342,6 +369,14 @@ mod tests {
         assert_eq!(stack_types(&snap(&[2, 3]))[0], None);
         assert_eq!(stack_types(&snap(&[2, 4]))[0].as_deref(), Some("Widget"));
         assert_eq!(stack_types(&snap(&[2]))[0].as_deref(), Some("std::__2::basic_string<char>"));
+    }
+
+    #[test]
+    fn only_a_strings_own_frames_say_string() {
+        assert!(makes_string("std::__2::basic_string<char, std::__2::char_traits<char>, std::__2::allocator<char>>::__grow_by(unsigned long)"));
+        assert!(makes_string("std::__2::basic_string<char, std::__2::char_traits<char>, std::__2::allocator<char>> std::__2::operator+[abi:v160006]<char>(char const*, std::__2::basic_string<char>&&)"));
+        assert!(!makes_string("std::__2::__tree<std::__2::__value_type<std::__2::basic_string<char>, json>, std::__2::less<void>>::__construct_node(std::__2::basic_string<char>&&)"));
+        assert!(!makes_string("std::__2::basic_string<char>* nlohmann::basic_json<map>::create<std::__2::basic_string<char>>(char const*)"));
     }
 
     #[test]

@@ -591,7 +591,17 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         .iter()
         .map(|f| {
             let interior_of = f.interior.map(|(offset, block_size)| Interior { offset, block_size });
+            // C++ names carry their parameter lists: there, a pointer 4 or 8 bytes into a block is what `delete` gets
+            // for an array `new T[n]` made of a type with a destructor (the count is stored first) — the mismatch.
+            let cpp = snap.stack(f.stack).chain(snap.stack(f.alloc_stack)).any(|fr| {
+                fr.function.contains('(')
+                    || fr.file.as_deref().is_some_and(|p| [".cpp", ".cc", ".cxx", ".hpp"].iter().any(|e| p.ends_with(e)))
+            });
             let hint = match (&interior_of, f.double) {
+                (Some(i), _) if cpp && matches!(i.offset, 4 | 8) => format!(
+                    "this address is {} bytes into a live {}-byte block: in C++ that is what `delete` is given for an array made by `new T[n]` of a type with a destructor (its element count is stored in the first bytes) — free it with `delete[]`; otherwise free the pointer the allocator returned, not one into the middle of the block",
+                    i.offset, i.block_size
+                ),
                 (Some(i), _) => format!(
                     "this address is {} bytes into a live {}-byte block: free the pointer the allocator returned, not one into the middle of the block",
                     i.offset, i.block_size
@@ -880,6 +890,23 @@ mod tests {
         let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());
         assert!(r.frees_not_seen(2));
         assert!(r.inconclusive.as_deref().unwrap_or_default().contains("--posix-memalign-fn"), "{:?}", r.inconclusive);
+    }
+
+    /// A C++ `delete` of a pointer 4 or 8 bytes into a block: the hint names the `new T[]` / `delete` mismatch (the
+    /// array's element count stored first); the same in C reads as any interior pointer (C++ survey).
+    #[test]
+    fn a_cpp_delete_into_an_arrays_cookie_names_delete_brackets() {
+        let exit = || Exit { status: "returned", code: None, message: String::new() };
+        let hint_with = |file: &str, offset: u64| {
+            let frames = vec![SnapFrame { function: "main".into(), file: Some(file.into()), line: Some(9), column: None, inlined: false }];
+            let mut snap = Snapshot { frames, stacks: vec![vec![0]], ..Default::default() };
+            let bad = SnapInvalidFree { double: false, addr: 0x1004, stack: 0, first_free_stack: 0, alloc_stack: 0, interior: Some((offset, 52)) };
+            snap.invalid_frees.push(bad);
+            build(&snap, &snap.analyze(), exit(), Vec::new()).invalid_frees[0].hint.clone()
+        };
+        assert!(hint_with("app.cpp", 4).contains("free it with `delete[]`"));
+        assert!(!hint_with("app.c", 4).contains("delete[]"));
+        assert!(!hint_with("app.cpp", 12).contains("delete[]"));
     }
 
     /// wasi-libc's argv copy allocated by `_start` itself (no names, `__main_void` inlined): told by its contents —

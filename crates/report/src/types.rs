@@ -221,6 +221,24 @@ fn frame_type(f: &SnapFrame) -> Option<String> {
         if makes_string(func) {
             return Some("string".to_owned());
         }
+        // A map's or set's node: a member of `map<K, V>` / `set<T>` or of their `__tree<__value_type<K, V>, …>`.
+        let (_, name) = return_and_name(func);
+        for (marker, kind) in [("std::__2::map", "map"), ("std::__2::multimap", "multimap"), ("std::__2::set", "set"), ("std::__2::multiset", "multiset")] {
+            if name.starts_with(marker) && name[marker.len()..].starts_with('<') {
+                let args = generics_after(name, marker)?;
+                let n = if kind.ends_with("map") { 2 } else { 1 };
+                let shown: Vec<String> = args.iter().take(n).map(|t| short_type(t)).collect();
+                return (shown.len() == n).then(|| format!("{kind}<{}> node", shown.join(", ")));
+            }
+        }
+        if name.starts_with("std::__2::__tree<") {
+            let args = generics_after(name, "std::__2::__tree")?;
+            let first = args.first()?;
+            return Some(match generics_after(first, "std::__2::__value_type") {
+                Some(kv) if kv.len() >= 2 => format!("map<{}, {}> node", short_type(kv[0]), short_type(kv[1])),
+                _ => format!("set<{}> node", short_type(first)),
+            });
+        }
     }
     None
 }
@@ -231,7 +249,13 @@ fn frame_type(f: &SnapFrame) -> Option<String> {
 /// "string").
 fn makes_string(function: &str) -> bool {
     const STRING: &str = "std::__2::basic_string<char";
-    // The qualified name before the parameter list, and the return type before it (a space outside `<…>`).
+    let (ret, name) = return_and_name(function);
+    name.starts_with(STRING) || (ret.starts_with(STRING) && name.starts_with("std::__2::"))
+}
+
+/// A demangled C++ function's return type and qualified name (before its parameter list): the return type ends at
+/// the last space outside `<…>` before the `(`.
+fn return_and_name(function: &str) -> (&str, &str) {
     let mut depth = 0i32;
     let mut head_end = function.len();
     let mut name_start = 0;
@@ -247,9 +271,8 @@ fn makes_string(function: &str) -> bool {
             _ => {}
         }
     }
-    let name = &function[name_start.min(head_end)..head_end];
-    let ret = &function[..name_start.saturating_sub(1).min(head_end)];
-    name.starts_with(STRING) || (ret.starts_with(STRING) && name.starts_with("std::__2::"))
+    let name_start = name_start.min(head_end);
+    (&function[..name_start.saturating_sub(1)], &function[name_start..head_end])
 }
 
 /// What was allocated, from the library frames between the allocator and the program's own code (the
@@ -369,6 +392,16 @@ mod tests {
         assert_eq!(stack_types(&snap(&[2, 3]))[0], None);
         assert_eq!(stack_types(&snap(&[2, 4]))[0].as_deref(), Some("Widget"));
         assert_eq!(stack_types(&snap(&[2]))[0].as_deref(), Some("std::__2::basic_string<char>"));
+    }
+
+    #[test]
+    fn map_and_set_nodes() {
+        let map = frame("std::__2::__tree<std::__2::__value_type<int, long>, std::__2::__map_value_compare<int>, std::__2::allocator<int>>::__construct_node<int>(int&&)", "/usr/include/c++/v1/__tree");
+        assert_eq!(type_of(&[map, frame("main", "a.cpp")]).as_deref(), Some("map<int, long> node"));
+        let set = frame("std::__2::__tree<int, std::__2::less<int>, std::__2::allocator<int>>::__construct_node<int const&>(int const&)", "/usr/include/c++/v1/__tree");
+        assert_eq!(type_of(&[set, frame("main", "a.cpp")]).as_deref(), Some("set<int> node"));
+        let emplace = frame("std::__2::pair<std::__2::__tree_iterator<int>, bool> std::__2::map<int, long, std::__2::less<int>, std::__2::allocator<int>>::emplace<int>(int&&)", "/usr/include/c++/v1/map");
+        assert_eq!(type_of(&[emplace, frame("main", "a.cpp")]).as_deref(), Some("map<int, long> node"));
     }
 
     #[test]

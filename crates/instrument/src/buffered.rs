@@ -406,7 +406,13 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
     let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
     let f = Function::new([(1, ValType::I32), (1, ValType::I64), (8, ValType::I32)]);
     let mut w = Emit { f, b, h: hooks, l, ctx };
-    w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+    // The context is read where the event is recorded: before the call for a free, after it for an allocation —
+    // the wrapped function's own call sites restore the global as they return, so it is the caller's still, and
+    // not keeping it across the call spares the wrapper a register (a spill and a reload an event).
+    let records_after = !role.is_free();
+    if !records_after {
+        w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+    }
     let call = |w: &mut Emit<'_>| {
         w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalSet(guard));
         for k in 0..nparams {
@@ -417,6 +423,9 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::LocalSet(l.r));
         }
         w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Sub).i(I::GlobalSet(guard));
+        if records_after {
+            w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+        }
     };
     let check = w.h.check.expect("buffered hooks check frees");
     match role {

@@ -87,11 +87,11 @@ pub struct Opts {
 const NO_HEAP_NOTE: &str = "the module has no heap allocator: no function is named or shaped as one, it neither grows nor \
      measures its memory, and it exports no allocator — nothing it does can leak heap memory, and nothing was tracked";
 
-/// Whether the module conclusively has no heap: no allocator found, and none could hide — its functions have names
-/// (none of them an allocator's word), and it never grows or measures its memory nor exports an allocator. A
-/// stripped module, or a named one with an `alloc`/`free` function of its own (a pool over a static array), is
-/// refused as before: its allocator may be one wasmleak does not know.
-fn without_heap(m: &Loaded, sym: &wasmleak_symbolize::Symbolizer) -> bool {
+/// Whether a module that neither grows nor measures its memory, nor exports an allocator, conclusively has no heap:
+/// its functions have names, none of them an allocator's word. A stripped module, or a named one with an
+/// `alloc`/`free` function of its own (a pool over a static array), is refused as before: its allocator may be one
+/// wasmleak does not know.
+fn no_allocator_of_its_own(m: &Loaded, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     let names = sym.function_names();
     let imported = m.info.num_imported_funcs;
     let defined = m.info.num_funcs().saturating_sub(imported);
@@ -102,7 +102,6 @@ fn without_heap(m: &Loaded, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     defined > 0
         && names.iter().filter(|f| f.index >= imported).count() as u32 >= defined
         && !names.iter().any(|f| allocator_word(&f.raw) || allocator_word(&f.demangled))
-        && !wasmleak_instrument::has_heap(&m.bytes, &m.info)
 }
 
 impl Opts {
@@ -130,17 +129,17 @@ impl Opts {
         let m = load(&self.module)?;
         let sym = self.debug.symbolizer(&m)?;
         let found = match self.allocator.discover(&m, &sym) {
-            // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
-            // failing it would fail a CI job on clean code.
-            Err(wasmleak_instrument::Error::NoAllocator { .. }) if without_heap(&m, &sym) => {
-                wasmleak_instrument::Discovered { entry_points: Vec::new(), notes: Vec::new() }
-            }
             Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
-                anyhow::bail!(
-                    "{}: {e}; it never grows or measures its memory, so it may have no heap: a build with function \
-                     names shows that (and runs)",
-                    m.path.display()
-                )
+                // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
+                // failing it would fail a CI job on clean code.
+                if !no_allocator_of_its_own(&m, &sym) {
+                    anyhow::bail!(
+                        "{}: {e}; it never grows or measures its memory, so it may have no heap: a build with function \
+                         names shows that (and runs)",
+                        m.path.display()
+                    )
+                }
+                wasmleak_instrument::Discovered { entry_points: Vec::new(), notes: Vec::new() }
             }
             found => found.with_context(|| format!("{}", m.path.display()))?,
         };

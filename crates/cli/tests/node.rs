@@ -979,7 +979,7 @@ fn node_module_without_a_heap_passes() {
 /// dlmalloc's own state is no root: it keeps a stale pointer in a small bin it emptied (fixtures/edge/c/stale_bin.c,
 /// Emscripten -O2). The program passes the number 3000 to a function, and 3000 lies inside `_gm_`: taken for a
 /// static of the program, it ended the allocator's state there, and the stale bin pointer past it kept the one
-/// leaked block "reachable" (exit 0). Only a static the program reads or writes at ends the state now.
+/// leaked block "reachable" (exit 0). dlmalloc's state is found by its fields and kept out whole now.
 #[test]
 fn a_number_inside_the_allocator_state_does_not_make_its_stale_pointers_roots() {
     if !prerequisites() {
@@ -1023,7 +1023,8 @@ fn node_passes_the_apps_exit_status_through_when_nothing_is_found() {
 
 /// JavaScript that calls an Emscripten module's exported `_malloc` and `_free` itself enters the module with one
 /// calling-context id for both: a free showed the first allocation's stack, and a double free's "first freed at" was
-/// the malloc's line (browser survey). Frees have contexts of their own (js/src/tracker.mjs `FREE_SALT`).
+/// the malloc's line (browser survey). Frees have contexts of their own (js/src/tracker.mjs `FREE_SALT`). The
+/// module is em_unwind.js, whose glue exports both.
 #[test]
 fn a_double_free_from_js_names_the_first_free_not_the_allocation() {
     if !prerequisites() {

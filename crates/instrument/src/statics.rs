@@ -338,7 +338,6 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         *uses.entry(a).or_default() += 1;
     }
     addrs.dedup();
-    let addrs_used = addrs.clone();
     // The statics the rest of the program uses as addresses. Its numbers do not count: SQLite's flag masks
     // (`& 0xe5ff`) fell inside wasi-libc's `_gm_` at -Oz, and a bin of it left out of the holes held a leaked
     // block's address (5 leaked blocks called reachable).
@@ -349,7 +348,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     others.sort_unstable();
     let used_between = |from: u64, to: u64| others[others.partition_point(|&a| a < from)..].first().is_some_and(|&a| a < to);
     let mut ranges: Vec<(Range<u64>, usize)> = Vec::new();
-    for a in addrs {
+    for &a in &addrs {
         let n = uses[&a];
         match ranges.last_mut() {
             // Close addresses are one structure, unless the program's own static lies between them (Emscripten
@@ -375,7 +374,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
     // and its small bins past that point, which keep the address of a chunk a bin gave out (dlmalloc leaves it when
     // the bin empties), made a leaked block "reachable": exit 0 (Emscripten survey, -O0 to -Oz).
     if crate::links_dlmalloc(info, eps) {
-        ranges.extend(malloc_state(&addrs_used));
+        ranges.extend(malloc_state(&addrs));
         ranges.sort_by_key(|r| r.start);
     }
     Ok(ranges)

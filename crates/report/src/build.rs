@@ -593,10 +593,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             let interior_of = f.interior.map(|(offset, block_size)| Interior { offset, block_size });
             // C++ names carry their parameter lists: there, a pointer 4 or 8 bytes into a block is what `delete` gets
             // for an array `new T[n]` made of a type with a destructor (the count is stored first) — the mismatch.
-            let cpp = snap.stack(f.stack).chain(snap.stack(f.alloc_stack)).any(|fr| {
-                fr.function.contains('(')
-                    || fr.file.as_deref().is_some_and(|p| [".cpp", ".cc", ".cxx", ".hpp"].iter().any(|e| p.ends_with(e)))
-            });
+            let cpp = snap.stack(f.stack).chain(snap.stack(f.alloc_stack)).any(|fr| crate::hint::cxx_frame(&fr.function, fr.file.as_deref()));
             let hint = match (&interior_of, f.double) {
                 (Some(i), _) if cpp && matches!(i.offset, 4 | 8) => format!(
                     "this address is {} bytes into a live {}-byte block: in C++ that is what `delete` is given for an array made by `new T[n]` of a type with a destructor (its element count is stored in the first bytes) — free it with `delete[]`; otherwise free the pointer the allocator returned, not one into the middle of the block",

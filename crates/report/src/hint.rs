@@ -200,6 +200,12 @@ fn self_freeing_member(g: &Group) -> bool {
     g.stack.iter().any(|f| OWNERS.iter().any(|o| f.function.contains(o)))
 }
 
+/// A frame of C++ code: its source file's extension, or a demangled name with its parameter list (Rust paths have
+/// none).
+pub(crate) fn cxx_frame(function: &str, file: Option<&str>) -> bool {
+    function.contains('(') || file.is_some_and(|p| [".cpp", ".cc", ".cxx", ".hpp"].iter().any(|e| p.ends_with(e)))
+}
+
 /// A lost block whose address a freed block held: the owner was freed without freeing it (a C++ class without
 /// the destructor, a `vector<T*>` destroyed without deleting its elements, a Rust `Drop` that forgets a raw pointer, a C
 /// struct freed before its members).
@@ -210,7 +216,7 @@ fn owner_hint(g: &Group) -> String {
     let file_is = |exts: &[&str]| all().any(|f| f.file.as_deref().is_some_and(|p| exts.iter().any(|e| p.ends_with(e))));
     // Demangled C++ names carry their parameter list; Rust paths do not.
     let rust = file_is(&[".rs"]) || (!file_is(&[".c", ".cpp", ".cc", ".cxx", ".h", ".hpp"]) && all().any(|f| f.function.contains("::") && !f.function.contains('(')));
-    let cpp = !rust && (file_is(&[".cpp", ".cc", ".cxx", ".hpp"]) || all().any(|f| f.function.contains('(')));
+    let cpp = !rust && all().any(|f| cxx_frame(&f.function, f.file.as_deref()));
     let vector = o.alloc_stack.iter().any(|f| f.function.contains("vector<"));
     // The member's class: the owner's type, or the class whose constructor allocated this block.
     let class = o.ty.clone().or_else(|| g.site.as_ref().and_then(|s| constructor_class(&s.function)).map(str::to_string));

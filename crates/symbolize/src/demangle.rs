@@ -23,37 +23,39 @@ pub fn demangle(name: &str) -> String {
 /// (`std::__2::map*<…>` for `std::__2::map<…>*`).
 fn tidy_cxx(s: String) -> String {
     let mut s = s.replace(", )", ")").replace(", >", ">").replace("(&&)", "()").replace("(&)", "()");
-    // `name*<args>` → `name<args>*` (and `&`), innermost first.
-    while let Some(at) = s.find(['*', '&']).and_then(|_| {
-        s.as_bytes().windows(2).enumerate().position(|(i, w)| {
-            (w[0] == b'*' || w[0] == b'&')
-                && w[1] == b'<'
-                && i > 0
-                && (s.as_bytes()[i - 1].is_ascii_alphanumeric() || s.as_bytes()[i - 1] == b'_')
-                && !s[..i].ends_with("operator")
-        })
-    }) {
-        let b = s.as_bytes();
-        let (mut depth, mut end) = (0usize, None);
-        for (j, &c) in b.iter().enumerate().skip(at + 1) {
+    // `name*<args>` → `name<args>*` (and `&`).
+    while let Some(at) = sigil_before_args(&s) {
+        let mut depth = 0usize;
+        let Some(end) = s[at + 1..].char_indices().find_map(|(k, c)| {
             match c {
-                b'<' => depth += 1,
-                b'>' => {
+                '<' => depth += 1,
+                '>' => {
                     depth -= 1;
                     if depth == 0 {
-                        end = Some(j);
-                        break;
+                        return Some(at + 1 + k);
                     }
                 }
                 _ => {}
             }
-        }
-        let Some(end) = end else { break };
-        let sigil = s[at..at + 1].to_string();
-        s.replace_range(at..at + 1, "");
-        s.insert_str(end, &sigil);
+            None
+        }) else {
+            break;
+        };
+        let sigil = s.remove(at);
+        s.insert(end, sigil);
     }
     s
+}
+
+/// Where a `*` or `&` stands between a name and its template arguments (not `operator*<…>`).
+fn sigil_before_args(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (1..b.len().saturating_sub(1)).find(|&i| {
+        matches!(b[i], b'*' | b'&')
+            && b[i + 1] == b'<'
+            && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')
+            && !s[..i].ends_with("operator")
+    })
 }
 
 /// `app::f::h39f66cad3ca4bf1d` → `app::f`: a Rust legacy symbol already demangled with its hash, as

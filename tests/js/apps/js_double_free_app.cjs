@@ -1,6 +1,6 @@
-// An app that uses an Emscripten module's heap from JavaScript (fixtures/edge/c/js_heap.c): allocates with _malloc
-// and frees the block twice with _free. The double free's first free is `drop` called from line 13.
-const Module = require('../../../fixtures/wasm/edge/em_js_heap_O0.js');
+// An app that uses an Emscripten module's heap from JavaScript (em_unwind.js, whose glue exports _malloc and _free):
+// allocates with _malloc, frees the block twice with _free. The first free is `drop` called from line 13.
+const Module = require('../../../fixtures/wasm/edge/em_unwind.js');
 
 Module.onRuntimeInitialized = () => {
   function grab() {

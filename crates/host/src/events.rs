@@ -57,6 +57,9 @@ pub(crate) enum Event {
     Realloc { old: u32, new: u32, size: u32, stack: StackId },
     /// The live block at `from` is at `to` now, `size` bytes: the allocator split it (`HeapModel::moved`).
     Moved { from: u32, to: u32, size: u32 },
+    /// A thread of a threaded module returned from its entry point, its stack pointer back at `top`: the frames
+    /// below it in the heap block that holds its stack (wasi-libc's pthreads allocate thread stacks) are dead.
+    StackEnded { top: u32 },
 }
 
 const BATCH: usize = 16 * 1024;
@@ -126,6 +129,16 @@ pub(crate) struct HeapNow {
     pub lowest_block: Option<u64>,
     pub profile: AllocProfile,
     pub freed: Option<Freed>,
+    /// The stacks of the threads that ended, in the order they did.
+    pub dead_stacks: Vec<DeadStack>,
+}
+
+/// A thread's stack after it ended: below `top`, the block that held it at the time (allocated before event `seq`)
+/// holds only dead frames.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeadStack {
+    pub top: u32,
+    pub seq: u64,
 }
 
 /// The exports of a module instrumented with buffered hooks.
@@ -319,6 +332,7 @@ impl Recorder {
                 // for the model.
                 let stats = std::env::var_os("WASMLEAK_STATS").is_some();
                 let mut busy = std::time::Duration::ZERO;
+                let mut dead_stacks = Vec::new();
                 for msg in rx {
                     let t0 = std::time::Instant::now();
                     if stats && matches!(msg, Msg::Query(..)) {
@@ -339,6 +353,7 @@ impl Recorder {
                                         model.realloc(old as u64, new as u64, size as u64, stack)
                                     }
                                     Event::Moved { from, to, size } => model.moved(from as u64, to as u64, size as u64),
+                                    Event::StackEnded { top } => dead_stacks.push(DeadStack { top, seq: model.seq }),
                                 }
                             }
                             let _ = spare_tx.try_send(batch);
@@ -373,6 +388,7 @@ impl Recorder {
                                 lowest_block: model.lowest_block,
                                 profile: model.profile(),
                                 freed: freed.then(|| model.freed()),
+                                dead_stacks: dead_stacks.clone(),
                             });
                         }
                     }
@@ -467,6 +483,11 @@ impl Recorder {
         }
     }
 
+    /// A thread ended, its stack pointer back at `top` (see [`Event::StackEnded`]).
+    pub(crate) fn stack_ended(&mut self, top: u32) {
+        self.batch.push(Event::StackEnded { top });
+    }
+
     /// For a threaded module's run: events of several threads, one at a time.
     pub(crate) fn for_threads(mut self) -> Recorder {
         self.threads = true;
@@ -530,7 +551,7 @@ impl Recorder {
             (&mut Event::Realloc { old, new, size, .. }, None) => {
                 caller.data_mut().recorder().live.realloc(old as u64, new as u64, size as u64)
             }
-            (Event::Moved { .. }, _) => {}
+            (Event::Moved { .. } | Event::StackEnded { .. }, _) => {}
         }
         let r = caller.data_mut().recorder();
         let id = match (r.mode, ctx) {
@@ -540,7 +561,7 @@ impl Recorder {
         };
         match &mut ev {
             Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
-            Event::Moved { .. } => {}
+            Event::Moved { .. } | Event::StackEnded { .. } => {}
         }
         let r = caller.data_mut().recorder();
         r.batch.push(ev);

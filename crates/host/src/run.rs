@@ -407,8 +407,9 @@ impl Capturer {
             host: false,
         }));
         let resized = if self.instrumented.dlmalloc { wasmleak_heap::chunk_sizes(&mut now.blocks, Memory { bytes: memory }) } else { 0 };
-        let (contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
+        let (mut contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
         mask_link_time_words(&self.info, &mut regions);
+        mask_dead_stacks(&now.blocks, &mut contents, &now.dead_stacks);
         let owners = match &now.freed {
             Some(freed) => wasmleak_heap::owners(&now.blocks, freed, Memory { bytes: memory }, &roots),
             None => Vec::new(),
@@ -426,6 +427,34 @@ impl Capturer {
             contents,
             regions,
             values,
+        }
+    }
+}
+
+/// Zero, in the copied bytes of the blocks (`contents`, in block order), the dead frames of the threads that ended:
+/// from the start of the block that held a thread's stack up to the stack's top. The memory itself is left as it
+/// is.
+fn mask_dead_stacks(blocks: &[wasmleak_heap::Block], contents: &mut [u8], dead: &[crate::events::DeadStack]) {
+    if dead.is_empty() {
+        return;
+    }
+    let mut at = Vec::with_capacity(blocks.len());
+    let mut offset = 0usize;
+    for b in blocks {
+        at.push(offset);
+        offset += b.size as usize;
+    }
+    for d in dead {
+        let top = d.top as u64;
+        let Some(i) = blocks.partition_point(|b| b.addr < top).checked_sub(1) else { continue };
+        let b = &blocks[i];
+        // The block that held the stack then: allocated before the thread ended, the top inside it.
+        if b.seq >= d.seq || top > b.addr + b.size {
+            continue;
+        }
+        let (from, len) = (at[i], (top - b.addr) as usize);
+        if let Some(dead) = contents.get_mut(from..from + len) {
+            dead.fill(0);
         }
     }
 }

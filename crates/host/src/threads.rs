@@ -235,9 +235,16 @@ impl Threads {
         let result = linker.instantiate(&mut store, &self.module).and_then(|instance| {
             store.data_mut().set_instance(instance);
             let entry = instance.get_typed_func::<(i32, i32), ()>(&mut store, ENTRY)?;
-            entry.call(&mut store, (tid, start_arg))
+            entry.call(&mut store, (tid, start_arg))?;
+            Ok(instance)
         });
-        let Err(e) = result else { return false };
+        let e = match result {
+            Ok(instance) => {
+                self.stack_ended(&mut store, &instance);
+                return false;
+            }
+            Err(e) => e,
+        };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
             Exit::Code(code.0)
         } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
@@ -254,6 +261,19 @@ impl Threads {
         // The thread that ends the process is still there when the heap is read (its frames too).
         self.end_process(exit);
         true
+    }
+
+    /// A thread returned from its entry point: its stack pointer is back at the top of its stack, and what lies
+    /// below in the block wasi-libc allocated for it is dead frames — stale pointers that made a block the thread
+    /// leaked "reachable" while libc kept that block (a detached thread's, freed at the next `pthread_create`).
+    fn stack_ended(&self, store: &mut Store<State>, instance: &wasmtime::Instance) {
+        let (Some(c), Some(baton)) = (self.capturer.get(), self.baton.get()) else { return };
+        let Some(sp) = c.info.stack_pointer() else { return };
+        let Some((_, name)) = c.instrumented.exported_globals.iter().find(|(g, _)| *g == sp) else { return };
+        let Some(top) = instance.get_global(&mut *store, name).and_then(|g| g.get(&mut *store).i32()) else { return };
+        let mut recorder = baton.take();
+        recorder.stack_ended(top as u32);
+        baton.give(recorder);
     }
 
     /// A thread ended the process: the first such end is the run's; every other thread stops.

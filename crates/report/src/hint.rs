@@ -59,7 +59,7 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
     const PREFIXES: &[&str] = &[
         "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::",
         "dlmalloc::", "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_",
-        "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_",
+        "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_", "wasi_thread_start",
         // wasm-bindgen's crates: without DWARF (a release build) their frames have no registry path to tell them by.
         "wasm_bindgen::", "<wasm_bindgen::", "js_sys::", "<js_sys::", "wasm_bindgen_futures::", "web_sys::",
     ];
@@ -164,6 +164,9 @@ pub(crate) fn is_runtime_frame(f: &Frame) -> bool {
         "__main_argc_argv",
         "_start",
         "__wasm_call_ctors",
+        // wasi-libc's thread entry, every thread's outermost frames.
+        "wasi_thread_start",
+        "__wasi_thread_start_C",
     ];
     let name = f.function.as_str();
     // wasi-libc's `__original_main` calls `main` with argc/argv; Emscripten's is the program's own main, renamed.
@@ -390,6 +393,14 @@ mod tests {
         assert_eq!(at(&[("func[31]", None), ("invoke_vi", Some("/app/a.js")), ("func[12]", None), ("callMain", Some("/app/a.js"))]), 0);
         assert_eq!(at(&[("func[31]", None), ("callMain", Some("/app/a.js")), ("run", Some("/app/a.js"))]), 0);
         assert_eq!(at(&[("func[72]", None), ("runCaller", Some("/app/a.js")), ("removeRunDependency", Some("/app/a.js"))]), 0);
+        // A thread's stack ends in wasi-libc's thread entry, an export even when stripped: no site (a threads survey:
+        // stripped C and Rust release builds were all sited at `wasi_thread_start`).
+        assert_eq!(at(&[("func[14]", None), ("func[57]", None), ("wasi_thread_start", None)]), 0);
+        assert_eq!(at(&[("func[57]", None), ("__wasi_thread_start_C", None), ("wasi_thread_start", None)]), 0);
+        assert_eq!(
+            at(&[("std::sys::backtrace::__rust_begin_short_backtrace", None), ("__wasi_thread_start_C", None), ("wasi_thread_start", None)]),
+            0
+        );
         // An app's own function named like a trampoline's prefix stays a site.
         assert_eq!(at(&[("func[31]", None), ("invoke_handler2", Some("/app/server.js"))]), 1);
     }

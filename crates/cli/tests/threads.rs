@@ -292,6 +292,26 @@ fn a_finished_threads_dead_frames_hold_nothing() {
     }
 }
 
+/// A worker calls exit(3) while main computes, its buffer's address only in a local (-O2): main's frames still
+/// running may hold it, as at an exit() of its own — not lost (it was, after a survey's reproduction; when main is
+/// blocked joining instead, all it allocated is held). Stripped too: the frames are read by index.
+#[test]
+fn a_thread_interrupted_by_anothers_exit_keeps_what_its_frames_hold() {
+    for module in ["c_threads_O2.wasm", "c_threads_O2_stripped.wasm"] {
+        let (run, r) = check_json(&edge(module), &["exit_while_busy", "4"]);
+        run.assert_code(3);
+        assert_eq!(summary(&r, "leaked_blocks"), 0, "{module}: {}", brief(&r));
+        if !module.contains("stripped") {
+            let held: Vec<u64> = groups(&r)
+                .iter()
+                .filter(|g| g["root"].as_str().is_some_and(|n| n.starts_with("`exit_while_busy` (on the stack")))
+                .map(|g| u(&g["bytes"], "bytes"))
+                .collect();
+            assert_eq!(held, vec![100], "{module}: {}", brief(&r));
+        }
+    }
+}
+
 /// A threaded reactor called from the host: each `leak_on_workers(10)` call starts 3 threads that lose 10 blocks
 /// each (all but the last one `sink` holds); with a snapshot between calls (the other threads parked), the
 /// growth is exactly 30 blocks, 1,200 bytes per call, and the 6 calls leave 179 lost.

@@ -648,8 +648,15 @@ fn run_pass(
     let (mut exit, instance) = match result {
         Ok(instance) => (Exit::Returned, Some(instance)),
         Err((e, instance)) => match threads.as_ref().and_then(|t| t.exit()) {
-            // Another thread ended the process, and this one was interrupted.
-            Some(exit) => (exit, instance),
+            // Another thread ended the process, and this one was interrupted: its frames still running may hold
+            // blocks in their locals, as at an `exit()` of its own (they were judged lost, while the same blocks
+            // were held when the thread was blocked instead, joining the one that ended the process).
+            Some(exit) => {
+                if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+                    exit_frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32))).collect();
+                }
+                (exit, instance)
+            }
             None => {
                 let exit = classify_exit(&e, &store, cfg)?;
                 // wasmtime gives the error of a host call (proc_exit's) the wasm frames it left.

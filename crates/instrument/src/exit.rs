@@ -52,7 +52,7 @@ pub fn held_at_exit(
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
     let code = Code::read(bodies, ins);
     let is_libc_start = |f: &RawFrame| {
-        info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__original_main" | "__main_argc_argv" | "exit" | "_Exit"))
+        info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__main_argc_argv" | "exit" | "_Exit"))
             || copies_argv(&code, info, f.func)
     };
     let first = match live.first() {

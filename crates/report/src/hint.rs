@@ -60,6 +60,10 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         "alloc::", "core::", "std::", "<alloc::", "<core::", "<std::", "hashbrown::", "<hashbrown::",
         "dlmalloc::", "<dlmalloc::", "__cxa_", "__cxx", "_start", "__main_void", "__main_argc_argv", "__libc_",
         "__wasi_", "__rust_", "__rustc::", "__rdl_", "__rg_", "wasi_thread_start",
+        // libtest, the harness of `cargo test` (its modules by name: a C++ `namespace test` is the program's own).
+        "test::run_test", "test::__rust_begin_short_backtrace", "test::console::", "test::test_main", "test::term::",
+        "test::types::", "<test::types::", "test::event::", "<test::event::", "test::formatters::", "<test::formatters::",
+        "test::helpers::", "test::bench::", "test::stats::", "test::time::", "test::cli::", "test::filter_tests",
         // wasm-bindgen's crates: without DWARF (a release build) their frames have no registry path to tell them by.
         "wasm_bindgen::", "<wasm_bindgen::", "js_sys::", "<js_sys::", "wasm_bindgen_futures::", "web_sys::",
     ];
@@ -110,7 +114,8 @@ fn is_unnamed(function: &str) -> bool {
 /// code that has a name — in a stripped module the export that was called (`decompressstream_new`) says more
 /// than `func[230]` — else the first of the program's own code, else the first.
 pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone) -> usize {
-    let own = |(f, file): &(&str, Option<&str>)| !is_library_frame(f, *file);
+    let harness = harness_main(frames.clone());
+    let own = |(f, file): &(&str, Option<&str>)| !is_library_frame(f, *file) && harness != Some(*f);
     // An Emscripten export minified to one or two characters (`_`, `Ca`) names nothing either: the app's JS line
     // that called it does (quickjs-emscripten's groups were sited at `_`).
     let minified = |(f, file): &(&str, Option<&str>)| file.is_none() && (1..=2).contains(&f.len()) && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_');
@@ -133,6 +138,25 @@ pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a s
         .or_else(|| frames.clone().position(|fr| own(&fr) && !glue(&fr)))
         .or_else(|| frames.clone().position(|fr| own(&fr)))
         .unwrap_or(0)
+}
+
+/// The `main` the test harness generates for a `cargo test` binary (the frame that calls libtest's `test_main`):
+/// none of the program's code, though it carries the crate's name.
+fn harness_main<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Option<&'a str> {
+    let mut inner: Option<&str> = None;
+    for (f, _) in frames {
+        if inner.is_some_and(|i| i.starts_with("test::test_main")) && f.ends_with("::main") {
+            return Some(f);
+        }
+        inner = Some(f);
+    }
+    None
+}
+
+/// Whether a stack has a frame of the program's own code (not the language's libraries, nor a test harness's).
+pub(crate) fn has_own_frame(stack: &[Frame]) -> bool {
+    let harness = harness_main(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref())));
+    stack.iter().any(|f| !is_library_frame(&f.function, f.file.as_deref()) && harness != Some(f.function.as_str()))
 }
 
 /// Allocations the language runtime makes once for itself: wasi-libc's argv copy, which `__main_void`
@@ -401,6 +425,21 @@ mod tests {
             at(&[("std::sys::backtrace::__rust_begin_short_backtrace", None), ("__wasi_thread_start_C", None), ("wasi_thread_start", None)]),
             0
         );
+        // `cargo test --release`: the test's body inlined into std's `FnOnce::call_once`, libtest's frames, and the
+        // harness's generated `main` — none of them the program's (crates' suites survey: every leak was sited at
+        // libtest's `__rust_begin_short_backtrace`, or at the harness's `leaks::main`).
+        let test = [
+            ("core::ops::function::FnOnce::call_once", None),
+            ("test::__rust_begin_short_backtrace::<core::result::Result<(), alloc::string::String>, fn() -> core::result::Result<(), alloc::string::String>>", None),
+            ("test::run_test", None),
+            ("test::test_main_static", None),
+            ("leaks::main", None),
+            ("std::rt::lang_start::{{closure}}", None),
+        ];
+        assert_eq!(at(&test), 0);
+        let frames: Vec<Frame> = test.iter().map(|(f, file)| frame(f, *file)).collect();
+        assert!(!has_own_frame(&frames));
+        assert!(has_own_frame(&frames[..4].iter().cloned().chain([frame("leaks::t39", None)]).collect::<Vec<_>>()));
         // An app's own function named like a trampoline's prefix stays a site.
         assert_eq!(at(&[("func[31]", None), ("invoke_handler2", Some("/app/server.js"))]), 1);
     }

@@ -238,13 +238,22 @@ impl Symbolizer {
     /// an instruction inside function `func_index`. Without DWARF, or when the offset is missing, outside the
     /// function or not covered by DWARF: a single frame with the function name and no file/line.
     pub fn symbolize(&self, func_index: u32, module_offset: Option<u32>) -> Vec<Frame> {
-        frames::symbolize(
+        let mut frames = frames::symbolize(
             &self.module,
             &self.dwarf,
             func_index,
             module_offset.map(|o| self.to_debug(o)),
             self.function_name(func_index),
-        )
+        );
+        // Without a line to tell them apart, functions of one name (Rust's copies of a generic) are told by their
+        // index, as a stripped module's are: distinct tests' leaks made one group "at FnOnce::call_once".
+        if let Some(f) = frames.last_mut()
+            && f.file.is_none()
+            && self.name_entry(func_index).is_some_and(|e| e.shared && e.demangled == f.function)
+        {
+            f.function = format!("{} (func[{func_index}])", f.function);
+        }
+        frames
     }
 
     /// Static variables with a fixed address in linear memory, from DWARF (`DW_TAG_variable` whose

@@ -59,6 +59,9 @@ pub(crate) struct NameEntry {
     pub(crate) raw: String,
     pub(crate) demangled: String,
     pub(crate) source: NameSource,
+    /// Another function's demangled name is the same (Rust's monomorphic copies: every test body of a release
+    /// build inlined into its own `core::ops::function::FnOnce::call_once`).
+    pub(crate) shared: bool,
 }
 
 /// The name of each function (imports included), by index: name section first, then DWARF, then the
@@ -68,6 +71,7 @@ pub(crate) fn build_name_table(module: &Module, dwarf: &ModuleDwarf) -> Vec<Opti
         raw: raw.to_string(),
         demangled: demangle(raw),
         source,
+        shared: false,
     };
     let mut table: Vec<Option<NameEntry>> = module
         .name_section_names
@@ -107,6 +111,15 @@ pub(crate) fn build_name_table(module: &Module, dwarf: &ModuleDwarf) -> Vec<Opti
         }
     }
     name_c_main(&mut table);
+    let mut count: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for e in table.iter().flatten() {
+        *count.entry(e.demangled.as_str()).or_default() += 1;
+    }
+    let shared: std::collections::HashSet<String> =
+        count.into_iter().filter(|&(_, n)| n > 1).map(|(name, _)| name.to_string()).collect();
+    for e in table.iter_mut().flatten() {
+        e.shared = shared.contains(&e.demangled);
+    }
     table
 }
 

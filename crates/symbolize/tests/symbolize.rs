@@ -721,3 +721,23 @@ fn stripped_command_names_main_void_by_its_calls() {
     let em = Symbolizer::new(&fixture("emscripten_stripped.wasm")).unwrap();
     assert!(em.function_names().iter().all(|n| n.source != NameSource::Inferred));
 }
+
+/// Two functions of one name and no DWARF (Rust's copies of a generic in a release build: every test body inlined
+/// into its own `core::ops::function::FnOnce::call_once`) are told apart by index; a name of its own is kept.
+#[test]
+fn functions_sharing_a_name_are_told_by_their_index() {
+    let module = wat::parse_str(
+        r#"(module
+            (func $a (export "a") call $same1 call $same2)
+            (func $same1 (@name "_ZN4core3ops8function6FnOnce9call_once17h0000000000000001E"))
+            (func $same2 (@name "_ZN4core3ops8function6FnOnce9call_once17h0000000000000002E")))"#,
+    )
+    .unwrap();
+    let sym = Symbolizer::new(&module).unwrap();
+    let name = |f: u32| sym.symbolize(f, None).last().unwrap().function.clone();
+    assert_eq!(name(1), "core::ops::function::FnOnce::call_once (func[1])");
+    assert_eq!(name(2), "core::ops::function::FnOnce::call_once (func[2])");
+    assert_eq!(name(0), "a");
+    // The name table itself is unchanged (discovery reads it).
+    assert_eq!(sym.function_name(1), Some("core::ops::function::FnOnce::call_once"));
+}

@@ -127,7 +127,9 @@ impl Opts {
         // Bad suppressions or a bad baseline fail before the guest runs.
         let policy = self.policy.load()?;
         let m = load(&self.module)?;
+        clock.lap("  load");
         let sym = self.debug.symbolizer(&m)?;
+        clock.lap("  symbolizer");
         let found = match self.allocator.discover(&m, &sym) {
             Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
                 // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
@@ -149,6 +151,7 @@ impl Opts {
         if let Some(note) = &shape_note {
             eprintln!("wasmleak: {note}");
         }
+        clock.lap("  discover");
         let mut options = instrument_options(&m, &sym, &entry_points, self.iteration.as_deref(), true, true)?;
         // Events buffered in the module unless every stack is to be walked (or none taken). A threaded module's
         // events go to the host one by one: its buffer would be per thread.
@@ -159,6 +162,7 @@ impl Opts {
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)
             .with_context(|| format!("instrumenting {}", m.path.display()))?;
+        clock.lap("  instrument");
         // With a JSON report on stdout the guest's stdout goes to stderr, never into the JSON.
         let stdout = match (self.format, &self.output) {
             (Format::Json, None) => Stdout::ToStderr,
@@ -189,7 +193,7 @@ impl Opts {
             }
             cfg.snapshot_interval = Some(std::time::Duration::from_millis(ms));
         }
-        clock.lap("load, discover, instrument");
+        clock.lap("  run options");
         // A live line on a terminal for runs longer than 2 s (none in JSON mode, none when stderr is a file).
         let progress = (matches!(self.format, Format::Text) && std::io::stderr().is_terminal())
             .then(|| ProgressLine::start(std::sync::Arc::default()));

@@ -473,7 +473,10 @@ fn split_for_threads(blocks: &[Block]) -> Vec<std::ops::Range<usize>> {
 /// block is pointed at by its own address). If blocks overlap (a missed free), a value is attributed to the
 /// block with the highest start at or below it.
 pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> Analysis {
-    blocks.sort_unstable_by_key(|b| b.addr);
+    // Blocks in address order keep their positions (`HeapBytes::block` may count on them), equal addresses too.
+    if !blocks.is_sorted_by_key(|b| b.addr) {
+        blocks.sort_by_key(|b| b.addr);
+    }
     let n = blocks.len();
     assert!(n < ROOT_BIT as usize, "too many blocks");
     let mem = &mem;

@@ -158,40 +158,51 @@ impl HeapState {
 /// first took a fresh buffer as large as the heap, and its time (300,000 live blocks: ~6 ms, on the critical
 /// path of `check`).
 struct Copied<'a> {
-    /// (address, offset in `contents`, size) of each block, in address order.
-    blocks: Vec<(u64, usize, usize)>,
+    /// Where each block's bytes start in `contents`, in the order the blocks came, and where the last ends.
+    offsets: Vec<usize>,
+    /// (address, position) in address order, when the blocks did not come in it (a snapshot read from a file
+    /// may not): the analysis numbers blocks by address. `None`: its numbers are the positions.
+    by_addr: Option<Vec<(u64, usize)>>,
     contents: &'a [u8],
     regions: &'a [SnapRegion],
 }
 
 impl<'a> Copied<'a> {
-    fn new(blocks: impl Iterator<Item = (u64, u64)>, contents: &'a [u8], regions: &'a [SnapRegion]) -> Copied<'a> {
-        let mut at = 0usize;
-        let mut blocks: Vec<(u64, usize, usize)> = blocks
-            .map(|(addr, size)| {
-                let b = (addr, at, size as usize);
-                at = at.saturating_add(size as usize);
-                b
-            })
-            .collect();
-        // Hosts copy blocks in address order already (a snapshot read from a file may not be).
-        if !blocks.is_sorted_by_key(|b| b.0) {
-            blocks.sort_by_key(|b| b.0);
+    fn new(blocks: impl Iterator<Item = (u64, u64)> + Clone, contents: &'a [u8], regions: &'a [SnapRegion]) -> Copied<'a> {
+        let mut offsets = Vec::with_capacity(blocks.size_hint().0 + 1);
+        offsets.push(0usize);
+        let (mut last, mut sorted) = (0u64, true);
+        for (addr, size) in blocks.clone() {
+            sorted &= last <= addr;
+            last = addr;
+            offsets.push(offsets[offsets.len() - 1].saturating_add(size as usize));
         }
-        Copied { blocks, contents, regions }
+        // Hosts copy blocks in address order already.
+        let by_addr = (!sorted).then(|| {
+            let mut v: Vec<(u64, usize)> = blocks.enumerate().map(|(j, (addr, _))| (addr, j)).collect();
+            v.sort_by_key(|e| e.0);
+            v
+        });
+        Copied { offsets, by_addr, contents, regions }
     }
 }
 
 impl HeapBytes for Copied<'_> {
     fn block(&self, i: usize, b: &Block) -> &[u8] {
-        // The analysis numbers blocks in address order too: the same position, unless addresses repeat.
-        let found = match self.blocks.get(i) {
-            Some(&e) if e.0 == b.addr => Some(e),
-            _ => self.blocks.binary_search_by_key(&b.addr, |e| e.0).ok().map(|j| self.blocks[j]),
+        let j = match &self.by_addr {
+            None => i,
+            // The same position in address order, unless addresses repeat.
+            Some(v) => match v.get(i) {
+                Some(&(addr, j)) if addr == b.addr => j,
+                _ => match v.binary_search_by_key(&b.addr, |e| e.0) {
+                    Ok(k) => v[k].1,
+                    Err(_) => return &[],
+                },
+            },
         };
-        let Some((_, at, size)) = found else { return &[] };
+        let (Some(&at), Some(&end)) = (self.offsets.get(j), self.offsets.get(j + 1)) else { return &[] };
         let rest = self.contents.get(at..).unwrap_or_default();
-        &rest[..size.min(rest.len())]
+        &rest[..(end - at).min(rest.len())]
     }
 
     fn region(&self, start: u64, end: u64) -> &[u8] {

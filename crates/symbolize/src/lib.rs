@@ -94,9 +94,11 @@ impl Symbolizer {
         })?;
         if running[run.clone()] != debug[dbg.clone()] {
             return Err(Error::DebugMismatch(format!(
-                "{label} is not a build of this module: their code differs ({} and {} bytes{}); if one is the other \
-                 stripped by wasm-opt (--strip-debug re-encodes the code), strip with llvm-objcopy --strip-all, \
-                 wasm-strip or wasm-tools strip instead, which keep the code byte for byte",
+                "{label} is not a build of this module: their code differs ({} and {} bytes{}). The stripped module \
+                 must be the debug build with its custom sections removed: strip that build itself with llvm-objcopy \
+                 --strip-all, wasm-strip or wasm-tools strip, which keep the code byte for byte — not with wasm-opt \
+                 (--strip-debug re-encodes the code), and not by building again with other settings (a cargo profile's \
+                 strip or debug setting changes the crate's hash, and the code with it)",
                 run.len(),
                 dbg.len(),
                 if run.len() == dbg.len() { ", same size" } else { "" }

@@ -239,6 +239,8 @@ pub(crate) struct Recorder {
     reborn: HashMap<u32, u32>,
     /// Threads: the thread that allocated each live block.
     allocated_by: HashMap<u32, i32>,
+    /// Threads: the live blocks a thread was handed at its start ([`Recorder::hand_over`]), by thread.
+    handed: HashMap<u32, i32>,
 }
 
 /// What a finished recording hands on.
@@ -421,6 +423,7 @@ impl Recorder {
             threads: false,
             reborn: HashMap::new(),
             allocated_by: HashMap::new(),
+            handed: HashMap::new(),
         }
     }
 
@@ -453,9 +456,19 @@ impl Recorder {
 
     /// The live blocks threads in `running` allocated. A running (or blocked) thread may hold them in its local
     /// variables, which no host can read: the roots of a threaded run's heap states (a block only such a thread
-    /// could hold is not called lost without evidence).
-    pub(crate) fn held_by_threads(&self, running: &std::collections::HashSet<i32>) -> Vec<(u32, i32)> {
-        let mut held: Vec<(u32, i32)> = self.allocated_by.iter().filter(|(_, t)| running.contains(t)).map(|(&p, &t)| (p, t)).collect();
+    /// could hold is not called lost without evidence). Of the threads in `bounded` (stopped where they were, their
+    /// frames known: `exit::held_at_exit` bounds what those hold), only what they were handed at their start.
+    pub(crate) fn held_by_threads(
+        &self,
+        running: &std::collections::HashSet<i32>,
+        bounded: &std::collections::HashSet<i32>,
+    ) -> Vec<(u32, i32)> {
+        let mut held: Vec<(u32, i32)> = self
+            .allocated_by
+            .iter()
+            .filter(|&(p, t)| running.contains(t) && (!bounded.contains(t) || self.handed.get(p) == Some(t)))
+            .map(|(&p, &t)| (p, t))
+            .collect();
         held.sort_unstable();
         held
     }
@@ -475,6 +488,7 @@ impl Recorder {
                 for word in bytes.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())) {
                     if word != 0 && self.live.contains(word as u64) && seen.insert(word) {
                         self.allocated_by.insert(word, thread);
+                        self.handed.insert(word, thread);
                         next.push(word as usize);
                     }
                 }
@@ -512,9 +526,11 @@ impl Recorder {
                 }
                 Event::Free { ptr, .. } => {
                     r.allocated_by.remove(&ptr);
+                    r.handed.remove(&ptr);
                 }
                 Event::Realloc { old, new, size, .. } if new != 0 || size == 0 => {
                     r.allocated_by.remove(&old);
+                    r.handed.remove(&old);
                     if new != 0 {
                         r.allocated_by.insert(new, thread);
                     }

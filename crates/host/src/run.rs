@@ -12,6 +12,7 @@ use wasmtime::{
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use wasmleak_instrument::exit::Ending;
 use crate::events::{hooked, Baton, Event, HasRecorder, HeapNow, Recorded, Recorder};
 use crate::threads::Threads;
 use wasmleak_instrument::roots;
@@ -365,9 +366,10 @@ impl Capturer {
         memory: &SharedMemory,
         iteration: u64,
         running: &std::collections::HashSet<i32>,
+        bounded: &std::collections::HashSet<i32>,
     ) -> HeapState {
         let now = recorder.ask(false);
-        let thread_held = recorder.held_by_threads(running);
+        let thread_held = recorder.held_by_threads(running, bounded);
         let info = &self.info;
         let mut globals = Vec::new();
         if let Some(sp) = info.stack_pointer() {
@@ -493,7 +495,8 @@ impl HasRecorder for State {
 
     fn thread_held(&mut self) -> Vec<(u32, i32)> {
         let Some(threads) = self.threads.clone() else { return Vec::new() };
-        self.recorder().held_by_threads(&threads.running(false))
+        let bounded = threads.stopped_frames().into_iter().map(|(t, ..)| t).collect();
+        self.recorder().held_by_threads(&threads.running(false), &bounded)
     }
 }
 
@@ -517,6 +520,9 @@ struct Pass {
     /// When a single-threaded guest called `proc_exit`: the frames still running (instrumented function index,
     /// code offset), innermost first (`exit.rs`).
     exit_frames: Vec<(u32, u32)>,
+    /// Threads that called exit() or were stopped where they were when another ended the process (0: the main
+    /// thread), how, and their frames then.
+    stopped: Vec<(i32, Ending, Vec<(u32, u32)>)>,
     recorded: Option<Recorded>,
     states: Vec<HeapState>,
     /// The last memory size `--max-memory` refused (bytes), when the guest went on without it.
@@ -644,7 +650,7 @@ fn run_pass(
             }
         }
     };
-    let mut exit_frames = Vec::new();
+    let (mut exit_frames, mut stopped) = (Vec::new(), Vec::new());
     let (mut exit, instance) = match result {
         Ok(instance) => (Exit::Returned, Some(instance)),
         Err((e, instance)) => match threads.as_ref().and_then(|t| t.exit()) {
@@ -653,7 +659,8 @@ fn run_pass(
             // were held when the thread was blocked instead, joining the one that ended the process).
             Some(exit) => {
                 if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
-                    exit_frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32))).collect();
+                    let frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32)));
+                    stopped.push((0, Ending::Stopped { thread: 0 }, frames.collect()));
                 }
                 (exit, instance)
             }
@@ -719,7 +726,10 @@ fn run_pass(
         clock.lap("  the heap model's thread finished");
     }
     let refused = store.data().limits.denied.filter(|_| !matches!(exit, Exit::MemoryLimit { .. }));
-    Ok(Pass { exit, exit_frames, recorded, states, refused, notes })
+    if let Some(t) = &threads {
+        stopped.extend(t.stopped_frames());
+    }
+    Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes })
 }
 
 /// Instantiate the module and run it (`_start`, or the --invoke calls).
@@ -747,10 +757,11 @@ fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<A
     let (mut states, mut recorded) = (Vec::new(), None);
     if let (Some(c), Some(baton), Some(memory)) = (capturer, baton, threads.memory()) {
         let mut recorder = baton.take();
-        states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true)));
+        let bounded = threads.stopped_frames().into_iter().map(|(t, ..)| t).collect();
+        states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true), &bounded));
         recorded = Some(recorder.finish_here());
     }
-    Pass { exit, exit_frames: Vec::new(), recorded, states, refused: None, notes }
+    Pass { exit, exit_frames: Vec::new(), stopped: threads.stopped_frames(), recorded, states, refused: None, notes }
 }
 
 /// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
@@ -1048,8 +1059,13 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = pass.notes;
     let mut states = pass.states;
-    if let (false, Some(last)) = (pass.exit_frames.is_empty(), states.last_mut()) {
-        notes.extend(wasmleak_instrument::exit::held_at_exit(last, &pass.exit_frames, &model.stacks, instrumented, info, &instrumented.bytes));
+    if let Some(last) = states.last_mut() {
+        use wasmleak_instrument::exit::held_at_exit;
+        let ended = (!pass.exit_frames.is_empty()).then_some((Ending::Exit, &pass.exit_frames));
+        let stopped = pass.stopped.iter().map(|(_, ending, frames)| (*ending, frames));
+        for (ending, frames) in ended.into_iter().chain(stopped) {
+            notes.extend(held_at_exit(last, ending, frames, &model.stacks, instrumented, info, &instrumented.bytes));
+        }
     }
     let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());
     if held > 0 {

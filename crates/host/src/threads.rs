@@ -15,10 +15,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use wasmtime::{Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline};
+use wasmtime::{Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::I32Exit;
 
 use crate::events::Baton;
+use wasmleak_instrument::exit::Ending;
 use crate::run::{Capturer, Exit, RunConfig, State};
 use wasmleak_heap::HeapState;
 
@@ -54,6 +55,9 @@ pub(crate) struct Threads {
     exit: Mutex<Option<Exit>>,
     /// Threads that were running wasm when they were stopped.
     interrupted: AtomicUsize,
+    /// The threads that called exit() or were stopped where they were, how, and their frames then (function index,
+    /// code offset), innermost first.
+    stopped: Mutex<Vec<(i32, Ending, Vec<(u32, u32)>)>>,
     started: Instant,
     /// Whether the main thread (`_start`, the --invoke calls) is running.
     main_running: AtomicBool,
@@ -137,6 +141,7 @@ impl Threads {
             stop: AtomicBool::new(false),
             exit: Mutex::new(None),
             interrupted: AtomicUsize::new(0),
+            stopped: Mutex::default(),
             started: Instant::now(),
             main_running: AtomicBool::new(false),
             pause: Mutex::default(),
@@ -245,11 +250,21 @@ impl Threads {
             }
             Err(e) => e,
         };
+        // Where it was when it called exit() or was stopped: what its frames may hold in their locals is bounded as
+        // at a single-threaded exit() (wasmleak_instrument's exit.rs), not all it allocated.
+        let keep_frames = |ending: Ending| {
+            if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+                let frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32)));
+                self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, frames.collect()));
+            }
+        };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
+            keep_frames(Ending::Exit);
             Exit::Code(code.0)
         } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             if self.stop.load(SeqCst) {
                 self.interrupted.fetch_add(1, SeqCst);
+                keep_frames(Ending::Stopped { thread: tid });
                 return true;
             }
             Exit::Timeout(self.cfg.timeout.unwrap_or_default())
@@ -365,7 +380,7 @@ impl Threads {
         let _taking = self.taking.lock().unwrap_or_else(|e| e.into_inner());
         let paused = self.pause_others(from_wasm);
         let mut recorder = baton.take();
-        let state = capturer.capture_detached(&mut recorder, memory, n, &self.running(false));
+        let state = capturer.capture_detached(&mut recorder, memory, n, &self.running(false), &HashSet::new());
         baton.give(recorder);
         drop(paused);
         let mut t = self.scheduled.lock().unwrap_or_else(|e| e.into_inner());
@@ -406,6 +421,11 @@ impl Threads {
     }
 
     /// The heap states taken during the run, in order.
+    /// The threads that called exit() or were stopped where they were, and their frames (see [`Threads::run`]).
+    pub(crate) fn stopped_frames(&self) -> Vec<(i32, Ending, Vec<(u32, u32)>)> {
+        self.stopped.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub(crate) fn take_scheduled(&self) -> Vec<HeapState> {
         std::mem::take(&mut self.scheduled.lock().unwrap_or_else(|e| e.into_inner()).states)
     }

@@ -32,6 +32,7 @@ use wasmparser::{ExternalKind, Operator, Parser, Payload, ValType};
 /// locals added: context.rs).
 pub fn held_at_exit(
     state: &mut HeapState,
+    ending: Ending,
     frames: &[(u32, u32)],
     stacks: &StackTable,
     ins: &Instrumented,
@@ -109,9 +110,10 @@ pub fn held_at_exit(
         .collect();
     if unknown > 0 && !running.is_empty() {
         notes.push(format!(
-            "the guest called exit() while {} still running, and no allocation stacks were taken (--stacks off): \
+            "{} while {} still running, and no allocation stacks were taken (--stacks off): \
              which unreachable blocks those calls made and may hold in their local variables cannot be told, so \
              all are reported (run without --stacks off for that)",
+            ending.what(),
             running.join(", ") + if running.len() == 1 { " was" } else { " were" }
         ));
     }
@@ -130,24 +132,53 @@ pub fn held_at_exit(
         let n = addrs.len();
         if n > locals as usize {
             notes.push(format!(
-                "the guest called exit() while `{name}` was still running: {n} unreachable block(s) it made (or got from \
+                "{} while `{name}` was still running: {n} unreachable block(s) it made (or got from \
                  calls that returned) may include up to {locals} held in its local variables, which cannot be read; \
-                 all are reported"
+                 all are reported",
+                ending.what()
             ));
             continue;
         }
-        let root = format!("`{name}` (on the stack when the guest called exit()), {THREAD_HELD}");
+        let root = format!("`{name}` (on the stack {}), {THREAD_HELD}", ending.when());
         for addr in addrs {
             state.roots.values.push(RootValue { name: root.clone(), value: addr, host: false });
             state.values.push(SnapValue { name: root.clone(), value: addr, host: false });
         }
         notes.push(format!(
-            "the guest called exit() while `{name}` was still running: {n} block(s) with no pointer left in memory, \
+            "{} while `{name}` was still running: {n} block(s) with no pointer left in memory, \
              which it made (or got from calls that returned), may be in its local variables ({locals} i32), which \
-             cannot be read — they count as held by it, as LeakSanitizer counts what the stack holds at exit"
+             cannot be read — they count as held by it, as LeakSanitizer counts what the stack holds at exit",
+            ending.what()
         ));
     }
     notes
+}
+
+/// How the frames still running came to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The guest called `exit()` (`proc_exit`) from inside them.
+    Exit,
+    /// Another thread ended the process and this one (0: the main thread) was stopped where it was.
+    Stopped { thread: i32 },
+}
+
+impl Ending {
+    fn what(self) -> String {
+        match self {
+            Ending::Exit => "the guest called exit()".into(),
+            Ending::Stopped { thread: 0 } => "the program ended on another thread".into(),
+            Ending::Stopped { thread } => format!("the program ended while thread {thread} ran"),
+        }
+    }
+
+    /// For a root's name (docs/contracts.md).
+    fn when(self) -> String {
+        match self {
+            Ending::Exit => "when the guest called exit()".into(),
+            Ending::Stopped { thread } => format!("of thread {thread} when the program ended"),
+        }
+    }
 }
 
 /// The depth of the running frame where an allocation stack (root first) leaves the stack at exit — the same

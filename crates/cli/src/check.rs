@@ -9,7 +9,7 @@ use wasmleak_heap::{growth, Snapshot};
 use wasmleak_host::{tracked_run, Exit, StackMode, Stdout};
 use wasmleak_report::{build, to_json, to_text, SnapshotTaker, TextOptions};
 
-use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts, Loaded, PolicyOpts};
+use crate::common::{instrument_options, load, write_file, AllocatorOpts, DebugFile, GuestOpts, PolicyOpts};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
@@ -87,23 +87,6 @@ pub struct Opts {
 const NO_HEAP_NOTE: &str = "the module has no heap allocator: no function is named or shaped as one, it neither grows nor \
      measures its memory, and it exports no allocator — nothing it does can leak heap memory, and nothing was tracked";
 
-/// Whether a module that neither grows nor measures its memory, nor exports an allocator, conclusively has no heap:
-/// its functions have names, none of them an allocator's word. A stripped module, or a named one with an
-/// `alloc`/`free` function of its own (a pool over a static array), is refused as before: its allocator may be one
-/// wasmleak does not know.
-fn no_allocator_of_its_own(m: &Loaded, sym: &wasmleak_symbolize::Symbolizer) -> bool {
-    let names = sym.function_names();
-    let imported = m.info.num_imported_funcs;
-    let defined = m.info.num_funcs().saturating_sub(imported);
-    let allocator_word = |n: &str| {
-        let n = n.to_ascii_lowercase();
-        ["alloc", "free", "arena", "pool", "heap", "sbrk", "new", "delete"].iter().any(|w| n.contains(w))
-    };
-    defined > 0
-        && names.iter().filter(|f| f.index >= imported).count() as u32 >= defined
-        && !names.iter().any(|f| allocator_word(&f.raw) || allocator_word(&f.demangled))
-}
-
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let output = self.output.clone();
@@ -134,7 +117,7 @@ impl Opts {
             Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
                 // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
                 // failing it would fail a CI job on clean code.
-                if !no_allocator_of_its_own(&m, &sym) {
+                if !wasmleak_instrument::heapless(&m.bytes, &m.info, &sym) {
                     anyhow::bail!(
                         "{}: {e}; it never grows or measures its memory, so it may have no heap: a build with function \
                          names shows that (and runs)",
@@ -268,7 +251,7 @@ impl Opts {
         let mut report = build(snap, &analysis, exit, notes);
         if entry_points.is_empty() {
             report.nothing_to_judge(NO_HEAP_NOTE);
-        } else if wasmleak_instrument::named(&entry_points) {
+        } else if wasmleak_instrument::allocator_known(&m.info, &entry_points) {
             report.allocator_named();
         }
         let missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });

@@ -741,6 +741,22 @@ fn a_static_array_global_allocator_is_tracked_out_of_line_and_refused_inlined() 
     assert!(r.stderr.contains("Rust's allocator shims (__rustc::__rust_alloc…) are not the only way in"), "{}", r.describe());
 }
 
+/// With LTO the `#[global_allocator]` is inlined past Rust's shims, which are gone: only wasi-libc's named `malloc`
+/// is left to hook, and the run saw "0 allocations" — exit 0 on the fixtures' 3 lost blocks (allocator survey: wee_alloc,
+/// lol_alloc, rlsf, bump and buddy allocators). Refused now: wee_alloc's `GlobalAlloc` impl is called from the
+/// program's own code; emballoc's body is inlined whole, but the same impl is left as a function of its own.
+#[test]
+fn a_global_allocator_inlined_by_lto_is_refused_not_passed() {
+    for (module, why) in [
+        ("rust_galloc_wee_lto", "`<wee_alloc::WeeAlloc as core::alloc::global::GlobalAlloc>::"),
+        ("rust_galloc_emballoc_lto", "GlobalAlloc>::"),
+    ] {
+        let r = wasmleak(vec!["check".into(), edge(module).into_os_string()]);
+        r.assert_code(2);
+        assert!(r.stderr.contains("is not the only one") && r.stderr.contains(why), "{module}: {}", r.describe());
+    }
+}
+
 /// A `#[global_allocator]` over `System` that puts a 16-byte header in front of each block
 /// (fixtures/edge/rust-galloc/src/header.rs). With cargo's release defaults it is inlined into the program, which
 /// calls `posix_memalign` and `free` itself, while `format!` (std's code) calls `__rust_alloc`: hooked at both

@@ -247,6 +247,28 @@ pub fn named(eps: &[EntryPoint]) -> bool {
     eps.iter().any(|e| matches!(e.evidence, Evidence::NameSection | Evidence::Dwarf | Evidence::User))
 }
 
+/// Whether a run that saw no allocation at all may say the program did not allocate: the allocator is named (see
+/// [`named`]), and it is the one Rust's `alloc` code reaches when the module has that code. A Rust
+/// `#[global_allocator]` inlined into the program (a bump allocator over a static array, LTO) leaves
+/// `alloc::raw_vec` and the named C `malloc` behind, and every allocation went past it: "0 allocations", exit 0 on
+/// a leak (allocator survey).
+pub fn allocator_known(info: &crate::ModuleInfo, eps: &[EntryPoint]) -> bool {
+    named(eps) && !rust_allocations_elsewhere(info, eps)
+}
+
+/// The module has Rust's `alloc` code (by its names) and no Rust allocator entry point is hooked: Rust's
+/// allocations may go past the hooked (C) allocator, to a `#[global_allocator]` inlined into the program.
+pub(crate) fn rust_allocations_elsewhere(info: &crate::ModuleInfo, eps: &[EntryPoint]) -> bool {
+    let rust_alloc_code = info.func_names.values().any(|n| {
+        let n = format!("{:#}", rustc_demangle::demangle(n));
+        n.starts_with("alloc::raw_vec::") || n.contains("__rust_alloc_error_handler") || n.starts_with("alloc::alloc::handle_alloc_error")
+    });
+    let rust_entry = eps.iter().any(|e| {
+        matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc | Role::GlobalAlloc | Role::GlobalDealloc | Role::GlobalRealloc)
+    });
+    rust_alloc_code && !rust_entry
+}
+
 /// One sentence for reports when the allocator was recognised by its code (a stripped module), or None: which
 /// functions, as what, and whether calling them confirmed it.
 pub fn shape_note(eps: &[EntryPoint]) -> Option<String> {

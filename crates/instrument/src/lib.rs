@@ -22,7 +22,7 @@ mod statics;
 
 use std::collections::{HashMap, HashSet};
 
-pub use allocator::{named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
+pub use allocator::{allocator_known, named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
 pub use roots::{mask_link_time_words, roots};
 pub use runtime::language_runtime;
@@ -294,9 +294,51 @@ fn find(
             eps = with_impl;
             eps.sort_by_key(|e| e.func);
         }
+        if let Some(why) = second_heap(&s, info, extra_names, &eps) {
+            return Err(Error::NoAllocator { why, detail: Vec::new() });
+        }
         found.entry_points = eps;
     }
     Ok(found)
+}
+
+/// Another heap beside the allocator found, which the program's own code uses: its blocks would never be seen,
+/// and a run that made them all there read "0 allocations" — exit 0 on a leak (allocator survey: a Rust
+/// `#[global_allocator]` — wee_alloc, lol_alloc, rlsf, a bump or buddy allocator — built with LTO, its
+/// `GlobalAlloc` impl called straight from the program while only wasi-libc's named `malloc` was hooked). Told by
+/// a function outside the allocator's own code that grows the memory while Rust's allocations may go past the
+/// hooked allocator, or by a `GlobalAlloc` impl the program calls that is not the hooked one's (an allocator over a
+/// static array grows nothing). Entry points the user named are taken as they are.
+fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+    if eps.is_empty() || eps.iter().any(|e| e.evidence == Evidence::User) {
+        return None;
+    }
+    let nimp = info.num_imported_funcs;
+    let private = statics::allocator_private(s, nimp, eps);
+    let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+    // Memory grown outside the allocator is another heap only where Rust's allocations may be going past the hooked
+    // C allocator (a program may grow memory for its own use: a buffer, a --max-memory test).
+    let grows = allocator::rust_allocations_elsewhere(info, eps);
+    let other = (0..s.grows.len() as u32)
+        .map(|i| i + nimp)
+        .find(|&f| grows && s.grows_here(f, nimp) && !private.contains(&f))
+        .map(|f| format!("{} grows the memory itself", name(f)))
+        .or_else(|| {
+            (nimp..info.num_funcs()).filter(|f| !private.contains(f)).find_map(|f| {
+                let n = format!("{:#}", rustc_demangle::demangle(func_name(info, extra_names, f)?));
+                let (ty, method) = n.rsplit_once(" as core::alloc::global::GlobalAlloc>::")?;
+                let own = !ty.starts_with("<std::alloc::System") && !ty.starts_with("<alloc::");
+                (own && matches!(method, "alloc" | "alloc_zeroed" | "dealloc" | "realloc"))
+                    .then(|| format!("the #[global_allocator]'s {} is called from the program's own code", name(f)))
+            })
+        })?;
+    Some(format!(
+        "the allocator found ({}) is not the only one: {other} — another allocator (a Rust #[global_allocator] whose \
+         functions were inlined past Rust's allocator shims, by LTO or opt-level 2 and up; an arena of the program's \
+         own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
+         1), or name its functions (--alloc-fn/--free-fn) if they take (size) and (pointer)",
+        list(eps)
+    ))
 }
 
 /// A function's name: the name section's, else one found elsewhere (`extra_names`: DWARF, a `--debug-file`).
@@ -822,6 +864,27 @@ fn one_sided_note(has_alloc: bool, how: &str) -> String {
     } else {
         format!("the module has no allocation function ({how}): every free it makes is of a block it did not allocate")
     }
+}
+
+/// Whether a module conclusively has no heap: it neither grows nor measures its memory, nor exports an allocator
+/// ([`has_heap`]), and its functions have names, none of them an allocator's word. A stripped module, or a named
+/// one with an `alloc`/`free` function of its own (a pool over a static array: a Rust `#[global_allocator]` over a
+/// `static` arena, C's umm_malloc), may have an allocator wasmleak does not know: not heapless (a host that left
+/// such a module untracked as heapless passed leaks in it; allocator survey).
+pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
+    if has_heap(bytes, info) {
+        return false;
+    }
+    let names = sym.function_names();
+    let imported = info.num_imported_funcs;
+    let defined = info.num_funcs().saturating_sub(imported);
+    let allocator_word = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        ["alloc", "free", "arena", "pool", "heap", "sbrk", "new", "delete"].iter().any(|w| n.contains(w))
+    };
+    defined > 0
+        && names.iter().filter(|f| f.index >= imported).count() as u32 >= defined
+        && !names.iter().any(|f| allocator_word(&f.raw) || allocator_word(&f.demangled))
 }
 
 /// The module has a heap, whatever manages it: it grows its linear memory (`memory.grow`, or Emscripten's

@@ -168,7 +168,13 @@ pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
     // before any frame of the program's own code (wasm-bindgen's externref shims have no file, hence their names).
     let library = |f: &Frame| is_library_frame(&f.function, f.file.as_deref()) || f.function.starts_with("wasm_bindgen::");
     let queue = |f: &Frame| f.function.starts_with("js_sys::futures::queue::") || f.function.starts_with("wasm_bindgen_futures::queue::");
-    stack.first().is_some_and(|f| f.function == "__main_void") || stack.iter().take_while(|f| library(f)).any(queue)
+    // And a thread's bookkeeping libc allocates itself (Emscripten's pthread_create: the thread-specific data array;
+    // emscripten_tls_init: its TLS block): the runtime frees the thread's struct and stack at exit when the thread
+    // is still running, or ends the process, and these, which only that struct pointed to, read "lost" at the
+    // program's pthread_create line — on clean programs (Emscripten threads survey).
+    let thread_bookkeeping = |f: &Frame| matches!(f.function.as_str(), "__pthread_create" | "emscripten_tls_init" | "_emscripten_tls_init");
+    stack.first().is_some_and(|f| f.function == "__main_void" || thread_bookkeeping(f))
+        || stack.iter().take_while(|f| library(f)).any(queue)
 }
 
 /// The language runtime's frames around the program's `main` (Rust's `lang_start` and its `catch_unwind`
@@ -481,6 +487,12 @@ mod tests {
         let queue = ["js_sys::futures::queue::Queue::new", "core::cell::lazy::LazyCell<T,F>::really_init", "js_sys::futures::future_to_promise::{{closure}}", "wasm_bindgen::convert::closures::_::invoke"];
         assert!(is_runtime_startup(&queue.map(|f| frame(f, None))));
         assert!(!is_runtime_startup(&[frame("app::spawn_task", None), frame(queue[0], None)]));
+        // Emscripten's per-thread bookkeeping, allocated by libc itself (its pthread_create's TSD array, the TLS
+        // block), left behind when the runtime frees a still-running thread's struct at exit.
+        let lib = "/build/emscripten/system/lib/pthread/";
+        assert!(is_runtime_startup(&[frame("__pthread_create", Some(lib)), frame("__original_main", Some("t.c"))]));
+        assert!(is_runtime_startup(&[frame("emscripten_tls_init", Some(lib)), frame("self.onmessage", Some("t.worker.js"))]));
+        assert!(!is_runtime_startup(&[frame("worker_body", Some("t.c")), frame("__pthread_create", Some(lib))]));
     }
 
     /// wasm-bindgen rewrites the name section with Rust v0 names demangled with their crate hashes.

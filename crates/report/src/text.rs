@@ -331,7 +331,7 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     if s.runtime_blocks > 0 {
         let _ = writeln!(
             out,
-            "not counted: {} ({}) the language runtime allocated once at startup and never frees (argv, an async task queue)",
+            "not counted: {} ({}) the language runtime allocated for itself and never frees (argv, an async task queue, a thread's bookkeeping)",
             plural(s.runtime_blocks, "block", "blocks"),
             bytes(s.runtime_bytes)
         );

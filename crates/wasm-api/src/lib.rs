@@ -285,13 +285,13 @@ pub fn instrument_module(original: Vec<u8>) -> Result<(Module, Vec<u8>), String>
 fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8], threads: bool) -> Result<(Module, Vec<u8>), Vec<u8>> {
     let refuse = |status: &str, heap: bool, msg: String| json!({"error": msg, "status": status, "heap": heap}).to_string().into_bytes();
     let info = ModuleInfo::parse(&original).map_err(|e| refuse("malformed", false, e.to_string()))?;
-    let heap = wasmleak_instrument::has_heap(&original, &info);
     // A debug file that is not this module's build (another module of the app) is left out.
     let with_debug = (!debug.is_empty()).then(|| Symbolizer::with_debug_file(&original, debug, "the debug file").ok()).flatten();
     let sym = match with_debug {
         Some(s) => s,
         None => Symbolizer::new(&original).map_err(|e| refuse("malformed", false, format!("reading names: {e}")))?,
     };
+    let heap = !wasmleak_instrument::heapless(&original, &info, &sym);
     // With a debug file every name it has is the finder's (the module's own name section is empty).
     let names: std::collections::HashMap<u32, String> = if sym.debug_source().is_some() {
         sym.function_names().into_iter().map(|n| (n.index, n.raw)).collect()
@@ -761,7 +761,7 @@ impl Session {
         if state.calls == Some(0) {
             report.nothing_to_judge("the app never called this module (no export was called): nothing ran, nothing to judge");
         }
-        if wasmleak_instrument::named(&self.module.ins.entry_points) {
+        if wasmleak_instrument::allocator_known(&self.module.info, &self.module.ins.entry_points) {
             report.allocator_named();
         }
         report.frees_not_seen(if self.module.info.threaded() { 0 } else { self.model.reissued });

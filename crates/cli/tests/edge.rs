@@ -741,6 +741,21 @@ fn a_static_array_global_allocator_is_tracked_out_of_line_and_refused_inlined() 
     assert!(r.stderr.contains("Rust's allocator shims (__rustc::__rust_alloc…) are not the only way in"), "{}", r.describe());
 }
 
+/// A program's own allocator behind `malloc`/`free` whose body clang inlined into the program (-O2): the program
+/// calls `pool_alloc` itself, `malloc` only libc's strdup — refused, naming the way around `malloc`; it read one
+/// lost 5-byte block (the strdup's, its free inlined too) instead of the 3 lost 32-byte ones (allocator survey:
+/// umm_malloc and TLSF ports, where the frees were also withheld from the allocator as invalid).
+#[test]
+fn an_allocator_entry_point_inlined_into_the_program_is_refused() {
+    let r = wasmleak(vec!["check".into(), edge("c_malloc_body_inlined").into_os_string()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("malloc is not the only way into the allocator") && r.stderr.contains("`pool_alloc`"), "{}", r.describe());
+    // The program, run plain, is unchanged: it prints and exits 0.
+    let plain = wasmleak(vec!["run".into(), edge("c_malloc_body_inlined").into_os_string()]);
+    plain.assert_code(0);
+    assert!(plain.stdout.contains("made 4"), "{}", plain.describe());
+}
+
 /// With LTO the `#[global_allocator]` is inlined past Rust's shims, which are gone: only wasi-libc's named `malloc`
 /// is left to hook, and the run saw "0 allocations" — exit 0 on the fixtures' 3 lost blocks (allocator survey: wee_alloc,
 /// lol_alloc, rlsf, bump and buddy allocators). Refused now: wee_alloc's `GlobalAlloc` impl is called from the

@@ -294,12 +294,62 @@ fn find(
             eps = with_impl;
             eps.sort_by_key(|e| e.func);
         }
-        if let Some(why) = second_heap(&s, info, extra_names, &eps) {
+        if let Some(why) = second_heap(&s, info, extra_names, &eps).or_else(|| bypassed_c_entry(&s, info, extra_names, &eps)) {
             return Err(Error::NoAllocator { why, detail: Vec::new() });
         }
         found.entry_points = eps;
     }
     Ok(found)
+}
+
+/// A C allocator entry point that is not the only way in: what it calls, the program also calls itself — its body
+/// inlined into the program's own code (allocator survey: umm_malloc and TLSF exported as `malloc`/`free` at -O2,
+/// the program's allocation wrapper calling `umm_malloc`/`tlsf_malloc` itself), or the allocator's own interface
+/// used beside it (Zig code calling `std.heap.WasmAllocator` under Zig's libc `malloc`, md4w). Those allocations are
+/// never seen, and their frees were "invalid" and withheld from the allocator, or nothing was seen at all (exit 0
+/// on a leak). Told by a callee of the entry point, allocator-like (it grows memory, or is named for allocating or
+/// freeing), that code outside the allocator calls.
+fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+    let nimp = info.num_imported_funcs;
+    if eps.iter().any(|e| e.evidence == Evidence::User) {
+        return None;
+    }
+    let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
+    let (under, callers) = under_entry_points(s, info, &is_ep);
+    // By its own name, the last segment of its path (a C++ `std::allocator<char>` in a template argument says nothing).
+    let allocator_like = |f: u32| {
+        s.grows_here(f, nimp)
+            || func_name(info, extra_names, f).is_some_and(|n| {
+                let n = wasmleak_symbolize::demangle(n);
+                let head = &n[..n.find(['(', '<', '[']).unwrap_or(n.len())];
+                let own = head.rsplit([':', '.']).next().unwrap_or(head).to_ascii_lowercase();
+                ["alloc", "free"].iter().any(|w| own.contains(w))
+            })
+    };
+    let c_entry = |e: &EntryPoint| matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free);
+    for e in eps.iter().filter(|e| c_entry(e)) {
+        for c in s.callees_of(e.func, nimp) {
+            if is_ep(c) || !allocator_like(c) {
+                continue;
+            }
+            let outside = callers.get(&c).and_then(|cs| cs.iter().copied().find(|&k| k != c && !is_ep(k) && !under.contains(&k)));
+            if let Some(by) = outside {
+                let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{}`", wasmleak_symbolize::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+                return Some(format!(
+                    "{} is not the only way into the allocator: {} calls {}, which {} calls, itself — its body inlined \
+                     into the program's own code, or the allocator's own interface used beside it (Zig's \
+                     std.heap allocator under its libc malloc) — so the allocations and frees made there would \
+                     never be seen. Build with the allocator out of line (-O0/-O1, or `__attribute__((noinline))` on \
+                     it), or name the functions under it (--alloc-fn/--free-fn)",
+                    e.name,
+                    name(by),
+                    name(c),
+                    e.name
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Another heap beside the allocator found, which the program's own code uses: its blocks would never be seen,

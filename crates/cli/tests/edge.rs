@@ -756,6 +756,20 @@ fn an_allocator_entry_point_inlined_into_the_program_is_refused() {
     assert!(plain.stdout.contains("made 4"), "{}", plain.describe());
 }
 
+/// An allocator of the program's own under its own names beside wasi-libc's malloc (which only strdup uses): refused,
+/// listing its functions — it read "1 allocation, 1 free", exit 0, on the 3 lost pool blocks (allocator survey: TLSF,
+/// umm_malloc and pool allocators beside libc). Naming them tracks them: exact.
+#[test]
+fn an_allocator_of_the_programs_own_beside_malloc_is_named_not_passed() {
+    let m = edge("c_own_pool_beside_malloc");
+    let r = wasmleak(vec!["check".into(), m.clone().into_os_string()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("is not the only one") && r.stderr.contains("`pool_alloc`") && r.stderr.contains("`pool_free`"), "{}", r.describe());
+    let (r, j) = check_json(&m, &["--alloc-fn", "pool_alloc", "--free-fn", "pool_free", "--"]);
+    r.assert_code(1);
+    assert_eq!(kind_total(&j, "lost"), (3, 96), "{}", brief(&j));
+}
+
 /// With LTO the `#[global_allocator]` is inlined past Rust's shims, which are gone: only wasi-libc's named `malloc`
 /// is left to hook, and the run saw "0 allocations" — exit 0 on the fixtures' 3 lost blocks (allocator survey: wee_alloc,
 /// lol_alloc, rlsf, bump and buddy allocators). Refused now: wee_alloc's `GlobalAlloc` impl is called from the

@@ -294,12 +294,81 @@ fn find(
             eps = with_impl;
             eps.sort_by_key(|e| e.func);
         }
-        if let Some(why) = second_heap(&s, info, extra_names, &eps).or_else(|| bypassed_c_entry(&s, info, extra_names, &eps)) {
+        if let Some(why) = bypassed_c_entry(&s, info, extra_names, &eps).or_else(|| second_heap(&s, info, extra_names, &eps)) {
             return Err(Error::NoAllocator { why, detail: Vec::new() });
         }
         found.entry_points = eps;
     }
     Ok(found)
+}
+
+/// An allocator of the program's own beside the one found, by its interface's names: a pair of functions, one
+/// named for allocating (`pool_alloc`, `umm_malloc`, `tlsf_malloc`) that takes a number and returns one, one named for
+/// freeing (`pool_free`) that returns nothing, both called from the program and neither reaching the hooked entry
+/// points (their memory is not malloc's: a pool over a static array). Their blocks would never be seen: the
+/// allocator survey's C programs with TLSF, umm_malloc or a pool of their own beside wasi-libc's malloc read the
+/// libc's argv copy and nothing else, exit 0 on every leak.
+fn own_allocator_api(
+    s: &statics::Scan,
+    info: &ModuleInfo,
+    extra_names: &HashMap<u32, String>,
+    eps: &[EntryPoint],
+    private: &HashSet<u32>,
+) -> Option<String> {
+    let nimp = info.num_imported_funcs;
+    let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
+    // C's and Zig's names, whose last word is what the function does (`pool_alloc`, `umm_malloc`, `A_free`): an
+    // allocator's internals in Rust or C++ (wee_alloc's `FreeCell::into_allocated_cell`) are methods.
+    let own_name = |f: u32| {
+        let n = wasmleak_symbolize::demangle(func_name(info, extra_names, f)?);
+        if n.contains("::") || n.contains('(') {
+            return None;
+        }
+        Some(n.rsplit('.').next().unwrap_or(&n).to_ascii_lowercase())
+    };
+    let sig = |f: u32| info.func_signature(f);
+    let i32s = |ts: &[wasmparser::ValType]| ts.iter().all(|t| *t == wasmparser::ValType::I32);
+    let called = |f: u32| s.escaping.contains(&f) || s.callees.iter().any(|cs| cs.contains(&f));
+    // A function that calls through a pointer may reach malloc that way (FreeType's `ft_mem_qrealloc`, tree-sitter's
+    // `ts_malloc`): only code that surely does not is another allocator.
+    let indirect = |f: u32| f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
+    // An assertion's failure path prints (stdio's buffers are malloc's) and aborts: no way the memory comes from.
+    let failing = |c: u32| func_name(info, extra_names, c).is_some_and(|n| matches!(n.as_str(), "__assert_fail" | "abort" | "exit" | "_Exit"));
+    let candidate = |f: u32| {
+        !is_ep(f) && !private.contains(&f) && called(f) && !indirect(f) && !reaches(s, nimp, f, &|c| !failing(c), &|c| is_ep(c) || indirect(c))
+    };
+    let allocs: Vec<u32> = (nimp..info.num_funcs())
+        .filter(|&f| {
+            own_name(f).is_some_and(|n| n.ends_with("alloc") || n.ends_with("allocate"))
+                && sig(f).is_some_and(|(ps, rs)| !ps.is_empty() && i32s(ps) && rs.len() == 1 && i32s(rs))
+                && candidate(f)
+        })
+        .collect();
+    let frees: Vec<u32> = (nimp..info.num_funcs())
+        .filter(|&f| {
+            own_name(f).is_some_and(|n| n.ends_with("free") || n.ends_with("dealloc") || n.ends_with("deallocate"))
+                && sig(f).is_some_and(|(ps, rs)| !ps.is_empty() && i32s(ps) && rs.is_empty())
+                && candidate(f)
+        })
+        .collect();
+    if allocs.is_empty() || frees.is_empty() {
+        return None;
+    }
+    let names = |fs: &[u32]| {
+        let mut v: Vec<String> = fs.iter().take(3).map(|&f| func_name(info, extra_names, f).map_or_else(|| format!("func {f}"), |n| format!("`{}`", wasmleak_symbolize::demangle(n)))).collect();
+        if fs.len() > 3 {
+            v.push(format!("{} more", fs.len() - 3));
+        }
+        v.join(", ")
+    };
+    // No pair is proposed: a helper named like a free (TLSF's `block_set_free`) must not become the user's hook.
+    Some(format!(
+        "functions named for allocating ({}) and freeing ({}) that reach neither it nor anything through a pointer look \
+         like an allocator of the program's own — if it is one, name its entry points (--alloc-fn/--free-fn, `wasmleak \
+         inspect --functions` lists the functions); if not, name the allocator found the same way",
+        names(&allocs),
+        names(&frees)
+    ))
 }
 
 /// A C allocator entry point that is not the only way in: what it calls, the program also calls itself — its body
@@ -369,6 +438,10 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
     // Memory grown outside the allocator is another heap only where Rust's allocations may be going past the hooked
     // C allocator (a program may grow memory for its own use: a buffer, a --max-memory test).
     let grows = allocator::rust_allocations_elsewhere(info, eps);
+    let found = list(eps);
+    if let Some(why) = own_allocator_api(s, info, extra_names, eps, &private) {
+        return Some(format!("the allocator found ({found}) is not the only one: {why}"));
+    }
     let other = (0..s.grows.len() as u32)
         .map(|i| i + nimp)
         .find(|&f| grows && s.grows_here(f, nimp) && !private.contains(&f))
@@ -383,11 +456,10 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
             })
         })?;
     Some(format!(
-        "the allocator found ({}) is not the only one: {other} — another allocator (a Rust #[global_allocator] whose \
+        "the allocator found ({found}) is not the only one: {other} — another allocator (a Rust #[global_allocator] whose \
          functions were inlined past Rust's allocator shims, by LTO or opt-level 2 and up; an arena of the program's \
          own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
-         1), or name its functions (--alloc-fn/--free-fn) if they take (size) and (pointer)",
-        list(eps)
+         1), or name its functions (--alloc-fn/--free-fn) if they take (size) and (pointer)"
     ))
 }
 

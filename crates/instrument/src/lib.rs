@@ -385,15 +385,18 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     }
     let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
     let (under, callers) = under_entry_points(s, info, &is_ep);
-    // By its own name, the last segment of its path (a C++ `std::allocator<char>` in a template argument says nothing).
+    // By its own name, the last segment of its path, ending in what it does (a C++ `std::allocator<char>` in a template
+    // argument says nothing, nor `__cxa_allocate_exception`) — and not itself over the entry points (libc++abi's
+    // exception allocation calls malloc: a layer above it, which operator new and a `throw` both call).
+    let indirect = |f: u32| f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
     let allocator_like = |f: u32| {
-        s.grows_here(f, nimp)
-            || func_name(info, extra_names, f).is_some_and(|n| {
-                let n = wasmleak_symbolize::demangle(n);
-                let head = &n[..n.find(['(', '<', '[']).unwrap_or(n.len())];
-                let own = head.rsplit([':', '.']).next().unwrap_or(head).to_ascii_lowercase();
-                ["alloc", "free"].iter().any(|w| own.contains(w))
-            })
+        let named = func_name(info, extra_names, f).is_some_and(|n| {
+            let n = wasmleak_symbolize::demangle(n);
+            let head = &n[..n.find(['(', '<', '[']).unwrap_or(n.len())];
+            let own = head.rsplit([':', '.']).next().unwrap_or(head).to_ascii_lowercase();
+            ["alloc", "allocate", "free", "dealloc"].iter().any(|w| own.ends_with(w))
+        });
+        (s.grows_here(f, nimp) || named) && !indirect(f) && !reaches(s, nimp, f, &|_| true, &|c| is_ep(c) || indirect(c))
     };
     let c_entry = |e: &EntryPoint| matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free);
     for e in eps.iter().filter(|e| c_entry(e)) {
@@ -447,11 +450,15 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
         .find(|&f| grows && s.grows_here(f, nimp) && !private.contains(&f))
         .map(|f| format!("{} grows the memory itself", name(f)))
         .or_else(|| {
+            // One over the hooked allocator (a tracing wrapper over `System`) is a layer of it, not another heap.
+            let is_ep = |c: u32| eps.iter().any(|e| e.func == c);
+            let indirect = |c: u32| c.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
             (nimp..info.num_funcs()).filter(|f| !private.contains(f)).find_map(|f| {
                 let n = format!("{:#}", rustc_demangle::demangle(func_name(info, extra_names, f)?));
                 let (ty, method) = n.rsplit_once(" as core::alloc::global::GlobalAlloc>::")?;
                 let own = !ty.starts_with("<std::alloc::System") && !ty.starts_with("<alloc::");
-                (own && matches!(method, "alloc" | "alloc_zeroed" | "dealloc" | "realloc"))
+                let over_hooked = indirect(f) || reaches(s, nimp, f, &|_| true, &|c| is_ep(c) || indirect(c));
+                (own && !over_hooked && matches!(method, "alloc" | "alloc_zeroed" | "dealloc" | "realloc"))
                     .then(|| format!("the #[global_allocator]'s {} is called from the program's own code", name(f)))
             })
         })?;

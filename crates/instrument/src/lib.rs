@@ -330,13 +330,10 @@ fn own_allocator_api(
     let i32s = |ts: &[wasmparser::ValType]| ts.iter().all(|t| *t == wasmparser::ValType::I32);
     let called = |f: u32| s.escaping.contains(&f) || s.callees.iter().any(|cs| cs.contains(&f));
     // A function that calls through a pointer may reach malloc that way (FreeType's `ft_mem_qrealloc`, tree-sitter's
-    // `ts_malloc`): only code that surely does not is another allocator.
-    let indirect = |f: u32| f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
-    // An assertion's failure path prints (stdio's buffers are malloc's) and aborts: no way the memory comes from.
+    // `ts_malloc`): only code that surely does not is another allocator. An assertion's failure path prints (stdio's
+    // buffers are malloc's) and aborts: no way the memory comes from.
     let failing = |c: u32| func_name(info, extra_names, c).is_some_and(|n| matches!(n.as_str(), "__assert_fail" | "abort" | "exit" | "_Exit"));
-    let candidate = |f: u32| {
-        !is_ep(f) && !private.contains(&f) && called(f) && !indirect(f) && !reaches(s, nimp, f, &|c| !failing(c), &|c| is_ep(c) || indirect(c))
-    };
+    let candidate = |f: u32| !is_ep(f) && !private.contains(&f) && called(f) && !may_reach(s, nimp, eps, f, &|c| !failing(c));
     let allocs: Vec<u32> = (nimp..info.num_funcs())
         .filter(|&f| {
             own_name(f).is_some_and(|n| n.ends_with("alloc") || n.ends_with("allocate"))
@@ -388,7 +385,6 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     // By its own name, the last segment of its path, ending in what it does (a C++ `std::allocator<char>` in a template
     // argument says nothing, nor `__cxa_allocate_exception`) — and not itself over the entry points (libc++abi's
     // exception allocation calls malloc: a layer above it, which operator new and a `throw` both call).
-    let indirect = |f: u32| f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
     let allocator_like = |f: u32| {
         let named = func_name(info, extra_names, f).is_some_and(|n| {
             let n = wasmleak_symbolize::demangle(n);
@@ -396,7 +392,7 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
             let own = head.rsplit([':', '.']).next().unwrap_or(head).to_ascii_lowercase();
             ["alloc", "allocate", "free", "dealloc"].iter().any(|w| own.ends_with(w))
         });
-        (s.grows_here(f, nimp) || named) && !indirect(f) && !reaches(s, nimp, f, &|_| true, &|c| is_ep(c) || indirect(c))
+        (s.grows_here(f, nimp) || named) && !may_reach(s, nimp, eps, f, &|_| true)
     };
     let c_entry = |e: &EntryPoint| matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free);
     for e in eps.iter().filter(|e| c_entry(e)) {
@@ -451,14 +447,11 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
         .map(|f| format!("{} grows the memory itself", name(f)))
         .or_else(|| {
             // One over the hooked allocator (a tracing wrapper over `System`) is a layer of it, not another heap.
-            let is_ep = |c: u32| eps.iter().any(|e| e.func == c);
-            let indirect = |c: u32| c.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
             (nimp..info.num_funcs()).filter(|f| !private.contains(f)).find_map(|f| {
                 let n = format!("{:#}", rustc_demangle::demangle(func_name(info, extra_names, f)?));
                 let (ty, method) = n.rsplit_once(" as core::alloc::global::GlobalAlloc>::")?;
                 let own = !ty.starts_with("<std::alloc::System") && !ty.starts_with("<alloc::");
-                let over_hooked = indirect(f) || reaches(s, nimp, f, &|_| true, &|c| is_ep(c) || indirect(c));
-                (own && !over_hooked && matches!(method, "alloc" | "alloc_zeroed" | "dealloc" | "realloc"))
+                (own && !may_reach(s, nimp, eps, f, &|_| true) && matches!(method, "alloc" | "alloc_zeroed" | "dealloc" | "realloc"))
                     .then(|| format!("the #[global_allocator]'s {} is called from the program's own code", name(f)))
             })
         })?;
@@ -571,6 +564,13 @@ fn reaches(s: &statics::Scan, nimp: u32, from: u32, through: &dyn Fn(u32) -> boo
         }
     }
     false
+}
+
+/// Whether `f` may get its memory from the entry points `eps`: a direct call, through callees `through` accepts, reaches
+/// one, or `f` or such a callee calls through a pointer (which may).
+fn may_reach(s: &statics::Scan, nimp: u32, eps: &[EntryPoint], f: u32, through: &dyn Fn(u32) -> bool) -> bool {
+    let indirect = |c: u32| c.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
+    indirect(f) || reaches(s, nimp, f, through, &|c| eps.iter().any(|e| e.func == c) || indirect(c))
 }
 
 type Callers = HashMap<u32, Vec<u32>>;

@@ -659,8 +659,7 @@ fn run_pass(
             // were held when the thread was blocked instead, joining the one that ended the process).
             Some(exit) => {
                 if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
-                    let frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32)));
-                    stopped.push((0, Ending::Stopped { thread: 0 }, frames.collect()));
+                    stopped.push((0, Ending::Stopped { thread: 0 }, frames_of(bt)));
                 }
                 (exit, instance)
             }
@@ -668,7 +667,7 @@ fn run_pass(
                 let exit = classify_exit(&e, &store, cfg)?;
                 // wasmtime gives the error of a host call (proc_exit's) the wasm frames it left.
                 if let (Exit::Code(_), Some(bt)) = (&exit, e.downcast_ref::<WasmBacktrace>()) {
-                    exit_frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32))).collect();
+                    exit_frames = frames_of(bt);
                 }
                 (exit, instance)
             }
@@ -730,6 +729,11 @@ fn run_pass(
         stopped.extend(t.stopped_frames());
     }
     Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes })
+}
+
+/// The wasm frames of a backtrace, innermost first, as `exit.rs` reads them: (function index, code offset).
+pub(crate) fn frames_of(bt: &WasmBacktrace) -> Vec<(u32, u32)> {
+    bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32))).collect()
 }
 
 /// Instantiate the module and run it (`_start`, or the --invoke calls).

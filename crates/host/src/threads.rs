@@ -254,8 +254,7 @@ impl Threads {
         // at a single-threaded exit() (wasmleak_instrument's exit.rs), not all it allocated.
         let keep_frames = |ending: Ending| {
             if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
-                let frames = bt.frames().iter().map(|f| (f.func_index(), f.module_offset().map_or(u32::MAX, |o| o as u32)));
-                self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, frames.collect()));
+                self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, crate::run::frames_of(bt)));
             }
         };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {

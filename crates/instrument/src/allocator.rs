@@ -259,10 +259,12 @@ pub fn allocator_known(info: &crate::ModuleInfo, eps: &[EntryPoint]) -> bool {
 /// The module has Rust's `alloc` code (by its names) and no Rust allocator entry point is hooked: Rust's
 /// allocations may go past the hooked (C) allocator, to a `#[global_allocator]` inlined into the program.
 pub(crate) fn rust_allocations_elsewhere(info: &crate::ModuleInfo, eps: &[EntryPoint]) -> bool {
-    let rust_alloc_code = info.func_names.values().any(|n| {
-        let n = format!("{:#}", rustc_demangle::demangle(n));
-        n.starts_with("alloc::raw_vec::") || n.contains("__rust_alloc_error_handler") || n.starts_with("alloc::alloc::handle_alloc_error")
-    });
+    // By identifiers both manglings keep as they are: demangling every name of a large module is slow in the JS
+    // runtime's unoptimized code (see `role_of`).
+    let rust_alloc_code = info
+        .func_names
+        .values()
+        .any(|n| (n.contains("raw_vec") && n.contains("alloc")) || n.contains("alloc_error_handler") || n.contains("handle_alloc_error"));
     let rust_entry = eps.iter().any(|e| {
         matches!(e.role, Role::RustAlloc | Role::RustDealloc | Role::RustRealloc | Role::GlobalAlloc | Role::GlobalDealloc | Role::GlobalRealloc)
     });

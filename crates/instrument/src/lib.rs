@@ -320,11 +320,12 @@ fn own_allocator_api(
     // C's and Zig's names, whose last word is what the function does (`pool_alloc`, `umm_malloc`, `A_free`): an
     // allocator's internals in Rust or C++ (wee_alloc's `FreeCell::into_allocated_cell`) are methods.
     let own_name = |f: u32| {
-        let n = wasmleak_symbolize::demangle(func_name(info, extra_names, f)?);
-        if n.contains("::") || n.contains('(') {
+        let raw = func_name(info, extra_names, f)?;
+        // Mangled names (C++, Rust) are methods: left out before any demangling (slow on a large module).
+        if raw.contains("::") || raw.contains('(') || raw.starts_with("_Z") || raw.starts_with("_R") {
             return None;
         }
-        Some(n.rsplit('.').next().unwrap_or(&n).to_ascii_lowercase())
+        Some(raw.rsplit('.').next().unwrap_or(raw).to_ascii_lowercase())
     };
     let sig = |f: u32| info.func_signature(f);
     let i32s = |ts: &[wasmparser::ValType]| ts.iter().all(|t| *t == wasmparser::ValType::I32);
@@ -447,7 +448,9 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
         .map(|f| format!("{} grows the memory itself", name(f)))
         .or_else(|| {
             // One over the hooked allocator (a tracing wrapper over `System`) is a layer of it, not another heap.
-            (nimp..info.num_funcs()).filter(|f| !private.contains(f)).find_map(|f| {
+            // Demangled only when the trait's name is in it (both manglings keep identifiers): see `role_of`.
+            let named_impl = |f: &u32| func_name(info, extra_names, *f).is_some_and(|n| n.contains("GlobalAlloc"));
+            (nimp..info.num_funcs()).filter(|f| !private.contains(f) && named_impl(f)).find_map(|f| {
                 let n = format!("{:#}", rustc_demangle::demangle(func_name(info, extra_names, f)?));
                 let (ty, method) = n.rsplit_once(" as core::alloc::global::GlobalAlloc>::")?;
                 let own = !ty.starts_with("<std::alloc::System") && !ty.starts_with("<alloc::");

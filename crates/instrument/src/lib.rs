@@ -815,14 +815,30 @@ fn find_all(
                         info.num_funcs()
                     )));
                 }
-                Err(_) => names.iter().find(|(_, n, _)| *n == spec).map(|(f, _, _)| *f).ok_or_else(|| {
-                    Error::BadOverride(format!(
-                        "no function named `{spec}` (by name section, DWARF or export); `wasmleak inspect` lists them"
-                    ))
-                })?,
+                // As the module has it, or demangled as `inspect --functions` prints it.
+                Err(_) => names
+                    .iter()
+                    .find(|(_, n, _)| *n == spec)
+                    .or_else(|| names.iter().find(|(_, n, _)| wasmleak_symbolize::demangle(n) == *spec))
+                    .map(|(f, _, _)| *f)
+                    .ok_or_else(|| {
+                        Error::BadOverride(format!(
+                            "no function named `{spec}` (by name section, DWARF or export); `wasmleak inspect --functions` \
+                             lists them"
+                        ))
+                    })?,
             };
             let params = info.func_signature(func).map_or(0, |s| s.0.len());
+            // A Rust `GlobalAlloc` impl gets its `Layout` as (align, size), after `self` when it has one: the size
+            // is the last parameter (wee_alloc's `alloc(align, size)` read as `(size, align)` made every block 1 B).
+            let global_alloc = info
+                .func_names
+                .get(&func)
+                .or_else(|| extra_names.get(&func))
+                .is_some_and(|n| n.contains("GlobalAlloc") && format!("{:#}", rustc_demangle::demangle(n)).contains(" as core::alloc::global::GlobalAlloc>::alloc"));
             let role = match kind {
+                0 if global_alloc && params == 2 => Role::AlignedAlloc,
+                0 if global_alloc && params == 3 => Role::GlobalAlloc,
                 0 => by_params(params, Role::Malloc, Role::RustAlloc, 2),
                 1 => Role::Free,
                 2 => by_params(params, Role::Realloc, Role::RustRealloc, 4),

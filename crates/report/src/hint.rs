@@ -130,6 +130,9 @@ pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a s
                     | "receiveInstantiationResult" | "callRuntimeCallbacks" | "initRuntime" | "preMain" | "postRun"
             )
                 || f.starts_with("dynCall_")
+                // The pthread worker's message handler that starts the thread's function (Emscripten's worker.js).
+                || (matches!(*f, "self.onmessage" | "onmessage" | "(anonymous)" | "invokeEntryPoint")
+                    && file.is_some_and(|p| p.ends_with(".worker.js")))
                 || f.trim_start_matches('_').strip_prefix("invoke_").is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase())))
     };
     frames
@@ -446,6 +449,9 @@ mod tests {
         let frames: Vec<Frame> = test.iter().map(|(f, file)| frame(f, *file)).collect();
         assert!(!has_own_frame(&frames));
         assert!(has_own_frame(&frames[..4].iter().cloned().chain([frame("leaks::t39", None)]).collect::<Vec<_>>()));
+        // A pthread worker's message handler (Emscripten's worker.js, -O2 without -g): the wasm frame says more.
+        let worker = Some("/app/t.worker.js");
+        assert_eq!(at(&[("func[18]", None), ("func[19]", None), ("self.onmessage", worker), ("(anonymous)", worker)]), 0);
         // An app's own function named like a trampoline's prefix stays a site.
         assert_eq!(at(&[("func[31]", None), ("invoke_handler2", Some("/app/server.js"))]), 1);
     }

@@ -22,8 +22,8 @@ impl Default for Clock {
     }
 }
 
-/// The process's resident memory and its peak so far, from /proc (fresh pages cost ~2–50 µs each on a VM whose
-/// host backs memory lazily: the peak is part of the time).
+/// The process's resident memory and its peak so far, from /proc (on a VM whose host backs memory lazily, first
+/// touches of pages are slow: the peak is part of the time, BENCHMARKS.md).
 fn resident() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {

@@ -1020,9 +1020,11 @@ fn one_sided_note(has_alloc: bool, how: &str) -> String {
 /// `static` arena, C's umm_malloc), may have an allocator wasmleak does not know: not heapless (a host that left
 /// such a module untracked as heapless passed leaks in it; allocator survey).
 pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
-    if has_heap(bytes, info) {
-        return false;
-    }
+    !has_heap(bytes, info) && no_allocator_of_its_own(info, sym)
+}
+
+/// The half of [`heapless`] that reads the names: every function has one, and none is an allocator's word.
+pub fn no_allocator_of_its_own(info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     let names = sym.function_names();
     let imported = info.num_imported_funcs;
     let defined = info.num_funcs().saturating_sub(imported);

@@ -291,7 +291,8 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
         Some(s) => s,
         None => Symbolizer::new(&original).map_err(|e| refuse("malformed", false, format!("reading names: {e}")))?,
     };
-    let heap = !wasmleak_instrument::heapless(&original, &info, &sym);
+    // Read only on the way out with an error (it scans the code).
+    let heap = || !wasmleak_instrument::heapless(&original, &info, &sym);
     // With a debug file every name it has is the finder's (the module's own name section is empty).
     let names: std::collections::HashMap<u32, String> = if sym.debug_source().is_some() {
         sym.function_names().into_iter().map(|n| (n.index, n.raw)).collect()
@@ -305,7 +306,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
             wasmleak_instrument::Error::NoAllocator { .. } => "not_found",
             _ => "malformed",
         };
-        refuse(status, heap, e.to_string())
+        refuse(status, heap(), e.to_string())
     })?;
     let eps = found.entry_points;
     // Frees are checked before the allocator sees them (js/src/tracker.mjs answers `wasmleak.check`), and every
@@ -316,7 +317,7 @@ fn instrument_module_with(original: Vec<u8>, overrides: &Overrides, debug: &[u8]
     let mut ins = instrument_with(&original, &info, &eps, &options).map_err(|e| {
         // A threaded module is refused here, its allocator found.
         let status = if matches!(e, wasmleak_instrument::Error::Unsupported(_)) { "unsupported" } else { "malformed" };
-        refuse(status, heap, format!("instrumenting: {e}"))
+        refuse(status, heap(), format!("instrumenting: {e}"))
     })?;
     ins.discovery_notes = found.notes;
     let meta = json!({

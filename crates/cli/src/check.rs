@@ -141,6 +141,7 @@ impl Opts {
         let threaded = m.info.threaded();
         options.buffered = matches!(self.stacks, Stacks::Context) && !threaded;
         options.threads = threaded;
+        options.waits = threaded;
         options.fused_free = threaded && options.contexts && options.checked_frees;
         let iteration = options.iteration;
         let instrumented = wasmleak_instrument::instrument_with(&m.bytes, &m.info, &entry_points, &options)

@@ -210,7 +210,7 @@ pub(crate) struct State {
     threads: Option<Arc<Threads>>,
     baton: Option<Arc<Baton>>,
     /// The wasi-threads id of the thread this store runs (0: the main thread).
-    tid: i32,
+    pub(crate) tid: i32,
 }
 
 impl State {
@@ -600,7 +600,7 @@ fn run_pass(
     if let (Some(t), Some(c)) = (&threads, &capturer) {
         t.set_capturer(c.clone());
     }
-    let timed_threads = threads.clone().filter(|_| cfg.snapshot_interval.is_some());
+    let all_threads = threads.clone();
     let watchdog = (cfg.timeout.is_some() || cfg.snapshot_interval.is_some()).then(|| {
         let engine = engine.clone();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -615,9 +615,16 @@ fn run_pass(
             }
             engine.increment_epoch();
             if timeout.is_some_and(|t| started.elapsed() >= t) {
+                // Threads waiting (a deadlock) stop too, woken again and again until the run ends: one may start
+                // waiting just after a wake.
+                if let Some(threads) = &all_threads {
+                    while rx.recv_timeout(Duration::from_millis(5)) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                        threads.time_out();
+                    }
+                }
                 return;
             }
-            if let Some(threads) = &timed_threads {
+            if let Some(threads) = all_threads.as_ref().filter(|_| tick.is_some()) {
                 threads.scheduled_state(false);
             }
         });
@@ -1074,9 +1081,11 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());
     if held > 0 {
         notes.push(format!(
-            "{held} block(s) allocated by (or handed at start to) threads still running at the end are roots, so none of \
-             them is called lost: a thread may hold them in its local variables, which cannot be read (they are \
-             \"held by thread N\" in the report and in `why`); a leak such a thread made is not reported until it ends"
+            "{held} block(s) handed at start to threads still running at the end (what pthread's argument or Rust's spawn \
+             closure reaches), or allocated by such a thread whose frames are unknown (blocked in a WASI call), are \
+             roots, so none of them is called lost: a thread may hold them in its local variables, which cannot be read \
+             (they are \"held by thread N\" in the report and in `why`); a leak such a blocked thread made is not \
+             reported until it ends"
         ));
     }
     if threaded && states.len() > 1 {

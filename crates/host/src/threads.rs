@@ -6,19 +6,25 @@
 //!
 //! The process is one: `proc_exit` or a trap on any thread ends it, and when the main thread ends the others are
 //! stopped (an epoch interruption, at their next loop or call) before the heap is read. A thread blocked in
-//! `memory.atomic.wait` cannot be interrupted: the heap is read while it waits (it writes nothing then).
+//! `memory.atomic.wait` cannot be interrupted, so the rewrite makes each wait a call of the host
+//! (`InstrumentOptions::waits`), which waits in the module's place: at the end it wakes the waiting threads and
+//! stops them there, their frames known (a thread pool's idle workers, a main thread joining the thread that
+//! exited). A thread blocked in a WASI call (a sleep) is read while it waits (it writes nothing then).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use wasmtime::{Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime::{
+    Caller, Engine, Extern, ExternType, Linker, Module, SharedMemory, Store, Trap, UpdateDeadline, WaitResult, WasmBacktrace,
+};
 use wasmtime_wasi::I32Exit;
 
 use crate::events::Baton;
+use wasmleak_instrument::HOOK_MODULE;
 use wasmleak_instrument::exit::Ending;
 use crate::run::{Capturer, Exit, RunConfig, State};
 use wasmleak_heap::HeapState;
@@ -32,6 +38,9 @@ const GRACE: Duration = Duration::from_millis(500);
 /// Taking a heap state while the threads run: when no more thread has parked for this long, the others are
 /// blocked.
 const PARK_IDLE: Duration = Duration::from_millis(2);
+/// The part of a stopped thread's stack below its stack pointer that may still be live: a leaf function's frame
+/// of at most 128 bytes is not reserved (LLVM's wasm red zone).
+const RED_ZONE: u32 = 128;
 
 pub(crate) struct Threads {
     engine: Engine,
@@ -53,8 +62,12 @@ pub(crate) struct Threads {
     stop: AtomicBool,
     /// The first end of the process a spawned thread caused (its proc_exit, or its trap).
     exit: Mutex<Option<Exit>>,
-    /// Threads that were running wasm when they were stopped.
+    /// Threads that were running wasm, or waiting in `memory.atomic.wait`, when they were stopped.
     interrupted: AtomicUsize,
+    /// Of those, the ones stopped in a wait.
+    woken: AtomicUsize,
+    /// Threads waiting in `memory.atomic.wait` (through the wait hooks), and the address each waits on.
+    waiting: Mutex<HashMap<i32, u64>>,
     /// The threads that called exit() or were stopped where they were, how, and their frames then (function index,
     /// code offset), innermost first.
     stopped: Mutex<Vec<(i32, Ending, Vec<(u32, u32)>)>>,
@@ -100,6 +113,8 @@ impl Drop for Paused<'_> {
 pub(crate) struct Stopped {
     /// Threads stopped where they were.
     pub interrupted: usize,
+    /// Of those, the ones stopped while they waited (in `memory.atomic.wait`).
+    pub woken: usize,
     /// Threads still blocked (in `memory.atomic.wait`, or a WASI call such as a sleep) after the grace period.
     pub blocked: usize,
 }
@@ -107,11 +122,19 @@ pub(crate) struct Stopped {
 impl Stopped {
     pub(crate) fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if self.interrupted > 0 {
+        if self.interrupted > self.woken {
             notes.push(format!(
                 "{} thread(s) were still running when the program ended and were stopped where they were before the \
                  heap was read",
-                self.interrupted
+                self.interrupted - self.woken
+            ));
+        }
+        if self.woken > 0 {
+            notes.push(format!(
+                "{} thread(s) were waiting (on a lock, a condition or a join: `memory.atomic.wait`) when the program \
+                 ended; each was woken and stopped there before the heap was read, and what it allocated is judged by \
+                 the scan and by its frames then",
+                self.woken
             ));
         }
         if self.blocked > 0 {
@@ -141,6 +164,8 @@ impl Threads {
             stop: AtomicBool::new(false),
             exit: Mutex::new(None),
             interrupted: AtomicUsize::new(0),
+            woken: AtomicUsize::new(0),
+            waiting: Mutex::default(),
             stopped: Mutex::default(),
             started: Instant::now(),
             main_running: AtomicBool::new(false),
@@ -190,11 +215,64 @@ impl Threads {
         linker.func_wrap("wasi", "thread-spawn", |c: Caller<'_, State>, start_arg: i32| -> i32 {
             c.data().threads().map_or(-1, |t| t.spawn(start_arg))
         })?;
+        let hook = |name: &str| self.module.imports().any(|i| i.module() == HOOK_MODULE && i.name() == name);
+        if hook("wait32") {
+            linker.func_wrap(HOOK_MODULE, "wait32", |mut c: Caller<'_, State>, at: i64, expected: i32, timeout: i64| {
+                Threads::wait(&mut c, at, timeout, |m, at, d| m.atomic_wait32(at, expected as u32, d))
+            })?;
+        }
+        if hook("wait64") {
+            linker.func_wrap(HOOK_MODULE, "wait64", |mut c: Caller<'_, State>, at: i64, expected: i64, timeout: i64| {
+                Threads::wait(&mut c, at, timeout, |m, at, d| m.atomic_wait64(at, expected as u64, d))
+            })?;
+        }
         if let Some(b) = baton {
             let _ = self.baton.set(b);
         }
         let _ = self.linker.set(linker.clone());
         Ok(())
+    }
+
+    /// `memory.atomic.wait32/64` in the module's place (the wait hooks): wait as the instruction does (`wait`), but
+    /// stop the thread where it is when the process ends meanwhile ([`Threads::wake_waiting`] wakes it).
+    fn wait(
+        c: &mut Caller<'_, State>,
+        at: i64,
+        timeout: i64,
+        wait: impl FnOnce(&SharedMemory, u64, Option<Duration>) -> Result<WaitResult, Trap>,
+    ) -> wasmtime::Result<i32> {
+        let memory = c.get_export(&format!("{HOOK_MODULE}:memory")).and_then(Extern::into_shared_memory);
+        let (Some(memory), Some(threads)) = (memory, c.data().threads().cloned()) else {
+            // Not shared: the instruction would trap.
+            return Err(Trap::AtomicWaitNonSharedMemory.into());
+        };
+        let tid = c.data().tid;
+        let at = at as u64;
+        threads.waiting.lock().unwrap_or_else(|e| e.into_inner()).insert(tid, at);
+        // Registered before the check, so a stop after it wakes this wait (`wake_waiting` runs again and again).
+        let result = if threads.stop.load(SeqCst) {
+            None
+        } else {
+            Some(wait(&memory, at, u64::try_from(timeout).ok().map(Duration::from_nanos)))
+        };
+        threads.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
+        if threads.stop.load(SeqCst) {
+            threads.woken.fetch_add(1, SeqCst);
+            return Err(Trap::Interrupt.into());
+        }
+        Ok(match result.expect("waited unless stopped")? {
+            WaitResult::Ok => 0,
+            WaitResult::Mismatch => 1,
+            WaitResult::TimedOut => 2,
+        })
+    }
+
+    /// Wake every thread waiting through the wait hooks (they then stop: the process is ending).
+    fn wake_waiting(&self) {
+        let Some(memory) = self.memory.get() else { return };
+        for &at in self.waiting.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            let _ = memory.atomic_notify(at, u32::MAX);
+        }
     }
 
     /// `wasi::thread-spawn(start_arg)`: a new thread running `wasi_thread_start(tid, start_arg)`; its id, or a
@@ -237,24 +315,31 @@ impl Threads {
         let me = self.clone();
         store.epoch_deadline_callback(move |_| Ok(me.at_tick()));
         let linker = self.linker.get().expect("linked before the module runs");
-        let result = linker.instantiate(&mut store, &self.module).and_then(|instance| {
-            store.data_mut().set_instance(instance);
-            let entry = instance.get_typed_func::<(i32, i32), ()>(&mut store, ENTRY)?;
-            entry.call(&mut store, (tid, start_arg))?;
-            Ok(instance)
+        let mut instance = None;
+        let result = linker.instantiate(&mut store, &self.module).and_then(|i| {
+            instance = Some(i);
+            store.data_mut().set_instance(i);
+            let entry = i.get_typed_func::<(i32, i32), ()>(&mut store, ENTRY)?;
+            entry.call(&mut store, (tid, start_arg))
         });
         let e = match result {
-            Ok(instance) => {
-                self.stack_ended(&mut store, &instance);
+            Ok(()) => {
+                if let Some(i) = instance {
+                    self.stack_ended(&mut store, &i, 0);
+                }
                 return false;
             }
             Err(e) => e,
         };
         // Where it was when it called exit() or was stopped: what its frames may hold in their locals is bounded as
-        // at a single-threaded exit() (wasmleak_instrument's exit.rs), not all it allocated.
-        let keep_frames = |ending: Ending| {
+        // at a single-threaded exit() (wasmleak_instrument's exit.rs), not all it allocated; below its stack
+        // pointer (and the red zone) its stack is dead frames.
+        let mut keep_frames = |ending: Ending| {
             if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
                 self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, crate::run::frames_of(bt)));
+                if let Some(i) = instance {
+                    self.stack_ended(&mut store, &i, RED_ZONE);
+                }
             }
         };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
@@ -280,21 +365,30 @@ impl Threads {
     /// A thread returned from its entry point: its stack pointer is back at the top of its stack, and what lies
     /// below in the block wasi-libc allocated for it is dead frames — stale pointers that made a block the thread
     /// leaked "reachable" while libc kept that block (a detached thread's, freed at the next `pthread_create`).
-    fn stack_ended(&self, store: &mut Store<State>, instance: &wasmtime::Instance) {
+    /// A thread stopped where it was: the same below its stack pointer less `margin`.
+    fn stack_ended(&self, store: &mut Store<State>, instance: &wasmtime::Instance, margin: u32) {
         let (Some(c), Some(baton)) = (self.capturer.get(), self.baton.get()) else { return };
         let Some(sp) = c.info.stack_pointer() else { return };
         let Some((_, name)) = c.instrumented.exported_globals.iter().find(|(g, _)| *g == sp) else { return };
         let Some(top) = instance.get_global(&mut *store, name).and_then(|g| g.get(&mut *store).i32()) else { return };
         let mut recorder = baton.take();
-        recorder.stack_ended(top as u32);
+        recorder.stack_ended((top as u32).saturating_sub(margin));
         baton.give(recorder);
     }
 
-    /// A thread ended the process: the first such end is the run's; every other thread stops.
+    /// The --timeout passed: every thread stops, the waiting ones too.
+    pub(crate) fn time_out(&self) {
+        self.stop.store(true, SeqCst);
+        self.engine.increment_epoch();
+        self.wake_waiting();
+    }
+
+        /// A thread ended the process: the first such end is the run's; every other thread stops.
     fn end_process(&self, exit: Exit) {
         self.exit.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(exit);
         self.stop.store(true, SeqCst);
         self.engine.increment_epoch();
+        self.wake_waiting();
     }
 
     pub(crate) fn memory(&self) -> Option<&SharedMemory> {
@@ -313,6 +407,7 @@ impl Threads {
                     return None;
                 }
                 self.engine.increment_epoch();
+                self.wake_waiting();
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -452,8 +547,10 @@ impl Threads {
         let deadline = Instant::now() + GRACE;
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         while *running > 0 {
-            // Again and again: a store whose deadline was set after a tick waits for the next one.
+            // Again and again: a store whose deadline was set after a tick waits for the next one, and a thread
+            // may have started waiting just after the last wake.
             self.engine.increment_epoch();
+            self.wake_waiting();
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -461,6 +558,6 @@ impl Threads {
             let wait = (deadline - now).min(Duration::from_millis(5));
             running = self.ended.wait_timeout(running, wait).unwrap_or_else(|e| e.into_inner()).0;
         }
-        Stopped { interrupted: self.interrupted.load(SeqCst), blocked: *running }
+        Stopped { interrupted: self.interrupted.load(SeqCst), woken: self.woken.load(SeqCst), blocked: *running }
     }
 }

@@ -1096,6 +1096,13 @@ pub struct InstrumentOptions {
     /// globals, so calling-context ids are per thread; buffered hooks are refused (their buffer and live bitmap
     /// would be per instance, so a block allocated on one thread and freed on another would look invalid).
     pub threads: bool,
+    /// With `threads`: every `memory.atomic.wait32/64` on memory 0 becomes a call of the hook import
+    /// `wasmleak.wait32(addr: i64, expected: i32, timeout_ns: i64) -> i32` (`wait64`: expected i64; both are
+    /// imported, after every other hook, when the code has a wait), with the effective address and the
+    /// instruction's result: the host waits in the module's place, so it can wake a thread waiting at the end
+    /// of the run and stop it where it is, its frames known (`exit::held_at_exit`). For a host that provides
+    /// them (`wasmleak-host`); the JS runtime does not.
+    pub waits: bool,
     /// Buffered as modules were before the ring (2026-12-07): one segment, the context table after it, no
     /// `wasmleak:limit` export. For the tests of hosts, which still run such modules.
     #[doc(hidden)]

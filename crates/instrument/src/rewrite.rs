@@ -29,16 +29,36 @@ struct Shift {
     added_imports: u32,
     /// Original entry point → its wrapper's new index.
     redirect: HashMap<u32, u32>,
+    /// `memory.atomic.wait32/64` (true: 64) on memory 0 by memarg offset → the function of ours that calls the
+    /// wait hook in its place (`InstrumentOptions::waits`).
+    waits: HashMap<(bool, u64), u32>,
 }
 
 impl Shift {
     fn shifted(&self, f: u32) -> u32 {
         if f < self.num_imported_funcs { f } else { f + self.added_imports }
     }
+
+    /// The call that replaces `op` when it is a wait the host does in the module's place.
+    fn wait_call(&self, op: &wasmparser::Operator<'_>) -> Option<I<'static>> {
+        let key = match op {
+            wasmparser::Operator::MemoryAtomicWait32 { memarg } if memarg.memory == 0 => (false, memarg.offset),
+            wasmparser::Operator::MemoryAtomicWait64 { memarg } if memarg.memory == 0 => (true, memarg.offset),
+            _ => return None,
+        };
+        self.waits.get(&key).map(|&f| I::Call(f))
+    }
 }
 
 impl Reencode for Shift {
     type Error = Infallible;
+
+    fn instruction<'a>(&mut self, op: wasmparser::Operator<'a>) -> Result<I<'a>, wasm_encoder::reencode::Error<Infallible>> {
+        match self.wait_call(&op) {
+            Some(call) => Ok(call),
+            None => wasm_encoder::reencode::utils::instruction(self, op),
+        }
+    }
 
     fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
         // Every reference the reencoder sees (calls, ref.func, tables, exports, start) goes to the wrapper;
@@ -54,6 +74,13 @@ struct Direct<'a>(&'a Shift);
 
 impl Reencode for Direct<'_> {
     type Error = Infallible;
+
+    fn instruction<'a>(&mut self, op: wasmparser::Operator<'a>) -> Result<I<'a>, wasm_encoder::reencode::Error<Infallible>> {
+        match self.0.wait_call(&op) {
+            Some(call) => Ok(call),
+            None => wasm_encoder::reencode::utils::instruction(self, op),
+        }
+    }
 
     fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
         Ok(self.0.shifted(f))
@@ -129,10 +156,27 @@ pub(crate) fn rewrite(
     if split {
         hook_list.push(("split", i32s(3), i32s(1)));
     }
+    // A threaded module's waits, for a host that wakes a waiting thread to stop it where it is (its frames then
+    // bound what it may hold: exit.rs): `wait32(addr, expected, timeout_ns)`, `wait64` the same with an i64
+    // expected value; the address is the effective one (i64: base + the memarg's offset, which may pass 4 GiB), the
+    // result as the instruction's.
+    let waits: Vec<(bool, u64)> =
+        if options.waits && options.threads && info.threaded() { scan.waits.iter().copied().collect() } else { Vec::new() };
+    let wait_types = [(ValType::I32, vec![ValType::I64, ValType::I32, ValType::I64]), (ValType::I64, vec![ValType::I64, ValType::I64, ValType::I64])];
+    if !waits.is_empty() {
+        for (name, (_, params)) in ["wait32", "wait64"].into_iter().zip(&wait_types) {
+            hook_list.push((name, params.clone(), i32s(1)));
+        }
+    }
     let hook_index = |name: &str| hook_list.iter().position(|h| h.0 == name).map(|i| nimp + i as u32);
     let added_imports = hook_list.len() as u32;
     let first_wrapper = nimp + added_imports + ndef;
-    let mut shift = Shift { num_imported_funcs: nimp, added_imports, redirect: HashMap::new() };
+    let mut shift = Shift { num_imported_funcs: nimp, added_imports, redirect: HashMap::new(), waits: HashMap::new() };
+    // The wait functions come after the iteration wrapper.
+    let first_wait = first_wrapper + entry_points.len() as u32 + iteration.is_some() as u32;
+    for (i, &w) in waits.iter().enumerate() {
+        shift.waits.insert(w, first_wait + i as u32);
+    }
     for (i, ep) in entry_points.iter().enumerate() {
         shift.redirect.insert(ep.func, first_wrapper + i as u32);
     }
@@ -276,6 +320,12 @@ pub(crate) fn rewrite(
                 for (_, params, results) in &hook_list {
                     s.ty().function(params.iter().copied(), results.iter().copied());
                 }
+                // The wait functions' own: the instruction's operands.
+                if !waits.is_empty() {
+                    for (expected, _) in &wait_types {
+                        s.ty().function([ValType::I32, *expected, ValType::I64], [ValType::I32]);
+                    }
+                }
                 out.section(&s);
             }
             Payload::ImportSection(r) => {
@@ -293,6 +343,10 @@ pub(crate) fn rewrite(
                 }
                 if let Some(f) = iteration {
                     s.function(info.func_types[f as usize]);
+                }
+                let wait_type = num_types + hook_list.len() as u32;
+                for &(wide, _) in &waits {
+                    s.function(wait_type + wide as u32);
                 }
                 out.section(&s);
             }
@@ -341,6 +395,10 @@ pub(crate) fn rewrite(
                         let results =
                             sig.1.iter().map(|t| shift.val_type(*t)).collect::<Result<Vec<ValType>, _>>()?;
                         s.function(&iteration_wrapper(params, &results, shift.shifted(f), hook_iteration));
+                    }
+                    for &(wide, offset) in &waits {
+                        let hook = hook_index(if wide { "wait64" } else { "wait32" }).expect("wait hooks with waits");
+                        s.function(&wait_function(offset, hook));
                     }
                     out.section(&*s);
                 }
@@ -569,6 +627,16 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
 
 /// `W(args) = { r = F(args); iteration(); r }`: the host counts a return of F as one iteration of the program's
 /// loop (`--iteration F`). A trap or an unwind out of F is not a return, so it does not count.
+/// In place of a `memory.atomic.wait32/64` with memarg offset `offset`: the same operands to the wait hook, the
+/// address made effective.
+fn wait_function(offset: u64, hook: u32) -> Function {
+    let mut f = Function::new([]);
+    for ins in [I::LocalGet(0), I::I64ExtendI32U, I::I64Const(offset as i64), I::I64Add, I::LocalGet(1), I::LocalGet(2), I::Call(hook), I::End] {
+        f.instruction(&ins);
+    }
+    f
+}
+
 fn iteration_wrapper(nparams: u32, results: &[ValType], wrapped: u32, hook: u32) -> Function {
     let mut f = Function::new(results.iter().map(|t| (1, *t)));
     for p in 0..nparams {

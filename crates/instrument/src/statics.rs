@@ -39,6 +39,8 @@ pub(crate) struct Scan {
     pub sizes: Vec<bool>,
     /// Number of operators in the body.
     pub ops: Vec<usize>,
+    /// The `memory.atomic.wait32/64` (true: 64) on memory 0 anywhere in the code, by memarg offset.
+    pub waits: std::collections::BTreeSet<(bool, u64)>,
     /// Loads and stores in the body.
     pub mem_ops: Vec<usize>,
     /// The body only passes its parameters on, in order, to one call and returns its result: the target.
@@ -193,6 +195,9 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::MemorySize { .. } => sizes = true,
+                        Operator::MemoryAtomicWait32 { memarg } | Operator::MemoryAtomicWait64 { memarg } if memarg.memory == 0 => {
+                            s.waits.insert((matches!(op, Operator::MemoryAtomicWait64 { .. }), memarg.offset));
+                        }
                         Operator::I32Const { value } if in_static(value as u32 as u64) => pending = Some(value as u32 as u64),
                         op => {
                             if let Some(offset) = memarg_offset(&op) {

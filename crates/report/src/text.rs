@@ -219,6 +219,39 @@ fn headline(g: &Group) -> String {
     s
 }
 
+/// Leak groups that would print alike — the same kind, type, site, fix and shown frames, their stacks parting
+/// only past the frames shown (a rayon job's leak, one group per depth of its recursive splitting) — as one, with
+/// their blocks and bytes added up and how many stacks they are. Growing groups, cycles and groups with a freed
+/// owner or a root print as they are (their rates and counts are their own).
+fn alike<'a>(groups: impl Iterator<Item = &'a Group>, opts: &TextOptions) -> Vec<(std::borrow::Cow<'a, Group>, usize)> {
+    let foldable = |g: &Group| !g.growing && g.cycles == 0 && g.freed_owner.is_none() && g.root.is_none() && g.interior_only == 0;
+    // The text a group prints but for its counts and how many frames it leaves out.
+    let look = |g: &Group| {
+        let mut stack = String::new();
+        write_site_stack(&mut stack, g, opts);
+        let stack: Vec<&str> = stack.lines().filter(|l| !l.trim_start().starts_with("... ")).collect();
+        (g.kind, g.ty.clone(), g.site.clone(), g.hint.clone(), stack.join("\n"))
+    };
+    let mut out: Vec<(std::borrow::Cow<'a, Group>, usize)> = Vec::new();
+    let mut looks = Vec::new();
+    for g in groups {
+        if foldable(g) {
+            let l = look(g);
+            if let Some(&(_, i)) = looks.iter().find(|(other, _)| *other == l) {
+                let (first, stacks): &mut (std::borrow::Cow<'a, Group>, usize) = &mut out[i];
+                let merged = first.to_mut();
+                merged.blocks += g.blocks;
+                merged.bytes += g.bytes;
+                *stacks += 1;
+                continue;
+            }
+            looks.push((l, out.len()));
+        }
+        out.push((std::borrow::Cow::Borrowed(g), 1));
+    }
+    out
+}
+
 pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     let mut out = String::new();
     let s = &r.summary;
@@ -227,10 +260,18 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(out, "note: {n}");
     }
     // A reachable group that grows is a finding too: show it with the leaks.
-    let leaks: Vec<&Group> = r.groups.iter().filter(|g| g.kind != "reachable" || g.growing).collect();
+    let leaks = alike(r.groups.iter().filter(|g| g.kind != "reachable" || g.growing), opts);
     let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable" && !g.growing).collect();
-    for g in &leaks {
+    for (g, stacks) in &leaks {
+        let g = g.as_ref();
         let _ = writeln!(out, "\n{}", headline(g));
+        if *stacks > 1 {
+            let _ = writeln!(
+                out,
+                "      ({stacks} allocation stacks, alike in the frames below and parting deeper down: the JSON report \
+                 lists each)"
+            );
+        }
         write_site_stack(&mut out, g, opts);
         // What keeps a host-held or growing group alive (the export that returned it, the static it hangs from).
         if let Some(root) = g.root.as_ref().filter(|r| (g.kind == "host" || g.growing) && !g.hint.contains(r.as_str())) {
@@ -399,5 +440,29 @@ mod tests {
         assert!(headline(&g(0.2, 0.0005)).contains("GROWING by 200 B per 1,000,000 allocator events (0.5 blocks)"), "{}", headline(&g(0.2, 0.0005)));
         assert!(headline(&g(1.0, 0.0002)).contains("GROWING by 1000 B per 1,000,000 allocator events (0.2 blocks)"), "{}", headline(&g(1.0, 0.0002)));
         assert!(headline(&g(62.5, 1.0)).contains("GROWING by 63 B per 1,000 allocator events (1.0 blocks)"), "{}", headline(&g(62.5, 1.0)));
+    }
+
+    /// A rayon job's leak makes one group per depth of its recursive splitting; the text prints them once, added up,
+    /// when they differ only past the frames shown (the JSON keeps each).
+    #[test]
+    fn groups_alike_in_the_frames_shown_print_once() {
+        let frame = |f: &str| Frame { function: f.into(), file: Some("src/main.rs".into()), line: Some(7), column: None, inlined: false };
+        let group = |blocks: u64, deep: &str, kind: &'static str| {
+            let mut stack: Vec<Frame> = (0..9).map(|i| frame(&format!("app::f{i}"))).collect();
+            stack.push(frame(deep));
+            Group { kind, blocks, bytes: 48 * blocks, site: Some(stack[0].clone()), stack, hint: "fix it".into(), ..Default::default() }
+        };
+        let opts = TextOptions { max_frames: 8, ..Default::default() };
+        let groups = [group(63, "app::split_a", "lost"), group(31, "app::split_b", "lost"), group(5, "app::split_b", "indirect")];
+        let folded = alike(groups.iter(), &opts);
+        let got: Vec<(&str, u64, u64, usize)> = folded.iter().map(|(g, n)| (g.kind, g.blocks, g.bytes, *n)).collect();
+        assert_eq!(got, [("lost", 94, 94 * 48, 2), ("indirect", 5, 240, 1)]);
+        // Shown frames that differ keep the groups apart.
+        let mut other = group(4, "app::split_a", "lost");
+        other.stack[3] = frame("app::elsewhere");
+        let folded = alike([&groups[0], &other].into_iter(), &opts);
+        assert_eq!(folded.len(), 2);
+        let all = TextOptions { max_frames: 20, ..Default::default() };
+        assert_eq!(alike(groups[..2].iter(), &all).len(), 2, "with every frame shown they differ");
     }
 }

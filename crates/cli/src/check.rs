@@ -255,7 +255,11 @@ impl Opts {
         } else if wasmleak_instrument::allocator_known(&m.info, &entry_points) {
             report.allocator_named();
         }
-        let missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });
+        let mut missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });
+        if let Some(free) = &instrumented.empty_free {
+            report.free_does_nothing(&free);
+            missed_frees = true;
+        }
         clock.lap("  build");
         // With --iteration the last state is the heap at exit, after the program's own teardown (C++ static
         // destructors empty a global cache): judge growth on the states inside the loop when there are enough.

@@ -98,6 +98,9 @@ pub struct Instrumented {
     pub memory_export: String,
     /// Static memory the allocator's private code uses for its own bookkeeping: not a root.
     pub allocator_statics: Vec<std::ops::Range<u64>>,
+    /// A hooked free whose own body is empty ([`empty_free`]): the program's frees are not seen.
+    #[serde(default)]
+    pub empty_free: Option<String>,
     /// With calling contexts: the export name of the context global (i64), which a host may reset to 0 when an
     /// exception ended a call into the module (the id is then stale until the next call returns).
     pub ctx_export: Option<String>,
@@ -1014,6 +1017,19 @@ fn one_sided_note(has_alloc: bool, how: &str) -> String {
     }
 }
 
+/// A hooked Rust dealloc whose own body is empty — a bump allocator's `dealloc`, or the `__rust_dealloc` shim
+/// compiled to nothing over it: the compiler dropped every call of it where it saw that body, so the program's frees are not
+/// seen and the blocks it let go look leaked (allocator survey: a clean program at opt-level z, 26 blocks "lost").
+/// Its name (or `func[N]`), when there is one.
+pub fn empty_free(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Option<String> {
+    let scan = statics::scan(bytes, info).ok()?;
+    let nimp = info.num_imported_funcs;
+    // Rust's: a C `free` that does nothing is written so (a toy allocator's), and its calls in other objects stay.
+    let rust = |r: Role| matches!(r, Role::RustDealloc | Role::GlobalDealloc);
+    let ep = eps.iter().filter(|e| rust(e.role) && e.func >= nimp).find(|e| scan.ops.get((e.func - nimp) as usize) == Some(&1))?;
+    Some(info.func_names.get(&ep.func).map_or_else(|| format!("func[{}]", ep.func), |n| format!("`{}` (func {})", wasmleak_symbolize::demangle(n), ep.func)))
+}
+
 /// Whether a module conclusively has no heap: it neither grows nor measures its memory, nor exports an allocator
 /// ([`has_heap`]), and its functions have names, none of them an allocator's word. A stripped module, or a named
 /// one with an `alloc`/`free` function of its own (a pool over a static array: a Rust `#[global_allocator]` over a
@@ -1145,6 +1161,7 @@ pub fn instrument_with(
     }
     let mut out = rewrite::rewrite(bytes, info, entry_points, options)?;
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
+    out.empty_free = empty_free(bytes, info, entry_points);
     Ok(out)
 }
 

@@ -258,6 +258,19 @@ impl Report {
         true
     }
 
+    /// The hooked free's own body is empty (`wasmleak_instrument::empty_free`, named `free`): the compiler dropped
+    /// its calls, so the program's frees are not seen and what it let go looks leaked — no verdict, as for
+    /// [`Report::frees_not_seen`].
+    pub fn free_does_nothing(&mut self, free: &str) {
+        self.inconclusive = Some(format!(
+            "the allocator's free does nothing ({free} is empty: a bump allocator, which never takes memory back), and \
+             the compiler dropped the program's calls of it, so its frees cannot be seen: a block it let go cannot be \
+             told from a leak. The allocation profile stands; to check for leaks, build with an allocator that frees \
+             (Rust: without the custom #[global_allocator]) or at opt-level 0"
+        ));
+        self.inconclusive_reason = Some(FREES_NOT_SEEN_REASON);
+    }
+
     /// Snapshots were asked for and too few came (`why`): growth was judged from the event-clock samples, or, in
     /// a run too short for those (`sampled`: whether there were enough), not at all. A note says so; a run asked
     /// to fail on growth (`--fail-on growing`) that could not judge it has no verdict, not a pass.

@@ -766,6 +766,9 @@ impl Session {
             report.allocator_named();
         }
         report.frees_not_seen(if self.module.info.threaded() { 0 } else { self.model.reissued });
+        if let Some(free) = &self.module.ins.empty_free {
+            report.free_does_nothing(free);
+        }
         report.apply_growth(&growth(&self.snaps), self.snaps.len());
         match state.policy.as_ref().map(PolicyState::policy) {
             Some(Ok(policy)) => report.apply_policy(&policy),

@@ -99,11 +99,13 @@ pub fn held_at_exit(
     }
     let mut notes = Vec::new();
     // Whose calls were still running: the program's, not libc's start and exit code.
-    let runtime = ["_start", "__original_main", "__main_void", "__main_argc_argv", "exit", "_Exit", "__wasi_proc_exit"];
+    // (A C `main(void)` is `__original_main`: the program's own.)
+    let runtime = ["_start", "__main_void", "__main_argc_argv", "exit", "_Exit", "__wasi_proc_exit"];
     let running: Vec<String> = live[first.min(live.len())..]
         .iter()
         .filter_map(|f| match info.func_names.get(&f.func) {
             Some(n) if runtime.contains(&n.as_str()) => None,
+            Some(n) if n == "__original_main" => Some("`main`".into()),
             Some(n) => Some(format!("`{}`", wasmleak_symbolize::demangle(n))),
             None => Some(format!("func[{}]", f.func)),
         })

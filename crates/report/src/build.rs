@@ -560,6 +560,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             if !alloc.is_empty() && !crate::hint::has_own_frame(&alloc) {
                 continue;
             }
+            // Nor does a thread's stack, freed when the thread ended: its first words are the deepest frames' dead
+            // locals (Emscripten threads survey: "owner freed first" named the 2 MiB stack of pthread_create.c).
+            if alloc.first().is_some_and(|f| matches!(f.function.as_str(), "__pthread_create" | "pthread_create")) {
+                continue;
+            }
             let e = merged.entry((alloc, frames(snap, f))).or_insert((0, offset, a));
             e.0 += n;
         }
@@ -855,7 +860,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmleak_heap::{SnapBlock, SnapFrame, SnapInvalidFree};
+    use wasmleak_heap::{SnapBlock, SnapFrame, SnapInvalidFree, SnapOwner};
 
     /// Unseen frees with invalid frees: the reason names an aligned allocation function that was not hooked (a
     /// stripped -O2 -fwasm-exceptions build's posix_memalign) and the option to name it.
@@ -961,5 +966,29 @@ mod tests {
         let exit = Exit { status: "returned", code: None, message: String::new() };
         let r = build(&snap, &snap.analyze(), exit, Vec::new());
         assert_eq!((r.summary.runtime_blocks, r.summary.lost_blocks, r.summary.lost_bytes), (2, 1, 16));
+    }
+
+    /// A freed block whose first words held a lost block's address owns it — unless it was a thread's stack (freed
+    /// when the thread ended: its first words are dead locals of its deepest frames).
+    #[test]
+    fn a_threads_freed_stack_owns_nothing() {
+        let frame = |f: &str| SnapFrame { function: f.into(), file: Some("app.c".into()), line: Some(3), column: None, inlined: false };
+        let owner_of = |alloc_fn: &str| {
+            let frames = vec![frame("leak"), frame("main"), frame(alloc_fn), frame("finish")];
+            let snap = Snapshot {
+                frames,
+                stacks: vec![vec![0, 1], vec![2, 1], vec![3, 1]],
+                blocks: vec![SnapBlock { addr: 0x1000, size: 8, seq: 1, stack: 0 }],
+                contents: vec![0; 8],
+                owners: vec![SnapOwner { block: 0x1000, owner: 0x2000, offset: 0, alloc_stack: 1, free_stack: 2 }],
+                ..Default::default()
+            };
+            let exit = Exit { status: "returned", code: None, message: String::new() };
+            let r = build(&snap, &snap.analyze(), exit, Vec::new());
+            assert_eq!(r.summary.lost_blocks, 1);
+            r.groups[0].freed_owner.as_ref().map(|o| o.alloc_stack[0].function.clone())
+        };
+        assert_eq!(owner_of("make_holder").as_deref(), Some("make_holder"));
+        assert_eq!(owner_of("__pthread_create"), None);
     }
 }

@@ -124,7 +124,7 @@ impl Opts {
                         m.path.display()
                     )
                 }
-                wasmleak_instrument::Discovered { entry_points: Vec::new(), notes: Vec::new() }
+                wasmleak_instrument::Discovered::default()
             }
             found => found.with_context(|| format!("{}", m.path.display()))?,
         };

@@ -134,9 +134,9 @@ fn text(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool) {
                     }
                 }
             }
-            if !d.notes.is_empty() {
+            if !d.notes.is_empty() || !d.details.is_empty() {
                 println!("\nnotes:");
-                for n in &d.notes {
+                for n in d.notes.iter().chain(&d.details) {
                     println!("  {n}");
                 }
             }
@@ -188,7 +188,7 @@ fn to_json(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool)
         Err(_) => Vec::new(),
     };
     let (notes, detail, message): (Vec<String>, Vec<String>, Option<String>) = match &allocator.found {
-        Ok(d) => (d.notes.clone(), Vec::new(), None),
+        Ok(d) => (d.notes.iter().chain(&d.details).cloned().collect(), Vec::new(), None),
         Err(Error::NoAllocator { detail, .. }) => (Vec::new(), detail.clone(), Some(allocator.found.as_ref().unwrap_err().to_string())),
         Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
     };

@@ -99,9 +99,9 @@ pub fn held_at_exit(
     }
     let mut notes = Vec::new();
     // Whose calls were still running: the program's, not libc's start and exit code.
-    // (A C `main(void)` is `__original_main`: the program's own.)
+    // (A C `main(void)` is `__original_main`: the program's own; with `main(argc, argv)` it calls `main`, once named.)
     let runtime = ["_start", "__main_void", "__main_argc_argv", "exit", "_Exit", "__wasi_proc_exit"];
-    let running: Vec<String> = live[first.min(live.len())..]
+    let mut running: Vec<String> = live[first.min(live.len())..]
         .iter()
         .filter_map(|f| match info.func_names.get(&f.func) {
             Some(n) if runtime.contains(&n.as_str()) => None,
@@ -110,6 +110,7 @@ pub fn held_at_exit(
             None => Some(format!("func[{}]", f.func)),
         })
         .collect();
+    running.dedup();
     if unknown > 0 && !running.is_empty() {
         notes.push(format!(
             "{} while {} still running, and no allocation stacks were taken (--stacks off): \

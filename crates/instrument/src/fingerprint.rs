@@ -60,6 +60,8 @@ impl Refusal {
 pub(crate) struct Found {
     pub entry_points: Vec<EntryPoint>,
     pub notes: Vec<String>,
+    /// For `inspect` only ([`crate::Discovered::details`]).
+    pub details: Vec<String>,
 }
 
 /// The fingerprinted entry points, or why none were found (with the best candidates, for the error message).
@@ -101,7 +103,7 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
     });
     let found = finder.find(judge.as_ref());
     // What the shape alone proposes is a guess: without the experiments to confirm it, nothing is hooked.
-    if let (Some(why), Ok((eps, _))) = (unavailable, &found) {
+    if let (Some(why), Ok(Found { entry_points: eps, .. })) = (unavailable, &found) {
         let list: Vec<String> = eps.iter().map(|e| format!("func {} as {}", e.func, e.role)).collect();
         return Ok(Err(Refusal {
             why: format!(
@@ -111,7 +113,7 @@ pub(crate) fn fingerprint(bytes: &[u8], info: &ModuleInfo, confirm: bool) -> Res
             detail: Vec::new(),
         }));
     }
-    Ok(found.map(|(entry_points, notes)| Found { entry_points, notes }))
+    Ok(found)
 }
 
 /// For a module that names one side of its allocator (`present`: its allocation functions, or its frees) but not
@@ -404,7 +406,7 @@ impl<'a> Finder<'a> {
         }
     }
 
-    fn find(&self, judge: Option<&Experiments<'_>>) -> Result<(Vec<EntryPoint>, Vec<String>), Refusal> {
+    fn find(&self, judge: Option<&Experiments<'_>>) -> Result<Found, Refusal> {
         let fail = |r: Refusal| Err(Refusal { why: r.why, detail: r.detail.into_iter().chain([self.candidates_note()]).collect() });
         let mut notes: Vec<String> = Vec::new();
         // What the experiments showed of each core, by function.
@@ -596,14 +598,14 @@ impl<'a> Finder<'a> {
             let Some((a, fr, c)) = found else {
                 if let Some(j) = judge {
                     // 3. An exported malloc and free that behave as such (emmalloc with its core inlined).
-                    if let Some(found) = self.exported_pair(j) {
-                        return Ok(found);
+                    if let Some((entry_points, notes)) = self.exported_pair(j) {
+                        return Ok(Found { entry_points, notes, details: Vec::new() });
                     }
                     // 4. Only a free: a program that frees but never allocates (what it frees was never malloc'd).
                     if refuted.is_empty()
-                        && let Some(found) = self.free_only(j)
+                        && let Some((entry_points, notes)) = self.free_only(j)
                     {
-                        return Ok(found);
+                        return Ok(Found { entry_points, notes, details: Vec::new() });
                     }
                 }
                 if refuted.is_empty() {
@@ -901,6 +903,7 @@ impl<'a> Finder<'a> {
         // Every entry point must then behave as its role when called; what does not is left unhooked (the
         // cores it builds on still see its allocations and frees).
         let mut confirmed: HashMap<u32, Shown> = HashMap::new();
+        let mut failed: Vec<(u32, String)> = Vec::new();
         if let Some(j) = judge {
             let malloc = mallocs.first().map(|&m| Candidate::new(m, Role::Malloc)).unwrap_or(Candidate::new(alloc_core, Role::AlignedAlloc));
             let free = free_core.map(|f| Candidate::new(f, Role::Free));
@@ -929,11 +932,18 @@ impl<'a> Finder<'a> {
                     }
                     Err(e) => {
                         let why = why.split(':').next().unwrap_or(why);
-                        notes.push(format!("func {func} looks like {role} ({why}), but when called {e}: not hooked"));
+                        failed.push((func, format!("func {func} looks like {role} ({why}), but when called {e}: not hooked")));
                         false
                     }
                 }
             });
+        }
+        // In a run's notes only of a function that reaches no entry point kept: one that calls the hooked allocator
+        // is seen through it (Emscripten's pthread builds have a memalign that traps in the scratch instance, while
+        // their aligned_alloc is hooked and counts exactly: the note was noise there). `inspect` says all.
+        let mut details = Vec::new();
+        for (func, note) in failed {
+            if eps.iter().any(|e| self.reaches(func, e.0)) { details.push(note) } else { notes.push(note) }
         }
 
         // A confirmed entry point that calls another confirmed one of the same role is a wrapper around it
@@ -965,7 +975,7 @@ impl<'a> Finder<'a> {
             })
             .collect();
         out.sort_by_key(|e| e.func);
-        Ok((out, notes))
+        Ok(Found { entry_points: out, notes, details })
     }
 }
 

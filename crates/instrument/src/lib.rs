@@ -241,6 +241,9 @@ impl Default for Discovery {
 pub struct Discovered {
     pub entry_points: Vec<EntryPoint>,
     pub notes: Vec<String>,
+    /// More for `inspect` only: candidates left out while what they build on, or another of their role, is hooked
+    /// (a run's report does without them).
+    pub details: Vec<String>,
 }
 
 /// [`find_allocator`] with the discovery options spelled out, and the notes `inspect` shows.
@@ -874,7 +877,7 @@ fn find_all(
     let by_exports_only = found.iter().all(|e| e.evidence == Evidence::Export);
     if has_alloc && has_free && !(by_exports_only && bytes.is_some()) {
         found.sort_by_key(|e| e.func);
-        return Ok(Discovered { entry_points: found, notes });
+        return Ok(Discovered { entry_points: found, notes, details: Vec::new() });
     }
     let mut shape: Option<fingerprint::Refusal> = None;
     // Entry points named on the command line are the user's word: the shape is not asked to add to them (a
@@ -907,12 +910,12 @@ fn find_all(
                         });
                     }
                 }
-                return Ok(Discovered { entry_points: eps, notes: found_by_shape.notes });
+                return Ok(Discovered { entry_points: eps, notes: found_by_shape.notes, details: found_by_shape.details });
             }
             // The exports named both sides: they stand, whatever the shape says.
             Err(_) if has_alloc && has_free => {
                 found.sort_by_key(|e| e.func);
-                return Ok(Discovered { entry_points: found, notes });
+                return Ok(Discovered { entry_points: found, notes, details: Vec::new() });
             }
             Err(r) => shape = Some(r),
         }
@@ -940,7 +943,7 @@ fn find_all(
             }
             notes.push(one_sided_note(has_alloc, "by name"));
             found.sort_by_key(|e| e.func);
-            return Ok(Discovered { entry_points: found, notes });
+            return Ok(Discovered { entry_points: found, notes, details: Vec::new() });
         }
     }
     // An Emscripten side module (web-tree-sitter's grammars) has no allocator of its own: what it allocates goes

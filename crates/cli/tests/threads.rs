@@ -162,6 +162,22 @@ fn rust_pool_waiting_at_exit() {
     }
 }
 
+/// A worker that leaks in a helper and then waits in its own frame: the helper's dead frame lies right below the
+/// waiting thread's stack pointer, and the last block's address with it. The worker does not keep a frame below its
+/// stack pointer (not a leaf), so nothing there is scanned: every block is lost (the last one read reachable when
+/// the 128 bytes below were scanned, a survey's minimal reproduction; stripped, the frames are read by index).
+#[test]
+fn the_dead_frame_under_a_waiting_thread_holds_nothing() {
+    for module in ["c_threads_O0.wasm", "c_threads_O2.wasm", "c_threads_O2_stripped.wasm"] {
+        let (run, r) = check_json(&edge(module), &["leak_then_wait", "3"]);
+        run.assert_code(1);
+        assert_eq!(kind_total(&r, "lost"), (3, 240), "{module}: {}", brief(&r));
+        if !module.contains("stripped") {
+            assert_eq!(at(&r, "lost", "leak_then_drop"), (3, 240), "{module}: {}", brief(&r));
+        }
+    }
+}
+
 /// A deadlock (main joins a worker waiting for a message main never sends) under --timeout: both waiting threads
 /// are woken and stopped at the timeout (they used to wait for good, and `check` with them), and the worker's
 /// job's leak is judged.

@@ -1072,10 +1072,11 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let mut states = pass.states;
     if let Some(last) = states.last_mut() {
         use wasmleak_instrument::exit::held_at_exit;
-        let ended = (!pass.exit_frames.is_empty()).then_some((Ending::Exit, &pass.exit_frames));
-        let stopped = pass.stopped.iter().map(|(_, ending, frames)| (*ending, frames));
-        for (ending, frames) in ended.into_iter().chain(stopped) {
-            notes.extend(held_at_exit(last, ending, frames, &model.stacks, instrumented, info, &instrumented.bytes));
+        let ended = (!pass.exit_frames.is_empty()).then_some((Ending::Exit, &pass.exit_frames[..]));
+        let stopped = pass.stopped.iter().map(|(_, ending, frames)| (*ending, &frames[..]));
+        let endings: Vec<(Ending, &[(u32, u32)])> = ended.into_iter().chain(stopped).collect();
+        if !endings.is_empty() {
+            notes.extend(held_at_exit(last, &endings, &model.stacks, instrumented, info, &instrumented.bytes));
         }
     }
     let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());

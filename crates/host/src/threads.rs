@@ -38,8 +38,8 @@ const GRACE: Duration = Duration::from_millis(500);
 /// Taking a heap state while the threads run: when no more thread has parked for this long, the others are
 /// blocked.
 const PARK_IDLE: Duration = Duration::from_millis(2);
-/// The part of a stopped thread's stack below its stack pointer that may still be live: a leaf function's frame
-/// of at most 128 bytes is not reserved (LLVM's wasm red zone).
+/// The part of a stopped thread's stack below its stack pointer that may still be live when its innermost frame is a
+/// leaf that does not move the stack pointer (LLVM's wasm red zone); any other frame reserves what it uses.
 const RED_ZONE: u32 = 128;
 
 pub(crate) struct Threads {
@@ -68,6 +68,9 @@ pub(crate) struct Threads {
     woken: AtomicUsize,
     /// Threads waiting in `memory.atomic.wait` (through the wait hooks), and the address each waits on.
     waiting: Mutex<HashMap<i32, u64>>,
+    /// By function of the instrumented module: a leaf that keeps a frame below the stack pointer
+    /// (`exit::red_zone_leaves`), computed when the first thread stops.
+    red_zone_leaves: OnceLock<Vec<bool>>,
     /// The threads that called exit() or were stopped where they were, how, and their frames then (function index,
     /// code offset), innermost first.
     stopped: Mutex<Vec<(i32, Ending, Vec<(u32, u32)>)>>,
@@ -165,6 +168,7 @@ impl Threads {
             exit: Mutex::new(None),
             interrupted: AtomicUsize::new(0),
             woken: AtomicUsize::new(0),
+            red_zone_leaves: OnceLock::new(),
             waiting: Mutex::default(),
             stopped: Mutex::default(),
             started: Instant::now(),
@@ -336,10 +340,12 @@ impl Threads {
         // pointer (and the red zone) its stack is dead frames.
         let mut keep_frames = |ending: Ending| {
             if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
-                self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, crate::run::frames_of(bt)));
+                let frames = crate::run::frames_of(bt);
                 if let Some(i) = instance {
-                    self.stack_ended(&mut store, &i, RED_ZONE);
+                    let margin = if self.innermost_is_red_zone_leaf(&frames) { RED_ZONE } else { 0 };
+                    self.stack_ended(&mut store, &i, margin);
                 }
+                self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push((tid, ending, frames));
             }
         };
         let exit = if let Some(code) = e.downcast_ref::<I32Exit>() {
@@ -383,7 +389,18 @@ impl Threads {
         self.wake_waiting();
     }
 
-        /// A thread ended the process: the first such end is the run's; every other thread stops.
+        /// Whether the innermost of a stopped thread's frames that is the module's own (not a wait function the rewrite
+    /// added) may keep its frame below the stack pointer: the dead frames of a function it called just before it
+    /// waited lie right there (a leak in a helper, then a lock: masking 128 bytes kept such leaks "reachable").
+    fn innermost_is_red_zone_leaf(&self, frames: &[(u32, u32)]) -> bool {
+        let Some(c) = self.capturer.get() else { return true };
+        let Some(sp) = c.info.stack_pointer() else { return true };
+        let leaves = self.red_zone_leaves.get_or_init(|| wasmleak_instrument::exit::red_zone_leaves(&c.instrumented.bytes, &c.info, sp));
+        let Some(&(f, _)) = frames.iter().find(|&&(f, _)| c.instrumented.map.original_func(f).is_some()) else { return false };
+        leaves.get(f as usize).copied().unwrap_or(true)
+    }
+
+    /// A thread ended the process: the first such end is the run's; every other thread stops.
     fn end_process(&self, exit: Exit) {
         self.exit.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(exit);
         self.stop.store(true, SeqCst);

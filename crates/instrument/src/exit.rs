@@ -26,18 +26,41 @@ use wasmleak_heap::{HeapState, Kind, RawFrame, RootValue, SnapValue, StackTable,
 use crate::{Instrumented, ModuleInfo};
 use wasmparser::{ExternalKind, Operator, Parser, Payload, ValType};
 
-/// The frames running when the guest called `proc_exit` (instrumented function index, code offset), innermost
+/// `endings`: how each thread that was still running at the end stopped (the guest's `proc_exit`, or a thread
+/// stopped where it was), with the frames it was running (instrumented function index, code offset), innermost
 /// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so. `bodies`:
 /// the original module, or the instrumented one (its functions' bodies come in the same order, with only i64
 /// locals added: context.rs).
 pub fn held_at_exit(
     state: &mut HeapState,
-    ending: Ending,
-    frames: &[(u32, u32)],
+    endings: &[(Ending, &[(u32, u32)])],
     stacks: &StackTable,
     ins: &Instrumented,
     info: &ModuleInfo,
     bodies: &[u8],
+) -> Vec<String> {
+    // Once for all the threads that stopped (hundreds of waiting threads, each analysing a heap of their stacks,
+    // took minutes): the unreachable blocks only get fewer as the frames of one thread make some roots.
+    let code = Code::read(bodies, ins);
+    let analysis = state.analyze();
+    let mut notes = Vec::new();
+    for &(ending, frames) in endings {
+        notes.extend(held_by_frames(state, ending, frames, &analysis, &code, stacks, ins, info));
+    }
+    notes
+}
+
+/// [`held_at_exit`] for the frames of one thread.
+#[allow(clippy::too_many_arguments)]
+fn held_by_frames(
+    state: &mut HeapState,
+    ending: Ending,
+    frames: &[(u32, u32)],
+    analysis: &wasmleak_heap::Analysis,
+    code: &Code<'_>,
+    stacks: &StackTable,
+    ins: &Instrumented,
+    info: &ModuleInfo,
 ) -> Vec<String> {
     // Root first, in the original module's terms, as allocation stacks are.
     let live: Vec<RawFrame> = frames
@@ -51,7 +74,6 @@ pub fn held_at_exit(
     // name: wasm-opt (`clang -O2` at link time) drops the names and inlines `main` into `_start`, where the next
     // frame is the program's own.
     let is_start = |f: u32| info.exports.iter().any(|e| e.name == "_start" && e.kind == wasmparser::ExternalKind::Func && e.index == f);
-    let code = Code::read(bodies, ins);
     let is_libc_start = |f: &RawFrame| {
         info.func_names.get(&f.func).is_some_and(|n| matches!(n.as_str(), "__main_void" | "__main_argc_argv" | "exit" | "_Exit"))
             || copies_argv(&code, info, f.func)
@@ -60,7 +82,6 @@ pub fn held_at_exit(
         Some(f) if is_start(f.func) => 1 + live.get(1).is_some_and(is_libc_start) as usize,
         _ => 0,
     };
-    let analysis = state.analyze();
     // Unreachable blocks by the depth of the running frame that may hold them, with the frame's call they came
     // from and their allocation number.
     let mut by_frame: BTreeMap<usize, Vec<(u32, u64, u64)>> = BTreeMap::new();
@@ -155,6 +176,28 @@ pub fn held_at_exit(
         ));
     }
     notes
+}
+
+/// By function index of `bytes` (imported ones false): whether the function keeps a frame below the stack pointer
+/// without moving it — it reads the stack pointer global `sp` and never sets it: a leaf with LLVM's wasm red zone
+/// (up to 128 bytes). Below a stopped thread's stack pointer only such an innermost frame may still be live.
+pub fn red_zone_leaves(bytes: &[u8], info: &ModuleInfo, sp: u32) -> Vec<bool> {
+    let mut out = vec![false; info.num_imported_funcs as usize];
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(Payload::CodeSectionEntry(body)) = payload else { continue };
+        let (mut gets, mut sets) = (false, false);
+        if let Ok(ops) = body.get_operators_reader() {
+            for op in ops.into_iter().map_while(Result::ok) {
+                match op {
+                    Operator::GlobalGet { global_index } if global_index == sp => gets = true,
+                    Operator::GlobalSet { global_index } if global_index == sp => sets = true,
+                    _ => {}
+                }
+            }
+        }
+        out.push(gets && !sets);
+    }
+    out
 }
 
 /// How the frames still running came to stop.

@@ -755,6 +755,14 @@ fn root_of(snap: &Snapshot, analysis: &Analysis, types: &[Option<String>], i: us
     let mut s = snap.root_word_name(index, addr);
     if path.len() > 1 {
         s.push_str(&format!(", through {} other block{}", path.len() - 1, if path.len() > 2 { "s" } else { "" }));
+        // A thread's stack (a heap block libc allocated in pthread_create) holding it: say so, or "static data"
+        // (the thread list) reads as the holder of what a thread's frame holds.
+        if let Some(Holder::Block { index: last, .. }) = path.last().map(|p| p.holder) {
+            let stack = analysis.blocks.get(last).map(|b| frames(snap, b.stack.0)).unwrap_or_default();
+            if stack.first().is_some_and(|f| matches!(f.function.as_str(), "__pthread_create" | "pthread_create")) {
+                s.push_str(if path.len() > 2 { ", the last a thread's stack" } else { ": a thread's stack" });
+            }
+        }
     }
     Some(s)
 }

@@ -197,12 +197,14 @@ impl Opts {
             outcome
         });
         drop(progress);
-        let outcome = outcome?;
+        let mut outcome = outcome?;
         clock.lap("run");
         let module_name = self.module.display().to_string();
-        let last = outcome.states.last().context("the run left no heap state")?;
+        // The snapshots take the states' bytes over (not copies); the last one's once the analysis has read them.
+        let mut states = std::mem::take(&mut outcome.states);
+        let last = states.pop().context("the run left no heap state")?;
         // The analysis of the heap at the end needs no symbolized stacks: run it next to the symbolizing.
-        let (snaps, mut analysis) = std::thread::scope(|sc| {
+        let (mut snaps, mut analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
                 let c = wasmleak_host::Clock::new();
                 let a = last.analyze();
@@ -212,15 +214,20 @@ impl Opts {
             let c = wasmleak_host::Clock::new();
             let mut taker = SnapshotTaker::new(&sym);
             c.lap("  symbolizer");
-            let snaps: Vec<Snapshot> = outcome
-                .states
-                .iter()
+            let stacks = &outcome.model.stacks;
+            let mut snaps: Vec<Snapshot> = states
+                .iter_mut()
                 .enumerate()
-                .map(|(i, state)| taker.take(&module_name, i as u32 + 1, state, &outcome.model.stacks))
+                .map(|(i, state)| {
+                    let contents = std::mem::take(&mut state.contents);
+                    taker.take_with(&module_name, i as u32 + 1, state, contents, stacks)
+                })
                 .collect();
+            snaps.push(taker.take_with(&module_name, snaps.len() as u32 + 1, &last, Vec::new(), stacks));
             c.lap("  snapshots");
             (snaps, analysis.join().expect("the analysis thread panicked"))
         });
+        snaps.last_mut().context("the run left no heap state")?.contents = last.contents;
         let snap = snaps.last().context("the run left no heap state")?;
         // The analysis' blocks are the snapshot's (both sorted by address): give them the snapshot's stacks.
         for (a, b) in analysis.blocks.iter_mut().zip(&snap.blocks) {

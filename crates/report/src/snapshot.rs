@@ -114,6 +114,12 @@ impl<'a> SnapshotTaker<'a> {
 
     /// Symbolize a heap state (`table`: the run's stacks) into snapshot number `index`.
     pub fn take(&mut self, module: &str, index: u32, state: &HeapState, table: &StackTable) -> Snapshot {
+        self.take_with(module, index, state, state.contents.clone(), table)
+    }
+
+    /// [`Self::take`] with the state's block contents given apart (moved out of it, or left for later: a copy of
+    /// every block's bytes is the largest allocation at exit).
+    pub fn take_with(&mut self, module: &str, index: u32, state: &HeapState, contents: Vec<u8>, table: &StackTable) -> Snapshot {
         let mut t = Tables { frames: Vec::new(), frame_ids: HashMap::default(), stacks: Vec::new(), stack_ids: HashMap::default() };
         let blocks = state
             .blocks
@@ -176,7 +182,7 @@ impl<'a> SnapshotTaker<'a> {
             allocations: state.allocations,
             frees: state.frees,
             blocks,
-            contents: state.contents.clone(),
+            contents,
             frames: t.frames,
             stacks: t.stacks,
             regions: state.regions.clone(),

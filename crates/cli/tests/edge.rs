@@ -828,6 +828,26 @@ fn a_global_allocator_inlined_into_the_program_is_refused() {
     assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees")), (3, 0), "{}", brief(&j));
 }
 
+/// talc as `#[global_allocator]` (fixtures/edge/rust-galloc/src/talc.rs): with cargo's release defaults the
+/// program calls `Talc::malloc(self, layout)` and `Talc::free(self, ptr, layout)` itself — refused, naming them;
+/// named by hand, their `Layout` is (align, size) after `self`: the ground truth (they were refused by signature,
+/// and a Layout-taking method without `self` read every block as its alignment, 1 B; allocator survey). Out of line
+/// (opt-level 0) the shims see it all.
+#[test]
+fn a_rust_allocators_own_methods_named_by_hand_read_the_layout() {
+    let m = edge("rust_galloc_talc_o3_default");
+    let r = wasmleak(vec!["check".into(), m.clone().into_os_string()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("talc::talc::Talc<O>::malloc"), "{}", r.describe());
+    let (r, j) = check_json(&m, &["--alloc-fn", "talc::talc::Talc<O>::malloc", "--free-fn", "talc::talc::Talc<O>::free"]);
+    r.assert_code(1);
+    assert_eq!(site_total(&j, "lost", "rust_galloc_talc::forget_boxes"), (3, 96), "{}", brief(&j));
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees"), summary(&j, "allocations")), (3, 0, 24), "{}", brief(&j));
+    let (r, j) = check_json(&edge("rust_galloc_talc_o0"), &[]);
+    r.assert_code(1);
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes"), summary(&j, "invalid_frees")), (3, 96, 0), "{}", brief(&j));
+}
+
 /// A bump `#[global_allocator]` whose dealloc does nothing (fixtures/edge/rust-galloc/src/bump.rs): at opt-level z
 /// `__rust_dealloc` is an empty function and the program's drops call nothing, so the 20 vectors `churn` drops read
 /// as 20 lost (exit 1 on a clean program; allocator survey). Now no verdict, saying why; at opt-level 0 the drops

@@ -835,16 +835,22 @@ fn find_all(
                     })?,
             };
             let params = info.func_signature(func).map_or(0, |s| s.0.len());
-            // A Rust `GlobalAlloc` impl gets its `Layout` as (align, size), after `self` when it has one: the size
-            // is the last parameter (wee_alloc's `alloc(align, size)` read as `(size, align)` made every block 1 B).
-            let global_alloc = info
-                .func_names
-                .get(&func)
-                .or_else(|| extra_names.get(&func))
-                .is_some_and(|n| n.contains("GlobalAlloc") && format!("{:#}", rustc_demangle::demangle(n)).contains(" as core::alloc::global::GlobalAlloc>::alloc"));
+            // A Rust function that takes a `Layout` gets it as (align, size), after `self` when it has one: the size
+            // is the last parameter (wee_alloc's `GlobalAlloc::alloc(align, size)` and talc's `Talc::malloc(layout)`
+            // read as `(size, align)` made every block 1 B). Not the shims (`__rust_alloc(size, align)`) nor the
+            // dlmalloc crate's `malloc(self, size, align)`, which take the size first.
+            let global_alloc = info.func_names.get(&func).or_else(|| extra_names.get(&func)).is_some_and(|n| {
+                // Rust's legacy mangling ends in a hash (`17h…E`); C++'s `_ZN…E` goes on with the parameter types.
+                let rust = n.starts_with("_R") || (n.starts_with("_ZN") && n.ends_with('E') && n.contains("17h"));
+                let d = format!("{:#}", rustc_demangle::demangle(n));
+                rust && d.contains("::") && !d.contains("__rust_") && !d.contains("__rdl_") && !d.contains("__rg_") && !d.contains("dlmalloc")
+            });
             let role = match kind {
                 0 if global_alloc && params == 2 => Role::AlignedAlloc,
                 0 if global_alloc && params == 3 => Role::GlobalAlloc,
+                // (self, ptr, layout), (self, ptr, layout, new_size): the pointer after `self`.
+                1 if global_alloc && params == 4 => Role::GlobalDealloc,
+                2 if global_alloc && params == 5 => Role::GlobalRealloc,
                 0 => by_params(params, Role::Malloc, Role::RustAlloc, 2),
                 1 => Role::Free,
                 2 => by_params(params, Role::Realloc, Role::RustRealloc, 4),

@@ -468,7 +468,7 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
         "the allocator found ({found}) is not the only one: {other} — another allocator (a Rust #[global_allocator] whose \
          functions were inlined past Rust's allocator shims, by LTO or opt-level 2 and up; an arena of the program's \
          own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
-         1), or name its functions (--alloc-fn/--free-fn) if they take (size) and (pointer)"
+         1), or name its functions (--alloc-fn/--free-fn: a Rust allocator's methods that take a `Layout` are read as such)"
     ))
 }
 

@@ -439,14 +439,17 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
         return None;
     }
     let nimp = info.num_imported_funcs;
-    let private = statics::allocator_private(s, nimp, eps);
+    // The found allocator's own code: what its entry points call, whoever else calls it too (mimalloc's
+    // `_mi_prim_alloc`, which grows the memory, and `mi_page_extend_free` are reached from its process and thread
+    // initialisation as well: taken for another allocator, every optimised mimalloc build was refused).
+    let private = reached_from(s, nimp, eps);
     let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
     // Memory grown outside the allocator is another heap only where Rust's allocations may be going past the hooked
     // C allocator (a program may grow memory for its own use: a buffer, a --max-memory test).
     let grows = allocator::rust_allocations_elsewhere(info, eps);
     let found = list(eps);
     if let Some(why) = own_allocator_api(s, info, extra_names, eps, &private) {
-        return Some(format!("the allocator found ({found}) is not the only one: {why}"));
+        return Some(format!("the entry points found ({found}) would not see every allocation: {why}"));
     }
     let other = (0..s.grows.len() as u32)
         .map(|i| i + nimp)
@@ -465,11 +468,25 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
             })
         })?;
     Some(format!(
-        "the allocator found ({found}) is not the only one: {other} — another allocator (a Rust #[global_allocator] whose \
+        "the entry points found ({found}) would not see every allocation: {other} — another allocator (a Rust #[global_allocator] whose \
          functions were inlined past Rust's allocator shims, by LTO or opt-level 2 and up; an arena of the program's \
          own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
          1), or name its functions (--alloc-fn/--free-fn: a Rust allocator's methods that take a `Layout` are read as such)"
     ))
+}
+
+/// The entry points and every function they call, directly or not.
+fn reached_from(s: &statics::Scan, nimp: u32, eps: &[EntryPoint]) -> HashSet<u32> {
+    let mut seen: HashSet<u32> = eps.iter().map(|e| e.func).collect();
+    let mut todo: Vec<u32> = seen.iter().copied().collect();
+    while let Some(f) = todo.pop() {
+        for &c in f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).into_iter().flatten() {
+            if seen.insert(c) {
+                todo.push(c);
+            }
+        }
+    }
+    seen
 }
 
 /// A function's name: the name section's, else one found elsewhere (`extra_names`: DWARF, a `--debug-file`).

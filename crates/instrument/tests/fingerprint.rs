@@ -441,9 +441,9 @@ fn the_dlmalloc_flag_follows_the_allocator() {
     }
 }
 
-/// A user-named Rust `GlobalAlloc` impl, by its demangled name as `inspect --functions` prints it: its `Layout` comes as
-/// (align, size), after `self` when it has one, so the size is its last parameter (wee_alloc's `alloc(align, size)`,
-/// taken as `(size, align)`, made every block 1 B long: allocator survey).
+/// A user-named Rust `GlobalAlloc` impl, by its demangled name as `inspect --functions` prints it, or any Rust method
+/// that takes a `Layout`: it comes as (align, size), after `self` when it has one, so the size is its last parameter
+/// (wee_alloc's `alloc(align, size)`, taken as `(size, align)`, made every block 1 B long: allocator survey).
 #[test]
 fn a_named_global_alloc_impl_takes_its_size_last() {
     let wat = r#"(module
@@ -452,16 +452,22 @@ fn a_named_global_alloc_impl_takes_its_size_last() {
             (param i32 i32) (result i32) i32.const 8)
         (func (@name "_ZN72_$LT$wee_alloc..WeeAlloc$u20$as$u20$core..alloc..global..GlobalAlloc$GT$7dealloc17h7f5c3773871c3571E")
             (param i32 i32 i32))
-        (func (@name "_ZN4talc4talc13Talc$LT$O$GT$6malloc17hf1dccd91bb0b79faE") (param i32 i32 i32) (result i32) i32.const 8))"#;
+        (func (@name "_ZN4talc4talc13Talc$LT$O$GT$6malloc17hf1dccd91bb0b79faE") (param i32 i32 i32) (result i32) i32.const 8)
+        (func (@name "_ZN4talc4talc13Talc$LT$O$GT$4free17h3d56f9a743dfca37E") (param i32 i32 i32 i32))
+        (func (@name "_ZN5Arena5allocEmm") (param i32 i32) (result i32) i32.const 8))"#;
     let bytes = wat::parse_str(wat).unwrap();
     let info = ModuleInfo::parse(&bytes).unwrap();
     let name = "<wee_alloc::WeeAlloc as core::alloc::global::GlobalAlloc>::";
     let o = Overrides { alloc: vec![format!("{name}alloc")], free: vec![format!("{name}dealloc")], ..Default::default() };
     let eps = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(roles(&eps), vec![(0, "aligned_alloc".to_string()), (1, "free".to_string())]);
-    // Any other function keeps the flag's meaning, (size) or (size, align): talc's `malloc(self, align, size)` is
-    // refused for its signature, not taken with a wrong size.
-    let o = Overrides { alloc: vec!["2".into()], free: vec!["1".into()], ..Default::default() };
-    let err = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_err().to_string();
-    assert!(err.contains("does not have the signature of malloc"), "{err}");
+    // Any Rust method taking a `Layout` too: talc's `malloc(self, align, size)` and `free(self, ptr, align, size)`
+    // (refused for their signature, or read with the alignment as size where LTO dropped `self`).
+    let o = Overrides { alloc: vec!["2".into()], free: vec!["3".into()], ..Default::default() };
+    let eps = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(roles(&eps), vec![(2, "GlobalAlloc alloc".to_string()), (3, "GlobalAlloc dealloc".to_string())]);
+    // A C++ method (or a C function) keeps the flag's meaning, (size) or (size, align).
+    let o = Overrides { alloc: vec!["4".into()], free: vec!["1".into()], ..Default::default() };
+    let eps = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(roles(&eps), vec![(1, "free".to_string()), (4, "rust alloc".to_string())]);
 }

@@ -830,7 +830,9 @@ fn find_all(
         (&overrides.posix_memalign, 5),
     ] {
         for spec in list {
-            let func = match spec.parse::<u32>() {
+            // `func[N]`, as wasmleak's own messages name a function, is index N.
+            let index = spec.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).unwrap_or(spec);
+            let func = match index.parse::<u32>() {
                 Ok(i) if i < info.num_funcs() => i,
                 Ok(i) => {
                     return Err(Error::BadOverride(format!(
@@ -844,6 +846,13 @@ fn find_all(
                     .find(|(_, n, _)| *n == spec)
                     .or_else(|| names.iter().find(|(_, n, _)| wasmleak_symbolize::demangle(n) == *spec))
                     .map(|(f, _, _)| *f)
+                    // Or the last part of one name only (`__rust_alloc` for `__rustc::__rust_alloc`).
+                    .or_else(|| {
+                        let tail = format!("::{spec}");
+                        let mut matching = names.iter().filter(|(_, n, _)| wasmleak_symbolize::demangle(n).ends_with(&tail)).map(|(f, _, _)| *f);
+                        let first = matching.next()?;
+                        matching.all(|f| f == first).then_some(first)
+                    })
                     .ok_or_else(|| {
                         Error::BadOverride(format!(
                             "no function named `{spec}` (by name section, DWARF or export); `wasmleak inspect --functions` \

@@ -463,7 +463,8 @@ fn a_named_global_alloc_impl_takes_its_size_last() {
     assert_eq!(roles(&eps), vec![(0, "aligned_alloc".to_string()), (1, "free".to_string())]);
     // Any Rust method taking a `Layout` too: talc's `malloc(self, align, size)` and `free(self, ptr, align, size)`
     // (refused for their signature, or read with the alignment as size where LTO dropped `self`).
-    let o = Overrides { alloc: vec!["2".into()], free: vec!["3".into()], ..Default::default() };
+    // (By index as wasmleak's messages write it, and by the last part of one name.)
+    let o = Overrides { alloc: vec!["func[2]".into()], free: vec!["Talc<O>::free".into()], ..Default::default() };
     let eps = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(roles(&eps), vec![(2, "GlobalAlloc alloc".to_string()), (3, "GlobalAlloc dealloc".to_string())]);
     // A C++ method (or a C function) keeps the flag's meaning, (size) or (size, align).

@@ -184,6 +184,24 @@ fn unknown_host_import() {
     assert_one_error(&r, &["env::js_callback", "wasmleak node"]);
 }
 
+/// A wasi-libc emulation the link left out (a Rust crate's C calling `clock()`): which library to link, not a hint at
+/// JavaScript glue (crates survey).
+#[test]
+fn an_unlinked_wasi_emulation_says_what_to_link() {
+    let p = wat_file(
+        "clock-import.wasm",
+        &format!(
+            r#"(module
+                (import "env" "clock" (func $clock (result i64)))
+                (memory (export "memory") 1)
+                {BUMP_ALLOCATOR_WAT}
+                (func $_start (export "_start") (drop (call $clock)) (drop (call $malloc (i32.const 16)))))"#
+        ),
+    );
+    let r = check(&p, &[]);
+    assert_one_error(&r, &["env::clock", "libwasi-emulated-process-clocks.a"]);
+}
+
 /// wasm-bindgen output passes `externref`s, which this host does not enable: the same error for the module
 /// before and after instrumenting, never "a wasmleak bug", and where to run it instead.
 #[test]

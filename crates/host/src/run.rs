@@ -1003,8 +1003,26 @@ fn check_imports(linker: &Linker<State>, store: &mut Store<State>, module: &Modu
     if missing.is_empty() {
         return Ok(());
     }
+    // wasi-libc's emulations, which a link must ask for: a Rust crate's C (zstd's) calling `clock()` leaves
+    // `env::clock` undefined (crates survey).
+    let emulation = |m: &str| match m {
+        "env::clock" | "env::times" | "env::getrusage" => Some("process-clocks"),
+        "env::getpid" => Some("getpid"),
+        "env::signal" | "env::raise" | "env::sigaction" => Some("signal"),
+        "env::mmap" | "env::munmap" | "env::mprotect" | "env::msync" | "env::madvise" => Some("mman"),
+        _ => None,
+    };
+    let emulated: Option<String> = missing.iter().find_map(|m| emulation(m)).map(|lib| {
+        format!(
+            "`{}` is a wasi-libc emulation the link did not include: link it (/usr/lib/wasm32-wasi/libwasi-emulated-{lib}.a, \
+             `-lwasi-emulated-{lib}`; from Rust, RUSTFLAGS=\"-C link-arg=…\"), then check the module again. Otherwise",
+            missing.iter().find(|m| emulation(m).is_some()).map_or("", |m| m.as_str())
+        )
+    });
     let hint = if missing.iter().any(|m| m.starts_with("__wbindgen") || m.contains("_bg.js") || m.starts_with("wbg::")) {
         "It looks like a wasm-bindgen module, which needs its JavaScript glue"
+    } else if let Some(emulated) = &emulated {
+        emulated.as_str()
     } else if missing.iter().any(|m| m.starts_with("env::")) {
         "Imports from `env` usually come from JavaScript glue (Emscripten) or a host API"
     } else {

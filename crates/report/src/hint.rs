@@ -311,7 +311,13 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
         Kind::Lost => {
             if mentions(g, &["mem::forget", "forget<"]) {
                 "lost: mem::forget dropped the only owner without freeing; let the value drop (or ManuallyDrop::drop / Box::from_raw it later)".into()
-            } else if mentions(g, &["Box<T>::leak", "Box::leak", "::leak"]) {
+            } else if g.stack.iter().any(|f| {
+                // `Box<T,A>::leak`, `Vec::leak`, `String::leak`: the method, not any function whose name starts so
+                // (`app::leak_block` read "Box::leak gives up ownership on purpose").
+                let name = f.function.split('<').next().unwrap_or(&f.function);
+                let method = |tail: &str| f.function.ends_with(tail) || f.function.contains(&format!("{tail}<"));
+                method(">::leak") || name.ends_with("::leak")
+            }) {
                 "lost: Box::leak gives up ownership on purpose, once per call here; keep the Box (or leak once into a static) instead".into()
             } else if g.stack.iter().any(|f| f.function.contains("::") || f.file.as_deref().is_some_and(|p| p.ends_with(".rs"))) && mentions(g, &["alloc::", "Box", "Vec", "Rc", "String"]) {
                 "lost: no pointer to these blocks remains anywhere (mem::forget, Box::into_raw / leak, or ManuallyDrop never dropped); let the owner drop".into()
@@ -367,6 +373,17 @@ mod tests {
 
     fn is_library(f: &Frame) -> bool {
         is_library_frame(&f.function, f.file.as_deref())
+    }
+
+    /// `Box::leak` is the method, not any function whose name starts with `leak` (a pool's `leak_block` read
+    /// "Box::leak gives up ownership on purpose": threads survey).
+    #[test]
+    fn box_leak_is_the_method() {
+        let lost = |f: &str| Group { kind: "lost", stack: vec![frame(f, None), frame("app::main", None)], ..Default::default() };
+        assert!(hint(Kind::Lost, &lost("alloc::boxed::Box<T,A>::leak")).contains("Box::leak gives up"));
+        assert!(hint(Kind::Lost, &lost("alloc::boxed::Box<T,A>::leak<u8>")).contains("Box::leak gives up"));
+        assert!(!hint(Kind::Lost, &lost("app::leak_block")).contains("Box::leak"));
+        assert!(!hint(Kind::Lost, &lost("<app::Pool as app::Alloc>::leak_all")).contains("Box::leak"));
     }
 
     /// A lost block pointing at itself: an `Rc` that holds a clone of itself is told to use `Weak`; anything

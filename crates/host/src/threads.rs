@@ -389,13 +389,13 @@ impl Threads {
         self.wake_waiting();
     }
 
-        /// Whether the innermost of a stopped thread's frames that is the module's own (not a wait function the rewrite
+    /// Whether the innermost of a stopped thread's frames that is the module's own (not a wait function the rewrite
     /// added) may keep its frame below the stack pointer: the dead frames of a function it called just before it
     /// waited lie right there (a leak in a helper, then a lock: masking 128 bytes kept such leaks "reachable").
     fn innermost_is_red_zone_leaf(&self, frames: &[(u32, u32)]) -> bool {
         let Some(c) = self.capturer.get() else { return true };
         let Some(sp) = c.info.stack_pointer() else { return true };
-        let leaves = self.red_zone_leaves.get_or_init(|| wasmleak_instrument::exit::red_zone_leaves(&c.instrumented.bytes, &c.info, sp));
+        let leaves = self.red_zone_leaves.get_or_init(|| wasmleak_instrument::exit::red_zone_leaves(&c.instrumented.bytes, sp));
         let Some(&(f, _)) = frames.iter().find(|&&(f, _)| c.instrumented.map.original_func(f).is_some()) else { return false };
         leaves.get(f as usize).copied().unwrap_or(true)
     }

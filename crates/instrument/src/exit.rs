@@ -181,9 +181,14 @@ fn held_by_frames(
 /// By function index of `bytes` (imported ones false): whether the function keeps a frame below the stack pointer
 /// without moving it — it reads the stack pointer global `sp` and never sets it: a leaf with LLVM's wasm red zone
 /// (up to 128 bytes). Below a stopped thread's stack pointer only such an innermost frame may still be live.
-pub fn red_zone_leaves(bytes: &[u8], info: &ModuleInfo, sp: u32) -> Vec<bool> {
-    let mut out = vec![false; info.num_imported_funcs as usize];
+pub fn red_zone_leaves(bytes: &[u8], sp: u32) -> Vec<bool> {
+    let mut out = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
+        if let Ok(Payload::ImportSection(imports)) = &payload {
+            let funcs = imports.clone().into_imports().filter_map(Result::ok).filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)));
+            out.extend(funcs.map(|_| false));
+            continue;
+        }
         let Ok(Payload::CodeSectionEntry(body)) = payload else { continue };
         let (mut gets, mut sets) = (false, false);
         if let Ok(ops) = body.get_operators_reader() {

@@ -112,3 +112,21 @@ fn without_the_option_the_waits_stay() {
     assert!(!p.imports.iter().any(|(_, name, _)| name.starts_with("wait")));
     assert_eq!(p.bodies.values().flatten().filter(|o| o.starts_with("MemoryAtomicWait")).count(), 3);
 }
+
+/// Below a stopped thread's stack pointer only a leaf that reads it and never moves it (LLVM's red zone) keeps a
+/// frame: by function index, imports first (they are none).
+#[test]
+fn red_zone_leaves_read_the_stack_pointer_and_never_set_it() {
+    let bytes = wat::parse_str(
+        r#"(module
+          (import "env" "f" (func))
+          (memory 1)
+          (global $sp (mut i32) (i32.const 4096))
+          (func $leaf (result i32) (i32.store (i32.sub (global.get $sp) (i32.const 16)) (i32.const 1)) (i32.const 0))
+          (func $framed (global.set $sp (i32.sub (global.get $sp) (i32.const 32))) (call 0)
+            (global.set $sp (i32.add (global.get $sp) (i32.const 32))))
+          (func $frameless (call 0)))"#,
+    )
+    .unwrap();
+    assert_eq!(wasmleak_instrument::exit::red_zone_leaves(&bytes, 0), [false, true, false, false]);
+}

@@ -264,7 +264,7 @@ impl Opts {
         }
         let mut missed_frees = report.frees_not_seen(if m.info.threaded() { 0 } else { outcome.model.reissued });
         if let Some(free) = &instrumented.empty_free {
-            report.free_does_nothing(&free);
+            report.free_does_nothing(free);
             missed_frees = true;
         }
         clock.lap("  build");

@@ -626,8 +626,6 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
     f
 }
 
-/// `W(args) = { r = F(args); iteration(); r }`: the host counts a return of F as one iteration of the program's
-/// loop (`--iteration F`). A trap or an unwind out of F is not a return, so it does not count.
 /// In place of a `memory.atomic.wait32/64` with memarg offset `offset`: the same operands to the wait hook, the
 /// address made effective.
 fn wait_function(offset: u64, hook: u32) -> Function {
@@ -638,6 +636,8 @@ fn wait_function(offset: u64, hook: u32) -> Function {
     f
 }
 
+/// `W(args) = { r = F(args); iteration(); r }`: the host counts a return of F as one iteration of the program's
+/// loop (`--iteration F`). A trap or an unwind out of F is not a return, so it does not count.
 fn iteration_wrapper(nparams: u32, results: &[ValType], wrapped: u32, hook: u32) -> Function {
     let mut f = Function::new(results.iter().map(|t| (1, *t)));
     for p in 0..nparams {

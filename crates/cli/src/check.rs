@@ -186,11 +186,14 @@ impl Opts {
         // runs, not after it, and not while the compiler's threads have both cores.
         let (compiled, wait) = std::sync::mpsc::sync_channel(1);
         cfg.compiled = Some(compiled.clone());
+        let statics = std::sync::Arc::new(std::sync::OnceLock::new());
+        cfg.statics = Some(statics.clone());
         let outcome = std::thread::scope(|sc| {
             let sym = &sym;
             sc.spawn(move || {
                 let _ = wait.recv();
-                sym.prepare()
+                sym.prepare();
+                let _ = statics.set(sym.statics().iter().map(|s| s.address..s.address + s.size).collect());
             });
             let outcome = tracked_run(&instrumented, &m.info, &cfg);
             let _ = compiled.try_send(());

@@ -97,7 +97,7 @@ impl Tracker {
         let instrumented = Arc::new(plugin.instrumented.clone());
         Tracker {
             recorder: Recorder::new(StackMode::Contexts, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), None),
-            capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None },
+            capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None, statics: None },
             host_values: Vec::new(),
         }
     }

@@ -76,6 +76,9 @@ pub struct RunConfig {
     /// Told (one `()`, when there is room) once the tracked module is compiled: work that can wait for a free
     /// core (the report's symbols) starts then, not beside the compiler's threads.
     pub compiled: Option<std::sync::mpsc::SyncSender<()>>,
+    /// The module's static variables (DWARF), as address ranges, set while the guest runs (by the thread that reads
+    /// the report's symbols): an allocator over one of them is not a root (`without_static_arena`).
+    pub statics: Option<Arc<std::sync::OnceLock<Vec<std::ops::Range<u64>>>>>,
 }
 
 /// What a tracked run has done so far, updated as it goes (by the heap model's thread and at each heap state).
@@ -109,6 +112,7 @@ impl Default for RunConfig {
             max_snapshots: MAX_ITERATION_SNAPSHOTS,
             progress: None,
             compiled: None,
+            statics: None,
         }
     }
 }
@@ -307,6 +311,8 @@ pub(crate) struct Capturer {
     pub(crate) info: Arc<ModuleInfo>,
     pub(crate) instrumented: Arc<Instrumented>,
     pub(crate) progress: Option<Arc<Progress>>,
+    /// See [`RunConfig::statics`].
+    pub(crate) statics: Option<Arc<std::sync::OnceLock<Vec<std::ops::Range<u64>>>>>,
 }
 
 impl Capturer {
@@ -403,6 +409,9 @@ impl Capturer {
             now.lowest_block,
             memory.len() as u64,
         );
+        if let Some(statics) = self.statics.as_ref().and_then(|s| wait_for(s, Duration::from_secs(10))) {
+            wasmleak_instrument::without_static_arena(&mut roots, statics, now.lowest_block);
+        }
         roots.values.extend(thread_held.iter().map(|&(ptr, tid)| wasmleak_heap::RootValue {
             name: format!("thread {tid}, {THREAD_HELD}"),
             value: ptr as u64,
@@ -458,6 +467,21 @@ fn mask_dead_stacks(blocks: &[wasmleak_heap::Block], contents: &mut [u8], dead: 
         if let Some(dead) = contents.get_mut(from..from + len) {
             dead.fill(0);
         }
+    }
+}
+
+/// What another thread sets, once it has (the symbols' statics: read beside the guest, ready by its end); `None`
+/// after `limit` (that thread failed).
+fn wait_for<T>(cell: &std::sync::OnceLock<T>, limit: Duration) -> Option<&T> {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(v) = cell.get() {
+            return Some(v);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -1083,7 +1107,12 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     }
     let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
     let capturer =
-        Capturer { info: Arc::new(info.clone()), instrumented: Arc::new(instrumented.clone()), progress: cfg.progress.clone() };
+        Capturer {
+            info: Arc::new(info.clone()),
+            instrumented: Arc::new(instrumented.clone()),
+            progress: cfg.progress.clone(),
+            statics: cfg.statics.clone(),
+        };
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
     let mut notes = pass.notes;

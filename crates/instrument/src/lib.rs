@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use allocator::{allocator_known, named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
-pub use roots::{mask_link_time_words, roots};
+pub use roots::{mask_link_time_words, roots, without_static_arena};
 pub use runtime::language_runtime;
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 

@@ -80,6 +80,32 @@ pub fn roots(
     r
 }
 
+/// An allocator over a static array (TLSF's `static char pool[]`, a Rust `static mut HEAP` under talc or
+/// linked_list_allocator, Zig's FixedBufferAllocator): the static variable (`statics`: the module's, by DWARF)
+/// that holds the lowest block the allocator handed out is its arena, not a root. Its blocks are scanned as blocks;
+/// the rest is the allocator's control and headers (TLSF's free lists and end sentinel point at the header that
+/// shares a live block's last word) and freed chunks with stale addresses, which held leaked blocks "reachable from
+/// static pool" (allocator survey: exit 0 with a leak). Returns the arena taken out of the root regions.
+pub fn without_static_arena(roots: &mut Roots, statics: &[std::ops::Range<u64>], lowest_block: Option<u64>) -> Option<std::ops::Range<u64>> {
+    let lo = lowest_block?;
+    let arena = statics.iter().filter(|r| r.contains(&lo)).min_by_key(|r| r.end - r.start)?.clone();
+    let mut regions = Vec::with_capacity(roots.regions.len() + 1);
+    for r in roots.regions.drain(..) {
+        if r.end <= arena.start || r.start >= arena.end {
+            regions.push(r);
+            continue;
+        }
+        if r.start < arena.start {
+            regions.push(RootRegion { name: r.name.clone(), start: r.start, end: arena.start });
+        }
+        if r.end > arena.end {
+            regions.push(RootRegion { name: r.name, start: arena.end, end: r.end });
+        }
+    }
+    roots.regions = regions;
+    Some(arena)
+}
+
 /// Zero the words of captured root regions that still hold what a data segment put there at instantiation.
 /// Those bytes were fixed at link time, before any block existed, so they cannot be a pointer the program
 /// stored — but a constant table can contain values that happen to fall inside a heap block (a stripped module
@@ -118,6 +144,22 @@ mod tests {
     use super::*;
     use crate::module::DataSegment;
     use wasmleak_heap::SnapRegion;
+
+    /// The static variable the allocator hands blocks out of is taken out of the root regions, whole (TLSF's
+    /// control at its start and sentinel at its end held a leaked block "reachable from static pool"); others stay.
+    #[test]
+    fn a_static_arena_is_no_root() {
+        let region = |start, end| RootRegion { name: "static data".into(), start, end };
+        let mut roots = Roots { regions: vec![region(0x400, 0x8000), region(0xF000, 0x10000)], values: Vec::new() };
+        let statics = [0x500..0x600, 0x1000..0x5000, 0x1000..0x9000];
+        // The smallest static holding the lowest block.
+        assert_eq!(without_static_arena(&mut roots, &statics, Some(0x1040)), Some(0x1000..0x5000));
+        assert_eq!(roots.regions, vec![region(0x400, 0x1000), region(0x5000, 0x8000), region(0xF000, 0x10000)]);
+        // A heap outside every static: nothing changes.
+        assert_eq!(without_static_arena(&mut roots, &statics, Some(0x20000)), None);
+        assert_eq!(without_static_arena(&mut roots, &statics, None), None);
+        assert_eq!(roots.regions.len(), 3);
+    }
 
     #[test]
     fn words_still_holding_their_initial_value_are_masked() {

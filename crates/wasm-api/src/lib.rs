@@ -686,6 +686,8 @@ impl Session {
         let resized = if m.ins.dlmalloc { wasmleak_heap::chunk_sizes(&mut blocks, Memory { bytes: mem }) } else { 0 };
         let held = current_host_values(state, &blocks);
         let mut roots = roots(&m.info, &m.ins, &state.globals, &held, model.lowest_block, mem.len() as u64);
+        let statics: Vec<std::ops::Range<u64>> = m.sym.statics().iter().map(|s| s.address..s.address + s.size).collect();
+        wasmleak_instrument::without_static_arena(&mut roots, &statics, model.lowest_block);
         if state.idle {
             js_stack_slots(&mut roots, &blocks, mem);
         }

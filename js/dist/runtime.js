@@ -836,7 +836,7 @@ self.addEventListener('message', hold);`;
   var JS_FRAME = 4294967295;
   var FLUSH_EVENTS = 1 << 16;
   var fromUtf8 = new TextDecoder();
-  function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null } = {}) {
+  function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null, moduleImports = null } = {}) {
     const t = new Tracker(instrumented, stacks, maxFrames);
     if (shared) {
       t.shared = shared;
@@ -854,18 +854,22 @@ self.addEventListener('message', hold);`;
       // A free of a non-null pointer, checked and recorded in one call (1: a live block, freed now).
       free_check_ctx: (ptr, lo, hi) => t.freeChecked(ptr >>> 0, lo, hi)
     };
+    const functions = moduleImports ? moduleImports.filter((i) => i.kind === "function").map((i) => [i.module, i.name]) : Object.entries(imports).flatMap(([ns, fns]) => fns && typeof fns === "object" ? Object.keys(fns).map((name) => [ns, name]) : []);
     const exits = [["wasi_snapshot_preview1", "proc_exit"], ["wasi_unstable", "proc_exit"], ["env", "exit"]];
-    for (const [ns, fns] of Object.entries(imports)) {
-      if (!fns || typeof fns !== "object") continue;
-      for (const [name, f] of Object.entries(fns)) {
-        if (typeof f === "function" && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
-      }
+    for (const [ns, name] of functions) {
+      const f = imports[ns]?.[name];
+      if (typeof f === "function" && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
     }
     for (const [ns, name] of exits) {
       const exit = imports[ns]?.[name];
       if (typeof exit !== "function") continue;
+      const original = imports[ns];
+      const copy = moduleImports ? Object.fromEntries(functions.filter(([n]) => n === ns).map(([, f]) => [f, original[f]])) : { ...original };
+      if (moduleImports) {
+        for (const i of moduleImports) if (i.module === ns && i.kind !== "function") copy[i.name] = original[i.name];
+      }
       imports[ns] = {
-        ...imports[ns],
+        ...copy,
         [name](code, ...rest) {
           t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
           return exit.call(this, code, ...rest);
@@ -1867,7 +1871,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         return make(module, imports);
       }
       let imp = { ...imports ?? {} };
-      const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
+      const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null, moduleImports: WA.Module.imports(module) });
       const word = (address) => {
         let words = tracker.wordsView;
         if (!words || address >>> 2 >= words.length) words = tracker.words();

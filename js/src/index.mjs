@@ -143,7 +143,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     }
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
-    const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null });
+    const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null, moduleImports: WA.Module.imports(module) });
     // A word of the memory when it is the address of a live block (Embind's arguments: most are numbers).
     const word = (address) => {
       let words = tracker.wordsView;

@@ -16,7 +16,7 @@ const fromUtf8 = new TextDecoder();
  * `wasmleak` namespace. Call `tracker.attach(instance)` once instantiated (frames of other instances are
  * then dropped); then `tracker.snapshot()` any time and `tracker.report()` at the end.
  */
-export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null } = {}) {
+export function track(instrumented, imports = {}, { stacks = true, maxFrames = 64, shared = null, moduleImports = null } = {}) {
   const t = new Tracker(instrumented, stacks, maxFrames);
   if (shared) {
     // A threaded module (threads.mjs): every thread's hooks log to the shared log, which this tracker reads.
@@ -42,18 +42,29 @@ export function track(instrumented, imports = {}, { stacks = true, maxFrames = 6
   // WASI's `proc_exit`, and Emscripten's `env.exit` (3.1 imports exit() as that) — by the glue function's name
   // too: at -O3 Emscripten renames the imports (`a.e`), not its JS functions (`_exit`), and an exit that went
   // unseen read as "returned".
+  // Only the names the module imports are read (`moduleImports`: WebAssembly.Module.imports): Emscripten's dynamic
+  // linking passes Proxies that make an entry for every name asked of them — `GOT.mem` asked for every name of
+  // `env` made `__indirect_function_table` a global, and web-tree-sitter's grammars failed to load under wasmleak
+  // (browser survey) — and whose own keys are none, so a copy of `env` lost every symbol it resolves.
+  const functions = moduleImports
+    ? moduleImports.filter((i) => i.kind === 'function').map((i) => [i.module, i.name])
+    : Object.entries(imports).flatMap(([ns, fns]) => (fns && typeof fns === 'object' ? Object.keys(fns).map((name) => [ns, name]) : []));
   const exits = [['wasi_snapshot_preview1', 'proc_exit'], ['wasi_unstable', 'proc_exit'], ['env', 'exit']];
-  for (const [ns, fns] of Object.entries(imports)) {
-    if (!fns || typeof fns !== 'object') continue;
-    for (const [name, f] of Object.entries(fns)) {
-      if (typeof f === 'function' && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
-    }
+  for (const [ns, name] of functions) {
+    const f = imports[ns]?.[name];
+    if (typeof f === 'function' && EXIT_FUNCTIONS.has(f.name) && !exits.some(([n, m]) => n === ns && m === name)) exits.push([ns, name]);
   }
   for (const [ns, name] of exits) {
     const exit = imports[ns]?.[name];
     if (typeof exit !== 'function') continue;
+    const original = imports[ns];
+    const copy = moduleImports ? Object.fromEntries(functions.filter(([n]) => n === ns).map(([, f]) => [f, original[f]])) : { ...original };
+    if (moduleImports) {
+      // The namespace's other kinds of imports (memories, tables, globals) too.
+      for (const i of moduleImports) if (i.module === ns && i.kind !== 'function') copy[i.name] = original[i.name];
+    }
     imports[ns] = {
-      ...imports[ns],
+      ...copy,
       [name](code, ...rest) {
         t.exited = { code: code | 0, frames: framesNow(t.instance, EXIT_FRAMES).filter(Array.isArray) };
         return exit.call(this, code, ...rest);

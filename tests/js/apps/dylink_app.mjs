@@ -6,13 +6,23 @@
 import { readFileSync } from 'node:fs';
 
 const asked = [];
-const GOT = new Proxy({}, {
+// As Emscripten's: `GOT.mem` wraps the library's symbols (it has their names as keys) and makes a global for any
+// name asked of it; `env` resolves every name when asked, and has no keys of its own.
+const symbols = { __indirect_function_table: null, exit: null, log: null };
+const GOT = new Proxy(symbols, {
   get(_, name) {
     asked.push(name);
     return new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
   },
 });
-const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]), { 'GOT.mem': GOT });
+const logged = [];
+const env = new Proxy({}, {
+  get(_, name) {
+    if (name === 'exit') return function _exit(code) { throw new Error(`exit(${code})`); };
+    return (v) => logged.push(`${String(name)}(${v})`);
+  },
+});
+const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]), { 'GOT.mem': GOT, env });
 for (const [name, value] of Object.entries(instance.exports)) {
   const kind = value instanceof WebAssembly.Memory || value instanceof WebAssembly.Table ? 'object' : typeof value;
   if (kind !== 'function' && kind !== 'object') throw new Error(`bad export type for '${name}': ${typeof value}`);
@@ -21,4 +31,4 @@ const table = instance.exports.table;
 table.set(1, instance.exports.answer);
 table.grow(1, instance.exports.answer);
 instance.exports.run();
-console.log(`dylink: GOT asked for ${asked.join(',')}; table calls ${table.get(1)()} ${table.get(4)()}`);
+console.log(`dylink: GOT asked for ${asked.join(',')}; table calls ${table.get(1)()} ${table.get(4)()}; env ${logged.join(',')}`);

@@ -1420,8 +1420,13 @@ self.addEventListener('message', hold);`;
     const line = s.getLineNumber(), column = s.getColumnNumber();
     let fn = s.getFunctionName() || "(anonymous)";
     if (s.isConstructor()) fn = `new ${fn}`;
+    const at = `${file}:${line}:${column}`;
+    const named = frameNames.get(at);
+    if (named !== void 0) fn = named;
+    else if (frameNames.size < 1 << 16) frameNames.set(at, fn);
     return { function: fn, file: file.startsWith("file://") ? decodeURIComponent(file.slice(7)) : file, line, column };
   }
+  var frameNames = /* @__PURE__ */ new Map();
   function framesNow(instance, maxFrames) {
     const limit = Error.stackTraceLimit, prepare = Error.prepareStackTrace;
     Error.stackTraceLimit = maxFrames;

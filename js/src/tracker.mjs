@@ -692,8 +692,17 @@ function jsFrameOf(s, file) {
   // from call to call (a timer's `_onTimeout`, then nothing once optimized) and would split one site in two.
   let fn = s.getFunctionName() || '(anonymous)';
   if (s.isConstructor()) fn = `new ${fn}`;
+  // One name per place: V8 stops telling a constructor call once it optimized the caller (`new Resvg2` for the first
+  // 15 objects, `Resvg2` after), which split one leak into two groups at every site (browser survey).
+  const at = `${file}:${line}:${column}`;
+  const named = frameNames.get(at);
+  if (named !== undefined) fn = named;
+  else if (frameNames.size < 1 << 16) frameNames.set(at, fn);
   return { function: fn, file: file.startsWith('file://') ? decodeURIComponent(file.slice(7)) : file, line, column };
 }
+
+/** The name each JS call site was first seen with (`jsFrameOf`). */
+const frameNames = new Map();
 
 /**
  * The current stack as frames another thread's tracker can intern (threads.mjs): wasm frames of `instance` as

@@ -51,6 +51,8 @@ test('attach: a module without an allocator passes through untouched', () => {
   assert.deepEqual(out.reports, []);
   assert.equal(out.skipped.length, 1);
   assert.match(out.skipped[0].reason, /no linear memory/);
+  // No memory, no heap: not a module whose leaks go unseen (Emscripten's addFunction stubs were "NOT TRACKED").
+  assert.equal(out.skipped[0].heap, false, JSON.stringify(out.skipped));
 });
 
 test('attach() in-process: text() with nothing tracked says so, and names a module left untracked', async () => {

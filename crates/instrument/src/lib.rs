@@ -1071,7 +1071,8 @@ pub fn empty_free(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Option
 /// `static` arena, C's umm_malloc), may have an allocator wasmleak does not know: not heapless (a host that left
 /// such a module untracked as heapless passed leaks in it; allocator survey).
 pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
-    !has_heap(bytes, info) && no_allocator_of_its_own(info, sym)
+    // No linear memory at all (Emscripten's `addFunction` compiles such stubs): nothing to leak from.
+    info.memories.is_empty() || (!has_heap(bytes, info) && no_allocator_of_its_own(info, sym))
 }
 
 /// The half of [`heapless`] that reads the names: every function has one, and none is an allocator's word.

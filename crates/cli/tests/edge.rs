@@ -828,6 +828,27 @@ fn a_global_allocator_inlined_into_the_program_is_refused() {
     assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees")), (3, 0), "{}", brief(&j));
 }
 
+/// TLSF (fixtures/edge/ported/tlsf) as malloc over a static pool (fixtures/edge/c/tlsf_pool.c): the pool is the
+/// allocator's arena, not a root — its control at the start and its sentinel at the end held a leaked block "reachable
+/// from static pool" (allocator survey: 9 of 10 lost, 0 of 1: exit 0). With malloc inlined into the program, which
+/// then calls `tlsf_malloc` itself, those allocations would not be seen: refused (it read "2 allocations", exit 0,
+/// once TLSF's own functions counted as the allocator's).
+#[test]
+fn tlsf_over_a_static_pool_is_judged_by_its_blocks() {
+    for n in [1u64, 10] {
+        let (r, j) = check_json(&edge("c_tlsf_pool"), &["leak", &n.to_string(), "48"]);
+        r.assert_code(1);
+        assert_eq!(site_total(&j, "lost", "make"), (n, 48 * n), "{}", brief(&j));
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "reachable_blocks")), (n, 0), "{}", brief(&j));
+    }
+    let (r, j) = check_json(&edge("c_tlsf_pool"), &["clean", "10", "48"]);
+    r.assert_code(0);
+    assert_eq!((summary(&j, "leaked_blocks"), summary(&j, "reachable_blocks"), summary(&j, "frees")), (0, 0, 20), "{}", brief(&j));
+    let r = wasmleak(vec!["check".into(), edge("c_tlsf_pool_inlined").into_os_string(), "leak".into(), "10".into(), "48".into()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("`make` calls func") && r.stderr.contains("`tlsf_malloc`"), "{}", r.describe());
+}
+
 /// talc as `#[global_allocator]` (fixtures/edge/rust-galloc/src/talc.rs): with cargo's release defaults the
 /// program calls `Talc::malloc(self, layout)` and `Talc::free(self, ptr, layout)` itself — refused, naming them;
 /// named by hand, their `Layout` is (align, size) after `self`: the ground truth (they were refused by signature,

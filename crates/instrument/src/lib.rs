@@ -337,10 +337,9 @@ fn own_allocator_api(
     let i32s = |ts: &[wasmparser::ValType]| ts.iter().all(|t| *t == wasmparser::ValType::I32);
     let called = |f: u32| s.escaping.contains(&f) || s.callees.iter().any(|cs| cs.contains(&f));
     // A function that calls through a pointer may reach malloc that way (FreeType's `ft_mem_qrealloc`, tree-sitter's
-    // `ts_malloc`): only code that surely does not is another allocator. An assertion's failure path prints (stdio's
-    // buffers are malloc's) and aborts: no way the memory comes from.
-    let failing = |c: u32| func_name(info, extra_names, c).is_some_and(|n| matches!(n.as_str(), "__assert_fail" | "abort" | "exit" | "_Exit"));
-    let candidate = |f: u32| !is_ep(f) && !private.contains(&f) && called(f) && !may_reach(s, nimp, eps, f, &|c| !failing(c));
+    // `ts_malloc`): only code that surely does not is another allocator (not through an assertion's failure path:
+    // [`failing`]).
+    let candidate = |f: u32| !is_ep(f) && !private.contains(&f) && called(f) && !may_reach(s, nimp, eps, f, &|c| !failing(info, extra_names, c));
     let allocs: Vec<u32> = (nimp..info.num_funcs())
         .filter(|&f| {
             own_name(f).is_some_and(|n| n.ends_with("alloc") || n.ends_with("allocate"))
@@ -399,7 +398,9 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
             let own = head.rsplit([':', '.']).next().unwrap_or(head).to_ascii_lowercase();
             ["alloc", "allocate", "free", "dealloc"].iter().any(|w| own.ends_with(w))
         });
-        (s.grows_here(f, nimp) || named) && !may_reach(s, nimp, eps, f, &|_| true)
+        // (Not through an assertion's failure path, which prints — stdio's buffers are malloc's — and aborts: TLSF's
+        // asserts made `tlsf_malloc` look like a layer over malloc.)
+        (s.grows_here(f, nimp) || named) && !may_reach(s, nimp, eps, f, &|c| !failing(info, extra_names, c))
     };
     let c_entry = |e: &EntryPoint| matches!(e.role, Role::Malloc | Role::Calloc | Role::Realloc | Role::Free);
     for e in eps.iter().filter(|e| c_entry(e)) {
@@ -487,6 +488,11 @@ fn reached_from(s: &statics::Scan, nimp: u32, eps: &[EntryPoint]) -> HashSet<u32
         }
     }
     seen
+}
+
+/// A program's way out on an error, which prints (stdio's buffers are malloc's) and ends it: no way memory comes from.
+fn failing(info: &ModuleInfo, extra_names: &HashMap<u32, String>, f: u32) -> bool {
+    func_name(info, extra_names, f).is_some_and(|n| matches!(n.as_str(), "__assert_fail" | "abort" | "exit" | "_Exit"))
 }
 
 /// A function's name: the name section's, else one found elsewhere (`extra_names`: DWARF, a `--debug-file`).

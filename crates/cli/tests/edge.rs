@@ -847,6 +847,12 @@ fn tlsf_over_a_static_pool_is_judged_by_its_blocks() {
     let r = wasmleak(vec!["check".into(), edge("c_tlsf_pool_inlined").into_os_string(), "leak".into(), "10".into(), "48".into()]);
     r.assert_code(2);
     assert!(r.stderr.contains("`make` calls func") && r.stderr.contains("`tlsf_malloc`"), "{}", r.describe());
+    // Named by hand, TLSF's own functions, which take their context first: every block, with its size.
+    let named = ["--alloc-fn", "tlsf_malloc(ctx, size)", "--free-fn", "tlsf_free(ctx, ptr)"];
+    let (r, j) = check_json(&edge("c_tlsf_pool_inlined"), &[&named[..], &["leak", "10", "48"]].concat());
+    r.assert_code(1);
+    assert_eq!(site_total(&j, "lost", "make"), (10, 480), "{}", brief(&j));
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "invalid_frees"), summary(&j, "frees")), (10, 0, 10), "{}", brief(&j));
 }
 
 /// talc as `#[global_allocator]` (fixtures/edge/rust-galloc/src/talc.rs): with cargo's release defaults the

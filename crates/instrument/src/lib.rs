@@ -416,7 +416,8 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
                      into the program's own code, or the allocator's own interface used beside it (Zig's \
                      std.heap allocator under its libc malloc) — so the allocations and frees made there would \
                      never be seen. Build with the allocator out of line (-O0/-O1, or `__attribute__((noinline))` on \
-                     it), or name the functions under it (--alloc-fn/--free-fn)",
+                     it), or name the functions under it (--alloc-fn/--free-fn; `--alloc-fn 'NAME(ctx, size)'` when \
+                     one takes a context first)",
                     e.name,
                     name(by),
                     name(c),
@@ -836,6 +837,12 @@ fn find_all(
         (&overrides.posix_memalign, 5),
     ] {
         for spec in list {
+            // `NAME(ctx, …)`: a C allocator's API that takes its context first (`tlsf_malloc(tlsf, size)`,
+            // `tlsf_free(tlsf, ptr)`): the size or pointer after it.
+            let (spec, context_first) = match spec.strip_suffix(')').and_then(|s| s.rsplit_once('(')) {
+                Some((name, params)) if params.trim_start().starts_with("ctx") => (name.trim_end(), true),
+                _ => (spec.as_str(), false),
+            };
             // `func[N]`, as wasmleak's own messages name a function, is index N.
             let index = spec.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).unwrap_or(spec);
             let func = match index.parse::<u32>() {
@@ -878,6 +885,10 @@ fn find_all(
                 rust && d.contains("::") && !d.contains("__rust_") && !d.contains("__rdl_") && !d.contains("__rg_") && !d.contains("dlmalloc")
             });
             let role = match kind {
+                0 if context_first && params == 2 => Role::DlAlloc,
+                0 if context_first && params == 3 => Role::SelfAlloc,
+                1 if context_first => Role::DlFree,
+                2 if context_first => Role::DlRealloc,
                 0 if global_alloc && params == 2 => Role::AlignedAlloc,
                 0 if global_alloc && params == 3 => Role::GlobalAlloc,
                 // (self, ptr, layout), (self, ptr, layout, new_size): the pointer after `self`.

@@ -147,7 +147,12 @@ fn rust_pool_waiting_at_exit() {
         for n in [5u64, 40] {
             let (run, r) = check_json(&edge(module), &["pool_leak", &n.to_string()]);
             assert_eq!(run.code(), 1, "{}", run.describe());
-            assert!(r["notes"].to_string().contains("4 thread(s) were waiting"), "{}", r["notes"]);
+            // All four stopped: waiting for the next job, or (a worker that had just sent its `done`) on the way there.
+            let stopped = |how: &str| {
+                r["notes"].as_array().unwrap().iter().filter_map(|n| n.as_str()?.split_once(&format!(" thread(s) were {how}"))?.0.parse::<u32>().ok()).sum::<u32>()
+            };
+            assert_eq!(stopped("waiting") + stopped("still running"), 4, "{}", r["notes"]);
+            assert!(stopped("waiting") >= 1, "{}", r["notes"]);
             let (lost, bytes) = kind_total(&r, "lost");
             assert_eq!(at(&r, "lost", "leak_on_worker"), (lost, bytes), "only the jobs' boxes are lost: {}", brief(&r));
             assert_eq!(bytes, 48 * lost, "{}", brief(&r));

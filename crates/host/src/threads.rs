@@ -260,7 +260,9 @@ impl Threads {
             Some(wait(&memory, at, u64::try_from(timeout).ok().map(Duration::from_nanos)))
         };
         threads.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
-        if threads.stop.load(SeqCst) {
+        // Woken while a heap state is being taken (the lock's holder let go just before it parked): park here, not
+        // at the next epoch check a few instructions on, which may write what the state is reading.
+        if threads.stop.load(SeqCst) || matches!(threads.at_tick(), UpdateDeadline::Interrupt) {
             threads.woken.fetch_add(1, SeqCst);
             return Err(Trap::Interrupt.into());
         }

@@ -262,7 +262,8 @@ impl Threads {
         threads.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
         // Woken while a heap state is being taken (the lock's holder let go just before it parked): park here, not
         // at the next epoch check a few instructions on, which may write what the state is reading.
-        if threads.stop.load(SeqCst) || matches!(threads.at_tick(), UpdateDeadline::Interrupt) {
+        // (`at_tick` also says when the process is ending.)
+        if matches!(threads.at_tick(), UpdateDeadline::Interrupt) {
             threads.woken.fetch_add(1, SeqCst);
             return Err(Trap::Interrupt.into());
         }

@@ -313,13 +313,14 @@ fn find(
 /// freeing (`pool_free`) that returns nothing, both called from the program and neither reaching the hooked entry
 /// points (their memory is not malloc's: a pool over a static array). Their blocks would never be seen: the
 /// allocator survey's C programs with TLSF, umm_malloc or a pool of their own beside wasi-libc's malloc read the
-/// libc's argv copy and nothing else, exit 0 on every leak.
+/// libc's argv copy and nothing else, exit 0 on every leak. `own`: the found allocator's code (its entry points and
+/// all they call), never another's.
 fn own_allocator_api(
     s: &statics::Scan,
     info: &ModuleInfo,
     extra_names: &HashMap<u32, String>,
     eps: &[EntryPoint],
-    private: &HashSet<u32>,
+    own: &HashSet<u32>,
 ) -> Option<String> {
     let nimp = info.num_imported_funcs;
     let is_ep = |f: u32| eps.iter().any(|e| e.func == f);
@@ -339,7 +340,7 @@ fn own_allocator_api(
     // A function that calls through a pointer may reach malloc that way (FreeType's `ft_mem_qrealloc`, tree-sitter's
     // `ts_malloc`): only code that surely does not is another allocator (not through an assertion's failure path:
     // [`failing`]).
-    let candidate = |f: u32| !is_ep(f) && !private.contains(&f) && called(f) && !may_reach(s, nimp, eps, f, &|c| !failing(info, extra_names, c));
+    let candidate = |f: u32| !is_ep(f) && !own.contains(&f) && called(f) && !may_reach(s, nimp, eps, f, &|c| !failing(info, extra_names, c));
     let allocs: Vec<u32> = (nimp..info.num_funcs())
         .filter(|&f| {
             own_name(f).is_some_and(|n| n.ends_with("alloc") || n.ends_with("allocate"))
@@ -410,7 +411,6 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
             }
             let outside = callers.get(&c).and_then(|cs| cs.iter().copied().find(|&k| k != c && !is_ep(k) && !under.contains(&k)));
             if let Some(by) = outside {
-                let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{}`", wasmleak_symbolize::demangle(n))).unwrap_or_else(|| format!("func {f}"));
                 return Some(format!(
                     "{} is not the only way into the allocator: {} calls {}, which {} calls, itself — its body inlined \
                      into the program's own code, or the allocator's own interface used beside it (Zig's \
@@ -419,8 +419,8 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
                      it), or name the functions under it (--alloc-fn/--free-fn; `--alloc-fn 'NAME(ctx, size)'` when \
                      one takes a context first)",
                     e.name,
-                    name(by),
-                    name(c),
+                    func_label(info, extra_names, by),
+                    func_label(info, extra_names, c),
                     e.name
                 ));
             }
@@ -444,24 +444,24 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
     // The found allocator's own code: what its entry points call, whoever else calls it too (mimalloc's
     // `_mi_prim_alloc`, which grows the memory, and `mi_page_extend_free` are reached from its process and thread
     // initialisation as well: taken for another allocator, every optimised mimalloc build was refused).
-    let private = reached_from(s, nimp, eps);
-    let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+    let own = reached_from(s, nimp, eps);
+    let name = |f: u32| func_label(info, extra_names, f);
     // Memory grown outside the allocator is another heap only where Rust's allocations may be going past the hooked
     // C allocator (a program may grow memory for its own use: a buffer, a --max-memory test).
     let grows = allocator::rust_allocations_elsewhere(info, eps);
     let found = list(eps);
-    if let Some(why) = own_allocator_api(s, info, extra_names, eps, &private) {
+    if let Some(why) = own_allocator_api(s, info, extra_names, eps, &own) {
         return Some(format!("the entry points found ({found}) would not see every allocation: {why}"));
     }
     let other = (0..s.grows.len() as u32)
         .map(|i| i + nimp)
-        .find(|&f| grows && s.grows_here(f, nimp) && !private.contains(&f))
+        .find(|&f| grows && s.grows_here(f, nimp) && !own.contains(&f))
         .map(|f| format!("{} grows the memory itself", name(f)))
         .or_else(|| {
             // One over the hooked allocator (a tracing wrapper over `System`) is a layer of it, not another heap.
             // Demangled only when the trait's name is in it (both manglings keep identifiers): see `role_of`.
             let named_impl = |f: &u32| func_name(info, extra_names, *f).is_some_and(|n| n.contains("GlobalAlloc"));
-            (nimp..info.num_funcs()).filter(|f| !private.contains(f) && named_impl(f)).find_map(|f| {
+            (nimp..info.num_funcs()).filter(|f| !own.contains(f) && named_impl(f)).find_map(|f| {
                 let n = format!("{:#}", rustc_demangle::demangle(func_name(info, extra_names, f)?));
                 let (ty, method) = n.rsplit_once(" as core::alloc::global::GlobalAlloc>::")?;
                 let own = !ty.starts_with("<std::alloc::System") && !ty.starts_with("<alloc::");
@@ -489,6 +489,11 @@ fn reached_from(s: &statics::Scan, nimp: u32, eps: &[EntryPoint]) -> HashSet<u32
         }
     }
     seen
+}
+
+/// `func N `name``, demangled, or `func N` for a function without a name: how refusals name functions.
+fn func_label(info: &ModuleInfo, extra_names: &HashMap<u32, String>, f: u32) -> String {
+    func_name(info, extra_names, f).map_or_else(|| format!("func {f}"), |n| format!("func {f} `{}`", wasmleak_symbolize::demangle(n)))
 }
 
 /// A program's way out on an error, which prints (stdio's buffers are malloc's) and ends it: no way memory comes from.
@@ -663,7 +668,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashM
         }
         callers.get(&f)?.iter().copied().find(|&c| c != f && !is_ep(c) && !under.contains(&c))
     };
-    let name = |f: u32| func_name(info, extra_names, f).map(|n| format!("func {f} `{:#}`", rustc_demangle::demangle(n))).unwrap_or_else(|| format!("func {f}"));
+    let name = |f: u32| func_label(info, extra_names, f);
     let refuse = |shim: &EntryPoint, how: String| {
         let shim = format!("{:#}", rustc_demangle::demangle(&shim.name));
         format!(

@@ -686,8 +686,10 @@ impl Session {
         let resized = if m.ins.dlmalloc { wasmleak_heap::chunk_sizes(&mut blocks, Memory { bytes: mem }) } else { 0 };
         let held = current_host_values(state, &blocks);
         let mut roots = roots(&m.info, &m.ins, &state.globals, &held, model.lowest_block, mem.len() as u64);
-        let statics: Vec<std::ops::Range<u64>> = m.sym.statics().iter().map(|s| s.address..s.address + s.size).collect();
-        wasmleak_instrument::without_static_arena(&mut roots, &statics, model.lowest_block);
+        // Only the static that holds the lowest block (not a copy of every static at each snapshot).
+        let arena: Vec<std::ops::Range<u64>> =
+            model.lowest_block.and_then(|lo| m.sym.static_at(lo)).map(|s| s.address..s.address + s.size).into_iter().collect();
+        wasmleak_instrument::without_static_arena(&mut roots, &arena, model.lowest_block);
         if state.idle {
             js_stack_slots(&mut roots, &blocks, mem);
         }

@@ -118,6 +118,10 @@ impl Opts {
                 // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
                 // failing it would fail a CI job on clean code.
                 if !wasmleak_instrument::no_allocator_of_its_own(&m.info, &sym) {
+                    // Named throughout, the allocator's words among the names: it has one (a bump over a static array).
+                    if wasmleak_instrument::names_every_function(&m.info, &sym) {
+                        return Err(anyhow::Error::new(e).context(m.path.display().to_string()));
+                    }
                     anyhow::bail!(
                         "{}: {e}; it never grows or measures its memory, so it may have no heap: a build with function \
                          names shows that (and runs)",

@@ -756,6 +756,22 @@ fn an_allocator_entry_point_inlined_into_the_program_is_refused() {
     assert!(plain.stdout.contains("made 4"), "{}", plain.describe());
 }
 
+/// A bump allocator of the program's own as `malloc`, inlined whole into the function that allocates (-O2), which then
+/// bumps `top` itself and calls nothing of the allocator's: refused, naming that function and the state it writes —
+/// it read "1 allocation, 0 leaked", exit 0, while 4 blocks of 48 bytes were lost. Run plain, the program is unchanged.
+#[test]
+fn a_small_malloc_inlined_whole_is_refused() {
+    let m = edge("c_own_bump_inlined");
+    let r = wasmleak(vec!["check".into(), m.clone().into_os_string()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("malloc looks inlined into the program's own code: func 9 `drop_some` reads and writes the static at 0x490"), "{}", r.describe());
+    assert!(!r.stderr.contains("may have no heap"), "its names say it has an allocator: {}", r.describe());
+    let plain = wasmleak(vec!["run".into(), m.into_os_string()]);
+    plain.assert_code(0);
+    assert!(plain.stdout.contains("done"), "{}", plain.describe());
+}
+
 /// An allocator of the program's own under its own names beside wasi-libc's malloc (which only strdup uses): refused,
 /// listing its functions — it read "1 allocation, 1 free", exit 0, on the 3 lost pool blocks (allocator survey: TLSF,
 /// umm_malloc and pool allocators beside libc). Naming them tracks them: exact.

@@ -300,7 +300,10 @@ fn find(
             eps = with_impl;
             eps.sort_by_key(|e| e.func);
         }
-        if let Some(why) = bypassed_c_entry(&s, info, extra_names, &eps).or_else(|| second_heap(&s, info, extra_names, &eps)) {
+        let why = bypassed_c_entry(&s, info, extra_names, &eps)
+            .or_else(|| second_heap(&s, info, extra_names, &eps))
+            .or_else(|| inlined_entry(&s, info, extra_names, &eps));
+        if let Some(why) = why {
             return Err(Error::NoAllocator { why, detail: Vec::new() });
         }
         found.entry_points = eps;
@@ -475,6 +478,49 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
          own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
          1), or name its functions (--alloc-fn/--free-fn: a Rust allocator's methods that take a `Layout` are read as such)"
     ))
+}
+
+/// Largest body of an entry point taken as one a compiler may have inlined whole (clang's inliner takes functions
+/// up to a few hundred instructions): dlmalloc's or emmalloc's entry points are far larger, or only call.
+const INLINABLE_OPS: usize = 300;
+
+/// A small allocator entry point whose body was also inlined into the program's code: a bump allocator's `malloc`
+/// defined in the program's own file, called out of line from one place (through a pointer, from libc) and inlined
+/// at -O2 into the others. The allocations made there were never seen: "0 allocations", exit 0 on a leak. Told by
+/// a function outside the allocator's own code that reads and writes a static the entry point itself writes (the
+/// bump's `top`) — what only an allocator does to its state — and calls no entry point: a layer over the allocator
+/// (`--wrap=malloc`'s wrappers, counting calls in a static the hooked wrapper counts in too) is not. Entry points too large to inline, or that only call
+/// (emmalloc's `malloc`), are left to [`bypassed_c_entry`]; entry points the user named are taken as they are.
+fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+    if eps.iter().any(|e| e.evidence == Evidence::User) {
+        return None;
+    }
+    let nimp = info.num_imported_funcs;
+    let own = reached_from(s, nimp, eps);
+    fn at(v: &[Vec<u64>], nimp: u32, f: u32) -> &[u64] {
+        f.checked_sub(nimp).and_then(|d| v.get(d as usize)).map_or(&[], |v| v)
+    }
+    for e in eps {
+        let d = e.func.checked_sub(nimp)? as usize;
+        if s.ops.get(d).is_none_or(|&n| n > INLINABLE_OPS) {
+            continue;
+        }
+        let state = at(&s.stores, nimp, e.func);
+        let inlined = (nimp..info.num_funcs())
+            .filter(|&f| !own.contains(&f) && !s.callees_of(f, nimp).any(|c| eps.iter().any(|e| e.func == c)))
+            .find_map(|f| state.iter().find(|a| at(&s.stores, nimp, f).contains(a) && at(&s.loads, nimp, f).contains(a)).map(|&a| (f, a)));
+        if let Some((f, a)) = inlined {
+            return Some(format!(
+                "{} looks inlined into the program's own code: {} reads and writes the static at {a:#x}, which {} \
+                 writes (the allocator's state), so the allocations and frees made there would never be seen. Build \
+                 with the allocator out of line: `__attribute__((noinline))` on it, or -O0",
+                e.name,
+                func_label(info, extra_names, f),
+                e.name
+            ));
+        }
+    }
+    None
 }
 
 /// The entry points and every function they call, directly or not.
@@ -1100,15 +1146,19 @@ pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbo
 /// The half of [`heapless`] that reads the names: every function has one, and none is an allocator's word.
 pub fn no_allocator_of_its_own(info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     let names = sym.function_names();
-    let imported = info.num_imported_funcs;
-    let defined = info.num_funcs().saturating_sub(imported);
     let allocator_word = |n: &str| {
         let n = n.to_ascii_lowercase();
         ["alloc", "free", "arena", "pool", "heap", "sbrk", "new", "delete"].iter().any(|w| n.contains(w))
     };
-    defined > 0
-        && names.iter().filter(|f| f.index >= imported).count() as u32 >= defined
+    names_every_function(info, sym)
         && !names.iter().any(|f| allocator_word(&f.raw) || allocator_word(&f.demangled))
+}
+
+/// Every function the module defines has a name (the name section's, DWARF's or a `--debug-file`'s).
+pub fn names_every_function(info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
+    let imported = info.num_imported_funcs;
+    let defined = info.num_funcs().saturating_sub(imported);
+    defined > 0 && sym.function_names().iter().filter(|f| f.index >= imported).count() as u32 >= defined
 }
 
 /// The module has a heap, whatever manages it: it grows its linear memory (`memory.grow`, or Emscripten's

@@ -52,6 +52,10 @@ pub(crate) struct Scan {
     pub calls: Vec<Vec<(u32, Option<u32>)>>,
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
+    /// Static addresses the body stores to / loads from at a constant offset (`i32.const 0` … `i32.store offset=A`,
+    /// how optimised code writes a global variable): one entry per store or load.
+    pub stores: Vec<Vec<u64>>,
+    pub loads: Vec<Vec<u64>>,
     /// The body writes its first local (`local.set 0`, `local.tee 0`): a first parameter it passes on may no longer
     /// be what it was given.
     pub sets_first: Vec<bool>,
@@ -146,6 +150,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
                 let mut calls = HashSet::new();
                 let mut addrs = Vec::new();
+                let (mut stores, mut loads) = (Vec::new(), Vec::new());
                 let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
                 let mut indirect = false;
                 let mut sets_first = false;
@@ -204,6 +209,11 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                                 mem += 1;
                                 if in_static(offset) {
                                     addrs.push(offset);
+                                    if is_store(&op) {
+                                        stores.push(offset);
+                                    } else {
+                                        loads.push(offset);
+                                    }
                                 }
                             }
                         }
@@ -224,6 +234,8 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 }
                 s.addressed.push(addressed);
                 s.touched.push(addrs);
+                s.stores.push(stores);
+                s.loads.push(loads);
                 s.grows.push(grows);
                 s.fills.push(fills);
                 s.sizes.push(sizes);
@@ -406,6 +418,15 @@ fn malloc_state(addrs: &[u64]) -> Option<Range<u64>> {
         end = a + 4;
     }
     Some(c..end)
+}
+
+fn is_store(op: &Operator<'_>) -> bool {
+    use Operator::*;
+    matches!(
+        op,
+        I32Store { .. } | I64Store { .. } | F32Store { .. } | F64Store { .. } | I32Store8 { .. } | I32Store16 { .. }
+            | I64Store8 { .. } | I64Store16 { .. } | I64Store32 { .. }
+    )
 }
 
 fn memarg_offset(op: &Operator<'_>) -> Option<u64> {

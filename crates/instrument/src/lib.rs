@@ -18,7 +18,7 @@ mod probe;
 mod rewrite;
 mod roots;
 mod runtime;
-mod statics;
+pub mod statics;
 
 use std::collections::{HashMap, HashSet};
 
@@ -98,6 +98,10 @@ pub struct Instrumented {
     pub memory_export: String,
     /// Static memory the allocator's private code uses for its own bookkeeping: not a root.
     pub allocator_statics: Vec<std::ops::Range<u64>>,
+    /// The constant static addresses the code uses, the allocator's and the rest's: where an arena in static memory
+    /// (a pool the allocator carves blocks from) begins and ends when no debug info names it ([`roots`]).
+    #[serde(default)]
+    pub static_bounds: statics::Bounds,
     /// A hooked free whose own body is empty ([`empty_free`]): the program's frees are not seen.
     #[serde(default)]
     pub empty_free: Option<String>,
@@ -1269,6 +1273,7 @@ pub fn instrument_with(
     }
     let mut out = rewrite::rewrite(bytes, info, entry_points, options)?;
     out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
+    out.static_bounds = statics::bounds(bytes, info, entry_points)?;
     out.empty_free = empty_free(bytes, info, entry_points);
     Ok(out)
 }

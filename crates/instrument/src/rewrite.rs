@@ -473,6 +473,7 @@ pub(crate) fn rewrite(
         exported_globals,
         memory_export,
         allocator_statics: Vec::new(),
+        static_bounds: Default::default(),
         empty_free: None,
     })
 }

@@ -45,9 +45,11 @@ pub fn roots(
         holes.extend(info.data.iter().filter(|d| d.name.as_deref().is_some_and(|n| n.starts_with(".rodata"))).filter_map(
             |d| d.offset.map(|o| o..o + d.len),
         ));
+        let end = end.min(mem_len);
+        // An allocator over a static array: its arena (found from the code; by DWARF, [`without_static_arena`]).
+        holes.extend(lowest_block.and_then(|lo| instrumented.static_bounds.arena(lo, end)));
         holes.sort_by_key(|h| h.start);
         let mut at = start;
-        let end = end.min(mem_len);
         for hole in &holes {
             if hole.end <= at || hole.start >= end {
                 continue;

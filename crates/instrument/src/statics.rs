@@ -53,7 +53,8 @@ pub(crate) struct Scan {
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
     /// Static addresses the body stores to / loads from at a constant offset (`i32.const 0` … `i32.store offset=A`,
-    /// how optimised code writes a global variable): one entry per store or load.
+    /// how optimised code writes a global variable) or a constant address (`i32.const A` `i32.load`): one entry per
+    /// store or load.
     pub stores: Vec<Vec<u64>>,
     pub loads: Vec<Vec<u64>>,
     /// The body writes its first local (`local.set 0`, `local.tee 0`): a first parameter it passes on may no longer
@@ -173,6 +174,14 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         addrs.push(a);
                         if is_numeric_use(&op) {
                             numbers.push(a);
+                        }
+                        // The address a load or store takes (-O0 code: `i32.const A`, `i32.load`).
+                        if let Some(offset) = memarg_offset(&op) {
+                            if is_store(&op) {
+                                stores.push(a + offset);
+                            } else {
+                                loads.push(a + offset);
+                            }
                         }
                     }
                     let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
@@ -395,6 +404,53 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         ranges.sort_by_key(|r| r.start);
     }
     Ok(ranges)
+}
+
+/// Static addresses in the code (sorted, deduplicated): the constants the allocator's private code uses as addresses
+/// (`allocator`: an arena's base, `tlsf_create_with_pool(pool, …)`, is among them), and the addresses the rest of
+/// the program loads from or stores to at a constant (`program`: its statics). Not every constant of the program:
+/// a number it uses (a bound, a count) can fall inside a large pool.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Bounds {
+    pub allocator: Vec<u64>,
+    pub program: Vec<u64>,
+}
+
+impl Bounds {
+    /// The arena in static memory that holds `lowest` (the lowest live block), when debug info does not name it: from
+    /// the allocator's last constant address at or below the block (its base), or the block itself, up to the next
+    /// address the program's own code reads or writes (its statics after the pool). Its control (TLSF's free lists at the pool's
+    /// start) and the freed chunks between blocks keep stale addresses inside live blocks: as roots they held leaked
+    /// blocks "reachable from static data", exit 0, in a build without DWARF.
+    pub fn arena(&self, lowest: u64, static_end: u64) -> Option<Range<u64>> {
+        if lowest >= static_end {
+            return None;
+        }
+        let before = |v: &[u64]| v[..v.partition_point(|&a| a <= lowest)].last().copied();
+        let program_before = before(&self.program);
+        let start = before(&self.allocator).filter(|&a| program_before.is_none_or(|p| a > p)).unwrap_or(lowest);
+        let end = self.program[self.program.partition_point(|&a| a <= lowest)..].first().copied().unwrap_or(static_end).min(static_end);
+        (start < end).then_some(start..end)
+    }
+}
+
+pub(crate) fn bounds(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Bounds, Error> {
+    let nimp = info.num_imported_funcs;
+    let scan = scan(bytes, info)?;
+    let private = allocator_private(&scan, nimp, eps);
+    let mut b = Bounds::default();
+    for (i, addrs) in scan.addressed.iter().enumerate() {
+        if private.contains(&(i as u32 + nimp)) {
+            b.allocator.extend_from_slice(addrs);
+        } else {
+            b.program.extend(scan.loads[i].iter().chain(&scan.stores[i]));
+        }
+    }
+    for v in [&mut b.allocator, &mut b.program] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    Ok(b)
 }
 
 /// The largest step between two constant addresses dlmalloc's code uses inside its state: its array of small bins

@@ -91,6 +91,10 @@ pub struct BlockClass {
     /// For `Reachable`/`Host` blocks: index of the root that holds it — regions first, then values, in the
     /// order of [`Roots`] (first root that reaches it in a breadth-first search from all roots).
     pub root: Option<u32>,
+    /// The block lies on a ring of unreachable blocks (a `Cycle`, or an `Indirect` one `on_cycle`) of which a block
+    /// is a reference count's header (an `Rc`'s, an `Arc`'s, a `shared_ptr`'s control block): a reference cycle,
+    /// not a ring of plain pointers (a container's nodes pointing back at it, a doubly linked list).
+    pub counted: bool,
     /// For `Indirect` blocks: the block also lies on a cycle of unreachable blocks (a ring an `Rc` the lost owner
     /// held points into): freeing the owner frees it only if that breaks the cycle — not for reference counts.
     pub on_cycle: bool,
@@ -571,12 +575,44 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
     // a cycle's hint (a weak back edge) was wrong and `--fail-on lost` let them pass. An Rc holding itself is
     // `lost` too; the report's hint says what it is (wasmleak_report's `hint`).
     let mut entered = vec![false; n_comp];
+    // Whether a ring of blocks counts references (`BlockClass::counted`): a block of it is a reference count's
+    // header — Rust's `RcBox`/`ArcInner` (strong and weak counts first), libc++'s shared_ptr control block (its
+    // vtable, then the owners and weak owners less one; and a shared_ptr, the object's address then the control
+    // block's, points at it: a class with a vtable and two small fields first is no control block). A forgotten
+    // `new std::list`/`map`/`unordered_map`, whose nodes point back at the container, is a ring of plain pointers:
+    // its fix is to free the structure, not a weak back edge (C++ survey).
+    let lowest = blocks.first().map_or(0, |b| b.addr);
+    let word_of = |i: usize, at: usize| {
+        mem.block(i, &blocks[i]).get(at..at + 4).map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+    };
+    // A count in a leaked ring is small; below wasm-ld's and Emscripten's first static address (1024), so that a
+    // vtable's address (a C++ object's first word) is not read as one.
+    let small = |v: Option<u32>| v.is_some_and(|v| v < 1024);
+    let rc_box = |i: usize| [word_of(i, 0), word_of(i, 4)].iter().all(|&v| small(v) && v != Some(0));
+    let control_like = |i: usize| word_of(i, 0).is_some_and(|v| v != 0 && (v as u64) < lowest) && small(word_of(i, 4)) && small(word_of(i, 8));
+    // `u` holds a shared_ptr to control block `c` at byte `at`: the word before is the object's address — inside
+    // the control block (`make_shared`: past its 12 bytes, aligned) or the one it keeps (`shared_ptr(new T)`).
+    let shared_ptr_to = |u: usize, c: usize, at: u32| {
+        let Some(obj) = at.checked_sub(4).and_then(|a| word_of(u, a as usize)) else { return false };
+        let start = blocks[c].addr as u32;
+        obj == start.wrapping_add(12) || obj == start.wrapping_add(16) || Some(obj) == word_of(c, 12).filter(|&p| p != 0)
+    };
+
+    let mut counted = vec![false; n_comp];
     for u in 0..n {
         if w.state[u] != UNSEEN {
             continue;
         }
         let cu = comp[u];
         comp_size[cu as usize] += 1;
+        counted[cu as usize] |= rc_box(u);
+        let (a, b) = edges.range(u);
+        for (&t, &at) in edges.targets[a..b].iter().zip(&edges.at[a..b]) {
+            let t = t as usize;
+            if w.state[t] == UNSEEN && control_like(t) && shared_ptr_to(u, t, at) {
+                counted[comp[t] as usize] = true;
+            }
+        }
         for &t in edges.of(u) {
             let t = t as usize;
             if w.state[t] == UNSEEN && comp[t] != cu {
@@ -636,7 +672,8 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
             };
             let c = comp[i] as usize;
             let on_cycle = kind == Kind::Indirect && c < n_comp && comp_size[c] > 1;
-            BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root, on_cycle }
+            let counted = c < n_comp && comp_size[c] > 1 && counted[c];
+            BlockClass { kind, cycle, interior_only: flags[i] == PTR_INTERIOR, root, on_cycle, counted }
         })
         .collect();
 

@@ -62,8 +62,8 @@ fn block_referenced_only_from_a_data_region_is_reachable_with_its_root() {
     m.put(520, a); // in the second region
     m.put(40, b); // in the first
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(1), on_cycle: false });
-    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(1), on_cycle: false, counted: false });
+    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
 }
 
 /// An allocator over a static array hands out blocks inside static data: the words of a live block there are
@@ -90,7 +90,7 @@ fn block_without_references_is_lost() {
     m.region("data", DATA, 256);
     let a = m.block(HEAP, 24);
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false, counted: false });
     assert!(r.0.retainer_path(r.idx(a)).is_empty());
 }
 
@@ -131,9 +131,63 @@ fn unreferenced_two_block_cycle_is_one_cycle() {
     m.put(a, b);
     m.put(b + 8, a);
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Cycle, cycle: Some(0), interior_only: false, root: None, on_cycle: false });
-    assert_eq!(r.class(b), BlockClass { kind: Kind::Cycle, cycle: Some(0), interior_only: false, root: None, on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Cycle, cycle: Some(0), interior_only: false, root: None, on_cycle: false, counted: false });
+    assert_eq!(r.class(b), BlockClass { kind: Kind::Cycle, cycle: Some(0), interior_only: false, root: None, on_cycle: false, counted: false });
     assert_eq!(r.0.cycle_count(), 1);
+}
+
+/// A ring counts references where one of its blocks is a reference count's header: an `RcBox` (strong, weak counts
+/// first); a libc++ control block (vtable, owners − 1, weak owners − 1) that a shared_ptr (object address, then the
+/// control block's) points at. A container's ring (nodes pointing back at it) and an object with a vtable and small
+/// fields first, which no shared_ptr points at, count nothing. All stay `Cycle` (docs/contracts.md).
+#[test]
+fn a_ring_counts_references_only_with_a_reference_counts_header() {
+    const VTABLE: u64 = 2000;
+    let ring = |setup: &dyn Fn(&mut Img, u64, u64)| {
+        let mut m = Img::new();
+        m.region("data", DATA, 256);
+        // Above a vtable's address (static data from 1024 on, as wasm-ld lays it out).
+        let a = m.block(4096, 32);
+        let b = m.block(4096 + 64, 32);
+        setup(&mut m, a, b);
+        let r = m.run();
+        assert_eq!((r.kind(a), r.kind(b)), (Kind::Cycle, Kind::Cycle));
+        (r.class(a).counted, r.class(b).counted)
+    };
+    // Rc<RefCell<Node>>: strong 1, weak 1, borrow flag 0, then the next Rc.
+    assert_eq!(ring(&|m, a, b| {
+        m.put(a, 1);
+        m.put(a + 4, 1);
+        m.put(a + 12, b);
+        m.put(b, 1);
+        m.put(b + 4, 1);
+        m.put(b + 12, a);
+    }), (true, true));
+    // make_shared<Node>: vtable (static data), owners − 1 = 0, weak − 1 = 0, the Node at +12 holding a shared_ptr
+    // (object, control block) to the other.
+    assert_eq!(ring(&|m, a, b| {
+        for (x, y) in [(a, b), (b, a)] {
+            m.put(x, VTABLE);
+            m.put(x + 12, y + 12);
+            m.put(x + 16, y);
+        }
+    }), (true, true));
+    // A container and its node: list head {prev, next, size}, node {prev, next, value}.
+    assert_eq!(ring(&|m, a, b| {
+        m.put(a, b);
+        m.put(a + 4, b);
+        m.put(a + 8, 1);
+        m.put(b, a);
+        m.put(b + 4, a);
+        m.put(b + 8, 42);
+    }), (false, false));
+    // An object with a vtable and two small fields first, whose member points at a node that points back.
+    assert_eq!(ring(&|m, a, b| {
+        m.put(a, VTABLE);
+        m.put(a + 4, 3);
+        m.put(a + 16, b);
+        m.put(b, a + 8);
+    }), (false, false));
 }
 
 #[test]
@@ -149,8 +203,8 @@ fn cycle_referenced_by_a_lost_block_is_indirect() {
     let r = m.run();
     assert_eq!(r.kind(lost), Kind::Lost);
     // Indirect (the lost block owns them), and on a cycle: freeing the owner does not free a ring of Rc.
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: false, root: None, on_cycle: true });
-    assert_eq!(r.class(b), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: false, root: None, on_cycle: true });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: false, root: None, on_cycle: true, counted: false });
+    assert_eq!(r.class(b), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: false, root: None, on_cycle: true, counted: false });
     assert_eq!(r.0.cycle_count(), 0);
 }
 
@@ -163,7 +217,7 @@ fn self_loop_is_lost() {
     let a = m.block(HEAP, 16);
     m.put(a + 8, a);
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false, counted: false });
     assert_eq!(r.0.edges_from(r.idx(a)), &[r.idx(a) as u32]);
     assert_eq!(r.0.cycle_count(), 0);
 }
@@ -181,7 +235,7 @@ fn a_pointer_into_the_block_itself_is_no_edge() {
     m.put(b + 4, b + 16);
     m.put(b + 8, b);
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false, counted: false });
     assert!(r.0.edges_from(r.idx(a)).is_empty());
     assert_eq!(r.kind(b), Kind::Lost);
     assert_eq!(r.0.edges_from(r.idx(b)), &[r.idx(b) as u32]);
@@ -197,8 +251,8 @@ fn cycle_referenced_from_a_root_is_reachable() {
     m.put(b, a);
     m.put(100, b);
     let r = m.run();
-    assert_eq!(r.class(a), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
-    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(a), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
+    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
     assert_eq!(r.0.cycle_count(), 0);
 }
 
@@ -217,10 +271,10 @@ fn host_values_make_host_blocks_unless_a_strong_root_also_reaches_them() {
     m.value("returned", h, true); // root 2
     m.value("global", glob + 4, false); // root 3: a global, interior pointer
     let r = m.run();
-    assert_eq!(r.class(h), BlockClass { kind: Kind::Host, cycle: None, interior_only: false, root: Some(2), on_cycle: false });
-    assert_eq!(r.class(h_child), BlockClass { kind: Kind::Host, cycle: None, interior_only: false, root: Some(2), on_cycle: false });
-    assert_eq!(r.class(both), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
-    assert_eq!(r.class(glob), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(3), on_cycle: false });
+    assert_eq!(r.class(h), BlockClass { kind: Kind::Host, cycle: None, interior_only: false, root: Some(2), on_cycle: false, counted: false });
+    assert_eq!(r.class(h_child), BlockClass { kind: Kind::Host, cycle: None, interior_only: false, root: Some(2), on_cycle: false, counted: false });
+    assert_eq!(r.class(both), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
+    assert_eq!(r.class(glob), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(3), on_cycle: false, counted: false });
     assert_eq!(
         r.0.retainer_path(r.idx(h_child)),
         vec![
@@ -244,11 +298,11 @@ fn interior_only_pointer_still_reaches() {
     m.put(start + 4, both);
     m.put(inner + 4, child + 4);
     let r = m.run();
-    assert_eq!(r.class(inner), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(inner), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(0), on_cycle: false, counted: false });
     assert!(!r.class(start).interior_only);
     assert!(!r.class(both).interior_only);
     assert_eq!(r.kind(both), Kind::Reachable);
-    assert_eq!(r.class(child), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(child), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: true, root: Some(0), on_cycle: false, counted: false });
 }
 
 #[test]
@@ -259,8 +313,8 @@ fn interior_only_also_holds_for_leaks() {
     let child = m.block(HEAP + 32, 16);
     m.put(lost, child + 8);
     let r = m.run();
-    assert_eq!(r.class(lost), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false });
-    assert_eq!(r.class(child), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: true, root: None, on_cycle: false });
+    assert_eq!(r.class(lost), BlockClass { kind: Kind::Lost, cycle: None, interior_only: false, root: None, on_cycle: false, counted: false });
+    assert_eq!(r.class(child), BlockClass { kind: Kind::Indirect, cycle: None, interior_only: true, root: None, on_cycle: false, counted: false });
 }
 
 #[test]
@@ -279,7 +333,7 @@ fn pointer_one_past_the_end_is_not_an_edge() {
     assert_eq!(r.kind(a), Kind::Lost);
     assert!(r.0.edges_from(r.idx(holder)).is_empty());
     assert_eq!(r.kind(adj), Kind::Lost);
-    assert_eq!(r.class(adj_next), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(adj_next), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
 }
 
 #[test]
@@ -292,7 +346,7 @@ fn zero_size_block_is_pointed_at_by_its_address() {
     m.put(0, zero);
     m.put(4, zero2 + 4); // not zero2
     let r = m.run();
-    assert_eq!(r.class(zero), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false });
+    assert_eq!(r.class(zero), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(0), on_cycle: false, counted: false });
     assert_eq!(r.kind(before), Kind::Lost);
     assert_eq!(r.kind(zero2), Kind::Lost);
 }
@@ -320,7 +374,7 @@ fn unaligned_words_are_ignored() {
     m.put(40, holder);
     let r = m.run();
     assert_eq!(r.kind(a), Kind::Lost);
-    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(1), on_cycle: false });
+    assert_eq!(r.class(b), BlockClass { kind: Kind::Reachable, cycle: None, interior_only: false, root: Some(1), on_cycle: false, counted: false });
     assert_eq!(r.kind(c), Kind::Lost);
     assert_eq!(r.kind(d), Kind::Lost);
     assert_eq!(r.kind(e), Kind::Lost);

@@ -100,6 +100,7 @@ impl Plan {
         func: u32,
         nparams: u32,
         body: &FunctionBody<'_>,
+        low_water: Option<&crate::rewrite::LowWater>,
     ) -> Result<(Function, Vec<u32>), Error> {
         let mut locals = Vec::new();
         let mut nlocals = nparams;
@@ -122,6 +123,7 @@ impl Plan {
             add(&mut f, &ins, &mut at);
         }
         let mut site = 0u32;
+        let mut lowers = crate::rewrite::LowersSp::default();
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
             let op = ops.read()?;
@@ -140,8 +142,12 @@ impl Plan {
                     add(&mut f, &ins, &mut at);
                 }
             }
+            let sets_sp = low_water.filter(|l| lowers.sets(&op, l.sp));
             f.instruction(&shift.instruction(op)?);
             at += 1;
+            for ins in sets_sp.iter().flat_map(|l| l.after_set()) {
+                add(&mut f, &ins, &mut at);
+            }
             if call == Some(true) {
                 for ins in [I::LocalGet(base), I::GlobalSet(self.global)] {
                     add(&mut f, &ins, &mut at);

@@ -102,6 +102,10 @@ pub struct Instrumented {
     /// (a pool the allocator carves blocks from) begins and ends when no debug info names it ([`roots`]).
     #[serde(default)]
     pub static_bounds: statics::Bounds,
+    /// The global of ours (exported as `wasmleak:stack_low`, listed in `exported_globals`) that holds the lowest the
+    /// stack pointer went, where the stack lies above the static data with no end known ([`roots`]).
+    #[serde(default)]
+    pub stack_low: Option<u32>,
     /// A hooked free whose own body is empty ([`empty_free`]): the program's frees are not seen.
     #[serde(default)]
     pub empty_free: Option<String>,
@@ -306,7 +310,8 @@ fn find(
         }
         let why = bypassed_c_entry(&s, info, extra_names, &eps)
             .or_else(|| second_heap(&s, info, extra_names, &eps))
-            .or_else(|| inlined_entry(&s, info, extra_names, &eps));
+            .or_else(|| inlined_entry(&s, info, extra_names, &eps))
+            .or_else(|| rust_past_c_allocator(bytes, &eps));
         if let Some(why) = why {
             return Err(Error::NoAllocator { why, detail: Vec::new() });
         }
@@ -482,6 +487,41 @@ fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, 
          own), whose blocks would never be seen. Build with the allocator out of line (without LTO, or opt-level 0 or \
          1), or name its functions (--alloc-fn/--free-fn: a Rust allocator's methods that take a `Layout` are read as such)"
     ))
+}
+
+/// A stripped Rust program whose allocator was found by its shape as a C malloc, free and calloc alone: Rust's
+/// `System` allocator, where it is the global one, brings realloc and an aligned allocation along (its
+/// `__rdl_realloc` and over-aligned `__rdl_alloc` call them), and Rust's shims are found beside them. Without
+/// those, the program's `#[global_allocator]` is another one (a bump or buddy allocator over a static array,
+/// inlined into the program), and the C malloc only serves a call into C: "1 allocation, 0 leaked", exit 0, while
+/// every Rust allocation went unseen (allocator survey: buddy_system_allocator, linked_list_allocator, a bump).
+/// Told by Rust's standard library in the data (its panic locations) — names, where there are any, tell the
+/// rest ([`second_heap`]).
+fn rust_past_c_allocator(bytes: &[u8], eps: &[EntryPoint]) -> Option<String> {
+    let by_shape = !eps.is_empty() && eps.iter().all(|e| matches!(e.evidence, Evidence::Fingerprint { .. }));
+    if !by_shape || !eps.iter().all(|e| matches!(e.role, Role::Malloc | Role::Calloc | Role::Free)) || !has_rust_std(bytes) {
+        return None;
+    }
+    Some(format!(
+        "the entry points found ({}) are a C allocator's, and nothing of Rust's System allocator goes to it (no \
+         realloc or aligned allocation beside them, no Rust allocator shim): this Rust program's \
+         #[global_allocator] is another one, without names, whose blocks would never be seen. Check a build that \
+         keeps its names (without strip), or name its functions (--alloc-fn/--free-fn: a Rust allocator's methods \
+         that take a `Layout` are read as such)",
+        list(eps)
+    ))
+}
+
+/// The module's data holds Rust's standard library's source paths (its panic locations).
+fn has_rust_std(bytes: &[u8]) -> bool {
+    let needles: [&[u8]; 3] = [b"library/std/src/", b"library/core/src/", b"library/alloc/src/"];
+    wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
+        Ok(wasmparser::Payload::DataSection(r)) => {
+            let d = &bytes[r.range()];
+            needles.iter().any(|n| d.windows(n.len()).any(|w| w == *n))
+        }
+        _ => false,
+    })
 }
 
 /// Largest body of an entry point taken as one a compiler may have inlined whole (clang's inliner takes functions

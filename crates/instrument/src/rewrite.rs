@@ -14,7 +14,7 @@ use wasm_encoder::{
     GlobalSection, GlobalType, ImportSection, IndirectNameMap, Instruction as I, MemArg, Module, NameMap,
     NameSection, TypeSection, ValType,
 };
-use wasmparser::{KnownCustom, Name, Parser, Payload};
+use wasmparser::{FunctionBody, KnownCustom, Name, Operator, Parser, Payload};
 
 use crate::allocator::{EntryPoint, Role, REALLOC_HEADER};
 use crate::codemap::CodeMap;
@@ -211,6 +211,9 @@ pub(crate) fn rewrite(
         ctx_new: hook_index("ctx_new").unwrap(),
         split: hook_index("split").map(|hook| buffered::Split { hook, last_block: guard + 7, last_head: guard + 8 }),
     });
+    // After every other global of ours: the lowest the stack pointer went (see `roots::needs_low_water`).
+    let ours = 1 + contexts.is_some() as u32 + if buffered { 6 } else { 0 } + if split { 2 } else { 0 };
+    let low_water = crate::roots::needs_low_water(info).map(|(sp, init)| LowWater { sp, global: guard + ours, init });
     let ctx_global = contexts.as_ref().map(|p| p.global);
     let ctx_export = contexts.as_ref().map(|_| buffered::CTX_EXPORT.to_string());
     // Instruction indices added to each instrumented body (by defined function), for the code map.
@@ -222,6 +225,7 @@ pub(crate) fn rewrite(
         .enumerate()
         .filter(|(_, g)| g.ty == wasmparser::ValType::I32)
         .map(|(i, _)| (i as u32, format!("{HOOK_MODULE}:global:{i}")))
+        .chain(low_water.as_ref().map(|l| (l.global, format!("{HOOK_MODULE}:stack_low"))))
         .collect();
     let memory_export = format!("{HOOK_MODULE}:memory");
 
@@ -255,6 +259,9 @@ pub(crate) fn rewrite(
         }
         if buffered {
             globals.global(var(ValType::I32), &ConstExpr::i32_const(buffered::CAPACITY as i32));
+        }
+        if let Some(l) = &low_water {
+            globals.global(var(ValType::I32), &ConstExpr::i32_const(l.init as i32));
         }
     };
     let our_memories = |memories: &mut wasm_encoder::MemorySection| {
@@ -371,7 +378,14 @@ pub(crate) fn rewrite(
                 match &contexts {
                     Some(plan) if plan.instruments(func) => {
                         let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
-                        let (f, added) = plan.body(&mut shift, func, nparams, &body)?;
+                        let (f, added) = plan.body(&mut shift, func, nparams, &body, low_water.as_ref())?;
+                        s.function(&f);
+                        added_code.resize(s.len() as usize - 1, Vec::new());
+                        added_code.push(added);
+                    }
+                    _ if low_water.as_ref().is_some_and(|l| l.sets_sp(&body)) => {
+                        let l = low_water.as_ref().expect("checked");
+                        let (f, added) = if private.contains(&func) { l.body(&mut Direct(&shift), &body)? } else { l.body(&mut shift, &body)? };
                         s.function(&f);
                         added_code.resize(s.len() as usize - 1, Vec::new());
                         added_code.push(added);
@@ -474,8 +488,75 @@ pub(crate) fn rewrite(
         memory_export,
         allocator_statics: Vec::new(),
         static_bounds: Default::default(),
+        stack_low: low_water.map(|l| l.global),
         empty_free: None,
     })
+}
+
+/// The lowest the stack pointer went: a global of ours that each `global.set` of the stack pointer that may lower it
+/// ([`LowersSp`]) lowers when it goes below (`roots::needs_low_water`).
+pub(crate) struct LowWater {
+    pub sp: u32,
+    pub global: u32,
+    /// The stack pointer's initial value: where the global starts.
+    pub init: u64,
+}
+
+impl LowWater {
+    /// After `global.set sp`: `low = sp < low ? sp : low`, branch-free (7 instructions).
+    pub fn after_set(&self) -> [I<'static>; 7] {
+        let (sp, low) = (self.sp, self.global);
+        [I::GlobalGet(sp), I::GlobalGet(low), I::GlobalGet(sp), I::GlobalGet(low), I::I32LtU, I::Select, I::GlobalSet(low)]
+    }
+
+    pub fn sets_sp(&self, body: &FunctionBody<'_>) -> bool {
+        let mut lowers = LowersSp::default();
+        body.get_operators_reader().is_ok_and(|ops| ops.into_iter().map_while(Result::ok).any(|op| lowers.sets(&op, self.sp)))
+    }
+
+    /// `body` re-encoded with [`Self::after_set`] after each set of the stack pointer, and the indices (in the new
+    /// body) of the instructions added, for the code map.
+    pub fn body(&self, r: &mut impl Reencode<Error = Infallible>, body: &FunctionBody<'_>) -> Result<(Function, Vec<u32>), Error> {
+        let mut locals = Vec::new();
+        for l in body.get_locals_reader()? {
+            let (count, ty) = l?;
+            locals.push((count, r.val_type(ty)?));
+        }
+        let mut f = Function::new(locals);
+        let mut added = Vec::new();
+        let mut at = 0u32;
+        let mut ops = body.get_operators_reader()?;
+        let mut lowers = LowersSp::default();
+        while !ops.eof() {
+            let op = ops.read()?;
+            let set = lowers.sets(&op, self.sp);
+            f.instruction(&r.instruction(op)?);
+            at += 1;
+            if set {
+                for ins in self.after_set() {
+                    f.instruction(&ins);
+                    added.push(at);
+                    at += 1;
+                }
+            }
+        }
+        Ok((f, added))
+    }
+}
+
+/// Which sets of the stack pointer may lower it: not an epilogue's (`… i32.const N, i32.add, global.set sp`), which
+/// gives a frame back — half the sets, kept out of the hot paths' cost.
+#[derive(Default)]
+pub(crate) struct LowersSp {
+    after_add: bool,
+}
+
+impl LowersSp {
+    pub fn sets(&mut self, op: &Operator<'_>, sp: u32) -> bool {
+        let set = matches!(op, Operator::GlobalSet { global_index } if *global_index == sp) && !self.after_add;
+        self.after_add = matches!(op, Operator::I32Add);
+        set
+    }
 }
 
 /// The hook imports a wrapper calls (function indices), and the calling-context global when the module keeps one.

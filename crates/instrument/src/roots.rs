@@ -6,6 +6,21 @@ use crate::{Instrumented, ModuleInfo};
 
 /// wasm-ld's default stack size, used to tell static data from the stack when the stack sits above the data.
 const DEFAULT_STACK_SIZE: u64 = 64 * 1024;
+/// How far below the stack pointer a leaf function may keep its frame without moving it (LLVM's wasm red zone).
+const RED_ZONE: u64 = 128;
+
+/// The stack pointer (global index, initial value) of a module whose stack lies above its static data (clang's
+/// default layout) and whose static data's end nothing says (no `__data_end`, no Emscripten `__stack_end`): the
+/// stack may be larger than wasm-ld's default (`-z stack-size`: Lua and QuickJS need megabytes), and its dead part,
+/// below the stack pointer, full of stale pointers from frames that returned, was scanned as static data — a leaked
+/// block held there read "reachable", exit 0. The rewrite then keeps the lowest the stack pointer went
+/// (`Instrumented::stack_low`), and the static data ends below it.
+pub fn needs_low_water(info: &ModuleInfo) -> Option<(u32, u64)> {
+    let sp = info.stack_pointer()?;
+    let init = info.globals.get(sp as usize)?.init? as u64;
+    let stack_end_known = info.globals.iter().any(|g| g.name.as_deref() == Some("__stack_end")) || info.const_global("__data_end").is_some();
+    (init > info.static_segments_end() && !stack_end_known && info.globals[sp as usize].mutable).then_some((sp, init))
+}
 
 /// Roots (docs/contracts.md, leak kinds and roots): static data up to the heap (not the dead part of the stack), the live part of the
 /// shadow stack, mutable globals, and values the host holds.
@@ -32,9 +47,11 @@ pub fn roots(
         let end = if let Some(e) = info.const_global("__data_end").or(stack_end) {
             e
         } else {
+            // The lowest the stack pointer went, less a leaf's red zone: below it, static data (or stack never used).
+            let low_water = instrumented.stack_low.and_then(|i| globals.iter().find(|g| g.0 == i)).map(|g| (g.1 as u64).saturating_sub(RED_ZONE));
             match sp_init {
                 // Stack above data (clang's default layout): bss runs up to the stack's bottom.
-                Some(sp) if sp > seg_end => sp.saturating_sub(DEFAULT_STACK_SIZE).max(seg_end).min(sp),
+                Some(sp) if sp > seg_end => sp.saturating_sub(DEFAULT_STACK_SIZE).min(low_water.unwrap_or(u64::MAX)).max(seg_end).min(sp),
                 // Stack first (rustc's layout) or no stack pointer: bss runs up to the heap.
                 _ => info.const_global("__heap_base").unwrap_or(heap_start).max(seg_end),
             }
@@ -69,7 +86,8 @@ pub fn roots(
         }
     }
     for &(idx, value) in globals {
-        let g = &info.globals[idx as usize];
+        // (Globals of ours, `stack_low`, are no program's.)
+        let Some(g) = info.globals.get(idx as usize) else { continue };
         if Some(idx) == sp_index || !g.mutable {
             continue; // immutable globals are link-time constants (__heap_base, __data_end), not pointers held
         }

@@ -50,6 +50,10 @@ pub struct Group {
     /// at it (the hint then allows that the back edges are weak already, and a strong handle was forgotten).
     #[serde(skip)]
     pub weak_referenced: u64,
+    /// For `cycle` groups: blocks on a ring one of whose blocks is a reference count's header (an `Rc`'s, a
+    /// `shared_ptr`'s control block: `wasmleak_heap::BlockClass::counted`); none: a ring of plain pointers.
+    #[serde(skip)]
+    pub counted: u64,
     /// For `lost` groups: blocks that hold a pointer to themselves (a self-reference makes no cycle; an `Rc`
     /// holding a clone of itself is one, which the hint names).
     #[serde(skip)]
@@ -510,6 +514,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             weak_cycles[c as usize] = weak.is_some_and(|w| w > 1);
         }
         g.on_cycle += class.on_cycle as u64;
+        g.counted += class.counted as u64;
         if let (Kind::Host, Some(root)) = (class.kind, class.root) {
             g.host_roots.push(root);
         }

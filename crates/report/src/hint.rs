@@ -298,8 +298,12 @@ pub(crate) fn hint(kind: Kind, g: &Group) -> String {
                 "Rc reference cycle: these blocks only point at each other, so their strong counts never reach zero; make the back edge (child→parent) a std::rc::Weak (Rc::downgrade)".into()
             } else if mentions(g, &["shared_ptr", "make_shared", "__shared_"]) {
                 "shared_ptr cycle: these objects own each other, so no use count reaches zero; make the back edge a std::weak_ptr".into()
+            } else if g.counted > 0 {
+                "reference cycle: these blocks only point at each other, and one of them is a reference count's header (an Rc's or a shared_ptr's control block), so no count reaches zero; make the back edge weak (Weak / weak_ptr)".into()
             } else {
-                "cycle: these blocks are reachable only from each other and nothing else reaches them; free the structure as a whole, or break the cycle (a weak back edge)".into()
+                // No reference count among them: a container's nodes pointing back at it (libc++'s list, map,
+                // unordered_map keep their end node inside the container), a doubly linked list.
+                "cycle of plain pointers (no reference count among them: a container whose nodes point back at it, a doubly linked list): nothing freed the structure — delete or free its owner, the block allocated first (a forgotten `new std::list/map/…`, a list never destroyed)".into()
             }
         }
         Kind::Lost if g.freed_owner.is_some() => owner_hint(g),

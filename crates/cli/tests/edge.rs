@@ -789,6 +789,23 @@ fn a_deep_dead_stack_holds_nothing() {
     }
 }
 
+/// Stripped Rust programs: one whose #[global_allocator] is a heap in a static array (emballoc, a bump) has only a
+/// C malloc, free and calloc to find — Rust's System allocator would bring realloc and an aligned allocation along —
+/// and is refused up front (with a C call that mallocs once it read "1 allocation, 0 leaked", exit 0: allocator
+/// survey); one whose allocator is a layer over System (a header) is still tracked exactly.
+#[test]
+fn a_stripped_rust_program_with_another_global_allocator_is_refused() {
+    for name in ["rust_galloc_emballoc_o0", "rust_galloc_bump_oz"] {
+        let r = wasmleak(vec!["check".into(), stripped(&edge(name)).into_os_string()]);
+        r.assert_no_panic();
+        r.assert_code(2);
+        assert!(r.stderr.contains("are a C allocator's, and nothing of Rust's System allocator goes to it"), "{name}: {}", r.describe());
+    }
+    let (r, j) = check_json(&stripped(&edge("rust_galloc_header_o3_default")), &[]);
+    r.assert_code(1);
+    assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (3, 144), "{}", brief(&j));
+}
+
 /// A cycle's advice follows what its blocks are: rings of plain pointers (Valgrind's leak-cycle pattern in C; a
 /// forgotten `new std::list`, whose nodes point back at it) are to be freed as a structure — the advice of a weak back
 /// edge was wrong there (C++ survey) — while a ring with a reference count's header is a reference cycle even

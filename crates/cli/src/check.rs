@@ -260,8 +260,9 @@ impl Opts {
         }
         notes.extend(shape_note);
         notes.extend(discovery_notes);
-        if !sym.has_dwarf() && !entry_points.is_empty() {
-            notes.push(wasmleak_report::NO_DWARF_NOTE.into());
+        if !entry_points.is_empty() {
+            let names = sym.num_names() > 0;
+            notes.extend(wasmleak_report::debug_info_note(sym.has_dwarf(), sym.dwarf_maps_code(), names).map(String::from));
         }
         let mut report = build(snap, &analysis, exit, notes);
         if entry_points.is_empty() {

@@ -105,7 +105,12 @@ fn text(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool) {
         "  name section: {}",
         if sym.has_name_section() { format!("yes ({} function names)", sym.num_names()) } else { "no".into() }
     );
-    println!("  DWARF: {}", if sym.has_dwarf() { "yes (file:line available)" } else { "no" });
+    let dwarf = match (sym.has_dwarf(), sym.dwarf_maps_code()) {
+        (true, true) => "yes (file:line available)",
+        (true, false) => "yes, but it maps none of the code (optimised after linking, by wasm-opt): no file:line",
+        _ => "no",
+    };
+    println!("  DWARF: {dwarf}");
     if let Some(from) = sym.debug_source() {
         println!("  names and DWARF from: {from}");
     }
@@ -213,6 +218,7 @@ fn to_json(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool)
             "name_section": sym.has_name_section(),
             "function_names": sym.num_names(),
             "dwarf": sym.has_dwarf(),
+            "dwarf_maps_code": sym.dwarf_maps_code(),
             "names_from": sym.debug_source(),
             "build_id": info.build_id().map(|b| hex(&b)),
             "external_debug_info": info.external_debug_info(),

@@ -806,6 +806,24 @@ fn a_stripped_rust_program_with_another_global_allocator_is_refused() {
     assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (3, 144), "{}", brief(&j));
 }
 
+/// What stacks can show is said once, as it is: a build whose DWARF wasm-opt left describing code it rewrote (compiled
+/// with -g, linked through wasm-opt) maps nothing — `inspect` said "file:line available" and the report said nothing
+/// while every frame was `func[N]`; a stripped module names no function (the report said "stacks show function
+/// names").
+#[test]
+fn a_report_says_what_its_stacks_can_show() {
+    let notes = |m: &Path, args: &[&str]| check_json(m, args).1["notes"].to_string();
+    let stale = edge("c_clean_wasm_opt_g");
+    assert!(notes(&stale, &["--", "x"]).contains("the module's DWARF maps none of its code and it names no function"));
+    let i = wasmleak(vec!["inspect".into(), stale.into_os_string()]);
+    assert!(i.stdout.contains("DWARF: yes, but it maps none of the code"), "{}", i.describe());
+    let n = notes(&stripped(&fixture("c_patterns.wasm")), &["malloc_no_free"]);
+    assert!(n.contains("no DWARF and no function names (stripped): stacks show func[N]"), "{n}");
+    let n = notes(&without_dwarf(&fixture("c_patterns.wasm")), &["malloc_no_free"]);
+    assert!(n.contains("the module has no DWARF: stacks show function names"), "{n}");
+    assert!(!notes(&fixture("c_patterns.wasm"), &["malloc_no_free"]).contains("DWARF"));
+}
+
 /// A cycle's advice follows what its blocks are: rings of plain pointers (Valgrind's leak-cycle pattern in C; a
 /// forgotten `new std::list`, whose nodes point back at it) are to be freed as a structure — the advice of a weak back
 /// edge was wrong there (C++ survey) — while a ring with a reference count's header is a reference cycle even

@@ -316,6 +316,31 @@ pub(crate) fn frames(snap: &Snapshot, stack: u32) -> Vec<Frame> {
 pub const NO_DWARF_NOTE: &str =
     "the module has no DWARF: stacks show function names without file:line (build with debug info, e.g. -g or debug = 1, for lines)";
 
+/// What stacks can show, for a module without lines (every host adds it the same way): `has_dwarf`, whether its
+/// DWARF maps any of its code (`Symbolizer::dwarf_maps_code`); `has_names`, whether it names its functions.
+pub fn debug_info_note(has_dwarf: bool, maps_code: bool, has_names: bool) -> Option<&'static str> {
+    match (has_dwarf, maps_code, has_names) {
+        (true, true, _) => None,
+        (false, _, true) => Some(NO_DWARF_NOTE),
+        (false, _, false) => Some(
+            "the module has no DWARF and no function names (stripped): stacks show func[N] and suppressions by \
+             function name match nothing; `--debug-file` with its build that keeps names (or -g) names them",
+        ),
+        (true, false, true) => Some(
+            "the module's DWARF maps none of its code (a build optimised after linking — wasm-opt, which clang \
+             runs when it links with -O2 and up — keeps debug sections that describe the code it rewrote): stacks \
+             show function names without file:line; compile and link in separate steps, or link without \
+             optimising, for lines",
+        ),
+        (true, false, false) => Some(
+            "the module's DWARF maps none of its code and it names no function (a build optimised after linking — \
+             wasm-opt, which clang runs when it links with -O2 and up — keeps debug sections that describe the code \
+             it rewrote, and drops the names): stacks show func[N]; compile and link in separate steps, or link \
+             without optimising, for names and lines",
+        ),
+    }
+}
+
 /// Per stack of `snap`: whether it is a one-time allocation of the language runtime (wasi-libc's argv copy),
 /// which reports count apart and exports label `runtime` rather than as a leak.
 pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {

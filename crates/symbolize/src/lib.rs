@@ -140,6 +140,19 @@ impl Symbolizer {
         self.dwarf.has_dwarf()
     }
 
+    /// The DWARF gives a line for some function's code: a build optimised after linking (wasm-opt, which clang runs
+    /// at link time with -O2 and up) keeps debug sections that describe code it rewrote, and map none of it.
+    /// Looks at each function's first instruction until one has a line.
+    pub fn dwarf_maps_code(&self) -> bool {
+        self.has_dwarf()
+            && (self.num_imported_funcs()..self.num_funcs()).any(|f| {
+                let Some((start, end)) = self.function_body_range(f) else { return false };
+                // Past the size LEB and the locals: any offset inside the body that the line table covers.
+                let probe = [start + (end - start) / 2, end.saturating_sub(1)];
+                probe.iter().any(|&o| self.symbolize(f, Some(o)).iter().any(|fr| fr.line.is_some()))
+            })
+    }
+
     /// Number of imported functions (they come first in the function index space).
     pub fn num_imported_funcs(&self) -> u32 {
         self.module.num_imported_funcs

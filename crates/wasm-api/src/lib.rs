@@ -45,7 +45,7 @@ use serde_json::json;
 use wasmleak_heap::{growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::exit::held_at_exit;
 use wasmleak_instrument::{discover, instrument_with, roots, Discovery, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
-use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, NO_DWARF_NOTE};
+use wasmleak_report::{build, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, debug_info_note};
 use wasmleak_symbolize::Symbolizer;
 
 /// An instrumented module: what reports need to map frames back and find the roots.
@@ -759,9 +759,9 @@ impl Session {
         }
         notes.extend(wasmleak_instrument::shape_note(&self.module.ins.entry_points));
         notes.extend(self.module.ins.discovery_notes.iter().cloned());
-        if !self.module.sym.has_dwarf() {
-            notes.push(NO_DWARF_NOTE.into());
-        }
+        let sym = &self.module.sym;
+        let names = sym.num_names() > 0;
+        notes.extend(debug_info_note(sym.has_dwarf(), sym.dwarf_maps_code(), names).map(String::from));
         let mut report = build(&snap, &analysis, exit, notes);
         if state.calls == Some(0) {
             report.nothing_to_judge("the app never called this module (no export was called): nothing ran, nothing to judge");

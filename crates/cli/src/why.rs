@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use wasmleak_heap::{Analysis, Holder, Kind, Snapshot};
-use wasmleak_report::{site_name, type_of};
+use wasmleak_report::{runtime_stacks, site_name, type_of};
 
 use crate::export::SnapshotNames;
 
@@ -26,17 +26,23 @@ pub struct Opts {
     names: SnapshotNames,
 }
 
-fn describe(snap: &Snapshot, a: &Analysis, i: usize) -> String {
+/// `runtime`: per stack, a one-time allocation of the language runtime (`runtime_stacks`), which `check` counts
+/// apart: its kind reads `runtime` here too.
+fn describe(snap: &Snapshot, a: &Analysis, runtime: &[bool], i: usize) -> String {
     let b = &a.blocks[i];
     let stack: Vec<_> = snap.stack(b.stack.0).cloned().collect();
     let ty = type_of(&stack).map(|t| format!("{t} from ")).unwrap_or_default();
-    format!("block {:#x} ({} B, {}) {ty}{}", b.addr, b.size, a.classes[i].kind.as_str(), site_name(&stack))
+    let leaked = matches!(a.classes[i].kind, Kind::Lost | Kind::Indirect | Kind::Cycle);
+    let kind = if leaked && runtime.get(b.stack.0 as usize).copied().unwrap_or(false) { "runtime" } else { a.classes[i].kind.as_str() };
+    format!("block {:#x} ({} B, {kind}) {ty}{}", b.addr, b.size, site_name(&stack))
 }
 
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let snap = self.names.load(&self.snapshot)?;
         let a = snap.analyze();
+        let runtime = runtime_stacks(&snap);
+        let describe = |i: usize| describe(&snap, &a, &runtime, i);
         let selected: Vec<usize> = match self.target.strip_prefix("0x").map(|h| u64::from_str_radix(h, 16)) {
             Some(Ok(addr)) => match a.block_containing(addr) {
                 Some(i) => vec![i],
@@ -56,7 +62,7 @@ impl Opts {
         println!("{} block(s) match `{}`; explaining {}", selected.len(), self.target, self.max.min(selected.len()));
         for &i in selected.iter().take(self.max) {
             let mut out = String::new();
-            let _ = writeln!(out, "\n{}", describe(&snap, &a, i));
+            let _ = writeln!(out, "\n{}", describe(i));
             let class = a.classes[i];
             match class.kind {
                 Kind::Reachable | Kind::Host | Kind::Indirect => {
@@ -65,13 +71,15 @@ impl Opts {
                     for step in &path {
                         let holder = match step.holder {
                             Holder::Root { index, addr } => format!("root {}", snap.root_word_name(index, addr)),
-                            Holder::Block { index, offset } => format!("{} at +{offset}", describe(&snap, &a, index)),
+                            Holder::Block { index, offset } => format!("{} at +{offset}", describe(index)),
                         };
                         let into = step.value - a.blocks[step.target].addr;
                         let interior = if into > 0 { format!(" (+{into} into it)") } else { String::new() };
                         let _ = writeln!(out, "    {holder}\n      → {:#x}{interior}", step.value);
                     }
-                    if class.kind == Kind::Indirect && class.on_cycle {
+                    if class.kind == Kind::Indirect && runtime.get(a.blocks[i].stack.0 as usize).copied().unwrap_or(false) {
+                        let _ = writeln!(out, "  the chain starts at the language runtime's own block (wasi-libc's copy of argv): not counted as a leak");
+                    } else if class.kind == Kind::Indirect && class.on_cycle {
                         let _ = writeln!(
                             out,
                             "  the chain starts at a leaked block, and this one is also on a cycle of leaked blocks: if they are \
@@ -81,13 +89,25 @@ impl Opts {
                         let _ = writeln!(out, "  the chain starts at a leaked block: fixing that owner frees this one");
                     }
                 }
+                Kind::Lost if runtime.get(a.blocks[i].stack.0 as usize).copied().unwrap_or(false) => {
+                    let _ = writeln!(
+                        out,
+                        "  nothing points to it, but the language runtime made it for itself once (wasi-libc's copy of argv) \
+                         and never frees it: not counted as a leak"
+                    );
+                }
                 Kind::Lost => {
                     let _ = writeln!(out, "  nothing points to it: no root, no other block (the last pointer was dropped)");
                 }
                 Kind::Cycle => {
                     let members: Vec<usize> =
                         (0..a.blocks.len()).filter(|&j| a.classes[j].cycle == class.cycle).collect();
-                    let _ = writeln!(out, "  in a cycle of {} blocks that only point at each other:", members.len());
+                    let what = if class.counted {
+                        "a reference cycle: one of them is a reference count's header (an Rc's, a shared_ptr's control block)"
+                    } else {
+                        "plain pointers, no reference count among them (a container's nodes pointing back at it, a doubly linked list)"
+                    };
+                    let _ = writeln!(out, "  in a cycle of {} blocks that only point at each other — {what}:", members.len());
                     for &j in members.iter().take(10) {
                         let targets: Vec<String> = a
                             .edges_from(j)
@@ -95,7 +115,7 @@ impl Opts {
                             .filter(|&&t| a.classes[t as usize].cycle == class.cycle)
                             .map(|&t| format!("{:#x}", a.blocks[t as usize].addr))
                             .collect();
-                        let _ = writeln!(out, "    {} → {}", describe(&snap, &a, j), targets.join(", "));
+                        let _ = writeln!(out, "    {} → {}", describe(j), targets.join(", "));
                     }
                     if members.len() > 10 {
                         let _ = writeln!(out, "    ... {} more", members.len() - 10);
@@ -104,7 +124,7 @@ impl Opts {
             }
             let referrers = a.referrers(i);
             if !referrers.is_empty() && class.kind != Kind::Cycle {
-                let _ = writeln!(out, "  pointed at by {} block(s), e.g. {}", referrers.len(), describe(&snap, &a, referrers[0]));
+                let _ = writeln!(out, "  pointed at by {} block(s), e.g. {}", referrers.len(), describe(referrers[0]));
             }
             print!("{out}");
         }

@@ -127,6 +127,8 @@ fn text_names_the_owner_and_the_missing_destructor() {
     assert!(out.contains("    owner allocated at:\n      #0 main\n"), "{out}");
     assert!(out.contains("    owner freed at:\n      #0 main\n"), "{out}");
     assert!(out.contains("DataProcessor lacks the destructor that frees this member — add ~DataProcessor()"), "{out}");
+    // The same bytes when a destructor was not called: deleted through a base whose destructor is not virtual.
+    assert!(out.contains("if it has one, it was deleted through a pointer to a base class whose destructor is not virtual"), "{out}");
     assert!(out.contains("the std::vector that held these pointers was destroyed in `make_widgets_grow()` without deleting its elements"), "{out}");
     let run = wasmleak(["check".as_ref(), fixture("edge/rust_owner_dropped_o0.wasm").as_os_str()]);
     assert!(run.stdout.contains("its Drop does not reclaim the raw pointer"), "{}", run.stdout);

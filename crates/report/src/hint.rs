@@ -276,7 +276,10 @@ fn owner_hint(g: &Group) -> String {
         format!("lost: {owner}{allocated} was deleted{freed_at} without its destructor running, so this member (a std container's or smart pointer's buffer, which frees itself) was never freed: it was deleted through a pointer to a base class{base} whose destructor is not virtual — make that destructor virtual — or freed with free()/operator delete on a void*")
     } else if cpp {
         match class {
-            Some(c) => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: {c} lacks the destructor that frees this member — add ~{c}() (or hold the member in std::unique_ptr / std::vector)"),
+            // Which one cannot be told from memory (a destructor that was not called and one that is missing leave the
+            // same bytes): both are said (C++ survey: RapidJSON's Document, which frees its allocator, deleted through
+            // a base without a virtual destructor, read "lacks the destructor").
+            Some(c) => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: {c} lacks the destructor that frees this member — add ~{c}() (or hold the member in std::unique_ptr / std::vector); if it has one, it was deleted through a pointer to a base class whose destructor is not virtual — make that destructor virtual"),
             None => format!("lost: {owner}{allocated} was deleted{freed_at} without freeing this: free it in the owner's destructor, or hold it in std::unique_ptr"),
         }
     } else {

@@ -18,13 +18,14 @@ mod probe;
 mod rewrite;
 mod roots;
 mod runtime;
-pub mod statics;
+mod statics;
 
 use std::collections::{HashMap, HashSet};
 
 pub use allocator::{allocator_known, named, role_of, shape_note, Confidence, EntryPoint, Evidence, Role, LOOKED_FOR};
 pub use codemap::CodeMap;
 pub use roots::{mask_link_time_words, roots, without_static_arena};
+pub use statics::Bounds;
 pub use runtime::language_runtime;
 pub use module::{DataSegment, Export, Global, Import, Memory, ModuleInfo, Section};
 
@@ -101,7 +102,7 @@ pub struct Instrumented {
     /// The constant static addresses the code uses, the allocator's and the rest's: where an arena in static memory
     /// (a pool the allocator carves blocks from) begins and ends when no debug info names it ([`roots`]).
     #[serde(default)]
-    pub static_bounds: statics::Bounds,
+    pub static_bounds: Bounds,
     /// The global of ours (exported as `wasmleak:stack_low`, listed in `exported_globals`) that holds the lowest the
     /// stack pointer went, where the stack lies above the static data with no end known ([`roots`]).
     #[serde(default)]
@@ -533,8 +534,9 @@ const INLINABLE_OPS: usize = 300;
 /// at -O2 into the others. The allocations made there were never seen: "0 allocations", exit 0 on a leak. Told by
 /// a function outside the allocator's own code that reads and writes a static the entry point itself writes (the
 /// bump's `top`) — what only an allocator does to its state — and calls no entry point: a layer over the allocator
-/// (`--wrap=malloc`'s wrappers, counting calls in a static the hooked wrapper counts in too) is not. Entry points too large to inline, or that only call
-/// (emmalloc's `malloc`), are left to [`bypassed_c_entry`]; entry points the user named are taken as they are.
+/// (`--wrap=malloc`'s wrappers, counting calls in a static the hooked wrapper counts in too) is not. Entry points
+/// too large to inline, or that only call (emmalloc's `malloc`), are left to [`bypassed_c_entry`]; entry points the
+/// user named are taken as they are.
 fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
@@ -545,8 +547,8 @@ fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32
         f.checked_sub(nimp).and_then(|d| v.get(d as usize)).map_or(&[], |v| v)
     }
     for e in eps {
-        let d = e.func.checked_sub(nimp)? as usize;
-        if s.ops.get(d).is_none_or(|&n| n > INLINABLE_OPS) {
+        let Some(d) = e.func.checked_sub(nimp) else { continue };
+        if s.ops.get(d as usize).is_none_or(|&n| n > INLINABLE_OPS) {
             continue;
         }
         let state = at(&s.stores, nimp, e.func);

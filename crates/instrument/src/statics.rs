@@ -419,9 +419,9 @@ pub struct Bounds {
 impl Bounds {
     /// The arena in static memory that holds `lowest` (the lowest live block), when debug info does not name it: from
     /// the allocator's last constant address at or below the block (its base), or the block itself, up to the next
-    /// address the program's own code reads or writes (its statics after the pool). Its control (TLSF's free lists at the pool's
-    /// start) and the freed chunks between blocks keep stale addresses inside live blocks: as roots they held leaked
-    /// blocks "reachable from static data", exit 0, in a build without DWARF.
+    /// address the program's own code reads or writes (its statics after the pool). Its control (TLSF's free lists
+    /// at the pool's start) and the freed chunks between blocks keep stale addresses inside live blocks: as roots
+    /// they held leaked blocks "reachable from static data", exit 0, in a build without DWARF.
     pub fn arena(&self, lowest: u64, static_end: u64) -> Option<Range<u64>> {
         if lowest >= static_end {
             return None;

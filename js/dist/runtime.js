@@ -532,6 +532,16 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     return null;
   }
+  function appFrame(limit = 64) {
+    const sites = callSites(limit);
+    for (const s of sites) {
+      const file = s.getFileName?.();
+      if (!file || file.startsWith("node:") || file.startsWith("wasm://") || file.includes("/node_modules/")) continue;
+      if (SELF_DIR && file.startsWith(SELF_DIR)) continue;
+      return `${file}:${s.getLineNumber?.()}:${s.getColumnNumber?.()}`;
+    }
+    return sites.length >= limit ? "?" : null;
+  }
 
   // js/src/threads.mjs
   var EV_ALLOC = 1;
@@ -891,6 +901,7 @@ self.addEventListener('message', hold);`;
       this.instrumented = instrumented;
       this.stacks = stacks;
       this.maxFrames = maxFrames;
+      this.initFrame = "?";
       this.instance = null;
       this.session = 0;
       this.events = new Uint32Array(5 * 1024);
@@ -1011,8 +1022,13 @@ self.addEventListener('message', hold);`;
     hold(value, label, { runtime = false, strong = false } = {}) {
       if (!(value > 0)) return;
       if (this.shared && this.shared.used() > 1) this.drainShared();
-      if (runtime) this.runtimeValues.set(value >>> 0, label);
-      else this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
+      if (runtime) return void this.runtimeValues.set(value >>> 0, label);
+      const frame = !strong && this.isLive(value >>> 0) ? appFrame() : "?";
+      if (frame === null || frame !== "?" && frame === this.initFrame) {
+        strong = true;
+        label += ", by the package itself (no app code on the JS stack)";
+      }
+      this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
     }
     /** JS no longer holds `value` (the module took it back: napi_remove_wrap). */
     release(value) {
@@ -1877,6 +1893,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       }
       let imp = { ...imports ?? {} };
       const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null, moduleImports: WA.Module.imports(module) });
+      tracker.initFrame = appFrame();
       const word = (address) => {
         let words = tracker.wordsView;
         if (!words || address >>> 2 >= words.length) words = tracker.words();

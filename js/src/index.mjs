@@ -12,7 +12,7 @@
 // classic script (scripts/bundle-js.sh): no `import.meta` here (node.mjs has the Node-only part).
 import { ARGUMENT_EXPORTS, BINDGEN_FREE, collectedNote, HARNESS_EXPORTS, trappedNote, watchInstance, wrapImports } from './glue.mjs';
 import { showOverlay, workerNote } from './overlay.mjs';
-import { runtimeCaller } from './stacks.mjs';
+import { appFrame, runtimeCaller } from './stacks.mjs';
 import { WA, isNode, analysisPath, currentEngine, loadAnalysis, loadAnalysisSync, instrument, instrumentSync, instrumentWith, toBytes, diffSnapshots } from './analysis.mjs';
 import { track, framesNow } from './tracker.mjs';
 import { reportUntracked, sharedState, untrackedWorkers } from './threads.mjs';
@@ -144,6 +144,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // The app's import object is left alone: the hooks go into a copy.
     let imp = { ...(imports ?? {}) };
     const tracker = m.ins.track(imp, { stacks, maxFrames, shared: m.ins.meta.threads ? shared : null, moduleImports: WA.Module.imports(module) });
+    // The app's call that instantiates the module (a package's factory): what JS gets inside it is the package's.
+    tracker.initFrame = appFrame();
     // A word of the memory when it is the address of a live block (Embind's arguments: most are numbers).
     const word = (address) => {
       let words = tracker.wordsView;

@@ -37,3 +37,20 @@ export function runtimeCaller() {
   return null;
 }
 
+
+/**
+ * The app's innermost frame on the JS stack now (`file:line:column`): the first frame of a file outside
+ * `node_modules`, other than Node's own (`node:`), a module's wasm code or wasmleak's. None (null): a package's own
+ * code runs by itself (its initialisation after an asynchronous instantiation). A stack cut short at `limit` frames
+ * may hold the app's further up: '?'.
+ */
+export function appFrame(limit = 64) {
+  const sites = callSites(limit);
+  for (const s of sites) {
+    const file = s.getFileName?.();
+    if (!file || file.startsWith('node:') || file.startsWith('wasm://') || file.includes('/node_modules/')) continue;
+    if (SELF_DIR && file.startsWith(SELF_DIR)) continue;
+    return `${file}:${s.getLineNumber?.()}:${s.getColumnNumber?.()}`;
+  }
+  return sites.length >= limit ? '?' : null;
+}

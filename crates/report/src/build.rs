@@ -753,6 +753,9 @@ fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<Str
     notes
 }
 
+/// How many callers of an unnamed site a finding's key takes (see [`finding_key`]).
+const KEY_CALLERS: usize = 6;
+
 /// `lost: make_widget(int) (src/widget.cpp) via operator new(unsigned long)`: the kind, the site (the program's
 /// own innermost frame) with its file, and the call that allocated when it is another — no line numbers, so
 /// the key survives edits elsewhere in the file.
@@ -764,6 +767,22 @@ fn finding_key(kind: &str, stack: &[Frame]) -> String {
     let mut k = format!("{kind}: {}", s.function);
     if let Some(file) = &s.file {
         k.push_str(&format!(" ({file})"));
+    }
+    // An unnamed site (a stripped module: `func[508]`, the allocator's shim under every Rust allocation) tells
+    // nothing apart: its callers, up to a named one, do (one key for every leak of a stripped test binary let
+    // `--baseline` pass new ones; crates survey). Indices are the build's own, as a baseline is.
+    if crate::hint::is_unnamed(&s.function) {
+        let at = stack.iter().position(|f| f.function == s.function).unwrap_or(0);
+        let mut callers = Vec::new();
+        for f in stack.iter().skip(at + 1).take(KEY_CALLERS) {
+            callers.push(f.function.as_str());
+            if !crate::hint::is_unnamed(&f.function) {
+                break;
+            }
+        }
+        if !callers.is_empty() {
+            k.push_str(&format!(" < {}", callers.join(" < ")));
+        }
     }
     if let Some(via) = stack.first().filter(|f| f.function != s.function) {
         k.push_str(&format!(" via {}", via.function));
@@ -913,6 +932,22 @@ impl Report {
 mod tests {
     use super::*;
     use wasmleak_heap::{SnapBlock, SnapFrame, SnapInvalidFree, SnapOwner};
+
+    /// A finding's key tells leaks apart where their site has no name (a stripped test binary: `func[508]`, the
+    /// allocator's shim under every Rust allocation, then wasi-libc's `__main_void`, which names no site), by the
+    /// callers up to a named one; std's vendored crates (`/rust/deps/hashbrown…`) are library, the test the site.
+    #[test]
+    fn keys_tell_unnamed_sites_apart() {
+        let f = |function: &str, file: Option<&str>| Frame { function: function.into(), file: file.map(Into::into), line: None, column: None, inlined: false };
+        let stripped = |test: &str| vec![f("func[508]", None), f(test, None), f("func[60]", None), f("__main_void (func[37])", None)];
+        let (a, b) = (finding_key("lost", &stripped("func[73]")), finding_key("lost", &stripped("func[97]")));
+        assert_eq!(a, "lost: func[508] < func[73] < func[60] < __main_void (func[37])");
+        assert_ne!(a, b);
+        let debug = |test: &str| {
+            vec![f("hashbrown::raw::alloc::inner::do_alloc<alloc::alloc::Global>", Some("/rust/deps/hashbrown-0.16.1/src/raw/alloc.rs")), f(test, Some("tests/t.rs"))]
+        };
+        assert_eq!(finding_key("lost", &debug("t::forget_set")), "lost: t::forget_set (tests/t.rs) via hashbrown::raw::alloc::inner::do_alloc<alloc::alloc::Global>");
+    }
 
     /// Unseen frees with invalid frees: the reason names an aligned allocation function that was not hooked (a
     /// stripped -O2 -fwasm-exceptions build's posix_memalign) and the option to name it.

@@ -11,6 +11,8 @@ const ALLOCATOR_FILES: &[&str] = &["library/alloc/src/alloc.rs", "library/std/sr
 /// Source files of the languages' own libraries.
 const LIBRARY_FILES: &[&str] = &[
     "library/alloc/", "library/core/", "library/std/", "/rustc/", "/.cargo/registry/", "libc-bottom-half/",
+    // The crates std itself vendors (its HashMap is hashbrown's), as rustc's DWARF names them.
+    "/rust/deps/",
     "libc-top-half/", "/c++/v1/", "/libcxx/", "/libcxxabi/", "emscripten/system/", "/wasi-libc/",
     // A package's JS glue (Embind's invokers, wasm-bindgen's classes): the app's line that called it is the site.
     "/node_modules/",
@@ -106,7 +108,7 @@ fn is_std_impl(function: &str) -> bool {
 }
 
 /// A stripped module's function without a name (`func[230]`).
-fn is_unnamed(function: &str) -> bool {
+pub(crate) fn is_unnamed(function: &str) -> bool {
     function.strip_prefix("func[").and_then(|r| r.strip_suffix(']')).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -135,6 +137,15 @@ pub(crate) fn site_index<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a s
                     && file.is_some_and(|p| p.ends_with(".worker.js")))
                 || f.trim_start_matches('_').strip_prefix("invoke_").is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase())))
     };
+    // wasi-libc's start of every program (`_start`, `__main_void`, which calls main): under every stack, it names no
+    // site — in a stripped build, where the symbolizer still knows it (by the WASI imports it calls) and nothing
+    // else has a name, every leak was sited there, one key for all (`--baseline` passed new leaks; crates survey).
+    let start = |(f, file): &(&str, Option<&str>)| {
+        // (A name several functions share carries its index: `__main_void (func[37])`.)
+        let name = f.split_once(" (func[").map_or(*f, |(n, _)| n);
+        file.is_none() && matches!(name, "_start" | "__main_void" | "_initialize")
+    };
+    let glue = |fr: &(&str, Option<&str>)| glue(fr) || start(fr);
     // Without DWARF a C library a Rust crate bundles (SQLite's `sqlite3MemMalloc`, zlib's `zcalloc`, `strdup`) has no
     // file to tell it by: under the program's own Rust code, C functions are the library's. Every SQLite leak of a
     // release build was sited (and keyed: `--baseline` passed new ones) at sqlite3MemMalloc (crates survey).

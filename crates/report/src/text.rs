@@ -219,6 +219,9 @@ fn headline(g: &Group) -> String {
     s
 }
 
+/// Host groups printed in full per object JS holds; the rest of that object's are added up in one line.
+const HOST_GROUPS_PER_OBJECT: usize = 3;
+
 /// Leak groups that would print alike — the same kind, type, site, fix and shown frames, their stacks parting
 /// only past the frames shown (a rayon job's leak, one group per depth of its recursive splitting) — as one, with
 /// their blocks and bytes added up and how many stacks they are. Growing groups, cycles and groups with a freed
@@ -262,8 +265,25 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     // A reachable group that grows is a finding too: show it with the leaks.
     let leaks = alike(r.groups.iter().filter(|g| g.kind != "reachable" || g.growing), opts);
     let reachable: Vec<&Group> = r.groups.iter().filter(|g| g.kind == "reachable" && !g.growing).collect();
+    // One object JS never freed can hold blocks from a hundred sites (an automerge document: 97 groups, 1,335
+    // lines): past the first few of an object, its groups are added up in one line.
+    let mut per_object: Vec<(&str, usize, u64, u64)> = Vec::new();
     for (g, stacks) in &leaks {
         let g = g.as_ref();
+        // (The object is the value JS holds; how deep the block hangs below it is not.)
+        let object = g.root.as_deref().map(|r| r.split_once(", through ").map_or(r, |(o, _)| o));
+        if let Some(root) = object.filter(|_| g.kind == "host") {
+            match per_object.iter_mut().find(|(r, ..)| *r == root) {
+                Some((_, n, blocks, bytes)) if *n >= HOST_GROUPS_PER_OBJECT => {
+                    *n += 1;
+                    *blocks += g.blocks;
+                    *bytes += g.bytes;
+                    continue;
+                }
+                Some((_, n, ..)) => *n += 1,
+                None => per_object.push((root, 1, 0, 0)),
+            }
+        }
         let _ = writeln!(out, "\n{}", headline(g));
         if *stacks > 1 {
             let _ = writeln!(
@@ -295,6 +315,16 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
             write_site_stack_of(&mut out, &o.free_stack, crate::build::site(&o.free_stack).as_ref(), opts);
         }
         let _ = writeln!(out, "    fix: {}", g.hint);
+    }
+    for (root, n, blocks, bytes) in per_object.iter().filter(|o| o.1 > HOST_GROUPS_PER_OBJECT) {
+        let more = n - HOST_GROUPS_PER_OBJECT;
+        let _ = writeln!(
+            out,
+            "\nhost: {more} more group{} of the same object ({root}): {blocks} block{}, {} (the JSON report lists each)",
+            if more == 1 { "" } else { "s" },
+            if *blocks == 1 { "" } else { "s" },
+            bytes_exact(*bytes)
+        );
     }
     // Frees alike (kind, stacks, fix) print once, with their addresses: a loop that frees garbage is one finding.
     let mut alike: Vec<(&crate::InvalidFree, Vec<u64>)> = Vec::new();
@@ -464,5 +494,27 @@ mod tests {
         assert_eq!(folded.len(), 2);
         let all = TextOptions { max_frames: 20, ..Default::default() };
         assert_eq!(alike(groups[..2].iter(), &all).len(), 2, "with every frame shown they differ");
+    }
+
+    /// One object JS never freed holding blocks from many sites (an automerge document: 97 groups) prints its first
+    /// three groups and one line for the rest, however deep they hang below it; another object's are its own.
+    #[test]
+    fn an_objects_many_host_groups_print_three_and_a_sum() {
+        let group = |site: &str, root: &str, blocks: u64| {
+            let f = Frame { function: site.into(), file: None, line: None, column: None, inlined: false };
+            Group { kind: "host", blocks, bytes: 10 * blocks, site: Some(f.clone()), stack: vec![f], root: Some(root.into()), hint: "free it".into(), ..Default::default() }
+        };
+        let snap = wasmleak_heap::Snapshot::default();
+        let exit = crate::build::Exit { status: "returned", code: None, message: String::new() };
+        let mut r = crate::build(&snap, &snap.analyze(), exit, Vec::new());
+        for i in 0..6 {
+            let root = if i % 2 == 0 { "returned by load (call 1)" } else { "returned by load (call 1), through 2 other blocks" };
+            r.groups.push(group(&format!("site{i}"), root, 2));
+        }
+        r.groups.push(group("other", "returned by load (call 2)", 1));
+        let text = to_text(&r, &TextOptions::default());
+        assert_eq!(text.matches("\nhost: ").count(), 5, "{text}");
+        assert!(text.contains("host: 3 more groups of the same object (returned by load (call 1)): 6 blocks, 60 B"), "{text}");
+        assert!(text.contains("other") && !text.contains("site3") && !text.contains("site5"), "{text}");
     }
 }

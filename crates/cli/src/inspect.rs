@@ -148,7 +148,9 @@ fn text(m: &Loaded, sym: &Symbolizer, allocator: &Allocator, functions: bool) {
         }
         Err(e) => {
             println!("  none: {e}");
-            if let Error::NoAllocator { detail, .. } = e {
+            if let Error::NoAllocator { detail, .. } = e
+                && !detail.is_empty()
+            {
                 println!("\nwhat was tried:");
                 for d in detail {
                     println!("  {d}");

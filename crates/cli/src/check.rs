@@ -117,7 +117,7 @@ impl Opts {
             Err(e @ wasmleak_instrument::Error::NoAllocator { .. }) if !wasmleak_instrument::has_heap(&m.bytes, &m.info) => {
                 // A module with no heap at all runs, and says so: a program that never allocates cannot leak, and
                 // failing it would fail a CI job on clean code.
-                if !wasmleak_instrument::no_allocator_of_its_own(&m.info, &sym) {
+                if !wasmleak_instrument::heapless(&m.bytes, &m.info, &sym) {
                     // Named throughout, the allocator's words among the names: it has one (a bump over a static array).
                     if wasmleak_instrument::names_every_function(&m.info, &sym) {
                         return Err(anyhow::Error::new(e).context(m.path.display().to_string()));

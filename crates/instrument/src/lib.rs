@@ -1186,7 +1186,16 @@ pub fn empty_free(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Option
 /// such a module untracked as heapless passed leaks in it; allocator survey).
 pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     // No linear memory at all (Emscripten's `addFunction` compiles such stubs): nothing to leak from.
-    info.memories.is_empty() || (!has_heap(bytes, info) && no_allocator_of_its_own(info, sym))
+    info.memories.is_empty() || (!has_heap(bytes, info) && (no_allocator_of_its_own(info, sym) || keeps_no_state(bytes, info)))
+}
+
+/// The module keeps no state of its own: no code uses a fixed address of its memory or sets a global (the stack
+/// pointer aside) — it works only on memory its host hands it (xxhash-wasm, hand-written: JS writes the input and
+/// reads the digest). An allocator, whatever its kind, keeps its state somewhere; names or not, there is none (npm
+/// survey: its module was "a module with a heap not tracked", exit 2, for every app that hashed with it).
+fn keeps_no_state(bytes: &[u8], info: &ModuleInfo) -> bool {
+    // Any constant its code may use as a static address counts (`i32.const A`, a value, `i32.store` is -O0's store).
+    statics::scan(bytes, info).is_ok_and(|s| !s.sets_global && s.addressed.iter().all(Vec::is_empty))
 }
 
 /// The half of [`heapless`] that reads the names: every function has one, and none is an allocator's word.

@@ -57,6 +57,8 @@ pub(crate) struct Scan {
     /// store or load.
     pub stores: Vec<Vec<u64>>,
     pub loads: Vec<Vec<u64>>,
+    /// Some body sets a global other than the stack pointer (state kept outside memory: a bump's `top` in a global).
+    pub sets_global: bool,
     /// The body writes its first local (`local.set 0`, `local.tee 0`): a first parameter it passes on may no longer
     /// be what it was given.
     pub sets_first: Vec<bool>,
@@ -124,6 +126,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
     s.escaping = info.exports.iter().filter(|e| e.kind == ExternalKind::Func).map(|e| e.index).collect();
     s.escaping.extend(info.start);
     let nimp = info.num_imported_funcs;
+    let sp = info.stack_pointer();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::ElementSection(r) => {
@@ -206,6 +209,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         | Operator::CallRef { .. }
                         | Operator::ReturnCallRef { .. } => indirect = true,
                         Operator::LocalSet { local_index: 0 } | Operator::LocalTee { local_index: 0 } => sets_first = true,
+                        Operator::GlobalSet { global_index } if Some(global_index) != sp => s.sets_global = true,
                         Operator::MemoryGrow { mem: 0 } => grows = true,
                         Operator::MemoryFill { mem: 0 } => fills = true,
                         Operator::MemorySize { .. } => sizes = true,

@@ -902,6 +902,7 @@ self.addEventListener('message', hold);`;
       this.stacks = stacks;
       this.maxFrames = maxFrames;
       this.initFrame = "?";
+      this.lowest = Infinity;
       this.instance = null;
       this.session = 0;
       this.events = new Uint32Array(5 * 1024);
@@ -1165,6 +1166,7 @@ self.addEventListener('message', hold);`;
       return i < this.bits.length && this.bits[i] >> (ptr >>> 2 & 7) & 1;
     }
     setLive(ptr) {
+      if (ptr < this.lowest) this.lowest = ptr;
       if (ptr & 3) return void this.odd.add(ptr);
       const i = ptr >>> 5;
       if (i >= this.bits.length) {
@@ -1930,9 +1932,28 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       const ctx = raw[rec.tracker.instrumented.meta.ctx_export];
       let depth = 0;
       let retArea = 0;
-      const returned = (name, values, how = "") => {
+      const transfers = [];
+      const TRANSFER_WORDS = 8;
+      const noteTransfer = (name, v, params) => {
+        const memory = params === 0 && transfers.length < 4 && !transfers.some((t) => t.at === v) && rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
+        if (memory && v >= 1024 && (v & 3) === 0 && v + 4 * TRANSFER_WORDS <= memory.buffer.byteLength && v + 4 * TRANSFER_WORDS <= rec.tracker.lowest) transfers.push({ at: v, name });
+      };
+      const readTransfers = (name) => {
+        let words = rec.tracker.wordsView;
+        for (const t of transfers) {
+          if (!words || (t.at >>> 2) + TRANSFER_WORDS > words.length) words = rec.tracker.words();
+          for (let k = 0; k < TRANSFER_WORDS; k++) {
+            const w = words[(t.at >>> 2) + k];
+            if (w && rec.tracker.isLive(w) && !rec.tracker.hostValues.has(w)) {
+              rec.tracker.hold(w, `written by ${name} into the buffer ${t.name} returned (0x${t.at.toString(16)})`);
+            }
+          }
+        }
+      };
+      const returned = (name, values, how = "", params = -1) => {
         const held = values.filter((v) => typeof v === "number" && v > 0);
         if (!held.length || ARGUMENT_EXPORTS.has(name)) return;
+        if (held.length === 1) noteTransfer(name, held[0], params);
         const call = (rec.calls.get(name) ?? 0) + 1;
         rec.calls.set(name, call);
         for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
@@ -1968,8 +1989,9 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
             retArea = args[0] < 0 ? r : 0;
             return r;
           }
+          if (depth === 0 && transfers.length) readTransfers(name);
           if (typeof r === "number") {
-            if (r > 0) returned(name, [r]);
+            if (r > 0) returned(name, [r], "", value.length);
           } else if (Array.isArray(r)) {
             returned(name, r);
           }

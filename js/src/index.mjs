@@ -194,10 +194,35 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     // address from `__wbindgen_add_to_stack_pointer(-16)`, passes it as the export's first argument, and reads
     // the results from memory after the call. The words there are values JS got, as a plain return's are.
     let retArea = 0;
+    // Transfer buffers: static addresses an export without parameters returned (web-tree-sitter's `_ts_init`), where
+    // later calls leave what they give JS for the glue to read (`getValue(TRANSFER_BUFFER)`: the Parser
+    // `_ts_parser_new_wasm` makes). A live block's address found there after a call is held by JS, as a returned
+    // one is: the Parser of a clean page read as a leaked cycle (browser survey).
+    const transfers = [];
+    const TRANSFER_WORDS = 8;
+    const noteTransfer = (name, v, params) => {
+      const memory = params === 0 && transfers.length < 4 && !transfers.some((t) => t.at === v) && rec.tracker.exportsOf(instance)?.[rec.tracker.instrumented.meta.memory_export];
+      // Static: below every block the allocator ever gave (a pointer into a block — wasm-bindgen's `parser_new`
+      // returns one 8 bytes into its Rc box — is no buffer).
+      if (memory && v >= 1024 && (v & 3) === 0 && v + 4 * TRANSFER_WORDS <= memory.buffer.byteLength && v + 4 * TRANSFER_WORDS <= rec.tracker.lowest) transfers.push({ at: v, name });
+    };
+    const readTransfers = (name) => {
+      let words = rec.tracker.wordsView;
+      for (const t of transfers) {
+        if (!words || (t.at >>> 2) + TRANSFER_WORDS > words.length) words = rec.tracker.words();
+        for (let k = 0; k < TRANSFER_WORDS; k++) {
+          const w = words[(t.at >>> 2) + k];
+          if (w && rec.tracker.isLive(w) && !rec.tracker.hostValues.has(w)) {
+            rec.tracker.hold(w, `written by ${name} into the buffer ${t.name} returned (0x${t.at.toString(16)})`);
+          }
+        }
+      }
+    };
     // The values one call of export `name` gave JS.
-    const returned = (name, values, how = '') => {
+    const returned = (name, values, how = '', params = -1) => {
       const held = values.filter((v) => typeof v === 'number' && v > 0);
       if (!held.length || ARGUMENT_EXPORTS.has(name)) return;
+      if (held.length === 1) noteTransfer(name, held[0], params);
       const call = (rec.calls.get(name) ?? 0) + 1;
       rec.calls.set(name, call);
       // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
@@ -237,8 +262,9 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
           retArea = args[0] < 0 ? r : 0; // a stack address, not a value to hold
           return r;
         }
+        if (depth === 0 && transfers.length) readTransfers(name);
         if (typeof r === 'number') {
-          if (r > 0) returned(name, [r]);
+          if (r > 0) returned(name, [r], '', value.length);
         } else if (Array.isArray(r)) {
           returned(name, r); // multi-value
         }

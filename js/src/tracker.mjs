@@ -108,6 +108,7 @@ class Tracker {
     this.stacks = stacks;
     this.maxFrames = maxFrames;
     this.initFrame = '?'; // the app's frame that instantiated the module (index.mjs); '?' matches nothing
+    this.lowest = Infinity; // the lowest address a block was ever allocated at: static data lies below
     this.instance = null;
     this.session = 0; // the analysis' heap of this instance, fed by flush()
     this.events = new Uint32Array(5 * 1024);
@@ -410,6 +411,7 @@ class Tracker {
   }
 
   setLive(ptr) {
+    if (ptr < this.lowest) this.lowest = ptr;
     if (ptr & 3) return void this.odd.add(ptr);
     const i = ptr >>> 5;
     if (i >= this.bits.length) {

@@ -376,6 +376,36 @@ fn untracked_module_with_a_heap_exits_2_and_alloc_fn_tracks_it() {
     let _ = std::fs::remove_file(&module);
 }
 
+/// A block handed to JS through a transfer buffer (web-tree-sitter: `_ts_init()` returns a static address, the
+/// Parser `_ts_parser_new_wasm` makes is left there for the glue to read) is held by JS, as a returned one is — not
+/// lost once the next call overwrites the buffer (the Parser of a clean page read as a leaked cycle).
+#[test]
+fn a_block_left_in_a_transfer_buffer_is_held_by_js() {
+    if !prerequisites() {
+        return;
+    }
+    let module = common::scratch("transfer.wasm");
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global $top (mut i32) (i32.const 4096))
+      (func $malloc (export "malloc") (param i32) (result i32) (local i32)
+        global.get $top local.set 1
+        global.get $top local.get 0 i32.const 7 i32.add i32.const -8 i32.and i32.add global.set $top
+        local.get 1)
+      (func $free (export "free") (param i32) (i32.store (i32.const 1024) (local.get 0)))
+      (func (export "init") (result i32) i32.const 2048)
+      (func (export "make") (i32.store (i32.const 2048) (call $malloc (i32.const 32))))
+      (func (export "clear") (i32.store (i32.const 2048) (i32.const 0))))"#;
+    std::fs::write(&module, wat::parse_str(wat).unwrap()).unwrap();
+    let (code, report, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/transfer_app.mjs", module.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report}\n{stderr}");
+    assert!(stderr.contains("transfer: kept a block"), "{stderr}");
+    assert_eq!((report["summary"]["host_blocks"].as_u64(), report["summary"]["lost_blocks"].as_u64()), (Some(1), Some(0)), "{report}");
+    let root = report["groups"][0]["root"].as_str().unwrap_or_default();
+    assert!(root.starts_with("written by make into the buffer init returned (0x800)"), "{report}");
+    let _ = std::fs::remove_file(&module);
+}
+
 /// `-o FILE` and `--show-reachable` as `check` has them: the text report goes to the file, reachable groups listed.
 #[test]
 fn output_file_and_show_reachable() {

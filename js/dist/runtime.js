@@ -1027,7 +1027,7 @@ self.addEventListener('message', hold);`;
       const frame = !strong && this.isLive(value >>> 0) ? appFrame() : "?";
       if (frame === null || frame !== "?" && frame === this.initFrame) {
         strong = true;
-        label += ", by the package itself (no app code on the JS stack)";
+        label += frame === null ? ", by the package itself (no app code on the JS stack)" : ", by the package itself (while the app instantiated it)";
       }
       this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
     }

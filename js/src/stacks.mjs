@@ -37,7 +37,6 @@ export function runtimeCaller() {
   return null;
 }
 
-
 /**
  * The app's innermost frame on the JS stack now (`file:line:column`): the first frame of a file outside
  * `node_modules`, other than Node's own (`node:`), a module's wasm code or wasmleak's. None (null): a package's own

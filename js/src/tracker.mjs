@@ -257,7 +257,7 @@ class Tracker {
     const frame = !strong && this.isLive(value >>> 0) ? appFrame() : '?';
     if (frame === null || (frame !== '?' && frame === this.initFrame)) {
       strong = true;
-      label += ', by the package itself (no app code on the JS stack)';
+      label += frame === null ? ', by the package itself (no app code on the JS stack)' : ', by the package itself (while the app instantiated it)';
     }
     // With the event number: a number JS got before a block was allocated does not point at it (a stale
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).

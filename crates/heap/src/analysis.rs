@@ -597,7 +597,6 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
         let start = blocks[c].addr as u32;
         obj == start.wrapping_add(12) || obj == start.wrapping_add(16) || Some(obj) == word_of(c, 12).filter(|&p| p != 0)
     };
-
     let mut counted = vec![false; n_comp];
     for u in 0..n {
         if w.state[u] != UNSEEN {
@@ -609,14 +608,14 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
         let (a, b) = edges.range(u);
         for (&t, &at) in edges.targets[a..b].iter().zip(&edges.at[a..b]) {
             let t = t as usize;
-            if w.state[t] == UNSEEN && control_like(t) && shared_ptr_to(u, t, at) {
-                counted[comp[t] as usize] = true;
+            if w.state[t] != UNSEEN {
+                continue;
             }
-        }
-        for &t in edges.of(u) {
-            let t = t as usize;
-            if w.state[t] == UNSEEN && comp[t] != cu {
+            if comp[t] != cu {
                 entered[comp[t] as usize] = true;
+            }
+            if control_like(t) && shared_ptr_to(u, t, at) {
+                counted[comp[t] as usize] = true;
             }
         }
     }

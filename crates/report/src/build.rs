@@ -718,8 +718,9 @@ const SAMPLED_FREED_NOTE: &str = " and was freed before the end: memory held for
 fn with_sampled_growth(snap: &Snapshot, groups: &mut [Group], mut notes: Vec<String>) -> Vec<String> {
     // Too few samples is no verdict: `growing: false` then means not judged (npm survey: swc kept ~9 blocks per call,
     // all 48 groups read `growing: false` at 20 calls, 6 grew at 50). Snapshots, when three came, judge it instead.
+    // (Said where growth is the question: memory still held, by the program or by JS; a leak is one anyway.)
     let n = snap.profile.samples.len();
-    if n < wasmleak_heap::MIN_SAMPLES {
+    if n < wasmleak_heap::MIN_SAMPLES && groups.iter().any(|g| matches!(g.kind, "reachable" | "host")) {
         notes.push(format!(
             "{TOO_FEW_SAMPLES} ({n} of the allocation profile's samples, {} needed): `growing: false` means not judged — \
              take three snapshots or more (--snapshot-interval, --iteration) or run longer",
@@ -988,8 +989,13 @@ mod tests {
         r.apply_growth(&[], 4);
         assert!(!r.groups[0].growing && r.groups[0].bytes_per_1000_events.is_none());
         assert!(r.notes.is_empty(), "{:?}", r.notes);
-        // Too few samples: a note says growth was not judged, until three snapshots judge it.
+        // Too few samples, memory still held: a note says growth was not judged, until three snapshots judge it.
         snap.profile.samples.truncate(3);
+        let r = build(&snap, &snap.analyze(), exit(), Vec::new());
+        assert!(r.notes.is_empty(), "nothing held: {:?}", r.notes);
+        snap.blocks.push(SnapBlock { addr: 0x1000, size: 16, seq: 0, stack: 0 });
+        snap.contents = vec![0; 16];
+        snap.values.push(wasmleak_heap::SnapValue { name: "global g".into(), value: 0x1000, host: false });
         let r = build(&snap, &snap.analyze(), exit(), Vec::new());
         assert!(r.notes.iter().any(|n| n.starts_with(TOO_FEW_SAMPLES) && n.contains("(3 of the allocation profile's samples, 8 needed)")), "{:?}", r.notes);
         let mut r = build(&snap, &snap.analyze(), exit(), Vec::new());

@@ -472,3 +472,58 @@ fn a_named_global_alloc_impl_takes_its_size_last() {
     let eps = find_allocator_by_name(&info, &HashMap::new(), &o).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(roles(&eps), vec![(1, "free".to_string()), (4, "rust alloc".to_string())]);
 }
+
+/// An allocator no shape knows (a first-fit free list), its malloc and free exported as Emscripten exports them, its
+/// realloc not: the realloc over them — (ptr, size) -> ptr calling both, resizing in place where the block is big
+/// enough — is found and confirmed by calling it. Without it the in-place resizes were never seen (a stripped -O2
+/// emmalloc build of Lua: leaked bytes +57%, no word said).
+#[test]
+fn the_realloc_over_an_exported_pair_is_found() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global (mut i32) (i32.const 4096))
+      (global (mut i32) (i32.const 0))
+      ;; malloc(n): first fit from the free list, else bump (growing memory); blocks are [size][next] + data.
+      (func (export "malloc") (param i32) (result i32) (local i32 i32)
+        local.get 0 i32.const 7 i32.add i32.const -8 i32.and local.set 0
+        global.get 1 local.set 1
+        block loop
+          local.get 1 i32.eqz br_if 1
+          local.get 1 i32.load local.get 0 i32.ge_u if
+            local.get 2 if local.get 2 local.get 1 i32.load offset=4 i32.store offset=4
+            else local.get 1 i32.load offset=4 global.set 1 end
+            local.get 1 i32.const 8 i32.add return
+          end
+          local.get 1 local.set 2
+          local.get 1 i32.load offset=4 local.set 1
+          br 0
+        end end
+        global.get 0 local.set 1
+        global.get 0 local.get 0 i32.add i32.const 8 i32.add global.set 0
+        block loop
+          global.get 0 memory.size i32.const 16 i32.shl i32.le_u br_if 1
+          i32.const 1 memory.grow i32.const -1 i32.eq if i32.const 0 return end
+          br 0
+        end end
+        local.get 1 local.get 0 i32.store
+        local.get 1 i32.const 8 i32.add)
+      (func (export "free") (param i32) (local i32)
+        local.get 0 i32.eqz if return end
+        local.get 0 i32.const 8 i32.sub local.set 1
+        local.get 1 global.get 1 i32.store offset=4
+        local.get 1 global.set 1)
+      ;; realloc(p, n): in place when the block is big enough, else malloc, copy, free.
+      (func (param i32 i32) (result i32) (local i32)
+        local.get 0 i32.eqz if local.get 1 call 0 return end
+        local.get 0 i32.const 8 i32.sub i32.load local.get 1 i32.ge_u if local.get 0 return end
+        local.get 1 call 0 local.set 2
+        local.get 2 local.get 0 local.get 0 i32.const 8 i32.sub i32.load memory.copy
+        local.get 0 call 1
+        local.get 2)
+      (func (export "resize") (param i32 i32) (result i32) local.get 0 local.get 1 call 2))"#;
+    let b = wat::parse_str(wat).unwrap();
+    let info = ModuleInfo::parse(&b).unwrap();
+    let d = discover(&b, &info, &HashMap::new(), &Overrides::default(), &Discovery { experiments: true }).unwrap();
+    assert_eq!(roles(&d.entry_points), [(0, "malloc".to_string()), (1, "free".to_string()), (2, "realloc".to_string())], "{:?}", d.entry_points);
+    assert!(d.entry_points[2].confirmed.as_deref().is_some_and(|c| c.contains("grew and shrank a block")), "{:?}", d.entry_points[2]);
+}

@@ -364,12 +364,13 @@ pub fn role_of(name: &str) -> Option<Role> {
     // Zig's own libc allocator (`lib/c/malloc.zig`) names its functions by their Zig path: `c.malloc.calloc`.
     // mimalloc overriding malloc: the functions carry their own names (`malloc` is an alias of `mi_malloc`).
     Some(match name {
-        "malloc" | "dlmalloc" | "emscripten_builtin_malloc" | "c.malloc.malloc" | "mi_malloc" | "mi_zalloc" => Role::Malloc,
+        // (emmalloc's own names stand where -Oz merged `malloc`/`free` into them.)
+        "malloc" | "dlmalloc" | "emscripten_builtin_malloc" | "c.malloc.malloc" | "mi_malloc" | "mi_zalloc" | "emmalloc_malloc" => Role::Malloc,
         // (size) -> ptr, page-aligned: Zig's own (a function of its own, not a memalign call the hooks would see).
         "valloc" | "c.malloc.valloc" => Role::Malloc,
-        "calloc" | "dlcalloc" | "emscripten_builtin_calloc" | "c.malloc.calloc" | "mi_calloc" => Role::Calloc,
-        "realloc" | "dlrealloc" | "emscripten_builtin_realloc" | "c.malloc.realloc" | "mi_realloc" => Role::Realloc,
-        "free" | "dlfree" | "emscripten_builtin_free" | "c.malloc.free" | "mi_free" => Role::Free,
+        "calloc" | "dlcalloc" | "emscripten_builtin_calloc" | "c.malloc.calloc" | "mi_calloc" | "emmalloc_calloc" => Role::Calloc,
+        "realloc" | "dlrealloc" | "emscripten_builtin_realloc" | "c.malloc.realloc" | "mi_realloc" | "emmalloc_realloc" => Role::Realloc,
+        "free" | "dlfree" | "emscripten_builtin_free" | "c.malloc.free" | "mi_free" | "emmalloc_free" => Role::Free,
         "mi_malloc_aligned" | "mi_zalloc_aligned" => Role::RustAlloc, // (size, alignment) -> ptr
         "mi_aligned_alloc" | "mi_memalign" => Role::AlignedAlloc,
         "mi_posix_memalign" => Role::PosixMemalign,

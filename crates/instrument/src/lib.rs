@@ -916,7 +916,10 @@ fn find_all(
             Some((p, r)) => p.iter().chain(r).all(|t| *t == wasmparser::ValType::I32) && role.accepts(p.len(), r.len()),
             None => false,
         };
-        match Some(role).filter(|&r| fits(r)).or_else(|| role.without_self().filter(|&r| fits(r))) {
+        // A memalign taking the size alone had its alignment folded into a constant (Emscripten -Oz: emmalloc's
+        // `malloc` is `emmalloc_memalign(8, size)`, specialised into one function): a malloc.
+        let specialised = || (role == Role::AlignedAlloc).then_some(Role::Malloc).filter(|&r| fits(r));
+        match Some(role).filter(|&r| fits(r)).or_else(|| role.without_self().filter(|&r| fits(r))).or_else(specialised) {
             Some(role) => found.push(EntryPoint { func, name: name.to_string(), role, evidence, confirmed: None }),
             None => rejected.push(format!("{name} (function {func}) does not have the signature of {role}")),
         }

@@ -210,9 +210,15 @@ impl Opts {
                 };
                 format!("{json}\n")
             }
-            Format::Text if reports.is_empty() && untracked.is_empty() => {
-                "wasmleak: the script instantiated no WebAssembly module; nothing tracked\n".to_string()
-            }
+            Format::Text if reports.is_empty() && untracked.is_empty() => match status.code().filter(|&c| c != 0) {
+                // Ended by an error before any module: Emscripten 3.1's glue fails on Node's own fetch of a file path.
+                Some(c) => format!(
+                    "wasmleak: the script ended (node exit status {c}) before it instantiated a WebAssembly module; nothing \
+                     tracked. Its error is above; glue from Emscripten 3.1 and older fails on Node's fetch: \
+                     `wasmleak node --no-experimental-fetch SCRIPT` (node's options pass through after wasmleak's)\n"
+                ),
+                None => "wasmleak: the script instantiated no WebAssembly module; nothing tracked\n".to_string(),
+            },
             Format::Text => {
                 let mut t = out["text"].as_str().unwrap_or_default().to_string();
                 for u in &untracked {

@@ -826,7 +826,7 @@ fn a_report_says_what_its_stacks_can_show() {
     let i = wasmleak(vec!["inspect".into(), stale.into_os_string()]);
     assert!(i.stdout.contains("DWARF: yes, but it maps none of the code"), "{}", i.describe());
     let n = notes(&stripped(&fixture("c_patterns.wasm")), &["malloc_no_free"]);
-    assert!(n.contains("no DWARF and no function names (stripped): stacks show func[N]"), "{n}");
+    assert!(n.contains("no DWARF and no name section (stripped): stacks show func[N] but for its exported functions"), "{n}");
     let n = notes(&without_dwarf(&fixture("c_patterns.wasm")), &["malloc_no_free"]);
     assert!(n.contains("the module has no DWARF: stacks show function names"), "{n}");
     assert!(!notes(&fixture("c_patterns.wasm"), &["malloc_no_free"]).contains("DWARF"));

@@ -376,6 +376,22 @@ fn untracked_module_with_a_heap_exits_2_and_alloc_fn_tracks_it() {
     let _ = std::fs::remove_file(&module);
 }
 
+/// A script that fails before it instantiates a module (Emscripten 3.1's glue on Node's fetch of a file path) says so,
+/// with the way round — it said only "instantiated no WebAssembly module" (Emscripten survey).
+#[test]
+fn a_script_that_fails_before_any_module_says_so() {
+    if !prerequisites() {
+        return;
+    }
+    let script = common::scratch("fails-early.mjs");
+    std::fs::write(&script, "throw new Error('TypeError: Failed to parse URL from a.wasm');\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmleak")).arg("node").arg(&script).current_dir(repo()).env("WASMLEAK_WASM", artifact()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "node's own status: {stdout}");
+    assert!(stdout.contains("the script ended (node exit status 1) before it instantiated a WebAssembly module"), "{stdout}");
+    assert!(stdout.contains("--no-experimental-fetch"), "{stdout}");
+}
+
 /// A block handed to JS through a transfer buffer (web-tree-sitter: `_ts_init()` returns a static address, the
 /// Parser `_ts_parser_new_wasm` makes is left there for the glue to read) is held by JS, as a returned one is — not
 /// lost once the next call overwrites the buffer (the Parser of a clean page read as a leaked cycle).

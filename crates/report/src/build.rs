@@ -324,8 +324,9 @@ pub fn debug_info_note(has_dwarf: bool, maps_code: bool, has_names: bool) -> Opt
         (true, true, _) => None,
         (false, _, true) => Some(NO_DWARF_NOTE),
         (false, _, false) => Some(
-            "the module has no DWARF and no function names (stripped): stacks show func[N] and suppressions by \
-             function name match nothing; `--debug-file` with its build that keeps names (or -g) names them",
+            "the module has no DWARF and no name section (stripped): stacks show func[N] but for its exported \
+             functions, and suppressions by function name match only those; `--debug-file` with its build that keeps \
+             names (or -g) names them",
         ),
         (true, false, true) => Some(
             "the module's DWARF maps none of its code (a build optimised after linking — wasm-opt, which clang \

@@ -232,6 +232,10 @@ pub struct GuestOpts {
     /// Largest linear memory the guest may grow to, e.g. 256MiB, 1GiB, 65536
     #[arg(long, value_name = "BYTES")]
     pub max_memory: Option<String>,
+    /// Let a module import functions the host does not provide (an Emscripten standalone build's `env::system`,
+    /// syscalls it never calls): each traps if called, ending the run with its report
+    #[arg(long)]
+    pub trap_unknown_imports: bool,
     /// Arguments for the guest: everything from the first argument after the module that is not one of
     /// wasmleak's options (or after `--`), untouched — what a cargo runner passes (`wasmleak check --` as the
     /// runner passes even arguments that are also wasmleak's options, like `--format`); with --invoke, the
@@ -278,6 +282,7 @@ impl GuestOpts {
             max_memory,
             stdout,
             stacks,
+            trap_unknown_imports: self.trap_unknown_imports,
             ..RunConfig::default()
         })
     }

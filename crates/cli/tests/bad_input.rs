@@ -403,3 +403,38 @@ fn no_empty_report_file_on_error() {
     assert_one_error(&r, &["not a WebAssembly module"]);
     assert!(!out.exists(), "{} was left behind", out.display());
 }
+
+/// A module importing functions the host does not provide (an Emscripten standalone build's `env::system`, syscalls
+/// it never calls) is refused, naming them and `--trap-unknown-imports`; with it, the program runs and is judged,
+/// and an import it does call traps — its report still printed.
+#[test]
+fn unknown_imports_refused_or_trapped_on_request() {
+    let wat = |call: &str| {
+        format!(
+            r#"(module
+          (import "env" "system" (func $system (param i32) (result i32)))
+          (memory (export "memory") 1)
+          (global $top (mut i32) (i32.const 4096))
+          (func $malloc (export "malloc") (param i32) (result i32) (local i32)
+            global.get $top local.set 1
+            global.get $top local.get 0 i32.add global.set $top
+            local.get 1)
+          (func $free (export "free") (param i32) (i32.store (i32.const 1024) (local.get 0)))
+          (func (export "_start") (drop (call $malloc (i32.const 24))) {call}))"#
+        )
+    };
+    let module = scratch("unknown-imports.wasm");
+    std::fs::write(&module, wat::parse_str(wat("")).unwrap()).unwrap();
+    let r = wasmleak(vec!["check".into(), module.clone().into_os_string()]);
+    r.assert_no_panic();
+    r.assert_code(2);
+    assert!(r.stderr.contains("env::system") && r.stderr.contains("--trap-unknown-imports"), "{}", r.describe());
+    let r = wasmleak(vec!["check".into(), "--trap-unknown-imports".into(), module.clone().into_os_string()]);
+    r.assert_code(1);
+    assert!(r.stdout.contains("SUMMARY: leaked 24 B in 1 block (lost 1 / 24 B)"), "{}", r.describe());
+    std::fs::write(&module, wat::parse_str(wat("(drop (call $system (i32.const 0)))")).unwrap()).unwrap();
+    let r = wasmleak(vec!["check".into(), "--trap-unknown-imports".into(), module.clone().into_os_string()]);
+    r.assert_no_panic();
+    assert!(r.stdout.contains("SUMMARY: leaked 24 B in 1 block"), "{}", r.describe());
+    assert!(r.stdout.contains("trap") || r.stderr.contains("trap"), "{}", r.describe());
+}

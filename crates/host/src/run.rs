@@ -54,6 +54,8 @@ pub struct RunConfig {
     pub timeout: Option<Duration>,
     /// Largest linear memory the guest may grow to, in bytes.
     pub max_memory: Option<u64>,
+    /// Imports the host does not provide trap when called instead of refusing the module.
+    pub trap_unknown_imports: bool,
     pub stdout: Stdout,
     pub stacks: StackMode,
     pub max_frames: usize,
@@ -103,6 +105,7 @@ impl Default for RunConfig {
             invoke: None,
             timeout: None,
             max_memory: None,
+            trap_unknown_imports: false,
             stdout: Stdout::Inherit,
             stacks: StackMode::Contexts,
             max_frames: 32,
@@ -594,6 +597,9 @@ fn run_pass(
     if let Some(t) = &threads {
         t.link(&mut linker, &mut store, baton.clone())?;
     }
+    if cfg.trap_unknown_imports {
+        linker.define_unknown_imports_as_traps(module)?;
+    }
     check_imports(&linker, &mut store, module)?;
 
     // The epoch: a watchdog thread bumps it at the --timeout, which ends the run, and every
@@ -1013,6 +1019,12 @@ fn classify_exit(e: &wasmtime::Error, store: &Store<State>, cfg: &RunConfig) -> 
         }
         return Ok(Exit::Trap(trap.to_string()));
     }
+    // A call of an import `--trap-unknown-imports` stood in for: the guest's own doing, as a trap is.
+    if cfg.trap_unknown_imports
+        && let Some(why) = e.chain().map(|c| c.to_string()).find(|m| m.starts_with("unknown import:"))
+    {
+        return Ok(Exit::Trap(why));
+    }
     // Not a guest event: instantiation failures, bad --invoke, host errors.
     Err(anyhow!("{e:#}"))
 }
@@ -1060,7 +1072,8 @@ fn check_imports(linker: &Linker<State>, store: &mut Store<State>, module: &Modu
     };
     bail!(
         "the module imports {} that wasmleak's host does not provide (it provides wasi_snapshot_preview1): {list}. \
-         {hint}: run the app under Node with `wasmleak node app.mjs`, or serve a web app with `wasmleak serve DIR`.",
+         {hint}: run the app under Node with `wasmleak node app.mjs`, or serve a web app with `wasmleak serve DIR` \
+         (or, if the program never calls them, --trap-unknown-imports).",
         if missing.len() == 1 { "a function" } else { "functions" },
     )
 }

@@ -192,7 +192,9 @@ pub(crate) fn is_runtime_startup(stack: &[Frame]) -> bool {
     // is still running, or ends the process, and these, which only that struct pointed to, read "lost" at the
     // program's pthread_create line — on clean programs (Emscripten threads survey).
     let thread_bookkeeping = |f: &Frame| matches!(f.function.as_str(), "__pthread_create" | "emscripten_tls_init" | "_emscripten_tls_init");
-    stack.first().is_some_and(|f| f.function == "__main_void" || thread_bookkeeping(f))
+    // Emscripten's libc builds `environ` once, in a static constructor (standalone builds, which never free it).
+    let environ = |f: &Frame| f.function == "__emscripten_environ_constructor";
+    stack.first().is_some_and(|f| f.function == "__main_void" || thread_bookkeeping(f) || environ(f))
         || stack.iter().take_while(|f| library(f)).any(queue)
 }
 

@@ -720,6 +720,10 @@ MANUAL.update({
                     alloc=[(95, "malloc", "dlmalloc (export Na)", "libheif.js: `Ur=t._malloc=a.Na`"),
                            (42, "free", "dlfree (export Z)", "libheif.js: `X=t._free=a.Z`; shares dlmalloc state 136376.. with malloc"),
                            (432, "realloc", "dlrealloc", "dlcore.py; 1026 bytes"),
+                           (431, "posix_memalign", "dlposix_memalign",
+                            "(i32,i32,i32)->i32, 290 lines of wat: `if align == 8: p = malloc 95(size)`, else 28 (EINVAL) for a bad "
+                            "alignment, dlmemalign inlined (chunk split, `call 430` for the remainder), 48 (ENOMEM) when "
+                            "null, else `*param0 = p; return 0`; 4 callers (found in session 20, the table had missed it)"),
                            (45, "operator_new", "operator new(unsigned long)", "18-byte (i32)->i32: `p = call 733 (operator_new_impl)(size); if !p call 162 (abort path)`; 584 callers"),
                            (733, "wrapper_malloc", "operator_new_impl(unsigned long)",
                             "51-byte (i32)->i32: `n = max(size, 1); loop { p = malloc 95(n); if p or no new_handler (i32.load 140988) break; call_indirect handler }; return p`"),
@@ -729,7 +733,7 @@ MANUAL.update({
                             "aligned and plain operator delete both inlined to free; 9 callers")],
                     notalloc=[(338, "malloc(size + 80) + 80 (func 338)", "(i32)->i32 with an 80-byte header before the returned pointer"),
                               (1834, "embind __getTypeName-like", "strdup of a type name")],
-                    notes="libheif with libde265/aom decoders; no calloc/memalign entry points found."),
+                    notes="libheif with libde265/aom decoders; no calloc entry point; posix_memalign with dlmemalign inlined."),
     "harfbuzz": dict(heap="malloc-like",
                      alloc=[(29, "malloc", "dlmalloc (export malloc)", "export name; harfbuzz.js: `_malloc = wasmExports[\"malloc\"]`"),
                             (6, "free", "dlfree (export free)", "export name"),

@@ -1832,6 +1832,11 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
     let taken = 0, stride = 1;
     let count = 0;
     const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
+    const FILE_NAMES = /* @__PURE__ */ Symbol.for("wasmleak.fileNames");
+    const nameOfBytes = (bytes) => {
+      const buffer = bytes instanceof ArrayBuffer ? bytes : bytes?.buffer;
+      return nameOf(buffer && globalThis[FILE_NAMES]?.get(buffer));
+    };
     const shared = sharedState();
     const mainThread = !shared || shared.tid === 0;
     function tryInstrument(bytes, name, internal) {
@@ -2019,7 +2024,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
       const hint = globalThis[NEXT_NAME];
       delete globalThis[NEXT_NAME];
-      return compileSync(bytes, nameOf(hint));
+      return compileSync(bytes, hint ? nameOf(hint) : nameOfBytes(bytes));
     }
     function Instance(module, imports) {
       if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
@@ -2032,10 +2037,10 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
     const patched = {
       Module,
       Instance,
-      compile: (bytes) => compileAsync(bytes, nameOf()),
+      compile: (bytes) => compileAsync(bytes, nameOfBytes(bytes)),
       instantiate: async (source, imports) => {
         if (source instanceof WA.Module) return instantiateWith(source, imports, asyncInstance);
-        const module = await compileAsync(source, nameOf());
+        const module = await compileAsync(source, nameOfBytes(source));
         return { module, instance: await instantiateWith(module, imports, asyncInstance) };
       },
       compileStreaming: async (source) => {

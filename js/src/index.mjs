@@ -71,6 +71,13 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   let count = 0;
 
   const nameOf = (hint) => namePrefix + (hint || `module-${++count}.wasm`);
+  // The file the bytes were read from, where the Node preload saw it read (register.mjs): Emscripten's and
+  // wasm-bindgen's Node glue read the module with fs and hand the bytes over, so several modules were module-1, -2…
+  const FILE_NAMES = Symbol.for('wasmleak.fileNames');
+  const nameOfBytes = (bytes) => {
+    const buffer = bytes instanceof ArrayBuffer ? bytes : bytes?.buffer;
+    return nameOf(buffer && globalThis[FILE_NAMES]?.get(buffer));
+  };
   // Threaded modules (Node): the log every thread's hooks share; made now, before the app starts any worker.
   const shared = sharedState();
   const mainThread = !shared || shared.tid === 0;
@@ -295,7 +302,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
     if (!new.target) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
     const hint = globalThis[NEXT_NAME];
     delete globalThis[NEXT_NAME];
-    return compileSync(bytes, nameOf(hint));
+    return compileSync(bytes, hint ? nameOf(hint) : nameOfBytes(bytes));
   }
   function Instance(module, imports) {
     if (!new.target) throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
@@ -309,10 +316,10 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
   const patched = {
     Module,
     Instance,
-    compile: (bytes) => compileAsync(bytes, nameOf()),
+    compile: (bytes) => compileAsync(bytes, nameOfBytes(bytes)),
     instantiate: async (source, imports) => {
       if (source instanceof WA.Module) return instantiateWith(source, imports, asyncInstance);
-      const module = await compileAsync(source, nameOf());
+      const module = await compileAsync(source, nameOfBytes(source));
       return { module, instance: await instantiateWith(module, imports, asyncInstance) };
     },
     compileStreaming: async (source) => {

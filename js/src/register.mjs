@@ -8,6 +8,28 @@
 // that tracked any writes its own report file, `FILE.worker-N`, which `wasmleak node` merges.
 import { attach } from './node.mjs';
 
+// A .wasm file the app reads (Emscripten's and wasm-bindgen's Node glue: `fs.readFileSync(path)`, then the bytes to
+// WebAssembly) names the module it becomes (index.mjs `nameOfBytes`), by the bytes' ArrayBuffer.
+{
+  const fs = process.getBuiltinModule('node:fs');
+  const names = (globalThis[Symbol.for('wasmleak.fileNames')] ??= new WeakMap());
+  const note = (path, data) => {
+    const file = typeof path === 'string' ? path : path instanceof URL ? path.pathname : '';
+    if (file.endsWith('.wasm') && data?.buffer instanceof ArrayBuffer) names.set(data.buffer, file.split(/[\\/]/).pop());
+    return data;
+  };
+  const readFileSync = fs.readFileSync;
+  fs.readFileSync = function (path, ...rest) {
+    return note(path, readFileSync.call(this, path, ...rest));
+  };
+  const readFile = fs.promises.readFile;
+  fs.promises.readFile = async function (path, ...rest) {
+    return note(path, await readFile.call(this, path, ...rest));
+  };
+  // ES modules' `import { readFileSync } from 'node:fs'` see the change too.
+  process.getBuiltinModule('node:module').syncBuiltinESMExports();
+}
+
 const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
 // WASMLEAK_OPTIONS: `wasmleak node`'s allocator, report and debug-file options, as JSON ({allocator, showReachable,
 // debugFiles: [path]}).

@@ -294,7 +294,7 @@ fn node_snapshot_interval_gives_a_growth_verdict_over_time() {
 }
 
 /// Wasm in a worker thread is tracked too (the preload runs there): its report joins the main thread's, its
-/// module named after the worker.
+/// module named after the worker — and after the file the app read it from (`readFileSync`: they were module-1.wasm).
 #[test]
 fn node_reports_modules_of_worker_threads() {
     if !prerequisites() {
@@ -306,7 +306,7 @@ fn node_reports_modules_of_worker_threads() {
     let names: Vec<&str> = reports.iter().map(|r| r["module"].as_str().unwrap()).collect();
     // Named by the worker's threadId, as the app sees it (wasmleak's analysis thread took one before it).
     let id = stderr.split("worker_app: worker ").nth(1).and_then(|s| s.split(' ').next()).unwrap_or_else(|| panic!("{stderr}"));
-    assert_eq!(names, ["module-1.wasm".to_string(), format!("worker-{id}/module-1.wasm")]);
+    assert_eq!(names, ["rust_lib.wasm".to_string(), format!("worker-{id}/rust_lib.wasm")]);
     assert_eq!(reports[0]["summary"]["leaked_blocks"], 0, "{report}");
     assert_eq!(reports[1]["summary"]["host_blocks"], 6, "{report}");
     assert_eq!(reports[1]["summary"]["host_bytes"], 3 * 276, "{report}");

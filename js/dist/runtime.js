@@ -903,6 +903,7 @@ self.addEventListener('message', hold);`;
       this.maxFrames = maxFrames;
       this.initFrame = "?";
       this.lowest = Infinity;
+      this.appHeld = false;
       this.instance = null;
       this.session = 0;
       this.events = new Uint32Array(5 * 1024);
@@ -1024,10 +1025,12 @@ self.addEventListener('message', hold);`;
       if (!(value > 0)) return;
       if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) return void this.runtimeValues.set(value >>> 0, label);
-      const frame = !strong && this.isLive(value >>> 0) ? appFrame() : "?";
+      const frame = !strong && !this.appHeld && this.isLive(value >>> 0) ? appFrame() : "?";
       if (frame === null || frame !== "?" && frame === this.initFrame) {
         strong = true;
         label += frame === null ? ", by the package itself (no app code on the JS stack)" : ", by the package itself (while the app instantiated it)";
+      } else if (frame !== "?") {
+        this.appHeld = true;
       }
       this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
     }

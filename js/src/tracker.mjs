@@ -109,6 +109,7 @@ class Tracker {
     this.maxFrames = maxFrames;
     this.initFrame = '?'; // the app's frame that instantiated the module (index.mjs); '?' matches nothing
     this.lowest = Infinity; // the lowest address a block was ever allocated at: static data lies below
+    this.appHeld = false; // the app's own code got a block: the package's initialisation is over (hold)
     this.instance = null;
     this.session = 0; // the analysis' heap of this instance, fed by flush()
     this.events = new Uint32Array(5 * 1024);
@@ -254,10 +255,14 @@ class Tracker {
     // frame: Emscripten's onRuntimeInitialized, a glue's scratch buffers and singletons) — is the package's state,
     // which the app has no way to free: reachable while it lives, not an object the app forgot (npm survey: every
     // canvaskit user got 18 "host" objects, exit 1, after deleting all it made). Only for a live block's address.
-    const frame = !strong && this.isLive(value >>> 0) ? appFrame() : '?';
+    // A stack capture per hold costs microseconds; its initialisation is over once the app's own code got a block
+    // (`appHeld`), and no hold after that looks.
+    const frame = !strong && !this.appHeld && this.isLive(value >>> 0) ? appFrame() : '?';
     if (frame === null || (frame !== '?' && frame === this.initFrame)) {
       strong = true;
       label += frame === null ? ', by the package itself (no app code on the JS stack)' : ', by the package itself (while the app instantiated it)';
+    } else if (frame !== '?') {
+      this.appHeld = true;
     }
     // With the event number: a number JS got before a block was allocated does not point at it (a stale
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).

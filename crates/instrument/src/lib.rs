@@ -1326,8 +1326,7 @@ pub fn instrument_with(
         check_iteration_function(info, entry_points, f)?;
     }
     let mut out = rewrite::rewrite(bytes, info, entry_points, options)?;
-    out.allocator_statics = statics::allocator_statics(bytes, info, entry_points)?;
-    out.static_bounds = statics::bounds(bytes, info, entry_points)?;
+    (out.allocator_statics, out.static_bounds) = statics::allocator_state(bytes, info, entry_points)?;
     out.empty_free = empty_free(bytes, info, entry_points);
     Ok(out)
 }

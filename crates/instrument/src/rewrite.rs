@@ -383,8 +383,7 @@ pub(crate) fn rewrite(
                         added_code.resize(s.len() as usize - 1, Vec::new());
                         added_code.push(added);
                     }
-                    _ if low_water.as_ref().is_some_and(|l| l.sets_sp(&body)) => {
-                        let l = low_water.as_ref().expect("checked");
+                    _ if let Some(l) = &low_water => {
                         let (f, added) = if private.contains(&func) { l.body(&mut Direct(&shift), &body)? } else { l.body(&mut shift, &body)? };
                         s.function(&f);
                         added_code.resize(s.len() as usize - 1, Vec::new());
@@ -507,11 +506,6 @@ impl LowWater {
     pub fn after_set(&self) -> [I<'static>; 7] {
         let (sp, low) = (self.sp, self.global);
         [I::GlobalGet(sp), I::GlobalGet(low), I::GlobalGet(sp), I::GlobalGet(low), I::I32LtU, I::Select, I::GlobalSet(low)]
-    }
-
-    pub fn sets_sp(&self, body: &FunctionBody<'_>) -> bool {
-        let mut lowers = LowersSp::default();
-        body.get_operators_reader().is_ok_and(|ops| ops.into_iter().map_while(Result::ok).any(|op| lowers.sets(&op, self.sp)))
     }
 
     /// `body` re-encoded with [`Self::after_set`] after each set of the stack pointer, and the indices (in the new

@@ -348,10 +348,22 @@ pub(crate) fn works_on_chunk_headers(body: &wasmparser::FunctionBody<'_>) -> Res
     Ok(size_masks >= 1 && bit_ops >= 2 && headers >= 1)
 }
 
+#[cfg(test)]
 pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Vec<Range<u64>>, Error> {
+    Ok(allocator_state(bytes, info, eps)?.0)
+}
+
+/// The allocator's own static state (see [`allocator_statics`]) and the static addresses of the code ([`Bounds`]),
+/// from one walk of which code is the allocator's.
+pub(crate) fn allocator_state(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<(Vec<Range<u64>>, Bounds), Error> {
     let nimp = info.num_imported_funcs;
     let scan = scan(bytes, info)?;
     let private = allocator_private(&scan, nimp, eps);
+    Ok((state_ranges(&scan, info, eps, &private), bounds(&scan, nimp, &private)))
+}
+
+fn state_ranges(scan: &Scan, info: &ModuleInfo, eps: &[EntryPoint], private: &HashSet<u32>) -> Vec<Range<u64>> {
+    let nimp = info.num_imported_funcs;
     let mut addrs: Vec<u64> = private
         .iter()
         .filter(|&&f| f >= nimp)
@@ -407,7 +419,7 @@ pub(crate) fn allocator_statics(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoi
         ranges.extend(malloc_state(&addrs));
         ranges.sort_by_key(|r| r.start);
     }
-    Ok(ranges)
+    ranges
 }
 
 /// Static addresses in the code (sorted, deduplicated): the constants the allocator's private code uses as addresses
@@ -438,10 +450,7 @@ impl Bounds {
     }
 }
 
-pub(crate) fn bounds(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Result<Bounds, Error> {
-    let nimp = info.num_imported_funcs;
-    let scan = scan(bytes, info)?;
-    let private = allocator_private(&scan, nimp, eps);
+fn bounds(scan: &Scan, nimp: u32, private: &HashSet<u32>) -> Bounds {
     let mut b = Bounds::default();
     for (i, addrs) in scan.addressed.iter().enumerate() {
         if private.contains(&(i as u32 + nimp)) {
@@ -454,7 +463,7 @@ pub(crate) fn bounds(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Res
         v.sort_unstable();
         v.dedup();
     }
-    Ok(b)
+    b
 }
 
 /// The largest step between two constant addresses dlmalloc's code uses inside its state: its array of small bins

@@ -268,12 +268,13 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
     // One object JS never freed can hold blocks from a hundred sites (an automerge document: 97 groups, 1,335
     // lines): past the first few of an object, its groups are added up in one line.
     let mut per_object: Vec<(&str, usize, u64, u64)> = Vec::new();
+    let mut object_at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (g, stacks) in &leaks {
         let g = g.as_ref();
         // (The object is the value JS holds; how deep the block hangs below it is not.)
         let object = g.root.as_deref().map(|r| r.split_once(", through ").map_or(r, |(o, _)| o));
         if let Some(root) = object.filter(|_| g.kind == "host") {
-            match per_object.iter_mut().find(|(r, ..)| *r == root) {
+            match object_at.get(root).map(|&i| &mut per_object[i]) {
                 Some((_, n, blocks, bytes)) if *n >= HOST_GROUPS_PER_OBJECT => {
                     *n += 1;
                     *blocks += g.blocks;
@@ -281,7 +282,10 @@ pub fn to_text(r: &Report, opts: &TextOptions) -> String {
                     continue;
                 }
                 Some((_, n, ..)) => *n += 1,
-                None => per_object.push((root, 1, 0, 0)),
+                None => {
+                    object_at.insert(root, per_object.len());
+                    per_object.push((root, 1, 0, 0));
+                }
             }
         }
         let _ = writeln!(out, "\n{}", headline(g));

@@ -46,6 +46,8 @@ pub struct Symbolizer {
     dwarf: ModuleDwarf,
     names: OnceLock<Vec<Option<NameEntry>>>,
     statics: OnceLock<Vec<DataSymbol>>,
+    /// [`Self::dwarf_maps_code`], once: a report asks each time, and a module whose DWARF maps nothing is walked whole.
+    maps_code: OnceLock<bool>,
     /// With a separate debug file: where its names and DWARF come from, and how far its Code section sits
     /// from the running module's (module offsets of the running module + `shift` = the debug file's).
     debug_file: Option<(String, i64)>,
@@ -79,6 +81,7 @@ impl Symbolizer {
             dwarf,
             names: OnceLock::new(),
             statics: OnceLock::new(),
+            maps_code: OnceLock::new(),
             debug_file: None,
         })
     }
@@ -144,13 +147,15 @@ impl Symbolizer {
     /// at link time with -O2 and up) keeps debug sections that describe code it rewrote, and map none of it.
     /// Looks at each function's first instruction until one has a line.
     pub fn dwarf_maps_code(&self) -> bool {
-        self.has_dwarf()
-            && (self.num_imported_funcs()..self.num_funcs()).any(|f| {
-                let Some((start, end)) = self.function_body_range(f) else { return false };
-                // Past the size LEB and the locals: any offset inside the body that the line table covers.
-                let probe = [start + (end - start) / 2, end.saturating_sub(1)];
-                probe.iter().any(|&o| self.symbolize(f, Some(o)).iter().any(|fr| fr.line.is_some()))
-            })
+        *self.maps_code.get_or_init(|| {
+            self.has_dwarf()
+                && (self.num_imported_funcs()..self.num_funcs()).any(|f| {
+                    let Some((start, end)) = self.function_body_range(f) else { return false };
+                    // Past the size LEB and the locals: any offset inside the body that the line table covers.
+                    let probe = [start + (end - start) / 2, end.saturating_sub(1)];
+                    probe.iter().any(|&o| self.symbolize(f, Some(o)).iter().any(|fr| fr.line.is_some()))
+                })
+        })
     }
 
     /// Number of imported functions (they come first in the function index space).

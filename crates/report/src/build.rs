@@ -677,7 +677,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         })
         .collect();
     summary.invalid_frees = invalid_frees.len() as u64;
-    let profile = crate::profile::profile(snap);
+    let profile = crate::profile::profile_typed(snap, &types);
     let mut notes = with_sampled_growth(snap, &mut groups, notes);
     if !invalid_frees.is_empty() {
         notes.push(INVALID_FREES_SKIPPED.into());

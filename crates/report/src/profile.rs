@@ -42,11 +42,15 @@ pub struct ProfileSite {
 /// The snapshot's profile, sites merged by symbolized stack; `None` for a snapshot file written before
 /// wasmleak kept one (it has allocations but no sites).
 pub fn profile(snap: &Snapshot) -> Option<Profile> {
+    profile_typed(snap, &crate::types::stack_types(snap))
+}
+
+/// [`profile`] with the snapshot's [`crate::stack_types`] already worked out (the report's groups need them too).
+pub(crate) fn profile_typed(snap: &Snapshot, types: &[Option<String>]) -> Option<Profile> {
     let p = &snap.profile;
     if p.sites.is_empty() && snap.allocations > 0 {
         return None;
     }
-    let types = crate::types::stack_types(snap);
     let mut sites: Vec<ProfileSite> = Vec::new();
     let mut by_frames: HashMap<Vec<Frame>, usize> = HashMap::default();
     for s in &p.sites {

@@ -15,7 +15,7 @@ use crate::hint::is_allocator_frame;
 /// run: every raw frame is symbolized once.
 pub struct SnapshotTaker<'a> {
     sym: &'a Symbolizer,
-    raw: HashMap<RawFrame, Vec<SnapFrame>>,
+    raw: FrameCache,
     /// The module's statics (DWARF), read on first use.
     statics: Option<Vec<SnapStatic>>,
     /// Frames of the host's own code (JavaScript), already symbolized: raw frames whose `func` is
@@ -23,6 +23,28 @@ pub struct SnapshotTaker<'a> {
     host: &'a [SnapFrame],
     /// Minified export names (`U`) and the names of the glue functions seen calling them (`_sqlite3_exec`).
     glue_names: HashMap<String, String>,
+}
+
+/// Raw frames symbolized: what a [`SnapshotTaker`] keeps, and a host can keep across takers (the JS runtime
+/// symbolizes each stack as it is recorded, while the app runs, instead of all of them in the report at exit).
+pub type FrameCache = HashMap<RawFrame, Vec<SnapFrame>>;
+
+/// `raw` (a wasm frame, not a host one) as the snapshot's frames: the function and its inlined callers.
+pub fn symbolize_frame(sym: &Symbolizer, raw: RawFrame) -> Vec<SnapFrame> {
+    let offset = (raw.offset != u32::MAX).then_some(raw.offset);
+    sym.symbolize(raw.func, offset)
+        .into_iter()
+        .map(|f| SnapFrame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
+        .collect()
+}
+
+/// Symbolize into `cache` the wasm frames of `frames` it does not have yet.
+pub fn warm_frames(sym: &Symbolizer, cache: &mut FrameCache, frames: &[RawFrame]) {
+    for &raw in frames {
+        if raw.func < HOST_FRAME {
+            cache.entry(raw).or_insert_with(|| symbolize_frame(sym, raw));
+        }
+    }
 }
 
 /// An Emscripten-minified export name: one to three letters, digits, `$` or `_`.
@@ -52,6 +74,16 @@ impl<'a> SnapshotTaker<'a> {
         SnapshotTaker { sym, raw: HashMap::default(), statics: None, host: &[], glue_names: HashMap::default() }
     }
 
+    /// Start from frames symbolized before (see [`FrameCache`]); [`Self::into_cache`] gives them back.
+    pub fn with_cache(mut self, cache: FrameCache) -> Self {
+        self.raw = cache;
+        self
+    }
+
+    pub fn into_cache(self) -> FrameCache {
+        self.raw
+    }
+
     /// Host frames the stacks may contain (JS frames between and around the wasm ones).
     pub fn with_host_frames(mut self, frames: &'a [SnapFrame]) -> Self {
         self.host = frames;
@@ -64,13 +96,7 @@ impl<'a> SnapshotTaker<'a> {
             let i = (raw.func - HOST_FRAME) as usize;
             return self.host.get(i..=i).unwrap_or(&[]);
         }
-        self.raw.entry(raw).or_insert_with(|| {
-            let offset = (raw.offset != u32::MAX).then_some(raw.offset);
-            sym.symbolize(raw.func, offset)
-                .into_iter()
-                .map(|f| SnapFrame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
-                .collect()
-        })
+        self.raw.entry(raw).or_insert_with(|| symbolize_frame(sym, raw))
     }
 
     fn stack(&mut self, t: &mut Tables, table: &StackTable, id: StackId) -> u32 {

@@ -278,7 +278,7 @@ fn return_and_name(function: &str) -> (&str, &str) {
 /// What was allocated, from the library frames between the allocator and the program's own code (the
 /// outermost one that names a type wins: `Rc::new` over the `Box::new` inside it). `None` when the stack
 /// does not say (C `malloc`, a plain `operator new` call: see [`stack_types`] for those).
-pub fn type_of(stack: &[SnapFrame]) -> Option<String> {
+pub fn type_of<'a>(stack: impl IntoIterator<Item = &'a SnapFrame>) -> Option<String> {
     let mut ty = None;
     for f in stack {
         if !is_library_frame(&f.function, f.file.as_deref()) {
@@ -310,17 +310,17 @@ fn same_place(a: &SnapFrame, b: &SnapFrame) -> bool {
 /// (whose stack, allocator frames dropped, starts at the calling function) the class `T` when another
 /// stack shows the constructor `T::T` called from that same function and line with the same callers.
 pub fn stack_types(snap: &Snapshot) -> Vec<Option<String>> {
-    let stacks: Vec<Vec<SnapFrame>> = (0..snap.stacks.len()).map(|s| snap.stack(s as u32).cloned().collect()).collect();
-    let mut out: Vec<Option<String>> = stacks.iter().map(|s| type_of(s)).collect();
+    let stacks: Vec<Vec<&SnapFrame>> = (0..snap.stacks.len()).map(|s| snap.stack(s as u32).collect()).collect();
+    let mut out: Vec<Option<String>> = stacks.iter().map(|s| type_of(s.iter().copied())).collect();
     // Constructor calls seen: (call site frames, outwards) → class.
-    let mut ctor_at: HashMap<(String, Option<String>, Option<u32>, usize), Vec<(usize, String)>> = HashMap::default();
+    let mut ctor_at: HashMap<(&str, Option<&str>, Option<u32>, usize), Vec<(usize, &str)>> = HashMap::default();
     for (i, s) in stacks.iter().enumerate() {
         for (k, f) in s.iter().enumerate() {
             if let (Some(class), Some(caller)) = (constructor_class(&f.function), s.get(k + 1)) {
                 ctor_at
-                    .entry((caller.function.clone(), caller.file.clone(), caller.line, s.len() - k - 1))
+                    .entry((&caller.function, caller.file.as_deref(), caller.line, s.len() - k - 1))
                     .or_default()
-                    .push((i, class.to_string()));
+                    .push((i, class));
             }
         }
     }
@@ -332,26 +332,26 @@ pub fn stack_types(snap: &Snapshot) -> Vec<Option<String>> {
             continue;
         }
         let Some(top) = s.first() else { continue };
-        let Some(cands) = ctor_at.get(&(top.function.clone(), top.file.clone(), top.line, s.len())) else { continue };
+        let Some(cands) = ctor_at.get(&(top.function.as_str(), top.file.as_deref(), top.line, s.len())) else { continue };
         // The constructor's stack continues exactly as this one does (same call site, same callers).
-        let mut found: Vec<&String> = cands
+        let mut found: Vec<&str> = cands
             .iter()
             .filter(|(j, class)| {
                 let other = &stacks[*j];
                 let k = other.len() - s.len();
-                k >= 1 && other[k..].iter().zip(s).all(|(a, b)| same_place(a, b)) && constructor_class(&other[k - 1].function) == Some(class)
+                k >= 1 && other[k..].iter().zip(s).all(|(a, b)| same_place(a, b)) && constructor_class(&other[k - 1].function) == Some(*class)
             })
-            .map(|(_, class)| class)
+            .map(|&(_, class)| class)
             .collect();
         found.sort();
         found.dedup();
         // Several classes constructed there: the members of an aggregate (`new Impl{name, data}` constructs a string
         // and a vector at that line, and read `basic_string`), or a temporary beside the object. The program's own
         // class is the one `new` made; only library classes: no label rather than a wrong one (C++ survey).
-        let own: Vec<&&String> = found.iter().filter(|c| !c.starts_with("std::")).collect();
+        let own: Vec<&&str> = found.iter().filter(|c| !c.starts_with("std::")).collect();
         out[i] = match (found.len(), own.as_slice()) {
-            (1, _) => Some(found[0].clone()),
-            (_, [one]) => Some((**one).clone()),
+            (1, _) => Some(found[0].to_string()),
+            (_, [one]) => Some(one.to_string()),
             _ => None,
         };
     }

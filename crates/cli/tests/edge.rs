@@ -405,6 +405,30 @@ fn a_module_without_a_heap_runs_and_passes_and_its_stripped_copy_is_refused() {
     assert!(s.stderr.contains("no allocator found") && s.stderr.contains("it may have no heap"), "{}", s.describe());
 }
 
+/// No malloc and a memory that never grows, stripped (nothing names what the code does): a hash over a context in
+/// static data (fixtures/edge/c/static_hash.c, as hash-wasm's modules are) has no heap — its code follows no
+/// pointer it read from static data and hands none out — and runs and passes, at -O0 (its variables in the stack
+/// frame) and -O2; a free list over a static array (fixtures/edge/c/static_pool.c, 3 of 5 blocks never given back)
+/// is refused, never called heapless.
+#[test]
+fn without_names_a_static_context_has_no_heap_and_a_static_pool_is_refused() {
+    for o in ["O0", "O2"] {
+        let m = stripped(&edge(&format!("c_static_hash_{o}")));
+        let r = wasmleak(vec!["check".into(), "--format".into(), "json".into(), m.into_os_string()]);
+        r.assert_no_panic();
+        r.assert_code(0);
+        let j = r.json();
+        assert_eq!(j["summary"]["allocations"].as_u64(), Some(0), "{}", r.describe());
+        assert!(j["notes"].to_string().contains("the module has no heap allocator"), "{}", r.describe());
+        assert!(r.stderr.contains("448d180e"), "the guest's stdout: {}", r.describe());
+        let p = stripped(&edge(&format!("c_static_pool_{o}")));
+        let r = wasmleak(vec!["check".into(), p.into_os_string()]);
+        r.assert_no_panic();
+        r.assert_code(2);
+        assert!(r.stderr.contains("no allocator found") && !r.stderr.contains("no heap allocator"), "{}", r.describe());
+    }
+}
+
 /// `main(argc, argv)` has realloc's signature and allocates and frees: the shape alone proposed it as realloc
 /// (every allocation inside main was then hidden). Called, it does not behave as one, and `inspect` says so.
 #[test]

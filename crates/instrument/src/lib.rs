@@ -14,6 +14,7 @@ mod confirm;
 pub mod exit;
 mod fingerprint;
 mod module;
+mod pointers;
 mod probe;
 mod rewrite;
 mod roots;
@@ -1183,13 +1184,19 @@ pub fn empty_free(bytes: &[u8], info: &ModuleInfo, eps: &[EntryPoint]) -> Option
 }
 
 /// Whether a module conclusively has no heap: it neither grows nor measures its memory, nor exports an allocator
-/// ([`has_heap`]), and its functions have names, none of them an allocator's word. A stripped module, or a named
-/// one with an `alloc`/`free` function of its own (a pool over a static array: a Rust `#[global_allocator]` over a
-/// `static` arena, C's umm_malloc), may have an allocator wasmleak does not know: not heapless (a host that left
-/// such a module untracked as heapless passed leaks in it; allocator survey).
+/// ([`has_heap`]), and its functions have names, none of them an allocator's word — or, without names, its code
+/// never follows or hands out an address it read from its static data (`pointers`: a hash context kept there). A
+/// named module with an `alloc`/`free` function of its own (a pool over a static array: a Rust `#[global_allocator]`
+/// over a `static` arena, C's umm_malloc), or a stripped one whose code keeps addresses in static data, may have an
+/// allocator wasmleak does not know: not heapless (a host that left such a module untracked as heapless passed leaks
+/// in it; allocator survey).
 pub fn heapless(bytes: &[u8], info: &ModuleInfo, sym: &wasmleak_symbolize::Symbolizer) -> bool {
     // No linear memory at all (Emscripten's `addFunction` compiles such stubs): nothing to leak from.
-    info.memories.is_empty() || (!has_heap(bytes, info) && (no_allocator_of_its_own(info, sym) || keeps_no_state(bytes, info)))
+    info.memories.is_empty()
+        || (!has_heap(bytes, info)
+            && (no_allocator_of_its_own(info, sym)
+                || keeps_no_state(bytes, info)
+                || (!names_every_function(info, sym) && pointers::static_heap_use(bytes, info).is_none())))
 }
 
 /// The module keeps no state of its own: no code uses a fixed address of its memory or sets a global (the stack

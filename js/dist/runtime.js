@@ -1151,6 +1151,7 @@ self.addEventListener('message', hold);`;
     realloc(old, ptr, size, lo, hi) {
       if (this.lastAlloc) this.settle(ptr);
       if (ptr === 0 && size !== 0) return this.event(EV_REALLOC2, old, ptr, size, NO_STACK);
+      if (ptr === old && !this.isLive(old)) return;
       if (old !== ptr && this.hostValues.size) this.hostValues.delete(old);
       if (old !== 0 && !this.died(old)) {
         this.event(EV_REALLOC2, old, ptr, size, this.stackNow());

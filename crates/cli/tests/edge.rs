@@ -309,6 +309,24 @@ fn zig_libc_aligned_allocations_are_hooked() {
     assert_eq!(site_total(&j, "lost", "main"), (9, 5508), "{}", brief(&j));
 }
 
+/// A Zig program linked with libc that allocates through std.heap.page_allocator — Zig's wasm heap, reached through
+/// the std.mem.Allocator vtable, not malloc — and std.heap.c_allocator (fixtures/edge/zig/page_lc.zig, Zig 0.17,
+/// names kept). Only malloc was hooked: the page_allocator leaks read "leaked 0 B", exit 0. Zig's heap is hooked
+/// too (`heap.BrkAllocator.alloc/free/resize/remap`; Debug passes a hidden parameter first, and ReleaseSafe's calls
+/// of `resize` pass a pointer it never reads — anything: no invalid free), and each block is counted once.
+#[test]
+fn zig_page_allocator_beside_libc_malloc_is_hooked() {
+    for o in ["Debug", "ReleaseSafe"] {
+        let (r, j) = check_json(&edge(&format!("zig_page_lc_{o}")), &[]);
+        r.assert_code(1);
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes"), summary(&j, "invalid_frees")), (4, 340, 0), "{o}: {}", brief(&j));
+        assert_eq!((summary(&j, "indirect_blocks"), summary(&j, "reachable_blocks")), (0, 0), "{o}: {}", brief(&j));
+        assert!(r.stderr.contains("done 1000"), "{o}: {}", r.describe());
+    }
+    let (_, j) = check_json(&edge("zig_page_lc_Debug"), &[]);
+    assert_eq!(site_total(&j, "lost", "page_lc.main"), (4, 340), "{}", brief(&j));
+}
+
 /// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went
 /// into its one caller, `buf_new`, while `dlfree` kept its name. Taken for a module that frees what it never
 /// allocated, every free was called invalid (12, exit 1) and withheld from the allocator; now refused, naming

@@ -54,6 +54,10 @@ impl LiveSet {
         self.remove(ptr);
     }
     pub fn realloc(&mut self, old: u64, new: u64, size: u64) {
+        // In place where no block lives: nothing (`HeapModel::realloc`).
+        if new == old && !self.contains(old) {
+            return;
+        }
         if new == 0 {
             if size == 0 && old != 0 {
                 self.remove(old);

@@ -255,9 +255,15 @@ impl HeapModel {
     }
 
     /// `realloc(old, size) -> new`. `new == 0` with `size > 0` is a failure and leaves `old` alone;
-    /// `old == 0` is a plain allocation; `size == 0` with `new == 0` frees `old`.
+    /// `old == 0` is a plain allocation; `size == 0` with `new == 0` frees `old`. `new == old` where no block
+    /// lives is nothing: a resize in place that the allocator answered without looking at the pointer, which an
+    /// optimised caller may leave undefined (Zig's `Allocator.resize`: `Role::ZigResize`); checked reallocs never
+    /// get here with a pointer that is not a block.
     pub fn realloc(&mut self, old: u64, new: u64, size: u64, stack: StackId) {
         let seq = self.bump();
+        if new == old && new != 0 && !self.slots.get(&(old as u32)).is_some_and(Slot::is_live) {
+            return;
+        }
         if new == 0 {
             if size == 0 && old != 0 {
                 self.remove_as(old, seq, stack, true, None);

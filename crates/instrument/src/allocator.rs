@@ -49,6 +49,17 @@ pub enum Role {
     /// point 8 bytes into their blocks, which are `size + 8` bytes (SQLite's `sqlite3MemRealloc`, with
     /// dlrealloc inlined into it; its malloc and free go through the hooked ones with the header included).
     HeaderRealloc,
+    /// Zig's `std.mem.Allocator` vtable functions of its wasm heap (`heap.BrkAllocator`, older `heap.WasmAllocator`),
+    /// which `page_allocator`, `DebugAllocator`, `ArenaAllocator` reach through the vtable and Zig's libc malloc
+    /// calls directly: `(ctx, len, alignment, ret_addr) -> ptr`. Debug builds pass a hidden parameter first, so the
+    /// parameters are counted from the last: [`Role::zig_param`].
+    ZigAlloc,
+    /// `(ctx, ptr, len, alignment, ret_addr)`
+    ZigFree,
+    /// `(ctx, ptr, len, alignment, new_len, ret_addr) -> bool`: resized in place, or not at all
+    ZigResize,
+    /// `(ctx, ptr, len, alignment, new_len, ret_addr) -> ptr`: moved or resized; null leaves the block as it was
+    ZigRemap,
 }
 
 /// A demangled Rust path without its crates' disambiguators (`dlmalloc[ce1e1277b7e64b33]::` → `dlmalloc::`).
@@ -88,6 +99,21 @@ impl Role {
             Role::GlobalAlloc => (3, 1),
             Role::GlobalDealloc => (4, 0),
             Role::GlobalRealloc => (5, 1),
+            Role::ZigAlloc => (4, 1),
+            Role::ZigFree => (5, 0),
+            Role::ZigResize | Role::ZigRemap => (6, 1),
+        }
+    }
+
+    /// Where a Zig vtable function of `nparams` parameters takes what the hooks need, counted from its last parameter
+    /// (`ret_addr`): `(pointer, size)` — the block and the new length of a resize or remap, the length of an
+    /// allocation (its block is the result), the block of a free.
+    pub fn zig_param(self, nparams: u32) -> (u32, u32) {
+        let n = nparams;
+        match self {
+            Role::ZigAlloc => (0, n.saturating_sub(3)),
+            Role::ZigFree => (n.saturating_sub(4), n.saturating_sub(3)),
+            _ => (n.saturating_sub(5), n.saturating_sub(2)),
         }
     }
 
@@ -107,11 +133,21 @@ impl Role {
     }
 
     pub fn is_free(self) -> bool {
-        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc)
+        matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc | Role::ZigFree)
     }
 
     pub fn is_realloc(self) -> bool {
-        matches!(self, Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc)
+        matches!(
+            self,
+            Role::Realloc
+                | Role::HeaderRealloc
+                | Role::RustRealloc
+                | Role::SelfRealloc
+                | Role::DlRealloc
+                | Role::GlobalRealloc
+                | Role::ZigResize
+                | Role::ZigRemap
+        )
     }
 
     /// Free roles may take extra params (sized/aligned operator delete); everything else must match exactly.
@@ -120,6 +156,8 @@ impl Role {
         match self {
             Role::Free => (1..=3).contains(&params) && results == 0,
             Role::Malloc => (params == p || params == 2) && results == r,
+            // Debug builds pass a hidden parameter first.
+            Role::ZigAlloc | Role::ZigFree | Role::ZigResize | Role::ZigRemap => (params == p || params == p + 1) && results == r,
             _ => params == p && results == r,
         }
     }
@@ -145,6 +183,10 @@ impl Role {
             Role::GlobalDealloc => "global_dealloc",
             Role::GlobalRealloc => "global_realloc",
             Role::HeaderRealloc => "header_realloc",
+            Role::ZigAlloc => "zig_alloc",
+            Role::ZigFree => "zig_free",
+            Role::ZigResize => "zig_resize",
+            Role::ZigRemap => "zig_remap",
         }
     }
 }
@@ -182,6 +224,10 @@ impl fmt::Display for Role {
             Role::GlobalDealloc => "GlobalAlloc dealloc",
             Role::GlobalRealloc => "GlobalAlloc realloc",
             Role::HeaderRealloc => "realloc (8-byte header)",
+            Role::ZigAlloc => "Zig Allocator alloc",
+            Role::ZigFree => "Zig Allocator free",
+            Role::ZigResize => "Zig Allocator resize",
+            Role::ZigRemap => "Zig Allocator remap",
         };
         f.write_str(s)
     }
@@ -361,6 +407,21 @@ pub fn role_of(name: &str) -> Option<Role> {
         Some(c) if matches!(c, "malloc" | "calloc" | "realloc" | "free" | "memalign" | "posix_memalign" | "aligned_alloc") => c,
         _ => name,
     };
+    // Zig's wasm heap, under its libc malloc and behind std's `page_allocator` (which `DebugAllocator` and
+    // `ArenaAllocator` use by default): programs reach it through the `std.mem.Allocator` vtable, unseen by malloc's
+    // hooks (Zig survey: `-lc` programs that leaked through page_allocator read clean).
+    if let Some(method) = ["heap.BrkAllocator.", "heap.WasmAllocator.", "heap.WasmPageAllocator."]
+        .iter()
+        .find_map(|t| name.strip_prefix(t))
+    {
+        return match method {
+            "alloc" => Some(Role::ZigAlloc),
+            "free" => Some(Role::ZigFree),
+            "resize" => Some(Role::ZigResize),
+            "remap" => Some(Role::ZigRemap),
+            _ => None,
+        };
+    }
     // Zig's own libc allocator (`lib/c/malloc.zig`) names its functions by their Zig path: `c.malloc.calloc`.
     // mimalloc overriding malloc: the functions carry their own names (`malloc` is an alias of `mi_malloc`).
     Some(match name {

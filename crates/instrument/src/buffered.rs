@@ -429,8 +429,12 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
     };
     let check = w.h.check.expect("buffered hooks check frees");
     match role {
-        Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc => {
-            let ptr = if matches!(role, Role::SelfFree | Role::DlFree | Role::GlobalDealloc) { 1 } else { 0 };
+        Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc | Role::ZigFree => {
+            let ptr = match role {
+                Role::SelfFree | Role::DlFree | Role::GlobalDealloc => 1,
+                Role::ZigFree => role.zig_param(nparams).0,
+                _ => 0,
+            };
             w.if_outermost(guard);
             let split = w.b.split.is_some();
             if split {
@@ -462,26 +466,50 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::End);
             call(&mut w);
         }
-        Role::Realloc | Role::HeaderRealloc | Role::RustRealloc | Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc => {
+        Role::Realloc
+        | Role::HeaderRealloc
+        | Role::RustRealloc
+        | Role::SelfRealloc
+        | Role::DlRealloc
+        | Role::GlobalRealloc
+        | Role::ZigResize
+        | Role::ZigRemap => {
             let header = role == Role::HeaderRealloc;
             let (old, size) = match role {
                 Role::Realloc | Role::HeaderRealloc => (0, 1),
                 Role::RustRealloc => (0, 3),
                 Role::DlRealloc => (1, 2),
+                Role::ZigResize | Role::ZigRemap => role.zig_param(nparams),
                 _ => (1, 4),
             };
+            let resize = role == Role::ZigResize;
             w.if_outermost(guard);
             w.block_of(old, header, l.o);
             w.settle(l.o);
-            w.i(I::LocalGet(l.o)).i(I::If(BlockType::Empty));
-            w.is_live(l.o);
-            w.i(I::I32Eqz).i(I::If(BlockType::Empty));
-            w.i(I::LocalGet(l.o)).i(I::Call(check)).i(I::I32Eqz).i(I::If(BlockType::Empty));
-            w.skip(nresults);
-            w.i(I::End).i(I::End).i(I::End).i(I::End);
+            // A Zig resize's pointer may be undefined (BrkAllocator's never reads it: an optimised caller passes
+            // anything), so it is not checked: it is recorded only where it is a live block (below).
+            if !resize {
+                w.i(I::LocalGet(l.o)).i(I::If(BlockType::Empty));
+                w.is_live(l.o);
+                w.i(I::I32Eqz).i(I::If(BlockType::Empty));
+                w.i(I::LocalGet(l.o)).i(I::Call(check)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+                w.skip(nresults);
+                w.i(I::End).i(I::End).i(I::End);
+            }
+            w.i(I::End);
             call(&mut w);
             w.if_outermost(guard);
-            w.block_of(l.r, header, l.b);
+            if resize {
+                // It says only whether it resized in place: the new block is the old one when that is a live block
+                // and it did; else nothing happened to any block (0 and 0: a failed realloc of nothing).
+                w.is_live(l.o);
+                w.i(I::LocalGet(l.r)).i(I::I32And).i(I::I32Eqz).i(I::If(BlockType::Empty));
+                w.i(I::I32Const(0)).i(I::LocalSet(l.o));
+                w.i(I::End);
+                w.i(I::LocalGet(l.o)).i(I::LocalSet(l.b));
+            } else {
+                w.block_of(l.r, header, l.b);
+            }
             w.i(I::LocalGet(size));
             if header {
                 w.i(I::I32Const(REALLOC_HEADER)).i(I::I32Add);
@@ -527,6 +555,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
                 Role::DlMemalign | Role::GlobalAlloc => w.i(I::LocalGet(2)),
                 Role::Calloc => w.i(I::LocalGet(0)).i(I::LocalGet(1)).i(I::I32Mul),
                 Role::PosixMemalign => w.i(I::LocalGet(2)),
+                Role::ZigAlloc => w.i(I::LocalGet(role.zig_param(nparams).1)),
                 _ => unreachable!("every role is handled"),
             };
             w.i(I::LocalSet(l.n));

@@ -590,15 +590,19 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
         f.instruction(&I::GlobalGet(guard)).instruction(&I::I32Eqz);
         f.instruction(&I::If(wasm_encoder::BlockType::Empty));
     };
+    let (zig_ptr, zig_size) = role.zig_param(nparams);
     let freed_param = match role {
         Role::Free | Role::RustDealloc => Some(0),
         Role::SelfFree | Role::DlFree | Role::GlobalDealloc => Some(1),
+        Role::ZigFree => Some(zig_ptr),
         _ => None,
     };
     // The block a realloc is handed (null: a plain allocation, nothing to check).
     let resized_param = match role {
         Role::Realloc | Role::HeaderRealloc | Role::RustRealloc => Some(0),
         Role::SelfRealloc | Role::DlRealloc | Role::GlobalRealloc => Some(1),
+        // (Not a Zig resize's: its pointer may be undefined, see below.)
+        Role::ZigRemap => Some(zig_ptr),
         _ => None,
     };
     // `if ptr != 0 && !check(block) { return [0] }`, at the outermost layer.
@@ -660,7 +664,14 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
     if freed_param.is_none() {
         if_outermost(&mut f);
         // The hook's own arguments, then the context, then the call.
+        // A Zig resize says only whether it resized in place: the new block is the old one, or none (a failure).
+        // BrkAllocator's never reads the pointer, and an optimised caller may pass an undefined one: the hosts take
+        // an in-place realloc of what is no block for nothing (HeapModel::realloc), so it is not checked first.
+        let zig_resize = [I::LocalGet(zig_ptr), I::LocalGet(zig_ptr), I::I32Const(0), I::LocalGet(r), I::Select, I::LocalGet(zig_size)];
         let (hook, args): (u32, &[I<'_>]) = match role {
+            Role::ZigAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(zig_size)]),
+            Role::ZigRemap => (hooks.realloc, &[I::LocalGet(zig_ptr), I::LocalGet(r), I::LocalGet(zig_size)]),
+            Role::ZigResize => (hooks.realloc, &zig_resize),
             Role::Malloc | Role::RustAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(0)]),
             Role::AlignedAlloc | Role::SelfAlloc | Role::DlAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(1)]),
             Role::DlMemalign | Role::GlobalAlloc => (hooks.alloc, &[I::LocalGet(r), I::LocalGet(2)]),
@@ -683,7 +694,7 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
             Role::RustRealloc => (hooks.realloc, &[I::LocalGet(0), I::LocalGet(r), I::LocalGet(3)]),
             Role::SelfRealloc | Role::GlobalRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(4)]),
             Role::DlRealloc => (hooks.realloc, &[I::LocalGet(1), I::LocalGet(r), I::LocalGet(2)]),
-            Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc => unreachable!(),
+            Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc | Role::ZigFree => unreachable!(),
         };
         for ins in args {
             f.instruction(ins);

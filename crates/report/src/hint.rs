@@ -52,7 +52,12 @@ fn is_allocator_name(f: &str) -> bool {
         || f.starts_with("<dlmalloc::")
         // Zig's own libc allocator (lib/c/malloc.zig): `c.malloc.reallocarray`, `c.malloc.aligned_alloc`…
         || f.starts_with("c.malloc.")
-        || f.starts_with("heap.BrkAllocator.")
+        // Zig's std allocators that only forward, and their interface, without DWARF (named by their std paths):
+        // `heap.BrkAllocator.alloc`, `heap.c_allocator_impl.alloc`, `mem.Allocator.allocBytesAligned`. (The layers
+        // over them — ArenaAllocator, DebugAllocator — stay: library frames, which the report's note looks for.)
+        || ["heap.BrkAllocator.", "heap.WasmAllocator.", "heap.PageAllocator.", "heap.c_allocator_impl.", "mem.Allocator."]
+            .iter()
+            .any(|p| f.starts_with(p))
 }
 
 /// Frames of the language's own libraries (Rust std/alloc/core, libc, libc++): the site is the first frame
@@ -68,6 +73,8 @@ pub(crate) fn is_library_frame(function: &str, file: Option<&str>) -> bool {
         "test::helpers::", "test::bench::", "test::stats::", "test::time::", "test::cli::", "test::filter_tests",
         // wasm-bindgen's crates: without DWARF (a release build) their frames have no registry path to tell them by.
         "wasm_bindgen::", "<wasm_bindgen::", "js_sys::", "<js_sys::", "wasm_bindgen_futures::", "web_sys::",
+        // Zig's std without DWARF, by its namespaces (the program's own functions are named after its files).
+        "start.", "debug.", "fmt.", "mem.", "heap.", "array_list.", "hash_map.", "Io.", "os.", "posix.", "math.", "sort.",
     ];
     if let Some(file) = file {
         // Zig's std and libc written in Zig: lib/std/heap.zig, lib/c/string.zig.

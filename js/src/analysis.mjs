@@ -426,15 +426,8 @@ export function serveAnalysis({ port, spares, flag, source }) {
       case 'session': {
         const h = a.x.wl_session(real(m.module));
         handles.set(m.virtual, h);
-        // The report's names, lines and statics, read now while the app runs (nobody waits for this), and the
-        // report's code compiled by V8 (a report of nothing: wl_warm). The warm-up is only that: its failure is not
-        // the session's.
-        if (h) {
-          a.x.wl_prepare(real(m.module));
-          try {
-            a.x.wl_warm?.(real(m.module));
-          } catch {}
-        }
+        // The report's names, lines and statics, read now while the app runs (nobody waits for this).
+        if (h) a.x.wl_prepare(real(m.module));
         return;
       }
       case 'restore': {

@@ -70,7 +70,7 @@ pub struct Session {
     /// Only snapshots numbered a multiple of this are kept (see `keep`).
     stride: u32,
     /// The stacks' wasm frames, symbolized as they are recorded: on Node's analysis thread that happens while the
-    /// app runs, not in the report at exit the app waits for (18 of its 23 ms on `scripts/bench/alloc_heavy.mjs`).
+    /// app runs, not in the report at exit the app waits for (BENCHMARKS.md, session 21).
     symbolized: RefCell<FrameCache>,
 }
 
@@ -346,21 +346,6 @@ pub extern "C" fn wl_prepare(module: u32) {
         _ => None,
     }) {
         module.sym.prepare();
-    }
-}
-
-/// Build the report of an empty heap of `module`, and drop it: V8 compiles a wasm function at its first call (in
-/// its baseline tier), and the report's code was compiled in the report at exit the app waits for (~10 of its 15 ms
-/// on `scripts/bench/alloc_heavy.mjs`). The JS runtime's analysis thread calls this while the app runs, after
-/// `wl_prepare`, and ignores a failure.
-#[unsafe(no_mangle)]
-pub extern "C" fn wl_warm(module: u32) {
-    if let Some(module) = with_entry(module, |e| match &e.object {
-        Object::Module(m) => Some(m.clone()),
-        _ => None,
-    }) {
-        let report = Session::new(module).report(&State::default(), &[]);
-        std::hint::black_box((to_json(&report), to_text(&report, &TextOptions::default())));
     }
 }
 
@@ -854,25 +839,6 @@ mod tests {
 
     fn report(s: u32, json: &[u8], mem: &[u8]) -> u32 {
         unsafe { wl_report(s, json.as_ptr(), json.len(), mem.as_ptr(), mem.len()) }
-    }
-
-    /// The analysis thread's warm-up (`wl_warm`): the report of an empty heap, with no memory, of modules of every
-    /// kind — it must not trap, or the thread's first report would be its failure.
-    #[test]
-    fn an_empty_heap_reports_without_memory() {
-        for name in ["c_patterns.wasm", "rust_patterns.wasm", "edge/cpp_churn.wasm"] {
-            let (h, meta) = call_instrument(&fixture(name));
-            assert!(meta.get("error").is_none(), "{name}: {meta}");
-            wl_warm(h);
-            let module = with_entry(h, |e| match &e.object {
-                Object::Module(m) => Some(m.clone()),
-                _ => None,
-            })
-            .unwrap();
-            let report = Session::new(module).report(&State::default(), &[]);
-            assert_eq!((report.summary.allocations, report.groups.len()), (0, 0), "{name}");
-            wl_release(h);
-        }
     }
 
     /// What the instrumentation found (output 2) takes up a module without instrumenting it again: the same

@@ -857,3 +857,20 @@ fn a_heap_scanned_on_two_threads_matches_the_naive_reference() {
         check_against_naive(round, &blocks, &mem, &roots, &res);
     }
 }
+
+/// C++ `new T[0]` of a `T` with a destructor: one word, the element count 0, and the program keeps the pointer past
+/// it — the block's end. LeakSanitizer counts that pointer as the block's (valgrind's leak_cpp_interior, LSan
+/// survey); a word past the end of any other block is not a pointer to it.
+#[test]
+fn the_end_of_a_new_array_of_nothing_holds_its_block() {
+    let mut m = Img::new();
+    m.region("data", DATA, 256);
+    let cookie = m.block(HEAP, 4); // its word: 0
+    let other = m.block(HEAP + 64, 4);
+    m.put(other, 7); // a word that is no count of nothing
+    m.put(DATA, cookie + 4);
+    m.put(DATA + 4, other + 4);
+    let r = m.run();
+    assert_eq!(r.kind(cookie), Kind::Reachable);
+    assert_eq!(r.kind(other), Kind::Lost);
+}

@@ -563,8 +563,12 @@ impl Rng {
     }
 }
 
-fn naive_target(blocks: &[Block], v: u64) -> Option<usize> {
-    blocks.iter().position(|b| if b.size == 0 { v == b.addr } else { v >= b.addr && v < b.addr + b.size })
+fn naive_target(blocks: &[Block], mem: &[u8], v: u64) -> Option<usize> {
+    blocks.iter().position(|b| if b.size == 0 { v == b.addr } else { v >= b.addr && v < b.addr + b.size }).or_else(|| {
+        // C++ `new T[0]`'s count, one word of 0, is held by the pointer past it (`the_end_of_a_new_array…`).
+        let cookie = |b: &Block| b.size == 4 && v == b.addr + 4 && mem.get(b.addr as usize..b.addr as usize + 4) == Some(&[0u8; 4][..]);
+        blocks.iter().position(cookie)
+    })
 }
 
 fn naive_words(mem: &[u8], start: u64, end: u64) -> Vec<(u64, u64)> {
@@ -678,7 +682,7 @@ fn check_against_naive(round: usize, blocks: &[Block], mem: &[u8], roots: &Roots
     for (i, b) in blocks.iter().enumerate() {
         for (_, w) in naive_words(mem, b.addr, b.addr + b.size) {
             // A pointer into the block's own middle is no edge.
-            if let Some(t) = naive_target(blocks, w).filter(|&t| t != i || w == blocks[t].addr) {
+            if let Some(t) = naive_target(blocks, mem, w).filter(|&t| t != i || w == blocks[t].addr) {
                 adj[i].push(t);
                 if w == blocks[t].addr { pointed[t].0 = true } else { pointed[t].1 = true }
             }
@@ -690,14 +694,14 @@ fn check_against_naive(round: usize, blocks: &[Block], mem: &[u8], roots: &Roots
     let mut root_hits: Vec<(usize, usize, bool)> = Vec::new(); // (root, target, strong)
     for (r, reg) in roots.regions.iter().enumerate() {
         for (_, w) in naive_words(mem, reg.start, reg.end) {
-            if let Some(t) = naive_target(blocks, w) {
+            if let Some(t) = naive_target(blocks, mem, w) {
                 root_hits.push((r, t, true));
                 if w == blocks[t].addr { pointed[t].0 = true } else { pointed[t].1 = true }
             }
         }
     }
     for (j, rv) in roots.values.iter().enumerate() {
-        if let Some(t) = naive_target(blocks, rv.value) {
+        if let Some(t) = naive_target(blocks, mem, rv.value) {
             root_hits.push((roots.regions.len() + j, t, !rv.host));
             if rv.value == blocks[t].addr { pointed[t].0 = true } else { pointed[t].1 = true }
         }
@@ -760,7 +764,7 @@ fn check_against_naive(round: usize, blocks: &[Block], mem: &[u8], roots: &Roots
             }
         }
         for (k, step) in path.iter().enumerate() {
-            assert_eq!(naive_target(blocks, step.value), Some(step.target));
+            assert_eq!(naive_target(blocks, mem, step.value), Some(step.target));
             if k + 1 == path.len() {
                 assert_eq!(step.target, i);
             }

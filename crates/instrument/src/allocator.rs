@@ -132,6 +132,11 @@ impl Role {
         }
     }
 
+    /// Zig's `std.mem.Allocator` vtable functions of its wasm heap.
+    pub fn is_zig(self) -> bool {
+        matches!(self, Role::ZigAlloc | Role::ZigFree | Role::ZigResize | Role::ZigRemap)
+    }
+
     pub fn is_free(self) -> bool {
         matches!(self, Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc | Role::ZigFree)
     }
@@ -157,7 +162,7 @@ impl Role {
             Role::Free => (1..=3).contains(&params) && results == 0,
             Role::Malloc => (params == p || params == 2) && results == r,
             // Debug builds pass a hidden parameter first.
-            Role::ZigAlloc | Role::ZigFree | Role::ZigResize | Role::ZigRemap => (params == p || params == p + 1) && results == r,
+            _ if self.is_zig() => (params == p || params == p + 1) && results == r,
             _ => params == p && results == r,
         }
     }

@@ -326,7 +326,7 @@ fn find(
 
 /// The entry points are Zig's: its wasm heap, or its libc's malloc over it.
 fn zig_heap(info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> bool {
-    eps.iter().any(|e| matches!(e.role, Role::ZigAlloc | Role::ZigFree | Role::ZigResize | Role::ZigRemap))
+    eps.iter().any(|e| e.role.is_zig())
         || eps.iter().any(|e| func_name(info, extra_names, e.func).is_some_and(|n| n.starts_with("c.malloc.")))
 }
 
@@ -606,7 +606,7 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
         return None;
     }
     let nimp = info.num_imported_funcs;
-    let zig: Vec<&EntryPoint> = eps.iter().filter(|e| matches!(e.role, Role::ZigAlloc | Role::ZigFree | Role::ZigResize | Role::ZigRemap)).collect();
+    let zig: Vec<&EntryPoint> = eps.iter().filter(|e| e.role.is_zig()).collect();
     let stores = |f: u32| f.checked_sub(nimp).and_then(|d| s.stores.get(d as usize)).map_or(&[][..], |v| &v[..]);
     // What they write, not what they read (a Debug build's read the stack protector's canary, which libc writes).
     let written: Vec<u64> = zig.iter().flat_map(|e| stores(e.func).iter().copied()).collect();

@@ -50,8 +50,6 @@ struct Frame {
     height: usize,
     block: BlockType,
     kind: FrameKind,
-    /// Nothing after a branch, `return` or `unreachable` runs until the frame's `end` (or `else`).
-    dead: bool,
 }
 
 struct Types {
@@ -133,12 +131,12 @@ impl Body<'_> {
     fn enter(&mut self, block: BlockType, kind: FrameKind) {
         let (params, _) = self.arity(block);
         let height = self.stack.len().saturating_sub(params);
-        self.control.push(Frame { height, block, kind, dead: false });
+        self.control.push(Frame { height, block, kind });
     }
 
+    /// After a branch, `return` or `unreachable`: nothing runs until the frame's `end` (or `else`).
     fn kill(&mut self) {
-        if let Some(f) = self.control.last_mut() {
-            f.dead = true;
+        if let Some(f) = self.control.last() {
             self.stack.truncate(f.height);
         }
     }
@@ -265,10 +263,10 @@ fn function(
     for _ in 0..64 {
         let mut changed = false;
         let mut b = Body { types, statics: statics.clone(), stack: Vec::new(), control: Vec::new() };
-        b.control.push(Frame { height: 0, block: BlockType::FuncType(types.funcs[func as usize]), kind: FrameKind::Block, dead: false });
+        b.control.push(Frame { height: 0, block: BlockType::FuncType(types.funcs[func as usize]), kind: FrameKind::Block });
         // Per frame: the locals where it was entered (an `if`'s `else` starts from them), what branches to its end
         // carry, and its loop's operator number.
-        let mut frames: Vec<(Vec<Value>, Option<Vec<Value>>, Option<usize>)> = vec![(start.clone(), None, None)];
+        let mut frames: Vec<(Option<Vec<Value>>, Option<Vec<Value>>, Option<usize>)> = vec![(Some(start.clone()), None, None)];
         // The locals now: None in code no path reaches.
         let mut locals: Option<Vec<Value>> = Some(start.clone());
         let join = |into: &mut Option<Vec<Value>>, from: &[Value]| match into {
@@ -282,7 +280,7 @@ fn function(
                 break;
             }
             // A branch to frame `depth`: its end (a block, an if) or its start again (a loop) gets the locals.
-            let mut branch = |depth: u32, locals: &[Value], frames: &mut Vec<(Vec<Value>, Option<Vec<Value>>, Option<usize>)>| -> Option<()> {
+            let mut branch = |depth: u32, locals: &[Value], frames: &mut Vec<(Option<Vec<Value>>, Option<Vec<Value>>, Option<usize>)>| -> Option<()> {
                 let i = frames.len().checked_sub(1 + depth as usize)?;
                 match frames[i].2 {
                     Some(l) => {
@@ -301,19 +299,18 @@ fn function(
                 // Unreachable code: only its structure matters.
                 match op {
                     Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
-                        b.control.push(Frame { height: b.stack.len(), block: blockty, kind: FrameKind::Block, dead: true });
-                        frames.push((Vec::new(), None, None));
+                        b.control.push(Frame { height: b.stack.len(), block: blockty, kind: FrameKind::Block });
+                        frames.push((None, None, None));
                     }
                     Operator::Else => {
                         let f = b.control.last_mut()?;
                         f.kind = FrameKind::Else;
-                        if !frames.last()?.0.is_empty() {
+                        if let Some(entry) = frames.last()?.0.clone() {
                             // The `if` was reached: its `else` is.
-                            f.dead = false;
                             let (params, _) = b.arity(b.control.last()?.block);
                             b.stack.truncate(b.control.last()?.height);
                             b.stack.extend(std::iter::repeat_n(Value::Other, params));
-                            locals = Some(frames.last()?.0.clone());
+                            locals = Some(entry);
                         }
                     }
                     Operator::End => {
@@ -324,8 +321,8 @@ fn function(
                         b.stack.extend(std::iter::repeat_n(Value::Other, n));
                         // An `if` without `else` that was reached goes on when its condition is false.
                         let mut after = exit;
-                        if f.kind == FrameKind::If && !entry.is_empty() {
-                            join(&mut after, &entry);
+                        if let (FrameKind::If, Some(entry)) = (f.kind, &entry) {
+                            join(&mut after, entry);
                         }
                         locals = after;
                     }
@@ -467,7 +464,7 @@ fn function(
                         FrameKind::Block
                     };
                     b.enter(blockty, kind);
-                    frames.push((now.clone(), None, None));
+                    frames.push((Some(now.clone()), None, None));
                 }
                 Operator::Loop { blockty } => {
                     b.enter(blockty, FrameKind::Loop);
@@ -476,13 +473,13 @@ fn function(
                         *a = a.join(*c);
                         *c = *a;
                     }
-                    frames.push((now.clone(), None, Some(at)));
+                    frames.push((Some(now.clone()), None, Some(at)));
                 }
                 Operator::Else => {
                     let done = now.clone();
                     let f = frames.last_mut()?;
                     join(&mut f.1, &done);
-                    let entry = f.0.clone();
+                    let entry = f.0.clone()?;
                     let (params, _) = b.arity(b.control.last()?.block);
                     let fr = b.control.last_mut()?;
                     fr.kind = FrameKind::Else;
@@ -503,8 +500,8 @@ fn function(
                     b.stack.extend(top.iter().copied().chain(std::iter::repeat(Value::Other)).take(n));
                     let mut after = exit;
                     join(&mut after, now);
-                    if f.kind == FrameKind::If {
-                        join(&mut after, &entry);
+                    if let (FrameKind::If, Some(entry)) = (f.kind, &entry) {
+                        join(&mut after, entry);
                     }
                     locals = after;
                 }

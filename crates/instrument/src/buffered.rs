@@ -429,7 +429,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
     };
     let check = w.h.check.expect("buffered hooks check frees");
     match role {
-        Role::Free | Role::RustDealloc | Role::SelfFree | Role::DlFree | Role::GlobalDealloc | Role::ZigFree => {
+        _ if role.is_free() => {
             let ptr = match role {
                 Role::SelfFree | Role::DlFree | Role::GlobalDealloc => 1,
                 Role::ZigFree => role.zig_param(nparams).0,
@@ -466,14 +466,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             w.i(I::End);
             call(&mut w);
         }
-        Role::Realloc
-        | Role::HeaderRealloc
-        | Role::RustRealloc
-        | Role::SelfRealloc
-        | Role::DlRealloc
-        | Role::GlobalRealloc
-        | Role::ZigResize
-        | Role::ZigRemap => {
+        _ if role.is_realloc() => {
             let header = role == Role::HeaderRealloc;
             let (old, size) = match role {
                 Role::Realloc | Role::HeaderRealloc => (0, 1),

@@ -14,6 +14,7 @@
 use wasmparser::{BlockType, FrameKind, FuncType, ModuleArity, Operator, Parser, Payload, SubType};
 
 use crate::module::ModuleInfo;
+use crate::statics::{is_store, memarg_offset};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Value {
@@ -132,6 +133,17 @@ impl Body<'_> {
         let (params, _) = self.arity(block);
         let height = self.stack.len().saturating_sub(params);
         self.control.push(Frame { height, block, kind });
+    }
+
+    /// An `if`'s `else`: the stack as the `if` found it.
+    fn else_branch(&mut self) -> Option<()> {
+        let (params, _) = self.arity(self.control.last()?.block);
+        let f = self.control.last_mut()?;
+        f.kind = FrameKind::Else;
+        let height = f.height;
+        self.stack.truncate(height);
+        self.stack.extend(std::iter::repeat_n(Value::Other, params));
+        Some(())
     }
 
     /// After a branch, `return` or `unreachable`: nothing runs until the frame's `end` (or `else`).
@@ -303,15 +315,9 @@ fn function(
                         frames.push((None, None, None));
                     }
                     Operator::Else => {
-                        let f = b.control.last_mut()?;
-                        f.kind = FrameKind::Else;
-                        if let Some(entry) = frames.last()?.0.clone() {
-                            // The `if` was reached: its `else` is.
-                            let (params, _) = b.arity(b.control.last()?.block);
-                            b.stack.truncate(b.control.last()?.height);
-                            b.stack.extend(std::iter::repeat_n(Value::Other, params));
-                            locals = Some(entry);
-                        }
+                        b.else_branch()?;
+                        // The `if` was reached: its `else` is.
+                        locals = frames.last()?.0.clone();
                     }
                     Operator::End => {
                         let f = b.control.pop()?;
@@ -357,25 +363,6 @@ fn function(
                         Ok(false) => b.stack.push(Value::Other),
                     }
                 }
-                Operator::I64Load { memarg }
-                | Operator::F32Load { memarg }
-                | Operator::F64Load { memarg }
-                | Operator::I32Load8S { memarg }
-                | Operator::I32Load8U { memarg }
-                | Operator::I32Load16S { memarg }
-                | Operator::I32Load16U { memarg }
-                | Operator::I64Load8S { memarg }
-                | Operator::I64Load8U { memarg }
-                | Operator::I64Load16S { memarg }
-                | Operator::I64Load16U { memarg }
-                | Operator::I64Load32S { memarg }
-                | Operator::I64Load32U { memarg } => {
-                    let a = b.pop();
-                    if b.access(a, memarg.offset).is_err() {
-                        return Some(format!("func {func} follows a pointer it read from static data"));
-                    }
-                    b.stack.push(Value::Other);
-                }
                 Operator::I32Store { memarg } => {
                     let (v, a) = (b.pop(), b.pop());
                     if let Some(k) = slot(a, memarg.offset) {
@@ -395,18 +382,19 @@ fn function(
                         return Some(format!("func {func} keeps an address of static data in memory"));
                     }
                 }
-                Operator::I64Store { memarg }
-                | Operator::F32Store { memarg }
-                | Operator::F64Store { memarg }
-                | Operator::I32Store8 { memarg }
-                | Operator::I32Store16 { memarg }
-                | Operator::I64Store8 { memarg }
-                | Operator::I64Store16 { memarg }
-                | Operator::I64Store32 { memarg } => {
-                    b.pop();
+                // Any other load or store: where it points is checked; what it reads is a number.
+                _ if memarg_offset(&op).is_some() => {
+                    let store = is_store(&op);
+                    if store {
+                        b.pop();
+                    }
                     let a = b.pop();
-                    if b.access(a, memarg.offset).is_err() {
-                        return Some(format!("func {func} writes through a pointer it read from static data"));
+                    if b.access(a, memarg_offset(&op).unwrap_or(0)).is_err() {
+                        let what = if store { "writes through" } else { "follows" };
+                        return Some(format!("func {func} {what} a pointer it read from static data"));
+                    }
+                    if !store {
+                        b.stack.push(Value::Other);
                     }
                 }
                 Operator::MemoryCopy { .. } | Operator::MemoryFill { .. } => {
@@ -479,14 +467,8 @@ fn function(
                     let done = now.clone();
                     let f = frames.last_mut()?;
                     join(&mut f.1, &done);
-                    let entry = f.0.clone()?;
-                    let (params, _) = b.arity(b.control.last()?.block);
-                    let fr = b.control.last_mut()?;
-                    fr.kind = FrameKind::Else;
-                    let height = fr.height;
-                    b.stack.truncate(height);
-                    b.stack.extend(std::iter::repeat_n(Value::Other, params));
-                    locals = Some(entry);
+                    locals = Some(f.0.clone()?);
+                    b.else_branch()?;
                 }
                 Operator::End => {
                     let f = b.control.pop()?;

@@ -489,7 +489,7 @@ fn malloc_state(addrs: &[u64]) -> Option<Range<u64>> {
     Some(c..end)
 }
 
-fn is_store(op: &Operator<'_>) -> bool {
+pub(crate) fn is_store(op: &Operator<'_>) -> bool {
     use Operator::*;
     matches!(
         op,
@@ -498,7 +498,7 @@ fn is_store(op: &Operator<'_>) -> bool {
     )
 }
 
-fn memarg_offset(op: &Operator<'_>) -> Option<u64> {
+pub(crate) fn memarg_offset(op: &Operator<'_>) -> Option<u64> {
     use Operator::*;
     let m = match op {
         I32Load { memarg } | I64Load { memarg } | F32Load { memarg } | F64Load { memarg } | I32Load8S { memarg }

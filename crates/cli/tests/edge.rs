@@ -325,6 +325,8 @@ fn zig_page_allocator_beside_libc_malloc_is_hooked() {
     }
     let (_, j) = check_json(&edge("zig_page_lc_Debug"), &[]);
     assert_eq!(site_total(&j, "lost", "page_lc.main"), (4, 340), "{}", brief(&j));
+    // Its 40-byte c_allocator block is as asked; smaller ones would not be (at least 16 bytes): a note says so.
+    assert!(j["notes"].to_string().contains("Zig's std.heap.c_allocator"), "{}", j["notes"]);
 }
 
 /// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went

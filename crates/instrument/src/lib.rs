@@ -319,9 +319,22 @@ fn find(
         if let Some(why) = why {
             return Err(Error::NoAllocator { why, detail: Vec::new() });
         }
+        found.notes.extend(zig_c_allocator_note(info, extra_names, &eps));
         found.entry_points = eps;
     }
     Ok(found)
+}
+
+/// Zig's `std.heap.c_allocator` asks malloc for at least `max_align_t`'s 16 bytes, and for more than asked where it
+/// aligns by hand: the blocks seen are malloc's (Zig survey: three 1-byte `create(u8)` read 48 B). In the module
+/// only where the program uses it.
+fn zig_c_allocator_note(info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+    let used = info.func_names.values().chain(extra_names.values()).any(|n| n.starts_with("heap.c_allocator_impl."));
+    (used && eps.iter().any(|e| e.role == Role::Malloc)).then(|| {
+        "blocks Zig's std.heap.c_allocator allocated are counted as it asked malloc for them: at least 16 bytes each, \
+         and more than the program asked for where it aligns them itself (alignments above 16)"
+            .to_string()
+    })
 }
 
 /// The entry points are Zig's: its wasm heap, or its libc's malloc over it.

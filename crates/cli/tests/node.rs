@@ -1007,6 +1007,24 @@ fn node_reports_as_check_does_of_one_step_builds() {
     assert_eq!((s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64(), s["reachable_blocks"].as_u64()), (Some(1), Some(64), Some(1)), "{r}");
 }
 
+/// Zig's wasm heap beside its libc malloc (fixtures/edge/zig/page_lc.zig; edge.rs `zig_page_allocator_beside_…`)
+/// under Node: the JS hooks see the vtable functions too (a Debug build's hidden first parameter, a ReleaseSafe
+/// resize's undefined pointer), with the same numbers as `check`.
+#[test]
+fn node_zig_page_allocator_beside_libc_malloc_is_hooked() {
+    if !prerequisites() {
+        return;
+    }
+    for o in ["Debug", "ReleaseSafe"] {
+        let module = format!("fixtures/wasm/edge/zig_page_lc_{o}.wasm");
+        let (code, r, stderr) = wasmleak_node(&["--format", "json", "tests/js/apps/wasi_app.mjs", &module]);
+        assert_eq!(code, 1, "{o}: {stderr}");
+        let s = &r["summary"];
+        let got = (s["lost_blocks"].as_u64(), s["lost_bytes"].as_u64(), s["indirect_blocks"].as_u64(), s["invalid_frees"].as_u64());
+        assert_eq!(got, (Some(4), Some(340), Some(0), Some(0)), "{o}: {r}");
+    }
+}
+
 /// A module with no heap (fixtures/edge/c/no_heap.c; edge.rs `a_module_without_a_heap_runs_and_passes…`) under
 /// Node: not tracked, with nothing to track — exit 0, the text saying why rather than listing it NOT TRACKED.
 #[test]

@@ -229,10 +229,10 @@ impl fmt::Display for Role {
             Role::GlobalDealloc => "GlobalAlloc dealloc",
             Role::GlobalRealloc => "GlobalAlloc realloc",
             Role::HeaderRealloc => "realloc (8-byte header)",
-            Role::ZigAlloc => "Zig Allocator alloc",
-            Role::ZigFree => "Zig Allocator free",
-            Role::ZigResize => "Zig Allocator resize",
-            Role::ZigRemap => "Zig Allocator remap",
+            Role::ZigAlloc => "Zig alloc",
+            Role::ZigFree => "Zig free",
+            Role::ZigResize => "Zig resize",
+            Role::ZigRemap => "Zig remap",
         };
         f.write_str(s)
     }

@@ -384,6 +384,13 @@ fn own_allocator_api(
         if raw.contains("::") || raw.contains('(') || raw.starts_with("_Z") || raw.starts_with("_R") {
             return None;
         }
+        // Zig's std: its allocator interface's stubs (`mem.Allocator.noAlloc`, `unreachableFree`) and its allocators
+        // over another (`heap.ArenaAllocator.free`; `FixedBufferAllocator` is refused on its own) are no heap of their
+        // own (Zig survey: every named ReleaseFast build was refused for them); `undefined_weak:` names a stub
+        // wasm-ld made for a weak symbol nothing defines.
+        if ["mem.Allocator.", "heap.", "undefined_weak:"].iter().any(|p| raw.starts_with(p)) {
+            return None;
+        }
         Some(raw.rsplit('.').next().unwrap_or(raw).to_ascii_lowercase())
     };
     let sig = |f: u32| info.func_signature(f);

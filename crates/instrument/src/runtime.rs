@@ -53,7 +53,13 @@ pub fn language_runtime(info: &ModuleInfo) -> Option<String> {
                     .into(),
             );
         }
-        return Some(why("an AssemblyScript module", "the AssemblyScript runtime's heap, managed by its garbage collector"));
+        return Some(
+            "this is an AssemblyScript module: its objects live in the AssemblyScript runtime's heap, managed by its \
+             garbage collector (the incremental runtime collects on its own, the minimal one when the host calls \
+             __collect); there is no malloc/free pair whose blocks wasmleak could track — what leaks there is an object \
+             the host __pin-ned and never __unpin-ned, or reachable objects that keep growing"
+                .into(),
+        );
     }
     None
 }

@@ -688,7 +688,9 @@ fn with_forwarded(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u3
         if let Some(t) = target.filter(|&t| t >= info.num_imported_funcs && !eps.iter().any(|x| x.func == t))
             && info.func_signature(t) == info.func_signature(e.func)
         {
-            let name = func_name(info, extra_names, t).cloned().unwrap_or_else(|| format!("func {t}, what {} forwards to", e.name));
+            // Named after the chain's first entry point: `func 19, what malloc forwards to`, not what forwards to that.
+            let root = e.name.split_once(", what ").map_or(e.name.as_str(), |(_, r)| r.trim_end_matches(" forwards to"));
+            let name = func_name(info, extra_names, t).cloned().unwrap_or_else(|| format!("func {t}, what {root} forwards to"));
             let ep = EntryPoint { func: t, name, ..e.clone() };
             eps.push(ep);
         }

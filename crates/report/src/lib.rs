@@ -16,6 +16,6 @@ pub use diff::{diff, diff_by, diff_json, diff_text, site_name, DiffRow, GroupBy,
 pub use json::to_json;
 pub use policy::{template_match, Policy, Suppressions, DEFAULT_FAIL_ON, FAIL_KINDS};
 pub use profile::{profile, Profile, ProfileSite};
-pub use snapshot::{warm_frames, FrameCache, SnapshotTaker, HOST_FRAME};
+pub use snapshot::{FrameCache, SnapshotTaker, HOST_FRAME};
 pub use text::{bytes, grouped, to_text, TextOptions};
 pub use types::{short_type, stack_types, type_of};

@@ -25,27 +25,9 @@ pub struct SnapshotTaker<'a> {
     glue_names: HashMap<String, String>,
 }
 
-/// Raw frames symbolized: what a [`SnapshotTaker`] keeps, and a host can keep across takers (the JS runtime
-/// symbolizes each stack as it is recorded, while the app runs, instead of all of them in the report at exit).
+/// Raw frames symbolized: what a [`SnapshotTaker`] keeps, and a host can keep across takers (the JS runtime's
+/// session keeps one for all its snapshots and the report).
 pub type FrameCache = HashMap<RawFrame, Vec<SnapFrame>>;
-
-/// `raw` (a wasm frame, not a host one) as the snapshot's frames: the function and its inlined callers.
-pub fn symbolize_frame(sym: &Symbolizer, raw: RawFrame) -> Vec<SnapFrame> {
-    let offset = (raw.offset != u32::MAX).then_some(raw.offset);
-    sym.symbolize(raw.func, offset)
-        .into_iter()
-        .map(|f| SnapFrame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
-        .collect()
-}
-
-/// Symbolize into `cache` the wasm frames of `frames` it does not have yet.
-pub fn warm_frames(sym: &Symbolizer, cache: &mut FrameCache, frames: &[RawFrame]) {
-    for &raw in frames {
-        if raw.func < HOST_FRAME {
-            cache.entry(raw).or_insert_with(|| symbolize_frame(sym, raw));
-        }
-    }
-}
 
 /// An Emscripten-minified export name: one to three letters, digits, `$` or `_`.
 fn is_minified(name: &str) -> bool {
@@ -96,7 +78,13 @@ impl<'a> SnapshotTaker<'a> {
             let i = (raw.func - HOST_FRAME) as usize;
             return self.host.get(i..=i).unwrap_or(&[]);
         }
-        self.raw.entry(raw).or_insert_with(|| symbolize_frame(sym, raw))
+        self.raw.entry(raw).or_insert_with(|| {
+            let offset = (raw.offset != u32::MAX).then_some(raw.offset);
+            sym.symbolize(raw.func, offset)
+                .into_iter()
+                .map(|f| SnapFrame { function: f.function, file: f.file, line: f.line, column: f.column, inlined: f.inlined })
+                .collect()
+        })
     }
 
     fn stack(&mut self, t: &mut Tables, table: &StackTable, id: StackId) -> u32 {

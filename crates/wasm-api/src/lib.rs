@@ -45,7 +45,7 @@ use serde_json::json;
 use wasmleak_heap::{growth, owners, Block, HeapModel, HeapState, Memory, RawFrame, RootValue, SnapFrame, Snapshot, StackId};
 use wasmleak_instrument::exit::held_at_exit;
 use wasmleak_instrument::{discover, instrument_with, roots, Discovery, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
-use wasmleak_report::{build, warm_frames, FrameCache, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, debug_info_note};
+use wasmleak_report::{build, FrameCache, diff_by, diff_json, diff_text, to_json, to_text, GroupBy, Report, SnapshotTaker, SortBy, TextOptions, HOST_FRAME, debug_info_note};
 use wasmleak_symbolize::Symbolizer;
 
 /// An instrumented module: what reports need to map frames back and find the roots.
@@ -69,8 +69,8 @@ pub struct Session {
     taken: u32,
     /// Only snapshots numbered a multiple of this are kept (see `keep`).
     stride: u32,
-    /// The stacks' wasm frames, symbolized as they are recorded: on Node's analysis thread that happens while the
-    /// app runs, not in the report at exit the app waits for (BENCHMARKS.md, session 21).
+    /// The stacks' wasm frames symbolized so far: each snapshot, and the report, symbolizes only frames none before
+    /// it had (a run with periodic snapshots symbolized every frame again at each).
     symbolized: RefCell<FrameCache>,
 }
 
@@ -651,7 +651,6 @@ impl Session {
                 let offset = map.original_offset(offset).unwrap_or(u32::MAX);
                 frames.push(RawFrame { func, offset });
             }
-            warm_frames(&self.module.sym, self.symbolized.get_mut(), &frames);
             self.stacks.push(self.model.stacks.intern(&frames));
         }
         let mut events = events.chunks_exact(20);

@@ -529,17 +529,22 @@ MANUAL = {
                               (65, "zig_free", "heap.WasmAllocator.free", "(i32 x5)->(), called by free; matches md4w-fast's named free")],
                        notalloc=[(81, "heap.WasmAllocator.allocBigPages-like", "(i32)->i32 that executes memory.grow")],
                        notes="Zig WasmAllocator reached through the std.mem.Allocator vtable (call_indirect) as well as directly."),
-    "md4w-fast": dict(heap="malloc-like", notes="Zig WasmAllocator; malloc/free/realloc are md4w's exported C shims."),
+    "md4w-fast": dict(heap="malloc-like", notes="Zig WasmAllocator; malloc/free/realloc are md4w's exported C shims. "
+                      "`render` has WasmAllocator.free inlined (its `defer allocator.free(...)`, size class known at run time): "
+                      "half of its frees go past every hookable function (a tool must refuse it)."),
     "ghostty": dict(heap="malloc-like",
                     alloc=[(474, "export_alloc", "ghostty_wasm_alloc_u8_array", "export name; ghostty-web.js allocates its buffers through ghostty_wasm_alloc_*"),
                            (475, "export_free", "ghostty_wasm_free_u8_array", "export name"),
                            (472, "export_alloc", "ghostty_wasm_alloc_opaque", "export name"), (473, "export_free", "ghostty_wasm_free_opaque", "export name"),
-                           (96, "zig_alloc", "heap.WasmAllocator.alloc (vtable)", "(i32,i32,i32,i32)->i32 that calls the memory.grow function 569, same shape as md4w's named heap.WasmAllocator.alloc")],
+                           (96, "zig_alloc", "heap.WasmAllocator.alloc (vtable)", "(i32,i32,i32,i32)->i32 that calls the memory.grow function 569, same shape as md4w's named heap.WasmAllocator.alloc"),
+                           (570, "zig_resize", "heap.WasmAllocator.resize (vtable slot 1)", "the std.mem.Allocator vtable at 0x107b24 is table indices 1,2,3,4 = funcs 96,570,571,98 (alloc, resize, remap, free: Zig 0.14+ order); (i32 x6)->i32"),
+                           (571, "zig_remap", "heap.WasmAllocator.remap (vtable slot 2)", "same vtable; (i32 x6)->i32"),
+                           (98, "zig_free", "heap.WasmAllocator.free (vtable slot 3)", "same vtable; (i32 x5)->()")],
                     notalloc=[(569, "WasmAllocator big-page grow", "(i32)->i32 that executes memory.grow"),
                               (141, "ghostty_terminal_free", "object destructor export (i32)->(), frees many blocks — not the allocator's free"),
                               (2, "ghostty_key_event_free", "object destructor export (i32)->()")],
-                    notes="Zig, stripped; there is no malloc/free at all: the JS allocates through per-type ghostty_wasm_alloc_*/free_* exports. "
-                          "Zig's resize/free vtable functions were not pinned down (only reached through call_indirect)."),
+                    notes="Zig, stripped; there is no malloc/free at all: the JS allocates through per-type ghostty_wasm_alloc_*/free_* exports, "
+                          "which call Zig's heap directly; the core reaches it through its std.mem.Allocator vtable (static words at 0x107b24)."),
     "flite": dict(heap="malloc-like", notes="wasi-sdk (clang 13) wasi-libc dlmalloc: malloc/free/calloc are 10-byte forwarders to dlmalloc/dlfree."),
     "yosys": dict(heap="malloc-like",
                   alloc=[(17901, "malloc", "malloc (wasi-libc forwarder)", "10-byte (i32)->i32 that only calls 17902; 5122 callers; layout identical to flite's named malloc->dlmalloc"),

@@ -39,7 +39,7 @@ WASMLEAK = os.environ.get("WASMLEAK", os.path.join(os.environ.get("CARGO_TARGET_
 
 # Families of roles (truth.json's and wasmleak's), and the argument order of the two-argument allocators.
 FREE = {"free", "rust_dealloc", "rdl_dealloc", "wbindgen_free", "operator_delete", "operator_delete_aligned", "wrapper_free", "dlmalloc_free", "zig_free", "export_free"}
-REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize"}
+REALLOC = {"realloc", "rust_realloc", "rdl_realloc", "wbindgen_realloc", "header_realloc", "dlmalloc_realloc", "zig_resize", "zig_remap"}
 SIZE_ALIGN = {"rust_alloc", "rdl_alloc", "rust_alloc_zeroed", "rdl_alloc_zeroed", "operator_new_aligned", "wbindgen_malloc"}
 ALIGN_SIZE = {"memalign", "aligned_alloc"}
 # `wrapper_memalign`: an (align, size) function that returns its inner malloc's block unchanged (Rust's

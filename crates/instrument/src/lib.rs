@@ -20,6 +20,7 @@ mod rewrite;
 mod roots;
 mod runtime;
 mod statics;
+mod zig;
 
 use std::collections::{HashMap, HashSet};
 
@@ -628,18 +629,38 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     let nimp = info.num_imported_funcs;
     let zig: Vec<&EntryPoint> = eps.iter().filter(|e| e.role.is_zig()).collect();
     let stores = |f: u32| f.checked_sub(nimp).and_then(|d| s.stores.get(d as usize)).map_or(&[][..], |v| &v[..]);
-    // What they write, not what they read (a Debug build's read the stack protector's canary, which libc writes).
-    let written: Vec<u64> = zig.iter().flat_map(|e| stores(e.func).iter().copied()).collect();
-    let (lo, hi) = (written.iter().min()?, written.iter().max()?);
-    // Arrays indexed by size class (BrkAllocator's last has 16 words): an inlined copy's constant index lands past the
-    // base the entry points use. Nothing below the first: the program's globals lie on either side. (An inlined
-    // free may not read what it writes: two frees of one block fold into one store.)
-    let state = *lo..hi + 64;
+    let loads = |f: u32| f.checked_sub(nimp).and_then(|d| s.loads.get(d as usize)).map_or(&[][..], |v| &v[..]);
+    let addressed = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], |v| &v[..]);
+    // What they write, and the bases both a Zig alloc and a Zig free address (the free lists, which an inlined copy
+    // indexes by `i32.const base; i32.add` where the size class is known only at run time: md4w's `render` frees its
+    // buffers with WasmAllocator.free inlined, 3 of 6 blocks a call freed unseen, the run ended with no verdict).
+    // Not everything they read: a Debug build's read the stack protector's canary (`i32.load offset=A`: never a
+    // base), which libc writes.
+    let bases = |role: Option<Role>| -> HashSet<u64> {
+        let n = |v: &[u64], a: &u64| v.iter().filter(|&x| x == a).count();
+        let bases = move |f: u32| addressed(f).iter().filter(move |a| n(addressed(f), a) > n(loads(f), a) + n(stores(f), a));
+        zig.iter().filter(|e| role.is_none_or(|r| e.role == r)).flat_map(|e| bases(e.func)).copied().collect()
+    };
+    let mut state: Vec<u64> = zig.iter().flat_map(|e| stores(e.func).iter().copied()).collect();
+    state.extend(bases(Some(Role::ZigAlloc)).intersection(&bases(Some(Role::ZigFree))));
+    let (mut lo, hi) = (*state.iter().min()?, *state.iter().max()?);
+    // The arrays below those, which the entry points only address as bases (BrkAllocator's `frees`, 52 bytes under
+    // its first written word).
+    let near = bases(None);
+    while let Some(&a) = near.iter().filter(|&&a| a < lo && a + 64 >= lo).min() {
+        lo = a;
+    }
+    // Arrays indexed by size class (BrkAllocator's last has 16 words): an inlined copy folds its constant index into
+    // the base, past the bases the entry points use. Nothing below the first: the program's globals lie on either
+    // side. (An inlined free may not read what it writes: two frees of one block fold into one store.)
+    let state = lo..hi + 64;
     let own = reached_from(s, nimp, eps);
-    let (f, a) = (nimp..info.num_funcs()).filter(|f| !own.contains(f)).find_map(|f| stores(f).iter().find(|a| state.contains(a)).map(|&a| (f, a)))?;
+    let (f, a) = (nimp..info.num_funcs())
+        .filter(|f| !own.contains(f))
+        .find_map(|f| stores(f).iter().chain(addressed(f)).find(|a| state.contains(a)).map(|&a| (f, a)))?;
     Some(format!(
-        "Zig's heap ({}) looks inlined into the program's own code: {} writes its state at {a:#x}, so allocations and \
-         frees made there would never be seen. Build with -O Debug, or allocate through std.heap.c_allocator with -lc \
+        "Zig's heap ({}) looks inlined into the program's own code: {} works on its state at {a:#x}, so allocations \
+         and frees made there would never be seen. Build with -O Debug, or allocate through std.heap.c_allocator with -lc \
          (malloc, which the hooks see)",
         func_label(info, extra_names, zig[0].func),
         func_label(info, extra_names, f),
@@ -1093,6 +1114,15 @@ fn find_all(
     for (func, name, evidence) in names {
         if let Some(role) = role_of(name) {
             add(func, name, role, evidence, &mut found);
+        }
+    }
+    // Without names, Zig's heap by its std.mem.Allocator vtable: beside the malloc/free a Zig library exports for its
+    // host (md4w), the program's own allocations go through it, unseen by the exports' hooks.
+    if let Some(bytes) = bytes.filter(|_| !named(&found) && !found.iter().any(|e| e.role.is_zig())) {
+        match zig::vtable_heap(&*statics::scan(bytes, info)?, info, &found) {
+            Ok(Some(eps)) => found.extend(eps.into_iter().filter(|e| !found.iter().any(|x| x.func == e.func)).collect::<Vec<_>>()),
+            Ok(None) => {}
+            Err(why) => return Err(Error::NoAllocator { why, detail: Vec::new() }),
         }
     }
     let has_alloc = found.iter().any(|e| !e.role.is_free());

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload};
+use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload};
 
 
 use crate::allocator::EntryPoint;
@@ -31,6 +31,8 @@ pub(crate) struct Scan {
     pub addressed: Vec<Vec<u64>>,
     /// Functions reachable other than by a direct call: exported, in a table, or taken by ref.func.
     pub escaping: HashSet<u32>,
+    /// Table 0's functions by index, as its active segments with a constant offset place them.
+    pub table: HashMap<u32, u32>,
     /// The body has `memory.grow`.
     pub grows: Vec<bool>,
     /// The body has `memory.fill`.
@@ -43,6 +45,8 @@ pub(crate) struct Scan {
     pub waits: std::collections::BTreeSet<(bool, u64)>,
     /// Loads and stores in the body.
     pub mem_ops: Vec<usize>,
+    /// The body loads from memory (at any address).
+    pub reads: Vec<bool>,
     /// The body only passes its parameters on, in order, to one call and returns its result: the target.
     pub forwards_to: Vec<Option<u32>>,
     /// The body is small (a handful of operators) and makes exactly one call: the target.
@@ -131,10 +135,23 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
         match payload? {
             Payload::ElementSection(r) => {
                 for e in r {
-                    match e?.items {
+                    let e = e?;
+                    // Where an active segment of table 0 puts its functions: what `call_indirect` reaches by index.
+                    let at = match &e.kind {
+                        ElementKind::Active { table_index: None | Some(0), offset_expr } => match offset_expr.get_operators_reader().read() {
+                            Ok(Operator::I32Const { value }) => Some(value as u32),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match e.items {
                         ElementItems::Functions(fs) => {
-                            for f in fs {
-                                s.escaping.insert(f?);
+                            for (i, f) in fs.into_iter().enumerate() {
+                                let f = f?;
+                                s.escaping.insert(f);
+                                if let Some(at) = at {
+                                    s.table.insert(at.wrapping_add(i as u32), f);
+                                }
                             }
                         }
                         ElementItems::Expressions(_, exprs) => {
@@ -156,6 +173,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let mut addrs = Vec::new();
                 let (mut stores, mut loads) = (Vec::new(), Vec::new());
                 let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
+                let mut reads = false;
                 let mut indirect = false;
                 let mut sets_first = false;
                 let mut last_call = None;
@@ -178,13 +196,11 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         if is_numeric_use(&op) {
                             numbers.push(a);
                         }
-                        // The address a load or store takes (-O0 code: `i32.const A`, `i32.load`).
-                        if let Some(offset) = memarg_offset(&op) {
-                            if is_store(&op) {
-                                stores.push(a + offset);
-                            } else {
-                                loads.push(a + offset);
-                            }
+                        // The address a load takes (-O0 code: `i32.const A`, `i32.load`). Right before a store, the
+                        // constant is the value stored (a pointer to a static: Zig's `i32.const A`, `i32.store
+                        // offset=88` of a vtable's address into a stack frame), not where.
+                        if let Some(offset) = memarg_offset(&op).filter(|_| !is_store(&op)) {
+                            loads.push(a + offset);
                         }
                     }
                     let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
@@ -220,6 +236,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         op => {
                             if let Some(offset) = memarg_offset(&op) {
                                 mem += 1;
+                                reads |= !is_store(&op);
                                 if in_static(offset) {
                                     addrs.push(offset);
                                     if is_store(&op) {
@@ -254,6 +271,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 s.sizes.push(sizes);
                 s.ops.push(n);
                 s.mem_ops.push(mem);
+                s.reads.push(reads);
                 s.indirect.push(indirect);
                 s.sets_first.push(sets_first);
             }

@@ -1,0 +1,180 @@
+//! Zig's wasm heap in a module without names, found by its `std.mem.Allocator` vtable.
+//!
+//! Zig programs reach their heap (`std.heap.wasm_allocator`, `page_allocator`: BrkAllocator/WasmAllocator) through a
+//! static `VTable` of function pointers — table indices in static data: `alloc, resize, remap, free` (Zig 0.14 on)
+//! or `alloc, resize, free` (before). A stripped build keeps the vtable, and its functions keep their signatures:
+//! `alloc(ctx, len, alignment, ret_addr) -> ?[*]u8`, `resize`/`remap(ctx, memory.ptr, memory.len, alignment,
+//! new_len, ret_addr)`, `free(ctx, memory.ptr, memory.len, alignment, ret_addr)`; Debug builds pass one hidden
+//! parameter first. The heap's vtable is the one whose `alloc` grows the memory; its layers (ArenaAllocator,
+//! DebugAllocator) call their child through its vtable, and `std.heap.c_allocator`'s calls malloc.
+
+use std::collections::HashSet;
+
+use wasmparser::ValType;
+
+use crate::allocator::{Confidence, EntryPoint, Evidence, Role};
+use crate::module::ModuleInfo;
+use crate::statics::Scan;
+
+/// One vtable: where it is, and its functions in the order of its slots.
+struct Vtable {
+    at: u64,
+    slots: Vec<(u32, Role)>,
+}
+
+/// The entry points of Zig's heap found by its vtable (`Ok(None)`: no vtable that grows the memory), or why
+/// the vtables found do not tell one heap (`Err`).
+pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo, found: &[EntryPoint]) -> Result<Option<Vec<EntryPoint>>, String> {
+    let nimp = info.num_imported_funcs;
+    let mut heaps: Vec<Vtable> = Vec::new();
+    let all = vtables(s, info);
+    for v in &all {
+        let alloc = v.slots[0].0;
+        // Its own code, not a layer over another allocator: it grows the memory through direct calls only.
+        let own = reached(s, nimp, alloc);
+        if !own.iter().any(|&f| s.grows_here(f, nimp)) || v.slots.iter().any(|&(f, _)| indirect(s, nimp, f)) {
+            continue;
+        }
+        // One heap per alloc function: static words elsewhere may read as a shorter vtable over the same functions
+        // (ghostty: `alloc, remap, free` further on, beside the real four); the longest is the vtable.
+        match heaps.iter_mut().find(|h| h.slots[0].0 == alloc) {
+            Some(h) if h.slots.len() < v.slots.len() => *h = Vtable { at: v.at, slots: v.slots.clone() },
+            Some(_) => {}
+            None => heaps.push(Vtable { at: v.at, slots: v.slots.clone() }),
+        }
+    }
+    // A vtable whose alloc calls another's (ArenaAllocator over a page_allocator known at compile time) is a layer.
+    let inner: Vec<&Vtable> = heaps
+        .iter()
+        .filter(|v| !heaps.iter().any(|o| o.slots[0].0 != v.slots[0].0 && reached(s, nimp, v.slots[0].0).contains(&o.slots[0].0)))
+        .collect();
+    match inner[..] {
+        [] => Ok(None),
+        // Zig's libc malloc calls the heap directly and hands out the block past a header of its own: hooked under
+        // it, every malloc'd block would be seen at its header, pointed to only from inside (the Zig survey's
+        // stripped `-lc` builds read libc's environment blocks lost). Without names it cannot be told from the
+        // program's own direct calls.
+        // An allocator that neither grows the memory nor calls another (FixedBufferAllocator over a static array):
+        // what it hands out is never seen (the Zig survey's stripped FixedBufferAllocator programs saw no call).
+        // (Not std's `Allocator.failing`, whose alloc returns null without reading anything.)
+        [v] if let Some(o) = all.iter().find(|o| {
+            let r = reached(s, nimp, o.slots[0].0);
+            o.slots[0].0.checked_sub(nimp).is_some_and(|d| s.reads.get(d as usize).copied().unwrap_or(false)) &&
+            !r.contains(&v.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| indirect(s, nimp, f))
+        }) =>
+        {
+            Err(format!(
+                "the program allocates through a Zig allocator of its own (the std.mem.Allocator vtable at {:#x}, alloc \
+                 func {}) that neither grows the memory nor calls Zig's heap: a FixedBufferAllocator or pool over \
+                 static memory, whose blocks would never be seen",
+                o.at, o.slots[0].0
+            ))
+        }
+        [v] if let Some(f) = libc_malloc(s, info, v, found) => Err(format!(
+            "Zig's heap (the std.mem.Allocator vtable at {:#x}) has a malloc-like caller, func {f}, that adds a header \
+             of its own (Zig's libc malloc): without names it cannot be hooked as malloc, and its blocks would be seen \
+             at their headers. --debug-file with the unstripped build names it",
+            v.at
+        )),
+        [v] => Ok(Some(
+            v.slots
+                .iter()
+                .map(|&(func, role)| EntryPoint {
+                    func,
+                    name: format!("func[{func}]"),
+                    role,
+                    evidence: Evidence::Fingerprint {
+                        confidence: Confidence::High,
+                        reason: format!(
+                            "slot {} of the Zig std.mem.Allocator vtable at {:#x}, whose alloc grows the memory",
+                            v.slots.iter().position(|&(f, _)| f == func).unwrap_or(0),
+                            v.at
+                        ),
+                    },
+                    confirmed: None,
+                })
+                .collect(),
+        )),
+        _ => Err(format!(
+            "Zig std.mem.Allocator vtables at {} each grow the memory on their own: which one is the heap (and \
+             whether the others are layers over it) cannot be told without names",
+            inner.iter().map(|v| format!("{:#x}", v.at)).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// A function outside the heap's own code and not already an entry point, with malloc's signature, that calls its
+/// alloc directly.
+fn libc_malloc(s: &Scan, info: &ModuleInfo, v: &Vtable, found: &[EntryPoint]) -> Option<u32> {
+    let nimp = info.num_imported_funcs;
+    let own: HashSet<u32> = v.slots.iter().flat_map(|&(f, _)| reached(s, nimp, f)).collect();
+    let is = |f: u32, params: usize, results: usize| {
+        info.func_signature(f).is_some_and(|(p, r)| p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32))
+    };
+    let alloc = v.slots[0].0;
+    // (What the module exports as malloc is hooked as such: md4w's shims over the vtable. A free that calls the
+    // heap's free directly frees what it was given: ghostty's `ghostty_wasm_free_opaque`.)
+    (nimp..info.num_funcs())
+        .filter(|f| !own.contains(f) && !found.iter().any(|e| e.func == *f))
+        .find(|&f| is(f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc))
+}
+
+/// Every run of static words that reads as a Zig allocator vtable: table indices of functions with its slots'
+/// signatures, all with or all without Debug's hidden first parameter.
+fn vtables(s: &Scan, info: &ModuleInfo) -> Vec<Vtable> {
+    let sig = |f: u32, params: usize, results: usize| {
+        info.func_signature(f).is_some_and(|(p, r)| p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32))
+    };
+    let layouts: [&[(Role, usize, usize)]; 2] = [
+        &[(Role::ZigAlloc, 4, 1), (Role::ZigResize, 6, 1), (Role::ZigRemap, 6, 1), (Role::ZigFree, 5, 0)],
+        &[(Role::ZigAlloc, 4, 1), (Role::ZigResize, 6, 1), (Role::ZigFree, 5, 0)],
+    ];
+    let mut found = Vec::new();
+    for d in &info.data {
+        let Some(base) = d.offset else { continue };
+        let word = |i: usize| d.init.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let mut i = ((4 - base % 4) % 4) as usize;
+        while i + 12 <= d.init.len() {
+            let hit = layouts.iter().find_map(|layout| {
+                (0..2).find_map(|hidden| {
+                    let slots: Option<Vec<(u32, Role)>> = layout
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &(role, params, results))| {
+                            let f = *s.table.get(&word(i + 4 * k)?)?;
+                            sig(f, params + hidden, results).then_some((f, role))
+                        })
+                        .collect();
+                    slots.filter(|v| v.iter().map(|x| x.0).collect::<HashSet<_>>().len() == v.len())
+                })
+            });
+            match hit {
+                Some(slots) => {
+                    let n = slots.len();
+                    found.push(Vtable { at: base + i as u64, slots });
+                    i += 4 * n;
+                }
+                None => i += 4,
+            }
+        }
+    }
+    found
+}
+
+/// `f` and every function it calls directly, transitively.
+fn reached(s: &Scan, nimp: u32, f: u32) -> HashSet<u32> {
+    let mut seen = HashSet::from([f]);
+    let mut todo = vec![f];
+    while let Some(g) = todo.pop() {
+        for c in s.callees_of(g, nimp) {
+            if seen.insert(c) {
+                todo.push(c);
+            }
+        }
+    }
+    seen
+}
+
+fn indirect(s: &Scan, nimp: u32, f: u32) -> bool {
+    f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false))
+}

@@ -193,7 +193,8 @@ struct Finder<'a> {
     bodies: &'a [wasmparser::FunctionBody<'a>],
 }
 
-fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
+/// `f` takes `params` i32s and returns `results` i32s.
+pub(crate) fn sig_is(info: &ModuleInfo, f: u32, params: usize, results: usize) -> bool {
     info.func_signature(f).is_some_and(|(p, r)| {
         p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32)
     })

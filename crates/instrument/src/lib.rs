@@ -620,8 +620,8 @@ fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32
 /// over it) is known at compile time, ReleaseSafe and ReleaseFast builds call its vtable functions directly and inline
 /// them, so part of the allocations and frees never go through the hooked ones (Zig survey: a clean ReleaseSafe
 /// program read 3 blocks leaked, 10 allocations and 4 frees; a double free went unseen). Told by a function outside
-/// the allocator's own code that writes the allocator's state: the statics its Zig entry points write
-/// (their free lists and next addresses, indexed by size class, which an inlined copy folds into its offsets).
+/// the allocator's own code that writes the allocator's state, or addresses it: the statics its Zig entry points
+/// write and the bases of their free lists (indexed by size class, which an inlined copy folds into its offsets).
 fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
@@ -650,9 +650,10 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     while let Some(&a) = near.iter().filter(|&&a| a < lo && a + 64 >= lo).min() {
         lo = a;
     }
-    // Arrays indexed by size class (BrkAllocator's last has 16 words): an inlined copy folds its constant index into
-    // the base, past the bases the entry points use. Nothing below the first: the program's globals lie on either
-    // side. (An inlined free may not read what it writes: two frees of one block fold into one store.)
+    // Arrays indexed by size class (BrkAllocator's last has 16 words): an inlined copy folds a constant index into the
+    // base, past the bases the entry points use (or below, 12 bytes under `frees` in a ReleaseFast main). No further:
+    // the program's globals lie on either side. (An inlined free may not read what it writes: two frees of one
+    // block fold into one store.)
     let state = lo..hi + 64;
     let own = reached_from(s, nimp, eps);
     let (f, a) = (nimp..info.num_funcs())

@@ -10,9 +10,8 @@
 
 use std::collections::HashSet;
 
-use wasmparser::ValType;
-
 use crate::allocator::{Confidence, EntryPoint, Evidence, Role};
+use crate::fingerprint::sig_is;
 use crate::module::ModuleInfo;
 use crate::statics::Scan;
 
@@ -50,26 +49,16 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo, found: &[EntryPoint]) -> 
         .collect();
     match inner[..] {
         [] => Ok(None),
+        [v] if let Some(o) = own_pool(s, nimp, &all, v) => Err(format!(
+            "the program allocates through a Zig allocator of its own (the std.mem.Allocator vtable at {:#x}, alloc \
+             func {}) that neither grows the memory nor calls Zig's heap: a FixedBufferAllocator or pool over static \
+             memory, whose blocks would never be seen",
+            o.at, o.slots[0].0
+        )),
         // Zig's libc malloc calls the heap directly and hands out the block past a header of its own: hooked under
         // it, every malloc'd block would be seen at its header, pointed to only from inside (the Zig survey's
         // stripped `-lc` builds read libc's environment blocks lost). Without names it cannot be told from the
         // program's own direct calls.
-        // An allocator that neither grows the memory nor calls another (FixedBufferAllocator over a static array):
-        // what it hands out is never seen (the Zig survey's stripped FixedBufferAllocator programs saw no call).
-        // (Not std's `Allocator.failing`, whose alloc returns null without reading anything.)
-        [v] if let Some(o) = all.iter().find(|o| {
-            let r = reached(s, nimp, o.slots[0].0);
-            o.slots[0].0.checked_sub(nimp).is_some_and(|d| s.reads.get(d as usize).copied().unwrap_or(false)) &&
-            !r.contains(&v.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| indirect(s, nimp, f))
-        }) =>
-        {
-            Err(format!(
-                "the program allocates through a Zig allocator of its own (the std.mem.Allocator vtable at {:#x}, alloc \
-                 func {}) that neither grows the memory nor calls Zig's heap: a FixedBufferAllocator or pool over \
-                 static memory, whose blocks would never be seen",
-                o.at, o.slots[0].0
-            ))
-        }
         [v] if let Some(f) = libc_malloc(s, info, v, found) => Err(format!(
             "Zig's heap (the std.mem.Allocator vtable at {:#x}) has a malloc-like caller, func {f}, that adds a header \
              of its own (Zig's libc malloc): without names it cannot be hooked as malloc, and its blocks would be seen \
@@ -103,28 +92,34 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo, found: &[EntryPoint]) -> 
     }
 }
 
+/// An allocator beside the heap that neither grows the memory nor calls another (FixedBufferAllocator over a static
+/// array): what it hands out is never seen (the Zig survey's stripped FixedBufferAllocator programs saw no call).
+/// Not std's `Allocator.failing`, whose alloc returns null without reading anything.
+fn own_pool<'a>(s: &Scan, nimp: u32, all: &'a [Vtable], heap: &Vtable) -> Option<&'a Vtable> {
+    all.iter().find(|o| {
+        let alloc = o.slots[0].0;
+        let reads = alloc.checked_sub(nimp).is_some_and(|d| s.reads.get(d as usize).copied().unwrap_or(false));
+        let r = reached(s, nimp, alloc);
+        reads && !r.contains(&heap.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| indirect(s, nimp, f))
+    })
+}
+
 /// A function outside the heap's own code and not already an entry point, with malloc's signature, that calls its
 /// alloc directly.
 fn libc_malloc(s: &Scan, info: &ModuleInfo, v: &Vtable, found: &[EntryPoint]) -> Option<u32> {
     let nimp = info.num_imported_funcs;
     let own: HashSet<u32> = v.slots.iter().flat_map(|&(f, _)| reached(s, nimp, f)).collect();
-    let is = |f: u32, params: usize, results: usize| {
-        info.func_signature(f).is_some_and(|(p, r)| p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32))
-    };
     let alloc = v.slots[0].0;
     // (What the module exports as malloc is hooked as such: md4w's shims over the vtable. A free that calls the
     // heap's free directly frees what it was given: ghostty's `ghostty_wasm_free_opaque`.)
     (nimp..info.num_funcs())
         .filter(|f| !own.contains(f) && !found.iter().any(|e| e.func == *f))
-        .find(|&f| is(f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc))
+        .find(|&f| sig_is(info, f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc))
 }
 
 /// Every run of static words that reads as a Zig allocator vtable: table indices of functions with its slots'
 /// signatures, all with or all without Debug's hidden first parameter.
 fn vtables(s: &Scan, info: &ModuleInfo) -> Vec<Vtable> {
-    let sig = |f: u32, params: usize, results: usize| {
-        info.func_signature(f).is_some_and(|(p, r)| p.len() == params && r.len() == results && p.iter().chain(r).all(|t| *t == ValType::I32))
-    };
     let layouts: [&[(Role, usize, usize)]; 2] = [
         &[(Role::ZigAlloc, 4, 1), (Role::ZigResize, 6, 1), (Role::ZigRemap, 6, 1), (Role::ZigFree, 5, 0)],
         &[(Role::ZigAlloc, 4, 1), (Role::ZigResize, 6, 1), (Role::ZigFree, 5, 0)],
@@ -142,7 +137,7 @@ fn vtables(s: &Scan, info: &ModuleInfo) -> Vec<Vtable> {
                         .enumerate()
                         .map(|(k, &(role, params, results))| {
                             let f = *s.table.get(&word(i + 4 * k)?)?;
-                            sig(f, params + hidden, results).then_some((f, role))
+                            sig_is(info, f, params + hidden, results).then_some((f, role))
                         })
                         .collect();
                     slots.filter(|v| v.iter().map(|x| x.0).collect::<HashSet<_>>().len() == v.len())

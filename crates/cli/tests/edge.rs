@@ -349,12 +349,14 @@ fn a_stripped_zig_heap_is_found_by_its_allocator_vtable() {
 
 /// What the vtable cannot tell without names is refused, not half-tracked: Zig's libc malloc, a header over Zig's
 /// heap (its blocks would be seen at their headers; named by the unstripped build through --debug-file, exact),
-/// and a FixedBufferAllocator beside the heap (fixtures/edge/zig/fba_stripped.zig: its blocks never reach it).
+/// a FixedBufferAllocator beside the heap (fixtures/edge/zig/fba_stripped.zig: its blocks never reach it), and a
+/// page pool that grows the memory itself (fixtures/edge/zig/second_heap.zig, npm restty's pattern: its page,
+/// never returned, read "leaked 0 B", exit 0).
 #[test]
 fn a_stripped_zig_heap_under_libc_malloc_or_beside_a_fixed_buffer_is_refused() {
     let r = wasmleak(vec!["check".into(), edge("zig_page_lc_ReleaseSafe_stripped").into_os_string()]);
     r.assert_code(2);
-    assert!(r.stderr.contains("has a malloc-like caller, func 305, that adds a header of its own (Zig's libc malloc)"), "{}", r.describe());
+    assert!(r.stderr.contains("has a malloc-like caller, func 305, that calls it directly: Zig's libc malloc, which adds a header of its own"), "{}", r.describe());
     let named = edge("zig_page_lc_ReleaseSafe");
     let (r, j) = check_json(&edge("zig_page_lc_ReleaseSafe_stripped"), &["--debug-file", named.to_str().unwrap()]);
     r.assert_code(1);
@@ -363,6 +365,9 @@ fn a_stripped_zig_heap_under_libc_malloc_or_beside_a_fixed_buffer_is_refused() {
     r.assert_code(2);
     assert!(r.stderr.contains("a Zig allocator of its own (the std.mem.Allocator vtable at 0x1000018, alloc func 8)"), "{}", r.describe());
     assert!(!r.stderr.contains("done"), "the guest ran: {}", r.describe());
+    let r = wasmleak(vec!["check".into(), edge("zig_second_heap").into_os_string()]);
+    r.assert_code(2);
+    assert!(r.stderr.contains("Zig's heap (func 6) is not the only allocator: func 5 grows the memory itself"), "{}", r.describe());
 }
 
 /// Zig's heap inlined into the program (fixtures/edge/zig/inlined_free.zig, ReleaseFast, names kept; npm md4w's

@@ -313,8 +313,11 @@ fn find(
         }
         let why = bypassed_c_entry(&s, info, extra_names, &eps)
             .or_else(|| second_heap(&s, info, extra_names, &eps))
-            .or_else(|| inlined_entry(&s, info, extra_names, &eps))
+            // (Zig's before the general one: they name what went where in Zig's terms.)
             .or_else(|| inlined_zig_heap(&s, info, extra_names, &eps))
+            .or_else(|| zig_second_heap(&s, info, extra_names, &eps))
+            .or_else(|| zig_libc_malloc(&s, info, &eps))
+            .or_else(|| inlined_entry(&s, info, extra_names, &eps))
             .or_else(|| zig_fixed_buffer(info, extra_names, &eps))
             .or_else(|| rust_past_c_allocator(bytes, &eps));
         if let Some(why) = why {
@@ -665,6 +668,42 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
          (malloc, which the hooks see)",
         func_label(info, extra_names, zig[0].func),
         func_label(info, extra_names, f),
+    ))
+}
+
+/// Beside Zig's heap, a function outside its code that grows the memory: a second allocator, its blocks never seen
+/// (npm restty's ghostty core: its 458,752-byte terminal pages come from a page pool inlined into 7 functions, each
+/// popping its own free list or growing the memory by 7 pages; a terminal never destroyed read 209 KB, not 668 KB).
+fn zig_second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+    let zig = eps.iter().filter(|e| e.role.is_zig() && e.evidence != Evidence::User).min_by_key(|e| e.role != Role::ZigAlloc)?;
+    let nimp = info.num_imported_funcs;
+    let own = reached_from(s, nimp, eps);
+    let f = (nimp..info.num_funcs()).find(|&f| s.grows_here(f, nimp) && !own.contains(&f))?;
+    Some(format!(
+        "Zig's heap ({}) is not the only allocator: {} grows the memory itself, outside it (a page pool inlined into the \
+         program, or an allocator of its own), and what it hands out would never be seen",
+        func_label(info, extra_names, zig.func),
+        func_label(info, extra_names, f),
+    ))
+}
+
+/// Zig's heap found without names (by its vtable) with a caller of malloc's signature that calls its alloc directly:
+/// Zig's libc malloc, which hands out the block past a header of its own — hooked under it, every malloc'd block
+/// would be seen at its header, pointed to only from inside (the Zig survey's stripped `-lc` builds read libc's
+/// environment blocks lost) — or the program's own code with the heap's calls devirtualised. Which one cannot be
+/// told without names. (What the module exports as malloc is hooked as such: md4w's shims over the vtable.)
+fn zig_libc_malloc(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Option<String> {
+    let alloc = eps.iter().find(|e| e.role == Role::ZigAlloc && matches!(e.evidence, Evidence::Fingerprint { .. }))?;
+    let nimp = info.num_imported_funcs;
+    let own = reached_from(s, nimp, eps);
+    let f = (nimp..info.num_funcs())
+        .find(|&f| !own.contains(&f) && fingerprint::sig_is(info, f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc.func))?;
+    Some(format!(
+        "Zig's heap (found by its std.mem.Allocator vtable: alloc func {}) has a malloc-like caller, func {f}, that calls \
+         it directly: Zig's libc malloc, which adds a header of its own (its blocks would be seen at their headers), or \
+         the program's code with the heap inlined into it — without names, which cannot be told. --debug-file with the \
+         unstripped build names them",
+        alloc.func
     ))
 }
 
@@ -1120,7 +1159,7 @@ fn find_all(
     // Without names, Zig's heap by its std.mem.Allocator vtable: beside the malloc/free a Zig library exports for its
     // host (md4w), the program's own allocations go through it, unseen by the exports' hooks.
     if let Some(bytes) = bytes.filter(|_| !named(&found) && !found.iter().any(|e| e.role.is_zig())) {
-        match zig::vtable_heap(&*statics::scan(bytes, info)?, info, &found) {
+        match zig::vtable_heap(&*statics::scan(bytes, info)?, info) {
             Ok(Some(eps)) => found.extend(eps.into_iter().filter(|e| !found.iter().any(|x| x.func == e.func)).collect::<Vec<_>>()),
             Ok(None) => {}
             Err(why) => return Err(Error::NoAllocator { why, detail: Vec::new() }),

@@ -23,7 +23,7 @@ struct Vtable {
 
 /// The entry points of Zig's heap found by its vtable (`Ok(None)`: no vtable that grows the memory), or why
 /// the vtables found do not tell one heap (`Err`).
-pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo, found: &[EntryPoint]) -> Result<Option<Vec<EntryPoint>>, String> {
+pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo) -> Result<Option<Vec<EntryPoint>>, String> {
     let nimp = info.num_imported_funcs;
     let mut heaps: Vec<Vtable> = Vec::new();
     let all = vtables(s, info);
@@ -54,16 +54,6 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo, found: &[EntryPoint]) -> 
              func {}) that neither grows the memory nor calls Zig's heap: a FixedBufferAllocator or pool over static \
              memory, whose blocks would never be seen",
             o.at, o.slots[0].0
-        )),
-        // Zig's libc malloc calls the heap directly and hands out the block past a header of its own: hooked under
-        // it, every malloc'd block would be seen at its header, pointed to only from inside (the Zig survey's
-        // stripped `-lc` builds read libc's environment blocks lost). Without names it cannot be told from the
-        // program's own direct calls.
-        [v] if let Some(f) = libc_malloc(s, info, v, found) => Err(format!(
-            "Zig's heap (the std.mem.Allocator vtable at {:#x}) has a malloc-like caller, func {f}, that adds a header \
-             of its own (Zig's libc malloc): without names it cannot be hooked as malloc, and its blocks would be seen \
-             at their headers. --debug-file with the unstripped build names it",
-            v.at
         )),
         [v] => Ok(Some(
             v.slots
@@ -102,19 +92,6 @@ fn own_pool<'a>(s: &Scan, nimp: u32, all: &'a [Vtable], heap: &Vtable) -> Option
         let r = reached(s, nimp, alloc);
         reads && !r.contains(&heap.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| indirect(s, nimp, f))
     })
-}
-
-/// A function outside the heap's own code and not already an entry point, with malloc's signature, that calls its
-/// alloc directly.
-fn libc_malloc(s: &Scan, info: &ModuleInfo, v: &Vtable, found: &[EntryPoint]) -> Option<u32> {
-    let nimp = info.num_imported_funcs;
-    let own: HashSet<u32> = v.slots.iter().flat_map(|&(f, _)| reached(s, nimp, f)).collect();
-    let alloc = v.slots[0].0;
-    // (What the module exports as malloc is hooked as such: md4w's shims over the vtable. A free that calls the
-    // heap's free directly frees what it was given: ghostty's `ghostty_wasm_free_opaque`.)
-    (nimp..info.num_funcs())
-        .filter(|f| !own.contains(f) && !found.iter().any(|e| e.func == *f))
-        .find(|&f| sig_is(info, f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc))
 }
 
 /// Every run of static words that reads as a Zig allocator vtable: table indices of functions with its slots'

@@ -383,6 +383,21 @@ fn zig_heap_inlined_with_a_run_time_size_class_is_refused() {
     assert!(!r.stderr.contains("sum "), "the guest ran: {}", r.describe());
 }
 
+/// AssemblyScript built with `--use abort=` (fixtures/edge/assemblyscript/libmalloc.ts): no `~lib/rt/` abort messages
+/// and no names, so it was not recognised — at -O0 the malloc it exports for its host (over the runtime's TLSF) was
+/// hooked, and the objects its collector had not swept yet read lost, exit 1 (AS survey); at -O3 it was refused for a
+/// wrong reason ("no allocator found"). Its static data's layout tells it: the AssemblyScript refusal, before the run.
+#[test]
+fn assemblyscript_without_its_abort_messages_is_told_by_its_static_data() {
+    for o in ["O0", "O3"] {
+        let r = wasmleak(vec!["check".into(), edge(&format!("as_noabort_{o}")).into_os_string(), "--invoke".into(), "garbage".into(), "--repeat".into(), "5".into()]);
+        r.assert_no_panic();
+        r.assert_code(2);
+        assert!(r.stderr.contains("this is an AssemblyScript module"), "{o}: {}", r.describe());
+        assert!(!r.stderr.contains("lost"), "{o}: {}", r.describe());
+    }
+}
+
 /// Emscripten -O2 --profiling-funcs (fixtures/edge/c/inlined_malloc_named.c): the names are kept, but malloc went
 /// into its one caller, `buf_new`, while `dlfree` kept its name. Taken for a module that frees what it never
 /// allocated, every free was called invalid (12, exit 1) and withheld from the allocator; now refused, naming

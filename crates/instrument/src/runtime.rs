@@ -41,7 +41,8 @@ pub fn language_runtime(info: &ModuleInfo) -> Option<String> {
     let assemblyscript = (exports("__new") || exports("__alloc")) && (exports("__pin") || exports("__retain") || exports("__collect"))
         || exports("__rtti_base")
         || named("~lib/rt/")
-        || utf16("~lib/rt/");
+        || utf16("~lib/rt/")
+        || assemblyscript_statics(info);
     if assemblyscript {
         // The stub runtime has no collector: it never frees.
         if named("~lib/rt/stub/") || utf16("~lib/rt/stub") {
@@ -64,6 +65,49 @@ pub fn language_runtime(info: &ModuleInfo) -> Option<String> {
     None
 }
 
+/// AssemblyScript's static data, laid out as its heap is: from the first segment, its static objects one after
+/// another, each a TLSF block (its size word `mmInfo`, a multiple of 16 less 4) holding a 16-byte object header
+/// (`gcInfo`, `gcInfo2`: zero in static data; the class id; the payload's size, within the block) before its
+/// payload; then, 16-aligned, the runtime's type table (`__rtti_base`: the number of classes, a flags word for each),
+/// which ends the data and numbers every class id used. A build with `--use abort=` has no abort messages (no
+/// `~lib/rt/` paths) and, stripped, no names: its exported malloc over the runtime's allocator was hooked, and the
+/// objects the collector had not swept yet read lost, exit 1 (AS survey).
+fn assemblyscript_statics(info: &ModuleInfo) -> bool {
+    let mut segments: Vec<(u64, &[u8])> = info.data.iter().filter_map(|d| Some((d.offset?, &d.init[..]))).collect();
+    segments.sort_by_key(|s| s.0);
+    // Memory packing (-O3) splits the data at its runs of zeros: what no segment covers is zero.
+    let word = |a: u64| -> u64 {
+        let byte = |a: u64| {
+            let i = segments.partition_point(|s| s.0 <= a).checked_sub(1);
+            i.map(|i| segments[i]).filter(|(o, d)| a < o + d.len() as u64).map_or(0, |(o, d)| d[(a - o) as usize])
+        };
+        u32::from_le_bytes([byte(a), byte(a + 1), byte(a + 2), byte(a + 3)]) as u64
+    };
+    let (Some(start), Some(end)) = (segments.iter().map(|s| s.0).min(), segments.iter().map(|s| s.0 + s.1.len() as u64).max()) else {
+        return false;
+    };
+    if start % 16 != 12 || end - start > 1 << 24 {
+        return false;
+    }
+    let (mut at, mut classes) = (start, Vec::new());
+    loop {
+        let block = word(at);
+        let (gc, gc2, class, size) = (word(at + 4), word(at + 8), word(at + 12), word(at + 16));
+        if block < 16 || (block + 4) % 16 != 0 || gc != 0 || gc2 != 0 || size + 16 > block || at + 4 + block > end {
+            break;
+        }
+        classes.push(class);
+        at += 4 + block;
+    }
+    let Some(&most) = classes.iter().max() else { return false };
+    // The type table: its count covers every class id, and its flags words reach the end of the data (the last
+    // ones, when zero, trimmed from it).
+    (at.next_multiple_of(16)..end).step_by(16).any(|table| {
+        let n = word(table);
+        n > most && n <= 1 << 16 && table + 4 + 4 * n >= end
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +124,30 @@ mod tests {
         assert!(module("~lib/rt/itcms.ts").unwrap().contains("an AssemblyScript module"));
         assert!(module("~lib/rt/stub.ts").unwrap().contains("stub runtime"));
         assert_eq!(module("~lib/other.ts"), None);
+    }
+
+    /// Without its runtime's paths (`--use abort=`) or names, AssemblyScript is told by its static data's layout:
+    /// objects in TLSF blocks one after another from a 16-byte boundary less 4, then the type table ending the data —
+    /// whole (-O0) or split at its zeros by memory packing (-O3: only the non-zero bytes are segments).
+    #[test]
+    fn assemblyscript_is_told_by_its_static_objects() {
+        let words = |ws: &[u32]| ws.iter().flat_map(|w| w.to_le_bytes()).map(|b| format!("\\{b:02x}")).collect::<String>();
+        let module = |segments: &[(u32, &[u32])]| {
+            let data: String = segments.iter().map(|(at, ws)| format!(r#"(data (i32.const {at}) "{}")"#, words(ws))).collect();
+            let bytes = wat::parse_str(format!("(module (memory 1) {data})")).unwrap();
+            language_runtime(&ModuleInfo::parse(&bytes).unwrap())
+        };
+        // A string (class 2, 6 bytes), an array buffer (class 1, 16 bytes: two pointers), then, 16-aligned, 4 classes'
+        // flags.
+        let string = [28, 0, 0, 2, 6, 0x610061, 0x61, 0];
+        let buffer = [44, 0, 0, 1, 16, 1056, 1056, 0, 0, 0, 0, 0];
+        let table = [4, 0x20, 0x20, 0x20, 0x902];
+        let whole = [&string[..], &buffer[..], &[0], &table[..]].concat();
+        assert!(module(&[(1036, &whole)]).unwrap().contains("an AssemblyScript module"));
+        // -O3: the blocks' size words, the class ids and sizes onwards, the table, each a segment of its own.
+        assert!(module(&[(1036, &[28]), (1048, &string[3..6]), (1068, &[44]), (1080, &buffer[3..7]), (1120, &table)]).is_some());
+        // Not a block chain: C data at the same place, or a chain without its type table.
+        assert_eq!(module(&[(1036, &[7, 0, 0, 2, 6, 1, 2, 3])]), None);
+        assert_eq!(module(&[(1036, &[&string[..], &buffer[..]].concat())]), None);
     }
 }

@@ -150,3 +150,43 @@ fn reached(s: &Scan, nimp: u32, f: u32) -> HashSet<u32> {
 fn indirect(s: &Scan, nimp: u32, f: u32) -> bool {
     f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::vtable_heap;
+    use crate::allocator::Role;
+    use crate::module::ModuleInfo;
+    use crate::statics::scan;
+
+    /// A module whose table holds `funcs` from index 1 and whose static data holds the table indices `slots` at 0x400.
+    fn heap_of(funcs: &str, elems: &str, slots: &[u32]) -> Result<Option<Vec<(u32, Role)>>, String> {
+        let data: String = slots.iter().flat_map(|s| s.to_le_bytes()).map(|b| format!("\\{b:02x}")).collect();
+        let wat = format!(r#"(module (memory 1) (table 8 funcref) {funcs} (elem (i32.const 1) {elems}) (data (i32.const 0x400) "{data}"))"#);
+        let bytes = wat::parse_str(wat).unwrap();
+        let info = ModuleInfo::parse(&bytes).unwrap();
+        let s = scan(&bytes, &info).unwrap();
+        vtable_heap(&s, &info).map(|o| o.map(|eps| eps.iter().map(|e| (e.func, e.role)).collect()))
+    }
+
+    const HEAP: &str = r#"
+        (func $alloc (param i32 i32 i32 i32) (result i32) i32.const 1 memory.grow)
+        (func $resize (param i32 i32 i32 i32 i32 i32) (result i32) i32.const 0)
+        (func $remap (param i32 i32 i32 i32 i32 i32) (result i32) i32.const 0)
+        (func $free (param i32 i32 i32 i32 i32))
+        (func $pool (param i32 i32 i32 i32) (result i32) i32.const 0x800 i32.load)"#;
+
+    /// Zig 0.14 on: alloc, resize, remap, free; before: alloc, resize, free. The table indices in static data are the
+    /// heap's entry points, the vtable whose alloc grows the memory.
+    #[test]
+    fn the_heap_is_the_vtable_whose_alloc_grows_the_memory() {
+        let elems = "$alloc $resize $remap $free $pool";
+        let four = vec![(0, Role::ZigAlloc), (1, Role::ZigResize), (2, Role::ZigRemap), (3, Role::ZigFree)];
+        assert_eq!(heap_of(HEAP, elems, &[1, 2, 3, 4]), Ok(Some(four)));
+        assert_eq!(heap_of(HEAP, elems, &[1, 2, 4]), Ok(Some(vec![(0, Role::ZigAlloc), (1, Role::ZigResize), (3, Role::ZigFree)])));
+        // No vtable (the words are not alloc/resize/free by signature): nothing found.
+        assert_eq!(heap_of(HEAP, elems, &[2, 1, 4, 3]), Ok(None));
+        // Beside it, an allocator that reads its own state and neither grows the memory nor calls the heap: refused.
+        let both = heap_of(HEAP, elems, &[1, 2, 3, 4, 0, 5, 2, 3, 4]);
+        assert!(both.as_ref().is_err_and(|e| e.contains("a Zig allocator of its own")), "{both:?}");
+    }
+}

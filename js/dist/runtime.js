@@ -542,6 +542,44 @@ th:first-child, td:first-child { text-align: left; white-space: normal; word-bre
     }
     return sites.length >= limit ? "?" : null;
   }
+  var webidlFiles = /* @__PURE__ */ new Map();
+  var ENSURE_CACHE = /\{\s*buffer\s*:\s*0\s*,\s*size\s*:\s*0\s*,\s*pos\s*:\s*0\s*,\s*temps\s*:\s*\[\]\s*,\s*needed\s*:\s*0\s*,/g;
+  function webidlFile(file, fs) {
+    let f = webidlFiles.get(file);
+    if (f) return f;
+    f = { spans: [], lines: [0] };
+    webidlFiles.set(file, f);
+    let text;
+    try {
+      text = fs.readFileSync(file.startsWith("file:") ? new URL(file) : file, "utf8");
+    } catch {
+      return f;
+    }
+    for (const m of text.matchAll(ENSURE_CACHE)) {
+      let depth = 0, i = m.index;
+      for (; i < text.length; i++) {
+        if (text[i] === "{") depth++;
+        else if (text[i] === "}" && --depth === 0) break;
+      }
+      f.spans.push([m.index, i]);
+    }
+    if (f.spans.length) for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) f.lines.push(i + 1);
+    return f;
+  }
+  function inWebidlCache() {
+    const fs = globalThis.process?.getBuiltinModule?.("fs");
+    if (!fs) return false;
+    let foreign = 0;
+    for (const s of callSites(12)) {
+      const file = s.getFileName?.();
+      if (!file || SELF_DIR && file.startsWith(SELF_DIR) || file.startsWith("wasm://")) continue;
+      if (file.startsWith("node:") || ++foreign > 3) return false;
+      const f = webidlFile(file, fs);
+      const at = (f.lines[(s.getLineNumber?.() ?? 1) - 1] ?? -1) + (s.getColumnNumber?.() ?? 1) - 1;
+      if (f.spans.some(([a, b]) => at > a && at < b)) return true;
+    }
+    return false;
+  }
 
   // js/src/threads.mjs
   var EV_ALLOC = 1;
@@ -933,6 +971,7 @@ self.addEventListener('message', hold);`;
       this.jsFrameIds = /* @__PURE__ */ new Map();
       this.newJsFrames = [];
       this.hostValues = /* @__PURE__ */ new Map();
+      this.opaqueValues = /* @__PURE__ */ new Set();
       this.runtimeValues = /* @__PURE__ */ new Map();
       this.shared = null;
       this.sharedStacks = /* @__PURE__ */ new Map();
@@ -1021,8 +1060,9 @@ self.addEventListener('message', hold);`;
      * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
      * app should free.
      */
-    hold(value, label, { runtime = false, strong = false } = {}) {
+    hold(value, label, { runtime = false, strong = false, opaque = false } = {}) {
       if (!(value > 0)) return;
+      if (opaque) this.opaqueValues.add(value >>> 0);
       if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) return void this.runtimeValues.set(value >>> 0, label);
       const frame = !strong && !this.appHeld && this.isLive(value >>> 0) ? appFrame() : "?";
@@ -1389,7 +1429,8 @@ self.addEventListener('message', hold);`;
         else if (!hostValues) held.push([h.label, ptr]), heldSeqs.push(h.seq);
       }
       const idle = this.callDepth === 0 && !this.exited && !this.shared;
-      return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
+      const opaque = [...this.opaqueValues].filter((v) => this.hostValues.has(v));
+      return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, opaque_values: opaque, idle, ...rest }, image];
     }
     /**
      * A snapshot of the heap now: { module, bytes (a `.wlsnap` file, as `wasmleak check --save` writes),
@@ -1915,7 +1956,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const same = instances.filter((r) => r.module === m).length;
-        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0, trapped: 0 };
+        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), cacheLooks: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0, trapped: 0 };
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);
@@ -1965,6 +2006,11 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         if (held.length === 1) noteTransfer(name, held[0], params);
         const call = (rec.calls.get(name) ?? 0) + 1;
         rec.calls.set(name, call);
+        const looks = params === 1 && held.length === 1 ? (rec.cacheLooks.get(name) ?? 0) + 1 : 0;
+        if (looks) rec.cacheLooks.set(name, looks);
+        if (looks && looks <= 32 && inWebidlCache()) {
+          return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
+        }
         for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
       };
       for (const [name, value] of Object.entries(raw)) {

@@ -53,3 +53,53 @@ export function appFrame(limit = 64) {
   }
   return sites.length >= limit ? '?' : null;
 }
+
+/** Per glue file: the spans of its WebIDL `ensureCache` object literals (see `inWebidlCache`), and its line starts. */
+const webidlFiles = new Map();
+const ENSURE_CACHE = /\{\s*buffer\s*:\s*0\s*,\s*size\s*:\s*0\s*,\s*pos\s*:\s*0\s*,\s*temps\s*:\s*\[\]\s*,\s*needed\s*:\s*0\s*,/g;
+
+function webidlFile(file, fs) {
+  let f = webidlFiles.get(file);
+  if (f) return f;
+  f = { spans: [], lines: [0] };
+  webidlFiles.set(file, f);
+  let text;
+  try {
+    text = fs.readFileSync(file.startsWith('file:') ? new URL(file) : file, 'utf8');
+  } catch {
+    return f;
+  }
+  for (const m of text.matchAll(ENSURE_CACHE)) {
+    // The object's end: its braces balanced (its methods' bodies hold no string with a brace).
+    let depth = 0, i = m.index;
+    for (; i < text.length; i++) {
+      if (text[i] === '{') depth++;
+      else if (text[i] === '}' && --depth === 0) break;
+    }
+    f.spans.push([m.index, i]);
+  }
+  if (f.spans.length) for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) f.lines.push(i + 1);
+  return f;
+}
+
+/**
+ * Whether the JS code calling into the module now is Emscripten's WebIDL binder glue's `ensureCache` (its `prepare`
+ * or `alloc`): one malloc'd buffer the glue keeps for the array and string arguments of every call, and temporaries
+ * it frees at the next call. Told by the call site's place in its file (V8 hides `this` below strict frames,
+ * wasmleak's own among them): inside the object literal the binder emits, `{buffer: 0, size: 0, pos: 0, temps: [],
+ * needed: 0, …}` (names minifiers keep: they are properties). Node only (it reads the file).
+ */
+export function inWebidlCache() {
+  const fs = globalThis.process?.getBuiltinModule?.('fs');
+  if (!fs) return false;
+  let foreign = 0;
+  for (const s of callSites(12)) {
+    const file = s.getFileName?.();
+    if (!file || (SELF_DIR && file.startsWith(SELF_DIR)) || file.startsWith('wasm://')) continue;
+    if (file.startsWith('node:') || ++foreign > 3) return false;
+    const f = webidlFile(file, fs);
+    const at = (f.lines[(s.getLineNumber?.() ?? 1) - 1] ?? -1) + (s.getColumnNumber?.() ?? 1) - 1;
+    if (f.spans.some(([a, b]) => at > a && at < b)) return true;
+  }
+  return false;
+}

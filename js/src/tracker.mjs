@@ -144,6 +144,8 @@ class Tracker {
     this.newJsFrames = [];
     /** Numbers JS holds that may point into linear memory: value → what handed it over. */
     this.hostValues = new Map();
+    /** Held blocks that hold data, never pointers (`hold`'s `opaque`): their bytes are not scanned. */
+    this.opaqueValues = new Set();
     this.runtimeValues = new Map();
     this.shared = null; // threads.mjs: the log every thread's hooks write
     this.sharedStacks = new Map(); // "lo,hi" → stack number, from the log's stack records
@@ -243,8 +245,9 @@ class Tracker {
    * for the module's lifetime (Embind's registration data), a root like static data rather than a handle the
    * app should free.
    */
-  hold(value, label, { runtime = false, strong = false } = {}) {
+  hold(value, label, { runtime = false, strong = false, opaque = false } = {}) {
     if (!(value > 0)) return;
+    if (opaque) this.opaqueValues.add(value >>> 0);
     // Threads: the events logged so far happened before JS got the value; read them first, so the value is
     // numbered after them (not before every block it points to) and an earlier free of its address does not
     // drop it.
@@ -648,7 +651,8 @@ class Tracker {
     // stack holds only what JS allocated there (crates/wasm-api `js_stack_slots`). Not for threads: another
     // thread may be inside the module.
     const idle = this.callDepth === 0 && !this.exited && !this.shared;
-    return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, idle, ...rest }, image];
+    const opaque = [...this.opaqueValues].filter((v) => this.hostValues.has(v));
+    return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, opaque_values: opaque, idle, ...rest }, image];
   }
 
   /**

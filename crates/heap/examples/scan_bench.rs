@@ -82,7 +82,7 @@ fn main() {
         let t = blocks[rng.below(n) as usize].addr;
         put(&mut mem, 4096 + 8 * k, t as u32);
     }
-    let roots = Roots { regions: vec![RootRegion { name: "data".into(), start: 1024, end: HEAP_START }], values: vec![] };
+    let roots = Roots { regions: vec![RootRegion { name: "data".into(), start: 1024, end: HEAP_START }], values: vec![], opaque: Vec::new() };
     let scanned: u64 = blocks.iter().map(|b| b.size).sum::<u64>() + (HEAP_START - 1024);
     eprintln!(
         "built {} blocks, {:.1} MiB image, {:.1} MiB to scan, {}% pointer words ({}% near), in {:.2?}",

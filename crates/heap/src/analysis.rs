@@ -52,6 +52,10 @@ pub struct RootValue {
 pub struct Roots {
     pub regions: Vec<RootRegion>,
     pub values: Vec<RootValue>,
+    /// Blocks (by address) that hold data, never pointers, and that a root keeps: Emscripten's WebIDL binder glue's
+    /// argument buffer, a byte copy of the arrays the app passes. Their bytes are not captured (zeros in the
+    /// snapshot): scanned, the copy's words rooted whatever they happened to point at.
+    pub opaque: Vec<u64>,
 }
 
 /// The leak kinds (docs/contracts.md, "Leak kinds and roots").

@@ -211,7 +211,7 @@ mod tests {
         put(&mut mem, 804, 900);
         assert_eq!(find(&m, &mem)[1], (900, 800, 4, s1, s2));
         // Root regions are never freed memory.
-        let roots = Roots { regions: vec![crate::RootRegion { name: "data".into(), start: 112, end: 120 }], values: vec![] };
+        let roots = Roots { regions: vec![crate::RootRegion { name: "data".into(), start: 112, end: 120 }], values: vec![], opaque: Vec::new() };
         let found = owners(&m.live_sorted(), &m.freed(), Memory { bytes: &mem }, &roots);
         assert_eq!(found.iter().map(|o| o.block).collect::<Vec<_>>(), vec![900]);
     }

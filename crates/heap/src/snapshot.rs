@@ -372,6 +372,7 @@ impl Snapshot {
                 .map(|r| RootRegion { name: r.name.clone(), start: r.start, end: r.start + r.bytes.len() as u64 })
                 .collect(),
             values: self.values.iter().map(|v| RootValue { name: v.name.clone(), value: v.value, host: v.host }).collect(),
+            opaque: Vec::new(),
         }
     }
 
@@ -392,6 +393,7 @@ impl Snapshot {
         for b in blocks {
             let start = (b.addr as usize).min(mem.bytes.len());
             let end = ((b.addr + b.size) as usize).min(mem.bytes.len());
+            let end = if roots.opaque.contains(&b.addr) { start } else { end };
             contents.extend_from_slice(&mem.bytes[start..end]);
             contents.resize(contents.len() + (b.size as usize - (end - start)), 0);
         }
@@ -431,7 +433,7 @@ mod tests {
         put(0x3fc, 0x220); // C → D, C's last word in memory (C runs past the end)
         let block = |addr, size| Block { addr, size, seq: addr, stack: StackId(0) };
         let blocks = vec![block(0x100, 16), block(0x202, 10), block(0x220, 8), block(0x240, 8), block(0x250, 8), block(0x300, 0x200)];
-        let roots = Roots { regions: vec![RootRegion { name: "static data".into(), start: 0x10, end: 0x30 }], values: Vec::new() };
+        let roots = Roots { regions: vec![RootRegion { name: "static data".into(), start: 0x10, end: 0x30 }], values: Vec::new(), opaque: Vec::new() };
         let want = analyze(blocks.clone(), Memory { bytes: &mem }, &roots);
         let (contents, regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: &mem }, &roots);
         let state = HeapState { blocks: blocks.clone(), roots, contents: contents.clone(), regions: regions.clone(), ..Default::default() };

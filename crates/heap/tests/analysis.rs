@@ -820,7 +820,7 @@ fn clustered_addresses_resolve_exactly() {
     let gap = blocks[1].addr + blocks[1].size; // 8-byte block: [addr+8, addr+12) is a hole
     put(&mut mem, gap);
     put(&mut mem, huge + (1 << 20) - 1);
-    let roots = Roots { regions: vec![RootRegion { name: "data".into(), start: 0, end: at as u64 }], values: vec![] };
+    let roots = Roots { regions: vec![RootRegion { name: "data".into(), start: 0, end: at as u64 }], values: vec![], opaque: Vec::new() };
     let r = analyze(blocks, Memory { bytes: &mem }, &roots);
     for (i, c) in r.classes.iter().enumerate() {
         assert_eq!(c.kind, Kind::Reachable, "block {i}");

@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn a_static_arena_is_no_root() {
         let region = |start, end| RootRegion { name: "static data".into(), start, end };
-        let mut roots = Roots { regions: vec![region(0x400, 0x8000), region(0xF000, 0x10000)], values: Vec::new() };
+        let mut roots = Roots { regions: vec![region(0x400, 0x8000), region(0xF000, 0x10000)], values: Vec::new(), opaque: Vec::new() };
         let statics = [0x500..0x600, 0x1000..0x5000, 0x1000..0x9000];
         // The smallest static holding the lowest block.
         assert_eq!(without_static_arena(&mut roots, &statics, Some(0x1040)), Some(0x1000..0x5000));

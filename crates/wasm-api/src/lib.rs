@@ -528,6 +528,9 @@ pub struct State {
     /// `[name, value]`: pointers the JS runtime or glue keeps for the module's lifetime (Embind's registration
     /// data): roots like static data — what they hold is `reachable`, not a leak.
     pub runtime_values: Vec<(String, u64)>,
+    /// Blocks (by address) the glue keeps that hold data, never pointers (the WebIDL binder glue's argument
+    /// buffer): not scanned (`Roots::opaque`).
+    pub opaque_values: Vec<u64>,
     /// Completed iterations of the repeated action (snapshots: their number by default).
     pub iteration: Option<u64>,
     pub exit: RecordedExit,
@@ -709,6 +712,7 @@ impl Session {
             js_stack_slots(&mut roots, &blocks, mem);
         }
         roots.values.extend(state.runtime_values.iter().map(|(name, v)| RootValue { name: name.clone(), value: *v, host: false }));
+        roots.opaque.clone_from(&state.opaque_values);
         let (contents, mut regions, values) = Snapshot::capture_memory(&blocks, Memory { bytes: mem }, &roots);
         wasmleak_instrument::mask_link_time_words(&m.info, &mut regions);
         let owners = if last { owners(&blocks, &model.freed(), Memory { bytes: mem }, &roots) } else { Vec::new() };

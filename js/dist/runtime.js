@@ -2000,16 +2000,19 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
           }
         }
       };
+      const WEBIDL_LOOKS = 32;
       const returned = (name, values, how = "", params = -1) => {
         const held = values.filter((v) => typeof v === "number" && v > 0);
         if (!held.length || ARGUMENT_EXPORTS.has(name)) return;
         if (held.length === 1) noteTransfer(name, held[0], params);
         const call = (rec.calls.get(name) ?? 0) + 1;
         rec.calls.set(name, call);
-        const looks = params === 1 && held.length === 1 ? (rec.cacheLooks.get(name) ?? 0) + 1 : 0;
-        if (looks) rec.cacheLooks.set(name, looks);
-        if (looks && looks <= 32 && inWebidlCache()) {
-          return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
+        const looks = params === 1 && held.length === 1 ? rec.cacheLooks.get(name) ?? 0 : WEBIDL_LOOKS;
+        if (looks < WEBIDL_LOOKS) {
+          rec.cacheLooks.set(name, looks + 1);
+          if (inWebidlCache()) {
+            return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
+          }
         }
         for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
       };

@@ -225,6 +225,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
         }
       }
     };
+    // How many calls of an export `inWebidlCache` looks at (the binder's buffer is made at the first array argument).
+    const WEBIDL_LOOKS = 32;
     // The values one call of export `name` gave JS.
     const returned = (name, values, how = '', params = -1) => {
       const held = values.filter((v) => typeof v === 'number' && v > 0);
@@ -236,10 +238,12 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       // (`ensureCache`) and frees it only to grow it: the glue's state while it lives, not an object the app forgot
       // (npm survey: draco3d's clean run read one 96 KB host leak, exit 1), and bytes, not pointers (its copy of a
       // mesh file rooted 1.67 MB of leaked meshes). Looked for in an export's first calls.
-      const looks = params === 1 && held.length === 1 ? (rec.cacheLooks.get(name) ?? 0) + 1 : 0;
-      if (looks) rec.cacheLooks.set(name, looks);
-      if (looks && looks <= 32 && inWebidlCache()) {
-        return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
+      const looks = params === 1 && held.length === 1 ? (rec.cacheLooks.get(name) ?? 0) : WEBIDL_LOOKS;
+      if (looks < WEBIDL_LOOKS) {
+        rec.cacheLooks.set(name, looks + 1);
+        if (inWebidlCache()) {
+          return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
+        }
       }
       // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
       for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });

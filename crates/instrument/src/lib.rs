@@ -311,13 +311,19 @@ fn find(
             eps = with_impl;
             eps.sort_by_key(|e| e.func);
         }
+        // The allocator's own code, which the checks below ask about (once): what its entry points call, whoever else
+        // calls it too (mimalloc's `_mi_prim_alloc`, which grows the memory, and `mi_page_extend_free` are reached from
+        // its process and thread initialisation as well: taken for another allocator, every optimised mimalloc build
+        // was refused).
+        let own = std::cell::OnceCell::new();
+        let own = || own.get_or_init(|| reached_from(&s, info.num_imported_funcs, &eps));
         let why = bypassed_c_entry(&s, info, extra_names, &eps)
-            .or_else(|| second_heap(&s, info, extra_names, &eps))
+            .or_else(|| second_heap(&s, info, extra_names, &eps, own()))
             // (Zig's before the general one: they name what went where in Zig's terms.)
-            .or_else(|| inlined_zig_heap(&s, info, extra_names, &eps))
-            .or_else(|| zig_second_heap(&s, info, extra_names, &eps))
-            .or_else(|| zig_libc_malloc(&s, info, &eps))
-            .or_else(|| inlined_entry(&s, info, extra_names, &eps))
+            .or_else(|| inlined_zig_heap(&s, info, extra_names, &eps, own()))
+            .or_else(|| zig_second_heap(&s, info, extra_names, &eps, own()))
+            .or_else(|| zig_libc_malloc(&s, info, &eps, own()))
+            .or_else(|| inlined_entry(&s, info, extra_names, &eps, own()))
             .or_else(|| zig_fixed_buffer(info, extra_names, &eps))
             .or_else(|| rust_past_c_allocator(bytes, &eps));
         if let Some(why) = why {
@@ -499,15 +505,11 @@ fn bypassed_c_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
 /// a function outside the allocator's own code that grows the memory while Rust's allocations may go past the
 /// hooked allocator, or by a `GlobalAlloc` impl the program calls that is not the hooked one's (an allocator over a
 /// static array grows nothing). Entry points the user named are taken as they are.
-fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+fn second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint], own: &HashSet<u32>) -> Option<String> {
     if eps.is_empty() || eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
     }
     let nimp = info.num_imported_funcs;
-    // The found allocator's own code: what its entry points call, whoever else calls it too (mimalloc's
-    // `_mi_prim_alloc`, which grows the memory, and `mi_page_extend_free` are reached from its process and thread
-    // initialisation as well: taken for another allocator, every optimised mimalloc build was refused).
-    let own = reached_from(s, nimp, eps);
     let name = |f: u32| func_label(info, extra_names, f);
     // Memory grown outside the allocator is another heap only where Rust's allocations may be going past the hooked
     // C allocator (a program may grow memory for its own use: a buffer, a --max-memory test).
@@ -587,12 +589,11 @@ const INLINABLE_OPS: usize = 300;
 /// (`--wrap=malloc`'s wrappers, counting calls in a static the hooked wrapper counts in too) is not. Entry points
 /// too large to inline, or that only call (emmalloc's `malloc`), are left to [`bypassed_c_entry`]; entry points the
 /// user named are taken as they are.
-fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint], own: &HashSet<u32>) -> Option<String> {
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
     }
     let nimp = info.num_imported_funcs;
-    let own = reached_from(s, nimp, eps);
     fn at(v: &[Vec<u64>], nimp: u32, f: u32) -> &[u64] {
         f.checked_sub(nimp).and_then(|d| v.get(d as usize)).map_or(&[], |v| v)
     }
@@ -625,7 +626,7 @@ fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32
 /// program read 3 blocks leaked, 10 allocations and 4 frees; a double free went unseen). Told by a function outside
 /// the allocator's own code that writes the allocator's state, or addresses it: the statics its Zig entry points
 /// write and the bases of their free lists (indexed by size class, which an inlined copy folds into its offsets).
-fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint], own: &HashSet<u32>) -> Option<String> {
     if eps.iter().any(|e| e.evidence == Evidence::User) {
         return None;
     }
@@ -658,7 +659,6 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     // the program's globals lie on either side. (An inlined free may not read what it writes: two frees of one
     // block fold into one store.)
     let state = lo..hi + 64;
-    let own = reached_from(s, nimp, eps);
     let (f, a) = (nimp..info.num_funcs())
         .filter(|f| !own.contains(f))
         .find_map(|f| stores(f).iter().chain(addressed(f)).find(|a| state.contains(a)).map(|&a| (f, a)))?;
@@ -674,10 +674,9 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
 /// Beside Zig's heap, a function outside its code that grows the memory: a second allocator, its blocks never seen
 /// (npm restty's ghostty core: its 458,752-byte terminal pages come from a page pool inlined into 7 functions, each
 /// popping its own free list or growing the memory by 7 pages; a terminal never destroyed read 209 KB, not 668 KB).
-fn zig_second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint]) -> Option<String> {
+fn zig_second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32, String>, eps: &[EntryPoint], own: &HashSet<u32>) -> Option<String> {
     let zig = eps.iter().filter(|e| e.role.is_zig() && e.evidence != Evidence::User).min_by_key(|e| e.role != Role::ZigAlloc)?;
     let nimp = info.num_imported_funcs;
-    let own = reached_from(s, nimp, eps);
     let f = (nimp..info.num_funcs()).find(|&f| s.grows_here(f, nimp) && !own.contains(&f))?;
     Some(format!(
         "Zig's heap ({}) is not the only allocator: {} grows the memory itself, outside it (a page pool inlined into the \
@@ -692,10 +691,9 @@ fn zig_second_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u
 /// would be seen at its header, pointed to only from inside (the Zig survey's stripped `-lc` builds read libc's
 /// environment blocks lost) — or the program's own code with the heap's calls devirtualised. Which one cannot be
 /// told without names. (What the module exports as malloc is hooked as such: md4w's shims over the vtable.)
-fn zig_libc_malloc(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint]) -> Option<String> {
+fn zig_libc_malloc(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint], own: &HashSet<u32>) -> Option<String> {
     let alloc = eps.iter().find(|e| e.role == Role::ZigAlloc && matches!(e.evidence, Evidence::Fingerprint { .. }))?;
     let nimp = info.num_imported_funcs;
-    let own = reached_from(s, nimp, eps);
     let f = (nimp..info.num_funcs())
         .find(|&f| !own.contains(&f) && fingerprint::sig_is(info, f, 1, 1) && s.callees_of(f, nimp).any(|c| c == alloc.func))?;
     Some(format!(

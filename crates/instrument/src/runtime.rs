@@ -89,17 +89,17 @@ fn assemblyscript_statics(info: &ModuleInfo) -> bool {
     if start % 16 != 12 || end - start > 1 << 24 {
         return false;
     }
-    let (mut at, mut classes) = (start, Vec::new());
+    let (mut at, mut most) = (start, None);
     loop {
         let block = word(at);
         let (gc, gc2, class, size) = (word(at + 4), word(at + 8), word(at + 12), word(at + 16));
         if block < 16 || (block + 4) % 16 != 0 || gc != 0 || gc2 != 0 || size + 16 > block || at + 4 + block > end {
             break;
         }
-        classes.push(class);
+        most = most.max(Some(class));
         at += 4 + block;
     }
-    let Some(&most) = classes.iter().max() else { return false };
+    let Some(most) = most else { return false };
     // The type table: its count covers every class id, and its flags words reach the end of the data (the last
     // ones, when zero, trimmed from it).
     (at.next_multiple_of(16)..end).step_by(16).any(|table| {

@@ -16,6 +16,7 @@ use crate::module::ModuleInfo;
 use crate::statics::Scan;
 
 /// One vtable: where it is, and its functions in the order of its slots.
+#[derive(Clone)]
 struct Vtable {
     at: u64,
     slots: Vec<(u32, Role)>,
@@ -37,15 +38,18 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo) -> Result<Option<Vec<Entr
         // One heap per alloc function: static words elsewhere may read as a shorter vtable over the same functions
         // (ghostty: `alloc, remap, free` further on, beside the real four); the longest is the vtable.
         match heaps.iter_mut().find(|h| h.slots[0].0 == alloc) {
-            Some(h) if h.slots.len() < v.slots.len() => *h = Vtable { at: v.at, slots: v.slots.clone() },
+            Some(h) if h.slots.len() < v.slots.len() => *h = v.clone(),
             Some(_) => {}
-            None => heaps.push(Vtable { at: v.at, slots: v.slots.clone() }),
+            None => heaps.push(v.clone()),
         }
     }
     // A vtable whose alloc calls another's (ArenaAllocator over a page_allocator known at compile time) is a layer.
     let inner: Vec<&Vtable> = heaps
         .iter()
-        .filter(|v| !heaps.iter().any(|o| o.slots[0].0 != v.slots[0].0 && reached(s, nimp, v.slots[0].0).contains(&o.slots[0].0)))
+        .filter(|v| {
+            let calls = reached(s, nimp, v.slots[0].0);
+            !heaps.iter().any(|o| o.slots[0].0 != v.slots[0].0 && calls.contains(&o.slots[0].0))
+        })
         .collect();
     match inner[..] {
         [] => Ok(None),

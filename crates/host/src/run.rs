@@ -1097,11 +1097,21 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
 }
 
 /// Run the module as is, with nothing tracked (`wasmleak run`).
+/// For profiling wasmleak itself: `WASMLEAK_DUMPCODE=FILE` writes the compiled module (an ELF file: `objdump -d`
+/// shows the machine code of each wasm function, which `WASMLEAK_PERFMAP` samples can be matched against).
+fn dump_code(module: &Module) -> Result<()> {
+    if let Some(path) = std::env::var_os("WASMLEAK_DUMPCODE") {
+        std::fs::write(path, module.serialize()?)?;
+    }
+    Ok(())
+}
+
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let clock = crate::Clock::new();
     let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.threaded());
     let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, module_bytes).map_err(|e| compile_error(e, false))?;
+    dump_code(&module)?;
     clock.lap("compile");
     let pass = run_pass(&engine, &module, cfg, None, None, threaded)?;
     clock.lap("the guest");
@@ -1114,6 +1124,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let threaded = info.threaded();
     let engine = engine(cfg, threaded)?;
     let module = Module::new(&engine, &instrumented.bytes).map_err(|e| compile_error(e, true))?;
+    dump_code(&module)?;
     clock.lap("  compile the instrumented module");
     if let Some(compiled) = &cfg.compiled {
         let _ = compiled.try_send(());

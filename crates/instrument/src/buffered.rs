@@ -156,6 +156,8 @@ struct Emit<'a> {
     h: &'a Hooks,
     l: Locals,
     ctx: u32,
+    /// The wrapper a direct call calls: the context global holds the caller's id, not the event's (`c`).
+    site: bool,
 }
 
 impl Emit<'_> {
@@ -273,7 +275,16 @@ impl Emit<'_> {
             self.i(I::I32Const(room as i32 - 1)).i(I::I32Add);
         }
         self.i(I::GlobalGet(b.limit)).i(I::I32GeU);
-        self.i(I::If(BlockType::Empty)).i(I::Call(b.flush)).i(I::End);
+        self.i(I::If(BlockType::Empty));
+        if self.site {
+            // The host verifies the context the global holds during a flush: the event's, for that call.
+            let g = self.ctx;
+            self.i(I::GlobalGet(g)).i(I::LocalGet(l.c)).i(I::GlobalSet(g));
+            self.i(I::Call(b.flush)).i(I::GlobalSet(g));
+        } else {
+            self.i(I::Call(b.flush));
+        }
+        self.i(I::End);
         self.i(I::GlobalGet(b.count)).i(I::I32Const(4)).i(I::I32Shl).i(I::LocalSet(l.e));
     }
 
@@ -398,20 +409,28 @@ impl Emit<'_> {
     }
 }
 
-/// The buffered form of `rewrite::wrapper`: same guard, same outermost-layer rule, same checked frees.
-pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer) -> Function {
+/// The buffered form of `rewrite::wrapper`: same guard, same outermost-layer rule, same checked frees. `site`: the
+/// variant a direct call calls, with its call site's constant as one more (i64) parameter (`context.rs`).
+pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer, site: bool) -> Function {
     let (_, nresults) = role.signature();
-    let p = nparams;
+    let p = nparams + site as u32;
     let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, w2: p + 8, w3: p + 9 };
     let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
     let f = Function::new([(1, ValType::I32), (1, ValType::I64), (8, ValType::I32)]);
-    let mut w = Emit { f, b, h: hooks, l, ctx };
+    let mut w = Emit { f, b, h: hooks, l, ctx, site };
     // The context is read where the event is recorded: before the call for a free, after it for an allocation —
     // the wrapped function's own call sites restore the global as they return, so it is the caller's still, and
     // not keeping it across the call spares the wrapper a register (a spill and a reload an event).
     let records_after = !role.is_free();
+    let read_ctx = |w: &mut Emit<'_>| {
+        w.i(I::GlobalGet(w.ctx));
+        if site {
+            w.i(I::I64Const(3)).i(I::I64Mul).i(I::LocalGet(nparams)).i(I::I64Add);
+        }
+        w.i(I::LocalSet(l.c));
+    };
     if !records_after {
-        w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+        read_ctx(&mut w);
     }
     let call = |w: &mut Emit<'_>| {
         w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Add).i(I::GlobalSet(guard));
@@ -424,7 +443,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
         }
         w.i(I::GlobalGet(guard)).i(I::I32Const(1)).i(I::I32Sub).i(I::GlobalSet(guard));
         if records_after {
-            w.i(I::GlobalGet(w.ctx)).i(I::LocalSet(l.c));
+            read_ctx(w);
         }
     };
     let check = w.h.check.expect("buffered hooks check frees");

@@ -12,6 +12,10 @@
 //! call is right again; the global is only stale between a catch and the next call, where no hook fires.
 //! Putting `base` back after each call keeps the global at 0 between calls into the module from the host, so the
 //! same call from the host gives the same id.
+//! A direct call of an allocator entry point sets nothing: it calls the entry point's wrapper variant that takes `R`
+//! as one more parameter and works out `3·base + R` itself from the global, which holds the caller's `base` at
+//! every call (the wrapper's call sites restore it after each call) — the same id, two stores and their reloads
+//! fewer at the commonest kind of site.
 //! Instrumented are the functions that can reach an entry point through direct calls, plus any with an indirect
 //! call or a call to an import that can call back into the module (anything but WASI): compute-bound code pays
 //! nothing. The allocator's own code is not instrumented: the outermost wrapper reads the id at its entry.
@@ -38,6 +42,8 @@ pub(crate) struct Plan {
     reaches: Vec<bool>,
     /// By original function index: its body is instrumented.
     instrumented: Vec<bool>,
+    /// Allocator entry points (original index) → their wrapper taking the call site's constant (new index).
+    pub direct: std::collections::HashMap<u32, u32>,
 }
 
 impl Plan {
@@ -80,7 +86,7 @@ impl Plan {
         let instrumented = (0..n as u32)
             .map(|f| f >= nimp && !allocator.contains(&f) && reaches[f as usize] && calls_into(scan, &reaches, f - nimp))
             .collect();
-        Plan { global, reaches, instrumented }
+        Plan { global, reaches, instrumented, direct: Default::default() }
     }
 
     pub(crate) fn instruments(&self, func: u32) -> bool {
@@ -135,20 +141,31 @@ impl Plan {
                 Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => Some(false),
                 _ => None,
             };
+            let direct = match &op {
+                Operator::Call { function_index } => self.direct.get(function_index).copied(),
+                _ => None,
+            };
             if call.is_some() {
                 let r = site_constant(func, site) as i64;
                 site += 1;
-                for ins in [I::LocalGet(base3), I::I64Const(r), I::I64Add, I::GlobalSet(self.global)] {
-                    add(&mut f, &ins, &mut at);
+                if direct.is_some() {
+                    add(&mut f, &I::I64Const(r), &mut at);
+                } else {
+                    for ins in [I::LocalGet(base3), I::I64Const(r), I::I64Add, I::GlobalSet(self.global)] {
+                        add(&mut f, &ins, &mut at);
+                    }
                 }
             }
             let sets_sp = low_water.filter(|l| lowers.sets(&op, l.sp));
-            f.instruction(&shift.instruction(op)?);
+            match direct {
+                Some(wrapper) => f.instruction(&I::Call(wrapper)),
+                None => f.instruction(&shift.instruction(op)?),
+            };
             at += 1;
             for ins in sets_sp.iter().flat_map(|l| l.after_set()) {
                 add(&mut f, &ins, &mut at);
             }
-            if call == Some(true) {
+            if call == Some(true) && direct.is_none() {
                 for ins in [I::LocalGet(base), I::GlobalSet(self.global)] {
                     add(&mut f, &ins, &mut at);
                 }

@@ -180,6 +180,8 @@ pub(crate) fn rewrite(
     for (i, ep) in entry_points.iter().enumerate() {
         shift.redirect.insert(ep.func, first_wrapper + i as u32);
     }
+    // With calling contexts, each wrapper's variant for direct calls (context.rs), after the wait functions.
+    let first_direct = first_wait + waits.len() as u32;
     // The iteration wrapper comes after the allocator wrappers.
     if let Some(f) = iteration {
         shift.redirect.insert(f, first_wrapper + entry_points.len() as u32);
@@ -194,7 +196,12 @@ pub(crate) fn rewrite(
     };
     let hook_iteration = nimp + 3;
     let guard = info.globals.len() as u32;
-    let contexts = (ctx_params > 0).then(|| Plan::new(info, &scan, &private, guard + 1));
+    let contexts = (ctx_params > 0).then(|| {
+        let mut plan = Plan::new(info, &scan, &private, guard + 1);
+        plan.direct = entry_points.iter().enumerate().map(|(i, ep)| (ep.func, first_direct + i as u32)).collect();
+        plan
+    });
+    let direct_wrappers = contexts.is_some();
     let hooks = Hooks { ctx: contexts.as_ref().map(|p| p.global), ..hooks };
     let num_memories = info.memories.len() as u32;
     let buffer = buffered.then(|| Buffer {
@@ -333,6 +340,13 @@ pub(crate) fn rewrite(
                         s.ty().function([ValType::I32, *expected, ValType::I64], [ValType::I32]);
                     }
                 }
+                if direct_wrappers {
+                    for ep in entry_points {
+                        let (mut params, results) = role_types(info, ep.func, &mut shift)?;
+                        params.push(ValType::I64);
+                        s.ty().function(params, results);
+                    }
+                }
                 out.section(&s);
             }
             Payload::ImportSection(r) => {
@@ -354,6 +368,12 @@ pub(crate) fn rewrite(
                 let wait_type = num_types + hook_list.len() as u32;
                 for &(wide, _) in &waits {
                     s.function(wait_type + wide as u32);
+                }
+                if direct_wrappers {
+                    let first = wait_type + if waits.is_empty() { 0 } else { wait_types.len() as u32 };
+                    for i in 0..entry_points.len() as u32 {
+                        s.function(first + i);
+                    }
                 }
                 out.section(&s);
             }
@@ -393,15 +413,22 @@ pub(crate) fn rewrite(
                     _ => shift.parse_function_body(s, body)?,
                 }
                 if s.len() == ndef {
-                    for ep in entry_points {
+                    let wrap = |ep: &EntryPoint, site: bool| -> Result<Function, Error> {
                         let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
-                        let wrapped = shift.shifted(ep.func);
-                        let nparams = sig.0.len() as u32;
-                        s.function(&match &buffer {
-                            Some(b) => buffered::wrapper(ep.role, nparams, wrapped, guard, &hooks, b),
-                            None => wrapper(ep.role, nparams, wrapped, guard, &hooks),
-                        });
+                        let (wrapped, nparams) = (shift.shifted(ep.func), sig.0.len() as u32);
+                        Ok(match &buffer {
+                            Some(b) => buffered::wrapper(ep.role, nparams, wrapped, guard, &hooks, b, site),
+                            None => wrapper(ep.role, nparams, wrapped, guard, &hooks, site),
+                        })
+                    };
+                    for ep in entry_points {
+                        s.function(&wrap(ep, false)?);
                     }
+                    let direct: Vec<Function> = if direct_wrappers {
+                        entry_points.iter().map(|ep| wrap(ep, true)).collect::<Result<_, _>>()?
+                    } else {
+                        Vec::new()
+                    };
                     if let Some(f) = iteration {
                         let sig = info.func_signature(f).ok_or(Error::Internal("iteration function type".into()))?;
                         let params = sig.0.len() as u32;
@@ -413,13 +440,17 @@ pub(crate) fn rewrite(
                         let hook = hook_index(if wide { "wait64" } else { "wait32" }).expect("wait hooks with waits");
                         s.function(&wait_function(offset, hook));
                     }
+                    for f in &direct {
+                        s.function(f);
+                    }
                     out.section(&*s);
                 }
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Name(names) => {
                     let hook_names: Vec<&str> = hook_list.iter().map(|h| h.0).collect();
-                    out.section(&names_section(names, &shift, info, entry_points, iteration, guard, &hook_names));
+                    let direct = direct_wrappers.then_some(first_direct);
+                    out.section(&names_section(names, &shift, info, entry_points, iteration, direct, guard, &hook_names));
                 }
                 // DWARF describes the original code offsets; symbolization uses the original module.
                 _ if c.name().starts_with(".debug_") => {}
@@ -570,14 +601,19 @@ pub(crate) struct Hooks {
 /// must still name it. With `check` (the checked-free hook), a free or realloc of a pointer that is not a live
 /// block is not handed to the allocator at all: `check(ptr)` records it as an invalid free and returns 0, and the
 /// wrapper returns (0 from a realloc) without calling the allocator, as memcheck does. With a context global,
-/// its value at entry (the caller's call site) goes to the hook as two i32 halves.
-fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) -> Function {
+/// its value at entry (the caller's call site) goes to the hook as two i32 halves. `site`: the variant a direct call
+/// calls, with its call site's constant as one more (i64) parameter (`context.rs`).
+fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, site: bool) -> Function {
     let (_, nresults) = role.signature();
-    let r = nparams; // the result local
-    let c = nparams + 1; // the context id at entry
+    let r = nparams + site as u32; // the result local
+    let c = r + 1; // the context id at entry
     let mut f = Function::new(if hooks.ctx.is_some() { vec![(1, ValType::I32), (1, ValType::I64)] } else { vec![(1, ValType::I32)] });
     if let Some(g) = hooks.ctx {
-        f.instruction(&I::GlobalGet(g)).instruction(&I::LocalSet(c));
+        f.instruction(&I::GlobalGet(g));
+        if site {
+            f.instruction(&I::I64Const(3)).instruction(&I::I64Mul).instruction(&I::LocalGet(nparams)).instruction(&I::I64Add);
+        }
+        f.instruction(&I::LocalSet(c));
     }
     let ctx_args = |f: &mut Function| {
         if hooks.ctx.is_some() {
@@ -715,6 +751,13 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks) ->
 
 /// In place of a `memory.atomic.wait32/64` with memarg offset `offset`: the same operands to the wait hook, the
 /// address made effective.
+/// Function `func`'s parameter and result types, as the instrumented module writes them.
+fn role_types(info: &ModuleInfo, func: u32, shift: &mut Shift) -> Result<(Vec<ValType>, Vec<ValType>), Error> {
+    let sig = info.func_signature(func).ok_or(Error::Internal("entry point type".into()))?;
+    let mut convert = |ts: &[wasmparser::ValType]| ts.iter().map(|t| shift.val_type(*t)).collect::<Result<Vec<ValType>, _>>();
+    Ok((convert(&sig.0)?, convert(&sig.1)?))
+}
+
 fn wait_function(offset: u64, hook: u32) -> Function {
     let mut f = Function::new([]);
     for ins in [I::LocalGet(0), I::I64ExtendI32U, I::I64Const(offset as i64), I::I64Add, I::LocalGet(1), I::LocalGet(2), I::Call(hook), I::End] {
@@ -750,6 +793,7 @@ fn names_section(
     info: &ModuleInfo,
     entry_points: &[EntryPoint],
     iteration: Option<u32>,
+    first_direct: Option<u32>,
     guard: u32,
     hooks: &[&str],
 ) -> NameSection {
@@ -783,6 +827,11 @@ fn names_section(
                 if let Some(f) = iteration {
                     let name = info.func_names.get(&f).cloned().unwrap_or_else(|| format!("func[{f}]"));
                     m.append(first_wrapper + entry_points.len() as u32, &format!("wasmleak.iteration({name})"));
+                }
+                if let Some(first) = first_direct {
+                    for (i, ep) in entry_points.iter().enumerate() {
+                        m.append(first + i as u32, &format!("wasmleak.wrap_direct({})", ep.name));
+                    }
                 }
                 out.functions(&m);
             }

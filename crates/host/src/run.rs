@@ -1096,7 +1096,6 @@ fn compile_error(e: wasmtime::Error, instrumented: bool) -> anyhow::Error {
     }
 }
 
-/// Run the module as is, with nothing tracked (`wasmleak run`).
 /// For profiling wasmleak itself: `WASMLEAK_DUMPCODE=FILE` writes the compiled module (an ELF file: `objdump -d`
 /// shows the machine code of each wasm function, which `WASMLEAK_PERFMAP` samples can be matched against).
 fn dump_code(module: &Module) -> Result<()> {
@@ -1106,6 +1105,7 @@ fn dump_code(module: &Module) -> Result<()> {
     Ok(())
 }
 
+/// Run the module as is, with nothing tracked (`wasmleak run`).
 pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     let clock = crate::Clock::new();
     let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.threaded());

@@ -342,7 +342,7 @@ pub(crate) fn rewrite(
                 }
                 if direct_wrappers {
                     for ep in entry_points {
-                        let (mut params, results) = role_types(info, ep.func, &mut shift)?;
+                        let (mut params, results) = signature_of(info, ep.func, &mut shift)?;
                         params.push(ValType::I64);
                         s.ty().function(params, results);
                     }
@@ -430,11 +430,8 @@ pub(crate) fn rewrite(
                         Vec::new()
                     };
                     if let Some(f) = iteration {
-                        let sig = info.func_signature(f).ok_or(Error::Internal("iteration function type".into()))?;
-                        let params = sig.0.len() as u32;
-                        let results =
-                            sig.1.iter().map(|t| shift.val_type(*t)).collect::<Result<Vec<ValType>, _>>()?;
-                        s.function(&iteration_wrapper(params, &results, shift.shifted(f), hook_iteration));
+                        let (params, results) = signature_of(info, f, &mut shift)?;
+                        s.function(&iteration_wrapper(params.len() as u32, &results, shift.shifted(f), hook_iteration));
                     }
                     for &(wide, offset) in &waits {
                         let hook = hook_index(if wide { "wait64" } else { "wait32" }).expect("wait hooks with waits");
@@ -749,15 +746,15 @@ fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, si
     f
 }
 
-/// In place of a `memory.atomic.wait32/64` with memarg offset `offset`: the same operands to the wait hook, the
-/// address made effective.
 /// Function `func`'s parameter and result types, as the instrumented module writes them.
-fn role_types(info: &ModuleInfo, func: u32, shift: &mut Shift) -> Result<(Vec<ValType>, Vec<ValType>), Error> {
-    let sig = info.func_signature(func).ok_or(Error::Internal("entry point type".into()))?;
+fn signature_of(info: &ModuleInfo, func: u32, shift: &mut Shift) -> Result<(Vec<ValType>, Vec<ValType>), Error> {
+    let sig = info.func_signature(func).ok_or(Error::Internal(format!("function {func} has no type")))?;
     let mut convert = |ts: &[wasmparser::ValType]| ts.iter().map(|t| shift.val_type(*t)).collect::<Result<Vec<ValType>, _>>();
     Ok((convert(&sig.0)?, convert(&sig.1)?))
 }
 
+/// In place of a `memory.atomic.wait32/64` with memarg offset `offset`: the same operands to the wait hook, the
+/// address made effective.
 fn wait_function(offset: u64, hook: u32) -> Function {
     let mut f = Function::new([]);
     for ins in [I::LocalGet(0), I::I64ExtendI32U, I::I64Const(offset as i64), I::I64Add, I::LocalGet(1), I::LocalGet(2), I::Call(hook), I::End] {

@@ -1956,7 +1956,7 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
       return then(make(module, imp), (instance) => {
         tracker.attach(instance);
         const same = instances.filter((r) => r.module === m).length;
-        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), cacheLooks: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0, trapped: 0 };
+        const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: /* @__PURE__ */ new Map(), exportCalls: 0, collected: 0, trapped: 0 };
         wrapExports(instance, rec);
         watchInstance(instance, (value, label) => tracker.hold(value, label));
         instances.push(rec);
@@ -2007,12 +2007,8 @@ import(workerData.url).then((m) => m.serve(workerData), (e) => port.on('message'
         if (held.length === 1) noteTransfer(name, held[0], params);
         const call = (rec.calls.get(name) ?? 0) + 1;
         rec.calls.set(name, call);
-        const looks = params === 1 && held.length === 1 ? rec.cacheLooks.get(name) ?? 0 : WEBIDL_LOOKS;
-        if (looks < WEBIDL_LOOKS) {
-          rec.cacheLooks.set(name, looks + 1);
-          if (inWebidlCache()) {
-            return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
-          }
+        if (params === 1 && held.length === 1 && call <= WEBIDL_LOOKS && inWebidlCache()) {
+          return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
         }
         for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });
       };

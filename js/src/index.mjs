@@ -165,7 +165,7 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       tracker.attach(instance);
       // Two instances of one module (two widgets of a page) are told apart: `app.wasm`, `app.wasm#2`.
       const same = instances.filter((r) => r.module === m).length;
-      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), cacheLooks: new Map(), exportCalls: 0, collected: 0, trapped: 0 };
+      const rec = { name: same ? `${m.name}#${same + 1}` : m.name, module: m, tracker, instance, calls: new Map(), exportCalls: 0, collected: 0, trapped: 0 };
       wrapExports(instance, rec);
       watchInstance(instance, (value, label) => tracker.hold(value, label));
       instances.push(rec);
@@ -238,12 +238,8 @@ function attach({ analysis, stacks = true, maxFrames = 64, overlay = false, serv
       // (`ensureCache`) and frees it only to grow it: the glue's state while it lives, not an object the app forgot
       // (npm survey: draco3d's clean run read one 96 KB host leak, exit 1), and bytes, not pointers (its copy of a
       // mesh file rooted 1.67 MB of leaked meshes). Looked for in an export's first calls.
-      const looks = params === 1 && held.length === 1 ? (rec.cacheLooks.get(name) ?? 0) : WEBIDL_LOOKS;
-      if (looks < WEBIDL_LOOKS) {
-        rec.cacheLooks.set(name, looks + 1);
-        if (inWebidlCache()) {
-          return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
-        }
+      if (params === 1 && held.length === 1 && call <= WEBIDL_LOOKS && inWebidlCache()) {
+        return void rec.tracker.hold(held[0], `the WebIDL binder glue's argument buffer (ensureCache, from ${name})`, { strong: true, opaque: true });
       }
       // wasm-bindgen-test's harness: its test context lives until the runner exits (glue.mjs).
       for (const v of held) rec.tracker.hold(v, `returned by ${name} (call ${call})${how}`, { runtime: HARNESS_EXPORTS.has(name) });

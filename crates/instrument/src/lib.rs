@@ -316,7 +316,7 @@ fn find(
         // its process and thread initialisation as well: taken for another allocator, every optimised mimalloc build
         // was refused).
         let own = std::cell::OnceCell::new();
-        let own = || own.get_or_init(|| reached_from(&s, info.num_imported_funcs, &eps));
+        let own = || own.get_or_init(|| s.reached(info.num_imported_funcs, eps.iter().map(|e| e.func)));
         let why = bypassed_c_entry(&s, info, extra_names, &eps)
             .or_else(|| second_heap(&s, info, extra_names, &eps, own()))
             // (Zig's before the general one: they name what went where in Zig's terms.)
@@ -594,18 +594,16 @@ fn inlined_entry(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<u32
         return None;
     }
     let nimp = info.num_imported_funcs;
-    fn at(v: &[Vec<u64>], nimp: u32, f: u32) -> &[u64] {
-        f.checked_sub(nimp).and_then(|d| v.get(d as usize)).map_or(&[], |v| v)
-    }
+    let at = |v, f| statics::addresses(v, f, nimp);
     for e in eps {
         let Some(d) = e.func.checked_sub(nimp) else { continue };
         if s.ops.get(d as usize).is_none_or(|&n| n > INLINABLE_OPS) {
             continue;
         }
-        let state = at(&s.stores, nimp, e.func);
+        let state = at(&s.stores, e.func);
         let inlined = (nimp..info.num_funcs())
             .filter(|&f| !own.contains(&f) && !s.callees_of(f, nimp).any(|c| eps.iter().any(|e| e.func == c)))
-            .find_map(|f| state.iter().find(|a| at(&s.stores, nimp, f).contains(a) && at(&s.loads, nimp, f).contains(a)).map(|&a| (f, a)));
+            .find_map(|f| state.iter().find(|a| at(&s.stores, f).contains(a) && at(&s.loads, f).contains(a)).map(|&a| (f, a)));
         if let Some((f, a)) = inlined {
             return Some(format!(
                 "{} looks inlined into the program's own code: {} reads and writes the static at {a:#x}, which {} \
@@ -632,9 +630,9 @@ fn inlined_zig_heap(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashMap<
     }
     let nimp = info.num_imported_funcs;
     let zig: Vec<&EntryPoint> = eps.iter().filter(|e| e.role.is_zig()).collect();
-    let stores = |f: u32| f.checked_sub(nimp).and_then(|d| s.stores.get(d as usize)).map_or(&[][..], |v| &v[..]);
-    let loads = |f: u32| f.checked_sub(nimp).and_then(|d| s.loads.get(d as usize)).map_or(&[][..], |v| &v[..]);
-    let addressed = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], |v| &v[..]);
+    let stores = |f| statics::addresses(&s.stores, f, nimp);
+    let loads = |f| statics::addresses(&s.loads, f, nimp);
+    let addressed = |f| statics::addresses(&s.addressed, f, nimp);
     // What they write, and the bases both a Zig alloc and a Zig free address (the free lists, which an inlined copy
     // indexes by `i32.const base; i32.add` where the size class is known only at run time: md4w's `render` frees its
     // buffers with WasmAllocator.free inlined, 3 of 6 blocks a call freed unseen, the run ended with no verdict).
@@ -703,20 +701,6 @@ fn zig_libc_malloc(s: &statics::Scan, info: &ModuleInfo, eps: &[EntryPoint], own
          unstripped build names them",
         alloc.func
     ))
-}
-
-/// The entry points and every function they call, directly or not.
-fn reached_from(s: &statics::Scan, nimp: u32, eps: &[EntryPoint]) -> HashSet<u32> {
-    let mut seen: HashSet<u32> = eps.iter().map(|e| e.func).collect();
-    let mut todo: Vec<u32> = seen.iter().copied().collect();
-    while let Some(f) = todo.pop() {
-        for &c in f.checked_sub(nimp).and_then(|d| s.callees.get(d as usize)).into_iter().flatten() {
-            if seen.insert(c) {
-                todo.push(c);
-            }
-        }
-    }
-    seen
 }
 
 /// `func N `name``, demangled, or `func N` for a function without a name: how refusals name functions.
@@ -837,7 +821,7 @@ fn reaches(s: &statics::Scan, nimp: u32, from: u32, through: &dyn Fn(u32) -> boo
 /// Whether `f` may get its memory from the entry points `eps`: a direct call, through callees `through` accepts, reaches
 /// one, or `f` or such a callee calls through a pointer (which may).
 fn may_reach(s: &statics::Scan, nimp: u32, eps: &[EntryPoint], f: u32, through: &dyn Fn(u32) -> bool) -> bool {
-    let indirect = |c: u32| c.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false));
+    let indirect = |c: u32| s.indirect_here(c, nimp);
     indirect(f) || reaches(s, nimp, f, through, &|c| eps.iter().any(|e| e.func == c) || indirect(c))
 }
 
@@ -908,7 +892,7 @@ fn bypassed_rust_shims(s: &statics::Scan, info: &ModuleInfo, extra_names: &HashM
              #[global_allocator])"
         )
     };
-    let statics_of = |f: u32| f.checked_sub(nimp).and_then(|d| s.addressed.get(d as usize)).map_or(&[][..], Vec::as_slice);
+    let statics_of = |f| statics::addresses(&s.addressed, f, nimp);
     // The `#[global_allocator]`'s `GlobalAlloc` impl itself, by its name: an allocator over a static array
     // (emballoc) never grows memory, and the program's inlined code calls its `alloc`/`dealloc` directly.
     let impl_named = |f: u32| func_name(info, extra_names, f).is_some_and(|n| format!("{:#}", rustc_demangle::demangle(n)).contains("as core::alloc::global::GlobalAlloc>::"));

@@ -76,8 +76,44 @@ impl Scan {
 
     /// Function `func`'s body has `memory.grow`.
     pub(crate) fn grows_here(&self, func: u32, nimp: u32) -> bool {
-        func.checked_sub(nimp).is_some_and(|d| self.grows.get(d as usize).copied().unwrap_or(false))
+        of(&self.grows, func, nimp).copied().unwrap_or(false)
     }
+
+    /// Function `func`'s body calls through a table or a reference.
+    pub(crate) fn indirect_here(&self, func: u32, nimp: u32) -> bool {
+        of(&self.indirect, func, nimp).copied().unwrap_or(false)
+    }
+
+    /// Function `func`'s body loads from memory.
+    pub(crate) fn reads_here(&self, func: u32, nimp: u32) -> bool {
+        of(&self.reads, func, nimp).copied().unwrap_or(false)
+    }
+
+    /// `from` and every function they call directly, transitively.
+    pub(crate) fn reached(&self, nimp: u32, from: impl IntoIterator<Item = u32>) -> HashSet<u32> {
+        let mut seen: HashSet<u32> = from.into_iter().collect();
+        let mut todo: Vec<u32> = seen.iter().copied().collect();
+        while let Some(f) = todo.pop() {
+            for c in self.callees_of(f, nimp) {
+                if seen.insert(c) {
+                    todo.push(c);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// Function `func`'s entry in one of the scan's per-function lists (indexed by defined function); `None` for an
+/// import.
+pub(crate) fn of<T>(v: &[T], func: u32, nimp: u32) -> Option<&T> {
+    v.get(func.checked_sub(nimp)? as usize)
+}
+
+/// Function `func`'s addresses in one of the scan's per-function address lists (`stores`, `loads`, `addressed`):
+/// none for an import.
+pub(crate) fn addresses(v: &[Vec<u64>], func: u32, nimp: u32) -> &[u64] {
+    of(v, func, nimp).map_or(&[], Vec::as_slice)
 }
 
 /// The scan of `bytes` (the module `info` was parsed from), made once and kept in `info`: discovery, the

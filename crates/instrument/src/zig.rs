@@ -8,7 +8,7 @@
 //! parameter first. The heap's vtable is the one whose `alloc` grows the memory; its layers (ArenaAllocator,
 //! DebugAllocator) call their child through its vtable, and `std.heap.c_allocator`'s calls malloc.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::allocator::{Confidence, EntryPoint, Evidence, Role};
 use crate::fingerprint::sig_is;
@@ -28,11 +28,15 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo) -> Result<Option<Vec<Entr
     let nimp = info.num_imported_funcs;
     let mut heaps: Vec<Vtable> = Vec::new();
     let all = vtables(s, info);
+    // What each alloc function reaches through direct calls: its own code, and any allocator it calls.
+    let mut reach: HashMap<u32, HashSet<u32>> = HashMap::new();
+    for v in &all {
+        reach.entry(v.slots[0].0).or_insert_with(|| s.reached(nimp, [v.slots[0].0]));
+    }
     for v in &all {
         let alloc = v.slots[0].0;
         // Its own code, not a layer over another allocator: it grows the memory through direct calls only.
-        let own = reached(s, nimp, alloc);
-        if !own.iter().any(|&f| s.grows_here(f, nimp)) || v.slots.iter().any(|&(f, _)| indirect(s, nimp, f)) {
+        if !reach[&alloc].iter().any(|&f| s.grows_here(f, nimp)) || v.slots.iter().any(|&(f, _)| s.indirect_here(f, nimp)) {
             continue;
         }
         // One heap per alloc function: static words elsewhere may read as a shorter vtable over the same functions
@@ -47,13 +51,13 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo) -> Result<Option<Vec<Entr
     let inner: Vec<&Vtable> = heaps
         .iter()
         .filter(|v| {
-            let calls = reached(s, nimp, v.slots[0].0);
+            let calls = &reach[&v.slots[0].0];
             !heaps.iter().any(|o| o.slots[0].0 != v.slots[0].0 && calls.contains(&o.slots[0].0))
         })
         .collect();
     match inner[..] {
         [] => Ok(None),
-        [v] if let Some(o) = own_pool(s, nimp, &all, v) => Err(format!(
+        [v] if let Some(o) = own_pool(s, nimp, &all, &reach, v) => Err(format!(
             "the program allocates through a Zig allocator of its own (the std.mem.Allocator vtable at {:#x}, alloc \
              func {}) that neither grows the memory nor calls Zig's heap: a FixedBufferAllocator or pool over static \
              memory, whose blocks would never be seen",
@@ -89,12 +93,11 @@ pub(crate) fn vtable_heap(s: &Scan, info: &ModuleInfo) -> Result<Option<Vec<Entr
 /// An allocator beside the heap that neither grows the memory nor calls another (FixedBufferAllocator over a static
 /// array): what it hands out is never seen (the Zig survey's stripped FixedBufferAllocator programs saw no call).
 /// Not std's `Allocator.failing`, whose alloc returns null without reading anything.
-fn own_pool<'a>(s: &Scan, nimp: u32, all: &'a [Vtable], heap: &Vtable) -> Option<&'a Vtable> {
+fn own_pool<'a>(s: &Scan, nimp: u32, all: &'a [Vtable], reach: &HashMap<u32, HashSet<u32>>, heap: &Vtable) -> Option<&'a Vtable> {
     all.iter().find(|o| {
         let alloc = o.slots[0].0;
-        let reads = alloc.checked_sub(nimp).is_some_and(|d| s.reads.get(d as usize).copied().unwrap_or(false));
-        let r = reached(s, nimp, alloc);
-        reads && !r.contains(&heap.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| indirect(s, nimp, f))
+        let r = &reach[&alloc];
+        s.reads_here(alloc, nimp) && !r.contains(&heap.slots[0].0) && !r.iter().any(|&f| s.grows_here(f, nimp)) && !o.slots.iter().any(|&(f, _)| s.indirect_here(f, nimp))
     })
 }
 
@@ -135,24 +138,6 @@ fn vtables(s: &Scan, info: &ModuleInfo) -> Vec<Vtable> {
         }
     }
     found
-}
-
-/// `f` and every function it calls directly, transitively.
-fn reached(s: &Scan, nimp: u32, f: u32) -> HashSet<u32> {
-    let mut seen = HashSet::from([f]);
-    let mut todo = vec![f];
-    while let Some(g) = todo.pop() {
-        for c in s.callees_of(g, nimp) {
-            if seen.insert(c) {
-                todo.push(c);
-            }
-        }
-    }
-    seen
-}
-
-fn indirect(s: &Scan, nimp: u32, f: u32) -> bool {
-    f.checked_sub(nimp).is_some_and(|d| s.indirect.get(d as usize).copied().unwrap_or(false))
 }
 
 #[cfg(test)]

@@ -971,7 +971,6 @@ self.addEventListener('message', hold);`;
       this.jsFrameIds = /* @__PURE__ */ new Map();
       this.newJsFrames = [];
       this.hostValues = /* @__PURE__ */ new Map();
-      this.opaqueValues = /* @__PURE__ */ new Set();
       this.runtimeValues = /* @__PURE__ */ new Map();
       this.shared = null;
       this.sharedStacks = /* @__PURE__ */ new Map();
@@ -1062,7 +1061,6 @@ self.addEventListener('message', hold);`;
      */
     hold(value, label, { runtime = false, strong = false, opaque = false } = {}) {
       if (!(value > 0)) return;
-      if (opaque) this.opaqueValues.add(value >>> 0);
       if (this.shared && this.shared.used() > 1) this.drainShared();
       if (runtime) return void this.runtimeValues.set(value >>> 0, label);
       const frame = !strong && !this.appHeld && this.isLive(value >>> 0) ? appFrame() : "?";
@@ -1072,7 +1070,7 @@ self.addEventListener('message', hold);`;
       } else if (frame !== "?") {
         this.appHeld = true;
       }
-      this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
+      this.hostValues.set(value >>> 0, { label, seq: this.seq, strong, opaque });
     }
     /** JS no longer holds `value` (the module took it back: napi_remove_wrap). */
     release(value) {
@@ -1423,13 +1421,13 @@ self.addEventListener('message', hold);`;
         }
       }
       const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-      const held = [], heldSeqs = [];
+      const held = [], heldSeqs = [], opaque = [];
       for (const [ptr, h] of this.hostValues) {
+        if (h.opaque) opaque.push(ptr);
         if (h.strong) runtime.push([h.label, ptr]);
         else if (!hostValues) held.push([h.label, ptr]), heldSeqs.push(h.seq);
       }
       const idle = this.callDepth === 0 && !this.exited && !this.shared;
-      const opaque = [...this.opaqueValues].filter((v) => this.hostValues.has(v));
       return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, opaque_values: opaque, idle, ...rest }, image];
     }
     /**

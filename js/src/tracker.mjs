@@ -144,8 +144,6 @@ class Tracker {
     this.newJsFrames = [];
     /** Numbers JS holds that may point into linear memory: value → what handed it over. */
     this.hostValues = new Map();
-    /** Held blocks that hold data, never pointers (`hold`'s `opaque`): their bytes are not scanned. */
-    this.opaqueValues = new Set();
     this.runtimeValues = new Map();
     this.shared = null; // threads.mjs: the log every thread's hooks write
     this.sharedStacks = new Map(); // "lo,hi" → stack number, from the log's stack records
@@ -247,7 +245,6 @@ class Tracker {
    */
   hold(value, label, { runtime = false, strong = false, opaque = false } = {}) {
     if (!(value > 0)) return;
-    if (opaque) this.opaqueValues.add(value >>> 0);
     // Threads: the events logged so far happened before JS got the value; read them first, so the value is
     // numbered after them (not before every block it points to) and an earlier free of its address does not
     // drop it.
@@ -269,8 +266,9 @@ class Tracker {
     }
     // With the event number: a number JS got before a block was allocated does not point at it (a stale
     // `this` a C++ destructor returned, into an exception object freed since; docs/contracts.md).
-    // `strong`: held the way static data holds a block (still reachable), until it is freed.
-    this.hostValues.set(value >>> 0, { label, seq: this.seq, strong });
+    // `strong`: held the way static data holds a block (still reachable), until it is freed. `opaque`: the block
+    // holds data, never pointers (its bytes are not scanned) — it, not a later block at its address.
+    this.hostValues.set(value >>> 0, { label, seq: this.seq, strong, opaque });
   }
 
   /** JS no longer holds `value` (the module took it back: napi_remove_wrap). */
@@ -642,8 +640,9 @@ class Tracker {
       }
     }
     const runtime = [...this.runtimeValues].map(([ptr, name]) => [name, ptr]);
-    const held = [], heldSeqs = [];
+    const held = [], heldSeqs = [], opaque = [];
     for (const [ptr, h] of this.hostValues) {
+      if (h.opaque) opaque.push(ptr);
       if (h.strong) runtime.push([h.label, ptr]);
       else if (!hostValues) held.push([h.label, ptr]), heldSeqs.push(h.seq);
     }
@@ -651,7 +650,6 @@ class Tracker {
     // stack holds only what JS allocated there (crates/wasm-api `js_stack_slots`). Not for threads: another
     // thread may be inside the module.
     const idle = this.callDepth === 0 && !this.exited && !this.shared;
-    const opaque = [...this.opaqueValues].filter((v) => this.hostValues.has(v));
     return [{ module, globals: globalValues, host_values: (hostValues ?? held).map(([name, v]) => [String(name), v >>> 0]), host_value_seqs: heldSeqs, runtime_values: runtime, opaque_values: opaque, idle, ...rest }, image];
   }
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runApp } from './apps/run.mjs';
+import { track } from '../../js/src/tracker.mjs';
 
 test('the WebIDL binder glue\'s argument buffer is the glue\'s (reachable), and its bytes root nothing', () => {
   for (const n of [3, 6]) {
@@ -20,4 +21,21 @@ test('the WebIDL binder glue\'s argument buffer is the glue\'s (reachable), and 
     const buffer = r.groups.find((g) => g.kind === 'reachable');
     assert.match(buffer.root, /WebIDL binder glue's argument buffer/, JSON.stringify(buffer));
   }
+});
+
+// The glue frees its buffer to grow it; the allocator may hand the address to an object the app then holds, whose
+// bytes are pointers like any other's (zeroed, what it points to would read lost).
+test('a block at the address of a freed glue buffer is not taken for the buffer', () => {
+  const imports = {};
+  const t = track({ meta: {} }, imports, { stacks: false });
+  const h = imports.wasmleak;
+  const A = 0x1000;
+  const opaque = () => t.state({ memory: new Uint8Array(), globals: [] })[0].opaque_values;
+  h.alloc_ctx(A, 128, 1, 0);
+  t.hold(A, "the WebIDL binder glue's argument buffer", { strong: true, opaque: true });
+  assert.deepEqual(opaque(), [A]);
+  assert.equal(h.free_check_ctx(A, 1, 0), 1); // the glue grows its buffer
+  h.alloc_ctx(A, 128, 2, 0); // the address again: an object an export returns
+  t.hold(A, 'returned by make (call 1)');
+  assert.deepEqual(opaque(), []);
 });

@@ -401,3 +401,65 @@ fn contexts_are_verified_at_buffer_flushes() {
     assert_eq!((o.model.allocations, o.model.frees), (300_000, 300_000));
     assert_eq!((o.contexts, o.walks), (2, 2 + 13));
 }
+
+/// A direct call of an allocator entry point sets no context global: it calls the entry point's wrapper for direct
+/// calls with its call site's constant, which works out the id (context.rs). Two direct calls of malloc in one
+/// function and one through the table (which sets the global, and puts it back): three contexts, the walked stacks.
+#[test]
+fn direct_calls_of_the_allocator_set_no_context_global() {
+    let m = module(
+        r#"(type $m (func (param i32) (result i32)))
+           (table 1 funcref)
+           (elem (i32.const 0) $malloc)
+           (func (export "_start")
+             (drop (call $malloc (i32.const 8)))
+             (drop (call $malloc (i32.const 16)))
+             (drop (call_indirect (type $m) (i32.const 24) (i32.const 0))))"#,
+    );
+    let info = ModuleInfo::parse(&m).unwrap();
+    let eps = find_allocator(&m, &info, &HashMap::new(), &Overrides::default()).unwrap();
+    let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() };
+    let ins = instrument_with(&m, &info, &eps, &options).unwrap();
+    // In the instrumented `_start`: the functions it calls by name, and its sets of the context global.
+    let (mut names, mut start, mut ctx, mut bodies) = (HashMap::new(), None, None, Vec::new());
+    let nimp = ModuleInfo::parse(&ins.bytes).unwrap().num_imported_funcs as usize;
+    for payload in wasmparser::Parser::new(0).parse_all(&ins.bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e.unwrap();
+                    match e.name {
+                        "_start" => start = Some(e.index),
+                        "wasmleak:ctx" => ctx = Some(e.index),
+                        _ => {}
+                    }
+                }
+            }
+            wasmparser::Payload::CodeSectionEntry(b) => bodies.push(b),
+            wasmparser::Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(n) = c.as_known() {
+                    for sub in n {
+                        if let Ok(wasmparser::Name::Function(map)) = sub {
+                            names.extend(map.into_iter().map(|n| n.unwrap()).map(|n| (n.index, n.name.to_string())));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (start, ctx) = (start.unwrap(), ctx.unwrap());
+    let (mut called, mut sets) = (Vec::new(), 0);
+    for op in bodies[start as usize - nimp].get_operators_reader().unwrap() {
+        match op.unwrap() {
+            wasmparser::Operator::Call { function_index } => called.push(names.get(&function_index).cloned().unwrap_or_default()),
+            wasmparser::Operator::GlobalSet { global_index } if global_index == ctx => sets += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(called, ["wasmleak.wrap_direct(malloc)", "wasmleak.wrap_direct(malloc)"]);
+    assert_eq!(sets, 2, "the call through the table: set, then put back");
+    let o = run(&m, cfg());
+    assert_eq!((o.model.allocations, o.contexts), (3, 3));
+    assert_eq!(stacks(&o), stacks(&run_walked(&m, cfg())));
+}

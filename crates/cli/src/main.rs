@@ -43,6 +43,7 @@ enum Command {
 }
 
 fn main() {
+    alloc::init();
     let cli = Cli::parse();
     // A closed pipe on stdout (`wasmleak check … | head`) ends wasmleak as it ends `cat`, by SIGPIPE, rather
     // than as a panic in the next print (Rust ignores SIGPIPE by default). Not the server: a client that goes

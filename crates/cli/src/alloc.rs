@@ -16,6 +16,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 /// Blocks from this size up have their 2 MiB-aligned interior advised.
 const LARGE: usize = 4 << 20;
+/// Blocks from this size up have the region they came from advised, when it is new: smaller ones reach a new
+/// region's untouched pages too slowly to matter, and are most of the calls.
+const REGION: usize = 4 << 10;
 
 pub struct HugePages;
 
@@ -90,7 +93,7 @@ pub fn init() {
 fn advise(p: *mut u8, size: usize) {
     if size >= LARGE {
         wasmleak_host::huge_pages(p, size);
-    } else {
+    } else if size >= REGION {
         glibc::advise_region(p);
     }
 }

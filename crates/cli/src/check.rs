@@ -214,7 +214,7 @@ impl Opts {
         let (mut snaps, mut analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
                 let c = wasmleak_host::Clock::new();
-                let a = last.analyze();
+                let a = last.analyze_sorted();
                 c.lap("  (thread) analyze");
                 a
             });
@@ -237,6 +237,7 @@ impl Opts {
         snaps.last_mut().context("the run left no heap state")?.contents = last.contents;
         let snap = snaps.last().context("the run left no heap state")?;
         // The analysis' blocks are the snapshot's (both sorted by address): give them the snapshot's stacks.
+        analysis = analysis.with_blocks(last.blocks);
         for (a, b) in analysis.blocks.iter_mut().zip(&snap.blocks) {
             debug_assert_eq!(a.addr, b.addr);
             a.stack = wasmleak_heap::StackId(b.stack);

@@ -164,6 +164,13 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The result of [`analyze_sorted`] with the blocks it analysed, in the same order.
+    pub fn with_blocks(mut self, blocks: Vec<Block>) -> Analysis {
+        assert_eq!(blocks.len(), self.classes.len(), "the blocks analysed");
+        self.blocks = blocks;
+        self
+    }
+
     /// Number of distinct cycles (ids of `Cycle` blocks are `0..cycle_count()`).
     pub fn cycle_count(&self) -> u32 {
         self.n_cycles
@@ -491,22 +498,30 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
     if !blocks.is_sorted_by_key(|b| b.addr) {
         blocks.sort_by_key(|b| b.addr);
     }
+    analyze_sorted(&blocks, mem, roots).with_blocks(blocks)
+}
+
+/// [`analyze`] of blocks already in address order, read where they are rather than moved into the result: its
+/// `blocks` is left empty, for the caller to put them in with [`Analysis::with_blocks`] once it no longer shares
+/// them (`check` builds the heap at exit's snapshot from them meanwhile: 300,000 blocks are 9.6 MB not copied).
+pub fn analyze_sorted(blocks: &[Block], mem: impl HeapBytes, roots: &Roots) -> Analysis {
+    assert!(blocks.is_sorted_by_key(|b| b.addr), "blocks in address order");
     let n = blocks.len();
     assert!(n < ROOT_BIT as usize, "too many blocks");
     let mem = &mem;
-    let idx = Index::new(&blocks, |i| mem.block(i, &blocks[i]).get(..4) == Some(&[0u8; 4][..]));
+    let idx = Index::new(blocks, |i| mem.block(i, &blocks[i]).get(..4) == Some(&[0u8; 4][..]));
 
     // 1. The pointer graph (CSR), and how each block is pointed at. Large heaps are scanned on two threads,
     // each over half of the bytes; their edges concatenate in block order.
-    let ranges = split_for_threads(&blocks);
+    let ranges = split_for_threads(blocks);
     let parts: Vec<Scan> = if ranges.len() == 1 {
-        vec![scan(&blocks, ranges[0].clone(), &idx, mem)]
+        vec![scan(blocks, ranges[0].clone(), &idx, mem)]
     } else {
         std::thread::scope(|sc| {
             let handles: Vec<_> = ranges
                 .into_iter()
                 .map(|r| {
-                    let (blocks, idx) = (&blocks, &idx);
+                    let idx = &idx;
                     sc.spawn(move || scan(blocks, r, idx, mem))
                 })
                 .collect();
@@ -687,6 +702,7 @@ pub fn analyze(mut blocks: Vec<Block>, mem: impl HeapBytes, roots: &Roots) -> An
         .collect();
 
     let Walk { parent, parent_at, parent_val, .. } = w;
+    let blocks = Vec::new();
     Analysis { blocks, classes, edge_offsets, edge_targets, edge_at, parent, parent_at, parent_val, n_regions, n_cycles }
 }
 

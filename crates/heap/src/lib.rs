@@ -17,7 +17,7 @@ mod profile;
 mod snapshot;
 mod stacks;
 
-pub use analysis::{analyze, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use analysis::{analyze, analyze_sorted, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use chunks::{chunk_sizes, resized_note};
 pub use growth::{growth, sampled_growth, Growth, SampledGrowth, MIN_SAMPLES};
 pub use live::LiveSet;
@@ -35,3 +35,24 @@ pub const JS_STACK_SLOT: &str = "a stack slot JavaScript allocated (stackAlloc)"
 /// start: "thread {N}, {THREAD_HELD}" (wasm locals cannot be read, so such a block is not called lost). Reports
 /// count the reachable blocks held so apart (`summary.thread_held_*`).
 pub const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";
+
+/// From this many blocks, a host's work on all of them at exit (sorting, reading their chunk headers, copying
+/// their bytes) is split over two cores.
+pub(crate) const TWO_THREADS: usize = 1 << 16;
+
+/// `a` on another thread and `b` on this one, their results joined by `join`; both on this one when no thread can
+/// be started.
+pub(crate) fn on_two_threads<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B, join: impl FnOnce(A, B) -> A) -> A {
+    // Whichever thread takes `a` runs it: this one too, when the other cannot be started.
+    let a = std::sync::Mutex::new(Some(a));
+    let run_a = || a.lock().unwrap_or_else(|e| e.into_inner()).take().map(|f| f());
+    std::thread::scope(|s| {
+        let other = std::thread::Builder::new().spawn_scoped(s, run_a);
+        let rb = b();
+        let ra = match other.ok().and_then(|h| h.join().ok()).flatten() {
+            Some(ra) => ra,
+            None => run_a().expect("run on this thread when not on the other"),
+        };
+        join(ra, rb)
+    })
+}

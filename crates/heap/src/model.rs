@@ -125,8 +125,7 @@ impl Pairs {
 /// ~10 ms on one). A radix sort of (address, index) keys then a gather, and an in-place bucket sort by page, were
 /// no faster on one core (bound by memory: `examples/model_bench … sorted`).
 fn sort_by_address(v: &mut [Block]) {
-    const TWO_THREADS: usize = 1 << 16;
-    if cfg!(target_arch = "wasm32") || v.len() < TWO_THREADS {
+    if cfg!(target_arch = "wasm32") || v.len() < crate::TWO_THREADS {
         v.sort_unstable_by_key(|b| b.addr);
         return;
     }
@@ -142,18 +141,7 @@ fn sort_by_address(v: &mut [Block]) {
         }
     }
     let (low, high) = v.split_at_mut(below);
-    // Whichever thread takes the low side sorts it: this one too, when no thread can be started.
-    let low = std::sync::Mutex::new(Some(low));
-    let sort_low = || {
-        if let Some(low) = low.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            low.sort_unstable_by_key(|b| b.addr);
-        }
-    };
-    std::thread::scope(|s| {
-        let _ = std::thread::Builder::new().spawn_scoped(s, sort_low);
-        high.sort_unstable_by_key(|b| b.addr);
-        sort_low();
-    });
+    crate::on_two_threads(|| low.sort_unstable_by_key(|b| b.addr), || high.sort_unstable_by_key(|b| b.addr), |(), ()| ());
 }
 
 /// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the

@@ -151,6 +151,13 @@ impl HeapState {
         let bytes = Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
         analyze(self.blocks.clone(), bytes, &self.roots)
     }
+
+    /// [`HeapState::analyze`] without copying the blocks, which must be in address order (as hosts take them):
+    /// the result's `blocks` is empty until [`Analysis::with_blocks`] gives it these.
+    pub fn analyze_sorted(&self) -> Analysis {
+        let bytes = Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
+        crate::analysis::analyze_sorted(&self.blocks, bytes, &self.roots)
+    }
 }
 
 /// A heap's bytes as a host copied them ([`Snapshot::capture_memory`]): each block's in `contents`, in block
@@ -389,13 +396,27 @@ impl Snapshot {
 
     /// Copy what a snapshot needs out of a live memory image.
     pub fn capture_memory(blocks: &[Block], mem: Memory<'_>, roots: &Roots) -> (Vec<u8>, Vec<SnapRegion>, Vec<SnapValue>) {
-        let mut contents = Vec::with_capacity(blocks.iter().map(|b| b.size as usize).sum());
-        for b in blocks {
-            let start = (b.addr as usize).min(mem.bytes.len());
-            let end = ((b.addr + b.size) as usize).min(mem.bytes.len());
-            let end = if roots.opaque.contains(&b.addr) { start } else { end };
-            contents.extend_from_slice(&mem.bytes[start..end]);
-            contents.resize(contents.len() + (b.size as usize - (end - start)), 0);
+        let total: usize = blocks.iter().map(|b| b.size as usize).sum();
+        // Zeroed (fresh pages, not written twice): the bytes past the end of memory and an opaque block's stay so.
+        let mut contents = vec![0u8; total];
+        let copy = |blocks: &[Block], out: &mut [u8]| {
+            let mut at = 0;
+            for b in blocks {
+                let start = (b.addr as usize).min(mem.bytes.len());
+                let end = ((b.addr + b.size) as usize).min(mem.bytes.len());
+                if !roots.opaque.contains(&b.addr) {
+                    out[at..at + (end - start)].copy_from_slice(&mem.bytes[start..end]);
+                }
+                at += b.size as usize;
+            }
+        };
+        // A host waits for this at exit: many blocks are copied on two cores.
+        if cfg!(target_arch = "wasm32") || blocks.len() < crate::TWO_THREADS {
+            copy(blocks, &mut contents);
+        } else {
+            let mid = blocks.len() / 2;
+            let (low, high) = contents.split_at_mut(blocks[..mid].iter().map(|b| b.size as usize).sum());
+            crate::on_two_threads(|| copy(&blocks[..mid], low), || copy(&blocks[mid..], high), |(), ()| ());
         }
         let regions = roots
             .regions
@@ -448,6 +469,36 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(format!("{:?}", snap.analyze()), format!("{want:?}"));
+    }
+
+    /// Many blocks are copied on two threads: the bytes are those of a copy block by block, an opaque block's and
+    /// those past the end of memory zero.
+    #[test]
+    fn many_blocks_copy_as_one_by_one() {
+        let n = crate::TWO_THREADS + 10;
+        let mut blocks = Vec::new();
+        let mut at = 64u64;
+        for k in 0..n as u64 {
+            let size = 4 + (k * 7) % 29;
+            blocks.push(Block { addr: at, size, seq: k, stack: StackId(0) });
+            at += size + (k % 3);
+        }
+        blocks.last_mut().expect("blocks").size = 24;
+        // The last block runs 10 bytes past the end of memory.
+        let end = blocks.last().map_or(0, |b| b.addr + b.size);
+        let mem: Vec<u8> = (0..end - 10).map(|i| (i * 31 % 251) as u8 + 1).collect();
+        let opaque = blocks[n / 2].addr;
+        let roots = Roots { regions: Vec::new(), values: Vec::new(), opaque: vec![opaque] };
+        let (contents, _, _) = Snapshot::capture_memory(&blocks, Memory { bytes: &mem }, &roots);
+        let mut want = Vec::new();
+        for b in &blocks {
+            for a in b.addr..b.addr + b.size {
+                want.push(if b.addr == opaque { 0 } else { mem.get(a as usize).copied().unwrap_or(0) });
+            }
+        }
+        assert_eq!(contents.len(), want.len());
+        assert!(contents == want);
+        assert_eq!(&contents[contents.len() - 10..], &[0; 10]);
     }
 
     /// The profile follows the rest of the file: it reads back, and a file written before it existed (the

@@ -463,3 +463,45 @@ fn direct_calls_of_the_allocator_set_no_context_global() {
     assert_eq!((o.model.allocations, o.contexts), (3, 3));
     assert_eq!(stacks(&o), stacks(&run_walked(&m, cfg())));
 }
+
+/// Free call edges (context.rs) leave the id as it is: a callee the host cannot enter takes its caller's id through
+/// the call site in the deepest loop. The stacks stay those a walk gives: the callee reached through its free edge
+/// and through another caller, two call sites of one callee, and a mutual recursion whose two edges would be a
+/// cycle of free edges (one is free, the other sets the id: every depth its own).
+#[test]
+fn free_call_edges_keep_the_walked_stacks() {
+    let m = wat::parse_str(
+        r#"(module
+          (memory (export "memory") 2)
+          (global $bump (mut i32) (i32.const 70000))
+          (func $malloc (param $n i32) (result i32)
+            (global.get $bump)
+            (global.set $bump (i32.add (global.get $bump) (i32.const 32))))
+          (func $free (param i32))
+          (func $g (drop (call $malloc (i32.const 8))) (drop (call $malloc (i32.const 8))))
+          (func $f (local $i i32)
+            (loop $l
+              (call $g)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 3)))))
+          (func $h (call $g))
+          (func $a (param $n i32)
+            (drop (call $malloc (i32.const 16)))
+            (if (local.get $n) (then (call $b (i32.sub (local.get $n) (i32.const 1))))))
+          (func $b (param $n i32) (drop (call $malloc (i32.const 24))) (call $a (local.get $n)))
+          (func (export "_start") (call $f) (call $h) (call $h) (call $a (i32.const 3))))"#,
+    )
+    .unwrap();
+    let info = ModuleInfo::parse(&m).unwrap();
+    let eps = find_allocator(&m, &info, &HashMap::new(), &Overrides::default()).unwrap();
+    let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() };
+    // f → g (in the loop, not h → g), _start → f, one of _start → h, and one of a → b, b → a.
+    assert_eq!(instrument_with(&m, &info, &eps, &options).unwrap().free_edges, 4);
+    let ctx = run(&m, cfg());
+    assert_eq!(ctx.model.allocations, 17);
+    assert_eq!(stacks(&ctx), stacks(&run_walked(&m, cfg())));
+    // g through f (two sites, three times each) 2, through h twice 4, a and b at seven depths 7.
+    let distinct: std::collections::HashSet<_> = stacks(&ctx).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(distinct.len(), 13);
+    assert_eq!((ctx.contexts, ctx.walks), (13, 13));
+}

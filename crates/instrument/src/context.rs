@@ -16,6 +16,15 @@
 //! as one more parameter and works out `3·base + R` itself from the global, which holds the caller's `base` at
 //! every call (the wrapper's call sites restore it after each call) — the same id, two stores and their reloads
 //! fewer at the commonest kind of site.
+//! A free call edge (Sumner et al., PCCE, CGO 2010) sets nothing either: a function the host cannot enter (not
+//! exported, not in a table, not the start function) keeps its one call site in the deepest loop as a free edge,
+//! and entered there it has its caller's id. Ids stay one per chain of call sites: two chains that differ in a free
+//! edge differ in the call sites that follow it (each has its own constant), or end in different functions — as
+//! long as free edges make no cycle (recursion through them would give every depth one id), every caller of the
+//! callee sets the global as usual (no other way in), and the global holds the caller's id at the free call: its
+//! earlier calls put it back (a free callee returns with its own id, which is the caller's) — so neither function
+//! may catch an exception (after a catch the global is stale until the next call sets it), and tail calls are
+//! never free.
 //! Instrumented are the functions that can reach an entry point through direct calls, plus any with an indirect
 //! call or a call to an import that can call back into the module (anything but WASI): compute-bound code pays
 //! nothing. The allocator's own code is not instrumented: the outermost wrapper reads the id at its entry.
@@ -38,12 +47,18 @@ const LEAF_IMPORT_MODULES: &[&str] = &["wasi_snapshot_preview1", "wasi_unstable"
 pub(crate) struct Plan {
     /// The i64 global holding the id (index in the instrumented module).
     pub global: u32,
+    nimp: u32,
     /// By original function index: a call to it gets a call-site id (it can reach an entry point).
     reaches: Vec<bool>,
     /// By original function index: its body is instrumented.
     instrumented: Vec<bool>,
     /// Allocator entry points (original index) → their wrapper taking the call site's constant (new index).
     pub direct: std::collections::HashMap<u32, u32>,
+    /// The free call edges: (caller, position of the call among its `call`/`return_call` operators).
+    free: HashSet<(u32, u32)>,
+    /// By defined function: it has a call site that sets the global (neither free nor of an entry point), or an
+    /// indirect call.
+    sets: Vec<bool>,
 }
 
 impl Plan {
@@ -83,10 +98,25 @@ impl Plan {
                 }
             }
         }
-        let instrumented = (0..n as u32)
+        let instrumented: Vec<bool> = (0..n as u32)
             .map(|f| f >= nimp && !allocator.contains(&f) && reaches[f as usize] && calls_into(scan, &reaches, f - nimp))
             .collect();
-        Plan { global, reaches, instrumented, direct: Default::default() }
+        let free = free_edges(scan, nimp, &reaches, &instrumented, allocator);
+        // A call of an entry point goes to its direct wrapper (the entry points are in `allocator`, and nothing
+        // else of it is called from outside it), which reads the global itself.
+        let sets = scan
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, calls)| {
+                let f = i as u32 + nimp;
+                scan.indirect[i]
+                    || calls.iter().enumerate().any(|(k, &(g, _))| {
+                        reaches.get(g as usize).copied().unwrap_or(false) && !allocator.contains(&g) && !free.contains(&(f, k as u32))
+                    })
+            })
+            .collect();
+        Plan { global, nimp, reaches, instrumented, direct: Default::default(), free, sets }
     }
 
     pub(crate) fn instruments(&self, func: u32) -> bool {
@@ -96,6 +126,17 @@ impl Plan {
     /// How many function bodies carry the context.
     pub(crate) fn count(&self) -> usize {
         self.instrumented.iter().filter(|&&b| b).count()
+    }
+
+    /// How many calls are free edges.
+    pub(crate) fn free_count(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Whether instrumented function `func` has a call site that sets the global (neither free nor a direct call
+    /// of an entry point): only then does it read its id at entry.
+    fn sets_global(&self, func: u32) -> bool {
+        func.checked_sub(self.nimp).and_then(|d| self.sets.get(d as usize)).copied().unwrap_or(true)
     }
 
     /// Re-encode `body` of original function `func` with the context kept, and the indices (in the new body's
@@ -125,10 +166,16 @@ impl Plan {
             added.push(*at);
             *at += 1;
         };
-        for ins in [I::GlobalGet(self.global), I::LocalTee(base), I::I64Const(3), I::I64Mul, I::LocalSet(base3)] {
-            add(&mut f, &ins, &mut at);
+        // The id at entry, for the call sites that set the global (a body whose calls are all free or direct has
+        // none, and reads nothing).
+        if self.sets_global(func) {
+            for ins in [I::GlobalGet(self.global), I::LocalTee(base), I::I64Const(3), I::I64Mul, I::LocalSet(base3)] {
+                add(&mut f, &ins, &mut at);
+            }
         }
         let mut site = 0u32;
+        // Position among the body's `call` and `return_call` operators (as the scan's `calls` lists them).
+        let mut nth_call = 0u32;
         let mut lowers = crate::rewrite::LowersSp::default();
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
@@ -145,6 +192,11 @@ impl Plan {
                 Operator::Call { function_index } => self.direct.get(function_index).copied(),
                 _ => None,
             };
+            let free = matches!(op, Operator::Call { .. } | Operator::ReturnCall { .. }) && {
+                nth_call += 1;
+                self.free.contains(&(func, nth_call - 1))
+            };
+            let call = call.filter(|_| !free);
             if call.is_some() {
                 let r = site_constant(func, site) as i64;
                 site += 1;
@@ -173,6 +225,63 @@ impl Plan {
         }
         Ok((f, added))
     }
+}
+
+/// The free call edges (module docs): for each function the host cannot enter, that catches no exception and
+/// whose callers all carry the context, its `call` site in the deepest loop of a caller that catches none —
+/// hottest edges first, none closing a cycle of free edges.
+fn free_edges(scan: &Scan, nimp: u32, reaches: &[bool], instrumented: &[bool], allocator: &HashSet<u32>) -> HashSet<(u32, u32)> {
+    let n = reaches.len();
+    let catches = |f: u32| crate::statics::of(&scan.catches, f, nimp).copied().unwrap_or(true);
+    // Per callee: (loops around the call, caller, position), or None once a caller rules it out.
+    let mut best: Vec<Option<(u16, u32, u32)>> = vec![None; n];
+    let mut ruled_out = vec![false; n];
+    for (i, calls) in scan.calls.iter().enumerate() {
+        let f = i as u32 + nimp;
+        let loops = &scan.call_loops[i];
+        for (k, &(g, _)) in calls.iter().enumerate() {
+            let g_ok = (g as usize) < n && reaches[g as usize] && g >= nimp && !allocator.contains(&g);
+            if !g_ok {
+                continue;
+            }
+            let (depth, tail) = loops.get(k).copied().unwrap_or((0, true));
+            // A caller that does not carry the context (or catches) leaves the callee with a global that is not
+            // its own id: no free edge into it at all.
+            if !instrumented[f as usize] || catches(f) || tail || f == g {
+                if !instrumented[f as usize] {
+                    ruled_out[g as usize] = true;
+                }
+                continue;
+            }
+            if best[g as usize].is_none_or(|(d, _, _)| depth > d) {
+                best[g as usize] = Some((depth, f, k as u32));
+            }
+        }
+    }
+    let mut chosen: Vec<(u16, u32, u32, u32)> = (0..n as u32)
+        .filter(|&g| !ruled_out[g as usize] && !scan.escaping.contains(&g) && !catches(g))
+        .filter_map(|g| best[g as usize].map(|(d, f, k)| (d, g, f, k)))
+        .collect();
+    chosen.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Each function's free caller: a new edge f → g may not make g an ancestor of f.
+    let mut parent: Vec<u32> = vec![u32::MAX; n];
+    let mut free = HashSet::new();
+    for (_, g, f, k) in chosen {
+        let mut a = f;
+        let mut cycle = false;
+        while a != u32::MAX {
+            if a == g {
+                cycle = true;
+                break;
+            }
+            a = parent[a as usize];
+        }
+        if !cycle {
+            parent[g as usize] = f;
+            free.insert((f, k));
+        }
+    }
+    free
 }
 
 /// Whether defined function `i` (index among defined functions) makes a call that gets a call-site id.

@@ -117,6 +117,9 @@ pub struct Instrumented {
     pub ctx_export: Option<String>,
     /// With calling contexts: how many function bodies keep the id.
     pub context_functions: usize,
+    /// With calling contexts: how many calls are free edges, which leave the id as it is (context.rs).
+    #[serde(default)]
+    pub free_edges: usize,
     /// Events are buffered in the module (`buffered.rs`): the host drains the buffer.
     pub buffered: bool,
     /// An aligned allocation seems inlined into a caller of `malloc`, which splits the blocks it gets

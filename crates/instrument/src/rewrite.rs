@@ -502,6 +502,7 @@ pub(crate) fn rewrite(
     let map = CodeMap::build(bytes, &bytes_out, nimp, added_imports, &added_code)?;
     Ok(Instrumented {
         context_functions: contexts.as_ref().map_or(0, Plan::count),
+        free_edges: contexts.as_ref().map_or(0, Plan::free_count),
         ctx_export,
         buffered,
         splits,

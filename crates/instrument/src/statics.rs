@@ -54,6 +54,11 @@ pub(crate) struct Scan {
     /// Every direct call: (callee, the local read just before the call when it is a `local.get`, i.e. the
     /// call's last argument).
     pub calls: Vec<Vec<(u32, Option<u32>)>>,
+    /// Per entry of `calls`: how many loops enclose the call, and whether it is a tail call (`return_call`).
+    pub call_loops: Vec<Vec<(u16, bool)>>,
+    /// The body can go on after an exception it caught (`try`, `try_table`): a callee unwound then may have left
+    /// what it keeps in globals as it was (context.rs, free call edges).
+    pub catches: Vec<bool>,
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
     /// Static addresses the body stores to / loads from at a constant offset (`i32.const 0` … `i32.store offset=A`,
@@ -214,6 +219,9 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 let mut sets_first = false;
                 let mut last_call = None;
                 let mut call_list = Vec::new();
+                let mut call_loops = Vec::new();
+                // Enclosing blocks, true for a loop; and how many are loops.
+                let (mut blocks, mut loops, mut catches) = (Vec::new(), 0u16, false);
                 let mut prev_local: Option<u32> = None;
                 let mut pending: Option<u64> = None;
                 let mut numbers: Vec<u64> = Vec::new();
@@ -247,8 +255,22 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                         _ => fwd_ok = false,
                     }
                     match op {
+                        Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
+                        Operator::Loop { .. } => {
+                            blocks.push(true);
+                            loops += 1;
+                        }
+                        Operator::Try { .. } | Operator::TryTable { .. } => {
+                            blocks.push(false);
+                            catches = true;
+                        }
+                        Operator::End | Operator::Delegate { .. } => loops -= blocks.pop().unwrap_or(false) as u16,
+                        _ => {}
+                    }
+                    match op {
                         Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                             calls.insert(function_index);
+                            call_loops.push((loops, matches!(op, Operator::ReturnCall { .. })));
                             call_list.push((function_index, prev_local));
                             ncalls += 1;
                             last_call = Some(function_index);
@@ -292,6 +314,8 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                 s.wraps.push(if ncalls == 1 && n <= 16 { last_call } else { None });
                 s.callees.push(calls);
                 s.calls.push(call_list);
+                s.call_loops.push(call_loops);
+                s.catches.push(catches);
                 let mut addressed = addrs.clone();
                 for a in numbers {
                     if let Some(i) = addressed.iter().position(|&x| x == a) {

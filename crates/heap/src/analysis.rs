@@ -629,7 +629,10 @@ pub fn analyze_sorted(blocks: &[Block], mem: impl HeapBytes, roots: &Roots) -> A
         }
         let cu = comp[u];
         comp_size[cu as usize] += 1;
-        counted[cu as usize] |= rc_box(u);
+        // (Once a ring is known to count references, its other blocks need not be read.)
+        if !counted[cu as usize] {
+            counted[cu as usize] = rc_box(u);
+        }
         let (a, b) = edges.range(u);
         for (&t, &at) in edges.targets[a..b].iter().zip(&edges.at[a..b]) {
             let t = t as usize;
@@ -639,7 +642,7 @@ pub fn analyze_sorted(blocks: &[Block], mem: impl HeapBytes, roots: &Roots) -> A
             if comp[t] != cu {
                 entered[comp[t] as usize] = true;
             }
-            if control_like(t) && shared_ptr_to(u, t, at) {
+            if !counted[comp[t] as usize] && control_like(t) && shared_ptr_to(u, t, at) {
                 counted[comp[t] as usize] = true;
             }
         }

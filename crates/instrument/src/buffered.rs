@@ -145,9 +145,11 @@ struct Locals {
     /// Scratch: table slot, then byte offsets.
     i: u32,
     e: u32,
-    /// A freed block's third and fourth words (`b`, `n` hold the first two).
-    w2: u32,
+    /// The split watch's answer (`settle`).
     w3: u32,
+    /// A freed block's first and second pairs of words, each loaded and stored as one i64 (i64 locals).
+    h01: u32,
+    h23: u32,
 }
 
 struct Emit<'a> {
@@ -321,22 +323,22 @@ impl Emit<'_> {
         self.count_records(false);
     }
 
-    /// `b`, `n`, `w2`, `w3` = the first four words of the block at `p`, 0 past the memory's end (a wrapper must
-    /// never trap where the program did not). Which of them hold a live block's address the model decides: it
+    /// `h01`, `h23` = the first four words of the block at `p` (two i64 loads), 0 past the memory's end (a wrapper
+    /// must never trap where the program did not). Which of them hold a live block's address the model decides: it
     /// sees the events in the same order, on its own thread.
     fn head_words(&mut self, p: u32) {
         let (l, main) = (self.l, |offset| MemArg { offset, align: 2, memory_index: 0 });
-        let words = [l.b, l.n, l.w2, l.w3];
+        let words = [l.h01, l.h23];
         for &w in &words {
-            self.i(I::I32Const(0)).i(I::LocalSet(w));
+            self.i(I::I64Const(0)).i(I::LocalSet(w));
         }
         // p < memory bytes − 16 (at 4 GiB the bytes wrap to 0, and 0 − 16 is the right bound).
         self.i(I::LocalGet(p));
-        self.i(I::MemorySize(0)).i(I::I32Const(16)).i(I::I32Shl).i(I::I32Const(4 * words.len() as i32)).i(I::I32Sub);
+        self.i(I::MemorySize(0)).i(I::I32Const(16)).i(I::I32Shl).i(I::I32Const(16)).i(I::I32Sub);
         self.i(I::I32LeU);
         self.i(I::If(BlockType::Empty));
         for (k, &w) in words.iter().enumerate() {
-            self.i(I::LocalGet(p)).i(I::I32Load(main(4 * k as u64))).i(I::LocalSet(w));
+            self.i(I::LocalGet(p)).i(I::I64Load(main(8 * k as u64))).i(I::LocalSet(w));
         }
         self.i(I::End);
     }
@@ -346,12 +348,13 @@ impl Emit<'_> {
     fn record_free(&mut self) {
         let l = self.l;
         self.next_record(2);
-        self.i(I::LocalGet(l.st)).i(I::I32Const((FREE_RECORD | FREE_RAW) as i32)).i(I::I32Or).i(I::LocalSet(l.st));
-        self.store_record(0, [Some(l.o), Some(l.b), Some(l.n), Some(l.st)]);
-        for (k, w) in [l.w2, l.w3].into_iter().enumerate() {
-            let at = self.b.mem(self.b.events, 16 + 4 * k as u64, 2);
-            self.i(I::LocalGet(l.e)).i(I::LocalGet(w)).i(I::I32Store(at));
-        }
+        let ev = |offset| self.b.mem(self.b.events, offset, 2);
+        let (at0, at4, at12, at16) = (ev(0), ev(4), ev(12), ev(16));
+        self.i(I::LocalGet(l.e)).i(I::LocalGet(l.o)).i(I::I32Store(at0));
+        self.i(I::LocalGet(l.e)).i(I::LocalGet(l.h01)).i(I::I64Store(at4));
+        self.i(I::LocalGet(l.e)).i(I::LocalGet(l.st)).i(I::I32Const((FREE_RECORD | FREE_RAW) as i32)).i(I::I32Or);
+        self.i(I::I32Store(at12));
+        self.i(I::LocalGet(l.e)).i(I::LocalGet(l.h23)).i(I::I64Store(at16));
         self.i(I::I32Const(2));
         self.count_records(true);
     }
@@ -414,9 +417,9 @@ impl Emit<'_> {
 pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer, site: bool) -> Function {
     let (_, nresults) = role.signature();
     let p = nparams + site as u32;
-    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, w2: p + 8, w3: p + 9 };
+    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, w3: p + 8, h01: p + 9, h23: p + 10 };
     let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
-    let f = Function::new([(1, ValType::I32), (1, ValType::I64), (8, ValType::I32)]);
+    let f = Function::new([(1, ValType::I32), (1, ValType::I64), (7, ValType::I32), (2, ValType::I64)]);
     let mut w = Emit { f, b, h: hooks, l, ctx, site };
     // The context is read where the event is recorded: before the call for a free, after it for an allocation —
     // the wrapped function's own call sites restore the global as they return, so it is the caller's still, and

@@ -466,8 +466,9 @@ fn direct_calls_of_the_allocator_set_no_context_global() {
 
 /// Free call edges (context.rs) leave the id as it is: a callee the host cannot enter takes its caller's id through
 /// the call site in the deepest loop. The stacks stay those a walk gives: the callee reached through its free edge
-/// and through another caller, two call sites of one callee, and a mutual recursion whose two edges would be a
-/// cycle of free edges (one is free, the other sets the id: every depth its own).
+/// and through another caller, two call sites of one callee, a mutual recursion whose two edges would be a cycle of
+/// free edges (one is free, the other sets the id: every depth its own), and a tail call of the allocator from a
+/// function entered both ways.
 #[test]
 fn free_call_edges_keep_the_walked_stacks() {
     let m = wat::parse_str(
@@ -489,19 +490,23 @@ fn free_call_edges_keep_the_walked_stacks() {
             (drop (call $malloc (i32.const 16)))
             (if (local.get $n) (then (call $b (i32.sub (local.get $n) (i32.const 1))))))
           (func $b (param $n i32) (drop (call $malloc (i32.const 24))) (call $a (local.get $n)))
-          (func (export "_start") (call $f) (call $h) (call $h) (call $a (i32.const 3))))"#,
+          (func $t (result i32) (return_call $malloc (i32.const 40)))
+          (func $u (drop (call $t)))
+          (func (export "_start") (call $f) (call $h) (call $h) (call $a (i32.const 3)) (call $u) (drop (call $t))))"#,
     )
     .unwrap();
     let info = ModuleInfo::parse(&m).unwrap();
     let eps = find_allocator(&m, &info, &HashMap::new(), &Overrides::default()).unwrap();
     let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() };
-    // f → g (in the loop, not h → g), _start → f, one of _start → h, and one of a → b, b → a.
-    assert_eq!(instrument_with(&m, &info, &eps, &options).unwrap().free_edges, 4);
+    // f → g (in the loop, not h → g), _start → f, one of _start → h, one of a → b, b → a, _start → u, and one of
+    // u → t, _start → t (t, whose one call is a tail call of the allocator, still reads its id at entry).
+    assert_eq!(instrument_with(&m, &info, &eps, &options).unwrap().free_edges, 6);
     let ctx = run(&m, cfg());
-    assert_eq!(ctx.model.allocations, 17);
+    assert_eq!(ctx.model.allocations, 19);
     assert_eq!(stacks(&ctx), stacks(&run_walked(&m, cfg())));
-    // g through f (two sites, three times each) 2, through h twice 4, a and b at seven depths 7.
+    // g through f (two sites, three times each) 2, through h twice 4, a and b at seven depths 7, t from u and from
+    // _start 2.
     let distinct: std::collections::HashSet<_> = stacks(&ctx).into_iter().map(|(_, f)| f).collect();
-    assert_eq!(distinct.len(), 13);
-    assert_eq!((ctx.contexts, ctx.walks), (13, 13));
+    assert_eq!(distinct.len(), 15);
+    assert_eq!((ctx.contexts, ctx.walks), (15, 15));
 }

@@ -103,16 +103,18 @@ impl Plan {
             .collect();
         let free = free_edges(scan, nimp, &reaches, &instrumented, allocator);
         // A call of an entry point goes to its direct wrapper (the entry points are in `allocator`, and nothing
-        // else of it is called from outside it), which reads the global itself.
+        // else of it is called from outside it), which reads the global itself — but a tail call sets it.
         let sets = scan
             .calls
             .iter()
+            .zip(&scan.call_loops)
             .enumerate()
-            .map(|(i, calls)| {
+            .map(|(i, (calls, loops))| {
                 let f = i as u32 + nimp;
                 scan.indirect[i]
-                    || calls.iter().enumerate().any(|(k, &(g, _))| {
-                        reaches.get(g as usize).copied().unwrap_or(false) && !allocator.contains(&g) && !free.contains(&(f, k as u32))
+                    || calls.iter().zip(loops).enumerate().any(|(k, (&(g, _), &(_, tail)))| {
+                        let direct = allocator.contains(&g) && !tail;
+                        reaches.get(g as usize).copied().unwrap_or(false) && !direct && !free.contains(&(f, k as u32))
                     })
             })
             .collect();

@@ -185,6 +185,21 @@ pub(crate) fn has_own_frame(stack: &[Frame]) -> bool {
     stack.iter().any(|f| !is_library_frame(&f.function, f.file.as_deref()) && harness != Some(f.function.as_str()))
 }
 
+/// A buffer of bytes the language's library allocated for the program, before any frame of its own code: Rust's
+/// `std::io` (stdout's `LineWriter`, a `BufWriter`) and `String`, C++'s stream buffers and `std::string`. It holds
+/// bytes, and past what was written into it its capacity is stale memory of earlier blocks, whose pointers can
+/// name a block at the same address now: such a buffer owns nothing.
+pub(crate) fn is_byte_buffer(stack: &[Frame]) -> bool {
+    const PREFIXES: &[&str] = &[
+        "std::io::", "<std::io::", "alloc::string::", "<alloc::string::", "std::__2::basic_filebuf", "std::__2::basic_streambuf",
+        "std::__2::basic_stringbuf", "std::__2::basic_string<",
+    ];
+    stack.iter().take_while(|f| is_library_frame(&f.function, f.file.as_deref())).any(|f| {
+        let function = without_crate_hashes(&f.function);
+        PREFIXES.iter().any(|p| without_return_type(&function).starts_with(p))
+    })
+}
+
 /// Allocations the language runtime makes once for itself: wasi-libc's argv copy, which `__main_void`
 /// allocates itself (so it is the innermost frame once the allocator's are dropped) before calling `main`.
 /// In a module without names the symbolizer recognises `__main_void` by the WASI imports it calls.
@@ -527,6 +542,20 @@ mod tests {
         assert!(is_library(&frame("<[u8] as alloc::borrow::ToOwned>::to_owned", None)));
         assert!(!is_library(&frame("<app::Node as core::ops::drop::Drop>::drop", None)));
         assert!(!is_library(&frame("<u8 as app::Codec>::encode", None)));
+    }
+
+    /// A buffer of bytes the library allocated for the program owns nothing; a buffer of the program's pointers does,
+    /// even when only library frames made it, and so does what a program's `Write` impl allocates.
+    #[test]
+    fn byte_buffers_by_the_library_frames_before_the_program() {
+        let stack = |names: &[&str]| names.iter().map(|n| frame(n, None)).collect::<Vec<_>>();
+        let stdout = "<std::sync::once_lock::OnceLock<std::sync::reentrant_lock::ReentrantLock<core::cell::RefCell<std::io::buffered::linewriter::LineWriter<std::io::stdio::StdoutRaw>>>>>::initialize";
+        assert!(is_byte_buffer(&stack(&[stdout, "std::io::stdio::_print", "app::main"])));
+        assert!(is_byte_buffer(&stack(&["alloc::raw_vec::finish_grow", "alloc::string::String::push_str", "app::main"])));
+        assert!(is_byte_buffer(&stack(&["operator new(unsigned long)", "std::__2::basic_string<char, std::__2::char_traits<char>, std::__2::allocator<char>>::__grow_by(unsigned long)", "main"])));
+        assert!(!is_byte_buffer(&stack(&["alloc::raw_vec::finish_grow", "alloc::raw_vec::RawVec<T,A>::grow_one", "app::keep_pointers", "app::main"])));
+        assert!(!is_byte_buffer(&stack(&["alloc::raw_vec::finish_grow", "<app::Log as std::io::Write>::write", "std::io::Write::write_all", "app::main"])));
+        assert!(!is_byte_buffer(&stack(&["operator new(unsigned long)", "std::__2::vector<Widget*, std::__2::allocator<Widget*>>::push_back(Widget* const&)", "make_widgets()"])));
     }
 
     #[test]

@@ -196,7 +196,9 @@ pub(crate) fn is_byte_buffer(stack: &[Frame]) -> bool {
     ];
     stack.iter().take_while(|f| is_library_frame(&f.function, f.file.as_deref())).any(|f| {
         let function = without_crate_hashes(&f.function);
-        PREFIXES.iter().any(|p| without_return_type(&function).starts_with(p))
+        let function = without_return_type(&function);
+        // (An `io::Error` with a payload boxes it: that box holds the payload's address.)
+        PREFIXES.iter().any(|p| function.starts_with(p)) && !function.contains("std::io::error::")
     })
 }
 
@@ -556,6 +558,7 @@ mod tests {
         assert!(!is_byte_buffer(&stack(&["alloc::raw_vec::finish_grow", "alloc::raw_vec::RawVec<T,A>::grow_one", "app::keep_pointers", "app::main"])));
         assert!(!is_byte_buffer(&stack(&["alloc::raw_vec::finish_grow", "<app::Log as std::io::Write>::write", "std::io::Write::write_all", "app::main"])));
         assert!(!is_byte_buffer(&stack(&["operator new(unsigned long)", "std::__2::vector<Widget*, std::__2::allocator<Widget*>>::push_back(Widget* const&)", "make_widgets()"])));
+        assert!(!is_byte_buffer(&stack(&["alloc::alloc::exchange_malloc", "std::io::error::Error::_new", "app::fail"])));
     }
 
     #[test]

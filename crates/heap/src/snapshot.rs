@@ -148,15 +148,17 @@ impl HeapState {
     /// The analysis of this heap ([`crate::analyze`]), read from the copied bytes in place. Blocks keep the
     /// run's stack ids: nothing needs symbolizing first.
     pub fn analyze(&self) -> Analysis {
-        let bytes = Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
-        analyze(self.blocks.clone(), bytes, &self.roots)
+        analyze(self.blocks.clone(), self.bytes(), &self.roots)
     }
 
     /// [`HeapState::analyze`] without copying the blocks, which must be in address order (as hosts take them):
     /// the result's `blocks` is empty until [`Analysis::with_blocks`] gives it these.
     pub fn analyze_sorted(&self) -> Analysis {
-        let bytes = Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
-        crate::analysis::analyze_sorted(&self.blocks, bytes, &self.roots)
+        crate::analysis::analyze_sorted(&self.blocks, self.bytes(), &self.roots)
+    }
+
+    fn bytes(&self) -> Copied<'_> {
+        Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions)
     }
 }
 

@@ -1184,7 +1184,10 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         ));
     }
     if std::env::var_os("WASMLEAK_STATS").is_some() {
-        eprintln!("wasmleak: {contexts} calling contexts, {walks} stack walks, {} events", model.seq);
+        eprintln!(
+            "wasmleak: {contexts} calling contexts, {walks} stack walks, {} events; {} functions keep the id, {} free call edges",
+            model.seq, instrumented.context_functions, instrumented.free_edges
+        );
         let live = model.live_count().max(1);
         let bytes = model.memory_bytes();
         eprintln!(

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use wasmleak_host::{tracked_run, Exit, Invoke, Outcome, RunConfig, StackMode, Stdout};
-use wasmleak_instrument::{find_allocator, instrument_with, InstrumentOptions, ModuleInfo, Overrides};
+use wasmleak_instrument::{find_allocator, instrument_with, InstrumentOptions, Instrumented, ModuleInfo, Overrides};
 
 /// A bump allocator named like libc's, plus whatever `body` defines.
 fn module(body: &str) -> Vec<u8> {
@@ -35,9 +35,14 @@ fn module(body: &str) -> Vec<u8> {
     .expect("test module parses")
 }
 
-/// Instrumented as `check` does it: calling contexts, checked frees, events buffered in the module.
+/// What `check` instruments with: calling contexts, checked frees, events buffered in the module.
+fn check_options() -> InstrumentOptions {
+    InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() }
+}
+
+/// Instrumented as `check` does it.
 fn run(bytes: &[u8], cfg: RunConfig) -> Outcome {
-    run_with(bytes, cfg, InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() })
+    run_with(bytes, cfg, check_options())
 }
 
 /// Per-event hooks, every stack walked: what the buffered run must agree with.
@@ -47,11 +52,17 @@ fn run_walked(bytes: &[u8], cfg: RunConfig) -> Outcome {
 }
 
 fn run_with(bytes: &[u8], cfg: RunConfig, options: InstrumentOptions) -> Outcome {
+    let (ins, info) = instrument(bytes, &options);
+    tracked_run(&ins, &info, &cfg).unwrap()
+}
+
+/// The module with its allocator found by discovery, instrumented with `options` (and validated).
+fn instrument(bytes: &[u8], options: &InstrumentOptions) -> (Instrumented, ModuleInfo) {
     let info = ModuleInfo::parse(bytes).unwrap();
     let eps = find_allocator(bytes, &info, &HashMap::new(), &Overrides::default()).unwrap();
-    let ins = instrument_with(bytes, &info, &eps, &options).unwrap();
+    let ins = instrument_with(bytes, &info, &eps, options).unwrap();
     wasmparser::Validator::new().validate_all(&ins.bytes).expect("instrumented module validates");
-    tracked_run(&ins, &info, &cfg).unwrap()
+    (ins, info)
 }
 
 fn cfg() -> RunConfig {
@@ -416,10 +427,7 @@ fn direct_calls_of_the_allocator_set_no_context_global() {
              (drop (call $malloc (i32.const 16)))
              (drop (call_indirect (type $m) (i32.const 24) (i32.const 0))))"#,
     );
-    let info = ModuleInfo::parse(&m).unwrap();
-    let eps = find_allocator(&m, &info, &HashMap::new(), &Overrides::default()).unwrap();
-    let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() };
-    let ins = instrument_with(&m, &info, &eps, &options).unwrap();
+    let (ins, _) = instrument(&m, &check_options());
     // In the instrumented `_start`: the functions it calls by name, and its sets of the context global.
     let (mut names, mut start, mut ctx, mut bodies) = (HashMap::new(), None, None, Vec::new());
     let nimp = ModuleInfo::parse(&ins.bytes).unwrap().num_imported_funcs as usize;
@@ -471,15 +479,8 @@ fn direct_calls_of_the_allocator_set_no_context_global() {
 /// function entered both ways.
 #[test]
 fn free_call_edges_keep_the_walked_stacks() {
-    let m = wat::parse_str(
-        r#"(module
-          (memory (export "memory") 2)
-          (global $bump (mut i32) (i32.const 70000))
-          (func $malloc (param $n i32) (result i32)
-            (global.get $bump)
-            (global.set $bump (i32.add (global.get $bump) (i32.const 32))))
-          (func $free (param i32))
-          (func $g (drop (call $malloc (i32.const 8))) (drop (call $malloc (i32.const 8))))
+    let m = module(
+        r#"(func $g (drop (call $malloc (i32.const 8))) (drop (call $malloc (i32.const 8))))
           (func $f (local $i i32)
             (loop $l
               (call $g)
@@ -492,15 +493,11 @@ fn free_call_edges_keep_the_walked_stacks() {
           (func $b (param $n i32) (drop (call $malloc (i32.const 24))) (call $a (local.get $n)))
           (func $t (result i32) (return_call $malloc (i32.const 40)))
           (func $u (drop (call $t)))
-          (func (export "_start") (call $f) (call $h) (call $h) (call $a (i32.const 3)) (call $u) (drop (call $t))))"#,
-    )
-    .unwrap();
-    let info = ModuleInfo::parse(&m).unwrap();
-    let eps = find_allocator(&m, &info, &HashMap::new(), &Overrides::default()).unwrap();
-    let options = InstrumentOptions { contexts: true, checked_frees: true, buffered: true, ..Default::default() };
+          (func (export "_start") (call $f) (call $h) (call $h) (call $a (i32.const 3)) (call $u) (drop (call $t)))"#,
+    );
     // f → g (in the loop, not h → g), _start → f, one of _start → h, one of a → b, b → a, _start → u, and one of
     // u → t, _start → t (t, whose one call is a tail call of the allocator, still reads its id at entry).
-    assert_eq!(instrument_with(&m, &info, &eps, &options).unwrap().free_edges, 6);
+    assert_eq!(instrument(&m, &check_options()).0.free_edges, 6);
     let ctx = run(&m, cfg());
     assert_eq!(ctx.model.allocations, 19);
     assert_eq!(stacks(&ctx), stacks(&run_walked(&m, cfg())));

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Where a run's time goes, binaries side by side: each binary runs in turn, N rounds, with WASMLEAK_STATS=1, and
+the median of each `wasmleak: <phase>: T ms` line is printed per binary (BENCHMARKS.md's phase figures).
+
+    scripts/bench/phases.py N BIN[,BIN...] check fixtures/wasm/rust_patterns.wasm -- rc_cycle 100000
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+rounds, bins, args = int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3:]
+times = {b: {} for b in bins}
+order = []
+for _ in range(rounds):
+    for b in bins:
+        run = subprocess.run([b] + args, env=dict(os.environ, WASMLEAK_STATS="1"), capture_output=True, text=True)
+        for line in run.stderr.splitlines():
+            m = re.match(r"wasmleak: +([^:]+): ([0-9.]+) ms", line)
+            if m:
+                phase = m.group(1).strip()
+                if phase not in order:
+                    order.append(phase)
+                times[b].setdefault(phase, []).append(float(m.group(2)))
+print("%-44s" % "phase" + "".join("%14s" % os.path.basename(b)[:13] for b in bins))
+for phase in order:
+    print("%-44s" % phase[:44] + "".join("%14.1f" % statistics.median(times[b].get(phase, [0])) for b in bins))

@@ -7,7 +7,11 @@
 #   node        alloc_heavy 200, 1000   `wasmleak node` vs `node`, every allocation's stack (JS frames too); and the
 #                                       same without the instrumentation cache (a first run)
 # and the tracker's memory per live block (the heap model, its stacks and profile) on rc_cycle 100000.
-# Usage: scripts/bench.sh [RUNS, default 5]
+# Usage: [PAUSE=S] scripts/bench.sh [RUNS, default 5]
+# PAUSE: seconds to wait before each timed run. Back to back (0, the default), a run gets the pages the one before
+# it freed, still backed by the VM's host; after a pause of more than 2 s the guest kernel has reported them free
+# and a run's first touches of fresh memory fault in the host too (BENCHMARKS.md, session 25): what a user's
+# run, not a benchmark's tenth, meets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/wasmleak-target}"
@@ -18,7 +22,7 @@ rust=fixtures/wasm/rust_patterns.wasm
 cpp=fixtures/wasm/edge/cpp_churn.wasm
 
 . scripts/bench/lib.sh
-ms() { for _ in $(seq "$runs"); do time_of "$@"; done | median; }
+ms() { for _ in $(seq "$runs"); do sleep "${PAUSE:-0}"; time_of "$@"; done | median; }
 row() { # name, untracked ms, tracked ms, target
   awk -v n="$1" -v u="$2" -v t="$3" -v g="$4" 'BEGIN { printf "| %s | %d ms | %d ms | **%.2f×** | %s |\n", n, u, t, t / u, g }'
 }

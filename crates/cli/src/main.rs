@@ -1,6 +1,5 @@
 //! `wasmleak`: one binary, one file per subcommand; the work is in the library crates.
 
-mod alloc;
 mod check;
 mod common;
 mod diff;
@@ -15,8 +14,6 @@ mod why;
 
 use clap::{Parser, Subcommand};
 
-#[global_allocator]
-static ALLOC: alloc::HugePages = alloc::HugePages;
 
 #[derive(Parser)]
 #[command(name = "wasmleak", version, about = "Memory-leak detector and heap profiler for WebAssembly")]
@@ -43,7 +40,6 @@ enum Command {
 }
 
 fn main() {
-    alloc::init();
     let cli = Cli::parse();
     // A closed pipe on stdout (`wasmleak check … | head`) ends wasmleak as it ends `cat`, by SIGPIPE, rather
     // than as a panic in the next print (Rust ignores SIGPIPE by default). Not the server: a client that goes

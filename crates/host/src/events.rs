@@ -730,11 +730,6 @@ impl Recorder {
             Some(v) => v,
             None => {
                 let v = BufferView::of(caller)?;
-                // The ring (wasmleak's memory, not the guest's) in 2 MiB pages: the guest writes all 8 MiB of it once,
-                // ~2,000 faults of 4 KiB on a run of 300,000 events.
-                if v.limit.is_some() {
-                    crate::huge_pages(v.events.data_ptr(&*caller), TABLE_BASE as usize);
-                }
                 caller.data_mut().recorder().view = Some(v);
                 v
             }

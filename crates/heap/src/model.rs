@@ -121,27 +121,109 @@ impl Pairs {
     }
 }
 
-/// Sorts blocks by address, on two cores when there are many: a host waits for this at exit (300,000 blocks took
-/// ~10 ms on one). A radix sort of (address, index) keys then a gather, and an in-place bucket sort by page, were
-/// no faster on one core (bound by memory: `examples/model_bench … sorted`).
-fn sort_by_address(v: &mut [Block]) {
-    if cfg!(target_arch = "wasm32") || v.len() < crate::TWO_THREADS {
-        v.sort_unstable_by_key(|b| b.addr);
-        return;
+/// Every address the allocator ever returned, by 64 KiB page of the 32-bit address space: a small table per page,
+/// keyed by the address's low 16 bits. One table for the whole heap cost a growing heap a move of every slot into
+/// fresh pages at each doubling (tables of 1, 2 and 4 MB before the 9 MB one of 300,000 blocks) and a sort of
+/// them all at exit; a page's table grows in the cache, and the live blocks come out in address order page by
+/// page, each page's sorted on its own (`examples/model_bench growing`/`sorted`, BENCHMARKS.md session 25).
+#[derive(Default, Debug, Clone)]
+struct Slots {
+    /// Per page of the address space, its table's index in `tables` + 1 (0: no slot there). Allocated zeroed at
+    /// the first insert: 256 KB of address space, of which the pages touched are those of the heap's pages.
+    page_of: Vec<u32>,
+    /// The tables, in the order their pages were first used, with the page's number.
+    tables: Vec<(u32, PageSlots)>,
+}
+
+type PageSlots = HashMap<u16, Slot, BuildHasherDefault<OffsetHasher>>;
+
+/// Addresses per page of [`Slots`] (64 KiB).
+const PAGE_BITS: u32 = 16;
+
+impl Slots {
+    fn table(&self, addr: u32) -> Option<&PageSlots> {
+        let t = *self.page_of.get((addr >> PAGE_BITS) as usize)?;
+        (t != 0).then(|| &self.tables[t as usize - 1].1)
     }
-    // Split at the median of evenly spaced samples: each side sorts on its own, and nothing is merged.
-    let step = v.len() / 255;
-    let mut samples: Vec<u64> = (0..255).map(|k| v[k * step].addr).collect();
-    let pivot = *samples.select_nth_unstable(127).1;
-    let mut below = 0;
-    for i in 0..v.len() {
-        if v[i].addr < pivot {
-            v.swap(below, i);
-            below += 1;
+
+    fn table_mut(&mut self, addr: u32) -> Option<&mut PageSlots> {
+        let t = *self.page_of.get((addr >> PAGE_BITS) as usize)?;
+        (t != 0).then(|| &mut self.tables[t as usize - 1].1)
+    }
+
+    fn get(&self, addr: &u32) -> Option<&Slot> {
+        self.table(*addr)?.get(&(*addr as u16))
+    }
+
+    fn get_mut(&mut self, addr: &u32) -> Option<&mut Slot> {
+        self.table_mut(*addr)?.get_mut(&(*addr as u16))
+    }
+
+    fn insert(&mut self, addr: u32, slot: Slot) -> Option<Slot> {
+        if self.page_of.is_empty() {
+            self.page_of = vec![0; 1 << (32 - PAGE_BITS)];
         }
+        let page = (addr >> PAGE_BITS) as usize;
+        if self.page_of[page] == 0 {
+            // As many slots as the page used before this one: a heap grows page after page with blocks alike, and
+            // a table sized at once is not rehashed on the way (a fifth of a growing heap's time).
+            let like = self.tables.last().map_or(0, |(_, t)| t.len());
+            self.tables.push((page as u32, PageSlots::with_capacity_and_hasher(like, Default::default())));
+            self.page_of[page] = self.tables.len() as u32;
+        }
+        self.tables[self.page_of[page] as usize - 1].1.insert(addr as u16, slot)
     }
-    let (low, high) = v.split_at_mut(below);
-    crate::on_two_threads(|| low.sort_unstable_by_key(|b| b.addr), || high.sort_unstable_by_key(|b| b.addr), |(), ()| ());
+
+    fn remove(&mut self, addr: &u32) -> Option<Slot> {
+        self.table_mut(*addr)?.remove(&(*addr as u16))
+    }
+
+    /// Every slot, by page in the order pages were first used (not in address order).
+    fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> + '_ {
+        self.tables.iter().flat_map(|(page, t)| t.iter().map(move |(&low, s)| (page << PAGE_BITS | low as u32, s)))
+    }
+
+    /// The tables in address order.
+    fn pages_in_order(&self) -> impl Iterator<Item = (u32, &PageSlots)> + '_ {
+        let mut order: Vec<u32> = self.tables.iter().map(|(page, _)| *page).collect();
+        order.sort_unstable();
+        order.into_iter().map(move |page| (page, &self.tables[self.page_of[page as usize] as usize - 1].1))
+    }
+
+    /// Bytes of the tables (buckets × (entry + control byte), as hashbrown lays them out) and the 4 KiB pages of the
+    /// page index that have an entry (the rest was never touched).
+    fn memory_bytes(&self) -> usize {
+        let mut index_pages: Vec<u32> = self.tables.iter().map(|(page, _)| page / 1024).collect();
+        index_pages.sort_unstable();
+        index_pages.dedup();
+        index_pages.len() * 4096 + self.tables.iter().map(|(_, t)| table_bytes::<u16, Slot>(t.capacity())).sum::<usize>()
+    }
+}
+
+/// What hashbrown allocates for a table of this capacity: it keeps 1/8 of its buckets free, a power of two
+/// buckets, each an entry and a control byte, plus one control group.
+fn table_bytes<K, V>(cap: usize) -> usize {
+    let buckets = if cap == 0 { 0 } else if cap < 8 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
+    buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
+}
+
+/// The offset of an address in its 64 KiB page: the bucket is the offset in 8-byte units, its low 3 bits above
+/// (blocks allocated one after another land in neighbouring buckets, and 8-aligned blocks fill them all); the top
+/// 7 bits, hashbrown's tag within a group, are a full mix.
+#[derive(Default, Clone, Copy)]
+struct OffsetHasher(u64);
+
+impl Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only offsets are hashed")
+    }
+    fn write_u16(&mut self, v: u16) {
+        let v = v as u64;
+        self.0 = (v >> 3 | (v & 7) << 13) | (v.wrapping_mul(0x9E37_79B9_7F4A_7C15) & (0x7F << 57));
+    }
 }
 
 /// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
@@ -158,17 +240,8 @@ impl Hasher for AddrHasher {
             self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
-    /// An address. The table's bucket is the low bits of the hash: addresses keep their order there (blocks
-    /// allocated one after another land in neighbouring buckets, so a growing heap costs cache hits, not a
-    /// miss per event: 170 → 100 ns an event in `examples/model_bench`), but the low 13 bits of each 64 KiB
-    /// page's buckets are shuffled by a random value of the page, so blocks at the same offset of many pages
-    /// (large blocks, all aligned alike) spread over 8,192 buckets instead of piling up in one. The top 7 bits,
-    /// hashbrown's tag within a group, are a full mix.
     fn write_u32(&mut self, v: u32) {
-        const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let v = v as u64;
-        let bucket = (v >> 3) ^ ((v >> 16).wrapping_mul(K) >> 51);
-        self.0 = bucket | (v.wrapping_mul(K) & (0x7F << 57));
+        self.0 = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
     fn write_u64(&mut self, v: u64) {
         self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -183,7 +256,7 @@ pub struct HeapModel {
     pub stacks: StackTable,
     /// Every address the allocator ever returned: the live block there, or the last block freed there.
     /// One map, so each event costs one lookup (this is the hot path of a tracked run).
-    slots: AddrMap<Slot>,
+    slots: Slots,
     /// Full sequence numbers of the live blocks older than 2³¹ events, which their slot's 32 bits no longer
     /// tell (filled every 2³¹ events; empty in all but very long runs).
     old_seqs: AddrMap<u64>,
@@ -301,14 +374,17 @@ impl HeapModel {
     }
 
     pub fn live_blocks(&self) -> impl Iterator<Item = Block> + '_ {
-        self.slots.iter().filter(|(_, s)| s.is_live()).map(|(&a, s)| self.block(a, s))
+        self.slots.iter().filter(|(_, s)| s.is_live()).map(|(a, s)| self.block(a, s))
     }
 
-    /// Live blocks sorted by address (what the analysis wants).
+    /// Live blocks sorted by address (what the analysis wants): page by page.
     pub fn live_sorted(&self) -> Vec<Block> {
         let mut v: Vec<Block> = Vec::with_capacity(self.live);
-        v.extend(self.live_blocks());
-        sort_by_address(&mut v);
+        for (page, t) in self.slots.pages_in_order() {
+            let from = v.len();
+            v.extend(t.iter().filter(|(_, s)| s.is_live()).map(|(&low, s)| self.block(page << PAGE_BITS | low as u32, s)));
+            v[from..].sort_unstable_by_key(|b| b.addr);
+        }
         v
     }
 
@@ -339,16 +415,11 @@ impl HeapModel {
     /// Bytes the model holds: its address table (buckets × (entry + control byte), as hashbrown lays it out),
     /// the stacks, the allocation profile. What tracking costs per live block, for BENCHMARKS.md.
     pub fn memory_bytes(&self) -> usize {
-        fn table<K, V>(cap: usize) -> usize {
-            // hashbrown keeps 1/8 of its buckets free; a power of two buckets, plus one control group.
-            let buckets = if cap == 0 { 0 } else if cap < 8 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
-            buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
-        }
-        table::<u32, Slot>(self.slots.capacity())
-            + table::<u32, u64>(self.old_seqs.capacity())
+        self.slots.memory_bytes()
+            + table_bytes::<u32, u64>(self.old_seqs.capacity())
             + self.held.capacity() * std::mem::size_of::<Held>()
             + self.pairs.list.capacity() * 8
-            + table::<(StackId, StackId), u32>(self.pairs.ids.capacity())
+            + table_bytes::<(StackId, StackId), u32>(self.pairs.ids.capacity())
             + self.stacks.memory_bytes()
             + self.profile.memory_bytes()
             + self.invalid_frees.capacity() * std::mem::size_of::<InvalidFree>()
@@ -360,7 +431,7 @@ impl HeapModel {
             .slots
             .iter()
             .filter(|(_, s)| !s.is_live() && s.c != FREED_BIT)
-            .map(|(&addr, s)| {
+            .map(|(addr, s)| {
                 let (alloc_stack, free_stack) = self.pairs.list[s.a as usize];
                 let addr = addr as u64;
                 FreedRegion {
@@ -430,7 +501,7 @@ impl HeapModel {
             .slots
             .iter()
             .filter(|(a, s)| s.is_live() && !self.old_seqs.contains_key(a))
-            .map(|(&a, s)| (a, self.full_seq(a, s.a)))
+            .map(|(a, s)| (a, self.full_seq(a, s.a)))
             .filter(|&(_, seq)| now - seq >= 1 << 31)
             .collect();
         self.old_seqs.extend(old);
@@ -579,6 +650,39 @@ mod tests {
     }
 
     #[test]
+    fn slots_by_page_keep_every_address() {
+        let (_, s1, s2, _) = stacks();
+        let mut m = HeapModel::new();
+        // The same offsets in pages far apart, a page's first and last addresses, pages used out of order.
+        let addrs: Vec<u64> = [7u64, 1, 0xFFFF, 2, 0x1_0000 >> 16]
+            .iter()
+            .flat_map(|&page| [0u64, 8, 0xFFF8].map(move |off| (page << 16) + off))
+            .filter(|&a| a != 0)
+            .collect();
+        for &a in &addrs {
+            m.alloc(a, 8, s1);
+        }
+        let mut want = addrs.clone();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(m.live_sorted().iter().map(|b| b.addr).collect::<Vec<_>>(), want);
+        m.free(0x2_FFF8, s2);
+        m.free(0x2_FFF8, s2); // double
+        m.free(0x2_0010, s2); // a page with slots, an address without one
+        m.free(0x3_0000, s2); // a page without slots
+        let kinds: Vec<_> = m.invalid_frees.iter().map(|f| (f.kind, f.addr)).collect();
+        assert_eq!(
+            kinds,
+            [(InvalidFreeKind::Double, 0x2_FFF8), (InvalidFreeKind::Invalid, 0x2_0010), (InvalidFreeKind::Invalid, 0x3_0000)]
+        );
+        assert!(m.block_at(0x2_FFF8).is_none());
+        assert_eq!(m.block_at(0xFFFF_FFF8).map(|b| b.size), Some(8));
+        assert_eq!(m.live_count(), want.len() - 1);
+        assert_eq!(m.live_sorted().len(), want.len() - 1);
+        assert_eq!(m.freed().regions.iter().map(|r| r.start).collect::<Vec<_>>(), [0x2_FFF8]);
+    }
+
+    #[test]
     fn live_sorted_is_sorted() {
         let mut m = HeapModel::new();
         for a in [500, 100, 300, 200, 400] {
@@ -601,21 +705,6 @@ mod tests {
         assert_eq!(got, want);
         assert!(big.live_sorted().iter().all(|b| b.size == big.block_at(b.addr).unwrap().size));
         assert_eq!(m.live_blocks().count(), 5);
-    }
-
-    #[test]
-    fn sorting_on_two_threads_keeps_every_block() {
-        // Past the two-thread size: shuffled, repeated and skewed addresses (a pivot at the lowest one).
-        let block = |addr: u64, seq: u64| Block { addr, size: seq % 97, seq, stack: StackId(seq as u32 % 5) };
-        for spread in [1_000_003u64, 7, 1] {
-            let mut v: Vec<Block> = (0..200_000u64).map(|i| block(i.wrapping_mul(2_654_435_761) % spread * 8, i)).collect();
-            let mut want = v.clone();
-            want.sort_by_key(|b| (b.addr, b.seq));
-            sort_by_address(&mut v);
-            assert!(v.is_sorted_by_key(|b| b.addr));
-            v.sort_by_key(|b| (b.addr, b.seq));
-            assert_eq!(v, want);
-        }
     }
 
     #[test]

@@ -142,6 +142,23 @@ fn no_owner_for_a_block_lost_from_the_stack() {
     assert!(groups(&report)[0].get("freed_owner").is_none(), "{report}");
 }
 
+/// A callee's scratch vector held the address of the block the caller then lost (nlohmann::json's parser and the
+/// object `new json(json::parse(s))` fills): the vector is not named its owner; a vector of raw pointers destroyed
+/// by the call that allocated them still is (fixtures/edge/README.md §11).
+#[test]
+fn no_owner_from_a_callees_scratch() {
+    let (run, report) = check_json(&fixture("edge/cpp_scratch_holder.wasm"), &[]);
+    assert_eq!(run.status.unwrap_or(-1), 1, "{}", run.stderr);
+    let mut got = owners(&report);
+    got.retain(|(site, _)| site.0 != "parse_into(Doc*)");
+    let mut want = expect(&[(("collect()", 3, 24), (3, 0, Some("vector<Item*>"), "collect()", "collect()"))]);
+    want.push((("main".to_string(), 1, 8), None));
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want);
+    let items = groups(&report).iter().find(|g| site_fn(g) == "parse_into(Doc*)").cloned().expect("the Doc's items");
+    assert_eq!((items["kind"].as_str(), u(&items["blocks"], "blocks"), u(&items["bytes"], "bytes")), (Some("indirect"), 1, 16));
+}
+
 /// The per-event hooks (`--stacks walk`, every stack walked) read a freed block's first words in the host,
 /// not in the module's wrappers: the same owners.
 #[test]

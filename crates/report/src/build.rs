@@ -633,7 +633,11 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
             if crate::hint::is_byte_buffer(&alloc) {
                 continue;
             }
-            let e = merged.entry((alloc, frames(snap, f))).or_insert((0, offset, a));
+            let free = frames(snap, f);
+            if crate::hint::scratch_of_another_call(&alloc, &free, &groups[gi].stack) {
+                continue;
+            }
+            let e = merged.entry((alloc, free)).or_insert((0, offset, a));
             e.0 += n;
         }
         let best = merged.into_iter().max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.1 .2.cmp(&a.1 .2)));

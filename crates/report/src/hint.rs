@@ -179,6 +179,24 @@ fn harness_main<'a>(frames: impl Iterator<Item = (&'a str, Option<&'a str>)>) ->
     None
 }
 
+/// Whether a freed block that held a lost block's address lived inside one call the block's allocation was not
+/// part of: its allocation and free stacks go through the same functions from the outermost frame down to one,
+/// the call it lived in, and the block's stack does not go into that call. Scratch that pointed at the block while
+/// the call ran, not the owner that dropped it: nlohmann::json's parser keeps a `vector<json*>` of the values it
+/// fills, the first the object `new json(json::parse(…))` constructs in place, and frees it as the parse returns
+/// (C++ library survey: "owner freed first: a vector<basic_json*>" for a `new json` the program forgot). An owner
+/// the block was handed to inside the call (`consume(new T)` storing it in a holder that is deleted there) is
+/// not named either: no owner, rather than a wrong one. Functions, not lines, are compared (a module without DWARF
+/// has none); stacks innermost first; stacks cut short by the frame limit, which do not share their outermost
+/// function, say nothing.
+pub(crate) fn scratch_of_another_call(alloc: &[Frame], free: &[Frame], block: &[Frame]) -> bool {
+    fn outer(s: &[Frame], k: usize) -> Option<&str> {
+        s.iter().rev().nth(k).map(|f| f.function.as_str())
+    }
+    let common = (0..).take_while(|&k| outer(alloc, k).is_some() && outer(alloc, k) == outer(free, k)).count();
+    common > 0 && !(0..common).all(|k| outer(block, k) == outer(alloc, k))
+}
+
 /// Whether a stack has a frame of the program's own code (not the language's libraries, nor a test harness's).
 pub(crate) fn has_own_frame(stack: &[Frame]) -> bool {
     let harness = harness_main(stack.iter().map(|f| (f.function.as_str(), f.file.as_deref())));
@@ -548,6 +566,26 @@ mod tests {
 
     /// A buffer of bytes the library allocated for the program owns nothing; a buffer of the program's pointers does,
     /// even when only library frames made it, and so does what a program's `Write` impl allocates.
+    /// Scratch of a call the block was not allocated in is no owner; an owner the block was allocated beside is.
+    #[test]
+    fn scratch_of_a_call_the_block_passed_through() {
+        let stack = |fs: &[&str]| fs.iter().map(|f| frame(f, None)).collect::<Vec<_>>();
+        let root = ["__main_void", "_start"];
+        let with = |fs: &[&str]| stack(&[fs, &root[..]].concat());
+        // nlohmann::json: the parser's vector<json*> pointed at the object `new json(json::parse(s))` fills.
+        let (alloc, free) = (with(&["vector::push_back", "sax::start_object", "json::parse", "main"]), with(&["vector::~vector", "json::parse", "main"]));
+        assert!(scratch_of_another_call(&alloc, &free, &with(&["main"])));
+        // A vector<T*> destroyed without deleting the Ts the same call allocated: the owner.
+        let (alloc, free) = (with(&["vector::push_back", "make_widgets", "main"]), with(&["vector::~vector", "make_widgets", "main"]));
+        assert!(!scratch_of_another_call(&alloc, &free, &with(&["make_widgets", "main"])));
+        // An object deleted by main that kept what its constructor allocated.
+        assert!(!scratch_of_another_call(&with(&["main"]), &with(&["main"]), &with(&["DataProcessor::DataProcessor", "main"])));
+        // Allocated in one callee, freed in another: it lived in main, as the block did.
+        assert!(!scratch_of_another_call(&with(&["make_holder", "main"]), &with(&["drop_holder", "main"]), &with(&["fill", "main"])));
+        // Stacks cut short by the frame limit: their outermost functions differ, nothing is said.
+        assert!(!scratch_of_another_call(&stack(&["a", "b"]), &stack(&["a", "c"]), &stack(&["x"])));
+    }
+
     #[test]
     fn byte_buffers_by_the_library_frames_before_the_program() {
         let stack = |names: &[&str]| names.iter().map(|n| frame(n, None)).collect::<Vec<_>>();

@@ -38,7 +38,7 @@ pub(crate) struct ModuleDwarf {
 impl ModuleDwarf {
     pub(crate) fn new(debug: DebugSections, first_live_address: u64) -> ModuleDwarf {
         ModuleDwarf {
-            data: Mutex::new(Some(Arc::from(debug.data))),
+            data: Mutex::new(Some(debug.data)),
             debug_sections: debug.sections,
             first_live_address,
             has_dwarf: debug.has_dwarf,

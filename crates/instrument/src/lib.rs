@@ -574,7 +574,7 @@ fn has_rust_std(bytes: &[u8]) -> bool {
     wasmparser::Parser::new(0).parse_all(bytes).any(|p| match p {
         Ok(wasmparser::Payload::DataSection(r)) => {
             let d = &bytes[r.range()];
-            needles.iter().any(|n| d.windows(n.len()).any(|w| w == *n))
+            needles.iter().any(|n| memchr::memmem::find(d, n).is_some())
         }
         _ => false,
     })

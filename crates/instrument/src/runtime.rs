@@ -36,7 +36,8 @@ pub fn language_runtime(info: &ModuleInfo) -> Option<String> {
     // (the abort messages name `~lib/rt/itcms.ts`).
     let utf16 = |text: &str| {
         let needle: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        info.data.iter().any(|d| d.init.windows(needle.len()).any(|w| w == needle))
+        let finder = memchr::memmem::Finder::new(&needle);
+        info.data.iter().any(|d| finder.find(&d.init).is_some())
     };
     let assemblyscript = (exports("__new") || exports("__alloc")) && (exports("__pin") || exports("__retain") || exports("__collect"))
         || exports("__rtti_base")

@@ -18,6 +18,8 @@ pub struct DataSymbol {
 /// [`Symbolizer::statics`](crate::Symbolizer::statics).
 pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
     let mut out = Vec::new();
+    // Type sizes by (unit, type): a C program's statics share a few types (flite's 118,780 statics, 118 ms).
+    let mut sizes: std::collections::HashMap<usize, Option<u64>> = std::collections::HashMap::new();
     dwarf.for_each_die(gimli::DW_TAG_variable, |unit, scoped, entry| {
         let Some(gimli::AttributeValue::Exprloc(expr)) = entry.attr_value(gimli::DW_AT_location)
         else {
@@ -71,7 +73,10 @@ pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
         };
         let name = if linkage { demangle(&name) } else { name };
         let size = var_type(unit, entry)
-            .and_then(|t| type_size(unit, t, 0))
+            .and_then(|t| match t.to_debug_info_offset(&unit.header) {
+                Some(at) => *sizes.entry(at.0).or_insert_with(|| type_size(unit, t, 0)),
+                None => type_size(unit, t, 0),
+            })
             .unwrap_or(0);
         let pieced: u64 = pieces.iter().filter_map(|p| p.2).sum();
         // Whole: one plain address, or pieces side by side that cover the variable's type.
@@ -85,7 +90,7 @@ pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
             }
         }
     });
-    out.sort_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         a.address
             .cmp(&b.address)
             .then(b.size.cmp(&a.size))
@@ -109,8 +114,11 @@ fn var_type(
     unit: &gimli::UnitRef<'_, Reader>,
     entry: &gimli::DebuggingInformationEntry<Reader>,
 ) -> Option<gimli::UnitOffset> {
-    let mut current = entry.clone();
-    for _ in 0..8 {
+    if let Some(gimli::AttributeValue::UnitRef(t)) = entry.attr_value(gimli::DW_AT_type) {
+        return Some(t);
+    }
+    let mut current = origin(unit, entry)?;
+    for _ in 0..7 {
         if let Some(gimli::AttributeValue::UnitRef(t)) = current.attr_value(gimli::DW_AT_type) {
             return Some(t);
         }

@@ -1135,7 +1135,8 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     let capturer =
         Capturer {
             info: Arc::new(info.clone()),
-            instrumented: Arc::new(instrumented.clone()),
+            // A threaded run's heap states read the code (`Threads`: the red zone's leaf functions).
+            instrumented: Arc::new(if threaded { instrumented.clone() } else { instrumented.without_bytes() }),
             progress: cfg.progress.clone(),
             statics: cfg.statics.clone(),
         };

@@ -138,6 +138,51 @@ pub struct Instrumented {
     pub discovery_notes: Vec<String>,
 }
 
+impl Instrumented {
+    /// All of it but the module's bytes (empty), for what reads the rest beside a run (a host's heap states): the
+    /// bytes are the size of the module (flite's 21 MB), copied at the start of the run for nothing.
+    pub fn without_bytes(&self) -> Instrumented {
+        let Instrumented {
+            bytes: _,
+            entry_points,
+            iteration,
+            map,
+            exported_globals,
+            memory_export,
+            allocator_statics,
+            static_bounds,
+            stack_low,
+            empty_free,
+            ctx_export,
+            context_functions,
+            free_edges,
+            buffered,
+            splits,
+            dlmalloc,
+            discovery_notes,
+        } = self;
+        Instrumented {
+            bytes: Vec::new(),
+            entry_points: entry_points.clone(),
+            iteration: *iteration,
+            map: map.clone(),
+            exported_globals: exported_globals.clone(),
+            memory_export: memory_export.clone(),
+            allocator_statics: allocator_statics.clone(),
+            static_bounds: static_bounds.clone(),
+            stack_low: *stack_low,
+            empty_free: empty_free.clone(),
+            ctx_export: ctx_export.clone(),
+            context_functions: *context_functions,
+            free_edges: *free_edges,
+            buffered: *buffered,
+            splits: *splits,
+            dlmalloc: *dlmalloc,
+            discovery_notes: discovery_notes.clone(),
+        }
+    }
+}
+
 /// Whether the allocator behind `entry_points` is dlmalloc: named so (`dlmalloc`, `dlfree`, the Rust crate's
 /// `dlmalloc::…`), found by its shape, or wasi-libc's `malloc` beside a function named `dlmalloc` — and every
 /// entry point is it, or Rust's shims going to std's System allocator on it (a `#[global_allocator]` of the

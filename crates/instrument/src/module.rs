@@ -63,8 +63,9 @@ pub struct DataSegment {
     pub offset: Option<u64>,
     pub len: u64,
     pub name: Option<String>,
-    /// The bytes the segment writes at instantiation.
-    pub init: Vec<u8>,
+    /// The bytes the segment writes at instantiation (shared: a `ModuleInfo` is cloned for each run, and flite's
+    /// segments are 20 MB).
+    pub init: std::sync::Arc<[u8]>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -201,7 +202,7 @@ impl ModuleInfo {
                             }
                             _ => None,
                         };
-                        m.data.push(DataSegment { offset, len: d.data.len() as u64, name: None, init: d.data.to_vec() });
+                        m.data.push(DataSegment { offset, len: d.data.len() as u64, name: None, init: d.data.into() });
                     }
                 }
                 Payload::CodeSectionStart { range, .. } => m.code_range = Some(range),

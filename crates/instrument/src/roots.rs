@@ -185,7 +185,7 @@ mod tests {
     fn words_still_holding_their_initial_value_are_masked() {
         let mut info = ModuleInfo::default();
         let init: Vec<u8> = (1..=16).collect();
-        info.data.push(DataSegment { offset: Some(0x100), len: 16, name: None, init: init.clone() });
+        info.data.push(DataSegment { offset: Some(0x100), len: 16, name: None, init: init.clone().into() });
         // The region starts mid-segment and runs past it; the program overwrote the word at 0x108.
         let mut bytes = init[4..].to_vec();
         bytes[4..8].copy_from_slice(&0x2000u32.to_le_bytes());
@@ -205,7 +205,7 @@ mod tests {
     fn the_tail_of_a_segment_ending_mid_word_is_masked() {
         let mut info = ModuleInfo::default();
         let init = b"0123456789abGES".to_vec();
-        info.data.push(DataSegment { offset: Some(0x400), len: 15, name: None, init: init.clone() });
+        info.data.push(DataSegment { offset: Some(0x400), len: 15, name: None, init: init.clone().into() });
         let mut bytes = init.clone();
         bytes.push(0);
         let mut regions = vec![SnapRegion { name: "static data".into(), start: 0x400, bytes: bytes.clone() }];

@@ -22,9 +22,10 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
     let info = ModuleInfo::parse(&bytes).with_context(|| format!("{} is not a module wasmleak can use", path.display()))?;
     // Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it
     // can be tracked or run is for the later steps to say, each with its own reason.
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(&bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid module: {e}", path.display()))?;
+    info.validate(&bytes).map_err(|e| match e {
+        wasmleak_instrument::Error::Invalid(e) => anyhow::anyhow!("{} is not a valid module: {e}", path.display()),
+        e => e.into(),
+    })?;
     Ok(Loaded { path: path.clone(), bytes, info })
 }
 

@@ -40,6 +40,13 @@ pub const THREAD_HELD: &str = "still running at the end (it may hold this in a l
 /// their bytes) is split over two cores.
 pub(crate) const TWO_THREADS: usize = 1 << 16;
 
+/// `a` and `b` at once: `a` on another thread where one can be started.
+pub fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    let mut rb = None;
+    let ra = on_two_threads(a, || rb = Some(b()), |ra, ()| ra);
+    (ra, rb.expect("b ran"))
+}
+
 /// `a` on another thread and `b` on this one, their results joined by `join`; both on this one when no thread can
 /// be started.
 pub(crate) fn on_two_threads<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B, join: impl FnOnce(A, B) -> A) -> A {

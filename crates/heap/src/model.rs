@@ -226,8 +226,9 @@ impl Hasher for OffsetHasher {
     }
 }
 
-/// Addresses are already well spread in their middle bits; a multiply mixes them into the high bits the
-/// table uses, far cheaper than SipHash.
+/// Addresses (the full sequence numbers of the oldest live blocks): a multiply whose high half is folded into the
+/// low bits hashbrown takes its buckets from (an aligned address leaves the product's low bits zero); far cheaper
+/// than SipHash.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct AddrHasher(u64);
 
@@ -241,7 +242,8 @@ impl Hasher for AddrHasher {
         }
     }
     fn write_u32(&mut self, v: u32) {
-        self.0 = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
     }
     fn write_u64(&mut self, v: u64) {
         self.0 = (v ^ (v >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);

@@ -148,11 +148,13 @@ impl ModuleDwarf {
         scopes.qualify(decl.0, name)
     }
 
-    /// Call `f(unit, scoped, entry)` for every DIE tagged `tag`, in every unit that parses; `scoped`: the
-    /// unit's language qualifies bare names by enclosing scopes (see [`has_scopes`]). Nothing without DWARF.
+    /// Call `f(unit, scoped, entry)` for every DIE tagged `tag` whose abbreviation `keep` takes (its attributes and
+    /// their forms: what the DIE can hold), in every unit that parses; `scoped`: the unit's language qualifies bare
+    /// names by enclosing scopes (see [`has_scopes`]). Nothing without DWARF.
     pub(crate) fn for_each_die(
         &self,
         tag: gimli::DwTag,
+        keep: impl Fn(&gimli::Abbreviation) -> bool,
         mut f: impl FnMut(&gimli::UnitRef<'_, Reader>, bool, &gimli::DebuggingInformationEntry<Reader>),
     ) {
         let Some(dwarf) = self.sections() else {
@@ -160,10 +162,21 @@ impl ModuleDwarf {
         };
         for_each_unit(dwarf, |unit| {
             let scoped = has_scopes(unit_language(unit));
-            let mut entries = unit.entries();
-            while let Ok(Some(entry)) = entries.next_dfs() {
-                if entry.tag() == tag {
-                    f(unit, scoped, entry);
+            // Read raw: a DIE of another tag, or one `keep` does not take, is skipped by its abbreviation's attribute
+            // forms, not parsed (most of a unit's DIEs: rust_patterns' statics 9.5 → 6.4 ms).
+            let Ok(mut entries) = unit.entries_raw(None) else { return };
+            while !entries.is_empty() {
+                let offset = entries.next_offset();
+                let Ok(abbrev) = entries.read_abbreviation() else { return };
+                let Some(abbrev) = abbrev else { continue };
+                if abbrev.tag() == tag
+                    && keep(abbrev)
+                    && let Ok(entry) = unit.entry(offset)
+                {
+                    f(unit, scoped, &entry);
+                }
+                if entries.skip_attributes(abbrev.attributes()).is_err() {
+                    return;
                 }
             }
         });

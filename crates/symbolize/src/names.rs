@@ -139,7 +139,7 @@ fn name_c_main(table: &mut [Option<NameEntry>]) {
 /// `(func_index, raw name)` for each `DW_TAG_subprogram` with a `low_pc` inside a defined function.
 fn dwarf_function_names(module: &Module, dwarf: &ModuleDwarf) -> Vec<(u32, String)> {
     let mut out = Vec::new();
-    dwarf.for_each_die(gimli::DW_TAG_subprogram, |unit, scoped, entry| {
+    dwarf.for_each_die(gimli::DW_TAG_subprogram, |_| true, |unit, scoped, entry| {
         let Some(low) = entry.attr_value(gimli::DW_AT_low_pc) else {
             return;
         };

@@ -20,7 +20,15 @@ pub(crate) fn read_statics(dwarf: &ModuleDwarf) -> Vec<DataSymbol> {
     let mut out = Vec::new();
     // Type sizes by (unit, type): a C program's statics share a few types (flite's 118,780 statics, 118 ms).
     let mut sizes: std::collections::HashMap<usize, Option<u64>> = std::collections::HashMap::new();
-    dwarf.for_each_die(gimli::DW_TAG_variable, |unit, scoped, entry| {
+    // Only variables with a location expression in the DIE itself (exprloc, or a block before DWARF 4): a local
+    // with a location list, or none, is not at a fixed address.
+    let located = |a: &gimli::Abbreviation| {
+        a.attributes().iter().any(|s| {
+            s.name() == gimli::DW_AT_location
+                && matches!(s.form(), gimli::DW_FORM_exprloc | gimli::DW_FORM_block | gimli::DW_FORM_block1 | gimli::DW_FORM_block2 | gimli::DW_FORM_block4)
+        })
+    };
+    dwarf.for_each_die(gimli::DW_TAG_variable, located, |unit, scoped, entry| {
         let Some(gimli::AttributeValue::Exprloc(expr)) = entry.attr_value(gimli::DW_AT_location)
         else {
             return;

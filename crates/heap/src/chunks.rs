@@ -28,7 +28,8 @@ pub fn chunk_sizes(blocks: &mut [Block], mem: Memory<'_>) -> usize {
     let mid = blocks.len() / 2;
     let next = blocks[mid].addr;
     let (low, high) = blocks.split_at_mut(mid);
-    crate::on_two_threads(|| chunk_sizes_before(low, next, mem), || chunk_sizes_before(high, u64::MAX, mem), |a, b| a + b)
+    let (a, b) = crate::both(|| chunk_sizes_before(low, next, mem), || chunk_sizes_before(high, u64::MAX, mem));
+    a + b
 }
 
 /// [`chunk_sizes`] of consecutive blocks, the next one (if any) at `next_after`.

@@ -36,20 +36,12 @@ pub const JS_STACK_SLOT: &str = "a stack slot JavaScript allocated (stackAlloc)"
 /// count the reachable blocks held so apart (`summary.thread_held_*`).
 pub const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";
 
-/// From this many blocks, a host's work on all of them at exit (sorting, reading their chunk headers, copying
-/// their bytes) is split over two cores.
+/// From this many blocks, a host's work on all of them at exit (reading their chunk headers, copying their bytes)
+/// is split over two cores.
 pub(crate) const TWO_THREADS: usize = 1 << 16;
 
-/// `a` and `b` at once: `a` on another thread where one can be started.
+/// `a` and `b` at once: `a` on another thread, `b` on this one; both on this one when no thread can be started.
 pub fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
-    let mut rb = None;
-    let ra = on_two_threads(a, || rb = Some(b()), |ra, ()| ra);
-    (ra, rb.expect("b ran"))
-}
-
-/// `a` on another thread and `b` on this one, their results joined by `join`; both on this one when no thread can
-/// be started.
-pub(crate) fn on_two_threads<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B, join: impl FnOnce(A, B) -> A) -> A {
     // Whichever thread takes `a` runs it: this one too, when the other cannot be started.
     let a = std::sync::Mutex::new(Some(a));
     let run_a = || a.lock().unwrap_or_else(|e| e.into_inner()).take().map(|f| f());
@@ -60,6 +52,6 @@ pub(crate) fn on_two_threads<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl F
             Some(ra) => ra,
             None => run_a().expect("run on this thread when not on the other"),
         };
-        join(ra, rb)
+        (ra, rb)
     })
 }

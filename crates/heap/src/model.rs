@@ -257,7 +257,7 @@ type AddrMap<V> = HashMap<u32, V, BuildHasherDefault<AddrHasher>>;
 pub struct HeapModel {
     pub stacks: StackTable,
     /// Every address the allocator ever returned: the live block there, or the last block freed there.
-    /// One map, so each event costs one lookup (this is the hot path of a tracked run).
+    /// One table lookup an event, in its page's table (this is the hot path of a tracked run).
     slots: Slots,
     /// Full sequence numbers of the live blocks older than 2³¹ events, which their slot's 32 bits no longer
     /// tell (filled every 2³¹ events; empty in all but very long runs).

@@ -418,7 +418,7 @@ impl Snapshot {
         } else {
             let mid = blocks.len() / 2;
             let (low, high) = contents.split_at_mut(blocks[..mid].iter().map(|b| b.size as usize).sum());
-            crate::on_two_threads(|| copy(&blocks[..mid], low), || copy(&blocks[mid..], high), |(), ()| ());
+            crate::both(|| copy(&blocks[..mid], low), || copy(&blocks[mid..], high));
         }
         let regions = roots
             .regions

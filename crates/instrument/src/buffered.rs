@@ -146,7 +146,7 @@ struct Locals {
     i: u32,
     e: u32,
     /// The split watch's answer (`settle`).
-    w3: u32,
+    settled: u32,
     /// A freed block's first and second pairs of words, each loaded and stored as one i64 (i64 locals).
     h01: u32,
     h23: u32,
@@ -343,8 +343,9 @@ impl Emit<'_> {
         self.i(I::End);
     }
 
-    /// Appends a free with its block's first words: `(o, b, n, st | FREE_RECORD | FREE_RAW)`, then `(w2, w3, …)`
-    /// (both in one buffer: the host drains whole buffers).
+    /// Appends a free with its block's first words: `(o, h01, st | FREE_RECORD | FREE_RAW)`, then `(h23, …)` —
+    /// `(block, w0, w1, stack)` then `(w2, w3, _, _)` as [`FREE_RAW`] says (both in one buffer: the host drains
+    /// whole buffers).
     fn record_free(&mut self) {
         let l = self.l;
         self.next_record(2);
@@ -360,17 +361,17 @@ impl Emit<'_> {
     }
 
     /// The split watch at the start of an event about address `at`: when the last malloc's chunk header changed,
-    /// the host decides; leaves its answer (1: the allocator is freeing a leader) in `w3`, 0 otherwise.
+    /// the host decides; leaves its answer (1: the allocator is freeing a leader) in `settled`, 0 otherwise.
     fn settle(&mut self, at: u32) {
         let Some(sp) = self.b.split else { return };
         let l = self.l;
-        self.i(I::I32Const(0)).i(I::LocalSet(l.w3));
+        self.i(I::I32Const(0)).i(I::LocalSet(l.settled));
         self.i(I::GlobalGet(sp.last_block)).i(I::If(BlockType::Empty));
         self.i(I::GlobalGet(sp.last_block)).i(I::I32Const(4)).i(I::I32Sub);
         self.i(I::I32Load(MemArg { offset: 0, align: 2, memory_index: 0 }));
         self.i(I::GlobalGet(sp.last_head)).i(I::I32Ne).i(I::If(BlockType::Empty));
         self.i(I::GlobalGet(sp.last_block)).i(I::GlobalGet(sp.last_head)).i(I::LocalGet(at)).i(I::Call(sp.hook));
-        self.i(I::LocalSet(l.w3));
+        self.i(I::LocalSet(l.settled));
         self.i(I::End);
         self.i(I::I32Const(0)).i(I::GlobalSet(sp.last_block));
         self.i(I::End);
@@ -417,7 +418,7 @@ impl Emit<'_> {
 pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks: &Hooks, b: &Buffer, site: bool) -> Function {
     let (_, nresults) = role.signature();
     let p = nparams + site as u32;
-    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, w3: p + 8, h01: p + 9, h23: p + 10 };
+    let l = Locals { r: p, c: p + 1, o: p + 2, b: p + 3, n: p + 4, st: p + 5, i: p + 6, e: p + 7, settled: p + 8, h01: p + 9, h23: p + 10 };
     let ctx = hooks.ctx.expect("buffered hooks keep calling contexts");
     let f = Function::new([(1, ValType::I32), (1, ValType::I64), (7, ValType::I32), (2, ValType::I64)]);
     let mut w = Emit { f, b, h: hooks, l, ctx, site };
@@ -462,7 +463,7 @@ pub(crate) fn wrapper(role: Role, nparams: u32, wrapped: u32, guard: u32, hooks:
             if split {
                 // The allocator giving a split block's leader back: not the program's free, nothing recorded.
                 w.settle(ptr);
-                w.i(I::LocalGet(l.w3)).i(I::I32Eqz).i(I::If(BlockType::Empty));
+                w.i(I::LocalGet(l.settled)).i(I::I32Eqz).i(I::If(BlockType::Empty));
             }
             w.i(I::LocalGet(ptr)).i(I::If(BlockType::Empty));
             w.find_bit(ptr);

@@ -564,8 +564,6 @@ mod tests {
         assert!(!is_library(&frame("<u8 as app::Codec>::encode", None)));
     }
 
-    /// A buffer of bytes the library allocated for the program owns nothing; a buffer of the program's pointers does,
-    /// even when only library frames made it, and so does what a program's `Write` impl allocates.
     /// Scratch of a call the block was not allocated in is no owner; an owner the block was allocated beside is.
     #[test]
     fn scratch_of_a_call_the_block_passed_through() {
@@ -586,6 +584,8 @@ mod tests {
         assert!(!scratch_of_another_call(&stack(&["a", "b"]), &stack(&["a", "c"]), &stack(&["x"])));
     }
 
+    /// A buffer of bytes the library allocated for the program owns nothing; a buffer of the program's pointers does,
+    /// even when only library frames made it, and so does what a program's `Write` impl allocates.
     #[test]
     fn byte_buffers_by_the_library_frames_before_the_program() {
         let stack = |names: &[&str]| names.iter().map(|n| frame(n, None)).collect::<Vec<_>>();

@@ -211,13 +211,21 @@ impl Opts {
         let mut states = std::mem::take(&mut outcome.states);
         let last = states.pop().context("the run left no heap state")?;
         // The analysis of the heap at the end needs no symbolized stacks: run it next to the symbolizing.
+        // The pointer scan has both cores first: the snapshots wait for it.
+        let (scanned, scan_done) = std::sync::mpsc::sync_channel(1);
         let (mut snaps, mut analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
                 let c = wasmleak_host::Clock::new();
-                let a = last.analyze_sorted();
+                let clock = &c;
+                // (Moved in: a panic before the scan ends drops the sender, and the snapshots go on.)
+                let a = last.analyze_sorted_scan_first(move || {
+                    clock.lap("  (thread) pointer scan");
+                    let _ = scanned.send(());
+                });
                 c.lap("  (thread) analyze");
                 a
             });
+            let _ = scan_done.recv();
             let c = wasmleak_host::Clock::new();
             let mut taker = SnapshotTaker::new(&sym);
             c.lap("  symbolizer");

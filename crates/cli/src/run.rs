@@ -21,7 +21,10 @@ impl Opts {
     pub fn run(self) -> Result<i32> {
         let m = load(&self.module)?;
         let cfg = self.guest.config(&self.module, Stdout::Inherit, StackMode::Off)?;
-        Ok(match plain_run(&m.bytes, &cfg)? {
+        let (exit, guest) = plain_run(&m.bytes, &cfg)?;
+        // The process ends next: the guest's memory goes back to the system whole (as `check` leaves it).
+        std::mem::forget(guest);
+        Ok(match exit {
             Exit::Returned => 0,
             Exit::Code(c) => c,
             other => {

@@ -17,7 +17,7 @@ mod profile;
 mod snapshot;
 mod stacks;
 
-pub use analysis::{analyze, analyze_sorted, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
+pub use analysis::{analyze, analyze_sorted, analyze_sorted_scan_first, Analysis, BlockClass, HeapBytes, Holder, Kind, Memory, PathStep, RootRegion, RootValue, Roots};
 pub use chunks::{chunk_sizes, resized_note};
 pub use growth::{growth, sampled_growth, Growth, SampledGrowth, MIN_SAMPLES};
 pub use live::LiveSet;

@@ -379,13 +379,42 @@ impl HeapModel {
         self.slots.iter().filter(|(_, s)| s.is_live()).map(|(a, s)| self.block(a, s))
     }
 
-    /// Live blocks sorted by address (what the analysis wants): page by page.
+    /// Live blocks sorted by address (what the analysis wants): page by page, a crowded page's by a counting sort
+    /// of their offsets (a bitmap of the page's addresses), which took a third of the time of sorting the blocks
+    /// (300,000 live blocks: 13 ms, on the critical path of `check`'s heap at exit).
     pub fn live_sorted(&self) -> Vec<Block> {
+        /// Fewer blocks on a page than this are sorted: the bitmap's 1,024 words cost more.
+        const CROWDED: usize = 256;
         let mut v: Vec<Block> = Vec::with_capacity(self.live);
+        let (mut offsets, mut position) = (Vec::new(), Vec::new());
+        let mut page_blocks: Vec<Block> = Vec::new();
         for (page, t) in self.slots.pages_in_order() {
-            let from = v.len();
-            v.extend(t.iter().filter(|(_, s)| s.is_live()).map(|(&low, s)| self.block(page << PAGE_BITS | low as u32, s)));
-            v[from..].sort_unstable_by_key(|b| b.addr);
+            let base = page << PAGE_BITS;
+            if t.len() < CROWDED {
+                let from = v.len();
+                v.extend(t.iter().filter(|(_, s)| s.is_live()).map(|(&low, s)| self.block(base | low as u32, s)));
+                v[from..].sort_unstable_by_key(|b| b.addr);
+                continue;
+            }
+            if offsets.is_empty() {
+                offsets = vec![0u64; (1 << PAGE_BITS) / 64];
+                position = vec![0u16; 1 << PAGE_BITS];
+            }
+            page_blocks.clear();
+            for (&low, s) in t.iter().filter(|(_, s)| s.is_live()) {
+                // At most one slot per offset: a page's live blocks number at most 2^16, their positions fit.
+                position[low as usize] = page_blocks.len() as u16;
+                offsets[low as usize / 64] |= 1 << (low % 64);
+                page_blocks.push(self.block(base | low as u32, s));
+            }
+            for (w, word) in offsets.iter_mut().enumerate() {
+                let mut bits = std::mem::take(word);
+                while bits != 0 {
+                    let low = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    v.push(page_blocks[position[low] as usize]);
+                }
+            }
         }
         v
     }
@@ -707,6 +736,26 @@ mod tests {
         assert_eq!(got, want);
         assert!(big.live_sorted().iter().all(|b| b.size == big.block_at(b.addr).unwrap().size));
         assert_eq!(m.live_blocks().count(), 5);
+        // Crowded pages (the counting sort): every 4-byte address of one page, shuffled, a third of them freed again
+        // (their slots stay in the table), beside a page with a few blocks.
+        let mut crowded = HeapModel::new();
+        for i in 0..16_384u64 {
+            crowded.alloc(0x3_0000 + (i * 7919 % 16_384) * 4, 4, StackId::NONE);
+        }
+        for i in (0..16_384u64).step_by(3) {
+            crowded.free(0x3_0000 + i * 4, StackId::NONE);
+        }
+        for a in [0x5_0010, 0x1_0020, 0x5_0008] {
+            crowded.alloc(a, 8, StackId::NONE);
+        }
+        // A second crowded page, after the first: the bitmap starts empty again.
+        for i in (0..300u64).rev() {
+            crowded.alloc(0x7_0000 + i * 16, 16, StackId::NONE);
+        }
+        let mut want: Vec<Block> = crowded.live_blocks().collect();
+        want.sort_unstable_by_key(|b| b.addr);
+        assert_eq!(want.len(), 16_384 - 5_462 + 3 + 300);
+        assert_eq!(crowded.live_sorted(), want);
     }
 
     #[test]

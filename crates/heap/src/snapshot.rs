@@ -157,6 +157,12 @@ impl HeapState {
         crate::analysis::analyze_sorted(&self.blocks, self.bytes(), &self.roots)
     }
 
+    /// [`HeapState::analyze_sorted`], the pointer scan on every core first, then `scanned()`, then the rest on
+    /// this thread ([`crate::analysis::analyze_sorted_scan_first`]).
+    pub fn analyze_sorted_scan_first(&self, scanned: impl FnOnce()) -> Analysis {
+        crate::analysis::analyze_sorted_scan_first(&self.blocks, self.bytes(), &self.roots, scanned)
+    }
+
     fn bytes(&self) -> Copied<'_> {
         Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions)
     }

@@ -862,6 +862,32 @@ fn a_heap_scanned_on_two_threads_matches_the_naive_reference() {
     }
 }
 
+/// `check`'s analysis scans on two threads from 1 MiB (the snapshots wait for it): the same result as one thread's,
+/// and the caller told once, when the scan is done.
+#[test]
+fn the_scan_first_analysis_matches_the_one_thread_one() {
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let (size, nblocks, base) = (100 * 1024u64, 20u64, 4096u64);
+    let mut mem = vec![0u8; (base + nblocks * (size + 64)) as usize];
+    let blocks: Vec<Block> = (0..nblocks).map(|i| Block { addr: base + i * (size + 64), size, seq: i, stack: StackId::NONE }).collect();
+    // Few pointers: some blocks stay unreachable.
+    for _ in 0..12 {
+        let (from, to) = (blocks[rng.below(nblocks) as usize], blocks[rng.below(nblocks) as usize]);
+        let at = (from.addr + rng.below(size - 4)) & !3;
+        let v = to.addr + if rng.below(2) == 0 { 0 } else { rng.below(size) };
+        mem[at as usize..at as usize + 4].copy_from_slice(&(v as u32).to_le_bytes());
+    }
+    let mut roots = Roots::default();
+    roots.regions.push(RootRegion { name: "data".into(), start: 0, end: 64 });
+    mem[8..12].copy_from_slice(&(blocks[3].addr as u32).to_le_bytes());
+    let one = wasmleak_heap::analyze_sorted(&blocks, Memory { bytes: &mem }, &roots);
+    let told = std::cell::Cell::new(0);
+    let two = wasmleak_heap::analyze_sorted_scan_first(&blocks, Memory { bytes: &mem }, &roots, || told.set(told.get() + 1));
+    assert_eq!(told.get(), 1);
+    assert_eq!(format!("{two:?}"), format!("{one:?}"));
+    assert!(two.edge_count() > 0 && two.classes.iter().any(|c| c.kind == Kind::Reachable) && two.classes.iter().any(|c| c.kind != Kind::Reachable));
+}
+
 /// C++ `new T[0]` of a `T` with a destructor: one word, the element count 0, and the program keeps the pointer past
 /// it — the block's end. LeakSanitizer counts that pointer as the block's (valgrind's leak_cpp_interior, LSan
 /// survey); a word past the end of any other block is not a pointer to it.

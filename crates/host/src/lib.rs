@@ -13,4 +13,4 @@ mod stacks;
 mod threads;
 
 pub use clock::Clock;
-pub use run::{plain_run, tracked_run, Exit, Invoke, Outcome, Progress, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};
+pub use run::{plain_run, tracked_run, Exit, Finished, Invoke, Outcome, Progress, RunConfig, StackMode, Stdout, MAX_ITERATION_SNAPSHOTS};

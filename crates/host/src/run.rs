@@ -168,6 +168,7 @@ pub struct Outcome {
     pub contexts: usize,
     pub walks: u64,
     pub notes: Vec<String>,
+    pub guest: Finished,
 }
 
 struct Limits {
@@ -557,6 +558,17 @@ struct Pass {
     /// The last memory size `--max-memory` refused (bytes), when the guest went on without it.
     refused: Option<u64>,
     notes: Vec<String>,
+    /// The guest's store, ended: dropped by whoever takes the pass ([`Finished`]).
+    store: Option<Store<State>>,
+}
+
+/// A run's guest, ended: its store (the linear memory; a tracked run's events ring), module and engine. Dropping
+/// them unmaps their memory — a heap of 300,000 blocks took 4–14 ms — which `check` and `run`, about to exit, leave
+/// to the process's end.
+pub struct Finished {
+    _store: Option<Store<State>>,
+    _module: Module,
+    _engine: Engine,
 }
 
 /// The one run of the guest. `threaded`: the module has shared memory (wasi-threads).
@@ -767,7 +779,7 @@ fn run_pass(
     if let Some(t) = &threads {
         stopped.extend(t.stopped_frames());
     }
-    Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes })
+    Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes, store: Some(store) })
 }
 
 /// The wasm frames of a backtrace, innermost first, as `exit.rs` reads them: (function index, code offset).
@@ -804,7 +816,7 @@ fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<A
         states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true), &bounded));
         recorded = Some(recorder.finish_here());
     }
-    Pass { exit, exit_frames: Vec::new(), stopped: threads.stopped_frames(), recorded, states, refused: None, notes }
+    Pass { exit, exit_frames: Vec::new(), stopped: threads.stopped_frames(), recorded, states, refused: None, notes, store: None }
 }
 
 /// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
@@ -1107,8 +1119,9 @@ fn dump_code(module: &Module) -> Result<()> {
     Ok(())
 }
 
-/// Run the module as is, with nothing tracked (`wasmleak run`).
-pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
+/// Run the module as is, with nothing tracked (`wasmleak run`): how it ended, and the guest to drop (or not: see
+/// [`Finished`]).
+pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<(Exit, Finished)> {
     let clock = crate::Clock::new();
     let threaded = ModuleInfo::parse(module_bytes).is_ok_and(|i| i.threaded());
     let engine = engine(cfg, threaded)?;
@@ -1117,7 +1130,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<Exit> {
     clock.lap("compile");
     let pass = run_pass(&engine, &module, cfg, None, None, threaded)?;
     clock.lap("the guest");
-    Ok(pass.exit)
+    Ok((pass.exit, Finished { _store: pass.store, _module: module, _engine: engine }))
 }
 
 /// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
@@ -1201,5 +1214,6 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         );
     }
     let roots = states.last().map(|s| s.roots.clone()).unwrap_or_default();
-    Ok(Outcome { exit: pass.exit, model, states, roots, contexts, walks, notes })
+    let guest = Finished { _store: pass.store, _module: module, _engine: engine };
+    Ok(Outcome { exit: pass.exit, model, states, roots, contexts, walks, notes, guest })
 }

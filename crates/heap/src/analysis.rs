@@ -390,6 +390,7 @@ impl Batch {
         targets: &mut Vec<u32>,
         edge_at: &mut Vec<u32>,
         counts: &mut [u32],
+        base: u32,
         flags: &mut [u8],
     ) {
         // Pass 1: the bucket of every candidate.
@@ -412,7 +413,7 @@ impl Batch {
             if t != NONE && !(t == self.holder[j] && at_start == 0) {
                 targets.push(t);
                 edge_at.push(self.at[j]);
-                counts[self.holder[j] as usize + 1] += 1;
+                counts[(self.holder[j] - base) as usize + 1] += 1;
                 flags[t as usize] |= if at_start != 0 { PTR_START } else { PTR_INTERIOR };
             }
         }
@@ -437,8 +438,10 @@ fn words(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
 
 /// One thread's share of the pointer scan.
 struct Scan {
-    /// `counts[i + 1]`: edges of block i (only blocks of this share are non-zero).
+    /// `counts[i - first + 1]`: edges of block i of this share (`first`, its first block). The first share's is
+    /// as long as the whole CSR's offsets, and becomes them; a later one's, only its own (fresh pages are slow).
     counts: Vec<u32>,
+    first: usize,
     targets: Vec<u32>,
     at: Vec<u32>,
     flags: Vec<u8>,
@@ -446,7 +449,9 @@ struct Scan {
 
 fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &impl HeapBytes) -> Scan {
     let n = blocks.len();
-    let mut s = Scan { counts: vec![0; n + 1], targets: Vec::new(), at: Vec::new(), flags: vec![0; n] };
+    let len = if range.start == 0 { n } else { range.len() };
+    let (first, base) = (range.start, range.start as u32);
+    let mut s = Scan { counts: vec![0; len + 1], first, targets: Vec::new(), at: Vec::new(), flags: vec![0; n] };
     let mut batch = Batch::default();
     for bi in range {
         let b = &blocks[bi];
@@ -456,11 +461,11 @@ fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &impl
             batch.gather(idx, chunk, at, bi as u32);
             at += chunk.len() as u32;
             if batch.v.len() >= BATCH {
-                batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, &mut s.flags);
+                batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, base, &mut s.flags);
             }
         }
     }
-    batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, &mut s.flags);
+    batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, base, &mut s.flags);
     s
 }
 
@@ -549,9 +554,7 @@ fn analyze_in_steps(blocks: &[Block], mem: impl HeapBytes, roots: &Roots, parall
         for (f, g) in flags.iter_mut().zip(&p.flags) {
             *f |= g;
         }
-        for (c, d) in edge_offsets.iter_mut().zip(&p.counts) {
-            *c += d;
-        }
+        edge_offsets[p.first + 1..p.first + p.counts.len()].copy_from_slice(&p.counts[1..]);
         edge_targets.extend_from_slice(&p.targets);
         edge_at.extend_from_slice(&p.at);
     }

@@ -150,6 +150,15 @@ impl Patcher<'_> {
             let Some(abbrev) = entries.read_abbreviation()? else {
                 continue;
             };
+            // A DIE with no address range (most: types, members, variables) is skipped by its abbreviation's forms,
+            // not read attribute by attribute.
+            let ranged = |a: &gimli::AttributeSpecification| {
+                matches!(a.name(), gimli::DW_AT_low_pc | gimli::DW_AT_high_pc | gimli::DW_AT_ranges)
+            };
+            if !abbrev.attributes().iter().any(ranged) {
+                entries.skip_attributes(abbrev.attributes())?;
+                continue;
+            }
             let mut low = None;
             let mut high = None;
             let mut has_ranges = false;

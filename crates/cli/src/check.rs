@@ -213,7 +213,7 @@ impl Opts {
         // The analysis of the heap at the end needs no symbolized stacks: run it next to the symbolizing.
         // The pointer scan has both cores first: the snapshots wait for it.
         let (scanned, scan_done) = std::sync::mpsc::sync_channel(1);
-        let (mut snaps, mut analysis) = std::thread::scope(|sc| {
+        let (mut snaps, analysis) = std::thread::scope(|sc| {
             let analysis = sc.spawn(|| {
                 let c = wasmleak_host::Clock::new();
                 let clock = &c;
@@ -238,18 +238,17 @@ impl Opts {
                     taker.take_with(&module_name, i as u32 + 1, state, contents, stacks)
                 })
                 .collect();
-            snaps.push(taker.take_with(&module_name, snaps.len() as u32 + 1, &last, Vec::new(), stacks));
+            let snap = taker.take_with(&module_name, snaps.len() as u32 + 1, &last, Vec::new(), stacks);
+            // The analysis' blocks are the snapshot's (both sorted by address) with the snapshot's stacks: made here,
+            // while the analysis still runs, not after it.
+            let blocks = snap.analysis_blocks();
+            snaps.push(snap);
             c.lap("  snapshots");
-            (snaps, analysis.join().expect("the analysis thread panicked"))
+            (snaps, analysis.join().expect("the analysis thread panicked").with_blocks(blocks))
         });
         snaps.last_mut().context("the run left no heap state")?.contents = last.contents;
         let snap = snaps.last().context("the run left no heap state")?;
-        // The analysis' blocks are the snapshot's (both sorted by address): give them the snapshot's stacks.
-        analysis = analysis.with_blocks(last.blocks);
-        for (a, b) in analysis.blocks.iter_mut().zip(&snap.blocks) {
-            debug_assert_eq!(a.addr, b.addr);
-            a.stack = wasmleak_heap::StackId(b.stack);
-        }
+        debug_assert!(analysis.blocks.iter().zip(&last.blocks).all(|(a, b)| a.addr == b.addr));
         if let Some(dir) = &self.save {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             for snap in &snaps {
@@ -354,7 +353,7 @@ impl Opts {
         };
         // The process ends next: its memory goes back to the system whole, not block by block (300,000 live blocks
         // are ~60 MB of copies and tables, 2–4 ms to free).
-        std::mem::forget((outcome, snaps, analysis, report, instrumented, sym, m));
+        std::mem::forget((outcome, snaps, analysis, report, instrumented, sym, m, last.blocks));
         Ok(code)
     }
 }

@@ -13,7 +13,7 @@ pub struct Block {
     /// hooks do not see resized the block in place ([`crate::chunk_sizes`]: then its chunk's usable size).
     pub size: u64,
     /// Sequence number of the event that created the block (alloc or realloc); events are numbered from 0
-    /// in the order the hooks fired, frees included: with the address, what tells one block from a later
+    /// in the order the hooks fired, frees included (not `free(NULL)`, which does nothing): with the address, what tells one block from a later
     /// one at the same address in another snapshot.
     pub seq: u64,
     pub stack: StackId,
@@ -299,21 +299,23 @@ impl HeapModel {
         self.insert(addr, size, seq, stack);
     }
 
+    /// A free. `free(NULL)` does nothing and is no event: it takes no sequence number (the buffered hooks never
+    /// record one, so `--stacks walk`, which reports every call, numbers events as they do).
     pub fn free(&mut self, addr: u64, stack: StackId) {
-        let seq = self.bump();
         if addr == 0 {
             return;
         }
+        let seq = self.bump();
         self.remove_as(addr, seq, stack, true, None);
     }
 
     /// A free, with the block's first [`HEAD_WORDS`] 4-byte words as they were before the allocator ran: where
     /// the model looks for the live blocks this one owned (see [`crate::owners`]).
     pub fn free_with_head(&mut self, addr: u64, stack: StackId, head: [u32; HEAD_WORDS]) {
-        let seq = self.bump();
         if addr == 0 {
             return;
         }
+        let seq = self.bump();
         self.remove_as(addr, seq, stack, true, Some(head));
     }
 
@@ -672,10 +674,13 @@ mod tests {
         assert_eq!(m.live_count(), 2);
         assert_eq!(m.block_at(200), Some(Block { addr: 200, size: 32, seq: 1, stack: s1 }));
         m.free(100, s2);
-        m.free(0, s2); // free(NULL): an event, nothing else
+        m.free(0, s2); // free(NULL): nothing, and no event (the buffered hooks never record one)
         assert_eq!(m.live_count(), 1);
         assert_eq!(m.live_sorted(), vec![Block { addr: 200, size: 32, seq: 1, stack: s1 }]);
-        assert_eq!((m.allocations, m.frees, m.seq), (2, 1, 5));
+        assert_eq!((m.allocations, m.frees, m.seq), (2, 1, 4));
+        m.free_with_head(0, s2, [0; HEAD_WORDS]);
+        m.alloc(300, 8, s1);
+        assert_eq!((m.seq, m.block_at(300).map(|b| b.seq)), (5, Some(4)));
         assert!(m.invalid_frees.is_empty());
         assert_eq!(m.lowest_block, Some(100));
     }

@@ -507,3 +507,22 @@ fn free_call_edges_keep_the_walked_stacks() {
     assert_eq!(distinct.len(), 15);
     assert_eq!((ctx.contexts, ctx.walks), (15, 15));
 }
+
+/// `free(NULL)` is no event in any mode: the buffered hooks never record one, and a walked run (which reports every
+/// call) numbers the events after it alike — the blocks' sequence numbers and the peak's event (flite.wasm's
+/// `peak_event` was one apart between `--stacks walk` and the default).
+#[test]
+fn free_of_null_takes_no_sequence_number() {
+    let m = module(
+        r#"(func (export "_start")
+            (drop (call $malloc (i32.const 16)))
+            (call $free (i32.const 0))
+            (call $free (i32.const 0))
+            (drop (call $malloc (i32.const 32))))"#,
+    );
+    for o in [run(&m, cfg()), run_walked(&m, cfg())] {
+        let seqs: Vec<u64> = o.model.live_sorted().iter().map(|b| b.seq).collect();
+        assert_eq!((seqs, o.model.seq, o.model.frees), (vec![0, 1], 2, 0));
+        assert_eq!(o.model.profile().peak_event, 1);
+    }
+}

@@ -423,6 +423,14 @@ fn an_aligned_block_split_by_an_inlined_memalign_is_followed() {
     assert!(j["inconclusive"].is_null(), "{}", brief(&j));
     assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (5, 540), "{}", brief(&j));
     assert_eq!((summary(&j, "invalid_frees"), summary(&j, "allocations"), summary(&j, "frees")), (0, 22, 15), "{}", brief(&j));
+    // The per-event hooks (every stack walked, or none taken) follow the split in the host: the same (they read
+    // 5 invalid frees and no leak).
+    for stacks in ["walk", "off"] {
+        let (r, j) = check_json(&edge("c_inlined_memalign_O2"), &["--stacks", stacks]);
+        r.assert_code(1);
+        assert_eq!((summary(&j, "lost_blocks"), summary(&j, "lost_bytes")), (5, 540), "--stacks {stacks}: {}", brief(&j));
+        assert_eq!((summary(&j, "invalid_frees"), summary(&j, "allocations"), summary(&j, "frees")), (0, 22, 15), "--stacks {stacks}: {}", brief(&j));
+    }
 }
 
 /// A Weak-parent tree whose root Rc was forgotten (fixtures/edge/rust/src/weak_tree.rs, opt-level 0): a pointer

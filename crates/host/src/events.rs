@@ -211,6 +211,14 @@ pub(crate) struct Recorder {
     verify_flushes: u32,
     /// Ids found to stand for more than one stack.
     collisions: u32,
+    /// Per-event hooks of a single-threaded module whose aligned allocation is inlined into a caller of malloc
+    /// (`Instrumented::splits`): the last block malloc returned and the chunk header before it, looked at again at
+    /// the next event ([`Recorder::settle`]; the buffered wrappers do it themselves, with the `split` hook).
+    pub(crate) splits: bool,
+    split_watch: Option<(u32, u32)>,
+    /// The leader of a split block, which `check` let the allocator free: its `free` is the allocator's, not the
+    /// program's, and is not recorded.
+    leader_free: Option<u32>,
     /// Real stack walks done (first sight of an id, verification, events without an id).
     walks: u64,
     /// The module's memory (export `memory_name`), once a free needed it.
@@ -407,6 +415,9 @@ impl Recorder {
             verify_in: VERIFY_EVERY,
             verify_flushes: VERIFY_FLUSHES,
             collisions: 0,
+            splits: false,
+            split_watch: None,
+            leader_free: None,
             walks: 0,
             memory_name,
             memory: None,
@@ -514,6 +525,29 @@ impl Recorder {
     /// and the bitmap gets the 4-aligned side of a realloc.
     pub(crate) fn record<T: HasRecorder>(caller: &mut Caller<'_, T>, ev: Event, ctx: Option<u64>) -> wasmtime::Result<()> {
         let view = Recorder::drain_caller(caller);
+        if view.is_none() && caller.data_mut().recorder().splits {
+            let at = match ev {
+                Event::Alloc { ptr, .. } | Event::Free { ptr, .. } => ptr,
+                Event::Realloc { new, .. } => new,
+                _ => 0,
+            };
+            let leader = Recorder::settle(caller, at);
+            let r = caller.data_mut().recorder();
+            if let Event::Free { ptr, .. } = ev
+                && (leader || r.leader_free == Some(ptr))
+            {
+                // The allocator giving a split block's leader back through the hooked free: not the program's.
+                r.leader_free = None;
+                return Ok(());
+            }
+            if let Event::Alloc { ptr, .. } = ev
+                && ptr != 0
+                && ptr % 8 == 0
+                && let Some(header) = guest_memory(caller).and_then(|m| word_at(m.data(&*caller), ptr.wrapping_sub(4)))
+            {
+                caller.data_mut().recorder().split_watch = Some((ptr, header));
+            }
+        }
         let mut ev = ev;
         let r = caller.data_mut().recorder();
         if r.threads {
@@ -652,12 +686,45 @@ impl Recorder {
     /// it as invalid, with its stack, walked: the check hook carries no context) and the guest's wrapper skips
     /// the allocator.
     pub(crate) fn check<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> wasmtime::Result<i32> {
-        Recorder::drain_caller(caller);
+        let view = Recorder::drain_caller(caller);
+        if view.is_none() && caller.data_mut().recorder().splits && Recorder::settle(caller, ptr) {
+            // The allocator freeing a split block's leader (moved off it now): let it; its free is not recorded.
+            caller.data_mut().recorder().leader_free = Some(ptr);
+            return Ok(1);
+        }
         if caller.data_mut().recorder().live.contains(ptr as u64) {
             return Ok(1);
         }
         Recorder::record(caller, Event::Free { ptr, stack: StackId::NONE, head: None }, None)?;
         Ok(0)
+    }
+
+    /// The per-event hooks' split watch (docs/contracts.md, "Blocks the allocator splits"): when the chunk header
+    /// before the last block malloc returned changed since, and dlmalloc split that block ([`split_chunks`]), the
+    /// block moved to its aligned part. `at`: the block this event is about. True when this event is the allocator
+    /// freeing the leader itself (not the program's free). What [`Recorder::split`] does for buffered wrappers.
+    fn settle<T: HasRecorder>(caller: &mut Caller<'_, T>, at: u32) -> bool {
+        let Some((block, header)) = caller.data_mut().recorder().split_watch.take() else { return false };
+        let Some(memory) = guest_memory(caller) else { return false };
+        let found = {
+            let mem = memory.data(&*caller);
+            if word_at(mem, block.wrapping_sub(4)) == Some(header) {
+                return false;
+            }
+            split_chunks(block, header, at, |a| word_at(mem, a))
+        };
+        let r = caller.data_mut().recorder();
+        let Some((to, size, leader)) = found.filter(|&(to, _, _)| r.live.contains(block as u64) && !r.live.contains(to as u64))
+        else {
+            return false;
+        };
+        r.live.remove(block as u64);
+        r.live.insert(to as u64);
+        r.batch.push(Event::Moved { from: block, to, size });
+        if r.batch.len() == BATCH {
+            r.flush();
+        }
+        leader
     }
 
     /// `wasmleak.split(block, header, at) -> leader`: the chunk header before `block`, the last block malloc
@@ -907,6 +974,11 @@ pub(crate) fn split_chunks(block: u32, header: u32, at: u32, word: impl Fn(u32) 
         p = q;
     }
     None
+}
+
+/// The little-endian word at `at` of a memory image.
+fn word_at(mem: &[u8], at: u32) -> Option<u32> {
+    mem.get(at as usize..at as usize + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()))
 }
 
 fn head_words<T: HasRecorder>(caller: &mut Caller<'_, T>, ptr: u32) -> Option<[u32; HEAD_WORDS]> {

@@ -1144,7 +1144,10 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
     if let Some(compiled) = &cfg.compiled {
         let _ = compiled.try_send(());
     }
-    let recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
+    let mut recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
+    // Per-event hooks follow split blocks in the host (a buffered module's wrappers do it themselves); a threaded
+    // module's headers are not read while other threads may write them, as in the JS runtime.
+    recorder.splits = instrumented.splits && !threaded;
     let capturer =
         Capturer {
             info: Arc::new(info.clone()),

@@ -95,8 +95,11 @@ impl Tracker {
     /// A tracker for one instance of `plugin` (one per store).
     pub fn new(plugin: &Plugin) -> Tracker {
         let instrumented = Arc::new(plugin.instrumented.clone());
+        let mut recorder = Recorder::new(StackMode::Contexts, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), None);
+        // Split blocks followed as in `check` (per-event hooks; a threaded module's headers are not read).
+        recorder.splits = instrumented.splits && !plugin.info.threaded();
         Tracker {
-            recorder: Recorder::new(StackMode::Contexts, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), None),
+            recorder,
             capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None, statics: None },
             host_values: Vec::new(),
         }

@@ -532,12 +532,12 @@ impl Recorder {
                 _ => 0,
             };
             let leader = Recorder::settle(caller, at);
-            let r = caller.data_mut().recorder();
+            // (`check` let the allocator free a leader: that free is the next event, or nothing is skipped.)
+            let checked = caller.data_mut().recorder().leader_free.take();
             if let Event::Free { ptr, .. } = ev
-                && (leader || r.leader_free == Some(ptr))
+                && (leader || checked == Some(ptr))
             {
                 // The allocator giving a split block's leader back through the hooked free: not the program's.
-                r.leader_free = None;
                 return Ok(());
             }
             if let Event::Alloc { ptr, .. } = ev
@@ -741,8 +741,7 @@ impl Recorder {
         }
         let found = {
             let mem = memory.data(&*caller);
-            let word = |at: u32| mem.get(at as usize..at as usize + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
-            split_chunks(block, header, at, word)
+            split_chunks(block, header, at, |a| word_at(mem, a))
         };
         let Some((to, size, leader)) = found.filter(|&(to, _, _)| !live(caller, to)) else { return Ok(0) };
         set_live_bit(&mut *caller, view, block, false)?;

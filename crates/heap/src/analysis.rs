@@ -390,7 +390,7 @@ impl Batch {
         targets: &mut Vec<u32>,
         edge_at: &mut Vec<u32>,
         counts: &mut [u32],
-        base: u32,
+        first: u32,
         flags: &mut [u8],
     ) {
         // Pass 1: the bucket of every candidate.
@@ -413,7 +413,7 @@ impl Batch {
             if t != NONE && !(t == self.holder[j] && at_start == 0) {
                 targets.push(t);
                 edge_at.push(self.at[j]);
-                counts[(self.holder[j] - base) as usize + 1] += 1;
+                counts[(self.holder[j] - first) as usize + 1] += 1;
                 flags[t as usize] |= if at_start != 0 { PTR_START } else { PTR_INTERIOR };
             }
         }
@@ -449,8 +449,7 @@ struct Scan {
 
 fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &impl HeapBytes) -> Scan {
     let n = blocks.len();
-    let len = if range.start == 0 { n } else { range.len() };
-    let (first, base) = (range.start, range.start as u32);
+    let (first, len) = (range.start, if range.start == 0 { n } else { range.len() });
     let mut s = Scan { counts: vec![0; len + 1], first, targets: Vec::new(), at: Vec::new(), flags: vec![0; n] };
     let mut batch = Batch::default();
     for bi in range {
@@ -461,11 +460,11 @@ fn scan(blocks: &[Block], range: std::ops::Range<usize>, idx: &Index, mem: &impl
             batch.gather(idx, chunk, at, bi as u32);
             at += chunk.len() as u32;
             if batch.v.len() >= BATCH {
-                batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, base, &mut s.flags);
+                batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, first as u32, &mut s.flags);
             }
         }
     }
-    batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, base, &mut s.flags);
+    batch.flush(idx, &mut s.targets, &mut s.at, &mut s.counts, first as u32, &mut s.flags);
     s
 }
 

@@ -96,8 +96,7 @@ impl Tracker {
     pub fn new(plugin: &Plugin) -> Tracker {
         let instrumented = Arc::new(plugin.instrumented.clone());
         let mut recorder = Recorder::new(StackMode::Contexts, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), None);
-        // Split blocks followed as in `check` (per-event hooks; a threaded module's headers are not read).
-        recorder.splits = instrumented.splits && !plugin.info.threaded();
+        recorder.follow_splits(&instrumented, &plugin.info);
         Tracker {
             recorder,
             capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None, statics: None },

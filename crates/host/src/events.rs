@@ -16,7 +16,7 @@ use wasmleak_instrument::buffered::{
     self, CAPACITY, COUNT_EXPORT, EVENTS_EXPORT, FREE_MORE, FREE_RAW, FREE_RECORD, LIMIT_EXPORT, LIVE_EXPORT, MASK_EXPORT, RECORD,
     RING_SEGMENTS, TABLE_BASE, TABLE_BASE_BEFORE_RING,
 };
-use wasmleak_instrument::CodeMap;
+use wasmleak_instrument::{CodeMap, Instrumented, ModuleInfo};
 use wasmtime::{AsContextMut, Caller, Global, Memory, Val};
 
 use crate::run::StackMode;
@@ -212,9 +212,9 @@ pub(crate) struct Recorder {
     /// Ids found to stand for more than one stack.
     collisions: u32,
     /// Per-event hooks of a single-threaded module whose aligned allocation is inlined into a caller of malloc
-    /// (`Instrumented::splits`): the last block malloc returned and the chunk header before it, looked at again at
-    /// the next event ([`Recorder::settle`]; the buffered wrappers do it themselves, with the `split` hook).
-    pub(crate) splits: bool,
+    /// ([`Recorder::follow_splits`]): the last block malloc returned and the chunk header before it, looked at
+    /// again at the next event ([`Recorder::settle`]; the buffered wrappers do it themselves, with the `split` hook).
+    splits: bool,
     split_watch: Option<(u32, u32)>,
     /// The leader of a split block, which `check` let the allocator free: its `free` is the allocator's, not the
     /// program's, and is not recorded.
@@ -514,6 +514,13 @@ impl Recorder {
     }
 
     /// For a threaded module's run: events of several threads, one at a time.
+    /// Follow the blocks dlmalloc splits (docs/contracts.md, "Blocks the allocator splits") where the module has
+    /// such code (`Instrumented::splits`) and one thread: a threaded module's chunk headers are not read while other
+    /// threads may write them (the JS runtime skips shared memories too).
+    pub(crate) fn follow_splits(&mut self, instrumented: &Instrumented, info: &ModuleInfo) {
+        self.splits = instrumented.splits && !info.threaded();
+    }
+
     pub(crate) fn for_threads(mut self) -> Recorder {
         self.threads = true;
         self

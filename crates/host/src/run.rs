@@ -1145,9 +1145,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         let _ = compiled.try_send(());
     }
     let mut recorder = Recorder::new(cfg.stacks, Arc::new(instrumented.map.clone()), instrumented.memory_export.clone(), cfg.progress.clone());
-    // Per-event hooks follow split blocks in the host (a buffered module's wrappers do it themselves); a threaded
-    // module's headers are not read while other threads may write them, as in the JS runtime.
-    recorder.splits = instrumented.splits && !threaded;
+    recorder.follow_splits(instrumented, info);
     let capturer =
         Capturer {
             info: Arc::new(info.clone()),

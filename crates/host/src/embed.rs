@@ -99,7 +99,7 @@ impl Tracker {
         recorder.follow_splits(&instrumented, &plugin.info);
         Tracker {
             recorder,
-            capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None, statics: None },
+            capturer: Capturer { info: Arc::new(plugin.info.clone()), instrumented, progress: None, statics: None, keep_memory: false },
             host_values: Vec::new(),
         }
     }

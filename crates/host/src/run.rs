@@ -81,6 +81,10 @@ pub struct RunConfig {
     /// The module's static variables (DWARF), as address ranges, set while the guest runs (by the thread that reads
     /// the report's symbols): an allocator over one of them is not a root (`without_static_arena`).
     pub statics: Option<Arc<std::sync::OnceLock<Vec<std::ops::Range<u64>>>>>,
+    /// The state at exit leaves its blocks' bytes in the guest's memory, which [`Finished::memory`] then reads,
+    /// rather than copying them (`HeapState::in_memory`) — where they are all there to read: a single-threaded
+    /// guest, no opaque block. `check`'s last state is analysed once, the run's memory still mapped.
+    pub keep_memory: bool,
 }
 
 /// What a tracked run has done so far, updated as it goes (by the heap model's thread and at each heap state).
@@ -116,6 +120,7 @@ impl Default for RunConfig {
             progress: None,
             compiled: None,
             statics: None,
+            keep_memory: false,
         }
     }
 }
@@ -317,6 +322,8 @@ pub(crate) struct Capturer {
     pub(crate) progress: Option<Arc<Progress>>,
     /// See [`RunConfig::statics`].
     pub(crate) statics: Option<Arc<std::sync::OnceLock<Vec<std::ops::Range<u64>>>>>,
+    /// See [`RunConfig::keep_memory`].
+    pub(crate) keep_memory: bool,
 }
 
 impl Capturer {
@@ -364,7 +371,8 @@ impl Capturer {
             (None, Some(m)) => shared_bytes(m),
             (None, None) => &[],
         };
-        self.build(now, &globals, memory, iteration, host_values, &thread_held)
+        let keep = last && self.keep_memory && !threaded;
+        self.build(now, &globals, memory, iteration, host_values, &thread_held, keep)
     }
 
     /// The heap now, when the thread that ran `_start` cannot be reached (it is blocked, waiting for a thread
@@ -392,7 +400,7 @@ impl Capturer {
             };
             globals.push((sp, bottom.min(top) as i64));
         }
-        self.build(now, &globals, shared_bytes(memory), iteration, &[], &thread_held)
+        self.build(now, &globals, shared_bytes(memory), iteration, &[], &thread_held, false)
     }
 
     /// `thread_held`: blocks threads still running allocated, (address, thread): roots, as a wasm global is.
@@ -404,6 +412,7 @@ impl Capturer {
         iteration: u64,
         host_values: &[(String, u64)],
         thread_held: &[(u32, i32)],
+        keep_memory: bool,
     ) -> HeapState {
         let mut roots = roots(
             &self.info,
@@ -424,9 +433,19 @@ impl Capturer {
             host: false,
         }));
         let resized = if self.instrumented.dlmalloc { wasmleak_heap::chunk_sizes(&mut now.blocks, Memory { bytes: memory }) } else { 0 };
-        let (mut contents, mut regions, values) = Snapshot::capture_memory(&now.blocks, Memory { bytes: memory }, &roots);
+        let (mut regions, values) = Snapshot::capture_roots(Memory { bytes: memory }, &roots);
         mask_link_time_words(&self.info, &mut regions);
-        mask_dead_stacks(&now.blocks, &mut contents, &now.dead_stacks);
+        // Left in memory only where the copy would be the same bytes: nothing zeroed (opaque blocks, dead stacks),
+        // nothing past the end.
+        let in_memory = keep_memory
+            && roots.opaque.is_empty()
+            && now.dead_stacks.is_empty()
+            && now.blocks.iter().all(|b| b.addr.saturating_add(b.size) <= memory.len() as u64);
+        let mut contents = Vec::new();
+        if !in_memory {
+            contents = Snapshot::capture_contents(&now.blocks, Memory { bytes: memory }, &roots);
+            mask_dead_stacks(&now.blocks, &mut contents, &now.dead_stacks);
+        }
         let owners = match &now.freed {
             Some(freed) => wasmleak_heap::owners(&now.blocks, freed, Memory { bytes: memory }, &roots),
             None => Vec::new(),
@@ -442,6 +461,7 @@ impl Capturer {
             profile: now.profile,
             roots,
             contents,
+            in_memory,
             regions,
             values,
         }
@@ -560,15 +580,26 @@ struct Pass {
     notes: Vec<String>,
     /// The guest's store, ended: dropped by whoever takes the pass ([`Finished`]).
     store: Option<Store<State>>,
+    /// Its memory, when the state at exit left its blocks' bytes there (`HeapState::in_memory`).
+    memory: Option<wasmtime::Memory>,
 }
 
 /// A run's guest, ended: its store (the linear memory; a tracked run's events ring), module and engine. Dropping
 /// them unmaps their memory — a heap of 300,000 blocks took 4–14 ms — which `check` and `run`, about to exit, leave
 /// to the process's end.
 pub struct Finished {
-    _store: Option<Store<State>>,
+    store: Option<Store<State>>,
+    memory: Option<wasmtime::Memory>,
     _module: Module,
     _engine: Engine,
+}
+
+impl Finished {
+    /// The guest's memory as it ended, when the state at exit left its blocks' bytes there
+    /// ([`RunConfig::keep_memory`], `HeapState::in_memory`).
+    pub fn memory(&self) -> Option<&[u8]> {
+        Some(self.memory?.data(self.store.as_ref()?))
+    }
 }
 
 /// The one run of the guest. `threaded`: the module has shared memory (wasi-threads).
@@ -739,6 +770,7 @@ fn run_pass(
         let _ = handle.join();
     }
     let mut states = Vec::new();
+    let mut kept = None;
     if let Some(c) = capturer {
         clock.lap("  the guest");
         let iteration = if let (Some(t), true) = (&threads, cfg.per_iteration) {
@@ -756,6 +788,9 @@ fn run_pass(
         };
         let host_values = store.data().host_values.clone();
         let last = c.capture(&mut store, instance.as_ref(), iteration, true, &host_values);
+        if last.in_memory {
+            kept = instance.as_ref().and_then(|i| i.get_memory(&mut store, &c.instrumented.memory_export));
+        }
         states = std::mem::take(&mut store.data_mut().states);
         if let Some(t) = &threads {
             states.extend(t.take_scheduled());
@@ -779,7 +814,7 @@ fn run_pass(
     if let Some(t) = &threads {
         stopped.extend(t.stopped_frames());
     }
-    Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes, store: Some(store) })
+    Ok(Pass { exit, exit_frames, stopped, recorded, states, refused, notes, store: Some(store), memory: kept })
 }
 
 /// The wasm frames of a backtrace, innermost first, as `exit.rs` reads them: (function index, code offset).
@@ -816,7 +851,7 @@ fn detached_pass(threads: &Threads, capturer: Option<&Capturer>, baton: Option<A
         states.push(c.capture_detached(&mut recorder, memory, exit.completed() as u64, &threads.running(true), &bounded));
         recorded = Some(recorder.finish_here());
     }
-    Pass { exit, exit_frames: Vec::new(), stopped: threads.stopped_frames(), recorded, states, refused: None, notes, store: None }
+    Pass { exit, exit_frames: Vec::new(), stopped: threads.stopped_frames(), recorded, states, refused: None, notes, store: None, memory: None }
 }
 
 /// The `wasmleak` hook imports of an instrumented module (every kind `wasmleak_instrument` writes but the
@@ -1130,7 +1165,7 @@ pub fn plain_run(module_bytes: &[u8], cfg: &RunConfig) -> Result<(Exit, Finished
     clock.lap("compile");
     let pass = run_pass(&engine, &module, cfg, None, None, threaded)?;
     clock.lap("the guest");
-    Ok((pass.exit, Finished { _store: pass.store, _module: module, _engine: engine }))
+    Ok((pass.exit, Finished { store: pass.store, memory: pass.memory, _module: module, _engine: engine }))
 }
 
 /// Run the instrumented module once, track every allocation with its stack, and gather the heap at the end.
@@ -1153,6 +1188,7 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
             instrumented: Arc::new(if threaded { instrumented.clone() } else { instrumented.without_bytes() }),
             progress: cfg.progress.clone(),
             statics: cfg.statics.clone(),
+            keep_memory: cfg.keep_memory,
         };
     let pass = run_pass(&engine, &module, cfg, Some(recorder), Some(capturer), threaded)?;
     let Recorded { model, contexts, walks, collisions } = pass.recorded.expect("a tracked run records");
@@ -1164,6 +1200,11 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         let stopped = pass.stopped.iter().map(|(_, ending, frames)| (*ending, &frames[..]));
         let endings: Vec<(Ending, &[(u32, u32)])> = ended.into_iter().chain(stopped).collect();
         if !endings.is_empty() {
+            // held_at_exit analyses the copied bytes.
+            if let (true, Some(memory), Some(store)) = (last.in_memory, pass.memory, &pass.store) {
+                last.contents = Snapshot::capture_contents(&last.blocks, Memory { bytes: memory.data(store) }, &last.roots);
+                last.in_memory = false;
+            }
             notes.extend(held_at_exit(last, &endings, &model.stacks, instrumented, info, &instrumented.bytes));
         }
     }
@@ -1215,6 +1256,6 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         );
     }
     let roots = states.last().map(|s| s.roots.clone()).unwrap_or_default();
-    let guest = Finished { _store: pass.store, _module: module, _engine: engine };
+    let guest = Finished { store: pass.store, memory: pass.memory, _module: module, _engine: engine };
     Ok(Outcome { exit: pass.exit, model, states, roots, contexts, walks, notes, guest })
 }

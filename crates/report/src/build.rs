@@ -346,7 +346,7 @@ pub fn debug_info_note(has_dwarf: bool, maps_code: bool, has_names: bool) -> Opt
 /// Per stack of `snap`: whether it is a one-time allocation of the language runtime (wasi-libc's argv copy),
 /// which reports count apart and exports label `runtime` rather than as a leak.
 pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
-    let argv = inlined_argv_copy(snap);
+    let argv = inlined_argv_copy(snap, Bytes::Contents(&snap.contents));
     (0..snap.stacks.len() as u32).map(|s| argv.contains(&s) || is_runtime_startup(&frames(snap, s))).collect()
 }
 
@@ -354,7 +354,7 @@ pub fn runtime_stacks(snap: &Snapshot) -> Vec<bool> {
 /// (`clang -O2` links through wasm-opt): the copy is then allocated by `_start` itself, which the names cannot
 /// tell from a `main` inlined there too — so by what the two blocks hold: the array, `argc + 1` words pointing
 /// into the other block and a final 0, and the buffer, the arguments as NUL-terminated strings.
-fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
+fn inlined_argv_copy(snap: &Snapshot, contents: Bytes<'_>) -> HashSet<u32> {
     // Stacks first (a few), blocks only when some stack is `_start`'s: the report of a large heap pays nothing.
     // `_start` itself, or unnamed functions it calls: wasm-opt also specialises wasi-libc's `calloc(argc + 1, 4)`
     // into a one-argument function of its own, which calls the hooked malloc (survey of one-step `clang -O2` builds:
@@ -374,7 +374,7 @@ fn inlined_argv_copy(snap: &Snapshot) -> HashSet<u32> {
     for b in &snap.blocks {
         let size = b.size as usize;
         if from_start.get(b.stack as usize).copied().unwrap_or(false) {
-            if let Some(bytes) = snap.contents.get(offset..offset + size) {
+            if let Some(bytes) = contents.of(b.addr, b.size, offset) {
                 at_start.push((b, bytes));
             }
         }
@@ -406,7 +406,7 @@ fn argv_pairs<'a>(blocks: &[(&'a wasmleak_heap::SnapBlock, &[u8])]) -> Vec<(&'a 
 /// With no stacks taken (`check --stacks off`), the argv copy cannot be told by who allocated it: by what its two
 /// blocks hold, as [`inlined_argv_copy`] does — the first such pair allocated (wasi-libc makes it before `main`).
 /// Addresses of its blocks; empty when stacks were taken.
-fn argv_copy_without_stacks(snap: &Snapshot) -> HashSet<u64> {
+fn argv_copy_without_stacks(snap: &Snapshot, contents: Bytes<'_>) -> HashSet<u64> {
     if snap.blocks.iter().any(|b| b.stack != u32::MAX) {
         return HashSet::default();
     }
@@ -415,7 +415,7 @@ fn argv_copy_without_stacks(snap: &Snapshot) -> HashSet<u64> {
         .blocks
         .iter()
         .filter_map(|b| {
-            let bytes = snap.contents.get(offset..offset + b.size as usize);
+            let bytes = contents.of(b.addr, b.size, offset);
             offset += b.size as usize;
             Some((b, bytes?))
         })
@@ -474,9 +474,38 @@ fn zig_layers_note(snap: &Snapshot) -> Option<String> {
 }
 
 pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
+    build_from(snap, Bytes::Contents(&snap.contents), analysis, exit, notes)
+}
+
+/// [`build`] of a snapshot whose blocks' bytes were left in the memory image `memory` (the state at exit of a run
+/// whose memory is still mapped: `HeapState::in_memory`), not copied into its `contents`.
+pub fn build_in_memory(snap: &Snapshot, memory: &[u8], analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
+    build_from(snap, Bytes::Memory(memory), analysis, exit, notes)
+}
+
+/// Where the report reads what a few blocks hold (an argv copy, an `Rc`'s weak count).
+#[derive(Clone, Copy)]
+enum Bytes<'a> {
+    /// The snapshot's `contents`: the blocks' bytes one after the other, in block order.
+    Contents(&'a [u8]),
+    /// A memory image: byte `i` is address `i`.
+    Memory(&'a [u8]),
+}
+
+impl<'a> Bytes<'a> {
+    /// The bytes of block `b`, whose bytes start at `offset` of the contents.
+    fn of(self, addr: u64, size: u64, offset: usize) -> Option<&'a [u8]> {
+        match self {
+            Bytes::Contents(c) => c.get(offset..offset + size as usize),
+            Bytes::Memory(m) => m.get(addr as usize..(addr + size) as usize),
+        }
+    }
+}
+
+fn build_from(snap: &Snapshot, bytes: Bytes<'_>, analysis: &Analysis, exit: Exit, notes: Vec<String>) -> Report {
     let types = crate::types::stack_types(snap);
-    let argv = inlined_argv_copy(snap);
-    let argv_blocks = argv_copy_without_stacks(snap);
+    let argv = inlined_argv_copy(snap, bytes);
+    let argv_blocks = argv_copy_without_stacks(snap, bytes);
     let mut summary = Summary { allocations: snap.allocations, frees: snap.frees, ..Summary::default() };
     // Group by (kind, symbolized stack): different raw stacks can symbolize the same.
     // None: a one-time allocation of the language runtime, counted apart.
@@ -567,7 +596,7 @@ pub fn build(snap: &Snapshot, analysis: &Analysis, exit: Exit, notes: Vec<String
         g.interior_only += class.interior_only as u64;
         // An Rc/Arc allocation is its RcInner: strong count, then weak count (1 + the Weak references).
         if let Some(c) = class.cycle.filter(|&c| group_rc[gi] && !weak_cycles[c as usize]) {
-            let weak = snap.contents.get(at + 4..at + 8).map(|w| u32::from_le_bytes(w.try_into().unwrap()));
+            let weak = bytes.of(block.addr, block.size, at).and_then(|b| b.get(4..8)).map(|w| u32::from_le_bytes(w.try_into().unwrap()));
             weak_cycles[c as usize] = weak.is_some_and(|w| w > 1);
         }
         g.on_cycle += class.on_cycle as u64;

@@ -11,7 +11,7 @@ mod snapshot;
 mod text;
 mod types;
 
-pub use build::{build, debug_info_note, runtime_stacks, NO_DWARF_NOTE, NOTHING_SEEN, NOTHING_SEEN_REASON, FREES_NOT_SEEN_REASON, NO_GROWTH_VERDICT_REASON, Exit, Frame, FreedOwner, Group, Interior, InvalidFree, Report, Summary};
+pub use build::{build, build_in_memory, debug_info_note, runtime_stacks, NO_DWARF_NOTE, NOTHING_SEEN, NOTHING_SEEN_REASON, FREES_NOT_SEEN_REASON, NO_GROWTH_VERDICT_REASON, Exit, Frame, FreedOwner, Group, Interior, InvalidFree, Report, Summary};
 pub use diff::{diff, diff_by, diff_json, diff_text, site_name, DiffRow, GroupBy, SortBy};
 pub use json::to_json;
 pub use policy::{template_match, Policy, Suppressions, DEFAULT_FAIL_ON, FAIL_KINDS};

@@ -727,6 +727,7 @@ impl Session {
             profile: model.profile(),
             roots,
             contents,
+            in_memory: false,
             regions,
             values,
         }

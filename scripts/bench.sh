@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tracking overhead, each case a ratio against the same host with nothing tracked, measured in this one run
-# (medians of RUNS runs each), printed as the rows of BENCHMARKS.md's table:
+# (medians of RUNS runs each, untracked and tracked taken in turn), printed as the rows of BENCHMARKS.md's table:
 #   check/run   alloc_heavy 1000        Rust, leak-free: 26.8 million allocator events
 #   check/run   cpp_churn 2000          C++ new/delete churn, leak-free: 7.9 million events
 #   check/run   rc_cycle 100000         300,000 leaked blocks, every one's stack in the report
@@ -22,20 +22,36 @@ rust=fixtures/wasm/rust_patterns.wasm
 cpp=fixtures/wasm/edge/cpp_churn.wasm
 
 . scripts/bench/lib.sh
-ms() { for _ in $(seq "$runs"); do sleep "${PAUSE:-0}"; time_of "$@"; done | median; }
 row() { # name, untracked ms, tracked ms, target
   awk -v n="$1" -v u="$2" -v t="$3" -v g="$4" 'BEGIN { printf "| %s | %d ms | %d ms | **%.2f×** | %s |\n", n, u, t, t / u, g }'
+}
+# One row: RUNS runs of the untracked command and of the tracked one, taken in turn, and their medians. In turn,
+# not one series after the other: this machine's speed drifts 20–40% between sittings, and two series minutes
+# apart measured the drift as much as the tracking (BENCHMARKS.md, session 27).
+#   pair NAME TARGET UNTRACKED... :: TRACKED...
+pair() {
+  local name=$1 target=$2 side=u a
+  shift 2
+  local u=() t=() us=() ts=()
+  for a in "$@"; do
+    if [ "$a" = "::" ]; then side=t; elif [ $side = u ]; then u+=("$a"); else t+=("$a"); fi
+  done
+  for _ in $(seq "$runs"); do
+    sleep "${PAUSE:-0}"; us+=("$(time_of "${u[@]}")")
+    sleep "${PAUSE:-0}"; ts+=("$(time_of "${t[@]}")")
+  done
+  row "$name" "$(printf '%s\n' "${us[@]}" | median)" "$(printf '%s\n' "${ts[@]}" | median)" "$target"
 }
 
 echo "| case | untracked (median of $runs) | tracked | ratio | target |"
 echo "|---|---|---|---|---|"
-row "check/run alloc_heavy 1000" "$(ms "$bin" run $rust -- alloc_heavy 1000)" "$(ms "$bin" check $rust -- alloc_heavy 1000)" "≤ 1.3×"
-row "check/run cpp_churn 2000" "$(ms "$bin" run $cpp -- 2000)" "$(ms "$bin" check $cpp -- 2000)" "≤ 1.5×"
-row "check/run rc_cycle 100000 (300,000 leaked blocks)" "$(ms "$bin" run $rust -- rc_cycle 100000)" "$(ms "$bin" check $rust -- rc_cycle 100000)" "≤ 2×"
+pair "check/run alloc_heavy 1000" "≤ 1.3×" "$bin" run $rust -- alloc_heavy 1000 :: "$bin" check $rust -- alloc_heavy 1000
+pair "check/run cpp_churn 2000" "≤ 1.5×" "$bin" run $cpp -- 2000 :: "$bin" check $cpp -- 2000
+pair "check/run rc_cycle 100000 (300,000 leaked blocks)" "≤ 2×" "$bin" run $rust -- rc_cycle 100000 :: "$bin" check $rust -- rc_cycle 100000
 for n in 200 1000; do
-  plain=$(ms node --no-warnings scripts/bench/alloc_heavy.mjs $n)
-  row "node alloc_heavy $n" "$plain" "$(ms "$bin" node scripts/bench/alloc_heavy.mjs $n)" "≤ 3×"
+  pair "node alloc_heavy $n" "≤ 3×" node --no-warnings scripts/bench/alloc_heavy.mjs $n :: "$bin" node scripts/bench/alloc_heavy.mjs $n
   # A first run: the module instrumented in the run, not taken from the cache (js/README.md).
-  row "node alloc_heavy $n, first run (WASMLEAK_CACHE=0)" "$plain" "$(WASMLEAK_CACHE=0 ms "$bin" node scripts/bench/alloc_heavy.mjs $n)" "≤ 3×"
+  pair "node alloc_heavy $n, first run (WASMLEAK_CACHE=0)" "≤ 3×" node --no-warnings scripts/bench/alloc_heavy.mjs $n :: \
+    env WASMLEAK_CACHE=0 "$bin" node scripts/bench/alloc_heavy.mjs $n
 done
 WASMLEAK_STATS=1 "$bin" check $rust -- rc_cycle 100000 2>&1 >/dev/null | grep 'tracker memory' || true

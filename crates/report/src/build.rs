@@ -1137,8 +1137,17 @@ mod tests {
         through.frames[1].function = "make_args".into();
         assert_eq!(runtime_stacks(&through), vec![false, false, false]);
         let exit = Exit { status: "returned", code: None, message: String::new() };
-        let r = build(&snap, &snap.analyze(), exit, Vec::new());
+        let r = build(&snap, &snap.analyze(), exit.clone(), Vec::new());
         assert_eq!((r.summary.runtime_blocks, r.summary.lost_blocks, r.summary.lost_bytes), (2, 1, 16));
+        // The same blocks read in a memory image (`check`'s heap at exit, not copied): the same report.
+        let mut memory = vec![0u8; 0x4000];
+        memory[0x1000..0x1000 + array.len()].copy_from_slice(&array);
+        memory[0x2000..0x2000 + text.len()].copy_from_slice(text);
+        memory[0x3000..0x3000 + other.len()].copy_from_slice(&other);
+        let analysis = snap.analyze();
+        snap.contents.clear();
+        let m = build_in_memory(&snap, &memory, &analysis, exit, Vec::new());
+        assert_eq!((m.summary.runtime_blocks, m.summary.lost_blocks, m.summary.lost_bytes), (2, 1, 16));
     }
 
     /// A freed block whose first words held a lost block's address owns it — unless it was a thread's stack (freed

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where a run's time goes, binaries side by side: each binary runs in turn, N rounds, with WASMLEAK_STATS=1, and
 the median of each `wasmleak: <phase>: T ms` line is printed per binary (BENCHMARKS.md's phase figures), then the
-median wall time of the whole run (BENCHMARKS.md's interleaved comparisons). PAUSE=S waits S seconds before each
-run (bench.sh says why).
+median wall time of the whole run (BENCHMARKS.md's interleaved comparisons) and its CPU time, user + sys. PAUSE=S
+waits S seconds before each run (bench.sh says why).
 
     [PAUSE=3] scripts/bench/phases.py N BIN[,BIN...] check fixtures/wasm/rust_patterns.wasm -- rc_cycle 100000
 """
@@ -21,9 +21,13 @@ for _ in range(rounds):
     for b in bins:
         time.sleep(pause)
         start = time.monotonic()
-        run = subprocess.run([b] + args, env=dict(os.environ, WASMLEAK_STATS="1"), capture_output=True, text=True)
+        run = subprocess.Popen([b] + args, env=dict(os.environ, WASMLEAK_STATS="1"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        stderr = run.stderr.read()
+        _, _, usage = os.wait4(run.pid, 0)
         times[b].setdefault("wall", []).append((time.monotonic() - start) * 1e3)
-        for line in run.stderr.splitlines():
+        times[b].setdefault("cpu (user + sys)", []).append((usage.ru_utime + usage.ru_stime) * 1e3)
+        for line in stderr.splitlines():
             m = re.match(r"wasmleak: +([^:]+): ([0-9.]+) ms", line)
             if m:
                 phase = m.group(1).strip()
@@ -31,5 +35,5 @@ for _ in range(rounds):
                     order.append(phase)
                 times[b].setdefault(phase, []).append(float(m.group(2)))
 print("%-44s" % "phase" + "".join("%14s" % os.path.basename(b)[:13] for b in bins))
-for phase in order + ["wall"]:
+for phase in order + ["wall", "cpu (user + sys)"]:
     print("%-44s" % phase[:44] + "".join("%14.1f" % statistics.median(times[b].get(phase, [0])) for b in bins))

@@ -225,10 +225,7 @@ impl Opts {
                     clock.lap("  (thread) pointer scan");
                     let _ = scanned.send(());
                 };
-                let a = match memory {
-                    Some(memory) => last.analyze_sorted_scan_first_in(memory, scanned),
-                    None => last.analyze_sorted_scan_first(scanned),
-                };
+                let a = last.analyze_sorted_scan_first(memory, scanned);
                 c.lap("  (thread) analyze");
                 a
             });
@@ -287,8 +284,8 @@ impl Opts {
             notes.extend(wasmleak_report::debug_info_note(sym.has_dwarf(), sym.dwarf_maps_code(), names).map(String::from));
         }
         let mut report = match memory {
-            Some(memory) if snap.contents.is_empty() => build_in_memory(snap, memory, &analysis, exit, notes),
-            _ => build(snap, &analysis, exit, notes),
+            Some(memory) => build_in_memory(snap, memory, &analysis, exit, notes),
+            None => build(snap, &analysis, exit, notes),
         };
         if entry_points.is_empty() {
             report.nothing_to_judge(NO_HEAP_NOTE);

@@ -135,7 +135,7 @@ pub struct HeapState {
     pub contents: Vec<u8>,
     /// The blocks' bytes were not copied: they are still in the guest's memory, which the host kept (`check`'s
     /// state at exit: 300,000 blocks were a 12 MB copy, read once by the analysis). `contents` is empty; the
-    /// analysis reads them with [`HeapState::analyze_sorted_scan_first_in`].
+    /// analysis is given that memory ([`HeapState::analyze_in`]).
     pub in_memory: bool,
     pub regions: Vec<SnapRegion>,
     pub values: Vec<SnapValue>,
@@ -153,38 +153,59 @@ impl HeapState {
     /// The analysis of this heap ([`crate::analyze`]), read from the copied bytes in place. Blocks keep the
     /// run's stack ids: nothing needs symbolizing first.
     pub fn analyze(&self) -> Analysis {
-        analyze(self.blocks.clone(), self.bytes(), &self.roots)
+        self.analyze_in(None)
     }
 
-    /// [`HeapState::analyze`] without copying the blocks, which must be in address order (as hosts take them):
-    /// the result's `blocks` is empty until [`Analysis::with_blocks`] gives it these.
-    pub fn analyze_sorted(&self) -> Analysis {
-        crate::analysis::analyze_sorted(&self.blocks, self.bytes(), &self.roots)
+    /// [`HeapState::analyze`] of a state whose blocks' bytes may have been left in the guest's memory
+    /// (`in_memory`): `memory` is then that memory image (a state with copies ignores it).
+    pub fn analyze_in(&self, memory: Option<&[u8]>) -> Analysis {
+        analyze(self.blocks.clone(), self.bytes(memory), &self.roots)
     }
 
-    /// [`HeapState::analyze_sorted`], the pointer scan on every core first, then `scanned()`, then the rest on
-    /// this thread ([`crate::analysis::analyze_sorted_scan_first`]).
-    pub fn analyze_sorted_scan_first(&self, scanned: impl FnOnce()) -> Analysis {
-        crate::analysis::analyze_sorted_scan_first(&self.blocks, self.bytes(), &self.roots, scanned)
+    /// [`HeapState::analyze_in`] without copying the blocks, which must be in address order (as hosts take them):
+    /// the pointer scan on every core first, then `scanned()`, then the rest on this thread
+    /// ([`crate::analysis::analyze_sorted_scan_first`]). The result's `blocks` is empty until
+    /// [`Analysis::with_blocks`] gives it these.
+    pub fn analyze_sorted_scan_first(&self, memory: Option<&[u8]>, scanned: impl FnOnce()) -> Analysis {
+        crate::analysis::analyze_sorted_scan_first(&self.blocks, self.bytes(memory), &self.roots, scanned)
     }
 
-    /// [`HeapState::analyze_sorted_scan_first`] of a state whose blocks' bytes are still in `memory`
-    /// (`in_memory`); the root regions are the state's copies.
-    pub fn analyze_sorted_scan_first_in(&self, memory: &[u8], scanned: impl FnOnce()) -> Analysis {
-        let bytes = InMemory { memory: crate::Memory { bytes: memory }, regions: &self.regions };
-        crate::analysis::analyze_sorted_scan_first(&self.blocks, bytes, &self.roots, scanned)
+    /// Where the blocks' bytes are: the copies, or `memory` when they were left there (`in_memory`).
+    fn bytes<'a>(&'a self, memory: Option<&'a [u8]>) -> StateBytes<'a> {
+        if !self.in_memory {
+            return StateBytes::Copied(Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions));
+        }
+        let memory = memory.expect("the blocks' bytes are in the guest's memory: analyze_in(Some(memory))");
+        StateBytes::InMemory(InMemory { memory: Memory { bytes: memory }, regions: &self.regions })
+    }
+}
+
+/// A heap state's bytes, wherever the host left them ([`HeapState::bytes`]).
+enum StateBytes<'a> {
+    Copied(Copied<'a>),
+    InMemory(InMemory<'a>),
+}
+
+impl HeapBytes for StateBytes<'_> {
+    fn block(&self, i: usize, b: &Block) -> &[u8] {
+        match self {
+            StateBytes::Copied(c) => c.block(i, b),
+            StateBytes::InMemory(m) => m.block(i, b),
+        }
     }
 
-    fn bytes(&self) -> Copied<'_> {
-        assert!(!self.in_memory, "the blocks' bytes are in memory: analyze_sorted_scan_first_in");
-        Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions)
+    fn region(&self, start: u64, end: u64) -> &[u8] {
+        match self {
+            StateBytes::Copied(c) => c.region(start, end),
+            StateBytes::InMemory(m) => m.region(start, end),
+        }
     }
 }
 
 /// A heap whose blocks are read in the memory image itself, and its root regions in their copies (which the host
 /// masked: `mask_link_time_words`).
 struct InMemory<'a> {
-    memory: crate::Memory<'a>,
+    memory: Memory<'a>,
     regions: &'a [SnapRegion],
 }
 
@@ -426,15 +447,12 @@ impl Snapshot {
         }
     }
 
-    /// The analysis of this snapshot's heap ([`crate::analyze`]), exactly as of the live run it was taken from.
+    /// The analysis of this snapshot's heap ([`crate::analyze`]), exactly as of the live run it was taken from
+    /// (`stack` of its blocks indexes this snapshot's stacks).
     pub fn analyze(&self) -> Analysis {
         let bytes = Copied::new(self.blocks.iter().map(|b| (b.addr, b.size)), &self.contents, &self.regions);
-        analyze(self.analysis_blocks(), bytes, &self.roots())
-    }
-
-    /// The blocks as the analysis takes them (`stack` indexes this snapshot's stacks).
-    pub fn analysis_blocks(&self) -> Vec<Block> {
-        self.blocks.iter().map(|b| Block { addr: b.addr, size: b.size, seq: b.seq, stack: StackId(b.stack) }).collect()
+        let blocks = self.blocks.iter().map(|b| Block { addr: b.addr, size: b.size, seq: b.seq, stack: StackId(b.stack) });
+        analyze(blocks.collect(), bytes, &self.roots())
     }
 
     /// Copy what a snapshot needs out of a live memory image.

@@ -513,7 +513,6 @@ impl Recorder {
         self.batch.push(Event::StackEnded { top });
     }
 
-    /// For a threaded module's run: events of several threads, one at a time.
     /// Follow the blocks dlmalloc splits (docs/contracts.md, "Blocks the allocator splits") where the module has
     /// such code (`Instrumented::splits`) and one thread: a threaded module's chunk headers are not read while other
     /// threads may write them (the JS runtime skips shared memories too).
@@ -521,6 +520,7 @@ impl Recorder {
         self.splits = instrumented.splits && !info.threaded();
     }
 
+    /// For a threaded module's run: events of several threads, one at a time.
     pub(crate) fn for_threads(mut self) -> Recorder {
         self.threads = true;
         self

@@ -1200,12 +1200,8 @@ pub fn tracked_run(instrumented: &Instrumented, info: &ModuleInfo, cfg: &RunConf
         let stopped = pass.stopped.iter().map(|(_, ending, frames)| (*ending, &frames[..]));
         let endings: Vec<(Ending, &[(u32, u32)])> = ended.into_iter().chain(stopped).collect();
         if !endings.is_empty() {
-            // held_at_exit analyses the copied bytes.
-            if let (true, Some(memory), Some(store)) = (last.in_memory, pass.memory, &pass.store) {
-                last.contents = Snapshot::capture_contents(&last.blocks, Memory { bytes: memory.data(store) }, &last.roots);
-                last.in_memory = false;
-            }
-            notes.extend(held_at_exit(last, &endings, &model.stacks, instrumented, info, &instrumented.bytes));
+            let memory = pass.memory.zip(pass.store.as_ref()).map(|(m, store)| m.data(store));
+            notes.extend(held_at_exit(last, memory, &endings, &model.stacks, instrumented, info, &instrumented.bytes));
         }
     }
     let held = states.last().map_or(0, |s| s.roots.values.iter().filter(|v| v.name.ends_with(THREAD_HELD) && v.name.starts_with("thread ")).count());

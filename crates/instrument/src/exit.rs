@@ -28,11 +28,13 @@ use wasmparser::{ExternalKind, Operator, Parser, Payload, ValType};
 
 /// `endings`: how each thread that was still running at the end stopped (the guest's `proc_exit`, or a thread
 /// stopped where it was), with the frames it was running (instrumented function index, code offset), innermost
-/// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so. `bodies`:
-/// the original module, or the instrumented one (its functions' bodies come in the same order, with only i64
-/// locals added: context.rs).
+/// first. Make the blocks they may hold roots of `state` (the heap at exit); returns the notes saying so. `memory`:
+/// the guest's memory, where the state left its blocks' bytes (`HeapState::in_memory`). `bodies`: the original
+/// module, or the instrumented one (its functions' bodies come in the same order, with only i64 locals added:
+/// context.rs).
 pub fn held_at_exit(
     state: &mut HeapState,
+    memory: Option<&[u8]>,
     endings: &[(Ending, &[(u32, u32)])],
     stacks: &StackTable,
     ins: &Instrumented,
@@ -42,7 +44,7 @@ pub fn held_at_exit(
     // Once for all the threads that stopped (hundreds of waiting threads, each analysing a heap of their stacks,
     // took minutes): the unreachable blocks only get fewer as the frames of one thread make some roots.
     let code = Code::read(bodies, ins);
-    let analysis = state.analyze();
+    let analysis = state.analyze_in(memory);
     let mut notes = Vec::new();
     for &(ending, frames) in endings {
         notes.extend(held_by_frames(state, ending, frames, &analysis, &code, stacks, ins, info));

@@ -493,7 +493,7 @@ enum Bytes<'a> {
 }
 
 impl<'a> Bytes<'a> {
-    /// The bytes of block `b`, whose bytes start at `offset` of the contents.
+    /// The bytes of the block at `addr` of `size` bytes, which start at `offset` of the contents.
     fn of(self, addr: u64, size: u64, offset: usize) -> Option<&'a [u8]> {
         match self {
             Bytes::Contents(c) => c.get(offset..offset + size as usize),

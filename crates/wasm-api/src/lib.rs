@@ -759,7 +759,7 @@ impl Session {
         let held = if state.exit_frames.is_empty() || m.info.threaded() {
             Vec::new()
         } else {
-            held_at_exit(&mut heap, &[(wasmleak_instrument::exit::Ending::Exit, &state.exit_frames)], &self.model.stacks, &m.ins, &m.info, &m.original)
+            held_at_exit(&mut heap, None, &[(wasmleak_instrument::exit::Ending::Exit, &state.exit_frames)], &self.model.stacks, &m.ins, &m.info, &m.original)
         };
         let resized = heap.resized;
         let snap = self.take(state, heap);

@@ -736,12 +736,7 @@ fn analyze_in_steps(blocks: &[Block], mem: impl HeapBytes, roots: &Roots, parall
             c.write(class(from + k));
         }
     };
-    if n < crate::TWO_THREADS {
-        fill(low, 0);
-        fill(high, n / 2);
-    } else {
-        crate::both(|| fill(low, 0), || fill(high, n / 2));
-    }
+    crate::both_for(n, || fill(low, 0), || fill(high, n / 2));
     // SAFETY: both parts, all `n` elements, were written.
     unsafe { classes.set_len(n) };
 

@@ -22,13 +22,10 @@ const GROWN_BY: u64 = 24;
 pub fn chunk_sizes(blocks: &mut [Block], mem: Memory<'_>) -> usize {
     // A host waits for this at exit: many blocks are read on two cores (each half reads the chunk headers of its
     // own blocks, which are cache misses; 300,000 blocks took ~2 ms on one).
-    if cfg!(target_arch = "wasm32") || blocks.len() < crate::TWO_THREADS {
-        return chunk_sizes_before(blocks, u64::MAX, mem);
-    }
-    let mid = blocks.len() / 2;
-    let next = blocks[mid].addr;
+    let (n, mid) = (blocks.len(), blocks.len() / 2);
+    let next = blocks.get(mid).map_or(u64::MAX, |b| b.addr);
     let (low, high) = blocks.split_at_mut(mid);
-    let (a, b) = crate::both(|| chunk_sizes_before(low, next, mem), || chunk_sizes_before(high, u64::MAX, mem));
+    let (a, b) = crate::both_for(n, || chunk_sizes_before(low, next, mem), || chunk_sizes_before(high, u64::MAX, mem));
     a + b
 }
 

@@ -36,9 +36,19 @@ pub const JS_STACK_SLOT: &str = "a stack slot JavaScript allocated (stackAlloc)"
 /// count the reachable blocks held so apart (`summary.thread_held_*`).
 pub const THREAD_HELD: &str = "still running at the end (it may hold this in a local variable, which cannot be read)";
 
-/// From this many blocks, a host's work on all of them at exit (reading their chunk headers, copying their bytes)
-/// is split over two cores.
+/// From this many blocks, work on all of them at exit (reading their chunk headers, copying their bytes, writing
+/// their classes) is split over two cores ([`both_for`]).
 pub(crate) const TWO_THREADS: usize = 1 << 16;
+
+/// `a` and `b`, two halves of work on `n` blocks: at once ([`both`]) from [`TWO_THREADS`] blocks, one after the
+/// other on this thread below (and on wasm32, which has no threads).
+pub(crate) fn both_for<A: Send, B>(n: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if cfg!(target_arch = "wasm32") || n < TWO_THREADS {
+        (a(), b())
+    } else {
+        both(a, b)
+    }
+}
 
 /// `a` and `b` at once: `a` on another thread, `b` on this one; both on this one when no thread can be started.
 pub fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {

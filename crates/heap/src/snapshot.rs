@@ -479,13 +479,9 @@ impl Snapshot {
             }
         };
         // A host waits for this at exit: many blocks are copied on two cores.
-        if cfg!(target_arch = "wasm32") || blocks.len() < crate::TWO_THREADS {
-            copy(blocks, &mut contents);
-        } else {
-            let mid = blocks.len() / 2;
-            let (low, high) = contents.split_at_mut(blocks[..mid].iter().map(|b| b.size as usize).sum());
-            crate::both(|| copy(&blocks[..mid], low), || copy(&blocks[mid..], high));
-        }
+        let mid = blocks.len() / 2;
+        let (low, high) = contents.split_at_mut(blocks[..mid].iter().map(|b| b.size as usize).sum());
+        crate::both_for(blocks.len(), || copy(&blocks[..mid], low), || copy(&blocks[mid..], high));
         contents
     }
 

@@ -18,44 +18,61 @@ pub struct CodeMap {
     added_code_start: u32,
 }
 
+/// Where a rewritten body's original instructions went, recorded while it is written: `(offset from the start of the
+/// new body, module offset in the original)` at its first instruction and wherever `old - new` changes — the code
+/// map's runs, one body's worth, before the body has a place in the new module.
+#[derive(Default)]
+pub(crate) struct BodyOffsets {
+    runs: Vec<(u32, u32)>,
+    delta: Option<i64>,
+}
+
+impl BodyOffsets {
+    /// The original instruction at module offset `old` starts `new` bytes into the rewritten body (locals included).
+    pub(crate) fn kept(&mut self, new: usize, old: usize) {
+        let delta = old as i64 - new as i64;
+        if self.delta != Some(delta) {
+            self.runs.push((new as u32, old as u32));
+            self.delta = Some(delta);
+        }
+    }
+}
+
 impl CodeMap {
-    /// Pairs the k-th instruction of every original function with the k-th of its rewritten copy, skipping the
-    /// instructions the rewrite added (`added[i]`: their indices in defined function i's new body, sorted).
-    pub(crate) fn build(
-        old: &[u8],
-        new: &[u8],
-        num_imported_funcs: u32,
-        added_imports: u32,
-        added: &[Vec<u32>],
-    ) -> Result<CodeMap, Error> {
-        // Two parses of every instruction (a third of instrumenting a large module): one each on two cores.
-        let (old_bodies, new_bodies) = wasmleak_heap::both(|| instruction_offsets(old), || instruction_offsets(new));
-        let (old_bodies, new_bodies) = (old_bodies?, new_bodies?);
+    /// The map of `new` (the rewritten module), from each original body's offsets as the rewrite wrote it (`bodies`,
+    /// by defined function); the bodies after them are wasmleak's. Reads only where `new`'s bodies start: no second
+    /// parse of every instruction of both modules (a third of instrumenting a large module).
+    pub(crate) fn from_rewrite(new: &[u8], num_imported_funcs: u32, added_imports: u32, bodies: &[BodyOffsets]) -> Result<CodeMap, Error> {
         let mut map = CodeMap {
             num_imported_funcs,
             added_imports,
-            num_defined_funcs: old_bodies.len() as u32,
+            num_defined_funcs: bodies.len() as u32,
             runs: Vec::new(),
             added_code_start: u32::MAX,
         };
-        if let Some(first_added) = new_bodies.get(old_bodies.len()) {
-            map.added_code_start = first_added.first().copied().unwrap_or(u32::MAX);
-        }
         let mut last_delta = None;
-        for (i, (o, n)) in old_bodies.iter().zip(&new_bodies).enumerate() {
-            let skip = added.get(i).map_or(&[][..], |a| &a[..]);
-            if o.len() + skip.len() != n.len() {
-                return Err(Error::Internal("rewritten function has a different instruction count".into()));
-            }
-            let mut skip = skip.iter().peekable();
-            let kept = n.iter().enumerate().filter(|(k, _)| skip.next_if(|&&s| s as usize == *k).is_none()).map(|(_, o)| o);
-            for (&oo, &no) in o.iter().zip(kept) {
-                let delta = oo as i64 - no as i64;
-                if last_delta != Some(delta) {
-                    map.runs.push((no, oo));
-                    last_delta = Some(delta);
+        let mut k = 0;
+        for payload in Parser::new(0).parse_all(new) {
+            let Payload::CodeSectionEntry(body) = payload? else { continue };
+            let start = body.range().start as u32;
+            match bodies.get(k) {
+                Some(b) => {
+                    for &(rel, old) in &b.runs {
+                        let new = start + rel;
+                        let delta = old as i64 - new as i64;
+                        if last_delta != Some(delta) {
+                            map.runs.push((new, old));
+                            last_delta = Some(delta);
+                        }
+                    }
+                }
+                None => {
+                    // The first of ours: where its first instruction is.
+                    map.added_code_start = body.get_operators_reader()?.original_position() as u32;
+                    break;
                 }
             }
+            k += 1;
         }
         Ok(map)
     }
@@ -83,21 +100,4 @@ impl CodeMap {
         let (n, o) = self.runs[i];
         Some(o + (new - n))
     }
-}
-
-/// Module offsets of every instruction of every function body, in order.
-fn instruction_offsets(bytes: &[u8]) -> Result<Vec<Vec<u32>>, Error> {
-    let mut out = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let Payload::CodeSectionEntry(body) = payload? {
-            let mut ops = body.get_operators_reader()?;
-            let mut offsets = Vec::new();
-            while !ops.eof() {
-                let (_, off) = ops.read_with_offset()?;
-                offsets.push(off as u32);
-            }
-            out.push(offsets);
-        }
-    }
-    Ok(out)
 }

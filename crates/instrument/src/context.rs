@@ -36,6 +36,7 @@ use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{Function, Instruction as I, ValType};
 use wasmparser::{FunctionBody, Operator};
 
+use crate::codemap::BodyOffsets;
 use crate::module::ModuleInfo;
 use crate::statics::Scan;
 use crate::Error;
@@ -150,7 +151,7 @@ impl Plan {
         nparams: u32,
         body: &FunctionBody<'_>,
         low_water: Option<&crate::rewrite::LowWater>,
-    ) -> Result<(Function, Vec<u32>), Error> {
+    ) -> Result<(Function, BodyOffsets), Error> {
         let mut locals = Vec::new();
         let mut nlocals = nparams;
         for l in body.get_locals_reader()? {
@@ -161,18 +162,12 @@ impl Plan {
         let (base, base3) = (nlocals, nlocals + 1);
         locals.push((2, ValType::I64));
         let mut f = Function::new(locals);
-        let mut added = Vec::new();
-        let mut at = 0u32;
-        let mut add = |f: &mut Function, ins: &I<'_>, at: &mut u32| {
-            f.instruction(ins);
-            added.push(*at);
-            *at += 1;
-        };
+        let mut offsets = BodyOffsets::default();
         // The id at entry, for the call sites that set the global (a body whose calls are all free or direct has
         // none, and reads nothing).
         if self.sets_global(func) {
             for ins in [I::GlobalGet(self.global), I::LocalTee(base), I::I64Const(3), I::I64Mul, I::LocalSet(base3)] {
-                add(&mut f, &ins, &mut at);
+                f.instruction(&ins);
             }
         }
         let mut site = 0u32;
@@ -181,7 +176,7 @@ impl Plan {
         let mut lowers = crate::rewrite::LowersSp::default();
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
-            let op = ops.read()?;
+            let (op, old) = ops.read_with_offset()?;
             // (gets a call-site id, returns here)
             let call = match &op {
                 Operator::Call { function_index } => self.reaches[*function_index as usize].then_some(true),
@@ -203,29 +198,29 @@ impl Plan {
                 let r = site_constant(func, site) as i64;
                 site += 1;
                 if direct.is_some() {
-                    add(&mut f, &I::I64Const(r), &mut at);
+                    f.instruction(&I::I64Const(r));
                 } else {
                     for ins in [I::LocalGet(base3), I::I64Const(r), I::I64Add, I::GlobalSet(self.global)] {
-                        add(&mut f, &ins, &mut at);
+                        f.instruction(&ins);
                     }
                 }
             }
             let sets_sp = low_water.filter(|l| lowers.sets(&op, l.sp));
+            offsets.kept(f.byte_len(), old);
             match direct {
                 Some(wrapper) => f.instruction(&I::Call(wrapper)),
                 None => f.instruction(&shift.instruction(op)?),
             };
-            at += 1;
             for ins in sets_sp.iter().flat_map(|l| l.after_set()) {
-                add(&mut f, &ins, &mut at);
+                f.instruction(&ins);
             }
             if call == Some(true) && direct.is_none() {
                 for ins in [I::LocalGet(base), I::GlobalSet(self.global)] {
-                    add(&mut f, &ins, &mut at);
+                    f.instruction(&ins);
                 }
             }
         }
-        Ok((f, added))
+        Ok((f, offsets))
     }
 }
 

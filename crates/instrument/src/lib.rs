@@ -320,6 +320,24 @@ pub fn discover(
 /// Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it can
 /// be tracked or run is for the later steps to say. The analyses of code assume valid code (a call's function
 /// index exists…): the entry points that take bytes check it first.
+/// `work` over the function bodies in two parts, about half the code each, the second on another core — or over
+/// all of them, and then over none, below 32 KiB of code, where starting a thread costs more than it saves. The
+/// results in body order. A 30 MB module's per-body passes (the code scan, the rewrite) took twice as long on one.
+pub(crate) fn by_halves<T: Send>(bodies: &[wasmparser::FunctionBody<'_>], work: impl Fn(std::ops::Range<usize>) -> T + Sync) -> (T, T) {
+    let n = bodies.len();
+    let total: usize = bodies.iter().map(|b| b.range().len()).sum();
+    if total < 32 << 10 {
+        return (work(0..n), work(n..n));
+    }
+    let mut sum = 0;
+    let half = bodies.iter().position(|b| {
+        sum += b.range().len();
+        sum >= total / 2
+    });
+    let half = half.map_or(n, |i| i + 1);
+    wasmleak_heap::both(|| work(0..half), || work(half..n))
+}
+
 pub fn validate(bytes: &[u8]) -> Result<(), Error> {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(bytes)

@@ -5,14 +5,15 @@
 //! global, memory and table indices — every import turned into a definition (imported functions trap, except
 //! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
 //! helpers copy), no start function (but a threaded module's, which puts its data in memory), no custom
-//! sections, exports only for the memory and the functions an experiment calls — and run in an interpreter
-//! (wasmi, translating a function only when it is first called) with a fuel budget, so the same experiment
+//! sections, exports only for the memory and a table of the functions an experiment calls — and run in an
+//! interpreter (wasmi, translating a function only when it is first called) with a fuel budget, so the same experiment
 //! gives the same answer in every host (the CLI, Node, the browser), whatever the module does when called with arguments it never expected. Exception handling is lowered to
 //! plain blocks (nothing is thrown on the paths the experiments take), and a threaded module's shared memory
 //! becomes a plain one, its atomic instructions what they do on one thread; a function whose body uses what the
 //! interpreter cannot run (GC) fails when called: an experiment that needs it is inconclusive, never a pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
@@ -48,6 +49,10 @@ impl std::fmt::Display for Fault {
 pub(crate) struct Lab {
     engine: wasmi::Engine,
     module: wasmi::Module,
+    /// Each function experiments may call → its slot in the copy's exported table [`FUNCS`]: one table, not an
+    /// export per function, which each fresh instance had to build a map of (31,917 exports in a 30 MB module:
+    /// 16 ms an instance, tens of instances in one discovery).
+    slots: Arc<HashMap<u32, u32>>,
     /// Run in every fresh instance first: the module's constructors (`__wasm_call_ctors`), which set up
     /// allocators that initialise themselves there (emmalloc).
     init: Option<u32>,
@@ -57,8 +62,12 @@ pub(crate) struct Lab {
 pub(crate) struct Scratch {
     store: wasmi::Store<wasmi::StoreLimits>,
     memory: wasmi::Memory,
-    funcs: HashMap<u32, wasmi::Func>,
+    funcs: wasmi::Table,
+    slots: Arc<HashMap<u32, u32>>,
 }
+
+/// The scratch copy's export of the functions experiments may call (see `Lab::slots`).
+const FUNCS: &str = "wasmleak:funcs";
 
 fn features() -> WasmFeatures {
     WasmFeatures::WASM2
@@ -75,7 +84,7 @@ impl Lab {
             return Err("the module has no 32-bit memory".into());
         }
         let funcs: Vec<u32> = funcs.iter().copied().chain(init).collect();
-        let wasm = build(bytes, info, &funcs)?;
+        let (wasm, slots) = build(bytes, info, &funcs)?;
         // Module-level features the interpreter does not have (GC types, say) end the experiments here; a body
         // it cannot run is only translated, and refused, when an experiment calls it (lazy compilation).
         let mut validator = Validator::new_with_features(features());
@@ -92,7 +101,7 @@ impl Lab {
         config.wasm_tail_call(true).wasm_extended_const(true).wasm_multi_memory(true).wasm_simd(true).wasm_relaxed_simd(true);
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, &wasm).map_err(|e| format!("the interpreter cannot load it: {e}"))?;
-        Ok(Lab { engine, module, init })
+        Ok(Lab { engine, module, slots: Arc::new(slots), init })
     }
 
     /// The constructors [`Lab::new`] found, if any.
@@ -112,15 +121,8 @@ impl Lab {
             .instantiate_and_start(&mut store, &self.module)
             .map_err(|e| format!("the scratch instance cannot be created: {e}"))?;
         let memory = instance.get_memory(&store, "memory").ok_or("the scratch copy has no memory")?;
-        let mut funcs = HashMap::new();
-        for export in self.module.exports() {
-            if let Some(f) = export.name().strip_prefix('f').and_then(|i| i.parse::<u32>().ok())
-                && let Some(func) = instance.get_func(&store, export.name())
-            {
-                funcs.insert(f, func);
-            }
-        }
-        let mut scratch = Scratch { store, memory, funcs };
+        let funcs = instance.get_table(&store, FUNCS).ok_or("the scratch copy has no table of functions")?;
+        let mut scratch = Scratch { store, memory, funcs, slots: self.slots.clone() };
         if let Some(init) = init {
             // A constructor that fails (one that does I/O, say) leaves what ran before it done.
             let _ = scratch.call(init, &[]);
@@ -130,9 +132,15 @@ impl Lab {
 }
 
 impl Scratch {
+    /// Function `f` (original index), when experiments may call it.
+    fn func(&self, f: u32) -> Option<wasmi::Func> {
+        let slot = *self.slots.get(&f)?;
+        self.funcs.get(&self.store, slot as u64)?.as_func()?.val().map(|f| **f)
+    }
+
     /// Calls function `f` (original index) with i32 arguments; its i32 result, if it has one.
     pub(crate) fn call(&mut self, f: u32, args: &[i32]) -> Result<Option<i32>, Fault> {
-        let func = *self.funcs.get(&f).ok_or_else(|| Fault::Trap(format!("func {f} is not in the scratch copy")))?;
+        let func = self.func(f).ok_or_else(|| Fault::Trap(format!("func {f} is not in the scratch copy")))?;
         let ty = func.ty(&self.store);
         if ty.params().len() != args.len() {
             return Err(Fault::Trap(format!("func {f} takes {} arguments, not {}", ty.params().len(), args.len())));
@@ -173,9 +181,9 @@ impl Scratch {
         }
     }
 
-    /// Number of parameters of function `f` (original index), when the scratch copy exports it.
+    /// Number of parameters of function `f` (original index), when experiments may call it.
     pub(crate) fn func_params(&self, f: u32) -> Option<usize> {
-        self.funcs.get(&f).map(|func| func.ty(&self.store).params().len())
+        self.func(f).map(|func| func.ty(&self.store).params().len())
     }
 }
 
@@ -494,7 +502,8 @@ fn zero(ty: wasmparser::ValType) -> Result<ConstExpr, String> {
 
 /// The self-contained copy (see the module docs). Function bodies are copied byte for byte: every index they use
 /// is unchanged.
-fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, String> {
+/// The scratch copy, and the slot of each of `funcs` in its table [`FUNCS`].
+fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, HashMap<u32, u32>), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot rebuild the module for experiments: {e}");
     let mut re = RoundtripReencoder;
     // Imports become definitions at the same indices: imports come first in every index space, so they are
@@ -619,20 +628,26 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
     for f in import_bodies.drain(..) {
         codes.function(&f);
     }
-    let mut exports = ExportSection::new();
-    exports.export("memory", ExportKind::Memory, 0);
-    let mut seen = HashSet::new();
+    let mut slots = HashMap::new();
+    let mut listed = Vec::new();
     for &f in funcs {
-        if f < info.num_funcs() && seen.insert(f) {
-            exports.export(&format!("f{f}"), ExportKind::Func, f);
+        if f < info.num_funcs() && !slots.contains_key(&f) {
+            slots.insert(f, listed.len() as u32);
+            listed.push(f);
         }
     }
+    let table = tables.len();
+    let n = listed.len() as u64;
+    tables.table(wasm_encoder::TableType { element_type: wasm_encoder::RefType::FUNCREF, table64: false, minimum: n, maximum: Some(n), shared: false });
+    let elements = elements.get_or_insert_with(wasm_encoder::ElementSection::new);
+    elements.active(Some(table), &ConstExpr::i32_const(0), wasm_encoder::Elements::Functions(listed.into()));
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(FUNCS, ExportKind::Table, table);
     let mut out = Module::new();
     out.section(&types);
     out.section(&functions);
-    if !tables.is_empty() {
-        out.section(&tables);
-    }
+    out.section(&tables);
     out.section(&memories);
     if !globals.is_empty() {
         out.section(&globals);
@@ -641,9 +656,7 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
     if let Some(function_index) = start {
         out.section(&wasm_encoder::StartSection { function_index });
     }
-    if let Some(e) = &elements {
-        out.section(e);
-    }
+    out.section(elements);
     if let Some(count) = data_count {
         out.section(&wasm_encoder::DataCountSection { count });
     }
@@ -651,5 +664,5 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<Vec<u8>, Stri
     if let Some(d) = &data {
         out.section(d);
     }
-    Ok(out.finish())
+    Ok((out.finish(), slots))
 }

@@ -17,12 +17,13 @@ use wasm_encoder::{
 use wasmparser::{FunctionBody, KnownCustom, Name, Operator, Parser, Payload};
 
 use crate::allocator::{EntryPoint, Role, REALLOC_HEADER};
-use crate::codemap::CodeMap;
+use crate::codemap::{BodyOffsets, CodeMap};
 use crate::buffered::{self, Buffer};
 use crate::context::Plan;
 use crate::module::ModuleInfo;
 use crate::{Error, InstrumentOptions, Instrumented, HOOK_MODULE};
 
+#[derive(Clone)]
 struct Shift {
     num_imported_funcs: u32,
     /// Hook imports added (they come first among the functions, after the module's own imports).
@@ -85,6 +86,19 @@ impl Reencode for Direct<'_> {
     fn function_index(&mut self, f: u32) -> Result<u32, wasm_encoder::reencode::Error<Infallible>> {
         Ok(self.0.shifted(f))
     }
+}
+
+/// A body re-encoded as it is (calls renumbered), and where its instructions went.
+fn reencoded(shift: &mut impl Reencode<Error = Infallible>, body: &FunctionBody<'_>) -> Result<(Function, BodyOffsets), Error> {
+    let mut f = wasm_encoder::reencode::utils::new_function_with_parsed_locals(shift, body)?;
+    let mut offsets = BodyOffsets::default();
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let (op, old) = ops.read_with_offset()?;
+        offsets.kept(f.byte_len(), old);
+        f.instruction(&shift.instruction(op)?);
+    }
+    Ok((f, offsets))
 }
 
 /// Binary order of the standard sections (the tag section sits between memory and global).
@@ -223,8 +237,6 @@ pub(crate) fn rewrite(
     let low_water = crate::roots::needs_low_water(info).map(|(sp, init)| LowWater { sp, global: guard + ours, init });
     let ctx_global = contexts.as_ref().map(|p| p.global);
     let ctx_export = contexts.as_ref().map(|_| buffered::CTX_EXPORT.to_string());
-    // Instruction indices added to each instrumented body (by defined function), for the code map.
-    let mut added_code: Vec<Vec<u32>> = Vec::new();
     let num_types = info.types.len() as u32;
     let exported_globals: Vec<(u32, String)> = info
         .globals
@@ -321,6 +333,8 @@ pub(crate) fn rewrite(
     };
 
     let mut codes: Option<CodeSection> = None;
+    let mut bodies: Vec<FunctionBody<'_>> = Vec::new();
+    let mut body_offsets: Vec<BodyOffsets> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Some((id, _)) = payload.as_section()
@@ -391,57 +405,68 @@ pub(crate) fn rewrite(
                 out.section(&s);
                 done_export = true;
             }
-            Payload::CodeSectionStart { .. } => codes = Some(CodeSection::new()),
+            Payload::CodeSectionStart { count, .. } => {
+                codes = Some(CodeSection::new());
+                bodies = Vec::with_capacity(count as usize);
+            }
             Payload::CodeSectionEntry(body) => {
                 let s = codes.as_mut().ok_or_else(|| Error::Internal("code entry outside code section".into()))?;
-                let func = nimp + s.len();
-                match &contexts {
-                    Some(plan) if plan.instruments(func) => {
-                        let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
-                        let (f, added) = plan.body(&mut shift, func, nparams, &body, low_water.as_ref())?;
-                        s.function(&f);
-                        added_code.resize(s.len() as usize - 1, Vec::new());
-                        added_code.push(added);
-                    }
-                    _ if let Some(l) = &low_water => {
-                        let (f, added) = if private.contains(&func) { l.body(&mut Direct(&shift), &body)? } else { l.body(&mut shift, &body)? };
-                        s.function(&f);
-                        added_code.resize(s.len() as usize - 1, Vec::new());
-                        added_code.push(added);
-                    }
-                    _ if private.contains(&func) => Direct(&shift).parse_function_body(s, body)?,
-                    _ => shift.parse_function_body(s, body)?,
+                bodies.push(body);
+                if bodies.len() < ndef as usize {
+                    continue;
                 }
-                if s.len() == ndef {
-                    let wrap = |ep: &EntryPoint, site: bool| -> Result<Function, Error> {
-                        let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
-                        let (wrapped, nparams) = (shift.shifted(ep.func), sig.0.len() as u32);
-                        Ok(match &buffer {
-                            Some(b) => buffered::wrapper(ep.role, nparams, wrapped, guard, &hooks, b, site),
-                            None => wrapper(ep.role, nparams, wrapped, guard, &hooks, site),
-                        })
+                // Each body on its own, on two cores for a large module.
+                // (The body's bytes, and where its original instructions went for the code map.)
+                let one = |shift: &mut Shift, func: u32, body: &FunctionBody<'_>| -> Result<(Vec<u8>, BodyOffsets), Error> {
+                    let (f, offsets) = match &contexts {
+                        Some(plan) if plan.instruments(func) => {
+                            let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
+                            plan.body(shift, func, nparams, body, low_water.as_ref())?
+                        }
+                        _ if let Some(l) = &low_water => {
+                            if private.contains(&func) { l.body(&mut Direct(shift), body)? } else { l.body(shift, body)? }
+                        }
+                        _ if private.contains(&func) => reencoded(&mut Direct(shift), body)?,
+                        _ => reencoded(shift, body)?,
                     };
-                    for ep in entry_points {
-                        s.function(&wrap(ep, false)?);
-                    }
-                    let direct: Vec<Function> = if direct_wrappers {
-                        entry_points.iter().map(|ep| wrap(ep, true)).collect::<Result<_, _>>()?
-                    } else {
-                        Vec::new()
-                    };
-                    if let Some(f) = iteration {
-                        let (params, results) = signature_of(info, f, &mut shift)?;
-                        s.function(&iteration_wrapper(params.len() as u32, &results, shift.shifted(f), hook_iteration));
-                    }
-                    for &(wide, offset) in &waits {
-                        let hook = hook_index(if wide { "wait64" } else { "wait32" }).expect("wait hooks with waits");
-                        s.function(&wait_function(offset, hook));
-                    }
-                    for f in &direct {
-                        s.function(f);
-                    }
-                    out.section(&*s);
+                    Ok((f.into_raw_body(), offsets))
+                };
+                let (first, second) = crate::by_halves(&bodies, |range| -> Result<Vec<(Vec<u8>, BodyOffsets)>, Error> {
+                    let mut shift = shift.clone();
+                    range.map(|i| one(&mut shift, nimp + i as u32, &bodies[i])).collect()
+                });
+                for (body, offsets) in first?.into_iter().chain(second?) {
+                    s.raw(&body);
+                    body_offsets.push(offsets);
                 }
+                let wrap = |ep: &EntryPoint, site: bool| -> Result<Function, Error> {
+                    let sig = info.func_signature(ep.func).ok_or(Error::Internal("entry point type".into()))?;
+                    let (wrapped, nparams) = (shift.shifted(ep.func), sig.0.len() as u32);
+                    Ok(match &buffer {
+                        Some(b) => buffered::wrapper(ep.role, nparams, wrapped, guard, &hooks, b, site),
+                        None => wrapper(ep.role, nparams, wrapped, guard, &hooks, site),
+                    })
+                };
+                for ep in entry_points {
+                    s.function(&wrap(ep, false)?);
+                }
+                let direct: Vec<Function> = if direct_wrappers {
+                    entry_points.iter().map(|ep| wrap(ep, true)).collect::<Result<_, _>>()?
+                } else {
+                    Vec::new()
+                };
+                if let Some(f) = iteration {
+                    let (params, results) = signature_of(info, f, &mut shift)?;
+                    s.function(&iteration_wrapper(params.len() as u32, &results, shift.shifted(f), hook_iteration));
+                }
+                for &(wide, offset) in &waits {
+                    let hook = hook_index(if wide { "wait64" } else { "wait32" }).expect("wait hooks with waits");
+                    s.function(&wait_function(offset, hook));
+                }
+                for f in &direct {
+                    s.function(f);
+                }
+                out.section(&*s);
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Name(names) => {
@@ -499,7 +524,7 @@ pub(crate) fn rewrite(
     }
     flush(&mut out, u8::MAX, &mut done_import, &mut done_memory, &mut done_global, &mut done_export);
     let bytes_out = out.finish();
-    let map = CodeMap::build(bytes, &bytes_out, nimp, added_imports, &added_code)?;
+    let map = CodeMap::from_rewrite(&bytes_out, nimp, added_imports, &body_offsets)?;
     Ok(Instrumented {
         context_functions: contexts.as_ref().map_or(0, Plan::count),
         free_edges: contexts.as_ref().map_or(0, Plan::free_count),
@@ -539,31 +564,28 @@ impl LowWater {
 
     /// `body` re-encoded with [`Self::after_set`] after each set of the stack pointer, and the indices (in the new
     /// body) of the instructions added, for the code map.
-    pub fn body(&self, r: &mut impl Reencode<Error = Infallible>, body: &FunctionBody<'_>) -> Result<(Function, Vec<u32>), Error> {
+    pub fn body(&self, r: &mut impl Reencode<Error = Infallible>, body: &FunctionBody<'_>) -> Result<(Function, BodyOffsets), Error> {
         let mut locals = Vec::new();
         for l in body.get_locals_reader()? {
             let (count, ty) = l?;
             locals.push((count, r.val_type(ty)?));
         }
         let mut f = Function::new(locals);
-        let mut added = Vec::new();
-        let mut at = 0u32;
         let mut ops = body.get_operators_reader()?;
         let mut lowers = LowersSp::default();
+        let mut offsets = BodyOffsets::default();
         while !ops.eof() {
-            let op = ops.read()?;
+            let (op, old) = ops.read_with_offset()?;
             let set = lowers.sets(&op, self.sp);
+            offsets.kept(f.byte_len(), old);
             f.instruction(&r.instruction(op)?);
-            at += 1;
             if set {
                 for ins in self.after_set() {
                     f.instruction(&ins);
-                    added.push(at);
-                    at += 1;
                 }
             }
         }
-        Ok((f, added))
+        Ok((f, offsets))
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload};
+use wasmparser::{ElementItems, ElementKind, ExternalKind, FunctionBody, Operator, Parser, Payload};
 
 
 use crate::allocator::EntryPoint;
@@ -74,6 +74,32 @@ pub(crate) struct Scan {
 }
 
 impl Scan {
+    /// `other`'s facts after these: its functions follow this one's.
+    fn append(&mut self, mut other: Scan) {
+        self.callees.append(&mut other.callees);
+        self.touched.append(&mut other.touched);
+        self.addressed.append(&mut other.addressed);
+        self.escaping.extend(other.escaping);
+        self.table.extend(other.table);
+        self.grows.append(&mut other.grows);
+        self.fills.append(&mut other.fills);
+        self.sizes.append(&mut other.sizes);
+        self.ops.append(&mut other.ops);
+        self.waits.append(&mut other.waits);
+        self.mem_ops.append(&mut other.mem_ops);
+        self.reads.append(&mut other.reads);
+        self.forwards_to.append(&mut other.forwards_to);
+        self.wraps.append(&mut other.wraps);
+        self.calls.append(&mut other.calls);
+        self.call_loops.append(&mut other.call_loops);
+        self.catches.append(&mut other.catches);
+        self.indirect.append(&mut other.indirect);
+        self.stores.append(&mut other.stores);
+        self.loads.append(&mut other.loads);
+        self.sets_global |= other.sets_global;
+        self.sets_first.append(&mut other.sets_first);
+    }
+
     /// The direct callees of function `func` (an import has none).
     pub(crate) fn callees_of(&self, func: u32, nimp: u32) -> impl Iterator<Item = u32> + '_ {
         func.checked_sub(nimp).and_then(|d| self.callees.get(d as usize)).into_iter().flatten().copied()
@@ -172,6 +198,7 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
     s.escaping.extend(info.start);
     let nimp = info.num_imported_funcs;
     let sp = info.stack_pointer();
+    let mut bodies = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
             Payload::ElementSection(r) => {
@@ -207,138 +234,159 @@ fn scan_code(bytes: &[u8], info: &ModuleInfo) -> Result<Scan, Error> {
                     }
                 }
             }
-            Payload::CodeSectionEntry(body) => {
-                let func = nimp + s.callees.len() as u32;
-                let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
-                let mut calls = HashSet::new();
-                let mut addrs = Vec::new();
-                let (mut stores, mut loads) = (Vec::new(), Vec::new());
-                let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
-                let mut reads = false;
-                let mut indirect = false;
-                let mut sets_first = false;
-                let mut last_call = None;
-                let mut call_list = Vec::new();
-                let mut call_loops = Vec::new();
-                // Enclosing blocks, true for a loop; and how many are loops.
-                let (mut blocks, mut loops, mut catches) = (Vec::new(), 0u16, false);
-                let mut prev_local: Option<u32> = None;
-                let mut pending: Option<u64> = None;
-                let mut numbers: Vec<u64> = Vec::new();
-                // Forwarder: local.get 0 .. local.get n-1, call X, [return], end.
-                let mut fwd_ok = true;
-                let in_static = |a: u64| a >= data_start && a < mem_end;
-                let has_locals = body.get_locals_reader()?.get_count() > 0;
-                for (i, op) in body.get_operators_reader()?.into_iter().enumerate() {
-                    let op = op?;
-                    n += 1;
-                    let i = i as u32;
-                    // A constant an operator takes as a number (a mask, a bound, a factor) is not an address:
-                    // dlmalloc's `x & 65535`, a page count `!= 65536`.
-                    if let Some(a) = pending.take() {
-                        addrs.push(a);
-                        if is_numeric_use(&op) {
-                            numbers.push(a);
-                        }
-                        // The address a load takes (-O0 code: `i32.const A`, `i32.load`). Right before a store, the
-                        // constant is the value stored (a pointer to a static: Zig's `i32.const A`, `i32.store
-                        // offset=88` of a vtable's address into a stack frame), not where.
-                        if let Some(offset) = memarg_offset(&op).filter(|_| !is_store(&op)) {
-                            loads.push(a + offset);
-                        }
-                    }
-                    let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
-                    match &op {
-                        Operator::LocalGet { local_index } if i < nparams && *local_index == i => {}
-                        Operator::Call { .. } | Operator::ReturnCall { .. } if i == nparams => {}
-                        Operator::Return | Operator::End if i > nparams => {}
-                        _ => fwd_ok = false,
-                    }
-                    match op {
-                        Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
-                        Operator::Loop { .. } => {
-                            blocks.push(true);
-                            loops += 1;
-                        }
-                        Operator::Try { .. } | Operator::TryTable { .. } => {
-                            blocks.push(false);
-                            catches = true;
-                        }
-                        Operator::End | Operator::Delegate { .. } => loops -= blocks.pop().unwrap_or(false) as u16,
-                        _ => {}
-                    }
-                    match op {
-                        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                            calls.insert(function_index);
-                            call_loops.push((loops, matches!(op, Operator::ReturnCall { .. })));
-                            call_list.push((function_index, prev_local));
-                            ncalls += 1;
-                            last_call = Some(function_index);
-                        }
-                        Operator::RefFunc { function_index } => {
-                            s.escaping.insert(function_index);
-                        }
-                        Operator::CallIndirect { .. }
-                        | Operator::ReturnCallIndirect { .. }
-                        | Operator::CallRef { .. }
-                        | Operator::ReturnCallRef { .. } => indirect = true,
-                        Operator::LocalSet { local_index: 0 } | Operator::LocalTee { local_index: 0 } => sets_first = true,
-                        Operator::GlobalSet { global_index } if Some(global_index) != sp => s.sets_global = true,
-                        Operator::MemoryGrow { mem: 0 } => grows = true,
-                        Operator::MemoryFill { mem: 0 } => fills = true,
-                        Operator::MemorySize { .. } => sizes = true,
-                        Operator::MemoryAtomicWait32 { memarg } | Operator::MemoryAtomicWait64 { memarg } if memarg.memory == 0 => {
-                            s.waits.insert((matches!(op, Operator::MemoryAtomicWait64 { .. }), memarg.offset));
-                        }
-                        Operator::I32Const { value } if in_static(value as u32 as u64) => pending = Some(value as u32 as u64),
-                        op => {
-                            if let Some(offset) = memarg_offset(&op) {
-                                mem += 1;
-                                reads |= !is_store(&op);
-                                if in_static(offset) {
-                                    addrs.push(offset);
-                                    if is_store(&op) {
-                                        stores.push(offset);
-                                    } else {
-                                        loads.push(offset);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    prev_local = this_local;
-                }
-                addrs.extend(pending);
-                let forwards = fwd_ok && !has_locals && ncalls == 1 && n >= nparams as usize + 2;
-                s.forwards_to.push(if forwards { last_call } else { None });
-                s.wraps.push(if ncalls == 1 && n <= 16 { last_call } else { None });
-                s.callees.push(calls);
-                s.calls.push(call_list);
-                s.call_loops.push(call_loops);
-                s.catches.push(catches);
-                let mut addressed = addrs.clone();
-                for a in numbers {
-                    if let Some(i) = addressed.iter().position(|&x| x == a) {
-                        addressed.swap_remove(i);
-                    }
-                }
-                s.addressed.push(addressed);
-                s.touched.push(addrs);
-                s.stores.push(stores);
-                s.loads.push(loads);
-                s.grows.push(grows);
-                s.fills.push(fills);
-                s.sizes.push(sizes);
-                s.ops.push(n);
-                s.mem_ops.push(mem);
-                s.reads.push(reads);
-                s.indirect.push(indirect);
-                s.sets_first.push(sets_first);
-            }
+            Payload::CodeSectionEntry(body) => bodies.push(body),
             _ => {}
         }
     }
+    // Every body on its own, on two cores for a large module: the second half's facts go after the first's.
+    let (first, second) = crate::by_halves(&bodies, |range| -> Result<Scan, Error> {
+        let mut p = Scan::default();
+        for i in range {
+            scan_body(&mut p, &bodies[i], nimp + i as u32, info, sp, data_start, mem_end)?;
+        }
+        Ok(p)
+    });
+    s.append(first?);
+    s.append(second?);
     Ok(s)
+}
+
+/// The facts of one body, function `func`, appended to `s`.
+fn scan_body(
+    s: &mut Scan,
+    body: &FunctionBody<'_>,
+    func: u32,
+    info: &ModuleInfo,
+    sp: Option<u32>,
+    data_start: u64,
+    mem_end: u64,
+) -> Result<(), Error> {
+    let nparams = info.func_signature(func).map_or(0, |sig| sig.0.len() as u32);
+    let mut calls = HashSet::new();
+    let mut addrs = Vec::new();
+    let (mut stores, mut loads) = (Vec::new(), Vec::new());
+    let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
+    let mut reads = false;
+    let mut indirect = false;
+    let mut sets_first = false;
+    let mut last_call = None;
+    let mut call_list = Vec::new();
+    let mut call_loops = Vec::new();
+    // Enclosing blocks, true for a loop; and how many are loops.
+    let (mut blocks, mut loops, mut catches) = (Vec::new(), 0u16, false);
+    let mut prev_local: Option<u32> = None;
+    let mut pending: Option<u64> = None;
+    let mut numbers: Vec<u64> = Vec::new();
+    // Forwarder: local.get 0 .. local.get n-1, call X, [return], end.
+    let mut fwd_ok = true;
+    let in_static = |a: u64| a >= data_start && a < mem_end;
+    let has_locals = body.get_locals_reader()?.get_count() > 0;
+    for (i, op) in body.get_operators_reader()?.into_iter().enumerate() {
+        let op = op?;
+        n += 1;
+        let i = i as u32;
+        // A constant an operator takes as a number (a mask, a bound, a factor) is not an address:
+        // dlmalloc's `x & 65535`, a page count `!= 65536`.
+        if let Some(a) = pending.take() {
+            addrs.push(a);
+            if is_numeric_use(&op) {
+                numbers.push(a);
+            }
+            // The address a load takes (-O0 code: `i32.const A`, `i32.load`). Right before a store, the
+            // constant is the value stored (a pointer to a static: Zig's `i32.const A`, `i32.store
+            // offset=88` of a vtable's address into a stack frame), not where.
+            if let Some(offset) = memarg_offset(&op).filter(|_| !is_store(&op)) {
+                loads.push(a + offset);
+            }
+        }
+        let this_local = if let Operator::LocalGet { local_index } = &op { Some(*local_index) } else { None };
+        match &op {
+            Operator::LocalGet { local_index } if i < nparams && *local_index == i => {}
+            Operator::Call { .. } | Operator::ReturnCall { .. } if i == nparams => {}
+            Operator::Return | Operator::End if i > nparams => {}
+            _ => fwd_ok = false,
+        }
+        match op {
+            Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
+            Operator::Loop { .. } => {
+                blocks.push(true);
+                loops += 1;
+            }
+            Operator::Try { .. } | Operator::TryTable { .. } => {
+                blocks.push(false);
+                catches = true;
+            }
+            Operator::End | Operator::Delegate { .. } => loops -= blocks.pop().unwrap_or(false) as u16,
+            _ => {}
+        }
+        match op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                calls.insert(function_index);
+                call_loops.push((loops, matches!(op, Operator::ReturnCall { .. })));
+                call_list.push((function_index, prev_local));
+                ncalls += 1;
+                last_call = Some(function_index);
+            }
+            Operator::RefFunc { function_index } => {
+                s.escaping.insert(function_index);
+            }
+            Operator::CallIndirect { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. } => indirect = true,
+            Operator::LocalSet { local_index: 0 } | Operator::LocalTee { local_index: 0 } => sets_first = true,
+            Operator::GlobalSet { global_index } if Some(global_index) != sp => s.sets_global = true,
+            Operator::MemoryGrow { mem: 0 } => grows = true,
+            Operator::MemoryFill { mem: 0 } => fills = true,
+            Operator::MemorySize { .. } => sizes = true,
+            Operator::MemoryAtomicWait32 { memarg } | Operator::MemoryAtomicWait64 { memarg } if memarg.memory == 0 => {
+                s.waits.insert((matches!(op, Operator::MemoryAtomicWait64 { .. }), memarg.offset));
+            }
+            Operator::I32Const { value } if in_static(value as u32 as u64) => pending = Some(value as u32 as u64),
+            op => {
+                if let Some(offset) = memarg_offset(&op) {
+                    mem += 1;
+                    reads |= !is_store(&op);
+                    if in_static(offset) {
+                        addrs.push(offset);
+                        if is_store(&op) {
+                            stores.push(offset);
+                        } else {
+                            loads.push(offset);
+                        }
+                    }
+                }
+            }
+        }
+        prev_local = this_local;
+    }
+    addrs.extend(pending);
+    let forwards = fwd_ok && !has_locals && ncalls == 1 && n >= nparams as usize + 2;
+    s.forwards_to.push(if forwards { last_call } else { None });
+    s.wraps.push(if ncalls == 1 && n <= 16 { last_call } else { None });
+    s.callees.push(calls);
+    s.calls.push(call_list);
+    s.call_loops.push(call_loops);
+    s.catches.push(catches);
+    let mut addressed = addrs.clone();
+    for a in numbers {
+        if let Some(i) = addressed.iter().position(|&x| x == a) {
+            addressed.swap_remove(i);
+        }
+    }
+    s.addressed.push(addressed);
+    s.touched.push(addrs);
+    s.stores.push(stores);
+    s.loads.push(loads);
+    s.grows.push(grows);
+    s.fills.push(fills);
+    s.sizes.push(sizes);
+    s.ops.push(n);
+    s.mem_ops.push(mem);
+    s.reads.push(reads);
+    s.indirect.push(indirect);
+    s.sets_first.push(sets_first);
+    Ok(())
 }
 
 /// An operator that takes its last operand as a number, never as a memory address.

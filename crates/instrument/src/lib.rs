@@ -325,24 +325,55 @@ pub fn discover(
 /// results in body order. A 30 MB module's per-body passes (the code scan, the rewrite) took twice as long on one.
 pub(crate) fn by_halves<T: Send>(bodies: &[wasmparser::FunctionBody<'_>], work: impl Fn(std::ops::Range<usize>) -> T + Sync) -> (T, T) {
     let n = bodies.len();
+    match halfway(bodies) {
+        Some(half) => wasmleak_heap::both(|| work(0..half), || work(half..n)),
+        None => (work(0..n), work(n..n)),
+    }
+}
+
+/// Where [`by_halves`] splits `bodies`; `None` to keep them on one core.
+fn halfway(bodies: &[wasmparser::FunctionBody<'_>]) -> Option<usize> {
     let total: usize = bodies.iter().map(|b| b.range().len()).sum();
     if total < 32 << 10 {
-        return (work(0..n), work(n..n));
+        return None;
     }
     let mut sum = 0;
-    let half = bodies.iter().position(|b| {
+    bodies.iter().position(|b| {
         sum += b.range().len();
         sum >= total / 2
-    });
-    let half = half.map_or(n, |i| i + 1);
-    wasmleak_heap::both(|| work(0..half), || work(half..n))
+    }).map(|i| i + 1)
 }
 
 pub fn validate(bytes: &[u8]) -> Result<(), Error> {
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(bytes)
-        .map(|_| ())
-        .map_err(|e| Error::Invalid(e.to_string()))
+    // The module first, then its bodies on two cores ([`by_halves`]); the error reported is the first in the
+    // module's order, as one pass over it would find it.
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    let (mut funcs, mut bodies) = (Vec::new(), Vec::new());
+    let mut later = Ok(());
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.and_then(|p| validator.payload(&p)) {
+            Ok(wasmparser::ValidPayload::Func(func, body)) => {
+                funcs.push(std::sync::Mutex::new(Some(func)));
+                bodies.push(body);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                later = Err(e);
+                break;
+            }
+        }
+    }
+    let (first, second) = by_halves(&bodies, |range| {
+        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        for i in range {
+            let func = funcs[i].lock().unwrap_or_else(|e| e.into_inner()).take().expect("each body validated once");
+            let mut v = func.into_validator(allocs);
+            v.validate(&bodies[i])?;
+            allocs = v.into_allocations();
+        }
+        Ok(())
+    });
+    first.and(second).and(later).map_err(|e: wasmparser::BinaryReaderError| Error::Invalid(e.to_string()))
 }
 
 fn find(

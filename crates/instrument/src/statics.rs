@@ -443,16 +443,23 @@ pub(crate) fn splits_after_malloc(bytes: &[u8], info: &ModuleInfo, eps: &[EntryP
     if callers.is_empty() {
         return Ok(false);
     }
-    let mut index = nimp;
+    let mut bodies = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        let Payload::CodeSectionEntry(body) = payload? else { continue };
-        let f = index;
-        index += 1;
-        if callers.contains(&f) && works_on_chunk_headers(&body)? {
-            return Ok(true);
+        if let Payload::CodeSectionEntry(body) = payload? {
+            bodies.push(body);
         }
     }
-    Ok(false)
+    bodies = bodies.into_iter().enumerate().filter(|(i, _)| callers.contains(&(nimp + *i as u32))).map(|(_, b)| b).collect();
+    // (A C++ program's callers of malloc are thousands of bodies: on two cores.)
+    let (first, second) = crate::by_halves(&bodies, |range| -> Result<bool, Error> {
+        for i in range {
+            if works_on_chunk_headers(&bodies[i])? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    });
+    Ok(first? || second?)
 }
 
 /// A function body that works on dlmalloc's chunk headers as only the allocator does: reads the word before a

@@ -142,8 +142,8 @@ impl Plan {
         func.checked_sub(self.nimp).and_then(|d| self.sets.get(d as usize)).copied().unwrap_or(true)
     }
 
-    /// Re-encode `body` of original function `func` with the context kept, and the indices (in the new body's
-    /// instruction sequence) of the instructions added, so code offsets can be mapped back.
+    /// Re-encode `body` of original function `func` with the context kept, and where its instructions went, so code
+    /// offsets can be mapped back.
     pub(crate) fn body(
         &self,
         shift: &mut impl Reencode<Error = Infallible>,

@@ -415,8 +415,7 @@ pub(crate) fn rewrite(
                 if bodies.len() < ndef as usize {
                     continue;
                 }
-                // Each body on its own, on two cores for a large module.
-                // (The body's bytes, and where its original instructions went for the code map.)
+                // Each body on its own, on two cores for a large module: its bytes, and where its instructions went.
                 let one = |shift: &mut Shift, func: u32, body: &FunctionBody<'_>| -> Result<(Vec<u8>, BodyOffsets), Error> {
                     let (f, offsets) = match &contexts {
                         Some(plan) if plan.instruments(func) => {
@@ -562,8 +561,8 @@ impl LowWater {
         [I::GlobalGet(sp), I::GlobalGet(low), I::GlobalGet(sp), I::GlobalGet(low), I::I32LtU, I::Select, I::GlobalSet(low)]
     }
 
-    /// `body` re-encoded with [`Self::after_set`] after each set of the stack pointer, and the indices (in the new
-    /// body) of the instructions added, for the code map.
+    /// `body` re-encoded with [`Self::after_set`] after each set of the stack pointer, and where its instructions
+    /// went, for the code map.
     pub fn body(&self, r: &mut impl Reencode<Error = Infallible>, body: &FunctionBody<'_>) -> Result<(Function, BodyOffsets), Error> {
         let mut locals = Vec::new();
         for l in body.get_locals_reader()? {

@@ -472,6 +472,38 @@ fn direct_calls_of_the_allocator_set_no_context_global() {
     assert_eq!(stacks(&o), stacks(&run_walked(&m, cfg())));
 }
 
+/// An indirect call keeps the context only when a function of its type that can be in a table reaches the
+/// allocator (context.rs): `sum`'s call of `add` through the table (a type no allocating table function has) sets
+/// nothing, and `sum` carries no id; `new`'s call of `make` does. With the table exported (the host could put a
+/// function of its own there) every indirect call counts. The stacks are the walked ones either way.
+#[test]
+fn indirect_calls_that_cannot_allocate_keep_no_context() {
+    let body = |export: &str| {
+        module(&format!(
+            r#"(type $pure (func (param i32 i32) (result i32)))
+               (type $alloc (func (param i32) (result i32)))
+               (table {export} 2 funcref)
+               (elem (i32.const 0) $add $make)
+               (func $add (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+               (func $make (param $n i32) (result i32) (call $malloc (local.get $n)))
+               (func $sum (result i32) (call_indirect (type $pure) (i32.const 1) (i32.const 2) (i32.const 0)))
+               (func $new (result i32) (call_indirect (type $alloc) (i32.const 8) (i32.const 1)))
+               (func (export "_start") (drop (call $sum)) (drop (call $new)) (drop (call $new)))"#
+        ))
+    };
+    let closed = body("");
+    // `_start`, `new` and `make` keep it; not `sum`.
+    assert_eq!(instrument(&closed, &check_options()).0.context_functions, 3);
+    let o = run(&closed, cfg());
+    assert_eq!((o.model.allocations, o.contexts), (2, 2));
+    assert_eq!(stacks(&o), stacks(&run_walked(&closed, cfg())));
+    let open = body(r#"(export "table")"#);
+    assert_eq!(instrument(&open, &check_options()).0.context_functions, 4, "sum keeps it too");
+    let o = run(&open, cfg());
+    assert_eq!((o.model.allocations, o.contexts), (2, 2));
+    assert_eq!(stacks(&o), stacks(&run_walked(&open, cfg())));
+}
+
 /// Free call edges (context.rs) leave the id as it is: a callee the host cannot enter takes its caller's id through
 /// the call site in the deepest loop. The stacks stay those a walk gives: the callee reached through its free edge
 /// and through another caller, two call sites of one callee, a mutual recursion whose two edges would be a cycle of

@@ -25,9 +25,11 @@
 //! earlier calls put it back (a free callee returns with its own id, which is the caller's) — so neither function
 //! may catch an exception (after a catch the global is stale until the next call sets it), and tail calls are
 //! never free.
-//! Instrumented are the functions that can reach an entry point through direct calls, plus any with an indirect
-//! call or a call to an import that can call back into the module (anything but WASI): compute-bound code pays
-//! nothing. The allocator's own code is not instrumented: the outermost wrapper reads the id at its entry.
+//! Instrumented are the functions that can reach an entry point through direct calls, calls to an import that can
+//! call back into the module (anything but WASI), or indirect calls of a type some function that can be in a table
+//! and reaches one has (any indirect call, when the host can put its own functions in a table:
+//! [`indirect_targets_known`]): compute-bound code pays nothing, a C++ virtual call that cannot allocate included.
+//! The allocator's own code is not instrumented: the outermost wrapper reads the id at its entry.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -38,7 +40,7 @@ use wasmparser::{FunctionBody, Operator};
 
 use crate::codemap::BodyOffsets;
 use crate::module::ModuleInfo;
-use crate::statics::Scan;
+use crate::statics::{Scan, ANY_TYPE};
 use crate::Error;
 
 /// Import modules whose functions never call back into the guest.
@@ -51,6 +53,9 @@ pub(crate) struct Plan {
     nimp: u32,
     /// By original function index: a call to it gets a call-site id (it can reach an entry point).
     reaches: Vec<bool>,
+    /// By type index: a `call_indirect` of the type gets a call-site id (it can call a function that reaches an
+    /// entry point; every type when the module's tables are open to its host: [`indirect_targets_known`]).
+    indirect_reaches: Vec<bool>,
     /// By original function index: its body is instrumented.
     instrumented: Vec<bool>,
     /// Allocator entry points (original index) → their wrapper taking the call site's constant (new index).
@@ -76,13 +81,18 @@ impl Plan {
                 work.push(f as u32);
             }
         }
+        // A call through a table reaches what a function of its type among those that can be in a table (or
+        // referenced) reaches — when the host can put no other function there; else anything.
+        let known = indirect_targets_known(info);
+        let signature = |t: u32| info.types.get(t as usize).and_then(|s| s.as_ref());
+        let mut indirect_reaches = vec![!known; info.types.len()];
         for f in nimp..n as u32 {
-            if allocator.contains(&f) || scan.indirect[(f - nimp) as usize] {
+            if allocator.contains(&f) || calls_through_table(scan, &indirect_reaches, f - nimp) {
                 reaches[f as usize] = true;
                 work.push(f);
             }
         }
-        // Reverse reachability over direct calls.
+        // Reverse reachability over direct calls, and through tables: until a pass makes no more types reach.
         let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (i, cs) in scan.callees.iter().enumerate() {
             for &c in cs {
@@ -91,16 +101,40 @@ impl Plan {
                 }
             }
         }
-        while let Some(f) = work.pop() {
-            for &c in &callers[f as usize] {
-                if !reaches[c as usize] {
-                    reaches[c as usize] = true;
-                    work.push(c);
+        let mut targets: Vec<u32> = scan.escaping.iter().copied().filter(|&f| (f as usize) < n).collect();
+        targets.sort_unstable();
+        loop {
+            while let Some(f) = work.pop() {
+                for &c in &callers[f as usize] {
+                    if !reaches[c as usize] {
+                        reaches[c as usize] = true;
+                        work.push(c);
+                    }
                 }
+            }
+            if !known {
+                break;
+            }
+            let reaching: HashSet<&(Vec<wasmparser::ValType>, Vec<wasmparser::ValType>)> = targets
+                .iter()
+                .filter(|&&f| reaches[f as usize])
+                .filter_map(|&f| info.func_types.get(f as usize).and_then(|&t| signature(t)))
+                .collect();
+            for (t, r) in indirect_reaches.iter_mut().enumerate() {
+                *r = signature(t as u32).is_some_and(|s| reaching.contains(&s));
+            }
+            for f in nimp..n as u32 {
+                if !reaches[f as usize] && calls_through_table(scan, &indirect_reaches, f - nimp) {
+                    reaches[f as usize] = true;
+                    work.push(f);
+                }
+            }
+            if work.is_empty() {
+                break;
             }
         }
         let instrumented: Vec<bool> = (0..n as u32)
-            .map(|f| f >= nimp && !allocator.contains(&f) && reaches[f as usize] && calls_into(scan, &reaches, f - nimp))
+            .map(|f| f >= nimp && !allocator.contains(&f) && reaches[f as usize] && calls_into(scan, &reaches, &indirect_reaches, f - nimp))
             .collect();
         let free = free_edges(scan, nimp, &reaches, &instrumented, allocator);
         // A call of an entry point goes to its direct wrapper (the entry points are in `allocator`, and nothing
@@ -112,14 +146,19 @@ impl Plan {
             .enumerate()
             .map(|(i, (calls, loops))| {
                 let f = i as u32 + nimp;
-                scan.indirect[i]
+                calls_through_table(scan, &indirect_reaches, i as u32)
                     || calls.iter().zip(loops).enumerate().any(|(k, (&(g, _), &(_, tail)))| {
                         let direct = allocator.contains(&g) && !tail;
                         reaches.get(g as usize).copied().unwrap_or(false) && !direct && !free.contains(&(f, k as u32))
                     })
             })
             .collect();
-        Plan { global, nimp, reaches, instrumented, direct: Default::default(), free, sets }
+        Plan { global, nimp, reaches, indirect_reaches, instrumented, direct: Default::default(), free, sets }
+    }
+
+    /// Whether a `call_indirect` of type `t` can reach an entry point.
+    fn through_table(&self, t: u32) -> bool {
+        self.indirect_reaches.get(t as usize).copied().unwrap_or(true)
     }
 
     pub(crate) fn instruments(&self, func: u32) -> bool {
@@ -181,8 +220,10 @@ impl Plan {
             let call = match &op {
                 Operator::Call { function_index } => self.reaches[*function_index as usize].then_some(true),
                 Operator::ReturnCall { function_index } => self.reaches[*function_index as usize].then_some(false),
-                Operator::CallIndirect { .. } | Operator::CallRef { .. } => Some(true),
-                Operator::ReturnCallIndirect { .. } | Operator::ReturnCallRef { .. } => Some(false),
+                Operator::CallIndirect { type_index, .. } => self.through_table(*type_index).then_some(true),
+                Operator::ReturnCallIndirect { type_index, .. } => self.through_table(*type_index).then_some(false),
+                Operator::CallRef { .. } => Some(true),
+                Operator::ReturnCallRef { .. } => Some(false),
                 _ => None,
             };
             let direct = match &op {
@@ -282,9 +323,37 @@ fn free_edges(scan: &Scan, nimp: u32, reaches: &[bool], instrumented: &[bool], a
 }
 
 /// Whether defined function `i` (index among defined functions) makes a call that gets a call-site id.
-fn calls_into(scan: &Scan, reaches: &[bool], i: u32) -> bool {
-    let i = i as usize;
-    scan.indirect[i] || scan.callees[i].iter().any(|&c| reaches.get(c as usize).copied().unwrap_or(false))
+fn calls_into(scan: &Scan, reaches: &[bool], indirect_reaches: &[bool], i: u32) -> bool {
+    calls_through_table(scan, indirect_reaches, i)
+        || scan.callees[i as usize].iter().any(|&c| reaches.get(c as usize).copied().unwrap_or(false))
+}
+
+/// Whether defined function `i` makes an indirect call that can reach an entry point (`indirect_reaches`, by type;
+/// a call through a reference always can).
+fn calls_through_table(scan: &Scan, indirect_reaches: &[bool], i: u32) -> bool {
+    scan.indirect_types[i as usize].iter().any(|&t| t == ANY_TYPE || indirect_reaches.get(t as usize).copied().unwrap_or(true))
+}
+
+/// Whether every function a call through a table can reach is one of the module's that can be in a table or
+/// referenced (`Scan::escaping`), of the call's type exactly: no table or reference-typed global is imported or
+/// exported (the host could put its own functions there), no import or export passes function references, no table
+/// is filled by an initializer expression, and no type has subtypes (a call of a type may call a subtype's function). Emscripten and wasm-bindgen modules export
+/// their table: every indirect call there is taken to reach the allocator.
+fn indirect_targets_known(info: &ModuleInfo) -> bool {
+    let is_ref = |t: &wasmparser::ValType| matches!(t, wasmparser::ValType::Ref(_));
+    let passes_refs = |f: u32| {
+        info.func_types.get(f as usize).and_then(|&t| info.types.get(t as usize)).and_then(|s| s.as_ref()).is_none_or(
+            |(params, results)| params.iter().chain(results).any(is_ref),
+        )
+    };
+    !info.subtyping
+        && !info.table_init
+        && !info.imports.iter().any(|i| i.kind == "table")
+        && !info.globals.iter().any(|g| is_ref(&g.ty))
+        && !info.exports.iter().any(|e| {
+            e.kind == wasmparser::ExternalKind::Table || (e.kind == wasmparser::ExternalKind::Func && passes_refs(e.index))
+        })
+        && !(0..info.num_imported_funcs).any(passes_refs)
 }
 
 /// The random constant of call site `site` in function `func` (splitmix64 of both): fixed, so instrumenting the

@@ -95,6 +95,11 @@ pub struct ModuleInfo {
     /// Ranges the start function zeroes (`memory.fill` with constant operands): the bss of a module whose data
     /// segments are passive (shared memory: wasm-ld's `__wasm_init_memory`).
     pub bss: Vec<Range<u64>>,
+    /// Some type declares a supertype or is not final (GC subtyping): a `call_indirect` of a type may then call
+    /// functions of its subtypes.
+    pub subtyping: bool,
+    /// Some table starts filled by an initializer expression (function references), not only by element segments.
+    pub table_init: bool,
     /// Work done once on the module's bytes: the code scan, the validation (statics.rs `Done`).
     pub(crate) done: crate::statics::Done,
 }
@@ -132,6 +137,7 @@ impl ModuleInfo {
                 Payload::TypeSection(r) => {
                     for group in r {
                         for sub in group?.into_types() {
+                            m.subtyping |= !sub.is_final || sub.supertype_idx.is_some();
                             m.types.push(match &sub.composite_type.inner {
                                 wasmparser::CompositeInnerType::Func(f) => {
                                     Some((f.params().to_vec(), f.results().to_vec()))
@@ -190,6 +196,11 @@ impl ModuleInfo {
                             init: const_value(&g.init_expr),
                             name: None,
                         });
+                    }
+                }
+                Payload::TableSection(r) => {
+                    for t in r {
+                        m.table_init |= matches!(t?.init, wasmparser::TableInit::Expr(_));
                     }
                 }
                 Payload::ExportSection(r) => {

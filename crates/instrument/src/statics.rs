@@ -18,6 +18,9 @@ const GAP: u64 = 64;
 /// How far past its last constant address a structure may run.
 const MAX_EXTENSION: u64 = 1024;
 
+/// In [`Scan::indirect_types`]: a call through a function reference, whose target may have any type.
+pub(crate) const ANY_TYPE: u32 = u32::MAX;
+
 /// What one pass over the code section tells about every defined function (index − imported functions):
 /// shared by the allocator-state finder below and the allocator fingerprints (`fingerprint.rs`).
 #[derive(Default)]
@@ -61,6 +64,8 @@ pub(crate) struct Scan {
     pub catches: Vec<bool>,
     /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
     pub indirect: Vec<bool>,
+    /// The types of the body's calls through a table, each once; [`ANY_TYPE`] for a call through a reference.
+    pub indirect_types: Vec<Vec<u32>>,
     /// Static addresses the body stores to / loads from at a constant offset (`i32.const 0` … `i32.store offset=A`,
     /// how optimised code writes a global variable) or a constant address (`i32.const A` `i32.load`): one entry per
     /// store or load.
@@ -94,6 +99,7 @@ impl Scan {
         self.call_loops.append(&mut other.call_loops);
         self.catches.append(&mut other.catches);
         self.indirect.append(&mut other.indirect);
+        self.indirect_types.append(&mut other.indirect_types);
         self.stores.append(&mut other.stores);
         self.loads.append(&mut other.loads);
         self.sets_global |= other.sets_global;
@@ -268,6 +274,7 @@ fn scan_body(
     let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
     let mut reads = false;
     let mut indirect = false;
+    let mut indirect_types = Vec::new();
     let mut sets_first = false;
     let mut last_call = None;
     let mut call_list = Vec::new();
@@ -330,10 +337,18 @@ fn scan_body(
             Operator::RefFunc { function_index } => {
                 s.escaping.insert(function_index);
             }
-            Operator::CallIndirect { .. }
-            | Operator::ReturnCallIndirect { .. }
-            | Operator::CallRef { .. }
-            | Operator::ReturnCallRef { .. } => indirect = true,
+            Operator::CallIndirect { type_index, .. } | Operator::ReturnCallIndirect { type_index, .. } => {
+                indirect = true;
+                if !indirect_types.contains(&type_index) {
+                    indirect_types.push(type_index);
+                }
+            }
+            Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => {
+                indirect = true;
+                if !indirect_types.contains(&ANY_TYPE) {
+                    indirect_types.push(ANY_TYPE);
+                }
+            }
             Operator::LocalSet { local_index: 0 } | Operator::LocalTee { local_index: 0 } => sets_first = true,
             Operator::GlobalSet { global_index } if Some(global_index) != sp => s.sets_global = true,
             Operator::MemoryGrow { mem: 0 } => grows = true,
@@ -385,6 +400,7 @@ fn scan_body(
     s.mem_ops.push(mem);
     s.reads.push(reads);
     s.indirect.push(indirect);
+    s.indirect_types.push(indirect_types);
     s.sets_first.push(sets_first);
     Ok(())
 }

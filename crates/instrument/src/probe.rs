@@ -4,16 +4,19 @@
 //! The module is not run as the program: it is rebuilt into a self-contained copy with the same function,
 //! global, memory and table indices — every import turned into a definition (imported functions trap, except
 //! the few an allocator's growth path calls: Emscripten's `emscripten_resize_heap` grows memory, its memcpy
-//! helpers copy), no start function (but a threaded module's, which puts its data in memory), no custom
-//! sections, exports only for the memory and a table of the functions an experiment calls — and run in an
-//! interpreter (wasmi, translating a function only when it is first called) with a fuel budget, so the same experiment
-//! gives the same answer in every host (the CLI, Node, the browser), whatever the module does when called with arguments it never expected. Exception handling is lowered to
+//! helpers copy) but memory 0, which each instance is given from a pool of buffers (`Lab::fresh`), no start
+//! function (but a threaded module's, which puts its data in memory), no custom sections, exports only for the
+//! memory and a table of the functions an experiment calls — and run in an interpreter (wasmi, translating a
+//! function only when it is first called) with a fuel budget, so the same experiment gives the same answer in every
+//! host (the CLI, Node, the browser), whatever the module does when called with arguments it never expected.
+//! Exception handling is lowered to
 //! plain blocks (nothing is thrown on the paths the experiments take), and a threaded module's shared memory
 //! becomes a plain one, its atomic instructions what they do on one thread; a function whose body uses what the
 //! interpreter cannot run (GC) fails when called: an experiment that needs it is inconclusive, never a pass.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, Mutex};
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
@@ -53,6 +56,12 @@ pub(crate) struct Lab {
     /// export per function, which each fresh instance had to build a map of (31,917 exports in a 30 MB module:
     /// 16 ms an instance, tens of instances in one discovery).
     slots: Arc<HashMap<u32, u32>>,
+    /// Memory 0, which the copy imports: (initial, maximum) in pages.
+    memory: (u32, Option<u32>),
+    /// Buffers for memory 0 that no instance holds: each fresh instance takes one (wasmi zeroes a memory's bytes
+    /// when it makes one, and a fresh allocation of them faulted in every page — 256 MB for an Emscripten module with
+    /// pthreads, 0.4 s an instance, 16 s of one discovery); only the pages an instance touched are zeroed again.
+    buffers: Arc<Mutex<Vec<Box<[u8]>>>>,
     /// Run in every fresh instance first: the module's constructors (`__wasm_call_ctors`), which set up
     /// allocators that initialise themselves there (emmalloc).
     init: Option<u32>,
@@ -60,11 +69,36 @@ pub(crate) struct Lab {
 
 /// One instance of the scratch copy.
 pub(crate) struct Scratch {
-    store: wasmi::Store<wasmi::StoreLimits>,
+    /// Dropped before `buffer` goes back to the pool (see `Drop`).
+    store: ManuallyDrop<wasmi::Store<wasmi::StoreLimits>>,
     memory: wasmi::Memory,
     funcs: wasmi::Table,
     slots: Arc<HashMap<u32, u32>>,
+    /// Memory 0's bytes, lent to the store as `'static` (`Box::leak`) until it is dropped.
+    buffer: *mut [u8],
+    buffers: Arc<Mutex<Vec<Box<[u8]>>>>,
 }
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: `buffer` was lent to this store alone (`Lab::fresh`), which is not used after this.
+        unsafe { give_back(&mut self.store, self.buffer, &self.buffers) }
+    }
+}
+
+/// Drop `store`, then put `buffer` (a `Box` leaked for it) back in `pool`.
+///
+/// # Safety
+/// `buffer` came from `Box::leak` and only `store` holds it; `store` is not used afterwards.
+unsafe fn give_back(store: &mut ManuallyDrop<wasmi::Store<wasmi::StoreLimits>>, buffer: *mut [u8], pool: &Mutex<Vec<Box<[u8]>>>) {
+    unsafe {
+        ManuallyDrop::drop(store);
+        pool.lock().unwrap_or_else(|e| e.into_inner()).push(Box::from_raw(buffer));
+    }
+}
+
+/// The module of the import that is the copy's memory 0.
+const MEMORY_IMPORT: (&str, &str) = ("wasmleak", "memory");
 
 /// The scratch copy's export of the functions experiments may call (see `Lab::slots`).
 const FUNCS: &str = "wasmleak:funcs";
@@ -84,7 +118,7 @@ impl Lab {
             return Err("the module has no 32-bit memory".into());
         }
         let funcs: Vec<u32> = funcs.iter().copied().chain(init).collect();
-        let (wasm, slots) = build(bytes, info, &funcs)?;
+        let (wasm, slots, memory) = build(bytes, info, &funcs)?;
         // Module-level features the interpreter does not have (GC types, say) end the experiments here; a body
         // it cannot run is only translated, and refused, when an experiment calls it (lazy compilation).
         let mut validator = Validator::new_with_features(features());
@@ -101,7 +135,7 @@ impl Lab {
         config.wasm_tail_call(true).wasm_extended_const(true).wasm_multi_memory(true).wasm_simd(true).wasm_relaxed_simd(true);
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, &wasm).map_err(|e| format!("the interpreter cannot load it: {e}"))?;
-        Ok(Lab { engine, module, slots: Arc::new(slots), init })
+        Ok(Lab { engine, module, slots: Arc::new(slots), memory, buffers: Arc::default(), init })
     }
 
     /// The constructors [`Lab::new`] found, if any.
@@ -116,13 +150,39 @@ impl Lab {
         store.limiter(|l| l);
         // For a start function (a threaded module's data initialisation).
         store.set_fuel(FUEL).map_err(|e| e.to_string())?;
-        let linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
-        let instance = linker
-            .instantiate_and_start(&mut store, &self.module)
-            .map_err(|e| format!("the scratch instance cannot be created: {e}"))?;
-        let memory = instance.get_memory(&store, "memory").ok_or("the scratch copy has no memory")?;
-        let funcs = instance.get_table(&store, FUNCS).ok_or("the scratch copy has no table of functions")?;
-        let mut scratch = Scratch { store, memory, funcs, slots: self.slots.clone() };
+        // Room for memory 0 to grow as far as the store's limit lets it (the pages untouched cost nothing).
+        let (initial, maximum) = self.memory;
+        let bytes = |pages: u32| pages as usize * 65536;
+        let room = bytes(initial).max(maximum.map_or(MAX_MEMORY, |m| bytes(m).min(MAX_MEMORY)));
+        let pooled = self.buffers.lock().unwrap_or_else(|e| e.into_inner()).pop().filter(|b| b.len() == room);
+        let raw: *mut [u8] = Box::into_raw(pooled.unwrap_or_else(|| vec![0u8; room].into_boxed_slice()));
+        // SAFETY: lent to this store alone until it is dropped (`give_back`); `raw` is not used meanwhile.
+        let buffer: &'static mut [u8] = unsafe { &mut *raw };
+        let memory = wasmi::Memory::new_static(&mut store, wasmi::MemoryType::new(initial, maximum), buffer);
+        let memory = match memory {
+            Ok(m) => m,
+            Err(e) => {
+                // SAFETY: the store did not take the buffer.
+                drop(unsafe { Box::from_raw(raw) });
+                return Err(format!("the scratch instance's memory cannot be made: {e}"));
+            }
+        };
+        let mut linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
+        linker.define(MEMORY_IMPORT.0, MEMORY_IMPORT.1, memory).map_err(|e| e.to_string())?;
+        let mut store = ManuallyDrop::new(store);
+        let funcs = linker
+            .instantiate_and_start(&mut *store, &self.module)
+            .map_err(|e| format!("the scratch instance cannot be created: {e}"))
+            .and_then(|instance| instance.get_table(&*store, FUNCS).ok_or("the scratch copy has no table of functions".into()));
+        let funcs = match funcs {
+            Ok(f) => f,
+            Err(e) => {
+                // SAFETY: the buffer was lent to this store alone, which goes here.
+                unsafe { give_back(&mut store, raw, &self.buffers) };
+                return Err(e);
+            }
+        };
+        let mut scratch = Scratch { store, memory, funcs, slots: self.slots.clone(), buffer: raw, buffers: self.buffers.clone() };
         if let Some(init) = init {
             // A constructor that fails (one that does I/O, say) leaves what ran before it done.
             let _ = scratch.call(init, &[]);
@@ -135,20 +195,20 @@ impl Scratch {
     /// Function `f` (original index), when experiments may call it.
     fn func(&self, f: u32) -> Option<wasmi::Func> {
         let slot = *self.slots.get(&f)?;
-        self.funcs.get(&self.store, slot as u64)?.as_func()?.val().map(|f| **f)
+        self.funcs.get(&*self.store, slot as u64)?.as_func()?.val().map(|f| **f)
     }
 
     /// Calls function `f` (original index) with i32 arguments; its i32 result, if it has one.
     pub(crate) fn call(&mut self, f: u32, args: &[i32]) -> Result<Option<i32>, Fault> {
         let func = self.func(f).ok_or_else(|| Fault::Trap(format!("func {f} is not in the scratch copy")))?;
-        let ty = func.ty(&self.store);
+        let ty = func.ty(&*self.store);
         if ty.params().len() != args.len() {
             return Err(Fault::Trap(format!("func {f} takes {} arguments, not {}", ty.params().len(), args.len())));
         }
         let params: Vec<wasmi::Val> = args.iter().map(|&a| wasmi::Val::I32(a)).collect();
         let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
         self.store.set_fuel(FUEL).map_err(|e| Fault::Trap(e.to_string()))?;
-        match func.call(&mut self.store, &params, &mut results) {
+        match func.call(&mut *self.store, &params, &mut results) {
             Ok(()) => Ok(results.first().and_then(|v| v.i32())),
             Err(e) if e.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel) => Err(Fault::OutOfFuel),
             Err(e) => Err(Fault::Trap(e.to_string())),
@@ -156,12 +216,12 @@ impl Scratch {
     }
 
     pub(crate) fn memory_size(&self) -> u64 {
-        self.memory.data_size(&self.store) as u64
+        self.memory.data_size(&*self.store) as u64
     }
 
     /// `len` bytes at `addr`, or None when out of bounds.
     pub(crate) fn read(&self, addr: u32, len: u32) -> Option<&[u8]> {
-        let data = self.memory.data(&self.store);
+        let data = self.memory.data(&*self.store);
         data.get(addr as usize..(addr as usize).checked_add(len as usize)?)
     }
 
@@ -171,7 +231,7 @@ impl Scratch {
 
     /// Writes `bytes` at `addr`: false when out of bounds.
     pub(crate) fn write(&mut self, addr: u32, bytes: &[u8]) -> bool {
-        let data = self.memory.data_mut(&mut self.store);
+        let data = self.memory.data_mut(&mut *self.store);
         match data.get_mut(addr as usize..(addr as usize).saturating_add(bytes.len())) {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
@@ -183,7 +243,7 @@ impl Scratch {
 
     /// Number of parameters of function `f` (original index), when experiments may call it.
     pub(crate) fn func_params(&self, f: u32) -> Option<usize> {
-        self.func(f).map(|func| func.ty(&self.store).params().len())
+        self.func(f).map(|func| func.ty(&*self.store).params().len())
     }
 }
 
@@ -502,8 +562,9 @@ fn zero(ty: wasmparser::ValType) -> Result<ConstExpr, String> {
 
 /// The self-contained copy (see the module docs). Function bodies are copied byte for byte: every index they use
 /// is unchanged.
-/// The scratch copy, and the slot of each of `funcs` in its table [`FUNCS`].
-fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, HashMap<u32, u32>), String> {
+/// The scratch copy, the slot of each of `funcs` in its table [`FUNCS`], and its memory 0's (initial, maximum) pages:
+/// the copy imports it ([`MEMORY_IMPORT`]), the others it defines.
+fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, HashMap<u32, u32>, (u32, Option<u32>)), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot rebuild the module for experiments: {e}");
     let mut re = RoundtripReencoder;
     // Imports become definitions at the same indices: imports come first in every index space, so they are
@@ -511,7 +572,7 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, Has
     let mut types = wasm_encoder::TypeSection::new();
     let mut functions = FunctionSection::new();
     let mut tables = TableSection::new();
-    let mut memories = MemorySection::new();
+    let mut memory_types: Vec<wasm_encoder::MemoryType> = Vec::new();
     let mut globals = GlobalSection::new();
     let mut elements: Option<wasm_encoder::ElementSection> = None;
     let mut data_count: Option<u32> = None;
@@ -546,7 +607,7 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, Has
                         TypeRef::Memory(m) => {
                             let mut m = re.memory_type(m).map_err(|e| err(&e))?;
                             m.shared = false;
-                            memories.memory(m);
+                            memory_types.push(m);
                         }
                         TypeRef::Global(g) => {
                             globals.global(re.global_type(g).map_err(|e| err(&e))?, &zero(g.content_type)?);
@@ -571,7 +632,7 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, Has
                 for m in r {
                     let mut m = re.memory_type(m.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
                     m.shared = false;
-                    memories.memory(m);
+                    memory_types.push(m);
                 }
             }
             Payload::GlobalSection(r) => {
@@ -644,11 +705,24 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, Has
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
     exports.export(FUNCS, ExportKind::Table, table);
+    let mut memory_types = memory_types.into_iter();
+    let memory0 = memory_types.next().ok_or("the module has no memory")?;
+    let pages = |n: u64| u32::try_from(n).map_err(|_| "memory 0 is larger than 4 GiB".to_string());
+    let memory = (pages(memory0.minimum)?, memory0.maximum.map(pages).transpose()?);
+    let mut imports = wasm_encoder::ImportSection::new();
+    imports.import(MEMORY_IMPORT.0, MEMORY_IMPORT.1, memory0);
+    let mut memories = MemorySection::new();
+    for m in memory_types {
+        memories.memory(m);
+    }
     let mut out = Module::new();
     out.section(&types);
+    out.section(&imports);
     out.section(&functions);
     out.section(&tables);
-    out.section(&memories);
+    if !memories.is_empty() {
+        out.section(&memories);
+    }
     if !globals.is_empty() {
         out.section(&globals);
     }
@@ -664,5 +738,5 @@ fn build(bytes: &[u8], info: &ModuleInfo, funcs: &[u32]) -> Result<(Vec<u8>, Has
     if let Some(d) = &data {
         out.section(d);
     }
-    Ok((out.finish(), slots))
+    Ok((out.finish(), slots, memory))
 }

@@ -317,9 +317,6 @@ pub fn discover(
     find(Some(bytes), info, extra_names, overrides, discovery)
 }
 
-/// Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it can
-/// be tracked or run is for the later steps to say. The analyses of code assume valid code (a call's function
-/// index exists…): the entry points that take bytes check it first.
 /// `work` over the function bodies in two parts, about half the code each, the second on another core — or over
 /// all of them, and then over none, below 32 KiB of code, where starting a thread costs more than it saves. The
 /// results in body order. A 30 MB module's per-body passes (the code scan, the rewrite) took twice as long on one.
@@ -344,6 +341,9 @@ fn halfway(bodies: &[wasmparser::FunctionBody<'_>]) -> Option<usize> {
     }).map(|i| i + 1)
 }
 
+/// Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it can
+/// be tracked or run is for the later steps to say. The analyses of code assume valid code (a call's function
+/// index exists…): the entry points that take bytes check it first.
 pub fn validate(bytes: &[u8]) -> Result<(), Error> {
     // The module first, then its bodies on two cores ([`by_halves`]); the error reported is the first in the
     // module's order, as one pass over it would find it.

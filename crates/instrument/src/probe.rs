@@ -9,10 +9,10 @@
 //! memory and a table of the functions an experiment calls — and run in an interpreter (wasmi, translating a
 //! function only when it is first called) with a fuel budget, so the same experiment gives the same answer in every
 //! host (the CLI, Node, the browser), whatever the module does when called with arguments it never expected.
-//! Exception handling is lowered to
-//! plain blocks (nothing is thrown on the paths the experiments take), and a threaded module's shared memory
-//! becomes a plain one, its atomic instructions what they do on one thread; a function whose body uses what the
-//! interpreter cannot run (GC) fails when called: an experiment that needs it is inconclusive, never a pass.
+//! Exception handling is lowered to plain blocks (nothing is thrown on the paths the experiments take), and a
+//! threaded module's shared memory becomes a plain one, its atomic instructions what they do on one thread; a
+//! function whose body uses what the interpreter cannot run (GC) fails when called: an experiment that needs it is
+//! inconclusive, never a pass.
 
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
@@ -74,7 +74,7 @@ pub(crate) struct Scratch {
     memory: wasmi::Memory,
     funcs: wasmi::Table,
     slots: Arc<HashMap<u32, u32>>,
-    /// Memory 0's bytes, lent to the store as `'static` (`Box::leak`) until it is dropped.
+    /// Memory 0's bytes, lent to the store as `'static` (a `Box` made raw) until it is dropped.
     buffer: *mut [u8],
     buffers: Arc<Mutex<Vec<Box<[u8]>>>>,
 }
@@ -86,10 +86,10 @@ impl Drop for Scratch {
     }
 }
 
-/// Drop `store`, then put `buffer` (a `Box` leaked for it) back in `pool`.
+/// Drop `store`, then put `buffer` (a `Box` made raw for it) back in `pool`.
 ///
 /// # Safety
-/// `buffer` came from `Box::leak` and only `store` holds it; `store` is not used afterwards.
+/// `buffer` came from `Box::into_raw` and only `store` holds it; `store` is not used afterwards.
 unsafe fn give_back(store: &mut ManuallyDrop<wasmi::Store<wasmi::StoreLimits>>, buffer: *mut [u8], pool: &Mutex<Vec<Box<[u8]>>>) {
     unsafe {
         ManuallyDrop::drop(store);
@@ -167,12 +167,16 @@ impl Lab {
                 return Err(format!("the scratch instance's memory cannot be made: {e}"));
             }
         };
-        let mut linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
-        linker.define(MEMORY_IMPORT.0, MEMORY_IMPORT.1, memory).map_err(|e| e.to_string())?;
         let mut store = ManuallyDrop::new(store);
+        let mut linker = wasmi::Linker::<wasmi::StoreLimits>::new(&self.engine);
         let funcs = linker
-            .instantiate_and_start(&mut *store, &self.module)
-            .map_err(|e| format!("the scratch instance cannot be created: {e}"))
+            .define(MEMORY_IMPORT.0, MEMORY_IMPORT.1, memory)
+            .map_err(|e| e.to_string())
+            .and_then(|linker| {
+                linker
+                    .instantiate_and_start(&mut *store, &self.module)
+                    .map_err(|e| format!("the scratch instance cannot be created: {e}"))
+            })
             .and_then(|instance| instance.get_table(&*store, FUNCS).ok_or("the scratch copy has no table of functions".into()));
         let funcs = match funcs {
             Ok(f) => f,

@@ -13,12 +13,13 @@ use wasmleak_symbolize::Symbolizer;
 /// A module read from disk, parsed, validated.
 pub struct Loaded {
     pub path: PathBuf,
-    pub bytes: Vec<u8>,
+    /// Shared with the symbolizer, which reads its DWARF where it is ([`Symbolizer::new_shared`]).
+    pub bytes: std::sync::Arc<[u8]>,
     pub info: ModuleInfo,
 }
 
 pub fn load(path: &PathBuf) -> Result<Loaded> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_shared(path).with_context(|| format!("cannot read {}", path.display()))?;
     let info = ModuleInfo::parse(&bytes).with_context(|| format!("{} is not a module wasmleak can use", path.display()))?;
     // Every feature wasmparser knows (legacy exceptions, GC, threads…): what is valid wasm is read; whether it
     // can be tracked or run is for the later steps to say, each with its own reason.
@@ -27,6 +28,20 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
         e => e.into(),
     })?;
     Ok(Loaded { path: path.clone(), bytes, info })
+}
+
+/// The file at `path`, read once into the `Arc` it is shared through (`Arc::from(vec)` would copy it).
+fn read_shared(path: &Path) -> std::io::Result<std::sync::Arc<[u8]>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).map_err(|_| std::io::Error::other("too large"))?;
+    // SAFETY: zeroed bytes are initialised `u8`s.
+    let mut bytes = unsafe { std::sync::Arc::<[u8]>::new_zeroed_slice(len).assume_init() };
+    file.read_exact(std::sync::Arc::get_mut(&mut bytes).expect("not shared yet"))?;
+    if file.read(&mut [0u8])? != 0 {
+        return Err(std::io::Error::other("it grew while being read"));
+    }
+    Ok(bytes)
 }
 
 /// The instrumenter's options (`check`, `instrument`): `--iteration FUNC` resolved and checked, whether frees
@@ -181,7 +196,7 @@ impl DebugFile {
             Some(p) => (p.clone(), true),
             None => match m.info.external_debug_info().filter(|u| !u.contains("://")) {
                 Some(url) => (m.path.parent().unwrap_or(Path::new(".")).join(url), false),
-                None => return Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display())),
+                None => return Symbolizer::new_shared(&m.bytes).with_context(|| format!("reading names of {}", m.path.display())),
             },
         };
         let bytes = match std::fs::read(&path) {
@@ -193,7 +208,7 @@ impl DebugFile {
                     m.path.display(),
                     path.display()
                 );
-                return Symbolizer::new(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()));
+                return Symbolizer::new_shared(&m.bytes).with_context(|| format!("reading names of {}", m.path.display()));
             }
         };
         if let (Some(a), Ok(b)) = (m.info.build_id(), wasmleak_instrument::ModuleInfo::parse(&bytes).map(|i| i.build_id())) {

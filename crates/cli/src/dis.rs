@@ -22,7 +22,7 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let m = load(&self.module)?;
-        let sym = Symbolizer::new(&m.bytes)?;
+        let sym = Symbolizer::new_shared(&m.bytes)?;
         // As --iteration takes it: an index, func[N], a raw or demangled name, or its last path segment.
         let index = resolve_function(&m, &sym, &self.func, "--func")?;
         if index >= m.info.num_funcs() {

@@ -45,7 +45,7 @@ pub struct Opts {
 impl Opts {
     pub fn run(self) -> Result<i32> {
         let m = load(&self.module)?;
-        let sym = Symbolizer::new(&m.bytes)?;
+        let sym = Symbolizer::new_shared(&m.bytes)?;
         let eps = self.allocator.find(&m, &sym)?;
         let mut options = instrument_options(&m, &sym, &eps, self.iteration.as_deref(), self.checked_frees, self.contexts)?;
         options.buffered = self.buffered;

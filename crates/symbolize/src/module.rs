@@ -37,7 +37,7 @@ pub(crate) struct Module {
 /// The `.debug_*` custom sections of a module.
 #[derive(Debug)]
 pub(crate) struct DebugSections {
-    /// A copy of the `.debug_*` section payloads, back to back.
+    /// The `.debug_*` section payloads: a copy of them back to back, or the whole module.
     pub(crate) data: Arc<[u8]>,
     /// Name and byte range of each payload in `data`.
     pub(crate) sections: Vec<(String, Range<usize>)>,
@@ -58,9 +58,31 @@ pub(crate) fn code_section(module: &[u8]) -> Result<Option<Range<usize>>, Error>
     Ok(None)
 }
 
+impl DebugSections {
+    /// The `.debug_*` payloads of `module` (at `sections`), copied back to back; the ranges then point into that copy.
+    /// Written where the DWARF reader keeps it (an `Arc<[u8]>` made from a `Vec` is a second copy).
+    fn copied(module: &[u8], mut sections: Vec<(String, Range<usize>)>, has_dwarf: bool) -> DebugSections {
+        let mut data = Arc::<[u8]>::new_uninit_slice(sections.iter().map(|(_, r)| r.len()).sum());
+        let out = Arc::get_mut(&mut data).expect("not shared yet");
+        let mut at = 0;
+        for (_, r) in &mut sections {
+            let payload = &module[r.clone()];
+            for (o, &b) in out[at..at + payload.len()].iter_mut().zip(payload) {
+                o.write(b);
+            }
+            *r = at..at + payload.len();
+            at += payload.len();
+        }
+        // SAFETY: every byte was written: the payloads fill the slice back to back.
+        let data = unsafe { data.assume_init() };
+        DebugSections { data, sections, has_dwarf }
+    }
+}
+
 impl Module {
     /// Parse `module` (a module file).
-    pub(crate) fn parse(module: &[u8]) -> Result<(Module, DebugSections), Error> {
+    /// The module's facts, and its DWARF: copied out of `module`, or — given the module `shared` — read where it is.
+    pub(crate) fn parse(module: &[u8], shared: Option<&Arc<[u8]>>) -> Result<(Module, DebugSections), Error> {
         if module.len() < 8 || &module[0..4] != b"\0asm" {
             return Err(Error::NotWasm);
         }
@@ -172,22 +194,11 @@ impl Module {
         };
         let nonempty = |n: &str| debug_sections.iter().any(|(s, r)| s == n && !r.is_empty());
         let has_dwarf = nonempty(".debug_info") && nonempty(".debug_line");
-        // Keep only the `.debug_*` payloads, back to back; the ranges now point into that copy. Written where the
-        // DWARF reader keeps it (an `Arc<[u8]>` made from a `Vec` is a second copy: 2.2 MB of rust_patterns').
-        let mut data = Arc::<[u8]>::new_uninit_slice(debug_sections.iter().map(|(_, r)| r.len()).sum());
-        let out = Arc::get_mut(&mut data).expect("not shared yet");
-        let mut at = 0;
-        for (_, r) in &mut debug_sections {
-            let payload = &module[r.clone()];
-            for (o, &b) in out[at..at + payload.len()].iter_mut().zip(payload) {
-                o.write(b);
-            }
-            *r = at..at + payload.len();
-            at += payload.len();
-        }
-        // SAFETY: every byte was written: the payloads fill the slice back to back.
-        let data = unsafe { data.assume_init() };
-
+        let debug = match shared {
+            // The module itself, shared with its reader (`Symbolizer::new_shared`): no copy of what may be most of it.
+            Some(bytes) => DebugSections { data: bytes.clone(), sections: debug_sections, has_dwarf },
+            None => DebugSections::copied(module, debug_sections, has_dwarf),
+        };
         Ok((
             Module {
                 num_imported_funcs,
@@ -199,13 +210,10 @@ impl Module {
                 import_names,
                 inferred_names,
             },
-            DebugSections {
-                data,
-                sections: debug_sections,
-                has_dwarf,
-            },
+            debug,
         ))
     }
+
 
     /// Lowest DWARF address where code can live: the first body's size LEB (relative to the Code section
     /// payload). DWARF ranges starting below it describe code the linker dropped.

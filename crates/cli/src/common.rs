@@ -30,11 +30,18 @@ pub fn load(path: &PathBuf) -> Result<Loaded> {
     Ok(Loaded { path: path.clone(), bytes, info })
 }
 
-/// The file at `path`, read once into the `Arc` it is shared through (`Arc::from(vec)` would copy it).
+/// The file at `path`, read once into the `Arc` it is shared through (`Arc::from(vec)` would copy it) — but a pipe
+/// (`<(…)`), whose length is not known before it is read.
 fn read_shared(path: &Path) -> std::io::Result<std::sync::Arc<[u8]>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).map_err(|_| std::io::Error::other("too large"))?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Ok(bytes.into());
+    }
+    let len = usize::try_from(meta.len()).map_err(|_| std::io::Error::other("too large"))?;
     // SAFETY: zeroed bytes are initialised `u8`s.
     let mut bytes = unsafe { std::sync::Arc::<[u8]>::new_zeroed_slice(len).assume_init() };
     file.read_exact(std::sync::Arc::get_mut(&mut bytes).expect("not shared yet"))?;

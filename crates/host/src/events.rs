@@ -510,7 +510,15 @@ impl Recorder {
 
     /// A thread ended, its stack pointer back at `top` (see [`Event::StackEnded`]).
     pub(crate) fn stack_ended(&mut self, top: u32) {
-        self.batch.push(Event::StackEnded { top });
+        self.push(Event::StackEnded { top });
+    }
+
+    /// Queue `ev` for the model, sent with the others when the batch is full.
+    fn push(&mut self, ev: Event) {
+        self.batch.push(ev);
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
     }
 
     /// Follow the blocks dlmalloc splits (docs/contracts.md, "Blocks the allocator splits") where the module has
@@ -620,11 +628,7 @@ impl Recorder {
             Event::Alloc { stack, .. } | Event::Free { stack, .. } | Event::Realloc { stack, .. } => *stack = id,
             Event::Moved { .. } | Event::StackEnded { .. } => {}
         }
-        let r = caller.data_mut().recorder();
-        r.batch.push(ev);
-        if r.batch.len() == BATCH {
-            r.flush();
-        }
+        caller.data_mut().recorder().push(ev);
         Ok(())
     }
 
@@ -727,10 +731,7 @@ impl Recorder {
         };
         r.live.remove(block as u64);
         r.live.insert(to as u64);
-        r.batch.push(Event::Moved { from: block, to, size });
-        if r.batch.len() == BATCH {
-            r.flush();
-        }
+        r.push(Event::Moved { from: block, to, size });
         leader
     }
 
@@ -753,11 +754,7 @@ impl Recorder {
         let Some((to, size, leader)) = found.filter(|&(to, _, _)| !live(caller, to)) else { return Ok(0) };
         set_live_bit(&mut *caller, view, block, false)?;
         set_live_bit(&mut *caller, view, to, true)?;
-        let r = caller.data_mut().recorder();
-        r.batch.push(Event::Moved { from: block, to, size });
-        if r.batch.len() == BATCH {
-            r.flush();
-        }
+        caller.data_mut().recorder().push(Event::Moved { from: block, to, size });
         Ok(leader as i32)
     }
 

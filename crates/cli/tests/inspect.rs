@@ -380,25 +380,13 @@ fn inspect_a_side_module() {
 /// says what the same file says: the module is read whole either way.
 #[test]
 fn a_module_from_a_pipe_reads_as_the_file() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let bytes = std::fs::read(fixture("rust_patterns.wasm")).unwrap();
-    let mut child = Command::new(bin())
-        .args(["inspect", "/dev/stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn wasmleak");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let piped = String::from_utf8(out.stdout).unwrap();
-    let file = inspect("rust_patterns.wasm").stdout;
+    let piped = wasmleak_with_stdin(["inspect", "/dev/stdin"], bytes);
+    piped.assert_no_panic();
+    piped.assert_code(0);
+    let file = inspect("rust_patterns.wasm");
     // All but the first line, which names the path.
     let rest = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
-    assert_eq!(rest(&piped), rest(&file));
-    assert!(piped.contains("malloc"), "{piped}");
+    assert_eq!(rest(&piped.stdout), rest(&file.stdout));
+    assert!(piped.stdout.contains("malloc"), "{}", piped.stdout);
 }

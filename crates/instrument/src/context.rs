@@ -40,7 +40,7 @@ use wasmparser::{FunctionBody, Operator};
 
 use crate::codemap::BodyOffsets;
 use crate::module::ModuleInfo;
-use crate::statics::{Scan, ANY_TYPE};
+use crate::statics::Scan;
 use crate::Error;
 
 /// Import modules whose functions never call back into the guest.
@@ -158,7 +158,7 @@ impl Plan {
 
     /// Whether a `call_indirect` of type `t` can reach an entry point.
     fn through_table(&self, t: u32) -> bool {
-        self.indirect_reaches.get(t as usize).copied().unwrap_or(true)
+        type_reaches(&self.indirect_reaches, t)
     }
 
     pub(crate) fn instruments(&self, func: u32) -> bool {
@@ -331,7 +331,13 @@ fn calls_into(scan: &Scan, reaches: &[bool], indirect_reaches: &[bool], i: u32) 
 /// Whether defined function `i` makes an indirect call that can reach an entry point (`indirect_reaches`, by type;
 /// a call through a reference always can).
 fn calls_through_table(scan: &Scan, indirect_reaches: &[bool], i: u32) -> bool {
-    scan.indirect_types[i as usize].iter().any(|&t| t == ANY_TYPE || indirect_reaches.get(t as usize).copied().unwrap_or(true))
+    scan.indirect_types[i as usize].iter().any(|&t| type_reaches(indirect_reaches, t))
+}
+
+/// Whether a call through a table of type `t` can reach an entry point; a call through a reference
+/// ([`crate::statics::ANY_TYPE`], past every type) always can.
+fn type_reaches(indirect_reaches: &[bool], t: u32) -> bool {
+    indirect_reaches.get(t as usize).copied().unwrap_or(true)
 }
 
 /// Whether every function a call through a table can reach is one of the module's that can be in a table or

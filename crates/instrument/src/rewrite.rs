@@ -332,7 +332,6 @@ pub(crate) fn rewrite(
         }
     };
 
-    let mut codes: Option<CodeSection> = None;
     let mut bodies: Vec<FunctionBody<'_>> = Vec::new();
     let mut body_offsets: Vec<BodyOffsets> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
@@ -405,12 +404,8 @@ pub(crate) fn rewrite(
                 out.section(&s);
                 done_export = true;
             }
-            Payload::CodeSectionStart { count, .. } => {
-                codes = Some(CodeSection::new());
-                bodies = Vec::with_capacity(count as usize);
-            }
+            Payload::CodeSectionStart { count, .. } => bodies = Vec::with_capacity(count as usize),
             Payload::CodeSectionEntry(body) => {
-                let s = codes.as_mut().ok_or_else(|| Error::Internal("code entry outside code section".into()))?;
                 bodies.push(body);
                 if bodies.len() < ndef as usize {
                     continue;
@@ -434,6 +429,7 @@ pub(crate) fn rewrite(
                     let mut shift = shift.clone();
                     range.map(|i| one(&mut shift, nimp + i as u32, &bodies[i])).collect()
                 });
+                let mut s = CodeSection::new();
                 for (body, offsets) in first?.into_iter().chain(second?) {
                     s.raw(&body);
                     body_offsets.push(offsets);
@@ -465,7 +461,7 @@ pub(crate) fn rewrite(
                 for f in &direct {
                     s.function(f);
                 }
-                out.section(&*s);
+                out.section(&s);
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Name(names) => {

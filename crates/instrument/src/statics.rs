@@ -62,9 +62,8 @@ pub(crate) struct Scan {
     /// The body can go on after an exception it caught (`try`, `try_table`): a callee unwound then may have left
     /// what it keeps in globals as it was (context.rs, free call edges).
     pub catches: Vec<bool>,
-    /// The body calls through a table or a reference (`call_indirect`, `call_ref`, their tail forms).
-    pub indirect: Vec<bool>,
-    /// The types of the body's calls through a table, each once; [`ANY_TYPE`] for a call through a reference.
+    /// The types of the body's calls through a table (`call_indirect`, `return_call_indirect`), each once;
+    /// [`ANY_TYPE`] for a call through a reference (`call_ref`, `return_call_ref`). Empty: no indirect call.
     pub indirect_types: Vec<Vec<u32>>,
     /// Static addresses the body stores to / loads from at a constant offset (`i32.const 0` … `i32.store offset=A`,
     /// how optimised code writes a global variable) or a constant address (`i32.const A` `i32.load`): one entry per
@@ -79,31 +78,55 @@ pub(crate) struct Scan {
 }
 
 impl Scan {
-    /// `other`'s facts after these: its functions follow this one's.
-    fn append(&mut self, mut other: Scan) {
-        self.callees.append(&mut other.callees);
-        self.touched.append(&mut other.touched);
-        self.addressed.append(&mut other.addressed);
-        self.escaping.extend(other.escaping);
-        self.table.extend(other.table);
-        self.grows.append(&mut other.grows);
-        self.fills.append(&mut other.fills);
-        self.sizes.append(&mut other.sizes);
-        self.ops.append(&mut other.ops);
-        self.waits.append(&mut other.waits);
-        self.mem_ops.append(&mut other.mem_ops);
-        self.reads.append(&mut other.reads);
-        self.forwards_to.append(&mut other.forwards_to);
-        self.wraps.append(&mut other.wraps);
-        self.calls.append(&mut other.calls);
-        self.call_loops.append(&mut other.call_loops);
-        self.catches.append(&mut other.catches);
-        self.indirect.append(&mut other.indirect);
-        self.indirect_types.append(&mut other.indirect_types);
-        self.stores.append(&mut other.stores);
-        self.loads.append(&mut other.loads);
-        self.sets_global |= other.sets_global;
-        self.sets_first.append(&mut other.sets_first);
+    /// `other`'s facts after these: its functions follow this one's. (Every field named: one added to `Scan` and
+    /// left out here would put the second half's facts under the wrong functions.)
+    fn append(&mut self, other: Scan) {
+        let Scan {
+            mut callees,
+            mut touched,
+            mut addressed,
+            escaping,
+            table,
+            mut grows,
+            mut fills,
+            mut sizes,
+            mut ops,
+            mut waits,
+            mut mem_ops,
+            mut reads,
+            mut forwards_to,
+            mut wraps,
+            mut calls,
+            mut call_loops,
+            mut catches,
+            mut indirect_types,
+            mut stores,
+            mut loads,
+            sets_global,
+            mut sets_first,
+        } = other;
+        self.callees.append(&mut callees);
+        self.touched.append(&mut touched);
+        self.addressed.append(&mut addressed);
+        self.escaping.extend(escaping);
+        self.table.extend(table);
+        self.grows.append(&mut grows);
+        self.fills.append(&mut fills);
+        self.sizes.append(&mut sizes);
+        self.ops.append(&mut ops);
+        self.waits.append(&mut waits);
+        self.mem_ops.append(&mut mem_ops);
+        self.reads.append(&mut reads);
+        self.forwards_to.append(&mut forwards_to);
+        self.wraps.append(&mut wraps);
+        self.calls.append(&mut calls);
+        self.call_loops.append(&mut call_loops);
+        self.catches.append(&mut catches);
+        self.indirect_types.append(&mut indirect_types);
+        self.stores.append(&mut stores);
+        self.loads.append(&mut loads);
+        self.sets_global |= sets_global;
+        self.sets_first.append(&mut sets_first);
     }
 
     /// The direct callees of function `func` (an import has none).
@@ -118,7 +141,7 @@ impl Scan {
 
     /// Function `func`'s body calls through a table or a reference.
     pub(crate) fn indirect_here(&self, func: u32, nimp: u32) -> bool {
-        of(&self.indirect, func, nimp).copied().unwrap_or(false)
+        of(&self.indirect_types, func, nimp).is_some_and(|t| !t.is_empty())
     }
 
     /// Function `func`'s body loads from memory.
@@ -273,7 +296,6 @@ fn scan_body(
     let (mut stores, mut loads) = (Vec::new(), Vec::new());
     let (mut grows, mut fills, mut sizes, mut n, mut mem, mut ncalls) = (false, false, false, 0usize, 0usize, 0usize);
     let mut reads = false;
-    let mut indirect = false;
     let mut indirect_types = Vec::new();
     let mut sets_first = false;
     let mut last_call = None;
@@ -338,13 +360,11 @@ fn scan_body(
                 s.escaping.insert(function_index);
             }
             Operator::CallIndirect { type_index, .. } | Operator::ReturnCallIndirect { type_index, .. } => {
-                indirect = true;
                 if !indirect_types.contains(&type_index) {
                     indirect_types.push(type_index);
                 }
             }
             Operator::CallRef { .. } | Operator::ReturnCallRef { .. } => {
-                indirect = true;
                 if !indirect_types.contains(&ANY_TYPE) {
                     indirect_types.push(ANY_TYPE);
                 }
@@ -399,7 +419,6 @@ fn scan_body(
     s.ops.push(n);
     s.mem_ops.push(mem);
     s.reads.push(reads);
-    s.indirect.push(indirect);
     s.indirect_types.push(indirect_types);
     s.sets_first.push(sets_first);
     Ok(())

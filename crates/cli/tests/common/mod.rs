@@ -139,16 +139,41 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    wasmleak_fed(args, None)
+}
+
+/// [`wasmleak`] with `input` written to its stdin (a pipe), then closed.
+pub fn wasmleak_with_stdin<I, S>(args: I, input: Vec<u8>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    wasmleak_fed(args, Some(input))
+}
+
+fn wasmleak_fed<I, S>(args: I, input: Option<Vec<u8>>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
     let shown: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let start = Instant::now();
     let mut child = Command::new(bin())
         .args(&args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn wasmleak");
+    // Written on a thread of its own: a child that stops reading (an error) must not block the test.
+    let feeder = input.map(|bytes| {
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&bytes);
+        })
+    });
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let t_out = std::thread::spawn(move || {
@@ -173,6 +198,9 @@ where
         std::thread::sleep(Duration::from_millis(5));
     };
     let elapsed = start.elapsed();
+    if let Some(feeder) = feeder {
+        feeder.join().unwrap();
+    }
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
     Run { args: shown, status: status.code(), stdout, stderr, elapsed }
